@@ -1,0 +1,32 @@
+/** Every error code Sluice raises; check `error.code`, not `instanceof`. */
+export type SluiceErrorCode =
+  | "SLUICE_INVALID_ARGUMENT"
+  | "SLUICE_NATIVE_INVALID_OFFSETS"
+  | "SLUICE_NATIVE_INVALID_ARGUMENT"
+  | "SLUICE_NATIVE_PANIC";
+
+/**
+ * The base of every error Sluice raises, with a stable `code` and the original error as `cause`.
+ *
+ * @example
+ * throw new SluiceError("SLUICE_INVALID_ARGUMENT", "numPartitions must be at least 1");
+ */
+export class SluiceError extends Error {
+  readonly code: SluiceErrorCode;
+
+  constructor(code: SluiceErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SluiceError";
+    this.code = code;
+  }
+}
+
+/**
+ * True when `error` carries the given Sluice code (works across copies of the package).
+ *
+ * @example
+ * if (hasErrorCode(err, "SLUICE_INVALID_ARGUMENT")) retry = false;
+ */
+export function hasErrorCode(error: unknown, code: SluiceErrorCode): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}

@@ -1,0 +1,5 @@
+/**
+ * Sluice: Spark Streaming for Node.js. The public API of the `sluice` package.
+ */
+export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";
+export * from "./kernels/index.js";

@@ -1,0 +1,56 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import type { Kernels, KeyColumn } from "./kernels.js";
+import { validateKeyColumn } from "./key-column.js";
+import { murmur3 } from "./murmur3.js";
+
+/**
+ * The pure-TypeScript kernels: the fallback where no native binary loads, and the oracle the
+ * native kernels are tested against.
+ *
+ * @example
+ * new JsKernels().hashPartitionUtf8(keyColumnFromStrings(["a", "b"]), 4);
+ */
+export class JsKernels implements Kernels {
+  readonly kind = "js" as const;
+
+  murmur3Utf8(column: KeyColumn): Uint32Array {
+    validateKeyColumn(column);
+    const { keys, offsets } = column;
+    const out = new Uint32Array(offsets.length - 1);
+    for (let row = 0; row < out.length; row++) {
+      out[row] = murmur3(keys, offsets[row] as number, offsets[row + 1] as number);
+    }
+    return out;
+  }
+
+  hashPartitionUtf8(column: KeyColumn, numPartitions: number): Uint32Array {
+    checkNumPartitions(numPartitions);
+    const hashes = this.murmur3Utf8(column);
+    for (let row = 0; row < hashes.length; row++) {
+      hashes[row] = (hashes[row] as number) % numPartitions;
+    }
+    return hashes;
+  }
+
+  hashPartitionI64(keys: BigInt64Array, numPartitions: number): Uint32Array {
+    checkNumPartitions(numPartitions);
+    const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
+    const out = new Uint32Array(keys.length);
+    // BigInt64Array stores keys in platform order; every supported platform is little-endian,
+    // which is the byte order the Rust kernel hashes.
+    for (let row = 0; row < keys.length; row++) {
+      out[row] = murmur3(bytes, row * 8, row * 8 + 8) % numPartitions;
+    }
+    return out;
+  }
+}
+
+/** Rejects a partition count the kernels cannot use, with the native kernels' code. */
+export function checkNumPartitions(numPartitions: number): void {
+  if (!Number.isInteger(numPartitions) || numPartitions < 1 || numPartitions > 0xffffffff) {
+    throw new SluiceError(
+      "SLUICE_NATIVE_INVALID_ARGUMENT",
+      `invalid argument \`numPartitions\`: must be an integer of at least 1, got ${numPartitions}`,
+    );
+  }
+}

@@ -1,0 +1,4 @@
+/**
+ * `sluice/testing`: helpers for testing Sluice jobs and connectors.
+ */
+export { JsKernels } from "../kernels/js-kernels.js";

@@ -1,0 +1,11 @@
+//! Sluice's columnar kernels.
+//!
+//! Everything here is plain Rust over borrowed slices so it can be tested, benchmarked and
+//! called without N-API. The binding crate (`native/binding`) is a thin layer over it.
+
+pub mod columns;
+pub mod error;
+pub mod hash;
+pub mod partition;
+
+pub use error::EngineError;
