@@ -138,7 +138,7 @@ tail_logs() {
   while IFS= read -r f; do
     printf '\n----- %s (last 40 lines) -----\n' "$f" >&2
     tail -n 40 "$f" >&2 || true
-  done < <(find "$dir" -maxdepth 1 -type f -size +0 | sort)
+  done < <(find "$dir" -maxdepth 1 -type f -size +0 ! -name '*.[0-9]' | sort)
 }
 
 # Stops epmd (the Erlang port mapper, started along with RabbitMQ) when no Erlang node is
