@@ -29,18 +29,19 @@ die() {
   exit 1
 }
 
-# Validates names; prints them one per line. No names means all of them.
-service_names() {
+# Sets the array NAMES from the arguments, checking each name. No names means all of them.
+parse_names() {
+  NAMES=()
   if [[ $# -eq 0 ]]; then
-    printf '%s\n' "${ALL_SERVICES[@]}"
+    NAMES=("${ALL_SERVICES[@]}")
     return
   fi
-  local name known
+  local name s known
   for name in "$@"; do
     known=0
     for s in "${ALL_SERVICES[@]}"; do [[ $s == "$name" ]] && known=1; done
     [[ $known -eq 1 ]] || die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
-    printf '%s\n' "$name"
+    NAMES+=("$name")
   done
 }
 
