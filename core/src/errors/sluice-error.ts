@@ -3,7 +3,22 @@ export type SluiceErrorCode =
   | "SLUICE_INVALID_ARGUMENT"
   | "SLUICE_NATIVE_INVALID_OFFSETS"
   | "SLUICE_NATIVE_INVALID_ARGUMENT"
-  | "SLUICE_NATIVE_PANIC";
+  | "SLUICE_NATIVE_PANIC"
+  // Connectors and plugins (core/src/plugins, core/src/connectors).
+  | "SLUICE_INVALID_CONFIG"
+  | "SLUICE_INVALID_RECORD"
+  | "SLUICE_NOT_CONNECTED"
+  | "SLUICE_END_OF_INPUT"
+  | "SLUICE_BACKOFF"
+  | "SLUICE_CONNECTOR_CLOSED"
+  | "SLUICE_CONNECTOR_CLOSE_FAILED"
+  | "SLUICE_CONNECTOR_IO"
+  | "SLUICE_UNKNOWN_CONNECTOR"
+  | "SLUICE_PLUGIN_INVALID"
+  | "SLUICE_PLUGIN_CONFLICT"
+  | "SLUICE_PLUGIN_NOT_FOUND"
+  | "SLUICE_PLUGIN_LOAD_FAILED"
+  | "SLUICE_REGISTRY_DISPOSED";
 
 /**
  * The base of every error Sluice raises, with a stable `code` and the original error as `cause`.
