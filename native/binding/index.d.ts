@@ -15,8 +15,44 @@ export declare function hashPartitionI64(keys: BigInt64Array, numPartitions: num
 /** The partition (0..numPartitions) of every key in a UTF-8 blob described by offsets. */
 export declare function hashPartitionUtf8(keys: Uint8Array, offsets: Uint32Array, numPartitions: number): Uint32Array
 
+/** One row per distinct 64-bit key (first-seen order) with its aggregate. */
+export interface I64KeyGroups {
+  keys: BigInt64Array
+  values: Float64Array
+}
+
 /** MurmurHash3 x86_32 (seed 0) of every key in a UTF-8 blob described by `rows + 1` offsets. */
 export declare function murmur3Utf8(keys: Uint8Array, offsets: Uint32Array): Uint32Array
 
+/** reduceByKey over 64-bit integer keys; `values` may be empty for `count`. */
+export declare function reduceByKeyI64(keys: BigInt64Array, values: Float64Array, op: 'sum' | 'count' | 'min' | 'max' | 'mean'): I64KeyGroups
+
+/** reduceByKey over 64-bit integer keys, computed on the libuv thread pool. */
+export declare function reduceByKeyI64Async(keys: BigInt64Array, values: Float64Array, op: 'sum' | 'count' | 'min' | 'max' | 'mean'): Promise<I64KeyGroups>
+
+/** reduceByKey over UTF-8 keys (blob + offsets); `values` may be empty for `count`. */
+export declare function reduceByKeyUtf8(keys: Uint8Array, offsets: Uint32Array, values: Float64Array, op: 'sum' | 'count' | 'min' | 'max' | 'mean'): Utf8Groups
+
+/** reduceByKey over UTF-8 keys, computed on the libuv thread pool. */
+export declare function reduceByKeyUtf8Async(keys: Uint8Array, offsets: Uint32Array, values: Float64Array, op: 'sum' | 'count' | 'min' | 'max' | 'mean'): Promise<Utf8Groups>
+
+/** Groups rows by their partition id (stable counting sort). */
+export declare function shuffle(partitionIds: Uint32Array, numPartitions: number): ShuffleResult
+
+/** Rows grouped by partition, stable within a partition. */
+export interface ShuffleResult {
+  /** Row numbers, partition by partition. */
+  permutation: Uint32Array
+  /** `numPartitions + 1` offsets into `permutation`. */
+  bounds: Uint32Array
+}
+
 /** Sum of a Float64Array in row order; a probe that the addon loaded and borrows memory. */
 export declare function sumF64(values: Float64Array): number
+
+/** One row per distinct UTF-8 key (first-seen order) with its aggregate. */
+export interface Utf8Groups {
+  keys: Uint8Array
+  offsets: Uint32Array
+  values: Float64Array
+}

@@ -1,6 +1,25 @@
+export { AGGREGATE_OPS } from "./aggregate-op.js";
 export { JsKernels } from "./js-kernels.js";
-export type { Kernels, KernelsKind, KeyColumn } from "./kernels.js";
-export { keyColumnFromStrings, validateKeyColumn } from "./key-column.js";
+export type {
+  AggregateOp,
+  I64Groups,
+  Kernels,
+  KernelsKind,
+  KeyColumn,
+  ShuffleResult,
+  Utf8Groups,
+} from "./kernels.js";
+export {
+  decodeKeyColumn,
+  keyColumnFromBuffers,
+  keyColumnFromStrings,
+  validateKeyColumn,
+} from "./key-column.js";
 export { chooseKernels, type KernelsChoice, loadKernels } from "./load-kernels.js";
 export { murmur3 } from "./murmur3.js";
-export { type NativeBinding, NativeKernels } from "./native-kernels.js";
+export {
+  DEFAULT_JS_BELOW_ROWS,
+  type NativeBinding,
+  NativeKernels,
+  type NativeKernelsOptions,
+} from "./native-kernels.js";

@@ -1,5 +1,14 @@
 import { SluiceError } from "../errors/sluice-error.js";
-import type { Kernels, KeyColumn } from "./kernels.js";
+import { reduceByKeyI64Js, reduceByKeyUtf8Js } from "./js-reduce-by-key.js";
+import { shuffleJs } from "./js-shuffle.js";
+import type {
+  AggregateOp,
+  I64Groups,
+  Kernels,
+  KeyColumn,
+  ShuffleResult,
+  Utf8Groups,
+} from "./kernels.js";
 import { validateKeyColumn } from "./key-column.js";
 import { murmur3 } from "./murmur3.js";
 
@@ -42,6 +51,35 @@ export class JsKernels implements Kernels {
       out[row] = murmur3(bytes, row * 8, row * 8 + 8) % numPartitions;
     }
     return out;
+  }
+
+  shuffle(partitionIds: Uint32Array, numPartitions: number): ShuffleResult {
+    checkNumPartitions(numPartitions);
+    return shuffleJs(partitionIds, numPartitions);
+  }
+
+  reduceByKeyUtf8(keys: KeyColumn, values: Float64Array, op: AggregateOp): Utf8Groups {
+    return reduceByKeyUtf8Js(keys, values, op);
+  }
+
+  reduceByKeyI64(keys: BigInt64Array, values: Float64Array, op: AggregateOp): I64Groups {
+    return reduceByKeyI64Js(keys, values, op);
+  }
+
+  async reduceByKeyUtf8Async(
+    keys: KeyColumn,
+    values: Float64Array,
+    op: AggregateOp,
+  ): Promise<Utf8Groups> {
+    return reduceByKeyUtf8Js(keys, values, op);
+  }
+
+  async reduceByKeyI64Async(
+    keys: BigInt64Array,
+    values: Float64Array,
+    op: AggregateOp,
+  ): Promise<I64Groups> {
+    return reduceByKeyI64Js(keys, values, op);
   }
 }
 

@@ -11,6 +11,33 @@ export interface KeyColumn {
 export type KernelsKind = "native" | "js";
 
 /**
+ * A named aggregation over `f64` values. The rules (identical in both engines):
+ * `sum` adds in row order from `+0`; `count` counts rows; `min`/`max` follow `Math.min`/`Math.max`
+ * (NaN propagates, `-0 < +0`); `mean` is that sum divided by the count.
+ */
+export type AggregateOp = "sum" | "count" | "min" | "max" | "mean";
+
+/** One row per distinct UTF-8 key, in first-seen order, with its aggregate. */
+export interface Utf8Groups {
+  readonly keys: KeyColumn;
+  readonly values: Float64Array;
+}
+
+/** One row per distinct 64-bit integer key, in first-seen order, with its aggregate. */
+export interface I64Groups {
+  readonly keys: BigInt64Array;
+  readonly values: Float64Array;
+}
+
+/** Rows grouped by partition: partition p holds rows `permutation[bounds[p]..bounds[p+1]]`. */
+export interface ShuffleResult {
+  /** Row numbers, partition by partition, in their original order within a partition. */
+  readonly permutation: Uint32Array;
+  /** `numPartitions + 1` offsets into `permutation`. */
+  readonly bounds: Uint32Array;
+}
+
+/**
  * The columnar kernels Sluice runs its hot paths on. `NativeKernels` (Rust) and `JsKernels`
  * (TypeScript) implement the same algorithms and give bit-identical results.
  */
@@ -22,4 +49,24 @@ export interface Kernels {
   hashPartitionUtf8(column: KeyColumn, numPartitions: number): Uint32Array;
   /** The partition of every 64-bit integer key (hashed as 8 little-endian bytes). */
   hashPartitionI64(keys: BigInt64Array, numPartitions: number): Uint32Array;
+  /** Groups rows by partition id with a stable counting sort. */
+  shuffle(partitionIds: Uint32Array, numPartitions: number): ShuffleResult;
+  /**
+   * reduceByKey over UTF-8 keys: one row per distinct key in first-seen order. For `count`,
+   * `values` may be empty.
+   */
+  reduceByKeyUtf8(keys: KeyColumn, values: Float64Array, op: AggregateOp): Utf8Groups;
+  /** reduceByKey over 64-bit integer keys, like `reduceByKeyUtf8`. */
+  reduceByKeyI64(keys: BigInt64Array, values: Float64Array, op: AggregateOp): I64Groups;
+  /**
+   * `reduceByKeyUtf8` off the main thread where the engine can (the native kernels run it on
+   * the libuv pool). The inputs must not change until the promise settles.
+   */
+  reduceByKeyUtf8Async(keys: KeyColumn, values: Float64Array, op: AggregateOp): Promise<Utf8Groups>;
+  /** `reduceByKeyI64` off the main thread where the engine can. */
+  reduceByKeyI64Async(
+    keys: BigInt64Array,
+    values: Float64Array,
+    op: AggregateOp,
+  ): Promise<I64Groups>;
 }

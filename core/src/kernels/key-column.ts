@@ -62,3 +62,42 @@ export function validateKeyColumn(column: KeyColumn): void {
     );
   }
 }
+
+const decoder = new TextDecoder();
+
+/**
+ * Decodes every row of a key column to a JS string. Creating strings is the expensive part of
+ * a result, so call this only on results, never on a batch on its way to a kernel.
+ *
+ * @example
+ * decodeKeyColumn(keyColumnFromStrings(["a", "é"])); // ["a", "é"]
+ */
+export function decodeKeyColumn(column: KeyColumn): string[] {
+  validateKeyColumn(column);
+  const { keys, offsets } = column;
+  const out = new Array<string>(offsets.length - 1);
+  for (let row = 0; row < out.length; row++) {
+    out[row] = decoder.decode(keys.subarray(offsets[row] as number, offsets[row + 1] as number));
+  }
+  return out;
+}
+
+/**
+ * Packs byte values (such as message values, already `Uint8Array`s) into one key column with a
+ * single copy of each value and no strings.
+ *
+ * @example
+ * keyColumnFromBuffers([Buffer.from("a b"), Buffer.from("c")]); // keys "a bc", offsets [0, 3, 4]
+ */
+export function keyColumnFromBuffers(values: readonly Uint8Array[]): KeyColumn {
+  const offsets = new Uint32Array(values.length + 1);
+  let total = 0;
+  for (let row = 0; row < values.length; row++) {
+    total += (values[row] as Uint8Array).length;
+    offsets[row + 1] = total;
+  }
+  const keys = new Uint8Array(total);
+  for (let row = 0; row < values.length; row++)
+    keys.set(values[row] as Uint8Array, offsets[row] as number);
+  return { keys, offsets };
+}

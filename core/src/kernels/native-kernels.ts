@@ -1,10 +1,33 @@
 import type * as NativeModule from "@sluice/native";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
-import { checkNumPartitions } from "./js-kernels.js";
-import type { Kernels, KeyColumn } from "./kernels.js";
+import { checkAggregateOp } from "./aggregate-op.js";
+import { checkNumPartitions, JsKernels } from "./js-kernels.js";
+import type {
+  AggregateOp,
+  I64Groups,
+  Kernels,
+  KeyColumn,
+  ShuffleResult,
+  Utf8Groups,
+} from "./kernels.js";
 
 /** The functions the generated `@sluice/native` loader exports. */
 export type NativeBinding = typeof NativeModule;
+
+/** How `NativeKernels` splits work between the addon and the TypeScript twin. */
+export interface NativeKernelsOptions {
+  /**
+   * Batches with fewer rows than this run in the TypeScript twin, which has no call overhead
+   * and gives the same results. 0 sends every batch to the addon.
+   */
+  readonly jsBelowRows?: number;
+}
+
+/**
+ * Below this many rows a reduceByKey batch is faster in the TypeScript twin than through
+ * N-API (measured by `npm run bench`; see docs/BENCHMARKS.md).
+ */
+export const DEFAULT_JS_BELOW_ROWS = 0;
 
 const NATIVE_CODES: ReadonlySet<string> = new Set<SluiceErrorCode>([
   "SLUICE_NATIVE_INVALID_OFFSETS",
@@ -21,8 +44,15 @@ const NATIVE_CODES: ReadonlySet<string> = new Set<SluiceErrorCode>([
  */
 export class NativeKernels implements Kernels {
   readonly kind = "native" as const;
+  private readonly twin = new JsKernels();
+  private readonly jsBelowRows: number;
 
-  constructor(private readonly binding: NativeBinding) {}
+  constructor(
+    private readonly binding: NativeBinding,
+    options: NativeKernelsOptions = {},
+  ) {
+    this.jsBelowRows = options.jsBelowRows ?? DEFAULT_JS_BELOW_ROWS;
+  }
 
   murmur3Utf8(column: KeyColumn): Uint32Array {
     return callNative(() => this.binding.murmur3Utf8(column.keys, column.offsets));
@@ -39,19 +69,77 @@ export class NativeKernels implements Kernels {
     checkNumPartitions(numPartitions);
     return callNative(() => this.binding.hashPartitionI64(keys, numPartitions));
   }
+
+  shuffle(partitionIds: Uint32Array, numPartitions: number): ShuffleResult {
+    checkNumPartitions(numPartitions);
+    return callNative(() => this.binding.shuffle(partitionIds, numPartitions));
+  }
+
+  reduceByKeyUtf8(keys: KeyColumn, values: Float64Array, op: AggregateOp): Utf8Groups {
+    if (keys.offsets.length - 1 < this.jsBelowRows)
+      return this.twin.reduceByKeyUtf8(keys, values, op);
+    checkAggregateOp(op);
+    const groups = callNative(() =>
+      this.binding.reduceByKeyUtf8(keys.keys, keys.offsets, values, op),
+    );
+    return { keys: { keys: groups.keys, offsets: groups.offsets }, values: groups.values };
+  }
+
+  reduceByKeyI64(keys: BigInt64Array, values: Float64Array, op: AggregateOp): I64Groups {
+    if (keys.length < this.jsBelowRows) return this.twin.reduceByKeyI64(keys, values, op);
+    checkAggregateOp(op);
+    return callNative(() => this.binding.reduceByKeyI64(keys, values, op));
+  }
+
+  async reduceByKeyUtf8Async(
+    keys: KeyColumn,
+    values: Float64Array,
+    op: AggregateOp,
+  ): Promise<Utf8Groups> {
+    if (keys.offsets.length - 1 < this.jsBelowRows)
+      return this.twin.reduceByKeyUtf8(keys, values, op);
+    checkAggregateOp(op);
+    const groups = await callNativeAsync(() =>
+      this.binding.reduceByKeyUtf8Async(keys.keys, keys.offsets, values, op),
+    );
+    return { keys: { keys: groups.keys, offsets: groups.offsets }, values: groups.values };
+  }
+
+  async reduceByKeyI64Async(
+    keys: BigInt64Array,
+    values: Float64Array,
+    op: AggregateOp,
+  ): Promise<I64Groups> {
+    if (keys.length < this.jsBelowRows) return this.twin.reduceByKeyI64(keys, values, op);
+    checkAggregateOp(op);
+    return callNativeAsync(() => this.binding.reduceByKeyI64Async(keys, values, op));
+  }
 }
 
-function callNative<T>(call: () => T): T {
+/** Runs a native call, rethrowing its error as a `SluiceError` with the same stable code. */
+export function callNative<T>(call: () => T): T {
   try {
     return call();
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    if (typeof code === "string" && NATIVE_CODES.has(code)) {
-      throw new SluiceError(code as SluiceErrorCode, message, { cause: error });
-    }
-    throw new SluiceError("SLUICE_NATIVE_PANIC", `native kernel failed: ${message}`, {
-      cause: error,
-    });
+    throw toSluiceError(error);
   }
+}
+
+async function callNativeAsync<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toSluiceError(error);
+  }
+}
+
+function toSluiceError(error: unknown): SluiceError {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === "string" && NATIVE_CODES.has(code)) {
+    return new SluiceError(code as SluiceErrorCode, message, { cause: error });
+  }
+  return new SluiceError("SLUICE_NATIVE_PANIC", `native kernel failed: ${message}`, {
+    cause: error,
+  });
 }

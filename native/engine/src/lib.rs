@@ -3,9 +3,14 @@
 //! Everything here is plain Rust over borrowed slices so it can be tested, benchmarked and
 //! called without N-API. The binding crate (`native/binding`) is a thin layer over it.
 
+pub mod agg;
 pub mod columns;
+pub mod dictionary;
 pub mod error;
 pub mod hash;
 pub mod partition;
+pub mod reduce;
+pub mod shuffle;
 
+pub use agg::AggOp;
 pub use error::EngineError;
