@@ -9,6 +9,9 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Field `index` of every value read as one CSV record; `delimiter` is an ASCII byte. */
+export declare function csvColumn(values: Uint8Array, offsets: Uint32Array, index: number, delimiter: number): ParsedColumnResult
+
 /** The partition of every 64-bit integer key of a `BigInt64Array`. */
 export declare function hashPartitionI64(keys: BigInt64Array, numPartitions: number): Uint32Array
 
@@ -21,8 +24,33 @@ export interface I64KeyGroups {
   values: Float64Array
 }
 
+/** The number in top-level member `field` of every value read as a JSON object. */
+export declare function jsonNumberField(values: Uint8Array, offsets: Uint32Array, field: string): ParsedNumbersResult
+
+/** The string in top-level member `field` of every value read as a JSON object, unescaped. */
+export declare function jsonStringField(values: Uint8Array, offsets: Uint32Array, field: string): ParsedColumnResult
+
+/** A column of UTF-8 rows: blob plus `rows + 1` offsets. */
+export interface KeyColumnResult {
+  keys: Uint8Array
+  offsets: Uint32Array
+}
+
 /** MurmurHash3 x86_32 (seed 0) of every key in a UTF-8 blob described by `rows + 1` offsets. */
 export declare function murmur3Utf8(keys: Uint8Array, offsets: Uint32Array): Uint32Array
+
+/** A parsed column with one validity byte per row (1 = found and well formed). */
+export interface ParsedColumnResult {
+  keys: Uint8Array
+  offsets: Uint32Array
+  valid: Uint8Array
+}
+
+/** Parsed numbers (NaN where invalid) with one validity byte per row. */
+export interface ParsedNumbersResult {
+  values: Float64Array
+  valid: Uint8Array
+}
 
 /** reduceByKey over 64-bit integer keys; `values` may be empty for `count`. */
 export declare function reduceByKeyI64(keys: BigInt64Array, values: Float64Array, op: 'sum' | 'count' | 'min' | 'max' | 'mean'): I64KeyGroups
@@ -46,6 +74,12 @@ export interface ShuffleResult {
   /** `numPartitions + 1` offsets into `permutation`. */
   bounds: Uint32Array
 }
+
+/** Splits every value (blob + offsets) into lines. */
+export declare function splitLines(values: Uint8Array, offsets: Uint32Array): KeyColumnResult
+
+/** Splits every value into words separated by ASCII whitespace. */
+export declare function splitWords(values: Uint8Array, offsets: Uint32Array): KeyColumnResult
 
 /** Sum of a Float64Array in row order; a probe that the addon loaded and borrows memory. */
 export declare function sumF64(values: Float64Array): number

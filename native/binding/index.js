@@ -835,12 +835,17 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.csvColumn = nativeBinding.csvColumn
 module.exports.hashPartitionI64 = nativeBinding.hashPartitionI64
 module.exports.hashPartitionUtf8 = nativeBinding.hashPartitionUtf8
+module.exports.jsonNumberField = nativeBinding.jsonNumberField
+module.exports.jsonStringField = nativeBinding.jsonStringField
 module.exports.murmur3Utf8 = nativeBinding.murmur3Utf8
 module.exports.reduceByKeyI64 = nativeBinding.reduceByKeyI64
 module.exports.reduceByKeyI64Async = nativeBinding.reduceByKeyI64Async
 module.exports.reduceByKeyUtf8 = nativeBinding.reduceByKeyUtf8
 module.exports.reduceByKeyUtf8Async = nativeBinding.reduceByKeyUtf8Async
 module.exports.shuffle = nativeBinding.shuffle
+module.exports.splitLines = nativeBinding.splitLines
+module.exports.splitWords = nativeBinding.splitWords
 module.exports.sumF64 = nativeBinding.sumF64

@@ -6,6 +6,8 @@ export type {
   Kernels,
   KernelsKind,
   KeyColumn,
+  ParsedColumn,
+  ParsedNumbers,
   ShuffleResult,
   Utf8Groups,
 } from "./kernels.js";

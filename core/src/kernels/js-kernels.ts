@@ -1,4 +1,11 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import {
+  csvColumnJs,
+  jsonNumberFieldJs,
+  jsonStringFieldJs,
+  splitLinesJs,
+  splitWordsJs,
+} from "./js-parsers.js";
 import { reduceByKeyI64Js, reduceByKeyUtf8Js } from "./js-reduce-by-key.js";
 import { shuffleJs } from "./js-shuffle.js";
 import type {
@@ -6,6 +13,8 @@ import type {
   I64Groups,
   Kernels,
   KeyColumn,
+  ParsedColumn,
+  ParsedNumbers,
   ShuffleResult,
   Utf8Groups,
 } from "./kernels.js";
@@ -80,6 +89,26 @@ export class JsKernels implements Kernels {
     op: AggregateOp,
   ): Promise<I64Groups> {
     return reduceByKeyI64Js(keys, values, op);
+  }
+
+  splitLines(values: KeyColumn): KeyColumn {
+    return splitLinesJs(values);
+  }
+
+  splitWords(values: KeyColumn): KeyColumn {
+    return splitWordsJs(values);
+  }
+
+  csvColumn(values: KeyColumn, index: number, delimiter = ","): ParsedColumn {
+    return csvColumnJs(values, index, delimiter);
+  }
+
+  jsonNumberField(values: KeyColumn, field: string): ParsedNumbers {
+    return jsonNumberFieldJs(values, field);
+  }
+
+  jsonStringField(values: KeyColumn, field: string): ParsedColumn {
+    return jsonStringFieldJs(values, field);
   }
 }
 

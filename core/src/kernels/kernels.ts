@@ -37,6 +37,17 @@ export interface ShuffleResult {
   readonly bounds: Uint32Array;
 }
 
+/** A key column made by a parser, with one validity byte per row (1 = found, well formed). */
+export interface ParsedColumn extends KeyColumn {
+  readonly valid: Uint8Array;
+}
+
+/** Numbers made by a parser: one value per row (NaN where invalid) and a validity byte. */
+export interface ParsedNumbers {
+  readonly values: Float64Array;
+  readonly valid: Uint8Array;
+}
+
 /**
  * The columnar kernels Sluice runs its hot paths on. `NativeKernels` (Rust) and `JsKernels`
  * (TypeScript) implement the same algorithms and give bit-identical results.
@@ -69,4 +80,14 @@ export interface Kernels {
     values: Float64Array,
     op: AggregateOp,
   ): Promise<I64Groups>;
+  /** Splits every value into lines (`\n`; one `\r` before it dropped; no empty last line). */
+  splitLines(values: KeyColumn): KeyColumn;
+  /** Splits every value into words separated by ASCII whitespace. */
+  splitWords(values: KeyColumn): KeyColumn;
+  /** Field `index` (0-based) of every value read as one CSV record (RFC 4180 quoting). */
+  csvColumn(values: KeyColumn, index: number, delimiter?: string): ParsedColumn;
+  /** The number in top-level member `field` of every value read as a JSON object. */
+  jsonNumberField(values: KeyColumn, field: string): ParsedNumbers;
+  /** The string in top-level member `field` of every value read as a JSON object. */
+  jsonStringField(values: KeyColumn, field: string): ParsedColumn;
 }

@@ -2,11 +2,14 @@ import type * as NativeModule from "@sluice/native";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 import { checkAggregateOp } from "./aggregate-op.js";
 import { checkNumPartitions, JsKernels } from "./js-kernels.js";
+import { checkCsvArguments } from "./js-parsers.js";
 import type {
   AggregateOp,
   I64Groups,
   Kernels,
   KeyColumn,
+  ParsedColumn,
+  ParsedNumbers,
   ShuffleResult,
   Utf8Groups,
 } from "./kernels.js";
@@ -113,6 +116,27 @@ export class NativeKernels implements Kernels {
     if (keys.length < this.jsBelowRows) return this.twin.reduceByKeyI64(keys, values, op);
     checkAggregateOp(op);
     return callNativeAsync(() => this.binding.reduceByKeyI64Async(keys, values, op));
+  }
+
+  splitLines(values: KeyColumn): KeyColumn {
+    return callNative(() => this.binding.splitLines(values.keys, values.offsets));
+  }
+
+  splitWords(values: KeyColumn): KeyColumn {
+    return callNative(() => this.binding.splitWords(values.keys, values.offsets));
+  }
+
+  csvColumn(values: KeyColumn, index: number, delimiter = ","): ParsedColumn {
+    const byte = checkCsvArguments(index, delimiter);
+    return callNative(() => this.binding.csvColumn(values.keys, values.offsets, index, byte));
+  }
+
+  jsonNumberField(values: KeyColumn, field: string): ParsedNumbers {
+    return callNative(() => this.binding.jsonNumberField(values.keys, values.offsets, field));
+  }
+
+  jsonStringField(values: KeyColumn, field: string): ParsedColumn {
+    return callNative(() => this.binding.jsonStringField(values.keys, values.offsets, field));
   }
 }
 

@@ -5,8 +5,10 @@
 //! panics, and reports engine errors with a stable `code`.
 
 mod errors;
+mod parse;
 mod partition;
 mod reduce;
 
+pub use parse::*;
 pub use partition::*;
 pub use reduce::*;

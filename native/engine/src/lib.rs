@@ -8,6 +8,7 @@ pub mod columns;
 pub mod dictionary;
 pub mod error;
 pub mod hash;
+pub mod parse;
 pub mod partition;
 pub mod reduce;
 pub mod shuffle;
