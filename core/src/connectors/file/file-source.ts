@@ -1,0 +1,360 @@
+import { type FSWatcher, watch } from "node:fs";
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { SluiceError } from "../../errors/sluice-error.js";
+import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
+import type { SourceRecord } from "../../plugins/records.js";
+import type { ReadResult, Source } from "../../plugins/source.js";
+import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
+import { Wakeup } from "../shared/wakeup.js";
+import { isDataFileName } from "./file-names.js";
+import type { FileSourceConfig } from "./file-source-config.js";
+import { parseCsvFields, type RawRecord, splitCsvRecords, splitLines } from "./record-splitting.js";
+
+const FIRST_CHUNK_BYTES = 64 * 1024;
+const NO_HEADERS = Object.freeze({});
+const decoder = new TextDecoder("utf-8", { fatal: false });
+const encoder = new TextEncoder();
+
+/** A data file the source knows about, and how far it has read it. */
+interface TrackedFile {
+  readonly name: string;
+  readonly mtimeMs: number;
+  /** Byte position of the next unread record. */
+  position: number;
+  /** CSV column names, read from the file's first row. */
+  columns?: string[];
+}
+
+/**
+ * The built-in `file` source: reads the files moved into a folder, record by record, with the
+ * file name as partition and the byte position after each record as offset (replayable).
+ */
+export class FileSource implements Source {
+  readonly #config: FileSourceConfig;
+  readonly #logger: Logger;
+  readonly #committed: ReadonlyMap<string, string>;
+  readonly #known = new Map<string, TrackedFile | "skipped">();
+  readonly #pending: TrackedFile[] = [];
+  readonly #redelivery = new RedeliveryQueue();
+  readonly #wakeup = new Wakeup();
+  #watcher: FSWatcher | undefined;
+  #initialised = false;
+  #connected = false;
+  #paused = false;
+  #closed = false;
+  #dirty = true;
+  #lastScanAt = 0;
+  #endMarkerSeen = false;
+  #reads = 0;
+
+  constructor(
+    config: FileSourceConfig,
+    logger: Logger,
+    committedOffsets: ReadonlyMap<string, string>,
+  ) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#committed = committedOffsets;
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    signal.throwIfAborted();
+    const directory = this.#config.directory;
+    try {
+      if (!(await stat(directory)).isDirectory()) {
+        throw new NotConnectedError(`"${directory}" is not a folder; point "directory" at one.`);
+      }
+    } catch (error) {
+      if (error instanceof NotConnectedError) throw error;
+      throw new NotConnectedError(`cannot open the folder "${directory}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    if (!this.#initialised) {
+      await this.#scan(true);
+      this.#initialised = true;
+    }
+    this.#watch();
+    this.#connected = true;
+    this.#dirty = true;
+  }
+
+  async read(signal: AbortSignal): Promise<ReadResult> {
+    this.#assertOpen();
+    if (!this.#connected) throw new NotConnectedError("the file source is not connected");
+    for (;;) {
+      if (this.#redelivery.size > 0) {
+        return this.#result(this.#redelivery.take(this.#config.maxRecordsPerRead));
+      }
+      if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
+      if (this.#dirty || Date.now() - this.#lastScanAt >= this.#config.pollIntervalMs) {
+        await this.#scan(false);
+      }
+      const records = await this.#readPending(this.#config.maxRecordsPerRead);
+      if (records.length > 0) return this.#result(records);
+      if (this.#endMarkerSeen && this.#pending.length === 0) {
+        throw new EndOfInputError(
+          `the end marker "${this.#config.endMarker}" arrived and every file before it was read`,
+        );
+      }
+      await this.#wakeup.wait(signal, this.#config.pollIntervalMs);
+    }
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#wakeup.notify();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#wakeup.notify();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#connected = false;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    this.#wakeup.notify();
+  }
+
+  #result(records: SourceRecord[]): ReadResult {
+    const sequence = this.#reads++;
+    return readResult(records, (error) => {
+      if (error !== undefined) this.#redelivery.add(sequence, records);
+      else this.#wakeup.notify();
+    });
+  }
+
+  #watch(): void {
+    if (this.#watcher !== undefined) return;
+    try {
+      this.#watcher = watch(this.#config.directory, { persistent: false }, () => {
+        this.#dirty = true;
+        this.#wakeup.notify();
+      });
+      this.#watcher.on("error", () => {
+        // The folder went away or the watch broke; listing on every poll interval still works.
+        this.#watcher?.close();
+        this.#watcher = undefined;
+      });
+    } catch {
+      this.#watcher = undefined;
+    }
+  }
+
+  // Lists the folder and queues files not seen before, oldest first.
+  async #scan(initial: boolean): Promise<void> {
+    this.#dirty = false;
+    this.#lastScanAt = Date.now();
+    let entries: string[];
+    try {
+      entries = await readdir(this.#config.directory);
+    } catch (error) {
+      this.#connected = false;
+      throw new NotConnectedError(
+        `cannot list the folder "${this.#config.directory}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    const fresh: TrackedFile[] = [];
+    for (const name of entries) {
+      if (this.#known.has(name)) continue;
+      if (name === this.#config.endMarker) {
+        this.#known.set(name, "skipped");
+        this.#endMarkerSeen = true;
+        continue;
+      }
+      if (!isDataFileName(name)) continue;
+      const info = await stat(join(this.#config.directory, name)).catch(() => undefined);
+      if (info === undefined || !info.isFile()) continue;
+      const committed = this.#committed.get(name);
+      if (initial && this.#committed.size === 0 && this.#config.startAt === "latest") {
+        this.#known.set(name, "skipped");
+        continue;
+      }
+      const position = committed === undefined ? 0 : Number(committed);
+      if (!Number.isSafeInteger(position) || position < 0) {
+        throw new SluiceError(
+          "SLUICE_INVALID_ARGUMENT",
+          `The checkpointed offset of "${name}" is "${committed}", not a byte position; the checkpoint belongs to another source.`,
+        );
+      }
+      const file: TrackedFile = { name, mtimeMs: info.mtimeMs, position };
+      this.#known.set(name, file);
+      if (position < info.size) fresh.push(file);
+    }
+    fresh.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.#pending.push(...fresh);
+  }
+
+  async #readPending(max: number): Promise<SourceRecord[]> {
+    const records: SourceRecord[] = [];
+    while (records.length < max && this.#pending.length > 0) {
+      const file = this.#pending[0] as TrackedFile;
+      let handle: FileHandle;
+      try {
+        handle = await open(join(this.#config.directory, file.name), "r");
+      } catch (error) {
+        this.#logger.warn(
+          { file: file.name, position: file.position, err: error },
+          "file disappeared before it was read to the end; the rest of it is skipped",
+        );
+        this.#pending.shift();
+        continue;
+      }
+      try {
+        if ((await this.#readFile(handle, file, records, max)) === "done") this.#pending.shift();
+        else break;
+      } finally {
+        await handle.close();
+      }
+    }
+    return records;
+  }
+
+  // Appends records of `file` to `out` up to `max`; "done" when the file is read to its end.
+  async #readFile(
+    handle: FileHandle,
+    file: TrackedFile,
+    out: SourceRecord[],
+    max: number,
+  ): Promise<"done" | "more"> {
+    const { size } = await handle.stat();
+    if (this.#config.format === "csv" && this.#config.csv.header && file.columns === undefined) {
+      const header = await this.#readHeader(handle, file, size);
+      if (header === undefined) return "done";
+    }
+    let chunkBytes = FIRST_CHUNK_BYTES;
+    while (out.length < max && file.position < size) {
+      const length = Math.min(chunkBytes, size - file.position);
+      const chunk = new Uint8Array(length);
+      const { bytesRead } = await handle.read(chunk, 0, length, file.position);
+      const eof = file.position + bytesRead >= size;
+      const raw =
+        this.#config.format === "csv"
+          ? splitCsvRecords(chunk.subarray(0, bytesRead), eof)
+          : splitLines(chunk.subarray(0, bytesRead), eof);
+      if (raw.length === 0) {
+        if (chunkBytes >= this.#config.maxRecordBytes) {
+          throw new SluiceError(
+            "SLUICE_INVALID_RECORD",
+            `file source: "${file.name}" has a record at byte ${file.position} longer than maxRecordBytes (${this.#config.maxRecordBytes}); raise maxRecordBytes or fix the file.`,
+          );
+        }
+        chunkBytes = Math.min(chunkBytes * 2, this.#config.maxRecordBytes);
+        continue;
+      }
+      for (const record of raw) {
+        if (out.length >= max) break;
+        const start = file.position + record.start;
+        const value = this.#convert(record, file, start);
+        if (value instanceof SluiceError) {
+          if (out.length === 0) throw value;
+          return "more"; // hand over the records before it; the next read reports it
+        }
+        file.position += record.end - record.start;
+        if (value === "skip") continue;
+        out.push({
+          value,
+          headers: NO_HEADERS,
+          timestampMs: file.mtimeMs,
+          partition: file.name,
+          offset: String(file.position),
+        });
+      }
+    }
+    return file.position >= size ? "done" : "more";
+  }
+
+  // The record's value; "skip" for a blank line or a skipped invalid record; the error to
+  // report for an invalid record under onInvalidRecord: "fail".
+  #convert(record: RawRecord, file: TrackedFile, start: number): Uint8Array | "skip" | SluiceError {
+    const format = this.#config.format;
+    const bytes = record.bytes;
+    if (format === "lines") return bytes;
+    const text = decoder.decode(bytes);
+    if (text.trim().length === 0) return "skip";
+    let problem: string | undefined;
+    let value: Uint8Array | undefined;
+    if (format === "jsonl") {
+      try {
+        JSON.parse(text);
+        value = bytes;
+      } catch (error) {
+        problem = `not valid JSON (${messageOf(error)})`;
+      }
+    } else {
+      const fields = record.malformed
+        ? undefined
+        : parseCsvFields(text, this.#config.csv.delimiter);
+      if (fields === undefined)
+        problem = `not a well-formed CSV row: it ${record.malformed ?? "has text after a closing quote"}`;
+      else if (file.columns !== undefined && fields.length !== file.columns.length) {
+        problem = `has ${fields.length} fields, the header has ${file.columns.length}`;
+      } else {
+        const columns = file.columns;
+        const row = columns ? Object.fromEntries(columns.map((c, i) => [c, fields[i]])) : fields;
+        value = encoder.encode(JSON.stringify(row));
+      }
+    }
+    if (value !== undefined) return value;
+    const where = `"${file.name}" at byte ${start}`;
+    if (this.#config.onInvalidRecord === "skip") {
+      this.#logger.warn({ file: file.name, position: start, problem }, "invalid record skipped");
+      return "skip";
+    }
+    return new SluiceError(
+      "SLUICE_INVALID_RECORD",
+      `file source: the record in ${where} is ${problem}. Fix or remove the file, or set onInvalidRecord: "skip".`,
+    );
+  }
+
+  async #readHeader(
+    handle: FileHandle,
+    file: TrackedFile,
+    size: number,
+  ): Promise<string[] | undefined> {
+    let chunkBytes = FIRST_CHUNK_BYTES;
+    for (;;) {
+      const length = Math.min(chunkBytes, size);
+      const chunk = new Uint8Array(length);
+      const { bytesRead } = await handle.read(chunk, 0, length, 0);
+      const first = splitCsvRecords(chunk.subarray(0, bytesRead), bytesRead >= size)[0];
+      if (first !== undefined) {
+        const columns = parseCsvFields(decoder.decode(first.bytes), this.#config.csv.delimiter);
+        if (columns === undefined) {
+          throw new SluiceError(
+            "SLUICE_INVALID_RECORD",
+            `file source: the header row of "${file.name}" is not well-formed CSV; fix the file or set csv.header: false.`,
+          );
+        }
+        file.columns = columns;
+        if (file.position < first.end) file.position = first.end;
+        return columns;
+      }
+      if (bytesRead >= size) return undefined;
+      if (chunkBytes >= this.#config.maxRecordBytes) {
+        throw new SluiceError(
+          "SLUICE_INVALID_RECORD",
+          `file source: the header row of "${file.name}" is longer than maxRecordBytes (${this.#config.maxRecordBytes}).`,
+        );
+      }
+      chunkBytes = Math.min(chunkBytes * 2, this.#config.maxRecordBytes);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the file source was closed");
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,64 @@
+import { SluiceError } from "../../errors/sluice-error.js";
+import type { SourceRecord } from "../../plugins/records.js";
+import type { ReadResult } from "../../plugins/source.js";
+
+/**
+ * Builds a `ReadResult` whose `ack` may be called once: `onSettled(undefined)` on success,
+ * `onSettled(error)` on a nack.
+ */
+export function readResult(
+  records: readonly SourceRecord[],
+  onSettled: (error: unknown) => void,
+): ReadResult {
+  let settled = false;
+  return {
+    records,
+    ack(error?: unknown): void {
+      if (settled) {
+        throw new SluiceError(
+          "SLUICE_INVALID_ARGUMENT",
+          "ack() was already called for this read result; each result is settled exactly once.",
+        );
+      }
+      settled = true;
+      onSettled(error);
+    },
+  };
+}
+
+/** A read result with no records (after a pause, an abort, a close, or an idle poll). */
+export function emptyReadResult(): ReadResult {
+  return readResult([], () => undefined);
+}
+
+/**
+ * Records that were nacked and must be delivered again before anything new, in the order they
+ * were first read (results may be nacked in any order).
+ */
+export class RedeliveryQueue {
+  readonly #parts: { sequence: number; records: SourceRecord[] }[] = [];
+
+  get size(): number {
+    return this.#parts.reduce((total, part) => total + part.records.length, 0);
+  }
+
+  /** Queues the records of the read result numbered `sequence`. */
+  add(sequence: number, records: readonly SourceRecord[]): void {
+    if (records.length === 0) return;
+    const index = this.#parts.findIndex((part) => part.sequence > sequence);
+    const part = { sequence, records: [...records] };
+    if (index === -1) this.#parts.push(part);
+    else this.#parts.splice(index, 0, part);
+  }
+
+  /** Takes up to `max` records, oldest first. */
+  take(max: number): SourceRecord[] {
+    const taken: SourceRecord[] = [];
+    while (taken.length < max && this.#parts.length > 0) {
+      const part = this.#parts[0] as { sequence: number; records: SourceRecord[] };
+      taken.push(...part.records.splice(0, max - taken.length));
+      if (part.records.length === 0) this.#parts.shift();
+    }
+    return taken;
+  }
+}

@@ -1,0 +1,229 @@
+import { connect as connectTcp, type Socket } from "node:net";
+import type { Logger } from "pino";
+import { SluiceError } from "../../errors/sluice-error.js";
+import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
+import type { SourceRecord } from "../../plugins/records.js";
+import type { ReadResult, Source } from "../../plugins/source.js";
+import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
+import { Wakeup } from "../shared/wakeup.js";
+import type { SocketSourceConfig } from "./socket-source-config.js";
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const NO_HEADERS = Object.freeze({});
+
+/**
+ * The built-in `socket` source (Spark's socketTextStream): connects to a TCP server and reads
+ * newline-separated lines. Not replayable: records live in memory until acknowledged, so the
+ * framework logs them to the write-ahead log. A lost connection surfaces as
+ * `NotConnectedError` once the lines received before it are read; the framework reconnects with backoff.
+ */
+export class SocketSource implements Source {
+  readonly #config: SocketSourceConfig;
+  readonly #logger: Logger;
+  readonly #partition: string;
+  readonly #wakeup = new Wakeup();
+  readonly #redelivery = new RedeliveryQueue();
+  #received: SourceRecord[] = [];
+  #socket: Socket | undefined;
+  #partial: Buffer[] = [];
+  #partialBytes = 0;
+  #lost: NotConnectedError | undefined = new NotConnectedError(
+    "the socket source is not connected",
+  );
+  #ended = false;
+  #failure: SluiceError | undefined;
+  #paused = false;
+  #backpressured = false;
+  #closed = false;
+  #nextOffset = 0;
+  #reads = 0;
+
+  constructor(config: SocketSourceConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#partition = `${config.host}:${config.port}`;
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#socket !== undefined) return;
+    if (this.#ended) throw new EndOfInputError(`${this.#partition} closed the input`);
+    signal.throwIfAborted();
+    const socket = await this.#open(signal);
+    this.#socket = socket;
+    this.#lost = undefined;
+    this.#partial = [];
+    this.#partialBytes = 0;
+    let graceful = false;
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("end", () => {
+      graceful = true;
+    });
+    socket.on("error", (error) => {
+      this.#logger.warn({ err: error, server: this.#partition }, "socket error");
+    });
+    socket.on("close", () => this.#onClose(socket, graceful));
+    if (this.#paused || this.#backpressured) socket.pause();
+    this.#logger.info({ server: this.#partition }, "socket source connected");
+  }
+
+  async read(signal: AbortSignal): Promise<ReadResult> {
+    this.#assertOpen();
+    for (;;) {
+      const max = this.#config.maxRecordsPerRead;
+      if (this.#redelivery.size > 0) return this.#result(this.#redelivery.take(max));
+      if (this.#received.length > 0) {
+        const records = this.#received.splice(0, max);
+        this.#relieveBackpressure();
+        return this.#result(records);
+      }
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#ended) throw new EndOfInputError(`${this.#partition} closed the input`);
+      if (this.#lost !== undefined) throw this.#lost;
+      if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
+      await this.#wakeup.wait(signal);
+    }
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#socket?.pause();
+    this.#wakeup.notify();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (!this.#backpressured) this.#socket?.resume();
+    this.#wakeup.notify();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined && !socket.destroyed) {
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      socket.destroy();
+      await closed;
+    }
+    this.#wakeup.notify();
+  }
+
+  #open(signal: AbortSignal): Promise<Socket> {
+    const { host, port, connectTimeoutMs } = this.#config;
+    return new Promise<Socket>((resolve, reject) => {
+      const socket = connectTcp({ host, port });
+      const settle = (error?: unknown): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        socket.off("connect", onConnect);
+        socket.off("error", onError);
+        if (error === undefined) resolve(socket);
+        else {
+          socket.destroy();
+          reject(error);
+        }
+      };
+      const onConnect = (): void => settle();
+      const onError = (error: Error): void =>
+        settle(
+          new NotConnectedError(`cannot connect to ${host}:${port}: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      const onAbort = (): void => settle(signal.reason);
+      const timer = setTimeout(
+        () =>
+          settle(
+            new NotConnectedError(`no connection to ${host}:${port} within ${connectTimeoutMs} ms`),
+          ),
+        connectTimeoutMs,
+      );
+      socket.once("connect", onConnect);
+      socket.once("error", onError);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    let start = 0;
+    for (let index = chunk.indexOf(NEWLINE); index !== -1; index = chunk.indexOf(NEWLINE, start)) {
+      this.#partial.push(chunk.subarray(start, index));
+      this.#partialBytes += index - start;
+      this.#emitLine();
+      start = index + 1;
+    }
+    if (start < chunk.length) {
+      this.#partial.push(chunk.subarray(start));
+      this.#partialBytes += chunk.length - start;
+      if (this.#partialBytes > this.#config.maxLineBytes) {
+        this.#failure = new SluiceError(
+          "SLUICE_INVALID_RECORD",
+          `socket source: ${this.#partition} sent a line longer than maxLineBytes (${this.#config.maxLineBytes}) after offset ${this.#nextOffset}; raise maxLineBytes or fix the sender.`,
+        );
+        this.#socket?.destroy();
+      }
+    }
+    if (this.#received.length >= this.#config.maxBufferedRecords && !this.#backpressured) {
+      this.#backpressured = true;
+      this.#socket?.pause();
+    }
+    this.#wakeup.notify();
+  }
+
+  #emitLine(): void {
+    const line = Buffer.concat(this.#partial, this.#partialBytes);
+    this.#partial = [];
+    this.#partialBytes = 0;
+    const end =
+      line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN ? line.length - 1 : line.length;
+    this.#received.push({
+      // A copy of its own, so a record never pins a pooled buffer other records share.
+      value: new Uint8Array(line.subarray(0, end)),
+      headers: NO_HEADERS,
+      timestampMs: Date.now(),
+      partition: this.#partition,
+      offset: String(this.#nextOffset++),
+    });
+  }
+
+  #onClose(socket: Socket, graceful: boolean): void {
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    // A last line without a newline is complete once the server has closed the stream.
+    if (this.#partialBytes > 0 && this.#failure === undefined) this.#emitLine();
+    if (graceful && this.#config.onServerClose === "end") this.#ended = true;
+    else {
+      this.#lost = new NotConnectedError(
+        `the connection to ${this.#partition} was ${graceful ? "closed by the server" : "lost"}`,
+      );
+    }
+    this.#backpressured = false;
+    this.#logger.info({ server: this.#partition, graceful }, "socket source disconnected");
+    this.#wakeup.notify();
+  }
+
+  #relieveBackpressure(): void {
+    if (this.#backpressured && this.#received.length < this.#config.maxBufferedRecords / 2) {
+      this.#backpressured = false;
+      if (!this.#paused) this.#socket?.resume();
+    }
+  }
+
+  #result(records: SourceRecord[]): ReadResult {
+    const sequence = this.#reads++;
+    return readResult(records, (error) => {
+      if (error !== undefined) {
+        this.#redelivery.add(sequence, records);
+        this.#wakeup.notify();
+      }
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed)
+      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the socket source was closed");
+  }
+}

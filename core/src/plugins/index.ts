@@ -1,0 +1,67 @@
+export {
+  type BackoffPolicy,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  type Delay,
+  realDelay,
+} from "./backoff.js";
+export {
+  type ConfigIssue,
+  ConfigValidationError,
+  describeIssues,
+  formatPath,
+  validateConfig,
+} from "./config-validation.js";
+export type { ConnectorContext, SinkContext, SourceContext } from "./connector-context.js";
+export { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
+export {
+  BackoffError,
+  backoffRequest,
+  EndOfInputError,
+  isEndOfInput,
+  isNotConnected,
+  NotConnectedError,
+} from "./control-flow.js";
+export {
+  defineSink,
+  defineSource,
+  type SinkDefinition,
+  type SourceDefinition,
+} from "./define-plugin.js";
+export {
+  type ConnectorPlugin,
+  isConnectorPlugin,
+  PLUGIN_CONTRACT_VERSION,
+  pluginProblems,
+  type SinkPlugin,
+  type SourcePlugin,
+} from "./plugin.js";
+export { importPluginPackage, pluginsFromModule, resolvePackage } from "./plugin-loader.js";
+export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
+export {
+  formatConfig,
+  looksLikeCredentialName,
+  REDACTED,
+  redactConfig,
+} from "./redact.js";
+export {
+  ConnectorRegistry,
+  type ConnectorRegistryOptions,
+  type CreateConnectorOptions,
+  type CreateSourceOptions,
+  createConnectorRegistry,
+  type LoadPluginsOptions,
+} from "./registry.js";
+export { isSecret, secret } from "./secret.js";
+export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
+export type { ReadResult, Source, SourceCapabilities } from "./source.js";
+export { SourceSession, type SourceSessionOptions } from "./source-session.js";
+export {
+  CONNECTOR_LOGGER,
+  CONSOLE_STREAMS,
+  type ConsoleStreams,
+  type ServiceToken,
+  SINK_PLUGIN,
+  SOURCE_PLUGIN,
+  serviceToken,
+} from "./tokens.js";

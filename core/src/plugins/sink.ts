@@ -1,0 +1,51 @@
+import type { SinkRecord } from "./records.js";
+
+/**
+ * Where a batch written to a sink comes from. `idempotencyKey` is the same when a batch is
+ * written again after a crash (`jobId/batchTime/outputIndex/partition`), so a sink that
+ * keys its writes by it overwrites instead of duplicating.
+ *
+ * @example
+ * await sink.writeBatch(records, { batchTime: 1_700_000_000_000, partition: 0, idempotencyKey: "job/1700000000000/0/0" });
+ */
+export interface WriteBatchContext {
+  /** The batch time in epoch milliseconds (a multiple of the batch interval). */
+  readonly batchTime: number;
+  /** The index of the partition of the batch these records belong to. */
+  readonly partition: number;
+  readonly idempotencyKey: string;
+}
+
+/**
+ * What a sink declares about itself.
+ *
+ * @example
+ * const capabilities: SinkCapabilities = { idempotent: true };
+ */
+export interface SinkCapabilities {
+  /**
+   * True when writing the same batch again (same `batchTime`, `partition` and
+   * `idempotencyKey`) replaces the earlier write, so a replay after a crash leaves one copy.
+   */
+  readonly idempotent: boolean;
+}
+
+/**
+ * A running sink connector. The full contract is in docs/connectors.md.
+ *
+ * @example
+ * await sink.connect(signal);
+ * await sink.writeBatch(records, { batchTime, partition: 0, idempotencyKey });
+ * await sink.close();
+ */
+export interface Sink {
+  /** Opens the connection; called before the first write and again after `NotConnectedError`. */
+  connect(signal: AbortSignal): Promise<void>;
+  /**
+   * Writes one partition of one batch; resolves once the records are durable in the external
+   * system. Calls for one sink are not concurrent.
+   */
+  writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void>;
+  /** Waits for a write in progress, then releases everything; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,64 @@
+import type { SourceRecord } from "./records.js";
+
+/**
+ * What one `Source.read` returns: the records, and the one call that settles them.
+ *
+ * @example
+ * const { records, ack } = await source.read(signal);
+ * try { await output(records); await ack(); } catch (error) { await ack(error); }
+ */
+export interface ReadResult {
+  /** The records read, in the order the source received them; may be empty. */
+  readonly records: readonly SourceRecord[];
+  /**
+   * Settles the records, once. Without an argument: the batch holding them was output and
+   * checkpointed, the source may forget them (commit offsets, answer the sender). With an
+   * error: a nack, the source must deliver the same records again on a later `read`.
+   */
+  ack(error?: unknown): void | Promise<void>;
+}
+
+/**
+ * What a source declares about itself; it decides how Sluice makes its records survive a crash.
+ *
+ * @example
+ * const capabilities: SourceCapabilities = { replayable: true };
+ */
+export interface SourceCapabilities {
+  /**
+   * True when the external system keeps records after they were read and can deliver them
+   * again from an offset (Kafka, files): Sluice checkpoints offsets. False (sockets, MQTT,
+   * RabbitMQ, webhooks): Sluice writes received records to its write-ahead log before it
+   * acknowledges them.
+   */
+  readonly replayable: boolean;
+}
+
+/**
+ * A running source connector. The full contract, with when and how often each method is
+ * called and what its errors mean, is in docs/connectors.md.
+ *
+ * @example
+ * await source.connect(signal);
+ * const result = await source.read(signal);
+ * await result.ack();
+ * await source.close();
+ */
+export interface Source {
+  /**
+   * Opens the connection. Called before the first `read` and again after a `read` or
+   * `connect` failed with `NotConnectedError` (with backoff between attempts).
+   */
+  connect(signal: AbortSignal): Promise<void>;
+  /**
+   * Waits for records and returns those available (possibly none). Called in a loop by one
+   * caller at a time; several results may be unacknowledged at once.
+   */
+  read(signal: AbortSignal): Promise<ReadResult>;
+  /** Stops fetching from the external system (backpressure); a pending `read` settles soon. */
+  pause(): void;
+  /** Fetches again after `pause`. */
+  resume(): void;
+  /** Releases everything; idempotent; a pending `read` settles. */
+  close(): Promise<void>;
+}
