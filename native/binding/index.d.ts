@@ -9,6 +9,33 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Sliding-window state for one keyed stream, living across batches. Its memory is reported
+ * to V8 (`adjust_external_memory`) so the garbage collector sees it.
+ */
+export declare class WindowAggregator {
+  /** A window aggregator for `op` over windows of `windowMs` sliding by `slideMs`. */
+  constructor(op: 'sum' | 'count' | 'min' | 'max' | 'mean', windowMs: number, slideMs: number, keyKind: 'utf8' | 'i64')
+  /** The pane length in milliseconds: gcd(windowMs, slideMs). */
+  get paneMs(): number
+  /** Approximate bytes of memory the aggregator holds. */
+  get memoryBytes(): number
+  /** Adds a batch of UTF-8 keys (blob + offsets) with one value each (none for count). */
+  addUtf8(timeMs: number, keys: Uint8Array, offsets: Uint32Array, values: Float64Array): void
+  /** Adds a batch of 64-bit integer keys with one value each (none for count). */
+  addI64(timeMs: number, keys: BigInt64Array, values: Float64Array): void
+  /** Drops every pane whose data lies at or before `timeMs`. */
+  evict(timeMs: number): void
+  /** The window ending at `windowEndMs` over UTF-8 keys. */
+  emitUtf8(windowEndMs: number): Utf8Groups
+  /** The window ending at `windowEndMs` over 64-bit keys. */
+  emitI64(windowEndMs: number): I64KeyGroups
+  /** The state as canonical, versioned snapshot bytes. */
+  snapshot(): Uint8Array
+  /** Replaces the state with snapshot bytes from an aggregator of the same configuration. */
+  restore(bytes: Uint8Array): void
+}
+
 /** Field `index` of every value read as one CSV record; `delimiter` is an ASCII byte. */
 export declare function csvColumn(values: Uint8Array, offsets: Uint32Array, index: number, delimiter: number): ParsedColumnResult
 

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.WindowAggregator = nativeBinding.WindowAggregator
 module.exports.csvColumn = nativeBinding.csvColumn
 module.exports.hashPartitionI64 = nativeBinding.hashPartitionI64
 module.exports.hashPartitionUtf8 = nativeBinding.hashPartitionUtf8

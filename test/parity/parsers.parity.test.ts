@@ -59,7 +59,7 @@ const jsonText = fc.oneof(
 );
 
 /** The whitespace `splitWords` splits on: space, \t, \n, \v, \f, \r. */
-const ASCII_WHITESPACE = new RegExp("[ \\t\\n\\r\\v\\f]+");
+const ASCII_WHITESPACE = /[ \t\n\r\v\f]+/;
 
 const batchOf = (text: fc.Arbitrary<string>) =>
   fc.array(text, { maxLength: 30 }).map(keyColumnFromStrings);

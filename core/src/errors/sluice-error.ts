@@ -4,6 +4,7 @@ export type SluiceErrorCode =
   | "SLUICE_NATIVE_INVALID_OFFSETS"
   | "SLUICE_NATIVE_INVALID_ARGUMENT"
   | "SLUICE_NATIVE_PANIC"
+  | "SLUICE_NATIVE_INVALID_SNAPSHOT"
   // Connectors and plugins (core/src/plugins, core/src/connectors).
   | "SLUICE_INVALID_CONFIG"
   | "SLUICE_INVALID_RECORD"

@@ -1,5 +1,6 @@
 export { AGGREGATE_OPS } from "./aggregate-op.js";
 export { JsKernels } from "./js-kernels.js";
+export { JsWindowAggregator } from "./js-window-aggregator.js";
 export type {
   AggregateOp,
   I64Groups,
@@ -10,6 +11,11 @@ export type {
   ParsedNumbers,
   ShuffleResult,
   Utf8Groups,
+  WindowAggregator,
+  WindowGroups,
+  WindowKeyKind,
+  WindowKeys,
+  WindowOptions,
 } from "./kernels.js";
 export {
   decodeKeyColumn,
@@ -25,3 +31,4 @@ export {
   NativeKernels,
   type NativeKernelsOptions,
 } from "./native-kernels.js";
+export { NativeWindowAggregator } from "./native-window-aggregator.js";

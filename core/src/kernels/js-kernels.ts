@@ -8,6 +8,7 @@ import {
 } from "./js-parsers.js";
 import { reduceByKeyI64Js, reduceByKeyUtf8Js } from "./js-reduce-by-key.js";
 import { shuffleJs } from "./js-shuffle.js";
+import { JsWindowAggregator } from "./js-window-aggregator.js";
 import type {
   AggregateOp,
   I64Groups,
@@ -17,6 +18,9 @@ import type {
   ParsedNumbers,
   ShuffleResult,
   Utf8Groups,
+  WindowAggregator,
+  WindowKeyKind,
+  WindowOptions,
 } from "./kernels.js";
 import { validateKeyColumn } from "./key-column.js";
 import { murmur3 } from "./murmur3.js";
@@ -109,6 +113,10 @@ export class JsKernels implements Kernels {
 
   jsonStringField(values: KeyColumn, field: string): ParsedColumn {
     return jsonStringFieldJs(values, field);
+  }
+
+  createWindowAggregator<K extends WindowKeyKind>(options: WindowOptions<K>): WindowAggregator<K> {
+    return new JsWindowAggregator(options);
   }
 }
 

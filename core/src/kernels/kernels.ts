@@ -48,6 +48,44 @@ export interface ParsedNumbers {
   readonly valid: Uint8Array;
 }
 
+/** The kind of key a window aggregator holds. */
+export type WindowKeyKind = "utf8" | "i64";
+
+/** The key column type of a key kind. */
+export type WindowKeys<K extends WindowKeyKind> = K extends "utf8" ? KeyColumn : BigInt64Array;
+
+/** The result type of a key kind. */
+export type WindowGroups<K extends WindowKeyKind> = K extends "utf8" ? Utf8Groups : I64Groups;
+
+/** What a window aggregator computes: `op` over windows of `windowMs` sliding by `slideMs`. */
+export interface WindowOptions<K extends WindowKeyKind = WindowKeyKind> {
+  readonly op: AggregateOp;
+  readonly windowMs: number;
+  readonly slideMs: number;
+  readonly keyKind: K;
+}
+
+/**
+ * Sliding-window state for one keyed stream, kept in panes of gcd(window, slide) ms across
+ * batches. A window ending at `e` covers data with times in `(e - windowMs, e]`.
+ */
+export interface WindowAggregator<K extends WindowKeyKind = WindowKeyKind> {
+  /** The pane length: gcd(windowMs, slideMs). */
+  readonly paneMs: number;
+  /** Approximate bytes of memory held. */
+  readonly memoryBytes: number;
+  /** Adds a batch (one value per key; none for `count`) with time `timeMs`. */
+  add(timeMs: number, batch: { readonly keys: WindowKeys<K>; readonly values: Float64Array }): void;
+  /** Drops every pane whose data lies at or before `timeMs`; keys left in no pane are forgotten. */
+  evict(timeMs: number): void;
+  /** The window ending at `windowEndMs` (a multiple of `paneMs`), keys in (re)appearance order. */
+  emit(windowEndMs: number): WindowGroups<K>;
+  /** The state as canonical, versioned bytes; both engines write the same bytes. */
+  snapshot(): Uint8Array;
+  /** Replaces the state with a snapshot of an aggregator with the same options (either engine). */
+  restore(bytes: Uint8Array): void;
+}
+
 /**
  * The columnar kernels Sluice runs its hot paths on. `NativeKernels` (Rust) and `JsKernels`
  * (TypeScript) implement the same algorithms and give bit-identical results.
@@ -90,4 +128,6 @@ export interface Kernels {
   jsonNumberField(values: KeyColumn, field: string): ParsedNumbers;
   /** The string in top-level member `field` of every value read as a JSON object. */
   jsonStringField(values: KeyColumn, field: string): ParsedColumn;
+  /** Creates window state that lives across batches (see `WindowAggregator`). */
+  createWindowAggregator<K extends WindowKeyKind>(options: WindowOptions<K>): WindowAggregator<K>;
 }

@@ -12,7 +12,11 @@ import type {
   ParsedNumbers,
   ShuffleResult,
   Utf8Groups,
+  WindowAggregator,
+  WindowKeyKind,
+  WindowOptions,
 } from "./kernels.js";
+import { NativeWindowAggregator } from "./native-window-aggregator.js";
 
 /** The functions the generated `@sluice/native` loader exports. */
 export type NativeBinding = typeof NativeModule;
@@ -35,6 +39,7 @@ export const DEFAULT_JS_BELOW_ROWS = 0;
 const NATIVE_CODES: ReadonlySet<string> = new Set<SluiceErrorCode>([
   "SLUICE_NATIVE_INVALID_OFFSETS",
   "SLUICE_NATIVE_INVALID_ARGUMENT",
+  "SLUICE_NATIVE_INVALID_SNAPSHOT",
 ]);
 
 /**
@@ -137,6 +142,10 @@ export class NativeKernels implements Kernels {
 
   jsonStringField(values: KeyColumn, field: string): ParsedColumn {
     return callNative(() => this.binding.jsonStringField(values.keys, values.offsets, field));
+  }
+
+  createWindowAggregator<K extends WindowKeyKind>(options: WindowOptions<K>): WindowAggregator<K> {
+    return new NativeWindowAggregator(this.binding.WindowAggregator, options);
   }
 }
 

@@ -8,7 +8,9 @@ mod errors;
 mod parse;
 mod partition;
 mod reduce;
+mod window;
 
 pub use parse::*;
 pub use partition::*;
 pub use reduce::*;
+pub use window::*;

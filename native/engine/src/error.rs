@@ -9,6 +9,9 @@ pub enum EngineError {
     /// An argument is outside its valid range.
     #[error("invalid argument `{name}`: {reason}")]
     InvalidArgument { name: &'static str, reason: String },
+    /// Snapshot bytes that cannot be restored (corrupt, another version, another window).
+    #[error("invalid snapshot: {0}")]
+    InvalidSnapshot(String),
 }
 
 impl EngineError {
@@ -17,6 +20,7 @@ impl EngineError {
         match self {
             EngineError::InvalidOffsets(_) => "SLUICE_NATIVE_INVALID_OFFSETS",
             EngineError::InvalidArgument { .. } => "SLUICE_NATIVE_INVALID_ARGUMENT",
+            EngineError::InvalidSnapshot(_) => "SLUICE_NATIVE_INVALID_SNAPSHOT",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod parse;
 pub mod partition;
 pub mod reduce;
 pub mod shuffle;
+pub mod window;
 
 pub use agg::AggOp;
 pub use error::EngineError;
