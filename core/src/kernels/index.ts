@@ -23,7 +23,14 @@ export {
   keyColumnFromStrings,
   validateKeyColumn,
 } from "./key-column.js";
-export { chooseKernels, type KernelsChoice, loadKernels } from "./load-kernels.js";
+export {
+  type ChooseKernelsOptions,
+  chooseKernels,
+  createKernelsChooser,
+  decideKernels,
+  type KernelsChoice,
+  loadKernels,
+} from "./load-kernels.js";
 export { murmur3 } from "./murmur3.js";
 export {
   DEFAULT_JS_BELOW_ROWS,

@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
+import { pino } from "pino";
 import { JsKernels } from "./js-kernels.js";
 import type { Kernels } from "./kernels.js";
-import { type NativeBinding, NativeKernels } from "./native-kernels.js";
+import { type NativeBinding, NativeKernels, type NativeKernelsOptions } from "./native-kernels.js";
 
 /** Why the loader chose the kernels it did. */
 export interface KernelsChoice {
@@ -10,19 +11,81 @@ export interface KernelsChoice {
   readonly reason: string;
 }
 
-let cached: KernelsChoice | undefined;
+/** What the loader reads; every field has a production default. */
+export interface ChooseKernelsOptions {
+  /** Environment to read `SLUICE_FORCE_JS` (and `SLUICE_LOG_LEVEL`, `NODE_ENV`) from. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where the one line about the choice goes; defaults to pino (logger "sluice", info). */
+  readonly log?: (message: string) => void;
+  /** Loads the addon; defaults to `require("@sluice/native")`. */
+  readonly loadBinding?: () => NativeBinding;
+  /** Passed to `NativeKernels` (the small-batch threshold). */
+  readonly native?: NativeKernelsOptions;
+}
 
 /**
- * Picks the native kernels when `@sluice/native` loads, else the TypeScript twin.
- * `SLUICE_FORCE_JS=1` forces the twin. The choice is made once per process.
+ * Decides which kernels serve, without caching or logging: native when `@sluice/native`
+ * loads, the TypeScript twin when it does not or when `SLUICE_FORCE_JS=1`.
+ *
+ * @example
+ * decideKernels({ env: { SLUICE_FORCE_JS: "1" } }).kernels.kind; // "js"
+ */
+export function decideKernels(options: ChooseKernelsOptions = {}): KernelsChoice {
+  const env = options.env ?? process.env;
+  if (env.SLUICE_FORCE_JS === "1") {
+    return { kernels: new JsKernels(), reason: "TypeScript kernels (SLUICE_FORCE_JS=1)" };
+  }
+  const load =
+    options.loadBinding ??
+    (() => createRequire(import.meta.url)("@sluice/native") as NativeBinding);
+  try {
+    const binding = load();
+    return {
+      kernels: new NativeKernels(binding, options.native),
+      reason: "native kernels (@sluice/native)",
+    };
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return {
+      kernels: new JsKernels(),
+      reason: `TypeScript kernels (@sluice/native did not load: ${why})`,
+    };
+  }
+}
+
+/**
+ * A chooser that decides once, logs the choice once, and returns the same kernels after.
+ *
+ * @example
+ * const choose = createKernelsChooser();
+ * choose({ log: console.info }).kernels;
+ */
+export function createKernelsChooser(): (options?: ChooseKernelsOptions) => KernelsChoice {
+  let cached: KernelsChoice | undefined;
+  return (options = {}) => {
+    if (cached === undefined) {
+      cached = decideKernels(options);
+      (options.log ?? defaultLog(options.env ?? process.env))(cached.reason);
+    }
+    return cached;
+  };
+}
+
+/** The default log line: pino logger "sluice" at info (silent under tests unless asked). */
+function defaultLog(env: NodeJS.ProcessEnv): (message: string) => void {
+  const level = env.SLUICE_LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : "info");
+  const logger = pino({ name: "sluice", level });
+  return (message) => logger.info({ kernels: message }, `kernels: ${message}`);
+}
+
+/**
+ * Picks the kernels for this process once (see `decideKernels`) and logs the choice once.
  *
  * @example
  * const { kernels, reason } = chooseKernels();
  */
-export function chooseKernels(env: NodeJS.ProcessEnv = process.env): KernelsChoice {
-  if (cached === undefined) cached = decide(env);
-  return cached;
-}
+export const chooseKernels: (options?: ChooseKernelsOptions) => KernelsChoice =
+  createKernelsChooser();
 
 /**
  * The kernels this process uses.
@@ -32,20 +95,4 @@ export function chooseKernels(env: NodeJS.ProcessEnv = process.env): KernelsChoi
  */
 export function loadKernels(): Kernels {
   return chooseKernels().kernels;
-}
-
-function decide(env: NodeJS.ProcessEnv): KernelsChoice {
-  if (env.SLUICE_FORCE_JS === "1") {
-    return { kernels: new JsKernels(), reason: "TypeScript kernels (SLUICE_FORCE_JS=1)" };
-  }
-  try {
-    const binding = createRequire(import.meta.url)("@sluice/native") as NativeBinding;
-    return { kernels: new NativeKernels(binding), reason: "native kernels (@sluice/native)" };
-  } catch (error) {
-    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    return {
-      kernels: new JsKernels(),
-      reason: `TypeScript kernels (@sluice/native did not load: ${why})`,
-    };
-  }
 }
