@@ -82,10 +82,10 @@ export function describeIssues(
           path: formatPath([...issue.path, key]),
           message: "Unknown field.",
           hint: suggestion
-            ? `did you mean "${suggestion}"?`
+            ? `Did you mean "${suggestion}"?`
             : known.length > 0
-              ? `remove it; known fields here: ${known.join(", ")}.`
-              : "remove it.",
+              ? `Remove it; known fields here: ${known.join(", ")}.`
+              : "Remove it.",
         });
       }
       continue;
@@ -146,7 +146,8 @@ function givenText(value: unknown): string {
 
 function sentence(text: string): string {
   const trimmed = text.trim();
-  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+  const capitalised = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
 function closestName(name: string, known: readonly string[]): string | undefined {

@@ -249,15 +249,15 @@ export class FileSource implements Source {
         chunkBytes = Math.min(chunkBytes * 2, this.#config.maxRecordBytes);
         continue;
       }
+      const chunkStart = file.position;
       for (const record of raw) {
         if (out.length >= max) break;
-        const start = file.position + record.start;
-        const value = this.#convert(record, file, start);
+        const value = this.#convert(record, file, chunkStart + record.start);
         if (value instanceof SluiceError) {
           if (out.length === 0) throw value;
           return "more"; // hand over the records before it; the next read reports it
         }
-        file.position += record.end - record.start;
+        file.position = chunkStart + record.end;
         if (value === "skip") continue;
         out.push({
           value,
@@ -276,25 +276,29 @@ export class FileSource implements Source {
   #convert(record: RawRecord, file: TrackedFile, start: number): Uint8Array | "skip" | SluiceError {
     const format = this.#config.format;
     const bytes = record.bytes;
-    if (format === "lines") return bytes;
-    const text = decoder.decode(bytes);
-    if (text.trim().length === 0) return "skip";
     let problem: string | undefined;
     let value: Uint8Array | undefined;
-    if (format === "jsonl") {
+    if (bytes.byteLength > this.#config.maxRecordBytes) {
+      problem = `is longer than maxRecordBytes (${this.#config.maxRecordBytes})`;
+    } else if (format === "lines") {
+      return bytes;
+    } else if (decoder.decode(bytes).trim().length === 0) {
+      return "skip";
+    } else if (format === "jsonl") {
+      const text = decoder.decode(bytes);
       try {
         JSON.parse(text);
         value = bytes;
       } catch (error) {
-        problem = `not valid JSON (${messageOf(error)})`;
+        problem = `is not valid JSON (${messageOf(error)})`;
       }
     } else {
       const fields = record.malformed
         ? undefined
-        : parseCsvFields(text, this.#config.csv.delimiter);
-      if (fields === undefined)
-        problem = `not a well-formed CSV row: it ${record.malformed ?? "has text after a closing quote"}`;
-      else if (file.columns !== undefined && fields.length !== file.columns.length) {
+        : parseCsvFields(decoder.decode(bytes), this.#config.csv.delimiter);
+      if (fields === undefined) {
+        problem = `is not a well-formed CSV row: it ${record.malformed ?? "has text after a closing quote"}`;
+      } else if (file.columns !== undefined && fields.length !== file.columns.length) {
         problem = `has ${fields.length} fields, the header has ${file.columns.length}`;
       } else {
         const columns = file.columns;
@@ -310,7 +314,7 @@ export class FileSource implements Source {
     }
     return new SluiceError(
       "SLUICE_INVALID_RECORD",
-      `file source: the record in ${where} is ${problem}. Fix or remove the file, or set onInvalidRecord: "skip".`,
+      `file source: the record in ${where} ${problem}. Fix or remove the file, or set onInvalidRecord: "skip".`,
     );
   }
 

@@ -1,0 +1,93 @@
+import { createServer } from "node:net";
+import { ConnectorRegistry, type SourceRecord } from "sluice";
+import { LogCapture } from "sluice/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LineServer } from "./line-server.js";
+
+let server: LineServer;
+let registry: ConnectorRegistry;
+
+beforeEach(async () => {
+  server = await LineServer.start();
+  registry = new ConnectorRegistry({ logger: new LogCapture().logger });
+});
+
+afterEach(async () => {
+  await registry.dispose();
+  await server.close();
+});
+
+async function openSource(config: object = {}) {
+  const source = registry.createSource("socket", {
+    host: "127.0.0.1",
+    port: server.port,
+    ...config,
+  }).connector;
+  await source.connect(AbortSignal.timeout(5_000));
+  return source;
+}
+
+type OpenSource = Awaited<ReturnType<typeof openSource>>;
+
+async function readRecords(source: OpenSource, count: number): Promise<SourceRecord[]> {
+  const received: SourceRecord[] = [];
+  const signal = AbortSignal.timeout(5_000);
+  while (received.length < count) {
+    const result = await source.read(signal);
+    received.push(...result.records);
+    await result.ack();
+  }
+  return received;
+}
+
+const texts = (records: readonly SourceRecord[]) =>
+  records.map((record) => new TextDecoder().decode(record.value));
+
+describe("socket source", () => {
+  it("splits lines across chunks, drops \\r, and numbers records per connection peer", async () => {
+    const source = await openSource({ onServerClose: "end" });
+    server.sendRaw("al");
+    server.sendRaw("pha\r\nbeta\n\ngam");
+    server.sendRaw("ma");
+    server.endClients();
+    const records = await readRecords(source, 4);
+    expect(texts(records)).toEqual(["alpha", "beta", "", "gamma"]);
+    expect(records.map((record) => record.offset)).toEqual(["0", "1", "2", "3"]);
+    expect(new Set(records.map((record) => record.partition))).toEqual(
+      new Set([`127.0.0.1:${server.port}`]),
+    );
+  });
+
+  it("loses nothing when it buffers more than maxBufferedRecords and pauses the socket", async () => {
+    const source = await openSource({ maxBufferedRecords: 5, maxRecordsPerRead: 3 });
+    const lines = Array.from({ length: 60 }, (_, index) => `line-${index}`);
+    server.sendRaw(lines.map((line) => `${line}\n`).join(""));
+    expect(texts(await readRecords(source, 60))).toEqual(lines);
+  });
+
+  it("reports a line longer than maxLineBytes", async () => {
+    const source = await openSource({ maxLineBytes: 10 });
+    server.sendRaw("short\nthis line is far too long");
+    expect(texts(await readRecords(source, 1))).toEqual(["short"]);
+    await expect(source.read(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      message: expect.stringContaining("longer than maxLineBytes (10)"),
+    });
+  });
+
+  it("is not connected while nothing listens on the port", async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const address = probe.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const source = registry.createSource("socket", { host: "127.0.0.1", port }).connector;
+    await expect(source.connect(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+      message: expect.stringContaining(`cannot connect to 127.0.0.1:${port}`),
+    });
+    await expect(source.read(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+    });
+  });
+});
