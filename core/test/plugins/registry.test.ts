@@ -18,7 +18,13 @@ import { LogCapture } from "sluice/testing";
 import { container as globalContainer } from "tsyringe";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { FakeSource, fakeSinkPlugin, fakeSourcePlugin, type Journal } from "./fake-connectors.js";
+import {
+  type FakeSink,
+  FakeSource,
+  fakeSinkPlugin,
+  fakeSourcePlugin,
+  type Journal,
+} from "./fake-connectors.js";
 
 function thrown(action: () => unknown): SluiceError {
   try {
@@ -189,7 +195,7 @@ describe("ConnectorRegistry", () => {
       true,
       true,
     ]);
-    expect((sink.connector as { closed: boolean }).closed).toBe(true);
+    expect((sink.connector as FakeSink).closed).toBe(true);
     expect((b.connector as FakeSource).closed).toBe(false);
 
     // Disposing again does not close again; the registry refuses new work.
