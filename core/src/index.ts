@@ -3,6 +3,40 @@
  */
 
 export * from "./connectors/index.js";
+export type { StreamingContextOptions } from "./context/context-options.js";
+export type { ContextState } from "./context/context-state.js";
+export {
+  type QueueStreamOptions,
+  type SocketTextStreamOptions,
+  type StopOptions,
+  StreamingContext,
+} from "./context/streaming-context.js";
+export { type Batch, batchRecords, batchSize } from "./dstream/batch.js";
+export {
+  DStream,
+  type ReduceByKeyAndWindowOptions,
+  type ReduceByWindowOptions,
+  type TransformResult,
+  type UpdateStateInfo,
+  type UpdateStateOptions,
+} from "./dstream/dstream.js";
+export { MapWithStateDStream } from "./dstream/map-with-state-dstream.js";
+export type { NamedReduction } from "./dstream/named-reductions.js";
+export type { State, StateSpec } from "./dstream/state.js";
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";
+export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
+export { InputDStream } from "./input/input-dstream.js";
+export { Receiver } from "./input/receiver.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";
+export { type Clock, SystemClock } from "./scheduler/clock.js";
+export type {
+  BatchInfo,
+  OutputOperationInfo,
+  ReceiverInfo,
+  StreamInputInfo,
+  StreamingListener,
+} from "./scheduler/listener.js";
+export { canonicalKey } from "./util/canonical-key.js";
+export { type Duration, type DurationUnit, parseDuration } from "./util/duration.js";
+export { partitionOfKey } from "./util/partition-of-key.js";

@@ -19,7 +19,17 @@ export type SluiceErrorCode =
   | "SLUICE_PLUGIN_CONFLICT"
   | "SLUICE_PLUGIN_NOT_FOUND"
   | "SLUICE_PLUGIN_LOAD_FAILED"
-  | "SLUICE_REGISTRY_DISPOSED";
+  | "SLUICE_REGISTRY_DISPOSED"
+  // Streaming core: context lifecycle, durations, scheduling, inputs and stateful operators.
+  | "SLUICE_ILLEGAL_STATE"
+  | "SLUICE_INVALID_DURATION"
+  | "SLUICE_NO_OUTPUT_OPERATIONS"
+  | "SLUICE_MISSING_BATCH"
+  | "SLUICE_JOB_FAILED"
+  | "SLUICE_INPUT_FAILED"
+  | "SLUICE_RECEIVER_FAILED"
+  | "SLUICE_INCONSISTENT_WINDOW"
+  | "SLUICE_INTERNAL";
 
 /**
  * The base of every error Sluice raises, with a stable `code` and the original error as `cause`.

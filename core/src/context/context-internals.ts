@@ -1,0 +1,55 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import type { Clock } from "../scheduler/clock.js";
+import type { InputInfoTracker } from "../scheduler/input-info-tracker.js";
+import type { ListenerBus } from "../scheduler/listener-bus.js";
+import type { ContextState } from "./context-state.js";
+import type { DStreamGraph } from "./dstream-graph.js";
+import type { StreamingContext } from "./streaming-context.js";
+
+/**
+ * What the streams, inputs and the test driver need from their context, kept off the public
+ * `StreamingContext` class.
+ */
+export interface ContextInternals {
+  readonly batchInterval: number;
+  readonly defaultParallelism: number;
+  readonly clock: Clock;
+  readonly graph: DStreamGraph;
+  readonly listenerBus: ListenerBus;
+  readonly inputInfoTracker: InputInfoTracker;
+  state(): ContextState;
+  /** Throws unless operations may still be added (the context is not started or stopped). */
+  assertCanAddOperations(): void;
+  /** A new id for a DStream of this context. */
+  nextStreamId(): number;
+  /** Records an error for `awaitTermination` to throw (Spark's `reportError`). */
+  reportError(error: unknown): void;
+  /** The first error reported, if any. */
+  firstError(): unknown;
+  /** Resolves once every batch up to `time` has been generated and all its jobs completed. */
+  awaitProcessed(time: number): Promise<void>;
+}
+
+const internalsByContext = new WeakMap<StreamingContext, ContextInternals>();
+
+/** Attaches a context's internals (called once by its constructor). */
+export function attachInternals(context: StreamingContext, internals: ContextInternals): void {
+  internalsByContext.set(context, internals);
+}
+
+/**
+ * The internals of a context.
+ *
+ * @example
+ * internalsOf(ctx).graph.outputs.length;
+ */
+export function internalsOf(context: StreamingContext): ContextInternals {
+  const internals = internalsByContext.get(context);
+  if (internals === undefined) {
+    throw new SluiceError(
+      "SLUICE_INTERNAL",
+      "this object is not a StreamingContext of this copy of Sluice",
+    );
+  }
+  return internals;
+}

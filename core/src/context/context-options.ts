@@ -1,0 +1,106 @@
+import { availableParallelism } from "node:os";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { Clock } from "../scheduler/clock.js";
+import { type Duration, parseDuration } from "../util/duration.js";
+
+/** How a `StreamingContext` is set up. */
+export interface StreamingContextOptions {
+  /** The batch interval: every batch covers this much time (`1000`, `"500ms"`, `"2s"`, `"1m"`). */
+  readonly batchInterval: Duration;
+  /**
+   * Where jobs run, as in Spark: `"local"`, `"local[N]"` or `"local[*]"`. Today every job runs on
+   * the main thread; the number sets the default parallelism (partitions of shuffles).
+   */
+  readonly master?: string;
+  /** The application's name, for logs and listeners. */
+  readonly appName?: string;
+  /** Directory for checkpoints (recorded for recovery; stateful operators do not require it). */
+  readonly checkpoint?: string;
+  /** The clock batches tick on (default: `SystemClock`; tests pass a `ManualClock`). */
+  readonly clock?: Clock;
+  /** Partitions of shuffles when an operation names none (default: from `master`, else 2). */
+  readonly defaultParallelism?: number;
+  /** How many batches may be processed at once (Spark's `spark.streaming.concurrentJobs`; default 1). */
+  readonly concurrentJobs?: number;
+}
+
+/** Options checked and with defaults applied. */
+export interface ResolvedContextOptions {
+  readonly batchInterval: number;
+  readonly master: string | undefined;
+  readonly appName: string;
+  readonly checkpoint: string | undefined;
+  readonly defaultParallelism: number;
+  readonly concurrentJobs: number;
+}
+
+/**
+ * Checks a context's options, reporting every problem at once in one `SluiceError`.
+ *
+ * @example
+ * resolveContextOptions({ batchInterval: "1s", master: "local[4]" }).defaultParallelism; // 4
+ */
+export function resolveContextOptions(options: StreamingContextOptions): ResolvedContextOptions {
+  const problems: string[] = [];
+  const attempt = <R>(read: () => R, fallback: R): R => {
+    try {
+      return read();
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+      return fallback;
+    }
+  };
+  if (typeof options !== "object" || options === null) {
+    throw new SluiceError(
+      "SLUICE_INVALID_ARGUMENT",
+      "StreamingContext: expected options such as { batchInterval: '1s' }",
+    );
+  }
+  const batchInterval = attempt(() => parseDuration(options.batchInterval, "batchInterval"), 1);
+  const master = options.master;
+  const masterParallelism =
+    master === undefined ? undefined : attempt(() => parallelismOfMaster(master), 1);
+  const defaultParallelism = options.defaultParallelism ?? masterParallelism ?? 2;
+  if (!Number.isInteger(defaultParallelism) || defaultParallelism < 1) {
+    problems.push(
+      `defaultParallelism must be an integer of at least 1, got ${String(defaultParallelism)}`,
+    );
+  }
+  const concurrentJobs = options.concurrentJobs ?? 1;
+  if (!Number.isInteger(concurrentJobs) || concurrentJobs < 1) {
+    problems.push(`concurrentJobs must be an integer of at least 1, got ${String(concurrentJobs)}`);
+  }
+  if (
+    options.checkpoint !== undefined &&
+    (typeof options.checkpoint !== "string" || options.checkpoint === "")
+  ) {
+    problems.push("checkpoint must be a directory path");
+  }
+  if (options.appName !== undefined && typeof options.appName !== "string") {
+    problems.push("appName must be a string");
+  }
+  if (problems.length > 0) {
+    throw new SluiceError("SLUICE_INVALID_ARGUMENT", `StreamingContext: ${problems.join("; ")}`);
+  }
+  return {
+    batchInterval,
+    master,
+    appName: options.appName ?? "sluice",
+    checkpoint: options.checkpoint,
+    defaultParallelism,
+    concurrentJobs,
+  };
+}
+
+/** `"local"` → 1, `"local[N]"` → N, `"local[*]"` → the machine's parallelism. */
+function parallelismOfMaster(master: string): number {
+  if (master === "local") return 1;
+  const match = /^local\[(\d+|\*)\]$/.exec(master);
+  const threads = match?.[1];
+  if (threads === "*") return availableParallelism();
+  if (threads !== undefined && Number(threads) >= 1) return Number(threads);
+  throw new SluiceError(
+    "SLUICE_INVALID_ARGUMENT",
+    `master "${master}" is not supported: use "local", "local[N]" (N ≥ 1) or "local[*]"`,
+  );
+}

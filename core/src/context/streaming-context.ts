@@ -1,0 +1,459 @@
+import type { DStream } from "../dstream/dstream.js";
+// Importing the operators registers them, before any stream of this context can exist.
+import { UnionDStream } from "../dstream/operators.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import { FileInputDStream, type TextFileStreamOptions } from "../input/file-input-dstream.js";
+import { QueueInputDStream } from "../input/queue-input-dstream.js";
+import type { Receiver } from "../input/receiver.js";
+import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
+import { SocketReceiver } from "../input/socket-receiver.js";
+import { type Clock, SystemClock } from "../scheduler/clock.js";
+import { InputInfoTracker } from "../scheduler/input-info-tracker.js";
+import { JobGenerator } from "../scheduler/job-generator.js";
+import { JobScheduler } from "../scheduler/job-scheduler.js";
+import type { StreamingListener } from "../scheduler/listener.js";
+import { ListenerBus } from "../scheduler/listener-bus.js";
+import { Progress } from "../scheduler/progress.js";
+import { type Duration, parseDuration } from "../util/duration.js";
+import { attachInternals } from "./context-internals.js";
+import {
+  type ResolvedContextOptions,
+  resolveContextOptions,
+  type StreamingContextOptions,
+} from "./context-options.js";
+import type { ContextState } from "./context-state.js";
+import { DStreamGraph } from "./dstream-graph.js";
+
+/** Options of `queueStream`. */
+export interface QueueStreamOptions<T> {
+  /** Take one queued element per batch (default), or every element queued. */
+  readonly oneAtATime?: boolean;
+  /** The batch once the queue is empty (default: an empty batch). */
+  readonly defaultBatch?: ReadonlyArray<T>;
+}
+
+/** Options of `socketTextStream`. */
+export interface SocketTextStreamOptions {
+  /** Wait before reconnecting after the connection ends or fails (default 2000 ms). */
+  readonly restartDelayMs?: number;
+}
+
+/** Options of `stop`. */
+export interface StopOptions {
+  /**
+   * Stop receiving, then process every batch of data already received before stopping (default
+   * false: stop after the batch in progress, dropping queued batches).
+   */
+  readonly graceful?: boolean;
+}
+
+interface TerminationWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The entry point of a streaming job, as in Spark: it cuts time into batches of
+ * `batchInterval`, creates input streams, and runs the output operations of every batch.
+ * Lifecycle: `INITIALIZED` (build the job) → `start()` → `ACTIVE` → `stop()` → `STOPPED`.
+ *
+ * @example
+ * const ctx = new StreamingContext({ batchInterval: "1s", appName: "word-count" });
+ * ctx.socketTextStream("localhost", 9999)
+ *   .flatMap((line) => line.split(" "))
+ *   .map((word) => [word, 1])
+ *   .reduceByKey("sum")
+ *   .print();
+ * await ctx.start();
+ * await ctx.awaitTermination();
+ */
+export class StreamingContext {
+  private readonly options: ResolvedContextOptions;
+  /** The clock batches tick on. */
+  readonly clock: Clock;
+  private readonly graph = new DStreamGraph();
+  private readonly listenerBus = new ListenerBus();
+  private readonly inputInfoTracker = new InputInfoTracker();
+  private readonly progress = new Progress();
+  private readonly scheduler: JobScheduler;
+  private readonly generator: JobGenerator;
+  private currentState: ContextState = "INITIALIZED";
+  private streamIds = 0;
+  private reportedError: { error: unknown } | undefined;
+  private terminationWaiters: TerminationWaiter[] = [];
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: StreamingContextOptions) {
+    this.options = resolveContextOptions(options);
+    this.clock = options.clock ?? new SystemClock();
+    const reportError = (error: unknown): void => this.reportError(error);
+    const onProgress = (): void => this.progress.check();
+    this.scheduler = new JobScheduler({
+      clock: this.clock,
+      graph: this.graph,
+      listenerBus: this.listenerBus,
+      inputInfoTracker: this.inputInfoTracker,
+      concurrentJobs: this.options.concurrentJobs,
+      reportError,
+      onProgress,
+    });
+    this.generator = new JobGenerator({
+      clock: this.clock,
+      batchInterval: this.options.batchInterval,
+      graph: this.graph,
+      scheduler: this.scheduler,
+      inputInfoTracker: this.inputInfoTracker,
+      reportError,
+      onProgress,
+    });
+    attachInternals(this, {
+      batchInterval: this.options.batchInterval,
+      defaultParallelism: this.options.defaultParallelism,
+      clock: this.clock,
+      graph: this.graph,
+      listenerBus: this.listenerBus,
+      inputInfoTracker: this.inputInfoTracker,
+      state: () => this.currentState,
+      assertCanAddOperations: () => this.assertCanAddOperations(),
+      nextStreamId: () => this.streamIds++,
+      reportError,
+      firstError: () => this.reportedError?.error,
+      awaitProcessed: (time) =>
+        this.progress.until(
+          () =>
+            this.currentState === "STOPPED" ||
+            (this.generator.lastGeneratedTime >= time && !this.scheduler.hasUnfinishedUpTo(time)),
+        ),
+    });
+  }
+
+  /** The batch interval in milliseconds. */
+  get batchInterval(): number {
+    return this.options.batchInterval;
+  }
+
+  /** The application's name. */
+  get appName(): string {
+    return this.options.appName;
+  }
+
+  /** The `master` given, if any. */
+  get master(): string | undefined {
+    return this.options.master;
+  }
+
+  /** The checkpoint directory given, if any. */
+  get checkpointDirectory(): string | undefined {
+    return this.options.checkpoint;
+  }
+
+  /** Partitions of shuffles when an operation names none. */
+  get defaultParallelism(): number {
+    return this.options.defaultParallelism;
+  }
+
+  /**
+   * Where the context is in its life: `INITIALIZED`, `ACTIVE` or `STOPPED`.
+   *
+   * @example
+   * if (ctx.state === "ACTIVE") await ctx.stop({ graceful: true });
+   */
+  get state(): ContextState {
+    return this.currentState;
+  }
+
+  // ------------------------------------------------------------------------------------- inputs
+
+  /**
+   * A stream fed from an array used as a queue: each batch takes the next element (one array of
+   * records), or every queued element with `oneAtATime: false`; batches after the end of the
+   * queue are empty. Push more elements while the context runs.
+   *
+   * @example
+   * const queue: number[][] = [[1, 2, 3], [4, 5]];
+   * ctx.queueStream(queue).count().print(); // 3, then 2, then 0 ...
+   */
+  queueStream<T>(queue: ReadonlyArray<T>[], options: QueueStreamOptions<T> = {}): DStream<T> {
+    return new QueueInputDStream(this, queue, options.oneAtATime ?? true, options.defaultBatch);
+  }
+
+  /**
+   * A stream of the UTF-8 lines received from a TCP server at `host:port` (one record per line);
+   * the connection is retried when it fails or ends.
+   *
+   * @example
+   * const lines = ctx.socketTextStream("localhost", 9999);
+   */
+  socketTextStream(
+    host: string,
+    port: number,
+    options: SocketTextStreamOptions = {},
+  ): DStream<string> {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `socketTextStream: port must be an integer in 0..65535, got ${String(port)}`,
+      );
+    }
+    return new ReceiverInputDStream(this, new SocketReceiver(host, port), options.restartDelayMs);
+  }
+
+  /**
+   * A stream of the lines of the files that appear in `directory` (moved in complete, as with
+   * Spark); files present at start are skipped unless `newFilesOnly: false`.
+   *
+   * @example
+   * const lines = ctx.textFileStream("/data/incoming");
+   */
+  textFileStream(directory: string, options: TextFileStreamOptions = {}): DStream<string> {
+    return new FileInputDStream(this, directory, options);
+  }
+
+  /**
+   * A stream fed by a custom `Receiver`: what it stores between two batch ticks forms the next
+   * batch.
+   *
+   * @example
+   * const ticks = ctx.receiverStream(new TickerReceiver());
+   */
+  receiverStream<T>(receiver: Receiver<T>): DStream<T> {
+    return new ReceiverInputDStream(this, receiver);
+  }
+
+  /**
+   * A stream of the records of all `streams`, batch by batch (they must share a slide duration).
+   *
+   * @example
+   * const all = ctx.union(a, b, c);
+   */
+  union<T>(...streams: DStream<T>[]): DStream<T> {
+    return new UnionDStream(streams);
+  }
+
+  // ---------------------------------------------------------------------------------- lifecycle
+
+  /**
+   * Keeps every stream's batches for at least `duration` (for `slice` and late lookups). Call
+   * before `start`.
+   *
+   * @example
+   * ctx.remember("1m");
+   */
+  remember(duration: Duration): void {
+    this.assertCanAddOperations();
+    this.graph.rememberDuration = parseDuration(duration, "remember");
+  }
+
+  /**
+   * Registers a listener for batch, output-operation and receiver events.
+   *
+   * @example
+   * ctx.addListener({ onBatchCompleted: (info) => metrics.observe(info.totalDelay) });
+   */
+  addListener(listener: StreamingListener): void {
+    this.listenerBus.add(listener);
+  }
+
+  /**
+   * Unregisters a listener.
+   *
+   * @example
+   * ctx.removeListener(listener);
+   */
+  removeListener(listener: StreamingListener): void {
+    this.listenerBus.remove(listener);
+  }
+
+  /**
+   * Starts the job: inputs start receiving and the first batch comes one batch interval after
+   * the last multiple of the interval. Throws at once (a `SluiceError`) when the context was
+   * started or stopped before, or has no output operation; the promise resolves once the inputs
+   * are started.
+   *
+   * @example
+   * await ctx.start();
+   */
+  start(): Promise<void> {
+    if (this.currentState === "ACTIVE") {
+      throw new SluiceError("SLUICE_ILLEGAL_STATE", "StreamingContext has already been started");
+    }
+    if (this.currentState === "STOPPED") {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        "StreamingContext has already been stopped and cannot be started again; create a new one",
+      );
+    }
+    if (this.graph.outputs.length === 0) {
+      throw new SluiceError(
+        "SLUICE_NO_OUTPUT_OPERATIONS",
+        "no output operations registered, so nothing to execute: add foreachBatch, print or saveAsTextFiles before start()",
+      );
+    }
+    const interval = this.options.batchInterval;
+    const startTime = (Math.floor(this.clock.now() / interval) + 1) * interval;
+    this.graph.start(startTime - interval);
+    this.currentState = "ACTIVE";
+    this.starting = this.startInputsAndGenerator(startTime);
+    return this.starting;
+  }
+
+  /**
+   * Stops the context. With `graceful: true`, inputs stop receiving, every batch of data already
+   * received is processed, then the context stops; otherwise it stops after the batch in
+   * progress. Stopping twice, or before start, is allowed.
+   *
+   * @example
+   * process.on("SIGTERM", () => void ctx.stop({ graceful: true }));
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    if (this.currentState !== "ACTIVE") {
+      this.markStopped();
+      return Promise.resolve();
+    }
+    this.stopping = this.stopActive(options.graceful ?? false);
+    return this.stopping;
+  }
+
+  /**
+   * Resolves when the context stops; rejects with the first error a batch or input reported.
+   *
+   * @example
+   * await ctx.awaitTermination();
+   */
+  awaitTermination(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.reportedError !== undefined) reject(this.reportedError.error);
+      else if (this.currentState === "STOPPED") resolve();
+      else this.terminationWaiters.push({ resolve, reject });
+    });
+  }
+
+  /**
+   * Resolves `true` when the context stops within `timeoutMs` of wall time, `false` otherwise;
+   * rejects with the first error reported.
+   *
+   * @example
+   * const stopped = await ctx.awaitTerminationOrTimeout(10_000);
+   */
+  awaitTerminationOrTimeout(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (this.reportedError !== undefined) {
+        reject(this.reportedError.error);
+        return;
+      }
+      if (this.currentState === "STOPPED") {
+        resolve(true);
+        return;
+      }
+      const waiter: TerminationWaiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(
+        () => {
+          this.terminationWaiters = this.terminationWaiters.filter((other) => other !== waiter);
+          resolve(false);
+        },
+        Math.max(0, timeoutMs),
+      );
+      this.terminationWaiters.push(waiter);
+    });
+  }
+
+  private async startInputsAndGenerator(startTime: number): Promise<void> {
+    try {
+      for (const input of this.graph.inputs) await input.start();
+    } catch (error) {
+      const failure = new SluiceError(
+        "SLUICE_INPUT_FAILED",
+        `an input failed to start: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+      this.reportError(failure);
+      await this.stopInputs();
+      this.markStopped();
+      throw failure;
+    }
+    this.generator.start(startTime);
+    this.listenerBus.post("onStreamingStarted", { time: startTime });
+  }
+
+  private async stopActive(graceful: boolean): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    const inputs = this.graph.inputs;
+    if (graceful) {
+      await this.stopInputs();
+      // Received data waits for a batch tick: let the generator tick until none is left.
+      while (inputs.some((input) => input.hasPendingData())) {
+        const target = this.generator.nextBatchTime;
+        await this.progress.until(() => this.generator.lastGeneratedTime >= target);
+      }
+      await this.generator.stop();
+      await this.progress.until(() => this.scheduler.isIdle());
+    } else {
+      await this.generator.stop();
+      this.scheduler.cancelQueued();
+      await this.progress.until(() => this.scheduler.isIdle());
+      await this.stopInputs();
+    }
+    this.markStopped();
+  }
+
+  private async stopInputs(): Promise<void> {
+    for (const input of this.graph.inputs) {
+      try {
+        await input.stop();
+      } catch (error) {
+        this.reportError(
+          new SluiceError(
+            "SLUICE_INPUT_FAILED",
+            `input ${input.inputId} failed to stop: ${String(error)}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      }
+    }
+  }
+
+  private markStopped(): void {
+    this.currentState = "STOPPED";
+    const waiters = this.terminationWaiters;
+    this.terminationWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+    this.progress.check();
+  }
+
+  private reportError(error: unknown): void {
+    this.reportedError ??= { error };
+    const waiters = this.terminationWaiters;
+    this.terminationWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  private assertCanAddOperations(): void {
+    if (this.currentState === "ACTIVE") {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        "adding new inputs, transformations, and output operations after starting a context is not supported",
+      );
+    }
+    if (this.currentState === "STOPPED") {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        "adding new inputs, transformations, and output operations after stopping a context is not supported",
+      );
+    }
+  }
+}

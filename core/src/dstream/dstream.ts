@@ -1,0 +1,956 @@
+import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import { checkPartitionCount } from "../util/check-partitions.js";
+import type { Duration } from "../util/duration.js";
+import { formatRecord } from "../util/format-record.js";
+import { type Batch, batchSize } from "./batch.js";
+import type { MapWithStateDStream } from "./map-with-state-dstream.js";
+import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
+import { operator } from "./operator-registry.js";
+import { saveBatchAsText } from "./save-as-text.js";
+import type { StateSpec } from "./state.js";
+
+/**
+ * What a `transform` function may return: the records of the new batch (cut into the context's
+ * default number of partitions), or partitions of its own.
+ */
+export type TransformResult<U> =
+  | ReadonlyArray<U>
+  | { readonly partitions: ReadonlyArray<ReadonlyArray<U>> };
+
+/** Options of `reduceByKeyAndWindow`. */
+export interface ReduceByKeyAndWindowOptions<K, V> {
+  /** Width of the window: a multiple of the stream's slide duration. */
+  readonly window: Duration;
+  /** How often a window is emitted (default: the stream's slide duration). */
+  readonly slide?: Duration;
+  /**
+   * Undoes `reduce` (`inverse(reduce(a, b), b) === a`): the window is then computed
+   * incrementally from the previous one, adding what enters and removing what leaves. Keys whose
+   * value falls back to the identity stay (with that value) unless `filter` drops them.
+   */
+  inverse?(a: V, b: V): V;
+  /** Keeps only the pairs for which it returns true (Spark applies it with `inverse`). */
+  filter?(pair: [K, V]): boolean;
+  /** Partitions of the result (default: the context's default parallelism). */
+  readonly numPartitions?: number;
+}
+
+/** Options of `reduceByWindow`. */
+export interface ReduceByWindowOptions<T> {
+  /** Width of the window: a multiple of the stream's slide duration. */
+  readonly window: Duration;
+  /** How often a window is emitted (default: the stream's slide duration). */
+  readonly slide?: Duration;
+  /** Undoes `reduce`, for an incremental window (see `reduceByKeyAndWindow`). */
+  inverse?(a: T, b: T): T;
+}
+
+/** Options of `updateStateByKey`. */
+export interface UpdateStateOptions<K, S> {
+  /** State every key starts with, before the first batch. */
+  readonly initialState?: Iterable<readonly [K, S]>;
+  /** Partitions of the state (default: the context's default parallelism). */
+  readonly numPartitions?: number;
+}
+
+/** What `updateStateByKey`'s function learns besides the values and the state. */
+export interface UpdateStateInfo<K> {
+  /** The batch time. */
+  readonly time: number;
+  /** The key being updated. */
+  readonly key: K;
+}
+
+/**
+ * A discretized stream: a sequence of batches, one per slide interval, each computed from the
+ * batches of its parents at the same time. Spark's `DStream`, with Spark's operations and
+ * results. Operations on `[key, value]` pairs are available directly on streams of pairs.
+ *
+ * @example
+ * const counts = ctx
+ *   .socketTextStream("localhost", 9999)
+ *   .flatMap((line) => line.split(" "))
+ *   .map((word) => [word, 1])
+ *   .reduceByKey("sum");
+ * counts.print();
+ */
+export abstract class DStream<T> {
+  /** The context this stream belongs to. */
+  readonly context: StreamingContext;
+  /** The stream's id in its context (order of creation). */
+  readonly id: number;
+  private readonly generated = new Map<number, Promise<Batch<T> | undefined>>();
+  private zero: number | undefined;
+  private remembered: number | undefined;
+
+  protected constructor(context: StreamingContext) {
+    const internals = internalsOf(context);
+    internals.assertCanAddOperations();
+    this.context = context;
+    this.id = internals.nextStreamId();
+  }
+
+  /** The interval at which this stream produces batches. */
+  abstract get slideDuration(): number;
+
+  /** The streams this one is computed from. */
+  abstract get dependencies(): ReadonlyArray<DStream<unknown>>;
+
+  /**
+   * Computes the batch at `time` (a valid time for this stream), or `undefined` for no batch
+   * (Spark's `None`). Called at most once per time; use `getOrCompute` to read parents.
+   */
+  protected abstract compute(time: number): Promise<Batch<T> | undefined>;
+
+  /** A name for messages: the operator class, such as `MappedDStream`. */
+  get name(): string {
+    return this.constructor.name;
+  }
+
+  /** The time before the first batch, once the context has started. */
+  get zeroTime(): number | undefined {
+    return this.zero;
+  }
+
+  /** How long computed batches are kept, once the context has started. */
+  get rememberDuration(): number | undefined {
+    return this.remembered;
+  }
+
+  /** The number of partitions shuffles use by default (the context's default parallelism). */
+  protected get defaultParallelism(): number {
+    return internalsOf(this.context).defaultParallelism;
+  }
+
+  /**
+   * Sets the zero time on this stream and its parents (at start). Internal to the scheduler.
+   *
+   * @example
+   * stream.initialize(0);
+   */
+  initialize(zeroTime: number): void {
+    if (this.zero !== undefined && this.zero !== zeroTime) {
+      throw new SluiceError(
+        "SLUICE_INTERNAL",
+        `${this.name} was initialized with zero time ${this.zero} ms and again with ${zeroTime} ms`,
+      );
+    }
+    this.zero = zeroTime;
+    if (this.remembered === undefined || this.remembered < this.slideDuration) {
+      this.remembered = this.slideDuration;
+    }
+    for (const parent of this.dependencies) parent.initialize(zeroTime);
+  }
+
+  /**
+   * Keeps computed batches for at least `duration`, and asks parents for what this stream needs
+   * of them (Spark's `remember`). Internal to the scheduler.
+   *
+   * @example
+   * stream.remember(5000);
+   */
+  remember(duration: number | undefined): void {
+    if (duration !== undefined && (this.remembered === undefined || duration > this.remembered)) {
+      this.remembered = duration;
+    }
+    for (const parent of this.dependencies) parent.remember(this.parentRememberDuration());
+  }
+
+  /** How long parents must keep their batches for this stream (windows need more). */
+  protected parentRememberDuration(): number | undefined {
+    return this.remembered;
+  }
+
+  /**
+   * Forgets batches older than the remember duration, here and in parents, after the batch at
+   * `time` completed. Internal to the scheduler.
+   *
+   * @example
+   * stream.clearMetadata(10_000);
+   */
+  clearMetadata(time: number): void {
+    const remembered = this.remembered ?? this.slideDuration;
+    for (const batchTime of this.generated.keys()) {
+      if (batchTime <= time - remembered) this.generated.delete(batchTime);
+    }
+    for (const parent of this.dependencies) parent.clearMetadata(time);
+  }
+
+  /**
+   * True when this stream has a batch at `time`: after the zero time, on a multiple of the
+   * slide duration.
+   *
+   * @example
+   * windowed.isTimeValid(3000); // false for a 2 s slide from zero time 0
+   */
+  isTimeValid(time: number): boolean {
+    const zero = this.zero;
+    if (zero === undefined) {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        `${this.name} has not been initialized: start its StreamingContext first`,
+      );
+    }
+    return time > zero && (time - zero) % this.slideDuration === 0;
+  }
+
+  /**
+   * The batch at `time`, computed once and kept until forgotten (Spark's `getOrCompute`);
+   * `undefined` when the stream has no batch at that time.
+   *
+   * @example
+   * const batch = await stream.getOrCompute(3000);
+   */
+  getOrCompute(time: number): Promise<Batch<T> | undefined> {
+    const cached = this.generated.get(time);
+    if (cached !== undefined) return cached;
+    if (!this.isTimeValid(time)) return Promise.resolve(undefined);
+    const computing = this.compute(time).catch((error: unknown) => {
+      this.generated.delete(time);
+      throw error;
+    });
+    this.generated.set(time, computing);
+    return computing;
+  }
+
+  /**
+   * The times of the batches this stream currently keeps, in ascending order.
+   *
+   * @example
+   * stream.generatedTimes(); // [8000, 9000, 10000]
+   */
+  generatedTimes(): number[] {
+    return [...this.generated.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Every batch between `from` and `to` (both included, aligned down to the slide), computed or
+   * recalled. The context must have started.
+   *
+   * @example
+   * const lastThree = await stream.slice(clock.now() - 2000, clock.now());
+   */
+  async slice(from: number, to: number): Promise<Batch<T>[]> {
+    const zero = this.zero;
+    if (zero === undefined) {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        `${this.name} has not been initialized: slice works once its StreamingContext has started`,
+      );
+    }
+    const slide = this.slideDuration;
+    const align = (time: number): number => zero + Math.floor((time - zero) / slide) * slide;
+    const batches: Batch<T>[] = [];
+    for (let time = align(from); time <= align(to); time += slide) {
+      if (time < zero) continue;
+      const batch = await this.getOrCompute(time);
+      if (batch !== undefined) batches.push(batch);
+    }
+    return batches;
+  }
+
+  /**
+   * Kept for Spark compatibility: batches are always kept in memory until forgotten.
+   *
+   * @example
+   * const words = lines.flatMap((l) => l.split(" ")).cache();
+   */
+  cache(): this {
+    return this;
+  }
+
+  /**
+   * Kept for Spark compatibility: batches are always kept in memory until forgotten.
+   *
+   * @example
+   * const words = lines.flatMap((l) => l.split(" ")).persist();
+   */
+  persist(): this {
+    return this;
+  }
+
+  // ---------------------------------------------------------------- record-by-record operations
+
+  /**
+   * A stream of `fn` applied to every record. Returning a `[key, value]` array literal gives a
+   * stream of pairs.
+   *
+   * @example
+   * const pairs = words.map((word) => [word, 1]); // DStream<[string, number]>
+   */
+  map<K, V>(fn: (record: T) => readonly [K, V]): DStream<[K, V]>;
+  map<U>(fn: (record: T) => U): DStream<U>;
+  map<U>(fn: (record: T) => U): DStream<U> {
+    return new (operator("MappedDStream"))(this, fn);
+  }
+
+  /**
+   * A stream of every record `fn` returns for every record.
+   *
+   * @example
+   * const words = lines.flatMap((line) => line.split(" "));
+   */
+  flatMap<K, V>(fn: (record: T) => Iterable<readonly [K, V]>): DStream<[K, V]>;
+  flatMap<U>(fn: (record: T) => Iterable<U>): DStream<U>;
+  flatMap<U>(fn: (record: T) => Iterable<U>): DStream<U> {
+    return new (operator("FlatMappedDStream"))(this, fn);
+  }
+
+  /**
+   * A stream of the records for which `predicate` is true.
+   *
+   * @example
+   * const errors = lines.filter((line) => line.startsWith("ERROR"));
+   */
+  filter<S extends T>(predicate: (record: T) => record is S): DStream<S>;
+  filter(predicate: (record: T) => boolean): DStream<T>;
+  filter(predicate: (record: T) => boolean): DStream<T> {
+    return new (operator("FilteredDStream"))(this, predicate);
+  }
+
+  /**
+   * A stream of what `fn` returns for each partition of each batch (with the partition's index).
+   *
+   * @example
+   * const sums = numbers.mapPartitions((records) => [records.reduce((a, b) => a + b, 0)]);
+   */
+  mapPartitions<U>(
+    fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
+  ): DStream<U> {
+    return new (operator("MapPartitionedDStream"))(this, fn);
+  }
+
+  /**
+   * A stream whose records are the partitions of this stream's batches, as arrays.
+   *
+   * @example
+   * numbers.glom(); // batch [[1, 2], [3, 4]] becomes [[[1, 2]], [[3, 4]]]
+   */
+  glom(): DStream<T[]> {
+    return new (operator("GlommedDStream"))(this);
+  }
+
+  /**
+   * The same records spread over `numPartitions` partitions (round-robin).
+   *
+   * @example
+   * const wide = lines.repartition(8);
+   */
+  repartition(numPartitions: number): DStream<T> {
+    const partitions = checkPartitionCount(numPartitions, "repartition: numPartitions");
+    return new (operator("BatchMappedDStream"))(
+      this,
+      (batch: Batch<T>) => roundRobin(batch, partitions),
+      "repartition",
+    );
+  }
+
+  /**
+   * A stream of this stream's records and `other`'s, batch by batch. Both must have the same
+   * slide duration.
+   *
+   * @example
+   * const all = fromKafka.union(fromSocket);
+   */
+  union(other: DStream<T>): DStream<T> {
+    return new (operator("UnionDStream"))([this, other]);
+  }
+
+  // ------------------------------------------------------------------------ whole-batch results
+
+  /**
+   * A stream with one record per batch: its number of records (`0` for an empty batch).
+   *
+   * @example
+   * lines.count().print();
+   */
+  count(): DStream<number> {
+    return new (operator("BatchMappedDStream"))(
+      this,
+      (batch: Batch<T>) => [[batchSize(batch)]],
+      "count",
+    );
+  }
+
+  /**
+   * A stream of `[record, occurrences]` for every distinct record of each batch.
+   *
+   * @example
+   * words.countByValue(); // batch ["a", "b", "a"] gives [["a", 2], ["b", 1]]
+   */
+  countByValue(numPartitions?: number): DStream<[T, number]> {
+    return this.map((record): [T, number] => [record, 1]).reduceByKey("sum", numPartitions);
+  }
+
+  /**
+   * A stream with one record per batch: its records combined with `fn` (an empty batch gives
+   * no record).
+   *
+   * @example
+   * numbers.reduce((a, b) => Math.max(a, b));
+   */
+  reduce(fn: (a: T, b: T) => T): DStream<T> {
+    return new (operator("BatchMappedDStream"))(
+      this,
+      (batch: Batch<T>) => [reduceBatch(batch, fn)],
+      "reduce",
+    );
+  }
+
+  /**
+   * A stream of whatever `fn` makes of each batch (Spark's `transform`): any batch-level logic,
+   * such as sorting or joining with a lookup table.
+   *
+   * @example
+   * const sorted = numbers.transform((batch) => batchRecords(batch).sort((a, b) => a - b));
+   */
+  transform<U>(
+    fn: (batch: Batch<T>, time: number) => TransformResult<U> | Promise<TransformResult<U>>,
+  ): DStream<U> {
+    const Transformed = operator("TransformedDStream");
+    return new Transformed<U>(
+      [this],
+      (batches, time) => fn(batches[0] as Batch<T>, time),
+      "transform",
+    );
+  }
+
+  /**
+   * A stream of whatever `fn` makes of each pair of batches of this stream and `other`.
+   *
+   * @example
+   * const both = a.transformWith(b, (x, y) => [...batchRecords(x), ...batchRecords(y)]);
+   */
+  transformWith<U, R>(
+    other: DStream<U>,
+    fn: (
+      batch: Batch<T>,
+      otherBatch: Batch<U>,
+      time: number,
+    ) => TransformResult<R> | Promise<TransformResult<R>>,
+  ): DStream<R> {
+    const Transformed = operator("TransformedDStream");
+    return new Transformed<R>(
+      [this, other],
+      (batches, time) => fn(batches[0] as Batch<T>, batches[1] as Batch<U>, time),
+      "transformWith",
+    );
+  }
+
+  // ----------------------------------------------------------------------------------- windows
+
+  /**
+   * A stream of windows: every `slide`, the records of the last `window` of time, i.e. of the
+   * batches in (t − window, t]. Early windows are emitted before they are full.
+   *
+   * @example
+   * const lastMinute = events.window("60s", "10s");
+   */
+  window(window: Duration, slide?: Duration): DStream<T> {
+    return new (operator("WindowedDStream"))(this, window, slide);
+  }
+
+  /**
+   * A stream with one record per window: how many records it holds (`0` for an empty window).
+   *
+   * @example
+   * clicks.countByWindow("30s", "10s");
+   */
+  countByWindow(window: Duration, slide?: Duration): DStream<number> {
+    const counts = this.map(() => 1).reduceByWindow((a, b) => a + b, {
+      window,
+      ...(slide === undefined ? {} : { slide }),
+      inverse: (a, b) => a - b,
+    });
+    return new (operator("BatchMappedDStream"))(
+      counts,
+      (batch: Batch<number>) => (batchSize(batch) === 0 ? [[0]] : batch.partitions),
+      "countByWindow",
+    );
+  }
+
+  /**
+   * A stream with one record per window: its records combined with `reduce` (an empty window
+   * gives no record, unless `inverse` keeps the last value).
+   *
+   * @example
+   * prices.reduceByWindow((a, b) => Math.max(a, b), { window: "1m", slide: "10s" });
+   */
+  reduceByWindow(reduce: (a: T, b: T) => T, options: ReduceByWindowOptions<T>): DStream<T> {
+    const { window, slide, inverse } = options;
+    if (inverse === undefined) {
+      return this.reduce(reduce).window(window, slide).reduce(reduce);
+    }
+    return this.map((record): [number, T] => [0, record])
+      .reduceByKeyAndWindow(reduce, {
+        window,
+        ...(slide === undefined ? {} : { slide }),
+        inverse,
+        numPartitions: 1,
+      })
+      .map(([, value]) => value);
+  }
+
+  /**
+   * A stream of `[record, occurrences]` over each window; records whose count falls to zero are
+   * dropped.
+   *
+   * @example
+   * words.countByValueAndWindow("30s", "10s");
+   */
+  countByValueAndWindow(
+    window: Duration,
+    slide?: Duration,
+    numPartitions?: number,
+  ): DStream<[T, number]> {
+    return this.map((record): [T, number] => [record, 1]).reduceByKeyAndWindow((a, b) => a + b, {
+      window,
+      ...(slide === undefined ? {} : { slide }),
+      inverse: (a, b) => a - b,
+      filter: ([, count]) => count !== 0,
+      ...(numPartitions === undefined ? {} : { numPartitions }),
+    });
+  }
+
+  // ---------------------------------------------------------------------------------- outputs
+
+  /**
+   * Runs `fn` on every batch (Spark's `foreachRDD`); `fn` may return a promise, which is awaited
+   * before the batch's next output operation.
+   *
+   * @example
+   * counts.foreachBatch(async (batch, time) => db.write(time, batchRecords(batch)));
+   */
+  foreachBatch(fn: (batch: Batch<T>, time: number) => void | Promise<void>): void {
+    new (operator("ForEachDStream"))(this, fn, "foreachBatch");
+  }
+
+  /**
+   * Prints the first `num` records of every batch to standard output, under a header with the
+   * batch time, as Spark does.
+   *
+   * @example
+   * counts.print(); // -------------------------------------------
+   *                 // Time: 1000 ms
+   *                 // -------------------------------------------
+   *                 // ["a",2]
+   */
+  print(num = 10): void {
+    if (!Number.isInteger(num) || num < 0) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `print: num must be an integer of at least 0, got ${String(num)}`,
+      );
+    }
+    new (operator("ForEachDStream"))(this, (batch, time) => printBatch(batch, time, num), "print");
+  }
+
+  /**
+   * Writes every batch as text files into the directory `prefix-<time>[.suffix]` (one
+   * `part-NNNNN` file per partition, one record per line, then `_SUCCESS`), as Spark does.
+   *
+   * @example
+   * counts.saveAsTextFiles("/data/counts", "txt"); // /data/counts-1000.txt/part-00000, ...
+   */
+  saveAsTextFiles(prefix: string, suffix?: string): void {
+    new (operator("ForEachDStream"))(
+      this,
+      (batch, time) => saveBatchAsText(batch, textFilesDirectory(prefix, time, suffix)),
+      "saveAsTextFiles",
+    );
+  }
+
+  // ---------------------------------------------------------------------------- pair operations
+
+  /**
+   * A stream of pairs with `fn` applied to every value; keys unchanged.
+   *
+   * @example
+   * counts.mapValues((n) => n * 10);
+   */
+  mapValues<K, V, U>(this: DStream<readonly [K, V]>, fn: (value: V) => U): DStream<[K, U]> {
+    return new (operator("MappedValuesDStream"))(this, fn);
+  }
+
+  /**
+   * A stream of `[key, v]` for every `v` that `fn` returns for a pair's value.
+   *
+   * @example
+   * sentences.flatMapValues((text) => text.split(" "));
+   */
+  flatMapValues<K, V, U>(
+    this: DStream<readonly [K, V]>,
+    fn: (value: V) => Iterable<U>,
+  ): DStream<[K, U]> {
+    return new (operator("FlatMappedValuesDStream"))(this, fn);
+  }
+
+  /**
+   * A stream of `[key, values]` per batch: every value of each key, in arrival order.
+   *
+   * @example
+   * clicksByUser.groupByKey(); // [["u1", [page1, page2]], ...]
+   */
+  groupByKey<K, V>(this: DStream<readonly [K, V]>, numPartitions?: number): DStream<[K, V[]]> {
+    return this.combineByKey(
+      (value) => [value],
+      (values, value) => {
+        values.push(value);
+        return values;
+      },
+      (left, right) => {
+        for (const value of right) left.push(value);
+        return left;
+      },
+      numPartitions,
+      false,
+    );
+  }
+
+  /**
+   * A stream of `[key, value]` per batch with every key's values combined: by a function, or by a
+   * named reduction (`"sum"`, `"min"`, `"max"` over numbers; `"count"` of values), which later
+   * runs on the columnar kernels.
+   *
+   * @example
+   * words.map((w) => [w, 1]).reduceByKey("sum");
+   * words.map((w) => [w, 1]).reduceByKey((a, b) => a + b);
+   */
+  reduceByKey<K, V>(
+    this: DStream<readonly [K, V]>,
+    reduce: (a: V, b: V) => V,
+    numPartitions?: number,
+  ): DStream<[K, V]>;
+  reduceByKey<K>(
+    this: DStream<readonly [K, number]>,
+    reduce: "sum" | "min" | "max",
+    numPartitions?: number,
+  ): DStream<[K, number]>;
+  reduceByKey<K, V>(
+    this: DStream<readonly [K, V]>,
+    reduce: "count",
+    numPartitions?: number,
+  ): DStream<[K, number]>;
+  reduceByKey<K, V>(
+    this: DStream<readonly [K, V]>,
+    reduce: ((a: V, b: V) => V) | NamedReduction,
+    numPartitions?: number,
+  ): DStream<[K, V]> | DStream<[K, number]> {
+    const partitions = this.partitionsOrDefault(numPartitions, "reduceByKey");
+    if (isNamedReduction(reduce)) {
+      const NamedReduced = operator("NamedReducedDStream");
+      return new NamedReduced<K>(this, reduce, partitions);
+    }
+    if (typeof reduce !== "function") {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `reduceByKey: expected a function or one of "sum", "count", "min", "max", got ${String(reduce)}`,
+      );
+    }
+    return this.combineByKey((value) => value, reduce, reduce, partitions);
+  }
+
+  /**
+   * A stream of `[key, combined]` per batch, built with Spark's three combiner functions: the
+   * first value of a key in a partition starts a combiner, later ones are merged into it, and the
+   * partitions' combiners are merged together.
+   *
+   * @example
+   * scores.combineByKey(
+   *   (v) => ({ sum: v, n: 1 }),
+   *   (acc, v) => ({ sum: acc.sum + v, n: acc.n + 1 }),
+   *   (a, b) => ({ sum: a.sum + b.sum, n: a.n + b.n }),
+   * );
+   */
+  combineByKey<K, V, C>(
+    this: DStream<readonly [K, V]>,
+    createCombiner: (value: V) => C,
+    mergeValue: (combiner: C, value: V) => C,
+    mergeCombiners: (a: C, b: C) => C,
+    numPartitions?: number,
+    mapSideCombine = true,
+  ): DStream<[K, C]> {
+    return new (operator("ShuffledDStream"))(
+      this,
+      { createCombiner, mergeValue, mergeCombiners },
+      this.partitionsOrDefault(numPartitions, "combineByKey"),
+      mapSideCombine,
+    );
+  }
+
+  /**
+   * A stream of `[key, [values, otherValues]]` for every key in either stream's batch.
+   *
+   * @example
+   * orders.cogroup(payments); // [["o1", [[order], [payment1, payment2]]], ...]
+   */
+  cogroup<K, V, W>(
+    this: DStream<readonly [K, V]>,
+    other: DStream<readonly [K, W]>,
+    numPartitions?: number,
+  ): DStream<[K, [V[], W[]]]> {
+    return new (operator("CoGroupedDStream"))(
+      this,
+      other,
+      this.partitionsOrDefault(numPartitions, "cogroup"),
+    );
+  }
+
+  /**
+   * A stream of `[key, [value, otherValue]]` for every pair of values of a key present in both
+   * streams' batches (inner join).
+   *
+   * @example
+   * orders.join(customers); // [["c1", [order, customer]], ...]
+   */
+  join<K, V, W>(
+    this: DStream<readonly [K, V]>,
+    other: DStream<readonly [K, W]>,
+    numPartitions?: number,
+  ): DStream<[K, [V, W]]> {
+    return this.cogroup(other, numPartitions).flatMapValues(([values, others]) => {
+      const joined: [V, W][] = [];
+      for (const value of values) for (const otherValue of others) joined.push([value, otherValue]);
+      return joined;
+    });
+  }
+
+  /**
+   * Like `join`, keeping every pair of this stream: `undefined` stands for a missing other value
+   * (Spark's `None`).
+   *
+   * @example
+   * clicks.leftOuterJoin(users); // [["u9", [click, undefined]], ...]
+   */
+  leftOuterJoin<K, V, W>(
+    this: DStream<readonly [K, V]>,
+    other: DStream<readonly [K, W]>,
+    numPartitions?: number,
+  ): DStream<[K, [V, W | undefined]]> {
+    return this.cogroup(other, numPartitions).flatMapValues(([values, others]) => {
+      const joined: [V, W | undefined][] = [];
+      for (const value of values) {
+        if (others.length === 0) joined.push([value, undefined]);
+        for (const otherValue of others) joined.push([value, otherValue]);
+      }
+      return joined;
+    });
+  }
+
+  /**
+   * Like `join`, keeping every pair of `other`: `undefined` stands for a missing value of this
+   * stream.
+   *
+   * @example
+   * clicks.rightOuterJoin(users); // [["u2", [undefined, user]], ...]
+   */
+  rightOuterJoin<K, V, W>(
+    this: DStream<readonly [K, V]>,
+    other: DStream<readonly [K, W]>,
+    numPartitions?: number,
+  ): DStream<[K, [V | undefined, W]]> {
+    return this.cogroup(other, numPartitions).flatMapValues(([values, others]) => {
+      const joined: [V | undefined, W][] = [];
+      for (const otherValue of others) {
+        if (values.length === 0) joined.push([undefined, otherValue]);
+        for (const value of values) joined.push([value, otherValue]);
+      }
+      return joined;
+    });
+  }
+
+  /**
+   * Like `join`, keeping every pair of both streams: `undefined` stands for the missing side.
+   *
+   * @example
+   * left.fullOuterJoin(right); // [["a", [1, undefined]], ["b", [undefined, "x"]], ...]
+   */
+  fullOuterJoin<K, V, W>(
+    this: DStream<readonly [K, V]>,
+    other: DStream<readonly [K, W]>,
+    numPartitions?: number,
+  ): DStream<[K, [V | undefined, W | undefined]]> {
+    return this.cogroup(other, numPartitions).flatMapValues(([values, others]) => {
+      const joined: [V | undefined, W | undefined][] = [];
+      if (values.length === 0)
+        for (const otherValue of others) joined.push([undefined, otherValue]);
+      else if (others.length === 0) for (const value of values) joined.push([value, undefined]);
+      else
+        for (const value of values)
+          for (const otherValue of others) joined.push([value, otherValue]);
+      return joined;
+    });
+  }
+
+  /**
+   * `groupByKey` over a sliding window: every key's values in the window, in time order.
+   *
+   * @example
+   * clicksByUser.groupByKeyAndWindow("1m", "10s");
+   */
+  groupByKeyAndWindow<K, V>(
+    this: DStream<readonly [K, V]>,
+    window: Duration,
+    slide?: Duration,
+    numPartitions?: number,
+  ): DStream<[K, V[]]> {
+    const partitions = this.partitionsOrDefault(numPartitions, "groupByKeyAndWindow");
+    return this.groupByKey(partitions)
+      .window(window, slide)
+      .combineByKey(
+        (values) => [...values],
+        (all, values) => {
+          for (const value of values) all.push(value);
+          return all;
+        },
+        (left, right) => {
+          for (const value of right) left.push(value);
+          return left;
+        },
+        partitions,
+      );
+  }
+
+  /**
+   * `reduceByKey` over a sliding window. With `inverse`, each window is computed from the
+   * previous one (add what entered, remove what left); keys whose value falls to the identity
+   * then stay unless `filter` drops them.
+   *
+   * @example
+   * pairs.reduceByKeyAndWindow((a, b) => a + b, {
+   *   window: "30s",
+   *   slide: "10s",
+   *   inverse: (a, b) => a - b,
+   *   filter: ([, n]) => n !== 0,
+   * });
+   */
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<readonly [K, V]>,
+    reduce: (a: V, b: V) => V,
+    options: ReduceByKeyAndWindowOptions<K, V>,
+  ): DStream<[K, V]> {
+    const partitions = this.partitionsOrDefault(options.numPartitions, "reduceByKeyAndWindow");
+    const { window, slide, inverse, filter } = options;
+    if (inverse !== undefined) {
+      return new (operator("ReducedWindowedDStream"))(this, {
+        reduce,
+        inverse,
+        filter,
+        window,
+        slide,
+        numPartitions: partitions,
+      });
+    }
+    const reduced = this.reduceByKey(reduce, partitions)
+      .window(window, slide)
+      .reduceByKey(reduce, partitions);
+    return filter === undefined ? reduced : reduced.filter(filter);
+  }
+
+  /**
+   * A stream of every key's state, updated each batch by `update(values, state, { time, key })`
+   * for every key that has state or new values (also in batches that bring it none). Return the
+   * new state, or `undefined` to drop the key.
+   *
+   * @example
+   * const totals = pairs.updateStateByKey((values, total: number | undefined) =>
+   *   values.reduce((a, b) => a + b, total ?? 0),
+   * );
+   */
+  updateStateByKey<K, V, S>(
+    this: DStream<readonly [K, V]>,
+    update: (values: V[], state: S | undefined, info: UpdateStateInfo<K>) => S | undefined,
+    options: UpdateStateOptions<K, S> = {},
+  ): DStream<[K, S]> {
+    return new (operator("StateDStream"))(
+      this,
+      update,
+      this.partitionsOrDefault(options.numPartitions, "updateStateByKey"),
+      options.initialState,
+    );
+  }
+
+  /**
+   * Keeps a `State` per key and calls `fn(key, value, state, { time })` once for each new record
+   * and once (with `value` undefined and `state.isTimingOut()`) for each key idle longer than
+   * `timeout`. The stream holds what `fn` returns (`undefined` emits nothing);
+   * `.stateSnapshots()` gives every key's state per batch.
+   *
+   * @example
+   * const running = pairs.mapWithState({
+   *   fn: (word, one: number | undefined, state: State<number>) => {
+   *     const total = (one ?? 0) + (state.getOption() ?? 0);
+   *     if (!state.isTimingOut()) state.update(total);
+   *     return [word, total] as const;
+   *   },
+   *   timeout: "10m",
+   * });
+   */
+  mapWithState<K, V, S, E>(
+    this: DStream<readonly [K, V]>,
+    spec: StateSpec<K, V, S, E>,
+  ): MapWithStateDStream<K, V, S, E> {
+    return new (operator("MapWithStateDStream"))(this, spec);
+  }
+
+  /** `numPartitions` checked, or the context's default parallelism. */
+  protected partitionsOrDefault(numPartitions: number | undefined, operation: string): number {
+    if (numPartitions === undefined) return this.defaultParallelism;
+    return checkPartitionCount(numPartitions, `${operation}: numPartitions`);
+  }
+}
+
+/** Spark's `repartition`: each partition deals its records round-robin, starting at its index. */
+function roundRobin<T>(batch: Batch<T>, numPartitions: number): T[][] {
+  const out: T[][] = Array.from({ length: numPartitions }, () => []);
+  batch.partitions.forEach((partition, index) => {
+    let position = index % numPartitions;
+    for (const record of partition) {
+      (out[position] as T[]).push(record);
+      position = (position + 1) % numPartitions;
+    }
+  });
+  return out;
+}
+
+/** Spark's `reduce`: each partition reduced in order, then the partial results in order. */
+function reduceBatch<T>(batch: Batch<T>, fn: (a: T, b: T) => T): T[] {
+  let result: { value: T } | undefined;
+  for (const partition of batch.partitions) {
+    if (partition.length === 0) continue;
+    let partial = partition[0] as T;
+    for (let i = 1; i < partition.length; i++) partial = fn(partial, partition[i] as T);
+    result = result === undefined ? { value: partial } : { value: fn(result.value, partial) };
+  }
+  return result === undefined ? [] : [result.value];
+}
+
+function printBatch<T>(batch: Batch<T>, time: number, num: number): void {
+  const lines = ["-------------------------------------------", `Time: ${time} ms`];
+  lines.push("-------------------------------------------");
+  let printed = 0;
+  let more = false;
+  for (const partition of batch.partitions) {
+    for (const record of partition) {
+      if (printed === num) {
+        more = true;
+        break;
+      }
+      lines.push(formatRecord(record));
+      printed++;
+    }
+    if (more) break;
+  }
+  if (more) lines.push("...");
+  lines.push("");
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** Spark's `rddToFileName`: `prefix-time`, plus `.suffix` when given. */
+function textFilesDirectory(prefix: string, time: number, suffix: string | undefined): string {
+  return suffix === undefined || suffix === ""
+    ? `${prefix}-${time}`
+    : `${prefix}-${time}.${suffix}`;
+}

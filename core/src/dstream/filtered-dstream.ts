@@ -1,0 +1,30 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/** `filter`: the records a predicate accepts (Spark's `FilteredDStream`). */
+export class FilteredDStream<T> extends DStream<T> {
+  constructor(
+    private readonly parent: DStream<T>,
+    private readonly predicate: (record: T) => boolean,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<T> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const predicate = this.predicate;
+    return {
+      time,
+      partitions: batch.partitions.map((partition) => partition.filter((r) => predicate(r))),
+    };
+  }
+}

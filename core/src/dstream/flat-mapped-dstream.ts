@@ -1,0 +1,31 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/** `flatMap`: every record to any number of records (Spark's `FlatMappedDStream`). */
+export class FlatMappedDStream<T, U> extends DStream<U> {
+  constructor(
+    private readonly parent: DStream<T>,
+    private readonly fn: (record: T) => Iterable<U>,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<U> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const partitions = batch.partitions.map((partition) => {
+      const out: U[] = [];
+      for (const record of partition) for (const produced of this.fn(record)) out.push(produced);
+      return out;
+    });
+    return { time, partitions };
+  }
+}

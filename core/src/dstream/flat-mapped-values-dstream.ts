@@ -1,0 +1,32 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/** `flatMapValues`: a pair per value a function returns (Spark's `FlatMapValuedDStream`). */
+export class FlatMappedValuesDStream<K, V, U> extends DStream<[K, U]> {
+  constructor(
+    private readonly parent: DStream<readonly [K, V]>,
+    private readonly fn: (value: V) => Iterable<U>,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<[K, U]> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const partitions = batch.partitions.map((partition) => {
+      const out: [K, U][] = [];
+      for (const [key, value] of partition)
+        for (const produced of this.fn(value)) out.push([key, produced]);
+      return out;
+    });
+    return { time, partitions };
+  }
+}

@@ -1,0 +1,51 @@
+import { internalsOf } from "../context/context-internals.js";
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/**
+ * An output operation (Spark's `ForEachDStream`): registered with the context at creation, it
+ * runs its function on the parent's batch at every slide.
+ */
+export class ForEachDStream<T> extends DStream<never> {
+  /** The output operation's id (order of registration). */
+  readonly outputId: number;
+  // Kept as a closure over `T` so an output of any type is a `ForEachDStream<unknown>`.
+  private readonly runAt: (time: number) => Promise<void>;
+
+  constructor(
+    private readonly parent: DStream<T>,
+    fn: (batch: Batch<T>, time: number) => void | Promise<void>,
+    /** The operation's name for listeners, such as `"foreachBatch"`. */
+    readonly operation: string,
+  ) {
+    super(parent.context);
+    this.runAt = async (time) => {
+      const batch = await parent.getOrCompute(time);
+      if (batch !== undefined) await fn(batch, time);
+    };
+    this.outputId = internalsOf(parent.context).graph.addOutput(this);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(): Promise<undefined> {
+    return undefined;
+  }
+
+  /**
+   * Runs the output for `time`: computes the parent's batch and hands it to the function; does
+   * nothing when the parent has no batch.
+   *
+   * @example
+   * await output.run(3000);
+   */
+  run(time: number): Promise<void> {
+    return this.runAt(time);
+  }
+}

@@ -1,0 +1,26 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/** `mapPartitions`: each partition through a function (Spark's `MapPartitionedDStream`). */
+export class MapPartitionedDStream<T, U> extends DStream<U> {
+  constructor(
+    private readonly parent: DStream<T>,
+    private readonly fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<U> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    return { time, partitions: batch.partitions.map((partition, i) => [...this.fn(partition, i)]) };
+  }
+}

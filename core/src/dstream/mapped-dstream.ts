@@ -1,0 +1,27 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/** `map`: every record through a function (Spark's `MappedDStream`). */
+export class MappedDStream<T, U> extends DStream<U> {
+  constructor(
+    private readonly parent: DStream<T>,
+    private readonly fn: (record: T) => U,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<U> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const fn = this.fn;
+    return { time, partitions: batch.partitions.map((partition) => partition.map((r) => fn(r))) };
+  }
+}

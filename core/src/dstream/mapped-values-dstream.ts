@@ -1,0 +1,32 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/** `mapValues`: every pair's value through a function (Spark's `MapValuedDStream`). */
+export class MappedValuesDStream<K, V, U> extends DStream<[K, U]> {
+  constructor(
+    private readonly parent: DStream<readonly [K, V]>,
+    private readonly fn: (value: V) => U,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<[K, U]> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const fn = this.fn;
+    return {
+      time,
+      partitions: batch.partitions.map((partition) =>
+        partition.map(([key, value]): [K, U] => [key, fn(value)]),
+      ),
+    };
+  }
+}

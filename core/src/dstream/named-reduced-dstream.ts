@@ -1,0 +1,28 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+import { type NamedReduction, reduceByKeyNamed } from "./named-reductions.js";
+
+/** `reduceByKey("sum" | "count" | "min" | "max")`: a declarative reduction per key. */
+export class NamedReducedDStream<K> extends DStream<[K, number]> {
+  constructor(
+    private readonly parent: DStream<readonly [K, unknown]>,
+    private readonly op: NamedReduction,
+    private readonly numPartitions: number,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<[K, number]> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    return { time, partitions: reduceByKeyNamed(batch, this.op, this.numPartitions) };
+  }
+}

@@ -1,0 +1,69 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import type { BatchMappedDStream } from "./batch-mapped-dstream.js";
+import type { CoGroupedDStream } from "./co-grouped-dstream.js";
+import type { FilteredDStream } from "./filtered-dstream.js";
+import type { FlatMappedDStream } from "./flat-mapped-dstream.js";
+import type { FlatMappedValuesDStream } from "./flat-mapped-values-dstream.js";
+import type { ForEachDStream } from "./for-each-dstream.js";
+import type { GlommedDStream } from "./glommed-dstream.js";
+import type { MapPartitionedDStream } from "./map-partitioned-dstream.js";
+import type { MapWithStateDStream } from "./map-with-state-dstream.js";
+import type { MappedDStream } from "./mapped-dstream.js";
+import type { MappedValuesDStream } from "./mapped-values-dstream.js";
+import type { NamedReducedDStream } from "./named-reduced-dstream.js";
+import type { ReducedWindowedDStream } from "./reduced-windowed-dstream.js";
+import type { ShuffledDStream } from "./shuffled-dstream.js";
+import type { StateDStream } from "./state-dstream.js";
+import type { TransformedDStream } from "./transformed-dstream.js";
+import type { UnionDStream } from "./union-dstream.js";
+import type { WindowedDStream } from "./windowed-dstream.js";
+
+/**
+ * The operator classes `DStream`'s methods instantiate. `DStream` cannot import them directly:
+ * each of them extends `DStream`, and ES modules would evaluate a subclass before its base. So
+ * `dstream.ts` imports only their types, and `operators.ts` (loaded by the context) registers
+ * the classes here.
+ */
+export interface OperatorClasses {
+  BatchMappedDStream: typeof BatchMappedDStream;
+  CoGroupedDStream: typeof CoGroupedDStream;
+  FilteredDStream: typeof FilteredDStream;
+  FlatMappedDStream: typeof FlatMappedDStream;
+  FlatMappedValuesDStream: typeof FlatMappedValuesDStream;
+  ForEachDStream: typeof ForEachDStream;
+  GlommedDStream: typeof GlommedDStream;
+  MapPartitionedDStream: typeof MapPartitionedDStream;
+  MapWithStateDStream: typeof MapWithStateDStream;
+  MappedDStream: typeof MappedDStream;
+  MappedValuesDStream: typeof MappedValuesDStream;
+  NamedReducedDStream: typeof NamedReducedDStream;
+  ReducedWindowedDStream: typeof ReducedWindowedDStream;
+  ShuffledDStream: typeof ShuffledDStream;
+  StateDStream: typeof StateDStream;
+  TransformedDStream: typeof TransformedDStream;
+  UnionDStream: typeof UnionDStream;
+  WindowedDStream: typeof WindowedDStream;
+}
+
+let registered: OperatorClasses | undefined;
+
+/** Registers every operator class (once, from `operators.ts`). */
+export function registerOperators(classes: OperatorClasses): void {
+  registered = classes;
+}
+
+/**
+ * The registered operator class of that name.
+ *
+ * @example
+ * const Mapped = operator("MappedDStream");
+ */
+export function operator<N extends keyof OperatorClasses>(name: N): OperatorClasses[N] {
+  if (registered === undefined) {
+    throw new SluiceError(
+      "SLUICE_INTERNAL",
+      `the DStream operators are not loaded; import Sluice through its package entry ("sluice") to use ${name}`,
+    );
+  }
+  return registered[name];
+}

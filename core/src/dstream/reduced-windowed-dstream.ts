@@ -1,0 +1,114 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+import { cogroup } from "./shuffle.js";
+
+/** What `reduceByKeyAndWindow` with an inverse function needs. */
+export interface ReducedWindowSpec<K, V> {
+  readonly reduce: (a: V, b: V) => V;
+  readonly inverse: (a: V, b: V) => V;
+  readonly filter: ((pair: [K, V]) => boolean) | undefined;
+  readonly window: Duration;
+  readonly slide: Duration | undefined;
+  readonly numPartitions: number;
+}
+
+/**
+ * `reduceByKeyAndWindow` with an inverse function (Spark's `ReducedWindowedDStream`): each window
+ * is the previous window's value per key, minus (`inverse`) the per-batch reductions that left
+ * the window, plus (`reduce`) those that entered it. Keys stay when their value falls back to the
+ * identity; `filter` is the way to drop them.
+ */
+export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
+  /** The window's width in milliseconds. */
+  readonly windowDuration: number;
+  private readonly slide: number;
+  private readonly reduced: DStream<[K, V]>;
+
+  constructor(
+    parent: DStream<readonly [K, V]>,
+    private readonly spec: ReducedWindowSpec<K, V>,
+  ) {
+    super(parent.context);
+    const windowMs = parseDuration(spec.window, "window");
+    const slideMs =
+      spec.slide === undefined ? parent.slideDuration : parseDuration(spec.slide, "slide");
+    requireMultipleOf(
+      windowMs,
+      parent.slideDuration,
+      "the window duration",
+      "the parent's slide duration",
+    );
+    requireMultipleOf(
+      slideMs,
+      parent.slideDuration,
+      "the slide duration",
+      "the parent's slide duration",
+    );
+    this.windowDuration = windowMs;
+    this.slide = slideMs;
+    this.reduced = parent.reduceByKey(spec.reduce, spec.numPartitions);
+  }
+
+  get slideDuration(): number {
+    return this.slide;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.reduced];
+  }
+
+  protected override parentRememberDuration(): number | undefined {
+    const remembered = this.rememberDuration;
+    return remembered === undefined ? undefined : remembered + this.windowDuration;
+  }
+
+  protected async compute(time: number): Promise<Batch<[K, V]>> {
+    const { reduce, inverse, filter, numPartitions } = this.spec;
+    const step = this.reduced.slideDuration;
+    //   |-- previous window --|
+    //         |-- current window --|
+    //   |old |                |new |
+    const currentBegin = time - this.windowDuration + step;
+    const previousEnd = time - this.slide;
+    const previousBegin = currentBegin - this.slide;
+    const oldBatches = await this.reduced.slice(previousBegin, currentBegin - step);
+    const newBatches = await this.reduced.slice(previousEnd + step, time);
+    const previous = (await this.getOrCompute(previousEnd)) ?? {
+      time: previousEnd,
+      partitions: [],
+    };
+
+    const grouped = cogroup([previous, ...oldBatches, ...newBatches], numPartitions);
+    const numOld = oldBatches.length;
+    const partitions = grouped.map((partition) => {
+      const out: [K, V][] = [];
+      for (const [key, groups] of partition) {
+        const previousValues = groups[0] as V[];
+        const oldValues = groups
+          .slice(1, 1 + numOld)
+          .flatMap((values) => values.slice(0, 1)) as V[];
+        const newValues = groups.slice(1 + numOld).flatMap((values) => values.slice(0, 1)) as V[];
+        let value: V;
+        if (previousValues.length === 0) {
+          if (newValues.length === 0) {
+            throw new SluiceError(
+              "SLUICE_INCONSISTENT_WINDOW",
+              `reduceByKeyAndWindow at ${time} ms: key ${String(key)} left the window but was not in the previous window; a filter must only drop keys whose value is the identity (such as a zero count)`,
+            );
+          }
+          value = newValues.reduce(reduce);
+        } else {
+          value = previousValues[0] as V;
+          if (oldValues.length > 0) value = inverse(value, oldValues.reduce(reduce));
+          if (newValues.length > 0) value = reduce(value, newValues.reduce(reduce));
+        }
+        const pair: [K, V] = [key, value];
+        if (filter === undefined || filter(pair)) out.push(pair);
+      }
+      return out;
+    });
+    return { time, partitions };
+  }
+}

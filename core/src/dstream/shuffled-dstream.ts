@@ -1,0 +1,32 @@
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+import { type Aggregator, combineByKey } from "./shuffle.js";
+
+/** `combineByKey` and what is built on it (`reduceByKey`, `groupByKey`): Spark's `ShuffledDStream`. */
+export class ShuffledDStream<K, V, C> extends DStream<[K, C]> {
+  constructor(
+    private readonly parent: DStream<readonly [K, V]>,
+    private readonly aggregator: Aggregator<V, C>,
+    private readonly numPartitions: number,
+    private readonly mapSideCombine: boolean,
+  ) {
+    super(parent.context);
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<[K, C]> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    return {
+      time,
+      partitions: combineByKey(batch, this.aggregator, this.numPartitions, this.mapSideCombine),
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+
+/**
+ * `window`: every slide, the union of the parent's batches in (t − window, t] (Spark's
+ * `WindowedDStream`). Windows near the start cover fewer batches and are emitted all the same.
+ */
+export class WindowedDStream<T> extends DStream<T> {
+  /** The window's width in milliseconds. */
+  readonly windowDuration: number;
+  private readonly slide: number;
+
+  constructor(
+    private readonly parent: DStream<T>,
+    window: Duration,
+    slide?: Duration,
+  ) {
+    super(parent.context);
+    const windowMs = parseDuration(window, "window");
+    const slideMs = slide === undefined ? parent.slideDuration : parseDuration(slide, "slide");
+    requireMultipleOf(
+      windowMs,
+      parent.slideDuration,
+      "the window duration",
+      "the parent's slide duration",
+    );
+    requireMultipleOf(
+      slideMs,
+      parent.slideDuration,
+      "the slide duration",
+      "the parent's slide duration",
+    );
+    this.windowDuration = windowMs;
+    this.slide = slideMs;
+  }
+
+  get slideDuration(): number {
+    return this.slide;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected override parentRememberDuration(): number | undefined {
+    const remembered = this.rememberDuration;
+    return remembered === undefined ? undefined : remembered + this.windowDuration;
+  }
+
+  protected async compute(time: number): Promise<Batch<T>> {
+    const from = time - this.windowDuration + this.parent.slideDuration;
+    const batches = await this.parent.slice(from, time);
+    return { time, partitions: batches.flatMap((batch) => batch.partitions) };
+  }
+}

@@ -1,0 +1,36 @@
+/** Records received together, with what to call once the batch holding them has been output. */
+export interface ReceivedBlock<T> {
+  readonly records: ReadonlyArray<T>;
+  /** Acknowledges the block: called with nothing on success, with the error on failure. */
+  readonly ack?: (error?: unknown) => void;
+}
+
+/**
+ * Records received since the last batch tick, in arrival order (Spark's block generator and
+ * tracker in one): receivers append, the batch tick takes everything.
+ *
+ * @example
+ * buffer.push(["a", "b"]);
+ * const blocks = buffer.take(); // the batch's blocks; the buffer is empty again
+ */
+export class BlockBuffer<T> {
+  private blocks: ReceivedBlock<T>[] = [];
+
+  /** Appends records (an empty array is ignored unless it carries an ack). */
+  push(records: ReadonlyArray<T>, ack?: (error?: unknown) => void): void {
+    if (records.length === 0 && ack === undefined) return;
+    this.blocks.push(ack === undefined ? { records } : { records, ack });
+  }
+
+  /** Everything received so far, leaving the buffer empty. */
+  take(): ReceivedBlock<T>[] {
+    const blocks = this.blocks;
+    this.blocks = [];
+    return blocks;
+  }
+
+  /** True when records wait for the next batch. */
+  hasPending(): boolean {
+    return this.blocks.length > 0;
+  }
+}

@@ -1,0 +1,59 @@
+import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import { type Batch, batchSize } from "../dstream/batch.js";
+import { DStream } from "../dstream/dstream.js";
+
+/**
+ * A stream fed from outside (Spark's `InputDStream`): it has no parents, produces a batch every
+ * batch interval, and is started and stopped with its context. Every input's batch is taken at
+ * the tick of its batch time, even when no output needs it then, so receivers and directories
+ * are cut into batches on time. A later pull-based connector `Source` (`read(signal)` → records
+ * and `ack`) fits as another subclass: its records become blocks of a `BlockBuffer`, acknowledged
+ * from `batchCompleted` once the batch's outputs ran.
+ */
+export abstract class InputDStream<T> extends DStream<T> {
+  /** The input's id in its context (order of creation, from 0), as listeners report it. */
+  readonly inputId: number;
+
+  protected constructor(context: StreamingContext) {
+    super(context);
+    this.inputId = internalsOf(context).graph.addInput(this);
+  }
+
+  get slideDuration(): number {
+    return internalsOf(this.context).batchInterval;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [];
+  }
+
+  /** Starts receiving (called by `StreamingContext.start`). */
+  async start(): Promise<void> {}
+
+  /** Stops receiving (called by `StreamingContext.stop`); received data stays for draining. */
+  async stop(): Promise<void> {}
+
+  /** True while data has been received that no batch holds yet (a graceful stop waits for it). */
+  hasPendingData(): boolean {
+    return false;
+  }
+
+  /**
+   * Told when every output of the batch at `time` has run (with the first failure, if any), so
+   * sources can acknowledge what the batch held.
+   */
+  batchCompleted(_time: number, _failure: unknown): void {}
+
+  /** Takes the input's batch for `time` (at most once per time). */
+  protected abstract computeInput(time: number): Promise<Batch<T> | undefined>;
+
+  protected async compute(time: number): Promise<Batch<T> | undefined> {
+    const batch = await this.computeInput(time);
+    internalsOf(this.context).inputInfoTracker.report(time, {
+      inputStreamId: this.inputId,
+      numRecords: batch === undefined ? 0 : batchSize(batch),
+    });
+    return batch;
+  }
+}

@@ -1,0 +1,204 @@
+import type { DStreamGraph } from "../context/dstream-graph.js";
+import type { ForEachDStream } from "../dstream/for-each-dstream.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { Clock } from "./clock.js";
+import type { InputInfoTracker } from "./input-info-tracker.js";
+import type { BatchInfo, OutputOperationInfo, StreamInputInfo } from "./listener.js";
+import type { ListenerBus } from "./listener-bus.js";
+
+/** The jobs of one batch: one per output operation valid at its time (Spark's `JobSet`). */
+interface JobSet {
+  readonly time: number;
+  readonly outputs: ReadonlyArray<ForEachDStream<unknown>>;
+  readonly inputInfos: ReadonlyMap<number, StreamInputInfo>;
+  readonly submissionTime: number;
+  processingStartTime: number | undefined;
+  processingEndTime: number | undefined;
+  readonly outputInfos: Map<number, OutputOperationInfo>;
+}
+
+/** What the scheduler works with. */
+export interface JobSchedulerDeps {
+  readonly clock: Clock;
+  readonly graph: DStreamGraph;
+  readonly listenerBus: ListenerBus;
+  readonly inputInfoTracker: InputInfoTracker;
+  /** How many batches may run at once (1: batches never overlap). */
+  readonly concurrentJobs: number;
+  readonly reportError: (error: unknown) => void;
+  /** Called after every change of progress. */
+  readonly onProgress: () => void;
+}
+
+/**
+ * Runs the batches' jobs (Spark's `JobScheduler`): batches in time order, at most
+ * `concurrentJobs` at once, the jobs of one batch one after the other in registration order.
+ * Reports batch and output-operation events, then clears what the streams no longer need.
+ *
+ * @example
+ * scheduler.submit(3000, outputs, infos);
+ */
+export class JobScheduler {
+  private readonly queue: JobSet[] = [];
+  private readonly running = new Set<JobSet>();
+
+  constructor(private readonly deps: JobSchedulerDeps) {}
+
+  /** Queues the jobs of the batch at `time` (nothing happens, and nothing is reported, without jobs). */
+  submit(
+    time: number,
+    outputs: ReadonlyArray<ForEachDStream<unknown>>,
+    inputInfos: ReadonlyMap<number, StreamInputInfo>,
+  ): void {
+    if (outputs.length === 0) {
+      this.finish(time, undefined);
+      return;
+    }
+    const jobSet: JobSet = {
+      time,
+      outputs,
+      inputInfos,
+      submissionTime: this.deps.clock.now(),
+      processingStartTime: undefined,
+      processingEndTime: undefined,
+      outputInfos: new Map(
+        outputs.map((output) => [output.outputId, outputInfo(time, output, undefined, undefined)]),
+      ),
+    };
+    this.queue.push(jobSet);
+    this.deps.listenerBus.post("onBatchSubmitted", batchInfo(jobSet));
+    this.pump();
+  }
+
+  /** True while a batch at or before `time` is queued or running. */
+  hasUnfinishedUpTo(time: number): boolean {
+    for (const jobSet of this.queue) if (jobSet.time <= time) return true;
+    for (const jobSet of this.running) if (jobSet.time <= time) return true;
+    return false;
+  }
+
+  /** True when nothing is queued or running. */
+  isIdle(): boolean {
+    return this.queue.length === 0 && this.running.size === 0;
+  }
+
+  /** Drops the batches not started yet (a stop that does not drain). */
+  cancelQueued(): void {
+    this.queue.length = 0;
+    this.deps.onProgress();
+  }
+
+  private pump(): void {
+    while (this.running.size < this.deps.concurrentJobs && this.queue.length > 0) {
+      const jobSet = this.queue.shift() as JobSet;
+      this.running.add(jobSet);
+      void this.runJobSet(jobSet).finally(() => {
+        this.running.delete(jobSet);
+        this.pump();
+        this.deps.onProgress();
+      });
+    }
+  }
+
+  private async runJobSet(jobSet: JobSet): Promise<void> {
+    const { clock, listenerBus } = this.deps;
+    jobSet.processingStartTime = clock.now();
+    listenerBus.post("onBatchStarted", batchInfo(jobSet));
+    let firstFailure: unknown;
+    for (const output of jobSet.outputs) {
+      const startTime = clock.now();
+      jobSet.outputInfos.set(
+        output.outputId,
+        outputInfo(jobSet.time, output, startTime, undefined),
+      );
+      listenerBus.post(
+        "onOutputOperationStarted",
+        outputInfo(jobSet.time, output, startTime, undefined),
+      );
+      let failure: unknown;
+      try {
+        await output.run(jobSet.time);
+      } catch (error) {
+        failure = jobError(error, output, jobSet.time);
+        firstFailure ??= failure;
+        this.deps.reportError(failure);
+      }
+      const info = outputInfo(jobSet.time, output, startTime, clock.now(), failure);
+      jobSet.outputInfos.set(output.outputId, info);
+      listenerBus.post("onOutputOperationCompleted", info);
+    }
+    jobSet.processingEndTime = clock.now();
+    listenerBus.post("onBatchCompleted", batchInfo(jobSet));
+    this.finish(jobSet.time, firstFailure);
+  }
+
+  /** After a batch: forget old batches and let inputs acknowledge what the batch held. */
+  private finish(time: number, failure: unknown): void {
+    const { graph, inputInfoTracker } = this.deps;
+    try {
+      graph.clearMetadata(time);
+      inputInfoTracker.cleanup(time);
+      for (const input of graph.inputs) input.batchCompleted(time, failure);
+    } catch (error) {
+      this.deps.reportError(error);
+    }
+  }
+}
+
+/** SluiceErrors keep their code; anything else an output throws becomes `SLUICE_JOB_FAILED`. */
+function jobError(error: unknown, output: ForEachDStream<unknown>, time: number): unknown {
+  if (error instanceof SluiceError) return error;
+  return new SluiceError(
+    "SLUICE_JOB_FAILED",
+    `output operation ${output.outputId} (${output.operation}) failed for the batch at ${time} ms: ${
+      error instanceof Error ? error.message : String(error)
+    }`,
+    { cause: error },
+  );
+}
+
+function outputInfo(
+  batchTime: number,
+  output: ForEachDStream<unknown>,
+  startTime: number | undefined,
+  endTime: number | undefined,
+  failure?: unknown,
+): OutputOperationInfo {
+  return {
+    batchTime,
+    id: output.outputId,
+    name: output.operation,
+    startTime,
+    endTime,
+    duration: startTime !== undefined && endTime !== undefined ? endTime - startTime : undefined,
+    failureReason:
+      failure === undefined
+        ? undefined
+        : failure instanceof Error
+          ? failure.message
+          : String(failure),
+  };
+}
+
+function batchInfo(jobSet: JobSet): BatchInfo {
+  const { processingStartTime: start, processingEndTime: end, submissionTime } = jobSet;
+  let numRecords = 0;
+  for (const info of jobSet.inputInfos.values()) numRecords += info.numRecords;
+  const schedulingDelay = start === undefined ? undefined : start - submissionTime;
+  const processingDelay = start === undefined || end === undefined ? undefined : end - start;
+  return {
+    batchTime: jobSet.time,
+    streamIdToInputInfo: jobSet.inputInfos,
+    numRecords,
+    submissionTime,
+    processingStartTime: start,
+    processingEndTime: end,
+    schedulingDelay,
+    processingDelay,
+    totalDelay:
+      schedulingDelay === undefined || processingDelay === undefined
+        ? undefined
+        : schedulingDelay + processingDelay,
+    outputOperationInfos: new Map(jobSet.outputInfos),
+  };
+}

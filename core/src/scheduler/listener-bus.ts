@@ -1,0 +1,37 @@
+import type { StreamingListener } from "./listener.js";
+
+type EventName = keyof StreamingListener;
+type EventOf<N extends EventName> = Parameters<NonNullable<StreamingListener[N]>>[0];
+
+/**
+ * Delivers events to the registered listeners in registration order. A listener that throws is
+ * reported as a process warning; the others still get the event.
+ *
+ * @example
+ * bus.post("onBatchCompleted", info);
+ */
+export class ListenerBus {
+  private listeners: StreamingListener[] = [];
+
+  add(listener: StreamingListener): void {
+    this.listeners.push(listener);
+  }
+
+  remove(listener: StreamingListener): void {
+    this.listeners = this.listeners.filter((other) => other !== listener);
+  }
+
+  post<N extends EventName>(name: N, event: EventOf<N>): void {
+    for (const listener of this.listeners) {
+      const handler = listener[name] as ((event: EventOf<N>) => void) | undefined;
+      if (handler === undefined) continue;
+      try {
+        handler.call(listener, event);
+      } catch (error) {
+        process.emitWarning(`streaming listener ${name} threw: ${String(error)}`, {
+          code: "SLUICE_LISTENER_ERROR",
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/** How many records one input stream brought into a batch. */
+export interface StreamInputInfo {
+  /** The id of the input stream (its order of creation in the context, from 0). */
+  readonly inputStreamId: number;
+  /** The records the input contributed to the batch. */
+  readonly numRecords: number;
+}
+
+/**
+ * One output operation (`foreachBatch`, `print`, `saveAsTextFiles`, ...) run for one batch:
+ * Spark's `OutputOperationInfo`.
+ */
+export interface OutputOperationInfo {
+  /** The batch time this run belongs to. */
+  readonly batchTime: number;
+  /** The output operation's id (its order of registration, from 0). */
+  readonly id: number;
+  /** The operation's name, such as `"foreachBatch"`. */
+  readonly name: string;
+  /** When the run started, on the context's clock. */
+  readonly startTime: number | undefined;
+  /** When the run ended, on the context's clock. */
+  readonly endTime: number | undefined;
+  /** `endTime - startTime` once ended. */
+  readonly duration: number | undefined;
+  /** The error's message when the run failed. */
+  readonly failureReason: string | undefined;
+}
+
+/**
+ * A batch as the scheduler sees it: Spark's `BatchInfo`. Times are on the context's clock.
+ */
+export interface BatchInfo {
+  /** The batch time. */
+  readonly batchTime: number;
+  /** Records per input stream. */
+  readonly streamIdToInputInfo: ReadonlyMap<number, StreamInputInfo>;
+  /** Total records brought by every input. */
+  readonly numRecords: number;
+  /** When the batch's jobs were submitted. */
+  readonly submissionTime: number;
+  /** When the first job started. */
+  readonly processingStartTime: number | undefined;
+  /** When the last job ended. */
+  readonly processingEndTime: number | undefined;
+  /** Time the batch waited for earlier batches: `processingStartTime - submissionTime`. */
+  readonly schedulingDelay: number | undefined;
+  /** Time its jobs took: `processingEndTime - processingStartTime`. */
+  readonly processingDelay: number | undefined;
+  /** Scheduling delay plus processing delay. */
+  readonly totalDelay: number | undefined;
+  /** Every output operation of the batch, by id. */
+  readonly outputOperationInfos: ReadonlyMap<number, OutputOperationInfo>;
+}
+
+/** A receiver as reported to listeners: Spark's `ReceiverInfo`. */
+export interface ReceiverInfo {
+  /** The id of the input stream the receiver feeds. */
+  readonly streamId: number;
+  /** The receiver's name (its class name unless it sets one). */
+  readonly name: string;
+  /** Whether the receiver is running. */
+  readonly active: boolean;
+  /** The last message the receiver reported (an error, a stop or restart reason). */
+  readonly lastErrorMessage: string;
+  /** The last error it reported. */
+  readonly lastError: unknown;
+}
+
+/**
+ * Receives the context's events, like Spark's `StreamingListener`. Every method is optional and
+ * called synchronously when the event happens; an exception thrown by a listener is reported as a
+ * process warning and does not affect the job.
+ *
+ * @example
+ * ctx.addListener({
+ *   onBatchCompleted: (info) => console.log(info.batchTime, info.numRecords, info.totalDelay),
+ * });
+ */
+export interface StreamingListener {
+  /** The context started; `time` is the time of its first batch. */
+  onStreamingStarted?(event: { readonly time: number }): void;
+  /** A batch's jobs were submitted. */
+  onBatchSubmitted?(info: BatchInfo): void;
+  /** A batch's first job started. */
+  onBatchStarted?(info: BatchInfo): void;
+  /** Every job of a batch ended. */
+  onBatchCompleted?(info: BatchInfo): void;
+  /** One output operation started for a batch. */
+  onOutputOperationStarted?(info: OutputOperationInfo): void;
+  /** One output operation ended for a batch (see `failureReason`). */
+  onOutputOperationCompleted?(info: OutputOperationInfo): void;
+  /** A receiver started. */
+  onReceiverStarted?(info: ReceiverInfo): void;
+  /** A receiver reported an error. */
+  onReceiverError?(info: ReceiverInfo): void;
+  /** A receiver stopped (also before a restart). */
+  onReceiverStopped?(info: ReceiverInfo): void;
+}
