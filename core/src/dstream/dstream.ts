@@ -633,6 +633,11 @@ export abstract class DStream<T> {
     reduce: "count",
     numPartitions?: number,
   ): DStream<[K, number]>;
+  reduceByKey<K>(
+    this: DStream<readonly [K, number]>,
+    reduce: NamedReduction,
+    numPartitions?: number,
+  ): DStream<[K, number]>;
   reduceByKey<K, V>(
     this: DStream<readonly [K, V]>,
     reduce: ((a: V, b: V) => V) | NamedReduction,
