@@ -73,8 +73,17 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     const currentBegin = time - this.windowDuration + step;
     const previousEnd = time - this.slide;
     const previousBegin = currentBegin - this.slide;
-    const oldBatches = await this.reduced.slice(previousBegin, currentBegin - step);
-    const newBatches = await this.reduced.slice(previousEnd + step, time);
+    // With a slide longer than the window the two windows do not touch: the old batches are then
+    // exactly the previous window and the new ones exactly the current window. (Spark's ranges
+    // overlap in that case and count the batches between the windows.)
+    const oldBatches = await this.reduced.slice(
+      previousBegin,
+      Math.min(currentBegin - step, previousEnd),
+    );
+    const newBatches = await this.reduced.slice(
+      Math.max(previousEnd, currentBegin - step) + step,
+      time,
+    );
     const previous = (await this.getOrCompute(previousEnd)) ?? {
       time: previousEnd,
       partitions: [],
