@@ -54,6 +54,7 @@ export {
 } from "./registry.js";
 export { isSecret, secret } from "./secret.js";
 export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
+export { SinkSession, type SinkSessionOptions } from "./sink-session.js";
 export type { ReadResult, Source, SourceCapabilities } from "./source.js";
 export { SourceSession, type SourceSessionOptions } from "./source-session.js";
 export {

@@ -90,7 +90,7 @@ export const plugins = [sourcePlugin, sinkPlugin];`,
   await writePackage(
     "left-pad-ish",
     { type: "module" },
-    { "index.js": "export const pad = (s) => \" \" + s;\nexport default { version: 1 };" },
+    { "index.js": 'export const pad = (s) => " " + s;\nexport default { version: 1 };' },
   );
   await writePackage(
     "sluice-half-plugin",

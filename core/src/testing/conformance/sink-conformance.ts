@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type BackoffPolicy, backoffDelay } from "../../plugins/backoff.js";
+import type { BackoffPolicy } from "../../plugins/backoff.js";
 import type { SinkInstance } from "../../plugins/connector-instance.js";
-import { isNotConnected } from "../../plugins/control-flow.js";
 import type { SinkPlugin } from "../../plugins/plugin.js";
 import type { SinkRecord } from "../../plugins/records.js";
 import { ConnectorRegistry, type ConnectorRegistryOptions } from "../../plugins/registry.js";
 import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
+import { SinkSession } from "../../plugins/sink-session.js";
 import {
   expectInvalidConfigRejected,
   type InvalidConfigExample,
@@ -230,20 +230,14 @@ export function describeSinkConformance(
           await write(sink, before, batchContext(0));
           await drop?.call(fixture, sink);
           const after = makeValues("reconnect", 1, n);
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await write(sink, after, batchContext(1));
-              break;
-            } catch (error) {
-              if (!isNotConnected(error) || attempt > 20) throw error;
-              await new Promise((resolve) =>
-                setTimeout(resolve, backoffDelay(KIT_BACKOFF, attempt)),
-              );
-              await connect(sink).catch((reason: unknown) => {
-                if (!isNotConnected(reason)) throw reason;
-              });
-            }
-          }
+          // Sluice's own retry loop: reconnect with backoff on NotConnectedError, write again.
+          const session = new SinkSession(sink, { backoff: KIT_BACKOFF, maxAttempts: 20 });
+          session.markConnected();
+          await within(
+            session.write(asRecords(after), batchContext(1), AbortSignal.timeout(timeoutMs)),
+            timeoutMs,
+            "writing after the drop",
+          );
           expect(await readBack(fixture)).toEqual([...texts(before), ...texts(after)]);
         }),
         testTimeout,

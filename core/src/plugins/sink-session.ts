@@ -1,0 +1,92 @@
+import type { Logger } from "pino";
+import {
+  type BackoffPolicy,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  type Delay,
+  realDelay,
+} from "./backoff.js";
+import { backoffRequest, isNotConnected } from "./control-flow.js";
+import type { SinkRecord } from "./records.js";
+import type { Sink, WriteBatchContext } from "./sink.js";
+
+/** How a `SinkSession` retries. */
+export interface SinkSessionOptions {
+  readonly backoff?: BackoffPolicy;
+  /** The wait between attempts; tests pass one that records the delays and returns at once. */
+  readonly delay?: Delay;
+  readonly random?: () => number;
+  readonly logger?: Logger;
+  /** Give up after this many failed attempts in a row (default: never). */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * The framework's side of the sink contract: connects lazily, and when a write or a connect
+ * fails with `NotConnectedError` reconnects with exponential backoff and writes the same batch
+ * again; waits as asked on `BackoffError`. Any other error is rethrown (the batch fails).
+ *
+ * @example
+ * const session = new SinkSession(sink);
+ * await session.write(records, { batchTime, partition: 0, idempotencyKey }, signal);
+ */
+export class SinkSession {
+  readonly #sink: Sink;
+  readonly #backoff: BackoffPolicy;
+  readonly #delay: Delay;
+  readonly #random: () => number;
+  readonly #logger: Logger | undefined;
+  readonly #maxAttempts: number;
+  #connected = false;
+
+  constructor(sink: Sink, options: SinkSessionOptions = {}) {
+    this.#sink = sink;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#delay = options.delay ?? realDelay;
+    this.#random = options.random ?? Math.random;
+    this.#logger = options.logger;
+    this.#maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Writes one partition of one batch, reconnecting and retrying as the contract says.
+   *
+   * @example
+   * await session.write(records, context, signal);
+   */
+  async write(
+    records: readonly SinkRecord[],
+    context: WriteBatchContext,
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (let failures = 0; ; ) {
+      signal.throwIfAborted();
+      try {
+        if (!this.#connected) {
+          await this.#sink.connect(signal);
+          this.#connected = true;
+        }
+        await this.#sink.writeBatch(records, context);
+        return;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const requested = backoffRequest(error);
+        if (!isNotConnected(error) && requested === null) throw error;
+        failures++;
+        if (failures >= this.#maxAttempts) throw error;
+        if (isNotConnected(error)) this.#connected = false;
+        const wait = requested ?? backoffDelay(this.#backoff, failures, this.#random);
+        this.#logger?.warn(
+          { err: error, batchTime: context.batchTime, attempt: failures, retryInMs: wait },
+          "sink write failed; retrying",
+        );
+        await this.#delay(wait, signal);
+      }
+    }
+  }
+
+  /** True when the caller already connected the sink. */
+  markConnected(): void {
+    this.#connected = true;
+  }
+}
