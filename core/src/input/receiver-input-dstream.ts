@@ -4,7 +4,7 @@ import type { Batch } from "../dstream/batch.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import { BlockBuffer, type ReceivedBlock } from "./block-buffer.js";
 import { InputDStream } from "./input-dstream.js";
-import type { Receiver } from "./receiver.js";
+import { alreadyAttached, type Receiver } from "./receiver.js";
 import { ReceiverSupervisor } from "./receiver-supervisor.js";
 
 /**
@@ -21,6 +21,8 @@ export class ReceiverInputDStream<T> extends InputDStream<T> {
   private lastAllocated = Number.NEGATIVE_INFINITY;
 
   constructor(context: StreamingContext, receiver: Receiver<T>, restartDelayMs?: number) {
+    // Checked before registering with the context, so a refused receiver leaves no input behind.
+    if (receiver.isAttached()) throw alreadyAttached(receiver.name);
     super(context);
     this.supervisor = new ReceiverSupervisor(
       receiver,

@@ -71,14 +71,14 @@ export abstract class Receiver<T> {
     return this.host?.isStopped() ?? true;
   }
 
+  /** True once the receiver feeds a stream. */
+  isAttached(): boolean {
+    return this.host !== undefined;
+  }
+
   /** Connects the receiver to its input stream; a receiver serves one stream only. */
   attach(host: ReceiverHost<T>): void {
-    if (this.host !== undefined) {
-      throw new SluiceError(
-        "SLUICE_ILLEGAL_STATE",
-        `receiver ${this.name} already feeds a stream; create one receiver per receiverStream`,
-      );
-    }
+    if (this.host !== undefined) throw alreadyAttached(this.name);
     this.host = host;
   }
 
@@ -91,4 +91,12 @@ export abstract class Receiver<T> {
     }
     return this.host;
   }
+}
+
+/** The error for a receiver given to a second stream. */
+export function alreadyAttached(name: string): SluiceError {
+  return new SluiceError(
+    "SLUICE_ILLEGAL_STATE",
+    `receiver ${name} already feeds a stream; create one receiver per receiverStream`,
+  );
 }
