@@ -7,6 +7,9 @@ import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { SocketReceiver } from "../input/socket-receiver.js";
+import type { SourcePlugin } from "../plugins/plugin.js";
+import type { SourceRecord } from "../plugins/records.js";
+import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
 import { type Clock, SystemClock } from "../scheduler/clock.js";
 import { InputInfoTracker } from "../scheduler/input-info-tracker.js";
 import { JobGenerator } from "../scheduler/job-generator.js";
@@ -219,6 +222,21 @@ export class StreamingContext {
    */
   receiverStream<T>(receiver: Receiver<T>): DStream<T> {
     return new ReceiverInputDStream(this, receiver);
+  }
+
+  /**
+   * A stream of the records a connector source reads: a built-in (`"file"`, `"socket"`), a
+   * plugin registered with `connectorsOf(ctx)`, or a plugin object. The config is validated now.
+   *
+   * @example
+   * const orders = ctx.source("file", { directory: "incoming", format: "jsonl" });
+   */
+  source(
+    source: string | SourcePlugin,
+    config: unknown,
+    options?: SourceStreamOptions,
+  ): DStream<SourceRecord> {
+    return createSourceStream(this, source, config, options);
   }
 
   /**

@@ -14,6 +14,7 @@ export {
 } from "./config-validation.js";
 export type { ConnectorContext, SinkContext, SourceContext } from "./connector-context.js";
 export { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
+export { closeConnectorsOf, connectorsOf } from "./context-connectors.js";
 export {
   BackoffError,
   backoffRequest,
@@ -54,8 +55,10 @@ export {
 } from "./registry.js";
 export { isSecret, secret } from "./secret.js";
 export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
+export type { SinkInput, SinkOutputOptions } from "./sink-output.js";
 export { SinkSession, type SinkSessionOptions } from "./sink-session.js";
 export type { ReadResult, Source, SourceCapabilities } from "./source.js";
+export { SourceInputDStream, type SourceStreamOptions } from "./source-input-dstream.js";
 export { SourceSession, type SourceSessionOptions } from "./source-session.js";
 export {
   CONNECTOR_LOGGER,

@@ -93,6 +93,11 @@ export class ConnectorRegistry {
     if (options.builtins ?? true) this.use(...builtinConnectors());
   }
 
+  /** The logger connectors of this registry log to. */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
   /** True once `dispose()` was called. */
   get disposed(): boolean {
     return this.#disposal !== undefined;

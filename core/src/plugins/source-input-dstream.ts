@@ -1,0 +1,215 @@
+import type { Logger } from "pino";
+import { Wakeup } from "../connectors/shared/wakeup.js";
+import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import type { Batch } from "../dstream/batch.js";
+import type { DStream } from "../dstream/dstream.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import { BlockBuffer, type ReceivedBlock } from "../input/block-buffer.js";
+import { InputDStream } from "../input/input-dstream.js";
+import type { ReceiverInfo } from "../scheduler/listener.js";
+import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
+import type { BackoffPolicy } from "./backoff.js";
+import type { SourceInstance } from "./connector-instance.js";
+import { contextConnectors, pluginName } from "./context-connectors.js";
+import type { SourcePlugin } from "./plugin.js";
+import type { SourceRecord } from "./records.js";
+import type { ReadResult } from "./source.js";
+import { SourceSession } from "./source-session.js";
+
+/** Options of `ctx.source(...)`. */
+export interface SourceStreamOptions {
+  /** The connector's id in logs and errors (default `source:<name>#<n>`). */
+  readonly id?: string;
+  /** Offsets a previous run checkpointed, per partition (replayable sources resume after them). */
+  readonly committedOffsets?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /** Received records held before the source is paused (a bounded queue); default 100 000. */
+  readonly maxBufferedRecords?: number;
+  /** How reconnects back off; default 100 ms doubling to 30 s, ±20%. */
+  readonly backoff?: BackoffPolicy;
+}
+
+/**
+ * The input stream of a connector `Source`: a pump reads from the source (connecting and
+ * reconnecting as the contract says) into a buffer; each batch tick takes what was read since the
+ * previous one; once every output of a batch ran, its reads are acknowledged (or nacked with the
+ * batch's failure, so the source delivers them again).
+ *
+ * @example
+ * const lines = ctx.source("socket", { host: "127.0.0.1", port: 9999 });
+ */
+export class SourceInputDStream extends InputDStream<SourceRecord> {
+  readonly connector: SourceInstance;
+  private readonly buffer = new BlockBuffer<SourceRecord>();
+  private readonly allocated = new Map<number, ReceivedBlock<SourceRecord>[]>();
+  private readonly wakeup = new Wakeup();
+  private readonly maxBuffered: number;
+  private readonly backoff: BackoffPolicy | undefined;
+  private readonly logger: Logger;
+  private lastAllocated = Number.NEGATIVE_INFINITY;
+  private buffered = 0;
+  private paused = false;
+  private controller: AbortController | undefined;
+  private pumping: Promise<void> | undefined;
+
+  constructor(context: StreamingContext, connector: SourceInstance, options: SourceStreamOptions) {
+    super(context);
+    this.connector = connector;
+    this.maxBuffered = options.maxBufferedRecords ?? 100_000;
+    this.backoff = options.backoff;
+    this.logger = connectorLogger(context, connector.id);
+    if (!Number.isInteger(this.maxBuffered) || this.maxBuffered < 1) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `source ${connector.id}: maxBufferedRecords must be an integer of at least 1, got ${String(options.maxBufferedRecords)}`,
+      );
+    }
+  }
+
+  override get name(): string {
+    return `SourceInputDStream(${this.connector.id})`;
+  }
+
+  override async start(): Promise<void> {
+    if (this.pumping !== undefined) return;
+    this.controller = new AbortController();
+    this.pumping = this.pump(this.controller.signal);
+  }
+
+  override async stop(): Promise<void> {
+    this.controller?.abort(new Error("the StreamingContext stopped receiving"));
+    this.wakeup.notify();
+    await this.pumping;
+  }
+
+  override hasPendingData(): boolean {
+    return this.buffer.hasPending();
+  }
+
+  override batchCompleted(time: number, failure: unknown): void {
+    for (const [batchTime, blocks] of this.allocated) {
+      if (batchTime > time) continue;
+      this.allocated.delete(batchTime);
+      for (const block of blocks) block.ack?.(failure);
+    }
+  }
+
+  protected async computeInput(time: number): Promise<Batch<SourceRecord>> {
+    if (time <= this.lastAllocated) return { time, partitions: [] };
+    this.lastAllocated = time;
+    const blocks = this.buffer.take();
+    this.allocated.set(time, blocks);
+    const records = blocks.flatMap((block) => block.records);
+    this.buffered -= records.length;
+    if (this.paused && this.buffered < this.maxBuffered / 2) {
+      this.paused = false;
+      this.connector.connector.resume();
+      this.wakeup.notify();
+    }
+    return {
+      time,
+      partitions: sliceIntoPartitions(records, internalsOf(this.context).defaultParallelism),
+    };
+  }
+
+  // Reads until the context stops receiving, the input ends, or a fatal error.
+  private async pump(signal: AbortSignal): Promise<void> {
+    const source = this.connector.connector;
+    const session = new SourceSession(source, {
+      logger: this.logger,
+      ...(this.backoff ? { backoff: this.backoff } : {}),
+    });
+    try {
+      await session.connect(signal);
+      this.post("onReceiverStarted", true, "");
+      while (!signal.aborted) {
+        if (this.buffered >= this.maxBuffered) {
+          // Backpressure: stop fetching until the batches have taken half of the buffer.
+          if (!this.paused) {
+            this.paused = true;
+            source.pause();
+          }
+          await this.wakeup.wait(signal);
+          continue;
+        }
+        const result = await session.next(signal);
+        if (result === undefined) {
+          this.post("onReceiverStopped", false, "end of input");
+          return;
+        }
+        if (result.records.length === 0) {
+          // Nothing to hold for a batch (a pause, an abort, an idle poll): settle it now.
+          this.settle(result, undefined);
+          continue;
+        }
+        this.buffered += result.records.length;
+        this.buffer.push(result.records, (error) => this.settle(result, error));
+      }
+      this.post("onReceiverStopped", false, "stopped by the StreamingContext");
+    } catch (error) {
+      if (signal.aborted) {
+        this.post("onReceiverStopped", false, "stopped by the StreamingContext");
+        return;
+      }
+      const failure = new SluiceError(
+        "SLUICE_INPUT_FAILED",
+        `source ${this.connector.id} failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+      this.post("onReceiverError", false, failure.message, failure);
+      internalsOf(this.context).reportError(failure);
+    }
+  }
+
+  private settle(result: ReadResult, error: unknown): void {
+    Promise.resolve()
+      .then(() => (error === undefined ? result.ack() : result.ack(error)))
+      .catch((ackError: unknown) =>
+        this.logger.warn({ err: ackError }, "acknowledging records failed; they may come again"),
+      );
+  }
+
+  private post(
+    event: "onReceiverStarted" | "onReceiverStopped" | "onReceiverError",
+    active: boolean,
+    message: string,
+    error?: unknown,
+  ): void {
+    const info: ReceiverInfo = {
+      streamId: this.inputId,
+      name: this.connector.id,
+      active,
+      lastErrorMessage: message,
+      lastError: error,
+    };
+    internalsOf(this.context).listenerBus.post(event, info);
+  }
+}
+
+/**
+ * Creates the input stream of a connector source for `ctx.source(...)`: validates the config
+ * at once (every invalid field reported), creates the connector in the context's registry.
+ *
+ * @example
+ * const orders = createSourceStream(ctx, "file", { directory: "incoming", format: "jsonl" });
+ */
+export function createSourceStream(
+  context: StreamingContext,
+  source: string | SourcePlugin,
+  config: unknown,
+  options: SourceStreamOptions = {},
+): DStream<SourceRecord> {
+  internalsOf(context).assertCanAddOperations();
+  const { registry } = contextConnectors(context);
+  const instance = registry.createSource(pluginName(registry, source), config, {
+    ...(options.id === undefined ? {} : { id: options.id }),
+    ...(options.committedOffsets === undefined
+      ? {}
+      : { committedOffsets: options.committedOffsets }),
+  });
+  return new SourceInputDStream(context, instance, options);
+}
+
+function connectorLogger(context: StreamingContext, id: string): Logger {
+  return contextConnectors(context).registry.logger.child({ connector: id });
+}
