@@ -7,7 +7,8 @@ import { WebhookSource } from "./webhook-source.js";
  * with `ctx.use(webhookSource)`. `create` only builds the object; the server starts in `connect`.
  *
  * @example
- * const ctx = new StreamingContext({ batchInterval: "1s", plugins: ["@sluice-samples/webhook-connector"] });
+ * const ctx = new StreamingContext({ batchInterval: "1s" });
+ * await connectorsOf(ctx).loadPlugins(["@sluice-samples/webhook-connector"]);
  * const orders = ctx.source("webhook", { port: 8080, path: "/hooks/orders" });
  */
 export const webhookSource = defineSource({
