@@ -14,6 +14,8 @@ export type SluiceErrorCode =
   | "SLUICE_CONNECTOR_CLOSED"
   | "SLUICE_CONNECTOR_CLOSE_FAILED"
   | "SLUICE_CONNECTOR_IO"
+  // The external system refused the connector (credentials, permissions, TLS, a missing queue): not retried.
+  | "SLUICE_CONNECTOR_REFUSED"
   | "SLUICE_UNKNOWN_CONNECTOR"
   | "SLUICE_PLUGIN_INVALID"
   | "SLUICE_PLUGIN_CONFLICT"
