@@ -32,7 +32,12 @@ export interface ContextInternals {
 
 const internalsByContext = new WeakMap<StreamingContext, ContextInternals>();
 
-/** Attaches a context's internals (called once by its constructor). */
+/**
+ * Attaches a context's internals (called once by its constructor).
+ *
+ * @example
+ * attachInternals(this, { batchInterval: 1000, ... }); // in the StreamingContext constructor
+ */
 export function attachInternals(context: StreamingContext, internals: ContextInternals): void {
   internalsByContext.set(context, internals);
 }

@@ -5,6 +5,9 @@ import { DStream } from "./dstream.js";
  * A whole batch through a function giving the new partitions; no batch stays no batch. Backs
  * `count`, `reduce`, `repartition` and `countByWindow` (which Spark builds from `transform` and
  * shuffles).
+ *
+ * @example
+ * numbers.count(); // a BatchMappedDStream
  */
 export class BatchMappedDStream<T, U> extends DStream<U> {
   constructor(

@@ -6,6 +6,9 @@ import { cogroup } from "./shuffle.js";
 /**
  * `cogroup` (and the joins built on it): per key, the values of both streams' batches. Spark
  * builds this from `transformWith`, so both streams must have a batch at every time.
+ *
+ * @example
+ * orders.cogroup(payments); // a CoGroupedDStream
  */
 export class CoGroupedDStream<K, V, W> extends DStream<[K, [V[], W[]]]> {
   constructor(

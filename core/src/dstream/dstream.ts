@@ -1,6 +1,8 @@
 import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import type { SinkPlugin } from "../plugins/plugin.js";
+import type { SinkInput, SinkOutputOptions } from "../plugins/sink-output.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
 import type { Duration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
@@ -560,6 +562,23 @@ export abstract class DStream<T> {
       (batch, time) => saveBatchAsText(batch, textFilesDirectory(prefix, time, suffix)),
       "saveAsTextFiles",
     );
+  }
+
+  /**
+   * Writes every batch to a connector sink — a built-in (`"file"`, `"console"`), a plugin
+   * registered with the context's connectors, or a plugin object — one `writeBatch` per
+   * partition, retried when the connection is lost. Records are text, bytes or `SinkRecord`s.
+   *
+   * @example
+   * counts.map((pair) => JSON.stringify(pair)).sink("file", { directory: "out", prefix: "counts" });
+   */
+  sink(
+    this: DStream<SinkInput>,
+    sink: string | SinkPlugin,
+    config: unknown,
+    options?: SinkOutputOptions,
+  ): void {
+    operator("addSinkOutput")(this, sink, config, options);
   }
 
   // ---------------------------------------------------------------------------- pair operations

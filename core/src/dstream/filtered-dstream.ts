@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `filter`: the records a predicate accepts (Spark's `FilteredDStream`). */
+/**
+ * `filter`: the records a predicate accepts (Spark's `FilteredDStream`).
+ *
+ * @example
+ * numbers.filter((n) => n > 0); // a FilteredDStream
+ */
 export class FilteredDStream<T> extends DStream<T> {
   constructor(
     private readonly parent: DStream<T>,

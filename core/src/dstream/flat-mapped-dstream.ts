@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `flatMap`: every record to any number of records (Spark's `FlatMappedDStream`). */
+/**
+ * `flatMap`: every record to any number of records (Spark's `FlatMappedDStream`).
+ *
+ * @example
+ * lines.flatMap((line) => line.split(" ")); // a FlatMappedDStream
+ */
 export class FlatMappedDStream<T, U> extends DStream<U> {
   constructor(
     private readonly parent: DStream<T>,

@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `flatMapValues`: a pair per value a function returns (Spark's `FlatMapValuedDStream`). */
+/**
+ * `flatMapValues`: a pair per value a function returns (Spark's `FlatMapValuedDStream`).
+ *
+ * @example
+ * pairs.flatMapValues((text) => text.split(" ")); // a FlatMappedValuesDStream
+ */
 export class FlatMappedValuesDStream<K, V, U> extends DStream<[K, U]> {
   constructor(
     private readonly parent: DStream<readonly [K, V]>,

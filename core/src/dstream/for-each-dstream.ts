@@ -5,6 +5,9 @@ import { DStream } from "./dstream.js";
 /**
  * An output operation (Spark's `ForEachDStream`): registered with the context at creation, it
  * runs its function on the parent's batch at every slide.
+ *
+ * @example
+ * counts.foreachBatch((batch) => save(batch)); // registers a ForEachDStream
  */
 export class ForEachDStream<T> extends DStream<never> {
   /** The output operation's id (order of registration). */

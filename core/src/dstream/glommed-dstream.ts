@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `glom`: each partition becomes one record, an array (Spark's `GlommedDStream`). */
+/**
+ * `glom`: each partition becomes one record, an array (Spark's `GlommedDStream`).
+ *
+ * @example
+ * numbers.glom(); // a GlommedDStream
+ */
 export class GlommedDStream<T> extends DStream<T[]> {
   constructor(private readonly parent: DStream<T>) {
     super(parent.context);

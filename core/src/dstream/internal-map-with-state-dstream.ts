@@ -22,6 +22,9 @@ export interface MapWithStateRecord<K, S, E> {
  * `MapWithStateRDD`): one record per partition holding the key → state map, copied from the
  * previous batch and updated by the batch's records, then scanned for keys idle past the timeout.
  * Spark only scans for timeouts on checkpoint batches; Sluice scans every batch.
+ *
+ * @example
+ * pairs.mapWithState({ fn }); // keeps its state in an InternalMapWithStateDStream
  */
 export class InternalMapWithStateDStream<K, V, S, E> extends DStream<MapWithStateRecord<K, S, E>> {
   constructor(

@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `mapPartitions`: each partition through a function (Spark's `MapPartitionedDStream`). */
+/**
+ * `mapPartitions`: each partition through a function (Spark's `MapPartitionedDStream`).
+ *
+ * @example
+ * numbers.mapPartitions((records) => [records.length]); // a MapPartitionedDStream
+ */
 export class MapPartitionedDStream<T, U> extends DStream<U> {
   constructor(
     private readonly parent: DStream<T>,

@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `map`: every record through a function (Spark's `MappedDStream`). */
+/**
+ * `map`: every record through a function (Spark's `MappedDStream`).
+ *
+ * @example
+ * words.map((word) => [word, 1]); // a MappedDStream
+ */
 export class MappedDStream<T, U> extends DStream<U> {
   constructor(
     private readonly parent: DStream<T>,

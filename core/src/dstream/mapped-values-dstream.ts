@@ -1,7 +1,12 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
-/** `mapValues`: every pair's value through a function (Spark's `MapValuedDStream`). */
+/**
+ * `mapValues`: every pair's value through a function (Spark's `MapValuedDStream`).
+ *
+ * @example
+ * counts.mapValues((n) => n * 2); // a MappedValuesDStream
+ */
 export class MappedValuesDStream<K, V, U> extends DStream<[K, U]> {
   constructor(
     private readonly parent: DStream<readonly [K, V]>,

@@ -2,7 +2,12 @@ import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { type NamedReduction, reduceByKeyNamed } from "./named-reductions.js";
 
-/** `reduceByKey("sum" | "count" | "min" | "max")`: a declarative reduction per key. */
+/**
+ * `reduceByKey("sum" | "count" | "min" | "max")`: a declarative reduction per key.
+ *
+ * @example
+ * pairs.reduceByKey("sum"); // a NamedReducedDStream
+ */
 export class NamedReducedDStream<K> extends DStream<[K, number]> {
   constructor(
     private readonly parent: DStream<readonly [K, unknown]>,

@@ -1,4 +1,5 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import type { addSinkOutput } from "../plugins/sink-output.js";
 import type { BatchMappedDStream } from "./batch-mapped-dstream.js";
 import type { CoGroupedDStream } from "./co-grouped-dstream.js";
 import type { FilteredDStream } from "./filtered-dstream.js";
@@ -25,6 +26,8 @@ import type { WindowedDStream } from "./windowed-dstream.js";
  * the classes here.
  */
 export interface OperatorClasses {
+  /** Backs `DStream.sink` (the connector plugins' output operation). */
+  addSinkOutput: typeof addSinkOutput;
   BatchMappedDStream: typeof BatchMappedDStream;
   CoGroupedDStream: typeof CoGroupedDStream;
   FilteredDStream: typeof FilteredDStream;
@@ -47,7 +50,12 @@ export interface OperatorClasses {
 
 let registered: OperatorClasses | undefined;
 
-/** Registers every operator class (once, from `operators.ts`). */
+/**
+ * Registers every operator class (once, from `operators.ts`).
+ *
+ * @example
+ * registerOperators({ MappedDStream, FilteredDStream, ... });
+ */
 export function registerOperators(classes: OperatorClasses): void {
   registered = classes;
 }

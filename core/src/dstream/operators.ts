@@ -1,3 +1,4 @@
+import { addSinkOutput } from "../plugins/sink-output.js";
 import { BatchMappedDStream } from "./batch-mapped-dstream.js";
 import { CoGroupedDStream } from "./co-grouped-dstream.js";
 import { FilteredDStream } from "./filtered-dstream.js";
@@ -20,6 +21,7 @@ import { WindowedDStream } from "./windowed-dstream.js";
 
 // Loaded by the context module, so the operators are registered before any stream exists.
 registerOperators({
+  addSinkOutput,
   BatchMappedDStream,
   CoGroupedDStream,
   FilteredDStream,

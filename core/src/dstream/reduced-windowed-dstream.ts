@@ -19,6 +19,9 @@ export interface ReducedWindowSpec<K, V> {
  * is the previous window's value per key, minus (`inverse`) the per-batch reductions that left
  * the window, plus (`reduce`) those that entered it. Keys stay when their value falls back to the
  * identity; `filter` is the way to drop them.
+ *
+ * @example
+ * pairs.reduceByKeyAndWindow((a, b) => a + b, { window: "30s", inverse: (a, b) => a - b });
  */
 export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
   /** The window's width in milliseconds. */

@@ -2,7 +2,12 @@ import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { type Aggregator, combineByKey } from "./shuffle.js";
 
-/** `combineByKey` and what is built on it (`reduceByKey`, `groupByKey`): Spark's `ShuffledDStream`. */
+/**
+ * `combineByKey` and what is built on it (`reduceByKey`, `groupByKey`): Spark's `ShuffledDStream`.
+ *
+ * @example
+ * pairs.reduceByKey((a, b) => a + b); // a ShuffledDStream
+ */
 export class ShuffledDStream<K, V, C> extends DStream<[K, C]> {
   constructor(
     private readonly parent: DStream<readonly [K, V]>,

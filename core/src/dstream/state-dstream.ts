@@ -13,6 +13,9 @@ type Update<K, V, S> = (
  * batch's values, and `update` called for every key that has either. Without a batch (Spark's
  * `None`) the update runs over the previous state alone; before any state, the initial state
  * stands in for it.
+ *
+ * @example
+ * pairs.updateStateByKey((values, total: number | undefined) => (total ?? 0) + values.length);
  */
 export class StateDStream<K, V, S> extends DStream<[K, S]> {
   private readonly initial: ReadonlyArray<readonly [K, S]> | undefined;

@@ -5,7 +5,12 @@ import type { Batch } from "./batch.js";
 import { DStream, type TransformResult } from "./dstream.js";
 import { checkCombinable, requireParentBatches } from "./parents.js";
 
-/** `transform` and `transformWith`: the parents' batches through a function (Spark's `TransformedDStream`). */
+/**
+ * `transform` and `transformWith`: the parents' batches through a function (Spark's `TransformedDStream`).
+ *
+ * @example
+ * numbers.transform((batch) => batchRecords(batch).sort()); // a TransformedDStream
+ */
 export class TransformedDStream<U> extends DStream<U> {
   constructor(
     private readonly parents: ReadonlyArray<DStream<unknown>>,

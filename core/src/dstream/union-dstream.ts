@@ -2,7 +2,12 @@ import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { checkCombinable, requireParentBatches } from "./parents.js";
 
-/** `union`: the batches of several streams, partitions one after the other (Spark's `UnionDStream`). */
+/**
+ * `union`: the batches of several streams, partitions one after the other (Spark's `UnionDStream`).
+ *
+ * @example
+ * a.union(b); // a UnionDStream
+ */
 export class UnionDStream<T> extends DStream<T> {
   constructor(private readonly parents: ReadonlyArray<DStream<T>>) {
     checkCombinable(parents, "union");

@@ -5,6 +5,9 @@ import { DStream } from "./dstream.js";
 /**
  * `window`: every slide, the union of the parent's batches in (t − window, t] (Spark's
  * `WindowedDStream`). Windows near the start cover fewer batches and are emitted all the same.
+ *
+ * @example
+ * events.window("1m", "10s"); // a WindowedDStream
  */
 export class WindowedDStream<T> extends DStream<T> {
   /** The window's width in milliseconds. */

@@ -7,15 +7,23 @@ import { DStream } from "../dstream/dstream.js";
  * A stream fed from outside (Spark's `InputDStream`): it has no parents, produces a batch every
  * batch interval, and is started and stopped with its context. Every input's batch is taken at
  * the tick of its batch time, even when no output needs it then, so receivers and directories
- * are cut into batches on time. A later pull-based connector `Source` (`read(signal)` → records
- * and `ack`) fits as another subclass: its records become blocks of a `BlockBuffer`, acknowledged
- * from `batchCompleted` once the batch's outputs ran.
+ * are cut into batches on time. Pull-based connector sources fit as another subclass
+ * (`SourceInputDStream`): their records become blocks of a `BlockBuffer`, acknowledged from
+ * `batchCompleted` once the batch's outputs ran.
+ *
+ * @example
+ * class TickInput extends InputDStream<number> {
+ *   protected async computeInput(time: number) {
+ *     return { time, partitions: [[time]] };
+ *   }
+ * }
+ * new TickInput(ctx).print();
  */
 export abstract class InputDStream<T> extends DStream<T> {
   /** The input's id in its context (order of creation, from 0), as listeners report it. */
   readonly inputId: number;
 
-  protected constructor(context: StreamingContext) {
+  constructor(context: StreamingContext) {
     super(context);
     this.inputId = internalsOf(context).graph.addInput(this);
   }

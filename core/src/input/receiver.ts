@@ -93,7 +93,12 @@ export abstract class Receiver<T> {
   }
 }
 
-/** The error for a receiver given to a second stream. */
+/**
+ * The error for a receiver given to a second stream.
+ *
+ * @example
+ * throw alreadyAttached(receiver.name);
+ */
 export function alreadyAttached(name: string): SluiceError {
   return new SluiceError(
     "SLUICE_ILLEGAL_STATE",

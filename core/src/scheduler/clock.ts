@@ -52,7 +52,12 @@ export class SystemClock implements Clock {
   }
 }
 
-/** The error a clock rejects a wait with when its signal aborts. */
+/**
+ * The error a clock rejects a wait with when its signal aborts.
+ *
+ * @example
+ * signal.addEventListener("abort", () => reject(abortedWait()));
+ */
 export function abortedWait(): SluiceError {
   return new SluiceError("SLUICE_ILLEGAL_STATE", "the wait for the clock was cancelled");
 }

@@ -72,7 +72,11 @@ export class JobGenerator {
         return;
       }
       const time = this.nextTime;
-      await this.generate(time);
+      try {
+        await this.generate(time);
+      } catch (error) {
+        this.deps.reportError(error);
+      }
       this.lastGenerated = time;
       this.nextTime = time + batchInterval;
       this.deps.onProgress();

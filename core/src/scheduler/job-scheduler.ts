@@ -92,11 +92,13 @@ export class JobScheduler {
     while (this.running.size < this.deps.concurrentJobs && this.queue.length > 0) {
       const jobSet = this.queue.shift() as JobSet;
       this.running.add(jobSet);
-      void this.runJobSet(jobSet).finally(() => {
-        this.running.delete(jobSet);
-        this.pump();
-        this.deps.onProgress();
-      });
+      void this.runJobSet(jobSet)
+        .catch((error: unknown) => this.deps.reportError(error))
+        .finally(() => {
+          this.running.delete(jobSet);
+          this.pump();
+          this.deps.onProgress();
+        });
     }
   }
 

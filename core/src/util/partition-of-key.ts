@@ -23,7 +23,12 @@ export function partitionOfKey(key: unknown, numPartitions: number): number {
   return hashKey(key) % numPartitions;
 }
 
-/** The unsigned 32-bit hash `partitionOfKey` reduces modulo the partition count. */
+/**
+ * The unsigned 32-bit hash `partitionOfKey` reduces modulo the partition count.
+ *
+ * @example
+ * hashKey("hello"); // 0x248bfa47
+ */
 export function hashKey(key: unknown): number {
   if (typeof key === "string") return hashUtf8(key);
   if (typeof key === "number" && Number.isSafeInteger(key)) {
