@@ -1,4 +1,4 @@
-import { parseDuration, SluiceError } from "sluice";
+import { batchRecords, parseDuration, SluiceError, StreamingContext, SystemClock } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 
@@ -52,5 +52,32 @@ describe("ManualClock", () => {
     controller.abort();
     await expect(wait).rejects.toMatchObject({ code: "SLUICE_ILLEGAL_STATE" });
     clock.advance(2000); // the aborted wait is gone and must not throw
+  });
+});
+
+describe("SystemClock", () => {
+  it("waits until the time has come, and can be cancelled", async () => {
+    const clock = new SystemClock();
+    const target = clock.now() + 5;
+    expect(await clock.waitUntil(target)).toBeGreaterThanOrEqual(target);
+    const controller = new AbortController();
+    const wait = clock.waitUntil(clock.now() + 60_000, controller.signal);
+    controller.abort();
+    await expect(wait).rejects.toMatchObject({ code: "SLUICE_ILLEGAL_STATE" });
+  });
+
+  it("drives a context in real time", async () => {
+    const ctx = new StreamingContext({ batchInterval: "10ms" });
+    const seen: number[][] = [];
+    const first = new Promise<void>((resolve) => {
+      ctx.queueStream([[1, 2]]).foreachBatch((batch) => {
+        seen.push(batchRecords(batch));
+        resolve();
+      });
+    });
+    await ctx.start();
+    await first;
+    await ctx.stop();
+    expect(seen[0]).toEqual([1, 2]);
   });
 });
