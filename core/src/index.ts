@@ -27,6 +27,7 @@ export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice
 export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
 export { InputDStream } from "./input/input-dstream.js";
 export { Receiver } from "./input/receiver.js";
+export * from "./flow/index.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";
 export { type Clock, SystemClock } from "./scheduler/clock.js";

@@ -1,0 +1,6 @@
+export {
+  type BatchObservation,
+  PidRateEstimator,
+  type PidRateEstimatorOptions,
+} from "./pid-rate-estimator.js";
+export { RateController, type RateControlOptions } from "./rate-controller.js";
