@@ -1,0 +1,404 @@
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import type { Logger } from "pino";
+import {
+  NotConnectedError,
+  type ReadResult,
+  SluiceError,
+  type Source,
+  type SourceRecord,
+} from "sluice";
+import { explainChannelError } from "./channel-errors.js";
+import {
+  type AmqpConnect,
+  type BrokerAddress,
+  brokerAddresses,
+  closeQuietly,
+  openConnection,
+} from "./connect.js";
+import { recordHeaders } from "./headers.js";
+import type { RabbitMqSourceConfig } from "./source-config.js";
+import { Wakeup } from "./wakeup.js";
+
+/** The source's counters; read them with `source.metrics`. */
+export interface RabbitMqSourceMetrics {
+  /** Records handed to Sluice by `read` (redeliveries included). */
+  readonly recordsIn: number;
+  /** Bytes of their values. */
+  readonly bytesIn: number;
+  /** Messages acknowledged to the broker (their batch was output). */
+  readonly acked: number;
+  /** Messages handed back to the queue with a requeue (a failed batch, and messages received after it). */
+  readonly requeued: number;
+  /** Records the broker marked as redelivered (delivered before, never acknowledged). */
+  readonly redelivered: number;
+  /**
+   * Acks and nacks skipped because the channel their messages came on is gone: the broker has
+   * already put those messages back in the queue and delivers them again.
+   */
+  readonly staleSettles: number;
+  /** Received messages not yet read when the connection was lost (the broker redelivers them). */
+  readonly discardedOnLoss: number;
+  /** Successful connects (the first one and every reconnect). */
+  readonly connects: number;
+  /** Connections lost while in use. */
+  readonly connectionLosses: number;
+  /** Failed connects, lost connections and refusals. */
+  readonly errors: number;
+}
+
+type Counters = { -readonly [K in keyof RabbitMqSourceMetrics]: number };
+
+/** One open connection with its consuming channel. */
+interface Link {
+  readonly connection: ChannelModel;
+  readonly channel: Channel;
+  readonly broker: BrokerAddress;
+  alive: boolean;
+}
+
+/** A message received, with the link it came on (delivery tags mean nothing on another). */
+interface Delivery {
+  readonly message: ConsumeMessage;
+  readonly record: SourceRecord;
+  readonly link: Link;
+}
+
+/**
+ * Consumes a RabbitMQ queue. Messages are acknowledged only when Sluice acknowledges the read
+ * that returned them (the batch holding them was output); a nack requeues them. After a lost
+ * connection, Sluice reconnects with backoff; messages never acknowledged come back from the
+ * broker (marked redelivered), and settlements of messages from the dead channel are skipped,
+ * never sent on the new one.
+ *
+ * @example
+ * const source = new RabbitMqSource(config, logger, "source:rabbitmq#1");
+ * await source.connect(signal);
+ * const { records, ack } = await source.read(signal);
+ * await ack();
+ */
+export class RabbitMqSource implements Source {
+  readonly #config: RabbitMqSourceConfig;
+  readonly #logger: Logger;
+  readonly #addresses: readonly BrokerAddress[];
+  readonly #connect: AmqpConnect | undefined;
+  readonly #wakeup = new Wakeup();
+  readonly #counters: Counters = {
+    recordsIn: 0,
+    bytesIn: 0,
+    acked: 0,
+    requeued: 0,
+    redelivered: 0,
+    staleSettles: 0,
+    discardedOnLoss: 0,
+    connects: 0,
+    connectionLosses: 0,
+    errors: 0,
+  };
+  #buffer: Delivery[] = [];
+  #link: Link | undefined;
+  #failure: NotConnectedError | undefined;
+  #paused = false;
+  #closed = false;
+  #sequence = 0;
+
+  constructor(
+    config: RabbitMqSourceConfig,
+    logger: Logger,
+    connectorId: string,
+    connect?: AmqpConnect,
+  ) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#addresses = brokerAddresses(config, `sluice ${connectorId}`);
+    this.#connect = connect;
+  }
+
+  /** A snapshot of the counters. */
+  get metrics(): RabbitMqSourceMetrics {
+    return { ...this.#counters };
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#link?.alive) return;
+    signal.throwIfAborted();
+    let opened: { connection: ChannelModel; broker: BrokerAddress };
+    try {
+      opened = await openConnection(this.#addresses, signal, this.#connect);
+    } catch (error) {
+      this.#counters.errors++;
+      throw error;
+    }
+    const { connection, broker } = opened;
+    let link: Link;
+    try {
+      link = await this.#setUp(connection, broker);
+      if (signal.aborted) throw signal.reason;
+      this.#assertOpen();
+    } catch (error) {
+      this.#counters.errors++;
+      await closeQuietly(connection);
+      throw error;
+    }
+    this.#link = link;
+    this.#failure = undefined;
+    this.#counters.connects++;
+    this.#logger.info(
+      { broker: broker.label, queue: this.#config.queue.name, prefetch: this.#config.prefetch },
+      "consuming from RabbitMQ",
+    );
+    this.#wakeup.notify();
+  }
+
+  async read(signal: AbortSignal): Promise<ReadResult> {
+    this.#assertOpen();
+    for (;;) {
+      if (this.#paused || this.#closed || signal.aborted) return settledEmpty();
+      if (this.#buffer.length > 0) return this.#take();
+      if (this.#link === undefined) {
+        throw this.#failure ?? new NotConnectedError("the RabbitMQ source is not connected");
+      }
+      await this.#wakeup.wait(signal);
+    }
+  }
+
+  /** Reads return nothing until `resume`; the prefetch window bounds what the broker sends meanwhile. */
+  pause(): void {
+    this.#paused = true;
+    this.#wakeup.notify();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#wakeup.notify();
+  }
+
+  /** Closes the connection without acknowledging anything: the broker requeues what is unacknowledged. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#buffer = [];
+    this.#wakeup.notify();
+    const link = this.#link;
+    this.#link = undefined;
+    if (link === undefined) return;
+    link.alive = false;
+    await closeQuietly(link.connection, link.channel);
+  }
+
+  async #setUp(connection: ChannelModel, broker: BrokerAddress): Promise<Link> {
+    const { queue, bindings, prefetch } = this.#config;
+    const at = `RabbitMQ at ${broker.label}`;
+    // Listeners first: an 'error' event without one would crash the process.
+    connection.on("error", (error: Error) => this.#logger.warn({ err: error }, "connection error"));
+    connection.on("blocked", (reason: string) =>
+      this.#logger.warn({ reason, broker: broker.label }, "RabbitMQ blocked the connection"),
+    );
+    const channel = await step(connection.createChannel(), at, "opening a channel");
+    const link: Link = { connection, channel, broker, alive: true };
+    connection.on("close", (error?: Error) => this.#lost(link, error));
+    channel.on("error", (error: Error) => this.#logger.warn({ err: error }, "channel error"));
+    channel.on("close", () => this.#lost(link, new Error("the channel closed")));
+    await step(channel.prefetch(prefetch), at, "setting the prefetch");
+    if (queue.declare) {
+      await step(
+        channel.assertQueue(queue.name, {
+          durable: queue.durable,
+          exclusive: queue.exclusive,
+          autoDelete: queue.autoDelete,
+          arguments: queue.arguments,
+        }),
+        at,
+        `declaring queue "${queue.name}"`,
+        {
+          mismatch: `the queue exists with other settings (durable, exclusive, autoDelete, arguments); make "queue" match them or use another name`,
+        },
+      );
+    } else {
+      await step(channel.checkQueue(queue.name), at, `checking queue "${queue.name}"`, {
+        notFound: `the queue does not exist (queue.declare is false): create it, or set queue.declare to true`,
+      });
+    }
+    for (const binding of bindings) {
+      if (binding.exchangeType === undefined) {
+        await step(
+          channel.checkExchange(binding.exchange),
+          at,
+          `checking exchange "${binding.exchange}"`,
+          {
+            notFound: `the exchange does not exist: create it, or set exchangeType in the binding to declare it`,
+          },
+        );
+      } else {
+        await step(
+          channel.assertExchange(binding.exchange, binding.exchangeType, { durable: true }),
+          at,
+          `declaring exchange "${binding.exchange}"`,
+          {
+            mismatch: `the exchange exists with another type or durability; set exchangeType to its type`,
+          },
+        );
+      }
+      for (const key of binding.routingKeys) {
+        await step(
+          channel.bindQueue(queue.name, binding.exchange, key),
+          at,
+          `binding queue "${queue.name}" to exchange "${binding.exchange}" with "${key}"`,
+        );
+      }
+    }
+    await step(
+      channel.consume(queue.name, (message) => this.#deliver(link, message), { noAck: false }),
+      at,
+      `consuming queue "${queue.name}"`,
+      { mismatch: "another connection consumes it exclusively" },
+    );
+    return link;
+  }
+
+  #deliver(link: Link, message: ConsumeMessage | null): void {
+    if (!link.alive) return;
+    if (message === null) {
+      // The broker cancelled the consumer (the queue was deleted): reconnecting declares it again.
+      this.#lost(
+        link,
+        new Error(`the broker cancelled the consumer of queue "${this.#config.queue.name}"`),
+      );
+      return;
+    }
+    const { properties, fields, content } = message;
+    const timestamp =
+      typeof properties.timestamp === "number" ? properties.timestamp * 1000 : undefined;
+    const record: SourceRecord = {
+      value: content,
+      key: Buffer.from(fields.routingKey),
+      headers: recordHeaders(message),
+      timestampMs: timestamp ?? Date.now(),
+      partition: this.#config.queue.name,
+      offset: String(this.#sequence++),
+    };
+    this.#buffer.push({ message, record, link });
+    this.#wakeup.notify();
+  }
+
+  #take(): ReadResult {
+    const taken = this.#buffer.splice(0, this.#config.maxRecordsPerRead);
+    for (const { record, message } of taken) {
+      this.#counters.recordsIn++;
+      this.#counters.bytesIn += record.value.byteLength;
+      if (message.fields.redelivered) this.#counters.redelivered++;
+    }
+    let settled = false;
+    return {
+      records: taken.map((delivery) => delivery.record),
+      ack: (error?: unknown) => {
+        if (settled) {
+          throw new SluiceError(
+            "SLUICE_INVALID_ARGUMENT",
+            "ack() was already called for this read result of the RabbitMQ source",
+          );
+        }
+        settled = true;
+        if (error === undefined) this.#acknowledge(taken);
+        else this.#requeue(taken);
+      },
+    };
+  }
+
+  #acknowledge(deliveries: readonly Delivery[]): void {
+    for (const delivery of deliveries) {
+      if (!this.#current(delivery.link)) {
+        this.#counters.staleSettles++;
+        continue;
+      }
+      try {
+        delivery.link.channel.ack(delivery.message);
+        this.#counters.acked++;
+      } catch {
+        // The channel closed meanwhile: the broker requeues the message.
+        this.#counters.staleSettles++;
+      }
+    }
+  }
+
+  // Requeues the failed messages and, so that they are delivered again before anything newer,
+  // the messages received on the same channel and not read yet.
+  #requeue(deliveries: readonly Delivery[]): void {
+    const link = this.#link;
+    const live = deliveries.filter((delivery) => this.#current(delivery.link));
+    this.#counters.staleSettles += deliveries.length - live.length;
+    if (link === undefined || live.length === 0) return;
+    const unread = this.#buffer.filter((delivery) => delivery.link === link);
+    this.#buffer = this.#buffer.filter((delivery) => delivery.link !== link);
+    const all = [...live, ...unread].sort(
+      (a, b) => a.message.fields.deliveryTag - b.message.fields.deliveryTag,
+    );
+    for (const delivery of all) {
+      try {
+        link.channel.nack(delivery.message, false, true);
+        this.#counters.requeued++;
+      } catch {
+        this.#counters.staleSettles++;
+      }
+    }
+  }
+
+  #current(link: Link): boolean {
+    return link.alive && link === this.#link;
+  }
+
+  #lost(link: Link, error: Error | undefined): void {
+    if (!link.alive) return;
+    link.alive = false;
+    if (this.#closed || link !== this.#link) return;
+    this.#link = undefined;
+    this.#counters.connectionLosses++;
+    this.#counters.errors++;
+    const before = this.#buffer.length;
+    this.#buffer = this.#buffer.filter((delivery) => delivery.link !== link);
+    this.#counters.discardedOnLoss += before - this.#buffer.length;
+    const reason = error?.message ?? "the connection closed";
+    this.#failure = new NotConnectedError(
+      `Lost the connection to RabbitMQ at ${link.broker.label} (${reason}). Unacknowledged messages go back to queue "${this.#config.queue.name}" and are delivered again after reconnecting.`,
+      { cause: error },
+    );
+    this.#logger.warn({ err: error, broker: link.broker.label }, "lost the RabbitMQ connection");
+    void closeQuietly(link.connection);
+    this.#wakeup.notify();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the RabbitMQ source was closed");
+    }
+  }
+}
+
+function settledEmpty(): ReadResult {
+  let settled = false;
+  return {
+    records: [],
+    ack: () => {
+      if (settled) {
+        throw new SluiceError(
+          "SLUICE_INVALID_ARGUMENT",
+          "ack() was already called for this read result",
+        );
+      }
+      settled = true;
+    },
+  };
+}
+
+async function step<T>(
+  operation: Promise<T>,
+  at: string,
+  doing: string,
+  hints?: { readonly notFound?: string; readonly mismatch?: string },
+): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw explainChannelError(error, at, doing, hints);
+  }
+}
