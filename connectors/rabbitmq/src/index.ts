@@ -1,5 +1,7 @@
-import { defineSource } from "sluice";
+import { defineSink, defineSource } from "sluice";
+import { RabbitMqSink } from "./rabbitmq-sink.js";
 import { RabbitMqSource } from "./rabbitmq-source.js";
+import { rabbitmqSinkConfig } from "./sink-config.js";
 import { rabbitmqSourceConfig } from "./source-config.js";
 
 const VERSION = "0.1.0";
@@ -23,8 +25,24 @@ export const rabbitmqSource = defineSource({
   create: (config, context) => new RabbitMqSource(config, context.logger, context.id),
 });
 
-/** The plugins, for `registry.loadPlugins(["@sluice/rabbitmq"])`. */
-export const plugins = [rabbitmqSource];
+/**
+ * The RabbitMQ sink plugin: publishes to an exchange with publisher confirms. Not idempotent:
+ * a replayed batch is published again (with the same message ids).
+ *
+ * @example
+ * counts.sink("rabbitmq", { url: "amqp://127.0.0.1", exchange: "counts", exchangeType: "topic", routingKey: "count.{key}" });
+ */
+export const rabbitmqSink = defineSink({
+  name: "rabbitmq",
+  version: VERSION,
+  description: "Publishes records to a RabbitMQ exchange, waiting for publisher confirms.",
+  config: rabbitmqSinkConfig,
+  capabilities: { idempotent: false },
+  create: (config, context) => new RabbitMqSink(config, context.logger, context.id),
+});
+
+/** Both plugins, for `registry.loadPlugins(["@sluice/rabbitmq"])`. */
+export const plugins = [rabbitmqSource, rabbitmqSink];
 export default plugins;
 
 export { checkConnection, type RabbitMqConnectionCheck } from "./check-connection.js";
@@ -35,7 +53,14 @@ export {
   explainConnectError,
 } from "./connect.js";
 export { type ConnectionConfig, connectionConfig, tlsOptions } from "./connection-config.js";
+export { RabbitMqSink, type RabbitMqSinkMetrics } from "./rabbitmq-sink.js";
 export { RabbitMqSource, type RabbitMqSourceMetrics } from "./rabbitmq-source.js";
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
+export {
+  type RabbitMqSinkConfig,
+  type RoutingKeyFunction,
+  rabbitmqSinkConfig,
+} from "./sink-config.js";
 export {
   bindingOptions,
   queueOptions,

@@ -1,14 +1,26 @@
 // What the RabbitMQ connectors promise beyond the conformance kit, against the real broker:
 // acknowledgements held until ack(), stale delivery tags never acked on a new channel, the
-// order of requeued messages, bindings, metrics.
+// order of requeued messages, bindings, routing keys, unroutable messages, metrics.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } from "sluice";
+import {
+  ConnectorRegistry,
+  type ReadResult,
+  type SinkRecord,
+  type SourceRecord,
+  SourceSession,
+} from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RabbitMqSource, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
+import {
+  RabbitMqSink,
+  RabbitMqSource,
+  rabbitmqSink,
+  rabbitmqSource,
+} from "../../../connectors/rabbitmq/src/index.js";
 import {
   adminConnection,
   depth,
+  drain,
   dropConnectionsNamed,
   GUEST_URL,
   produce,
@@ -16,6 +28,7 @@ import {
   uniqueName,
 } from "./broker.js";
 
+const encoder = new TextEncoder();
 const FAST_BACKOFF = { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2, jitter: 0 };
 
 let admin: ChannelModel;
@@ -38,9 +51,9 @@ afterAll(async () => {
 });
 
 function newRegistry(): ConnectorRegistry {
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(
-    rabbitmqSource,
-  );
+  registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    .use(rabbitmqSource)
+    .use(rabbitmqSink);
   return registry;
 }
 
@@ -58,6 +71,12 @@ function sourceOf(config: Record<string, unknown>): RabbitMqSource {
   const source = newRegistry().createSource("rabbitmq", { url: GUEST_URL, ...config }).connector;
   if (!(source instanceof RabbitMqSource)) throw new Error("expected the RabbitMQ source");
   return source;
+}
+
+function sinkOf(config: Record<string, unknown>): RabbitMqSink {
+  const sink = newRegistry().createSink("rabbitmq", { url: GUEST_URL, ...config }).connector;
+  if (!(sink instanceof RabbitMqSink)) throw new Error("expected the RabbitMQ sink");
+  return sink;
 }
 
 /** Reads until `count` records came, keeping every result unsettled. */
@@ -199,5 +218,78 @@ describe("rabbitmq source against the broker", () => {
     expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
     expect(String(failure.message)).toMatch(/RabbitMQ at 127\.0\.0\.1:5672 refused checking queue/);
     expect(String(failure.message)).toContain("queue.declare");
+  });
+});
+
+describe("rabbitmq sink against the broker", () => {
+  const context = (batch: number) => ({
+    batchTime: 1_700_000_000_000 + batch * 1000,
+    partition: 0,
+    idempotencyKey: `job/${1_700_000_000_000 + batch * 1000}/0/0`,
+  });
+
+  it("routes by a template of the record and publishes persistent messages with their ids and headers", async () => {
+    const exchange = uniqueName("sluice-route");
+    const eu = await queueFor("route-eu");
+    const us = await queueFor("route-us");
+    const sink = sinkOf({ exchange, exchangeType: "direct", routingKey: "{header.region}.{key}" });
+    cleanups.push(() => channel.deleteExchange(exchange));
+    await sink.connect(AbortSignal.timeout(5_000));
+    await channel.bindQueue(eu, exchange, "eu.k1");
+    await channel.bindQueue(us, exchange, "us.k2");
+    const records: SinkRecord[] = [
+      {
+        value: encoder.encode("v1"),
+        key: encoder.encode("k1"),
+        headers: { region: encoder.encode("eu") },
+      },
+      {
+        value: encoder.encode("v2"),
+        key: encoder.encode("k2"),
+        headers: { region: encoder.encode("us") },
+      },
+    ];
+    await sink.writeBatch(records, context(0));
+    const message = await channel.get(eu, { noAck: true });
+    if (message === false) throw new Error("nothing was routed to the eu queue");
+    expect(message.content.toString()).toBe("v1");
+    expect(message.properties.deliveryMode).toBe(2);
+    expect(message.properties.messageId).toBe("job/1700000000000/0/0/0");
+    expect(message.properties.headers?.region).toBe("eu");
+    expect(await drain(channel, us)).toEqual(["v2"]);
+    expect(sink.metrics).toMatchObject({ recordsOut: 2, bytesOut: 4, batches: 1, returned: 0 });
+  });
+
+  it("fails a batch whose messages no queue receives, naming the record and routing key", async () => {
+    const exchange = uniqueName("sluice-unroutable");
+    const sink = sinkOf({ exchange, exchangeType: "topic", routingKey: "nowhere.{key}" });
+    cleanups.push(() => channel.deleteExchange(exchange));
+    await sink.connect(AbortSignal.timeout(5_000));
+    const failure = await sink
+      .writeBatch([{ value: encoder.encode("x"), key: encoder.encode("k") }], context(0))
+      .catch((error) => error);
+    expect(failure).toMatchObject({ code: "SLUICE_INVALID_RECORD" });
+    expect(String(failure.message)).toContain('routing key "nowhere.k"');
+    expect(String(failure.message)).toContain("record 0 of batch 1700000000000");
+    expect(sink.metrics.returned).toBe(1);
+  });
+
+  it("refuses a record without what the routing key template needs, before publishing any", async () => {
+    const queue = await queueFor("nokey");
+    const sink = sinkOf({ routingKey: "{key}" });
+    await sink.connect(AbortSignal.timeout(5_000));
+    const failure = await sink
+      .writeBatch(
+        [
+          { value: encoder.encode("ok"), key: encoder.encode(queue) },
+          { value: encoder.encode("no key") },
+        ],
+        context(3),
+      )
+      .catch((error) => error);
+    expect(failure).toMatchObject({ code: "SLUICE_INVALID_RECORD" });
+    expect(String(failure.message)).toContain("record 1 of batch 1700000003000 (partition 0)");
+    expect(String(failure.message)).toContain("{key} needs a record key");
+    expect(await depth(channel, queue)).toBe(0);
   });
 });

@@ -1,10 +1,11 @@
-// The SDK's conformance kit against the real broker, for the RabbitMQ source.
+// The SDK's conformance kit against the real broker, for the RabbitMQ source and sink.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { describeSourceConformance } from "sluice/testing";
+import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
 import { afterAll, beforeAll } from "vitest";
-import { rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
+import { rabbitmqSink, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
 import {
   adminConnection,
+  drain,
   dropConnectionsNamed,
   HOST,
   PORT,
@@ -14,6 +15,7 @@ import {
   uniqueName,
 } from "./broker.js";
 
+const encoder = new TextEncoder();
 // Queues a failed run leaves behind disappear after ten unused minutes.
 const QUEUE_ARGUMENTS = { "x-expires": 600_000 };
 
@@ -69,6 +71,54 @@ describeSourceConformance(
     },
     notApplicable: {
       endOfInput: "a queue has no end: the source consumes until the job stops",
+    },
+  },
+);
+
+describeSinkConformance(
+  "rabbitmq sink",
+  async (testCase) => {
+    const exchange = uniqueName(`sluice-conformance-${testCase}`);
+    const queue = `${exchange}-readback`;
+    const connectionName = uniqueName("sluice-conformance-sink");
+    // The exchange and a queue bound to it exist before the sink writes, so nothing is unroutable.
+    await channel.assertExchange(exchange, "topic", { durable: false, autoDelete: false });
+    await channel.assertQueue(queue, { arguments: QUEUE_ARGUMENTS });
+    await channel.bindQueue(queue, exchange, "conformance.#");
+    const written: string[] = [];
+    return {
+      plugin: rabbitmqSink,
+      config: {
+        url: `amqp://${encodeURIComponent(TEST_USER)}:${TEST_PASSWORD}@${HOST}:${PORT}`,
+        connectionName,
+        exchange,
+        routingKey: "conformance.records",
+      },
+      secretValues: [TEST_PASSWORD],
+      readBack: async () => {
+        written.push(...(await drain(channel, queue)));
+        return written.map((value) => encoder.encode(value));
+      },
+      dropConnections: async () => {
+        const dropped = await dropConnectionsNamed(connectionName);
+        if (dropped === 0) throw new Error(`no connection named ${connectionName} to drop`);
+      },
+      cleanup: async () => {
+        await channel.deleteQueue(queue);
+        await channel.deleteExchange(exchange);
+      },
+    };
+  },
+  {
+    invalidConfig: {
+      config: {
+        url: "amqp://user:hidden-password-123@127.0.0.1",
+        hosts: ["127.0.0.1:5672"],
+        routingKey: "orders.{nope}",
+        exchangeType: "circular",
+      },
+      paths: ["routingKey", "exchangeType"],
+      secrets: ["hidden-password-123"],
     },
   },
 );

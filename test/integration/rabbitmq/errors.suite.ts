@@ -3,7 +3,11 @@ import { createServer } from "node:net";
 import { ConnectorRegistry } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkConnection, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
+import {
+  checkConnection,
+  rabbitmqSink,
+  rabbitmqSource,
+} from "../../../connectors/rabbitmq/src/index.js";
 import { GUEST_URL, HOST, PORT, TEST_PASSWORD, TEST_USER } from "./broker.js";
 
 /** A port nothing listens on: bound once by us, then released. */
@@ -26,7 +30,9 @@ afterEach(async () => {
 
 function newRegistry(): ConnectorRegistry {
   logs = new LogCapture();
-  registry = new ConnectorRegistry({ logger: logs.logger, builtins: false }).use(rabbitmqSource);
+  registry = new ConnectorRegistry({ logger: logs.logger, builtins: false })
+    .use(rabbitmqSource)
+    .use(rabbitmqSink);
   return registry;
 }
 
@@ -44,6 +50,11 @@ describe("rabbitmq connection errors", () => {
     expect(failure.message).toContain(
       `Check that the broker is running and listening on ${HOST}:${port}`,
     );
+
+    const sink = newRegistry().createSink("rabbitmq", { url: `amqp://${HOST}:${port}` }).connector;
+    const sinkFailure = await sink.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+    expect(sinkFailure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+    expect(sinkFailure.message).toContain(`${HOST}:${port}`);
 
     const checked = await checkConnection({ hosts: [`${HOST}:${port}`] }).catch((error) => error);
     expect(checked).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });

@@ -1,0 +1,75 @@
+import { secret } from "sluice";
+import { z } from "zod";
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/;
+
+/** TLS settings passed through to Node's `tls.connect`; PEM text, not file names. */
+export const kafkaTlsOptions = z.strictObject({
+  ca: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .optional()
+    .describe("PEM text of the CA certificates to trust (default: Node's bundled CAs)"),
+  cert: z.string().min(1).optional().describe("PEM text of the client certificate"),
+  key: secret(z.string().min(1)).optional().describe("PEM text of the client certificate's key"),
+  passphrase: secret(z.string()).optional().describe("the passphrase of the key"),
+  servername: z.string().min(1).optional().describe("the server name checked in its certificate"),
+  rejectUnauthorized: z
+    .boolean()
+    .default(true)
+    .describe("false accepts any broker certificate (tests only)"),
+});
+
+/** SASL authentication, passed through to kafkajs. */
+export const kafkaSaslOptions = z.strictObject({
+  mechanism: z
+    .enum(["plain", "scram-sha-256", "scram-sha-512"])
+    .describe("the SASL mechanism the brokers accept"),
+  username: z.string().min(1).describe("the SASL user"),
+  password: secret(z.string().min(1)).describe("the SASL user's password"),
+});
+
+/** The connection fields the Kafka source and sink share. */
+export const kafkaClientFields = {
+  brokers: z
+    .array(z.string().regex(HOST_PORT, 'must be "host:port", e.g. "127.0.0.1:9092"'))
+    .min(1)
+    .describe('bootstrap brokers as "host:port"; the others are found from the cluster metadata'),
+  clientId: z
+    .string()
+    .min(1)
+    .default("sluice")
+    .describe("the client id the brokers log and quota by"),
+  tls: z
+    .union([z.boolean(), kafkaTlsOptions])
+    .optional()
+    .describe("true, or TLS options, to connect with TLS"),
+  sasl: kafkaSaslOptions.optional().describe("SASL authentication"),
+  connectionTimeoutMs: z
+    .int()
+    .min(1)
+    .default(3_000)
+    .describe("how long opening one broker connection may take"),
+  requestTimeoutMs: z.int().min(1).default(30_000).describe("how long one request may take"),
+  retries: z
+    .int()
+    .min(0)
+    .default(5)
+    .describe("how often kafkajs retries a failed request (with backoff) before giving up"),
+};
+
+/** The connection part of a parsed config. */
+export interface KafkaClientConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly tls?: boolean | z.output<typeof kafkaTlsOptions> | undefined;
+  readonly sasl?: z.output<typeof kafkaSaslOptions> | undefined;
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retries: number;
+}
+
+/** The schema of the connection fields alone, as `checkConnection` takes them. */
+export const kafkaClientConfig = z.strictObject(kafkaClientFields);
+
+/** What `checkConnection` accepts: the connection fields, with defaults optional. */
+export type KafkaClientConfigInput = z.input<typeof kafkaClientConfig>;

@@ -1,0 +1,36 @@
+import { defineSource } from "sluice";
+import { KafkaSource } from "./kafka-source.js";
+import { kafkaSourceConfig } from "./source-config.js";
+
+/**
+ * The Kafka source plugin: `ctx.source("kafka", { brokers, topics, groupId })`. Replayable:
+ * Sluice checkpoints the offsets and hands them back on restart.
+ *
+ * @example
+ * ctx.use(kafkaSource);
+ * const orders = ctx.source("kafka", { brokers: ["127.0.0.1:9092"], topics: ["orders"], groupId: "totals" });
+ */
+export const kafkaSource = defineSource({
+  name: "kafka",
+  version: "0.1.0",
+  description: "Records of Kafka topics, read in a consumer group; offsets committed after output.",
+  config: kafkaSourceConfig,
+  capabilities: { replayable: true },
+  create: (config, context) => new KafkaSource(config, context.logger, context.committedOffsets),
+});
+
+/** The plugins, for `ctx.use(...plugins)` and for `plugins: ["@sluice/kafka"]`. */
+export const plugins = [kafkaSource];
+
+export default plugins;
+export { checkConnection, type KafkaConnectionInfo } from "./check-connection.js";
+export {
+  type KafkaClientConfig,
+  type KafkaClientConfigInput,
+  kafkaClientConfig,
+  kafkaSaslOptions,
+  kafkaTlsOptions,
+} from "./client-config.js";
+export { KafkaSource, type KafkaSourceMetrics } from "./kafka-source.js";
+export { type KafkaSourceConfig, kafkaSourceConfig } from "./source-config.js";
+export { parsePartitionKey, partitionKey, type TopicPartition } from "./topic-partition.js";

@@ -1,0 +1,132 @@
+import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
+import type { Logger } from "pino";
+import type { KafkaClientConfig } from "./client-config.js";
+
+/**
+ * Builds the kafkajs client for a parsed config. kafkajs log lines go to `logger` (its errors at
+ * warn level: kafkajs logs every failure it is about to retry as an error).
+ *
+ * @example
+ * const kafka = createKafkaClient(config, logger);
+ * const admin = kafka.admin();
+ */
+export function createKafkaClient(
+  config: KafkaClientConfig,
+  logger: Logger | undefined,
+  overrides: { readonly retries?: number } = {},
+): Kafka {
+  const options: KafkaConfig = {
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    retry: {
+      retries: overrides.retries ?? config.retries,
+      initialRetryTime: 100,
+      maxRetryTime: 5_000,
+    },
+    ...(logger === undefined
+      ? { logLevel: logLevel.NOTHING }
+      : { logLevel: logLevel.INFO, logCreator: pinoLogCreator(logger) }),
+  };
+  if (config.tls !== undefined && config.tls !== false) {
+    options.ssl = config.tls === true ? true : { ...config.tls };
+  }
+  if (config.sasl !== undefined) {
+    const { mechanism, username, password } = config.sasl;
+    options.sasl =
+      mechanism === "plain"
+        ? { mechanism, username, password }
+        : mechanism === "scram-sha-256"
+          ? { mechanism, username, password }
+          : { mechanism, username, password };
+  }
+  return new Kafka(options);
+}
+
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _name, ...details } = log;
+      const entry = { kafkajs: namespace, ...details };
+      if (level === logLevel.ERROR) logger.warn(entry, message);
+      else if (level === logLevel.WARN) logger.info(entry, message);
+      else logger.debug(entry, message);
+    };
+}
+
+const CONNECTION_ERRORS = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSBrokerNotFound",
+  "KafkaJSNoBrokerAvailableError",
+  "KafkaJSRequestTimeoutError",
+  "KafkaJSGroupCoordinatorNotFound",
+  "KafkaJSMetadataNotLoaded",
+]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
+
+/**
+ * True when `error` (or an error it wraps) says the brokers could not be reached, as opposed to
+ * a refusal such as failed authentication or a missing permission.
+ *
+ * @example
+ * if (isConnectionProblem(error)) throw unreachable(config, error);
+ */
+export function isConnectionProblem(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && depth < 10; depth++) {
+    if (typeof current !== "object" || current === null) return false;
+    const { name, code, message } = current as {
+      name?: unknown;
+      code?: unknown;
+      message?: unknown;
+    };
+    if (typeof name === "string" && CONNECTION_ERRORS.has(name)) return true;
+    if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+    if (
+      typeof message === "string" &&
+      /Connection error|Closed connection|ECONNREFUSED/.test(message)
+    ) {
+      return true;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * The innermost message of an error chain: kafkajs wraps the reason in "retries exceeded".
+ *
+ * @example
+ * rootMessage(error); // "Connection error: connect ECONNREFUSED 127.0.0.1:19092"
+ */
+export function rootMessage(error: unknown): string {
+  let current = error;
+  for (let depth = 0; depth < 10; depth++) {
+    const cause = (current as { cause?: unknown } | null)?.cause;
+    if (cause === undefined || cause === null) break;
+    current = cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+}
+
+/**
+ * What to tell a user whose brokers do not answer: the addresses, the reason, what to check.
+ *
+ * @example
+ * throw new NotConnectedError(unreachableMessage(["127.0.0.1:9092"], error), { cause: error });
+ */
+export function unreachableMessage(brokers: readonly string[], error: unknown): string {
+  const first = brokers[0] ?? "(no broker)";
+  return `Cannot reach Kafka at ${brokers.join(", ")}: ${rootMessage(error)}. Is Kafka running at ${first}? Check the \`brokers\` setting, that the broker is up and reachable from this machine, and the tls/sasl settings.`;
+}

@@ -1,0 +1,105 @@
+import { validateConfig } from "sluice";
+import { describe, expect, it } from "vitest";
+import { isConnectionProblem, rootMessage, unreachableMessage } from "../src/kafka-client.js";
+import { kafkaSinkConfig } from "../src/sink-config.js";
+import { kafkaSourceConfig } from "../src/source-config.js";
+import { parseOffset, parsePartitionKey, partitionKey } from "../src/topic-partition.js";
+
+const base = { brokers: ["127.0.0.1:9092"], groupId: "g" };
+
+describe("Kafka source config", () => {
+  it("applies defaults", () => {
+    const config = validateConfig(kafkaSourceConfig, { ...base, topics: ["orders"] }, "source");
+    expect(config).toMatchObject({
+      clientId: "sluice",
+      startFrom: "latest",
+      maxRecordsPerPartition: 1_000,
+      maxBufferedRecordsPerPartition: 10_000,
+    });
+  });
+
+  it("wants exactly one of topics and topicPattern", () => {
+    expect(() => validateConfig(kafkaSourceConfig, base, "source")).toThrow(/topics/);
+    expect(() =>
+      validateConfig(kafkaSourceConfig, { ...base, topics: ["a"], topicPattern: "^a$" }, "source"),
+    ).toThrow(/exactly one/);
+  });
+
+  it("refuses an invalid pattern, topic, broker address and start offset, all at once", () => {
+    let error: { issues?: { path: string }[] } | undefined;
+    try {
+      validateConfig(
+        kafkaSourceConfig,
+        {
+          brokers: ["127.0.0.1"],
+          groupId: "g",
+          topicPattern: "(",
+          startOffsets: { "orders-x": "-1" },
+        },
+        "source",
+      );
+    } catch (thrown) {
+      error = thrown as typeof error;
+    }
+    const paths = error?.issues?.map((issue) => issue.path) ?? [];
+    expect(paths).toEqual(
+      expect.arrayContaining(["brokers[0]", "topicPattern", 'startOffsets["orders-x"]']),
+    );
+  });
+
+  it("never shows the SASL password in errors", () => {
+    try {
+      validateConfig(
+        kafkaSinkConfig,
+        {
+          brokers: ["127.0.0.1:9092"],
+          topic: "bad topic",
+          sasl: { mechanism: "plain", username: "u", password: "hunter2-secret" },
+        },
+        "sink",
+      );
+      expect.unreachable();
+    } catch (error) {
+      expect(String((error as Error).message)).toContain("topic");
+      expect(String((error as Error).message)).not.toContain("hunter2-secret");
+    }
+  });
+});
+
+describe("topic-partition keys and offsets", () => {
+  it("round-trips topic names with dashes", () => {
+    expect(partitionKey("my-orders", 12)).toBe("my-orders-12");
+    expect(parsePartitionKey("my-orders-12")).toEqual({ topic: "my-orders", partition: 12 });
+  });
+
+  it("refuses malformed keys and offsets with a message saying what is expected", () => {
+    expect(() => parsePartitionKey("orders")).toThrow(/"<topic>-<partition>"/);
+    expect(() => parseOffset("-3", "startOffsets")).toThrow(/non-negative integer/);
+    expect(parseOffset("9007199254740993", "x")).toBe(9_007_199_254_740_993n);
+  });
+});
+
+describe("Kafka errors", () => {
+  it("recognises lost brokers through kafkajs's wrapping", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:19092"), {
+      name: "KafkaJSConnectionError",
+    });
+    const retries = Object.assign(new Error("retries exceeded"), {
+      name: "KafkaJSNumberOfRetriesExceeded",
+      cause: refused,
+    });
+    expect(isConnectionProblem(retries)).toBe(true);
+    expect(rootMessage(retries)).toBe("connect ECONNREFUSED 127.0.0.1:19092");
+    const denied = Object.assign(new Error("denied"), {
+      name: "KafkaJSProtocolError",
+      type: "TOPIC_AUTHORIZATION_FAILED",
+    });
+    expect(isConnectionProblem(denied)).toBe(false);
+  });
+
+  it("names the address and what to check", () => {
+    const message = unreachableMessage(["127.0.0.1:19092"], new Error("connect ECONNREFUSED"));
+    expect(message).toContain("Cannot reach Kafka at 127.0.0.1:19092: connect ECONNREFUSED");
+    expect(message).toContain("Is Kafka running at 127.0.0.1:19092?");
+  });
+});

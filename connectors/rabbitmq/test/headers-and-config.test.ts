@@ -1,0 +1,123 @@
+import type { ConsumeMessage } from "amqplib";
+import { ConnectorRegistry } from "sluice";
+import { LogCapture } from "sluice/testing";
+import { describe, expect, it } from "vitest";
+import { amqpHeaders, recordHeaders } from "../src/headers.js";
+import { rabbitmqSink, rabbitmqSource } from "../src/index.js";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+describe("headers", () => {
+  it("turns AMQP headers and delivery details into record headers", () => {
+    const message = {
+      content: Buffer.from("x"),
+      fields: {
+        deliveryTag: 1,
+        redelivered: true,
+        exchange: "ex",
+        routingKey: "rk",
+        consumerTag: "c",
+      },
+      properties: {
+        headers: {
+          text: "t",
+          count: 3,
+          flag: false,
+          raw: Buffer.from([1, 2]),
+          nested: { a: [1] },
+          none: null,
+        },
+        messageId: "m",
+        contentType: "text/plain",
+      },
+    } as unknown as ConsumeMessage;
+    const headers = recordHeaders(message);
+    const shown = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name, decoder.decode(value)]),
+    );
+    expect(shown).toEqual({
+      text: "t",
+      count: "3",
+      flag: "false",
+      raw: "\u0001\u0002",
+      nested: '{"a":[1]}',
+      "amqp-exchange": "ex",
+      "amqp-routing-key": "rk",
+      "amqp-redelivered": "true",
+      "amqp-message-id": "m",
+      "amqp-content-type": "text/plain",
+    });
+  });
+
+  it("publishes UTF-8 headers as text, other bytes as bytes, and never the delivery details", () => {
+    const headers = amqpHeaders({
+      region: encoder.encode("eu"),
+      blob: new Uint8Array([0xff, 0x00]),
+      "amqp-routing-key": encoder.encode("old"),
+    });
+    expect(headers.region).toBe("eu");
+    expect(Buffer.isBuffer(headers.blob)).toBe(true);
+    expect([...(headers.blob as Buffer)]).toEqual([0xff, 0x00]);
+    expect(headers).not.toHaveProperty("amqp-routing-key");
+  });
+});
+
+describe("config", () => {
+  const registry = () =>
+    new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+      .use(rabbitmqSource)
+      .use(rabbitmqSink);
+
+  it("needs exactly one of url and hosts", () => {
+    expect(() => registry().createSource("rabbitmq", { queue: { name: "q" } })).toThrow(
+      /url: Give url \(e.g. "amqp:\/\/127.0.0.1:5672"\)/,
+    );
+    expect(() => registry().createSink("rabbitmq", { url: "amqp://h", hosts: ["h:1"] })).toThrow(
+      /hosts: Give either url or hosts, not both/,
+    );
+  });
+
+  it("reports a bad routing key template with the placeholders it knows", () => {
+    let error: unknown;
+    try {
+      registry().createSink("rabbitmq", { url: "amqp://h", routingKey: "a.{id}" });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: "SLUICE_INVALID_CONFIG" });
+    expect(String((error as Error).message)).toMatch(
+      /routingKey: Unknown placeholder \{id\}; use \{key\}/,
+    );
+  });
+
+  it("takes a routing key function and prints it without secrets", () => {
+    const instance = registry().createSink("rabbitmq", {
+      url: "amqp://ada:topsecret@h",
+      tls: { key: "PRIVATE KEY TEXT", passphrase: "phrase-123" },
+      routingKey: (_record: unknown, index: number) => `n.${index}`,
+    });
+    const shown = `${String(instance)} ${JSON.stringify(instance)}`;
+    expect(shown).not.toContain("topsecret");
+    expect(shown).not.toContain("PRIVATE KEY TEXT");
+    expect(shown).not.toContain("phrase-123");
+    expect(shown).toContain("<function>");
+  });
+
+  it("applies the defaults: declared durable queue, prefetch 1000, persistent mandatory messages", () => {
+    const source = registry().createSource("rabbitmq", { hosts: ["h"], queue: { name: "q" } });
+    expect(source.config).toMatchObject({
+      queue: { name: "q", declare: true, durable: true, exclusive: false, autoDelete: false },
+      bindings: [],
+      prefetch: 1000,
+      heartbeatSeconds: 30,
+    });
+    const sink = registry().createSink("rabbitmq", { hosts: ["h"] });
+    expect(sink.config).toMatchObject({
+      exchange: "",
+      routingKey: "",
+      persistent: true,
+      mandatory: true,
+    });
+  });
+});

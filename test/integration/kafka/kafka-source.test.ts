@@ -1,0 +1,326 @@
+// The Kafka source against the local broker: record contents, offsets owned by Sluice, start
+// positions, per-partition limits, bounded buffering, patterns, rebalances, unreachable brokers.
+import type { Admin, Kafka, Producer } from "kafkajs";
+import type { ConnectorRegistry } from "sluice";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { checkConnection } from "../../../connectors/kafka/src/index.js";
+import {
+  BROKER,
+  BROKERS,
+  committedOffsets,
+  connectAdmin,
+  connectProducer,
+  createTopic,
+  testKafka,
+  uniqueName,
+  until,
+} from "./kafka-helpers.js";
+import { lockService } from "./services.js";
+import {
+  createKafkaSource,
+  kafkaRegistry,
+  readAtLeast,
+  settleAll,
+  text,
+  values,
+} from "./source-harness.js";
+
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+let unlock: () => Promise<void>;
+let registry: ConnectorRegistry;
+const topics: string[] = [];
+
+beforeAll(async () => {
+  unlock = await lockService("kafka");
+  kafka = testKafka();
+  admin = await connectAdmin(kafka);
+  producer = await connectProducer(kafka);
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
+  await admin?.disconnect();
+  await unlock?.();
+});
+
+beforeEach(() => {
+  registry = kafkaRegistry();
+});
+
+afterEach(async () => {
+  await registry.dispose();
+});
+
+async function newTopic(partitions = 1): Promise<string> {
+  const topic = uniqueName("source");
+  topics.push(topic);
+  await createTopic(admin, topic, partitions);
+  return topic;
+}
+
+async function produceTo(topic: string, partition: number, texts: readonly string[]) {
+  await producer.send({ topic, messages: texts.map((value) => ({ value, partition })) });
+}
+
+function sourceConfig(topic: string, extra: Record<string, unknown> = {}) {
+  return {
+    brokers: BROKERS,
+    topics: [topic],
+    groupId: uniqueName("group"),
+    startFrom: "earliest",
+    pollTimeoutMs: 200,
+    heartbeatIntervalMs: 300,
+    ...extra,
+  };
+}
+
+const signal = () => AbortSignal.timeout(30_000);
+
+describe("kafka source", () => {
+  it("hands over values, keys, headers and timestamps untouched, with topic-partition and the next offset", async () => {
+    const topic = await newTopic();
+    await producer.send({
+      topic,
+      messages: [
+        {
+          key: "k1",
+          value: "v1",
+          headers: { origin: "test", repeated: ["first", "last"] },
+          timestamp: "1700000000123",
+        },
+        { key: null, value: null },
+      ],
+    });
+    const source = createKafkaSource(registry, sourceConfig(topic));
+    await source.connect(signal());
+    const { records, results } = await readAtLeast(source, 2);
+    const [first, tombstone] = records;
+    expect(text(first?.value)).toBe("v1");
+    expect(text(first?.key)).toBe("k1");
+    expect(first?.value).toBeInstanceOf(Uint8Array);
+    expect(text(first?.headers.origin)).toBe("test");
+    expect(text(first?.headers.repeated)).toBe("last");
+    expect(first?.timestampMs).toBe(1_700_000_000_123);
+    expect(first?.partition).toBe(`${topic}-0`);
+    expect(first?.offset).toBe("1");
+    expect(tombstone?.value.byteLength).toBe(0);
+    expect(tombstone?.key).toBeUndefined();
+    expect(tombstone?.offset).toBe("2");
+    await settleAll(results);
+    expect(source.metrics).toMatchObject({ recordsIn: 2, bytesIn: 4, acks: results.length });
+  });
+
+  it("commits offsets to Kafka only when a read is acknowledged, never on nack or close", async () => {
+    const topic = await newTopic();
+    const config = sourceConfig(topic);
+    await produceTo(topic, 0, ["a", "b", "c", "d", "e"]);
+    const source = createKafkaSource(registry, config);
+    await source.connect(signal());
+    const first = await readAtLeast(source, 5);
+    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("-1");
+    await settleAll(first.results, new Error("the batch failed"));
+    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("-1");
+    const again = await readAtLeast(source, 5);
+    expect(values(again.records)).toEqual(["a", "b", "c", "d", "e"]);
+    await settleAll(again.results);
+    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("5");
+
+    await produceTo(topic, 0, ["f", "g", "h"]);
+    const unacked = await readAtLeast(source, 3);
+    expect(values(unacked.records)).toEqual(["f", "g", "h"]);
+    await source.close();
+    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("5");
+
+    // The next run of the group resumes after the acknowledged records, not after the read ones.
+    const next = createKafkaSource(registry, config);
+    await next.connect(signal());
+    const resumed = await readAtLeast(next, 3);
+    expect(values(resumed.records)).toEqual(["f", "g", "h"]);
+    await settleAll(resumed.results);
+    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("8");
+  });
+
+  it("starts a new group at the latest offset, or the earliest when asked", async () => {
+    const topic = await newTopic();
+    await produceTo(topic, 0, ["old-1", "old-2"]);
+    const latest = createKafkaSource(registry, sourceConfig(topic, { startFrom: "latest" }));
+    await latest.connect(signal());
+    await produceTo(topic, 0, ["new-1"]);
+    const fromLatest = await readAtLeast(latest, 1);
+    expect(values(fromLatest.records)).toEqual(["new-1"]);
+
+    const earliest = createKafkaSource(registry, sourceConfig(topic, { startFrom: "earliest" }));
+    await earliest.connect(signal());
+    const fromEarliest = await readAtLeast(earliest, 3);
+    expect(values(fromEarliest.records)).toEqual(["old-1", "old-2", "new-1"]);
+  });
+
+  it("starts at explicit offsets, and at Sluice's checkpointed offsets before those", async () => {
+    const topic = await newTopic(2);
+    await produceTo(topic, 0, ["p0-0", "p0-1", "p0-2", "p0-3", "p0-4"]);
+    await produceTo(topic, 1, ["p1-0", "p1-1", "p1-2", "p1-3", "p1-4"]);
+    const config = sourceConfig(topic, {
+      startOffsets: { [`${topic}-0`]: "3", [`${topic}-1`]: "1" },
+    });
+    const source = createKafkaSource(registry, config, { [`${topic}-1`]: "4" });
+    await source.connect(signal());
+    const { records } = await readAtLeast(source, 3);
+    expect(values(records).sort()).toEqual(["p0-3", "p0-4", "p1-4"]);
+    const more = await source.read(signal());
+    expect(more.records).toEqual([]);
+  });
+
+  it("returns at most maxRecordsPerPartition of a partition and maxRecordsPerRead in all per read", async () => {
+    const topic = await newTopic(2);
+    const expected0 = Array.from({ length: 10 }, (_, index) => `p0-${index}`);
+    const expected1 = Array.from({ length: 10 }, (_, index) => `p1-${index}`);
+    await produceTo(topic, 0, expected0);
+    await produceTo(topic, 1, expected1);
+    const source = createKafkaSource(
+      registry,
+      sourceConfig(topic, { maxRecordsPerPartition: 3, maxRecordsPerRead: 5 }),
+    );
+    await source.connect(signal());
+    const { records, results } = await readAtLeast(source, 20);
+    for (const result of results) {
+      expect(result.records.length).toBeLessThanOrEqual(5);
+      for (const partition of [`${topic}-0`, `${topic}-1`]) {
+        const ofPartition = result.records.filter((record) => record.partition === partition);
+        expect(ofPartition.length).toBeLessThanOrEqual(3);
+      }
+    }
+    expect(values(records.filter((r) => r.partition === `${topic}-0`))).toEqual(expected0);
+    expect(values(records.filter((r) => r.partition === `${topic}-1`))).toEqual(expected1);
+  });
+
+  it("pauses fetching a partition whose buffer is full, and resumes once reads drain it", async () => {
+    const topic = await newTopic();
+    const expected = Array.from({ length: 60 }, (_, index) => `record-${index}`);
+    // One send per record: the broker returns at least one whole record batch per fetch.
+    for (const value of expected) await produceTo(topic, 0, [value]);
+    const source = createKafkaSource(
+      registry,
+      sourceConfig(topic, { maxBufferedRecordsPerPartition: 5, maxBytesPerPartition: 256 }),
+    );
+    await source.connect(signal());
+    await until(() => source.metrics.pausedPartitions === 1, 10_000, "pausing the full partition");
+    // Give kafkajs time to fetch more, which a paused partition must not do.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const held = source.metrics.bufferedRecords;
+    expect(held).toBeGreaterThanOrEqual(5);
+    expect(held).toBeLessThan(20);
+    const { records, results } = await readAtLeast(source, 60);
+    expect(values(records)).toEqual(expected);
+    await settleAll(results);
+    expect(source.metrics.pausedPartitions).toBe(0);
+  });
+
+  it("subscribes to every topic matching topicPattern", async () => {
+    const prefix = uniqueName("pattern");
+    const first = `${prefix}-a`;
+    const second = `${prefix}-b`;
+    topics.push(first, second);
+    await createTopic(admin, first);
+    await createTopic(admin, second);
+    await produceTo(first, 0, ["from-a"]);
+    await produceTo(second, 0, ["from-b"]);
+    const source = createKafkaSource(registry, {
+      ...sourceConfig(first),
+      topics: undefined,
+      topicPattern: `^${prefix}-(a|b)$`,
+    });
+    await source.connect(signal());
+    expect(source.assignment()).toEqual([`${first}-0`, `${second}-0`]);
+    const { records } = await readAtLeast(source, 2);
+    expect(records.map((record) => `${record.partition}:${text(record.value)}`).sort()).toEqual([
+      `${first}-0:from-a`,
+      `${second}-0:from-b`,
+    ]);
+  });
+
+  it("rebalances: a kept partition continues exactly, a moved one restarts at its committed offset", async () => {
+    const topic = await newTopic(2);
+    const groupId = uniqueName("rebalance");
+    const config = sourceConfig(topic, { groupId, sessionTimeoutMs: 10_000 });
+    const batch = (round: string) => [0, 1].map((p) => [0, 1].map((i) => `${round}-p${p}-${i}`));
+    const [r1p0, r1p1] = batch("r1") as [string[], string[]];
+    await produceTo(topic, 0, r1p0);
+    await produceTo(topic, 1, r1p1);
+    const a = createKafkaSource(registry, config);
+    await a.connect(signal());
+    expect(a.assignment()).toEqual([`${topic}-0`, `${topic}-1`]);
+    await settleAll((await readAtLeast(a, 4)).results);
+
+    // Records read by A but not yet acknowledged when the group rebalances.
+    const [r2p0, r2p1] = batch("r2") as [string[], string[]];
+    await produceTo(topic, 0, r2p0);
+    await produceTo(topic, 1, r2p1);
+    const inFlight = await readAtLeast(a, 4);
+
+    const b = createKafkaSource(registry, config);
+    await b.connect(signal());
+    await until(
+      () => a.assignment().length === 1 && b.assignment().length === 1,
+      20_000,
+      "the rebalance between the two members",
+    );
+    const kept = a.assignment()[0] as string;
+    const moved = b.assignment()[0] as string;
+    expect([kept, moved].sort()).toEqual([`${topic}-0`, `${topic}-1`]);
+    const keptIndex = Number(kept.slice(-1));
+    const movedIndex = Number(moved.slice(-1));
+    // A's late acknowledgement commits its kept partition only.
+    await settleAll(inFlight.results);
+    const committed = await committedOffsets(admin, groupId, topic);
+    expect(committed.get(keptIndex)).toBe("4");
+    expect(committed.get(movedIndex)).toBe("2");
+
+    const [r3p0, r3p1] = batch("r3") as [string[], string[]];
+    await produceTo(topic, 0, r3p0);
+    await produceTo(topic, 1, r3p1);
+    const rounds = { r2: [r2p0, r2p1], r3: [r3p0, r3p1] };
+    const fromA = await readAtLeast(a, 2);
+    expect(values(fromA.records)).toEqual(rounds.r3[keptIndex]);
+    expect((await a.read(signal())).records).toEqual([]);
+    // The moved partition starts at its committed offset: A's unacknowledged reads come again.
+    const fromB = await readAtLeast(b, 4);
+    expect(values(fromB.records)).toEqual([
+      ...(rounds.r2[movedIndex] ?? []),
+      ...(rounds.r3[movedIndex] ?? []),
+    ]);
+    await settleAll(fromA.results);
+    await settleAll(fromB.results);
+    const final = await committedOffsets(admin, groupId, topic);
+    expect(final.get(0)).toBe("6");
+    expect(final.get(1)).toBe("6");
+  });
+
+  it("names the address and what to check when no broker answers", async () => {
+    const closed = "127.0.0.1:19092";
+    const source = createKafkaSource(registry, {
+      ...sourceConfig("orders"),
+      brokers: [closed],
+      retries: 0,
+    });
+    const failure = await source.connect(signal()).then(
+      () => undefined,
+      (error: unknown) => error as Error & { code?: string },
+    );
+    expect(failure?.code).toBe("SLUICE_NOT_CONNECTED");
+    expect(failure?.message).toContain(`Cannot reach Kafka at ${closed}`);
+    expect(failure?.message).toContain(`Is Kafka running at ${closed}?`);
+    await expect(checkConnection({ brokers: [closed] })).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+      message: expect.stringContaining(`Is Kafka running at ${closed}?`),
+    });
+  });
+
+  it("checkConnection describes the cluster", async () => {
+    const info = await checkConnection({ brokers: BROKERS });
+    expect(info.clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(info.brokers).toContain(BROKER);
+  });
+});
