@@ -2,12 +2,16 @@ import type { DStream } from "../dstream/dstream.js";
 // Importing the operators registers them, before any stream of this context can exist.
 import { UnionDStream } from "../dstream/operators.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import { DriverExecution } from "../execution/driver-execution.js";
+import { warnExecutors } from "../execution/executor-log.js";
 import { FileInputDStream, type TextFileStreamOptions } from "../input/file-input-dstream.js";
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { SocketReceiver } from "../input/socket-receiver.js";
-import type { SourcePlugin } from "../plugins/plugin.js";
+import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.js";
+import type { ConnectorPlugin, SourcePlugin } from "../plugins/plugin.js";
+import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import type { SourceRecord } from "../plugins/records.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
 import { type Clock, SystemClock } from "../scheduler/clock.js";
@@ -81,7 +85,9 @@ export class StreamingContext {
   private readonly scheduler: JobScheduler;
   private readonly generator: JobGenerator;
   private currentState: ContextState = "INITIALIZED";
-  private streamIds = 0;
+  private readonly streams = new Map<number, DStream<unknown>>();
+  private jobSpec: ExecutorJobSpec | undefined;
+  private execution: DriverExecution | undefined;
   private reportedError: { error: unknown } | undefined;
   private terminationWaiters: TerminationWaiter[] = [];
   private starting: Promise<void> | undefined;
@@ -100,6 +106,7 @@ export class StreamingContext {
       concurrentJobs: this.options.concurrentJobs,
       reportError,
       onProgress,
+      executionInfo: (time) => this.execution?.takeMetrics(time),
     });
     this.generator = new JobGenerator({
       clock: this.clock,
@@ -119,7 +126,18 @@ export class StreamingContext {
       inputInfoTracker: this.inputInfoTracker,
       state: () => this.currentState,
       assertCanAddOperations: () => this.assertCanAddOperations(),
-      nextStreamId: () => this.streamIds++,
+      registerStream: (stream) => {
+        const id = this.streams.size;
+        this.streams.set(id, stream);
+        return id;
+      },
+      streams: this.streams,
+      setJob: (job) => {
+        this.assertCanAddOperations();
+        this.jobSpec = job;
+      },
+      job: () => this.jobSpec,
+      execution: () => this.execution,
       reportError,
       firstError: () => this.reportedError?.error,
       awaitProcessed: (time) =>
@@ -240,6 +258,33 @@ export class StreamingContext {
   }
 
   /**
+   * Registers connector plugins with this context, so `source(name, …)` and `sink(name, …)`
+   * find them by name. Returns the context for chaining.
+   *
+   * @example
+   * ctx.use(redisSource, redisSink).source("redis", { url: "redis://127.0.0.1" });
+   */
+  use(...plugins: ConnectorPlugin[]): this {
+    this.assertCanAddOperations();
+    connectorsOf(this).use(...plugins);
+    return this;
+  }
+
+  /**
+   * Loads connector plugins from installed npm packages by name (each package exports one or
+   * more plugins), then registers them as `use` does. Fails naming the package when it is
+   * missing or exports no plugin.
+   *
+   * @example
+   * await ctx.loadPlugins(["@acme/sluice-redis"]);
+   */
+  async loadPlugins(packageNames: readonly string[]): Promise<this> {
+    this.assertCanAddOperations();
+    await connectorsOf(this).loadPlugins(packageNames);
+    return this;
+  }
+
+  /**
    * A stream of the records of all `streams`, batch by batch (they must share a slide duration).
    *
    * @example
@@ -328,9 +373,10 @@ export class StreamingContext {
     if (this.stopping !== undefined) return this.stopping;
     if (this.currentState !== "ACTIVE") {
       this.markStopped();
-      return Promise.resolve();
+      return closeConnectorsOf(this);
     }
-    this.stopping = this.stopActive(options.graceful ?? false);
+    // Connectors close after the last batch; every close is attempted even when one fails.
+    this.stopping = this.stopActive(options.graceful ?? false).then(() => closeConnectorsOf(this));
     return this.stopping;
   }
 
@@ -388,6 +434,13 @@ export class StreamingContext {
 
   private async startInputsAndGenerator(startTime: number): Promise<void> {
     try {
+      await this.startExecutors();
+    } catch (error) {
+      this.reportError(error);
+      this.markStopped();
+      throw error;
+    }
+    try {
       for (const input of this.graph.inputs) await input.start();
     } catch (error) {
       const failure = new SluiceError(
@@ -399,6 +452,7 @@ export class StreamingContext {
       );
       this.reportError(failure);
       await this.stopInputs();
+      await this.stopExecutors();
       this.markStopped();
       throw failure;
     }
@@ -424,7 +478,46 @@ export class StreamingContext {
       await this.progress.until(() => this.scheduler.isIdle());
       await this.stopInputs();
     }
+    await this.stopExecutors();
     this.markStopped();
+  }
+
+  /**
+   * With `local[N]`, N > 1: starts the executors and loads the job on them. A job built inline
+   * (not from a module) cannot be rebuilt on executors, so it runs on the main thread, and the
+   * context says so (a warning in the log and `onExecutorsUnavailable`).
+   */
+  private async startExecutors(): Promise<void> {
+    const { executors, taskMaxFailures, batchInterval, defaultParallelism, appName } =
+      this.options;
+    if (executors <= 1) return;
+    const job = this.jobSpec;
+    if (job === undefined) {
+      const reason =
+        "the job was built inline, not loaded from a module (createJobContext, or a streamsJob for runBatches), so executors cannot rebuild it: running on the main thread as local[1]";
+      warnExecutors({ requested: executors, master: this.options.master }, reason);
+      this.listenerBus.post("onExecutorsUnavailable", { requested: executors, reason });
+      return;
+    }
+    this.execution = await DriverExecution.start({
+      context: this,
+      job,
+      settings: { batchInterval, defaultParallelism, appName },
+      threads: executors,
+      pool: this.options.executorPool,
+      taskMaxFailures,
+    });
+    this.listenerBus.post("onExecutorsStarted", {
+      executors: this.execution.executors,
+      threadIds: this.execution.threadIds(),
+      module: job.module,
+    });
+  }
+
+  private async stopExecutors(): Promise<void> {
+    const execution = this.execution;
+    this.execution = undefined;
+    await execution?.close();
   }
 
   private async stopInputs(): Promise<void> {

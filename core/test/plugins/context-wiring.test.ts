@@ -182,6 +182,25 @@ describe("ctx.source and stream.sink", () => {
     await closeConnectorsOf(ctx);
   });
 
+  it("registers plugins with ctx.use and closes their connectors before stop() resolves", async () => {
+    const ctx = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
+    const source = new FedSource();
+    ctx.use(fedPlugin(source)).source("fed", {}).map(text).print();
+    await ctx.start();
+    await ctx.stop();
+    expect(source.closed).toBe(true);
+    expect(connectorsOf(ctx).disposed).toBe(true);
+    expect(() => ctx.use(fedPlugin(new FedSource()))).toThrow(SluiceError);
+  });
+
+  it("fails loadPlugins naming a package that is not installed", async () => {
+    const ctx = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
+    await expect(ctx.loadPlugins(["@sluice-missing/not-a-package"])).rejects.toThrow(
+      "@sluice-missing/not-a-package",
+    );
+    await ctx.stop();
+  });
+
   it("gives each context its own connectors", async () => {
     const a = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
     const b = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
