@@ -26,6 +26,8 @@ export declare class WindowAggregator {
   addI64(timeMs: number, keys: BigInt64Array, values: Float64Array): void
   /** Drops every pane whose data lies at or before `timeMs`. */
   evict(timeMs: number): void
+  /** Moves the running window to end at `windowEndMs` without building the result. */
+  advance(windowEndMs: number): void
   /** The window ending at `windowEndMs` over UTF-8 keys. */
   emitUtf8(windowEndMs: number): Utf8Groups
   /** The window ending at `windowEndMs` over 64-bit keys. */

@@ -19,6 +19,7 @@ const js = new JsKernels();
 type Step<K> =
   | { kind: "add"; panes: number; rows: Array<[K, number]> }
   | { kind: "emit"; slides: number }
+  | { kind: "advance"; slides: number }
   | { kind: "evict" }
   | { kind: "swap" };
 
@@ -37,6 +38,13 @@ function stepsOf<K>(key: fc.Arbitrary<K>) {
         weight: 3,
         arbitrary: fc.record({
           kind: fc.constant("emit" as const),
+          slides: fc.integer({ min: 0, max: 2 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant("advance" as const),
           slides: fc.integer({ min: 0, max: 2 }),
         }),
       },
@@ -91,6 +99,10 @@ function runBoth<K extends "utf8" | "i64", Key>(
         expect(Array.from(x.keys as BigInt64Array)).toEqual(Array.from(y.keys as BigInt64Array));
       }
       expectSameF64(x.values, y.values);
+    } else if (step.kind === "advance") {
+      lastEnd = Math.max(lastEnd, Math.ceil(now / slideMs) * slideMs) + step.slides * slideMs;
+      a.advance(lastEnd);
+      b.advance(lastEnd);
     } else if (step.kind === "evict") {
       const horizon = lastEnd + slideMs - windowMs;
       if (horizon >= 0) {

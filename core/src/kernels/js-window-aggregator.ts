@@ -254,18 +254,21 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     if (dead > Math.max(this.live, 1024)) this.compact();
   }
 
+  advance(windowEndMs: number): void {
+    const [lo, hi] = this.windowPanes(windowEndMs);
+    if (this.invertible) this.advanceRunning(lo, hi);
+  }
+
   emit(windowEndMs: number): WindowGroups<K> {
-    checkTime("windowEndMs", windowEndMs);
-    const { windowMs, slideMs } = this.options;
-    if (windowEndMs % this.paneMs !== 0) {
-      throw new SluiceError(
-        "SLUICE_NATIVE_INVALID_ARGUMENT",
-        `invalid argument \`windowEndMs\`: ${windowEndMs} is not a multiple of the pane length ${this.paneMs} ms (gcd of window ${windowMs} and slide ${slideMs})`,
-      );
+    const [lo, hi] = this.windowPanes(windowEndMs);
+    let ids: Uint32Array;
+    let values: Float64Array;
+    if (this.invertible) {
+      this.advanceRunning(lo, hi);
+      [ids, values] = this.collectRunning();
+    } else {
+      [ids, values] = this.emitRecomputed(lo, hi);
     }
-    const hi = windowEndMs / this.paneMs;
-    const lo = (windowEndMs - windowMs) / this.paneMs + 1;
-    const [ids, values] = this.invertible ? this.emitRunning(lo, hi) : this.emitRecomputed(lo, hi);
     if (this.bytesDict !== null) {
       const dict = this.bytesDict;
       let total = 0;
@@ -571,7 +574,21 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     }
   }
 
-  private emitRunning(lo: number, hi: number): [Uint32Array, Float64Array] {
+  /** The pane range [lo, hi] of the window ending at `windowEndMs`. */
+  private windowPanes(windowEndMs: number): [number, number] {
+    checkTime("windowEndMs", windowEndMs);
+    const { windowMs, slideMs } = this.options;
+    if (windowEndMs % this.paneMs !== 0) {
+      throw new SluiceError(
+        "SLUICE_NATIVE_INVALID_ARGUMENT",
+        `invalid argument \`windowEndMs\`: ${windowEndMs} is not a multiple of the pane length ${this.paneMs} ms (gcd of window ${windowMs} and slide ${slideMs})`,
+      );
+    }
+    return [(windowEndMs - windowMs) / this.paneMs + 1, windowEndMs / this.paneMs];
+  }
+
+  /** Adds entering panes and subtracts leaving ones; rebuilds when moved backwards or unset. */
+  private advanceRunning(lo: number, hi: number): void {
     const state = this.state;
     const run = this.run;
     if (run !== null && lo >= run[0] && hi >= run[1]) {
@@ -584,6 +601,10 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
       this.forPanesIn(lo, hi, (pane) => state.addPane(pane));
     }
     this.run = [lo, hi];
+  }
+
+  private collectRunning(): [Uint32Array, Float64Array] {
+    const state = this.state;
     const ids = this.idCount;
     let present = 0;
     for (let id = 0; id < ids; id++) if ((state.runCounts[id] as number) > 0) present++;

@@ -78,6 +78,11 @@ export interface WindowAggregator<K extends WindowKeyKind = WindowKeyKind> {
   add(timeMs: number, batch: { readonly keys: WindowKeys<K>; readonly values: Float64Array }): void;
   /** Drops every pane whose data lies at or before `timeMs`; keys left in no pane are forgotten. */
   evict(timeMs: number): void;
+  /**
+   * Moves the running window to end at `windowEndMs` without building the result (`emit` does
+   * this first); for a slide whose output is not needed.
+   */
+  advance(windowEndMs: number): void;
   /** The window ending at `windowEndMs` (a multiple of `paneMs`), keys in (re)appearance order. */
   emit(windowEndMs: number): WindowGroups<K>;
   /** The state as canonical, versioned bytes; both engines write the same bytes. */

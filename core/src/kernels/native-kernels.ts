@@ -31,10 +31,11 @@ export interface NativeKernelsOptions {
 }
 
 /**
- * Below this many rows a reduceByKey batch is faster in the TypeScript twin than through
- * N-API (measured by `npm run bench`; see docs/BENCHMARKS.md).
+ * Below this many rows a reduceByKey batch goes to the TypeScript twin: `npm run bench` found
+ * the twin as fast or faster for 64-bit keys under 64 rows (docs/BENCHMARKS.md), where the
+ * addon's fixed cost per call (output arrays, the result object) outweighs its speed per row.
  */
-export const DEFAULT_JS_BELOW_ROWS = 0;
+export const DEFAULT_JS_BELOW_ROWS = 64;
 
 const NATIVE_CODES: ReadonlySet<string> = new Set<SluiceErrorCode>([
   "SLUICE_NATIVE_INVALID_OFFSETS",

@@ -63,6 +63,11 @@ export class NativeWindowAggregator<K extends WindowKeyKind> implements WindowAg
     callNative(() => this.state.evict(timeMs));
   }
 
+  advance(windowEndMs: number): void {
+    checkTime("windowEndMs", windowEndMs);
+    callNative(() => this.state.advance(windowEndMs));
+  }
+
   emit(windowEndMs: number): WindowGroups<K> {
     checkTime("windowEndMs", windowEndMs);
     if (this.options.keyKind === "i64") {

@@ -106,6 +106,14 @@ impl WindowAggregator {
         result
     }
 
+    /// Moves the running window to end at `windowEndMs` without building the result.
+    #[napi(catch_unwind)]
+    pub fn advance(&mut self, window_end_ms: i64) -> napi::Result<(), String> {
+        self.inner
+            .advance(time("windowEndMs", window_end_ms)?)
+            .map_err(to_napi)
+    }
+
     /// The window ending at `windowEndMs` over UTF-8 keys.
     #[napi(catch_unwind)]
     pub fn emit_utf8(&mut self, window_end_ms: i64) -> napi::Result<Utf8Groups, String> {

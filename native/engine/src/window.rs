@@ -92,139 +92,103 @@ impl Keys {
     }
 }
 
-/// One pane: an entry per key, in the order keys first reached the pane.
-#[derive(Debug, Clone, Default)]
-struct Pane {
-    keys: Vec<u32>,
-    counts: Vec<u64>,
-    /// Sum of the finite values (invertible ops) or the min / max so far.
-    values: Vec<f64>,
-    nans: Vec<u32>,
-    pos_infs: Vec<u32>,
-    neg_infs: Vec<u32>,
+/// One key's aggregate, in a pane or in the running window: 32 bytes, so an update touches a
+/// single cache line. `value` is the sum of the finite values (invertible ops) or the min /
+/// max so far; non-finite values are counted apart. `key` is the key id in a pane entry
+/// (unused in the running window).
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    count: u64,
+    value: f64,
+    key: u32,
+    nans: u32,
+    pos_infs: u32,
+    neg_infs: u32,
 }
 
-impl Pane {
-    fn push(&mut self, key: u32, first: f64, invertible: bool) -> usize {
-        self.keys.push(key);
-        self.counts.push(0);
-        self.values.push(first);
-        if invertible {
-            self.nans.push(0);
-            self.pos_infs.push(0);
-            self.neg_infs.push(0);
+impl Acc {
+    /// Adds one row's value to a sum (invertible ops).
+    #[inline]
+    fn add_value(&mut self, value: f64) {
+        self.count += 1;
+        if value.is_finite() {
+            self.value += value;
+        } else if value.is_nan() {
+            self.nans += 1;
+        } else if value > 0.0 {
+            self.pos_infs += 1;
+        } else {
+            self.neg_infs += 1;
         }
-        self.keys.len() - 1
-    }
-
-    fn memory_bytes(&self) -> usize {
-        self.keys.capacity() * 4
-            + self.counts.capacity() * 8
-            + self.values.capacity() * 8
-            + (self.nans.capacity() + self.pos_infs.capacity() + self.neg_infs.capacity()) * 4
-    }
-}
-
-/// The current window's value per key id (invertible ops only).
-#[derive(Debug, Clone, Default)]
-struct Running {
-    counts: Vec<u64>,
-    sums: Vec<f64>,
-    nans: Vec<u32>,
-    pos_infs: Vec<u32>,
-    neg_infs: Vec<u32>,
-}
-
-impl Running {
-    fn push_key(&mut self) {
-        self.counts.push(0);
-        self.sums.push(0.0);
-        self.nans.push(0);
-        self.pos_infs.push(0);
-        self.neg_infs.push(0);
-    }
-
-    fn clear(&mut self) {
-        self.counts.fill(0);
-        self.sums.fill(0.0);
-        self.nans.fill(0);
-        self.pos_infs.fill(0);
-        self.neg_infs.fill(0);
     }
 
     #[inline]
-    fn add_value(&mut self, id: usize, value: f64) {
-        self.counts[id] += 1;
-        classify(
-            value,
-            &mut self.sums[id],
-            &mut self.nans[id],
-            &mut self.pos_infs[id],
-            &mut self.neg_infs[id],
-        );
+    fn add(&mut self, other: &Acc) {
+        self.count += other.count;
+        self.value += other.value;
+        self.nans += other.nans;
+        self.pos_infs += other.pos_infs;
+        self.neg_infs += other.neg_infs;
     }
 
-    fn add_pane(&mut self, pane: &Pane) {
-        for (slot, &key) in pane.keys.iter().enumerate() {
-            let id = key as usize;
-            self.counts[id] += pane.counts[slot];
-            self.sums[id] += pane.values[slot];
-            self.nans[id] += pane.nans[slot];
-            self.pos_infs[id] += pane.pos_infs[slot];
-            self.neg_infs[id] += pane.neg_infs[slot];
+    #[inline]
+    fn subtract(&mut self, other: &Acc) {
+        self.count -= other.count;
+        if self.count == 0 {
+            // Nothing of this key is left: restart from +0 so rounding residue never leaks.
+            *self = Acc::default();
+        } else {
+            self.value -= other.value;
+            self.nans -= other.nans;
+            self.pos_infs -= other.pos_infs;
+            self.neg_infs -= other.neg_infs;
         }
     }
 
-    fn subtract_pane(&mut self, pane: &Pane) {
-        for (slot, &key) in pane.keys.iter().enumerate() {
-            let id = key as usize;
-            self.counts[id] -= pane.counts[slot];
-            if self.counts[id] == 0 {
-                // Nothing of this key is left: restart from +0 so rounding residue never leaks.
-                self.sums[id] = 0.0;
-                self.nans[id] = 0;
-                self.pos_infs[id] = 0;
-                self.neg_infs[id] = 0;
-            } else {
-                self.sums[id] -= pane.values[slot];
-                self.nans[id] -= pane.nans[slot];
-                self.pos_infs[id] -= pane.pos_infs[slot];
-                self.neg_infs[id] -= pane.neg_infs[slot];
-            }
-        }
-    }
-
-    /// The window sum of key `id`: NaN if a NaN or both infinities are in, else the infinity,
-    /// else the finite sum.
-    fn sum(&self, id: usize) -> f64 {
-        let (nan, pos, neg) = (self.nans[id], self.pos_infs[id], self.neg_infs[id]);
-        if nan > 0 || (pos > 0 && neg > 0) {
+    /// The sum: NaN if a NaN or both infinities are in, else the infinity, else the finite sum.
+    fn sum(&self) -> f64 {
+        if self.nans > 0 || (self.pos_infs > 0 && self.neg_infs > 0) {
             f64::NAN
-        } else if pos > 0 {
+        } else if self.pos_infs > 0 {
             f64::INFINITY
-        } else if neg > 0 {
+        } else if self.neg_infs > 0 {
             f64::NEG_INFINITY
         } else {
-            self.sums[id]
+            self.value
         }
-    }
-
-    fn memory_bytes(&self) -> usize {
-        self.counts.capacity() * 8 + self.sums.capacity() * 8 + self.nans.capacity() * 12
     }
 }
 
-#[inline]
-fn classify(value: f64, sum: &mut f64, nans: &mut u32, pos: &mut u32, neg: &mut u32) {
-    if value.is_finite() {
-        *sum += value;
-    } else if value.is_nan() {
-        *nans += 1;
-    } else if value > 0.0 {
-        *pos += 1;
-    } else {
-        *neg += 1;
+/// One pane: an entry per key, in the order keys first reached the pane.
+#[derive(Debug, Clone, Default)]
+struct Pane {
+    entries: Vec<Acc>,
+}
+
+impl Pane {
+    fn push(&mut self, key: u32, first: f64) -> usize {
+        self.entries.push(Acc {
+            key,
+            value: first,
+            ..Acc::default()
+        });
+        self.entries.len() - 1
     }
+
+    /// Bytes held, counting a fixed share for the pane's map entry.
+    fn memory_bytes(&self) -> usize {
+        64 + self.entries.capacity() * std::mem::size_of::<Acc>()
+    }
+}
+
+/// Per key id: how many panes hold it, and where it sits in the pane being filled.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyMeta {
+    /// Panes holding the key (0 = forgotten).
+    refs: u32,
+    /// Equal to the aggregator's generation when `slot` is valid for the active pane.
+    stamp: u32,
+    slot: u32,
 }
 
 /// Window state for one keyed stream: panes, the running window and the key dictionary.
@@ -236,19 +200,19 @@ pub struct WindowAggregator {
     slide_ms: u64,
     pane_ms: u64,
     keys: Keys,
-    /// Per key id: how many panes hold the key (0 = forgotten).
-    refs: Vec<u32>,
+    meta: Vec<KeyMeta>,
     live: usize,
     panes: BTreeMap<i64, Pane>,
+    /// Bytes held by `panes`, kept up to date so reporting memory is O(1) per call.
+    pane_bytes: usize,
     /// Panes with ids up to this one were evicted (-1: none).
     evicted_through: i64,
-    running: Running,
+    /// The current window's aggregate per key id (invertible ops only).
+    running: Vec<Acc>,
     /// The pane range `running` holds, once an emit has set it.
     run: Option<(i64, i64)>,
-    /// The pane being filled and where each of its keys sits (`stamps[id] == generation`).
+    /// The pane being filled (its keys' `meta.slot` is valid where `meta.stamp == generation`).
     active: Option<i64>,
-    stamps: Vec<u32>,
-    slots: Vec<u32>,
     generation: u32,
 }
 
@@ -277,15 +241,14 @@ impl WindowAggregator {
             slide_ms,
             pane_ms: gcd(window_ms, slide_ms),
             keys: Keys::new(kind),
-            refs: Vec::new(),
+            meta: Vec::new(),
             live: 0,
             panes: BTreeMap::new(),
+            pane_bytes: 0,
             evicted_through: -1,
-            running: Running::default(),
+            running: Vec::new(),
             run: None,
             active: None,
-            stamps: Vec::new(),
-            slots: Vec::new(),
             generation: 1,
         })
     }
@@ -319,7 +282,9 @@ impl WindowAggregator {
             return Ok(());
         }
         let reads_values = self.op.reads_values();
-        let mut pane = self.panes.remove(&pane_id).unwrap_or_default();
+        let existing = self.panes.remove(&pane_id);
+        let bytes_before = existing.as_ref().map_or(0, Pane::memory_bytes);
+        let mut pane = existing.unwrap_or_default();
         self.activate(pane_id, &pane);
         let mut keys_dict = std::mem::replace(&mut self.keys, Keys::new(self.kind));
         let Keys::Bytes(dict) = &mut keys_dict else {
@@ -332,6 +297,7 @@ impl WindowAggregator {
             self.accumulate(&mut pane, id, is_new, value, in_run);
         }
         self.keys = keys_dict;
+        self.pane_bytes = self.pane_bytes + pane.memory_bytes() - bytes_before;
         self.panes.insert(pane_id, pane);
         Ok(())
     }
@@ -350,7 +316,9 @@ impl WindowAggregator {
             return Ok(());
         }
         let reads_values = self.op.reads_values();
-        let mut pane = self.panes.remove(&pane_id).unwrap_or_default();
+        let existing = self.panes.remove(&pane_id);
+        let bytes_before = existing.as_ref().map_or(0, Pane::memory_bytes);
+        let mut pane = existing.unwrap_or_default();
         self.activate(pane_id, &pane);
         let mut keys_dict = std::mem::replace(&mut self.keys, Keys::new(self.kind));
         let Keys::Ints(dict) = &mut keys_dict else {
@@ -363,6 +331,7 @@ impl WindowAggregator {
             self.accumulate(&mut pane, id, is_new, value, in_run);
         }
         self.keys = keys_dict;
+        self.pane_bytes = self.pane_bytes + pane.memory_bytes() - bytes_before;
         self.panes.insert(pane_id, pane);
         Ok(())
     }
@@ -379,17 +348,18 @@ impl WindowAggregator {
         let dropped = std::mem::replace(&mut self.panes, kept);
         let invertible = self.op.is_invertible();
         for (pane_id, pane) in &dropped {
+            self.pane_bytes -= pane.memory_bytes();
             if invertible && self.in_run(*pane_id) {
-                self.running.subtract_pane(pane);
+                subtract_pane(&mut self.running, pane);
             }
             if self.active == Some(*pane_id) {
                 self.active = None;
             }
-            for &id in &pane.keys {
-                let refs = &mut self.refs[id as usize];
-                *refs -= 1;
-                if *refs == 0 {
-                    self.keys.forget(id);
+            for entry in &pane.entries {
+                let meta = &mut self.meta[entry.key as usize];
+                meta.refs -= 1;
+                if meta.refs == 0 {
+                    self.keys.forget(entry.key);
                     self.live -= 1;
                 }
             }
@@ -400,7 +370,7 @@ impl WindowAggregator {
             }
         }
         self.evicted_through = through;
-        let dead = self.refs.len() - self.live;
+        let dead = self.meta.len() - self.live;
         if dead > self.live.max(1024) {
             self.compact();
         }
@@ -445,15 +415,9 @@ impl WindowAggregator {
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.keys.memory_bytes()
-            + self.refs.capacity() * 4
-            + self.stamps.capacity() * 4
-            + self.slots.capacity() * 4
-            + self.running.memory_bytes()
-            + self
-                .panes
-                .values()
-                .map(|p| p.memory_bytes() + 48)
-                .sum::<usize>()
+            + self.meta.capacity() * std::mem::size_of::<KeyMeta>()
+            + self.running.capacity() * std::mem::size_of::<Acc>()
+            + self.pane_bytes
     }
 
     fn check_kind(&self, kind: KeyKind) -> Result<(), EngineError> {
@@ -499,12 +463,13 @@ impl WindowAggregator {
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.stamps.fill(0);
+            self.meta.iter_mut().for_each(|m| m.stamp = 0);
             self.generation = 1;
         }
-        for (slot, &id) in pane.keys.iter().enumerate() {
-            self.stamps[id as usize] = self.generation;
-            self.slots[id as usize] = slot as u32;
+        for (slot, entry) in pane.entries.iter().enumerate() {
+            let meta = &mut self.meta[entry.key as usize];
+            meta.stamp = self.generation;
+            meta.slot = slot as u32;
         }
         self.active = Some(pane_id);
     }
@@ -513,48 +478,56 @@ impl WindowAggregator {
     fn accumulate(&mut self, pane: &mut Pane, id: u32, is_new: bool, value: f64, in_run: bool) {
         let invertible = self.op.is_invertible();
         if is_new {
-            self.refs.push(0);
-            self.stamps.push(0);
-            self.slots.push(0);
+            self.meta.push(KeyMeta::default());
             if invertible {
-                self.running.push_key();
+                self.running.push(Acc::default());
             }
         }
         let idx = id as usize;
-        let slot = if self.stamps[idx] == self.generation {
-            self.slots[idx] as usize
+        let meta = &mut self.meta[idx];
+        let slot = if meta.stamp == self.generation {
+            meta.slot as usize
         } else {
-            let first = if invertible { 0.0 } else { value };
-            let slot = pane.push(id, first, invertible);
-            self.stamps[idx] = self.generation;
-            self.slots[idx] = slot as u32;
-            self.refs[idx] += 1;
-            if self.refs[idx] == 1 {
+            let slot = pane.push(id, if invertible { 0.0 } else { value });
+            meta.stamp = self.generation;
+            meta.slot = slot as u32;
+            meta.refs += 1;
+            if meta.refs == 1 {
                 self.live += 1;
             }
             slot
         };
-        pane.counts[slot] += 1;
+        let entry = &mut pane.entries[slot];
         match self.op {
-            AggOp::Min => pane.values[slot] = js_min(pane.values[slot], value),
-            AggOp::Max => pane.values[slot] = js_max(pane.values[slot], value),
+            AggOp::Min => {
+                entry.count += 1;
+                entry.value = js_min(entry.value, value);
+            }
+            AggOp::Max => {
+                entry.count += 1;
+                entry.value = js_max(entry.value, value);
+            }
             _ => {
-                classify(
-                    value,
-                    &mut pane.values[slot],
-                    &mut pane.nans[slot],
-                    &mut pane.pos_infs[slot],
-                    &mut pane.neg_infs[slot],
-                );
+                entry.add_value(value);
                 if in_run {
-                    self.running.add_value(idx, value);
+                    self.running[idx].add_value(value);
                 }
             }
         }
     }
 
-    /// The ids and values of the window ending at `window_end_ms`, in id order.
-    fn emit_ids(&mut self, window_end_ms: u64) -> Result<(Vec<u32>, Vec<f64>), EngineError> {
+    /// Moves the running window to end at `window_end_ms` without building the result
+    /// (`emit` does this first). For `min` / `max` there is nothing to move.
+    pub fn advance(&mut self, window_end_ms: u64) -> Result<(), EngineError> {
+        let (lo, hi) = self.window_panes(window_end_ms)?;
+        if self.op.is_invertible() {
+            self.advance_running(lo, hi);
+        }
+        Ok(())
+    }
+
+    /// The pane range `lo..=hi` of the window ending at `window_end_ms`.
+    fn window_panes(&self, window_end_ms: u64) -> Result<(i64, i64), EngineError> {
         check_time("windowEndMs", window_end_ms)?;
         if !window_end_ms.is_multiple_of(self.pane_ms) {
             return Err(EngineError::InvalidArgument {
@@ -568,63 +541,75 @@ impl WindowAggregator {
         let pane = self.pane_ms as i64;
         let hi = window_end_ms as i64 / pane;
         let lo = (window_end_ms as i64 - self.window_ms as i64) / pane + 1;
+        Ok((lo, hi))
+    }
+
+    /// The ids and values of the window ending at `window_end_ms`, in id order.
+    fn emit_ids(&mut self, window_end_ms: u64) -> Result<(Vec<u32>, Vec<f64>), EngineError> {
+        let (lo, hi) = self.window_panes(window_end_ms)?;
         if self.op.is_invertible() {
-            Ok(self.emit_running(lo, hi))
+            self.advance_running(lo, hi);
+            Ok(self.collect_running())
         } else {
             Ok(self.emit_recomputed(lo, hi))
         }
     }
 
-    fn emit_running(&mut self, lo: i64, hi: i64) -> (Vec<u32>, Vec<f64>) {
+    /// Adds the panes entering `lo..=hi` to the running window and subtracts the ones leaving
+    /// it; rebuilds from the panes when the window moved backwards or was never set.
+    fn advance_running(&mut self, lo: i64, hi: i64) {
         match self.run {
             Some((run_lo, run_hi)) if lo >= run_lo && hi >= run_hi => {
                 let leave_hi = (lo - 1).min(run_hi);
                 if run_lo <= leave_hi {
                     for pane in self.panes.range(run_lo..=leave_hi).map(|(_, p)| p) {
-                        self.running.subtract_pane(pane);
+                        subtract_pane(&mut self.running, pane);
                     }
                 }
                 let enter_lo = (run_hi + 1).max(lo);
                 if enter_lo <= hi {
                     for pane in self.panes.range(enter_lo..=hi).map(|(_, p)| p) {
-                        self.running.add_pane(pane);
+                        add_pane(&mut self.running, pane);
                     }
                 }
             }
             _ => {
-                self.running.clear();
+                self.running.fill(Acc::default());
                 if lo <= hi {
                     for pane in self.panes.range(lo..=hi).map(|(_, p)| p) {
-                        self.running.add_pane(pane);
+                        add_pane(&mut self.running, pane);
                     }
                 }
             }
         }
         self.run = Some((lo, hi));
+    }
+
+    fn collect_running(&self) -> (Vec<u32>, Vec<f64>) {
         let mut ids = Vec::new();
         let mut values = Vec::new();
-        for (id, &count) in self.running.counts.iter().enumerate() {
-            if count == 0 {
+        for (id, acc) in self.running.iter().enumerate() {
+            if acc.count == 0 {
                 continue;
             }
             ids.push(id as u32);
             values.push(match self.op {
-                AggOp::Count => count as f64,
-                AggOp::Sum => self.running.sum(id),
-                _ => self.running.sum(id) / count as f64,
+                AggOp::Count => acc.count as f64,
+                AggOp::Sum => acc.sum(),
+                _ => acc.sum() / acc.count as f64,
             });
         }
         (ids, values)
     }
 
     fn emit_recomputed(&mut self, lo: i64, hi: i64) -> (Vec<u32>, Vec<f64>) {
-        let mut seen = vec![u32::MAX; self.refs.len()];
+        let mut seen = vec![u32::MAX; self.meta.len()];
         let mut ids: Vec<u32> = Vec::new();
         let mut acc: Vec<f64> = Vec::new();
         if lo <= hi {
             for pane in self.panes.range(lo..=hi).map(|(_, p)| p) {
-                for (slot, &id) in pane.keys.iter().enumerate() {
-                    let value = pane.values[slot];
+                for entry in &pane.entries {
+                    let (id, value) = (entry.key, entry.value);
                     let at = &mut seen[id as usize];
                     if *at == u32::MAX {
                         *at = acc.len() as u32;
@@ -652,66 +637,49 @@ impl WindowAggregator {
 
     /// Renumbers live keys densely (same relative order) and drops forgotten ones.
     fn compact(&mut self) {
-        let mut remap = vec![u32::MAX; self.refs.len()];
+        let mut remap = vec![u32::MAX; self.meta.len()];
         let mut next = 0u32;
-        for (id, &refs) in self.refs.iter().enumerate() {
-            if refs > 0 {
+        for (id, meta) in self.meta.iter().enumerate() {
+            if meta.refs > 0 {
                 remap[id] = next;
                 next += 1;
             }
         }
+        let live = |id: &usize| remap[*id] != u32::MAX;
         self.keys = match &self.keys {
             Keys::Bytes(old) => {
                 let mut dict = BytesDictionary::with_capacity(next as usize);
-                for (id, &to) in remap.iter().enumerate() {
-                    if to != u32::MAX {
-                        dict.intern(old.get(id as u32));
-                    }
+                for id in (0..remap.len()).filter(live) {
+                    dict.intern(old.get(id as u32));
                 }
                 Keys::Bytes(dict)
             }
             Keys::Ints(old) => {
                 let mut dict = I64Dictionary::with_capacity(next as usize);
-                for (id, &to) in remap.iter().enumerate() {
-                    if to != u32::MAX {
-                        dict.intern(old.get(id as u32));
-                    }
+                for id in (0..remap.len()).filter(live) {
+                    dict.intern(old.get(id as u32));
                 }
                 Keys::Ints(dict)
             }
         };
-        let keep = |v: &Vec<u32>| -> Vec<u32> {
-            v.iter()
-                .enumerate()
-                .filter(|(id, _)| remap[*id] != u32::MAX)
-                .map(|(_, &x)| x)
-                .collect()
-        };
-        self.refs = keep(&self.refs);
+        self.meta = (0..remap.len())
+            .filter(live)
+            .map(|id| KeyMeta {
+                refs: self.meta[id].refs,
+                ..KeyMeta::default()
+            })
+            .collect();
         if self.op.is_invertible() {
-            let r = &self.running;
-            let live = |id: usize| remap[id] != u32::MAX;
-            self.running = Running {
-                counts: (0..r.counts.len())
-                    .filter(|&i| live(i))
-                    .map(|i| r.counts[i])
-                    .collect(),
-                sums: (0..r.sums.len())
-                    .filter(|&i| live(i))
-                    .map(|i| r.sums[i])
-                    .collect(),
-                nans: keep(&r.nans),
-                pos_infs: keep(&r.pos_infs),
-                neg_infs: keep(&r.neg_infs),
-            };
+            self.running = (0..remap.len())
+                .filter(live)
+                .map(|id| self.running[id])
+                .collect();
         }
         for pane in self.panes.values_mut() {
-            for key in &mut pane.keys {
-                *key = remap[*key as usize];
+            for entry in &mut pane.entries {
+                entry.key = remap[entry.key as usize];
             }
         }
-        self.stamps = vec![0; next as usize];
-        self.slots = vec![0; next as usize];
         self.generation = 1;
         self.active = None;
     }
@@ -719,10 +687,10 @@ impl WindowAggregator {
     /// The state as canonical snapshot bytes (format version 1, little-endian).
     pub fn snapshot(&self) -> Vec<u8> {
         let invertible = self.op.is_invertible();
-        let mut canonical = vec![u32::MAX; self.refs.len()];
+        let mut canonical = vec![u32::MAX; self.meta.len()];
         let mut live_ids = Vec::with_capacity(self.live);
-        for (id, &refs) in self.refs.iter().enumerate() {
-            if refs > 0 {
+        for (id, meta) in self.meta.iter().enumerate() {
+            if meta.refs > 0 {
                 canonical[id] = live_ids.len() as u32;
                 live_ids.push(id as u32);
             }
@@ -758,28 +726,27 @@ impl WindowAggregator {
             }
         }
         if invertible {
-            let r = &self.running;
             for &id in &live_ids {
-                let id = id as usize;
-                out.extend_from_slice(&r.counts[id].to_le_bytes());
-                out.extend_from_slice(&canonical_bits(r.sums[id]).to_le_bytes());
-                out.extend_from_slice(&r.nans[id].to_le_bytes());
-                out.extend_from_slice(&r.pos_infs[id].to_le_bytes());
-                out.extend_from_slice(&r.neg_infs[id].to_le_bytes());
+                let acc = &self.running[id as usize];
+                out.extend_from_slice(&acc.count.to_le_bytes());
+                out.extend_from_slice(&canonical_bits(acc.value).to_le_bytes());
+                out.extend_from_slice(&acc.nans.to_le_bytes());
+                out.extend_from_slice(&acc.pos_infs.to_le_bytes());
+                out.extend_from_slice(&acc.neg_infs.to_le_bytes());
             }
         }
         out.extend_from_slice(&(self.panes.len() as u32).to_le_bytes());
         for (&pane_id, pane) in &self.panes {
             out.extend_from_slice(&pane_id.to_le_bytes());
-            out.extend_from_slice(&(pane.keys.len() as u32).to_le_bytes());
-            for (slot, &id) in pane.keys.iter().enumerate() {
-                out.extend_from_slice(&canonical[id as usize].to_le_bytes());
-                out.extend_from_slice(&pane.counts[slot].to_le_bytes());
-                out.extend_from_slice(&canonical_bits(pane.values[slot]).to_le_bytes());
+            out.extend_from_slice(&(pane.entries.len() as u32).to_le_bytes());
+            for entry in &pane.entries {
+                out.extend_from_slice(&canonical[entry.key as usize].to_le_bytes());
+                out.extend_from_slice(&entry.count.to_le_bytes());
+                out.extend_from_slice(&canonical_bits(entry.value).to_le_bytes());
                 if invertible {
-                    out.extend_from_slice(&pane.nans[slot].to_le_bytes());
-                    out.extend_from_slice(&pane.pos_infs[slot].to_le_bytes());
-                    out.extend_from_slice(&pane.neg_infs[slot].to_le_bytes());
+                    out.extend_from_slice(&entry.nans.to_le_bytes());
+                    out.extend_from_slice(&entry.pos_infs.to_le_bytes());
+                    out.extend_from_slice(&entry.neg_infs.to_le_bytes());
                 }
             }
         }
@@ -839,21 +806,18 @@ impl WindowAggregator {
             if !is_new {
                 return Err(corrupt("a key appears twice"));
             }
-            fresh.refs.push(0);
-            fresh.stamps.push(0);
-            fresh.slots.push(0);
+            fresh.meta.push(KeyMeta::default());
             if invertible {
-                fresh.running.push_key();
+                fresh.running.push(Acc::default());
             }
         }
         if invertible {
-            for id in 0..key_count {
-                let run = &mut fresh.running;
-                run.counts[id] = r.u64()?;
-                run.sums[id] = f64::from_bits(r.u64()?);
-                run.nans[id] = r.u32()?;
-                run.pos_infs[id] = r.u32()?;
-                run.neg_infs[id] = r.u32()?;
+            for acc in &mut fresh.running {
+                acc.count = r.u64()?;
+                acc.value = f64::from_bits(r.u64()?);
+                acc.nans = r.u32()?;
+                acc.pos_infs = r.u32()?;
+                acc.neg_infs = r.u32()?;
             }
         }
         let pane_count = r.u32()?;
@@ -872,33 +836,48 @@ impl WindowAggregator {
                 if id as usize >= key_count {
                     return Err(corrupt("a pane names a key that does not exist"));
                 }
-                if fresh.stamps[id as usize] == fresh.generation {
+                let meta = &mut fresh.meta[id as usize];
+                if meta.stamp == fresh.generation {
                     return Err(corrupt("a pane holds the same key twice"));
                 }
-                fresh.stamps[id as usize] = fresh.generation;
-                let slot = pane.push(id, 0.0, invertible);
-                pane.counts[slot] = r.u64()?;
-                pane.values[slot] = f64::from_bits(r.u64()?);
+                meta.stamp = fresh.generation;
+                meta.refs += 1;
+                let slot = pane.push(id, 0.0);
+                let entry = &mut pane.entries[slot];
+                entry.count = r.u64()?;
+                entry.value = f64::from_bits(r.u64()?);
                 if invertible {
-                    pane.nans[slot] = r.u32()?;
-                    pane.pos_infs[slot] = r.u32()?;
-                    pane.neg_infs[slot] = r.u32()?;
+                    entry.nans = r.u32()?;
+                    entry.pos_infs = r.u32()?;
+                    entry.neg_infs = r.u32()?;
                 }
-                fresh.refs[id as usize] += 1;
             }
+            fresh.pane_bytes += pane.memory_bytes();
             fresh.panes.insert(pane_id, pane);
         }
         if r.at != bytes.len() {
             return Err(corrupt("bytes are left after the last pane"));
         }
-        if fresh.refs.contains(&0) {
+        if fresh.meta.iter().any(|m| m.refs == 0) {
             return Err(corrupt("a key is held by no pane"));
         }
         fresh.live = key_count;
-        fresh.stamps.fill(0);
+        fresh.meta.iter_mut().for_each(|m| m.stamp = 0);
         fresh.generation = 1;
         *self = fresh;
         Ok(())
+    }
+}
+
+fn add_pane(running: &mut [Acc], pane: &Pane) {
+    for entry in &pane.entries {
+        running[entry.key as usize].add(entry);
+    }
+}
+
+fn subtract_pane(running: &mut [Acc], pane: &Pane) {
+    for entry in &pane.entries {
+        running[entry.key as usize].subtract(entry);
     }
 }
 
@@ -1113,6 +1092,7 @@ mod tests {
                 if t > window {
                     agg.evict(t + slide - window).unwrap();
                 }
+                prop_assert_eq!(agg.pane_bytes, agg.panes.values().map(Pane::memory_bytes).sum::<usize>());
                 let snap = agg.snapshot();
                 let mut copy = WindowAggregator::new(op, window, slide, KeyKind::I64).unwrap();
                 copy.restore(&snap).unwrap();

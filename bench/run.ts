@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: B3 (reduceByKey matrix), B4 (shuffle), B5 (sliding windows) and the
+ * small-batch threshold, each contender side by side in this process (the Rust limit in a
+ * child process per round). Writes bench/results/<time>.json and .md and prints the Markdown.
+ *
+ * Options: --only=b3,b4,b5,threshold  --rows=N (B3 records per batch)  --rounds=N  --quick
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NativeKernels } from "sluice";
+import { requireNativeBinding } from "../core/test/kernels/native-binding.js";
+import { benchReduceByKey } from "./b3-reduce-by-key.js";
+import { benchShuffle } from "./b4-shuffle.js";
+import { benchWindows } from "./b5-windows.js";
+import { type BenchResults, toMarkdown } from "./report.js";
+import { buildRustLimit } from "./rust-limit.js";
+import { benchThreshold, crossover } from "./threshold.js";
+
+const args = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [key, value] = arg.replace(/^--/, "").split("=");
+    return [key as string, value ?? "true"];
+  }),
+);
+const quick = args.has("quick");
+const only = new Set((args.get("only") ?? "b3,b4,b5,threshold").split(","));
+const rounds = Number(args.get("rounds") ?? (quick ? 2 : 5));
+const rows = Number(args.get("rows") ?? (quick ? 200_000 : 1_000_000));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const started = Date.now();
+const tmp = mkdtempSync(join(tmpdir(), "sluice-bench-"));
+// Every batch goes to the addon here: the small-batch threshold is what is being measured.
+const native = new NativeKernels(requireNativeBinding(), { jsBelowRows: 0 });
+log("building the Rust limit contender (cargo build --release --example bench_limit)...");
+buildRustLimit();
+
+const settings: Record<string, number | string> = { rows, rounds };
+const results: BenchResults = {
+  startedAt: new Date(started).toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
+  settings,
+  elapsedSeconds: 0,
+};
+const mutable = results as { -readonly [K in keyof BenchResults]: BenchResults[K] };
+try {
+  if (only.has("threshold")) {
+    const points = benchThreshold({
+      native,
+      sizes: [16, 64, 256, 1024, 4096, 16384],
+      rowsPerSample: quick ? 50_000 : 200_000,
+      rounds,
+    });
+    mutable.threshold = { points, crossover: crossover(points) };
+    log(`threshold: native at least as fast from ${mutable.threshold.crossover} rows`);
+  }
+  if (only.has("b3")) {
+    mutable.b3 = benchReduceByKey({
+      native,
+      rows,
+      rounds,
+      distinctCounts: quick ? [1000, 100_000] : [1000, 100_000, 1_000_000],
+      tmp,
+      log,
+    });
+  }
+  if (only.has("b4")) {
+    settings.shuffleRows = quick ? 1_000_000 : 4_000_000;
+    mutable.b4 = benchShuffle({ native, rows: settings.shuffleRows, rounds, tmp, log });
+  }
+  if (only.has("b5")) {
+    settings.windowRate = quick ? 20_000 : 50_000;
+    settings.windowMeasuredRows = quick ? 100_000 : 300_000;
+    mutable.b5 = benchWindows({
+      native,
+      ratePerSecond: settings.windowRate,
+      measuredRows: settings.windowMeasuredRows,
+      rounds: Math.min(rounds, 3),
+      tmp,
+      log,
+    });
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+mutable.elapsedSeconds = (Date.now() - started) / 1000;
+const markdown = toMarkdown(results);
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const stamp = results.startedAt.replace(/[:.]/g, "-");
+writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(dir, `${stamp}.md`), markdown);
+process.stdout.write(markdown);
