@@ -5,6 +5,18 @@ export type SluiceErrorCode =
   | "SLUICE_NATIVE_INVALID_ARGUMENT"
   | "SLUICE_NATIVE_PANIC"
   | "SLUICE_NATIVE_INVALID_SNAPSHOT"
+  // Fault tolerance (core/src/recovery): checkpoints, the write-ahead log, bad records, shutdown.
+  | "SLUICE_CHECKPOINT_CORRUPT"
+  | "SLUICE_CHECKPOINT_VERSION"
+  | "SLUICE_CHECKPOINT_INCOMPATIBLE"
+  | "SLUICE_CHECKPOINT_WRITE_FAILED"
+  | "SLUICE_STATE_NOT_SERIALIZABLE"
+  | "SLUICE_WAL_CORRUPT"
+  | "SLUICE_DISK_FULL"
+  | "SLUICE_RECORD_FAILED"
+  | "SLUICE_REPLAY_INCOMPLETE"
+  | "SLUICE_SOURCE_NOT_SEEKABLE"
+  | "SLUICE_SHUTDOWN_TIMEOUT"
   // Connectors and plugins (core/src/plugins, core/src/connectors).
   | "SLUICE_INVALID_CONFIG"
   | "SLUICE_INVALID_RECORD"

@@ -1,9 +1,13 @@
 /**
  * `sluice/testing`: helpers for testing Sluice jobs and connectors.
  */
+
+export { isStreamsJob, type StreamsJob, streamsJob } from "../job/streams-job.js";
 export { JsKernels } from "../kernels/js-kernels.js";
+export { FaultInjectingFileSystem } from "../recovery/fault-injecting-fs.js";
 export { ManualClock } from "../scheduler/manual-clock.js";
 export * from "./conformance/index.js";
+export { executorThreadIds } from "./executors.js";
 export { cachedBatchTimes } from "./inspect.js";
 export {
   type InputBatches,
