@@ -24,15 +24,21 @@ export { MapWithStateDStream } from "./dstream/map-with-state-dstream.js";
 export type { NamedReduction } from "./dstream/named-reductions.js";
 export type { State, StateSpec } from "./dstream/state.js";
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";
+export type { BatchExecutionInfo } from "./execution/batch-execution-info.js";
+export { ExecutorPool, type ExecutorPoolOptions } from "./execution/executor-pool.js";
+export * from "./flow/index.js";
 export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
 export { InputDStream } from "./input/input-dstream.js";
 export { Receiver } from "./input/receiver.js";
-export * from "./flow/index.js";
+export { createJobContext, type JobReference } from "./job/create-job-context.js";
+export { defineJob, type JobDefinition } from "./job/define-job.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";
 export { type Clock, SystemClock } from "./scheduler/clock.js";
 export type {
   BatchInfo,
+  ExecutorsInfo,
+  ExecutorsUnavailableInfo,
   OutputOperationInfo,
   ReceiverInfo,
   StreamInputInfo,

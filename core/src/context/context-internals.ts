@@ -1,4 +1,7 @@
+import type { DStream } from "../dstream/dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import type { DriverExecution } from "../execution/driver-execution.js";
+import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import type { Clock } from "../scheduler/clock.js";
 import type { InputInfoTracker } from "../scheduler/input-info-tracker.js";
 import type { ListenerBus } from "../scheduler/listener-bus.js";
@@ -20,8 +23,16 @@ export interface ContextInternals {
   state(): ContextState;
   /** Throws unless operations may still be added (the context is not started or stopped). */
   assertCanAddOperations(): void;
-  /** A new id for a DStream of this context. */
-  nextStreamId(): number;
+  /** Gives a new DStream of this context its id (the order of graph construction). */
+  registerStream(stream: DStream<unknown>): number;
+  /** Every stream of this context by id (executors find operators by id). */
+  readonly streams: ReadonlyMap<number, DStream<unknown>>;
+  /** Records the module executors import to rebuild this context's graph (before `start`). */
+  setJob(job: ExecutorJobSpec): void;
+  /** The module executors import, if the job came from one. */
+  job(): ExecutorJobSpec | undefined;
+  /** The executors while the context runs with `local[N]`, N > 1 (else undefined). */
+  execution(): DriverExecution | undefined;
   /** Records an error for `awaitTermination` to throw (Spark's `reportError`). */
   reportError(error: unknown): void;
   /** The first error reported, if any. */

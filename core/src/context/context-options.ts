@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { SluiceError } from "../errors/sluice-error.js";
+import type { ExecutorPool } from "../execution/executor-pool.js";
 import type { Clock } from "../scheduler/clock.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 
@@ -8,8 +9,10 @@ export interface StreamingContextOptions {
   /** The batch interval: every batch covers this much time (`1000`, `"500ms"`, `"2s"`, `"1m"`). */
   readonly batchInterval: Duration;
   /**
-   * Where jobs run, as in Spark: `"local"`, `"local[N]"` or `"local[*]"`. Today every job runs on
-   * the main thread; the number sets the default parallelism (partitions of shuffles).
+   * Where jobs run, as in Spark: `"local"`, `"local[N]"` or `"local[*]"` (one per core). With
+   * N > 1, a job loaded from a module (`createJobContext`) runs the per-partition work of every
+   * batch on N executor threads; `"local"` and `"local[1]"` run everything on the main thread.
+   * The number also sets the default parallelism (partitions of shuffles).
    */
   readonly master?: string;
   /** The application's name, for logs and listeners. */
@@ -22,6 +25,17 @@ export interface StreamingContextOptions {
   readonly defaultParallelism?: number;
   /** How many batches may be processed at once (Spark's `spark.streaming.concurrentJobs`; default 1). */
   readonly concurrentJobs?: number;
+  /**
+   * Attempts a task gets on the executors before its batch fails (Spark's
+   * `spark.task.maxFailures`; default 4).
+   */
+  readonly taskMaxFailures?: number;
+  /**
+   * Executors to run on instead of starting `master`'s own (for example one pool shared by the
+   * tests of a file). The context loads its job on them and unloads it when it stops, but does
+   * not close them.
+   */
+  readonly executorPool?: ExecutorPool;
 }
 
 /** Options checked and with defaults applied. */
@@ -32,6 +46,10 @@ export interface ResolvedContextOptions {
   readonly checkpoint: string | undefined;
   readonly defaultParallelism: number;
   readonly concurrentJobs: number;
+  /** Executor threads `master` asks for (1: everything on the main thread). */
+  readonly executors: number;
+  readonly taskMaxFailures: number;
+  readonly executorPool: ExecutorPool | undefined;
 }
 
 /**
@@ -70,6 +88,12 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
   if (!Number.isInteger(concurrentJobs) || concurrentJobs < 1) {
     problems.push(`concurrentJobs must be an integer of at least 1, got ${String(concurrentJobs)}`);
   }
+  const taskMaxFailures = options.taskMaxFailures ?? 4;
+  if (!Number.isInteger(taskMaxFailures) || taskMaxFailures < 1) {
+    problems.push(
+      `taskMaxFailures must be an integer of at least 1, got ${String(taskMaxFailures)}`,
+    );
+  }
   if (
     options.checkpoint !== undefined &&
     (typeof options.checkpoint !== "string" || options.checkpoint === "")
@@ -89,6 +113,9 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
     checkpoint: options.checkpoint,
     defaultParallelism,
     concurrentJobs,
+    executors: masterParallelism ?? 1,
+    taskMaxFailures,
+    executorPool: options.executorPool,
   };
 }
 

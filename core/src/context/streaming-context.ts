@@ -9,9 +9,9 @@ import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { SocketReceiver } from "../input/socket-receiver.js";
+import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.js";
 import type { ConnectorPlugin, SourcePlugin } from "../plugins/plugin.js";
-import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import type { SourceRecord } from "../plugins/records.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
 import { type Clock, SystemClock } from "../scheduler/clock.js";
@@ -172,6 +172,18 @@ export class StreamingContext {
   /** Partitions of shuffles when an operation names none. */
   get defaultParallelism(): number {
     return this.options.defaultParallelism;
+  }
+
+  /**
+   * True when the context has inputs and every one of them reached its end with nothing left
+   * for a batch (bounded sources such as a file replay with an end marker).
+   *
+   * @example
+   * ctx.addListener({ onBatchCompleted: () => ctx.inputsEnded && void ctx.stop({ graceful: true }) });
+   */
+  get inputsEnded(): boolean {
+    const inputs = this.graph.inputs;
+    return inputs.length > 0 && inputs.every((input) => input.hasEnded() && !input.hasPendingData());
   }
 
   /**
@@ -488,8 +500,7 @@ export class StreamingContext {
    * context says so (a warning in the log and `onExecutorsUnavailable`).
    */
   private async startExecutors(): Promise<void> {
-    const { executors, taskMaxFailures, batchInterval, defaultParallelism, appName } =
-      this.options;
+    const { executors, taskMaxFailures, batchInterval, defaultParallelism, appName } = this.options;
     if (executors <= 1) return;
     const job = this.jobSpec;
     if (job === undefined) {

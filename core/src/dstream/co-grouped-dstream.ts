@@ -12,9 +12,9 @@ import { cogroup } from "./shuffle.js";
  */
 export class CoGroupedDStream<K, V, W> extends DStream<[K, [V[], W[]]]> {
   constructor(
-    private readonly left: DStream<readonly [K, V]>,
-    private readonly right: DStream<readonly [K, W]>,
-    private readonly numPartitions: number,
+    readonly left: DStream<readonly [K, V]>,
+    readonly right: DStream<readonly [K, W]>,
+    readonly numPartitions: number,
   ) {
     checkCombinable([left, right], "cogroup");
     super(left.context);

@@ -91,7 +91,7 @@ export abstract class DStream<T> {
     const internals = internalsOf(context);
     internals.assertCanAddOperations();
     this.context = context;
-    this.id = internals.nextStreamId();
+    this.id = internals.registerStream(this);
   }
 
   /** The interval at which this stream produces batches. */
@@ -209,7 +209,11 @@ export abstract class DStream<T> {
     const cached = this.generated.get(time);
     if (cached !== undefined) return cached;
     if (!this.isTimeValid(time)) return Promise.resolve(undefined);
-    const computing = this.compute(time).catch((error: unknown) => {
+    // With executors, per-partition operators and shuffles run as tasks on them.
+    const onExecutors = internalsOf(this.context).execution()?.compute(this, time) as
+      | Promise<Batch<T> | undefined>
+      | undefined;
+    const computing = (onExecutors ?? this.compute(time)).catch((error: unknown) => {
       this.generated.delete(time);
       throw error;
     });

@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class FilteredDStream<T> extends DStream<T> {
   constructor(
-    private readonly parent: DStream<T>,
+    readonly parent: DStream<T>,
     private readonly predicate: (record: T) => boolean,
   ) {
     super(parent.context);
@@ -26,10 +26,11 @@ export class FilteredDStream<T> extends DStream<T> {
   protected async compute(time: number): Promise<Batch<T> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
+    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<T>): T[] {
     const predicate = this.predicate;
-    return {
-      time,
-      partitions: batch.partitions.map((partition) => partition.filter((r) => predicate(r))),
-    };
+    return records.filter((r) => predicate(r));
   }
 }

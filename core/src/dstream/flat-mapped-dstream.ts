@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class FlatMappedDStream<T, U> extends DStream<U> {
   constructor(
-    private readonly parent: DStream<T>,
+    readonly parent: DStream<T>,
     private readonly fn: (record: T) => Iterable<U>,
   ) {
     super(parent.context);
@@ -26,11 +26,12 @@ export class FlatMappedDStream<T, U> extends DStream<U> {
   protected async compute(time: number): Promise<Batch<U> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const partitions = batch.partitions.map((partition) => {
-      const out: U[] = [];
-      for (const record of partition) for (const produced of this.fn(record)) out.push(produced);
-      return out;
-    });
-    return { time, partitions };
+    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<T>): U[] {
+    const out: U[] = [];
+    for (const record of records) for (const produced of this.fn(record)) out.push(produced);
+    return out;
   }
 }

@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class FlatMappedValuesDStream<K, V, U> extends DStream<[K, U]> {
   constructor(
-    private readonly parent: DStream<readonly [K, V]>,
+    readonly parent: DStream<readonly [K, V]>,
     private readonly fn: (value: V) => Iterable<U>,
   ) {
     super(parent.context);
@@ -26,12 +26,13 @@ export class FlatMappedValuesDStream<K, V, U> extends DStream<[K, U]> {
   protected async compute(time: number): Promise<Batch<[K, U]> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const partitions = batch.partitions.map((partition) => {
-      const out: [K, U][] = [];
-      for (const [key, value] of partition)
-        for (const produced of this.fn(value)) out.push([key, produced]);
-      return out;
-    });
-    return { time, partitions };
+    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<readonly [K, V]>): [K, U][] {
+    const out: [K, U][] = [];
+    for (const [key, value] of records)
+      for (const produced of this.fn(value)) out.push([key, produced]);
+    return out;
   }
 }

@@ -23,6 +23,10 @@ export class GlommedDStream<T> extends DStream<T[]> {
   protected async compute(time: number): Promise<Batch<T[]> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    return { time, partitions: batch.partitions.map((partition) => [[...partition]]) };
+    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<T>): T[][] {
+    return [[...records]];
   }
 }

@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class MapPartitionedDStream<T, U> extends DStream<U> {
   constructor(
-    private readonly parent: DStream<T>,
+    readonly parent: DStream<T>,
     private readonly fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
   ) {
     super(parent.context);
@@ -26,6 +26,10 @@ export class MapPartitionedDStream<T, U> extends DStream<U> {
   protected async compute(time: number): Promise<Batch<U> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    return { time, partitions: batch.partitions.map((partition, i) => [...this.fn(partition, i)]) };
+    return { time, partitions: batch.partitions.map((p, i) => this.applyToPartition(p, i)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<T>, partitionIndex: number): U[] {
+    return [...this.fn(records, partitionIndex)];
   }
 }

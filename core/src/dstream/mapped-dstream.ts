@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class MappedDStream<T, U> extends DStream<U> {
   constructor(
-    private readonly parent: DStream<T>,
+    readonly parent: DStream<T>,
     private readonly fn: (record: T) => U,
   ) {
     super(parent.context);
@@ -26,7 +26,11 @@ export class MappedDStream<T, U> extends DStream<U> {
   protected async compute(time: number): Promise<Batch<U> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
+    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<T>): U[] {
     const fn = this.fn;
-    return { time, partitions: batch.partitions.map((partition) => partition.map((r) => fn(r))) };
+    return records.map((r) => fn(r));
   }
 }

@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class MappedValuesDStream<K, V, U> extends DStream<[K, U]> {
   constructor(
-    private readonly parent: DStream<readonly [K, V]>,
+    readonly parent: DStream<readonly [K, V]>,
     private readonly fn: (value: V) => U,
   ) {
     super(parent.context);
@@ -26,12 +26,11 @@ export class MappedValuesDStream<K, V, U> extends DStream<[K, U]> {
   protected async compute(time: number): Promise<Batch<[K, U]> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
+    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  }
+
+  applyToPartition(records: ReadonlyArray<readonly [K, V]>): [K, U][] {
     const fn = this.fn;
-    return {
-      time,
-      partitions: batch.partitions.map((partition) =>
-        partition.map(([key, value]): [K, U] => [key, fn(value)]),
-      ),
-    };
+    return records.map(([key, value]): [K, U] => [key, fn(value)]);
   }
 }

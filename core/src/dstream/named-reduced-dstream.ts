@@ -10,9 +10,9 @@ import { type NamedReduction, reduceByKeyNamed } from "./named-reductions.js";
  */
 export class NamedReducedDStream<K> extends DStream<[K, number]> {
   constructor(
-    private readonly parent: DStream<readonly [K, unknown]>,
-    private readonly op: NamedReduction,
-    private readonly numPartitions: number,
+    readonly parent: DStream<readonly [K, unknown]>,
+    readonly op: NamedReduction,
+    readonly numPartitions: number,
   ) {
     super(parent.context);
   }

@@ -39,24 +39,42 @@ export function reduceByKeyNamed<K>(
   const groups = Array.from({ length: numPartitions }, () => new KeyedMap<K, number>());
   for (const partition of batch.partitions) {
     for (const [key, value] of partition) {
-      if (op !== "count" && typeof value !== "number") {
-        throw new SluiceError(
-          "SLUICE_INVALID_ARGUMENT",
-          `reduceByKey("${op}"): the value of key ${String(key)} is ${typeof value}, not a number; map it to a number first or pass a function`,
-        );
-      }
+      requireNumber(op, key, value);
       const target = groups[partitionOfKey(key, numPartitions)] as KeyedMap<K, number>;
       const previous = target.get(key);
       target.set(
         key,
-        previous === undefined ? start(op, value as number) : step(op, previous, value as number),
+        previous === undefined
+          ? startReduction(op, value as number)
+          : stepReduction(op, previous, value as number),
       );
     }
   }
   return groups.map((group) => [...group]);
 }
 
-function start(op: NamedReduction, value: number): number {
+/**
+ * Throws the error `reduceByKey(op)` gives for a value that is not a number (any value counts).
+ *
+ * @example
+ * requireNumber("sum", "k", "7"); // throws SLUICE_INVALID_ARGUMENT
+ */
+export function requireNumber(op: NamedReduction, key: unknown, value: unknown): void {
+  if (op !== "count" && typeof value !== "number") {
+    throw new SluiceError(
+      "SLUICE_INVALID_ARGUMENT",
+      `reduceByKey("${op}"): the value of key ${String(key)} is ${typeof value}, not a number; map it to a number first or pass a function`,
+    );
+  }
+}
+
+/**
+ * A key's first value reduced on its own (`sum` starts from `+0`, `count` at 1).
+ *
+ * @example
+ * startReduction("count", 42); // 1
+ */
+export function startReduction(op: NamedReduction, value: number): number {
   switch (op) {
     case "sum":
       return 0 + value;
@@ -67,7 +85,13 @@ function start(op: NamedReduction, value: number): number {
   }
 }
 
-function step(op: NamedReduction, accumulated: number, value: number): number {
+/**
+ * A key's running result with one more value.
+ *
+ * @example
+ * stepReduction("max", 3, 5); // 5
+ */
+export function stepReduction(op: NamedReduction, accumulated: number, value: number): number {
   switch (op) {
     case "sum":
       return accumulated + value;

@@ -10,10 +10,10 @@ import { type Aggregator, combineByKey } from "./shuffle.js";
  */
 export class ShuffledDStream<K, V, C> extends DStream<[K, C]> {
   constructor(
-    private readonly parent: DStream<readonly [K, V]>,
-    private readonly aggregator: Aggregator<V, C>,
-    private readonly numPartitions: number,
-    private readonly mapSideCombine: boolean,
+    readonly parent: DStream<readonly [K, V]>,
+    readonly aggregator: Aggregator<V, C>,
+    readonly numPartitions: number,
+    readonly mapSideCombine: boolean,
   ) {
     super(parent.context);
   }

@@ -43,6 +43,12 @@ export type SluiceErrorCode =
   | "SLUICE_INPUT_FAILED"
   | "SLUICE_RECEIVER_FAILED"
   | "SLUICE_INCONSISTENT_WINDOW"
+  // Executors (master "local[N]"): a task failed its last attempt, an executor thread failed to
+  // start or load the job, a job module is missing or rebuilt a different graph.
+  | "SLUICE_TASK_FAILED"
+  | "SLUICE_EXECUTOR_FAILED"
+  | "SLUICE_JOB_LOAD_FAILED"
+  | "SLUICE_JOB_MISMATCH"
   | "SLUICE_INTERNAL";
 
 /**

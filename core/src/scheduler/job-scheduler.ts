@@ -1,6 +1,7 @@
 import type { DStreamGraph } from "../context/dstream-graph.js";
 import type { ForEachDStream } from "../dstream/for-each-dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import type { BatchExecutionInfo } from "../execution/batch-execution-info.js";
 import type { Clock } from "./clock.js";
 import type { InputInfoTracker } from "./input-info-tracker.js";
 import type { BatchInfo, OutputOperationInfo, StreamInputInfo } from "./listener.js";
@@ -15,6 +16,7 @@ interface JobSet {
   processingStartTime: number | undefined;
   processingEndTime: number | undefined;
   readonly outputInfos: Map<number, OutputOperationInfo>;
+  execution: BatchExecutionInfo | undefined;
 }
 
 /** What the scheduler works with. */
@@ -28,6 +30,8 @@ export interface JobSchedulerDeps {
   readonly reportError: (error: unknown) => void;
   /** Called after every change of progress. */
   readonly onProgress: () => void;
+  /** The executors' metrics of a completed batch (none without executors). */
+  readonly executionInfo?: (time: number) => BatchExecutionInfo | undefined;
 }
 
 /**
@@ -61,6 +65,7 @@ export class JobScheduler {
       submissionTime: this.deps.clock.now(),
       processingStartTime: undefined,
       processingEndTime: undefined,
+      execution: undefined,
       outputInfos: new Map(
         outputs.map((output) => [output.outputId, outputInfo(time, output, undefined, undefined)]),
       ),
@@ -130,6 +135,7 @@ export class JobScheduler {
       listenerBus.post("onOutputOperationCompleted", info);
     }
     jobSet.processingEndTime = clock.now();
+    jobSet.execution = this.deps.executionInfo?.(jobSet.time);
     listenerBus.post("onBatchCompleted", batchInfo(jobSet));
     this.finish(jobSet.time, firstFailure);
   }
@@ -202,5 +208,6 @@ function batchInfo(jobSet: JobSet): BatchInfo {
         ? undefined
         : schedulingDelay + processingDelay,
     outputOperationInfos: new Map(jobSet.outputInfos),
+    ...(jobSet.execution === undefined ? {} : { execution: jobSet.execution }),
   };
 }

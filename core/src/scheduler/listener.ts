@@ -1,3 +1,5 @@
+import type { BatchExecutionInfo } from "../execution/batch-execution-info.js";
+
 /** How many records one input stream brought into a batch. */
 export interface StreamInputInfo {
   /** The id of the input stream (its order of creation in the context, from 0). */
@@ -51,6 +53,29 @@ export interface BatchInfo {
   readonly totalDelay: number | undefined;
   /** Every output operation of the batch, by id. */
   readonly outputOperationInfos: ReadonlyMap<number, OutputOperationInfo>;
+  /**
+   * What the executors did for the batch (tasks, task time per executor, shuffle bytes, where
+   * the time went), once it completed under `local[N]` with N > 1; otherwise undefined.
+   */
+  readonly execution?: BatchExecutionInfo;
+}
+
+/** The executors a context started (`local[N]`, N > 1). */
+export interface ExecutorsInfo {
+  /** How many executor threads run the job. */
+  readonly executors: number;
+  /** Their thread ids. */
+  readonly threadIds: ReadonlyArray<number>;
+  /** The job module they imported. */
+  readonly module: string;
+}
+
+/** Why a context asked for executors runs on the main thread instead. */
+export interface ExecutorsUnavailableInfo {
+  /** The executor threads `master` asked for. */
+  readonly requested: number;
+  /** Why they were not started. */
+  readonly reason: string;
 }
 
 /** A receiver as reported to listeners: Spark's `ReceiverInfo`. */
@@ -90,6 +115,10 @@ export interface StreamingListener {
   onOutputOperationStarted?(info: OutputOperationInfo): void;
   /** One output operation ended for a batch (see `failureReason`). */
   onOutputOperationCompleted?(info: OutputOperationInfo): void;
+  /** The executors started and loaded the job (`local[N]`, N > 1). */
+  onExecutorsStarted?(info: ExecutorsInfo): void;
+  /** `local[N]` with N > 1 was asked for, but the job runs on the main thread (see `reason`). */
+  onExecutorsUnavailable?(info: ExecutorsUnavailableInfo): void;
   /** A receiver started. */
   onReceiverStarted?(info: ReceiverInfo): void;
   /** A receiver reported an error. */

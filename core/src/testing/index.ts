@@ -12,6 +12,7 @@ export { cachedBatchTimes } from "./inspect.js";
 export {
   type InputBatches,
   type InputRecord,
+  type InputStreams,
   type RunBatchesOptions,
   runBatches,
 } from "./run-batches.js";

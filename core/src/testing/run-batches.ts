@@ -3,6 +3,8 @@ import { StreamingContext } from "../context/streaming-context.js";
 import { batchRecords } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import type { ExecutorPool } from "../execution/executor-pool.js";
+import { isStreamsJob, type StreamsJob } from "../job/streams-job.js";
 import { ManualClock } from "../scheduler/manual-clock.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
 import { TestInputDStream } from "./test-input-dstream.js";
@@ -29,7 +31,21 @@ export interface RunBatchesOptions<Inputs extends readonly InputRecord[]> {
   readonly numBatches?: number;
   /** Partitions of every input batch, and the context's default parallelism (default 2). */
   readonly numPartitions?: number;
+  /**
+   * Where to run (default `"local"`). With `"local[N]"`, N > 1, a `streamsJob` runs on N
+   * executor threads; an inline function runs on the main thread (the context says so).
+   */
+  readonly master?: string;
+  /** Executors to share with other runs (see `StreamingContextOptions.executorPool`). */
+  readonly executorPool?: ExecutorPool;
+  /** Attempts per task on the executors (default 4). */
+  readonly taskMaxFailures?: number;
 }
+
+/** The input streams `runBatches` hands its build function. */
+export type InputStreams<Inputs extends readonly InputRecord[] | []> = {
+  [I in keyof Inputs]: DStream<Inputs[I]>;
+};
 
 /**
  * Runs a streaming computation on given input batches, deterministically: a `ManualClock` is
@@ -37,8 +53,9 @@ export interface RunBatchesOptions<Inputs extends readonly InputRecord[]> {
  * next. `build` receives one stream per input and returns the stream to observe; the result has
  * one array per batch in which that stream produced a batch (an empty batch gives `[]`, a time
  * without a batch gives no entry), records in output order (partitions one after the other).
- * The first error of a batch rejects the run. `build` is a plain function of the input streams,
- * so a later `master` option can rebuild the same graph in worker threads.
+ * The first error of a batch rejects the run. `build` is a function of the input streams, or a
+ * `streamsJob` exported from a module, which also runs under `master: "local[N]"`: executors
+ * import the module and rebuild the same graph.
  *
  * @example
  * const output = await runBatches(
@@ -49,7 +66,7 @@ export interface RunBatchesOptions<Inputs extends readonly InputRecord[]> {
  */
 export async function runBatches<Inputs extends readonly InputRecord[] | [], R>(
   options: RunBatchesOptions<Inputs>,
-  build: (...streams: { [I in keyof Inputs]: DStream<Inputs[I]> }) => DStream<R>,
+  build: ((...streams: InputStreams<Inputs>) => DStream<R>) | StreamsJob<InputStreams<Inputs>, R>,
 ): Promise<R[][]> {
   const interval = options.batchIntervalMs ?? 1000;
   if (!Number.isInteger(interval) || interval < 1) {
@@ -76,9 +93,24 @@ export async function runBatches<Inputs extends readonly InputRecord[] | [], R>(
     batchInterval: interval,
     clock,
     defaultParallelism: numPartitions,
+    ...(options.master === undefined ? {} : { master: options.master }),
+    ...(options.executorPool === undefined ? {} : { executorPool: options.executorPool }),
+    ...(options.taskMaxFailures === undefined ? {} : { taskMaxFailures: options.taskMaxFailures }),
   });
+  const internals = internalsOf(ctx);
   const streams = inputs.map((batches) => new TestInputDStream(ctx, batches, numPartitions));
-  const observed = (build as (...streams: DStream<unknown>[]) => DStream<R>)(...streams);
+  let buildFunction = build as (...streams: DStream<unknown>[]) => DStream<R>;
+  if (isStreamsJob(build)) {
+    internals.setJob({
+      module: build.module,
+      exportName: build.exportName,
+      kind: "streams",
+      inputs: streams.length,
+      args: undefined,
+    });
+    buildFunction = build.build as (...streams: DStream<unknown>[]) => DStream<R>;
+  }
+  const observed = buildFunction(...streams);
   if (observed === undefined || observed.context !== ctx) {
     throw new SluiceError(
       "SLUICE_INVALID_ARGUMENT",
@@ -90,7 +122,6 @@ export async function runBatches<Inputs extends readonly InputRecord[] | [], R>(
     output.push(batchRecords(batch));
   });
 
-  const internals = internalsOf(ctx);
   try {
     await ctx.start();
     for (let batch = 1; batch <= numBatches; batch++) {

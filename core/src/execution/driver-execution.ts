@@ -1,0 +1,308 @@
+import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import type { Batch } from "../dstream/batch.js";
+import type { CoGroupedDStream } from "../dstream/co-grouped-dstream.js";
+import type { DStream } from "../dstream/dstream.js";
+import type { NamedReducedDStream } from "../dstream/named-reduced-dstream.js";
+import { operator } from "../dstream/operator-registry.js";
+import { isPartitionOperator } from "../dstream/partition-operator.js";
+import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
+import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
+import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
+import { graphFingerprint } from "../job/graph-fingerprint.js";
+import { type BatchExecutionInfo, ExecutionMetrics } from "./batch-execution-info.js";
+import { ExecutorPool, TaskAttemptError } from "./executor-pool.js";
+import type { JobSettings, ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
+import { decodeGroups } from "./partition-work.js";
+
+/** How a context starts its executors. */
+export interface DriverExecutionOptions {
+  readonly context: StreamingContext;
+  readonly job: ExecutorJobSpec;
+  readonly settings: JobSettings;
+  /** Threads of a pool of the context's own. */
+  readonly threads: number;
+  /** A pool to use instead (not closed with the context). */
+  readonly pool: ExecutorPool | undefined;
+  readonly taskMaxFailures: number;
+}
+
+/** Errors that a retry cannot fix: bad input or a job that does not fit the executors. */
+const NOT_RETRIED: ReadonlySet<string> = new Set<SluiceErrorCode>([
+  "SLUICE_INVALID_ARGUMENT",
+  "SLUICE_INVALID_RECORD",
+  "SLUICE_MISSING_BATCH",
+  "SLUICE_INCONSISTENT_WINDOW",
+  "SLUICE_ILLEGAL_STATE",
+  "SLUICE_JOB_MISMATCH",
+  "SLUICE_INTERNAL",
+]);
+
+let nextJobKey = 1;
+
+/**
+ * The driver's side of `local[N]`: computes per-partition operators and shuffles as tasks on the
+ * executors. A chain of per-partition operators runs as one task per partition of the batch it
+ * starts from (computed on the driver: an input, a window, a union, state, a shuffle's result);
+ * a shuffle runs one map task per partition of its parent (the chain above it, then placing
+ * keys into buckets) and one reduce task per output partition. Every other operator runs on the
+ * driver, as with `local[1]`.
+ *
+ * @example
+ * const execution = await DriverExecution.start({ context, job, settings, threads: 2, pool: undefined, taskMaxFailures: 4 });
+ */
+export class DriverExecution {
+  private readonly metrics: ExecutionMetrics;
+
+  private constructor(
+    private readonly context: StreamingContext,
+    private readonly pool: ExecutorPool,
+    private readonly ownsPool: boolean,
+    private readonly jobKey: number,
+    private readonly taskMaxFailures: number,
+  ) {
+    this.metrics = new ExecutionMetrics(pool.threads);
+  }
+
+  /** Starts the executors (or joins a given pool) and loads the job on each of them. */
+  static async start(options: DriverExecutionOptions): Promise<DriverExecution> {
+    const pool = options.pool ?? new ExecutorPool({ threads: options.threads });
+    const jobKey = nextJobKey++;
+    try {
+      await pool.loadJob({
+        type: "load",
+        jobKey,
+        job: options.job,
+        settings: options.settings,
+        streams: graphFingerprint(internalsOf(options.context).streams),
+      });
+    } catch (error) {
+      if (options.pool === undefined) await pool.close();
+      const code = (error as { code?: unknown }).code;
+      throw new SluiceError(
+        code === "SLUICE_JOB_MISMATCH" || code === "SLUICE_JOB_LOAD_FAILED"
+          ? code
+          : "SLUICE_EXECUTOR_FAILED",
+        `the executors could not load the job ${options.job.exportName} of ${options.job.module}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    return new DriverExecution(
+      options.context,
+      pool,
+      options.pool === undefined,
+      jobKey,
+      options.taskMaxFailures,
+    );
+  }
+
+  /** Executor threads. */
+  get executors(): number {
+    return this.pool.threads;
+  }
+
+  /** The executors' thread ids now. */
+  threadIds(): number[] {
+    return this.pool.threadIds();
+  }
+
+  /** The pool tasks run on. */
+  get executorPool(): ExecutorPool {
+    return this.pool;
+  }
+
+  /**
+   * The batch of `stream` at `time` computed on the executors, or `undefined` when the stream
+   * runs on the driver.
+   */
+  compute(stream: DStream<unknown>, time: number): Promise<Batch<unknown> | undefined> | undefined {
+    if (isPartitionOperator(stream)) return this.computeChain(stream, time);
+    if (stream instanceof operator("NamedReducedDStream")) {
+      const named = stream as NamedReducedDStream<unknown>;
+      return this.computeShuffle(stream, time, [named.parent], named.numPartitions, false);
+    }
+    if (stream instanceof operator("ShuffledDStream")) {
+      const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
+      return this.computeShuffle(stream, time, [shuffled.parent], shuffled.numPartitions, false);
+    }
+    if (stream instanceof operator("CoGroupedDStream")) {
+      const grouped = stream as CoGroupedDStream<unknown, unknown, unknown>;
+      const parents = [grouped.left, grouped.right];
+      return this.computeShuffle(stream, time, parents, grouped.numPartitions, true);
+    }
+    return undefined;
+  }
+
+  /** The executors' metrics for the batch at `time` (see `ExecutionMetrics.take`). */
+  takeMetrics(time: number): BatchExecutionInfo {
+    return this.metrics.take(time);
+  }
+
+  /** Unloads the job; closes the pool when it is the context's own. */
+  async close(): Promise<void> {
+    if (this.ownsPool) {
+      await this.pool.close();
+    } else if (!this.pool.isClosed) {
+      this.pool.unloadJob(this.jobKey);
+    }
+  }
+
+  private async computeChain(
+    stream: DStream<unknown>,
+    time: number,
+  ): Promise<Batch<unknown> | undefined> {
+    const { root, chain } = chainOf(stream);
+    const batch = await root.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const partitions = await Promise.all(
+      batch.partitions.map((records, partition) =>
+        this.run({
+          jobKey: this.jobKey,
+          time,
+          partition,
+          streamId: stream.id,
+          input: { kind: "records", records },
+          chain,
+          output: { kind: "records" },
+        }).then((result) => this.recordsOf(result, time)),
+      ),
+    );
+    return { time, partitions };
+  }
+
+  private async computeShuffle(
+    stream: DStream<unknown>,
+    time: number,
+    parents: ReadonlyArray<DStream<unknown>>,
+    numPartitions: number,
+    everyParentRequired: boolean,
+  ): Promise<Batch<unknown> | undefined> {
+    const sources = await Promise.all(
+      parents.map(async (parent) => {
+        const { root, chain } = chainOf(parent);
+        return { parent, chain, batch: await root.getOrCompute(time) };
+      }),
+    );
+    for (const { parent, batch } of sources) {
+      if (batch !== undefined) continue;
+      if (!everyParentRequired) return undefined;
+      throw new SluiceError(
+        "SLUICE_MISSING_BATCH",
+        `cogroup at ${time} ms: its parent ${parent.name} (stream ${parent.id}) produced no batch for that time, so there is nothing to combine`,
+      );
+    }
+    const mapOutputs = await Promise.all(
+      sources.map(({ chain, batch }, side) =>
+        Promise.all(
+          (batch as Batch<unknown>).partitions.map((records, partition) =>
+            this.run({
+              jobKey: this.jobKey,
+              time,
+              partition,
+              streamId: stream.id,
+              input: { kind: "records", records },
+              chain,
+              output: { kind: "shuffle-write", shuffleId: stream.id, side },
+            }).then((result) => bucketsOf(result)),
+          ),
+        ),
+      ),
+    );
+    const partitions = await Promise.all(
+      Array.from({ length: numPartitions }, (_, partition) =>
+        this.run({
+          jobKey: this.jobKey,
+          time,
+          partition,
+          streamId: stream.id,
+          input: {
+            kind: "shuffle-read",
+            shuffleId: stream.id,
+            buckets: mapOutputs.map((side) =>
+              side.map((buckets) => buckets[partition] as ShuffleBucket),
+            ),
+          },
+          chain: [],
+          output: { kind: "records" },
+        }).then((result) => this.recordsOf(result, time)),
+      ),
+    );
+    return { time, partitions };
+  }
+
+  /** One task, retried up to `taskMaxFailures` attempts. */
+  private async run(task: TaskSpec): Promise<TaskResult> {
+    let attempts = 0;
+    let last: unknown;
+    while (attempts < this.taskMaxFailures) {
+      attempts++;
+      try {
+        const attempt = await this.pool.runTask(task);
+        this.metrics.recordAttempt(task.time, attempt);
+        return attempt.result;
+      } catch (error) {
+        this.metrics.recordFailure(task.time);
+        last = error;
+        if (!retryable(error)) break;
+      }
+    }
+    throw this.taskFailed(task, attempts, last);
+  }
+
+  private recordsOf(result: TaskResult, time: number): unknown[] {
+    if (result.kind === "records") return result.records;
+    if (result.kind === "utf8-groups") {
+      const started = performance.now();
+      const records = decodeGroups(result);
+      this.metrics.recordDriverShuffle(time, performance.now() - started);
+      return records;
+    }
+    throw new SluiceError(
+      "SLUICE_INTERNAL",
+      "a task returned shuffle buckets where records were due",
+    );
+  }
+
+  private taskFailed(task: TaskSpec, attempts: number, error: unknown): SluiceError {
+    const lost = error instanceof TaskAttemptError && error.executorLost;
+    const cause = error instanceof TaskAttemptError && !lost ? (error.cause ?? error) : error;
+    const streamId = (error as { streamId?: unknown }).streamId;
+    const id = typeof streamId === "number" ? streamId : task.streamId;
+    const stream = internalsOf(this.context).streams.get(id);
+    const what = `${stream?.name ?? "an operator"} (stream ${id})`;
+    const causeCode = (cause as { code?: unknown } | null)?.code;
+    const code =
+      typeof causeCode === "string" && causeCode.startsWith("SLUICE_") && !lost
+        ? (causeCode as SluiceErrorCode)
+        : "SLUICE_TASK_FAILED";
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new SluiceError(
+      code,
+      `${what} failed for the batch at ${task.time} ms, partition ${task.partition}, after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${reason}`,
+      { cause },
+    );
+  }
+}
+
+/** The per-partition operators above the nearest other stream (the root), parent first. */
+function chainOf(stream: DStream<unknown>): { root: DStream<unknown>; chain: number[] } {
+  const chain: number[] = [];
+  let current = stream;
+  while (isPartitionOperator(current)) {
+    chain.unshift(current.id);
+    current = current.parent;
+  }
+  return { root: current, chain };
+}
+
+function bucketsOf(result: TaskResult): ShuffleBucket[] {
+  if (result.kind === "buckets") return result.buckets;
+  throw new SluiceError("SLUICE_INTERNAL", "a map task returned records where buckets were due");
+}
+
+function retryable(error: unknown): boolean {
+  if (!(error instanceof TaskAttemptError)) return false;
+  if (error.executorLost) return true;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code !== "string" || !NOT_RETRIED.has(code);
+}

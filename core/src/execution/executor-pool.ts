@@ -1,0 +1,368 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { FromExecutor, TaskResult, TaskSpec, ToExecutor } from "./messages.js";
+import { deserializeError } from "./serialized-error.js";
+import { BOOTSTRAP_SOURCE, type BootstrapData, bootstrapData } from "./worker-bootstrap.js";
+
+type LoadMessage = Extract<ToExecutor, { type: "load" }>;
+
+/** Options of an `ExecutorPool`. */
+export interface ExecutorPoolOptions {
+  /** Executor threads (default: the machine's available parallelism). */
+  readonly threads?: number;
+}
+
+/** One attempt of a task that succeeded, and where and how long it ran. */
+export interface TaskAttempt {
+  readonly result: TaskResult;
+  /** The executor thread that ran it. */
+  readonly threadId: number;
+  /** From sending the task to receiving its result, in milliseconds. */
+  readonly ms: number;
+}
+
+/**
+ * A task attempt that failed: the task threw (`cause` is its error), or its executor thread
+ * died while running it.
+ */
+export class TaskAttemptError extends Error {
+  constructor(
+    message: string,
+    readonly threadId: number,
+    /** True when the executor thread exited (the task may well succeed on a fresh one). */
+    readonly executorLost: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "TaskAttemptError";
+  }
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface Pending {
+  readonly task: TaskSpec;
+  readonly resolve: (attempt: TaskAttempt) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Running extends Pending {
+  readonly taskId: number;
+  readonly sentAt: number;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly threadId: number;
+  ready: boolean;
+  exited: boolean;
+  current: Running | undefined;
+  lastError: Error | undefined;
+  /** Jobs this thread has loaded and may run tasks of. */
+  readonly loadedJobs: Set<number>;
+  /** Loads sent or waiting for the thread to be ready. */
+  readonly loads: Map<number, Deferred>;
+}
+
+/** A thread that dies before it is ready this many times in a row means executors cannot start. */
+const MAX_BOOT_FAILURES = 3;
+
+let nextTaskId = 1;
+
+/**
+ * A pool of executor threads (`node:worker_threads`) that run tasks of the jobs loaded on them.
+ * A context with `master: "local[N]"` starts its own and closes it when it stops; a pool made
+ * here can also be shared by several contexts (pass it as `executorPool`) and closed by its owner.
+ * A thread that dies is replaced by a fresh one, which loads every job before taking tasks.
+ *
+ * @example
+ * const pool = new ExecutorPool({ threads: 2 });
+ * const ctx = await createJobContext(job, { batchInterval: "1s", master: "local[2]", executorPool: pool });
+ * // ...
+ * await pool.close();
+ */
+export class ExecutorPool {
+  /** How many executor threads the pool keeps. */
+  readonly threads: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private readonly jobs = new Map<number, LoadMessage>();
+  private boot: BootstrapData | undefined;
+  private closed = false;
+  private bootFailures = 0;
+  private broken: Error | undefined;
+  private readonly exits = new Set<Promise<void>>();
+
+  constructor(options: ExecutorPoolOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `ExecutorPool: threads must be an integer of at least 1, got ${String(threads)}`,
+      );
+    }
+    this.threads = threads;
+  }
+
+  /** True once `close` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * The thread ids of the executors alive now.
+   *
+   * @example
+   * pool.threadIds(); // [7, 8]
+   */
+  threadIds(): number[] {
+    return this.slots.filter((slot) => !slot.exited).map((slot) => slot.threadId);
+  }
+
+  /**
+   * Loads a job on every executor (starting the threads on the first load); resolves once each
+   * one has rebuilt the job's graph. Threads started later load it before their first task.
+   *
+   * @example
+   * await pool.loadJob({ type: "load", jobKey: 1, job, settings, streams });
+   */
+  async loadJob(message: LoadMessage): Promise<void> {
+    this.assertOpen();
+    this.jobs.set(message.jobKey, message);
+    if (this.boot === undefined) {
+      this.boot = bootstrapData([message.job.module]);
+      for (let i = 0; i < this.threads; i++) this.spawn();
+    }
+    const loads = this.slots.map((slot) => this.requestLoad(slot, message.jobKey).promise);
+    try {
+      await Promise.all(loads);
+    } catch (error) {
+      this.unloadJob(message.jobKey);
+      throw error;
+    }
+  }
+
+  /**
+   * Forgets a job on every executor.
+   *
+   * @example
+   * pool.unloadJob(1);
+   */
+  unloadJob(jobKey: number): void {
+    this.jobs.delete(jobKey);
+    for (const slot of this.slots) {
+      slot.loadedJobs.delete(jobKey);
+      slot.loads.delete(jobKey);
+      if (slot.ready && !slot.exited) this.send(slot, { type: "unload", jobKey });
+    }
+  }
+
+  /**
+   * Runs one attempt of a task on the next free executor that has its job; rejects with a
+   * `TaskAttemptError` when the task throws or its thread dies.
+   *
+   * @example
+   * const { result, threadId } = await pool.runTask(task);
+   */
+  runTask(task: TaskSpec): Promise<TaskAttempt> {
+    return new Promise((resolve, reject) => {
+      if (this.closed || this.broken !== undefined) {
+        reject(this.broken ?? this.closedError());
+        return;
+      }
+      this.queue.push({ task, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /**
+   * Terminates every executor thread; resolves once all have exited. Queued tasks fail.
+   *
+   * @example
+   * await pool.close();
+   */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const pending of this.queue.splice(0)) pending.reject(this.closedError());
+      for (const slot of this.slots) void slot.worker.terminate();
+    }
+    while (this.exits.size > 0) await Promise.all([...this.exits]);
+  }
+
+  private spawn(): void {
+    const boot = this.boot as BootstrapData;
+    const worker = new Worker(BOOTSTRAP_SOURCE, { eval: true, workerData: boot });
+    const slot: Slot = {
+      worker,
+      threadId: worker.threadId,
+      ready: false,
+      exited: false,
+      current: undefined,
+      lastError: undefined,
+      loadedJobs: new Set(),
+      loads: new Map(),
+    };
+    this.slots.push(slot);
+    for (const jobKey of this.jobs.keys()) this.requestLoad(slot, jobKey);
+    worker.on("message", (message: FromExecutor) => this.onMessage(slot, message));
+    worker.on("error", (error) => {
+      slot.lastError = error;
+    });
+    const exited = new Promise<void>((resolve) => {
+      worker.once("exit", (code) => {
+        this.onExit(slot, code);
+        this.exits.delete(exited);
+        resolve();
+      });
+    });
+    this.exits.add(exited);
+  }
+
+  private requestLoad(slot: Slot, jobKey: number): Deferred {
+    const existing = slot.loads.get(jobKey);
+    if (existing !== undefined) return existing;
+    const load = deferred();
+    // A thread that exits rejects its loads; nobody may be waiting on them any more.
+    load.promise.catch(() => undefined);
+    slot.loads.set(jobKey, load);
+    const message = this.jobs.get(jobKey);
+    if (slot.ready && message !== undefined) this.send(slot, message);
+    return load;
+  }
+
+  private onMessage(slot: Slot, message: FromExecutor): void {
+    switch (message.type) {
+      case "ready":
+        slot.ready = true;
+        this.bootFailures = 0;
+        for (const jobKey of slot.loads.keys()) {
+          const load = this.jobs.get(jobKey);
+          if (load !== undefined) this.send(slot, load);
+        }
+        return;
+      case "boot-failed":
+        slot.lastError = new SluiceError(
+          "SLUICE_EXECUTOR_FAILED",
+          `an executor thread failed to start: ${message.error.message}`,
+          { cause: deserializeError(message.error) },
+        );
+        return;
+      case "loaded":
+        slot.loadedJobs.add(message.jobKey);
+        slot.loads.get(message.jobKey)?.resolve();
+        this.pump();
+        return;
+      case "load-failed":
+        slot.loads.get(message.jobKey)?.reject(deserializeError(message.error));
+        return;
+      case "task-done":
+      case "task-failed": {
+        const running = slot.current;
+        if (running === undefined || running.taskId !== message.taskId) return;
+        slot.current = undefined;
+        if (message.type === "task-done") {
+          running.resolve({
+            result: message.result,
+            threadId: slot.threadId,
+            ms: performance.now() - running.sentAt,
+          });
+        } else {
+          const cause = deserializeError(message.error);
+          const failure = new TaskAttemptError(cause.message, slot.threadId, false, { cause });
+          (failure as { streamId?: number }).streamId = message.error.streamId;
+          running.reject(failure);
+        }
+        this.pump();
+        return;
+      }
+    }
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    slot.exited = true;
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    const why = slot.lastError === undefined ? "" : `: ${slot.lastError.message}`;
+    const lost = new SluiceError(
+      "SLUICE_EXECUTOR_FAILED",
+      `executor thread ${slot.threadId} exited with code ${code}${why}`,
+      { cause: slot.lastError },
+    );
+    for (const load of slot.loads.values()) load.reject(lost);
+    const running = slot.current;
+    slot.current = undefined;
+    if (running !== undefined) {
+      running.reject(
+        new TaskAttemptError(
+          `executor thread ${slot.threadId} exited with code ${code} while running the task${why}`,
+          slot.threadId,
+          true,
+          { cause: slot.lastError },
+        ),
+      );
+    }
+    if (this.closed) return;
+    if (!slot.ready) {
+      this.bootFailures++;
+      if (this.bootFailures >= MAX_BOOT_FAILURES) {
+        this.broken = lost;
+        for (const pending of this.queue.splice(0)) pending.reject(lost);
+        for (const other of this.slots) for (const load of other.loads.values()) load.reject(lost);
+        return;
+      }
+    }
+    this.spawn();
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.current !== undefined || !slot.ready || slot.exited) continue;
+      const index = this.queue.findIndex((pending) => slot.loadedJobs.has(pending.task.jobKey));
+      if (index < 0) continue;
+      const [pending] = this.queue.splice(index, 1) as [Pending];
+      const running: Running = { ...pending, taskId: nextTaskId++, sentAt: performance.now() };
+      slot.current = running;
+      try {
+        this.send(slot, { type: "task", taskId: running.taskId, task: pending.task });
+      } catch (error) {
+        // Records that cannot be structured-cloned fail here, on the driver.
+        slot.current = undefined;
+        pending.reject(
+          new SluiceError(
+            "SLUICE_INVALID_RECORD",
+            `records could not be sent to an executor (under local[N] with N > 1 they must be structured-cloneable): ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          ),
+        );
+      }
+    }
+  }
+
+  private send(slot: Slot, message: ToExecutor): void {
+    slot.worker.postMessage(message);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw this.closedError();
+    if (this.broken !== undefined) throw this.broken;
+  }
+
+  private closedError(): SluiceError {
+    return new SluiceError("SLUICE_ILLEGAL_STATE", "the executor pool has been closed");
+  }
+}
+
+function deferred(): Deferred {
+  let resolve = (): void => {};
+  let reject = (_error: unknown): void => {};
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

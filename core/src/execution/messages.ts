@@ -1,0 +1,123 @@
+import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
+
+/** A shuffle bucket: one map task's rows for one reduce partition, in shared memory. */
+export type ShuffleBucket =
+  | {
+      /** Any rows (`[key, value]` or `[key, combiner]`), as `v8.serialize` bytes. */
+      readonly format: "v8";
+      readonly bytes: SharedArrayBuffer;
+      readonly rows: number;
+    }
+  | {
+      /**
+       * String keys and numbers, columnar: the keys' UTF-8 bytes back to back, `rows + 1` offsets,
+       * one value per row. `partial` rows are per-key partial aggregates, else raw rows.
+       */
+      readonly format: "utf8-f64";
+      readonly keys: SharedArrayBuffer;
+      readonly offsets: SharedArrayBuffer;
+      readonly values: SharedArrayBuffer;
+      readonly rows: number;
+      readonly partial: boolean;
+    };
+
+/** Where a task's records come from. */
+export type TaskInput =
+  | { readonly kind: "records"; readonly records: ReadonlyArray<unknown> }
+  | {
+      readonly kind: "shuffle-read";
+      /** The shuffle operator's stream id. */
+      readonly shuffleId: number;
+      /** Per parent of the shuffle (one, two for cogroup), the buckets of every map task in order. */
+      readonly buckets: ReadonlyArray<ReadonlyArray<ShuffleBucket>>;
+    };
+
+/** What a task does with its records. */
+export type TaskOutput =
+  | { readonly kind: "records" }
+  | {
+      readonly kind: "shuffle-write";
+      readonly shuffleId: number;
+      /** Which parent of the shuffle these records belong to (cogroup has two). */
+      readonly side: number;
+    };
+
+/** One task: (operation, batch time, partition) with its input, operator chain and output. */
+export interface TaskSpec {
+  readonly jobKey: number;
+  readonly time: number;
+  readonly partition: number;
+  /** The stream named when the task fails outside an operator (the stage's operation). */
+  readonly streamId: number;
+  readonly input: TaskInput;
+  /** Ids of the per-partition operators to apply, parent first. */
+  readonly chain: ReadonlyArray<number>;
+  readonly output: TaskOutput;
+}
+
+/** Where an executor spent a task's time, in milliseconds. */
+export interface TaskPhases {
+  /** The job's functions over records (parsing, mapping, filtering). */
+  readonly functionsMs: number;
+  /** Placing keys and encoding/decoding buckets. */
+  readonly shuffleMs: number;
+  /** Combining values per key. */
+  readonly aggregateMs: number;
+}
+
+/** What a task produced. */
+export type TaskResult =
+  | { readonly kind: "records"; readonly records: unknown[]; readonly phases: TaskPhases }
+  | {
+      readonly kind: "buckets";
+      readonly buckets: ShuffleBucket[];
+      readonly bytes: number;
+      readonly phases: TaskPhases;
+    }
+  | {
+      /** A named reduction's partition, columnar: decode keys to strings on the driver. */
+      readonly kind: "utf8-groups";
+      readonly keys: SharedArrayBuffer;
+      readonly offsets: SharedArrayBuffer;
+      readonly values: SharedArrayBuffer;
+      readonly phases: TaskPhases;
+    };
+
+/** An error as it crosses threads (`code` and `streamId` survive, unlike a cloned Error). */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly code: string | undefined;
+  /** The operator that threw, when known. */
+  readonly streamId: number | undefined;
+}
+
+/** What the context's settings are, for the executor's copy of the graph. */
+export interface JobSettings {
+  readonly batchInterval: number;
+  readonly defaultParallelism: number;
+  readonly appName: string;
+}
+
+/** Driver → executor. */
+export type ToExecutor =
+  | {
+      readonly type: "load";
+      readonly jobKey: number;
+      readonly job: ExecutorJobSpec;
+      readonly settings: JobSettings;
+      /** `id:name` of every stream on the driver, to check the rebuilt graph against. */
+      readonly streams: ReadonlyArray<string>;
+    }
+  | { readonly type: "unload"; readonly jobKey: number }
+  | { readonly type: "task"; readonly taskId: number; readonly task: TaskSpec };
+
+/** Executor → driver. */
+export type FromExecutor =
+  | { readonly type: "ready" }
+  | { readonly type: "boot-failed"; readonly error: SerializedError }
+  | { readonly type: "loaded"; readonly jobKey: number }
+  | { readonly type: "load-failed"; readonly jobKey: number; readonly error: SerializedError }
+  | { readonly type: "task-done"; readonly taskId: number; readonly result: TaskResult }
+  | { readonly type: "task-failed"; readonly taskId: number; readonly error: SerializedError };

@@ -1,0 +1,60 @@
+/**
+ * An executor thread: loads jobs (imports their module and rebuilds the graph), then runs the
+ * tasks the driver sends, one at a time. Started through the bootstrap in `worker-bootstrap.ts`.
+ */
+import { parentPort } from "node:worker_threads";
+import type { DStream } from "../dstream/dstream.js";
+import { rebuildJobGraph } from "../job/rebuild-job-graph.js";
+import { loadKernels } from "../kernels/load-kernels.js";
+import type { FromExecutor, TaskResult, ToExecutor } from "./messages.js";
+import { runTask } from "./partition-work.js";
+import { serializeError } from "./serialized-error.js";
+
+const port = parentPort;
+if (port === null) throw new Error("worker-main runs as an executor thread only");
+
+const graphs = new Map<number, ReadonlyMap<number, DStream<unknown>>>();
+const kernels = loadKernels();
+
+const reply = (message: FromExecutor): void => port.postMessage(message);
+
+/** Shared memory is shared, not moved: nothing to transfer; everything else is copied. */
+function send(taskId: number, result: TaskResult): void {
+  reply({ type: "task-done", taskId, result });
+}
+
+let work: Promise<void> = Promise.resolve();
+
+port.on("message", (message: ToExecutor) => {
+  // One message after the other: a load finishes before the tasks that need it start.
+  work = work.then(() => handle(message));
+});
+
+async function handle(message: ToExecutor): Promise<void> {
+  switch (message.type) {
+    case "load":
+      try {
+        graphs.set(message.jobKey, await rebuildJobGraph(message));
+        reply({ type: "loaded", jobKey: message.jobKey });
+      } catch (error) {
+        reply({ type: "load-failed", jobKey: message.jobKey, error: serializeError(error) });
+      }
+      return;
+    case "unload":
+      graphs.delete(message.jobKey);
+      return;
+    case "task": {
+      const { taskId, task } = message;
+      try {
+        const streams = graphs.get(task.jobKey);
+        if (streams === undefined) throw new Error(`job ${task.jobKey} is not loaded here`);
+        send(taskId, runTask(streams, task, kernels));
+      } catch (error) {
+        reply({ type: "task-failed", taskId, error: serializeError(error) });
+      }
+      return;
+    }
+  }
+}
+
+reply({ type: "ready" });

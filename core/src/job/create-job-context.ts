@@ -1,0 +1,72 @@
+import { isAbsolute } from "node:path";
+import { pathToFileURL } from "node:url";
+import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContextOptions } from "../context/context-options.js";
+import { StreamingContext } from "../context/streaming-context.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import { isJobDefinition } from "./define-job.js";
+
+/** Where a job is: a module and the export holding its `defineJob` definition. */
+export interface JobReference<Args = unknown> {
+  /** The module's URL or absolute path (`new URL("./job.ts", import.meta.url)`). */
+  readonly module: string | URL;
+  /** The export (default `"default"`). */
+  readonly exportName?: string;
+  /** Passed to the job's function on the driver and on every executor (structured-cloneable). */
+  readonly args?: Args;
+}
+
+/**
+ * Loads a job module and builds its graph on a new context; with `master: "local[N]"` (N > 1)
+ * the context's executors import the same module when it starts. Call `start()` on the result.
+ *
+ * @example
+ * const ctx = await createJobContext(
+ *   { module: new URL("./word-count.ts", import.meta.url) },
+ *   { batchInterval: "1s", master: "local[2]" },
+ * );
+ * await ctx.start();
+ */
+export async function createJobContext<Args>(
+  job: JobReference<Args>,
+  options: StreamingContextOptions,
+): Promise<StreamingContext> {
+  const module = moduleUrl(job.module);
+  const exportName = job.exportName ?? "default";
+  let exported: unknown;
+  try {
+    exported = ((await import(module)) as Record<string, unknown>)[exportName];
+  } catch (error) {
+    throw new SluiceError(
+      "SLUICE_JOB_LOAD_FAILED",
+      `could not import the job module ${module}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  if (!isJobDefinition(exported)) {
+    throw new SluiceError(
+      "SLUICE_JOB_LOAD_FAILED",
+      `export "${exportName}" of ${module} is not a job: export the result of defineJob(...)`,
+    );
+  }
+  const ctx = new StreamingContext(options);
+  internalsOf(ctx).setJob({
+    module,
+    exportName,
+    kind: "context",
+    inputs: 0,
+    args: job.args,
+  });
+  exported.build(ctx, job.args);
+  return ctx;
+}
+
+function moduleUrl(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (module.startsWith("file:")) return module;
+  if (isAbsolute(module)) return pathToFileURL(module).href;
+  throw new SluiceError(
+    "SLUICE_INVALID_ARGUMENT",
+    `createJobContext: module must be a file URL or an absolute path, got "${module}"`,
+  );
+}
