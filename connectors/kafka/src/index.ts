@@ -1,5 +1,7 @@
-import { defineSource } from "sluice";
+import { defineSink, defineSource } from "sluice";
+import { KafkaSink } from "./kafka-sink.js";
 import { KafkaSource } from "./kafka-source.js";
+import { kafkaSinkConfig } from "./sink-config.js";
 import { kafkaSourceConfig } from "./source-config.js";
 
 /**
@@ -19,8 +21,25 @@ export const kafkaSource = defineSource({
   create: (config, context) => new KafkaSource(config, context.logger, context.committedOffsets),
 });
 
-/** The plugins, for `ctx.use(...plugins)` and for `plugins: ["@sluice/kafka"]`. */
-export const plugins = [kafkaSource];
+/**
+ * The Kafka sink plugin: `stream.sink("kafka", { brokers, topic })`. Not idempotent: a replayed
+ * batch is produced again (transactions make one write all-or-nothing, not replays unique).
+ *
+ * @example
+ * ctx.use(kafkaSink);
+ * totals.sink("kafka", { brokers: ["127.0.0.1:9092"], topic: "totals" });
+ */
+export const kafkaSink = defineSink({
+  name: "kafka",
+  version: "0.1.0",
+  description: "Produces records to a Kafka topic (idempotent producer, optional transactions).",
+  config: kafkaSinkConfig,
+  capabilities: { idempotent: false },
+  create: (config, context) => new KafkaSink(config, context.logger),
+});
+
+/** Both plugins, for `ctx.use(...plugins)` and for `plugins: ["@sluice/kafka"]`. */
+export const plugins = [kafkaSource, kafkaSink];
 
 export default plugins;
 export { checkConnection, type KafkaConnectionInfo } from "./check-connection.js";
@@ -31,6 +50,8 @@ export {
   kafkaSaslOptions,
   kafkaTlsOptions,
 } from "./client-config.js";
+export { KafkaSink, type KafkaSinkMetrics } from "./kafka-sink.js";
 export { KafkaSource, type KafkaSourceMetrics } from "./kafka-source.js";
+export { type KafkaSinkConfig, kafkaSinkConfig } from "./sink-config.js";
 export { type KafkaSourceConfig, kafkaSourceConfig } from "./source-config.js";
 export { parsePartitionKey, partitionKey, type TopicPartition } from "./topic-partition.js";

@@ -105,6 +105,22 @@ export function isConnectionProblem(error: unknown): boolean {
 }
 
 /**
+ * The Kafka protocol error type (e.g. `UNKNOWN_TOPIC_OR_PARTITION`) in an error chain, if any.
+ *
+ * @example
+ * if (protocolErrorType(error) === "TOPIC_AUTHORIZATION_FAILED") throw refused(error);
+ */
+export function protocolErrorType(error: unknown): string | undefined {
+  let current = error;
+  for (let depth = 0; depth < 10 && typeof current === "object" && current !== null; depth++) {
+    const { type } = current as { type?: unknown };
+    if (typeof type === "string") return type;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
  * The innermost message of an error chain: kafkajs wraps the reason in "retries exceeded".
  *
  * @example

@@ -19,6 +19,7 @@ import { abortable, closeQuietly, withTimeout } from "./async.js";
 import {
   createKafkaClient,
   isConnectionProblem,
+  protocolErrorType,
   rootMessage,
   unreachableMessage,
 } from "./kafka-client.js";
@@ -568,7 +569,7 @@ export class KafkaSource implements Source {
       return new NotConnectedError(unreachableMessage(brokers, error), { cause: error });
     }
     if (error instanceof SluiceError) return error;
-    const type = (error as { type?: unknown } | null)?.type;
+    const type = protocolErrorType(error);
     const topics = this.#config.topics?.join(", ") ?? `/${this.#config.topicPattern}/`;
     if (type === "UNKNOWN_TOPIC_OR_PARTITION") {
       return new SluiceError(

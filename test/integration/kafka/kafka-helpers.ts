@@ -84,9 +84,14 @@ export interface ReadMessage {
   readonly headers: Record<string, string>;
 }
 
+const SENTINEL = "__read-back-sentinel__";
+
 /**
- * Every message of `topic` up to its current end (read_committed unless asked otherwise), in
- * offset order per partition, read by a throwaway consumer group.
+ * Every message of `topic` written so far (read_committed unless asked otherwise), in offset
+ * order per partition, read by a throwaway consumer group. A sentinel record is produced to
+ * each partition first and the read stops at it: a read_committed consumer sees it only once
+ * every transaction before it is decided, so the result cannot miss a commit whose markers
+ * the broker is still writing. Sentinels are left out of the result.
  */
 export async function readTopic(
   kafka: Kafka,
@@ -94,11 +99,18 @@ export async function readTopic(
   topic: string,
   options: { readUncommitted?: boolean; timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
-  const ends = new Map<number, bigint>();
-  for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
-    if (BigInt(high) > 0n) ends.set(partition, BigInt(high));
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const partitions = metadata.topics[0]?.partitions.map(({ partitionId }) => partitionId) ?? [];
+  const sentinel = `${SENTINEL}${randomUUID()}`;
+  const producer = await connectProducer(kafka);
+  try {
+    await producer.send({
+      topic,
+      messages: partitions.map((partition) => ({ value: sentinel, partition })),
+    });
+  } finally {
+    await producer.disconnect();
   }
-  if (ends.size === 0) return [];
   const consumer = kafka.consumer({
     groupId: uniqueName("read-back"),
     readUncommitted: options.readUncommitted ?? false,
@@ -110,20 +122,18 @@ export async function readTopic(
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
-  const progress = (partition: number, lastOffset: string): void => {
-    const end = ends.get(partition);
-    if (end !== undefined && BigInt(lastOffset) + 1n >= end) reached.add(partition);
-    if (reached.size === ends.size) done();
-  };
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
-    progress(payload.partition, payload.lastOffset),
-  );
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) messages.push(asRead(batch.partition, message));
+        for (const message of batch.messages) {
+          if (reached.has(batch.partition)) break;
+          const read = asRead(batch.partition, message);
+          if (read.value === sentinel) reached.add(batch.partition);
+          else if (!read.value.startsWith(SENTINEL)) messages.push(read);
+        }
+        if (reached.size === partitions.length) done();
       },
     });
     const timeoutMs = options.timeoutMs ?? 20_000;

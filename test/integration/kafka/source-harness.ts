@@ -1,4 +1,4 @@
-// Drives Kafka sources directly through the connector API, as Sluice's receiver does.
+// Drives Kafka sources and sinks directly through the connector API, as Sluice's receiver does.
 import pino from "pino";
 import { ConnectorRegistry, type ReadResult, type Source, type SourceRecord } from "sluice";
 import {
@@ -13,7 +13,7 @@ const decoder = new TextDecoder();
 /** A registry holding the Kafka plugins, logging only when SLUICE_TEST_LOGS=1. */
 export function kafkaRegistry(): ConnectorRegistry {
   const logger = pino({ level: process.env.SLUICE_TEST_LOGS === "1" ? "debug" : "silent" });
-  return new ConnectorRegistry({ builtins: false, logger }).use(kafkaSource);
+  return new ConnectorRegistry({ builtins: false, logger }).use(kafkaSource, kafkaSink);
 }
 
 /** Creates a Kafka source through the registry (so its config is validated). */
@@ -28,6 +28,16 @@ export function createKafkaSource(
     committedOffsets ? { committedOffsets } : {},
   );
   if (!(instance.connector instanceof KafkaSource)) throw new Error("expected a KafkaSource");
+  return instance.connector;
+}
+
+/** Creates a Kafka sink through the registry. */
+export function createKafkaSink(
+  registry: ConnectorRegistry,
+  config: Record<string, unknown>,
+): KafkaSink {
+  const instance = registry.createSink("kafka", config);
+  if (!(instance.connector instanceof KafkaSink)) throw new Error("expected a KafkaSink");
   return instance.connector;
 }
 

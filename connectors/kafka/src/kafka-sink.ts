@@ -1,0 +1,344 @@
+import { type Message, Partitioners, type Producer, type Transaction } from "kafkajs";
+import type { Logger } from "pino";
+import {
+  NotConnectedError,
+  type Sink,
+  type SinkRecord,
+  SluiceError,
+  type WriteBatchContext,
+} from "sluice";
+import { abortable, closeQuietly } from "./async.js";
+import {
+  createKafkaClient,
+  isConnectionProblem,
+  protocolErrorType,
+  rootMessage,
+  unreachableMessage,
+} from "./kafka-client.js";
+import type { KafkaSinkConfig } from "./sink-config.js";
+import { attachSink, type ConsumedOffset, linkedSource } from "./transaction-link.js";
+
+/**
+ * The Kafka sink's counters, read with `sink.metrics` (a snapshot).
+ *
+ * @example
+ * const { recordsOut, transactions } = sink.metrics;
+ */
+export interface KafkaSinkMetrics {
+  /** Records acknowledged by the brokers (in a transaction: sent, committed or not). */
+  readonly recordsOut: number;
+  /** Bytes of values and keys of those records. */
+  readonly bytesOut: number;
+  /** `writeBatch` calls that succeeded. */
+  readonly writes: number;
+  readonly transactions: number;
+  readonly aborts: number;
+  /** Writes or commits that failed. */
+  readonly errors: number;
+}
+
+type Counters = { -readonly [K in keyof KafkaSinkMetrics]: number };
+
+interface OpenTransaction {
+  readonly transaction: Transaction;
+  /** The batch whose outputs it holds; NaN when it was begun to carry offsets alone. */
+  readonly batchTime: number;
+}
+
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Produces records to one Kafka topic with the idempotent producer (acks from all in-sync
+ * replicas; a retried send is never written twice). Keys choose the partition (Kafka's
+ * murmur2 partitioner); headers and timestamps are kept.
+ *
+ * With `transactionalId`, every write is one transaction. Paired with a Kafka source of the
+ * same `transactionalId`, a transaction spans the whole batch instead and commits together with
+ * the offsets the batch consumed, when the source is acknowledged: exactly-once Kafka to Kafka.
+ *
+ * @example
+ * const sink = new KafkaSink(config, logger);
+ * await sink.connect(signal);
+ * await sink.writeBatch([{ key, value }], { batchTime, partition: 0, idempotencyKey });
+ */
+export class KafkaSink implements Sink {
+  readonly #config: KafkaSinkConfig;
+  readonly #logger: Logger;
+  readonly #counters: Counters = {
+    recordsOut: 0,
+    bytesOut: 0,
+    writes: 0,
+    transactions: 0,
+    aborts: 0,
+    errors: 0,
+  };
+  #producer: Producer | undefined;
+  #healthy = false;
+  #open: OpenTransaction | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #detachLink: (() => void) | undefined;
+
+  constructor(config: KafkaSinkConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+  }
+
+  /** A snapshot of the counters. */
+  get metrics(): KafkaSinkMetrics {
+    return { ...this.#counters };
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#producer !== undefined && this.#healthy) return;
+    signal.throwIfAborted();
+    await this.#serialized(() => this.#dropProducer());
+    const config = this.#config;
+    const producer = createKafkaClient(config, this.#logger).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: config.allowAutoTopicCreation,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // The idempotent producer needs retries to keep its sequence numbers meaningful.
+      retry: { retries: Math.max(1, config.retries), initialRetryTime: 100, maxRetryTime: 5_000 },
+      ...(config.transactionalId === undefined
+        ? {}
+        : {
+            transactionalId: config.transactionalId,
+            transactionTimeout: config.transactionTimeoutMs,
+          }),
+    });
+    try {
+      await abortable(producer.connect(), signal);
+    } catch (error) {
+      await closeQuietly(() => producer.disconnect(), CLOSE_TIMEOUT_MS);
+      if (signal.aborted) throw signal.reason;
+      this.#counters.errors++;
+      throw this.#failure(error, "connecting");
+    }
+    this.#producer = producer;
+    this.#healthy = true;
+    if (config.transactionalId !== undefined && this.#detachLink === undefined) {
+      this.#detachLink = attachSink(config.transactionalId, {
+        commitWithOffsets: (groupId, offsets) =>
+          this.#serialized(() => this.#commitOpen(groupId, offsets)),
+        abortOpen: () => this.#serialized(() => this.#abortOpen()),
+      });
+    }
+    this.#logger.info({ topic: config.topic }, "Kafka sink connected");
+  }
+
+  async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+    this.#assertOpen();
+    const id = this.#config.transactionalId;
+    // The previous batch's acknowledgement may still be committing its transaction.
+    const pending = id === undefined ? undefined : linkedSource(id)?.pendingCommit;
+    if (pending !== undefined) await pending.catch(() => undefined);
+    return this.#serialized(() => this.#write(records, context));
+  }
+
+  async close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    this.#detachLink?.();
+    this.#detachLink = undefined;
+    // Waits for a write in progress; what a paired transaction holds is rolled back, and the
+    // source, which committed nothing, delivers it again on the next run.
+    await this.#serialized(() => this.#dropProducer());
+  }
+
+  async #write(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+    this.#assertOpen();
+    const producer = this.#producer;
+    if (producer === undefined || !this.#healthy) {
+      throw new NotConnectedError("the Kafka sink is not connected; call connect() first");
+    }
+    const messages = this.#messages(records, context);
+    const { topic, transactionalId } = this.#config;
+    if (transactionalId !== undefined && linkedSource(transactionalId) !== undefined) {
+      await this.#writePaired(producer, messages, context);
+    } else if (transactionalId !== undefined) {
+      if (messages.length === 0) return;
+      let transaction: Transaction | undefined;
+      try {
+        transaction = await producer.transaction();
+        await transaction.send({ topic, messages });
+        await transaction.commit();
+      } catch (error) {
+        await transaction?.abort().catch(() => undefined);
+        this.#counters.errors++;
+        throw this.#failure(error, `writing the batch at ${context.batchTime}`);
+      }
+      this.#counters.transactions++;
+    } else {
+      if (messages.length === 0) return;
+      try {
+        await producer.send({ topic, messages, acks: -1 });
+      } catch (error) {
+        this.#counters.errors++;
+        throw this.#failure(error, `writing the batch at ${context.batchTime}`);
+      }
+    }
+    this.#counted(records);
+  }
+
+  // One transaction per batch, committed by the paired source's acknowledgement.
+  async #writePaired(
+    producer: Producer,
+    messages: Message[],
+    context: WriteBatchContext,
+  ): Promise<void> {
+    const { topic, transactionalId } = this.#config;
+    if (this.#open !== undefined && this.#open.batchTime !== context.batchTime) {
+      // No acknowledgement came between the batches: the earlier one consumed nothing from
+      // the paired source, and its outputs commit on their own.
+      await this.#commitOpen("", []);
+    }
+    if (messages.length === 0) return;
+    try {
+      this.#open ??= { transaction: await producer.transaction(), batchTime: context.batchTime };
+      await this.#open.transaction.send({ topic, messages });
+    } catch (error) {
+      await this.#abortOpen();
+      this.#counters.errors++;
+      if (isConnectionProblem(error)) this.#healthy = false;
+      throw new SluiceError(
+        "SLUICE_CONNECTOR_IO",
+        `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted, so the whole batch fails and its input is delivered again.`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #commitOpen(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void> {
+    const producer = this.#producer;
+    if (producer === undefined) {
+      throw new NotConnectedError("the Kafka sink is not connected, so it cannot commit");
+    }
+    if (this.#open === undefined) {
+      if (offsets.length === 0) return;
+      this.#open = { transaction: await producer.transaction(), batchTime: Number.NaN };
+    }
+    const { transaction } = this.#open;
+    try {
+      if (offsets.length > 0) {
+        await transaction.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
+      }
+      await transaction.commit();
+    } catch (error) {
+      this.#counters.errors++;
+      await this.#abortOpen();
+      throw error;
+    }
+    this.#open = undefined;
+    this.#counters.transactions++;
+  }
+
+  async #abortOpen(): Promise<void> {
+    const open = this.#open;
+    this.#open = undefined;
+    if (open === undefined) return;
+    this.#counters.aborts++;
+    await open.transaction.abort().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, "aborting the Kafka transaction failed; it times out");
+    });
+  }
+
+  async #dropProducer(): Promise<void> {
+    await this.#abortOpen();
+    const producer = this.#producer;
+    this.#producer = undefined;
+    this.#healthy = false;
+    if (producer !== undefined) await closeQuietly(() => producer.disconnect(), CLOSE_TIMEOUT_MS);
+  }
+
+  #messages(records: readonly SinkRecord[], context: WriteBatchContext): Message[] {
+    const { maxRecordBytes } = this.#config;
+    return records.map((record, index) => {
+      let size = record.value.byteLength + (record.key?.byteLength ?? 0);
+      const headers: Record<string, Buffer> = {};
+      for (const [name, value] of Object.entries(record.headers ?? {})) {
+        headers[name] = asBuffer(value);
+        size += Buffer.byteLength(name) + value.byteLength;
+      }
+      if (size > maxRecordBytes) {
+        throw new SluiceError(
+          "SLUICE_INVALID_RECORD",
+          `Record ${index} of the batch at ${context.batchTime} (partition ${context.partition}) takes ${size} bytes (value, key and headers), more than maxRecordBytes (${maxRecordBytes}). Split it, or raise maxRecordBytes together with the topic's max.message.bytes.`,
+        );
+      }
+      return {
+        value: asBuffer(record.value),
+        key: record.key === undefined ? null : asBuffer(record.key),
+        headers,
+        ...(record.timestampMs === undefined
+          ? {}
+          : { timestamp: String(Math.trunc(record.timestampMs)) }),
+      };
+    });
+  }
+
+  #counted(records: readonly SinkRecord[]): void {
+    this.#counters.writes++;
+    this.#counters.recordsOut += records.length;
+    for (const record of records) {
+      this.#counters.bytesOut += record.value.byteLength + (record.key?.byteLength ?? 0);
+    }
+  }
+
+  #failure(error: unknown, doing: string): Error {
+    const { brokers, topic } = this.#config;
+    if (isConnectionProblem(error)) {
+      this.#healthy = false;
+      return new NotConnectedError(unreachableMessage(brokers, error), { cause: error });
+    }
+    if (error instanceof SluiceError) return error;
+    const type = protocolErrorType(error);
+    if (type === "UNKNOWN_TOPIC_OR_PARTITION") {
+      return new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `Kafka at ${brokers.join(", ")} has no topic "${topic}": create it first, or set allowAutoTopicCreation.`,
+        { cause: error },
+      );
+    }
+    return new SluiceError(
+      doing === "connecting" ? "SLUICE_CONNECTOR_REFUSED" : "SLUICE_CONNECTOR_IO",
+      `Kafka at ${brokers.join(", ")} failed while ${doing} to topic "${topic}": ${rootMessage(error)}. Check the topic, its permissions and the sasl/tls settings.`,
+      { cause: error },
+    );
+  }
+
+  #serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the Kafka sink was closed");
+  }
+}
+
+function byTopic(
+  offsets: readonly ConsumedOffset[],
+): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const topics = new Map<string, { partition: number; offset: string }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    const partitions = topics.get(topic) ?? [];
+    partitions.push({ partition, offset: offset.toString() });
+    topics.set(topic, partitions);
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

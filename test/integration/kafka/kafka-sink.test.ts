@@ -1,0 +1,141 @@
+// The Kafka sink against the local broker: keys, headers and timestamps kept, keyed
+// partitioning, oversized records refused by index, missing topics and unreachable brokers.
+import type { Admin, Kafka } from "kafkajs";
+import type { ConnectorRegistry, WriteBatchContext } from "sluice";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  BROKERS,
+  connectAdmin,
+  createTopic,
+  readTopic,
+  testKafka,
+  uniqueName,
+} from "./kafka-helpers.js";
+import { lockService } from "./services.js";
+import { createKafkaSink, kafkaRegistry } from "./source-harness.js";
+
+let kafka: Kafka;
+let admin: Admin;
+let unlock: () => Promise<void>;
+let registry: ConnectorRegistry;
+const topics: string[] = [];
+const encoder = new TextEncoder();
+const bytes = (text: string) => encoder.encode(text);
+const signal = () => AbortSignal.timeout(30_000);
+const batch = (n: number, partition = 0): WriteBatchContext => ({
+  batchTime: 1_700_000_000_000 + n * 1_000,
+  partition,
+  idempotencyKey: `test/${n}/0/${partition}`,
+});
+
+beforeAll(async () => {
+  unlock = await lockService("kafka");
+  kafka = testKafka();
+  admin = await connectAdmin(kafka);
+});
+
+afterAll(async () => {
+  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
+  await admin?.disconnect();
+  await unlock?.();
+});
+
+beforeEach(() => {
+  registry = kafkaRegistry();
+});
+
+afterEach(async () => {
+  await registry.dispose();
+});
+
+async function newTopic(partitions = 1): Promise<string> {
+  const topic = uniqueName("sink");
+  topics.push(topic);
+  await createTopic(admin, topic, partitions);
+  return topic;
+}
+
+describe("kafka sink", () => {
+  it("keeps keys, headers and timestamps, and sends one key to one partition", async () => {
+    const topic = await newTopic(4);
+    const sink = createKafkaSink(registry, { brokers: BROKERS, topic });
+    await sink.connect(signal());
+    const keys = ["alpha", "beta", "gamma", "delta", "epsilon"];
+    await sink.writeBatch(
+      keys.map((key, index) => ({
+        key: bytes(key),
+        value: bytes(`${key}-1`),
+        headers: { origin: bytes("test"), index: bytes(String(index)) },
+        timestampMs: 1_700_000_000_000 + index,
+      })),
+      batch(0),
+    );
+    await sink.writeBatch(
+      keys.map((key) => ({ key: bytes(key), value: bytes(`${key}-2`) })),
+      batch(1),
+    );
+    const messages = await readTopic(kafka, admin, topic);
+    expect(messages).toHaveLength(10);
+    for (const key of keys) {
+      const ofKey = messages.filter((message) => message.key === key);
+      expect(ofKey.map((message) => message.value)).toEqual([`${key}-1`, `${key}-2`]);
+      expect(new Set(ofKey.map((message) => message.partition)).size).toBe(1);
+    }
+    const first = messages.find((message) => message.value === "gamma-1");
+    expect(first?.headers).toEqual({ origin: "test", index: "2" });
+    expect(sink.metrics).toMatchObject({ recordsOut: 10, writes: 2, errors: 0 });
+  });
+
+  it("refuses an oversized record by its index, before sending anything of the batch", async () => {
+    const topic = await newTopic();
+    const sink = createKafkaSink(registry, { brokers: BROKERS, topic, maxRecordBytes: 100 });
+    await sink.connect(signal());
+    const records = [{ value: bytes("small") }, { value: new Uint8Array(101) }];
+    await expect(sink.writeBatch(records, batch(3, 2))).rejects.toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      message: expect.stringContaining(
+        "Record 1 of the batch at 1700000003000 (partition 2) takes 101 bytes",
+      ),
+    });
+    expect(await readTopic(kafka, admin, topic)).toEqual([]);
+  });
+
+  it("writes each batch in its own transaction when given a transactionalId", async () => {
+    const topic = await newTopic();
+    const sink = createKafkaSink(registry, {
+      brokers: BROKERS,
+      topic,
+      transactionalId: uniqueName("per-write"),
+    });
+    await sink.connect(signal());
+    await sink.writeBatch([{ value: bytes("a") }, { value: bytes("b") }], batch(0));
+    await sink.writeBatch([{ value: bytes("c") }], batch(1));
+    expect((await readTopic(kafka, admin, topic)).map((message) => message.value)).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
+    expect(sink.metrics).toMatchObject({ transactions: 2, aborts: 0 });
+  });
+
+  it("refuses a topic that does not exist, naming it", async () => {
+    const missing = uniqueName("missing");
+    const sink = createKafkaSink(registry, { brokers: BROKERS, topic: missing, retries: 1 });
+    await sink.connect(signal());
+    await expect(sink.writeBatch([{ value: bytes("x") }], batch(0))).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining(`has no topic "${missing}"`),
+    });
+  });
+
+  it("names the address and what to check when no broker answers", async () => {
+    const closed = "127.0.0.1:19092";
+    const sink = createKafkaSink(registry, { brokers: [closed], topic: "orders", retries: 0 });
+    const failure = await sink.connect(signal()).then(
+      () => undefined,
+      (error: unknown) => error as Error & { code?: string },
+    );
+    expect(failure?.code).toBe("SLUICE_NOT_CONNECTED");
+    expect(failure?.message).toContain(`Is Kafka running at ${closed}?`);
+  });
+});
