@@ -97,6 +97,7 @@ export class ExecutorPool {
   private bootFailures = 0;
   private broken: Error | undefined;
   private readonly exits = new Set<Promise<void>>();
+  private completed = 0;
 
   constructor(options: ExecutorPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -107,6 +108,11 @@ export class ExecutorPool {
       );
     }
     this.threads = threads;
+  }
+
+  /** Task attempts that completed on this pool's executors so far. */
+  get completedTasks(): number {
+    return this.completed;
   }
 
   /** True once `close` was called. */
@@ -267,6 +273,7 @@ export class ExecutorPool {
         if (running === undefined || running.taskId !== message.taskId) return;
         slot.current = undefined;
         if (message.type === "task-done") {
+          this.completed++;
           running.resolve({
             result: message.result,
             threadId: slot.threadId,

@@ -8,7 +8,7 @@ import { InputDStream } from "../input/input-dstream.js";
 import { ManualClock } from "../scheduler/manual-clock.js";
 import { isJobDefinition } from "./define-job.js";
 import { graphFingerprint } from "./graph-fingerprint.js";
-import { isStreamsJob } from "./streams-job.js";
+import { streamsBuildOf } from "./streams-job.js";
 
 type LoadMessage = Extract<ToExecutor, { type: "load" }>;
 
@@ -54,9 +54,10 @@ export async function rebuildJobGraph(
     if (!isJobDefinition(exported)) throw notAJob(job.module, job.exportName, "defineJob");
     exported.build(ctx, job.args);
   } else {
-    if (!isStreamsJob(exported)) throw notAJob(job.module, job.exportName, "streamsJob");
+    const build = streamsBuildOf(exported, job.args);
+    if (build === undefined) throw notAJob(job.module, job.exportName, "streamsJob");
     const inputs = Array.from({ length: job.inputs }, () => new DriverSideInput(ctx));
-    exported.build(...inputs);
+    build(...inputs);
   }
   const streams = internalsOf(ctx).streams;
   const here = graphFingerprint(streams);

@@ -1,6 +1,7 @@
 import type { DStream } from "../dstream/dstream.js";
 
 const STREAMS_JOB = Symbol.for("sluice.streamsJob");
+const STREAMS_JOB_FACTORY = Symbol.for("sluice.streamsJobFactory");
 
 /**
  * A graph built from input streams (the test driver's kind of job), named by the module that
@@ -14,6 +15,8 @@ export interface StreamsJob<Streams extends readonly unknown[], R> {
   readonly exportName: string;
   /** Builds the observed stream from the input streams. */
   readonly build: (...streams: Streams) => DStream<R>;
+  /** What a `streamsJobFactory` job was made with (sent to executors to make it again). */
+  readonly args: unknown;
 }
 
 /**
@@ -33,7 +36,58 @@ export function streamsJob<Streams extends readonly unknown[], R>(
   exportName: string,
   build: (...streams: Streams) => DStream<R>,
 ): StreamsJob<Streams, R> {
-  return { [STREAMS_JOB]: true, module, exportName, build };
+  return { [STREAMS_JOB]: true, module, exportName, build, args: undefined };
+}
+
+/** A family of streams jobs told apart by structured-cloneable arguments. */
+export interface StreamsJobFactory<Args, Streams extends readonly unknown[], R> {
+  (args: Args): StreamsJob<Streams, R>;
+  readonly [STREAMS_JOB_FACTORY]: (args: Args) => (...streams: Streams) => DStream<R>;
+}
+
+/**
+ * Like `streamsJob`, for a build function that depends on arguments (a window length, a key):
+ * executors receive the arguments and make the same function.
+ *
+ * @example
+ * export const windowed = streamsJobFactory(import.meta.url, "windowed", (ms: number) =>
+ *   (s: DStream<number>) => s.window(ms),
+ * );
+ * await runBatches({ inputs, master: "local[2]" }, windowed(2000));
+ */
+export function streamsJobFactory<Args, Streams extends readonly unknown[], R>(
+  module: string,
+  exportName: string,
+  make: (args: Args) => (...streams: Streams) => DStream<R>,
+): StreamsJobFactory<Args, Streams, R> {
+  const factory = (args: Args): StreamsJob<Streams, R> => ({
+    [STREAMS_JOB]: true,
+    module,
+    exportName,
+    build: make(args),
+    args,
+  });
+  return Object.assign(factory, { [STREAMS_JOB_FACTORY]: make });
+}
+
+/**
+ * The build function an export stands for: a `streamsJob`'s own, or what a `streamsJobFactory`
+ * makes of `args`; undefined for anything else.
+ *
+ * @example
+ * const build = streamsBuildOf(module.windowed, 2000);
+ */
+export function streamsBuildOf(
+  exported: unknown,
+  args: unknown,
+): ((...streams: readonly unknown[]) => DStream<unknown>) | undefined {
+  if (isStreamsJob(exported)) return exported.build;
+  const make =
+    typeof exported === "function"
+      ? (exported as { [STREAMS_JOB_FACTORY]?: unknown })[STREAMS_JOB_FACTORY]
+      : undefined;
+  if (typeof make !== "function") return undefined;
+  return (make as (args: unknown) => (...streams: readonly unknown[]) => DStream<unknown>)(args);
 }
 
 /**

@@ -2,7 +2,13 @@
  * `sluice/testing`: helpers for testing Sluice jobs and connectors.
  */
 
-export { isStreamsJob, type StreamsJob, streamsJob } from "../job/streams-job.js";
+export {
+  isStreamsJob,
+  type StreamsJob,
+  type StreamsJobFactory,
+  streamsJob,
+  streamsJobFactory,
+} from "../job/streams-job.js";
 export { JsKernels } from "../kernels/js-kernels.js";
 export { FaultInjectingFileSystem } from "../recovery/fault-injecting-fs.js";
 export { ManualClock } from "../scheduler/manual-clock.js";

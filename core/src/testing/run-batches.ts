@@ -106,7 +106,7 @@ export async function runBatches<Inputs extends readonly InputRecord[] | [], R>(
       exportName: build.exportName,
       kind: "streams",
       inputs: streams.length,
-      args: undefined,
+      args: build.args,
     });
     buildFunction = build.build as (...streams: DStream<unknown>[]) => DStream<R>;
   }

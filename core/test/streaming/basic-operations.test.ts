@@ -5,246 +5,242 @@ import { batchRecords, type DStream } from "sluice";
 import { runBatches } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { range, sortedBatches } from "./helpers.js";
+import * as jobs from "./jobs/basic.js";
+import { MASTERS, onMaster } from "./masters.js";
 
 // Expected values follow Spark's BasicOperationsSuite (batch interval 1 s, 2 input partitions).
+// Every operation runs under each master with the same expected results.
 const oneToTwelve = [range(1, 4), range(5, 8), range(9, 12)];
 
-describe("record-by-record operations", () => {
-  it("map", async () => {
-    const output = await runBatches({ inputs: [oneToTwelve] }, (s) => s.map((x) => String(x)));
-    expect(output).toEqual(oneToTwelve.map((batch) => batch.map(String)));
-  });
+describe.each(MASTERS)("under %s", (master) => {
+  const on = onMaster(master);
 
-  it("flatMap", async () => {
-    const output = await runBatches({ inputs: [oneToTwelve] }, (s) => s.flatMap((x) => [x, x * 2]));
-    expect(output).toEqual(oneToTwelve.map((batch) => batch.flatMap((x) => [x, x * 2])));
-  });
-
-  it("filter", async () => {
-    const output = await runBatches({ inputs: [oneToTwelve] }, (s) => s.filter((x) => x % 2 === 0));
-    expect(output).toEqual([
-      [2, 4],
-      [6, 8],
-      [10, 12],
-    ]);
-  });
-
-  it("glom gives each of the 2 input partitions as one record", async () => {
-    const output = await runBatches({ inputs: [oneToTwelve] }, (s) => s.glom());
-    expect(output).toEqual([
-      [
-        [1, 2],
-        [3, 4],
-      ],
-      [
-        [5, 6],
-        [7, 8],
-      ],
-      [
-        [9, 10],
-        [11, 12],
-      ],
-    ]);
-  });
-
-  it("glom follows numPartitions", async () => {
-    const output = await runBatches({ inputs: [[range(1, 5)]], numPartitions: 3 }, (s) => s.glom());
-    expect(output).toEqual([[[1], [2, 3], [4, 5]]]);
-  });
-
-  it("mapPartitions runs once per partition, with its index", async () => {
-    const output = await runBatches({ inputs: [oneToTwelve] }, (s) =>
-      s.mapPartitions((records, index) => [`${index}:${records.reduce((a, b) => a + b, 0)}`]),
-    );
-    expect(output).toEqual([
-      ["0:3", "1:7"],
-      ["0:11", "1:15"],
-      ["0:19", "1:23"],
-    ]);
-  });
-
-  it("repartition to more and to fewer partitions keeps every record", async () => {
-    const input = [range(1, 100), range(101, 200), range(201, 300)];
-    for (const [from, to] of [
-      [2, 5],
-      [5, 2],
-    ] as const) {
-      const output = await runBatches({ inputs: [input], numPartitions: from }, (s) =>
-        s.repartition(to).glom(),
-      );
-      expect(output.map((batch) => batch.length)).toEqual([to, to, to]);
-      output.forEach((partitions, i) => {
-        expect(partitions.flat().sort((a, b) => a - b)).toEqual(input[i]);
-        // Round-robin: partition sizes differ by at most the number of input partitions.
-        const sizes = partitions.map((p) => p.length);
-        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(from);
-      });
-    }
-  });
-
-  it("repartition rejects a bad partition count", async () => {
-    await expect(runBatches({ inputs: [[[1]]] }, (s) => s.repartition(0))).rejects.toMatchObject({
-      code: "SLUICE_INVALID_ARGUMENT",
+  describe("record-by-record operations", () => {
+    it("map", async () => {
+      const output = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.map);
+      expect(output).toEqual(oneToTwelve.map((batch) => batch.map(String)));
     });
-  });
-});
 
-describe("union and transform", () => {
-  it("union of a stream with a mapped copy of itself", async () => {
-    const input = [range(1, 4), range(101, 104), range(201, 204)];
-    const output = await runBatches({ inputs: [input] }, (s) => s.union(s.map((x) => x + 4)));
-    expect(output).toEqual([range(1, 8), range(101, 108), range(201, 208)]);
-  });
-
-  it("StreamingContext.union of three streams", async () => {
-    const input = [range(1, 4), range(101, 104), range(201, 204)];
-    const output = await runBatches({ inputs: [input] }, (s) =>
-      s.context.union(
-        s,
-        s.map((x) => x + 4),
-        s.map((x) => x + 8),
-      ),
-    );
-    expect(output).toEqual([range(1, 12), range(101, 112), range(201, 212)]);
-  });
-
-  it("union fails when a parent has no batch, as in Spark", async () => {
-    const input = [range(1, 4), range(101, 104), range(201, 204), null];
-    await expect(
-      runBatches({ inputs: [input] }, (s) => s.union(s.map((x) => x + 4))),
-    ).rejects.toMatchObject({ code: "SLUICE_MISSING_BATCH" });
-  });
-
-  it("union rejects streams with different slide durations", async () => {
-    await expect(
-      runBatches({ inputs: [[[1]]] }, (s) => s.union(s.window(2000, 2000))),
-    ).rejects.toMatchObject({
-      code: "SLUICE_INVALID_ARGUMENT",
-      message: /different slide durations/,
+    it("flatMap", async () => {
+      const output = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.flatMap);
+      expect(output).toEqual(oneToTwelve.map((batch) => batch.flatMap((x) => [x, x * 2])));
     });
-  });
 
-  it("transform with records or partitions, and the batch time", async () => {
-    const output = await runBatches({ inputs: [oneToTwelve] }, (s) =>
-      s.transform((batch, time) => batchRecords(batch).map((x) => `${time}:${x}`)),
-    );
-    expect(output).toEqual(
-      oneToTwelve.map((batch, i) => batch.map((x) => `${(i + 1) * 1000}:${x}`)),
-    );
-    const reversed = await runBatches({ inputs: [oneToTwelve] }, (s) =>
-      s.transform(async (batch) => ({ partitions: [...batch.partitions].reverse() })),
-    );
-    expect(reversed[0]).toEqual([3, 4, 1, 2]);
-  });
+    it("filter", async () => {
+      const output = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.filterEven);
+      expect(output).toEqual([
+        [2, 4],
+        [6, 8],
+        [10, 12],
+      ]);
+    });
 
-  it("transform rejects a result that is neither records nor partitions", async () => {
-    await expect(
-      runBatches({ inputs: [[[1]]] }, (s) => s.transform(() => null as unknown as number[])),
-    ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT" });
-  });
-
-  it("transform fails when the parent has no batch, as in Spark", async () => {
-    await expect(
-      runBatches({ inputs: [[range(1, 4), range(5, 8), null]] }, (s) =>
-        s.transform((b) => batchRecords(b)),
-      ),
-    ).rejects.toMatchObject({ code: "SLUICE_MISSING_BATCH", message: /3000 ms/ });
-  });
-
-  it("transformWith joins two streams batch by batch", async () => {
-    const output = await runBatches(
-      {
-        inputs: [
-          [["a", "b"], ["a", ""], [""], []],
-          [["a", "b"], ["b", ""], [], [""]],
+    it("glom gives each of the 2 input partitions as one record", async () => {
+      const output = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.glom);
+      expect(output).toEqual([
+        [
+          [1, 2],
+          [3, 4],
         ],
-      },
-      (s1, s2) =>
-        s1.transformWith(s2, (left, right) => {
-          const rights = new Set(batchRecords(right));
-          return batchRecords(left)
-            .filter((x) => rights.has(x))
-            .map((x) => [x, [1, "x"]] as const);
-        }),
-    );
-    expect(output).toEqual([
-      [
-        ["a", [1, "x"]],
-        ["b", [1, "x"]],
-      ],
-      [["", [1, "x"]]],
-      [],
-      [],
-    ]);
+        [
+          [5, 6],
+          [7, 8],
+        ],
+        [
+          [9, 10],
+          [11, 12],
+        ],
+      ]);
+    });
+
+    it("glom follows numPartitions", async () => {
+      const output = await runBatches(
+        { inputs: [[range(1, 5)]], numPartitions: 3, ...on() },
+        jobs.glom,
+      );
+      expect(output).toEqual([[[1], [2, 3], [4, 5]]]);
+    });
+
+    it("mapPartitions runs once per partition, with its index", async () => {
+      const output = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.partitionSums);
+      expect(output).toEqual([
+        ["0:3", "1:7"],
+        ["0:11", "1:15"],
+        ["0:19", "1:23"],
+      ]);
+    });
+
+    it("repartition to more and to fewer partitions keeps every record", async () => {
+      const input = [range(1, 100), range(101, 200), range(201, 300)];
+      for (const [from, to] of [
+        [2, 5],
+        [5, 2],
+      ] as const) {
+        const output = await runBatches(
+          { inputs: [input], numPartitions: from, ...on() },
+          jobs.repartitionTo(to),
+        );
+        expect(output.map((batch) => batch.length)).toEqual([to, to, to]);
+        output.forEach((partitions, i) => {
+          expect(partitions.flat().sort((a, b) => a - b)).toEqual(input[i]);
+          // Round-robin: partition sizes differ by at most the number of input partitions.
+          const sizes = partitions.map((p) => p.length);
+          expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(from);
+        });
+      }
+    });
+
+    it("repartition rejects a bad partition count", async () => {
+      await expect(
+        runBatches({ inputs: [[[1]]], ...on() }, jobs.repartitionTo(0)),
+      ).rejects.toMatchObject({
+        code: "SLUICE_INVALID_ARGUMENT",
+      });
+    });
+  });
+
+  describe("union and transform", () => {
+    it("union of a stream with a mapped copy of itself", async () => {
+      const input = [range(1, 4), range(101, 104), range(201, 204)];
+      const output = await runBatches({ inputs: [input], ...on() }, jobs.unionWithMapped);
+      expect(output).toEqual([range(1, 8), range(101, 108), range(201, 208)]);
+    });
+
+    it("StreamingContext.union of three streams", async () => {
+      const input = [range(1, 4), range(101, 104), range(201, 204)];
+      const output = await runBatches({ inputs: [input], ...on() }, jobs.contextUnion);
+      expect(output).toEqual([range(1, 12), range(101, 112), range(201, 212)]);
+    });
+
+    it("union fails when a parent has no batch, as in Spark", async () => {
+      const input = [range(1, 4), range(101, 104), range(201, 204), null];
+      await expect(
+        runBatches({ inputs: [input], ...on() }, jobs.unionWithMapped),
+      ).rejects.toMatchObject({ code: "SLUICE_MISSING_BATCH" });
+    });
+
+    it("union rejects streams with different slide durations", async () => {
+      await expect(
+        runBatches({ inputs: [[[1]]], ...on() }, jobs.unionOfSlides),
+      ).rejects.toMatchObject({
+        code: "SLUICE_INVALID_ARGUMENT",
+        message: /different slide durations/,
+      });
+    });
+
+    it("transform with records or partitions, and the batch time", async () => {
+      const output = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.transformWithTime);
+      expect(output).toEqual(
+        oneToTwelve.map((batch, i) => batch.map((x) => `${(i + 1) * 1000}:${x}`)),
+      );
+      const reversed = await runBatches({ inputs: [oneToTwelve], ...on() }, jobs.transformReversed);
+      expect(reversed[0]).toEqual([3, 4, 1, 2]);
+    });
+
+    it("transform rejects a result that is neither records nor partitions", async () => {
+      await expect(
+        runBatches({ inputs: [[[1]]], ...on() }, jobs.transformNull),
+      ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT" });
+    });
+
+    it("transform fails when the parent has no batch, as in Spark", async () => {
+      await expect(
+        runBatches({ inputs: [[range(1, 4), range(5, 8), null]], ...on() }, jobs.transformRecords),
+      ).rejects.toMatchObject({ code: "SLUICE_MISSING_BATCH", message: /3000 ms/ });
+    });
+
+    it("transformWith joins two streams batch by batch", async () => {
+      const output = await runBatches(
+        {
+          inputs: [
+            [["a", "b"], ["a", ""], [""], []],
+            [["a", "b"], ["b", ""], [], [""]],
+          ],
+          ...on(),
+        },
+        jobs.transformWithJoin,
+      );
+      expect(output).toEqual([
+        [
+          ["a", [1, "x"]],
+          ["b", [1, "x"]],
+        ],
+        [["", [1, "x"]]],
+        [],
+        [],
+      ]);
+    });
+  });
+
+  describe("whole-batch results", () => {
+    it("count: an empty batch counts 0", async () => {
+      const output = await runBatches(
+        { inputs: [[[], range(1, 1), range(1, 2), range(1, 3), range(1, 4)]], ...on() },
+        jobs.count,
+      );
+      expect(output).toEqual([[0], [1], [2], [3], [4]]);
+    });
+
+    it("count of a missing batch is no batch", async () => {
+      const output = await runBatches({ inputs: [[[1], null, []]], ...on() }, jobs.count);
+      expect(output).toEqual([[1], [0]]);
+    });
+
+    it("countByValue", async () => {
+      const output = await runBatches(
+        { inputs: [[[1], [1, 1, 1], [1, 2], [1, 1, 2, 2]]], ...on() },
+        jobs.countByValue,
+      );
+      expect(sortedBatches(output)).toEqual([
+        [[1, 1]],
+        [[1, 3]],
+        [
+          [1, 1],
+          [2, 1],
+        ],
+        [
+          [1, 2],
+          [2, 2],
+        ],
+      ]);
+    });
+
+    it("reduce, and nothing for an empty batch", async () => {
+      const output = await runBatches({ inputs: [[...oneToTwelve, []]], ...on() }, jobs.sum);
+      expect(output).toEqual([[10], [26], [42], []]);
+    });
+
+    it("reduce combines each partition, then the partitions in order", async () => {
+      const output = await runBatches(
+        { inputs: [[["a", "b", "c", "d"]]], ...on() },
+        jobs.bracketed,
+      );
+      expect(output).toEqual([["((ab)(cd))"]]);
+    });
+  });
+
+  describe("missing batches (null input)", () => {
+    it("propagate through per-record operations: no output for that time", async () => {
+      const output = await runBatches(
+        { inputs: [[[1, 2], null, [3]]], ...on() },
+        jobs.timesTenPositive,
+      );
+      expect(output).toEqual([[10, 20], [30]]);
+    });
+
+    it("differ from an empty batch, which is output as []", async () => {
+      const output = await runBatches({ inputs: [[[1], [], null]], ...on() }, jobs.identity);
+      expect(output).toEqual([[1], []]);
+    });
+
+    it("batches after the end of an input are empty", async () => {
+      const output = await runBatches({ inputs: [[[1]]], numBatches: 3, ...on() }, jobs.count);
+      expect(output).toEqual([[1], [0], [0]]);
+    });
   });
 });
 
-describe("whole-batch results", () => {
-  it("count: an empty batch counts 0", async () => {
-    const output = await runBatches(
-      { inputs: [[[], range(1, 1), range(1, 2), range(1, 3), range(1, 4)]] },
-      (s) => s.count(),
-    );
-    expect(output).toEqual([[0], [1], [2], [3], [4]]);
-  });
-
-  it("count of a missing batch is no batch", async () => {
-    const output = await runBatches({ inputs: [[[1], null, []]] }, (s) => s.count());
-    expect(output).toEqual([[1], [0]]);
-  });
-
-  it("countByValue", async () => {
-    const output = await runBatches({ inputs: [[[1], [1, 1, 1], [1, 2], [1, 1, 2, 2]]] }, (s) =>
-      s.countByValue(),
-    );
-    expect(sortedBatches(output)).toEqual([
-      [[1, 1]],
-      [[1, 3]],
-      [
-        [1, 1],
-        [2, 1],
-      ],
-      [
-        [1, 2],
-        [2, 2],
-      ],
-    ]);
-  });
-
-  it("reduce, and nothing for an empty batch", async () => {
-    const output = await runBatches({ inputs: [[...oneToTwelve, []]] }, (s) =>
-      s.reduce((a, b) => a + b),
-    );
-    expect(output).toEqual([[10], [26], [42], []]);
-  });
-
-  it("reduce combines each partition, then the partitions in order", async () => {
-    const output = await runBatches({ inputs: [[["a", "b", "c", "d"]]] }, (s) =>
-      s.reduce((a, b) => `(${a}${b})`),
-    );
-    expect(output).toEqual([["((ab)(cd))"]]);
-  });
-});
-
-describe("missing batches (null input)", () => {
-  it("propagate through per-record operations: no output for that time", async () => {
-    const output = await runBatches({ inputs: [[[1, 2], null, [3]]] }, (s) =>
-      s.map((x) => x * 10).filter((x) => x > 0),
-    );
-    expect(output).toEqual([[10, 20], [30]]);
-  });
-
-  it("differ from an empty batch, which is output as []", async () => {
-    const output = await runBatches({ inputs: [[[1], [], null]] }, (s) => s.map((x) => x));
-    expect(output).toEqual([[1], []]);
-  });
-
-  it("batches after the end of an input are empty", async () => {
-    const output = await runBatches({ inputs: [[[1]]], numBatches: 3 }, (s) => s.count());
-    expect(output).toEqual([[1], [0], [0]]);
-  });
-});
-
+// Output operations run on the driver whatever the master, so they run once, on the main thread.
 describe("output operations", () => {
   afterEach(() => {
     vi.restoreAllMocks();
