@@ -48,6 +48,17 @@ export abstract class InputDStream<T> extends DStream<T> {
   }
 
   /**
+   * True once the input can bring no more data (a bounded source reached its end). Unbounded
+   * inputs never end.
+   *
+   * @example
+   * if (input.hasEnded() && !input.hasPendingData()) await ctx.stop({ graceful: true });
+   */
+  hasEnded(): boolean {
+    return false;
+  }
+
+  /**
    * Told when every output of the batch at `time` has run (with the first failure, if any), so
    * sources can acknowledge what the batch held.
    */

@@ -51,6 +51,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   private paused = false;
   private controller: AbortController | undefined;
   private pumping: Promise<void> | undefined;
+  private ended = false;
 
   constructor(context: StreamingContext, connector: SourceInstance, options: SourceStreamOptions) {
     super(context);
@@ -84,6 +85,10 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
 
   override hasPendingData(): boolean {
     return this.buffer.hasPending();
+  }
+
+  override hasEnded(): boolean {
+    return this.ended;
   }
 
   override batchCompleted(time: number, failure: unknown): void {
@@ -134,6 +139,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
         }
         const result = await session.next(signal);
         if (result === undefined) {
+          this.ended = true;
           this.post("onReceiverStopped", false, "end of input");
           return;
         }

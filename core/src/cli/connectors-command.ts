@@ -1,0 +1,133 @@
+import { z } from "zod";
+import { builtinConnectors } from "../connectors/builtins.js";
+import type { ConnectorPlugin } from "../plugins/plugin.js";
+import { importPluginPackage } from "../plugins/plugin-loader.js";
+import {
+  type AnySchema,
+  childSchemas,
+  descriptionOf,
+  knownFieldNames,
+  schemaLayers,
+} from "../plugins/schema-walk.js";
+import { isSecret } from "../plugins/secret.js";
+import { CliError } from "./cli-error.js";
+import type { CommonFlags } from "./parse-args.js";
+import { type CliIo, loadValidConfig } from "./run-command.js";
+
+/** One config option of a connector, as `sluice connectors` lists it. */
+export interface ConnectorOption {
+  readonly name: string;
+  readonly type: string;
+  readonly required: boolean;
+  readonly secret: boolean;
+  readonly description: string | undefined;
+}
+
+/** A connector as `sluice connectors` lists it. */
+export interface ConnectorListing {
+  readonly kind: "source" | "sink";
+  readonly name: string;
+  readonly version: string;
+  readonly from: string;
+  readonly description: string | undefined;
+  readonly options: readonly ConnectorOption[];
+}
+
+/**
+ * `sluice connectors`: the built-in connectors and those of the config's `plugins`, with their
+ * config options; secret options are marked.
+ *
+ * @example
+ * process.exitCode = await connectorsCommand(flags, io);
+ */
+export async function connectorsCommand(flags: CommonFlags, io: CliIo): Promise<number> {
+  const config = await loadValidConfig(flags);
+  const listings: ConnectorListing[] = builtinConnectors().map((plugin) =>
+    describeConnector(plugin, "built-in"),
+  );
+  for (const name of config.plugins ?? []) {
+    let plugins: ConnectorPlugin[];
+    try {
+      plugins = await importPluginPackage(name, process.cwd());
+    } catch (error) {
+      throw new CliError(error instanceof Error ? error.message : String(error), 2, {
+        cause: error,
+      });
+    }
+    listings.push(...plugins.map((plugin) => describeConnector(plugin, name)));
+  }
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(listings, null, 2)}\n`);
+    return 0;
+  }
+  for (const listing of listings) {
+    io.stdout.write(
+      `${listing.kind} ${listing.name} ${listing.version} (${listing.from})${listing.description ? ` — ${listing.description}` : ""}\n`,
+    );
+    for (const option of listing.options) {
+      const flagsText = [option.required ? "required" : "optional", option.secret ? "secret" : ""]
+        .filter(Boolean)
+        .join(", ");
+      io.stdout.write(
+        `  ${option.name}: ${option.type} (${flagsText})${option.description ? ` — ${option.description}` : ""}\n`,
+      );
+    }
+  }
+  return 0;
+}
+
+/**
+ * Lists a plugin's config options from its zod schema.
+ *
+ * @example
+ * describeConnector(fileSource, "built-in").options.map((option) => option.name);
+ */
+export function describeConnector(plugin: ConnectorPlugin, from: string): ConnectorListing {
+  const schema = plugin.config as AnySchema;
+  const jsonSchema = safeJsonSchema(plugin.config);
+  const required = new Set(jsonSchema.required ?? []);
+  const options = knownFieldNames([schema]).map((name): ConnectorOption => {
+    const field = childSchemas([schema], name);
+    return {
+      name,
+      type: typeName(jsonSchema.properties?.[name]),
+      required: required.has(name),
+      secret: field.some((candidate) => schemaLayers(candidate).some(isSecret)),
+      description: descriptionOf(field),
+    };
+  });
+  return {
+    kind: plugin.kind,
+    name: plugin.name,
+    version: plugin.version,
+    from,
+    description: plugin.description,
+    options,
+  };
+}
+
+interface JsonSchemaNode {
+  readonly type?: string | readonly string[];
+  readonly anyOf?: readonly JsonSchemaNode[];
+  readonly enum?: readonly unknown[];
+  readonly items?: JsonSchemaNode;
+  readonly properties?: Readonly<Record<string, JsonSchemaNode>>;
+  readonly required?: readonly string[];
+}
+
+function safeJsonSchema(schema: z.ZodType): JsonSchemaNode {
+  try {
+    return z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchemaNode;
+  } catch {
+    return {};
+  }
+}
+
+function typeName(node: JsonSchemaNode | undefined): string {
+  if (node === undefined) return "any";
+  if (node.enum !== undefined) return node.enum.map((value) => JSON.stringify(value)).join(" | ");
+  if (node.anyOf !== undefined) return node.anyOf.map(typeName).join(" | ");
+  if (node.type === "array") return `${typeName(node.items)}[]`;
+  if (Array.isArray(node.type)) return node.type.join(" | ");
+  return typeof node.type === "string" ? node.type : "any";
+}

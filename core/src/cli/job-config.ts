@@ -1,0 +1,125 @@
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { CliError } from "./cli-error.js";
+
+/** The settings a config file (or `--set`) gives a job run. */
+export const jobConfigSchema = z.strictObject({
+  appName: z.string().min(1).optional().describe("the job's name in logs and idempotency keys"),
+  master: z
+    .string()
+    .regex(/^local(\[(\d+|\*)\])?$/)
+    .optional()
+    .describe('"local", "local[N]" or "local[*]"'),
+  batchInterval: z
+    .union([z.number().positive(), z.string().min(1)])
+    .optional()
+    .describe('milliseconds or a duration such as "500ms", "2s"'),
+  checkpoint: z.string().min(1).optional().describe("a directory for checkpoints"),
+  plugins: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("npm packages exporting connector plugins"),
+  job: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("the job's own settings, passed to its build function"),
+});
+
+/** A validated run configuration. */
+export type JobConfig = z.output<typeof jobConfigSchema>;
+
+/**
+ * Reads a YAML or JSON config file (or none), applies `--set path=value` overrides, and returns
+ * the raw object; `validateJobConfig` checks it.
+ *
+ * @example
+ * const raw = await readJobConfig("production.yaml", ["job.threshold=40"]);
+ */
+export async function readJobConfig(
+  file: string | undefined,
+  overrides: readonly string[],
+): Promise<Record<string, unknown>> {
+  let config: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      throw new CliError(`cannot read the config file ${file}: ${reason(error)}`, 2, {
+        cause: error,
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
+    } catch (error) {
+      throw new CliError(`the config file ${file} is not valid YAML/JSON: ${reason(error)}`, 2, {
+        cause: error,
+      });
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new CliError(`the config file ${file} must hold a mapping of settings`, 2);
+      }
+      config = parsed as Record<string, unknown>;
+    }
+  }
+  for (const override of overrides) applyOverride(config, override);
+  return config;
+}
+
+/**
+ * Checks a raw configuration, listing every problem at once with its path.
+ *
+ * @example
+ * const { config, problems } = validateJobConfig({ master: "local[x]" });
+ */
+export function validateJobConfig(raw: unknown): {
+  readonly config: JobConfig | undefined;
+  readonly problems: readonly string[];
+} {
+  const result = jobConfigSchema.safeParse(raw);
+  if (result.success) return { config: result.data, problems: [] };
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length === 0 ? "(config)" : issue.path.map(String).join(".");
+    const field = issue.path[0];
+    const hint =
+      typeof field === "string" && field in jobConfigSchema.shape
+        ? jobConfigSchema.shape[field as keyof typeof jobConfigSchema.shape].description
+        : undefined;
+    return `${path}: ${issue.message}${hint === undefined ? "" : ` (${hint})`}`;
+  });
+  return { config: undefined, problems };
+}
+
+/** Sets `a.b.c=value` in `config`; the value is read as YAML, so numbers and booleans work. */
+function applyOverride(config: Record<string, unknown>, override: string): void {
+  const equals = override.indexOf("=");
+  if (equals <= 0) {
+    throw new CliError(`--set takes path=value, got "${override}"`, 2);
+  }
+  const path = override.slice(0, equals).split(".");
+  const value: unknown = parseYaml(override.slice(equals + 1));
+  let target = config;
+  for (const [index, key] of path.entries()) {
+    if (key === "") throw new CliError(`--set: empty name in the path "${override}"`, 2);
+    if (index === path.length - 1) {
+      target[key] = value;
+      return;
+    }
+    const next = target[key];
+    if (typeof next === "object" && next !== null && !Array.isArray(next)) {
+      target = next as Record<string, unknown>;
+    } else {
+      const created: Record<string, unknown> = {};
+      target[key] = created;
+      target = created;
+    }
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+}

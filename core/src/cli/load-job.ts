@@ -1,0 +1,74 @@
+import { access } from "node:fs/promises";
+import { basename, extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { StreamingContextOptions } from "../context/context-options.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import { createJobContext } from "../job/create-job-context.js";
+import { type Duration, parseDuration } from "../util/duration.js";
+import { CliError } from "./cli-error.js";
+import type { JobConfig } from "./job-config.js";
+import type { JobFlags } from "./parse-args.js";
+
+let typeScriptRegistered = false;
+
+/**
+ * Loads a job file (TypeScript files run directly) and builds its graph on a new context with
+ * the settings of the command line, then the config file, then the defaults.
+ *
+ * @example
+ * const ctx = await buildJobContext("jobs/word-count.ts", flags, config);
+ */
+export async function buildJobContext(
+  jobFile: string,
+  flags: JobFlags,
+  config: JobConfig,
+): Promise<StreamingContext> {
+  const path = resolve(jobFile);
+  try {
+    await access(path);
+  } catch {
+    throw new CliError(`job file not found: ${jobFile}`, 2);
+  }
+  if ([".ts", ".mts", ".cts"].includes(extname(path)) && !typeScriptRegistered) {
+    // Registers tsx's loader in this process; executors start with `--import tsx` on their own.
+    const { register } = await import("tsx/esm/api");
+    register();
+    typeScriptRegistered = true;
+  }
+  const options: StreamingContextOptions = {
+    batchInterval: batchIntervalMs(flags.batch ?? config.batchInterval ?? "1s"),
+    appName: config.appName ?? basename(path, extname(path)),
+    ...optional("master", flags.master ?? config.master),
+    ...optional("checkpoint", flags.checkpoint ?? config.checkpoint),
+  };
+  try {
+    return await createJobContext(
+      {
+        module: pathToFileURL(path),
+        args: config.job ?? {},
+        ...optional("plugins", config.plugins),
+      },
+      options,
+    );
+  } catch (error) {
+    throw new CliError(`the job ${jobFile} failed to build: ${message(error)}`, 1, {
+      cause: error,
+    });
+  }
+}
+
+function batchIntervalMs(value: string | number): number {
+  try {
+    return parseDuration(value as Duration, "batchInterval");
+  } catch (error) {
+    throw new CliError(message(error), 2, { cause: error });
+  }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

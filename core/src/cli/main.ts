@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { checkCommand } from "./check-command.js";
+import { CliError } from "./cli-error.js";
+import { connectorsCommand } from "./connectors-command.js";
+import { parseCommandLine, USAGE } from "./parse-args.js";
+import { type CliIo, runCommand } from "./run-command.js";
+
+/**
+ * Runs the `sluice` command line and resolves to the exit code; errors become one line on
+ * stderr (with the stack under `--verbose`).
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2), processIo());
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const verbose = argv.includes("--verbose");
+  try {
+    const command = parseCommandLine(argv);
+    switch (command.command) {
+      case "help":
+        io.stdout.write(`${USAGE}\n`);
+        return 0;
+      case "connectors":
+        return await connectorsCommand(command.flags, io);
+      case "check":
+        return await checkCommand(command.job, command.flags, io);
+      case "run":
+        return await runCommand(command.job, command.flags, io);
+    }
+  } catch (error) {
+    const exitCode = error instanceof CliError ? error.exitCode : 1;
+    const text = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`sluice: ${text}\n`);
+    if (verbose) io.stderr.write(`${describeStack(error)}\n`);
+    return exitCode;
+  }
+}
+
+/** The CLI's streams and signals in a real process. */
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onSignal: (handler) => {
+      process.on("SIGINT", handler);
+      process.on("SIGTERM", handler);
+      return () => {
+        process.off("SIGINT", handler);
+        process.off("SIGTERM", handler);
+      };
+    },
+  };
+}
+
+function describeStack(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  while (current instanceof Error && parts.length < 8) {
+    parts.push(current.stack ?? current.message);
+    current = current.cause;
+  }
+  return parts.join("\ncaused by: ");
+}
+
+// Runs when executed as the `sluice` bin, not when imported by tests.
+const invokedAs = process.argv[1] ?? "";
+if (/(?:^|[/\\])(?:sluice|main\.[cm]?[jt]s)$/.test(invokedAs)) {
+  void main(process.argv.slice(2), processIo()).then((code) => {
+    process.exitCode = code;
+  });
+}

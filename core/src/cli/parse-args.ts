@@ -1,0 +1,106 @@
+import { parseArgs } from "node:util";
+import { CliError } from "./cli-error.js";
+
+/** What the command line asked for. */
+export type CliCommand =
+  | { readonly command: "run" | "check"; readonly job: string; readonly flags: JobFlags }
+  | { readonly command: "connectors"; readonly flags: CommonFlags }
+  | { readonly command: "help" };
+
+/** Flags every command takes. */
+export interface CommonFlags {
+  readonly config: string | undefined;
+  readonly set: readonly string[];
+  readonly json: boolean;
+  readonly verbose: boolean;
+}
+
+/** Flags of `run` and `check`. */
+export interface JobFlags extends CommonFlags {
+  readonly master: string | undefined;
+  readonly batch: string | undefined;
+  readonly checkpoint: string | undefined;
+}
+
+/** The usage text `sluice help` prints. */
+export const USAGE = `Usage:
+  sluice run <job.ts|job.js> [--master local[N]] [--batch 1s] [--checkpoint dir]
+                             [--config file] [--set key=value ...] [--json] [--verbose]
+  sluice check <job> [--config file] [--set key=value ...]
+  sluice connectors [--config file] [--json]
+
+run         runs the job until it stops (Ctrl-C stops gracefully; a second Ctrl-C stops at once)
+check       loads the config and builds the job's graph without starting it; lists every problem
+connectors  lists the connectors available to jobs and their config options (secrets marked)
+
+--config    a YAML or JSON file: appName, master, batchInterval, checkpoint, plugins, and job (the
+            job's own settings, passed to its build function)
+--set       overrides one config value by its dotted path, e.g. --set job.threshold=40
+--json      progress as JSON lines on stderr instead of a status line
+--verbose   stack traces with errors`;
+
+/**
+ * Parses `sluice` command-line arguments; throws a `CliError` (exit code 2) naming what is wrong.
+ *
+ * @example
+ * parseCommandLine(["run", "job.ts", "--master", "local[2]"]);
+ */
+export function parseCommandLine(argv: readonly string[]): CliCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new CliError(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  const common: CommonFlags = {
+    config: values.config,
+    set: values.set ?? [],
+    json: values.json ?? false,
+    verbose: values.verbose ?? false,
+  };
+  switch (command) {
+    case undefined:
+    case "help":
+      return { command: "help" };
+    case "connectors":
+      if (rest.length > 0) throw new CliError(`connectors takes no file: ${rest.join(" ")}`, 2);
+      return { command: "connectors", flags: common };
+    case "run":
+    case "check": {
+      const [job, ...extra] = rest;
+      if (job === undefined) throw new CliError(`${command}: name the job file\n${USAGE}`, 2);
+      if (extra.length > 0) throw new CliError(`${command}: unexpected ${extra.join(" ")}`, 2);
+      return {
+        command,
+        job,
+        flags: {
+          ...common,
+          master: values.master,
+          batch: values.batch,
+          checkpoint: values.checkpoint,
+        },
+      };
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      master: { type: "string" },
+      batch: { type: "string" },
+      checkpoint: { type: "string" },
+      config: { type: "string" },
+      set: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      verbose: { type: "boolean" },
+    },
+  });
+}

@@ -1,0 +1,103 @@
+import type { BatchInfo, StreamingListener } from "../scheduler/listener.js";
+
+/** How progress is shown: a live status line, plain log lines, or JSON lines. */
+export type ProgressMode = "status-line" | "lines" | "json";
+
+/** Totals the reporter keeps; the summary at the end reads them. */
+export interface ProgressTotals {
+  readonly batches: number;
+  readonly recordsIn: number;
+  readonly lastProcessingMs: number | undefined;
+  readonly lastSchedulingDelayMs: number | undefined;
+}
+
+/** Where progress goes (stderr in the CLI); a test passes a collector. */
+export interface ProgressOutput {
+  write(text: string): void;
+}
+
+/**
+ * A listener that shows each completed batch: on a terminal one status line rewritten in place,
+ * otherwise one plain line per batch, or with `--json` one JSON object per line.
+ *
+ * @example
+ * ctx.addListener(new ProgressReporter("lines", 1000, process.stderr));
+ */
+export class ProgressReporter implements StreamingListener {
+  private batches = 0;
+  private recordsIn = 0;
+  private lastProcessingMs: number | undefined;
+  private lastSchedulingDelayMs: number | undefined;
+  private readonly recentRates: number[] = [];
+  private statusShown = false;
+
+  constructor(
+    private readonly mode: ProgressMode,
+    private readonly batchIntervalMs: number,
+    private readonly output: ProgressOutput,
+  ) {}
+
+  onBatchCompleted(info: BatchInfo): void {
+    this.batches++;
+    this.recordsIn += info.numRecords;
+    this.lastProcessingMs = info.processingDelay;
+    this.lastSchedulingDelayMs = info.schedulingDelay;
+    // The input rate over the last ten batches, in records per second.
+    this.recentRates.push((info.numRecords * 1000) / this.batchIntervalMs);
+    if (this.recentRates.length > 10) this.recentRates.shift();
+    const inputRate =
+      this.recentRates.reduce((sum, rate) => sum + rate, 0) / this.recentRates.length;
+    switch (this.mode) {
+      case "json":
+        this.output.write(
+          `${JSON.stringify({
+            event: "batchCompleted",
+            batchTime: info.batchTime,
+            records: info.numRecords,
+            inputRate: round(inputRate),
+            processingMs: info.processingDelay,
+            schedulingDelayMs: info.schedulingDelay,
+            totalDelayMs: info.totalDelay,
+            batches: this.batches,
+            recordsIn: this.recordsIn,
+          })}\n`,
+        );
+        return;
+      case "lines":
+        this.output.write(
+          `batch ${new Date(info.batchTime).toISOString()} records=${info.numRecords} processing=${ms(info.processingDelay)} scheduling-delay=${ms(info.schedulingDelay)} total-delay=${ms(info.totalDelay)}\n`,
+        );
+        return;
+      case "status-line":
+        this.statusShown = true;
+        this.output.write(
+          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn}`,
+        );
+        return;
+    }
+  }
+
+  /** Ends the status line so later output starts on a fresh line. */
+  finish(): void {
+    if (this.statusShown) this.output.write("\n");
+    this.statusShown = false;
+  }
+
+  /** What was processed so far. */
+  totals(): ProgressTotals {
+    return {
+      batches: this.batches,
+      recordsIn: this.recordsIn,
+      lastProcessingMs: this.lastProcessingMs,
+      lastSchedulingDelayMs: this.lastSchedulingDelayMs,
+    };
+  }
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? "-" : `${Math.round(value)}ms`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
