@@ -51,13 +51,13 @@ impl WindowAggregator {
     }
 
     /// The pane length in milliseconds: gcd(windowMs, slideMs).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn pane_ms(&self) -> f64 {
         self.inner.pane_ms() as f64
     }
 
     /// Approximate bytes of memory the aggregator holds.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn memory_bytes(&self) -> f64 {
         self.inner.memory_bytes() as f64
     }
