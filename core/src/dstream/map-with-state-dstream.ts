@@ -5,6 +5,7 @@ import {
   InternalMapWithStateDStream,
   type MapWithStateRecord,
 } from "./internal-map-with-state-dstream.js";
+import { operator } from "./operator-registry.js";
 import type { StateSpec } from "./state.js";
 
 /**
@@ -29,6 +30,13 @@ export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
     this.internal = new InternalMapWithStateDStream(parent, spec, numPartitions, timeout);
   }
 
+  /** Names the state for checkpoints (see `DStream.setName`). */
+  override setName(stableName: string): this {
+    super.setName(stableName);
+    this.internal.setName(stableName);
+    return this;
+  }
+
   get slideDuration(): number {
     return this.parent.slideDuration;
   }
@@ -44,8 +52,16 @@ export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
    * running.stateSnapshots().foreachBatch((batch) => saveAll(batchRecords(batch)));
    */
   stateSnapshots(): DStream<[K, S]> {
-    return this.internal.flatMap((record: MapWithStateRecord<K, S, E>) =>
-      Array.from(record.states, ([key, entry]): [K, S] => [key, entry.state]),
+    // Read where the state lives (the driver): the state maps never cross to executors.
+    return new (operator("BatchMappedDStream"))(
+      this.internal,
+      (batch: Batch<MapWithStateRecord<K, S, E>>) =>
+        batch.partitions.map((partition) =>
+          partition.flatMap((record) =>
+            Array.from(record.states, ([key, entry]): [K, S] => [key, entry.state]),
+          ),
+        ),
+      "stateSnapshots",
     );
   }
 

@@ -2,6 +2,8 @@ import { batchRecords, type DStream, StreamingContext } from "sluice";
 import { cachedBatchTimes, ManualClock, runBatches } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { sortedBatches } from "./helpers.js";
+import * as jobs from "./jobs/windows.js";
+import { MASTERS, onMaster } from "./masters.js";
 
 // Expected values follow Spark's WindowOperationsSuite: batch interval 1 s, and by default a
 // window of 2 s sliding every 1 s. numBatches = outputs × (slide / batch interval), as there.
@@ -160,248 +162,331 @@ const bigReduceInvOutput: Pairs = [
 
 const numBatchesFor = (outputs: number, slide: number) => outputs * (slide / 1000);
 
-describe("window", () => {
-  const cases: [string, number, number, number[][]][] = [
-    ["basic window", 2000, 1000, [[0], [0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]],
-    [
-      "tumbling window",
-      2000,
-      2000,
+describe.each(MASTERS)("under %s", (master) => {
+  const on = onMaster(master);
+
+  describe("window", () => {
+    const cases: [string, number, number, number[][]][] = [
+      ["basic window", 2000, 1000, [[0], [0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]],
       [
-        [0, 1],
-        [2, 3],
-        [4, 5],
+        "tumbling window",
+        2000,
+        2000,
+        [
+          [0, 1],
+          [2, 3],
+          [4, 5],
+        ],
       ],
-    ],
-    [
-      "larger window",
-      4000,
-      2000,
       [
-        [0, 1],
-        [0, 1, 2, 3],
-        [2, 3, 4, 5],
-        [4, 5],
+        "larger window",
+        4000,
+        2000,
+        [
+          [0, 1],
+          [0, 1, 2, 3],
+          [2, 3, 4, 5],
+          [4, 5],
+        ],
       ],
-    ],
-    [
-      "non-overlapping window",
-      2000,
-      3000,
       [
+        "non-overlapping window",
+        2000,
+        3000,
+        [
+          [1, 2],
+          [4, 5],
+        ],
+      ],
+    ];
+    it.each(cases)("%s (window %d ms, slide %d ms)", async (_name, window, slide, expected) => {
+      const output = await runBatches(
+        { inputs: [zeroToFive], numBatches: numBatchesFor(expected.length, slide), ...on() },
+        jobs.window({ window, slide }),
+      );
+      expect(output).toEqual(expected);
+    });
+
+    it("window 4 s / slide 2 s over 1..6: early windows are emitted before they are full", async () => {
+      const output = await runBatches(
+        { inputs: [[[1], [2], [3], [4], [5], [6]]], numBatches: 8, ...on() },
+        jobs.window({ window: "4s", slide: "2s" }),
+      );
+      expect(output).toEqual([
         [1, 2],
-        [4, 5],
-      ],
-    ],
-  ];
-  it.each(cases)("%s (window %d ms, slide %d ms)", async (_name, window, slide, expected) => {
-    const output = await runBatches(
-      { inputs: [zeroToFive], numBatches: numBatchesFor(expected.length, slide) },
-      (s) => s.window(window, slide),
-    );
-    expect(output).toEqual(expected);
-  });
+        [1, 2, 3, 4],
+        [3, 4, 5, 6],
+        [5, 6],
+      ]);
+    });
 
-  it("window 4 s / slide 2 s over 1..6: early windows are emitted before they are full", async () => {
-    const output = await runBatches(
-      { inputs: [[[1], [2], [3], [4], [5], [6]]], numBatches: 8 },
-      (s) => s.window("4s", "2s"),
-    );
-    expect(output).toEqual([
-      [1, 2],
-      [1, 2, 3, 4],
-      [3, 4, 5, 6],
-      [5, 6],
-    ]);
-  });
+    it("skips missing batches inside a window, and emits empty windows", async () => {
+      const output = await runBatches(
+        { inputs: [[[1], null, [3], null, null]], ...on() },
+        jobs.window({ window: 2000 }),
+      );
+      expect(output).toEqual([[1], [1], [3], [3], []]);
+    });
 
-  it("skips missing batches inside a window, and emits empty windows", async () => {
-    const output = await runBatches({ inputs: [[[1], null, [3], null, null]] }, (s) =>
-      s.window(2000),
-    );
-    expect(output).toEqual([[1], [1], [3], [3], []]);
-  });
+    it("windows a windowed stream", async () => {
+      const output = await runBatches({ inputs: [zeroToFive], ...on() }, jobs.windowOfWindow);
+      expect(output).toEqual([
+        [0, 0, 1],
+        [0, 0, 1, 1, 2, 2, 3],
+        [1, 2, 2, 3, 3, 4, 4, 5],
+      ]);
+    });
 
-  it("windows a windowed stream", async () => {
-    const output = await runBatches({ inputs: [zeroToFive] }, (s) =>
-      s.window(2000).window(4000, 2000),
-    );
-    expect(output).toEqual([
-      [0, 0, 1],
-      [0, 0, 1, 1, 2, 2, 3],
-      [1, 2, 2, 3, 3, 4, 4, 5],
-    ]);
-  });
-
-  it("rejects a window or slide that is not a multiple of the parent's slide, naming valid values", async () => {
-    const ctx = new StreamingContext({ batchInterval: "1s", clock: new ManualClock() });
-    const stream = ctx.queueStream<number>([]);
-    expect(() => stream.window(1500)).toThrowError(
-      expect.objectContaining({
-        code: "SLUICE_INVALID_DURATION",
-        message: expect.stringMatching(
-          /window duration 1500 ms .* 1000 ms; valid values are 1000 ms, 2000 ms, 3000 ms/,
-        ),
-      }),
-    );
-    expect(() => stream.window(2000, 500)).toThrowError(
-      expect.objectContaining({ message: expect.stringMatching(/slide duration 500 ms/) }),
-    );
-    expect(() => stream.window(4000, 2000).window(3000)).toThrowError(
-      expect.objectContaining({ message: expect.stringMatching(/2000 ms, 4000 ms, 6000 ms/) }),
-    );
-    expect(() =>
-      stream.map((x) => [x, 1]).reduceByKeyAndWindow((a, b) => a + b, { window: "2.5s" }),
-    ).toThrowError(expect.objectContaining({ code: "SLUICE_INVALID_DURATION" }));
-    expect(() =>
-      stream
-        .map((x) => [x, 1])
-        .reduceByKeyAndWindow((a, b) => a + b, {
-          window: 2000,
-          slide: 1500,
-          inverse: (a, b) => a - b,
+    it("rejects a window or slide that is not a multiple of the parent's slide, naming valid values", async () => {
+      const ctx = new StreamingContext({ batchInterval: "1s", clock: new ManualClock() });
+      const stream = ctx.queueStream<number>([]);
+      expect(() => stream.window(1500)).toThrowError(
+        expect.objectContaining({
+          code: "SLUICE_INVALID_DURATION",
+          message: expect.stringMatching(
+            /window duration 1500 ms .* 1000 ms; valid values are 1000 ms, 2000 ms, 3000 ms/,
+          ),
         }),
-    ).toThrowError(expect.objectContaining({ code: "SLUICE_INVALID_DURATION" }));
-    expect(() => stream.window("soon" as never)).toThrowError(
-      expect.objectContaining({ code: "SLUICE_INVALID_DURATION" }),
-    );
+      );
+      expect(() => stream.window(2000, 500)).toThrowError(
+        expect.objectContaining({ message: expect.stringMatching(/slide duration 500 ms/) }),
+      );
+      expect(() => stream.window(4000, 2000).window(3000)).toThrowError(
+        expect.objectContaining({ message: expect.stringMatching(/2000 ms, 4000 ms, 6000 ms/) }),
+      );
+      expect(() =>
+        stream.map((x) => [x, 1]).reduceByKeyAndWindow((a, b) => a + b, { window: "2.5s" }),
+      ).toThrowError(expect.objectContaining({ code: "SLUICE_INVALID_DURATION" }));
+      expect(() =>
+        stream
+          .map((x) => [x, 1])
+          .reduceByKeyAndWindow((a, b) => a + b, {
+            window: 2000,
+            slide: 1500,
+            inverse: (a, b) => a - b,
+          }),
+      ).toThrowError(expect.objectContaining({ code: "SLUICE_INVALID_DURATION" }));
+      expect(() => stream.window("soon" as never)).toThrowError(
+        expect.objectContaining({ code: "SLUICE_INVALID_DURATION" }),
+      );
+    });
   });
-});
 
-describe("reduceByKeyAndWindow", () => {
-  const cases: [string, Pairs, Pairs, number, number, Pairs | undefined][] = [
-    [
-      "basic reduction",
+  describe("reduceByKeyAndWindow", () => {
+    const cases: [string, Pairs, Pairs, number, number, Pairs | undefined][] = [
       [
+        "basic reduction",
         [
-          ["a", 1],
-          ["a", 3],
+          [
+            ["a", 1],
+            ["a", 3],
+          ],
         ],
-      ],
-      [[["a", 4]]],
-      2000,
-      1000,
-      undefined,
-    ],
-    [
-      "key already in window and new value added into window",
-      [[["a", 1]], [["a", 1]]],
-      [[["a", 1]], [["a", 2]]],
-      2000,
-      1000,
-      undefined,
-    ],
-    [
-      "new key added into window",
-      [
-        [["a", 1]],
-        [
-          ["a", 1],
-          ["b", 1],
-        ],
+        [[["a", 4]]],
+        2000,
+        1000,
+        undefined,
       ],
       [
-        [["a", 1]],
+        "key already in window and new value added into window",
+        [[["a", 1]], [["a", 1]]],
+        [[["a", 1]], [["a", 2]]],
+        2000,
+        1000,
+        undefined,
+      ],
+      [
+        "new key added into window",
+        [
+          [["a", 1]],
+          [
+            ["a", 1],
+            ["b", 1],
+          ],
+        ],
+        [
+          [["a", 1]],
+          [
+            ["a", 2],
+            ["b", 1],
+          ],
+        ],
+        2000,
+        1000,
+        undefined,
+      ],
+      [
+        "key removed from window",
+        [[["a", 1]], [["a", 1]], [], []],
+        [[["a", 1]], [["a", 2]], [["a", 1]], []],
+        2000,
+        1000,
+        // With an inverse the key stays, at 0.
+        [[["a", 1]], [["a", 2]], [["a", 1]], [["a", 0]]],
+      ],
+      ["larger slide time", largerSlideInput, largerSlideReduceOutput, 4000, 2000, undefined],
+      ["big test", bigInput, bigReduceOutput, 2000, 1000, bigReduceInvOutput],
+    ];
+
+    it.each(cases)("%s", async (_name, input, expected, window, slide, expectedWithInverse) => {
+      const numBatches = numBatchesFor(expected.length, slide);
+      const naive = await runBatches(
+        { inputs: [input], numBatches, ...on() },
+        jobs.reduceByKeyAndWindow({ window, slide, inverse: false }),
+      );
+      expect(sortedBatches(naive)).toEqual(expected);
+      const inverse = await runBatches(
+        { inputs: [input], numBatches, ...on() },
+        jobs.reduceByKeyAndWindow({ window, slide, inverse: true }),
+      );
+      expect(sortedBatches(inverse)).toEqual(expectedWithInverse ?? expected);
+    });
+
+    it("with an inverse and a filter drops the keys that fell to zero", async () => {
+      const output = await runBatches(
+        { inputs: [bigInput], ...on() },
+        jobs.reduceByKeyAndWindow({ window: "2s", slide: "1s", inverse: true, filterZero: true }),
+      );
+      expect(sortedBatches(output)).toEqual(bigReduceOutput);
+    });
+
+    it("with an inverse, keeps keys in a stable first-seen order", async () => {
+      const output = await runBatches(
+        { inputs: [bigInput], numPartitions: 1, ...on() },
+        jobs.reduceByKeyAndWindow({ window: "2s", inverse: true }),
+      );
+      expect(output.slice(4, 6)).toEqual([
         [
           ["a", 2],
           ["b", 1],
+          ["c", 0],
         ],
-      ],
-      2000,
-      1000,
-      undefined,
-    ],
-    [
-      "key removed from window",
-      [[["a", 1]], [["a", 1]], [], []],
-      [[["a", 1]], [["a", 2]], [["a", 1]], []],
-      2000,
-      1000,
-      // With an inverse the key stays, at 0.
-      [[["a", 1]], [["a", 2]], [["a", 1]], [["a", 0]]],
-    ],
-    ["larger slide time", largerSlideInput, largerSlideReduceOutput, 4000, 2000, undefined],
-    ["big test", bigInput, bigReduceOutput, 2000, 1000, bigReduceInvOutput],
-  ];
+        [
+          ["a", 1],
+          ["b", 0],
+          ["c", 0],
+        ],
+      ]);
+    });
 
-  it.each(cases)("%s", async (_name, input, expected, window, slide, expectedWithInverse) => {
-    const numBatches = numBatchesFor(expected.length, slide);
-    const naive = await runBatches({ inputs: [input], numBatches }, (s) =>
-      s.reduceByKeyAndWindow((a, b) => a + b, { window, slide }),
-    );
-    expect(sortedBatches(naive)).toEqual(expected);
-    const inverse = await runBatches({ inputs: [input], numBatches }, (s) =>
-      s.reduceByKeyAndWindow((a, b) => a + b, { window, slide, inverse: (a, b) => a - b }),
-    );
-    expect(sortedBatches(inverse)).toEqual(expectedWithInverse ?? expected);
-  });
-
-  it("with an inverse and a filter drops the keys that fell to zero", async () => {
-    const output = await runBatches({ inputs: [bigInput] }, (s) =>
-      s.reduceByKeyAndWindow((a, b) => a + b, {
-        window: "2s",
-        slide: "1s",
-        inverse: (a, b) => a - b,
-        filter: ([, count]) => count !== 0,
-      }),
-    );
-    expect(sortedBatches(output)).toEqual(bigReduceOutput);
-  });
-
-  it("with an inverse, keeps keys in a stable first-seen order", async () => {
-    const output = await runBatches({ inputs: [bigInput], numPartitions: 1 }, (s) =>
-      s.reduceByKeyAndWindow((a, b) => a + b, { window: "2s", inverse: (a, b) => a - b }),
-    );
-    expect(output.slice(4, 6)).toEqual([
-      [
-        ["a", 2],
-        ["b", 1],
-        ["c", 0],
-      ],
-      [
-        ["a", 1],
-        ["b", 0],
-        ["c", 0],
-      ],
-    ]);
-  });
-
-  it("with an inverse and a slide longer than the window (where Spark counts the gap too)", async () => {
-    const input: Pairs = [[["a", 1]], [["a", 2]], [["a", 3]], [["a", 4]], [["a", 5]], [["a", 6]]];
-    const run = (inverse?: (a: number, b: number) => number) =>
-      runBatches({ inputs: [input] }, (s) =>
-        s.reduceByKeyAndWindow((a, b) => a + b, {
-          window: 2000,
-          slide: 3000,
-          ...(inverse ? { inverse } : {}),
-        }),
+    it("with an inverse and a slide longer than the window (where Spark counts the gap too)", async () => {
+      const input: Pairs = [[["a", 1]], [["a", 2]], [["a", 3]], [["a", 4]], [["a", 5]], [["a", 6]]];
+      const run = (inverse: boolean) =>
+        runBatches(
+          { inputs: [input], ...on() },
+          jobs.reduceByKeyAndWindow({ window: 2000, slide: 3000, inverse }),
+        );
+      expect(await run(false)).toEqual([[["a", 5]], [["a", 11]]]);
+      expect(await run(true)).toEqual([[["a", 5]], [["a", 11]]]);
+      const withNewKey: Pairs = [
+        [["a", 1]],
+        [["a", 2]],
+        [["a", 3]],
+        [["b", 4]],
+        [["b", 5]],
+        [["a", 6]],
+      ];
+      const output = await runBatches(
+        { inputs: [withNewKey], ...on() },
+        jobs.reduceByKeyAndWindow({ window: 2000, slide: 3000, inverse: true }),
       );
-    expect(await run()).toEqual([[["a", 5]], [["a", 11]]]);
-    expect(await run((a, b) => a - b)).toEqual([[["a", 5]], [["a", 11]]]);
-    const withNewKey: Pairs = [
-      [["a", 1]],
-      [["a", 2]],
-      [["a", 3]],
-      [["b", 4]],
-      [["b", 5]],
-      [["a", 6]],
-    ];
-    const output = await runBatches({ inputs: [withNewKey] }, (s) =>
-      s.reduceByKeyAndWindow((a, b) => a + b, {
-        window: 2000,
-        slide: 3000,
-        inverse: (a, b) => a - b,
-      }),
-    );
-    expect(sortedBatches(output)).toEqual([
-      [["a", 5]],
-      [
-        ["a", 6],
-        ["b", 5],
-      ],
-    ]);
+      expect(sortedBatches(output)).toEqual([
+        [["a", 5]],
+        [
+          ["a", 6],
+          ["b", 5],
+        ],
+      ]);
+    });
   });
 
+  describe("other window operations", () => {
+    it("groupByKeyAndWindow", async () => {
+      const output = await runBatches(
+        { inputs: [bigInput], ...on() },
+        jobs.groupByKeyAndWindow({ window: "2s", slide: "1s" }),
+      );
+      const counts = output.map((batch) =>
+        batch.map(([key, values]) => [key, values.length] as [string, number]),
+      );
+      expect(sortedBatches(counts)).toEqual(bigReduceOutput);
+      expect(output.flat().every(([, values]) => values.every((v) => v === 1))).toBe(true);
+    });
+
+    it("groupByKeyAndWindow keeps values in time order", async () => {
+      const output = await runBatches(
+        { inputs: [[[["k", 1]], [["k", 2]], [["k", 3]]]], ...on() },
+        jobs.groupByKeyAndWindow({ window: 3000 }),
+      );
+      expect(output).toEqual([[["k", [1]]], [["k", [1, 2]]], [["k", [1, 2, 3]]]]);
+    });
+
+    it("countByWindow: an empty window counts 0", async () => {
+      const output = await runBatches(
+        { inputs: [[[1], [1], [1, 2], [0], [], []]], ...on() },
+        jobs.countByWindow({ window: 2000, slide: 1000 }),
+      );
+      expect(output).toEqual([[1], [2], [3], [3], [1], [0]]);
+    });
+
+    it("countByWindow counts 0 before any record arrived", async () => {
+      const output = await runBatches(
+        { inputs: [[[], [], [7]]], ...on() },
+        jobs.countByWindow({ window: "2s" }),
+      );
+      expect(output).toEqual([[0], [0], [1]]);
+    });
+
+    it("countByValueAndWindow drops values whose count fell to zero", async () => {
+      const output = await runBatches(
+        { inputs: [[["a"], ["b", "b"], ["a", "b"], []]], ...on() },
+        jobs.countByValueAndWindow,
+      );
+      expect(sortedBatches(output)).toEqual([
+        [["a", 1]],
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+        [
+          ["a", 1],
+          ["b", 3],
+        ],
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+      ]);
+    });
+
+    it("reduceByWindow without an inverse emits nothing for an empty window", async () => {
+      const output = await runBatches(
+        { inputs: [[[1, 2], [4], [], [], [8]]], ...on() },
+        jobs.reduceByWindow({ window: "2s", inverse: false }),
+      );
+      expect(output).toEqual([[3], [7], [4], [], [8]]);
+    });
+
+    it("reduceByWindow with an inverse keeps the last value (0) for an emptied window", async () => {
+      const output = await runBatches(
+        { inputs: [[[1, 2], [4], [], [], [8]]], ...on() },
+        jobs.reduceByWindow({ window: "2s", inverse: true }),
+      );
+      expect(output).toEqual([[3], [7], [4], [0], [8]]);
+    });
+
+    it("reduceByWindow with a slide", async () => {
+      const output = await runBatches(
+        { inputs: [[[1], [2], [3], [4], [5], [6]]], ...on() },
+        jobs.reduceByWindow({ window: "3s", slide: "2s", inverse: false }),
+      );
+      expect(output).toEqual([[3], [9], [15]]);
+    });
+  });
+});
+
+// Watching the inverse function's calls needs it on the main thread.
+describe("reduceByKeyAndWindow's inverse (on the main thread, to watch it)", () => {
   it("calls inverse with the previous window value and the reduction of what left", async () => {
     const calls: string[] = [];
     await runBatches({ inputs: [[[["k", 1]], [["k", 2]], [["k", 4]]]] }, (s) =>
@@ -415,80 +500,6 @@ describe("reduceByKeyAndWindow", () => {
     );
     // Window at 3 s: previous window (1 s, 2 s] = 3, batch 1 s left with 1.
     expect(calls).toEqual(["3-1"]);
-  });
-});
-
-describe("other window operations", () => {
-  it("groupByKeyAndWindow", async () => {
-    const output = await runBatches({ inputs: [bigInput] }, (s) =>
-      s.groupByKeyAndWindow("2s", "1s"),
-    );
-    const counts = output.map((batch) =>
-      batch.map(([key, values]) => [key, values.length] as [string, number]),
-    );
-    expect(sortedBatches(counts)).toEqual(bigReduceOutput);
-    expect(output.flat().every(([, values]) => values.every((v) => v === 1))).toBe(true);
-  });
-
-  it("groupByKeyAndWindow keeps values in time order", async () => {
-    const output = await runBatches({ inputs: [[[["k", 1]], [["k", 2]], [["k", 3]]]] }, (s) =>
-      s.groupByKeyAndWindow(3000),
-    );
-    expect(output).toEqual([[["k", [1]]], [["k", [1, 2]]], [["k", [1, 2, 3]]]]);
-  });
-
-  it("countByWindow: an empty window counts 0", async () => {
-    const output = await runBatches({ inputs: [[[1], [1], [1, 2], [0], [], []]] }, (s) =>
-      s.countByWindow(2000, 1000),
-    );
-    expect(output).toEqual([[1], [2], [3], [3], [1], [0]]);
-  });
-
-  it("countByWindow counts 0 before any record arrived", async () => {
-    const output = await runBatches({ inputs: [[[], [], [7]]] }, (s) => s.countByWindow("2s"));
-    expect(output).toEqual([[0], [0], [1]]);
-  });
-
-  it("countByValueAndWindow drops values whose count fell to zero", async () => {
-    const output = await runBatches({ inputs: [[["a"], ["b", "b"], ["a", "b"], []]] }, (s) =>
-      s.countByValueAndWindow(2000, 1000),
-    );
-    expect(sortedBatches(output)).toEqual([
-      [["a", 1]],
-      [
-        ["a", 1],
-        ["b", 2],
-      ],
-      [
-        ["a", 1],
-        ["b", 3],
-      ],
-      [
-        ["a", 1],
-        ["b", 1],
-      ],
-    ]);
-  });
-
-  it("reduceByWindow without an inverse emits nothing for an empty window", async () => {
-    const output = await runBatches({ inputs: [[[1, 2], [4], [], [], [8]]] }, (s) =>
-      s.reduceByWindow((a, b) => a + b, { window: "2s" }),
-    );
-    expect(output).toEqual([[3], [7], [4], [], [8]]);
-  });
-
-  it("reduceByWindow with an inverse keeps the last value (0) for an emptied window", async () => {
-    const output = await runBatches({ inputs: [[[1, 2], [4], [], [], [8]]] }, (s) =>
-      s.reduceByWindow((a, b) => a + b, { window: "2s", inverse: (a, b) => a - b }),
-    );
-    expect(output).toEqual([[3], [7], [4], [0], [8]]);
-  });
-
-  it("reduceByWindow with a slide", async () => {
-    const output = await runBatches({ inputs: [[[1], [2], [3], [4], [5], [6]]] }, (s) =>
-      s.reduceByWindow((a, b) => a + b, { window: "3s", slide: "2s" }),
-    );
-    expect(output).toEqual([[3], [9], [15]]);
   });
 });
 
