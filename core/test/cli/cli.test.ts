@@ -16,8 +16,17 @@ function captureIo(): CliIo & { out: () => string; err: () => string } {
   let out = "";
   let err = "";
   return {
-    stdout: { write: (text: string) => void (out += text) },
-    stderr: { write: (text: string) => void (err += text), isTTY: false },
+    stdout: {
+      write: (text: string) => {
+        out += text;
+      },
+    },
+    stderr: {
+      write: (text: string) => {
+        err += text;
+      },
+      isTTY: false,
+    },
     onSignal: () => () => {},
     out: () => out,
     err: () => err,
