@@ -183,7 +183,9 @@ export class StreamingContext {
    */
   get inputsEnded(): boolean {
     const inputs = this.graph.inputs;
-    return inputs.length > 0 && inputs.every((input) => input.hasEnded() && !input.hasPendingData());
+    return (
+      inputs.length > 0 && inputs.every((input) => input.hasEnded() && !input.hasPendingData())
+    );
   }
 
   /**
