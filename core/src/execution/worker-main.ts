@@ -4,6 +4,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { DStream } from "../dstream/dstream.js";
+import { SluiceError } from "../errors/sluice-error.js";
 import { rebuildJobGraph } from "../job/rebuild-job-graph.js";
 import { loadKernels } from "../kernels/load-kernels.js";
 import type { FromExecutor, TaskResult, ToExecutor } from "./messages.js";
@@ -50,11 +51,21 @@ async function handle(message: ToExecutor): Promise<void> {
         if (streams === undefined) throw new Error(`job ${task.jobKey} is not loaded here`);
         send(taskId, runTask(streams, task, kernels));
       } catch (error) {
-        reply({ type: "task-failed", taskId, error: serializeError(error) });
+        reply({ type: "task-failed", taskId, error: serializeError(notCloneable(error)) });
       }
       return;
     }
   }
+}
+
+/** A result that cannot cross threads is a property of the records: say what to do about it. */
+function notCloneable(error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== "DataCloneError") return error;
+  return new SluiceError(
+    "SLUICE_INVALID_RECORD",
+    `a record cannot be sent between threads (${error.message}); under master "local[N]" with N > 1 records must be structured-cloneable: plain data, arrays, Maps, Sets, Dates, typed arrays (no functions, class instances lose their methods)`,
+    { cause: error },
+  );
 }
 
 reply({ type: "ready" });
