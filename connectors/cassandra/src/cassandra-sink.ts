@@ -1,0 +1,351 @@
+import { type Client, errors, types } from "cassandra-driver";
+import type { Logger } from "pino";
+import {
+  BackoffError,
+  NotConnectedError,
+  type Sink,
+  type SinkRecord,
+  SluiceError,
+  type WriteBatchContext,
+} from "sluice";
+import { abortable, closeQuietly, type Delay, realDelay } from "./async.js";
+import {
+  createCassandraClient,
+  isInvalidData,
+  isRetriable,
+  isUnreachable,
+  reasonOf,
+  serverReply,
+  unreachableMessage,
+} from "./cassandra-client.js";
+import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
+import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
+import type { CassandraSinkConfig, RecordPosition } from "./sink-config.js";
+
+/**
+ * The Cassandra sink's counters, read with `sink.metrics` (a snapshot).
+ *
+ * @example
+ * const { recordsOut, retries } = sink.metrics;
+ */
+export interface CassandraSinkMetrics {
+  /** Rows written (a replayed batch counts again). */
+  readonly recordsOut: number;
+  /** Bytes of the records' values written. */
+  readonly bytesOut: number;
+  /** `writeBatch` calls that succeeded. */
+  readonly writes: number;
+  /** Statements tried again after a timeout or an unavailable or unreachable node. */
+  readonly retries: number;
+  /** `writeBatch` calls that failed. */
+  readonly errors: number;
+}
+
+type Counters = { -readonly [K in keyof CassandraSinkMetrics]: number };
+
+/** One row ready to write. */
+interface Statement {
+  readonly position: RecordPosition;
+  readonly cql: string;
+  readonly params: unknown[];
+}
+
+const CLOSE_TIMEOUT_MS = 10_000;
+const CONSISTENCY: Record<CassandraSinkConfig["consistency"], number> = {
+  any: types.consistencies.any,
+  one: types.consistencies.one,
+  two: types.consistencies.two,
+  three: types.consistencies.three,
+  quorum: types.consistencies.quorum,
+  all: types.consistencies.all,
+  local_quorum: types.consistencies.localQuorum,
+  each_quorum: types.consistencies.eachQuorum,
+  local_one: types.consistencies.localOne,
+};
+
+/**
+ * Writes each record as one row, upserted with a prepared `INSERT` (Cassandra's INSERT
+ * overwrites the row with the same primary key). Rows come from the record's value decoded as
+ * a JSON object, or from `mapRecord`. Writes of a batch run with bounded concurrency; timeouts
+ * and unavailable or unreachable nodes are retried with exponential backoff.
+ *
+ * Idempotent: with `writeTimestamp: "batch"` (the default) record i of the batch at time t is
+ * written with timestamp t·1000+i µs, so writing a batch again leaves the table as it was, and
+ * a replay of an older batch never overwrites what a newer batch wrote.
+ *
+ * @example
+ * const sink = new CassandraSink(config, logger);
+ * await sink.connect(signal);
+ * await sink.writeBatch([{ value: encode('{"word":"a","count":2}') }], context);
+ */
+export class CassandraSink implements Sink {
+  readonly #config: CassandraSinkConfig;
+  readonly #logger: Logger;
+  readonly #delay: Delay;
+  readonly #createClient: (config: CassandraSinkConfig) => Client;
+  readonly #counters: Counters = { recordsOut: 0, bytesOut: 0, writes: 0, retries: 0, errors: 0 };
+  readonly #statements = new Map<string, string>();
+  #client: Client | undefined;
+  #healthy = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  // Ends retry waits when the sink closes, so close() never waits out a backoff.
+  readonly #closeController = new AbortController();
+  #writing: Promise<unknown> = Promise.resolve();
+  #keyColumns: readonly string[] = [];
+  readonly #configured: readonly ColumnSource[] | undefined;
+
+  /**
+   * @param options.delay the wait between retries (tests pass one that records the delays).
+   * @param options.createClient builds the driver client (tests pass a fake).
+   */
+  constructor(
+    config: CassandraSinkConfig,
+    logger: Logger,
+    options: { delay?: Delay; createClient?: (config: CassandraSinkConfig) => Client } = {},
+  ) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#delay = options.delay ?? realDelay;
+    this.#createClient = options.createClient ?? createCassandraClient;
+    const columns =
+      config.columns ??
+      (config.schema === undefined
+        ? undefined
+        : Object.fromEntries(Object.keys(config.schema.columns).map((name) => [name, name])));
+    this.#configured =
+      columns === undefined
+        ? undefined
+        : Object.entries(columns).map(([column, path]) => ({ column, path: path.split(".") }));
+  }
+
+  /** A snapshot of the counters. */
+  get metrics(): CassandraSinkMetrics {
+    return { ...this.#counters };
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#client !== undefined && this.#healthy) return;
+    signal.throwIfAborted();
+    await this.#dropClient();
+    const client = this.#createClient(this.#config);
+    try {
+      await abortable(client.connect(), signal);
+      await abortable(this.#prepareTable(client), signal);
+    } catch (error) {
+      await closeQuietly(() => client.shutdown(), CLOSE_TIMEOUT_MS);
+      if (signal.aborted) throw signal.reason;
+      throw this.#connectFailure(error);
+    }
+    this.#client = client;
+    this.#healthy = true;
+    this.#logger.info(
+      { keyspace: this.#config.keyspace, table: this.#config.table },
+      "Cassandra sink connected",
+    );
+  }
+
+  async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+    this.#assertOpen();
+    const writing = this.#write(records, context);
+    this.#writing = writing.catch(() => undefined);
+    return writing;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#closeController.abort(new Error("the Cassandra sink was closed"));
+      // A write in progress finishes (or fails) first.
+      await this.#writing;
+      await this.#dropClient();
+    })();
+    return this.#closing;
+  }
+
+  async #write(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || !this.#healthy) {
+      throw new NotConnectedError("the Cassandra sink is not connected; call connect() first");
+    }
+    try {
+      const statements = records.map((record, index) =>
+        this.#statement(record, {
+          batchTime: context.batchTime,
+          partition: context.partition,
+          index,
+        }),
+      );
+      await this.#executeAll(client, statements);
+    } catch (error) {
+      this.#counters.errors++;
+      throw error;
+    }
+    this.#counters.writes++;
+    this.#counters.recordsOut += records.length;
+    for (const record of records) this.#counters.bytesOut += record.value.byteLength;
+  }
+
+  #statement(record: SinkRecord, position: RecordPosition): Statement {
+    const row = rowOf(record, position, this.#config.mapRecord);
+    const columns = this.#configured ?? columnsOfRow(row, position);
+    const values = columns.map(({ path }) => valueAt(row, path));
+    for (const key of this.#keyColumns) {
+      const index = columns.findIndex(({ column }) => column === key);
+      const value = index === -1 ? undefined : values[index];
+      if (value === undefined || value === null) {
+        const source = columns[index];
+        throw invalidRecord(
+          position,
+          `has no value for the primary key column "${key}"${source === undefined ? "" : ` (field "${source.path.join(".")}")`}; every row needs its whole primary key.`,
+        );
+      }
+    }
+    const batchTimestamp = this.#config.writeTimestamp === "batch";
+    const names = columns.map(({ column }) => column);
+    const signature = `${names.join(",")}|${batchTimestamp}`;
+    let cql = this.#statements.get(signature);
+    if (cql === undefined) {
+      cql = upsertCql(this.#config.keyspace, this.#config.table, names, batchTimestamp);
+      this.#statements.set(signature, cql);
+    }
+    const params = batchTimestamp
+      ? [...values, types.Long.fromNumber(position.batchTime * 1_000 + position.index)]
+      : values;
+    return { position, cql, params };
+  }
+
+  // Runs the statements with at most `concurrency` in flight; after the first failure no new
+  // one starts, the ones in flight finish, and that failure is thrown.
+  async #executeAll(client: Client, statements: readonly Statement[]): Promise<void> {
+    let next = 0;
+    let failure: unknown;
+    const worker = async (): Promise<void> => {
+      while (failure === undefined && next < statements.length) {
+        const statement = statements[next++] as Statement;
+        try {
+          await this.#execute(client, statement);
+        } catch (error) {
+          failure ??= this.#writeFailure(error, statement.position);
+        }
+      }
+    };
+    const workers = Math.min(this.#config.concurrency, statements.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (failure !== undefined) throw failure;
+  }
+
+  async #execute(client: Client, { cql, params }: Statement): Promise<void> {
+    const { maxAttempts, retryDelayMs, maxRetryDelayMs, consistency } = this.#config;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.execute(cql, params, {
+          prepare: true,
+          consistency: CONSISTENCY[consistency],
+          isIdempotent: true,
+        });
+        return;
+      } catch (error) {
+        if (!isRetriable(error) || attempt >= maxAttempts) throw error;
+        this.#counters.retries++;
+        const wait = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1));
+        this.#logger.debug(
+          { err: error, attempt, retryInMs: wait },
+          "Cassandra write failed; retrying",
+        );
+        await this.#delay(wait, this.#closeController.signal);
+      }
+    }
+  }
+
+  #writeFailure(error: unknown, position: RecordPosition): Error {
+    const { contactPoints, keyspace, table, maxAttempts } = this.#config;
+    if (error instanceof SluiceError) return error;
+    if (isInvalidData(error)) {
+      return invalidRecord(position, `was refused by Cassandra: ${reasonOf(error)}`, error);
+    }
+    if (isUnreachable(error)) {
+      this.#healthy = false;
+      return new NotConnectedError(unreachableMessage(contactPoints, error), { cause: error });
+    }
+    if (isRetriable(error)) {
+      return new BackoffError(
+        `Cassandra at ${contactPoints.join(", ")} could not take record ${position.index} of the batch at ${position.batchTime} after ${maxAttempts} attempts (${reasonOf(error)}); the batch is written again later (upserts are idempotent).`,
+        { cause: error },
+      );
+    }
+    const reply = serverReply(error);
+    if (
+      reply instanceof errors.ResponseError &&
+      reply.code === types.responseErrorCodes.unauthorized
+    ) {
+      return new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `Cassandra refused writing to ${keyspace}.${table}: ${reasonOf(error)}. Grant MODIFY on the table to the sink's role.`,
+        { cause: error },
+      );
+    }
+    return new SluiceError(
+      "SLUICE_CONNECTOR_IO",
+      `Writing record ${position.index} of the batch at ${position.batchTime} (partition ${position.partition}) to ${keyspace}.${table} failed: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  }
+
+  // Creates the table when a schema is declared, then checks that it exists and has the
+  // mapped columns, and learns its primary key.
+  async #prepareTable(client: Client): Promise<void> {
+    const { keyspace, table, schema, contactPoints } = this.#config;
+    if (schema !== undefined) {
+      if (schema.createKeyspace) await client.execute(createKeyspaceCql(keyspace, schema));
+      await client.execute(createTableCql(keyspace, table, schema));
+    }
+    // Another client may have just created them: read the keyspace afresh.
+    await client.metadata.refreshKeyspace(keyspace).catch(() => undefined);
+    const metadata = await client.metadata.getTable(keyspace, table);
+    if (metadata === null || metadata === undefined) {
+      throw new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `Cassandra at ${contactPoints.join(", ")} has no table "${keyspace}"."${table}" (names are matched exactly, case included). Create it, or declare \`schema\` so the sink creates it.`,
+      );
+    }
+    const known = new Set(metadata.columns.map((column) => column.name));
+    const unknown = (this.#configured ?? []).filter(({ column }) => !known.has(column));
+    if (unknown.length > 0) {
+      throw new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `The table "${keyspace}"."${table}" has no column ${unknown.map(({ column }) => `"${column}"`).join(", ")}; its columns are ${[...known].join(", ")}. Fix \`columns\` (or the schema).`,
+      );
+    }
+    this.#keyColumns = [...metadata.partitionKeys, ...metadata.clusteringKeys].map(
+      (column) => column.name,
+    );
+  }
+
+  #connectFailure(error: unknown): Error {
+    if (error instanceof SluiceError) return error;
+    const { contactPoints } = this.#config;
+    if (isUnreachable(error)) {
+      return new NotConnectedError(unreachableMessage(contactPoints, error), { cause: error });
+    }
+    return new SluiceError(
+      "SLUICE_CONNECTOR_REFUSED",
+      `Cassandra at ${contactPoints.join(", ")} refused the sink: ${reasonOf(error)}. Check localDataCenter, the credentials and tls settings, and the keyspace and table.`,
+      { cause: error },
+    );
+  }
+
+  async #dropClient(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#healthy = false;
+    if (client !== undefined) await closeQuietly(() => client.shutdown(), CLOSE_TIMEOUT_MS);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the Cassandra sink was closed");
+    }
+  }
+}

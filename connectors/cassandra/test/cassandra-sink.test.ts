@@ -1,0 +1,167 @@
+// The sink's retry, concurrency and failure handling, against a fake driver client.
+import { type Client, errors, types } from "cassandra-driver";
+import pino from "pino";
+import { validateConfig } from "sluice";
+import { describe, expect, it } from "vitest";
+import { CassandraSink } from "../src/cassandra-sink.js";
+import { cassandraSinkConfig } from "../src/sink-config.js";
+
+const encoder = new TextEncoder();
+const json = (value: unknown) => ({ value: encoder.encode(JSON.stringify(value)) });
+const context = { batchTime: 1_700_000_000_000, partition: 0, idempotencyKey: "job/1/0/0" };
+
+/** A driver client that answers `execute` with what `answer` decides, and records the calls. */
+class FakeClient {
+  readonly calls: { cql: string; params: unknown[] }[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  shutdowns = 0;
+  constructor(private readonly answer: (call: number, params: unknown[]) => Promise<void>) {}
+  metadata = {
+    refreshKeyspace: async () => undefined,
+    getTable: async () => ({
+      columns: [{ name: "id" }, { name: "n" }],
+      partitionKeys: [{ name: "id" }],
+      clusteringKeys: [],
+    }),
+  };
+  async connect(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    this.shutdowns++;
+  }
+  async execute(cql: string, params: unknown[]): Promise<void> {
+    this.calls.push({ cql, params });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.answer(this.calls.length, params);
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+function sinkWith(fake: FakeClient, extra: Record<string, unknown> = {}) {
+  const delays: number[] = [];
+  const config = validateConfig(
+    cassandraSinkConfig,
+    { contactPoints: ["10.0.0.1:9042"], keyspace: "ks", table: "t", ...extra },
+    "sink",
+  );
+  const sink = new CassandraSink(config, pino({ level: "silent" }), {
+    createClient: () => fake as unknown as Client,
+    delay: async (ms) => {
+      delays.push(ms);
+    },
+  });
+  return { sink, delays };
+}
+
+const timeout = () => new errors.OperationTimedOutError("timed out", "10.0.0.1:9042");
+const unavailable = () =>
+  new errors.ResponseError(
+    types.responseErrorCodes.unavailableException,
+    "Cannot achieve consistency",
+  );
+const noHost = () =>
+  new errors.NoHostAvailableError({
+    "10.0.0.1:9042": new Error("connect ECONNREFUSED 10.0.0.1:9042"),
+  });
+
+describe("CassandraSink", () => {
+  it("retries timeouts with doubling waits, capped, then succeeds", async () => {
+    const fake = new FakeClient(async (call) => {
+      if (call <= 4) throw timeout();
+    });
+    const { sink, delays } = sinkWith(fake, {
+      maxAttempts: 6,
+      retryDelayMs: 100,
+      maxRetryDelayMs: 500,
+    });
+    await sink.connect(AbortSignal.timeout(1_000));
+    await sink.writeBatch([json({ id: 1, n: 2 })], context);
+    expect(delays).toEqual([100, 200, 400, 500]);
+    expect(sink.metrics).toMatchObject({ retries: 4, recordsOut: 1, writes: 1 });
+    expect(fake.calls[0]?.cql).toBe(
+      'INSERT INTO "ks"."t" ("id", "n") VALUES (?, ?) USING TIMESTAMP ?',
+    );
+    expect(String(fake.calls[0]?.params[2])).toBe("1700000000000000");
+  });
+
+  it("gives up on an unavailable replica after maxAttempts with a BackoffError", async () => {
+    const fake = new FakeClient(async () => {
+      throw unavailable();
+    });
+    const { sink } = sinkWith(fake, { maxAttempts: 3 });
+    await sink.connect(AbortSignal.timeout(1_000));
+    await expect(sink.writeBatch([json({ id: 1 })], context)).rejects.toMatchObject({
+      code: "SLUICE_BACKOFF",
+    });
+    expect(fake.calls).toHaveLength(3);
+    expect(sink.metrics.errors).toBe(1);
+  });
+
+  it("reports unreachable nodes as NotConnected, and reconnects with a new client", async () => {
+    let down = true;
+    const fake = new FakeClient(async () => {
+      if (down) throw noHost();
+    });
+    const { sink } = sinkWith(fake, { maxAttempts: 2 });
+    await sink.connect(AbortSignal.timeout(1_000));
+    await expect(sink.writeBatch([json({ id: 1 })], context)).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+      message: expect.stringContaining("Is Cassandra running at 10.0.0.1:9042?"),
+    });
+    await expect(sink.writeBatch([json({ id: 1 })], context)).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+    });
+    down = false;
+    await sink.connect(AbortSignal.timeout(1_000));
+    expect(fake.shutdowns).toBe(1);
+    await sink.writeBatch([json({ id: 1 })], context);
+  });
+
+  it("never has more than `concurrency` writes in flight, and stops starting new ones after a failure", async () => {
+    const fake = new FakeClient(async (call) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (call === 10)
+        throw new errors.ResponseError(types.responseErrorCodes.invalid, "bad value");
+    });
+    const { sink } = sinkWith(fake, { concurrency: 4 });
+    await sink.connect(AbortSignal.timeout(1_000));
+    const records = Array.from({ length: 40 }, (_, id) => json({ id }));
+    await expect(sink.writeBatch(records, context)).rejects.toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      message: expect.stringContaining("Record 9 of the batch"),
+    });
+    expect(fake.maxInFlight).toBe(4);
+    expect(fake.calls.length).toBeLessThan(40);
+  });
+
+  it("refuses writes after close, and close waits for the write in progress", async () => {
+    let release: () => void = () => undefined;
+    const fake = new FakeClient(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    const { sink } = sinkWith(fake);
+    await sink.connect(AbortSignal.timeout(1_000));
+    const writing = sink.writeBatch([json({ id: 1 })], context);
+    await new Promise((resolve) => setImmediate(resolve));
+    let closed = false;
+    const closing = sink.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    release();
+    await writing;
+    await closing;
+    expect(fake.shutdowns).toBe(1);
+    await expect(sink.writeBatch([], context)).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_CLOSED",
+    });
+  });
+});
