@@ -1,5 +1,5 @@
 import { access } from "node:fs/promises";
-import { basename, extname, resolve } from "node:path";
+import { basename, dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { StreamingContextOptions } from "../context/context-options.js";
 import type { StreamingContext } from "../context/streaming-context.js";
@@ -37,7 +37,7 @@ export async function buildJobContext(
   }
   const options: StreamingContextOptions = {
     batchInterval: batchIntervalMs(flags.batch ?? config.batchInterval ?? "1s"),
-    appName: config.appName ?? basename(path, extname(path)),
+    appName: config.appName ?? defaultAppName(path),
     ...optional("master", flags.master ?? config.master),
     ...optional("checkpoint", flags.checkpoint ?? config.checkpoint),
   };
@@ -55,6 +55,12 @@ export async function buildJobContext(
       cause: error,
     });
   }
+}
+
+/** The job file's name, or its folder's for a generic name (`samples/iot-ingest/job.ts` → iot-ingest). */
+function defaultAppName(path: string): string {
+  const name = basename(path, extname(path));
+  return ["job", "index", "main"].includes(name) ? basename(dirname(path)) : name;
 }
 
 function batchIntervalMs(value: string | number): number {
