@@ -93,3 +93,6 @@ const stamp = results.startedAt.replace(/[:.]/g, "-");
 writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(dir, `${stamp}.md`), markdown);
 process.stdout.write(markdown);
+// Executors (local[1] vs local[2]): bench/executors/run.ts, run by default and by --only=executors.
+if (!args.has("only") || only.has("executors"))
+  await (await import("./executors/run.js")).main({ quick, log });
