@@ -1,0 +1,96 @@
+import { secret } from "sluice";
+import { z } from "zod";
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
+
+/** TLS settings passed through to Node's `tls.connect`; PEM text, not file names. */
+export const tlsOptions = z.strictObject({
+  ca: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .optional()
+    .describe("PEM text of the CA certificates to trust (default: Node's bundled CAs)"),
+  cert: z.string().min(1).optional().describe("PEM text of the client certificate"),
+  key: secret(z.string().min(1)).optional().describe("PEM text of the client certificate's key"),
+  passphrase: secret(z.string()).optional().describe("the passphrase of the key"),
+  servername: z.string().min(1).optional().describe("the server name checked in its certificate"),
+  rejectUnauthorized: z
+    .boolean()
+    .default(true)
+    .describe("false accepts any server certificate (tests only)"),
+});
+
+/**
+ * The connection fields the MQTT source and sink share. Give `url` or `hosts`; explicit
+ * `username`/`password` override the ones in `url`. Sluice speaks MQTT 5.
+ */
+export const connectionFields = {
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?):\/\//, "must start with mqtt://, mqtts://, ws:// or wss://")
+    .optional()
+    .describe("mqtt://user:password@host:1883 (mqtts:// for TLS, ws:// or wss:// for WebSocket)"),
+  hosts: z
+    .array(z.string().regex(HOST_PORT, 'must be "host" or "host:port"'))
+    .min(1)
+    .optional()
+    .describe('brokers tried in order, as "host:port" (port 1883, or 8883 with tls)'),
+  username: z.string().min(1).optional().describe("the user, when the broker asks for one"),
+  password: secret(z.string()).optional().describe("the user's password"),
+  tls: z
+    .union([z.boolean(), tlsOptions])
+    .optional()
+    .describe("true or TLS options to connect with TLS (mqtts:// and wss:// urls imply it)"),
+  keepaliveSeconds: z
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(30)
+    .describe("MQTT keep-alive; 0 turns it off (a dead broker is then noticed only by TCP)"),
+  connectTimeoutMs: z
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe("how long connecting may take, until the broker's CONNACK"),
+};
+
+/** The connection part of a config, as parsed. */
+export interface ConnectionConfig {
+  readonly url?: string | undefined;
+  readonly hosts?: readonly string[] | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly tls?: boolean | z.output<typeof tlsOptions> | undefined;
+  readonly keepaliveSeconds: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** Refuses a config that names both `url` and `hosts`, or neither. */
+export function requireOneAddress(
+  config: { url?: unknown; hosts?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.url !== undefined && config.hosts !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["hosts"],
+      message: "give either url or hosts, not both",
+    });
+  } else if (config.url === undefined && config.hosts === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["url"],
+      message: 'give url (e.g. "mqtt://127.0.0.1:1883") or hosts (e.g. ["127.0.0.1:1883"])',
+    });
+  }
+}
+
+/**
+ * The schema `checkConnection` validates with: the connection fields and an optional client
+ * id; other fields (a whole source or sink config) allowed and ignored.
+ */
+export const connectionConfig = z
+  .object({
+    ...connectionFields,
+    clientId: z.string().min(1).optional().describe("the client id to connect with"),
+  })
+  .superRefine(requireOneAddress);

@@ -1,0 +1,53 @@
+import type { IPublishPacket } from "mqtt";
+import type { RecordHeaders } from "sluice";
+
+/** MQTT 5 user properties: names to one or several text values. */
+export type UserProperties = Record<string, string | string[]>;
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Headers the source adds from the message itself; the sink never publishes them. */
+export const MESSAGE_HEADER_PREFIX = "mqtt-";
+
+/**
+ * A message's MQTT 5 user properties as record headers (a property given several times is
+ * joined with ", "), plus `mqtt-qos`, `mqtt-retain` and, when set, `mqtt-content-type`.
+ *
+ * @example
+ * new TextDecoder().decode(recordHeaders(packet)["mqtt-qos"]); // "1"
+ */
+export function recordHeaders(packet: IPublishPacket): RecordHeaders {
+  const headers: Record<string, Uint8Array> = {};
+  for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
+    headers[name] = encoder.encode(Array.isArray(value) ? value.join(", ") : String(value));
+  }
+  headers["mqtt-qos"] = encoder.encode(String(packet.qos));
+  headers["mqtt-retain"] = encoder.encode(String(packet.retain));
+  const contentType = packet.properties?.contentType;
+  if (typeof contentType === "string") headers["mqtt-content-type"] = encoder.encode(contentType);
+  return headers;
+}
+
+/**
+ * Record headers as MQTT 5 user properties for publishing; `mqtt-*` headers (the source's
+ * message details) are left out. Throws naming the header when one is not UTF-8 text, which
+ * MQTT requires of user properties.
+ *
+ * @example
+ * client.publishAsync(topic, payload, { properties: { userProperties: userProperties(record.headers) } });
+ */
+export function userProperties(headers: RecordHeaders | undefined): UserProperties | undefined {
+  const out: UserProperties = {};
+  let any = false;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name.startsWith(MESSAGE_HEADER_PREFIX)) continue;
+    try {
+      out[name] = strictDecoder.decode(value);
+      any = true;
+    } catch {
+      throw new Error(`the header "${name}" is not UTF-8 text, which MQTT user properties must be`);
+    }
+  }
+  return any ? out : undefined;
+}

@@ -1,0 +1,48 @@
+import { defineSource } from "sluice";
+import { MqttSource } from "./mqtt-source.js";
+import { mqttSourceConfig } from "./source-config.js";
+
+const VERSION = "0.1.0";
+
+/**
+ * The MQTT source plugin: subscribes with a persistent session and acknowledges each QoS 1/2
+ * message once the batch holding it was output. Replayable in Sluice's sense: the broker keeps
+ * every message Sluice has not acknowledged in the session and sends it again after a
+ * reconnect or a restart, so no write-ahead log is needed (QoS 0 messages are at most once, as
+ * MQTT defines them).
+ *
+ * @example
+ * ctx.use(mqttSource);
+ * const readings = ctx.source("mqtt", { url: "mqtt://127.0.0.1", clientId: "plant-7", topics: ["sensors/#"] });
+ */
+export const mqttSource = defineSource({
+  name: "mqtt",
+  version: VERSION,
+  description:
+    "Subscribes to MQTT topics with a persistent session; QoS 1/2 messages are acknowledged once their batch is output.",
+  config: mqttSourceConfig,
+  capabilities: { replayable: true },
+  create: (config, context) => new MqttSource(config, context.logger),
+});
+
+/** The plugins, for `registry.loadPlugins(["@sluice/mqtt"])`. */
+export const plugins = [mqttSource];
+export default plugins;
+
+export { checkConnection, type MqttConnectionCheck } from "./check-connection.js";
+export {
+  type BrokerAddress,
+  brokerAddresses,
+  explainConnectError,
+  type MqttConnect,
+} from "./connect.js";
+export { type ConnectionConfig, connectionConfig, tlsOptions } from "./connection-config.js";
+export { HOLD_ACK } from "./held-acks.js";
+export { MqttSource, type MqttSourceMetrics } from "./mqtt-source.js";
+export {
+  type MqttSourceConfig,
+  mqttSourceConfig,
+  subscriptionOptions,
+  subscriptionsOf,
+} from "./source-config.js";
+export { topicFilterProblem, topicNameProblem } from "./topics.js";

@@ -1,0 +1,458 @@
+import type { IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient } from "mqtt";
+import type { Logger } from "pino";
+import {
+  NotConnectedError,
+  type ReadResult,
+  SluiceError,
+  type Source,
+  type SourceRecord,
+} from "sluice";
+import {
+  type BrokerAddress,
+  brokerAddresses,
+  endQuietly,
+  type MqttConnect,
+  openClient,
+} from "./connect.js";
+import { recordHeaders } from "./headers.js";
+import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
+import { type MqttSourceConfig, subscriptionsOf } from "./source-config.js";
+import { Wakeup } from "./wakeup.js";
+
+/** The source's counters; read them with `source.metrics`. */
+export interface MqttSourceMetrics {
+  /** Records handed to Sluice by `read` (nacked ones again each time). */
+  readonly recordsIn: number;
+  /** Bytes of their values. */
+  readonly bytesIn: number;
+  /** QoS 1/2 messages acknowledged to the broker (PUBACK / PUBREC) after their batch was output. */
+  readonly acked: number;
+  /** Records nacked by Sluice (a failed batch); they are read again. */
+  readonly nacked: number;
+  /** Redeliveries of messages the source still held (after a reconnect), not handed over twice. */
+  readonly duplicatesDropped: number;
+  /** QoS 0 messages dropped because `maxBufferedQos0` were waiting unread. */
+  readonly droppedQos0: number;
+  /** Acks of messages from a session the broker no longer has (nothing left to acknowledge). */
+  readonly staleAcks: number;
+  /** Successful connects (the first one and every reconnect). */
+  readonly connects: number;
+  /** Connections lost while in use. */
+  readonly connectionLosses: number;
+  /** Reconnects where the broker no longer had the session (its unacknowledged messages are gone). */
+  readonly sessionsLost: number;
+  /** Failed connects, lost connections and refusals. */
+  readonly errors: number;
+}
+
+type Counters = { -readonly [K in keyof MqttSourceMetrics]: number };
+
+/** One connection to the broker. */
+interface Link {
+  readonly client: MqttClient;
+  readonly broker: BrokerAddress;
+  readonly sendAck: (packetId: number, qos: 1 | 2) => void;
+  alive: boolean;
+  disconnectReason: string | undefined;
+}
+
+/** A message received and not yet acknowledged to the broker. */
+interface Held {
+  readonly record: SourceRecord;
+  /** The packet id for QoS 1/2; QoS 0 messages have none and need no acknowledgement. */
+  readonly packetId: number | undefined;
+  readonly qos: 0 | 1 | 2;
+  /** The broker session it came in; packet ids mean nothing in another. */
+  readonly session: number;
+}
+
+/**
+ * Subscribes to MQTT topic filters with a persistent session (a stable client id, clean start
+ * off, a session expiry) and acknowledges a QoS 1/2 message to the broker only when Sluice
+ * acknowledges the read that returned it — that is, once its batch was output. Until then the
+ * broker keeps the message in the session and sends it again after a reconnect or a restart of
+ * the job. Redeliveries of messages the source still holds are recognised by packet id and not
+ * handed over twice.
+ *
+ * @example
+ * const source = new MqttSource(config, logger);
+ * await source.connect(signal);
+ * const { records, ack } = await source.read(signal);
+ * await ack();
+ */
+export class MqttSource implements Source {
+  readonly #config: MqttSourceConfig;
+  readonly #logger: Logger;
+  readonly #addresses: readonly BrokerAddress[];
+  readonly #connect: MqttConnect | undefined;
+  readonly #wakeup = new Wakeup();
+  readonly #counters: Counters = {
+    recordsIn: 0,
+    bytesIn: 0,
+    acked: 0,
+    nacked: 0,
+    duplicatesDropped: 0,
+    droppedQos0: 0,
+    staleAcks: 0,
+    connects: 0,
+    connectionLosses: 0,
+    sessionsLost: 0,
+    errors: 0,
+  };
+  /** QoS 1/2 messages of the current session not acknowledged yet, by packet id. */
+  readonly #outstanding = new Map<number, Held>();
+  /** Acknowledged by Sluice while disconnected: sent when the broker delivers them again. */
+  readonly #pendingAcks = new Map<number, 1 | 2>();
+  #unread: Held[] = [];
+  #nacked: Held[] = [];
+  #unreadQos0 = 0;
+  #session = 0;
+  #link: Link | undefined;
+  #failure: NotConnectedError | undefined;
+  #paused = false;
+  #closed = false;
+  #sequence = 0;
+
+  constructor(config: MqttSourceConfig, logger: Logger, connect?: MqttConnect) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#addresses = brokerAddresses(config);
+    this.#connect = connect;
+  }
+
+  /** A snapshot of the counters. */
+  get metrics(): MqttSourceMetrics {
+    return { ...this.#counters };
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#link?.alive) return;
+    signal.throwIfAborted();
+    const { clientId, sessionExpirySeconds, receiveMaximum } = this.#config;
+    let candidate: Link | undefined;
+    let opened: Awaited<ReturnType<typeof openClient>>;
+    try {
+      opened = await openClient(
+        this.#addresses,
+        {
+          clientId,
+          // Clean start only on the first connect: a reconnect must find the unacknowledged messages.
+          clean: this.#config.cleanStart && this.#counters.connects === 0,
+          properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
+          customHandleAcks: holdAcks((topic, payload, packet) => {
+            if (candidate !== undefined) this.#receive(candidate, topic, payload, packet);
+          }),
+        },
+        signal,
+        (client, broker) => {
+          candidate = {
+            client,
+            broker,
+            sendAck: ackSender(client),
+            alive: true,
+            disconnectReason: undefined,
+          };
+          this.#watch(candidate);
+        },
+        this.#connect,
+      );
+    } catch (error) {
+      this.#counters.errors++;
+      throw error;
+    }
+    const link = candidate;
+    if (link === undefined || link.client !== opened.client) {
+      throw new SluiceError("SLUICE_INTERNAL", "the MQTT client connected without being prepared");
+    }
+    try {
+      await this.#subscribe(link);
+      if (signal.aborted) throw signal.reason;
+      this.#assertOpen();
+    } catch (error) {
+      this.#counters.errors++;
+      link.alive = false;
+      link.client.end(true);
+      throw error;
+    }
+    this.#link = link;
+    this.#failure = undefined;
+    this.#counters.connects++;
+    this.#logger.info(
+      {
+        broker: link.broker.label,
+        clientId,
+        sessionPresent: opened.connack.sessionPresent,
+        topics: subscriptionsOf(this.#config),
+      },
+      "subscribed to MQTT",
+    );
+    this.#wakeup.notify();
+  }
+
+  async read(signal: AbortSignal): Promise<ReadResult> {
+    this.#assertOpen();
+    for (;;) {
+      if (this.#paused || this.#closed || signal.aborted) return settledEmpty();
+      if (this.#nacked.length > 0 || this.#unread.length > 0) return this.#take();
+      if (this.#link === undefined) {
+        throw this.#failure ?? new NotConnectedError("the MQTT source is not connected");
+      }
+      await this.#wakeup.wait(signal);
+    }
+  }
+
+  /**
+   * Reads return nothing until `resume`. The broker stops sending QoS 1/2 messages once
+   * `receiveMaximum` are unacknowledged; QoS 0 ones are held up to `maxBufferedQos0`.
+   */
+  pause(): void {
+    this.#paused = true;
+    this.#wakeup.notify();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#wakeup.notify();
+  }
+
+  /**
+   * Disconnects without acknowledging anything: the broker keeps the session with every
+   * unacknowledged message for `sessionExpirySeconds`, for the next run.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unread = [];
+    this.#nacked = [];
+    this.#wakeup.notify();
+    const link = this.#link;
+    this.#link = undefined;
+    if (link === undefined) return;
+    link.alive = false;
+    await endQuietly(link.client);
+  }
+
+  #watch(link: Link): void {
+    const { client } = link;
+    client.on("error", (error: Error) => {
+      if (error === HOLD_ACK) return;
+      this.#logger.warn({ err: error, broker: link.broker.label }, "MQTT client error");
+    });
+    // Runs before mqtt.js handles the packets after the CONNACK: the session is settled before
+    // any message of it is received.
+    client.on("connect", (connack: IConnackPacket) => this.#startSession(connack));
+    client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => {
+      // QoS 1/2 messages come through the ack handler; only QoS 0 ones are emitted here.
+      if (packet.qos === 0 && link.alive) this.#receiveQos0(topic, payload, packet);
+    });
+    client.on("disconnect", (packet: IDisconnectPacket) => {
+      link.disconnectReason = `the broker disconnected the client, reason code ${packet.reasonCode ?? 0}${packet.properties?.reasonString ? ` (${packet.properties.reasonString})` : ""}`;
+    });
+    client.on("close", () => this.#lost(link));
+  }
+
+  #startSession(connack: IConnackPacket): void {
+    if (connack.sessionPresent) return;
+    const held = this.#outstanding.size + this.#pendingAcks.size;
+    if (this.#session > 0) {
+      this.#counters.sessionsLost++;
+      this.#logger.warn(
+        { clientId: this.#config.clientId, unacknowledged: held },
+        "the broker had no session for this client id; messages it held unacknowledged are gone (records already read are still processed)",
+      );
+    }
+    this.#session++;
+    this.#outstanding.clear();
+    this.#pendingAcks.clear();
+  }
+
+  async #subscribe(link: Link): Promise<void> {
+    for (const { filter, qos } of subscriptionsOf(this.#config)) {
+      try {
+        // Retain handling 1: retained messages only for a subscription the session lacked.
+        await link.client.subscribeAsync(filter, { qos, rh: 1 });
+      } catch (error) {
+        if (refusedSubscription(error)) {
+          throw new SluiceError(
+            "SLUICE_CONNECTOR_REFUSED",
+            `MQTT broker at ${link.broker.label} refused the subscription to "${filter}" at QoS ${qos} (${error instanceof Error ? error.message : String(error)}): check the filter and the broker's access rules for client id "${this.#config.clientId}"`,
+            { cause: error },
+          );
+        }
+        throw new NotConnectedError(
+          `MQTT broker at ${link.broker.label}: the connection was lost while subscribing to "${filter}"`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  #receive(link: Link, topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const packetId = packet.messageId;
+    if (!link.alive || packetId === undefined || packet.qos === 0) return;
+    const qos = packet.qos;
+    const pending = this.#pendingAcks.get(packetId);
+    if (pending !== undefined) {
+      // Sluice acknowledged this message while the connection was down: acknowledge it now.
+      this.#pendingAcks.delete(packetId);
+      this.#counters.duplicatesDropped++;
+      this.#sendAck(link, packetId, pending);
+      return;
+    }
+    if (this.#outstanding.has(packetId)) {
+      // Sent again after a reconnect, and still held here: one copy is enough.
+      this.#counters.duplicatesDropped++;
+      return;
+    }
+    const held: Held = {
+      record: this.#record(topic, payload, packet),
+      packetId,
+      qos,
+      session: this.#session,
+    };
+    this.#outstanding.set(packetId, held);
+    this.#unread.push(held);
+    this.#wakeup.notify();
+  }
+
+  #receiveQos0(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (this.#unreadQos0 >= this.#config.maxBufferedQos0) {
+      if (this.#counters.droppedQos0++ % 1_000 === 0) {
+        this.#logger.warn(
+          { dropped: this.#counters.droppedQos0, maxBufferedQos0: this.#config.maxBufferedQos0 },
+          "dropping QoS 0 messages: too many wait unread",
+        );
+      }
+      return;
+    }
+    this.#unreadQos0++;
+    this.#unread.push({
+      record: this.#record(topic, payload, packet),
+      packetId: undefined,
+      qos: 0,
+      session: this.#session,
+    });
+    this.#wakeup.notify();
+  }
+
+  #record(topic: string, payload: Buffer, packet: IPublishPacket): SourceRecord {
+    return {
+      value: payload,
+      key: Buffer.from(topic),
+      headers: recordHeaders(packet),
+      timestampMs: Date.now(),
+      partition: topic,
+      offset: String(this.#sequence++),
+    };
+  }
+
+  #take(): ReadResult {
+    const max = this.#config.maxRecordsPerRead;
+    const taken = this.#nacked.splice(0, max);
+    if (taken.length < max) {
+      const fresh = this.#unread.splice(0, max - taken.length);
+      this.#unreadQos0 -= fresh.filter((held) => held.qos === 0).length;
+      taken.push(...fresh);
+    }
+    for (const { record } of taken) {
+      this.#counters.recordsIn++;
+      this.#counters.bytesIn += record.value.byteLength;
+    }
+    let settled = false;
+    return {
+      records: taken.map((held) => held.record),
+      ack: (error?: unknown) => {
+        if (settled) {
+          throw new SluiceError(
+            "SLUICE_INVALID_ARGUMENT",
+            "ack() was already called for this read result of the MQTT source",
+          );
+        }
+        settled = true;
+        if (error === undefined) {
+          this.#acknowledge(taken);
+          return;
+        }
+        // Nothing to tell the broker: the messages stay unacknowledged and are read again first.
+        this.#counters.nacked += taken.length;
+        this.#nacked.push(...taken);
+        this.#wakeup.notify();
+      },
+    };
+  }
+
+  #acknowledge(taken: readonly Held[]): void {
+    const link = this.#link;
+    for (const held of taken) {
+      if (held.packetId === undefined || held.qos === 0) continue;
+      if (held.session !== this.#session) {
+        this.#counters.staleAcks++;
+        continue;
+      }
+      this.#outstanding.delete(held.packetId);
+      if (link?.alive) this.#sendAck(link, held.packetId, held.qos);
+      else this.#pendingAcks.set(held.packetId, held.qos);
+    }
+  }
+
+  #sendAck(link: Link, packetId: number, qos: 1 | 2): void {
+    try {
+      link.sendAck(packetId, qos);
+      this.#counters.acked++;
+    } catch (error) {
+      // The connection is going away: the broker sends the message again, acknowledged then.
+      this.#pendingAcks.set(packetId, qos);
+      this.#logger.debug({ err: error, packetId }, "acknowledgement deferred");
+    }
+  }
+
+  #lost(link: Link): void {
+    if (!link.alive) return;
+    link.alive = false;
+    if (this.#closed || link !== this.#link) return;
+    this.#link = undefined;
+    this.#counters.connectionLosses++;
+    this.#counters.errors++;
+    const reason = link.disconnectReason ?? "the connection closed";
+    this.#failure = new NotConnectedError(
+      `Lost the connection to MQTT broker at ${link.broker.label} (${reason}). The broker keeps the session of client id "${this.#config.clientId}": unacknowledged messages come again after reconnecting.`,
+    );
+    this.#logger.warn({ broker: link.broker.label, reason }, "lost the MQTT connection");
+    link.client.end(true);
+    this.#wakeup.notify();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the MQTT source was closed");
+    }
+  }
+}
+
+// mqtt.js rejects a refused subscription with the SUBACK, whose reason codes are 0x80 or more.
+function refusedSubscription(error: unknown): boolean {
+  const granted = (error as { packet?: { granted?: unknown } } | null)?.packet?.granted;
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    (Array.isArray(granted) &&
+      granted.some((reason) => typeof reason === "number" && reason >= 0x80)) ||
+    (typeof code === "number" && code >= 0x80)
+  );
+}
+
+function settledEmpty(): ReadResult {
+  let settled = false;
+  return {
+    records: [],
+    ack: () => {
+      if (settled) {
+        throw new SluiceError(
+          "SLUICE_INVALID_ARGUMENT",
+          "ack() was already called for this read result",
+        );
+      }
+      settled = true;
+    },
+  };
+}

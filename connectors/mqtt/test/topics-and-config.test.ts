@@ -1,0 +1,107 @@
+import type { IPublishPacket } from "mqtt";
+import { ConnectorRegistry } from "sluice";
+import { LogCapture } from "sluice/testing";
+import { describe, expect, it } from "vitest";
+import { recordHeaders, userProperties } from "../src/headers.js";
+import { mqttSource, subscriptionsOf } from "../src/index.js";
+import { topicFilterProblem, topicNameProblem } from "../src/topics.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+describe("topics", () => {
+  it("accepts valid filters, shared subscriptions included", () => {
+    for (const filter of ["a", "a/b", "a/+/c", "+", "#", "a/#", "+/+/#", "$share/g/a/#", "/a"]) {
+      expect(topicFilterProblem(filter), filter).toBeUndefined();
+    }
+  });
+
+  it("says what is wrong with a filter", () => {
+    expect(topicFilterProblem("")).toBe("a topic filter cannot be empty");
+    expect(topicFilterProblem("a/#/b")).toMatch(/"#" must be the last level/);
+    expect(topicFilterProblem("a/b#")).toMatch(/"#" must be the last level/);
+    expect(topicFilterProblem("a/b+/c")).toMatch(/"\+" must fill a whole level/);
+    expect(topicFilterProblem("$share/g")).toMatch(/shared subscription/);
+    expect(topicFilterProblem("$share/g+/a")).toMatch(/shared subscription/);
+  });
+
+  it("refuses wildcards and empty names in topics to publish to", () => {
+    expect(topicNameProblem("a/b")).toBeUndefined();
+    expect(topicNameProblem("")).toBe("the topic is empty");
+    expect(topicNameProblem("a/+")).toMatch(/contains a wildcard/);
+    expect(topicNameProblem("a/#")).toMatch(/contains a wildcard/);
+  });
+});
+
+describe("headers", () => {
+  it("turns user properties and message details into record headers", () => {
+    const packet = {
+      cmd: "publish",
+      topic: "t",
+      payload: Buffer.from("x"),
+      qos: 2,
+      retain: true,
+      dup: false,
+      properties: { userProperties: { a: "1", many: ["x", "y"] }, contentType: "application/json" },
+    } as unknown as IPublishPacket;
+    const shown = Object.fromEntries(
+      Object.entries(recordHeaders(packet)).map(([name, value]) => [name, decoder.decode(value)]),
+    );
+    expect(shown).toEqual({
+      a: "1",
+      many: "x, y",
+      "mqtt-qos": "2",
+      "mqtt-retain": "true",
+      "mqtt-content-type": "application/json",
+    });
+  });
+
+  it("publishes headers as user properties, never the message details, and refuses non-text", () => {
+    expect(
+      userProperties({ tenant: encoder.encode("acme"), "mqtt-qos": encoder.encode("1") }),
+    ).toEqual({
+      tenant: "acme",
+    });
+    expect(userProperties({})).toBeUndefined();
+    expect(() => userProperties({ raw: new Uint8Array([0xff]) })).toThrow(
+      'the header "raw" is not UTF-8 text',
+    );
+  });
+});
+
+describe("config", () => {
+  const registry = () =>
+    new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(mqttSource);
+
+  it("applies the defaults: QoS 1, a kept session of a day, receive maximum 1000", () => {
+    const source = registry().createSource("mqtt", {
+      hosts: ["h"],
+      clientId: "job",
+      topics: ["a/#", { filter: "b/+", qos: 0 }, { filter: "c" }],
+    });
+    expect(source.config).toMatchObject({
+      qos: 1,
+      cleanStart: false,
+      sessionExpirySeconds: 86_400,
+      receiveMaximum: 1_000,
+      keepaliveSeconds: 30,
+    });
+    expect(subscriptionsOf(source.config as Parameters<typeof subscriptionsOf>[0])).toEqual([
+      { filter: "a/#", qos: 1 },
+      { filter: "b/+", qos: 0 },
+      { filter: "c", qos: 1 },
+    ]);
+  });
+
+  it("needs a client id and at least one valid filter for the source", () => {
+    let error: unknown;
+    try {
+      registry().createSource("mqtt", { url: "mqtt://h", topics: ["a/#/b"] });
+    } catch (caught) {
+      error = caught;
+    }
+    const message = String((error as Error).message);
+    expect(message).toContain("clientId: ");
+    expect(message).toContain('topics[0]: "#" must be the last level');
+  });
+});
