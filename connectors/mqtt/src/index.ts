@@ -1,5 +1,7 @@
-import { defineSource } from "sluice";
+import { defineSink, defineSource } from "sluice";
+import { MqttSink } from "./mqtt-sink.js";
 import { MqttSource } from "./mqtt-source.js";
+import { mqttSinkConfig } from "./sink-config.js";
 import { mqttSourceConfig } from "./source-config.js";
 
 const VERSION = "0.1.0";
@@ -25,8 +27,24 @@ export const mqttSource = defineSource({
   create: (config, context) => new MqttSource(config, context.logger),
 });
 
-/** The plugins, for `registry.loadPlugins(["@sluice/mqtt"])`. */
-export const plugins = [mqttSource];
+/**
+ * The MQTT sink plugin: publishes each record to a topic built from it. Not idempotent: a
+ * replayed batch is published again.
+ *
+ * @example
+ * averages.sink("mqtt", { url: "mqtt://127.0.0.1", topic: "sensors/{key}/avg", retain: true });
+ */
+export const mqttSink = defineSink({
+  name: "mqtt",
+  version: VERSION,
+  description: "Publishes records to MQTT topics built from each record, at QoS 0, 1 or 2.",
+  config: mqttSinkConfig,
+  capabilities: { idempotent: false },
+  create: (config, context) => new MqttSink(config, context.logger),
+});
+
+/** Both plugins, for `registry.loadPlugins(["@sluice/mqtt"])`. */
+export const plugins = [mqttSource, mqttSink];
 export default plugins;
 
 export { checkConnection, type MqttConnectionCheck } from "./check-connection.js";
@@ -38,7 +56,10 @@ export {
 } from "./connect.js";
 export { type ConnectionConfig, connectionConfig, tlsOptions } from "./connection-config.js";
 export { HOLD_ACK } from "./held-acks.js";
+export { MqttSink, type MqttSinkMetrics } from "./mqtt-sink.js";
 export { MqttSource, type MqttSourceMetrics } from "./mqtt-source.js";
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
+export { type MqttSinkConfig, mqttSinkConfig, type TopicFunction } from "./sink-config.js";
 export {
   type MqttSourceConfig,
   mqttSourceConfig,

@@ -3,7 +3,7 @@ import { ConnectorRegistry } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { recordHeaders, userProperties } from "../src/headers.js";
-import { mqttSource, subscriptionsOf } from "../src/index.js";
+import { mqttSink, mqttSource, subscriptionsOf } from "../src/index.js";
 import { topicFilterProblem, topicNameProblem } from "../src/topics.js";
 
 const encoder = new TextEncoder();
@@ -71,7 +71,9 @@ describe("headers", () => {
 
 describe("config", () => {
   const registry = () =>
-    new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(mqttSource);
+    new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+      .use(mqttSource)
+      .use(mqttSink);
 
   it("applies the defaults: QoS 1, a kept session of a day, receive maximum 1000", () => {
     const source = registry().createSource("mqtt", {
@@ -103,5 +105,32 @@ describe("config", () => {
     const message = String((error as Error).message);
     expect(message).toContain("clientId: ");
     expect(message).toContain('topics[0]: "#" must be the last level');
+  });
+
+  it("refuses a sink topic with wildcards or an unknown placeholder", () => {
+    expect(() => registry().createSink("mqtt", { url: "mqtt://h", topic: "a/+/b" })).toThrow(
+      /topic: A topic to publish to cannot contain \+ or #/,
+    );
+    expect(() => registry().createSink("mqtt", { url: "mqtt://h", topic: "a/{id}" })).toThrow(
+      /topic: Unknown placeholder \{id\}/,
+    );
+    const withFunction = registry().createSink("mqtt", {
+      url: "mqtt://h",
+      topic: (_record: unknown, index: number) => `a/${index}`,
+    });
+    expect(String(withFunction)).toContain("<function>");
+  });
+
+  it("never prints the password, in the url or in its own field", () => {
+    const instance = registry().createSink("mqtt", {
+      url: "mqtts://ada:in-url-secret@h",
+      password: "field-secret",
+      tls: { key: "KEY PEM", passphrase: "key-phrase" },
+      topic: "t",
+    });
+    const shown = `${String(instance)} ${JSON.stringify(instance)}`;
+    for (const secret of ["in-url-secret", "field-secret", "KEY PEM", "key-phrase"]) {
+      expect(shown).not.toContain(secret);
+    }
   });
 });

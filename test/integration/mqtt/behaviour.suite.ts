@@ -1,14 +1,21 @@
 // What the MQTT connectors promise beyond the conformance kit, against the real broker: no
 // QoS 1/2 message acknowledged before ack(), the persistent session across a restart of the
 // connector, redeliveries after a reconnect not handed over twice, acks given while
-// disconnected sent after reconnecting, QoS 0 and headers.
+// disconnected sent after reconnecting, QoS 0 and headers, topic templates and retain.
 import type { MqttClient } from "mqtt";
-import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } from "sluice";
+import {
+  ConnectorRegistry,
+  type ReadResult,
+  type SinkRecord,
+  type SourceRecord,
+  SourceSession,
+} from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MqttSource, mqttSource } from "../../../connectors/mqtt/src/index.js";
-import { BROKER_URL, client, publish, takeOver, text, uniqueName } from "./broker.js";
+import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
+import { BROKER_URL, client, collect, publish, takeOver, text, uniqueName } from "./broker.js";
 
+const encoder = new TextEncoder();
 const FAST_BACKOFF = { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2, jitter: 0 };
 
 let publisher: MqttClient;
@@ -29,9 +36,9 @@ afterAll(async () => {
 });
 
 function registry(): ConnectorRegistry {
-  const created = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(
-    mqttSource,
-  );
+  const created = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    .use(mqttSource)
+    .use(mqttSink);
   registries.push(created);
   return created;
 }
@@ -45,6 +52,12 @@ function sourceOf(config: Record<string, unknown>): MqttSource {
   }).connector;
   if (!(source instanceof MqttSource)) throw new Error("expected the MQTT source");
   return source;
+}
+
+function sinkOf(config: Record<string, unknown>): MqttSink {
+  const sink = registry().createSink("mqtt", { url: BROKER_URL, ...config }).connector;
+  if (!(sink instanceof MqttSink)) throw new Error("expected the MQTT sink");
+  return sink;
 }
 
 /** A client id whose broker session is ended after the test. */
@@ -218,5 +231,72 @@ describe("mqtt source against the broker", () => {
     expect(Number(second?.offset)).toBeGreaterThan(Number(first?.offset));
     await ackAll(results);
     expect(source.metrics).toMatchObject({ recordsIn: 2, bytesIn: 4, acked: 0 });
+  });
+});
+
+describe("mqtt sink against the broker", () => {
+  const context = { batchTime: 1_700_000_000_000, partition: 0, idempotencyKey: "job/1/0/0" };
+
+  it("publishes to topics built from each record, at QoS 2, retained, with user properties", async () => {
+    const base = `sluice/test/${uniqueName("sink")}`;
+    const collector = await collect(`${base}/#`, 2);
+    cleanups.push(() => collector.close());
+    const sink = sinkOf({ topic: `${base}/{key}/{header.kind}`, qos: 2, retain: true });
+    await sink.connect(AbortSignal.timeout(5_000));
+    const records: SinkRecord[] = [
+      {
+        value: encoder.encode("21.5"),
+        key: encoder.encode("s1"),
+        headers: { kind: encoder.encode("temp") },
+      },
+      {
+        value: encoder.encode("40"),
+        key: encoder.encode("s2"),
+        headers: { kind: encoder.encode("hum") },
+      },
+    ];
+    await sink.writeBatch(records, context);
+    await collector.until(`${base}/s2/hum`, "40");
+    const [message] = collector.messages;
+    expect(message?.topic).toBe(`${base}/s1/temp`);
+    expect(message?.text).toBe("21.5");
+    expect(message?.packet.qos).toBe(2);
+    expect(message?.packet.properties?.userProperties).toEqual({ kind: "temp" });
+    expect(sink.metrics).toMatchObject({ recordsOut: 2, bytesOut: 6, batches: 1 });
+
+    // Retained: a subscriber arriving later gets the last message of the topic.
+    const late = await collect(`${base}/s1/temp`, 1);
+    cleanups.push(async () => {
+      await late.close();
+      await publisher.publishAsync(`${base}/s1/temp`, "", { qos: 1, retain: true });
+      await publisher.publishAsync(`${base}/s2/hum`, "", { qos: 1, retain: true });
+    });
+    await late.until(`${base}/s1/temp`, "21.5");
+    expect(late.messages[0]?.packet.retain).toBe(true);
+  });
+
+  it("refuses a record its topic cannot be built for, naming the record, before publishing any", async () => {
+    const base = `sluice/test/${uniqueName("bad")}`;
+    const collector = await collect(`${base}/#`, 1);
+    cleanups.push(() => collector.close());
+    const sink = sinkOf({ topic: `${base}/{key}` });
+    await sink.connect(AbortSignal.timeout(5_000));
+    const noKey = await sink
+      .writeBatch(
+        [{ value: encoder.encode("ok"), key: encoder.encode("k") }, { value: encoder.encode("x") }],
+        context,
+      )
+      .catch((error) => error);
+    expect(noKey).toMatchObject({ code: "SLUICE_INVALID_RECORD" });
+    expect(noKey.message).toContain("record 1 of batch 1700000000000 (partition 0)");
+    expect(noKey.message).toContain("{key} needs a record key");
+    const wildcard = await sink
+      .writeBatch([{ value: encoder.encode("x"), key: encoder.encode("a/+") }], context)
+      .catch((error) => error);
+    expect(wildcard).toMatchObject({ code: "SLUICE_INVALID_RECORD" });
+    expect(wildcard.message).toContain("contains a wildcard");
+    await publish(publisher, `${base}/marker`, ["marker"], 1);
+    await collector.until(`${base}/marker`, "marker");
+    expect(collector.messages.map((message) => message.text)).toEqual(["marker"]);
   });
 });

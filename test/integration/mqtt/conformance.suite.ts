@@ -1,11 +1,12 @@
-// The SDK's conformance kit against the real broker, for the MQTT source.
+// The SDK's conformance kit against the real broker, for the MQTT source and sink.
 import { randomUUID } from "node:crypto";
 import type { MqttClient } from "mqtt";
-import { describeSourceConformance } from "sluice/testing";
+import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
 import { afterAll, beforeAll } from "vitest";
-import { mqttSource } from "../../../connectors/mqtt/src/index.js";
-import { BROKER_URL, client, publish, takeOver, uniqueName } from "./broker.js";
+import { mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
+import { BROKER_URL, client, collect, publish, takeOver, uniqueName } from "./broker.js";
 
+const encoder = new TextEncoder();
 // Mosquitto here lets anyone in, whatever the credentials: a password only to check it is never shown.
 const PASSWORD = `pw-${randomUUID()}`;
 
@@ -61,6 +62,49 @@ describeSourceConformance(
     },
     notApplicable: {
       endOfInput: "a subscription has no end: the source receives until the job stops",
+    },
+  },
+);
+
+describeSinkConformance(
+  "mqtt sink",
+  async (testCase) => {
+    const base = `sluice/conformance/${uniqueName(testCase)}`;
+    const clientId = uniqueName("sluice-conformance-sink");
+    const collector = await collect(`${base}/#`, 1);
+    let markers = 0;
+    return {
+      plugin: mqttSink,
+      config: {
+        url: `mqtt://sluice:${PASSWORD}@127.0.0.1:1883`,
+        clientId,
+        topic: `${base}/out`,
+        qos: 1,
+      },
+      secretValues: [PASSWORD],
+      // A marker published after the sink's confirmed writes arrives after them.
+      readBack: async () => {
+        const marker = `marker-${markers++}`;
+        await publish(publisher, `${base}/marker`, [marker], 1);
+        await collector.until(`${base}/marker`, marker);
+        return collector.messages
+          .filter((message) => message.topic === `${base}/out`)
+          .map((message) => encoder.encode(message.text));
+      },
+      dropConnections: () => takeOver(clientId, { clean: true }),
+      cleanup: () => collector.close(),
+    };
+  },
+  {
+    invalidConfig: {
+      config: {
+        hosts: ["127.0.0.1:1883"],
+        password: "never-shown-either",
+        topic: "sensors/+/out",
+        qos: 5,
+      },
+      paths: ["topic", "qos"],
+      secrets: ["never-shown-either"],
     },
   },
 );

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { ConnectorRegistry } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkConnection, mqttSource } from "../../../connectors/mqtt/src/index.js";
+import { checkConnection, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { HOST, PORT } from "./broker.js";
 
 let registry: ConnectorRegistry | undefined;
@@ -20,9 +20,9 @@ afterEach(async () => {
 });
 
 function newRegistry(): ConnectorRegistry {
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(
-    mqttSource,
-  );
+  registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    .use(mqttSource)
+    .use(mqttSink);
   return registry;
 }
 
@@ -63,6 +63,14 @@ describe("mqtt connection errors", () => {
     expect(failure.message).toContain(
       `Check that the broker is running and listening on ${HOST}:${port}`,
     );
+
+    const sink = newRegistry().createSink("mqtt", {
+      url: `mqtt://${HOST}:${port}`,
+      topic: "t",
+    }).connector;
+    const sinkFailure = await sink.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+    expect(sinkFailure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+    expect(sinkFailure.message).toContain(`${HOST}:${port}`);
 
     const checked = await checkConnection({ hosts: [`${HOST}:${port}`] }).catch((error) => error);
     expect(checked).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });

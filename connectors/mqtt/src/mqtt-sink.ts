@@ -1,0 +1,299 @@
+import { randomUUID } from "node:crypto";
+import type { IClientPublishOptions, MqttClient } from "mqtt";
+import type { Logger } from "pino";
+import {
+  BackoffError,
+  NotConnectedError,
+  type Sink,
+  type SinkRecord,
+  SluiceError,
+  type WriteBatchContext,
+} from "sluice";
+import {
+  type BrokerAddress,
+  brokerAddresses,
+  endQuietly,
+  type MqttConnect,
+  openClient,
+} from "./connect.js";
+import { userProperties } from "./headers.js";
+import { RecordTemplate } from "./record-template.js";
+import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
+import { topicNameProblem } from "./topics.js";
+
+/** The sink's counters; read them with `sink.metrics`. */
+export interface MqttSinkMetrics {
+  /** Messages published (confirmed by the broker at QoS 1/2). */
+  readonly recordsOut: number;
+  /** Bytes of their values. */
+  readonly bytesOut: number;
+  /** Batches written. */
+  readonly batches: number;
+  /** Successful connects (the first one and every reconnect). */
+  readonly connects: number;
+  /** Connections lost while in use. */
+  readonly connectionLosses: number;
+  /** Failed connects, lost connections, failed batches. */
+  readonly errors: number;
+}
+
+type Counters = { -readonly [K in keyof MqttSinkMetrics]: number };
+
+interface Link {
+  readonly client: MqttClient;
+  readonly broker: BrokerAddress;
+  alive: boolean;
+  /** Settles when the connection is lost, with the reason. */
+  readonly lost: Promise<NotConnectedError>;
+}
+
+interface Outgoing {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly options: IClientPublishOptions;
+}
+
+/**
+ * Publishes records to MQTT topics built from each record (a template such as
+ * `"sensors/{key}/out"`, or a function), at a configured QoS, optionally retained. At QoS 1/2 a
+ * batch resolves only once the broker acknowledged every message; a lost connection rejects it
+ * with `NotConnectedError` and Sluice reconnects and publishes the batch again.
+ *
+ * @example
+ * const sink = new MqttSink(config, logger);
+ * await sink.connect(signal);
+ * await sink.writeBatch(records, { batchTime, partition: 0, idempotencyKey });
+ */
+export class MqttSink implements Sink {
+  readonly #config: MqttSinkConfig;
+  readonly #logger: Logger;
+  readonly #addresses: readonly BrokerAddress[];
+  readonly #connect: MqttConnect | undefined;
+  readonly #topic: TopicFunction;
+  readonly #clientId: string;
+  readonly #counters: Counters = {
+    recordsOut: 0,
+    bytesOut: 0,
+    batches: 0,
+    connects: 0,
+    connectionLosses: 0,
+    errors: 0,
+  };
+  #link: Link | undefined;
+  #failure: NotConnectedError | undefined;
+  #writing: Promise<unknown> | undefined;
+  #closed = false;
+
+  constructor(config: MqttSinkConfig, logger: Logger, connect?: MqttConnect) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#addresses = brokerAddresses(config);
+    this.#connect = connect;
+    this.#topic = topicFunction(config.topic);
+    this.#clientId = config.clientId ?? `sluice-sink-${randomUUID()}`;
+  }
+
+  /** A snapshot of the counters. */
+  get metrics(): MqttSinkMetrics {
+    return { ...this.#counters };
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#link?.alive) return;
+    signal.throwIfAborted();
+    let link: Link | undefined;
+    try {
+      await openClient(
+        this.#addresses,
+        { clientId: this.#clientId, clean: true },
+        signal,
+        (client, broker) => {
+          link = this.#watch(client, broker);
+        },
+        this.#connect,
+      );
+      this.#assertOpen();
+    } catch (error) {
+      this.#counters.errors++;
+      if (link !== undefined) link.client.end(true);
+      throw error;
+    }
+    if (link === undefined)
+      throw new SluiceError("SLUICE_INTERNAL", "the MQTT client was not prepared");
+    this.#link = link;
+    this.#failure = undefined;
+    this.#counters.connects++;
+    this.#logger.info(
+      { broker: link.broker.label, clientId: this.#clientId },
+      "publishing to MQTT",
+    );
+  }
+
+  async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+    this.#assertOpen();
+    const link = this.#link;
+    if (link === undefined || !link.alive) {
+      throw this.#failure ?? new NotConnectedError("the MQTT sink is not connected");
+    }
+    const outgoing = records.map((record, index) => this.#message(record, index, context));
+    const writing = this.#publish(outgoing, context, link);
+    this.#writing = writing.catch(() => undefined);
+    try {
+      await writing;
+    } catch (error) {
+      this.#counters.errors++;
+      throw error;
+    }
+    this.#counters.batches++;
+    for (const record of records) {
+      this.#counters.recordsOut++;
+      this.#counters.bytesOut += record.value.byteLength;
+    }
+  }
+
+  /** Waits for a write in progress, then disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writing;
+    const link = this.#link;
+    this.#link = undefined;
+    if (link === undefined) return;
+    link.alive = false;
+    await endQuietly(link.client);
+  }
+
+  #watch(client: MqttClient, broker: BrokerAddress): Link {
+    let markLost: (failure: NotConnectedError) => void = () => undefined;
+    const link: Link = {
+      client,
+      broker,
+      alive: true,
+      lost: new Promise((resolve) => {
+        markLost = resolve;
+      }),
+    };
+    let disconnectReason: string | undefined;
+    client.on("error", (error: Error) =>
+      this.#logger.warn({ err: error, broker: broker.label }, "MQTT client error"),
+    );
+    client.on("disconnect", (packet) => {
+      disconnectReason = `the broker disconnected the client, reason code ${packet.reasonCode ?? 0}`;
+    });
+    client.on("close", () => {
+      if (!link.alive) return;
+      link.alive = false;
+      const failure = new NotConnectedError(
+        `Lost the connection to MQTT broker at ${broker.label} (${disconnectReason ?? "the connection closed"}); the batch is published again after reconnecting.`,
+      );
+      markLost(failure);
+      client.end(true);
+      if (this.#closed || this.#link !== link) return;
+      this.#link = undefined;
+      this.#failure = failure;
+      this.#counters.connectionLosses++;
+      this.#counters.errors++;
+      this.#logger.warn({ broker: broker.label }, "lost the MQTT connection");
+    });
+    return link;
+  }
+
+  #message(record: SinkRecord, index: number, context: WriteBatchContext): Outgoing {
+    const { qos, retain, contentType, messageExpirySeconds } = this.#config;
+    let topic: unknown;
+    let properties: IClientPublishOptions["properties"];
+    try {
+      topic = this.#topic(record, index);
+      if (typeof topic !== "string") {
+        throw new Error(`the topic function returned ${typeof topic}, not a string`);
+      }
+      const problem = topicNameProblem(topic);
+      if (problem !== undefined) throw new Error(problem);
+      const user = userProperties(record.headers);
+      properties = {
+        ...(user === undefined ? {} : { userProperties: user }),
+        ...(contentType === undefined ? {} : { contentType }),
+        ...(messageExpirySeconds === undefined
+          ? {}
+          : { messageExpiryInterval: messageExpirySeconds }),
+      };
+    } catch (error) {
+      throw new SluiceError(
+        "SLUICE_INVALID_RECORD",
+        `record ${index} of batch ${context.batchTime} (partition ${context.partition}) cannot be published: ${error instanceof Error ? error.message : String(error)}. Fix the record or the "topic" setting; nothing of the batch was published.`,
+        { cause: error },
+      );
+    }
+    return {
+      topic,
+      payload: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+      options: { qos, retain, ...(Object.keys(properties).length > 0 ? { properties } : {}) },
+    };
+  }
+
+  async #publish(
+    outgoing: readonly Outgoing[],
+    context: WriteBatchContext,
+    link: Link,
+  ): Promise<void> {
+    const publishes = outgoing.map((message) =>
+      link.client.publishAsync(message.topic, message.payload, message.options),
+    );
+    try {
+      await Promise.race([
+        Promise.all(publishes),
+        link.lost.then((failure) => Promise.reject(failure)),
+      ]);
+    } catch (error) {
+      // Publishes still pending when the batch failed are of no interest any more.
+      for (const pending of publishes) pending.catch(() => undefined);
+      if (!link.alive) throw await link.lost;
+      throw this.#explainPublishError(error, outgoing, context, link);
+    }
+  }
+
+  #explainPublishError(
+    error: unknown,
+    outgoing: readonly Outgoing[],
+    context: WriteBatchContext,
+    link: Link,
+  ): SluiceError {
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason = error instanceof Error ? error.message : String(error);
+    const at = `MQTT broker at ${link.broker.label}`;
+    const batch = `batch ${context.batchTime} (partition ${context.partition})`;
+    if (code === 135) {
+      return new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `${at} refused to take messages of ${batch} as not authorized (${reason}): check the broker's access rules for the topics ${[...new Set(outgoing.map((message) => message.topic))].slice(0, 3).join(", ")}`,
+        { cause: error },
+      );
+    }
+    if (code === 144 || code === 149 || code === 153) {
+      return new SluiceError(
+        "SLUICE_INVALID_RECORD",
+        `${at} refused a message of ${batch} (${reason}); check its topic and size`,
+        { cause: error },
+      );
+    }
+    if (code === 151 || code === 150 || code === 137) {
+      return new BackoffError(`${at} asked to slow down while publishing ${batch} (${reason})`, {
+        cause: error,
+      });
+    }
+    return new NotConnectedError(`${at}: publishing ${batch} failed (${reason})`, { cause: error });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the MQTT sink was closed");
+    }
+  }
+}
+
+function topicFunction(topic: string | TopicFunction): TopicFunction {
+  if (typeof topic === "function") return topic;
+  const template = RecordTemplate.parse(topic);
+  return (record) => template.render(record);
+}
