@@ -4,6 +4,7 @@ import type {
   ConsumerGroupJoinEvent,
   EachBatchPayload,
   IHeaders,
+  Kafka,
   KafkaMessage,
 } from "kafkajs";
 import type { Logger } from "pino";
@@ -118,6 +119,7 @@ export class KafkaSource implements Source {
   #commitChain: Promise<void> = Promise.resolve();
   #pendingLinkedCommit: Promise<void> | undefined;
   #detachLink: (() => void) | undefined;
+  #firstRunStartedAtMs: number | undefined;
 
   /**
    * @param checkpointed offsets Sluice checkpointed on the previous run, per
@@ -175,6 +177,35 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * Resumes after a checkpoint: partitions in `offsets` start there (the next record to read,
+   * as `SourceRecord.offset` carries it); with `firstRunStartedAtMs` and `startFrom: "latest"`,
+   * the other partitions start at their first record stamped at or after that time (they gave
+   * no record before the checkpoint), not at their end. Call once, before `connect`. A source
+   * paired with a sink by `transactionalId` ignores it: its transactions hold the truth.
+   *
+   * @example
+   * await source.seek(new Map([["orders-0", "1200"]]), { firstRunStartedAtMs: 1_700_000_000_000 });
+   */
+  async seek(
+    offsets: ReadonlyMap<string, string>,
+    options: { readonly firstRunStartedAtMs?: number } = {},
+  ): Promise<void> {
+    this.#assertOpen();
+    if (this.#consumer !== undefined) {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        "seek() must be called before connect(): the Kafka source is already consuming",
+      );
+    }
+    if (this.#config.transactionalId !== undefined) {
+      this.#logger.info("ignoring seek(): the paired sink's transactions hold the offsets");
+      return;
+    }
+    this.setStartOffsets(offsets);
+    this.#firstRunStartedAtMs = options.firstRunStartedAtMs;
+  }
+
   async connect(signal: AbortSignal): Promise<void> {
     this.#assertOpen();
     if (this.#consumer !== undefined && this.#failure === undefined) return;
@@ -183,6 +214,16 @@ export class KafkaSource implements Source {
     this.#failure = undefined;
     const config = this.#config;
     const kafka = createKafkaClient(config, this.#logger);
+    if (this.#firstRunStartedAtMs !== undefined && config.startFrom === "latest") {
+      try {
+        await abortable(this.#startAtTime(kafka, this.#firstRunStartedAtMs), signal);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        this.#counters.errors++;
+        throw this.#describeFailure(error, "looking up offsets by time");
+      }
+      this.#firstRunStartedAtMs = undefined;
+    }
     const consumer = kafka.consumer({
       groupId: config.groupId,
       sessionTimeout: config.sessionTimeoutMs,
@@ -321,6 +362,29 @@ export class KafkaSource implements Source {
     this.#detachLink = undefined;
     await this.#teardown();
     this.#partitions.clear();
+  }
+
+  // Start offsets, for the subscribed partitions that have none, at the first record stamped
+  // at or after `timeMs` (the end of the partition when there is none).
+  async #startAtTime(kafka: Kafka, timeMs: number): Promise<void> {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const { topics, topicPattern } = this.#config;
+      const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
+      const names = topics ?? (await admin.listTopics()).filter((name) => pattern?.test(name));
+      for (const topic of names) {
+        for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(
+          topic,
+          timeMs,
+        )) {
+          const key = partitionKey(topic, partition);
+          if (!this.#startOffsets.has(key)) this.#startOffsets.set(key, BigInt(offset));
+        }
+      }
+    } finally {
+      await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
+    }
   }
 
   // kafkajs pushes a fetched batch of one partition: keep what is new, pause when full.

@@ -173,6 +173,30 @@ describe("kafka source", () => {
     expect(more.records).toEqual([]);
   });
 
+  it("resumes with seek(): listed partitions at their offsets, the others from the first run's start", async () => {
+    const topic = await newTopic(2);
+    const firstRun = Date.now() - 60_000;
+    const at = (offsetMs: number) => String(firstRun + offsetMs);
+    await producer.send({
+      topic,
+      messages: [
+        { partition: 0, value: "p0-0", timestamp: at(-1_000) },
+        { partition: 0, value: "p0-1", timestamp: at(1_000) },
+        { partition: 0, value: "p0-2", timestamp: at(2_000) },
+        { partition: 1, value: "p1-before", timestamp: at(-5_000) },
+        { partition: 1, value: "p1-after", timestamp: at(500) },
+      ],
+    });
+    const source = createKafkaSource(registry, sourceConfig(topic, { startFrom: "latest" }));
+    await source.seek(new Map([[`${topic}-0`, "2"]]), { firstRunStartedAtMs: firstRun });
+    await source.connect(signal());
+    const { records } = await readAtLeast(source, 2);
+    expect(values(records).sort()).toEqual(["p0-2", "p1-after"]);
+    await expect(source.seek(new Map(), {})).rejects.toMatchObject({
+      code: "SLUICE_ILLEGAL_STATE",
+    });
+  });
+
   it("returns at most maxRecordsPerPartition of a partition and maxRecordsPerRead in all per read", async () => {
     const topic = await newTopic(2);
     const expected0 = Array.from({ length: 10 }, (_, index) => `p0-${index}`);
