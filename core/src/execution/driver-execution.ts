@@ -53,6 +53,8 @@ let nextJobKey = 1;
  */
 export class DriverExecution {
   private readonly metrics: ExecutionMetrics;
+  /** Streams two or more streams read: computed once (and kept) rather than in each chain. */
+  private readonly shared: ReadonlySet<DStream<unknown>>;
 
   private constructor(
     private readonly context: StreamingContext,
@@ -62,6 +64,7 @@ export class DriverExecution {
     private readonly taskMaxFailures: number,
   ) {
     this.metrics = new ExecutionMetrics(pool.threads);
+    this.shared = streamsReadTwice(internalsOf(context).streams);
   }
 
   /** Starts the executors (or joins a given pool) and loads the job on each of them. */
@@ -151,7 +154,7 @@ export class DriverExecution {
     stream: DStream<unknown>,
     time: number,
   ): Promise<Batch<unknown> | undefined> {
-    const { root, chain } = chainOf(stream);
+    const { root, chain } = chainOf(stream, this.shared, true);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
     const partitions = await Promise.all(
@@ -179,7 +182,7 @@ export class DriverExecution {
   ): Promise<Batch<unknown> | undefined> {
     const sources = await Promise.all(
       parents.map(async (parent) => {
-        const { root, chain } = chainOf(parent);
+        const { root, chain } = chainOf(parent, this.shared, false);
         return { parent, chain, batch: await root.getOrCompute(time) };
       }),
     );
@@ -284,15 +287,38 @@ export class DriverExecution {
   }
 }
 
-/** The per-partition operators above the nearest other stream (the root), parent first. */
-function chainOf(stream: DStream<unknown>): { root: DStream<unknown>; chain: number[] } {
+/**
+ * The per-partition operators from `stream` up to the nearest other stream (the root), parent
+ * first. A stream that several streams read ends the chain as a root (unless it is the stream
+ * being computed), so its batch is computed once and kept, as under `local[1]`, instead of once
+ * per chain through it.
+ */
+function chainOf(
+  stream: DStream<unknown>,
+  shared: ReadonlySet<DStream<unknown>>,
+  computing: boolean,
+): { root: DStream<unknown>; chain: number[] } {
   const chain: number[] = [];
   let current = stream;
-  while (isPartitionOperator(current)) {
+  while (
+    isPartitionOperator(current) &&
+    ((computing && current === stream) || !shared.has(current))
+  ) {
     chain.unshift(current.id);
     current = current.parent;
   }
   return { root: current, chain };
+}
+
+/** The streams that are a dependency of two or more streams. */
+function streamsReadTwice(
+  streams: ReadonlyMap<number, DStream<unknown>>,
+): ReadonlySet<DStream<unknown>> {
+  const readers = new Map<DStream<unknown>, number>();
+  for (const stream of streams.values()) {
+    for (const parent of stream.dependencies) readers.set(parent, (readers.get(parent) ?? 0) + 1);
+  }
+  return new Set([...readers].filter(([, count]) => count > 1).map(([stream]) => stream));
 }
 
 function bucketsOf(result: TaskResult): ShuffleBucket[] {

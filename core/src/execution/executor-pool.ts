@@ -328,26 +328,34 @@ export class ExecutorPool {
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (slot.current !== undefined || !slot.ready || slot.exited) continue;
-      const index = this.queue.findIndex((pending) => slot.loadedJobs.has(pending.task.jobKey));
-      if (index < 0) continue;
-      const [pending] = this.queue.splice(index, 1) as [Pending];
-      const running: Running = { ...pending, taskId: nextTaskId++, sentAt: performance.now() };
-      slot.current = running;
-      try {
-        this.send(slot, { type: "task", taskId: running.taskId, task: pending.task });
-      } catch (error) {
-        // Records that cannot be structured-cloned fail here, on the driver.
-        slot.current = undefined;
-        pending.reject(
-          new SluiceError(
-            "SLUICE_INVALID_RECORD",
-            `records could not be sent to an executor (under local[N] with N > 1 they must be structured-cloneable): ${error instanceof Error ? error.message : String(error)}`,
-            { cause: error },
-          ),
-        );
+      // A task that cannot be sent leaves its thread free for the next one.
+      while (slot.current === undefined && slot.ready && !slot.exited) {
+        if (!this.dispatchTo(slot)) break;
       }
     }
+  }
+
+  /** Sends the first queued task of a job `slot` has loaded; false when there is none. */
+  private dispatchTo(slot: Slot): boolean {
+    const index = this.queue.findIndex((pending) => slot.loadedJobs.has(pending.task.jobKey));
+    if (index < 0) return false;
+    const [pending] = this.queue.splice(index, 1) as [Pending];
+    const running: Running = { ...pending, taskId: nextTaskId++, sentAt: performance.now() };
+    slot.current = running;
+    try {
+      this.send(slot, { type: "task", taskId: running.taskId, task: pending.task });
+    } catch (error) {
+      // Records that cannot be structured-cloned fail here, on the driver.
+      slot.current = undefined;
+      pending.reject(
+        new SluiceError(
+          "SLUICE_INVALID_RECORD",
+          `records could not be sent to an executor (under local[N] with N > 1 they must be structured-cloneable): ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+    return true;
   }
 
   private send(slot: Slot, message: ToExecutor): void {

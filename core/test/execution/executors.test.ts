@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -132,6 +132,22 @@ describe("executors", () => {
       // At least one thread died and was replaced by a new one.
       expect(before.filter((id) => !after.includes(id)).length).toBeGreaterThanOrEqual(1);
       expect(after.filter((id) => !before.includes(id)).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("compute a stream that two streams read once per record, as local[1] does", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sluice-executors-"));
+    try {
+      const calls = join(dir, "calls");
+      const job = await startJob("readTwice", { name: "twice-read", calls }, "twice-read", [
+        [1, 2, 3],
+      ]);
+      await runBatch(job, 1000);
+      expect(outputs.get("twice-read")).toEqual([[20, 30, 11, 21, 31]]);
+      const called = (await readFile(calls, "utf8")).trim().split("\n").sort();
+      expect(called).toEqual(["1", "2", "3"]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import { type DStream, defineJob, type StreamingContext } from "sluice";
 import { streamsJob } from "sluice/testing";
@@ -54,6 +54,15 @@ export const wordCount = defineJob((ctx, name: string) => {
     words.reduceByKey("sum").mapValues((v) => v * 10),
     name,
   );
+});
+
+/** A mapped stream read by two streams: its function logs each call to a file. */
+export const readTwice = defineJob((ctx, args: { name: string; calls: string }) => {
+  const mapped = numbers(ctx, args.name).map((x) => {
+    appendFileSync(args.calls, `${x}\n`);
+    return x * 10;
+  });
+  collect(mapped.filter((x) => x > 10).union(mapped.map((x) => x + 1)), args.name);
 });
 
 /** Builds another graph on executors than on the driver. */
