@@ -32,7 +32,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await publisher?.endAsync();
+  // Disconnected already when a later suite restarted the broker.
+  await publisher?.endAsync(true).catch(() => undefined);
 });
 
 function registry(): ConnectorRegistry {

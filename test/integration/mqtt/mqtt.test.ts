@@ -12,3 +12,4 @@ beforeAll(async () => {
 await import("./conformance.suite.js");
 await import("./behaviour.suite.js");
 await import("./errors.suite.js");
+await import("./server-loss.suite.js");
