@@ -34,6 +34,9 @@ export { createJobContext, type JobReference } from "./job/create-job-context.js
 export { defineJob, type JobDefinition } from "./job/define-job.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";
+export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
+export type { DurableFile, DurableFileSystem } from "./recovery/durable-fs.js";
+export type { RecoveryReport, ReportEntry } from "./recovery/recovery-report.js";
 export { type Clock, SystemClock } from "./scheduler/clock.js";
 export type {
   BatchInfo,

@@ -17,8 +17,13 @@ export interface StreamingContextOptions {
   readonly master?: string;
   /** The application's name, for logs and listeners. */
   readonly appName?: string;
-  /** Directory for checkpoints (recorded for recovery; stateful operators do not require it). */
+  /**
+   * Folder to checkpoint to, as `ctx.checkpoint(folder)` does: state, offsets and a write-ahead
+   * log that let `StreamingContext.getOrCreate` resume the job after a crash (docs/fault-tolerance.md).
+   */
   readonly checkpoint?: string;
+  /** How often to checkpoint: a multiple of the batch interval (default: after every batch). */
+  readonly checkpointInterval?: Duration;
   /** The clock batches tick on (default: `SystemClock`; tests pass a `ManualClock`). */
   readonly clock?: Clock;
   /** Partitions of shuffles when an operation names none (default: from `master`, else 2). */

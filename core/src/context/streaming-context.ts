@@ -14,6 +14,14 @@ import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.j
 import type { ConnectorPlugin, SourcePlugin } from "../plugins/plugin.js";
 import type { SourceRecord } from "../plugins/records.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
+import { CheckpointCoordinator } from "../recovery/checkpoint-coordinator.js";
+import {
+  type CheckpointOptions,
+  type CheckpointSettings,
+  resolveCheckpointOptions,
+} from "../recovery/checkpoint-options.js";
+import { getOrCreateContext, recoveredCheckpointOf } from "../recovery/get-or-create.js";
+import type { RecoveryReport } from "../recovery/recovery-report.js";
 import { type Clock, SystemClock } from "../scheduler/clock.js";
 import { InputInfoTracker } from "../scheduler/input-info-tracker.js";
 import { JobGenerator } from "../scheduler/job-generator.js";
@@ -92,9 +100,42 @@ export class StreamingContext {
   private terminationWaiters: TerminationWaiter[] = [];
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private checkpointSettings: CheckpointSettings | undefined;
+  private checkpointing: CheckpointCoordinator | undefined;
+
+  /**
+   * Spark's `StreamingContext.getOrCreate`: when `directory` holds a checkpoint, the job resumes
+   * from it — `create` still builds the graph (the job's code), and the checkpoint supplies the
+   * batch time, every source's position and every stateful operator's state; the batches since
+   * the checkpoint are run again first. Without a checkpoint, `create`'s context starts afresh
+   * and checkpoints to `directory`. A damaged newest checkpoint is skipped (and reported) for the
+   * previous one. Call `start()` on the result.
+   *
+   * @example
+   * const ctx = await StreamingContext.getOrCreate("/var/lib/word-count", () => {
+   *   const ctx = new StreamingContext({ batchInterval: "1s" });
+   *   ctx.source("file", { directory: "in" }).map(toWord).countByValue().print();
+   *   return ctx;
+   * });
+   * await ctx.start();
+   */
+  static getOrCreate(
+    directory: string,
+    create: () => StreamingContext | Promise<StreamingContext>,
+    options?: CheckpointOptions,
+  ): Promise<StreamingContext> {
+    return getOrCreateContext(directory, create, options);
+  }
 
   constructor(options: StreamingContextOptions) {
     this.options = resolveContextOptions(options);
+    if (this.options.checkpoint !== undefined) {
+      this.checkpointSettings = resolveCheckpointOptions(this.options.checkpoint, {
+        ...(options.checkpointInterval === undefined
+          ? {}
+          : { interval: options.checkpointInterval }),
+      });
+    }
     this.clock = options.clock ?? new SystemClock();
     const reportError = (error: unknown): void => this.reportError(error);
     const onProgress = (): void => this.progress.check();
@@ -107,6 +148,7 @@ export class StreamingContext {
       reportError,
       onProgress,
       executionInfo: (time) => this.execution?.takeMetrics(time),
+      commitBatch: (time, failure) => this.checkpointing?.commitBatch(time, failure),
     });
     this.generator = new JobGenerator({
       clock: this.clock,
@@ -116,6 +158,7 @@ export class StreamingContext {
       inputInfoTracker: this.inputInfoTracker,
       reportError,
       onProgress,
+      recordBatch: (time) => this.checkpointing?.recordBatch(time),
     });
     attachInternals(this, {
       batchInterval: this.options.batchInterval,
@@ -166,7 +209,20 @@ export class StreamingContext {
 
   /** The checkpoint directory given, if any. */
   get checkpointDirectory(): string | undefined {
-    return this.options.checkpoint;
+    return this.checkpointSettings?.directory;
+  }
+
+  /**
+   * What the job restored from its checkpoint and what it could not (state dropped because an
+   * operator was renamed or changed, replays that differ): set once a context from
+   * `getOrCreate` has started from a checkpoint, else `undefined`.
+   *
+   * @example
+   * await ctx.start();
+   * if (ctx.recoveryReport?.droppedState.length) console.warn(ctx.recoveryReport.droppedState);
+   */
+  get recoveryReport(): RecoveryReport | undefined {
+    return this.checkpointing?.report;
   }
 
   /** Partitions of shuffles when an operation names none. */
@@ -323,6 +379,21 @@ export class StreamingContext {
   }
 
   /**
+   * Checkpoints to `directory` (Spark's `ssc.checkpoint`): after every batch's outputs (or every
+   * `interval`), the state of the stateful operators, where every source stands, and the batches
+   * in flight are written atomically, and only then are sources acknowledged; sources that
+   * cannot replay go through a write-ahead log. Resume after a crash with `getOrCreate`. Call
+   * before `start`.
+   *
+   * @example
+   * ctx.checkpoint("/var/lib/word-count", { interval: "10s" });
+   */
+  checkpoint(directory: string, options: CheckpointOptions = {}): void {
+    this.assertCanAddOperations();
+    this.checkpointSettings = resolveCheckpointOptions(directory, options);
+  }
+
+  /**
    * Registers a listener for batch, output-operation and receiver events.
    *
    * @example
@@ -368,8 +439,18 @@ export class StreamingContext {
       );
     }
     const interval = this.options.batchInterval;
-    const startTime = (Math.floor(this.clock.now() / interval) + 1) * interval;
-    this.graph.start(startTime - interval);
+    let startTime = (Math.floor(this.clock.now() / interval) + 1) * interval;
+    let zeroTime = startTime - interval;
+    if (this.checkpointSettings !== undefined) {
+      this.checkpointing = new CheckpointCoordinator(
+        this,
+        this.checkpointSettings,
+        recoveredCheckpointOf(this),
+        { hasUnfinishedBefore: (time) => this.scheduler.hasUnfinishedUpTo(time - 1) },
+      );
+      ({ zeroTime, startTime } = this.checkpointing.plan(this.clock.now()));
+    }
+    this.graph.start(zeroTime);
     this.currentState = "ACTIVE";
     this.starting = this.startInputsAndGenerator(startTime);
     return this.starting;
@@ -455,6 +536,14 @@ export class StreamingContext {
       throw error;
     }
     try {
+      await this.checkpointing?.prepare();
+    } catch (error) {
+      this.reportError(error);
+      await this.stopExecutors();
+      this.markStopped();
+      throw error;
+    }
+    try {
       for (const input of this.graph.inputs) await input.start();
     } catch (error) {
       const failure = new SluiceError(
@@ -492,6 +581,8 @@ export class StreamingContext {
       await this.progress.until(() => this.scheduler.isIdle());
       await this.stopInputs();
     }
+    // The last checkpoint covers every batch completed, and acknowledges what it holds.
+    await this.checkpointing?.finish();
     await this.stopExecutors();
     this.markStopped();
   }

@@ -86,6 +86,7 @@ export abstract class DStream<T> {
   private readonly generated = new Map<number, Promise<Batch<T> | undefined>>();
   private zero: number | undefined;
   private remembered: number | undefined;
+  private givenName: string | undefined;
 
   protected constructor(context: StreamingContext) {
     const internals = internalsOf(context);
@@ -109,6 +110,44 @@ export abstract class DStream<T> {
   /** A name for messages: the operator class, such as `MappedDStream`. */
   get name(): string {
     return this.constructor.name;
+  }
+
+  /** The name given with `setName`, under which checkpoints store this operator's state. */
+  get stableName(): string | undefined {
+    return this.givenName;
+  }
+
+  /**
+   * Names the operator for checkpoints (Spark's `setName`): its state is saved under this name,
+   * so a changed job still restores it as long as an operator keeps the name. A stateful operator
+   * left unnamed gets a name derived from the graph (`updateStateByKey#0`), which shifts when
+   * operators are added before it. Naming a stream that is not stateful names the stateful
+   * operators it is built on (`reduceByKeyAndWindow(...).setName("recent")`).
+   *
+   * @example
+   * const totals = pairs.updateStateByKey(addUp).setName("totals");
+   */
+  setName(stableName: string): this {
+    internalsOf(this.context).assertCanAddOperations();
+    if (typeof stableName !== "string" || !/^[^\s/][^/]*$/.test(stableName)) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `setName: expected a non-empty name without "/" and not starting with a space, got ${JSON.stringify(stableName)}`,
+      );
+    }
+    this.givenName = stableName;
+    return this;
+  }
+
+  /**
+   * Puts a batch restored from a checkpoint in place of computing it (`undefined`: no batch at
+   * that time). Internal to recovery.
+   *
+   * @example
+   * stream.seedBatch(3000, restoredBatch);
+   */
+  seedBatch(time: number, batch: Batch<T> | undefined): void {
+    this.generated.set(time, Promise.resolve(batch));
   }
 
   /** The time before the first batch, once the context has started. */

@@ -1,3 +1,8 @@
+import {
+  latestValidTime,
+  type StatefulOperator,
+  startWithoutState,
+} from "../recovery/stateful-operator.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
@@ -26,7 +31,12 @@ export interface MapWithStateRecord<K, S, E> {
  * @example
  * pairs.mapWithState({ fn }); // keeps its state in an InternalMapWithStateDStream
  */
-export class InternalMapWithStateDStream<K, V, S, E> extends DStream<MapWithStateRecord<K, S, E>> {
+export class InternalMapWithStateDStream<K, V, S, E>
+  extends DStream<MapWithStateRecord<K, S, E>>
+  implements StatefulOperator
+{
+  readonly stateKind = "mapWithState";
+
   constructor(
     private readonly parent: DStream<readonly [K, V]>,
     private readonly spec: StateSpec<K, V, S, E>,
@@ -42,6 +52,39 @@ export class InternalMapWithStateDStream<K, V, S, E> extends DStream<MapWithStat
 
   get dependencies(): ReadonlyArray<DStream<unknown>> {
     return [this.parent];
+  }
+
+  stateFingerprint(): string {
+    return "mapWithState";
+  }
+
+  /** Checkpoints hold every key's state and when it was last updated (for timeouts). */
+  async saveState(time: number): Promise<SavedTimedStates<K, S>> {
+    const at = latestValidTime(this, time);
+    if (at === undefined) return { time: undefined, entries: [] };
+    const batch = await this.getOrCompute(at);
+    const entries: [K, S, number][] = [];
+    for (const partition of batch?.partitions ?? []) {
+      for (const record of partition) {
+        for (const [key, entry] of record.states) entries.push([key, entry.state, entry.updatedAt]);
+      }
+    }
+    return { time: at, entries };
+  }
+
+  restoreState(state: unknown): void {
+    const { time, entries } = state as SavedTimedStates<K, S>;
+    if (time === undefined) return;
+    const maps = Array.from({ length: this.numPartitions }, () => new KeyedMap<K, TimedState<S>>());
+    for (const [key, keyState, updatedAt] of entries) {
+      const map = maps[partitionOfKey(key, this.numPartitions)] as KeyedMap<K, TimedState<S>>;
+      map.set(key, { state: keyState, updatedAt });
+    }
+    this.seedBatch(time, { time, partitions: maps.map((states) => [{ states, mapped: [] }]) });
+  }
+
+  startFresh(time: number): void {
+    startWithoutState(this, time);
   }
 
   protected async compute(time: number): Promise<Batch<MapWithStateRecord<K, S, E>>> {
@@ -96,4 +139,10 @@ export class InternalMapWithStateDStream<K, V, S, E> extends DStream<MapWithStat
     }
     return maps;
   }
+}
+
+/** What checkpoints hold for `mapWithState`: `[key, state, updatedAt]` per key. */
+interface SavedTimedStates<K, S> {
+  readonly time: number | undefined;
+  readonly entries: [K, S, number][];
 }

@@ -1,4 +1,12 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import {
+  latestValidTime,
+  restoreBatches,
+  type SavedBatch,
+  type StatefulOperator,
+  saveBatches,
+  startWithoutState,
+} from "../recovery/stateful-operator.js";
 import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
@@ -23,7 +31,8 @@ export interface ReducedWindowSpec<K, V> {
  * @example
  * pairs.reduceByKeyAndWindow((a, b) => a + b, { window: "30s", inverse: (a, b) => a - b });
  */
-export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
+export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements StatefulOperator {
+  readonly stateKind = "reduceByKeyAndWindow";
   /** The window's width in milliseconds. */
   readonly windowDuration: number;
   private readonly slide: number;
@@ -65,6 +74,41 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
   protected override parentRememberDuration(): number | undefined {
     const remembered = this.rememberDuration;
     return remembered === undefined ? undefined : remembered + this.windowDuration;
+  }
+
+  stateFingerprint(): string {
+    return `reduceByKeyAndWindow(${this.windowDuration} ms, slide ${this.slide} ms, over ${this.reduced.slideDuration} ms)`;
+  }
+
+  /**
+   * Checkpoints hold the last window and the per-batch reductions that may still leave the
+   * window (those of the last window and slide).
+   */
+  async saveState(time: number): Promise<SavedReducedWindow<K, V>> {
+    const at = latestValidTime(this, time);
+    const window = at === undefined ? undefined : await this.getOrCompute(at);
+    return {
+      window:
+        at === undefined
+          ? []
+          : [
+              {
+                time: at,
+                partitions: window === undefined ? null : window.partitions.map((p) => [...p]),
+              },
+            ],
+      panes: await saveBatches(this.reduced, time - this.windowDuration - this.slide, time),
+    };
+  }
+
+  restoreState(state: unknown): void {
+    const { window, panes } = state as SavedReducedWindow<K, V>;
+    restoreBatches(this, window);
+    restoreBatches(this.reduced, panes);
+  }
+
+  startFresh(time: number): void {
+    startWithoutState(this, time);
   }
 
   protected async compute(time: number): Promise<Batch<[K, V]>> {
@@ -123,4 +167,10 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     });
     return { time, partitions };
   }
+}
+
+/** What checkpoints hold for `reduceByKeyAndWindow` with an inverse. */
+interface SavedReducedWindow<K, V> {
+  readonly window: SavedBatch<[K, V]>[];
+  readonly panes: SavedBatch<[K, V]>[];
 }

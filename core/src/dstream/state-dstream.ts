@@ -1,3 +1,10 @@
+import {
+  restorePairs,
+  type SavedPairs,
+  type StatefulOperator,
+  savePairs,
+  startWithoutState,
+} from "../recovery/stateful-operator.js";
 import type { Batch } from "./batch.js";
 import { DStream, type UpdateStateInfo } from "./dstream.js";
 import { cogroup, combineByKey } from "./shuffle.js";
@@ -17,7 +24,8 @@ type Update<K, V, S> = (
  * @example
  * pairs.updateStateByKey((values, total: number | undefined) => (total ?? 0) + values.length);
  */
-export class StateDStream<K, V, S> extends DStream<[K, S]> {
+export class StateDStream<K, V, S> extends DStream<[K, S]> implements StatefulOperator {
+  readonly stateKind = "updateStateByKey";
   private readonly initial: ReadonlyArray<readonly [K, S]> | undefined;
 
   constructor(
@@ -36,6 +44,23 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
 
   get dependencies(): ReadonlyArray<DStream<unknown>> {
     return [this.parent];
+  }
+
+  stateFingerprint(): string {
+    return "updateStateByKey";
+  }
+
+  /** Checkpoints hold the state at the last batch: every key's `[key, state]`. */
+  saveState(time: number): Promise<SavedPairs<K, S>> {
+    return savePairs(this, time);
+  }
+
+  restoreState(state: unknown): void {
+    restorePairs(this, state as SavedPairs<K, S>, this.numPartitions);
+  }
+
+  startFresh(time: number): void {
+    startWithoutState(this, time);
   }
 
   protected async compute(time: number): Promise<Batch<[K, S]> | undefined> {

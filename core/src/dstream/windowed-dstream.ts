@@ -1,3 +1,9 @@
+import {
+  restoreBatches,
+  type SavedBatch,
+  type StatefulOperator,
+  saveBatches,
+} from "../recovery/stateful-operator.js";
 import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
@@ -9,7 +15,8 @@ import { DStream } from "./dstream.js";
  * @example
  * events.window("1m", "10s"); // a WindowedDStream
  */
-export class WindowedDStream<T> extends DStream<T> {
+export class WindowedDStream<T> extends DStream<T> implements StatefulOperator {
+  readonly stateKind = "window";
   /** The window's width in milliseconds. */
   readonly windowDuration: number;
   private readonly slide: number;
@@ -49,6 +56,23 @@ export class WindowedDStream<T> extends DStream<T> {
   protected override parentRememberDuration(): number | undefined {
     const remembered = this.rememberDuration;
     return remembered === undefined ? undefined : remembered + this.windowDuration;
+  }
+
+  stateFingerprint(): string {
+    return `window(${this.windowDuration} ms, slide ${this.slide} ms, over ${this.parent.slideDuration} ms)`;
+  }
+
+  /** Checkpoints hold the panes: the parent's batches still inside the window. */
+  saveState(time: number): Promise<SavedBatch<T>[]> {
+    return saveBatches(this.parent, time - this.windowDuration, time);
+  }
+
+  restoreState(state: unknown): void {
+    restoreBatches(this.parent, state as SavedBatch<T>[]);
+  }
+
+  startFresh(): void {
+    // The parent's earlier batches are recomputed as empty: the window starts empty.
   }
 
   protected async compute(time: number): Promise<Batch<T>> {

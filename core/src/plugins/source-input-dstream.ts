@@ -4,9 +4,10 @@ import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
-import { SluiceError } from "../errors/sluice-error.js";
+import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
 import { BlockBuffer, type ReceivedBlock } from "../input/block-buffer.js";
 import { InputDStream } from "../input/input-dstream.js";
+import type { SourceLedger } from "../recovery/source-ledger.js";
 import type { ReceiverInfo } from "../scheduler/listener.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import type { BackoffPolicy } from "./backoff.js";
@@ -52,6 +53,8 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   private controller: AbortController | undefined;
   private pumping: Promise<void> | undefined;
   private ended = false;
+  // With checkpointing: replays after a crash, offsets, and the write-ahead log.
+  private ledger: SourceLedger | undefined;
 
   constructor(context: StreamingContext, connector: SourceInstance, options: SourceStreamOptions) {
     super(context);
@@ -71,8 +74,24 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     return `SourceInputDStream(${this.connector.id})`;
   }
 
+  /** True when the source can deliver records again from an offset (else: write-ahead log). */
+  get replayable(): boolean {
+    return this.connector.plugin.capabilities.replayable;
+  }
+
+  /**
+   * Hands this input's recovery bookkeeping to it (by the checkpoint coordinator, before start).
+   *
+   * @example
+   * input.attachLedger(new SourceLedger({ name: input.connector.id, ... }));
+   */
+  attachLedger(ledger: SourceLedger): void {
+    this.ledger = ledger;
+  }
+
   override async start(): Promise<void> {
     if (this.pumping !== undefined) return;
+    await this.ledger?.beforeStart(this.connector.connector);
     this.controller = new AbortController();
     this.pumping = this.pump(this.controller.signal);
   }
@@ -84,7 +103,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   }
 
   override hasPendingData(): boolean {
-    return this.buffer.hasPending();
+    return this.buffer.hasPending() || (this.ledger?.hasPending() ?? false);
   }
 
   override hasEnded(): boolean {
@@ -102,7 +121,8 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   protected async computeInput(time: number): Promise<Batch<SourceRecord>> {
     if (time <= this.lastAllocated) return { time, partitions: [] };
     this.lastAllocated = time;
-    const blocks = this.buffer.take();
+    const blocks =
+      this.ledger === undefined ? this.buffer.take() : await this.ledger.takeBatch(time);
     this.allocated.set(time, blocks);
     const records = blocks.flatMap((block) => block.records);
     this.buffered -= records.length;
@@ -149,7 +169,9 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           continue;
         }
         this.buffered += result.records.length;
-        this.buffer.push(result.records, (error) => this.settle(result, error));
+        const settle = (error?: unknown): void => this.settle(result, error);
+        if (this.ledger === undefined) this.buffer.push(result.records, settle);
+        else await this.ledger.receive(result.records, settle, signal);
       }
       this.post("onReceiverStopped", false, "stopped by the StreamingContext");
     } catch (error) {
@@ -157,11 +179,13 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
         this.post("onReceiverStopped", false, "stopped by the StreamingContext");
         return;
       }
-      const failure = new SluiceError(
-        "SLUICE_INPUT_FAILED",
-        `source ${this.connector.id} failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      const failure = hasErrorCode(error, "SLUICE_DISK_FULL")
+        ? (error as SluiceError)
+        : new SluiceError(
+            "SLUICE_INPUT_FAILED",
+            `source ${this.connector.id} failed: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
       this.post("onReceiverError", false, failure.message, failure);
       internalsOf(this.context).reportError(failure);
     }

@@ -61,4 +61,24 @@ export interface Source {
   resume(): void;
   /** Releases everything; idempotent; a pending `read` settles. */
   close(): Promise<void>;
+  /**
+   * Replayable sources: resume after `offsets` (the last offset used per partition, from the
+   * checkpoint a job recovers from) instead of where a first run starts. Called at most once,
+   * before the first `connect`, and only when a job recovers. Partitions absent from `offsets`
+   * gave no record before the checkpoint: start them as a first run begun at
+   * `options.firstRunStartedAtMs` would (with `startAt: "latest"`, only what arrived after that
+   * time). Sources without it cannot recover from a checkpoint.
+   */
+  seek?(offsets: ReadonlyMap<string, string>, options: SeekOptions): void | Promise<void>;
+}
+
+/**
+ * What `Source.seek` learns besides the offsets.
+ *
+ * @example
+ * const options: SeekOptions = { firstRunStartedAtMs: 1_700_000_000_000 };
+ */
+export interface SeekOptions {
+  /** Wall-clock time (epoch ms) at which the job's first run, the one that began the checkpoint, started. */
+  readonly firstRunStartedAtMs: number;
 }

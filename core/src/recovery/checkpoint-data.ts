@@ -37,6 +37,8 @@ export interface CheckpointData {
   readonly time: number;
   /** Wall-clock time of writing, for reports. */
   readonly writtenAt: number;
+  /** Wall-clock time at which the job's first run started (sources that seek need it). */
+  readonly firstStartedAt: number;
   /** Batches generated after `time` and not yet completed when this checkpoint was written. */
   readonly pendingBatches: readonly number[];
   readonly inputs: readonly InputCheckpoint[];
@@ -71,7 +73,13 @@ export function asCheckpointData(value: unknown, file: string): CheckpointData {
   const data = value as Partial<CheckpointData> | null;
   const problems: string[] = [];
   if (typeof data !== "object" || data === null) throw malformed(file, ["it is not an object"]);
-  for (const field of ["batchInterval", "zeroTime", "time", "writtenAt"] as const) {
+  for (const field of [
+    "batchInterval",
+    "zeroTime",
+    "time",
+    "writtenAt",
+    "firstStartedAt",
+  ] as const) {
     if (typeof data[field] !== "number") problems.push(`${field} is not a number`);
   }
   if (typeof data.appName !== "string") problems.push("appName is not a string");

@@ -13,6 +13,8 @@ export interface JobGeneratorDeps {
   readonly reportError: (error: unknown) => void;
   /** Called after every batch generated. */
   readonly onProgress: () => void;
+  /** With checkpointing: records what the inputs put into a batch, before it is submitted. */
+  readonly recordBatch?: (time: number) => Promise<void> | undefined;
 }
 
 /**
@@ -98,6 +100,7 @@ export class JobGenerator {
       return;
     }
     const outputs = graph.outputs.filter((output) => output.isTimeValid(time));
+    await this.deps.recordBatch?.(time);
     scheduler.submit(time, outputs, inputInfoTracker.infosFor(time));
   }
 }

@@ -32,6 +32,12 @@ export interface JobSchedulerDeps {
   readonly onProgress: () => void;
   /** The executors' metrics of a completed batch (none without executors). */
   readonly executionInfo?: (time: number) => BatchExecutionInfo | undefined;
+  /**
+   * With checkpointing: commits a batch whose outputs ran (checkpoint, then acknowledgements),
+   * before its older batches are forgotten. `undefined` without checkpointing: inputs are then
+   * acknowledged as soon as the outputs ran.
+   */
+  readonly commitBatch?: (time: number, failure: unknown) => Promise<void> | undefined;
 }
 
 /**
@@ -45,6 +51,8 @@ export interface JobSchedulerDeps {
 export class JobScheduler {
   private readonly queue: JobSet[] = [];
   private readonly running = new Set<JobSet>();
+  // Batches without jobs whose commit (checkpoint) is still being written.
+  private readonly committing = new Set<number>();
 
   constructor(private readonly deps: JobSchedulerDeps) {}
 
@@ -55,7 +63,19 @@ export class JobScheduler {
     inputInfos: ReadonlyMap<number, StreamInputInfo>,
   ): void {
     if (outputs.length === 0) {
-      this.finish(time, undefined);
+      const committing = this.deps.commitBatch?.(time, undefined);
+      if (committing === undefined) {
+        this.finish(time, undefined, false);
+        return;
+      }
+      this.committing.add(time);
+      void committing
+        .catch((error: unknown) => this.deps.reportError(error))
+        .finally(() => {
+          this.committing.delete(time);
+          this.finish(time, undefined, true);
+          this.deps.onProgress();
+        });
       return;
     }
     const jobSet: JobSet = {
@@ -79,12 +99,13 @@ export class JobScheduler {
   hasUnfinishedUpTo(time: number): boolean {
     for (const jobSet of this.queue) if (jobSet.time <= time) return true;
     for (const jobSet of this.running) if (jobSet.time <= time) return true;
+    for (const batchTime of this.committing) if (batchTime <= time) return true;
     return false;
   }
 
   /** True when nothing is queued or running. */
   isIdle(): boolean {
-    return this.queue.length === 0 && this.running.size === 0;
+    return this.queue.length === 0 && this.running.size === 0 && this.committing.size === 0;
   }
 
   /** Drops the batches not started yet (a stop that does not drain). */
@@ -137,16 +158,23 @@ export class JobScheduler {
     jobSet.processingEndTime = clock.now();
     jobSet.execution = this.deps.executionInfo?.(jobSet.time);
     listenerBus.post("onBatchCompleted", batchInfo(jobSet));
-    this.finish(jobSet.time, firstFailure);
+    const committing = this.deps.commitBatch?.(jobSet.time, firstFailure);
+    if (committing !== undefined) {
+      await committing.catch((error: unknown) => this.deps.reportError(error));
+    }
+    this.finish(jobSet.time, firstFailure, committing !== undefined);
   }
 
-  /** After a batch: forget old batches and let inputs acknowledge what the batch held. */
-  private finish(time: number, failure: unknown): void {
+  /**
+   * After a batch: forget old batches and let inputs acknowledge what the batch held (unless a
+   * checkpoint commit acknowledges them).
+   */
+  private finish(time: number, failure: unknown, committed: boolean): void {
     const { graph, inputInfoTracker } = this.deps;
     try {
       graph.clearMetadata(time);
       inputInfoTracker.cleanup(time);
-      for (const input of graph.inputs) input.batchCompleted(time, failure);
+      if (!committed) for (const input of graph.inputs) input.batchCompleted(time, failure);
     } catch (error) {
       this.deps.reportError(error);
     }

@@ -24,6 +24,7 @@ function checkpointAt(time: number, state = "counts"): CheckpointData {
     zeroTime: 0,
     time,
     writtenAt: 1_700_000_000_000 + time,
+    firstStartedAt: 1_700_000_000_000,
     pendingBatches: [time + 1000],
     inputs: [
       { name: "source:file#1", offsets: new Map([["a.txt", String(time)]]), walSequence: 4 },

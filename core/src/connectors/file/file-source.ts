@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { SluiceError } from "../../errors/sluice-error.js";
 import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
 import type { SourceRecord } from "../../plugins/records.js";
-import type { ReadResult, Source } from "../../plugins/source.js";
+import type { ReadResult, SeekOptions, Source } from "../../plugins/source.js";
 import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
 import { Wakeup } from "../shared/wakeup.js";
 import { isDataFileName } from "./file-names.js";
@@ -48,6 +48,7 @@ export class FileSource implements Source {
   #lastScanAt = 0;
   #endMarkerSeen = false;
   #reads = 0;
+  #seek: { offsets: ReadonlyMap<string, string>; firstRunStartedAtMs: number } | undefined;
 
   constructor(
     config: FileSourceConfig,
@@ -102,6 +103,21 @@ export class FileSource implements Source {
       }
       await this.#wakeup.wait(signal, this.#config.pollIntervalMs);
     }
+  }
+
+  /**
+   * Resumes from a checkpoint: files named in `offsets` continue after their byte offset; other
+   * files are read from the start, except — with `startAt: "latest"` — those already in the
+   * folder (by change time) when the job's first run started, which that run skipped too.
+   */
+  seek(offsets: ReadonlyMap<string, string>, options: SeekOptions): void {
+    if (this.#initialised) {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        "file source: seek() must come before the first connect()",
+      );
+    }
+    this.#seek = { offsets: new Map(offsets), firstRunStartedAtMs: options.firstRunStartedAtMs };
   }
 
   pause(): void {
@@ -172,8 +188,15 @@ export class FileSource implements Source {
       if (!isDataFileName(name)) continue;
       const info = await stat(join(this.#config.directory, name)).catch(() => undefined);
       if (info === undefined || !info.isFile()) continue;
-      const committed = this.#committed.get(name);
-      if (initial && this.#committed.size === 0 && this.#config.startAt === "latest") {
+      const seek = this.#seek;
+      const committed = seek === undefined ? this.#committed.get(name) : seek.offsets.get(name);
+      const skip =
+        seek === undefined
+          ? initial && this.#committed.size === 0 && this.#config.startAt === "latest"
+          : committed === undefined &&
+            this.#config.startAt === "latest" &&
+            info.ctimeMs < seek.firstRunStartedAtMs;
+      if (skip) {
         this.#known.set(name, "skipped");
         continue;
       }

@@ -1,0 +1,447 @@
+import { join } from "node:path";
+import { deserialize, serialize } from "node:v8";
+import type { Logger } from "pino";
+import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { InputDStream } from "../input/input-dstream.js";
+import { contextConnectors } from "../plugins/context-connectors.js";
+import { SourceInputDStream } from "../plugins/source-input-dstream.js";
+import type {
+  BatchIntent,
+  CheckpointData,
+  InputExtent,
+  OperatorCheckpoint,
+} from "./checkpoint-data.js";
+import type { CheckpointSettings } from "./checkpoint-options.js";
+import { CheckpointStore, type SkippedCheckpoint } from "./checkpoint-store.js";
+import { type NamedOperator, nameStatefulOperators } from "./operator-names.js";
+import { type RecoveryReport, type ReportEntry, reportProblems } from "./recovery-report.js";
+import { SourceLedger } from "./source-ledger.js";
+import { WriteAheadLog } from "./write-ahead-log.js";
+
+/** A checkpoint read back for a job to resume from. */
+export interface RecoveredCheckpoint {
+  readonly checkpoint: CheckpointData;
+  readonly file: string;
+  /** Newer checkpoint files that were damaged. */
+  readonly skipped: readonly SkippedCheckpoint[];
+  /** The batches generated after the checkpoint, to replay exactly. */
+  readonly intents: readonly BatchIntent[];
+}
+
+/** What the coordinator needs from the scheduler. */
+export interface CoordinatorHooks {
+  /** True while a batch before `time` is queued or running. */
+  readonly hasUnfinishedBefore: (time: number) => boolean;
+}
+
+/**
+ * Checkpointing for one context (Spark's `CheckpointWriter` and the recovery in
+ * `StreamingContext.getOrCreate`): restores a recovered checkpoint before the job starts,
+ * records every generated batch before it runs, and after each batch's outputs — the commit
+ * protocol — writes the checkpoint (state of every stateful operator, input offsets, write-ahead
+ * log position) and only then acknowledges the sources.
+ *
+ * @example
+ * const coordinator = new CheckpointCoordinator(ctx, settings, recovered, hooks);
+ * const { zeroTime, startTime } = coordinator.plan(clock.now());
+ */
+export class CheckpointCoordinator {
+  readonly settings: CheckpointSettings;
+  readonly store: CheckpointStore;
+  readonly #context: StreamingContext;
+  readonly #recovered: RecoveredCheckpoint | undefined;
+  readonly #hooks: CoordinatorHooks;
+  readonly #logger: Logger;
+  readonly #ledgers: SourceLedger[] = [];
+  readonly #generated = new Set<number>();
+  readonly #walHistory: Map<string, number | undefined>[] = [];
+  #operators: NamedOperator[] = [];
+  #zeroTime = 0;
+  #firstStartedAt = 0;
+  #lastCheckpoint = Number.NEGATIVE_INFINITY;
+  #lastCompleted = Number.NEGATIVE_INFINITY;
+  #failed = false;
+  #chain: Promise<void> = Promise.resolve();
+  #report: RecoveryReport | undefined;
+
+  constructor(
+    context: StreamingContext,
+    settings: CheckpointSettings,
+    recovered: RecoveredCheckpoint | undefined,
+    hooks: CoordinatorHooks,
+  ) {
+    this.#context = context;
+    this.settings = settings;
+    this.#recovered = recovered;
+    this.#hooks = hooks;
+    this.store = new CheckpointStore(settings.directory, { fs: settings.fs, keep: settings.keep });
+    this.#logger = contextConnectors(context).registry.logger.child({ component: "checkpoint" });
+  }
+
+  /** What the recovery restored and dropped; `undefined` on a first run. */
+  get report(): RecoveryReport | undefined {
+    return this.#report;
+  }
+
+  /**
+   * The zero time and the first batch time: from the checkpoint when recovering (the batches
+   * since the checkpoint are generated first, down time included), else from `now`.
+   *
+   * @example
+   * const { zeroTime, startTime } = coordinator.plan(clock.now());
+   */
+  plan(now: number): { zeroTime: number; startTime: number } {
+    const interval = internalsOf(this.#context).batchInterval;
+    const checkpoint = this.#recovered?.checkpoint;
+    if (checkpoint === undefined) {
+      const startTime = (Math.floor(now / interval) + 1) * interval;
+      this.#zeroTime = startTime - interval;
+      return { zeroTime: this.#zeroTime, startTime };
+    }
+    if (checkpoint.batchInterval !== interval) {
+      throw new SluiceError(
+        "SLUICE_CHECKPOINT_INCOMPATIBLE",
+        `the checkpoint in ${this.settings.directory} was written with a batch interval of ${checkpoint.batchInterval} ms, this job has ${interval} ms: keep the interval, or start from a new checkpoint folder`,
+      );
+    }
+    this.#zeroTime = checkpoint.zeroTime;
+    return { zeroTime: checkpoint.zeroTime, startTime: checkpoint.time + interval };
+  }
+
+  /**
+   * Before the inputs start: restores operator state, hands every connector source its ledger
+   * (seek or write-ahead log), and on a first run writes the initial checkpoint.
+   *
+   * @example
+   * await coordinator.prepare();
+   */
+  async prepare(): Promise<void> {
+    const { graph } = internalsOf(this.#context);
+    const recovered = this.#recovered;
+    const { fs, directory } = this.settings;
+    await fs.mkdir(directory);
+    await this.store.removeTemporaryFiles();
+    if (recovered === undefined) {
+      // A first run: batch records and logs of an earlier run in this folder cannot apply.
+      await this.store.discardBatchesAfter(Number.NEGATIVE_INFINITY);
+      await fs.remove(join(directory, "wal"));
+    }
+    this.#operators = nameStatefulOperators(graph.outputs);
+    const restored = recovered === undefined ? undefined : this.#restoreOperators(recovered);
+    const inputs = this.#attachLedgers(graph.inputs, recovered);
+    this.#firstStartedAt = recovered?.checkpoint.firstStartedAt ?? Date.now();
+    if (recovered === undefined) {
+      await this.#writeCheckpoint(this.#zeroTime);
+      return;
+    }
+    this.#lastCheckpoint = recovered.checkpoint.time;
+    this.#lastCompleted = recovered.checkpoint.time;
+    this.#walHistory.push(walSequences(recovered.checkpoint));
+    const report: RecoveryReport = {
+      checkpointTime: recovered.checkpoint.time,
+      checkpointFile: recovered.file,
+      skippedCheckpoints: recovered.skipped.map(({ file, error }) => ({
+        name: file,
+        reason: error.message,
+      })),
+      restoredOperators: restored?.restoredOperators ?? [],
+      droppedState: restored?.droppedState ?? [],
+      operatorsWithoutState: restored?.operatorsWithoutState ?? [],
+      ...inputs,
+      replayedBatches: recovered.intents.map((intent) => intent.time),
+      replayProblems: this.#replayProblems,
+    };
+    this.#report = report;
+    const problems = reportProblems(report);
+    this.#logger.info(
+      {
+        checkpoint: recovered.file,
+        time: recovered.checkpoint.time,
+        restored: report.restoredOperators,
+        replaying: report.replayedBatches.length,
+      },
+      "recovering from checkpoint",
+    );
+    for (const line of problems) this.#logger.warn(line);
+  }
+
+  readonly #replayProblems: string[] = [];
+
+  /**
+   * Records what every source put into the batch at `time`, before the batch runs, so a crash
+   * replays it record for record.
+   *
+   * @example
+   * await coordinator.recordBatch(4000);
+   */
+  async recordBatch(time: number): Promise<void> {
+    this.#generated.add(time);
+    if (this.#ledgers.length === 0 || this.#failed) return;
+    const inputs: InputExtent[] = [];
+    for (const ledger of this.#ledgers) {
+      const extent = ledger.extentOf(time);
+      if (extent !== undefined) inputs.push(extent);
+    }
+    try {
+      await this.store.writeBatch({ time, inputs });
+    } catch (error) {
+      // Without its record the batch could not be replayed exactly: stop committing.
+      this.#fail(
+        new SluiceError(
+          "SLUICE_CHECKPOINT_WRITE_FAILED",
+          `could not record the batch at ${time} ms in ${this.settings.directory}: ${messageOf(error)}; no checkpoint is written from now on, restart the job to resume from the last one`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  /**
+   * The commit protocol after the outputs of the batch at `time` ran: when a checkpoint is due
+   * and every earlier batch is done, write it, then acknowledge the sources up to `time`. A
+   * failed batch is never committed: nothing after the last checkpoint is acknowledged, and a
+   * restart replays from it.
+   *
+   * @example
+   * await coordinator.commitBatch(4000, undefined);
+   */
+  commitBatch(time: number, failure: unknown): Promise<void> {
+    const committing = this.#chain.then(() => this.#commit(time, failure, false));
+    this.#chain = committing.catch(() => undefined);
+    return committing;
+  }
+
+  /**
+   * At stop: a last checkpoint covering every batch completed (and the acknowledgements it
+   * allows), then the write-ahead logs are closed.
+   *
+   * @example
+   * await coordinator.finish();
+   */
+  async finish(): Promise<void> {
+    await this.#chain;
+    if (!this.#failed && this.#lastCompleted > this.#lastCheckpoint) {
+      await this.#commit(this.#lastCompleted, undefined, true);
+    }
+    for (const ledger of this.#ledgers) await ledger.close();
+  }
+
+  async #commit(time: number, failure: unknown, force: boolean): Promise<void> {
+    if (this.#failed) return;
+    if (failure !== undefined) {
+      this.#failed = true;
+      this.#logger.error(
+        { err: failure, batchTime: time },
+        "a batch failed: no checkpoint is written after it and its records are not acknowledged; restart the job to replay from the last checkpoint",
+      );
+      return;
+    }
+    this.#lastCompleted = Math.max(this.#lastCompleted, time);
+    const interval = this.settings.intervalMs;
+    const due = force || interval === undefined || time - this.#lastCheckpoint >= interval;
+    if (!due || this.#hooks.hasUnfinishedBefore(time)) return;
+    if (!(await this.#writeCheckpoint(time))) return;
+    for (const input of internalsOf(this.#context).graph.inputs)
+      input.batchCompleted(time, undefined);
+    await this.#truncateLogs();
+  }
+
+  async #writeCheckpoint(time: number): Promise<boolean> {
+    const { appName, batchInterval } = this.#context;
+    try {
+      const operators: OperatorCheckpoint[] = [];
+      for (const named of this.#operators) operators.push(await this.#saveOperator(named, time));
+      const checkpoint: CheckpointData = {
+        appName,
+        batchInterval,
+        zeroTime: this.#zeroTime,
+        time,
+        writtenAt: Date.now(),
+        firstStartedAt: this.#firstStartedAt,
+        pendingBatches: [...this.#generated].filter((batch) => batch > time).sort((a, b) => a - b),
+        inputs: this.#ledgers.map((ledger) => ledger.checkpointAt(time)),
+        operators,
+      };
+      await this.store.write(checkpoint);
+      this.#lastCheckpoint = time;
+      for (const batch of this.#generated) if (batch <= time) this.#generated.delete(batch);
+      this.#walHistory.push(walSequences(checkpoint));
+      return true;
+    } catch (error) {
+      // Nothing is acknowledged without a checkpoint; the next one covers this batch too.
+      const failure =
+        error instanceof SluiceError
+          ? error
+          : new SluiceError(
+              "SLUICE_CHECKPOINT_WRITE_FAILED",
+              `could not write the checkpoint for the batch at ${time} ms to ${this.settings.directory}: ${messageOf(error)}`,
+              { cause: error },
+            );
+      this.#logger.error({ err: failure, batchTime: time }, "checkpoint failed");
+      internalsOf(this.#context).reportError(failure);
+      return false;
+    }
+  }
+
+  async #saveOperator(named: NamedOperator, time: number): Promise<OperatorCheckpoint> {
+    const saved = await named.operator.saveState(time);
+    let state: Uint8Array;
+    try {
+      state = serialize(saved);
+    } catch (error) {
+      throw new SluiceError(
+        "SLUICE_STATE_NOT_SERIALIZABLE",
+        `the state of "${named.name}" (${named.operator.stateKind}) at ${time} ms cannot be checkpointed: ${messageOf(error).replace(/\.+$/, "")}. Keys and state must be plain data that v8.serialize accepts (objects, arrays, strings, numbers, bigints, Maps, Sets, Dates, typed arrays), not functions, symbols or class instances`,
+        { cause: error },
+      );
+    }
+    return {
+      name: named.name,
+      derivedName: named.derived,
+      kind: named.operator.stateKind,
+      fingerprint: named.operator.stateFingerprint(),
+      state,
+    };
+  }
+
+  // Once `keep` checkpoints are known, the oldest kept one bounds what the logs must hold.
+  async #truncateLogs(): Promise<void> {
+    while (this.#walHistory.length > this.settings.keep) this.#walHistory.shift();
+    if (this.#walHistory.length < this.settings.keep) return;
+    const oldest = this.#walHistory[0] as Map<string, number | undefined>;
+    for (const ledger of this.#ledgers) {
+      try {
+        await ledger.truncateThrough(oldest.get(ledger.name));
+      } catch (error) {
+        this.#logger.warn(
+          { err: error, input: ledger.name },
+          "could not truncate the write-ahead log",
+        );
+      }
+    }
+  }
+
+  #restoreOperators(recovered: RecoveredCheckpoint): {
+    restoredOperators: string[];
+    droppedState: ReportEntry[];
+    operatorsWithoutState: ReportEntry[];
+  } {
+    const time = recovered.checkpoint.time;
+    const saved = new Map(recovered.checkpoint.operators.map((entry) => [entry.name, entry]));
+    const restoredOperators: string[] = [];
+    const droppedState: ReportEntry[] = [];
+    const operatorsWithoutState: ReportEntry[] = [];
+    for (const named of this.#operators) {
+      const entry = saved.get(named.name);
+      saved.delete(named.name);
+      const { operator } = named;
+      let reason: string | undefined;
+      if (entry === undefined) {
+        reason = "the checkpoint has no state under this name (a new or renamed operator)";
+      } else if (entry.kind !== operator.stateKind) {
+        reason = `the checkpoint holds ${entry.kind} state under this name, not ${operator.stateKind}`;
+        droppedState.push({ name: entry.name, reason });
+      } else if (entry.fingerprint !== operator.stateFingerprint()) {
+        reason = `its settings changed from ${entry.fingerprint} to ${operator.stateFingerprint()}`;
+        droppedState.push({ name: entry.name, reason });
+      } else {
+        try {
+          operator.restoreState(deserialize(entry.state), time);
+          restoredOperators.push(named.name);
+          continue;
+        } catch (error) {
+          reason = `its saved state cannot be read (${messageOf(error)})`;
+          droppedState.push({ name: entry.name, reason });
+        }
+      }
+      operator.startFresh(time);
+      operatorsWithoutState.push({
+        name: named.name,
+        reason: named.derived
+          ? `${reason}; its name is derived from the graph, name it with setName to keep its state when the job changes`
+          : reason,
+      });
+    }
+    for (const entry of saved.values()) {
+      droppedState.push({
+        name: entry.name,
+        reason: `no ${entry.kind} operator of the job has this name${entry.derivedName ? " (a derived name: operators were added, removed or reordered)" : ""}`,
+      });
+    }
+    return { restoredOperators, droppedState, operatorsWithoutState };
+  }
+
+  #attachLedgers(
+    inputs: readonly InputDStream<unknown>[],
+    recovered: RecoveredCheckpoint | undefined,
+  ): { resumedInputs: string[]; droppedInputs: string[]; unrecoverableInputs: string[] } {
+    const savedInputs = new Map(recovered?.checkpoint.inputs.map((input) => [input.name, input]));
+    const resumedInputs: string[] = [];
+    const unrecoverableInputs: string[] = [];
+    for (const input of inputs) {
+      if (!(input instanceof SourceInputDStream)) {
+        unrecoverableInputs.push(`${input.name} (input ${input.inputId})`);
+        continue;
+      }
+      const name = input.connector.id;
+      const replays = new Map<number, InputExtent>();
+      for (const intent of recovered?.intents ?? []) {
+        const extent = intent.inputs.find((candidate) => candidate.name === name);
+        if (extent !== undefined) replays.set(intent.time, extent);
+      }
+      const saved = savedInputs.get(name);
+      savedInputs.delete(name);
+      const ledger = new SourceLedger({
+        name,
+        wal: input.replayable
+          ? undefined
+          : new WriteAheadLog(join(this.settings.directory, "wal", fileNameOf(name)), {
+              fs: this.settings.fs,
+              ...(this.settings.walMaxBytes === undefined
+                ? {}
+                : { maxBytes: this.settings.walMaxBytes }),
+              ...(this.settings.walSegmentBytes === undefined
+                ? {}
+                : { segmentBytes: this.settings.walSegmentBytes }),
+            }),
+        recovered:
+          recovered === undefined
+            ? undefined
+            : (saved ?? { name, offsets: new Map(), walSequence: undefined }),
+        replays,
+        firstStartedAt: recovered?.checkpoint.firstStartedAt ?? Date.now(),
+        replayTimeoutMs: this.settings.replayTimeoutMs,
+        logger: this.#logger.child({ input: name }),
+        onReplayProblem: (problem) => {
+          this.#replayProblems.push(problem);
+          this.#logger.warn(problem);
+        },
+      });
+      input.attachLedger(ledger);
+      this.#ledgers.push(ledger);
+      if (saved !== undefined) resumedInputs.push(name);
+    }
+    return { resumedInputs, droppedInputs: [...savedInputs.keys()], unrecoverableInputs };
+  }
+
+  #fail(error: SluiceError): void {
+    this.#failed = true;
+    this.#logger.error({ err: error }, error.message);
+    internalsOf(this.#context).reportError(error);
+  }
+}
+
+function walSequences(checkpoint: CheckpointData): Map<string, number | undefined> {
+  return new Map(checkpoint.inputs.map((input) => [input.name, input.walSequence]));
+}
+
+/** A connector id as a folder name (`source:socket#1` → `source_socket_1`). */
+function fileNameOf(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,340 @@
+import { deserialize, serialize } from "node:v8";
+import type { Logger } from "pino";
+import { Wakeup } from "../connectors/shared/wakeup.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { ReceivedBlock } from "../input/block-buffer.js";
+import type { SourceRecord } from "../plugins/records.js";
+import type { Source } from "../plugins/source.js";
+import type { InputCheckpoint, InputExtent } from "./checkpoint-data.js";
+import type { WriteAheadLog } from "./write-ahead-log.js";
+
+/** Records received and not yet in a batch. */
+interface HeldBlock {
+  records: SourceRecord[];
+  /** Settles the read result once the batch holding its last record is checkpointed. */
+  readonly ack: ((error?: unknown) => void) | undefined;
+  /** Its write-ahead log entry. */
+  readonly sequence: number | undefined;
+}
+
+/** How a `SourceLedger` is set up. */
+export interface SourceLedgerOptions {
+  /** The input's stable name (the connector's id). */
+  readonly name: string;
+  /** The write-ahead log for a source that cannot replay; none for a replayable one. */
+  readonly wal: WriteAheadLog | undefined;
+  /** Where the input stood at the checkpoint recovered from, if any. */
+  readonly recovered: InputCheckpoint | undefined;
+  /** What this input put into each batch generated after that checkpoint, by batch time. */
+  readonly replays: ReadonlyMap<number, InputExtent>;
+  /** The wall-clock time the job's first run started (for `seek`). */
+  readonly firstStartedAt: number;
+  /** How long a replayed batch waits for the source to deliver its records again. */
+  readonly replayTimeoutMs: number;
+  readonly logger: Logger;
+  /** Told about replays that could not be reproduced exactly. */
+  readonly onReplayProblem: (problem: string) => void;
+}
+
+/**
+ * The recovery bookkeeping of one connector source: what each batch took (per partition, the
+ * number of records and the last offset; or the write-ahead log entries), the offsets up to the
+ * last checkpoint, and the replay of the batches generated after it. A replayable source is asked
+ * to `seek` back to the checkpoint; a source that cannot replay writes what it receives to the
+ * write-ahead log before it is acknowledged.
+ *
+ * @example
+ * const ledger = new SourceLedger({ name: "source:file#1", wal: undefined, recovered, replays, ... });
+ * await ledger.beforeStart(source);
+ */
+export class SourceLedger {
+  readonly name: string;
+  readonly #options: SourceLedgerOptions;
+  readonly #wal: WriteAheadLog | undefined;
+  readonly #held: HeldBlock[] = [];
+  readonly #extents = new Map<number, InputExtent>();
+  readonly #offsets: Map<string, string>;
+  readonly #arrived = new Wakeup();
+  #walSequence: number | undefined;
+
+  constructor(options: SourceLedgerOptions) {
+    this.name = options.name;
+    this.#options = options;
+    this.#wal = options.wal;
+    this.#offsets = new Map(options.recovered?.offsets ?? []);
+    this.#walSequence = options.recovered?.walSequence;
+  }
+
+  /** True when the source's records go through the write-ahead log. */
+  get writesAhead(): boolean {
+    return this.#wal !== undefined;
+  }
+
+  /**
+   * Before the source connects: a replayable source seeks back to the checkpoint; the log of a
+   * source that cannot replay is opened and what it holds after the checkpoint is queued.
+   *
+   * @example
+   * await ledger.beforeStart(source);
+   */
+  async beforeStart(source: Source): Promise<void> {
+    const wal = this.#wal;
+    if (wal === undefined) {
+      if (this.#options.recovered === undefined && this.#options.replays.size === 0) return;
+      if (typeof source.seek !== "function") {
+        throw new SluiceError(
+          "SLUICE_SOURCE_NOT_SEEKABLE",
+          `source ${this.name} declares replayable: true but has no seek(offsets) method, so it cannot resume from the checkpoint; implement seek (docs/connectors.md) or declare replayable: false to go through the write-ahead log`,
+        );
+      }
+      await source.seek(new Map(this.#offsets), {
+        firstRunStartedAtMs: this.#options.firstStartedAt,
+      });
+      return;
+    }
+    const { entries, damaged } = await wal.open();
+    for (const file of damaged) {
+      this.#options.logger.warn(
+        { input: this.name, file },
+        "a write-ahead log segment ends in a torn entry (a crash during a write); the entry was never acknowledged and is ignored",
+      );
+    }
+    const after = this.#walSequence ?? 0;
+    for (const entry of entries) {
+      if (entry.sequence <= after) continue;
+      this.#held.push({
+        records: deserialize(entry.payload) as SourceRecord[],
+        ack: undefined,
+        sequence: entry.sequence,
+      });
+    }
+  }
+
+  /**
+   * Takes records read from the source. Replayable: held until a batch takes them, settled once
+   * that batch is checkpointed. Otherwise: written to the log first, then settled at once (the log
+   * now answers for them); a failed write nacks them and rejects (`SLUICE_DISK_FULL` ...).
+   *
+   * @example
+   * await ledger.receive(result.records, (error) => settle(result, error), signal);
+   */
+  async receive(
+    records: readonly SourceRecord[],
+    settle: (error?: unknown) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const wal = this.#wal;
+    if (wal === undefined) {
+      this.#held.push({ records: [...records], ack: settle, sequence: undefined });
+      this.#arrived.notify();
+      return;
+    }
+    let sequence: number;
+    try {
+      const payload = serialize(records);
+      await wal.waitForRoom(payload.byteLength, signal);
+      sequence = await wal.append(payload);
+    } catch (error) {
+      settle(error);
+      throw error;
+    }
+    settle();
+    this.#held.push({ records: [...records], ack: undefined, sequence });
+    this.#arrived.notify();
+  }
+
+  /** True while records wait for a batch. */
+  hasPending(): boolean {
+    return this.#held.some((block) => block.records.length > 0);
+  }
+
+  /**
+   * The records of the batch at `time`: exactly those the batch held before the crash when it is
+   * replayed, else everything received — grouped by partition (in order of first arrival) so a
+   * replay reproduces the batch record for record.
+   *
+   * @example
+   * const blocks = await ledger.takeBatch(4000);
+   */
+  async takeBatch(time: number): Promise<ReceivedBlock<SourceRecord>[]> {
+    const replay = this.#options.replays.get(time);
+    const taken = replay === undefined ? this.#takeAll() : await this.#takeReplay(time, replay);
+    const records = this.#wal === undefined ? groupByPartition(taken.records) : taken.records;
+    this.#extents.set(time, {
+      name: this.name,
+      partitions: this.#wal === undefined ? extentOf(records) : [],
+      wal:
+        taken.sequences.length === 0
+          ? undefined
+          : [taken.sequences[0] as number, taken.sequences.at(-1) as number],
+    });
+    if (records.length === 0 && taken.acks.length === 0) return [];
+    const acks = taken.acks;
+    return [
+      {
+        records,
+        ack: (error?: unknown) => {
+          for (const ack of acks) ack(error);
+        },
+      },
+    ];
+  }
+
+  /** What the batch at `time` took, for the record written before it runs. */
+  extentOf(time: number): InputExtent | undefined {
+    return this.#extents.get(time);
+  }
+
+  /**
+   * Where the input stands once every batch up to `time` is done: folded into the offsets the
+   * checkpoint at `time` stores.
+   *
+   * @example
+   * const input = ledger.checkpointAt(5000);
+   */
+  checkpointAt(time: number): InputCheckpoint {
+    for (const [batchTime, extent] of [...this.#extents].sort(([a], [b]) => a - b)) {
+      if (batchTime > time) break;
+      for (const [partition, , lastOffset] of extent.partitions) {
+        this.#offsets.set(partition, lastOffset);
+      }
+      if (extent.wal !== undefined) this.#walSequence = extent.wal[1];
+      this.#extents.delete(batchTime);
+    }
+    return { name: this.name, offsets: new Map(this.#offsets), walSequence: this.#walSequence };
+  }
+
+  /**
+   * Lets the log go up to the entries the oldest kept checkpoint no longer needs.
+   *
+   * @example
+   * await ledger.truncateThrough(oldest.walSequence);
+   */
+  async truncateThrough(sequence: number | undefined): Promise<void> {
+    if (this.#wal !== undefined && sequence !== undefined)
+      await this.#wal.truncateThrough(sequence);
+  }
+
+  /** Closes the log. */
+  async close(): Promise<void> {
+    await this.#wal?.close();
+  }
+
+  #takeAll(): Taken {
+    const blocks = this.#held.splice(0);
+    return {
+      records: blocks.flatMap((block) => block.records),
+      acks: blocks.flatMap((block) => (block.ack === undefined ? [] : [block.ack])),
+      sequences: blocks.flatMap((block) => (block.sequence === undefined ? [] : [block.sequence])),
+    };
+  }
+
+  async #takeReplay(time: number, replay: InputExtent): Promise<Taken> {
+    const signal = new AbortController().signal;
+    // The log's entries were all read at start; a replayable source delivers its records again.
+    const deadline = Date.now() + (this.#wal === undefined ? this.#options.replayTimeoutMs : 0);
+    while (!this.#replayAvailable(replay) && Date.now() < deadline) {
+      await this.#arrived.wait(signal, Math.max(1, deadline - Date.now()));
+    }
+    return this.#wal === undefined
+      ? this.#takeByOffsets(time, replay)
+      : this.#takeBySequence(time, replay);
+  }
+
+  #replayAvailable(replay: InputExtent): boolean {
+    if (replay.wal !== undefined) {
+      const [, last] = replay.wal;
+      return this.#held.some((block) => block.sequence !== undefined && block.sequence >= last);
+    }
+    const counts = new Map<string, number>();
+    for (const block of this.#held) {
+      for (const record of block.records) {
+        counts.set(record.partition, (counts.get(record.partition) ?? 0) + 1);
+      }
+    }
+    return replay.partitions.every(([partition, count]) => (counts.get(partition) ?? 0) >= count);
+  }
+
+  #takeByOffsets(time: number, replay: InputExtent): Taken {
+    const records: SourceRecord[] = [];
+    for (const [partition, count, lastOffset] of replay.partitions) {
+      const taken: SourceRecord[] = [];
+      for (const block of this.#held) {
+        if (taken.length === count) break;
+        const kept: SourceRecord[] = [];
+        for (const record of block.records) {
+          if (taken.length < count && record.partition === partition) taken.push(record);
+          else kept.push(record);
+        }
+        block.records = kept;
+      }
+      if (taken.length < count) {
+        this.#options.onReplayProblem(
+          `batch ${time}: ${this.name} partition "${partition}" delivered ${taken.length} of the ${count} records it held before the crash`,
+        );
+      } else if (taken.at(-1)?.offset !== lastOffset) {
+        this.#options.onReplayProblem(
+          `batch ${time}: ${this.name} partition "${partition}" replayed up to offset ${taken.at(-1)?.offset}, not ${lastOffset} as before the crash`,
+        );
+      }
+      records.push(...taken);
+    }
+    // Reads whose every record is now in a batch are settled once this batch is checkpointed.
+    const acks: ((error?: unknown) => void)[] = [];
+    while (this.#held.length > 0 && (this.#held[0] as HeldBlock).records.length === 0) {
+      const done = this.#held.shift() as HeldBlock;
+      if (done.ack !== undefined) acks.push(done.ack);
+    }
+    return { records, acks, sequences: [] };
+  }
+
+  #takeBySequence(time: number, replay: InputExtent): Taken {
+    const [first, last] = replay.wal as readonly [number, number];
+    const blocks = this.#held.filter(
+      (block) => block.sequence !== undefined && block.sequence >= first && block.sequence <= last,
+    );
+    const expected = last - first + 1;
+    if (blocks.length !== expected) {
+      this.#options.onReplayProblem(
+        `batch ${time}: ${this.name} found ${blocks.length} of its ${expected} write-ahead log entries`,
+      );
+    }
+    for (const block of blocks) this.#held.splice(this.#held.indexOf(block), 1);
+    return {
+      records: blocks.flatMap((block) => block.records),
+      acks: [],
+      sequences: blocks.map((block) => block.sequence as number),
+    };
+  }
+}
+
+interface Taken {
+  readonly records: SourceRecord[];
+  readonly acks: ((error?: unknown) => void)[];
+  readonly sequences: number[];
+}
+
+/** Records grouped by partition, partitions in order of first arrival, records in arrival order. */
+function groupByPartition(records: readonly SourceRecord[]): SourceRecord[] {
+  const groups = new Map<string, SourceRecord[]>();
+  for (const record of records) {
+    const group = groups.get(record.partition);
+    if (group === undefined) groups.set(record.partition, [record]);
+    else group.push(record);
+  }
+  return [...groups.values()].flat();
+}
+
+function extentOf(records: readonly SourceRecord[]): [string, number, string][] {
+  const extent: [string, number, string][] = [];
+  for (const record of records) {
+    const last = extent.at(-1);
+    if (last !== undefined && last[0] === record.partition) {
+      last[1]++;
+      last[2] = record.offset;
+    } else {
+      extent.push([record.partition, 1, record.offset]);
+    }
+  }
+  return extent;
+}

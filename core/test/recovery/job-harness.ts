@@ -1,0 +1,122 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Batch,
+  batchRecords,
+  type CheckpointOptions,
+  type DStream,
+  type SourcePlugin,
+  type State,
+  StreamingContext,
+} from "sluice";
+import { ManualClock } from "sluice/testing";
+import { internalsOf } from "../../src/context/context-internals.js";
+
+const decoder = new TextDecoder();
+
+/** Every output of a job: per label, per batch time, the batch's records (a replay overwrites). */
+export class Outputs {
+  readonly byLabel = new Map<string, Map<number, unknown[]>>();
+
+  /** An output operation writing `stream`'s batches under `label`. */
+  write<T>(label: string, stream: DStream<T>): void {
+    stream.foreachBatch((batch: Batch<T>, time: number) => {
+      let byTime = this.byLabel.get(label);
+      if (byTime === undefined) {
+        byTime = new Map();
+        this.byLabel.set(label, byTime);
+      }
+      byTime.set(time, sortRecords(batchRecords(batch)));
+    });
+  }
+
+  /** One label's batches as `[time, records]`, in time order. */
+  batches(label: string): [number, unknown[]][] {
+    return [...(this.byLabel.get(label) ?? new Map<number, unknown[]>())].sort(([a], [b]) => a - b);
+  }
+}
+
+function sortRecords(records: unknown[]): unknown[] {
+  return [...records].sort((a, b) => {
+    const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+/**
+ * The word count used across the recovery tests: running totals (`updateStateByKey`), a
+ * sliding window with an inverse (`reduceByKeyAndWindow`), a window without one, and
+ * `mapWithState` — every kind of state a checkpoint holds.
+ */
+export function buildWordCount(
+  ctx: StreamingContext,
+  source: SourcePlugin,
+  outputs: Outputs,
+  names: { totals?: string; recent?: string; sessions?: string } = {},
+): void {
+  const words = ctx
+    .source(source, {}, { id: "words" })
+    .flatMap((record) => decoder.decode(record.value).split(" "));
+  const pairs = words.map((word): [string, number] => [word, 1]);
+  const totals = pairs.updateStateByKey((values: number[], total: number | undefined) =>
+    values.reduce((a, b) => a + b, total ?? 0),
+  );
+  if (names.totals !== undefined) totals.setName(names.totals);
+  outputs.write("totals", totals);
+  const recent = pairs.reduceByKeyAndWindow((a, b) => a + b, {
+    window: 3000,
+    inverse: (a, b) => a - b,
+    filter: ([, count]) => count > 0,
+  });
+  if (names.recent !== undefined) recent.setName(names.recent);
+  outputs.write("recent", recent);
+  outputs.write("pairs-of-batches", pairs.window(2000, 2000).countByValue());
+  const sessions = pairs.mapWithState({
+    fn: (word: string, one: number | undefined, state: State<number>) => {
+      const seen = (state.getOption() ?? 0) + (one ?? 0);
+      state.update(seen);
+      return [word, seen] as const;
+    },
+  });
+  if (names.sessions !== undefined) sessions.setName(names.sessions);
+  outputs.write("sessions", sessions.stateSnapshots());
+}
+
+/** A temporary checkpoint folder. */
+export async function temporaryFolder(
+  prefix: string,
+): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A context on a manual clock, through getOrCreate, started. */
+export async function startJob(
+  directory: string,
+  clock: ManualClock,
+  build: (ctx: StreamingContext) => void,
+  options: CheckpointOptions = {},
+): Promise<StreamingContext> {
+  const ctx = await StreamingContext.getOrCreate(
+    directory,
+    () => {
+      const created = new StreamingContext({ batchInterval: 1000, clock, defaultParallelism: 2 });
+      build(created);
+      return created;
+    },
+    options,
+  );
+  await ctx.start();
+  return ctx;
+}
+
+/** Resolves once every batch up to `time` ran and was committed; throws the job's first error. */
+export async function processed(ctx: StreamingContext, time: number): Promise<void> {
+  const internals = internalsOf(ctx);
+  await internals.awaitProcessed(time);
+  const error = internals.firstError();
+  if (error !== undefined) throw error;
+}
+
+export { ManualClock };
