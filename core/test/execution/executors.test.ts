@@ -4,13 +4,14 @@ import { join } from "node:path";
 import {
   type BatchInfo,
   createJobContext,
+  ExecutorPool,
   type ExecutorsInfo,
   type ExecutorsUnavailableInfo,
   type StreamingContext,
   type StreamingContextOptions,
 } from "sluice";
 import { executorThreadIds, ManualClock, runBatches } from "sluice/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { batchCompleted } from "../streaming/events.js";
 import { functionsAsRecords, outputs, queues } from "./jobs/faults.js";
 
@@ -25,6 +26,13 @@ interface Running {
 }
 
 const running: StreamingContext[] = [];
+// Starting threads takes a while: the tests share these executors, except where a context's own
+// pool is the point.
+const shared = new ExecutorPool({ threads: 2 });
+
+afterAll(async () => {
+  await shared.close();
+});
 
 afterEach(async () => {
   for (const ctx of running.splice(0)) await ctx.stop();
@@ -45,7 +53,7 @@ async function startJob(
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
     { module: JOBS, exportName, args },
-    { batchInterval: 1000, clock, master: "local[2]", ...options },
+    { batchInterval: 1000, clock, master: "local[2]", executorPool: shared, ...options },
   );
   running.push(ctx);
   const completed: BatchInfo[] = [];
@@ -154,7 +162,9 @@ describe("executors", () => {
   });
 
   it("are all terminated by stop(): no executor thread is left", async () => {
-    const job = await startJob("wordCount", "stopped", "stopped", [[1, 2]]);
+    const job = await startJob("wordCount", "stopped", "stopped", [[1, 2]], {
+      executorPool: undefined,
+    });
     await runBatch(job, 1000);
     const execution = (await import("../../src/context/context-internals.js"))
       .internalsOf(job.ctx)
@@ -171,13 +181,29 @@ describe("executors", () => {
     queues.set("differs", []);
     const ctx = await createJobContext(
       { module: JOBS, exportName: "differsOnExecutors", args: "differs" },
-      { batchInterval: 1000, clock: new ManualClock(0), master: "local[2]" },
+      { batchInterval: 1000, clock: new ManualClock(0), master: "local[2]", executorPool: shared },
     );
     running.push(ctx);
     await expect(ctx.start()).rejects.toMatchObject({
       code: "SLUICE_JOB_MISMATCH",
       message: expect.stringMatching(
         /stream 1:FilteredDStream here, 1:MappedDStream on the driver/,
+      ),
+    });
+    expect(ctx.state).toBe("STOPPED");
+  });
+
+  it("fail to start, naming the module, when executors cannot import the job", async () => {
+    const module = new URL("./jobs/fails-on-executors.ts", import.meta.url);
+    const ctx = await createJobContext(
+      { module },
+      { batchInterval: 1000, clock: new ManualClock(0), master: "local[2]", executorPool: shared },
+    );
+    running.push(ctx);
+    await expect(ctx.start()).rejects.toMatchObject({
+      code: "SLUICE_JOB_LOAD_FAILED",
+      message: expect.stringMatching(
+        /could not import the job module .*fails-on-executors\.ts: this module cannot load on an executor/,
       ),
     });
     expect(ctx.state).toBe("STOPPED");
@@ -197,7 +223,10 @@ describe("executors", () => {
 
   it("refuse records that cannot cross threads, saying they must be structured-cloneable", async () => {
     await expect(
-      runBatches({ inputs: [[[1, 2]]], master: "local[2]" }, functionsAsRecords),
+      runBatches(
+        { inputs: [[[1, 2]]], master: "local[2]", executorPool: shared },
+        functionsAsRecords,
+      ),
     ).rejects.toMatchObject({
       code: "SLUICE_INVALID_RECORD",
       message: expect.stringMatching(/after 1 attempt: .*structured-cloneable/),
