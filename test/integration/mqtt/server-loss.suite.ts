@@ -15,106 +15,111 @@ const BACKOFF = { initialDelayMs: 50, maxDelayMs: 300, multiplier: 2, jitter: 0 
 const registries: ConnectorRegistry[] = [];
 let publisher: MqttClient | undefined;
 
-afterEach(async () => {
-  // Whatever happened, the broker runs again for whoever comes next.
-  await services("start");
-  for (const registry of registries.splice(0)) await registry.dispose();
-  await publisher?.endAsync(true).catch(() => undefined);
-});
-
-function sourceOf(clientId: string, topic: string): MqttSource {
-  const registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(
-    mqttSource,
-  );
-  registries.push(registry);
-  const source = registry.createSource("mqtt", {
-    url: BROKER_URL,
-    clientId,
-    topics: [topic],
-    qos: 1,
-    sessionExpirySeconds: 600,
-    maxRecordsPerRead: 5,
-  }).connector;
-  if (!(source instanceof MqttSource)) throw new Error("expected the MQTT source");
-  return source;
-}
-
-/** Reads until every value of `wanted` came, acknowledging each read after "outputting" it. */
-async function consume(
-  session: SourceSession,
-  wanted: readonly string[],
-  output: SourceRecord[],
-  signal: AbortSignal,
-  { holdLast = false } = {},
-): Promise<ReadResult | undefined> {
-  const missing = new Set(wanted);
-  let held: ReadResult | undefined;
-  while (missing.size > 0) {
-    const result = await session.next(signal);
-    if (result === undefined) throw new Error("the source ended its input");
-    output.push(...result.records);
-    for (const record of result.records) missing.delete(text(record.value));
-    if (held !== undefined) await held.ack();
-    held = result;
-  }
-  if (!holdLast) await held?.ack();
-  return holdLast ? held : undefined;
-}
-
-describe("mqtt source when the broker goes away", () => {
-  it("reconnects and subscribes again by itself after a broker restart; nothing received is lost, nothing acknowledged early", async () => {
-    const topic = `sluice/server-loss/${uniqueName("t")}`;
-    const clientId = uniqueName("sluice-server-loss");
-    const before = Array.from({ length: 20 }, (_, index) => `b${index}`);
-    const after = Array.from({ length: 20 }, (_, index) => `a${index}`);
-    const signal = AbortSignal.timeout(60_000);
-    const output: SourceRecord[] = [];
-
-    const source = sourceOf(clientId, topic);
-    const session = new SourceSession(source, { backoff: BACKOFF });
-    await session.connect(signal);
-    publisher = await client();
-    await publish(publisher, topic, before, 1);
-    // The last read stays unacknowledged: a batch in flight when the broker goes.
-    const inFlight = await consume(session, before, output, signal, { holdLast: true });
-
-    await services("stop");
-    await expect(source.read(signal)).rejects.toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
-    // The batch completes while the broker is down: the ack waits for a connection.
-    await inFlight?.ack();
-    const ackedBeforeLoss = source.metrics.acked;
-
-    // Sluice's receive loop keeps going: it reconnects with backoff until the broker is back.
-    const consuming = consume(session, after, output, signal, { holdLast: true });
+// The hooks sit in this describe so that they run around these tests only: one file
+// holds every suite of this broker.
+describe("mqtt server loss", () => {
+  afterEach(async () => {
+    // Whatever happened, the broker runs again for whoever comes next.
     await services("start");
-    // Publish only once the source has subscribed again: the restarted broker has no session.
-    await expect.poll(() => source.metrics.connects, { timeout: 20_000 }).toBe(2);
-    publisher = await client();
-    await publish(publisher, topic, after, 1);
-    const lastRead = await consuming;
+    for (const registry of registries.splice(0)) await registry.dispose();
+    await publisher?.endAsync(true).catch(() => undefined);
+  });
 
-    const values = output.map((record) => text(record.value));
-    expect(values).toEqual([...before, ...after]);
-    expect(source.metrics).toMatchObject({ connectionLosses: 1, connects: 2, sessionsLost: 1 });
-    // The last read is still unacknowledged; the ack given while the broker was down had no
-    // session left to acknowledge in, so only the reads after the restart were acknowledged.
-    const heldBack = (lastRead?.records ?? []).map((record) => text(record.value));
-    expect(heldBack.length).toBeGreaterThan(0);
-    expect(source.metrics.acked).toBe(ackedBeforeLoss + after.length - heldBack.length);
-    expect(source.metrics.staleAcks).toBe(0);
-
-    // The broker gives the unacknowledged read again to the next run.
-    await source.close();
-    const rerun = sourceOf(clientId, topic);
-    const again: SourceRecord[] = [];
-    await consume(new SourceSession(rerun, { backoff: BACKOFF }), heldBack, again, signal);
-    expect(again.map((record) => text(record.value))).toEqual(heldBack);
-    await rerun.close();
-    const cleaner = await client({
+  function sourceOf(clientId: string, topic: string): MqttSource {
+    const registry = new ConnectorRegistry({
+      logger: new LogCapture().logger,
+      builtins: false,
+    }).use(mqttSource);
+    registries.push(registry);
+    const source = registry.createSource("mqtt", {
+      url: BROKER_URL,
       clientId,
-      clean: true,
-      properties: { sessionExpiryInterval: 0 },
-    });
-    await cleaner.endAsync();
-  }, 60_000);
+      topics: [topic],
+      qos: 1,
+      sessionExpirySeconds: 600,
+      maxRecordsPerRead: 5,
+    }).connector;
+    if (!(source instanceof MqttSource)) throw new Error("expected the MQTT source");
+    return source;
+  }
+
+  /** Reads until every value of `wanted` came, acknowledging each read after "outputting" it. */
+  async function consume(
+    session: SourceSession,
+    wanted: readonly string[],
+    output: SourceRecord[],
+    signal: AbortSignal,
+    { holdLast = false } = {},
+  ): Promise<ReadResult | undefined> {
+    const missing = new Set(wanted);
+    let held: ReadResult | undefined;
+    while (missing.size > 0) {
+      const result = await session.next(signal);
+      if (result === undefined) throw new Error("the source ended its input");
+      output.push(...result.records);
+      for (const record of result.records) missing.delete(text(record.value));
+      if (held !== undefined) await held.ack();
+      held = result;
+    }
+    if (!holdLast) await held?.ack();
+    return holdLast ? held : undefined;
+  }
+
+  describe("mqtt source when the broker goes away", () => {
+    it("reconnects and subscribes again by itself after a broker restart; nothing received is lost, nothing acknowledged early", async () => {
+      const topic = `sluice/server-loss/${uniqueName("t")}`;
+      const clientId = uniqueName("sluice-server-loss");
+      const before = Array.from({ length: 20 }, (_, index) => `b${index}`);
+      const after = Array.from({ length: 20 }, (_, index) => `a${index}`);
+      const signal = AbortSignal.timeout(60_000);
+      const output: SourceRecord[] = [];
+
+      const source = sourceOf(clientId, topic);
+      const session = new SourceSession(source, { backoff: BACKOFF });
+      await session.connect(signal);
+      publisher = await client();
+      await publish(publisher, topic, before, 1);
+      // The last read stays unacknowledged: a batch in flight when the broker goes.
+      const inFlight = await consume(session, before, output, signal, { holdLast: true });
+
+      await services("stop");
+      await expect(source.read(signal)).rejects.toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+      // The batch completes while the broker is down: the ack waits for a connection.
+      await inFlight?.ack();
+      const ackedBeforeLoss = source.metrics.acked;
+
+      // Sluice's receive loop keeps going: it reconnects with backoff until the broker is back.
+      const consuming = consume(session, after, output, signal, { holdLast: true });
+      await services("start");
+      // Publish only once the source has subscribed again: the restarted broker has no session.
+      await expect.poll(() => source.metrics.connects, { timeout: 20_000 }).toBe(2);
+      publisher = await client();
+      await publish(publisher, topic, after, 1);
+      const lastRead = await consuming;
+
+      const values = output.map((record) => text(record.value));
+      expect(values).toEqual([...before, ...after]);
+      expect(source.metrics).toMatchObject({ connectionLosses: 1, connects: 2, sessionsLost: 1 });
+      // The last read is still unacknowledged; the ack given while the broker was down had no
+      // session left to acknowledge in, so only the reads after the restart were acknowledged.
+      const heldBack = (lastRead?.records ?? []).map((record) => text(record.value));
+      expect(heldBack.length).toBeGreaterThan(0);
+      expect(source.metrics.acked).toBe(ackedBeforeLoss + after.length - heldBack.length);
+      expect(source.metrics.staleAcks).toBe(0);
+
+      // The broker gives the unacknowledged read again to the next run.
+      await source.close();
+      const rerun = sourceOf(clientId, topic);
+      const again: SourceRecord[] = [];
+      await consume(new SourceSession(rerun, { backoff: BACKOFF }), heldBack, again, signal);
+      expect(again.map((record) => text(record.value))).toEqual(heldBack);
+      await rerun.close();
+      const cleaner = await client({
+        clientId,
+        clean: true,
+        properties: { sessionExpiryInterval: 0 },
+      });
+      await cleaner.endAsync();
+    }, 60_000);
+  });
 });

@@ -1,7 +1,7 @@
 // The SDK's conformance kit against the real broker, for the RabbitMQ source and sink.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe } from "vitest";
 import { rabbitmqSink, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
 import {
   adminConnection,
@@ -22,104 +22,108 @@ const QUEUE_ARGUMENTS = { "x-expires": 600_000 };
 let admin: ChannelModel;
 let channel: ConfirmChannel;
 
-beforeAll(async () => {
-  admin = await adminConnection();
-  channel = await admin.createConfirmChannel();
+// The hooks sit in this describe so that they run around these tests only: one file
+// holds every suite of this broker.
+describe("rabbitmq conformance", () => {
+  beforeAll(async () => {
+    admin = await adminConnection();
+    channel = await admin.createConfirmChannel();
+  });
+
+  afterAll(async () => {
+    // Closed already when a later suite restarted the broker.
+    await admin?.close().catch(() => undefined);
+  });
+
+  const credentials = { username: TEST_USER, password: TEST_PASSWORD };
+
+  describeSourceConformance(
+    "rabbitmq source",
+    (testCase) => {
+      const queue = uniqueName(`sluice-conformance-${testCase}`);
+      const connectionName = uniqueName("sluice-conformance-source");
+      return {
+        plugin: rabbitmqSource,
+        config: {
+          hosts: [`${HOST}:${PORT}`],
+          ...credentials,
+          connectionName,
+          queue: { name: queue, arguments: QUEUE_ARGUMENTS },
+          prefetch: 50,
+        },
+        secretValues: [TEST_PASSWORD],
+        produce: (values) => produce(channel, queue, values),
+        dropConnections: async () => {
+          const dropped = await dropConnectionsNamed(connectionName);
+          if (dropped === 0) throw new Error(`no connection named ${connectionName} to drop`);
+        },
+        cleanup: async () => {
+          await channel.deleteQueue(queue);
+        },
+      };
+    },
+    {
+      invalidConfig: {
+        config: {
+          url: "http://127.0.0.1",
+          password: "not-shown-anywhere",
+          queue: { name: "" },
+          prefetch: 0,
+        },
+        paths: ["url", "queue.name", "prefetch"],
+        secrets: ["not-shown-anywhere"],
+      },
+      notApplicable: {
+        endOfInput: "a queue has no end: the source consumes until the job stops",
+      },
+    },
+  );
+
+  describeSinkConformance(
+    "rabbitmq sink",
+    async (testCase) => {
+      const exchange = uniqueName(`sluice-conformance-${testCase}`);
+      const queue = `${exchange}-readback`;
+      const connectionName = uniqueName("sluice-conformance-sink");
+      // The exchange and a queue bound to it exist before the sink writes, so nothing is unroutable.
+      await channel.assertExchange(exchange, "topic", { durable: false, autoDelete: false });
+      await channel.assertQueue(queue, { arguments: QUEUE_ARGUMENTS });
+      await channel.bindQueue(queue, exchange, "conformance.#");
+      const written: string[] = [];
+      return {
+        plugin: rabbitmqSink,
+        config: {
+          url: `amqp://${encodeURIComponent(TEST_USER)}:${TEST_PASSWORD}@${HOST}:${PORT}`,
+          connectionName,
+          exchange,
+          routingKey: "conformance.records",
+        },
+        secretValues: [TEST_PASSWORD],
+        readBack: async () => {
+          written.push(...(await drain(channel, queue)));
+          return written.map((value) => encoder.encode(value));
+        },
+        dropConnections: async () => {
+          const dropped = await dropConnectionsNamed(connectionName);
+          if (dropped === 0) throw new Error(`no connection named ${connectionName} to drop`);
+        },
+        cleanup: async () => {
+          await channel.deleteQueue(queue);
+          await channel.deleteExchange(exchange);
+        },
+      };
+    },
+    {
+      invalidConfig: {
+        config: {
+          url: "amqp://user:hidden-password-123@127.0.0.1",
+          hosts: ["127.0.0.1:5672"],
+          routingKey: "orders.{nope}",
+          exchangeType: "circular",
+        },
+        paths: ["routingKey", "exchangeType"],
+        secrets: ["hidden-password-123"],
+      },
+    },
+  );
 });
-
-afterAll(async () => {
-  // Closed already when a later suite restarted the broker.
-  await admin?.close().catch(() => undefined);
-});
-
-const credentials = { username: TEST_USER, password: TEST_PASSWORD };
-
-describeSourceConformance(
-  "rabbitmq source",
-  (testCase) => {
-    const queue = uniqueName(`sluice-conformance-${testCase}`);
-    const connectionName = uniqueName("sluice-conformance-source");
-    return {
-      plugin: rabbitmqSource,
-      config: {
-        hosts: [`${HOST}:${PORT}`],
-        ...credentials,
-        connectionName,
-        queue: { name: queue, arguments: QUEUE_ARGUMENTS },
-        prefetch: 50,
-      },
-      secretValues: [TEST_PASSWORD],
-      produce: (values) => produce(channel, queue, values),
-      dropConnections: async () => {
-        const dropped = await dropConnectionsNamed(connectionName);
-        if (dropped === 0) throw new Error(`no connection named ${connectionName} to drop`);
-      },
-      cleanup: async () => {
-        await channel.deleteQueue(queue);
-      },
-    };
-  },
-  {
-    invalidConfig: {
-      config: {
-        url: "http://127.0.0.1",
-        password: "not-shown-anywhere",
-        queue: { name: "" },
-        prefetch: 0,
-      },
-      paths: ["url", "queue.name", "prefetch"],
-      secrets: ["not-shown-anywhere"],
-    },
-    notApplicable: {
-      endOfInput: "a queue has no end: the source consumes until the job stops",
-    },
-  },
-);
-
-describeSinkConformance(
-  "rabbitmq sink",
-  async (testCase) => {
-    const exchange = uniqueName(`sluice-conformance-${testCase}`);
-    const queue = `${exchange}-readback`;
-    const connectionName = uniqueName("sluice-conformance-sink");
-    // The exchange and a queue bound to it exist before the sink writes, so nothing is unroutable.
-    await channel.assertExchange(exchange, "topic", { durable: false, autoDelete: false });
-    await channel.assertQueue(queue, { arguments: QUEUE_ARGUMENTS });
-    await channel.bindQueue(queue, exchange, "conformance.#");
-    const written: string[] = [];
-    return {
-      plugin: rabbitmqSink,
-      config: {
-        url: `amqp://${encodeURIComponent(TEST_USER)}:${TEST_PASSWORD}@${HOST}:${PORT}`,
-        connectionName,
-        exchange,
-        routingKey: "conformance.records",
-      },
-      secretValues: [TEST_PASSWORD],
-      readBack: async () => {
-        written.push(...(await drain(channel, queue)));
-        return written.map((value) => encoder.encode(value));
-      },
-      dropConnections: async () => {
-        const dropped = await dropConnectionsNamed(connectionName);
-        if (dropped === 0) throw new Error(`no connection named ${connectionName} to drop`);
-      },
-      cleanup: async () => {
-        await channel.deleteQueue(queue);
-        await channel.deleteExchange(exchange);
-      },
-    };
-  },
-  {
-    invalidConfig: {
-      config: {
-        url: "amqp://user:hidden-password-123@127.0.0.1",
-        hosts: ["127.0.0.1:5672"],
-        routingKey: "orders.{nope}",
-        exchangeType: "circular",
-      },
-      paths: ["routingKey", "exchangeType"],
-      secrets: ["hidden-password-123"],
-    },
-  },
-);

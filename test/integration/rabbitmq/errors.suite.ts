@@ -23,101 +23,107 @@ async function closedPort(): Promise<number> {
 let registry: ConnectorRegistry | undefined;
 let logs: LogCapture;
 
-afterEach(async () => {
-  await registry?.dispose();
-  registry = undefined;
-});
-
-function newRegistry(): ConnectorRegistry {
-  logs = new LogCapture();
-  registry = new ConnectorRegistry({ logger: logs.logger, builtins: false })
-    .use(rabbitmqSource)
-    .use(rabbitmqSink);
-  return registry;
-}
-
-describe("rabbitmq connection errors", () => {
-  it("names the broker and what to check when nothing listens on the port", async () => {
-    const port = await closedPort();
-    const source = newRegistry().createSource("rabbitmq", {
-      hosts: [`${HOST}:${port}`],
-      queue: { name: "never-used" },
-    }).connector;
-    const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
-    expect(failure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
-    expect(failure.message).toContain(`RabbitMQ at ${HOST}:${port}`);
-    expect(failure.message).toContain("connection refused");
-    expect(failure.message).toContain(
-      `Check that the broker is running and listening on ${HOST}:${port}`,
-    );
-
-    const sink = newRegistry().createSink("rabbitmq", { url: `amqp://${HOST}:${port}` }).connector;
-    const sinkFailure = await sink.connect(AbortSignal.timeout(5_000)).catch((error) => error);
-    expect(sinkFailure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
-    expect(sinkFailure.message).toContain(`${HOST}:${port}`);
-
-    const checked = await checkConnection({ hosts: [`${HOST}:${port}`] }).catch((error) => error);
-    expect(checked).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
-    expect(checked.message).toContain(`${HOST}:${port}`);
-    expect(checked.message).toContain("Check that the broker is running");
+// The hooks sit in this describe so that they run around these tests only: one file
+// holds every suite of this broker.
+describe("rabbitmq errors", () => {
+  afterEach(async () => {
+    await registry?.dispose();
+    registry = undefined;
   });
 
-  it("lists every broker tried when none answers", async () => {
-    const [a, b] = [await closedPort(), await closedPort()];
-    const failure = await checkConnection({ hosts: [`${HOST}:${a}`, `${HOST}:${b}`] }).catch(
-      (error) => error,
-    );
-    expect(failure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
-    expect(failure.message).toContain("Cannot reach any RabbitMQ broker (2 tried)");
-    expect(failure.message).toContain(`${HOST}:${a}`);
-    expect(failure.message).toContain(`${HOST}:${b}`);
-  });
+  function newRegistry(): ConnectorRegistry {
+    logs = new LogCapture();
+    registry = new ConnectorRegistry({ logger: logs.logger, builtins: false })
+      .use(rabbitmqSource)
+      .use(rabbitmqSink);
+    return registry;
+  }
 
-  it("falls through to the next broker that answers", async () => {
-    const port = await closedPort();
-    const result = await checkConnection({ hosts: [`${HOST}:${port}`, `${HOST}:${PORT}`] });
-    expect(result.server).toBe(`${HOST}:${PORT}`);
-    expect(result.product).toMatch(/^RabbitMQ \d+\.\d+/);
-  });
+  describe("rabbitmq connection errors", () => {
+    it("names the broker and what to check when nothing listens on the port", async () => {
+      const port = await closedPort();
+      const source = newRegistry().createSource("rabbitmq", {
+        hosts: [`${HOST}:${port}`],
+        queue: { name: "never-used" },
+      }).connector;
+      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      expect(failure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+      expect(failure.message).toContain(`RabbitMQ at ${HOST}:${port}`);
+      expect(failure.message).toContain("connection refused");
+      expect(failure.message).toContain(
+        `Check that the broker is running and listening on ${HOST}:${port}`,
+      );
 
-  it("refuses a wrong password without retrying, and never shows it", async () => {
-    const wrong = "wrong-password-never-shown";
-    const source = newRegistry().createSource("rabbitmq", {
-      hosts: [`${HOST}:${PORT}`],
-      username: TEST_USER,
-      password: wrong,
-      queue: { name: "never-used" },
-    }).connector;
-    const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
-    expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
-    expect(failure.message).toContain(
-      `RabbitMQ at ${HOST}:${PORT} refused the login of user "${TEST_USER}"`,
-    );
-    expect(failure.message).toContain('check "username" and "password"');
-    expect(`${failure.message}${logs.text()}`).not.toContain(wrong);
-  });
+      const sink = newRegistry().createSink("rabbitmq", {
+        url: `amqp://${HOST}:${port}`,
+      }).connector;
+      const sinkFailure = await sink.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      expect(sinkFailure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+      expect(sinkFailure.message).toContain(`${HOST}:${port}`);
 
-  it("checks a working connection with the test user", async () => {
-    const result = await checkConnection({
-      url: `amqp://${HOST}:${PORT}`,
-      username: TEST_USER,
-      password: TEST_PASSWORD,
+      const checked = await checkConnection({ hosts: [`${HOST}:${port}`] }).catch((error) => error);
+      expect(checked).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+      expect(checked.message).toContain(`${HOST}:${port}`);
+      expect(checked.message).toContain("Check that the broker is running");
     });
-    expect(result.server).toBe(`${HOST}:${PORT}`);
-    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
-  });
 
-  it("refuses a virtual host that does not exist", async () => {
-    const failure = await checkConnection({ url: `${GUEST_URL}/no-such-vhost` }).catch(
-      (error) => error,
-    );
-    expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
-    expect(failure.message).toContain('virtual host "no-such-vhost"');
-  });
+    it("lists every broker tried when none answers", async () => {
+      const [a, b] = [await closedPort(), await closedPort()];
+      const failure = await checkConnection({ hosts: [`${HOST}:${a}`, `${HOST}:${b}`] }).catch(
+        (error) => error,
+      );
+      expect(failure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
+      expect(failure.message).toContain("Cannot reach any RabbitMQ broker (2 tried)");
+      expect(failure.message).toContain(`${HOST}:${a}`);
+      expect(failure.message).toContain(`${HOST}:${b}`);
+    });
 
-  it("reports a config without an address as invalid", async () => {
-    const failure = await checkConnection({ username: "x" }).catch((error) => error);
-    expect(failure).toMatchObject({ code: "SLUICE_INVALID_CONFIG" });
-    expect(failure.message).toContain("url");
+    it("falls through to the next broker that answers", async () => {
+      const port = await closedPort();
+      const result = await checkConnection({ hosts: [`${HOST}:${port}`, `${HOST}:${PORT}`] });
+      expect(result.server).toBe(`${HOST}:${PORT}`);
+      expect(result.product).toMatch(/^RabbitMQ \d+\.\d+/);
+    });
+
+    it("refuses a wrong password without retrying, and never shows it", async () => {
+      const wrong = "wrong-password-never-shown";
+      const source = newRegistry().createSource("rabbitmq", {
+        hosts: [`${HOST}:${PORT}`],
+        username: TEST_USER,
+        password: wrong,
+        queue: { name: "never-used" },
+      }).connector;
+      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
+      expect(failure.message).toContain(
+        `RabbitMQ at ${HOST}:${PORT} refused the login of user "${TEST_USER}"`,
+      );
+      expect(failure.message).toContain('check "username" and "password"');
+      expect(`${failure.message}${logs.text()}`).not.toContain(wrong);
+    });
+
+    it("checks a working connection with the test user", async () => {
+      const result = await checkConnection({
+        url: `amqp://${HOST}:${PORT}`,
+        username: TEST_USER,
+        password: TEST_PASSWORD,
+      });
+      expect(result.server).toBe(`${HOST}:${PORT}`);
+      expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("refuses a virtual host that does not exist", async () => {
+      const failure = await checkConnection({ url: `${GUEST_URL}/no-such-vhost` }).catch(
+        (error) => error,
+      );
+      expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
+      expect(failure.message).toContain('virtual host "no-such-vhost"');
+    });
+
+    it("reports a config without an address as invalid", async () => {
+      const failure = await checkConnection({ username: "x" }).catch((error) => error);
+      expect(failure).toMatchObject({ code: "SLUICE_INVALID_CONFIG" });
+      expect(failure.message).toContain("url");
+    });
   });
 });
