@@ -20,7 +20,7 @@ let unlock: () => Promise<void>;
 let registry: ConnectorRegistry;
 const keyspace = uniqueName("loss");
 const FAST: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 1_000, multiplier: 2, jitter: 0 };
-const BATCHES = 40;
+const BATCHES = 20;
 const ROWS = 10;
 const encoder = new TextEncoder();
 
@@ -58,7 +58,7 @@ describe("cassandra server loss", () => {
     const session = new SinkSession(sink, { backoff: FAST });
     const stop = new AbortController();
     let written = 0;
-    // A batch every 100 ms, as a job with that batch interval writes them.
+    // A batch every 50 ms, as a job with that batch interval writes them.
     const writing = (async () => {
       for (let batch = 0; batch < BATCHES; batch++) {
         const records = Array.from({ length: ROWS }, (_, index) => ({
@@ -66,14 +66,14 @@ describe("cassandra server loss", () => {
             JSON.stringify({ id: batch * ROWS + index, batch, value: `v${batch}-${index}` }),
           ),
         }));
-        const batchTime = 1_700_000_000_000 + batch * 100;
+        const batchTime = 1_700_000_000_000 + batch * 50;
         await session.write(
           records,
           { batchTime, partition: 0, idempotencyKey: `loss/${batchTime}/0/0` },
           stop.signal,
         );
         written = batch + 1;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
     let failure: unknown;

@@ -24,7 +24,7 @@ let unlock: () => Promise<void>;
 let registry: ConnectorRegistry;
 
 const FAST: BackoffPolicy = { initialDelayMs: 50, maxDelayMs: 1_000, multiplier: 2, jitter: 0 };
-const RECORDS = 300;
+const RECORDS = 150;
 const encoder = new TextEncoder();
 
 beforeAll(async () => {
@@ -131,7 +131,7 @@ describe("kafka server loss", () => {
     };
 
     try {
-      await until(flowing(60), 30_000, "the first 60 records flowing through");
+      await until(flowing(40), 30_000, "the first 40 records flowing through");
       await stopService("kafka");
       await startService("kafka");
       await producing;
