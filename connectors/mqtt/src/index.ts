@@ -8,10 +8,10 @@ const VERSION = "0.1.0";
 
 /**
  * The MQTT source plugin: subscribes with a persistent session and acknowledges each QoS 1/2
- * message once the batch holding it was output. Replayable in Sluice's sense: the broker keeps
- * every message Sluice has not acknowledged in the session and sends it again after a
- * reconnect or a restart, so no write-ahead log is needed (QoS 0 messages are at most once, as
- * MQTT defines them).
+ * message to the broker only when Sluice acknowledges the read that returned it (after the
+ * batch holding it was output, or once it is in the write-ahead log when the job checkpoints).
+ * Not replayable in Sluice's sense (a broker cannot deliver acknowledged messages again from an
+ * offset), so with checkpointing its records go through the write-ahead log.
  *
  * @example
  * ctx.use(mqttSource);
@@ -23,7 +23,7 @@ export const mqttSource = defineSource({
   description:
     "Subscribes to MQTT topics with a persistent session; QoS 1/2 messages are acknowledged once their batch is output.",
   config: mqttSourceConfig,
-  capabilities: { replayable: true },
+  capabilities: { replayable: false },
   create: (config, context) => new MqttSource(config, context.logger),
 });
 

@@ -75,6 +75,11 @@ describe("config", () => {
       .use(mqttSource)
       .use(mqttSink);
 
+  it("declares the source not replayable (its records go through the write-ahead log) and the sink not idempotent", () => {
+    expect(mqttSource.capabilities.replayable).toBe(false);
+    expect(mqttSink.capabilities.idempotent).toBe(false);
+  });
+
   it("applies the defaults: QoS 1, a kept session of a day, receive maximum 1000", () => {
     const source = registry().createSource("mqtt", {
       hosts: ["h"],

@@ -7,10 +7,11 @@ import { rabbitmqSourceConfig } from "./source-config.js";
 const VERSION = "0.1.0";
 
 /**
- * The RabbitMQ source plugin: consumes a queue, acknowledging each message once the batch
- * holding it was output. Replayable in Sluice's sense: the broker keeps every message Sluice
- * has not acknowledged and delivers it again after a crash or a lost connection, so no
- * write-ahead log is needed.
+ * The RabbitMQ source plugin: consumes a queue, acknowledging each message only when Sluice
+ * acknowledges the read that returned it (after the batch holding it was output, or once it is
+ * in the write-ahead log when the job checkpoints). Not replayable in Sluice's sense (a queue
+ * cannot deliver acknowledged messages again from an offset), so with checkpointing its records
+ * go through the write-ahead log.
  *
  * @example
  * ctx.use(rabbitmqSource);
@@ -21,7 +22,7 @@ export const rabbitmqSource = defineSource({
   version: VERSION,
   description: "Consumes a RabbitMQ queue; messages are acknowledged once their batch is output.",
   config: rabbitmqSourceConfig,
-  capabilities: { replayable: true },
+  capabilities: { replayable: false },
   create: (config, context) => new RabbitMqSource(config, context.logger, context.id),
 });
 

@@ -69,6 +69,11 @@ describe("config", () => {
       .use(rabbitmqSource)
       .use(rabbitmqSink);
 
+  it("declares the source not replayable (its records go through the write-ahead log) and the sink not idempotent", () => {
+    expect(rabbitmqSource.capabilities.replayable).toBe(false);
+    expect(rabbitmqSink.capabilities.idempotent).toBe(false);
+  });
+
   it("needs exactly one of url and hosts", () => {
     expect(() => registry().createSource("rabbitmq", { queue: { name: "q" } })).toThrow(
       /url: Give url \(e.g. "amqp:\/\/127.0.0.1:5672"\)/,
