@@ -6,8 +6,9 @@
 import type { MqttClient } from "mqtt";
 import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } from "sluice";
 import { LogCapture } from "sluice/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSource, mqttSource } from "../../../connectors/mqtt/src/index.js";
+import { lockServer } from "../rabbitmq/service-lock.js";
 import { BROKER_URL, client, publish, services, text, uniqueName } from "./broker.js";
 
 const BACKOFF = { initialDelayMs: 50, maxDelayMs: 300, multiplier: 2, jitter: 0 };
@@ -18,6 +19,17 @@ let publisher: MqttClient | undefined;
 // The hooks sit in this describe so that they run around these tests only: one file
 // holds every suite of this broker.
 describe("mqtt server loss", () => {
+  let unlock: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    // Other test processes using this broker wait while it restarts (the same lock as theirs).
+    unlock = await lockServer("mosquitto");
+  }, 320_000);
+
+  afterAll(async () => {
+    await unlock?.();
+  });
+
   afterEach(async () => {
     // Whatever happened, the broker runs again for whoever comes next.
     await services("start");

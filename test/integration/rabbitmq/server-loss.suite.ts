@@ -4,7 +4,7 @@
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } from "sluice";
 import { LogCapture } from "sluice/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RabbitMqSource, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
 import {
   adminConnection,
@@ -15,6 +15,7 @@ import {
   text,
   uniqueName,
 } from "./broker.js";
+import { lockServer } from "./service-lock.js";
 
 const BACKOFF = { initialDelayMs: 100, maxDelayMs: 500, multiplier: 2, jitter: 0 };
 const header = (record: SourceRecord, name: string) =>
@@ -26,6 +27,17 @@ let admin: ChannelModel | undefined;
 // The hooks sit in this describe so that they run around these tests only: one file
 // holds every suite of this broker.
 describe("rabbitmq server loss", () => {
+  let unlock: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    // Other test processes using this broker wait while it restarts (the same lock as theirs).
+    unlock = await lockServer("rabbitmq");
+  }, 320_000);
+
+  afterAll(async () => {
+    await unlock?.();
+  });
+
   afterEach(async () => {
     // Whatever happened, the broker runs again for whoever comes next.
     await services("start");
