@@ -106,7 +106,10 @@ export class MqttSource implements Source {
   #unread: Held[] = [];
   #nacked: Held[] = [];
   #unreadQos0 = 0;
+  /** Counts the broker sessions this source has been in; packet ids mean nothing across them. */
   #session = 0;
+  /** True once a CONNACK came: a later one without the session means the broker lost it. */
+  #sessionSeen = false;
   #link: Link | undefined;
   #failure: NotConnectedError | undefined;
   #paused = false;
@@ -253,9 +256,11 @@ export class MqttSource implements Source {
   }
 
   #startSession(connack: IConnackPacket): void {
+    const before = this.#sessionSeen;
+    this.#sessionSeen = true;
     if (connack.sessionPresent) return;
     const held = this.#outstanding.size + this.#pendingAcks.size;
-    if (this.#session > 0) {
+    if (before) {
       this.#counters.sessionsLost++;
       this.#logger.warn(
         { clientId: this.#config.clientId, unacknowledged: held },
