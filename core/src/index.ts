@@ -35,8 +35,10 @@ export { defineJob, type JobDefinition } from "./job/define-job.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";
 export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
+export type { DeadLetter, DeadLetterOptions } from "./recovery/dead-letters.js";
 export type { DurableFile, DurableFileSystem } from "./recovery/durable-fs.js";
 export type { RecoveryReport, ReportEntry } from "./recovery/recovery-report.js";
+export type { StopOnSignalsOptions } from "./recovery/stop-on-signals.js";
 export { type Clock, SystemClock } from "./scheduler/clock.js";
 export type {
   BatchInfo,

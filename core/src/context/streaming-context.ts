@@ -11,7 +11,7 @@ import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { SocketReceiver } from "../input/socket-receiver.js";
 import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.js";
-import type { ConnectorPlugin, SourcePlugin } from "../plugins/plugin.js";
+import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../plugins/plugin.js";
 import type { SourceRecord } from "../plugins/records.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
 import { CheckpointCoordinator } from "../recovery/checkpoint-coordinator.js";
@@ -20,8 +20,11 @@ import {
   type CheckpointSettings,
   resolveCheckpointOptions,
 } from "../recovery/checkpoint-options.js";
+import { type DeadLetterOptions, DeadLetterOutput } from "../recovery/dead-letters.js";
 import { getOrCreateContext, recoveredCheckpointOf } from "../recovery/get-or-create.js";
+import { activeDeadLetters, setDeadLetters } from "../recovery/record-guard.js";
 import type { RecoveryReport } from "../recovery/recovery-report.js";
+import { installStopOnSignals, type StopOnSignalsOptions } from "../recovery/stop-on-signals.js";
 import { type Clock, SystemClock } from "../scheduler/clock.js";
 import { InputInfoTracker } from "../scheduler/input-info-tracker.js";
 import { JobGenerator } from "../scheduler/job-generator.js";
@@ -149,6 +152,7 @@ export class StreamingContext {
       onProgress,
       executionInfo: (time) => this.execution?.takeMetrics(time),
       commitBatch: (time, failure) => this.checkpointing?.commitBatch(time, failure),
+      afterOutputs: (time) => activeDeadLetters(this)?.flush(time),
     });
     this.generator = new JobGenerator({
       clock: this.clock,
@@ -391,6 +395,35 @@ export class StreamingContext {
   checkpoint(directory: string, options: CheckpointOptions = {}): void {
     this.assertCanAddOperations();
     this.checkpointSettings = resolveCheckpointOptions(directory, options);
+  }
+
+  /**
+   * Sends records that an operation (`map`, `flatMap`, `filter`, `mapValues`, `flatMapValues`)
+   * throws on — after 3 attempts — or that a sink refuses by index, to a dead-letter sink
+   * instead of failing their batch: one JSON line per record with the error, the operation, the
+   * batch time and the source partition and offset (when the operation had the source record).
+   * They are written at the end of their batch, before its checkpoint. Without it such a record
+   * fails the batch with `SLUICE_RECORD_FAILED`. Call before `start`.
+   *
+   * @example
+   * ctx.deadLetters("file", { directory: "dead-letters", format: "jsonl" });
+   */
+  deadLetters(sink: string | SinkPlugin, config: unknown, options?: DeadLetterOptions): void {
+    this.assertCanAddOperations();
+    setDeadLetters(this, new DeadLetterOutput(this, sink, config, options));
+  }
+
+  /**
+   * Stops the job gracefully on SIGTERM or SIGINT and exits 0 (a second signal exits at once,
+   * losing nothing: the checkpoint and the write-ahead log cover it). Returns a function that
+   * removes the handlers. See `StopOnSignalsOptions` for the timeout and exit codes.
+   *
+   * @example
+   * ctx.stopOnSignals({ timeout: "20s" });
+   * await ctx.start();
+   */
+  stopOnSignals(options?: StopOnSignalsOptions): () => void {
+    return installStopOnSignals(this, options);
   }
 
   /**

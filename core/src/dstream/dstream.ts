@@ -3,6 +3,7 @@ import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { SinkPlugin } from "../plugins/plugin.js";
 import type { SinkInput, SinkOutputOptions } from "../plugins/sink-output.js";
+import { guardRecords, SKIPPED_RECORD } from "../recovery/record-guard.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
 import type { Duration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
@@ -328,7 +329,10 @@ export abstract class DStream<T> {
   map<K, V>(fn: (record: T) => readonly [K, V]): DStream<[K, V]>;
   map<U>(fn: (record: T) => U): DStream<U>;
   map<U>(fn: (record: T) => U): DStream<U> {
-    return new (operator("MappedDStream"))(this, fn);
+    return new (operator("MappedDStream"))(
+      this,
+      guardRecords(this.context, "map", fn, SKIPPED_RECORD) as (record: T) => U,
+    );
   }
 
   /**
@@ -340,7 +344,10 @@ export abstract class DStream<T> {
   flatMap<K, V>(fn: (record: T) => Iterable<readonly [K, V]>): DStream<[K, V]>;
   flatMap<U>(fn: (record: T) => Iterable<U>): DStream<U>;
   flatMap<U>(fn: (record: T) => Iterable<U>): DStream<U> {
-    return new (operator("FlatMappedDStream"))(this, fn);
+    return new (operator("FlatMappedDStream"))(
+      this,
+      guardRecords(this.context, "flatMap", fn, NOTHING as Iterable<U>),
+    );
   }
 
   /**
@@ -352,7 +359,10 @@ export abstract class DStream<T> {
   filter<S extends T>(predicate: (record: T) => record is S): DStream<S>;
   filter(predicate: (record: T) => boolean): DStream<T>;
   filter(predicate: (record: T) => boolean): DStream<T> {
-    return new (operator("FilteredDStream"))(this, predicate);
+    return new (operator("FilteredDStream"))(
+      this,
+      guardRecords(this.context, "filter", predicate, false),
+    );
   }
 
   /**
@@ -633,7 +643,10 @@ export abstract class DStream<T> {
    * counts.mapValues((n) => n * 10);
    */
   mapValues<K, V, U>(this: DStream<readonly [K, V]>, fn: (value: V) => U): DStream<[K, U]> {
-    return new (operator("MappedValuesDStream"))(this, fn);
+    return new (operator("MappedValuesDStream"))(
+      this,
+      guardRecords(this.context, "mapValues", fn, SKIPPED_RECORD) as (value: V) => U,
+    );
   }
 
   /**
@@ -646,7 +659,10 @@ export abstract class DStream<T> {
     this: DStream<readonly [K, V]>,
     fn: (value: V) => Iterable<U>,
   ): DStream<[K, U]> {
-    return new (operator("FlatMappedValuesDStream"))(this, fn);
+    return new (operator("FlatMappedValuesDStream"))(
+      this,
+      guardRecords(this.context, "flatMapValues", fn, NOTHING as Iterable<U>),
+    );
   }
 
   /**
@@ -968,6 +984,9 @@ export abstract class DStream<T> {
     return checkPartitionCount(numPartitions, `${operation}: numPartitions`);
   }
 }
+
+/** What a guarded `flatMap` yields for a record that went to the dead-letter sink. */
+const NOTHING: readonly never[] = Object.freeze([]);
 
 /** Spark's `repartition`: each partition deals its records round-robin, starting at its index. */
 function roundRobin<T>(batch: Batch<T>, numPartitions: number): T[][] {

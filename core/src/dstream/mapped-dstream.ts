@@ -1,3 +1,4 @@
+import { SKIPPED_RECORD } from "../recovery/record-guard.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
@@ -31,6 +32,12 @@ export class MappedDStream<T, U> extends DStream<U> {
 
   applyToPartition(records: ReadonlyArray<T>): U[] {
     const fn = this.fn;
-    return records.map((r) => fn(r));
+    const out: U[] = [];
+    for (const record of records) {
+      const mapped = fn(record);
+      // A record sent to the dead-letter sink is left out.
+      if ((mapped as unknown) !== SKIPPED_RECORD) out.push(mapped);
+    }
+    return out;
   }
 }

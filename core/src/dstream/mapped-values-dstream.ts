@@ -1,3 +1,4 @@
+import { SKIPPED_RECORD } from "../recovery/record-guard.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 
@@ -31,6 +32,12 @@ export class MappedValuesDStream<K, V, U> extends DStream<[K, U]> {
 
   applyToPartition(records: ReadonlyArray<readonly [K, V]>): [K, U][] {
     const fn = this.fn;
-    return records.map(([key, value]): [K, U] => [key, fn(value)]);
+    const out: [K, U][] = [];
+    for (const [key, value] of records) {
+      const mapped = fn(value);
+      // A record sent to the dead-letter sink is left out.
+      if ((mapped as unknown) !== SKIPPED_RECORD) out.push([key, mapped]);
+    }
+    return out;
   }
 }

@@ -46,6 +46,37 @@ export class BackoffError extends SluiceError {
 }
 
 /**
+ * A record the external system cannot take (`SLUICE_INVALID_RECORD`), with its index in the
+ * `writeBatch` call when a sink knows it: Sluice then sends that record to the dead-letter sink
+ * (when the job has one) and writes the others again.
+ *
+ * @example
+ * throw new InvalidRecordError(`record ${index} of batch ${batchTime} is not JSON`, { recordIndex: index });
+ */
+export class InvalidRecordError extends SluiceError {
+  readonly recordIndex: number | undefined;
+
+  constructor(message: string, options?: { recordIndex?: number; cause?: unknown }) {
+    super("SLUICE_INVALID_RECORD", message, options);
+    this.name = "InvalidRecordError";
+    this.recordIndex = options?.recordIndex;
+  }
+}
+
+/**
+ * The index of the record an `InvalidRecordError` names, also one thrown by another copy of
+ * Sluice; `undefined` for any other error.
+ *
+ * @example
+ * const index = invalidRecordIndex(error);
+ */
+export function invalidRecordIndex(error: unknown): number | undefined {
+  if (!hasErrorCode(error, "SLUICE_INVALID_RECORD")) return undefined;
+  const index = (error as { recordIndex?: unknown }).recordIndex;
+  return typeof index === "number" && Number.isInteger(index) && index >= 0 ? index : undefined;
+}
+
+/**
  * True for a `NotConnectedError`, also one thrown by another copy of Sluice.
  *
  * @example

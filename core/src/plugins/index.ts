@@ -19,6 +19,8 @@ export {
   BackoffError,
   backoffRequest,
   EndOfInputError,
+  InvalidRecordError,
+  invalidRecordIndex,
   isEndOfInput,
   isNotConnected,
   NotConnectedError,

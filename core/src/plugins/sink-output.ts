@@ -1,8 +1,12 @@
 import { internalsOf } from "../context/context-internals.js";
+import type { StreamingContext } from "../context/streaming-context.js";
 import type { DStream } from "../dstream/dstream.js";
 import { operator } from "../dstream/operator-registry.js";
+import { deadLetterOf } from "../recovery/dead-letters.js";
+import { activeDeadLetters } from "../recovery/record-guard.js";
 import type { BackoffPolicy } from "./backoff.js";
 import { contextConnectors, pluginName } from "./context-connectors.js";
+import { invalidRecordIndex } from "./control-flow.js";
 import type { SinkPlugin } from "./plugin.js";
 import type { SinkRecord } from "./records.js";
 import { SinkSession } from "./sink-session.js";
@@ -52,20 +56,55 @@ export function addSinkOutput<T extends SinkInput>(
     stream,
     async (batch, time) => {
       for (const [partition, records] of batch.partitions.entries()) {
-        await session.write(
+        const write = (sinkRecords: readonly SinkRecord[]): Promise<void> =>
+          session.write(
+            sinkRecords,
+            {
+              batchTime: time,
+              partition,
+              idempotencyKey: `${context.appName}/${time}/${outputId}/${partition}`,
+            },
+            signal,
+          );
+        await writeOrDivert(
+          context,
+          `sink(${instance.id})`,
+          time,
           records.map(toSinkRecord),
-          {
-            batchTime: time,
-            partition,
-            idempotencyKey: `${context.appName}/${time}/${outputId}/${partition}`,
-          },
-          signal,
+          write,
         );
       }
     },
     `sink(${instance.id})`,
   );
   outputId = output.outputId;
+}
+
+/**
+ * Writes the records; when the sink refuses one it names (`InvalidRecordError` with
+ * `recordIndex`) and the job has a dead-letter sink, that record goes there and the others are
+ * written again.
+ */
+async function writeOrDivert(
+  context: StreamingContext,
+  operation: string,
+  time: number,
+  records: SinkRecord[],
+  write: (records: readonly SinkRecord[]) => Promise<void>,
+): Promise<void> {
+  let pending = records;
+  for (;;) {
+    try {
+      await write(pending);
+      return;
+    } catch (error) {
+      const index = invalidRecordIndex(error);
+      const deadLetters = activeDeadLetters(context);
+      if (index === undefined || deadLetters === undefined || index >= pending.length) throw error;
+      deadLetters.capture(deadLetterOf(pending[index], error, operation, time));
+      pending = pending.filter((_, position) => position !== index);
+    }
+  }
 }
 
 function toSinkRecord(record: SinkInput): SinkRecord {

@@ -38,6 +38,8 @@ export interface JobSchedulerDeps {
    * acknowledged as soon as the outputs ran.
    */
   readonly commitBatch?: (time: number, failure: unknown) => Promise<void> | undefined;
+  /** Runs after a batch's outputs as its last output (the dead letters of the batch). */
+  readonly afterOutputs?: (time: number) => Promise<void> | undefined;
 }
 
 /**
@@ -154,6 +156,12 @@ export class JobScheduler {
       const info = outputInfo(jobSet.time, output, startTime, clock.now(), failure);
       jobSet.outputInfos.set(output.outputId, info);
       listenerBus.post("onOutputOperationCompleted", info);
+    }
+    try {
+      await this.deps.afterOutputs?.(jobSet.time);
+    } catch (error) {
+      firstFailure ??= error;
+      this.deps.reportError(error);
     }
     jobSet.processingEndTime = clock.now();
     jobSet.execution = this.deps.executionInfo?.(jobSet.time);

@@ -252,14 +252,14 @@ class MemoryQueueSource implements Source {
 
 /**
  * Resolves once `condition` holds, letting the event loop run between checks (sources deliver
- * asynchronously); fails after many turns instead of hanging.
+ * and the write-ahead log flushes asynchronously); fails after 10 s instead of hanging.
  */
 export async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let turn = 0; turn < 5000; turn++) {
-    if (condition()) return;
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting until ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error(`gave up waiting until ${what}`);
 }
 
 /** A crashed process reads nothing more: its read hangs until the context stops it. */

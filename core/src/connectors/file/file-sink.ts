@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SluiceError } from "../../errors/sluice-error.js";
-import { NotConnectedError } from "../../plugins/control-flow.js";
+import { InvalidRecordError, NotConnectedError } from "../../plugins/control-flow.js";
 import type { SinkRecord } from "../../plugins/records.js";
 import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
 import { batchFileName } from "./file-names.js";
@@ -117,9 +117,9 @@ function checkJson(records: readonly SinkRecord[], context: WriteBatchContext): 
     try {
       JSON.parse(decoder.decode(record.value));
     } catch (error) {
-      throw new SluiceError(
-        "SLUICE_INVALID_RECORD",
+      throw new InvalidRecordError(
         `file sink (jsonl): record ${index} of batch ${context.batchTime}, partition ${context.partition} is not JSON (${messageOf(error)}); serialise values with JSON.stringify or use format "lines".`,
+        { recordIndex: index },
       );
     }
   });

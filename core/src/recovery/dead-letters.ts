@@ -1,0 +1,204 @@
+import type { Logger } from "pino";
+import type { StreamingContext } from "../context/streaming-context.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import { contextConnectors, pluginName } from "../plugins/context-connectors.js";
+import type { SinkPlugin } from "../plugins/plugin.js";
+import type { SinkRecord } from "../plugins/records.js";
+import { SinkSession } from "../plugins/sink-session.js";
+import { formatRecord } from "../util/format-record.js";
+
+/** What a record that failed is written to the dead-letter sink as (one JSON line). */
+export interface DeadLetter {
+  /** The batch the record was in. */
+  readonly batchTime: number | undefined;
+  /** The operation that failed on it: `map`, `filter`, `sink(sink:file#1)`, ... */
+  readonly operation: string;
+  /** The error's message, and its code when it has one. */
+  readonly error: string;
+  readonly errorCode: string | undefined;
+  /** Where the record came from, when the failing operation had the source record itself. */
+  readonly source: { readonly partition: string; readonly offset: string } | undefined;
+  /** The record as text (JSON for objects; UTF-8 for a source record's value). */
+  readonly record: string;
+}
+
+/** Options of `ctx.deadLetters(...)`. */
+export interface DeadLetterOptions {
+  /** The dead-letter sink's id in logs (default `sink:<name>#<n>`). */
+  readonly id?: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * The dead-letter output of a context: records an operation or a sink could not take, captured
+ * with the error, the operation, the batch and the source offset, and written to a sink at the
+ * end of their batch (before its checkpoint, with an idempotency key of its own, so a replayed
+ * batch rewrites them instead of adding copies). The batch then goes on without them.
+ *
+ * @example
+ * const deadLetters = new DeadLetterOutput(ctx, "file", { directory: "dead-letters", format: "jsonl" });
+ */
+export class DeadLetterOutput {
+  readonly #context: StreamingContext;
+  readonly #session: SinkSession;
+  readonly #signal: AbortSignal;
+  readonly #logger: Logger;
+  readonly #pending = new Map<number | undefined, DeadLetter[]>();
+  readonly id: string;
+
+  constructor(
+    context: StreamingContext,
+    sink: string | SinkPlugin,
+    config: unknown,
+    options: DeadLetterOptions = {},
+  ) {
+    const { registry, signal } = contextConnectors(context);
+    const instance = registry.createSink(
+      pluginName(registry, sink),
+      config,
+      options.id === undefined ? {} : { id: options.id },
+    );
+    this.id = instance.id;
+    this.#context = context;
+    this.#signal = signal;
+    this.#logger = registry.logger.child({ connector: instance.id });
+    this.#session = new SinkSession(instance.connector, { logger: this.#logger });
+  }
+
+  /**
+   * Keeps a failed record for the end of its batch.
+   *
+   * @example
+   * deadLetters.capture(deadLetterOf(record, error, "map", 3000));
+   */
+  capture(letter: DeadLetter): void {
+    const letters = this.#pending.get(letter.batchTime) ?? [];
+    letters.push(letter);
+    this.#pending.set(letter.batchTime, letters);
+    this.#logger.warn(
+      {
+        operation: letter.operation,
+        batchTime: letter.batchTime,
+        source: letter.source,
+        err: letter.error,
+      },
+      "a record failed and went to the dead-letter sink",
+    );
+  }
+
+  /**
+   * Writes the dead letters of the batch at `time` (called once its outputs ran).
+   *
+   * @example
+   * await deadLetters.flush(3000);
+   */
+  async flush(time: number): Promise<void> {
+    const letters = [
+      ...(this.#pending.get(time) ?? []),
+      // Failures outside any batch's outputs (none known) go with the next batch written.
+      ...(this.#pending.get(undefined) ?? []),
+    ];
+    this.#pending.delete(time);
+    this.#pending.delete(undefined);
+    if (letters.length === 0) return;
+    const records: SinkRecord[] = letters.map((letter) => ({
+      value: encoder.encode(JSON.stringify(letter)),
+    }));
+    await this.#session.write(
+      records,
+      {
+        batchTime: time,
+        partition: 0,
+        idempotencyKey: `${this.#context.appName}/${time}/dead-letters/0`,
+      },
+      this.#signal,
+    );
+  }
+}
+
+/**
+ * A dead letter for `record`, which `operation` failed on with `error` in the batch at `time`.
+ *
+ * @example
+ * deadLetterOf(record, new Error("bad JSON"), "map", 3000);
+ */
+export function deadLetterOf(
+  record: unknown,
+  error: unknown,
+  operation: string,
+  time: number | undefined,
+): DeadLetter {
+  const source = sourcePositionOf(record);
+  return {
+    batchTime: time,
+    operation,
+    error: error instanceof Error ? error.message : String(error),
+    errorCode:
+      (error as { code?: unknown } | null)?.code === undefined
+        ? undefined
+        : String((error as { code: unknown }).code),
+    source,
+    record:
+      source !== undefined || isSinkRecord(record)
+        ? decoder.decode((record as SinkRecord).value)
+        : formatRecord(record),
+  };
+}
+
+/**
+ * Where a record came from, when it is a source record (`partition` and `offset`).
+ *
+ * @example
+ * sourcePositionOf({ value, headers: {}, timestampMs: 0, partition: "a.txt", offset: "12" });
+ */
+export function sourcePositionOf(
+  record: unknown,
+): { readonly partition: string; readonly offset: string } | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const { partition, offset, value } = record as Partial<Record<string, unknown>>;
+  if (typeof partition === "string" && typeof offset === "string" && value instanceof Uint8Array) {
+    return { partition, offset };
+  }
+  return undefined;
+}
+
+function isSinkRecord(record: unknown): boolean {
+  return (
+    typeof record === "object" &&
+    record !== null &&
+    (record as { value?: unknown }).value instanceof Uint8Array
+  );
+}
+
+/**
+ * The error a failed record raises without a dead-letter sink: names the operation, the batch
+ * and, when known, the source offset.
+ *
+ * @example
+ * throw recordFailure(record, error, "map", 3000);
+ */
+export function recordFailure(
+  record: unknown,
+  error: unknown,
+  operation: string,
+  time: number | undefined,
+  attempts: number,
+): SluiceError {
+  const letter = deadLetterOf(record, error, operation, time);
+  const where = [
+    time === undefined ? undefined : `in the batch at ${time} ms`,
+    letter.source === undefined
+      ? undefined
+      : `from partition "${letter.source.partition}" at offset ${letter.source.offset}`,
+  ]
+    .filter((part) => part !== undefined)
+    .join(" ");
+  const shown = letter.record.length > 200 ? `${letter.record.slice(0, 200)}…` : letter.record;
+  return new SluiceError(
+    "SLUICE_RECORD_FAILED",
+    `${operation} failed on a record${where === "" ? "" : ` ${where}`} (${attempts} attempt${attempts === 1 ? "" : "s"}): ${letter.error}. The record: ${shown}. Fix the function or the data, or send such records to a dead-letter sink with ctx.deadLetters(...)`,
+    { cause: error },
+  );
+}
