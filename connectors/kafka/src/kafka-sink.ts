@@ -41,7 +41,7 @@ type Counters = { -readonly [K in keyof KafkaSinkMetrics]: number };
 
 interface OpenTransaction {
   readonly transaction: Transaction;
-  /** The batch whose outputs it holds; NaN when it was begun to carry offsets alone. */
+  /** The first batch whose outputs it holds; NaN when it was begun to carry offsets alone. */
   readonly batchTime: number;
 }
 
@@ -53,8 +53,8 @@ const CLOSE_TIMEOUT_MS = 10_000;
  * murmur2 partitioner); headers and timestamps are kept.
  *
  * With `transactionalId`, every write is one transaction. Paired with a Kafka source of the
- * same `transactionalId`, a transaction spans the whole batch instead and commits together with
- * the offsets the batch consumed, when the source is acknowledged: exactly-once Kafka to Kafka.
+ * same `transactionalId`, a transaction spans every write until the source is acknowledged and
+ * commits together with the offsets those batches consumed: exactly-once Kafka to Kafka.
  *
  * @example
  * const sink = new KafkaSink(config, logger);
@@ -188,18 +188,16 @@ export class KafkaSink implements Sink {
     this.#counted(records);
   }
 
-  // One transaction per batch, committed by the paired source's acknowledgement.
+  // One transaction, open from the first write after a commit until the paired source's
+  // acknowledgement commits it with the consumed offsets. Sluice acknowledges the reads of the
+  // batches output so far together (after each batch, or at each checkpoint) before the next
+  // batch starts, so the transaction holds exactly the outputs those reads produced.
   async #writePaired(
     producer: Producer,
     messages: Message[],
     context: WriteBatchContext,
   ): Promise<void> {
     const { topic, transactionalId } = this.#config;
-    if (this.#open !== undefined && this.#open.batchTime !== context.batchTime) {
-      // No acknowledgement came between the batches: the earlier one consumed nothing from
-      // the paired source, and its outputs commit on their own.
-      await this.#commitOpen("", []);
-    }
     if (messages.length === 0) return;
     try {
       this.#open ??= { transaction: await producer.transaction(), batchTime: context.batchTime };
@@ -210,7 +208,7 @@ export class KafkaSink implements Sink {
       if (isConnectionProblem(error)) this.#healthy = false;
       throw new SluiceError(
         "SLUICE_CONNECTOR_IO",
-        `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted, so the whole batch fails and its input is delivered again.`,
+        `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted and the batch fails; its input is processed again (redelivered after the nack, or from the last committed transaction after a restart).`,
         { cause: error },
       );
     }

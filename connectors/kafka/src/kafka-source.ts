@@ -331,13 +331,19 @@ export class KafkaSource implements Source {
     const deadline = Date.now() + this.#config.pollTimeoutMs;
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;
-      if (this.#paused || this.#closed || signal.aborted) return settledOnce([], () => undefined);
+      if (this.#paused || this.#closed || signal.aborted) return this.#empty();
       const result = this.#take();
       if (result !== undefined) return result;
       const left = deadline - Date.now();
-      if (left <= 0) return settledOnce([], () => undefined);
+      if (left <= 0) return this.#empty();
       await this.#wakeup.wait(signal, left);
     }
+  }
+
+  // A read with no records still settles: acknowledging it retries failed commits, and for a
+  // paired source commits the sink's transaction (the batch may have written outputs).
+  #empty(): ReadResult {
+    return settledOnce([], (error) => this.#settle(0, [], error));
   }
 
   pause(): void {

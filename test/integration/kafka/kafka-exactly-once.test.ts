@@ -165,6 +165,34 @@ describe("kafka exactly once (paired source and sink)", () => {
     expect(source.metrics.commits).toBe(batches);
   });
 
+  it("keeps one transaction open across batches until their reads are acknowledged together", async () => {
+    // As with ctx.checkpoint(dir, { interval }): batches run, then one checkpoint acknowledges
+    // all their reads.
+    const p = await pipeline(8);
+    const { source, sink } = connectors(p);
+    await source.connect(signal());
+    await sink.connect(signal());
+    const first = await readAtLeast(source, 4);
+    await writeBatch(sink, first.records, 1_700_000_001_000);
+    const second = await readAtLeast(source, 8 - first.records.length);
+    await writeBatch(sink, second.records, 1_700_000_002_000);
+    expect(sink.metrics.transactions).toBe(0);
+    await settleBatch([...first.results, ...second.results]);
+    expect(sink.metrics.transactions).toBe(1);
+    expect(await outputValues(p)).toEqual(p.expected);
+    await expectAllCommitted(p);
+    // A read that brought nothing still commits what the batches since the last commit wrote.
+    const quiet = await source.read(signal());
+    expect(quiet.records).toEqual([]);
+    await sink.writeBatch([{ value: encoder.encode("EXTRA") }], {
+      batchTime: 1_700_000_003_000,
+      partition: 0,
+      idempotencyKey: "t/3/0/0",
+    });
+    await settleBatch([quiet]);
+    expect(await outputValues(p)).toEqual([...p.expected, "EXTRA"].sort());
+  });
+
   it("rolls back the outputs of a failed batch and delivers its input again", async () => {
     const p = await pipeline(6);
     const { source, sink } = connectors(p);
