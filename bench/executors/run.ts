@@ -124,7 +124,7 @@ export async function benchExecutors(options: {
   readonly log: (line: string) => void;
 }): Promise<string> {
   const { quick, log } = options;
-  const rounds = quick ? 2 : 3;
+  const rounds = quick ? 2 : 5;
   const warmup = 1;
   const loadBefore = loadavg()[0] ?? 0;
   const workloads: { title: string; workload: Workload }[] = [
@@ -133,7 +133,7 @@ export async function benchExecutors(options: {
       workload: {
         exportName: "cpuBound",
         args: (name) => ({ name, rounds: 1500 }),
-        batches: makeLines(warmup + (quick ? 3 : 5), quick ? 10_000 : 20_000, 100, 7),
+        batches: makeLines(warmup + (quick ? 3 : 4), quick ? 4_000 : 8_000, 100, 7),
       },
     },
     {
@@ -141,7 +141,7 @@ export async function benchExecutors(options: {
       workload: {
         exportName: "namedAggregation",
         args: (name) => name,
-        batches: makeLines(warmup + (quick ? 3 : 5), quick ? 100_000 : 200_000, 10_000, 11),
+        batches: makeLines(warmup + (quick ? 3 : 4), quick ? 100_000 : 200_000, 10_000, 11),
       },
     },
   ];
@@ -149,7 +149,7 @@ export async function benchExecutors(options: {
     "## Executors (local[N])",
     "",
     `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; load average before: ${loadBefore.toFixed(2)} (other people's jobs share this machine: a load near or above the core count makes the speed-up smaller).`,
-    `Each run: its executors start first (untimed), ${warmup} warm-up batch, then timed batches one after the other; median of ${rounds} runs per master, masters alternating. defaultParallelism 4 (4 tasks per stage).`,
+    `Each run: its executors start first (untimed), ${warmup} warm-up batch, then timed batches one after the other; ${rounds} runs per master, masters alternating; defaultParallelism 4 (4 tasks per stage). The speed-up compares the best run of each master (the usual way to see through other jobs on a shared machine) and, in brackets, the medians.`,
     "",
   ];
   for (const { title, workload } of workloads) {
@@ -166,31 +166,35 @@ export async function benchExecutors(options: {
     }
     const one = results["local[1]"] as RunResult[];
     const two = results["local[2]"] as RunResult[];
-    const throughput1 = median(one.map((r) => r.recordsPerSecond));
-    const throughput2 = median(two.map((r) => r.recordsPerSecond));
+    const best1 = Math.max(...one.map((r) => r.recordsPerSecond));
+    const best2 = Math.max(...two.map((r) => r.recordsPerSecond));
+    const median1 = median(one.map((r) => r.recordsPerSecond));
+    const median2 = median(two.map((r) => r.recordsPerSecond));
     const checksums = new Set([...one, ...two].map((r) => r.checksum));
     lines.push(`### ${title}`, "");
-    lines.push("| master | records/s (median) | ms per batch (median) | runs (records/s) |");
-    lines.push("| --- | ---: | ---: | --- |");
+    lines.push(
+      "| master | records/s (best) | records/s (median) | ms per batch (median) | runs (records/s) |",
+    );
+    lines.push("| --- | ---: | ---: | ---: | --- |");
     for (const [master, runs] of [
       ["local[1]", one],
       ["local[2]", two],
     ] as const) {
       lines.push(
-        `| ${master} | ${Math.round(median(runs.map((r) => r.recordsPerSecond)))} | ${median(runs.map((r) => r.msPerBatch)).toFixed(1)} | ${runs.map((r) => Math.round(r.recordsPerSecond)).join(", ")} |`,
+        `| ${master} | ${Math.round(Math.max(...runs.map((r) => r.recordsPerSecond)))} | ${Math.round(median(runs.map((r) => r.recordsPerSecond)))} | ${median(runs.map((r) => r.msPerBatch)).toFixed(1)} | ${runs.map((r) => Math.round(r.recordsPerSecond)).join(", ")} |`,
       );
     }
     lines.push(
       "",
-      `Speed-up local[2] / local[1]: **${(throughput2 / throughput1).toFixed(2)}x**; outputs ${checksums.size === 1 ? "identical across masters" : `DIFFER across masters (${[...checksums].join(", ")})`}.`,
+      `Speed-up local[2] / local[1]: **${(best2 / best1).toFixed(2)}x** (medians: ${(median2 / median1).toFixed(2)}x); outputs ${checksums.size === 1 ? "identical across masters" : `DIFFER across masters (${[...checksums].join(", ")})`}.`,
       "",
     );
-    const last = two[two.length - 1]?.execution;
+    const last = [...two].sort((a, b) => b.recordsPerSecond - a.recordsPerSecond)[0]?.execution;
     if (last !== undefined) {
       const total = last.functionsMs + last.shuffleMs + last.aggregateMs + last.transferMs;
       const share = (ms: number) => `${ms.toFixed(0)} ms (${((100 * ms) / total).toFixed(0)}%)`;
       lines.push(
-        "Where local[2]'s task time went (last run, timed batches, summed over tasks):",
+        "Where local[2]'s task time went (its best run, timed batches, summed over tasks):",
         "",
         "| job's functions (parse, score) | shuffle (place keys, encode, decode) | aggregate | transfer (copying records between threads, messaging) | tasks | shuffle bytes |",
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
