@@ -12,6 +12,7 @@ import {
   NotConnectedError,
   type ReadResult,
   type RecordHeaders,
+  type SeekOptions,
   SluiceError,
   type Source,
   type SourceRecord,
@@ -189,7 +190,7 @@ export class KafkaSource implements Source {
    */
   async seek(
     offsets: ReadonlyMap<string, string>,
-    options: { readonly firstRunStartedAtMs?: number } = {},
+    options: Partial<SeekOptions> = {},
   ): Promise<void> {
     this.#assertOpen();
     if (this.#consumer !== undefined) {
