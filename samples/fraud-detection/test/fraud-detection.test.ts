@@ -6,6 +6,7 @@ import amqp from "amqplib";
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockService } from "../../../test/integration/kafka/services.js";
+import { lockServer } from "../../../test/integration/rabbitmq/service-lock.js";
 import { temporaryFolder } from "../../../test/samples/files.js";
 import {
   connectKafkaAdmin,
@@ -28,11 +29,14 @@ let kafka: Kafka;
 let admin: Admin | undefined;
 let rabbit: ChannelModel | undefined;
 let channel: Channel | undefined;
-let unlock: (() => Promise<void>) | undefined;
+let unlockKafka: (() => Promise<void>) | undefined;
+let unlockRabbitMq: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  // The Kafka suites restart the broker; they and this test take turns.
-  unlock = await lockService("kafka");
+  // Some integration suites restart these brokers; they and this test take turns (locks are
+  // always taken in name order, so no two processes wait for each other).
+  unlockKafka = await lockService("kafka");
+  unlockRabbitMq = await lockServer("rabbitmq");
   kafka = sampleKafka();
   admin = await connectKafkaAdmin(kafka);
   await createTopics(admin, [
@@ -60,7 +64,8 @@ afterAll(async () => {
   await channel?.deleteQueue(QUEUE).catch(() => undefined);
   await channel?.deleteExchange(EXCHANGE).catch(() => undefined);
   await rabbit?.close().catch(() => undefined);
-  await unlock?.();
+  await unlockRabbitMq?.();
+  await unlockKafka?.();
 });
 
 /** What the test can check of an alert the job wrote. */

@@ -6,6 +6,7 @@ import { Client } from "cassandra-driver";
 import { connectAsync, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockService } from "../../../test/integration/kafka/services.js";
+import { lockServer } from "../../../test/integration/rabbitmq/service-lock.js";
 import { temporaryFolder } from "../../../test/samples/files.js";
 import { SluiceProcess, samplePath } from "../../../test/samples/sluice-process.js";
 import {
@@ -22,7 +23,8 @@ const id = `iot_${Date.now().toString(36)}_${randomUUID().slice(0, 8)}`;
 const TABLE = `windows_${id}`;
 
 let cassandra: Client;
-let unlock: (() => Promise<void>) | undefined;
+let unlockCassandra: (() => Promise<void>) | undefined;
+let unlockMosquitto: (() => Promise<void>) | undefined;
 
 /** Connects an MQTT 5 client, or fails saying which server to start. */
 async function mqttClient(options: { clientId: string; clean: boolean }): Promise<MqttClient> {
@@ -47,8 +49,10 @@ async function mqttClient(options: { clientId: string; clean: boolean }): Promis
 }
 
 beforeAll(async () => {
-  // The Cassandra suites restart the server; they and this test take turns.
-  unlock = await lockService("cassandra");
+  // Some integration suites restart these servers; they and this test take turns (locks are
+  // always taken in name order, so no two processes wait for each other).
+  unlockCassandra = await lockService("cassandra");
+  unlockMosquitto = await lockServer("mosquitto");
   cassandra = new Client({ contactPoints: [CASSANDRA], localDataCenter: "datacenter1" });
   try {
     await cassandra.connect();
@@ -64,7 +68,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await cassandra?.execute(`DROP TABLE IF EXISTS ${KEYSPACE}.${TABLE}`).catch(() => undefined);
   await cassandra?.shutdown();
-  await unlock?.();
+  await unlockMosquitto?.();
+  await unlockCassandra?.();
 });
 
 describe("samples/iot-ingest with production.yaml (Mosquitto → Cassandra)", () => {
