@@ -20,7 +20,14 @@ export interface Contender {
 // A full collection before each timed run, so garbage one contender left (strings, Maps) is not
 // collected by V8's background threads while the next contender runs on the other core.
 setFlagsFromString("--expose-gc");
-const collectGarbage = runInNewContext("gc") as () => void;
+const gc = runInNewContext("gc") as () => void;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Collects garbage, then idles briefly so V8's background sweeping finishes before timing. */
+function collectGarbage(): void {
+  gc();
+  Atomics.wait(pause, 0, 0, 20);
+}
 
 /** Median and spread of one contender's samples. */
 export interface Summary {

@@ -8,6 +8,8 @@ import type { ThresholdPoint } from "./threshold.js";
 export interface BenchResults {
   readonly startedAt: string;
   readonly machine: { readonly cpus: number; readonly model: string; readonly node: string };
+  /** 1-minute load averages when the run started and ended (other work on the machine). */
+  readonly load: { start: number; end: number };
   readonly settings: Record<string, number | string>;
   readonly b3?: ReduceCell[];
   readonly b4?: ShuffleCell[];
@@ -27,7 +29,9 @@ export function toMarkdown(results: BenchResults): string {
   const { machine, settings } = results;
   lines.push(`# Sluice benchmarks — ${results.startedAt}`, "");
   lines.push(
-    `${machine.cpus} × ${machine.model}, Node ${machine.node}. Settings: ${Object.entries(settings)
+    `${machine.cpus} × ${machine.model}, Node ${machine.node}, load average ${fmt(results.load.start)} at the start and ${fmt(results.load.end)} at the end. Settings: ${Object.entries(
+      settings,
+    )
       .map(([k, v]) => `${k}=${v}`)
       .join(
         ", ",

@@ -6,7 +6,7 @@
  * Options: --only=b3,b4,b5,threshold  --rows=N (B3 records per batch)  --rounds=N  --quick
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NativeKernels } from "sluice";
@@ -42,6 +42,7 @@ const results: BenchResults = {
   startedAt: new Date(started).toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
   settings,
+  load: { start: loadavg()[0] ?? 0, end: 0 },
   elapsedSeconds: 0,
 };
 const mutable = results as { -readonly [K in keyof BenchResults]: BenchResults[K] };
@@ -86,6 +87,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 mutable.elapsedSeconds = (Date.now() - started) / 1000;
+results.load.end = loadavg()[0] ?? 0;
 const markdown = toMarkdown(results);
 const dir = fileURLToPath(new URL("./results/", import.meta.url));
 mkdirSync(dir, { recursive: true });
