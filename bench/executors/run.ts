@@ -148,7 +148,7 @@ export async function benchExecutors(options: {
   const lines = [
     "## Executors (local[N])",
     "",
-    `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; load average before: ${loadBefore.toFixed(2)} (other people's jobs share this machine: a load near or above the core count makes the speed-up smaller).`,
+    `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; load average before: ${loadBefore.toFixed(2)} (other people's jobs share this machine; with autogroup scheduling a process's threads share one CPU share, so a load near or above the core count takes the speed-up away).`,
     `Each run: its executors start first (untimed), ${warmup} warm-up batch, then timed batches one after the other; ${rounds} runs per master, masters alternating; defaultParallelism 4 (4 tasks per stage). The speed-up compares the best run of each master (the usual way to see through other jobs on a shared machine) and, in brackets, the medians.`,
     "",
   ];
