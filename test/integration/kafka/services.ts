@@ -58,14 +58,14 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Stops the server (`scripts/services/stop <name>`). */
-export async function stopService(name: ServiceName): Promise<void> {
-  await run(join(ROOT, "scripts/services/stop"), [name], { cwd: ROOT });
+/** Stops the servers, in parallel (`scripts/services/stop <names>`); never any other. */
+export async function stopService(...names: [ServiceName, ...ServiceName[]]): Promise<void> {
+  await run(join(ROOT, "scripts/services/stop"), names, { cwd: ROOT });
 }
 
-/** Starts the server and waits until it answers (`scripts/services/start <name>`). */
-export async function startService(name: ServiceName): Promise<void> {
-  await run(join(ROOT, "scripts/services/start"), [name], { cwd: ROOT, timeout: 300_000 });
+/** Starts the servers in parallel and waits until each answers (`scripts/services/start <names>`). */
+export async function startService(...names: [ServiceName, ...ServiceName[]]): Promise<void> {
+  await run(join(ROOT, "scripts/services/start"), names, { cwd: ROOT, timeout: 300_000 });
 }
 
 /**
