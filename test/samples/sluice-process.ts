@@ -1,5 +1,6 @@
-// Runs `sluice run <job>` the way a user does without a build — node with the `sluice-source`
-// export condition and tsx, from the repository root — and watches what it prints.
+// Runs `sluice run <job>` the way a user does in a checkout without a build — the `sluice` bin,
+// which runs the TypeScript sources through tsx — from the repository root, and watches what it
+// prints.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -34,7 +35,7 @@ export class SluiceProcess {
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.#child = spawn(
       process.execPath,
-      ["--conditions=sluice-source", "--import", "tsx", "core/src/cli/main.ts", ...args],
+      ["core/bin/sluice.js", ...args],
       {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env },

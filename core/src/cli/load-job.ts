@@ -29,7 +29,9 @@ export async function buildJobContext(
   } catch {
     throw new CliError(`job file not found: ${jobFile}`, 2);
   }
-  if ([".ts", ".mts", ".cts"].includes(extname(path)) && !typeScriptRegistered) {
+  const binRegistered = (globalThis as { __sluiceTypeScriptRegistered?: boolean })
+    .__sluiceTypeScriptRegistered;
+  if ([".ts", ".mts", ".cts"].includes(extname(path)) && !typeScriptRegistered && !binRegistered) {
     // Registers tsx's loader in this process; executors start with `--import tsx` on their own.
     const { register } = await import("tsx/esm/api");
     register();

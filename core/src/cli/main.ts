@@ -38,6 +38,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** The CLI's streams and signals in a real process. */
 export function processIo(): CliIo {
+  // Output piped into `head` and the like: a closed pipe ends the command quietly.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  });
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -60,12 +64,4 @@ function describeStack(error: unknown): string {
     current = current.cause;
   }
   return parts.join("\ncaused by: ");
-}
-
-// Runs when executed as the `sluice` bin, not when imported by tests.
-const invokedAs = process.argv[1] ?? "";
-if (/(?:^|[/\\])(?:sluice|main\.[cm]?[jt]s)$/.test(invokedAs)) {
-  void main(process.argv.slice(2), processIo()).then((code) => {
-    process.exitCode = code;
-  });
 }

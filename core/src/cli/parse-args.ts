@@ -20,12 +20,14 @@ export interface JobFlags extends CommonFlags {
   readonly master: string | undefined;
   readonly batch: string | undefined;
   readonly checkpoint: string | undefined;
+  readonly connectTimeout: string | undefined;
 }
 
 /** The usage text `sluice help` prints. */
 export const USAGE = `Usage:
   sluice run <job.ts|job.js> [--master local[N]] [--batch 1s] [--checkpoint dir]
-                             [--config file] [--set key=value ...] [--json] [--verbose]
+                             [--config file] [--set key=value ...] [--connect-timeout 30s]
+                             [--json] [--verbose]
   sluice check <job> [--config file] [--set key=value ...]
   sluice connectors [--config file] [--json]
 
@@ -36,6 +38,7 @@ connectors  lists the connectors available to jobs and their config options (sec
 --config    a YAML or JSON file: appName, master, batchInterval, checkpoint, plugins, and job (the
             job's own settings, passed to its build function)
 --set       overrides one config value by its dotted path, e.g. --set job.threshold=40
+--connect-timeout  how long a source may fail to connect at start before the run fails (30s)
 --json      progress as JSON lines on stderr instead of a status line
 --verbose   stack traces with errors`;
 
@@ -80,6 +83,7 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
           master: values.master,
           batch: values.batch,
           checkpoint: values.checkpoint,
+          connectTimeout: values["connect-timeout"],
         },
       };
     }
@@ -97,6 +101,7 @@ function parse(argv: readonly string[]) {
       master: { type: "string" },
       batch: { type: "string" },
       checkpoint: { type: "string" },
+      "connect-timeout": { type: "string" },
       config: { type: "string" },
       set: { type: "string", multiple: true },
       json: { type: "boolean" },

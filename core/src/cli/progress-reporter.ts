@@ -77,6 +77,15 @@ export class ProgressReporter implements StreamingListener {
     }
   }
 
+  /** Shows a message (a source's error) on a line of its own, keeping the status line. */
+  note(message: string): void {
+    if (this.mode === "json") {
+      this.output.write(`${JSON.stringify({ event: "note", message })}\n`);
+      return;
+    }
+    this.output.write(`${this.statusShown ? "\r\x1b[K" : ""}${message}\n`);
+  }
+
   /** Ends the status line so later output starts on a fresh line. */
   finish(): void {
     if (this.statusShown) this.output.write("\n");

@@ -1,4 +1,6 @@
 import type { StreamingContext } from "../context/streaming-context.js";
+import type { StreamingListener } from "../scheduler/listener.js";
+import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
 import { type JobConfig, readJobConfig, validateJobConfig } from "./job-config.js";
 import { buildJobContext } from "./load-job.js";
@@ -53,6 +55,8 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
       if (ctx.inputsEnded) void ctx.stop({ graceful: true });
     },
   });
+  const connectTimeoutMs = durationFlag(flags.connectTimeout ?? "30s", "--connect-timeout");
+  const sourceFailures = watchSourceConnections(ctx, reporter, connectTimeoutMs);
   let signals = 0;
   const unsubscribe = io.onSignal((signal) => {
     signals++;
@@ -68,8 +72,11 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
     await startAndAwait(ctx);
   } finally {
     unsubscribe();
+    sourceFailures.dispose();
     reporter.finish();
   }
+  const failure = sourceFailures.failure();
+  if (failure !== undefined) throw new CliError(failure, 1);
   const totals = reporter.totals();
   const summary = {
     event: "stopped",
@@ -83,6 +90,61 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
       : `${ctx.appName}: stopped after ${totals.batches} batches, ${totals.recordsIn} records in\n`,
   );
   return 0;
+}
+
+/**
+ * Shows sources' errors as they happen, and stops the job when a source that never connected
+ * still fails after `timeoutMs` (an unreachable broker fails the run instead of idling).
+ */
+function watchSourceConnections(
+  ctx: StreamingContext,
+  reporter: ProgressReporter,
+  timeoutMs: number,
+): { failure(): string | undefined; dispose(): void } {
+  const connected = new Set<number>();
+  const lastShown = new Map<number, string>();
+  const neverConnected = new Map<number, string>();
+  let failure: string | undefined;
+  const listener: StreamingListener = {
+    onReceiverStarted: (info) => {
+      connected.add(info.streamId);
+      neverConnected.delete(info.streamId);
+    },
+    onReceiverError: (info) => {
+      // Repeated attempts fail the same way: show a message once until it changes.
+      const shown = info.lastErrorMessage.replace(/\(attempt \d+\)/, "");
+      if (lastShown.get(info.streamId) !== shown) {
+        lastShown.set(info.streamId, shown);
+        reporter.note(`source ${info.name}: ${info.lastErrorMessage}`);
+      }
+      if (!connected.has(info.streamId)) {
+        neverConnected.set(info.streamId, `${info.name}: ${info.lastErrorMessage}`);
+      }
+    },
+  };
+  ctx.addListener(listener);
+  const timer = setTimeout(() => {
+    const [first] = neverConnected.values();
+    if (first === undefined) return;
+    failure = `a source could not connect within ${timeoutMs / 1000} s: ${first}`;
+    void ctx.stop();
+  }, timeoutMs);
+  timer.unref();
+  return {
+    failure: () => failure,
+    dispose: () => {
+      clearTimeout(timer);
+      ctx.removeListener(listener);
+    },
+  };
+}
+
+function durationFlag(value: string, flag: string): number {
+  try {
+    return parseDuration(value as Duration, flag);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 2);
+  }
 }
 
 async function startAndAwait(ctx: StreamingContext): Promise<void> {

@@ -14,6 +14,11 @@ export interface JobReference<Args = unknown> {
   readonly exportName?: string;
   /** Passed to the job's function on the driver and on every executor (structured-cloneable). */
   readonly args?: Args;
+  /**
+   * npm packages exporting connector plugins, registered before the job builds (on the driver
+   * and on every executor), so the job can name their connectors.
+   */
+  readonly plugins?: readonly string[];
 }
 
 /**
@@ -56,7 +61,9 @@ export async function createJobContext<Args>(
     kind: "context",
     inputs: 0,
     args: job.args,
+    plugins: job.plugins ?? [],
   });
+  if (job.plugins !== undefined && job.plugins.length > 0) await ctx.loadPlugins(job.plugins);
   exported.build(ctx, job.args);
   return ctx;
 }

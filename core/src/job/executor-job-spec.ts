@@ -17,4 +17,6 @@ export interface ExecutorJobSpec {
   readonly inputs: number;
   /** The job's arguments (`"context"` jobs); must be structured-cloneable. */
   readonly args: unknown;
+  /** npm packages of connector plugins the job's connectors come from (`"context"` jobs). */
+  readonly plugins?: readonly string[];
 }

@@ -52,6 +52,7 @@ export async function rebuildJobGraph(
   });
   if (job.kind === "context") {
     if (!isJobDefinition(exported)) throw notAJob(job.module, job.exportName, "defineJob");
+    if (job.plugins !== undefined && job.plugins.length > 0) await ctx.loadPlugins(job.plugins);
     exported.build(ctx, job.args);
   } else {
     const build = streamsBuildOf(exported, job.args);

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { pino } from "pino";
+import { sluiceLogger } from "../util/logger.js";
 import { JsKernels } from "./js-kernels.js";
 import type { Kernels } from "./kernels.js";
 import { type NativeBinding, NativeKernels, type NativeKernelsOptions } from "./native-kernels.js";
@@ -73,8 +73,7 @@ export function createKernelsChooser(): (options?: ChooseKernelsOptions) => Kern
 
 /** The default log line: pino logger "sluice" at info (silent under tests unless asked). */
 function defaultLog(env: NodeJS.ProcessEnv): (message: string) => void {
-  const level = env.SLUICE_LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : "info");
-  const logger = pino({ name: "sluice", level });
+  const logger = sluiceLogger("info", env);
   return (message) => logger.info({ kernels: message }, `kernels: ${message}`);
 }
 

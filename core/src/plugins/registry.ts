@@ -1,6 +1,7 @@
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { builtinConnectors } from "../connectors/builtins.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import { sluiceLogger } from "../util/logger.js";
 import { validateConfig } from "./config-validation.js";
 import type { SinkContext, SourceContext } from "./connector-context.js";
 import { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
@@ -395,5 +396,5 @@ const SOURCE_METHODS = ["connect", "read", "pause", "resume", "close"] as const;
 const SINK_METHODS = ["connect", "writeBatch", "close"] as const;
 
 function defaultLogger(): Logger {
-  return pino({ name: "sluice", level: process.env.SLUICE_LOG_LEVEL ?? "warn" });
+  return sluiceLogger("warn");
 }

@@ -143,6 +143,14 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     const session = new SourceSession(source, {
       logger: this.logger,
       ...(this.backoff ? { backoff: this.backoff } : {}),
+      // Listeners (the CLI) see that a source cannot connect, not only that it never started.
+      onConnectFailure: (error, attempt) =>
+        this.post(
+          "onReceiverError",
+          false,
+          `cannot connect (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`,
+          error,
+        ),
     });
     try {
       await session.connect(signal);

@@ -20,6 +20,8 @@ export interface SourceSessionOptions {
   readonly maxConnectAttempts?: number;
   /** True when the caller already connected the source. */
   readonly connected?: boolean;
+  /** Told of every failed connect before the retry (to report it as a receiver error). */
+  readonly onConnectFailure?: (error: unknown, attempt: number) => void;
 }
 
 /**
@@ -41,6 +43,7 @@ export class SourceSession {
   readonly #random: () => number;
   readonly #logger: Logger | undefined;
   readonly #maxConnectAttempts: number;
+  readonly #onConnectFailure: ((error: unknown, attempt: number) => void) | undefined;
   #connected: boolean;
   #ended = false;
   #failedAttempts = 0;
@@ -54,6 +57,7 @@ export class SourceSession {
     this.#logger = options.logger;
     this.#maxConnectAttempts = options.maxConnectAttempts ?? Number.POSITIVE_INFINITY;
     this.#connected = options.connected ?? false;
+    this.#onConnectFailure = options.onConnectFailure;
   }
 
   /** True once the source reported end of input. */
@@ -82,6 +86,7 @@ export class SourceSession {
       } catch (error) {
         if (signal.aborted || !isNotConnected(error)) throw error;
         this.#failedAttempts++;
+        this.#onConnectFailure?.(error, this.#failedAttempts);
         if (this.#failedAttempts >= this.#maxConnectAttempts) throw error;
         const wait = backoffDelay(this.#backoff, this.#failedAttempts, this.#random);
         this.#logger?.warn(

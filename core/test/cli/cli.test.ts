@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,6 +116,32 @@ describe("sluice run", () => {
     const verbose = captureIo();
     await main(["run", job("throws-at-build.ts"), "--verbose"], verbose);
     expect(verbose.err()).toMatch(/\n\s+at /);
+  });
+
+  it("fails with one line naming the source when it cannot connect within the timeout", async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address() as AddressInfo;
+        server.close(() => resolve(address.port));
+      });
+    });
+    const io = captureIo();
+    const code = await main(
+      [
+        "run",
+        job("unreachable-socket.ts"),
+        "--connect-timeout",
+        "300ms",
+        "--batch",
+        "100ms",
+      ].concat(["--set", `job.port=${closedPort}`]),
+      io,
+    );
+    expect(code).toBe(1);
+    const lastLine = io.err().trim().split("\n").at(-1) ?? "";
+    expect(lastLine).toMatch(/^sluice: a source could not connect within 0\.3 s: source:socket/);
+    expect(lastLine).toContain(`127.0.0.1:${closedPort}`);
   });
 
   it("rejects unknown flags and commands with the usage", async () => {
