@@ -2,7 +2,7 @@ import { access } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { StreamingContextOptions } from "../context/context-options.js";
-import type { StreamingContext } from "../context/streaming-context.js";
+import { StreamingContext } from "../context/streaming-context.js";
 import { createJobContext } from "../job/create-job-context.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
@@ -44,14 +44,19 @@ export async function buildJobContext(
     ...optional("checkpoint", flags.checkpoint ?? config.checkpoint),
   };
   try {
-    return await createJobContext(
-      {
-        module: pathToFileURL(path),
-        args: config.job ?? {},
-        ...optional("plugins", config.plugins),
-      },
-      options,
-    );
+    const create = (): Promise<StreamingContext> =>
+      createJobContext(
+        {
+          module: pathToFileURL(path),
+          args: config.job ?? {},
+          ...optional("plugins", config.plugins),
+        },
+        options,
+      );
+    // With a checkpoint directory the run resumes where the last one stopped (Spark's getOrCreate).
+    return options.checkpoint === undefined
+      ? await create()
+      : await StreamingContext.getOrCreate(options.checkpoint, create);
   } catch (error) {
     throw new CliError(`the job ${jobFile} failed to build: ${message(error)}`, 1, {
       cause: error,

@@ -76,6 +76,25 @@ describe("sluice run", () => {
     expect(lines).toEqual(["ALPHA", "BETA", "GAMMA"]);
   });
 
+  it("resumes from --checkpoint: a second run reads only what arrived since the first", async () => {
+    const [input, output, checkpoint] = [join(root, "in"), join(root, "out"), join(root, "cp")];
+    await mkdir(input);
+    await writeFile(join(input, "a.txt"), "alpha\nbeta\n");
+    await writeFile(join(input, "_DONE"), "");
+    const args = (extra: string[]) =>
+      ["run", job("replay-upper.ts"), "--batch", "100ms", "--checkpoint", checkpoint].concat(
+        ["--set", `job.input=${input}`, "--set", `job.output=${output}`],
+        extra,
+      );
+    const first = captureIo();
+    expect(await main(args([]), first)).toBe(0);
+    expect(first.err()).toMatch(/stopped after \d+ batches, 2 records in/);
+    await writeFile(join(input, "b.txt"), "gamma\n");
+    const second = captureIo();
+    expect(await main(args([]), second)).toBe(0);
+    expect(second.err()).toMatch(/stopped after \d+ batches, 1 records in/);
+  });
+
   it("reports JSON progress with --json", async () => {
     const [input, output] = [join(root, "in"), join(root, "out")];
     await mkdir(input);
