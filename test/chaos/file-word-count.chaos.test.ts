@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chaosRun } from "./chaos-run.js";
 import {
   consistencyProblems,
   countWords,
@@ -42,9 +43,9 @@ function settings(): ChaosJobSettings {
     batchIntervalMs: BATCH_MS,
     source: { kind: "file", directory: join(root, "in") },
     outputs: {
-      counts: { kind: "file", directory: join(root, "out", "counts") },
-      totals: { kind: "file", directory: join(root, "out", "totals") },
-      windows: { kind: "file", directory: join(root, "out", "windows") },
+      counts: [{ kind: "file", directory: join(root, "out", "counts") }],
+      totals: [{ kind: "file", directory: join(root, "out", "totals") }],
+      windows: [{ kind: "file", directory: join(root, "out", "windows") }],
     },
   };
 }
@@ -70,8 +71,8 @@ class Producer {
   }
 
   /** Writes `count` files, one every 20 to 80 ms, while the job runs and dies. */
-  async run(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
+  async run(count: number, signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < count && signal?.aborted !== true; i++) {
       await this.writeFile();
       await new Promise((resolve) => setTimeout(resolve, this.random.int(20, 80)));
     }
@@ -116,43 +117,21 @@ describe("chaos: files in, files out", () => {
     const random = new SeededRandom(seed);
     await mkdir(join(root, "in"), { recursive: true });
     const producer = new Producer(join(root, "in"), random);
-    const producing = producer.run(120);
-
-    let killedWhileWorking = 0;
-    let replayed = 0;
-    for (let kill = 0; kill < KILLS; kill++) {
-      const job = new JobProcess(settings());
-      jobs.push(job);
-      // A random moment: every other run anywhere from start-up (loading, recovery) on, the
-      // others once it runs (a batch, its outputs, a checkpoint, or an idle wait).
-      if (kill % 2 === 1) {
-        await job.waitFor((out) => out.startsWith("started"), `run ${kill} started`);
-        await new Promise((resolve) => setTimeout(resolve, random.int(100, 1500)));
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, random.int(300, 2500)));
-      }
-      job.signal("SIGKILL");
-      const exit = await job.exited;
-      expect(exit.signal, `run ${kill} (seed ${seed}) ended on its own\n${job.describe()}`).toBe(
-        "SIGKILL",
-      );
-      if (job.recovery !== undefined) killedWhileWorking++;
-      replayed += job.recovery?.replayedBatches.length ?? 0;
-    }
-    await producing;
+    const summary = await chaosRun({
+      settings: settings(),
+      random,
+      kills: KILLS,
+      produce: (signal) => producer.run(120, signal),
+      counted: async () => total(sumOverBatches(await readFileOutput(join(root, "out", "counts")))),
+      words: () => total(producer.expected),
+      jobs,
+      describe: `files (seed ${seed})`,
+    });
     // At least half the kills landed on a running job, not on a start-up.
-    expect(killedWhileWorking, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS / 2);
-
-    const final = new JobProcess(settings());
-    jobs.push(final);
-    await final.waitFor((out) => out.startsWith("started"), "the last restart");
-    await untilCounted(final, total(producer.expected), 90_000);
-    final.signal("SIGTERM");
-    expect(await final.exited).toEqual({ code: 0, signal: null });
-    replayed += final.recovery?.replayedBatches.length ?? 0;
+    expect(summary.killedWhileRunning, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS / 2);
     await verify(producer.expected);
     console.info(
-      `chaos (files): seed ${seed}, ${producer.files} files, ${total(producer.expected)} words, ${KILLS} kills (${killedWhileWorking} mid-run), ${replayed} batches replayed`,
+      `chaos (files): seed ${seed}, ${producer.files} files, ${total(producer.expected)} words, ${KILLS} kills (${summary.killedWhileRunning} while running), ${summary.replayedBatches} batches replayed`,
     );
   }, 240_000);
 

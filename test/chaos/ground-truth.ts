@@ -94,3 +94,32 @@ export function consistencyProblems(
   }
   return problems;
 }
+
+/** The rows of a Cassandra table the job wrote: per batch time (or `0` for totals), per word. */
+export async function readCassandraRows(
+  client: {
+    execute(
+      query: string,
+      params?: unknown[],
+      options?: object,
+    ): Promise<{ rows: { get(name: string): unknown }[] }>;
+  },
+  keyspace: string,
+  table: string,
+  valueColumn: "count" | "total",
+  byBatch: boolean,
+): Promise<RowsByTime> {
+  const rows: RowsByTime = new Map();
+  const columns = byBatch ? `batch_time, word, ${valueColumn}` : `word, ${valueColumn}`;
+  const result = await client.execute(`SELECT ${columns} FROM ${keyspace}.${table}`, [], {
+    prepare: true,
+    fetchSize: 100_000,
+  });
+  for (const row of result.rows) {
+    const time = byBatch ? Number(row.get("batch_time")) : 0;
+    const byWord = rows.get(time) ?? new Map<string, number>();
+    rows.set(time, byWord);
+    byWord.set(String(row.get("word")), Number(row.get(valueColumn)));
+  }
+  return rows;
+}

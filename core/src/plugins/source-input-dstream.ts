@@ -28,6 +28,13 @@ export interface SourceStreamOptions {
   readonly maxBufferedRecords?: number;
   /** How reconnects back off; default 100 ms doubling to 30 s, ±20%. */
   readonly backoff?: BackoffPolicy;
+  /**
+   * Identifies a record across redeliveries (a RabbitMQ message id, an id the producer put in a
+   * header). With checkpointing, a source that cannot replay may deliver again a record already in
+   * the write-ahead log — its acknowledgement was lost with a crash or a connection — and such a
+   * copy is dropped; without it that record is counted twice (at least once).
+   */
+  readonly recordId?: (record: SourceRecord) => string | undefined;
 }
 
 /**
@@ -41,6 +48,8 @@ export interface SourceStreamOptions {
  */
 export class SourceInputDStream extends InputDStream<SourceRecord> {
   readonly connector: SourceInstance;
+  /** Identifies a record across redeliveries (see `SourceStreamOptions.recordId`). */
+  readonly recordId: ((record: SourceRecord) => string | undefined) | undefined;
   private readonly buffer = new BlockBuffer<SourceRecord>();
   private readonly allocated = new Map<number, ReceivedBlock<SourceRecord>[]>();
   private readonly wakeup = new Wakeup();
@@ -59,6 +68,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   constructor(context: StreamingContext, connector: SourceInstance, options: SourceStreamOptions) {
     super(context);
     this.connector = connector;
+    this.recordId = options.recordId;
     this.maxBuffered = options.maxBufferedRecords ?? 100_000;
     this.backoff = options.backoff;
     this.logger = connectorLogger(context, connector.id);
@@ -179,7 +189,10 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
         this.buffered += result.records.length;
         const settle = (error?: unknown): void => this.settle(result, error);
         if (this.ledger === undefined) this.buffer.push(result.records, settle);
-        else await this.ledger.receive(result.records, settle, signal);
+        else {
+          const kept = await this.ledger.receive(result.records, settle, signal);
+          this.buffered -= result.records.length - kept;
+        }
       }
       this.post("onReceiverStopped", false, "stopped by the StreamingContext");
     } catch (error) {

@@ -414,6 +414,7 @@ export class CheckpointCoordinator {
         firstStartedAt: recovered?.checkpoint.firstStartedAt ?? Date.now(),
         replayTimeoutMs: this.settings.replayTimeoutMs,
         logger: this.#logger.child({ input: name }),
+        recordId: input.recordId,
         onReplayProblem: (problem) => {
           this.#replayProblems.push(problem);
           this.#logger.warn(problem);

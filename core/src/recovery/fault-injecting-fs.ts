@@ -15,12 +15,17 @@ import { nodeFileSystem } from "./durable-fs.js";
 export class FaultInjectingFileSystem implements DurableFileSystem {
   #freeBytes = Number.POSITIVE_INFINITY;
   #writes = 0;
+  #affects: (path: string) => boolean = () => true;
 
   constructor(private readonly inner: DurableFileSystem = nodeFileSystem) {}
 
-  /** Makes writes fail with `ENOSPC` once `freeBytes` more bytes were written (default 0). */
-  fillDisk(options: { freeBytes?: number } = {}): void {
+  /**
+   * Makes writes fail with `ENOSPC` once `freeBytes` more bytes were written (default 0); with
+   * `only`, just the writes to the files it accepts (say, checkpoints but not the log).
+   */
+  fillDisk(options: { freeBytes?: number; only?: (path: string) => boolean } = {}): void {
     this.#freeBytes = options.freeBytes ?? 0;
+    this.#affects = options.only ?? (() => true);
   }
 
   /** Lets writes succeed again. */
@@ -53,6 +58,10 @@ export class FaultInjectingFileSystem implements DurableFileSystem {
     const file = await this.inner.open(path, mode);
     return {
       write: async (bytes) => {
+        if (!this.#affects(path)) {
+          await file.write(bytes);
+          return;
+        }
         if (bytes.byteLength <= this.#freeBytes) {
           this.#freeBytes -= bytes.byteLength;
           await file.write(bytes);

@@ -34,6 +34,8 @@ export interface SourceLedgerOptions {
   readonly logger: Logger;
   /** Told about replays that could not be reproduced exactly. */
   readonly onReplayProblem: (problem: string) => void;
+  /** Identifies a record across redeliveries, to drop copies of records already logged. */
+  readonly recordId: ((record: SourceRecord) => string | undefined) | undefined;
 }
 
 /**
@@ -55,7 +57,10 @@ export class SourceLedger {
   readonly #extents = new Map<number, InputExtent>();
   readonly #offsets: Map<string, string>;
   readonly #arrived = new Wakeup();
+  /** Ids of the records in the log, with their entry (see `SourceStreamOptions.recordId`). */
+  readonly #loggedIds = new Map<string, number>();
   #walSequence: number | undefined;
+  #duplicatesDropped = 0;
 
   constructor(options: SourceLedgerOptions) {
     this.name = options.name;
@@ -68,6 +73,11 @@ export class SourceLedger {
   /** True when the source's records go through the write-ahead log. */
   get writesAhead(): boolean {
     return this.#wal !== undefined;
+  }
+
+  /** Redelivered copies of records already in the log that were dropped. */
+  get duplicatesDropped(): number {
+    return this.#duplicatesDropped;
   }
 
   /**
@@ -101,12 +111,10 @@ export class SourceLedger {
     }
     const after = this.#walSequence ?? 0;
     for (const entry of entries) {
+      const records = deserialize(entry.payload) as SourceRecord[];
+      this.#rememberIds(records, entry.sequence);
       if (entry.sequence <= after) continue;
-      this.#held.push({
-        records: deserialize(entry.payload) as SourceRecord[],
-        ack: undefined,
-        sequence: entry.sequence,
-      });
+      this.#held.push({ records, ack: undefined, sequence: entry.sequence });
     }
   }
 
@@ -114,6 +122,7 @@ export class SourceLedger {
    * Takes records read from the source. Replayable: held until a batch takes them, settled once
    * that batch is checkpointed. Otherwise: written to the log first, then settled at once (the log
    * now answers for them); a failed write nacks them and rejects (`SLUICE_DISK_FULL` ...).
+   * Resolves with how many were kept (redelivered copies of logged records are dropped).
    *
    * @example
    * await ledger.receive(result.records, (error) => settle(result, error), signal);
@@ -122,25 +131,32 @@ export class SourceLedger {
     records: readonly SourceRecord[],
     settle: (error?: unknown) => void,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<number> {
     const wal = this.#wal;
     if (wal === undefined) {
       this.#held.push({ records: [...records], ack: settle, sequence: undefined });
       this.#arrived.notify();
-      return;
+      return records.length;
+    }
+    const fresh = this.#withoutLoggedCopies(records);
+    if (fresh.length === 0) {
+      settle();
+      return 0;
     }
     let sequence: number;
     try {
-      const payload = serialize(records);
+      const payload = serialize(fresh);
       await wal.waitForRoom(payload.byteLength, signal);
       sequence = await wal.append(payload);
     } catch (error) {
       settle(error);
       throw error;
     }
+    this.#rememberIds(fresh, sequence);
     settle();
-    this.#held.push({ records: [...records], ack: undefined, sequence });
+    this.#held.push({ records: fresh, ack: undefined, sequence });
     this.#arrived.notify();
+    return fresh.length;
   }
 
   /** True while records wait for a batch. */
@@ -211,13 +227,44 @@ export class SourceLedger {
    * await ledger.truncateThrough(oldest.walSequence);
    */
   async truncateThrough(sequence: number | undefined): Promise<void> {
-    if (this.#wal !== undefined && sequence !== undefined)
-      await this.#wal.truncateThrough(sequence);
+    if (this.#wal === undefined || sequence === undefined) return;
+    await this.#wal.truncateThrough(sequence);
+    for (const [id, logged] of this.#loggedIds) {
+      if (logged <= sequence) this.#loggedIds.delete(id);
+    }
   }
 
   /** Closes the log. */
   async close(): Promise<void> {
     await this.#wal?.close();
+  }
+
+  #rememberIds(records: readonly SourceRecord[], sequence: number): void {
+    const recordId = this.#options.recordId;
+    if (recordId === undefined) return;
+    for (const record of records) {
+      const id = recordId(record);
+      if (id !== undefined) this.#loggedIds.set(id, sequence);
+    }
+  }
+
+  // A copy of a record already in the log: its acknowledgement was lost (a crash between the log
+  // write and the broker receiving the ack, or a lost connection), so the broker sent it again.
+  #withoutLoggedCopies(records: readonly SourceRecord[]): SourceRecord[] {
+    const recordId = this.#options.recordId;
+    if (recordId === undefined || this.#loggedIds.size === 0) return [...records];
+    const fresh = records.filter((record) => {
+      const id = recordId(record);
+      return id === undefined || !this.#loggedIds.has(id);
+    });
+    if (fresh.length < records.length) {
+      this.#duplicatesDropped += records.length - fresh.length;
+      this.#options.logger.info(
+        { input: this.name, dropped: records.length - fresh.length },
+        "dropped redelivered records that the write-ahead log already holds",
+      );
+    }
+    return fresh;
   }
 
   #takeAll(): Taken {
@@ -289,7 +336,8 @@ export class SourceLedger {
   }
 
   #takeBySequence(time: number, replay: InputExtent): Taken {
-    const [first, last] = replay.wal as readonly [number, number];
+    if (replay.wal === undefined) return { records: [], acks: [], sequences: [] };
+    const [first, last] = replay.wal;
     const blocks = this.#held.filter(
       (block) => block.sequence !== undefined && block.sequence >= first && block.sequence <= last,
     );

@@ -140,6 +140,8 @@ export class MemoryQueue {
   generation = 0;
   acked = 0;
   nacked = 0;
+  /** While true, acknowledgements never reach the broker (lost with a dying connection). */
+  loseAcks = false;
   #deliveries = 0;
 
   publish(...values: string[]): void {
@@ -179,6 +181,7 @@ export class MemoryQueue {
   }
 
   settle(id: number, error: unknown): void {
+    if (this.loseAcks) return;
     const values = this.#unacked.get(id);
     if (values === undefined) return;
     this.#unacked.delete(id);

@@ -320,6 +320,96 @@ describe("write-ahead log for sources that cannot replay", () => {
     expect(segments.length).toBeLessThanOrEqual(1);
   });
 
+  it("replays a logged source's empty batch as empty, and its full ones from the log", async () => {
+    const queue = new MemoryQueue();
+    const outputs = new Outputs();
+    const build = (ctx: StreamingContext) =>
+      outputs.write(
+        "records",
+        ctx
+          .source(queue.plugin(), {}, { id: "queue" })
+          .map((record) => new TextDecoder().decode(record.value)),
+      );
+    const fs = new FaultInjectingFileSystem();
+    const clock1 = new ManualClock(0);
+    const first = await startJob(folder.path, clock1, build, { fileSystem: fs });
+    running.push(first);
+    queue.publish("x");
+    await until(() => queue.acked === 1, "logged");
+    // Batches 1000 (one record) and 2000 (none) run, but neither is checkpointed.
+    fs.fillDisk({ only: (path) => path.includes(".checkpoint-") });
+    clock1.advance(2000);
+    await internalsOf(first).awaitProcessed(2000);
+    expect(internalsOf(first).firstError()).toMatchObject({
+      code: "SLUICE_CHECKPOINT_WRITE_FAILED",
+    });
+    queue.crash();
+
+    const second = await startJob(folder.path, new ManualClock(2000), build);
+    running.push(second);
+    await processed(second, 2000);
+    expect(second.recoveryReport?.replayedBatches).toEqual([1000, 2000]);
+    expect(outputs.batches("records")).toEqual([
+      [1000, ["x"]],
+      [2000, []],
+    ]);
+  });
+
+  it("drops redelivered copies of records already in the log when the source names records", async () => {
+    const queue = new MemoryQueue();
+    const outputs = new Outputs();
+    const build = (ctx: StreamingContext) => {
+      const words = ctx
+        .source(
+          queue.plugin(),
+          {},
+          {
+            id: "queue",
+            recordId: (record) => new TextDecoder().decode(record.value),
+          },
+        )
+        .map((record): [string, number] => [
+          new TextDecoder().decode(record.value).split("#")[0] ?? "",
+          1,
+        ]);
+      outputs.write(
+        "totals",
+        words.updateStateByKey((values: number[], total: number | undefined) =>
+          values.reduce((a, b) => a + b, total ?? 0),
+        ),
+      );
+    };
+    const clock1 = new ManualClock(0);
+    const first = await startJob(folder.path, clock1, build);
+    running.push(first);
+    // The log takes the records, but the acknowledgements die with the process.
+    queue.loseAcks = true;
+    queue.publish("a#1", "b#2", "a#3");
+    const input = internalsOf(first).graph.inputs[0];
+    await until(() => input?.hasPendingData() === true, "logged");
+    queue.crash();
+    queue.loseAcks = false;
+    expect(queue.readyCount).toBe(3); // the broker sends them again
+
+    const clock2 = new ManualClock(0);
+    const second = await startJob(folder.path, clock2, build);
+    running.push(second);
+    await until(() => queue.acked === 3, "the copies acknowledged");
+    queue.publish("b#4");
+    await until(() => queue.acked === 4, "logged and acknowledged");
+    clock2.advance(1000);
+    await processed(second, 1000);
+    expect(outputs.batches("totals")).toEqual([
+      [
+        1000,
+        [
+          ["a", 2],
+          ["b", 2],
+        ],
+      ],
+    ]);
+  });
+
   it("reports a full disk as SLUICE_DISK_FULL and leaves the records with the broker", async () => {
     const queue = new MemoryQueue();
     const fs = new FaultInjectingFileSystem();

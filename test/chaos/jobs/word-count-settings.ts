@@ -1,33 +1,44 @@
 // What the chaos tests and their job agree on (kept apart from the job, which runs on import).
 
-/** What the chaos test tells the job. */
-export interface ChaosJobSettings {
-  readonly checkpoint: string;
-  readonly batchIntervalMs: number;
-  /** Where the words come from. */
-  readonly source:
-    | { readonly kind: "file"; readonly directory: string }
-    | {
-        readonly kind: "plugin";
-        readonly module: string;
-        readonly name: string;
-        readonly config: unknown;
-      };
-  /** Where each output goes: a file folder, or a plugin sink with its config. */
-  readonly outputs: Record<"counts" | "totals" | "windows", OutputTarget>;
-}
+/** Where the words come from. */
+export type SourceSettings =
+  | { readonly kind: "file"; readonly directory: string }
+  | {
+      readonly kind: "kafka";
+      readonly brokers: readonly string[];
+      readonly topic: string;
+      readonly groupId: string;
+    }
+  | { readonly kind: "rabbitmq"; readonly url: string; readonly queue: string }
+  | {
+      readonly kind: "mqtt";
+      readonly url: string;
+      readonly clientId: string;
+      readonly topic: string;
+    };
 
-/** A file folder, or a plugin sink. */
+/** Where one output goes: a file folder, or a Cassandra table. */
 export type OutputTarget =
   | { readonly kind: "file"; readonly directory: string }
   | {
-      readonly kind: "plugin";
-      readonly module: string;
-      readonly name: string;
-      readonly config: unknown;
+      readonly kind: "cassandra";
+      readonly contactPoints: readonly string[];
+      readonly keyspace: string;
+      readonly table: string;
     };
+
+/** What the chaos test tells the job (as JSON in CHAOS_JOB). */
+export interface ChaosJobSettings {
+  readonly checkpoint: string;
+  readonly batchIntervalMs: number;
+  readonly source: SourceSettings;
+  /** Per-batch counts, running totals and sliding windows: each to files and/or Cassandra. */
+  readonly outputs: Readonly<Record<"counts" | "totals" | "windows", readonly OutputTarget[]>>;
+}
 
 /** The window of the sliding count, in batch intervals. */
 export const WINDOW_BATCHES = 4;
 /** How often the window slides, in batch intervals. */
 export const SLIDE_BATCHES = 2;
+/** The header carrying a record's id (RabbitMQ's message id; an MQTT user property). */
+export const RECORD_ID_HEADERS = { rabbitmq: "amqp-message-id", mqtt: "id" } as const;
