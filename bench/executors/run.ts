@@ -1,5 +1,6 @@
 /**
- * Executors benchmark (`npm run bench`, or `node --import tsx bench/executors/run.ts [--quick]`):
+ * Executors benchmark (`npm run bench`, or
+ * `node --import tsx bench/executors/run.ts [--quick] [--workloads=E1,E2]`):
  * E1, a CPU-bound lambda pipeline under local[1] and local[2] (throughput and speed-up);
  * E2, a named aggregation with a shuffle (reduceByKey("sum")) under both, with where the
  * executors' time goes (the job's functions, shuffle, aggregation, transfer). Batches are driven
@@ -122,6 +123,8 @@ function median(values: number[]): number {
 export async function benchExecutors(options: {
   readonly quick: boolean;
   readonly log: (line: string) => void;
+  /** Which workloads to run (default both): `E1`, `E2`. */
+  readonly only?: ReadonlyArray<string>;
 }): Promise<string> {
   const { quick, log } = options;
   const rounds = quick ? 2 : 5;
@@ -152,7 +155,10 @@ export async function benchExecutors(options: {
     `Each run: its executors start first (untimed), ${warmup} warm-up batch, then timed batches one after the other; ${rounds} runs per master, masters alternating; defaultParallelism 4 (4 tasks per stage). The speed-up compares the best run of each master (the usual way to see through other jobs on a shared machine) and, in brackets, the medians.`,
     "",
   ];
-  for (const { title, workload } of workloads) {
+  const selected = workloads.filter(
+    ({ title }) => options.only === undefined || options.only.some((id) => title.startsWith(id)),
+  );
+  for (const { title, workload } of selected) {
     const results: Record<string, RunResult[]> = { "local[1]": [], "local[2]": [] };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ["local[1]", "local[2]"] : ["local[2]", "local[1]"];
@@ -211,6 +217,7 @@ export async function benchExecutors(options: {
 export async function main(options: {
   quick: boolean;
   log: (line: string) => void;
+  only?: ReadonlyArray<string>;
 }): Promise<void> {
   const markdown = await benchExecutors(options);
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
@@ -221,7 +228,9 @@ export async function main(options: {
 }
 
 if (import.meta.url === new URL(process.argv[1] ?? "", "file://").href) {
+  const only = process.argv.find((arg) => arg.startsWith("--workloads="));
   await main({
+    ...(only === undefined ? {} : { only: only.slice("--workloads=".length).split(",") }),
     quick: process.argv.includes("--quick"),
     log: (line) => process.stderr.write(`${line}\n`),
   });
