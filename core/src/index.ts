@@ -44,6 +44,7 @@ export type {
   BatchInfo,
   ExecutorsInfo,
   ExecutorsUnavailableInfo,
+  InputRateInfo,
   OutputOperationInfo,
   ReceiverInfo,
   StreamInputInfo,

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ExecutorPool } from "../execution/executor-pool.js";
+import { RateController, type RateControlOptions } from "../flow/rate-controller.js";
 import type { Clock } from "../scheduler/clock.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 
@@ -41,6 +42,13 @@ export interface StreamingContextOptions {
    * not close them.
    */
   readonly executorPool?: ExecutorPool;
+  /**
+   * Flow control of connector sources (Spark's `spark.streaming.backpressure.*`, `receiver.maxRate`,
+   * `kafka.maxRatePerPartition`): the PID estimator adapts each source's rate to what the batches
+   * process (on unless `enabled: false`), capped by `initialRate`, `maxRate` and
+   * `maxRatePerPartition` (records per second). See docs/flow-control.md.
+   */
+  readonly backpressure?: RateControlOptions;
 }
 
 /** Options checked and with defaults applied. */
@@ -55,6 +63,7 @@ export interface ResolvedContextOptions {
   readonly executors: number;
   readonly taskMaxFailures: number;
   readonly executorPool: ExecutorPool | undefined;
+  readonly backpressure: RateControlOptions;
 }
 
 /**
@@ -108,6 +117,9 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
   if (options.appName !== undefined && typeof options.appName !== "string") {
     problems.push("appName must be a string");
   }
+  const backpressure = options.backpressure ?? {};
+  // Built once here so bad rates or PID gains fail when the context is created.
+  attempt((): void => void new RateController(batchInterval, backpressure), undefined);
   if (problems.length > 0) {
     throw new SluiceError("SLUICE_INVALID_ARGUMENT", `StreamingContext: ${problems.join("; ")}`);
   }
@@ -121,6 +133,7 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
     executors: masterParallelism ?? 1,
     taskMaxFailures,
     executorPool: options.executorPool,
+    backpressure,
   };
 }
 

@@ -4,6 +4,7 @@ import { UnionDStream } from "../dstream/operators.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { DriverExecution } from "../execution/driver-execution.js";
 import { warnExecutors } from "../execution/executor-log.js";
+import type { RateControlOptions } from "../flow/rate-controller.js";
 import { FileInputDStream, type TextFileStreamOptions } from "../input/file-input-dstream.js";
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import type { Receiver } from "../input/receiver.js";
@@ -227,6 +228,11 @@ export class StreamingContext {
    */
   get recoveryReport(): RecoveryReport | undefined {
     return this.checkpointing?.report;
+  }
+
+  /** Flow control of connector sources, as given (see `StreamingContextOptions.backpressure`). */
+  get backpressure(): RateControlOptions {
+    return this.options.backpressure;
   }
 
   /** Partitions of shuffles when an operation names none. */

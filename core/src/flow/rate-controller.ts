@@ -8,7 +8,7 @@ import {
 /** Backpressure and rate caps of a job (Spark's `spark.streaming.backpressure.*` and limits). */
 export interface RateControlOptions {
   /** Adapt the intake rate to the processing rate (default true). */
-  readonly backpressure?: boolean;
+  readonly enabled?: boolean;
   /** Records per second before the estimator has a value (default: no limit). */
   readonly initialRate?: number;
   /** Records per second over all partitions of a source, never exceeded (default: no cap). */
@@ -44,7 +44,7 @@ export class RateController {
     this.maxRate = optionalPositive("maxRate", options.maxRate);
     this.maxRatePerPartition = optionalPositive("maxRatePerPartition", options.maxRatePerPartition);
     this.estimator =
-      options.backpressure === false
+      options.enabled === false
         ? undefined
         : new PidRateEstimator({ ...options.pid, batchIntervalMs });
   }

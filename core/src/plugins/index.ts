@@ -59,7 +59,13 @@ export { isSecret, secret } from "./secret.js";
 export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
 export type { SinkInput, SinkOutputOptions } from "./sink-output.js";
 export { SinkSession, type SinkSessionOptions } from "./sink-session.js";
-export type { ReadResult, SeekOptions, Source, SourceCapabilities } from "./source.js";
+export type {
+  ReadOptions,
+  ReadResult,
+  SeekOptions,
+  Source,
+  SourceCapabilities,
+} from "./source.js";
 export { SourceInputDStream, type SourceStreamOptions } from "./source-input-dstream.js";
 export { SourceSession, type SourceSessionOptions } from "./source-session.js";
 export {

@@ -5,10 +5,12 @@ import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
 import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
+import type { RateControlOptions } from "../flow/rate-controller.js";
+import { SourceFlowControl } from "../flow/source-flow-control.js";
 import { BlockBuffer, type ReceivedBlock } from "../input/block-buffer.js";
 import { InputDStream } from "../input/input-dstream.js";
 import type { SourceLedger } from "../recovery/source-ledger.js";
-import type { ReceiverInfo } from "../scheduler/listener.js";
+import type { BatchInfo, InputRateInfo, ReceiverInfo } from "../scheduler/listener.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import type { BackoffPolicy } from "./backoff.js";
 import type { SourceInstance } from "./connector-instance.js";
@@ -24,8 +26,15 @@ export interface SourceStreamOptions {
   readonly id?: string;
   /** Offsets a previous run checkpointed, per partition (replayable sources resume after them). */
   readonly committedOffsets?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
-  /** Received records held before the source is paused (a bounded queue); default 100 000. */
+  /**
+   * Records received but not yet processed (waiting for a batch or in a batch not yet finished)
+   * before the source is paused until half of them were processed; default 100 000.
+   */
   readonly maxBufferedRecords?: number;
+  /** The same bound in bytes (values and keys); default 256 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** This source's flow control, instead of the context's `backpressure` (docs/flow-control.md). */
+  readonly backpressure?: RateControlOptions;
   /** How reconnects back off; default 100 ms doubling to 30 s, ±20%. */
   readonly backoff?: BackoffPolicy;
   /**
@@ -53,12 +62,14 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   private readonly buffer = new BlockBuffer<SourceRecord>();
   private readonly allocated = new Map<number, ReceivedBlock<SourceRecord>[]>();
   private readonly wakeup = new Wakeup();
-  private readonly maxBuffered: number;
+  /** The rate limit and the bounded queue of this source (docs/flow-control.md). */
+  readonly flow: SourceFlowControl;
   private readonly backoff: BackoffPolicy | undefined;
   private readonly logger: Logger;
   private lastAllocated = Number.NEGATIVE_INFINITY;
   private buffered = 0;
-  private paused = false;
+  private paused: "rate" | "queue" | undefined;
+  private listening = false;
   private controller: AbortController | undefined;
   private pumping: Promise<void> | undefined;
   private ended = false;
@@ -69,13 +80,20 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     super(context);
     this.connector = connector;
     this.recordId = options.recordId;
-    this.maxBuffered = options.maxBufferedRecords ?? 100_000;
     this.backoff = options.backoff;
     this.logger = connectorLogger(context, connector.id);
-    if (!Number.isInteger(this.maxBuffered) || this.maxBuffered < 1) {
+    try {
+      this.flow = new SourceFlowControl({
+        batchIntervalMs: context.batchInterval,
+        rate: options.backpressure ?? context.backpressure,
+        maxQueuedRecords: options.maxBufferedRecords ?? 100_000,
+        maxQueuedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
+      });
+    } catch (error) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
-        `source ${connector.id}: maxBufferedRecords must be an integer of at least 1, got ${String(options.maxBufferedRecords)}`,
+        `source ${connector.id}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
       );
     }
   }
@@ -102,6 +120,12 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   override async start(): Promise<void> {
     if (this.pumping !== undefined) return;
     await this.ledger?.beforeStart(this.connector.connector);
+    if (!this.listening) {
+      this.listening = true;
+      internalsOf(this.context).listenerBus.add({
+        onBatchCompleted: (info) => this.batchProcessed(info),
+      });
+    }
     this.controller = new AbortController();
     this.pumping = this.pump(this.controller.signal);
   }
@@ -136,11 +160,9 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     this.allocated.set(time, blocks);
     const records = blocks.flatMap((block) => block.records);
     this.buffered -= records.length;
-    if (this.paused && this.buffered < this.maxBuffered / 2) {
-      this.paused = false;
-      this.connector.connector.resume();
-      this.wakeup.notify();
-    }
+    // A new interval: a fresh allowance; the pump resumes a source paused for its rate.
+    this.flow.allocate(time, records, this.buffered <= 0);
+    this.wakeup.notify();
     return {
       time,
       partitions: sliceIntoPartitions(records, internalsOf(this.context).defaultParallelism),
@@ -166,16 +188,24 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       await session.connect(signal);
       this.post("onReceiverStarted", true, "");
       while (!signal.aborted) {
-        if (this.buffered >= this.maxBuffered) {
-          // Backpressure: stop fetching until the batches have taken half of the buffer.
-          if (!this.paused) {
-            this.paused = true;
-            source.pause();
-          }
+        // Flow control: pause when this interval's allowance is used up or the queue is full;
+        // a batch tick or a processed batch wakes the pump to look again.
+        const pause = this.flow.pauseReason();
+        if (pause !== undefined) {
+          if (this.paused === undefined) source.pause();
+          this.paused = pause;
           await this.wakeup.wait(signal);
           continue;
         }
-        const result = await session.next(signal);
+        if (this.paused !== undefined) {
+          this.paused = undefined;
+          source.resume();
+        }
+        const maxRecords = this.flow.readHint();
+        const result = await session.next(
+          signal,
+          maxRecords === undefined ? undefined : { maxRecords },
+        );
         if (result === undefined) {
           this.ended = true;
           this.post("onReceiverStopped", false, "end of input");
@@ -187,6 +217,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           continue;
         }
         this.buffered += result.records.length;
+        this.flow.received(result.records);
         const settle = (error?: unknown): void => this.settle(result, error);
         if (this.ledger === undefined) this.buffer.push(result.records, settle);
         else {
@@ -210,6 +241,32 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       this.post("onReceiverError", false, failure.message, failure);
       internalsOf(this.context).reportError(failure);
     }
+  }
+
+  // A batch was processed: its records leave the queue, the estimator learns its rate, and
+  // listeners see the new rate and queue.
+  private batchProcessed(info: BatchInfo): void {
+    this.flow.processed({
+      time: info.batchTime,
+      records: info.streamIdToInputInfo.get(this.inputId)?.numRecords ?? 0,
+      processingDelayMs: info.processingDelay ?? 0,
+      schedulingDelayMs: info.schedulingDelay ?? 0,
+    });
+    this.wakeup.notify();
+    const rateInfo: InputRateInfo = {
+      streamId: this.inputId,
+      name: this.connector.id,
+      batchTime: info.batchTime,
+      backpressure: this.flow.controller.backpressureEnabled,
+      rateLimit: this.flow.controller.currentRate(),
+      recordsPerBatch: this.flow.controller.recordsPerBatch(),
+      queuedRecords: this.flow.queuedRecords,
+      queuedBytes: this.flow.queuedBytes,
+      maxQueuedRecords: this.flow.maxQueuedRecords,
+      maxQueuedBytes: this.flow.maxQueuedBytes,
+      paused: this.paused,
+    };
+    internalsOf(this.context).listenerBus.post("onInputRate", rateInfo);
   }
 
   private settle(result: ReadResult, error: unknown): void {

@@ -7,7 +7,7 @@ import {
   realDelay,
 } from "./backoff.js";
 import { backoffRequest, isEndOfInput, isNotConnected } from "./control-flow.js";
-import type { ReadResult, Source } from "./source.js";
+import type { ReadOptions, ReadResult, Source } from "./source.js";
 
 /** How a `SourceSession` retries. */
 export interface SourceSessionOptions {
@@ -99,17 +99,20 @@ export class SourceSession {
   }
 
   /**
-   * The next read result, or `undefined` once the source reached end of input.
+   * The next read result, or `undefined` once the source reached end of input; `options` is
+   * passed to `Source.read` (flow control's `maxRecords` hint).
    *
    * @example
    * const result = await session.next(signal);
    */
-  async next(signal: AbortSignal): Promise<ReadResult | undefined> {
+  async next(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult | undefined> {
     for (;;) {
       if (this.#ended) return undefined;
       await this.connect(signal);
       try {
-        const result = await this.#source.read(signal);
+        const result = await (options === undefined
+          ? this.#source.read(signal)
+          : this.#source.read(signal, options));
         this.#failedAttempts = 0;
         return result;
       } catch (error) {

@@ -52,9 +52,11 @@ export interface Source {
   connect(signal: AbortSignal): Promise<void>;
   /**
    * Waits for records and returns those available (possibly none). Called in a loop by one
-   * caller at a time; several results may be unacknowledged at once.
+   * caller at a time; several results may be unacknowledged at once. `options.maxRecords` is
+   * flow control's hint: return at most that many (sources that ignore it still work, the
+   * surplus counts against the next batch's allowance).
    */
-  read(signal: AbortSignal): Promise<ReadResult>;
+  read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult>;
   /** Stops fetching from the external system (backpressure); a pending `read` settles soon. */
   pause(): void;
   /** Fetches again after `pause`. */
@@ -81,4 +83,18 @@ export interface Source {
 export interface SeekOptions {
   /** Wall-clock time (epoch ms) at which the job's first run, the one that began the checkpoint, started. */
   readonly firstRunStartedAtMs: number;
+}
+
+/**
+ * Flow control's hints to one `Source.read` (docs/flow-control.md).
+ *
+ * @example
+ * const result = await source.read(signal, { maxRecords: 500 });
+ */
+export interface ReadOptions {
+  /**
+   * The most records this read should return (at least 1): what the rate limit and the bounded
+   * queue still allow in the current batch interval. Absent: no limit beyond the source's own.
+   */
+  readonly maxRecords?: number;
 }

@@ -93,6 +93,35 @@ export interface ReceiverInfo {
 }
 
 /**
+ * Flow control of one connector source after a batch completed (docs/flow-control.md): the rate
+ * it may deliver at, how much it holds, and whether it is paused.
+ */
+export interface InputRateInfo {
+  /** The id of the input stream. */
+  readonly streamId: number;
+  /** The connector's id. */
+  readonly name: string;
+  /** The completed batch that updated the rate. */
+  readonly batchTime: number;
+  /** True when the PID estimator adapts the rate (the context's `backpressure.enabled`). */
+  readonly backpressure: boolean;
+  /** Records per second the source may deliver now; undefined = no limit yet. */
+  readonly rateLimit: number | undefined;
+  /** Records the source may deliver per batch interval now; undefined = no limit. */
+  readonly recordsPerBatch: number | undefined;
+  /** Records received but not yet processed (waiting for a batch or in an unfinished batch). */
+  readonly queuedRecords: number;
+  /** Bytes (values and keys) of those records. */
+  readonly queuedBytes: number;
+  /** The queue's bound in records (`maxBufferedRecords`). */
+  readonly maxQueuedRecords: number;
+  /** The queue's bound in bytes (`maxBufferedBytes`). */
+  readonly maxQueuedBytes: number;
+  /** Why the source is paused: its allowance for this interval is used, or the queue is full. */
+  readonly paused: "rate" | "queue" | undefined;
+}
+
+/**
  * Receives the context's events, like Spark's `StreamingListener`. Every method is optional and
  * called synchronously when the event happens; an exception thrown by a listener is reported as a
  * process warning and does not affect the job.
@@ -119,6 +148,8 @@ export interface StreamingListener {
   onExecutorsStarted?(info: ExecutorsInfo): void;
   /** `local[N]` with N > 1 was asked for, but the job runs on the main thread (see `reason`). */
   onExecutorsUnavailable?(info: ExecutorsUnavailableInfo): void;
+  /** A connector source's flow control after each completed batch (rate, queue, paused). */
+  onInputRate?(info: InputRateInfo): void;
   /** A receiver started. */
   onReceiverStarted?(info: ReceiverInfo): void;
   /** A receiver reported an error. */

@@ -173,7 +173,7 @@ describe("RateController", () => {
   });
 
   it("keeps only the static caps when backpressure is off", () => {
-    const control = new RateController(interval, { backpressure: false, maxRate: 700 });
+    const control = new RateController(interval, { enabled: false, maxRate: 700 });
     observe(control, 1000, 100, 1000);
     observe(control, 2000, 100, 1000);
     expect(control.backpressureEnabled).toBe(false);

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { SluiceError } from "../../errors/sluice-error.js";
 import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
 import type { SourceRecord } from "../../plugins/records.js";
-import type { ReadResult, SeekOptions, Source } from "../../plugins/source.js";
+import type { ReadOptions, ReadResult, SeekOptions, Source } from "../../plugins/source.js";
 import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
 import { Wakeup } from "../shared/wakeup.js";
 import { isDataFileName } from "./file-names.js";
@@ -83,18 +83,18 @@ export class FileSource implements Source {
     this.#dirty = true;
   }
 
-  async read(signal: AbortSignal): Promise<ReadResult> {
+  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
     this.#assertOpen();
     if (!this.#connected) throw new NotConnectedError("the file source is not connected");
+    // Flow control's hint: fewer records per read; the rest stays on disk, nothing in memory.
+    const max = Math.min(this.#config.maxRecordsPerRead, options?.maxRecords ?? Infinity);
     for (;;) {
-      if (this.#redelivery.size > 0) {
-        return this.#result(this.#redelivery.take(this.#config.maxRecordsPerRead));
-      }
+      if (this.#redelivery.size > 0) return this.#result(this.#redelivery.take(max));
       if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
       if (this.#dirty || Date.now() - this.#lastScanAt >= this.#config.pollIntervalMs) {
         await this.#scan(false);
       }
-      const records = await this.#readPending(this.#config.maxRecordsPerRead);
+      const records = await this.#readPending(max);
       if (records.length > 0) return this.#result(records);
       if (this.#endMarkerSeen && this.#pending.length === 0) {
         throw new EndOfInputError(

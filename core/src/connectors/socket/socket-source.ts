@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { SluiceError } from "../../errors/sluice-error.js";
 import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
 import type { SourceRecord } from "../../plugins/records.js";
-import type { ReadResult, Source } from "../../plugins/source.js";
+import type { ReadOptions, ReadResult, Source } from "../../plugins/source.js";
 import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
 import { Wakeup } from "../shared/wakeup.js";
 import type { SocketSourceConfig } from "./socket-source-config.js";
@@ -68,10 +68,11 @@ export class SocketSource implements Source {
     this.#logger.info({ server: this.#partition }, "socket source connected");
   }
 
-  async read(signal: AbortSignal): Promise<ReadResult> {
+  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
     this.#assertOpen();
+    // Flow control's hint; what stays in #received fills it, and a full #received pauses the socket.
+    const max = Math.min(this.#config.maxRecordsPerRead, options?.maxRecords ?? Infinity);
     for (;;) {
-      const max = this.#config.maxRecordsPerRead;
       if (this.#redelivery.size > 0) return this.#result(this.#redelivery.take(max));
       if (this.#received.length > 0) {
         const records = this.#received.splice(0, max);

@@ -1,0 +1,189 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import type { SourceRecord } from "../plugins/records.js";
+import type { BatchObservation } from "./pid-rate-estimator.js";
+import { RateController, type RateControlOptions } from "./rate-controller.js";
+
+/** How one source's intake is bounded. */
+export interface SourceFlowControlOptions {
+  /** The context's batch interval, milliseconds. */
+  readonly batchIntervalMs: number;
+  /** Rate estimation and caps (the context's `backpressure`). */
+  readonly rate?: RateControlOptions;
+  /** Records received but not yet processed before the source is paused. */
+  readonly maxQueuedRecords: number;
+  /** Bytes (values and keys) of those records before the source is paused. */
+  readonly maxQueuedBytes: number;
+}
+
+/** Why a source is paused: its allowance for the interval is used up, or its queue is full. */
+export type PauseReason = "rate" | "queue";
+
+/** Records and bytes held by one batch until it is processed. */
+interface Held {
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/**
+ * The flow control of one connector source: a `RateController` fed by completed batches gives
+ * each batch interval an allowance of records, and a queue of received-but-unprocessed records
+ * (bounded in records and bytes) holds what was read until the batch holding it completes. The
+ * pump asks it how much to read next and whether to pause; it never decides on its own.
+ *
+ * @example
+ * const flow = new SourceFlowControl({ batchIntervalMs: 1000, maxQueuedRecords: 10_000, maxQueuedBytes: 64 << 20 });
+ * flow.received(records);
+ * flow.allocate(1000, records, true);
+ * flow.processed({ time: 1000, records: records.length, processingDelayMs: 800, schedulingDelayMs: 0 });
+ */
+export class SourceFlowControl {
+  readonly controller: RateController;
+  readonly maxQueuedRecords: number;
+  readonly maxQueuedBytes: number;
+  private pendingRecords = 0;
+  private pendingBytes = 0;
+  private readonly inFlight = new Map<number, Held>();
+  private inFlightRecords = 0;
+  private inFlightBytes = 0;
+  // Records read in the current batch interval; a surplus carries over to the next one.
+  private intervalReceived = 0;
+  private partitionsSeen = 1;
+  private largestRecordBytes = 0;
+  private queueFull = false;
+
+  constructor(options: SourceFlowControlOptions) {
+    this.controller = new RateController(options.batchIntervalMs, options.rate);
+    this.maxQueuedRecords = requireBound("maxBufferedRecords", options.maxQueuedRecords);
+    this.maxQueuedBytes = requireBound("maxBufferedBytes", options.maxQueuedBytes);
+  }
+
+  /** Records received and not yet processed (waiting for a batch, or in an unfinished batch). */
+  get queuedRecords(): number {
+    return this.pendingRecords + this.inFlightRecords;
+  }
+
+  /** Bytes (values and keys) of the queued records. */
+  get queuedBytes(): number {
+    return this.pendingBytes + this.inFlightBytes;
+  }
+
+  /** Records the source may still deliver in the current batch interval; undefined = no limit. */
+  remainingAllowance(): number | undefined {
+    const allowance = this.controller.recordsPerBatch(this.partitionsSeen);
+    return allowance === undefined ? undefined : Math.max(0, allowance - this.intervalReceived);
+  }
+
+  /** Why the source must be paused now, or undefined when it may read. */
+  pauseReason(): PauseReason | undefined {
+    this.updateQueueFull();
+    if (this.queueFull) return "queue";
+    return this.remainingAllowance() === 0 ? "rate" : undefined;
+  }
+
+  /**
+   * The `maxRecords` hint of the next read: the allowance left in this interval, and the room
+   * left in the queue; undefined when neither limits it.
+   */
+  readHint(): number | undefined {
+    const allowance = this.remainingAllowance();
+    let room = this.maxQueuedRecords - this.queuedRecords;
+    if (this.largestRecordBytes > 0) {
+      // Records as large as the largest seen so far that still fit in the byte bound.
+      const bytesRoom = this.maxQueuedBytes - this.queuedBytes;
+      room = Math.min(room, Math.floor(bytesRoom / this.largestRecordBytes));
+    }
+    room = Math.max(1, room);
+    return Math.max(1, allowance === undefined ? room : Math.min(allowance, room));
+  }
+
+  /** Counts records a read returned (all of them, even beyond the hint). */
+  received(records: readonly SourceRecord[]): void {
+    let bytes = 0;
+    for (const record of records) {
+      const size = recordBytes(record);
+      bytes += size;
+      if (size > this.largestRecordBytes) this.largestRecordBytes = size;
+    }
+    this.pendingRecords += records.length;
+    this.pendingBytes += bytes;
+    this.intervalReceived += records.length;
+  }
+
+  /**
+   * The batch at `time` took `records`: they stay queued until it is processed. A new interval
+   * starts (what was read beyond the last allowance counts against this one). `nothingPending`
+   * resets the count of records waiting (records a write-ahead log dropped as copies are never
+   * taken).
+   */
+  allocate(time: number, records: readonly SourceRecord[], nothingPending: boolean): void {
+    const held: Held = { records: records.length, bytes: bytesOf(records) };
+    const previous = this.inFlight.get(time);
+    if (previous !== undefined) this.release(previous);
+    this.inFlight.set(time, held);
+    this.inFlightRecords += held.records;
+    this.inFlightBytes += held.bytes;
+    this.pendingRecords = nothingPending ? 0 : Math.max(0, this.pendingRecords - held.records);
+    this.pendingBytes = nothingPending ? 0 : Math.max(0, this.pendingBytes - held.bytes);
+    const allowance = this.controller.recordsPerBatch(this.partitionsSeen);
+    this.intervalReceived =
+      allowance === undefined ? 0 : Math.max(0, this.intervalReceived - allowance);
+    if (records.length > 0) this.partitionsSeen = countPartitions(records);
+  }
+
+  /**
+   * The batch at `batch.time` was processed: its records (and those of older batches) leave the
+   * queue, and the rate estimator learns from it.
+   */
+  processed(batch: BatchObservation): void {
+    for (const [time, held] of this.inFlight) {
+      if (time > batch.time) continue;
+      this.inFlight.delete(time);
+      this.release(held);
+    }
+    this.controller.onBatchCompleted(batch);
+  }
+
+  private release(held: Held): void {
+    this.inFlightRecords -= held.records;
+    this.inFlightBytes -= held.bytes;
+  }
+
+  // Full at the bound; room again once half of it was processed (no pause/resume flapping).
+  private updateQueueFull(): void {
+    if (this.queueFull) {
+      this.queueFull =
+        this.queuedRecords >= this.maxQueuedRecords / 2 ||
+        this.queuedBytes >= this.maxQueuedBytes / 2;
+    } else {
+      this.queueFull =
+        this.queuedRecords >= this.maxQueuedRecords || this.queuedBytes >= this.maxQueuedBytes;
+    }
+  }
+}
+
+/** The bytes a record holds in memory for flow control: its value and key. */
+export function recordBytes(record: SourceRecord): number {
+  return record.value.byteLength + (record.key?.byteLength ?? 0);
+}
+
+function bytesOf(records: readonly SourceRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += recordBytes(record);
+  return bytes;
+}
+
+function countPartitions(records: readonly SourceRecord[]): number {
+  const partitions = new Set<string>();
+  for (const record of records) partitions.add(record.partition);
+  return Math.max(1, partitions.size);
+}
+
+function requireBound(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new SluiceError(
+      "SLUICE_INVALID_ARGUMENT",
+      `${name} must be an integer of at least 1, got ${String(value)}`,
+    );
+  }
+  return value;
+}
