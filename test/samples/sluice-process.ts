@@ -33,15 +33,11 @@ export class SluiceProcess {
   readonly #watchers = new Set<() => void>();
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.#child = spawn(
-      process.execPath,
-      ["core/bin/sluice.js", ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    this.#child = spawn(process.execPath, ["core/bin/sluice.js", ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.#child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       this.#stdout += chunk;
       this.#notify();
