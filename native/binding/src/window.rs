@@ -146,11 +146,15 @@ impl WindowAggregator {
         result
     }
 
-    /// Tells V8 how much memory changed since the last report.
+    /// Tells V8 how much memory changed since the last report, once the change is large
+    /// enough to matter to the garbage collector (≥ 1 MiB or an eighth of what was reported):
+    /// reporting every small batch would call into V8 at every slide for nothing.
     fn report(&mut self, env: &Env) {
         let now = self.inner.memory_bytes() as i64;
         let delta = now - self.reported;
-        if delta != 0 && env.adjust_external_memory(delta).is_ok() {
+        let worth_it =
+            delta.abs() >= (1 << 20).max(self.reported / 8) || (now == 0) != (self.reported == 0);
+        if delta != 0 && worth_it && env.adjust_external_memory(delta).is_ok() {
             self.reported = now;
         }
     }
