@@ -200,7 +200,7 @@ describe("chaos: brokers in, Cassandra and files out", () => {
     } finally {
       await producer.disconnect();
     }
-  }, 300_000);
+  }, 480_000);
 
   it(`RabbitMQ: nothing lost, nothing counted twice across ${KILLS} SIGKILLs`, async () => {
     await setUp(["cassandra", "rabbitmq"]);
@@ -227,7 +227,7 @@ describe("chaos: brokers in, Cassandra and files out", () => {
       await channel.deleteQueue(queue).catch(() => undefined);
       await connection.close();
     }
-  }, 300_000);
+  }, 480_000);
 
   it(`MQTT: nothing lost, nothing counted twice across ${KILLS} SIGKILLs`, async () => {
     await setUp(["cassandra", "mosquitto"]);
@@ -262,5 +262,5 @@ describe("chaos: brokers in, Cassandra and files out", () => {
     } finally {
       await publisher.endAsync();
     }
-  }, 300_000);
+  }, 480_000);
 });
