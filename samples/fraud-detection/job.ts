@@ -48,7 +48,7 @@ export default defineJob<FraudArgs>((ctx, rawArgs) => {
       },
       timeout: settings.stateTimeout,
     })
-    .setName("card-state")
+    .name("card-state")
     .flatMap((cardAlerts) => cardAlerts);
 
   // Both outputs get the alert as JSON, keyed by card; printing comes after they were written.

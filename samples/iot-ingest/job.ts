@@ -37,7 +37,7 @@ export default defineJob<IotArgs>((ctx, rawArgs) => {
   // The windows: each sensor's stats over the last `window`, every `slide`.
   const windows = perSensor
     .reduceByKeyAndWindow(mergeStats, { window: settings.windowMs, slide: settings.slideMs })
-    .setName("sensor-windows")
+    .name("sensor-windows")
     .transform((batch, time) =>
       batchRecords(batch)
         .map(([sensor, stats]) => windowRow(sensor, stats, time))
@@ -49,7 +49,7 @@ export default defineJob<IotArgs>((ctx, rawArgs) => {
     .updateStateByKey((batchStats: TemperatureStats[], total: TemperatureStats | undefined) =>
       batchStats.reduce(mergeStats, total ?? emptyStats()),
     )
-    .setName("sensor-totals");
+    .name("sensor-totals");
 
   // Driver-side report: rejected readings, the latest totals, and the windows printed.
   let rejected = 0;

@@ -18,7 +18,7 @@ export class BatchMappedDStream<T, U> extends DStream<U> {
     super(parent.context);
   }
 
-  override get name(): string {
+  override get operatorName(): string {
     return `BatchMappedDStream(${this.operation})`;
   }
 

@@ -109,31 +109,31 @@ export abstract class DStream<T> {
   protected abstract compute(time: number): Promise<Batch<T> | undefined>;
 
   /** A name for messages: the operator class, such as `MappedDStream`. */
-  get name(): string {
+  get operatorName(): string {
     return this.constructor.name;
   }
 
-  /** The name given with `setName`, under which checkpoints store this operator's state. */
+  /** The name given with `name`, under which checkpoints store this operator's state. */
   get stableName(): string | undefined {
     return this.givenName;
   }
 
   /**
-   * Names the operator for checkpoints (Spark's `setName`): its state is saved under this name,
+   * Names the operator for checkpoints (like Spark's `RDD.setName`): its state is saved under this name,
    * so a changed job still restores it as long as an operator keeps the name. A stateful operator
    * left unnamed gets a name derived from the graph (`updateStateByKey#0`), which shifts when
    * operators are added before it. Naming a stream that is not stateful names the stateful
-   * operators it is built on (`reduceByKeyAndWindow(...).setName("recent")`).
+   * operators it is built on (`reduceByKeyAndWindow(...).name("recent")`).
    *
    * @example
-   * const totals = pairs.updateStateByKey(addUp).setName("totals");
+   * const totals = pairs.updateStateByKey(addUp).name("totals");
    */
-  setName(stableName: string): this {
+  name(stableName: string): this {
     internalsOf(this.context).assertCanAddOperations();
     if (typeof stableName !== "string" || !/^[^\s/][^/]*$/.test(stableName)) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
-        `setName: expected a non-empty name without "/" and not starting with a space, got ${JSON.stringify(stableName)}`,
+        `name: expected a non-empty name without "/" and not starting with a space, got ${JSON.stringify(stableName)}`,
       );
     }
     this.givenName = stableName;
@@ -176,7 +176,7 @@ export abstract class DStream<T> {
     if (this.zero !== undefined && this.zero !== zeroTime) {
       throw new SluiceError(
         "SLUICE_INTERNAL",
-        `${this.name} was initialized with zero time ${this.zero} ms and again with ${zeroTime} ms`,
+        `${this.operatorName} was initialized with zero time ${this.zero} ms and again with ${zeroTime} ms`,
       );
     }
     this.zero = zeroTime;
@@ -232,7 +232,7 @@ export abstract class DStream<T> {
     if (zero === undefined) {
       throw new SluiceError(
         "SLUICE_ILLEGAL_STATE",
-        `${this.name} has not been initialized: start its StreamingContext first`,
+        `${this.operatorName} has not been initialized: start its StreamingContext first`,
       );
     }
     return time > zero && (time - zero) % this.slideDuration === 0;
@@ -283,7 +283,7 @@ export abstract class DStream<T> {
     if (zero === undefined) {
       throw new SluiceError(
         "SLUICE_ILLEGAL_STATE",
-        `${this.name} has not been initialized: slice works once its StreamingContext has started`,
+        `${this.operatorName} has not been initialized: slice works once its StreamingContext has started`,
       );
     }
     const slide = this.slideDuration;

@@ -30,10 +30,10 @@ export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
     this.internal = new InternalMapWithStateDStream(parent, spec, numPartitions, timeout);
   }
 
-  /** Names the state for checkpoints (see `DStream.setName`). */
-  override setName(stableName: string): this {
-    super.setName(stableName);
-    this.internal.setName(stableName);
+  /** Names the state for checkpoints (see `DStream.name`). */
+  override name(stableName: string): this {
+    super.name(stableName);
+    this.internal.name(stableName);
     return this;
   }
 

@@ -49,7 +49,7 @@ export async function requireParentBatches(
     const parent = parents[index] as DStream<unknown>;
     throw new SluiceError(
       "SLUICE_MISSING_BATCH",
-      `${operation} at ${time} ms: its parent ${parent.name} (stream ${parent.id}) produced no batch for that time, so there is nothing to combine`,
+      `${operation} at ${time} ms: its parent ${parent.operatorName} (stream ${parent.id}) produced no batch for that time, so there is nothing to combine`,
     );
   });
 }

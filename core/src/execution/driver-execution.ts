@@ -191,7 +191,7 @@ export class DriverExecution {
       if (!everyParentRequired) return undefined;
       throw new SluiceError(
         "SLUICE_MISSING_BATCH",
-        `cogroup at ${time} ms: its parent ${parent.name} (stream ${parent.id}) produced no batch for that time, so there is nothing to combine`,
+        `cogroup at ${time} ms: its parent ${parent.operatorName} (stream ${parent.id}) produced no batch for that time, so there is nothing to combine`,
       );
     }
     const mapOutputs = await Promise.all(
@@ -272,7 +272,7 @@ export class DriverExecution {
     const streamId = (error as { streamId?: unknown }).streamId;
     const id = typeof streamId === "number" ? streamId : task.streamId;
     const stream = internalsOf(this.context).streams.get(id);
-    const what = `${stream?.name ?? "an operator"} (stream ${id})`;
+    const what = `${stream?.operatorName ?? "an operator"} (stream ${id})`;
     const causeCode = (cause as { code?: unknown } | null)?.code;
     const code =
       typeof causeCode === "string" && causeCode.startsWith("SLUICE_") && !lost

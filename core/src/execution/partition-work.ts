@@ -78,7 +78,7 @@ export function runTask(
     if (!isPartitionOperator(stream)) {
       throw new SluiceError(
         "SLUICE_INTERNAL",
-        `stream ${id} (${stream.name}) is not per-partition`,
+        `stream ${id} (${stream.operatorName}) is not per-partition`,
       );
     }
     const started = performance.now();
@@ -143,7 +143,10 @@ function writeShuffle(
     phases.shuffleMs += performance.now() - started;
     return out;
   }
-  throw new SluiceError("SLUICE_INTERNAL", `stream ${stream.id} (${stream.name}) is not a shuffle`);
+  throw new SluiceError(
+    "SLUICE_INTERNAL",
+    `stream ${stream.id} (${stream.operatorName}) is not a shuffle`,
+  );
 }
 
 function readShuffle(
@@ -175,7 +178,10 @@ function readShuffle(
     phases.aggregateMs += performance.now() - decoded;
     return out;
   }
-  throw new SluiceError("SLUICE_INTERNAL", `stream ${stream.id} (${stream.name}) is not a shuffle`);
+  throw new SluiceError(
+    "SLUICE_INTERNAL",
+    `stream ${stream.id} (${stream.operatorName}) is not a shuffle`,
+  );
 }
 
 function decodeRows(bucket: ShuffleBucket): Pair[] {

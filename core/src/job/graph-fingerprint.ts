@@ -11,5 +11,7 @@ import { InputDStream } from "../input/input-dstream.js";
 export function graphFingerprint(streams: ReadonlyMap<number, DStream<unknown>>): string[] {
   return [...streams.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([id, stream]) => `${id}:${stream instanceof InputDStream ? "input" : stream.name}`);
+    .map(
+      ([id, stream]) => `${id}:${stream instanceof InputDStream ? "input" : stream.operatorName}`,
+    );
 }

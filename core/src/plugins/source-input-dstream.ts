@@ -98,7 +98,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     }
   }
 
-  override get name(): string {
+  override get operatorName(): string {
     return `SourceInputDStream(${this.connector.id})`;
   }
 

@@ -360,7 +360,7 @@ export class CheckpointCoordinator {
       operatorsWithoutState.push({
         name: named.name,
         reason: named.derived
-          ? `${reason}; its name is derived from the graph, name it with setName to keep its state when the job changes`
+          ? `${reason}; its name is derived from the graph, name it with .name("…") to keep its state when the job changes`
           : reason,
       });
     }
@@ -382,7 +382,7 @@ export class CheckpointCoordinator {
     const unrecoverableInputs: string[] = [];
     for (const input of inputs) {
       if (!(input instanceof SourceInputDStream)) {
-        unrecoverableInputs.push(`${input.name} (input ${input.inputId})`);
+        unrecoverableInputs.push(`${input.operatorName} (input ${input.inputId})`);
         continue;
       }
       const name = input.connector.id;

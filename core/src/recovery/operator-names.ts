@@ -5,15 +5,15 @@ import { isStatefulOperator, type StatefulOperator } from "./stateful-operator.j
 /** A stateful operator of a job and the name its state is checkpointed under. */
 export interface NamedOperator {
   readonly name: string;
-  /** True when the name was derived from the graph rather than given with `setName`. */
+  /** True when the name was derived from the graph rather than given with `name`. */
   readonly derived: boolean;
   readonly operator: DStream<unknown> & StatefulOperator;
 }
 
 /**
- * Names every stateful operator reachable from `outputs`: the name given with `setName`; else,
+ * Names every stateful operator reachable from `outputs`: the name given with `name`; else,
  * below a named stream, `<that name>/<kind>` (`recent/window` for
- * `reduceByKeyAndWindow(...).setName("recent")`); else `<kind>#<n>`, numbered in creation order.
+ * `reduceByKeyAndWindow(...).name("recent")`); else `<kind>#<n>`, numbered in creation order.
  * Two operators given the same name are refused.
  *
  * @example
@@ -54,7 +54,7 @@ export function nameStatefulOperators(outputs: readonly DStream<unknown>[]): Nam
     if (other !== undefined) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
-        `two stateful operators are named "${entry.name}" (${other.operator.stateKind} and ${entry.operator.stateKind}): checkpoints store state by name, so give each its own with setName`,
+        `two stateful operators are named "${entry.name}" (${other.operator.stateKind} and ${entry.operator.stateKind}): checkpoints store state by name, so give each its own with .name("…")`,
       );
     }
     seen.set(entry.name, entry);

@@ -62,14 +62,14 @@ export function buildWordCount(
   const totals = pairs.updateStateByKey((values: number[], total: number | undefined) =>
     values.reduce((a, b) => a + b, total ?? 0),
   );
-  if (names.totals !== undefined) totals.setName(names.totals);
+  if (names.totals !== undefined) totals.name(names.totals);
   outputs.write("totals", totals);
   const recent = pairs.reduceByKeyAndWindow((a, b) => a + b, {
     window: 3000,
     inverse: (a, b) => a - b,
     filter: ([, count]) => count > 0,
   });
-  if (names.recent !== undefined) recent.setName(names.recent);
+  if (names.recent !== undefined) recent.name(names.recent);
   outputs.write("recent", recent);
   outputs.write("pairs-of-batches", pairs.window(2000, 2000).countByValue());
   const sessions = pairs.mapWithState({
@@ -79,7 +79,7 @@ export function buildWordCount(
       return [word, seen] as const;
     },
   });
-  if (names.sessions !== undefined) sessions.setName(names.sessions);
+  if (names.sessions !== undefined) sessions.name(names.sessions);
   outputs.write("sessions", sessions.stateSnapshots());
 }
 

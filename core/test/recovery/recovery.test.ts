@@ -248,7 +248,7 @@ describe("getOrCreate and the commit protocol", () => {
       c.source(log.plugin(), {})
         .map((record): [string, number] => [String(record.offset), 1])
         .updateStateByKey(() => () => "a function is no state")
-        .setName("callbacks")
+        .name("callbacks")
         .foreachBatch(() => undefined);
     });
     running.push(ctx);

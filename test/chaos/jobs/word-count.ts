@@ -46,7 +46,7 @@ async function build(): Promise<StreamingContext> {
       .updateStateByKey((values: number[], total: number | undefined) =>
         values.reduce((a, b) => a + b, total ?? 0),
       )
-      .setName("totals"),
+      .name("totals"),
     "totals",
   );
   await write(
@@ -58,7 +58,7 @@ async function build(): Promise<StreamingContext> {
         inverse: (a, b) => a - b,
         filter: ([, count]) => count > 0,
       })
-      .setName("recent"),
+      .name("recent"),
     "windows",
   );
   return ctx;
