@@ -47,6 +47,8 @@ export const mqttSink = defineSink({
 export const plugins = [mqttSource, mqttSink];
 export default plugins;
 
+// The template lives in core; re-exported so `@sluice/mqtt` keeps offering it.
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "sluice";
 export { checkConnection, type MqttConnectionCheck } from "./check-connection.js";
 export {
   type BrokerAddress,
@@ -58,7 +60,6 @@ export { type ConnectionConfig, connectionConfig, tlsOptions } from "./connectio
 export { HOLD_ACK } from "./held-acks.js";
 export { MqttSink, type MqttSinkMetrics } from "./mqtt-sink.js";
 export { MqttSource, type MqttSourceMetrics } from "./mqtt-source.js";
-export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export { type MqttSinkConfig, mqttSinkConfig, type TopicFunction } from "./sink-config.js";
 export {
   type MqttSourceConfig,

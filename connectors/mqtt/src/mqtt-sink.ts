@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import {
   BackoffError,
   NotConnectedError,
+  RecordTemplate,
   type Sink,
   type SinkRecord,
   SluiceError,
@@ -17,7 +18,6 @@ import {
   openClient,
 } from "./connect.js";
 import { userProperties } from "./headers.js";
-import { RecordTemplate } from "./record-template.js";
 import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
 import { topicNameProblem } from "./topics.js";
 

@@ -1,7 +1,6 @@
-import type { SinkRecord } from "sluice";
+import { RecordTemplate, type SinkRecord, TEMPLATE_PLACEHOLDERS } from "sluice";
 import { z } from "zod";
 import { connectionFields, requireOneAddress } from "./connection-config.js";
-import { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 
 /** Builds the topic of one record; `index` is its position in the batch. */
 export type TopicFunction = (record: SinkRecord, index: number) => string;

@@ -46,6 +46,8 @@ export const rabbitmqSink = defineSink({
 export const plugins = [rabbitmqSource, rabbitmqSink];
 export default plugins;
 
+// The template lives in core; re-exported so `@sluice/rabbitmq` keeps offering it.
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "sluice";
 export { checkConnection, type RabbitMqConnectionCheck } from "./check-connection.js";
 export {
   type AmqpConnect,
@@ -56,7 +58,6 @@ export {
 export { type ConnectionConfig, connectionConfig, tlsOptions } from "./connection-config.js";
 export { RabbitMqSink, type RabbitMqSinkMetrics } from "./rabbitmq-sink.js";
 export { RabbitMqSource, type RabbitMqSourceMetrics } from "./rabbitmq-source.js";
-export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export {
   type RabbitMqSinkConfig,
   type RoutingKeyFunction,

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import {
   BackoffError,
   NotConnectedError,
+  RecordTemplate,
   type Sink,
   type SinkRecord,
   SluiceError,
@@ -17,7 +18,6 @@ import {
   openConnection,
 } from "./connect.js";
 import { amqpHeaders } from "./headers.js";
-import { RecordTemplate } from "./record-template.js";
 import type { RabbitMqSinkConfig, RoutingKeyFunction } from "./sink-config.js";
 
 /** The sink's counters; read them with `sink.metrics`. */

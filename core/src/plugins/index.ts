@@ -40,6 +40,7 @@ export {
   type SourcePlugin,
 } from "./plugin.js";
 export { importPluginPackage, pluginsFromModule, resolvePackage } from "./plugin-loader.js";
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
 export {
   formatConfig,

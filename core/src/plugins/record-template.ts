@@ -1,4 +1,4 @@
-import type { SinkRecord } from "sluice";
+import type { SinkRecord } from "./records.js";
 
 /** One piece of a parsed template: literal text or a value taken from the record. */
 type TemplatePart =

@@ -1,5 +1,5 @@
+import { RecordTemplate } from "sluice";
 import { describe, expect, it } from "vitest";
-import { RecordTemplate } from "../src/record-template.js";
 
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
