@@ -16,6 +16,7 @@ import {
   SluiceError,
   type Source,
   type SourceRecord,
+  Wakeup,
 } from "sluice";
 import { abortable, closeQuietly, withTimeout } from "./async.js";
 import {
@@ -29,7 +30,6 @@ import { type HeldRecord, PartitionState } from "./partition-state.js";
 import type { KafkaSourceConfig } from "./source-config.js";
 import { parseOffset, parsePartitionKey, partitionKey } from "./topic-partition.js";
 import { attachSource, type ConsumedOffset, linkedSink } from "./transaction-link.js";
-import { Wakeup } from "./wakeup.js";
 
 /**
  * The Kafka source's counters, read with `source.metrics` (a snapshot).

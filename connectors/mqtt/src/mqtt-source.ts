@@ -6,6 +6,7 @@ import {
   SluiceError,
   type Source,
   type SourceRecord,
+  Wakeup,
 } from "sluice";
 import {
   type BrokerAddress,
@@ -17,7 +18,6 @@ import {
 import { recordHeaders } from "./headers.js";
 import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
 import { type MqttSourceConfig, subscriptionsOf } from "./source-config.js";
-import { Wakeup } from "./wakeup.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface MqttSourceMetrics {

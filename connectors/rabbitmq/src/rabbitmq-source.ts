@@ -6,6 +6,7 @@ import {
   SluiceError,
   type Source,
   type SourceRecord,
+  Wakeup,
 } from "sluice";
 import { explainChannelError } from "./channel-errors.js";
 import {
@@ -17,7 +18,6 @@ import {
 } from "./connect.js";
 import { recordHeaders } from "./headers.js";
 import type { RabbitMqSourceConfig } from "./source-config.js";
-import { Wakeup } from "./wakeup.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface RabbitMqSourceMetrics {

@@ -1,6 +1,12 @@
 /**
  * Lets a pending `read` sleep until something changes (data arrived, pause, close) instead of
  * polling: `wait` resolves on the next `notify`, when the signal aborts, or after `timeoutMs`.
+ * Exported for connector packages, whose sources wait the same way.
+ *
+ * @example
+ * const wakeup = new Wakeup();
+ * setTimeout(() => wakeup.notify(), 10);
+ * await wakeup.wait(signal, 1000);
  */
 export class Wakeup {
   readonly #waiters = new Set<() => void>();
