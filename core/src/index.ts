@@ -51,6 +51,7 @@ export type {
   StreamInputInfo,
   StreamingListener,
 } from "./scheduler/listener.js";
+export { abortable, closeQuietly, withTimeout } from "./util/async.js";
 export { canonicalKey } from "./util/canonical-key.js";
 export { type Duration, type DurationUnit, parseDuration } from "./util/duration.js";
 export { partitionOfKey } from "./util/partition-of-key.js";

@@ -1,14 +1,17 @@
 import { type Client, errors, types } from "cassandra-driver";
 import type { Logger } from "pino";
 import {
+  abortable,
   BackoffError,
+  closeQuietly,
+  type Delay,
   NotConnectedError,
+  realDelay,
   type Sink,
   type SinkRecord,
   SluiceError,
   type WriteBatchContext,
 } from "sluice";
-import { abortable, closeQuietly, type Delay, realDelay } from "./async.js";
 import {
   createCassandraClient,
   isInvalidData,

@@ -1,6 +1,5 @@
 import { Client, types } from "cassandra-driver";
-import { NotConnectedError, SluiceError, validateConfig } from "sluice";
-import { closeQuietly } from "./async.js";
+import { closeQuietly, NotConnectedError, SluiceError, validateConfig } from "sluice";
 import {
   createCassandraClient,
   isUnreachable,

@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
-import { NotConnectedError, SluiceError, validateConfig } from "sluice";
-import { closeQuietly } from "./async.js";
+import { closeQuietly, NotConnectedError, SluiceError, validateConfig } from "sluice";
 import {
   createCassandraClient,
   isUnreachable,

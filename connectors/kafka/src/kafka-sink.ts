@@ -1,13 +1,14 @@
 import { type Message, Partitioners, type Producer, type Transaction } from "kafkajs";
 import type { Logger } from "pino";
 import {
+  abortable,
+  closeQuietly,
   NotConnectedError,
   type Sink,
   type SinkRecord,
   SluiceError,
   type WriteBatchContext,
 } from "sluice";
-import { abortable, closeQuietly } from "./async.js";
 import {
   createKafkaClient,
   isConnectionProblem,

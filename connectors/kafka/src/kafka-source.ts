@@ -9,6 +9,8 @@ import type {
 } from "kafkajs";
 import type { Logger } from "pino";
 import {
+  abortable,
+  closeQuietly,
   NotConnectedError,
   type ReadResult,
   type RecordHeaders,
@@ -17,8 +19,8 @@ import {
   type Source,
   type SourceRecord,
   Wakeup,
+  withTimeout,
 } from "sluice";
-import { abortable, closeQuietly, withTimeout } from "./async.js";
 import {
   createKafkaClient,
   isConnectionProblem,
