@@ -1,23 +1,10 @@
-import { secret } from "sluice";
+import { secret, tlsConfig } from "sluice";
 import { z } from "zod";
 
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
 
-/** TLS settings passed through to Node's `tls.connect`; PEM text, not file names. */
-export const cassandraTlsOptions = z.strictObject({
-  ca: z
-    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-    .optional()
-    .describe("PEM text of the CA certificates to trust (default: Node's bundled CAs)"),
-  cert: z.string().min(1).optional().describe("PEM text of the client certificate"),
-  key: secret(z.string().min(1)).optional().describe("PEM text of the client certificate's key"),
-  passphrase: secret(z.string()).optional().describe("the passphrase of the key"),
-  servername: z.string().min(1).optional().describe("the server name checked in its certificate"),
-  rejectUnauthorized: z
-    .boolean()
-    .default(true)
-    .describe("false accepts any server certificate (tests only)"),
-});
+/** TLS settings passed through to Node's `tls.connect`: core's, under this package's name. */
+export const cassandraTlsOptions = tlsConfig;
 
 /** The connection fields every Cassandra config shares. */
 export const cassandraClientFields = {

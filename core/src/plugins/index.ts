@@ -69,6 +69,7 @@ export type {
 } from "./source.js";
 export { SourceInputDStream, type SourceStreamOptions } from "./source-input-dstream.js";
 export { SourceSession, type SourceSessionOptions } from "./source-session.js";
+export { type TlsConfig, tlsConfig } from "./tls-config.js";
 export {
   CONNECTOR_LOGGER,
   CONSOLE_STREAMS,
