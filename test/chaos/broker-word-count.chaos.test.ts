@@ -11,6 +11,7 @@ import { Client } from "cassandra-driver";
 import { Kafka, logLevel } from "kafkajs";
 import { connectAsync as mqttConnect } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { lockServers, type ServerName as Server } from "../support/service-lock.js";
 import { chaosRun } from "./chaos-run.js";
 import {
   consistencyProblems,
@@ -27,7 +28,6 @@ import {
   RECORD_ID_HEADERS,
   type SourceSettings,
 } from "./jobs/word-count-settings.js";
-import { lockServers, type Server } from "./service-locks.js";
 
 const BATCH_MS = 250;
 const KILLS = 10;

@@ -6,7 +6,6 @@ import amqp from "amqplib";
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockService } from "../../../test/integration/kafka/services.js";
-import { lockServer } from "../../../test/integration/rabbitmq/service-lock.js";
 import { temporaryFolder } from "../../../test/samples/files.js";
 import {
   connectKafkaAdmin,
@@ -17,6 +16,7 @@ import {
   uniqueKafkaName,
 } from "../../../test/samples/kafka.js";
 import { SluiceProcess, samplePath } from "../../../test/samples/sluice-process.js";
+import { lockServer } from "../../../test/support/service-lock.js";
 import { type ExpectedAlert, expectedAlerts, generateTransactions } from "./transactions.js";
 
 const RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672";

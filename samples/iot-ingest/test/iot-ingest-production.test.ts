@@ -6,9 +6,9 @@ import { Client } from "cassandra-driver";
 import { connectAsync, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockService } from "../../../test/integration/kafka/services.js";
-import { lockServer } from "../../../test/integration/rabbitmq/service-lock.js";
 import { temporaryFolder } from "../../../test/samples/files.js";
 import { SluiceProcess, samplePath } from "../../../test/samples/sluice-process.js";
+import { lockServer } from "../../../test/support/service-lock.js";
 import {
   bySensor,
   expectRowsMatchReadings,

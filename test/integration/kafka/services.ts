@@ -2,15 +2,13 @@
 // lock per server (so a suite that restarts a server never runs beside another suite using
 // it), restarts, and dropping this process's TCP connections to a server.
 import { execFile, execFileSync } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { lockServer } from "../../support/service-lock.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const LOCKS = join(tmpdir(), "sluice-service-locks");
 
 /** The servers these suites use. */
 export type ServiceName = "kafka" | "cassandra";
@@ -23,39 +21,7 @@ export async function lockService(
   name: ServiceName,
   timeoutMs = 300_000,
 ): Promise<() => Promise<void>> {
-  await mkdir(LOCKS, { recursive: true });
-  const path = join(LOCKS, name);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(path);
-      await writeFile(join(path, "owner"), String(process.pid));
-      return async () => {
-        await rm(path, { recursive: true, force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const owner = Number(await readFile(join(path, "owner"), "utf8").catch(() => "0"));
-    if (owner === process.pid) throw new Error(`this process already holds the ${name} lock`);
-    if (owner > 0 && !alive(owner)) {
-      await rm(path, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`waited ${timeoutMs} ms for the ${name} lock held by process ${owner}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return lockServer(name, timeoutMs);
 }
 
 /** Stops the servers, in parallel (`scripts/services/stop <names>`); never any other. */

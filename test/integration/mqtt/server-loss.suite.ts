@@ -8,7 +8,7 @@ import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } 
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSource, mqttSource } from "../../../connectors/mqtt/src/index.js";
-import { lockServer } from "../rabbitmq/service-lock.js";
+import { lockServer } from "../../support/service-lock.js";
 import { BROKER_URL, client, publish, services, text, uniqueName } from "./broker.js";
 
 const BACKOFF = { initialDelayMs: 50, maxDelayMs: 300, multiplier: 2, jitter: 0 };

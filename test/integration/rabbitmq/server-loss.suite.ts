@@ -6,6 +6,7 @@ import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } 
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RabbitMqSource, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
+import { lockServer } from "../../support/service-lock.js";
 import {
   adminConnection,
   depth,
@@ -15,7 +16,6 @@ import {
   text,
   uniqueName,
 } from "./broker.js";
-import { lockServer } from "./service-lock.js";
 
 const BACKOFF = { initialDelayMs: 100, maxDelayMs: 500, multiplier: 2, jitter: 0 };
 const header = (record: SourceRecord, name: string) =>

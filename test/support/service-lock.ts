@@ -1,20 +1,25 @@
 // An exclusive lock per local server across test processes, so that a suite restarting a
-// server never runs beside another suite using it. The same protocol as lockService of
-// test/integration/kafka/services.ts (a directory per server under the system's temporary
-// folder, holding the owner's PID; a lock whose process died is taken over), so that suites
-// of either kind exclude each other.
+// server never runs beside another suite (or chaos test) using it: a directory per server under
+// the system's temporary folder, holding the owner's PID; a lock whose process died is taken
+// over. The integration suites and the chaos tests all take their locks here.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const LOCKS = join(tmpdir(), "sluice-service-locks");
 
+/** A local server the suites use. */
+export type ServerName = "cassandra" | "kafka" | "mosquitto" | "rabbitmq";
+
 /**
  * Takes the lock of `name` for this process, waiting while another process holds it.
  * Resolves with the function that releases it.
+ *
+ * @example
+ * const release = await lockServer("rabbitmq");
  */
 export async function lockServer(
-  name: "rabbitmq" | "mosquitto",
+  name: ServerName,
   timeoutMs = 300_000,
 ): Promise<() => Promise<void>> {
   await mkdir(LOCKS, { recursive: true });
@@ -42,6 +47,24 @@ export async function lockServer(
     // Another test process holds it: look again shortly.
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * Takes the locks of `servers` in name order (so two takers never wait on each other);
+ * resolves with the function releasing them.
+ *
+ * @example
+ * const release = await lockServers(["kafka", "cassandra"]);
+ */
+export async function lockServers(
+  servers: readonly ServerName[],
+  timeoutMs = 300_000,
+): Promise<() => Promise<void>> {
+  const releases: (() => Promise<void>)[] = [];
+  for (const server of [...servers].sort()) releases.push(await lockServer(server, timeoutMs));
+  return async () => {
+    for (const release of releases.reverse()) await release();
+  };
 }
 
 function alive(pid: number): boolean {
