@@ -25,13 +25,16 @@ function collect(stream: DStream<readonly [string, number]>, name: string): void
   });
 }
 
-/** A deliberately slow score of a line: FNV-1a over the line, `rounds` times. */
+/**
+ * A deliberately slow score of a line: FNV-1a over the line, `rounds` times. The hash stays an
+ * int32 throughout (the FNV offset basis as `| 0`): starting from the double 2166136261 made V8
+ * move the loop to code 2.5x slower after about a second, whatever the thread.
+ */
 export function score(line: string, rounds: number): number {
-  let hash = 2166136261;
+  let hash = 0x811c9dc5 | 0;
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < line.length; i++) {
-      hash ^= line.charCodeAt(i) + round;
-      hash = Math.imul(hash, 16777619);
+      hash = Math.imul(hash ^ (line.charCodeAt(i) + round), 16777619);
     }
   }
   return (hash >>> 0) % 1000;
