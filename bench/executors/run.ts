@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BatchExecutionInfo, createJobContext } from "sluice";
+import { type BatchExecutionInfo, createJobContext, ExecutorPool } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { outputs, queues } from "./pipelines.js";
 
@@ -35,6 +35,7 @@ interface Workload {
 async function runWorkload(
   workload: Workload,
   master: string,
+  pool: ExecutorPool | undefined,
   warmup: number,
   run: number,
 ): Promise<RunResult> {
@@ -46,7 +47,13 @@ async function runWorkload(
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
     { module: MODULE, exportName: workload.exportName, args: workload.args(name) },
-    { batchInterval: 1000, clock, master, defaultParallelism: 4 },
+    {
+      batchInterval: 1000,
+      clock,
+      master,
+      defaultParallelism: 4,
+      ...(pool === undefined ? {} : { executorPool: pool }),
+    },
   );
   const infos = new Map<number, BatchExecutionInfo | undefined>();
   const waiters = new Map<number, () => void>();
@@ -128,7 +135,7 @@ export async function benchExecutors(options: {
 }): Promise<string> {
   const { quick, log } = options;
   const rounds = quick ? 2 : 5;
-  const warmup = 1;
+  const warmup = 2;
   const loadBefore = loadavg()[0] ?? 0;
   const workloads: { title: string; workload: Workload }[] = [
     {
@@ -152,9 +159,12 @@ export async function benchExecutors(options: {
     "## Executors (local[N])",
     "",
     `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; load average before: ${loadBefore.toFixed(2)} (other people's jobs share this machine; with autogroup scheduling a process's threads share one CPU share, so a load near or above the core count takes the speed-up away).`,
-    `Each run: its executors start first (untimed), ${warmup} warm-up batch, then timed batches one after the other; ${rounds} runs per master, masters alternating; defaultParallelism 4 (4 tasks per stage). The speed-up compares the best run of each master (the usual way to see through other jobs on a shared machine) and, in brackets, the medians.`,
+    `Each run: ${warmup} warm-up batches, then timed batches one after the other; ${rounds} runs per master, masters alternating; local[2] runs share one pool of 2 executor threads (started untimed), as local[1] runs share the main thread; defaultParallelism 4 (4 tasks per stage). The speed-up compares the best run of each master (the usual way to see through other jobs on a shared machine) and, in brackets, the medians.`,
     "",
   ];
+  // One pool for every local[2] run, as the driver's main thread serves every local[1] run: both
+  // sides stay warm (compiled code) from run to run. Its threads start before any timing.
+  const executors = new ExecutorPool({ threads: 2 });
   const selected = workloads.filter(
     ({ title }) => options.only === undefined || options.only.some((id) => title.startsWith(id)),
   );
@@ -163,7 +173,8 @@ export async function benchExecutors(options: {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ["local[1]", "local[2]"] : ["local[2]", "local[1]"];
       for (const master of order) {
-        const result = await runWorkload(workload, master, warmup, round);
+        const pool = master === "local[1]" ? undefined : executors;
+        const result = await runWorkload(workload, master, pool, warmup, round);
         (results[master] as RunResult[]).push(result);
         log(
           `${workload.exportName} ${master}: ${Math.round(result.recordsPerSecond)} records/s (${result.msPerBatch.toFixed(1)} ms/batch)`,
@@ -209,6 +220,7 @@ export async function benchExecutors(options: {
       );
     }
   }
+  await executors.close();
   lines.push(`Load average after: ${(loadavg()[0] ?? 0).toFixed(2)}.`, "");
   return lines.join("\n");
 }
