@@ -120,19 +120,8 @@ export class DriverExecution {
    */
   compute(stream: DStream<unknown>, time: number): Promise<Batch<unknown> | undefined> | undefined {
     if (isPartitionOperator(stream)) return this.computeChain(stream, time);
-    if (stream instanceof operator("NamedReducedDStream")) {
-      const named = stream as NamedReducedDStream<unknown>;
-      return this.computeShuffle(stream, time, [named.parent], named.numPartitions, false);
-    }
-    if (stream instanceof operator("ShuffledDStream")) {
-      const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
-      return this.computeShuffle(stream, time, [shuffled.parent], shuffled.numPartitions, false);
-    }
-    if (stream instanceof operator("CoGroupedDStream")) {
-      const grouped = stream as CoGroupedDStream<unknown, unknown, unknown>;
-      const parents = [grouped.left, grouped.right];
-      return this.computeShuffle(stream, time, parents, grouped.numPartitions, true);
-    }
+    const shuffle = shuffleOf(stream);
+    if (shuffle !== undefined) return this.computeShuffle(shuffle, time, stream.id, []);
     return undefined;
   }
 
@@ -155,6 +144,9 @@ export class DriverExecution {
     time: number,
   ): Promise<Batch<unknown> | undefined> {
     const { root, chain } = chainOf(stream, this.shared, true);
+    // A chain right after a shuffle that nothing else reads runs in the shuffle's reduce tasks.
+    const shuffle = this.shared.has(root) ? undefined : shuffleOf(root);
+    if (shuffle !== undefined) return this.computeShuffle(shuffle, time, stream.id, chain);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
     const partitions = await Promise.all(
@@ -173,13 +165,17 @@ export class DriverExecution {
     return { time, partitions };
   }
 
+  /**
+   * A shuffle's map tasks, then its reduce tasks, which also run `chain` (the per-partition
+   * operators after it, when nothing else reads the shuffle's result).
+   */
   private async computeShuffle(
-    stream: DStream<unknown>,
+    shuffle: ShuffleShape,
     time: number,
-    parents: ReadonlyArray<DStream<unknown>>,
-    numPartitions: number,
-    everyParentRequired: boolean,
+    streamId: number,
+    chain: ReadonlyArray<number>,
   ): Promise<Batch<unknown> | undefined> {
+    const { stream, parents, numPartitions, everyParentRequired } = shuffle;
     const sources = await Promise.all(
       parents.map(async (parent) => {
         const { root, chain } = chainOf(parent, this.shared, false);
@@ -217,7 +213,7 @@ export class DriverExecution {
           jobKey: this.jobKey,
           time,
           partition,
-          streamId: stream.id,
+          streamId,
           input: {
             kind: "shuffle-read",
             shuffleId: stream.id,
@@ -225,7 +221,7 @@ export class DriverExecution {
               side.map((buckets) => buckets[partition] as ShuffleBucket),
             ),
           },
-          chain: [],
+          chain,
           output: { kind: "records" },
         }).then((result) => this.recordsOf(result, time)),
       ),
@@ -285,6 +281,47 @@ export class DriverExecution {
       { cause },
     );
   }
+}
+
+/** A shuffle operator as the executors run it: its parents and its output partitions. */
+interface ShuffleShape {
+  readonly stream: DStream<unknown>;
+  readonly parents: ReadonlyArray<DStream<unknown>>;
+  readonly numPartitions: number;
+  /** Cogroup fails without every parent's batch; the others give no batch. */
+  readonly everyParentRequired: boolean;
+}
+
+/** `stream` as a shuffle, or undefined for any other operator. */
+function shuffleOf(stream: DStream<unknown>): ShuffleShape | undefined {
+  if (stream instanceof operator("NamedReducedDStream")) {
+    const named = stream as NamedReducedDStream<unknown>;
+    return {
+      stream,
+      parents: [named.parent],
+      numPartitions: named.numPartitions,
+      everyParentRequired: false,
+    };
+  }
+  if (stream instanceof operator("ShuffledDStream")) {
+    const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
+    return {
+      stream,
+      parents: [shuffled.parent],
+      numPartitions: shuffled.numPartitions,
+      everyParentRequired: false,
+    };
+  }
+  if (stream instanceof operator("CoGroupedDStream")) {
+    const grouped = stream as CoGroupedDStream<unknown, unknown, unknown>;
+    return {
+      stream,
+      parents: [grouped.left, grouped.right],
+      numPartitions: grouped.numPartitions,
+      everyParentRequired: true,
+    };
+  }
+  return undefined;
 }
 
 /**
