@@ -7,6 +7,8 @@ export type ProgressMode = "status-line" | "lines" | "json";
 export interface ProgressTotals {
   readonly batches: number;
   readonly recordsIn: number;
+  /** Records that reached the job's output operations (summed over the operations). */
+  readonly recordsOut: number;
   readonly lastProcessingMs: number | undefined;
   readonly lastSchedulingDelayMs: number | undefined;
 }
@@ -26,6 +28,7 @@ export interface ProgressOutput {
 export class ProgressReporter implements StreamingListener {
   private batches = 0;
   private recordsIn = 0;
+  private recordsOut = 0;
   private lastProcessingMs: number | undefined;
   private lastSchedulingDelayMs: number | undefined;
   private readonly recentRates: number[] = [];
@@ -40,6 +43,9 @@ export class ProgressReporter implements StreamingListener {
   onBatchCompleted(info: BatchInfo): void {
     this.batches++;
     this.recordsIn += info.numRecords;
+    let batchOut = 0;
+    for (const output of info.outputOperationInfos.values()) batchOut += output.numRecords ?? 0;
+    this.recordsOut += batchOut;
     this.lastProcessingMs = info.processingDelay;
     this.lastSchedulingDelayMs = info.schedulingDelay;
     // The input rate over the last ten batches, in records per second.
@@ -58,20 +64,22 @@ export class ProgressReporter implements StreamingListener {
             processingMs: info.processingDelay,
             schedulingDelayMs: info.schedulingDelay,
             totalDelayMs: info.totalDelay,
+            recordsOut: batchOut,
             batches: this.batches,
             recordsIn: this.recordsIn,
+            totalRecordsOut: this.recordsOut,
           })}\n`,
         );
         return;
       case "lines":
         this.output.write(
-          `batch ${new Date(info.batchTime).toISOString()} records=${info.numRecords} processing=${ms(info.processingDelay)} scheduling-delay=${ms(info.schedulingDelay)} total-delay=${ms(info.totalDelay)}\n`,
+          `batch ${new Date(info.batchTime).toISOString()} records=${info.numRecords} out=${batchOut} processing=${ms(info.processingDelay)} scheduling-delay=${ms(info.schedulingDelay)} total-delay=${ms(info.totalDelay)}\n`,
         );
         return;
       case "status-line":
         this.statusShown = true;
         this.output.write(
-          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn}`,
+          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn} out ${this.recordsOut}`,
         );
         return;
     }
@@ -97,6 +105,7 @@ export class ProgressReporter implements StreamingListener {
     return {
       batches: this.batches,
       recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
       lastProcessingMs: this.lastProcessingMs,
       lastSchedulingDelayMs: this.lastSchedulingDelayMs,
     };

@@ -83,11 +83,12 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
     app: ctx.appName,
     batches: totals.batches,
     recordsIn: totals.recordsIn,
+    recordsOut: totals.recordsOut,
   };
   io.stderr.write(
     flags.json
       ? `${JSON.stringify(summary)}\n`
-      : `${ctx.appName}: stopped after ${totals.batches} batches, ${totals.recordsIn} records in\n`,
+      : `${ctx.appName}: stopped after ${totals.batches} batches, ${totals.recordsIn} records in, ${totals.recordsOut} out\n`,
   );
   return 0;
 }

@@ -1,5 +1,5 @@
 import { internalsOf } from "../context/context-internals.js";
-import type { Batch } from "./batch.js";
+import { type Batch, batchSize } from "./batch.js";
 import { DStream } from "./dstream.js";
 
 /**
@@ -13,7 +13,7 @@ export class ForEachDStream<T> extends DStream<never> {
   /** The output operation's id (order of registration). */
   readonly outputId: number;
   // Kept as a closure over `T` so an output of any type is a `ForEachDStream<unknown>`.
-  private readonly runAt: (time: number) => Promise<void>;
+  private readonly runAt: (time: number) => Promise<number>;
 
   constructor(
     private readonly parent: DStream<T>,
@@ -24,7 +24,9 @@ export class ForEachDStream<T> extends DStream<never> {
     super(parent.context);
     this.runAt = async (time) => {
       const batch = await parent.getOrCompute(time);
-      if (batch !== undefined) await fn(batch, time);
+      if (batch === undefined) return 0;
+      await fn(batch, time);
+      return batchSize(batch);
     };
     this.outputId = internalsOf(parent.context).graph.addOutput(this);
   }
@@ -43,12 +45,12 @@ export class ForEachDStream<T> extends DStream<never> {
 
   /**
    * Runs the output for `time`: computes the parent's batch and hands it to the function; does
-   * nothing when the parent has no batch.
+   * nothing when the parent has no batch. Resolves to the number of records it output.
    *
    * @example
    * await output.run(3000);
    */
-  run(time: number): Promise<void> {
+  run(time: number): Promise<number> {
     return this.runAt(time);
   }
 }

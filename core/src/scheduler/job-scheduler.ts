@@ -146,14 +146,15 @@ export class JobScheduler {
         outputInfo(jobSet.time, output, startTime, undefined),
       );
       let failure: unknown;
+      let numRecords: number | undefined;
       try {
-        await output.run(jobSet.time);
+        numRecords = await output.run(jobSet.time);
       } catch (error) {
         failure = jobError(error, output, jobSet.time);
         firstFailure ??= failure;
         this.deps.reportError(failure);
       }
-      const info = outputInfo(jobSet.time, output, startTime, clock.now(), failure);
+      const info = outputInfo(jobSet.time, output, startTime, clock.now(), failure, numRecords);
       jobSet.outputInfos.set(output.outputId, info);
       listenerBus.post("onOutputOperationCompleted", info);
     }
@@ -207,8 +208,10 @@ function outputInfo(
   startTime: number | undefined,
   endTime: number | undefined,
   failure?: unknown,
+  numRecords?: number,
 ): OutputOperationInfo {
   return {
+    numRecords,
     batchTime,
     id: output.outputId,
     name: output.operation,

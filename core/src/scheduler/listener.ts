@@ -27,6 +27,8 @@ export interface OutputOperationInfo {
   readonly duration: number | undefined;
   /** The error's message when the run failed. */
   readonly failureReason: string | undefined;
+  /** The records the operation output (the size of the batch it ran on), once it succeeded. */
+  readonly numRecords: number | undefined;
 }
 
 /**

@@ -64,8 +64,8 @@ describe("sluice run", () => {
       ],
       io,
     );
-    expect(io.err()).toMatch(/replay-upper: stopped after \d+ batches, 3 records in/);
-    expect(io.err()).toMatch(/^batch \S+ records=\d+ processing=/m);
+    expect(io.err()).toMatch(/replay-upper: stopped after \d+ batches, 3 records in, 3 out/);
+    expect(io.err()).toMatch(/^batch \S+ records=\d+ out=\d+ processing=/m);
     expect(code).toBe(0);
     const files = (await readdir(output)).sort();
     const lines = (await Promise.all(files.map((name) => readFile(join(output, name), "utf8"))))

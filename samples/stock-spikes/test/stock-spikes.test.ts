@@ -58,7 +58,9 @@ describe("samples/stock-spikes from a socket", () => {
       `job.alerts.directory=${folder.path}`,
     ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/^stock-spikes: stopped after \d+ batches, 401 records in$/m);
+    expect(run.stderr).toMatch(
+      /^stock-spikes: stopped after \d+ batches, 401 records in, \d+ out$/m,
+    );
     expect(run.stderr).toMatch(
       /^skipped a tick \(127\.0\.0\.1:\d+ at offset 100\): price of ACME must be a positive number, got "lots"$/m,
     );

@@ -50,7 +50,7 @@ describe("samples/temperature-conversion", () => {
 
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
-      /^temperature-conversion: stopped after \d+ batches, 120 records in$/m,
+      /^temperature-conversion: stopped after \d+ batches, 120 records in, \d+ out$/m,
     );
     const written = (await readLines(output, "fahrenheit")).map(
       (line) => JSON.parse(line) as { station: string; celsius: number; fahrenheit: number },
