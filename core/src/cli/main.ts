@@ -14,6 +14,9 @@ import { type CliIo, runCommand } from "./run-command.js";
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const verbose = argv.includes("--verbose");
+  // Connectors' retry warnings would bury the CLI's own one-line report: only errors are logged
+  // unless asked (SLUICE_LOG_LEVEL, or --verbose for everything down to debug).
+  process.env.SLUICE_LOG_LEVEL ??= verbose ? "debug" : "error";
   try {
     const command = parseCommandLine(argv);
     switch (command.command) {

@@ -106,6 +106,12 @@ function watchSourceConnections(
   const lastShown = new Map<number, string>();
   const neverConnected = new Map<number, string>();
   let failure: string | undefined;
+  let expired = false;
+  const fail = (reason: string): void => {
+    if (failure !== undefined) return;
+    failure = `a source could not connect within ${timeoutMs / 1000} s: ${reason}`;
+    void ctx.stop();
+  };
   const listener: StreamingListener = {
     onReceiverStarted: (info) => {
       connected.add(info.streamId);
@@ -120,15 +126,16 @@ function watchSourceConnections(
       }
       if (!connected.has(info.streamId)) {
         neverConnected.set(info.streamId, `${info.name}: ${info.lastErrorMessage}`);
+        // A client that retries on its own may report its first failure only after the timeout.
+        if (expired) fail(`${info.name}: ${info.lastErrorMessage}`);
       }
     },
   };
   ctx.addListener(listener);
   const timer = setTimeout(() => {
+    expired = true;
     const [first] = neverConnected.values();
-    if (first === undefined) return;
-    failure = `a source could not connect within ${timeoutMs / 1000} s: ${first}`;
-    void ctx.stop();
+    if (first !== undefined) fail(first);
   }, timeoutMs);
   timer.unref();
   return {

@@ -163,6 +163,25 @@ describe("sluice run", () => {
     expect(lastLine).toContain(`127.0.0.1:${closedPort}`);
   });
 
+  it("fails when a source's first connection failure comes only after the timeout", async () => {
+    const io = captureIo();
+    const code = await main(
+      [
+        "run",
+        job("slow-failing-source.ts"),
+        "--connect-timeout",
+        "100ms",
+        "--batch",
+        "100ms",
+      ].concat(["--set", "job.failAfterMs=300"]),
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.err().trim().split("\n").at(-1)).toMatch(
+      /^sluice: a source could not connect within 0\.1 s: .*nothing answers at 127\.0\.0\.1:1/,
+    );
+  });
+
   it("rejects unknown flags and commands with the usage", async () => {
     const io = captureIo();
     expect(await main(["run", "x.ts", "--fast"], io)).toBe(2);
