@@ -158,7 +158,7 @@ export async function benchExecutors(options: {
   const lines = [
     "## Executors (local[N])",
     "",
-    `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; load average before: ${loadBefore.toFixed(2)} (other people's jobs share this machine; with autogroup scheduling a process's threads share one CPU share, so a load near or above the core count takes the speed-up away).`,
+    `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; load average before: ${loadBefore.toFixed(2)} (other processes share this machine; with autogroup scheduling a process's threads share one CPU share, so a load near or above the core count takes the speed-up away).`,
     `Each run: ${warmup} warm-up batches, then timed batches one after the other; ${rounds} runs per master, masters alternating; local[2] runs share one pool of 2 executor threads (started untimed), as local[1] runs share the main thread; defaultParallelism 4 (4 tasks per stage). The speed-up compares the best run of each master (the usual way to see through other jobs on a shared machine) and, in brackets, the medians.`,
     "",
   ];
