@@ -14,6 +14,7 @@ import {
   NotConnectedError,
   type ReadResult,
   type RecordHeaders,
+  readResult,
   type SeekOptions,
   SluiceError,
   type Source,
@@ -346,7 +347,7 @@ export class KafkaSource implements Source {
   // A read with no records still settles: acknowledging it retries failed commits, and for a
   // paired source commits the sink's transaction (the batch may have written outputs).
   #empty(): ReadResult {
-    return settledOnce([], (error) => this.#settle(0, [], error));
+    return readResult([], (error) => this.#settle(0, [], error));
   }
 
   pause(): void {
@@ -481,7 +482,7 @@ export class KafkaSource implements Source {
     }
     this.#counters.recordsIn += records.length;
     this.#syncPauses();
-    return settledOnce(records, (error) => this.#settle(sequence, parts, error));
+    return readResult(records, (error) => this.#settle(sequence, parts, error));
   }
 
   #settle(sequence: number, parts: readonly ReadPart[], error: unknown): void | Promise<void> {
@@ -705,24 +706,4 @@ function toHeaders(headers: IHeaders | undefined): RecordHeaders {
     result[name] = typeof value === "string" ? encoder.encode(value) : value;
   }
   return result;
-}
-
-function settledOnce(
-  records: readonly SourceRecord[],
-  onSettled: (error: unknown) => void | Promise<void>,
-): ReadResult {
-  let settled = false;
-  return {
-    records,
-    ack(error?: unknown): void | Promise<void> {
-      if (settled) {
-        throw new SluiceError(
-          "SLUICE_INVALID_ARGUMENT",
-          "ack() was already called for this read result; each result is settled exactly once.",
-        );
-      }
-      settled = true;
-      return onSettled(error);
-    },
-  };
 }

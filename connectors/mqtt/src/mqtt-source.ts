@@ -1,6 +1,7 @@
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import {
+  emptyReadResult,
   NotConnectedError,
   type ReadResult,
   SluiceError,
@@ -196,7 +197,7 @@ export class MqttSource implements Source {
   async read(signal: AbortSignal): Promise<ReadResult> {
     this.#assertOpen();
     for (;;) {
-      if (this.#paused || this.#closed || signal.aborted) return settledEmpty();
+      if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
       if (this.#nacked.length > 0 || this.#unread.length > 0) return this.#take();
       if (this.#link === undefined) {
         throw this.#failure ?? new NotConnectedError("the MQTT source is not connected");
@@ -444,20 +445,4 @@ function refusedSubscription(error: unknown): boolean {
       granted.some((reason) => typeof reason === "number" && reason >= 0x80)) ||
     (typeof code === "number" && code >= 0x80)
   );
-}
-
-function settledEmpty(): ReadResult {
-  let settled = false;
-  return {
-    records: [],
-    ack: () => {
-      if (settled) {
-        throw new SluiceError(
-          "SLUICE_INVALID_ARGUMENT",
-          "ack() was already called for this read result",
-        );
-      }
-      settled = true;
-    },
-  };
 }

@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import {
+  emptyReadResult,
   NotConnectedError,
   type ReadResult,
   SluiceError,
@@ -153,7 +154,7 @@ export class RabbitMqSource implements Source {
   async read(signal: AbortSignal): Promise<ReadResult> {
     this.#assertOpen();
     for (;;) {
-      if (this.#paused || this.#closed || signal.aborted) return settledEmpty();
+      if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
       if (this.#buffer.length > 0) return this.#take();
       if (this.#link === undefined) {
         throw this.#failure ?? new NotConnectedError("the RabbitMQ source is not connected");
@@ -372,22 +373,6 @@ export class RabbitMqSource implements Source {
       throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the RabbitMQ source was closed");
     }
   }
-}
-
-function settledEmpty(): ReadResult {
-  let settled = false;
-  return {
-    records: [],
-    ack: () => {
-      if (settled) {
-        throw new SluiceError(
-          "SLUICE_INVALID_ARGUMENT",
-          "ack() was already called for this read result",
-        );
-      }
-      settled = true;
-    },
-  };
 }
 
 async function step<T>(

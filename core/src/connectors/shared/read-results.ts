@@ -4,16 +4,19 @@ import type { ReadResult } from "../../plugins/source.js";
 
 /**
  * Builds a `ReadResult` whose `ack` may be called once: `onSettled(undefined)` on success,
- * `onSettled(error)` on a nack.
+ * `onSettled(error)` on a nack (its promise, if any, is what `ack` returns).
+ *
+ * @example
+ * return readResult(records, (error) => (error === undefined ? commit() : redeliver()));
  */
 export function readResult(
   records: readonly SourceRecord[],
-  onSettled: (error: unknown) => void,
+  onSettled: (error: unknown) => void | Promise<void>,
 ): ReadResult {
   let settled = false;
   return {
     records,
-    ack(error?: unknown): void {
+    ack(error?: unknown): void | Promise<void> {
       if (settled) {
         throw new SluiceError(
           "SLUICE_INVALID_ARGUMENT",
@@ -21,12 +24,17 @@ export function readResult(
         );
       }
       settled = true;
-      onSettled(error);
+      return onSettled(error);
     },
   };
 }
 
-/** A read result with no records (after a pause, an abort, a close, or an idle poll). */
+/**
+ * A read result with no records (after a pause, an abort, a close, or an idle poll).
+ *
+ * @example
+ * if (paused) return emptyReadResult();
+ */
 export function emptyReadResult(): ReadResult {
   return readResult([], () => undefined);
 }
