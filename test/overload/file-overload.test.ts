@@ -2,14 +2,31 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type SourceInputDStream, StreamingContext } from "sluice";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lineOf, measureOverload, stopWhenDrained } from "./overload-harness.js";
+import { afterEach, beforeEach, describe, it } from "vitest";
+import {
+  expectOverloadHandled,
+  expectQueueFillsWithoutBackpressure,
+  expectRateLimitedQueue,
+  lineOf,
+  measureOverload,
+  type OverloadBounds,
+  stopWhenDrained,
+} from "./overload-harness.js";
 
+// The job processes 10 000 records a second (100 µs each); 60 000 lines of 200 bytes in 20 files
+// are all there at once, so intake must be held back.
 const FILES = 20;
-const LINES_PER_FILE = 15_000;
-const RECORDS = FILES * LINES_PER_FILE;
-const LINE_BYTES = 200; // 60 MB of files
-const MAX_BUFFERED = 10_000;
+const bounds: OverloadBounds = {
+  records: 60_000,
+  maxBufferedRecords: 10_000,
+  // 12 MB of files go through; the live heap never holds all of it.
+  maxHeapGrowthBytes: 20 * 1024 * 1024,
+  batchIntervalMs: 200,
+  settleBatches: 10,
+};
+const LINES_PER_FILE = bounds.records / FILES;
+const LINE_BYTES = 200;
+const COST_MICROS_PER_RECORD = 100;
 
 let root: string;
 beforeEach(async () => {
@@ -19,43 +36,58 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** Writes every file (each renamed into place whole) and the end marker. */
+async function writeFiles(input: string): Promise<void> {
+  await mkdir(input);
+  for (let file = 0; file < FILES; file++) {
+    let text = "";
+    const first = file * LINES_PER_FILE;
+    for (let index = first; index < first + LINES_PER_FILE; index++) {
+      text += lineOf(index, LINE_BYTES);
+    }
+    await writeFile(join(root, `part-${file}.tmp`), text);
+    await rename(
+      join(root, `part-${file}.tmp`),
+      join(input, `part-${String(file).padStart(3, "0")}.txt`),
+    );
+  }
+  await writeFile(join(input, "_DONE"), "");
+}
+
+async function overload(backpressure: boolean) {
+  const input = join(root, "in");
+  await writeFiles(input);
+  const ctx = new StreamingContext({
+    batchInterval: bounds.batchIntervalMs,
+    defaultParallelism: 1,
+    backpressure: { enabled: backpressure },
+  });
+  const lines = ctx.source(
+    "file",
+    { directory: input, startAt: "earliest", endMarker: "_DONE", pollIntervalMs: 50 },
+    { maxBufferedRecords: bounds.maxBufferedRecords },
+  ) as SourceInputDStream;
+  const run = measureOverload(ctx, lines, bounds.records, COST_MICROS_PER_RECORD);
+  await ctx.start();
+  try {
+    await stopWhenDrained(ctx, 40_000);
+  } finally {
+    run.stop();
+    await ctx.stop();
+  }
+  return run;
+}
+
 describe("file source under overload", () => {
-  it("reads no faster than the job processes, holds a bounded heap, and processes every line once", async () => {
-    const input = join(root, "in");
-    await mkdir(input);
-    for (let file = 0; file < FILES; file++) {
-      let text = "";
-      const first = file * LINES_PER_FILE;
-      for (let index = first; index < first + LINES_PER_FILE; index++) {
-        text += lineOf(index, LINE_BYTES);
-      }
-      await writeFile(join(root, `part-${file}.tmp`), text);
-      await rename(
-        join(root, `part-${file}.tmp`),
-        join(input, `part-${String(file).padStart(3, "0")}.txt`),
-      );
-    }
-    await writeFile(join(input, "_DONE"), "");
-    const ctx = new StreamingContext({ batchInterval: 200, defaultParallelism: 1 });
-    const lines = ctx.source(
-      "file",
-      { directory: input, startAt: "earliest", endMarker: "_DONE", pollIntervalMs: 50 },
-      { maxBufferedRecords: MAX_BUFFERED },
-    ) as SourceInputDStream;
-    // 10 µs a record: at most 100 000 records a second; the files are all there at once.
-    const run = measureOverload(ctx, lines, RECORDS, 10);
-    await ctx.start();
-    try {
-      await stopWhenDrained(ctx, 18_000);
-    } finally {
-      run.stop();
-      await ctx.stop();
-    }
-    expect(run.processed()).toBe(RECORDS);
-    expect(run.seen.every((count) => count === 1)).toBe(true);
-    expect(run.maxQueuedRecords()).toBeGreaterThan(0);
-    expect(run.maxQueuedRecords()).toBeLessThanOrEqual(MAX_BUFFERED);
-    // 60 MB of files went through; the live heap never held a third of it.
-    expect(run.maxHeapGrowth()).toBeLessThan(20 * 1024 * 1024);
-  }, 20_000);
+  it("with backpressure, reads no faster than the job processes and processes every line once", async () => {
+    const run = await overload(true);
+    expectOverloadHandled(run, bounds);
+    expectRateLimitedQueue(run, bounds);
+  }, 45_000);
+
+  it("without backpressure, fills its queue to the bound, which still caps memory", async () => {
+    const run = await overload(false);
+    expectOverloadHandled(run, bounds);
+    expectQueueFillsWithoutBackpressure(run, bounds);
+  }, 45_000);
 });

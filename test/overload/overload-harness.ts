@@ -1,6 +1,12 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { batchRecords, type SourceInputDStream, type StreamingContext } from "sluice";
+import {
+  batchRecords,
+  type InputRateInfo,
+  type SourceInputDStream,
+  type StreamingContext,
+} from "sluice";
+import { expect } from "vitest";
 
 // A full collection before each heap sample, so the samples measure what is live (the queue),
 // not garbage waiting for a collection.
@@ -19,6 +25,12 @@ export interface OverloadMeasurements {
   readonly maxQueuedRecords: () => number;
   /** The largest growth of the live heap over the heap before the run, sampled every 200 ms. */
   readonly maxHeapGrowth: () => number;
+  /** Every completed batch's scheduling delay (ms it waited for earlier batches), in order. */
+  readonly schedulingDelays: () => readonly number[];
+  /** The source's queue depth every 20 ms until every record was processed. */
+  readonly queueSamples: () => readonly number[];
+  /** Flow control's report after every completed batch (rate, queue depth, paused state). */
+  readonly rates: () => readonly InputRateInfo[];
   /** Stops the sampling. */
   readonly stop: () => void;
 }
@@ -37,6 +49,9 @@ export function measureOverload(
   const seen = new Uint8Array(records);
   let processed = 0;
   let maxQueued = 0;
+  const rates: InputRateInfo[] = [];
+  const queueSamples: number[] = [];
+  const delays: number[] = [];
   collectGarbage();
   const heapBefore = process.memoryUsage().heapUsed;
   let maxHeap = heapBefore;
@@ -61,14 +76,28 @@ export function measureOverload(
       setTimeout(resolve, (values.length * costMicrosPerRecord) / 1000),
     );
   });
-  ctx.addListener({ onInputRate: () => sample() });
-  const timer = setInterval(sample, 20);
+  ctx.addListener({
+    onInputRate: (info) => {
+      rates.push(info);
+      sample();
+    },
+    onBatchCompleted: (info) => {
+      if (info.schedulingDelay !== undefined) delays.push(info.schedulingDelay);
+    },
+  });
+  const timer = setInterval(() => {
+    sample();
+    if (processed < records) queueSamples.push(input.flow.queuedRecords);
+  }, 20);
   const heapTimer = setInterval(sampleHeap, 200);
   return {
     seen,
     processed: () => processed,
     maxQueuedRecords: () => maxQueued,
     maxHeapGrowth: () => maxHeap - heapBefore,
+    schedulingDelays: () => delays,
+    queueSamples: () => queueSamples,
+    rates: () => rates,
     stop: () => {
       clearInterval(timer);
       clearInterval(heapTimer);
@@ -90,4 +119,102 @@ export async function stopWhenDrained(ctx: StreamingContext, deadlineMs: number)
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await ctx.stop({ graceful: true });
+}
+
+/** How the scheduling delay behaved after flow control settled. */
+export interface DelayTrend {
+  /** Batches completed after the settling batches. */
+  readonly settledBatches: number;
+  /** The largest scheduling delay in the first half of the settled batches, ms. */
+  readonly firstHalfMax: number;
+  /** The largest scheduling delay in the second half of the settled batches, ms. */
+  readonly secondHalfMax: number;
+  /** The mean scheduling delay of the last quarter of the settled batches, ms. */
+  readonly lastQuarterMean: number;
+}
+
+/**
+ * The scheduling delays of the batches after the first `settleBatches` (while the estimator
+ * finds the rate), split in halves: a delay that keeps growing shows up as a second half far
+ * above the first.
+ */
+export function delayTrend(delays: readonly number[], settleBatches: number): DelayTrend {
+  const settled = delays.slice(settleBatches);
+  const half = Math.floor(settled.length / 2);
+  const lastQuarter = settled.slice(Math.floor((settled.length * 3) / 4));
+  return {
+    settledBatches: settled.length,
+    firstHalfMax: Math.max(0, ...settled.slice(0, half)),
+    secondHalfMax: Math.max(0, ...settled.slice(half)),
+    lastQuarterMean:
+      lastQuarter.length === 0
+        ? 0
+        : lastQuarter.reduce((sum, delay) => sum + delay, 0) / lastQuarter.length,
+  };
+}
+
+/** What an overload test states about its run. */
+export interface OverloadBounds {
+  /** Records the producer sent (indices 0 to records - 1). */
+  readonly records: number;
+  /** The bound of the source's queue (`maxBufferedRecords`). */
+  readonly maxBufferedRecords: number;
+  /** The most the live heap may grow over the heap before the run, bytes. */
+  readonly maxHeapGrowthBytes: number;
+  /** The context's batch interval, ms. */
+  readonly batchIntervalMs: number;
+  /** Batches the estimator may take to find the rate before the delay must stop growing. */
+  readonly settleBatches: number;
+}
+
+/**
+ * The acceptance of every overload run, with backpressure on or off: every record processed
+ * exactly once, the queue and the heap within their bounds, and the scheduling delay no longer
+ * growing after the settling batches (its second half at most one batch interval above the
+ * first).
+ */
+export function expectOverloadHandled(run: OverloadMeasurements, bounds: OverloadBounds): void {
+  expect(run.processed()).toBe(bounds.records);
+  const wrong = run.seen.findIndex((count) => count !== 1);
+  expect(wrong, `record ${wrong} was processed ${run.seen[wrong]} times`).toBe(-1);
+  expect(run.maxQueuedRecords()).toBeGreaterThan(0);
+  expect(run.maxQueuedRecords()).toBeLessThanOrEqual(bounds.maxBufferedRecords);
+  expect(run.maxHeapGrowth()).toBeLessThan(bounds.maxHeapGrowthBytes);
+  const trend = delayTrend(run.schedulingDelays(), bounds.settleBatches);
+  expect(trend.settledBatches).toBeGreaterThan(4);
+  expect(trend.secondHalfMax).toBeLessThanOrEqual(trend.firstHalfMax + bounds.batchIntervalMs);
+}
+
+/**
+ * With backpressure on, the estimator holds intake near what the job processes once settled:
+ * the source was rate-limited, and the queue sits well below its bound for most batches.
+ */
+export function expectRateLimitedQueue(run: OverloadMeasurements, bounds: OverloadBounds): void {
+  const settled = run.rates().slice(bounds.settleBatches);
+  expect(settled.length).toBeGreaterThan(4);
+  expect(settled.every((info) => info.backpressure && info.rateLimit !== undefined)).toBe(true);
+  expect(run.rates().some((info) => info.paused === "rate")).toBe(true);
+  const belowHalf = settled.filter((info) => info.queuedRecords < bounds.maxBufferedRecords / 2);
+  expect(belowHalf.length).toBeGreaterThan(settled.length * 0.75);
+  // Batches no longer wait for earlier ones: each processes about one interval's worth.
+  const trend = delayTrend(run.schedulingDelays(), bounds.settleBatches);
+  expect(trend.lastQuarterMean).toBeLessThanOrEqual(bounds.batchIntervalMs);
+}
+
+/**
+ * With backpressure off, nothing limits intake but the queue's bound: the queue fills to it and
+ * stays above half of it for most of the overload, sampled every 20 ms (why the feature
+ * matters), and the bound still caps memory.
+ */
+export function expectQueueFillsWithoutBackpressure(
+  run: OverloadMeasurements,
+  bounds: OverloadBounds,
+): void {
+  expect(run.rates().every((info) => !info.backpressure && info.rateLimit === undefined)).toBe(
+    true,
+  );
+  expect(run.maxQueuedRecords()).toBeGreaterThanOrEqual(bounds.maxBufferedRecords * 0.9);
+  const samples = run.queueSamples();
+  const nearFull = samples.filter((queued) => queued >= bounds.maxBufferedRecords / 2);
+  expect(nearFull.length).toBeGreaterThan(samples.length / 2);
 }
