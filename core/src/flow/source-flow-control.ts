@@ -1,5 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { SourceRecord } from "../plugins/records.js";
+import type { ReadOptions } from "../plugins/source.js";
 import type { BatchObservation } from "./pid-rate-estimator.js";
 import { RateController, type RateControlOptions } from "./rate-controller.js";
 
@@ -47,6 +48,9 @@ export class SourceFlowControl {
   private inFlightBytes = 0;
   // Records read in the current batch interval; a surplus carries over to the next one.
   private intervalReceived = 0;
+  // The same per partition, for sources that report a backlog.
+  private intervalReceivedByPartition = new Map<string, number>();
+  private lastBacklog: ReadonlyMap<string, number> | undefined;
   private partitionsSeen = 1;
   private largestRecordBytes = 0;
   private queueFull = false;
@@ -82,9 +86,9 @@ export class SourceFlowControl {
 
   /**
    * The `maxRecords` hint of the next read: the allowance left in this interval, and the room
-   * left in the queue; undefined when neither limits it.
+   * left in the queue (at least 1).
    */
-  readHint(): number | undefined {
+  readHint(): number {
     const allowance = this.remainingAllowance();
     let room = this.maxQueuedRecords - this.queuedRecords;
     if (this.largestRecordBytes > 0) {
@@ -94,6 +98,37 @@ export class SourceFlowControl {
     }
     room = Math.max(1, room);
     return Math.max(1, allowance === undefined ? room : Math.min(allowance, room));
+  }
+
+  /**
+   * The options of the next read: `maxRecords` from `readHint`, and for a source that reports
+   * its `backlog` per partition, each partition's share of this interval's allowance in
+   * proportion to its backlog (capped by `maxRatePerPartition`), less what it already delivered
+   * in the interval, and at most `maxRecords`.
+   */
+  readOptions(backlog?: ReadonlyMap<string, number>): ReadOptions {
+    if (backlog === undefined || backlog.size === 0) return { maxRecords: this.readHint() };
+    this.lastBacklog = backlog;
+    this.partitionsSeen = backlog.size;
+    const maxRecords = this.readHint();
+    const shares = this.controller.recordsPerPartition(backlog);
+    if (shares.size === 0) return { maxRecords };
+    const maxRecordsPerPartition = new Map<string, number>();
+    for (const [partition, share] of shares) {
+      const delivered = this.intervalReceivedByPartition.get(partition) ?? 0;
+      maxRecordsPerPartition.set(partition, Math.min(maxRecords, Math.max(0, share - delivered)));
+    }
+    return { maxRecords, maxRecordsPerPartition };
+  }
+
+  /**
+   * Each partition's share of the next batch's allowance by the backlog the source reported
+   * last; undefined for sources without a backlog or without a limit.
+   */
+  recordsPerPartition(): ReadonlyMap<string, number> | undefined {
+    if (this.lastBacklog === undefined) return undefined;
+    const shares = this.controller.recordsPerPartition(this.lastBacklog);
+    return shares.size === 0 ? undefined : shares;
   }
 
   /** Counts records a read returned (all of them, even beyond the hint). */
@@ -107,6 +142,12 @@ export class SourceFlowControl {
     this.pendingRecords += records.length;
     this.pendingBytes += bytes;
     this.intervalReceived += records.length;
+    if (this.lastBacklog !== undefined) {
+      for (const record of records) {
+        const count = this.intervalReceivedByPartition.get(record.partition) ?? 0;
+        this.intervalReceivedByPartition.set(record.partition, count + 1);
+      }
+    }
   }
 
   /**
@@ -127,7 +168,10 @@ export class SourceFlowControl {
     const allowance = this.controller.recordsPerBatch(this.partitionsSeen);
     this.intervalReceived =
       allowance === undefined ? 0 : Math.max(0, this.intervalReceived - allowance);
-    if (records.length > 0) this.partitionsSeen = countPartitions(records);
+    this.carryPartitionSurplus();
+    if (records.length > 0 && this.lastBacklog === undefined) {
+      this.partitionsSeen = countPartitions(records);
+    }
   }
 
   /**
@@ -141,6 +185,20 @@ export class SourceFlowControl {
       this.release(held);
     }
     this.controller.onBatchCompleted(batch);
+  }
+
+  // A new interval for every partition: what one read beyond its share carries over, as the
+  // source-wide surplus does.
+  private carryPartitionSurplus(): void {
+    if (this.intervalReceivedByPartition.size === 0) return;
+    const shares = this.recordsPerPartition();
+    const next = new Map<string, number>();
+    for (const [partition, received] of this.intervalReceivedByPartition) {
+      const share = shares?.get(partition);
+      const surplus = share === undefined ? 0 : received - share;
+      if (surplus > 0) next.set(partition, surplus);
+    }
+    this.intervalReceivedByPartition = next;
   }
 
   private release(held: Held): void {

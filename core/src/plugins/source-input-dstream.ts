@@ -201,11 +201,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           this.paused = undefined;
           source.resume();
         }
-        const maxRecords = this.flow.readHint();
-        const result = await session.next(
-          signal,
-          maxRecords === undefined ? undefined : { maxRecords },
-        );
+        const result = await session.next(signal, this.flow.readOptions(source.backlog?.()));
         if (result === undefined) {
           this.ended = true;
           this.post("onReceiverStopped", false, "end of input");
@@ -216,13 +212,17 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           this.settle(result, undefined);
           continue;
         }
-        this.buffered += result.records.length;
-        this.flow.received(result.records);
         const settle = (error?: unknown): void => this.settle(result, error);
-        if (this.ledger === undefined) this.buffer.push(result.records, settle);
-        else {
+        if (this.ledger === undefined) {
+          this.buffer.push(result.records, settle);
+          this.buffered += result.records.length;
+          this.flow.received(result.records);
+        } else {
+          // Only what the log kept waits for a batch: redelivered copies of logged records
+          // are dropped and must not count against the queue or the allowance.
           const kept = await this.ledger.receive(result.records, settle, signal);
-          this.buffered -= result.records.length - kept;
+          this.buffered += kept.length;
+          this.flow.received(kept);
         }
       }
       this.post("onReceiverStopped", false, "stopped by the StreamingContext");
@@ -266,7 +266,11 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       maxQueuedBytes: this.flow.maxQueuedBytes,
       paused: this.paused,
     };
-    internalsOf(this.context).listenerBus.post("onInputRate", rateInfo);
+    const perPartition = this.flow.recordsPerPartition();
+    internalsOf(this.context).listenerBus.post(
+      "onInputRate",
+      perPartition === undefined ? rateInfo : { ...rateInfo, recordsPerPartition: perPartition },
+    );
   }
 
   private settle(result: ReadResult, error: unknown): void {

@@ -72,6 +72,13 @@ export interface Source {
    * time). Sources without it cannot recover from a checkpoint.
    */
   seek?(offsets: ReadonlyMap<string, string>, options: SeekOptions): void | Promise<void>;
+  /**
+   * Partitioned sources: records waiting per partition now (fetched but not yet read, plus what
+   * the external system reports as not yet fetched, such as Kafka's lag). Flow control splits
+   * each read's allowance over partitions in proportion to it (`ReadOptions.maxRecordsPerPartition`),
+   * as Spark's direct Kafka stream does. Called before every read; keep it cheap.
+   */
+  backlog?(): ReadonlyMap<string, number>;
 }
 
 /**
@@ -97,4 +104,11 @@ export interface ReadOptions {
    * queue still allow in the current batch interval. Absent: no limit beyond the source's own.
    */
   readonly maxRecords?: number;
+  /**
+   * For sources with `backlog()`: the most records this read should return per partition (0 =
+   * none from it now): the partition's share of the interval's allowance by backlog, capped by
+   * `maxRatePerPartition`, less what it already delivered in the interval. A partition absent
+   * from the map is limited by `maxRecords` only.
+   */
+  readonly maxRecordsPerPartition?: ReadonlyMap<string, number>;
 }

@@ -122,7 +122,7 @@ export class SourceLedger {
    * Takes records read from the source. Replayable: held until a batch takes them, settled once
    * that batch is checkpointed. Otherwise: written to the log first, then settled at once (the log
    * now answers for them); a failed write nacks them and rejects (`SLUICE_DISK_FULL` ...).
-   * Resolves with how many were kept (redelivered copies of logged records are dropped).
+   * Resolves with the records kept (redelivered copies of logged records are dropped).
    *
    * @example
    * await ledger.receive(result.records, (error) => settle(result, error), signal);
@@ -131,17 +131,17 @@ export class SourceLedger {
     records: readonly SourceRecord[],
     settle: (error?: unknown) => void,
     signal: AbortSignal,
-  ): Promise<number> {
+  ): Promise<readonly SourceRecord[]> {
     const wal = this.#wal;
     if (wal === undefined) {
       this.#held.push({ records: [...records], ack: settle, sequence: undefined });
       this.#arrived.notify();
-      return records.length;
+      return records;
     }
     const fresh = this.#withoutLoggedCopies(records);
     if (fresh.length === 0) {
       settle();
-      return 0;
+      return fresh;
     }
     let sequence: number;
     try {
@@ -156,7 +156,7 @@ export class SourceLedger {
     settle();
     this.#held.push({ records: fresh, ack: undefined, sequence });
     this.#arrived.notify();
-    return fresh.length;
+    return fresh;
   }
 
   /** True while records wait for a batch. */

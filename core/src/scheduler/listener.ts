@@ -121,6 +121,12 @@ export interface InputRateInfo {
   readonly maxQueuedBytes: number;
   /** Why the source is paused: its allowance for this interval is used, or the queue is full. */
   readonly paused: "rate" | "queue" | undefined;
+  /**
+   * For sources that report a backlog per partition (Kafka): each partition's records per batch
+   * interval, the allowance split by backlog and capped by `maxRatePerPartition`; undefined for
+   * other sources or without a limit.
+   */
+  readonly recordsPerPartition?: ReadonlyMap<string, number>;
 }
 
 /**

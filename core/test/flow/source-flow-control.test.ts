@@ -1,0 +1,87 @@
+import type { SourceRecord } from "sluice";
+import { describe, expect, it } from "vitest";
+import { SourceFlowControl } from "../../src/flow/source-flow-control.js";
+
+const value = new Uint8Array(10);
+
+function recordsOf(partition: string, count: number): SourceRecord[] {
+  return Array.from({ length: count }, (_, index) => ({
+    value,
+    headers: {},
+    timestampMs: 0,
+    partition,
+    offset: String(index),
+  }));
+}
+
+// 1 s batches, a fixed rate of 1000 records per second (no estimate yet), each partition capped
+// at 600 a second.
+function flowControl(): SourceFlowControl {
+  return new SourceFlowControl({
+    batchIntervalMs: 1000,
+    rate: { initialRate: 1000, maxRatePerPartition: 600 },
+    maxQueuedRecords: 100_000,
+    maxQueuedBytes: 1 << 30,
+  });
+}
+
+describe("SourceFlowControl read options", () => {
+  it("asks a source without a backlog for maxRecords only (one partition's cap before any record)", () => {
+    const flow = flowControl();
+    expect(flow.readOptions()).toEqual({ maxRecords: 600 });
+    expect(flow.recordsPerPartition()).toBeUndefined();
+  });
+
+  it("splits the allowance over partitions by backlog, capped per partition", () => {
+    const flow = flowControl();
+    const options = flow.readOptions(
+      new Map([
+        ["t-0", 9000],
+        ["t-1", 1000],
+      ]),
+    );
+    // Two partitions: the total is min(1000, 2 x 600); t-0's 90 % share is capped at 600.
+    expect(options.maxRecords).toBe(1000);
+    expect(Object.fromEntries(options.maxRecordsPerPartition ?? [])).toEqual({
+      "t-0": 600,
+      "t-1": 100,
+    });
+  });
+
+  it("takes what a partition delivered in the interval off its share, and carries a surplus over", () => {
+    const flow = flowControl();
+    const backlog = new Map([
+      ["t-0", 5000],
+      ["t-1", 5000],
+    ]);
+    flow.readOptions(backlog);
+    const first = recordsOf("t-0", 300);
+    flow.received(first);
+    expect(Object.fromEntries(flow.readOptions(backlog).maxRecordsPerPartition ?? [])).toEqual({
+      "t-0": 200,
+      "t-1": 500,
+    });
+    // A source that ignored the hint: 700 from t-0, 200 beyond its share of 500.
+    flow.received(recordsOf("t-0", 400));
+    expect(flow.readOptions(backlog).maxRecordsPerPartition?.get("t-0")).toBe(0);
+    flow.allocate(1000, [...first, ...recordsOf("t-0", 400)], true);
+    // The next interval: t-0's share less the 200 it delivered ahead.
+    expect(Object.fromEntries(flow.readOptions(backlog).maxRecordsPerPartition ?? [])).toEqual({
+      "t-0": 300,
+      "t-1": 500,
+    });
+  });
+
+  it("never asks for more from a partition than maxRecords", () => {
+    const flow = new SourceFlowControl({
+      batchIntervalMs: 1000,
+      rate: { initialRate: 1000 },
+      maxQueuedRecords: 50,
+      maxQueuedBytes: 1 << 30,
+    });
+    const options = flow.readOptions(new Map([["t-0", 5000]]));
+    expect(options.maxRecords).toBe(50);
+    expect(options.maxRecordsPerPartition?.get("t-0")).toBe(50);
+    expect(flow.recordsPerPartition()?.get("t-0")).toBe(1000);
+  });
+});
