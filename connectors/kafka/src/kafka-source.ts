@@ -12,6 +12,7 @@ import {
   abortable,
   closeQuietly,
   NotConnectedError,
+  type ReadOptions,
   type ReadResult,
   type RecordHeaders,
   readResult,
@@ -76,6 +77,17 @@ interface ReadPart {
   readonly records: HeldRecord[];
 }
 
+/**
+ * Builds the kafkajs client the source consumes with (the default connects to `config.brokers`).
+ *
+ * @example
+ * const factory: KafkaClientFactory = (config, logger) => createKafkaClient(config, logger);
+ */
+export type KafkaClientFactory = (
+  config: KafkaSourceConfig,
+  logger: Logger,
+) => Pick<Kafka, "consumer" | "admin">;
+
 const EMPTY = new Uint8Array(0);
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -99,6 +111,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export class KafkaSource implements Source {
   readonly #config: KafkaSourceConfig;
   readonly #logger: Logger;
+  readonly #createClient: KafkaClientFactory;
   readonly #startOffsets = new Map<string, bigint>();
   readonly #partitions = new Map<string, PartitionState>();
   readonly #wakeup = new Wakeup();
@@ -128,14 +141,17 @@ export class KafkaSource implements Source {
   /**
    * @param checkpointed offsets Sluice checkpointed on the previous run, per
    *   `"<topic>-<partition>"` (the next record to read); they win over `config.startOffsets`.
+   * @param createClient builds the kafkajs client (tests give one without a broker).
    */
   constructor(
     config: KafkaSourceConfig,
     logger: Logger,
     checkpointed: ReadonlyMap<string, string> = new Map(),
+    createClient: KafkaClientFactory = createKafkaClient,
   ) {
     this.#config = config;
     this.#logger = logger;
+    this.#createClient = createClient;
     for (const [key, offset] of Object.entries(config.startOffsets ?? {})) {
       this.#startOffsets.set(key, parseOffset(offset, `startOffsets["${key}"]`));
     }
@@ -164,6 +180,21 @@ export class KafkaSource implements Source {
   /** The partitions assigned to this source now, as `"<topic>-<partition>"`, sorted. */
   assignment(): string[] {
     return [...this.#partitions.keys()].sort();
+  }
+
+  /**
+   * Records waiting per assigned partition now: those fetched and held (nacked ones included)
+   * plus the partition's lag, its high watermark as the latest fetch of it reported minus the
+   * next offset to fetch. No broker round trip: a partition not fetched from since it was
+   * assigned shows only what it holds (0 lag).
+   *
+   * @example
+   * source.backlog(); // Map { "orders-0" => 12000, "orders-1" => 300 }
+   */
+  backlog(): ReadonlyMap<string, number> {
+    const backlog = new Map<string, number>();
+    for (const [key, state] of this.#partitions) backlog.set(key, state.backlog);
+    return backlog;
   }
 
   /**
@@ -217,7 +248,7 @@ export class KafkaSource implements Source {
     if (this.#consumer !== undefined) await this.#teardown();
     this.#failure = undefined;
     const config = this.#config;
-    const kafka = createKafkaClient(config, this.#logger);
+    const kafka = this.#createClient(config, this.#logger);
     if (this.#firstRunStartedAtMs !== undefined && config.startFrom === "latest") {
       try {
         await abortable(this.#startAtTime(kafka, this.#firstRunStartedAtMs), signal);
@@ -327,16 +358,23 @@ export class KafkaSource implements Source {
     );
   }
 
-  async read(signal: AbortSignal): Promise<ReadResult> {
+  /**
+   * Hands out up to `options.maxRecords` held records (and `maxRecordsPerRead` of the config),
+   * at most `options.maxRecordsPerPartition.get(key)` (and the config's
+   * `maxRecordsPerPartition`) of each partition, starting one partition further each read so
+   * every partition gets its turn. What a limit leaves stays held, in order, for later reads.
+   */
+  async read(signal: AbortSignal, options: ReadOptions = {}): Promise<ReadResult> {
     this.#assertOpen();
     if (this.#consumer === undefined && this.#failure === undefined) {
       throw new NotConnectedError("the Kafka source is not connected; call connect() first");
     }
+    const limits = readLimits(options);
     const deadline = Date.now() + this.#config.pollTimeoutMs;
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#paused || this.#closed || signal.aborted) return this.#empty();
-      const result = this.#take();
+      const result = this.#take(limits);
       if (result !== undefined) return result;
       const left = deadline - Date.now();
       if (left <= 0) return this.#empty();
@@ -376,7 +414,7 @@ export class KafkaSource implements Source {
 
   // Start offsets, for the subscribed partitions that have none, at the first record stamped
   // at or after `timeMs` (the end of the partition when there is none).
-  async #startAtTime(kafka: Kafka, timeMs: number): Promise<void> {
+  async #startAtTime(kafka: Pick<Kafka, "admin">, timeMs: number): Promise<void> {
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -405,7 +443,10 @@ export class KafkaSource implements Source {
     const state = this.#partitions.get(key);
     const last = batch.messages[batch.messages.length - 1];
     if (state === undefined || last === undefined) return;
+    // Kept even when the partition (or the source) was paused after this batch was fetched:
+    // kafkajs delivers a fetched batch regardless, and it is not fetched again.
     state.accept(batch.messages.map((message) => toHeld(key, message)));
+    state.highWatermark = BigInt(batch.highWatermark);
     resolveOffset(last.offset);
     this.#syncPauses();
     this.#wakeup.notify();
@@ -456,20 +497,28 @@ export class KafkaSource implements Source {
     this.#wakeup.notify();
   }
 
-  #take(): ReadResult | undefined {
-    const states = [...this.#partitions.values()];
-    if (states.length === 0) return undefined;
-    const { maxRecordsPerRead, maxRecordsPerPartition } = this.#config;
+  #take(limits: ReadLimits): ReadResult | undefined {
+    const entries = [...this.#partitions];
+    if (entries.length === 0) return undefined;
+    const maxRecords = Math.min(this.#config.maxRecordsPerRead, limits.maxRecords);
     const parts: ReadPart[] = [];
     let total = 0;
-    for (let index = 0; index < states.length && total < maxRecordsPerRead; index++) {
-      const state = states[(this.#cursor + index) % states.length] as PartitionState;
-      const records = state.take(Math.min(maxRecordsPerPartition, maxRecordsPerRead - total));
+    for (let index = 0; index < entries.length && total < maxRecords; index++) {
+      const [key, state] = entries[(this.#cursor + index) % entries.length] as [
+        string,
+        PartitionState,
+      ];
+      const ofPartition = Math.min(
+        this.#config.maxRecordsPerPartition,
+        limits.perPartition?.get(key) ?? Number.POSITIVE_INFINITY,
+        maxRecords - total,
+      );
+      const records = state.take(ofPartition);
       if (records.length === 0) continue;
       parts.push({ state, records });
       total += records.length;
     }
-    this.#cursor = (this.#cursor + 1) % states.length;
+    this.#cursor = (this.#cursor + 1) % entries.length;
     if (total === 0) return undefined;
     const sequence = ++this.#sequence;
     const records: SourceRecord[] = [];
@@ -670,6 +719,33 @@ export class KafkaSource implements Source {
     if (this.#closed) {
       throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the Kafka source was closed");
     }
+  }
+}
+
+/** A read's limits from flow control (`ReadOptions`), checked. */
+interface ReadLimits {
+  readonly maxRecords: number;
+  readonly perPartition: ReadonlyMap<string, number> | undefined;
+}
+
+function readLimits(options: ReadOptions): ReadLimits {
+  const { maxRecords, maxRecordsPerPartition } = options;
+  if (maxRecords !== undefined) requireCount(maxRecords, "maxRecords");
+  for (const [key, max] of maxRecordsPerPartition ?? []) {
+    requireCount(max, `maxRecordsPerPartition["${key}"]`);
+  }
+  return {
+    maxRecords: maxRecords ?? Number.POSITIVE_INFINITY,
+    perPartition: maxRecordsPerPartition,
+  };
+}
+
+function requireCount(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SluiceError(
+      "SLUICE_INVALID_ARGUMENT",
+      `Kafka source read: ${name} must be a whole number of records, 0 or more, got ${String(value)}`,
+    );
   }
 }
 

@@ -33,6 +33,11 @@ export class PartitionState {
   nextFetch: bigint | undefined;
   /** The last offset committed to Kafka by this source (the next record to read). */
   committed: bigint | undefined;
+  /**
+   * The partition's high watermark (the offset after its last record) as the latest fetch of
+   * it reported; undefined until a fetch returned records.
+   */
+  highWatermark: bigint | undefined;
   #pending: HeldRecord[] = [];
   #redelivering = 0;
   #ackedNext: bigint | undefined;
@@ -51,6 +56,21 @@ export class PartitionState {
   /** Fetched records never handed out (what counts against the buffer limit). */
   get fresh(): number {
     return this.#pending.length - this.#redelivering;
+  }
+
+  /**
+   * Records not yet fetched as far as this source knows: the high watermark of the latest fetch
+   * minus the next offset to fetch (0 until a fetch reported a high watermark).
+   */
+  get lag(): number {
+    if (this.highWatermark === undefined || this.nextFetch === undefined) return 0;
+    const lag = this.highWatermark - this.nextFetch;
+    return lag > 0n ? Number(lag) : 0;
+  }
+
+  /** Records waiting in this partition: held here (nacked ones included) plus the lag. */
+  get backlog(): number {
+    return this.buffered + this.lag;
   }
 
   /** True while reads of this partition are not acknowledged. */

@@ -1,0 +1,139 @@
+// A kafkajs client without a broker, for the source's unit tests: the consumer joins at `run`
+// with a fixed assignment, and the test pushes fetched batches through `eachBatch` itself, as
+// kafkajs's fetch loop would (including for a partition paused after its batch was fetched).
+import type { Consumer, EachBatchPayload, Kafka, TopicPartitions } from "kafkajs";
+import pino from "pino";
+import { validateConfig } from "sluice";
+import type { KafkaClientFactory } from "../src/kafka-source.js";
+import { KafkaSource } from "../src/kafka-source.js";
+import { type KafkaSourceConfig, kafkaSourceConfig } from "../src/source-config.js";
+
+type Listener = (event: { payload: unknown }) => void;
+
+/**
+ * The consumer part of kafkajs the source uses: joins, pause and resume per partition, seeks,
+ * commits; `deliver` plays a fetched batch.
+ *
+ * @example
+ * const consumer = new FakeConsumer({ orders: [0, 1] });
+ * await consumer.deliver("orders", 0, [0, 1, 2], 10);
+ */
+export class FakeConsumer {
+  readonly events = {
+    GROUP_JOIN: "consumer.group_join",
+    FETCH: "consumer.fetch",
+    CRASH: "consumer.crash",
+  } as const;
+  /** Partitions paused now, as `"<topic>-<partition>"`. */
+  readonly paused = new Set<string>();
+  /** Every `pause`/`resume` call, in order, as `"pause orders-0"` / `"resume orders-0"`. */
+  readonly pauseCalls: string[] = [];
+  readonly #listeners = new Map<string, Listener[]>();
+  readonly #assignment: Record<string, number[]>;
+  #eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
+
+  constructor(assignment: Record<string, number[]>) {
+    this.#assignment = assignment;
+  }
+
+  on(event: string, listener: Listener): () => void {
+    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener]);
+    return () => undefined;
+  }
+
+  async connect(): Promise<void> {}
+
+  async subscribe(): Promise<void> {}
+
+  async run(options: { eachBatch: (payload: EachBatchPayload) => Promise<void> }): Promise<void> {
+    this.#eachBatch = options.eachBatch;
+    this.#emit(this.events.GROUP_JOIN, { memberAssignment: this.#assignment });
+    this.#emit(this.events.FETCH, {});
+  }
+
+  pause(topics: TopicPartitions[]): void {
+    for (const key of keysOf(topics)) {
+      this.paused.add(key);
+      this.pauseCalls.push(`pause ${key}`);
+    }
+  }
+
+  resume(topics: TopicPartitions[]): void {
+    for (const key of keysOf(topics)) {
+      this.paused.delete(key);
+      this.pauseCalls.push(`resume ${key}`);
+    }
+  }
+
+  seek(): void {}
+
+  async commitOffsets(): Promise<void> {}
+
+  async disconnect(): Promise<void> {}
+
+  /** Plays a fetched batch of `offsets` (values `"<topic>-<partition>@<offset>"`). */
+  async deliver(
+    topic: string,
+    partition: number,
+    offsets: readonly number[],
+    highWatermark: number,
+  ): Promise<void> {
+    const eachBatch = this.#eachBatch;
+    if (eachBatch === undefined) throw new Error("deliver() before run()");
+    const messages = offsets.map((offset) => ({
+      key: null,
+      value: Buffer.from(`${topic}-${partition}@${offset}`),
+      timestamp: "0",
+      attributes: 0,
+      offset: String(offset),
+      headers: {},
+    }));
+    const payload = {
+      batch: { topic, partition, highWatermark: String(highWatermark), messages },
+      isStale: () => false,
+      resolveOffset: () => undefined,
+    };
+    await eachBatch(payload as unknown as EachBatchPayload);
+  }
+
+  #emit(event: string, payload: unknown): void {
+    for (const listener of this.#listeners.get(event) ?? []) listener({ payload });
+  }
+}
+
+function keysOf(topics: readonly TopicPartitions[]): string[] {
+  return topics.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}-${p}`));
+}
+
+/**
+ * A connected `KafkaSource` over a `FakeConsumer` holding `assignment`; `config` overrides the
+ * defaults (brokers, topics and groupId are filled in).
+ *
+ * @example
+ * const { source, consumer } = await fakeKafkaSource({ orders: [0, 1] });
+ */
+export async function fakeKafkaSource(
+  assignment: Record<string, number[]>,
+  config: Record<string, unknown> = {},
+): Promise<{ source: KafkaSource; consumer: FakeConsumer }> {
+  const consumer = new FakeConsumer(assignment);
+  const parsed: KafkaSourceConfig = validateConfig(
+    kafkaSourceConfig,
+    {
+      brokers: ["127.0.0.1:9"],
+      topics: Object.keys(assignment),
+      groupId: "unit",
+      pollTimeoutMs: 10,
+      ...config,
+    },
+    "source",
+  );
+  const factory: KafkaClientFactory = () =>
+    ({ consumer: () => consumer as unknown as Consumer }) as unknown as Pick<
+      Kafka,
+      "consumer" | "admin"
+    >;
+  const source = new KafkaSource(parsed, pino({ level: "silent" }), new Map(), factory);
+  await source.connect(AbortSignal.timeout(5_000));
+  return { source, consumer };
+}
