@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import {
   NotConnectedError,
+  type ReadOptions,
   type ReadResult,
   type RecordHeaders,
   SluiceError,
@@ -94,8 +95,8 @@ export class WebhookSource implements Source {
     this.#logger.info({ url: this.url }, "webhook source listening");
   }
 
-  /** Waits for records; settles with none on pause, close or abort. */
-  async read(signal: AbortSignal): Promise<ReadResult> {
+  /** Waits for records, at most flow control's `maxRecords`; settles with none on pause, close or abort. */
+  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
     if (this.#closed)
       throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the webhook source was closed");
     if (this.#server === undefined)
@@ -109,7 +110,9 @@ export class WebhookSource implements Source {
         signal.addEventListener("abort", () => resolve(), { once: true });
       });
     }
-    const taken = this.#queue.splice(0, this.#config.maxRecordsPerRead);
+    // The rest stays queued for the next read: flow control asked for no more than this.
+    const limit = Math.min(this.#config.maxRecordsPerRead, options?.maxRecords ?? Infinity);
+    const taken = this.#queue.splice(0, limit);
     let settled = false;
     return {
       records: taken.map((entry) => entry.record),

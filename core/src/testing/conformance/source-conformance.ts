@@ -26,6 +26,7 @@ export type SourceConformanceCase =
   | "reconnect"
   | "end-of-input"
   | "pause-resume"
+  | "max-records"
   | "close-while-reading"
   | "abort-read"
   | "invalid-config";
@@ -61,7 +62,12 @@ export interface SourceConformanceOptions {
   /** How long one wait for records may take; default 10 000 ms. */
   readonly timeoutMs?: number;
   /** Cases that do not apply to this source, each with the reason; they are not generated. */
-  readonly notApplicable?: { readonly reconnect?: string; readonly endOfInput?: string };
+  readonly notApplicable?: {
+    readonly reconnect?: string;
+    readonly endOfInput?: string;
+    /** Why the source does not honour `read`'s `maxRecords` hint (the contract allows it). */
+    readonly maxRecords?: string;
+  };
 }
 
 /** What a case body works with. */
@@ -84,7 +90,8 @@ const KIT_BACKOFF: BackoffPolicy = {
 /**
  * Registers the conformance suite for a source connector with vitest: open/close, a batch of
  * N, many batches in order, nack → redelivery, reconnect after the server drops connections,
- * end of input, pause/resume, close while reading, abort, and invalid config.
+ * end of input, pause/resume, flow control's `maxRecords` hint, close while reading, abort, and
+ * invalid config.
  *
  * @example
  * describeSourceConformance("socket source", async () => {
@@ -146,6 +153,7 @@ export function describeSourceConformance(
     c: SourceCase,
     expected: readonly Uint8Array[],
     what: string,
+    maxRecords?: number,
   ): Promise<{ records: SourceRecord[]; results: ReadResult[] }> => {
     const wanted = new Set(texts(expected));
     const seen = new Set<string>();
@@ -163,7 +171,10 @@ export function describeSourceConformance(
         }
         let result: ReadResult | undefined;
         try {
-          result = await c.session.next(controller.signal);
+          result = await c.session.next(
+            controller.signal,
+            maxRecords === undefined ? undefined : { maxRecords },
+          );
         } catch (error) {
           if (controller.signal.aborted) continue;
           throw error;
@@ -323,6 +334,27 @@ export function describeSourceConformance(
       }),
       testTimeout,
     );
+
+    if (options.notApplicable?.maxRecords === undefined) {
+      it(
+        "returns at most maxRecords per read and keeps the rest for later reads, in order",
+        run("max-records", async (c) => {
+          await c.session.connect(AbortSignal.timeout(timeoutMs));
+          const values = makeValues("max", 0, 3 * n);
+          await c.fixture.produce(values, c.source);
+          const maxRecords = 2;
+          const { records, results } = await collect(c, values, "reads of 2", maxRecords);
+          const sizes = results.map((result) => result.records.length);
+          expect(
+            sizes.every((size) => size <= maxRecords),
+            `every read returns at most maxRecords (${maxRecords}); sizes were ${sizes.join(", ")}`,
+          ).toBe(true);
+          expect(texts(records.map((record) => record.value))).toEqual(texts(values));
+          await ackAll(results);
+        }),
+        testTimeout,
+      );
+    }
 
     it(
       "settles a pending read when closed, and refuses reads afterwards",
