@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import {
   emptyReadResult,
   NotConnectedError,
+  type ReadOptions,
   type ReadResult,
   SluiceError,
   type Source,
@@ -39,6 +40,8 @@ export interface RabbitMqSourceMetrics {
   readonly staleSettles: number;
   /** Received messages not yet read when the connection was lost (the broker redelivers them). */
   readonly discardedOnLoss: number;
+  /** Consumers cancelled because flow control paused the source (the broker keeps the rest queued). */
+  readonly consumerCancels: number;
   /** Successful connects (the first one and every reconnect). */
   readonly connects: number;
   /** Connections lost while in use. */
@@ -55,6 +58,10 @@ interface Link {
   readonly channel: Channel;
   readonly broker: BrokerAddress;
   alive: boolean;
+  /** The tag of the consumer the broker delivers to; undefined while none is (paused). */
+  consumerTag: string | undefined;
+  /** True while `#steer` is starting or cancelling the consumer (one at a time). */
+  steering: boolean;
 }
 
 /** A message received, with the link it came on (delivery tags mean nothing on another). */
@@ -91,6 +98,7 @@ export class RabbitMqSource implements Source {
     redelivered: 0,
     staleSettles: 0,
     discardedOnLoss: 0,
+    consumerCancels: 0,
     connects: 0,
     connectionLosses: 0,
     errors: 0,
@@ -149,13 +157,19 @@ export class RabbitMqSource implements Source {
       "consuming from RabbitMQ",
     );
     this.#wakeup.notify();
+    // A pause or resume during the set-up found no link to steer: bring the consumer in line now.
+    this.#steer(link);
   }
 
-  async read(signal: AbortSignal): Promise<ReadResult> {
+  /**
+   * Returns the messages received and not read yet, oldest first: at most `maxRecordsPerRead`
+   * and at most `options.maxRecords`. The rest stay here, unacknowledged, for the next reads.
+   */
+  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
     this.#assertOpen();
     for (;;) {
       if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
-      if (this.#buffer.length > 0) return this.#take();
+      if (this.#buffer.length > 0) return this.#take(options?.maxRecords);
       if (this.#link === undefined) {
         throw this.#failure ?? new NotConnectedError("the RabbitMQ source is not connected");
       }
@@ -163,14 +177,21 @@ export class RabbitMqSource implements Source {
     }
   }
 
-  /** Reads return nothing until `resume`; the prefetch window bounds what the broker sends meanwhile. */
+  /**
+   * Cancels the consumer (`basic.cancel`): the broker stops delivering and keeps the rest in the
+   * queue. Messages already delivered stay this source's, unacknowledged, and are read after
+   * `resume`; they are acknowledged on the same channel, which a cancel leaves open.
+   */
   pause(): void {
     this.#paused = true;
+    if (this.#link !== undefined) this.#steer(this.#link);
     this.#wakeup.notify();
   }
 
+  /** Consumes again, once the messages received before the pause were read. */
   resume(): void {
     this.#paused = false;
+    if (this.#link !== undefined) this.#steer(this.#link);
     this.#wakeup.notify();
   }
 
@@ -196,7 +217,14 @@ export class RabbitMqSource implements Source {
       this.#logger.warn({ reason, broker: broker.label }, "RabbitMQ blocked the connection"),
     );
     const channel = await step(connection.createChannel(), at, "opening a channel");
-    const link: Link = { connection, channel, broker, alive: true };
+    const link: Link = {
+      connection,
+      channel,
+      broker,
+      alive: true,
+      consumerTag: undefined,
+      steering: false,
+    };
     connection.on("close", (error?: Error) => this.#lost(link, error));
     channel.on("error", (error: Error) => this.#logger.warn({ err: error }, "channel error"));
     channel.on("close", () => this.#lost(link, new Error("the channel closed")));
@@ -248,13 +276,54 @@ export class RabbitMqSource implements Source {
         );
       }
     }
-    await step(
-      channel.consume(queue.name, (message) => this.#deliver(link, message), { noAck: false }),
-      at,
+    if (!this.#paused) await this.#consume(link);
+    return link;
+  }
+
+  async #consume(link: Link): Promise<void> {
+    const { queue } = this.#config;
+    const { consumerTag } = await step(
+      link.channel.consume(queue.name, (message) => this.#deliver(link, message), {
+        noAck: false,
+      }),
+      `RabbitMQ at ${link.broker.label}`,
       `consuming queue "${queue.name}"`,
       { mismatch: "another connection consumes it exclusively" },
     );
-    return link;
+    link.consumerTag = consumerTag;
+  }
+
+  /**
+   * Brings the consumer in line with flow control, one channel operation at a time: cancelled
+   * while paused; started again once resumed and every message received before was read. Only
+   * then: RabbitMQ counts the prefetch per consumer, so a new consumer beside unread messages of
+   * the old one would let more than `prefetch` pile up here. A failed operation means the channel
+   * is in trouble: the link is dropped and Sluice reconnects.
+   */
+  #steer(link: Link): void {
+    if (link.steering || !this.#current(link)) return;
+    link.steering = true;
+    void (async () => {
+      try {
+        for (;;) {
+          if (!this.#current(link)) return;
+          if (link.consumerTag !== undefined && this.#paused) {
+            await link.channel.cancel(link.consumerTag);
+            link.consumerTag = undefined;
+            this.#counters.consumerCancels++;
+          } else if (link.consumerTag === undefined && !this.#paused && this.#buffer.length === 0) {
+            await this.#consume(link);
+            this.#wakeup.notify();
+          } else {
+            return;
+          }
+        }
+      } catch (error) {
+        this.#lost(link, error instanceof Error ? error : new Error(String(error)));
+      } finally {
+        link.steering = false;
+      }
+    })();
   }
 
   #deliver(link: Link, message: ConsumeMessage | null): void {
@@ -282,8 +351,11 @@ export class RabbitMqSource implements Source {
     this.#wakeup.notify();
   }
 
-  #take(): ReadResult {
-    const taken = this.#buffer.splice(0, this.#config.maxRecordsPerRead);
+  #take(maxRecords: number | undefined): ReadResult {
+    const limit = Math.max(1, Math.min(this.#config.maxRecordsPerRead, maxRecords ?? Infinity));
+    const taken = this.#buffer.splice(0, limit);
+    // Everything received was read: a consumer cancelled for a pause may start again.
+    if (this.#buffer.length === 0 && this.#link !== undefined) this.#steer(this.#link);
     for (const { record, message } of taken) {
       this.#counters.recordsIn++;
       this.#counters.bytesIn += record.value.byteLength;
@@ -331,6 +403,7 @@ export class RabbitMqSource implements Source {
     if (link === undefined || live.length === 0) return;
     const unread = this.#buffer.filter((delivery) => delivery.link === link);
     this.#buffer = this.#buffer.filter((delivery) => delivery.link !== link);
+    if (this.#buffer.length === 0) this.#steer(link);
     const all = [...live, ...unread].sort(
       (a, b) => a.message.fields.deliveryTag - b.message.fields.deliveryTag,
     );
