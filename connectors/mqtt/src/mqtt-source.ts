@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import {
   emptyReadResult,
   NotConnectedError,
+  type ReadOptions,
   type ReadResult,
   SluiceError,
   type Source,
@@ -194,11 +195,18 @@ export class MqttSource implements Source {
     this.#wakeup.notify();
   }
 
-  async read(signal: AbortSignal): Promise<ReadResult> {
+  /**
+   * Returns the nacked messages, then those received and not read yet, oldest first: at most
+   * `maxRecordsPerRead` and at most `options.maxRecords`. The rest stay here, their
+   * acknowledgements held, for the next reads.
+   */
+  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
     this.#assertOpen();
     for (;;) {
       if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
-      if (this.#nacked.length > 0 || this.#unread.length > 0) return this.#take();
+      if (this.#nacked.length > 0 || this.#unread.length > 0) {
+        return this.#take(options?.maxRecords);
+      }
       if (this.#link === undefined) {
         throw this.#failure ?? new NotConnectedError("the MQTT source is not connected");
       }
@@ -207,8 +215,9 @@ export class MqttSource implements Source {
   }
 
   /**
-   * Reads return nothing until `resume`. The broker stops sending QoS 1/2 messages once
-   * `receiveMaximum` are unacknowledged; QoS 0 ones are held up to `maxBufferedQos0`.
+   * Reads return nothing until `resume`. Nothing unread is acknowledged meanwhile, so the broker
+   * stops sending QoS 1/2 messages once `receiveMaximum` are unacknowledged and keeps the rest
+   * in the session; QoS 0 ones keep coming and are held up to `maxBufferedQos0`.
    */
   pause(): void {
     this.#paused = true;
@@ -353,8 +362,8 @@ export class MqttSource implements Source {
     };
   }
 
-  #take(): ReadResult {
-    const max = this.#config.maxRecordsPerRead;
+  #take(maxRecords: number | undefined): ReadResult {
+    const max = Math.max(1, Math.min(this.#config.maxRecordsPerRead, maxRecords ?? Infinity));
     const taken = this.#nacked.splice(0, max);
     if (taken.length < max) {
       const fresh = this.#unread.splice(0, max - taken.length);

@@ -1,0 +1,146 @@
+// Flow control of the MQTT source against a fake mqtt.js client: what it asks the broker for
+// (MQTT 5 with a Receive Maximum), reads bounded by maxRecords with the rest kept, and no
+// acknowledgement for a message Sluice has not acknowledged, paused or not.
+import { EventEmitter } from "node:events";
+import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
+import type { ReadResult } from "sluice";
+import { LogCapture } from "sluice/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { MqttSource } from "../src/mqtt-source.js";
+import { mqttSourceConfig } from "../src/source-config.js";
+
+const decoder = new TextDecoder();
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+type AckHandler = (
+  topic: string,
+  payload: Buffer,
+  packet: IPublishPacket,
+  done: (error: Error | number) => void,
+) => void;
+
+/** An mqtt.js client that connects at once and records the acknowledgements sent. */
+class FakeClient extends EventEmitter {
+  readonly options: IClientOptions;
+  readonly acks: string[] = [];
+  connected = false;
+  #nextId = 1;
+
+  constructor(options: IClientOptions) {
+    super();
+    this.options = options;
+    setImmediate(() => {
+      this.connected = true;
+      this.emit("connect", { cmd: "connack", sessionPresent: false });
+    });
+  }
+
+  /** The broker sends a QoS 1 message, through the ack handler as mqtt.js does. */
+  send(text: string): void {
+    const packet = {
+      cmd: "publish",
+      topic: "t",
+      qos: 1,
+      messageId: this.#nextId++,
+      payload: Buffer.from(text),
+      retain: false,
+      dup: false,
+    } as IPublishPacket;
+    const handler = this.options.customHandleAcks as unknown as AckHandler;
+    handler("t", Buffer.from(text), packet, () => undefined);
+  }
+
+  async subscribeAsync(): Promise<unknown> {
+    return [{ topic: "t", qos: 1 }];
+  }
+
+  _sendPacket(packet: { cmd: string; messageId: number }): void {
+    this.acks.push(`${packet.cmd} ${packet.messageId}`);
+  }
+
+  end(): this {
+    this.connected = false;
+    return this;
+  }
+
+  async endAsync(): Promise<void> {
+    this.connected = false;
+  }
+}
+
+let source: MqttSource | undefined;
+afterEach(async () => {
+  await source?.close();
+  source = undefined;
+});
+
+async function connected(receiveMaximum = 50): Promise<{ mqtt: MqttSource; client: FakeClient }> {
+  let client: FakeClient | undefined;
+  const config = mqttSourceConfig.parse({
+    url: "mqtt://127.0.0.1",
+    clientId: "job",
+    topics: ["t"],
+    receiveMaximum,
+    maxRecordsPerRead: 100,
+  });
+  source = new MqttSource(config, new LogCapture().logger, (options) => {
+    client = new FakeClient(options);
+    return client as unknown as MqttClient;
+  });
+  await source.connect(AbortSignal.timeout(1_000));
+  if (client === undefined) throw new Error("no client was created");
+  return { mqtt: source, client };
+}
+
+const values = (result: ReadResult) => result.records.map((record) => decoder.decode(record.value));
+
+describe("MQTT source flow control", () => {
+  it("connects with MQTT 5, a persistent session and the configured Receive Maximum", async () => {
+    const { client } = await connected(250);
+    expect(client.options).toMatchObject({
+      protocolVersion: 5,
+      clientId: "job",
+      clean: false,
+      properties: { receiveMaximum: 250 },
+    });
+  });
+
+  it("returns at most maxRecords per read, keeps the rest, and acknowledges only what Sluice acknowledged", async () => {
+    const { mqtt, client } = await connected();
+    for (let index = 0; index < 10; index++) client.send(String(index));
+    const signal = AbortSignal.timeout(1_000);
+
+    const first = await mqtt.read(signal, { maxRecords: 3 });
+    const second = await mqtt.read(signal, { maxRecords: 4 });
+    expect(values(first)).toEqual(["0", "1", "2"]);
+    expect(values(second)).toEqual(["3", "4", "5", "6"]);
+    expect(client.acks).toEqual([]);
+
+    await second.ack();
+    expect(client.acks).toEqual(["puback 4", "puback 5", "puback 6", "puback 7"]);
+    // A nacked read comes back first, still within the hint.
+    await first.ack(new Error("the batch failed"));
+    expect(values(await mqtt.read(signal, { maxRecords: 2 }))).toEqual(["0", "1"]);
+    expect(values(await mqtt.read(signal, { maxRecords: 5 }))).toEqual(["2", "7", "8", "9"]);
+  });
+
+  it("while paused, reads return nothing and nothing received is acknowledged, so the broker stops at Receive Maximum", async () => {
+    const { mqtt, client } = await connected();
+    client.send("before");
+    const signal = AbortSignal.timeout(1_000);
+    const read = await mqtt.read(signal);
+    mqtt.pause();
+    for (let index = 0; index < 5; index++) client.send(`during ${index}`);
+    expect(await mqtt.read(signal)).toMatchObject({ records: [] });
+    await tick();
+    expect(client.acks).toEqual([]);
+    // Acknowledging what was read before the pause is allowed; the unread ones stay held.
+    await read.ack();
+    expect(client.acks).toEqual(["puback 1"]);
+
+    mqtt.resume();
+    const after = await mqtt.read(signal, { maxRecords: 10 });
+    expect(values(after)).toEqual(["during 0", "during 1", "during 2", "during 3", "during 4"]);
+    expect(client.acks).toEqual(["puback 1"]);
+  });
+});
