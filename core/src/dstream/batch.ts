@@ -1,3 +1,5 @@
+import { ColumnarBatch } from "./columnar-batch.js";
+
 /**
  * One batch of a `DStream`: Spark's RDD for one batch time. Records are split into partitions;
  * operations run partition by partition, and the batch's records in order are the partitions
@@ -34,6 +36,8 @@ export function batchRecords<T>(batch: Batch<T>): T[] {
  * batchSize({ time: 1000, partitions: [[1, 2], [3]] }); // 3
  */
 export function batchSize(batch: Batch<unknown>): number {
+  // A columnar batch knows its size without decoding its records.
+  if (batch instanceof ColumnarBatch) return batch.size;
   let size = 0;
   for (const partition of batch.partitions) size += partition.length;
   return size;

@@ -1,9 +1,11 @@
+import { loadKernels } from "../kernels/load-kernels.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
-import { type NamedReduction, reduceByKeyNamed } from "./named-reductions.js";
+import { type NamedReduction, reduceBatchNamed } from "./named-reductions.js";
 
 /**
- * `reduceByKey("sum" | "count" | "min" | "max")`: a declarative reduction per key.
+ * `reduceByKey("sum" | "count" | "min" | "max")`: a declarative reduction per key, through the
+ * kernels (`reduceBatchNamed`); on executors, its shuffle crosses as columns (`partition-work`).
  *
  * @example
  * pairs.reduceByKey("sum"); // a NamedReducedDStream
@@ -28,6 +30,6 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> {
   protected async compute(time: number): Promise<Batch<[K, number]> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    return { time, partitions: reduceByKeyNamed(batch, this.op, this.numPartitions) };
+    return reduceBatchNamed(batch, this.op, this.numPartitions, loadKernels());
   }
 }

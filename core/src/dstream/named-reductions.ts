@@ -1,12 +1,24 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import type { Kernels } from "../kernels/kernels.js";
+import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
+import { DEFAULT_JS_BELOW_ROWS } from "../kernels/native-kernels.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
-import type { Batch } from "./batch.js";
+import { type Batch, batchSize } from "./batch.js";
+import { ColumnarBatch, type ColumnarPartition, columnsOf } from "./columnar-batch.js";
+import {
+  concatValues,
+  EMPTY_VALUES,
+  encodeKeys,
+  type KeyFamily,
+  keyFamily,
+  partitionGroups,
+} from "./pair-columns.js";
 
 /**
- * The reductions `reduceByKey` accepts by name. They are declarative, so they can run on the
- * columnar kernels; this module is their one TypeScript implementation (the place to route them
- * through `Kernels.reduceByKey*`).
+ * The reductions `reduceByKey` accepts by name. They are declarative, so they run on the
+ * columnar kernels (`reduceBatchNamed`); `reduceByKeyNamed` is the row-by-row reference with the
+ * same rules, for keys the kernels cannot group and for small batches.
  */
 export type NamedReduction = "sum" | "count" | "min" | "max";
 
@@ -23,8 +35,115 @@ export function isNamedReduction(value: unknown): value is NamedReduction {
 }
 
 /**
- * Reduces every key's values of a batch with a named reduction and hash-partitions the result
- * into `numPartitions` (`partitionOfKey`). The kernels' rules: keys in first-seen order within a
+ * Reduces every key's values of a batch with a named reduction, through the kernels when it
+ * can: a columnar batch of `[string, number]` pairs (valid UTF-8) always; a batch of JS pairs
+ * from `DEFAULT_JS_BELOW_ROWS` rows on when every key is of one `KeyFamily` (its keys encoded
+ * once into a column). Otherwise, `reduceByKeyNamed` row by row. Both give the same batch:
+ * the same partitions (`partitionOfKey`), keys in first-seen order within each, values summed
+ * in row order from `+0`. UTF-8 results stay columns until something reads them.
+ *
+ * @example
+ * reduceBatchNamed(batch, "sum", 4, loadKernels());
+ */
+export function reduceBatchNamed<K>(
+  batch: Batch<readonly [K, unknown]>,
+  op: NamedReduction,
+  numPartitions: number,
+  kernels: Kernels,
+): Batch<[K, number]> {
+  const time = batch.time;
+  const columns = columnsOf(batch, "pairs");
+  if (columns !== undefined) {
+    const keys = concatKeyColumns(columns.map((partition) => partition.keys));
+    if (isUtf8Column(keys)) {
+      const values = concatValues(columns.map((partition) => partition.values));
+      const groups = kernels.reduceByKeyUtf8(keys, op === "count" ? EMPTY_VALUES : values, op);
+      return assemble<K>(
+        time,
+        partitionGroups(
+          kernels,
+          { family: "utf8", keys: groups.keys },
+          groups.values,
+          numPartitions,
+        ),
+      );
+    }
+  } else if (batchSize(batch) >= DEFAULT_JS_BELOW_ROWS) {
+    const family = commonKeyFamily(batch, op);
+    if (family !== undefined) {
+      const keys: unknown[] = [];
+      const valueColumn = op === "count" ? EMPTY_VALUES : new Float64Array(batchSize(batch));
+      for (const partition of batch.partitions) {
+        for (const [key, value] of partition) {
+          if (op !== "count") valueColumn[keys.length] = value as number;
+          keys.push(key);
+        }
+      }
+      const encoded = encodeKeys(keys, family);
+      if (encoded.family === "utf8") {
+        const groups = kernels.reduceByKeyUtf8(encoded.keys, valueColumn, op);
+        return assemble<K>(
+          time,
+          partitionGroups(
+            kernels,
+            { family: "utf8", keys: groups.keys },
+            groups.values,
+            numPartitions,
+          ),
+        );
+      }
+      const groups = kernels.reduceByKeyI64(encoded.keys, valueColumn, op);
+      return assemble<K>(
+        time,
+        partitionGroups(
+          kernels,
+          { family: encoded.family, keys: groups.keys },
+          groups.values,
+          numPartitions,
+        ),
+      );
+    }
+  }
+  return { time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
+}
+
+/**
+ * The family every key of the batch shares, or `undefined` (mixed or other keys). Checks every
+ * value on the way, in row order, so a bad value fails as in `reduceByKeyNamed`.
+ */
+function commonKeyFamily(
+  batch: Batch<readonly [unknown, unknown]>,
+  op: NamedReduction,
+): KeyFamily | undefined {
+  let family: KeyFamily | undefined;
+  let mixed = false;
+  for (const partition of batch.partitions) {
+    for (const [key, value] of partition) {
+      requireNumber(op, key, value);
+      if (mixed) continue;
+      const kind = keyFamily(key);
+      if (kind === undefined || (family !== undefined && kind !== family)) mixed = true;
+      else family = kind;
+    }
+  }
+  return mixed ? undefined : family;
+}
+
+/** A batch of partitions that are all columns (a columnar batch) or all JS pairs. */
+function assemble<K>(
+  time: number,
+  partitions: (ColumnarPartition | [unknown, number][])[],
+): Batch<[K, number]> {
+  if (partitions.every((partition) => !Array.isArray(partition))) {
+    return new ColumnarBatch<[K, number]>(time, partitions as ColumnarPartition[]);
+  }
+  return { time, partitions: partitions as [K, number][][] };
+}
+
+/**
+ * Reduces every key's values of a batch with a named reduction, row by row in JavaScript, and
+ * hash-partitions the result into `numPartitions` (`partitionOfKey`): the reference the kernel
+ * path must equal. The kernels' rules: keys in first-seen order within a
  * partition; `sum` adds in row order starting from `+0`; `count` counts values; `min`/`max` use
  * `Math.min`/`Math.max` (a NaN wins). Values other than numbers are rejected (except for `count`).
  *

@@ -30,6 +30,7 @@ export {
   decideKernels,
   type KernelsChoice,
   loadKernels,
+  overrideKernels,
 } from "./load-kernels.js";
 export { murmur3 } from "./murmur3.js";
 export {
