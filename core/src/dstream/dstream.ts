@@ -7,7 +7,8 @@ import { guardRecords, SKIPPED_RECORD } from "../recovery/record-guard.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
 import type { Duration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
-import { type Batch, batchSize } from "./batch.js";
+import { type Batch, batchRecords, batchSize } from "./batch.js";
+import { type ByteParser, checkByteParser, type TextRecord } from "./byte-parser.js";
 import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
 import { operator } from "./operator-registry.js";
@@ -413,6 +414,83 @@ export abstract class DStream<T> {
     return new (operator("UnionDStream"))([this, other]);
   }
 
+  // ------------------------------------------------------------------------------ byte parsers
+
+  /**
+   * A stream of the lines of every record: its bytes (a source record's `value`, a
+   * `Uint8Array`, or a string's UTF-8) split on `\n`, a `\r` before it dropped, no empty line
+   * after a final `\n`. Runs on the kernels over the whole batch at once; followed by a named
+   * operation (`countByValue`, another parser) no string is made per line.
+   *
+   * @example
+   * ctx.source("file", { directory: "logs", format: "bytes" }).lines().filter((l) => l.includes("ERROR"));
+   */
+  lines(this: DStream<TextRecord>): DStream<string> {
+    return this.parsed({ kind: "lines" });
+  }
+
+  /**
+   * A stream of the words of every record: maximal runs of bytes other than ASCII whitespace
+   * (space, `\t`, `\n`, `\v`, `\f`, `\r`), so never an empty word. The same words as
+   * `text.split(/[ \t\n\v\f\r]+/).filter((w) => w !== "")`; `words().countByValue()` is the
+   * fast word count (columnar from the bytes to the counts).
+   *
+   * @example
+   * ctx.source("kafka", { topic: "text" }).words().countByValue().print();
+   */
+  words(this: DStream<TextRecord>): DStream<string> {
+    return this.parsed({ kind: "words" });
+  }
+
+  /**
+   * A stream of field `index` (0-based) of every record read as one CSV record (RFC 4180
+   * quotes: `""` is a quote; one trailing `\n` or `\r\n` ignored). Records with fewer fields
+   * give nothing.
+   *
+   * @example
+   * orders.csvColumn(2).countByValue(); // orders per country, from the third column
+   */
+  csvColumn(
+    this: DStream<TextRecord>,
+    index: number,
+    options: { readonly delimiter?: string } = {},
+  ): DStream<string> {
+    return this.parsed({ kind: "csvColumn", index, delimiter: options.delimiter ?? "," });
+  }
+
+  /**
+   * A stream of the string in top-level member `name` of every record read as a JSON object
+   * (unescaped). Records without it, with another type there, or malformed before it give
+   * nothing.
+   *
+   * @example
+   * events.jsonStringField("user").countByValue();
+   */
+  jsonStringField(this: DStream<TextRecord>, name: string): DStream<string> {
+    return this.parsed({ kind: "jsonStringField", field: name });
+  }
+
+  /**
+   * A stream of the number in top-level member `name` of every record read as a JSON object
+   * (read like `Number()`). Records without it, with another type there, or malformed before it
+   * give nothing.
+   *
+   * @example
+   * readings.jsonNumberField("temperature").reduce((a, b) => Math.max(a, b));
+   */
+  jsonNumberField(this: DStream<TextRecord>, name: string): DStream<number> {
+    return this.parsed({ kind: "jsonNumberField", field: name });
+  }
+
+  private parsed<U extends string | number>(
+    this: DStream<TextRecord>,
+    parser: ByteParser,
+  ): DStream<U> {
+    checkByteParser(parser);
+    const Parsed = operator("ByteParsedDStream");
+    return new Parsed<U>(this, parser);
+  }
+
   // ------------------------------------------------------------------------ whole-batch results
 
   /**
@@ -430,13 +508,16 @@ export abstract class DStream<T> {
   }
 
   /**
-   * A stream of `[record, occurrences]` for every distinct record of each batch.
+   * A stream of `[record, occurrences]` for every distinct record of each batch, counted on the
+   * kernels (`reduceByKey("sum")` of `[record, 1]`); after a byte parser, from the parser's
+   * columns without a string per record.
    *
    * @example
    * words.countByValue(); // batch ["a", "b", "a"] gives [["a", 2], ["b", 1]]
    */
   countByValue(numPartitions?: number): DStream<[T, number]> {
-    return this.map((record): [T, number] => [record, 1]).reduceByKey("sum", numPartitions);
+    const Paired = operator("PairedWithOneDStream");
+    return new Paired<T>(this).reduceByKey("sum", numPartitions);
   }
 
   /**
@@ -508,40 +589,86 @@ export abstract class DStream<T> {
   }
 
   /**
-   * A stream with one record per window: how many records it holds (`0` for an empty window).
+   * A stream with one record per window: how many records it holds (`0` for an empty window),
+   * added up incrementally on the kernels' window aggregator.
    *
    * @example
    * clicks.countByWindow("30s", "10s");
    */
   countByWindow(window: Duration, slide?: Duration): DStream<number> {
-    const counts = this.map(() => 1).reduceByWindow((a, b) => a + b, {
-      window,
-      ...(slide === undefined ? {} : { slide }),
-      inverse: (a, b) => a - b,
-    });
+    // Each batch is counted once (without reading its records), and the window adds up the
+    // counts on the kernels' window aggregator.
+    const counts = new (operator("BatchMappedDStream"))(
+      this,
+      (batch: Batch<T>): [number, number][][] => [[[0, batchSize(batch)]]],
+      "count",
+    );
+    const NamedWindowed = operator("NamedWindowedDStream");
+    const windowed = new NamedWindowed<number>(counts, "sum", window, slide, 1);
     return new (operator("BatchMappedDStream"))(
-      counts,
-      (batch: Batch<number>) => (batchSize(batch) === 0 ? [[0]] : batch.partitions),
+      windowed,
+      (batch: Batch<[number, number]>) => [[batchRecords(batch)[0]?.[1] ?? 0]],
       "countByWindow",
     );
   }
 
   /**
    * A stream with one record per window: its records combined with `reduce` (an empty window
-   * gives no record, unless `inverse` keeps the last value).
+   * gives no record, unless `inverse` keeps the last value). A named reduction (`"sum"`,
+   * `"min"`, `"max"` over numbers, Spark's argument order) runs on the kernels' window
+   * aggregator instead of reducing the window again at every slide.
    *
    * @example
    * prices.reduceByWindow((a, b) => Math.max(a, b), { window: "1m", slide: "10s" });
+   * prices.reduceByWindow("max", "1m", "10s");
    */
-  reduceByWindow(reduce: (a: T, b: T) => T, options: ReduceByWindowOptions<T>): DStream<T> {
-    const { window, slide, inverse } = options;
+  reduceByWindow(reduce: (a: T, b: T) => T, options: ReduceByWindowOptions<T>): DStream<T>;
+  reduceByWindow(
+    this: DStream<number>,
+    reduce: "sum" | "min" | "max",
+    window: Duration,
+    slide?: Duration,
+  ): DStream<number>;
+  reduceByWindow(
+    reduce: ((a: T, b: T) => T) | NamedReduction,
+    options: ReduceByWindowOptions<T> | Duration,
+    slide?: Duration,
+  ): DStream<T> | DStream<number> {
+    if (isNamedReduction(reduce)) {
+      if (reduce === "count") {
+        throw new SluiceError(
+          "SLUICE_INVALID_ARGUMENT",
+          'reduceByWindow: "count" is countByWindow(window, slide); the named reductions here are "sum", "min", "max"',
+        );
+      }
+      const keyed = new (operator("BatchMappedDStream"))(
+        this,
+        (batch: Batch<T>) =>
+          batch.partitions.map((p) => p.map((record): [number, T] => [0, record])),
+        "reduceByWindow",
+      );
+      const NamedWindowed = operator("NamedWindowedDStream");
+      const windowed = new NamedWindowed<number>(keyed, reduce, options as Duration, slide, 1);
+      return new (operator("BatchMappedDStream"))(
+        windowed,
+        (batch: Batch<[number, number]>) => [batchRecords(batch).map(([, value]) => value)],
+        "reduceByWindow",
+      );
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        "reduceByWindow: with a function, pass the window as options ({ window, slide?, inverse? })",
+      );
+    }
+    const { window, slide: every, inverse } = options;
     if (inverse === undefined) {
-      return this.reduce(reduce).window(window, slide).reduce(reduce);
+      return this.reduce(reduce).window(window, every).reduce(reduce);
     }
     return this.map((record): [number, T] => [0, record])
       .reduceByKeyAndWindow(reduce, {
         window,
-        ...(slide === undefined ? {} : { slide }),
+        ...(every === undefined ? {} : { slide: every }),
         inverse,
         numPartitions: 1,
       })
@@ -550,7 +677,8 @@ export abstract class DStream<T> {
 
   /**
    * A stream of `[record, occurrences]` over each window; records whose count falls to zero are
-   * dropped.
+   * dropped. Counted incrementally on the kernels' window aggregator (as
+   * `reduceByKeyAndWindow("count", …)`); after a byte parser, from its columns.
    *
    * @example
    * words.countByValueAndWindow("30s", "10s");
@@ -560,13 +688,8 @@ export abstract class DStream<T> {
     slide?: Duration,
     numPartitions?: number,
   ): DStream<[T, number]> {
-    return this.map((record): [T, number] => [record, 1]).reduceByKeyAndWindow((a, b) => a + b, {
-      window,
-      ...(slide === undefined ? {} : { slide }),
-      inverse: (a, b) => a - b,
-      filter: ([, count]) => count !== 0,
-      ...(numPartitions === undefined ? {} : { numPartitions }),
-    });
+    const Paired = operator("PairedWithOneDStream");
+    return new Paired<T>(this).reduceByKeyAndWindow("count", window, slide, numPartitions);
   }
 
   // ---------------------------------------------------------------------------------- outputs
@@ -899,7 +1022,10 @@ export abstract class DStream<T> {
   /**
    * `reduceByKey` over a sliding window. With `inverse`, each window is computed from the
    * previous one (add what entered, remove what left); keys whose value falls to the identity
-   * then stay unless `filter` drops them.
+   * then stay unless `filter` drops them. A named reduction (`"sum"`, `"count"`, `"min"`,
+   * `"max"`; Spark's argument order: window, slide, partitions) keeps the window in the
+   * kernels' window aggregator: `sum` and `count` move incrementally, `min` and `max` are folded
+   * from panes, keys present in the window are emitted, and the state is checkpointed.
    *
    * @example
    * pairs.reduceByKeyAndWindow((a, b) => a + b, {
@@ -908,12 +1034,58 @@ export abstract class DStream<T> {
    *   inverse: (a, b) => a - b,
    *   filter: ([, n]) => n !== 0,
    * });
+   * pairs.reduceByKeyAndWindow("sum", "30s", "10s");
    */
   reduceByKeyAndWindow<K, V>(
     this: DStream<readonly [K, V]>,
     reduce: (a: V, b: V) => V,
     options: ReduceByKeyAndWindowOptions<K, V>,
-  ): DStream<[K, V]> {
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K>(
+    this: DStream<readonly [K, number]>,
+    reduce: "sum" | "min" | "max",
+    window: Duration,
+    slide?: Duration,
+    numPartitions?: number,
+  ): DStream<[K, number]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<readonly [K, V]>,
+    reduce: "count",
+    window: Duration,
+    slide?: Duration,
+    numPartitions?: number,
+  ): DStream<[K, number]>;
+  reduceByKeyAndWindow<K>(
+    this: DStream<readonly [K, number]>,
+    reduce: NamedReduction,
+    window: Duration,
+    slide?: Duration,
+    numPartitions?: number,
+  ): DStream<[K, number]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<readonly [K, V]>,
+    reduce: ((a: V, b: V) => V) | NamedReduction,
+    optionsOrWindow: ReduceByKeyAndWindowOptions<K, V> | Duration,
+    slideDuration?: Duration,
+    numPartitions?: number,
+  ): DStream<[K, V]> | DStream<[K, number]> {
+    if (isNamedReduction(reduce)) {
+      const NamedWindowed = operator("NamedWindowedDStream");
+      return new NamedWindowed<K>(
+        this,
+        reduce,
+        optionsOrWindow as Duration,
+        slideDuration,
+        this.partitionsOrDefault(numPartitions, "reduceByKeyAndWindow"),
+      );
+    }
+    if (typeof reduce !== "function" || typeof optionsOrWindow !== "object") {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `reduceByKeyAndWindow: expected a function and options ({ window, slide?, inverse?, filter?, numPartitions? }), or one of "sum", "count", "min", "max" and a window duration; got ${String(reduce)}`,
+      );
+    }
+    const options = optionsOrWindow;
     const partitions = this.partitionsOrDefault(options.numPartitions, "reduceByKeyAndWindow");
     const { window, slide, inverse, filter } = options;
     if (inverse !== undefined) {

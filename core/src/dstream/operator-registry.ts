@@ -1,6 +1,7 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { addSinkOutput } from "../plugins/sink-output.js";
 import type { BatchMappedDStream } from "./batch-mapped-dstream.js";
+import type { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { CoGroupedDStream } from "./co-grouped-dstream.js";
 import type { FilteredDStream } from "./filtered-dstream.js";
 import type { FlatMappedDStream } from "./flat-mapped-dstream.js";
@@ -12,6 +13,8 @@ import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import type { MappedDStream } from "./mapped-dstream.js";
 import type { MappedValuesDStream } from "./mapped-values-dstream.js";
 import type { NamedReducedDStream } from "./named-reduced-dstream.js";
+import type { NamedWindowedDStream } from "./named-windowed-dstream.js";
+import type { PairedWithOneDStream } from "./paired-with-one-dstream.js";
 import type { ReducedWindowedDStream } from "./reduced-windowed-dstream.js";
 import type { ShuffledDStream } from "./shuffled-dstream.js";
 import type { StateDStream } from "./state-dstream.js";
@@ -29,6 +32,7 @@ export interface OperatorClasses {
   /** Backs `DStream.sink` (the connector plugins' output operation). */
   addSinkOutput: typeof addSinkOutput;
   BatchMappedDStream: typeof BatchMappedDStream;
+  ByteParsedDStream: typeof ByteParsedDStream;
   CoGroupedDStream: typeof CoGroupedDStream;
   FilteredDStream: typeof FilteredDStream;
   FlatMappedDStream: typeof FlatMappedDStream;
@@ -40,6 +44,8 @@ export interface OperatorClasses {
   MappedDStream: typeof MappedDStream;
   MappedValuesDStream: typeof MappedValuesDStream;
   NamedReducedDStream: typeof NamedReducedDStream;
+  NamedWindowedDStream: typeof NamedWindowedDStream;
+  PairedWithOneDStream: typeof PairedWithOneDStream;
   ReducedWindowedDStream: typeof ReducedWindowedDStream;
   ShuffledDStream: typeof ShuffledDStream;
   StateDStream: typeof StateDStream;

@@ -1,5 +1,6 @@
 import { addSinkOutput } from "../plugins/sink-output.js";
 import { BatchMappedDStream } from "./batch-mapped-dstream.js";
+import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import { CoGroupedDStream } from "./co-grouped-dstream.js";
 import { FilteredDStream } from "./filtered-dstream.js";
 import { FlatMappedDStream } from "./flat-mapped-dstream.js";
@@ -11,7 +12,9 @@ import { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { MappedDStream } from "./mapped-dstream.js";
 import { MappedValuesDStream } from "./mapped-values-dstream.js";
 import { NamedReducedDStream } from "./named-reduced-dstream.js";
+import { NamedWindowedDStream } from "./named-windowed-dstream.js";
 import { registerOperators } from "./operator-registry.js";
+import { PairedWithOneDStream } from "./paired-with-one-dstream.js";
 import { ReducedWindowedDStream } from "./reduced-windowed-dstream.js";
 import { ShuffledDStream } from "./shuffled-dstream.js";
 import { StateDStream } from "./state-dstream.js";
@@ -23,6 +26,7 @@ import { WindowedDStream } from "./windowed-dstream.js";
 registerOperators({
   addSinkOutput,
   BatchMappedDStream,
+  ByteParsedDStream,
   CoGroupedDStream,
   FilteredDStream,
   FlatMappedDStream,
@@ -34,6 +38,8 @@ registerOperators({
   MappedDStream,
   MappedValuesDStream,
   NamedReducedDStream,
+  NamedWindowedDStream,
+  PairedWithOneDStream,
   ReducedWindowedDStream,
   ShuffledDStream,
   StateDStream,

@@ -1,0 +1,121 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import type { Kernels, KeyColumn, ParsedColumn } from "../kernels/kernels.js";
+import { gatherRows, keyColumnFromBuffers, validRowNumbers } from "../kernels/key-column.js";
+import { loadKernels } from "../kernels/load-kernels.js";
+import type { Batch } from "./batch.js";
+import type { ByteParser, TextRecord } from "./byte-parser.js";
+import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
+import { DStream } from "./dstream.js";
+
+/**
+ * `lines()`, `words()`, `csvColumn(i)`, `jsonStringField(name)`, `jsonNumberField(name)`: the
+ * kernels' byte parsers over each partition's records at once (their bytes back to back, one
+ * kernel call), giving a columnar batch. A declarative operation next (`countByValue`,
+ * `reduceByKey("sum")` after `countByValue`'s pairing, another parser) reads the columns; a
+ * lambda reads JS values, decoded once. Records where a CSV field or JSON member is missing or
+ * malformed give no row.
+ *
+ * @example
+ * ctx.source("kafka", config).words().countByValue(); // a ByteParsedDStream, then the count
+ */
+export class ByteParsedDStream<T extends string | number> extends DStream<T> {
+  constructor(
+    readonly parent: DStream<TextRecord>,
+    readonly parser: ByteParser,
+  ) {
+    super(parent.context);
+  }
+
+  override get operatorName(): string {
+    return `ByteParsedDStream(${this.parser.kind})`;
+  }
+
+  get slideDuration(): number {
+    return this.parent.slideDuration;
+  }
+
+  get dependencies(): ReadonlyArray<DStream<unknown>> {
+    return [this.parent];
+  }
+
+  protected async compute(time: number): Promise<Batch<T> | undefined> {
+    const batch = await this.parent.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const kernels = loadKernels();
+    // Text from another parser is already a column: no string is made in between.
+    const inputs =
+      columnsOf(batch, "text")?.map((partition) => partition.keys) ??
+      batch.partitions.map((records) => this.columnOf(records));
+    return new ColumnarBatch<T>(
+      time,
+      inputs.map((values) => parse(kernels, this.parser, values)),
+    );
+  }
+
+  /** The records of one partition parsed (on an executor, or where a batch is not columnar). */
+  applyToPartition(records: ReadonlyArray<TextRecord>): T[] {
+    return materialise(parse(loadKernels(), this.parser, this.columnOf(records))) as T[];
+  }
+
+  /** The records' bytes back to back (one copy each; strings encoded as UTF-8). */
+  private columnOf(records: ReadonlyArray<TextRecord>): KeyColumn {
+    const values = new Array<Uint8Array>(records.length);
+    for (let row = 0; row < records.length; row++) {
+      const record = records[row];
+      if (record instanceof Uint8Array) values[row] = record;
+      else if (typeof record === "string") values[row] = encoder.encode(record);
+      else if (
+        typeof record === "object" &&
+        record !== null &&
+        (record as { value?: unknown }).value instanceof Uint8Array
+      ) {
+        values[row] = record.value;
+      } else {
+        throw new SluiceError(
+          "SLUICE_INVALID_RECORD",
+          `${this.parser.kind}: record ${row} of a partition is ${describe(record)}; the byte parsers read source records (their value), Uint8Arrays or strings — map other records to one of those first`,
+        );
+      }
+    }
+    return keyColumnFromBuffers(values);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Runs the parser's kernel over one partition's values and keeps the valid rows. */
+function parse(kernels: Kernels, parser: ByteParser, values: KeyColumn): ColumnarPartition {
+  switch (parser.kind) {
+    case "lines":
+      return { kind: "text", keys: kernels.splitLines(values) };
+    case "words":
+      return { kind: "text", keys: kernels.splitWords(values) };
+    case "csvColumn":
+      return {
+        kind: "text",
+        keys: validRows(kernels.csvColumn(values, parser.index, parser.delimiter)),
+      };
+    case "jsonStringField":
+      return { kind: "text", keys: validRows(kernels.jsonStringField(values, parser.field)) };
+    case "jsonNumberField": {
+      const parsed = kernels.jsonNumberField(values, parser.field);
+      const rows = validRowNumbers(parsed.valid);
+      if (rows === undefined) return { kind: "numbers", values: parsed.values };
+      const kept = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) kept[i] = parsed.values[rows[i] as number] as number;
+      return { kind: "numbers", values: kept };
+    }
+  }
+}
+
+function validRows(parsed: ParsedColumn): KeyColumn {
+  const rows = validRowNumbers(parsed.valid);
+  const column = { keys: parsed.keys, offsets: parsed.offsets };
+  return rows === undefined ? column : gatherRows(column, rows);
+}
+
+function describe(record: unknown): string {
+  if (record === null) return "null";
+  if (Array.isArray(record)) return "an array";
+  return typeof record === "object" ? "an object without a Uint8Array value" : `a ${typeof record}`;
+}

@@ -1,0 +1,256 @@
+import fc from "fast-check";
+import { type DStream, ExecutorPool, type SourceRecord } from "sluice";
+import { runBatches } from "sluice/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
+import { ENGINES, exact, withKernels } from "./engines.js";
+import * as jobs from "./jobs/parsers.js";
+
+// The byte parsers as DStream operations: the same records as the obvious lambda over decoded
+// text, and a word count that stays columnar from the bytes to the counts.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function record(value: string | Uint8Array, offset = 0): SourceRecord {
+  return {
+    value: typeof value === "string" ? encoder.encode(value) : value,
+    headers: {},
+    timestampMs: 0,
+    partition: "p",
+    offset: String(offset),
+  };
+}
+
+/** Text with the awkward parts well represented: separators, CR/LF, quotes, non-ASCII. */
+const text = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "\v",
+        "\f",
+        ",",
+        '"',
+        "é",
+        "日本",
+        "🙂",
+        "\u00a0",
+      ),
+      fc.constantFrom("a", "b", "word", "x1", "Ünï"),
+      fc.string({ unit: "grapheme", maxLength: 4 }),
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(""));
+
+const batchesOf = <T>(item: fc.Arbitrary<T>) =>
+  fc.array(fc.array(item, { maxLength: 8 }), { minLength: 1, maxLength: 3 });
+
+function linesOf(value: string): string[] {
+  if (value === "") return [];
+  const lines = value.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line));
+}
+
+function wordsOf(value: string): string[] {
+  return value.split(/[ \t\n\v\f\r]+/).filter((word) => word !== "");
+}
+
+function csvRecord(fields: readonly string[]): string {
+  return fields
+    .map((field) => (/[",\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field))
+    .join(",");
+}
+
+const csvField = fc.oneof(
+  fc.constantFrom("", "a", "b c", "x,y", 'say "hi"', '"', "é", "1.5"),
+  fc.string({ unit: "grapheme", maxLength: 5 }).filter((field) => !/[\r\n]/.test(field)),
+);
+
+const jsonName = fc.constantFrom("t", "user", "n", "é");
+const jsonValue = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+  fc.string({ unit: "grapheme", maxLength: 6 }),
+  fc.constantFrom(true, null, "\\", '"', "\u2028", "🙂"),
+  fc.constant({ t: 1 }),
+);
+const jsonObject = fc.dictionary(jsonName, jsonValue, { maxKeys: 4 });
+
+describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name, make) => {
+  const kernels = make();
+  const run = <T>(inputs: SourceRecord[][], build: (s: DStream<SourceRecord>) => DStream<T>) =>
+    withKernels(kernels, () => runBatches({ inputs: [inputs] }, build));
+
+  it("lines() and words() give the lines and words of the decoded text", async () => {
+    await fc.assert(
+      fc.asyncProperty(batchesOf(text), async (batches) => {
+        const inputs = batches.map((batch) => batch.map((value) => record(value)));
+        const lines = await run(inputs, (s) => s.lines());
+        const words = await run(inputs, (s) => s.words());
+        expect(lines).toEqual(batches.map((batch) => batch.flatMap(linesOf)));
+        expect(words).toEqual(batches.map((batch) => batch.flatMap(wordsOf)));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("csvColumn(i) gives field i of every record that has it", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        batchesOf(fc.array(csvField, { minLength: 1, maxLength: 4 })),
+        fc.integer({ min: 0, max: 3 }),
+        async (batches, index) => {
+          const inputs = batches.map((batch) => batch.map((fields) => record(csvRecord(fields))));
+          const column = await run(inputs, (s) => s.csvColumn(index));
+          expect(column).toEqual(
+            batches.map((batch) =>
+              batch.flatMap((fields) => (index < fields.length ? [fields[index]] : [])),
+            ),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("jsonNumberField and jsonStringField give the member of every record that has one", async () => {
+    await fc.assert(
+      fc.asyncProperty(batchesOf(jsonObject), jsonName, async (batches, name) => {
+        const inputs = batches.map((batch) => batch.map((o) => record(JSON.stringify(o))));
+        const numbers = await run(inputs, (s) => s.jsonNumberField(name));
+        const strings = await run(inputs, (s) => s.jsonStringField(name));
+        const member = (o: Record<string, unknown>) => o[name];
+        expect(numbers.map((b) => b.map(exact))).toEqual(
+          batches.map((batch) =>
+            batch
+              .map(member)
+              .filter((v) => typeof v === "number")
+              .map(exact),
+          ),
+        );
+        expect(strings).toEqual(
+          batches.map((batch) => batch.map(member).filter((v) => typeof v === "string")),
+        );
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("words().countByValue() counts as the lambda word count does, without decoding a word", async () => {
+    await fc.assert(
+      fc.asyncProperty(batchesOf(text), async (batches) => {
+        const inputs = batches.map((batch) => batch.map((value) => record(value)));
+        const seen: { parsed: boolean[]; counted: boolean[] } = { parsed: [], counted: [] };
+        const columnar = await withKernels(kernels, () =>
+          runBatches({ inputs: [inputs] }, (s: DStream<SourceRecord>) => {
+            const words = s.words();
+            const counts = words.countByValue();
+            // Runs before runBatches' own output: the parser's batch and the counts are still
+            // columns when the count is computed.
+            counts.foreachBatch(async (batch, time) => {
+              const parsed = await words.getOrCompute(time);
+              seen.parsed.push((parsed as ColumnarBatch<string>).isMaterialised);
+              seen.counted.push(batch instanceof ColumnarBatch && !batch.isMaterialised);
+            });
+            return counts;
+          }),
+        );
+        const lambda = await runBatches({ inputs: [inputs] }, (s: DStream<SourceRecord>) =>
+          s
+            .flatMap((r) => wordsOf(decoder.decode(r.value)))
+            .map((word) => [word, 1])
+            .reduceByKey((a, b) => a + b),
+        );
+        expect(columnar).toEqual(lambda);
+        expect(seen.parsed.every((materialised) => !materialised)).toBe(true);
+        expect(seen.counted.every((columns) => columns)).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("groups words by their text when the bytes are not valid UTF-8", async () => {
+    // 0xff and 0xfe are different bytes but both decode to U+FFFD: one word, counted twice.
+    const inputs = [[record(Uint8Array.of(0xff, 0x20, 0xfe, 0x20, 0x61))]];
+    const counts = await run(inputs, (s) => s.words().countByValue(1));
+    expect(counts).toEqual([
+      [
+        ["\uFFFD", 2],
+        ["a", 1],
+      ],
+    ]);
+  });
+
+  it("parses the columns of another parser: lines().csvColumn(1).countByValue()", async () => {
+    const inputs = [[record("a,x\nb,y\r\nc,x\n"), record("d\ne,y")], []];
+    const counts = await run(inputs, (s) => s.lines().csvColumn(1).countByValue(1));
+    expect(counts).toEqual([
+      [
+        ["x", 2],
+        ["y", 2],
+      ],
+      [],
+    ]);
+  });
+
+  it("reads bytes and strings too, and rejects other records by position", async () => {
+    const words = await withKernels(kernels, () =>
+      runBatches(
+        { inputs: [[[encoder.encode("a b"), "c  d"]]] },
+        (s: DStream<Uint8Array | string>) => s.words(),
+      ),
+    );
+    expect(words).toEqual([["a", "b", "c", "d"]]);
+    await expect(
+      withKernels(kernels, () =>
+        runBatches({ inputs: [[[{ text: "a" }]]] }, (s: DStream<{ text: string }>) =>
+          (s as unknown as DStream<string>).words(),
+        ),
+      ),
+    ).rejects.toMatchObject({ code: "SLUICE_INVALID_RECORD", message: /words: record 0/ });
+  });
+});
+
+describe("byte parser arguments", () => {
+  it("are checked when the operation is added", async () => {
+    await expect(
+      runBatches({ inputs: [[["a"]]] }, (s: DStream<string>) => s.csvColumn(-1)),
+    ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT", message: /csvColumn: `index`/ });
+    await expect(
+      runBatches({ inputs: [[["a"]]] }, (s: DStream<string>) => s.csvColumn(0, { delimiter: '"' })),
+    ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT", message: /csvColumn: `delimiter`/ });
+  });
+});
+
+describe("byte parsers on executors", () => {
+  const pool = new ExecutorPool({ threads: 2 });
+  afterAll(async () => {
+    expect(pool.completedTasks).toBeGreaterThan(0);
+    await pool.close();
+  });
+
+  it("count words and CSV fields as on the main thread", async () => {
+    const inputs = [
+      [record("a b a", 1), record("c\nb", 2), record("é é", 3)],
+      [],
+      [record("x,1\ny,2\nz,1", 4)],
+    ];
+    for (const job of [jobs.wordCount, jobs.csvCounts]) {
+      const local = await runBatches({ inputs: [inputs] }, job);
+      const executors = await runBatches(
+        { inputs: [inputs], master: "local[2]", executorPool: pool },
+        job,
+      );
+      expect(executors).toEqual(local);
+      expect(local.flat().length).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,13 @@
+import type { DStream, SourceRecord } from "sluice";
+import { streamsJob } from "sluice/testing";
+
+// Build functions of byte-parsers.test.ts, exported so executors can import them.
+const url = import.meta.url;
+
+export const wordCount = streamsJob(url, "wordCount", (records: DStream<SourceRecord>) =>
+  records.words().countByValue(),
+);
+
+export const csvCounts = streamsJob(url, "csvCounts", (records: DStream<SourceRecord>) =>
+  records.lines().csvColumn(1).countByValue(3),
+);

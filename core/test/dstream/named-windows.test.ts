@@ -1,0 +1,204 @@
+import fc from "fast-check";
+import type { DStream } from "sluice";
+import { runBatches } from "sluice/testing";
+import { describe, expect, it } from "vitest";
+import type { NamedReduction } from "../../src/dstream/named-reductions.js";
+import { ENGINES, exact, withKernels } from "./engines.js";
+
+// reduceByKeyAndWindow(op, window, slide, n) keeps the window in the kernels' window aggregator;
+// it must give what the function form gives when it reduces every window from scratch
+// (Spark's reduceByKeyAndWindow without an inverse): the same keys in the same partitions, the
+// same bits. Only the order of keys within a partition may differ (the aggregator's is the
+// order keys entered its state), so partitions are compared as sorted lists.
+
+type Pair = [unknown, number];
+
+const BATCH_MS = 1000;
+
+/** The function form, with values prepared so its rules are the named op's. */
+function lambdaWindow(
+  op: NamedReduction,
+  pairs: DStream<Pair>,
+  window: number,
+  slide: number,
+  numPartitions: number,
+): DStream<[unknown, number]> {
+  const options = { window, slide, numPartitions };
+  switch (op) {
+    // The named sum starts from +0, so a key with only -0 sums to +0.
+    case "sum":
+      return pairs.mapValues((v) => 0 + v).reduceByKeyAndWindow((a, b) => a + b, options);
+    case "count":
+      return pairs.mapValues(() => 1).reduceByKeyAndWindow((a, b) => a + b, options);
+    case "min":
+      return pairs.reduceByKeyAndWindow((a, b) => Math.min(a, b), options);
+    case "max":
+      return pairs.reduceByKeyAndWindow((a, b) => Math.max(a, b), options);
+  }
+}
+
+/** Each output batch as partitions (via glom) of exact texts, each partition sorted. */
+function partitionsOf(batches: unknown[][][]): string[][][] {
+  return batches.map((partitions) => partitions.map((partition) => partition.map(exact).sort()));
+}
+
+const stringKey = fc.constantFrom("", "a", "b", "é", "日本", "🙂", "k1", "k2", "k3");
+const mixedKey = fc.oneof(
+  stringKey,
+  fc.integer({ min: -3, max: 5 }),
+  fc.constantFrom(1.5, Number.NaN, true, null, ["a", 1], 2n ** 70n, 7n, "\uD800"),
+);
+// Sums of small integers are exact in any order, so the aggregator's incremental sum equals a
+// sum from scratch; min, max and count take any double.
+const exactValue = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.constantFrom(Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+);
+const anyValue = fc.oneof(fc.double(), exactValue);
+
+const scenario = (key: fc.Arbitrary<unknown>, value: fc.Arbitrary<number>) =>
+  fc.record({
+    batches: fc.array(
+      fc.option(fc.array(fc.tuple(key, value), { maxLength: 12 }), { freq: 8, nil: null }),
+      { minLength: 1, maxLength: 7 },
+    ),
+    windowBatches: fc.integer({ min: 1, max: 4 }),
+    slideBatches: fc.integer({ min: 1, max: 3 }),
+    numPartitions: fc.constantFrom(1, 3),
+  });
+
+describe.each(ENGINES)("named windows (%s kernels)", (_name, make) => {
+  const kernels = make();
+
+  for (const op of ["sum", "count", "min", "max"] as const) {
+    for (const [keys, key] of [
+      ["string", stringKey],
+      ["mixed", mixedKey],
+    ] as const) {
+      it(`reduceByKeyAndWindow("${op}") equals the function form over ${keys} keys`, async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            scenario(key, op === "sum" ? exactValue : anyValue),
+            async ({ batches, windowBatches, slideBatches, numPartitions }) => {
+              const window = windowBatches * BATCH_MS;
+              const slide = slideBatches * BATCH_MS;
+              const options = {
+                inputs: [batches as ReadonlyArray<Pair[] | null>] as [ReadonlyArray<Pair[] | null>],
+                numBatches: batches.length + windowBatches + slideBatches,
+                numPartitions: 2,
+              };
+              const named = await withKernels(kernels, () =>
+                runBatches(options, (pairs: DStream<Pair>) =>
+                  pairs.reduceByKeyAndWindow(op, window, slide, numPartitions).glom(),
+                ),
+              );
+              const lambda = await runBatches(options, (pairs: DStream<Pair>) =>
+                lambdaWindow(op, pairs, window, slide, numPartitions).glom(),
+              );
+              expect(partitionsOf(named)).toEqual(partitionsOf(lambda));
+            },
+          ),
+          { numRuns: 15 },
+        );
+      });
+    }
+  }
+
+  it("countByValueAndWindow gives the function form's output, order included", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario(stringKey, fc.constant(0)), async (s) => {
+        const words = s.batches.map((batch) => (batch === null ? null : batch.map(([w]) => w)));
+        const window = s.windowBatches * BATCH_MS;
+        const slide = s.slideBatches * BATCH_MS;
+        const options = {
+          inputs: [words] as [typeof words],
+          numBatches: words.length + s.windowBatches + s.slideBatches,
+          numPartitions: 2,
+        };
+        const named = await withKernels(kernels, () =>
+          runBatches(options, (w: DStream<unknown>) =>
+            w.countByValueAndWindow(window, slide, s.numPartitions).glom(),
+          ),
+        );
+        // What countByValueAndWindow was before it used the kernels: Spark's definition.
+        const lambda = await runBatches(options, (w: DStream<unknown>) =>
+          w
+            .map((word): [unknown, number] => [word, 1])
+            .reduceByKeyAndWindow((a, b) => a + b, {
+              window,
+              slide,
+              inverse: (a, b) => a - b,
+              filter: ([, count]) => count !== 0,
+              numPartitions: s.numPartitions,
+            })
+            .glom(),
+        );
+        expect(named.map((b) => b.map((p) => p.map(exact)))).toEqual(
+          lambda.map((b) => b.map((p) => p.map(exact))),
+        );
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("countByWindow and reduceByWindow with a named op equal their function forms", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario(fc.constant(0), exactValue), async (s) => {
+        const numbers = s.batches.map((batch) => (batch === null ? null : batch.map(([, v]) => v)));
+        const window = s.windowBatches * BATCH_MS;
+        const slide = s.slideBatches * BATCH_MS;
+        const options = {
+          inputs: [numbers] as [typeof numbers],
+          numBatches: numbers.length + s.windowBatches + s.slideBatches,
+        };
+        const forms: [
+          (n: DStream<number>) => DStream<number>,
+          (n: DStream<number>) => DStream<number>,
+        ][] = [
+          [
+            (n) => n.countByWindow(window, slide),
+            // Spark's definition, as countByWindow was before it used the kernels.
+            (n) =>
+              n
+                .map(() => 1)
+                .reduceByWindow((a, b) => a + b, { window, slide, inverse: (a, b) => a - b })
+                .transform((batch) => {
+                  const records = batch.partitions.flat();
+                  return records.length === 0 ? [0] : records;
+                }),
+          ],
+          [
+            (n) => n.reduceByWindow("max", window, slide),
+            (n) => n.reduceByWindow((a, b) => Math.max(a, b), { window, slide }),
+          ],
+          [
+            (n) => n.reduceByWindow("sum", window, slide),
+            (n) => n.map((v) => 0 + v).reduceByWindow((a, b) => a + b, { window, slide }),
+          ],
+        ];
+        for (const [namedForm, lambdaForm] of forms) {
+          const named = await withKernels(kernels, () => runBatches(options, namedForm));
+          const lambda = await runBatches(options, lambdaForm);
+          expect(named.map((b) => b.map(exact))).toEqual(lambda.map((b) => b.map(exact)));
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("treats the key -0 as 0 and rejects a value that is not a number, naming the key", async () => {
+    const counts = await withKernels(kernels, () =>
+      runBatches({ inputs: [[[[-0, 1] as Pair, [0, 2] as Pair]]] }, (pairs: DStream<Pair>) =>
+        pairs.reduceByKeyAndWindow("sum", 2000),
+      ),
+    );
+    expect(counts.map((b) => b.map(exact))).toEqual([["[0,3]"], ["[0,3]"]].slice(0, counts.length));
+    await expect(
+      withKernels(kernels, () =>
+        runBatches({ inputs: [[[["k", "7"]] as unknown as Pair[]]] }, (pairs: DStream<Pair>) =>
+          pairs.reduceByKeyAndWindow("max", 2000),
+        ),
+      ),
+    ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT", message: /key k is string/ });
+  });
+});
