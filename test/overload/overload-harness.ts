@@ -31,6 +31,11 @@ export interface OverloadMeasurements {
   readonly queueSamples: () => readonly number[];
   /** Flow control's report after every completed batch (rate, queue depth, paused state). */
   readonly rates: () => readonly InputRateInfo[];
+  /**
+   * Batches completed before the first one holding records (while a source was still
+   * connecting, a consumer group joining); settling is counted from there.
+   */
+  readonly batchesBeforeInput: () => number;
   /** Stops the sampling. */
   readonly stop: () => void;
 }
@@ -52,6 +57,8 @@ export function measureOverload(
   const rates: InputRateInfo[] = [];
   const queueSamples: number[] = [];
   const delays: number[] = [];
+  let batchesBeforeInput = 0;
+  let inputSeen = false;
   collectGarbage();
   const heapBefore = process.memoryUsage().heapUsed;
   let maxHeap = heapBefore;
@@ -83,6 +90,8 @@ export function measureOverload(
     },
     onBatchCompleted: (info) => {
       if (info.schedulingDelay !== undefined) delays.push(info.schedulingDelay);
+      if (!inputSeen && info.numRecords === 0) batchesBeforeInput++;
+      else inputSeen = true;
     },
   });
   const timer = setInterval(() => {
@@ -98,6 +107,7 @@ export function measureOverload(
     schedulingDelays: () => delays,
     queueSamples: () => queueSamples,
     rates: () => rates,
+    batchesBeforeInput: () => batchesBeforeInput,
     stop: () => {
       clearInterval(timer);
       clearInterval(heapTimer);
@@ -116,6 +126,26 @@ export async function stopWhenDrained(ctx: StreamingContext, deadlineMs: number)
   const deadline = Date.now() + deadlineMs;
   while (!ctx.inputsEnded) {
     if (Date.now() > deadline) throw new Error(`the inputs did not end within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await ctx.stop({ graceful: true });
+}
+
+/**
+ * For inputs that never end (a Kafka topic, a queue): resolves once the job processed
+ * `records` records, after stopping the context gracefully (the batches running finish).
+ */
+export async function stopWhenProcessed(
+  ctx: StreamingContext,
+  run: OverloadMeasurements,
+  records: number,
+  deadlineMs: number,
+): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (run.processed() < records) {
+    if (Date.now() > deadline) {
+      throw new Error(`${run.processed()} of ${records} records processed within ${deadlineMs} ms`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await ctx.stop({ graceful: true });
