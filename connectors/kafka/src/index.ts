@@ -51,7 +51,7 @@ export {
   kafkaTlsOptions,
 } from "./client-config.js";
 export { KafkaSink, type KafkaSinkMetrics } from "./kafka-sink.js";
-export { KafkaSource, type KafkaSourceMetrics } from "./kafka-source.js";
+export { type KafkaClientFactory, KafkaSource, type KafkaSourceMetrics } from "./kafka-source.js";
 export { type KafkaSinkConfig, kafkaSinkConfig } from "./sink-config.js";
 export { type KafkaSourceConfig, kafkaSourceConfig } from "./source-config.js";
 export { parsePartitionKey, partitionKey, type TopicPartition } from "./topic-partition.js";
