@@ -6,12 +6,18 @@ import type { Batch } from "./batch.js";
  * One partition of a batch held as columns instead of JS values:
  * - `text`: one string per row, as UTF-8 rows of a key column (a `DStream<string>`);
  * - `numbers`: one number per row (a `DStream<number>`);
- * - `pairs`: one `[string, number]` pair per row (a `DStream<[string, number]>`).
+ * - `pairs`: one `[string, number]` pair per row (a `DStream<[string, number]>`); `values` is
+ *   one number per row, or a single number every row has (`countByValue`'s ones, never
+ *   written out).
  */
 export type ColumnarPartition =
   | { readonly kind: "text"; readonly keys: KeyColumn }
   | { readonly kind: "numbers"; readonly values: Float64Array }
-  | { readonly kind: "pairs"; readonly keys: KeyColumn; readonly values: Float64Array };
+  | {
+      readonly kind: "pairs";
+      readonly keys: KeyColumn;
+      readonly values: Float64Array | number;
+    };
 
 /**
  * A batch whose partitions are columns (made by the byte parsers and the named reductions), so
@@ -89,7 +95,7 @@ export function materialise(partition: ColumnarPartition): unknown[] {
       return Array.from(partition.values);
     case "pairs": {
       const keys = decodeKeyColumn(partition.keys);
-      const values = partition.values;
+      const values = pairValues(partition);
       const out = new Array<[string, number]>(keys.length);
       for (let row = 0; row < keys.length; row++) {
         out[row] = [keys[row] as string, values[row] as number];
@@ -97,4 +103,16 @@ export function materialise(partition: ColumnarPartition): unknown[] {
       return out;
     }
   }
+}
+
+/**
+ * The value column of a `pairs` partition (written out when every row has the same value).
+ *
+ * @example
+ * pairValues({ kind: "pairs", keys, values: 1 }); // Float64Array of ones
+ */
+export function pairValues(partition: Extract<ColumnarPartition, { kind: "pairs" }>): Float64Array {
+  const { values } = partition;
+  if (typeof values !== "number") return values;
+  return new Float64Array(partition.keys.offsets.length - 1).fill(values);
 }

@@ -509,15 +509,16 @@ export abstract class DStream<T> {
 
   /**
    * A stream of `[record, occurrences]` for every distinct record of each batch, counted on the
-   * kernels (`reduceByKey("sum")` of `[record, 1]`); after a byte parser, from the parser's
+   * kernels (`reduceByKey("count")` of `[record, 1]`); after a byte parser, from the parser's
    * columns without a string per record.
    *
    * @example
    * words.countByValue(); // batch ["a", "b", "a"] gives [["a", 2], ["b", 1]]
    */
   countByValue(numPartitions?: number): DStream<[T, number]> {
+    // Counting the rows gives the sum of the ones, without reading them.
     const Paired = operator("PairedWithOneDStream");
-    return new Paired<T>(this).reduceByKey("sum", numPartitions);
+    return new Paired<T>(this).reduceByKey("count", numPartitions);
   }
 
   /**

@@ -1,11 +1,11 @@
 import { SluiceError } from "../errors/sluice-error.js";
-import type { Kernels } from "../kernels/kernels.js";
+import type { Kernels, Utf8Groups } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { DEFAULT_JS_BELOW_ROWS } from "../kernels/native-kernels.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import { type Batch, batchSize } from "./batch.js";
-import { ColumnarBatch, type ColumnarPartition, columnsOf } from "./columnar-batch.js";
+import { ColumnarBatch, type ColumnarPartition, columnsOf, pairValues } from "./columnar-batch.js";
 import {
   concatValues,
   EMPTY_VALUES,
@@ -54,10 +54,8 @@ export function reduceBatchNamed<K>(
   const time = batch.time;
   const columns = columnsOf(batch, "pairs");
   if (columns !== undefined) {
-    const keys = concatKeyColumns(columns.map((partition) => partition.keys));
-    if (isUtf8Column(keys)) {
-      const values = concatValues(columns.map((partition) => partition.values));
-      const groups = kernels.reduceByKeyUtf8(keys, op === "count" ? EMPTY_VALUES : values, op);
+    if (columns.every((partition) => isUtf8Column(partition.keys))) {
+      const groups = reduceColumns(columns, op, kernels);
       return assemble<K>(
         time,
         partitionGroups(
@@ -105,6 +103,36 @@ export function reduceBatchNamed<K>(
     }
   }
   return { time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
+}
+
+/**
+ * reduceByKey over the `pairs` columns of a batch. `sum` concatenates them (floats must be added
+ * in row order); `count`, `min` and `max` reduce each partition, then merge the partial results
+ * in partition order (exact whatever the grouping, and first-seen order is kept), which spares
+ * copying every row into one column.
+ */
+function reduceColumns(
+  columns: readonly Extract<ColumnarPartition, { kind: "pairs" }>[],
+  op: NamedReduction,
+  kernels: Kernels,
+): Utf8Groups {
+  const valuesOf = (parts: typeof columns) =>
+    op === "count" ? EMPTY_VALUES : concatValues(parts.map(pairValues));
+  if (op === "sum" || columns.length === 1) {
+    return kernels.reduceByKeyUtf8(
+      concatKeyColumns(columns.map((partition) => partition.keys)),
+      valuesOf(columns),
+      op,
+    );
+  }
+  const partials = columns.map((partition) =>
+    kernels.reduceByKeyUtf8(partition.keys, valuesOf([partition]), op),
+  );
+  return kernels.reduceByKeyUtf8(
+    concatKeyColumns(partials.map((partial) => partial.keys)),
+    concatValues(partials.map((partial) => partial.values)),
+    op === "count" ? "sum" : op,
+  );
 }
 
 /**

@@ -1,13 +1,18 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels, KeyColumn, WindowAggregator, WindowKeyKind } from "../kernels/kernels.js";
-import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
+import { isUtf8Column } from "../kernels/key-column.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
-import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
+import {
+  ColumnarBatch,
+  type ColumnarPartition,
+  columnsOf,
+  materialise,
+  pairValues,
+} from "./columnar-batch.js";
 import { type NamedReduction, requireNumber } from "./named-reductions.js";
 import {
-  concatValues,
   decodeIntegerKeys,
   EMPTY_VALUES,
   encodeKeys,
@@ -59,16 +64,14 @@ export class NamedWindowState {
   add(timeMs: number, batch: Batch<readonly [unknown, unknown]>, kernels: Kernels): void {
     const op = this.op;
     const columns = columnsOf(batch, "pairs");
-    if (columns !== undefined) {
-      const keys = concatKeyColumns(columns.map((partition) => partition.keys));
-      if (isUtf8Column(keys)) {
-        const values = concatValues(columns.map((partition) => partition.values));
-        this.aggregator("utf8", kernels).add(timeMs, {
-          keys,
-          values: op === "count" ? EMPTY_VALUES : values,
-        });
-        return;
+    if (columns?.every((partition) => isUtf8Column(partition.keys))) {
+      // Partition after partition is row order: the same panes as one column would give.
+      const aggregator = this.aggregator("utf8", kernels);
+      for (const partition of columns) {
+        const values = op === "count" ? EMPTY_VALUES : pairValues(partition);
+        aggregator.add(timeMs, { keys: partition.keys, values });
       }
+      return;
     }
     const split = new Map<StateFamily, { keys: unknown[]; values: number[] }>();
     for (const partition of batch.partitions) {

@@ -5,11 +5,11 @@ import { DStream } from "./dstream.js";
 /**
  * `map((record) => [record, 1])` for `countByValue`, declarative so that it keeps columns: a
  * columnar batch of strings (from a byte parser) becomes a columnar batch of `[string, 1]` pairs
- * — the same key column and a column of ones — which `reduceByKey("sum")` reduces with the
- * kernels without making a string per record. Any other batch is mapped record by record.
+ * — the same key column, every value 1 — which `reduceByKey("count")` reduces with the kernels
+ * without making a string per record. Any other batch is mapped record by record.
  *
  * @example
- * words.countByValue(); // a PairedWithOneDStream, then reduceByKey("sum")
+ * words.countByValue(); // a PairedWithOneDStream, then reduceByKey("count")
  */
 export class PairedWithOneDStream<T> extends DStream<[T, number]> {
   constructor(readonly parent: DStream<T>) {
@@ -29,13 +29,7 @@ export class PairedWithOneDStream<T> extends DStream<[T, number]> {
     if (batch === undefined) return undefined;
     const text = columnsOf(batch, "text");
     if (text !== undefined) {
-      const pairs = text.map(
-        ({ keys }): ColumnarPartition => ({
-          kind: "pairs",
-          keys,
-          values: new Float64Array(keys.offsets.length - 1).fill(1),
-        }),
-      );
+      const pairs = text.map(({ keys }): ColumnarPartition => ({ kind: "pairs", keys, values: 1 }));
       return new ColumnarBatch<[T, number]>(time, pairs);
     }
     return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };

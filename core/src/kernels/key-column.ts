@@ -103,9 +103,12 @@ export function decodeKeyColumn(column: KeyColumn): string[] {
  */
 export function isUtf8Column(column: KeyColumn): boolean {
   const { keys, offsets } = column;
+  const used = keys.subarray(0, offsets[offsets.length - 1] as number);
+  // ASCII (the common case) has no multi-byte sequence to split.
+  if (isAscii(used)) return true;
   // The blob being valid is not enough: a row ending mid-sequence followed by a row holding the
   // rest would pass as a whole. Such a row starts with a continuation byte, so check row starts.
-  if (!isUtf8(keys.subarray(0, offsets[offsets.length - 1] as number))) return false;
+  if (!isUtf8(used)) return false;
   for (let row = 1; row < offsets.length - 1; row++) {
     const at = offsets[row] as number;
     if (at < keys.length && ((keys[at] as number) & 0xc0) === 0x80) return false;
