@@ -107,6 +107,52 @@ export function runContenders(
   });
 }
 
+/** A contender whose work is asynchronous (a streaming job run batch by batch). */
+export interface AsyncContender {
+  readonly name: string;
+  /** Runs the work once and returns its checksum and its own elapsed time in ns. */
+  run(): Promise<{ readonly ns: number; readonly checksum: string }>;
+}
+
+/**
+ * `runContenders` for asynchronous work: one untimed warm-up each, then `rounds` rounds in a
+ * rotating order, with a full garbage collection before each run.
+ */
+export async function runAsyncContenders(
+  contenders: readonly AsyncContender[],
+  rounds: number,
+  scale: (ns: number) => number,
+): Promise<Summary[]> {
+  const samples = contenders.map(() => [] as number[]);
+  const checksums = contenders.map(() => "");
+  for (const [i, contender] of contenders.entries()) {
+    collectGarbage();
+    checksums[i] = (await contender.run()).checksum;
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + round) % contenders.length;
+      collectGarbage();
+      const result = await (contenders[i] as AsyncContender).run();
+      (samples[i] as number[]).push(scale(result.ns));
+      if (result.checksum !== checksums[i])
+        checksums[i] = `${checksums[i]} (varies: ${result.checksum})`;
+    }
+  }
+  return contenders.map((contender, i) => {
+    const own = samples[i] as number[];
+    return {
+      name: contender.name,
+      median: median(own),
+      min: Math.min(...own),
+      max: Math.max(...own),
+      samples: own,
+      checksum: checksums[i] as string,
+      extra: {},
+    };
+  });
+}
+
 /** True when every contender produced the same checksum. */
 export function checksumsAgree(summaries: readonly Summary[]): boolean {
   return summaries.every((s) => s.checksum === summaries[0]?.checksum);

@@ -3,6 +3,7 @@ import type { ShuffleCell } from "./b4-shuffle.js";
 import type { WindowCell } from "./b5-windows.js";
 import { fmt, type Summary, spread } from "./harness.js";
 import type { ThresholdPoint } from "./threshold.js";
+import type { WordCountCell } from "./word-count.js";
 
 /** Everything one `npm run bench` measured. */
 export interface BenchResults {
@@ -15,6 +16,7 @@ export interface BenchResults {
   readonly b4?: ShuffleCell[];
   readonly b5?: WindowCell[];
   readonly threshold?: { readonly points: ThresholdPoint[]; readonly crossover: number };
+  readonly wordCount?: WordCountCell;
   readonly elapsedSeconds: number;
 }
 
@@ -138,6 +140,24 @@ export function toMarkdown(results: BenchResults): string {
       );
     }
     lines.push("", `Native is at least as fast from ${results.threshold.crossover} rows on.`, "");
+  }
+  if (results.wordCount !== undefined) {
+    const cell = results.wordCount;
+    lines.push(
+      "## Word count over byte records, end to end: ns per word (lower is better)",
+      "",
+      `One batch of ${cell.records.toLocaleString("en")} records of 100 bytes (${cell.words.toLocaleString("en")} Zipf(1.2) words, ${cell.distinct.toLocaleString("en")} distinct) through a streaming job on a manual clock.`,
+      "",
+      "| contender | ns per word | vs lambda | checksums |",
+      "|---|---|---|---|",
+    );
+    const lambda = byName(cell.results, "lambda") as Summary;
+    for (const result of cell.results) {
+      lines.push(
+        `| ${result.name} | ${spread(result)} | ${fmt(lambda.median / result.median)}x | ${mark(cell.checksumsAgree)} |`,
+      );
+    }
+    lines.push("");
   }
   lines.push(`Total time: ${fmt(results.elapsedSeconds)} s.`, "");
   return lines.join("\n");

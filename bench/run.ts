@@ -1,9 +1,11 @@
 /**
- * `npm run bench`: B3 (reduceByKey matrix), B4 (shuffle), B5 (sliding windows) and the
- * small-batch threshold, each contender side by side in this process (the Rust limit in a
- * child process per round). Writes bench/results/<time>.json and .md and prints the Markdown.
+ * `npm run bench`: B3 (reduceByKey matrix), B4 (shuffle), B5 (sliding windows), the
+ * small-batch threshold and the end-to-end word count, each contender side by side in this
+ * process (the Rust limit in a child process per round). Writes bench/results/<time>.json and
+ * .md and prints the Markdown.
  *
- * Options: --only=b3,b4,b5,threshold  --rows=N (B3 records per batch)  --rounds=N  --quick
+ * Options: --only=b3,b4,b5,threshold,wordcount  --rows=N (B3 records per batch)  --rounds=N
+ * --quick
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -17,6 +19,7 @@ import { benchWindows } from "./b5-windows.js";
 import { type BenchResults, toMarkdown } from "./report.js";
 import { buildRustLimit } from "./rust-limit.js";
 import { benchThreshold, crossover } from "./threshold.js";
+import { benchWordCount } from "./word-count.js";
 
 const args = new Map(
   process.argv.slice(2).map((arg) => {
@@ -25,7 +28,7 @@ const args = new Map(
   }),
 );
 const quick = args.has("quick");
-const only = new Set((args.get("only") ?? "b3,b4,b5,threshold").split(","));
+const only = new Set((args.get("only") ?? "b3,b4,b5,threshold,wordcount").split(","));
 const rounds = Number(args.get("rounds") ?? (quick ? 2 : 5));
 const rows = Number(args.get("rows") ?? (quick ? 200_000 : 1_000_000));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -34,8 +37,10 @@ const started = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), "sluice-bench-"));
 // Every batch goes to the addon here: the small-batch threshold is what is being measured.
 const native = new NativeKernels(requireNativeBinding(), { jsBelowRows: 0 });
-log("building the Rust limit contender (cargo build --release --example bench_limit)...");
-buildRustLimit();
+if (["b3", "b4", "b5"].some((part) => only.has(part))) {
+  log("building the Rust limit contender (cargo build --release --example bench_limit)...");
+  buildRustLimit();
+}
 
 const settings: Record<string, number | string> = { rows, rounds };
 const results: BenchResults = {
@@ -80,6 +85,15 @@ try {
       measuredRows: settings.windowMeasuredRows,
       rounds: Math.min(rounds, 3),
       tmp,
+      log,
+    });
+  }
+  if (only.has("wordcount")) {
+    settings.wordCountRecords = quick ? 10_000 : 50_000;
+    mutable.wordCount = await benchWordCount({
+      native,
+      records: settings.wordCountRecords,
+      rounds,
       log,
     });
   }
