@@ -1,7 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels, Utf8Groups } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
-import { DEFAULT_JS_BELOW_ROWS } from "../kernels/native-kernels.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import { type Batch, batchSize } from "./batch.js";
@@ -37,8 +36,8 @@ export function isNamedReduction(value: unknown): value is NamedReduction {
 /**
  * Reduces every key's values of a batch with a named reduction, through the kernels when it
  * can: a columnar batch of `[string, number]` pairs (valid UTF-8) always; a batch of JS pairs
- * from `DEFAULT_JS_BELOW_ROWS` rows on when every key is of one `KeyFamily` (its keys encoded
- * once into a column). Otherwise, `reduceByKeyNamed` row by row. Both give the same batch:
+ * from `PAIRS_JS_BELOW_ROWS` rows on (`jsBelowRows` overrides it) when every key is of one
+ * `KeyFamily` (its keys encoded once into a column). Otherwise, `reduceByKeyNamed` row by row. Both give the same batch:
  * the same partitions (`partitionOfKey`), keys in first-seen order within each, values summed
  * in row order from `+0`. UTF-8 results stay columns until something reads them.
  *
@@ -50,6 +49,7 @@ export function reduceBatchNamed<K>(
   op: NamedReduction,
   numPartitions: number,
   kernels: Kernels,
+  options: { readonly jsBelowRows?: number } = {},
 ): Batch<[K, number]> {
   const time = batch.time;
   const columns = columnsOf(batch, "pairs");
@@ -66,9 +66,13 @@ export function reduceBatchNamed<K>(
         ),
       );
     }
-  } else if (batchSize(batch) >= DEFAULT_JS_BELOW_ROWS) {
-    const family = commonKeyFamily(batch, op);
-    if (family !== undefined) {
+  } else {
+    const rows = batchSize(batch);
+    const thresholds = PAIRS_JS_BELOW_ROWS[kernels.kind];
+    const least =
+      options.jsBelowRows ?? Math.min(thresholds.number, thresholds.bigint, thresholds.utf8);
+    const family = rows >= least ? commonKeyFamily(batch, op) : undefined;
+    if (family !== undefined && rows >= (options.jsBelowRows ?? thresholds[family])) {
       const keys: unknown[] = [];
       const valueColumn = op === "count" ? EMPTY_VALUES : new Float64Array(batchSize(batch));
       for (const partition of batch.partitions) {
@@ -104,6 +108,23 @@ export function reduceBatchNamed<K>(
   }
   return { time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
 }
+
+/**
+ * From how many rows a batch of JS pairs goes through the kernels on the main thread, by engine
+ * and key family. Below, encoding the keys into a column, placing the groups and decoding them
+ * costs more than the KeyedMap reference saves: a dozen typed arrays per batch, and a UTF-8
+ * copy of every string key. `npm run bench -- --only=pairs` measures the crossover
+ * (docs/BENCHMARKS.md); it is well above the kernels' own threshold (`DEFAULT_JS_BELOW_ROWS`),
+ * which compares the addon with the twin on columns that already exist. The TypeScript twin's
+ * dictionary does not win back the encoding of string keys, so with it string keys stay on the
+ * reference. Columnar batches (from the byte parsers) always take the kernels.
+ */
+export const PAIRS_JS_BELOW_ROWS: Readonly<
+  Record<Kernels["kind"], Readonly<Record<KeyFamily, number>>>
+> = {
+  native: { utf8: 2048, number: 1024, bigint: 1024 },
+  js: { utf8: Number.POSITIVE_INFINITY, number: 4096, bigint: 4096 },
+};
 
 /**
  * reduceByKey over the `pairs` columns of a batch. `sum` concatenates them (floats must be added

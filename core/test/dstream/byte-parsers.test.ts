@@ -1,8 +1,9 @@
 import fc from "fast-check";
-import { type DStream, ExecutorPool, type SourceRecord } from "sluice";
+import { type DStream, ExecutorPool, NativeKernels, type SourceRecord } from "sluice";
 import { runBatches } from "sluice/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
+import { requireNativeBinding } from "../kernels/native-binding.js";
 import { ENGINES, exact, withKernels } from "./engines.js";
 import * as jobs from "./jobs/parsers.js";
 
@@ -251,6 +252,40 @@ describe("byte parsers on executors", () => {
       );
       expect(executors).toEqual(local);
       expect(local.flat().length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("the kernels' small-batch threshold on the columnar path", () => {
+  it("sends 63 words to the TypeScript twin and 64 or 65 to the addon, with the same counts", async () => {
+    const binding = requireNativeBinding();
+    let addonCalls = 0;
+    const counting = new Proxy(binding, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== "reduceByKeyUtf8" || typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          addonCalls++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const kernels = new NativeKernels(counting);
+    for (const [words, calls] of [
+      [63, 0],
+      [64, 1],
+      [65, 1],
+    ] as const) {
+      addonCalls = 0;
+      const text = Array.from({ length: words }, (_, i) => `w${i % 5}`).join(" ");
+      // One partition, so the count is one kernel call over every word.
+      const counts = await withKernels(kernels, () =>
+        runBatches({ inputs: [[[record(text)]]], numPartitions: 1 }, (s: DStream<SourceRecord>) =>
+          s.words().countByValue(),
+        ),
+      );
+      expect(addonCalls, `${words} words`).toBe(calls);
+      expect(counts[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(words);
     }
   });
 });

@@ -1,9 +1,10 @@
 import fc from "fast-check";
-import { type Batch, DEFAULT_JS_BELOW_ROWS, type Kernels } from "sluice";
+import type { Batch, Kernels } from "sluice";
 import { describe, expect, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
 import {
   type NamedReduction,
+  PAIRS_JS_BELOW_ROWS,
   reduceBatchNamed,
   reduceByKeyNamed,
 } from "../../src/dstream/named-reductions.js";
@@ -50,7 +51,7 @@ const value = fc.oneof(
   fc.constantFrom(Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e308),
 );
 
-/** A batch of 0–150 pairs in 1–3 partitions: as often under the threshold as over it. */
+/** A batch of 0–150 pairs in 1–3 partitions. */
 function batchOf(key: fc.Arbitrary<unknown>): fc.Arbitrary<Batch<[unknown, number]>> {
   return fc
     .array(fc.array(fc.tuple(key, value), { maxLength: 50, size: "max" }), {
@@ -85,7 +86,8 @@ describe.each(ENGINES)("reduceByKey with a named reduction (%s kernels)", (_name
           fc.constantFrom(1, 3),
           (batch, op, n) => {
             const expected = reduceByKeyNamed(batch, op, n);
-            const actual = reduceBatchNamed(batch, op, n, kernels);
+            // Every batch through the kernels, whatever its size (the threshold is tested below).
+            const actual = reduceBatchNamed(batch, op, n, kernels, { jsBelowRows: 0 });
             expect(exactPartitions(actual.partitions)).toEqual(exactPartitions(expected));
           },
         ),
@@ -94,20 +96,22 @@ describe.each(ENGINES)("reduceByKey with a named reduction (%s kernels)", (_name
     });
   }
 
-  it("takes the kernels from the threshold on (63 rows: JavaScript; 64, 65: kernels)", () => {
-    expect(DEFAULT_JS_BELOW_ROWS).toBe(64);
-    for (const [rows, expectedCalls] of [
-      [63, 0],
-      [64, 1],
-      [65, 1],
+  it("takes the kernels from the measured threshold on, per engine and key family", () => {
+    const thresholds = PAIRS_JS_BELOW_ROWS[kernels.kind];
+    for (const [family, keyOf] of [
+      ["utf8", (row: number) => `w${row % 7}`],
+      ["number", (row: number) => row % 7],
+      ["bigint", (row: number) => BigInt(row % 7)],
     ] as const) {
-      for (const keyOf of [(row: number) => `w${row % 7}`, (row: number) => row % 7]) {
+      const threshold = thresholds[family];
+      const sizes = Number.isFinite(threshold) ? [threshold - 1, threshold, threshold + 1] : [5000];
+      for (const rows of sizes) {
         const batch = sizedBatch(rows, keyOf);
         const counted = countingKernels(kernels);
         const actual = reduceBatchNamed(batch, "sum", 2, counted.kernels);
         const reduceCalls =
           (counted.calls.get("reduceByKeyUtf8") ?? 0) + (counted.calls.get("reduceByKeyI64") ?? 0);
-        expect(reduceCalls).toBe(expectedCalls);
+        expect(reduceCalls, `${family}, ${rows} rows`).toBe(rows >= threshold ? 1 : 0);
         expect(exactPartitions(actual.partitions)).toEqual(
           exactPartitions(reduceByKeyNamed(batch, "sum", 2)),
         );
@@ -117,7 +121,7 @@ describe.each(ENGINES)("reduceByKey with a named reduction (%s kernels)", (_name
 
   it("keeps string results as columns until they are read", () => {
     const batch = sizedBatch(100, (row) => `w${row % 9}`);
-    const result = reduceBatchNamed(batch, "count", 3, kernels);
+    const result = reduceBatchNamed(batch, "count", 3, kernels, { jsBelowRows: 0 });
     expect(result).toBeInstanceOf(ColumnarBatch);
     expect((result as ColumnarBatch<unknown>).isMaterialised).toBe(false);
     expect(result.partitions.flat()).toHaveLength(9);
@@ -135,7 +139,7 @@ describe.each(ENGINES)("reduceByKey with a named reduction (%s kernels)", (_name
     for (const keyOf of fallbacks) {
       const batch = sizedBatch(100, keyOf);
       const counted = countingKernels(kernels);
-      const actual = reduceBatchNamed(batch, "sum", 3, counted.kernels);
+      const actual = reduceBatchNamed(batch, "sum", 3, counted.kernels, { jsBelowRows: 0 });
       expect(counted.calls.size).toBe(0);
       expect(exactPartitions(actual.partitions)).toEqual(
         exactPartitions(reduceByKeyNamed(batch, "sum", 3)),
@@ -147,6 +151,7 @@ describe.each(ENGINES)("reduceByKey with a named reduction (%s kernels)", (_name
       "count",
       1,
       kernels,
+      { jsBelowRows: 0 },
     );
     expect(Object.is(zero.partitions[0]?.[0]?.[0], -0)).toBe(true);
   });
@@ -154,7 +159,7 @@ describe.each(ENGINES)("reduceByKey with a named reduction (%s kernels)", (_name
   it("rejects a value that is not a number as the reference does, naming the key", () => {
     const batch = sizedBatch(100, (row) => `k${row}`);
     (batch.partitions[1] as [unknown, unknown][])[10] = ["bad", "7"];
-    expect(() => reduceBatchNamed(batch, "sum", 2, kernels)).toThrow(
+    expect(() => reduceBatchNamed(batch, "sum", 2, kernels, { jsBelowRows: 0 })).toThrow(
       expect.objectContaining({
         code: "SLUICE_INVALID_ARGUMENT",
         message: expect.stringMatching(/key bad is string/),
