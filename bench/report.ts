@@ -2,6 +2,7 @@ import type { ReduceCell } from "./b3-reduce-by-key.js";
 import type { ShuffleCell } from "./b4-shuffle.js";
 import type { WindowCell } from "./b5-windows.js";
 import { fmt, type Summary, spread } from "./harness.js";
+import type { PairsThresholdPoint } from "./pairs-threshold.js";
 import type { ThresholdPoint } from "./threshold.js";
 import type { WordCountCell } from "./word-count.js";
 
@@ -16,6 +17,7 @@ export interface BenchResults {
   readonly b4?: ShuffleCell[];
   readonly b5?: WindowCell[];
   readonly threshold?: { readonly points: ThresholdPoint[]; readonly crossover: number };
+  readonly pairsThreshold?: PairsThresholdPoint[];
   readonly wordCount?: WordCountCell;
   readonly elapsedSeconds: number;
 }
@@ -140,6 +142,22 @@ export function toMarkdown(results: BenchResults): string {
       );
     }
     lines.push("", `Native is at least as fast from ${results.threshold.crossover} rows on.`, "");
+  }
+  if (results.pairsThreshold !== undefined) {
+    lines.push(
+      "## Main thread: reduceByKey(sum) over JS pairs, ns per record (lower is better)",
+      "",
+      "The row-by-row reference (KeyedMap) against the kernel path (keys encoded into a column, reduced, placed into 2 partitions, results decoded), a quarter of the rows distinct.",
+      "",
+      "| rows | strings: reference | native | ts twin | integers: reference | native | ts twin |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const p of results.pairsThreshold) {
+      lines.push(
+        `| ${p.rows} | ${fmt(p.strings.reference)} | ${fmt(p.strings.native)} | ${fmt(p.strings.ts)} | ${fmt(p.integers.reference)} | ${fmt(p.integers.native)} | ${fmt(p.integers.ts)} |`,
+      );
+    }
+    lines.push("");
   }
   if (results.wordCount !== undefined) {
     const cell = results.wordCount;

@@ -4,8 +4,8 @@
  * process (the Rust limit in a child process per round). Writes bench/results/<time>.json and
  * .md and prints the Markdown.
  *
- * Options: --only=b3,b4,b5,threshold,wordcount  --rows=N (B3 records per batch)  --rounds=N
- * --quick
+ * Options: --only=b3,b4,b5,threshold,pairs,wordcount  --rows=N (B3 records per batch)
+ * --rounds=N  --quick
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import { requireNativeBinding } from "../core/test/kernels/native-binding.js";
 import { benchReduceByKey } from "./b3-reduce-by-key.js";
 import { benchShuffle } from "./b4-shuffle.js";
 import { benchWindows } from "./b5-windows.js";
+import { benchPairsThreshold } from "./pairs-threshold.js";
 import { type BenchResults, toMarkdown } from "./report.js";
 import { buildRustLimit } from "./rust-limit.js";
 import { benchThreshold, crossover } from "./threshold.js";
@@ -28,7 +29,7 @@ const args = new Map(
   }),
 );
 const quick = args.has("quick");
-const only = new Set((args.get("only") ?? "b3,b4,b5,threshold,wordcount").split(","));
+const only = new Set((args.get("only") ?? "b3,b4,b5,threshold,pairs,wordcount").split(","));
 const rounds = Number(args.get("rounds") ?? (quick ? 2 : 5));
 const rows = Number(args.get("rows") ?? (quick ? 200_000 : 1_000_000));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -86,6 +87,14 @@ try {
       rounds: Math.min(rounds, 3),
       tmp,
       log,
+    });
+  }
+  if (only.has("pairs")) {
+    mutable.pairsThreshold = benchPairsThreshold({
+      native: new NativeKernels(requireNativeBinding()),
+      sizes: [64, 256, 1024, 4096, 16384],
+      rowsPerSample: quick ? 50_000 : 200_000,
+      rounds,
     });
   }
   if (only.has("wordcount")) {
