@@ -54,6 +54,8 @@ export class SourceFlowControl {
   private partitionsSeen = 1;
   private largestRecordBytes = 0;
   private queueFull = false;
+  // Every partition with records waiting used its share of this interval's allowance.
+  private sharesUsed = false;
 
   constructor(options: SourceFlowControlOptions) {
     this.controller = new RateController(options.batchIntervalMs, options.rate);
@@ -81,7 +83,7 @@ export class SourceFlowControl {
   pauseReason(): PauseReason | undefined {
     this.updateQueueFull();
     if (this.queueFull) return "queue";
-    return this.remainingAllowance() === 0 ? "rate" : undefined;
+    return this.remainingAllowance() === 0 || this.sharesUsed ? "rate" : undefined;
   }
 
   /**
@@ -114,10 +116,18 @@ export class SourceFlowControl {
     const shares = this.controller.recordsPerPartition(backlog);
     if (shares.size === 0) return { maxRecords };
     const maxRecordsPerPartition = new Map<string, number>();
+    let waitingWithShare = 0;
+    let waiting = 0;
     for (const [partition, share] of shares) {
       const delivered = this.intervalReceivedByPartition.get(partition) ?? 0;
-      maxRecordsPerPartition.set(partition, Math.min(maxRecords, Math.max(0, share - delivered)));
+      const left = Math.min(maxRecords, Math.max(0, share - delivered));
+      maxRecordsPerPartition.set(partition, left);
+      if ((backlog.get(partition) ?? 0) > 0) {
+        waiting++;
+        if (left > 0) waitingWithShare++;
+      }
     }
+    this.sharesUsed = waiting > 0 && waitingWithShare === 0;
     return { maxRecords, maxRecordsPerPartition };
   }
 
@@ -169,6 +179,7 @@ export class SourceFlowControl {
     this.intervalReceived =
       allowance === undefined ? 0 : Math.max(0, this.intervalReceived - allowance);
     this.carryPartitionSurplus();
+    this.sharesUsed = false;
     if (records.length > 0 && this.lastBacklog === undefined) {
       this.partitionsSeen = countPartitions(records);
     }

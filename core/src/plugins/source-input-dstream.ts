@@ -201,7 +201,9 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           this.paused = undefined;
           source.resume();
         }
-        const result = await session.next(signal, this.flow.readOptions(source.backlog?.()));
+        const options = this.flow.readOptions(source.backlog?.());
+        if (this.flow.pauseReason() !== undefined) continue;
+        const result = await session.next(signal, options);
         if (result === undefined) {
           this.ended = true;
           this.post("onReceiverStopped", false, "end of input");

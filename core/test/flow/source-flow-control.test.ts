@@ -72,6 +72,32 @@ describe("SourceFlowControl read options", () => {
     });
   });
 
+  it("pauses for its rate once every partition with a backlog used its share, until the next interval", () => {
+    const flow = flowControl();
+    const backlog = new Map([
+      ["t-0", 5000],
+      ["t-1", 5000],
+      ["t-2", 5000],
+    ]);
+    flow.readOptions(backlog);
+    // Shares of 333 each (floored): the source-wide allowance keeps a record or so left over.
+    const delivered = [
+      ...recordsOf("t-0", 333),
+      ...recordsOf("t-1", 333),
+      ...recordsOf("t-2", 333),
+    ];
+    flow.received(delivered);
+    expect(flow.remainingAllowance()).toBe(1);
+    expect(flow.pauseReason()).toBeUndefined();
+    const options = flow.readOptions(backlog);
+    expect(options.maxRecordsPerPartition?.get("t-0")).toBe(0);
+    expect(options.maxRecordsPerPartition?.get("t-1")).toBe(0);
+    expect(options.maxRecordsPerPartition?.get("t-2")).toBe(0);
+    expect(flow.pauseReason()).toBe("rate");
+    flow.allocate(1000, delivered, true);
+    expect(flow.pauseReason()).toBeUndefined();
+  });
+
   it("never asks for more from a partition than maxRecords", () => {
     const flow = new SourceFlowControl({
       batchIntervalMs: 1000,
