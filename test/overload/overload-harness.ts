@@ -25,6 +25,11 @@ export interface OverloadMeasurements {
   readonly maxQueuedRecords: () => number;
   /** The largest growth of the live heap over the heap before the run, sampled every 200 ms. */
   readonly maxHeapGrowth: () => number;
+  /**
+   * The largest growth of live ArrayBuffer memory (Node Buffers: received payloads, socket
+   * reads), sampled with the heap. The V8 heap does not count it.
+   */
+  readonly maxBufferGrowth: () => number;
   /** Every completed batch's scheduling delay (ms it waited for earlier batches), in order. */
   readonly schedulingDelays: () => readonly number[];
   /** The source's queue depth every 20 ms until every record was processed. */
@@ -62,12 +67,16 @@ export function measureOverload(
   collectGarbage();
   const heapBefore = process.memoryUsage().heapUsed;
   let maxHeap = heapBefore;
+  const buffersBefore = process.memoryUsage().arrayBuffers;
+  let maxBuffers = buffersBefore;
   const sample = (): void => {
     maxQueued = Math.max(maxQueued, input.flow.queuedRecords);
   };
   const sampleHeap = (): void => {
     collectGarbage();
-    maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
+    const memory = process.memoryUsage();
+    maxHeap = Math.max(maxHeap, memory.heapUsed);
+    maxBuffers = Math.max(maxBuffers, memory.arrayBuffers);
   };
   input.foreachBatch(async (batch) => {
     const values = batchRecords(batch);
@@ -104,6 +113,7 @@ export function measureOverload(
     processed: () => processed,
     maxQueuedRecords: () => maxQueued,
     maxHeapGrowth: () => maxHeap - heapBefore,
+    maxBufferGrowth: () => maxBuffers - buffersBefore,
     schedulingDelays: () => delays,
     queueSamples: () => queueSamples,
     rates: () => rates,
@@ -191,6 +201,8 @@ export interface OverloadBounds {
   readonly maxBufferedRecords: number;
   /** The most the live heap may grow over the heap before the run, bytes. */
   readonly maxHeapGrowthBytes: number;
+  /** The most live ArrayBuffer memory may grow (where payloads are Buffers); unchecked if absent. */
+  readonly maxBufferGrowthBytes?: number;
   /** The context's batch interval, ms. */
   readonly batchIntervalMs: number;
   /** Batches the estimator may take to find the rate before the delay must stop growing. */
@@ -210,6 +222,9 @@ export function expectOverloadHandled(run: OverloadMeasurements, bounds: Overloa
   expect(run.maxQueuedRecords()).toBeGreaterThan(0);
   expect(run.maxQueuedRecords()).toBeLessThanOrEqual(bounds.maxBufferedRecords);
   expect(run.maxHeapGrowth()).toBeLessThan(bounds.maxHeapGrowthBytes);
+  if (bounds.maxBufferGrowthBytes !== undefined) {
+    expect(run.maxBufferGrowth()).toBeLessThan(bounds.maxBufferGrowthBytes);
+  }
   const trend = delayTrend(run.schedulingDelays(), bounds.settleBatches);
   expect(trend.settledBatches).toBeGreaterThan(4);
   expect(trend.secondHalfMax).toBeLessThanOrEqual(trend.firstHalfMax + bounds.batchIntervalMs);
