@@ -15,12 +15,22 @@ export const HOLD_ACK: Error = Object.freeze(
   new Error("acknowledgement held until the batch is output"),
 ) as Error;
 
-/** Receives one QoS 1 or 2 message whose acknowledgement is held. */
-export type HeldMessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+/**
+ * Receives one QoS 1 or 2 message whose acknowledgement is held. Returning a promise holds
+ * mqtt.js's next packet until it settles (see `holdAcks`).
+ */
+export type HeldMessageHandler = (
+  topic: string,
+  payload: Buffer,
+  packet: IPublishPacket,
+) => void | Promise<void>;
 
 /**
  * An mqtt.js `customHandleAcks` (MQTT 5 only) that hands every QoS 1/2 message to `onMessage`
- * and keeps mqtt.js from acknowledging it; acknowledge later with `sendAck`.
+ * and keeps mqtt.js from acknowledging it; acknowledge later with `sendAck`. When `onMessage`
+ * returns a promise, mqtt.js is answered once it settles: until then it handles no further
+ * packet and, its input buffer full, stops reading the socket, so TCP flow control holds the
+ * broker back. Only for a broker that overruns the Receive Maximum: keep-alive answers wait too.
  *
  * @example
  * mqtt.connect({ protocolVersion: 5, customHandleAcks: holdAcks((topic, payload, packet) => queue.push(packet)) });
@@ -32,10 +42,15 @@ export function holdAcks(onMessage: HeldMessageHandler) {
     packet: IPublishPacket,
     done: (error: Error | number, code?: number) => void,
   ): void => {
+    let waiting: unknown;
     try {
-      onMessage(topic, payload, packet);
+      waiting = onMessage(topic, payload, packet);
     } finally {
-      done(HOLD_ACK);
+      if (!(waiting instanceof Promise)) done(HOLD_ACK);
+    }
+    if (waiting instanceof Promise) {
+      const answer = (): void => done(HOLD_ACK);
+      waiting.then(answer, answer);
     }
   };
 }

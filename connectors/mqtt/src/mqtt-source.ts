@@ -37,6 +37,11 @@ export interface MqttSourceMetrics {
   readonly droppedQos0: number;
   /** Acks of messages from a session the broker no longer has (nothing left to acknowledge). */
   readonly staleAcks: number;
+  /**
+   * Times the broker sent QoS 1/2 messages beyond `receiveMaximum` while they waited unread here,
+   * and the source stopped taking packets from the connection until reads caught up.
+   */
+  readonly receiveMaximumOverruns: number;
   /** Successful connects (the first one and every reconnect). */
   readonly connects: number;
   /** Connections lost while in use. */
@@ -96,6 +101,7 @@ export class MqttSource implements Source {
     duplicatesDropped: 0,
     droppedQos0: 0,
     staleAcks: 0,
+    receiveMaximumOverruns: 0,
     connects: 0,
     connectionLosses: 0,
     sessionsLost: 0,
@@ -108,6 +114,8 @@ export class MqttSource implements Source {
   #unread: Held[] = [];
   #nacked: Held[] = [];
   #unreadQos0 = 0;
+  /** Answers to mqtt.js held back while the broker overruns the Receive Maximum. */
+  #stalled: (() => void)[] = [];
   /** Counts the broker sessions this source has been in; packet ids mean nothing across them. */
   #session = 0;
   /** True once a CONNACK came: a later one without the session means the broker lost it. */
@@ -145,9 +153,9 @@ export class MqttSource implements Source {
           // Clean start only on the first connect: a reconnect must find the unacknowledged messages.
           clean: this.#config.cleanStart && this.#counters.connects === 0,
           properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
-          customHandleAcks: holdAcks((topic, payload, packet) => {
-            if (candidate !== undefined) this.#receive(candidate, topic, payload, packet);
-          }),
+          customHandleAcks: holdAcks((topic, payload, packet) =>
+            candidate === undefined ? undefined : this.#receive(candidate, topic, payload, packet),
+          ),
         },
         signal,
         (client, broker) => {
@@ -238,6 +246,7 @@ export class MqttSource implements Source {
     this.#closed = true;
     this.#unread = [];
     this.#nacked = [];
+    this.#releaseStalled();
     this.#wakeup.notify();
     const link = this.#link;
     this.#link = undefined;
@@ -303,7 +312,14 @@ export class MqttSource implements Source {
     }
   }
 
-  #receive(link: Link, topic: string, payload: Buffer, packet: IPublishPacket): void {
+  // Returns a promise when the broker overran the Receive Maximum: mqtt.js then takes no further
+  // packet until reads have caught up (see holdAcks).
+  #receive(
+    link: Link,
+    topic: string,
+    payload: Buffer,
+    packet: IPublishPacket,
+  ): Promise<void> | undefined {
     const packetId = packet.messageId;
     if (!link.alive || packetId === undefined || packet.qos === 0) return;
     const qos = packet.qos;
@@ -329,6 +345,28 @@ export class MqttSource implements Source {
     this.#outstanding.set(packetId, held);
     this.#unread.push(held);
     this.#wakeup.notify();
+    if (this.#unreadHeld() <= this.#config.receiveMaximum) return undefined;
+    // A broker that keeps to MQTT 5 never gets here: it sends no more than receiveMaximum
+    // unacknowledged messages, and only read ones are acknowledged. Some do not (Mosquitto 2.0
+    // with a producer publishing while acknowledgements come in); TCP flow control bounds them.
+    if (this.#counters.receiveMaximumOverruns++ === 0) {
+      this.#logger.warn(
+        { broker: link.broker.label, receiveMaximum: this.#config.receiveMaximum },
+        "the broker sent more unacknowledged QoS 1/2 messages than receiveMaximum; reading from the connection waits until they are read",
+      );
+    }
+    return new Promise((resolve) => this.#stalled.push(resolve));
+  }
+
+  /** QoS 1/2 messages received and not read yet. */
+  #unreadHeld(): number {
+    return this.#unread.length - this.#unreadQos0;
+  }
+
+  #releaseStalled(): void {
+    const stalled = this.#stalled;
+    this.#stalled = [];
+    for (const release of stalled) release();
   }
 
   #receiveQos0(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -369,6 +407,7 @@ export class MqttSource implements Source {
       const fresh = this.#unread.splice(0, max - taken.length);
       this.#unreadQos0 -= fresh.filter((held) => held.qos === 0).length;
       taken.push(...fresh);
+      if (this.#unreadHeld() <= this.#config.receiveMaximum) this.#releaseStalled();
     }
     for (const { record } of taken) {
       this.#counters.recordsIn++;
@@ -434,6 +473,7 @@ export class MqttSource implements Source {
       `Lost the connection to MQTT broker at ${link.broker.label} (${reason}). The broker keeps the session of client id "${this.#config.clientId}": unacknowledged messages come again after reconnecting.`,
     );
     this.#logger.warn({ broker: link.broker.label, reason }, "lost the MQTT connection");
+    this.#releaseStalled();
     link.client.end(true);
     this.#wakeup.notify();
   }

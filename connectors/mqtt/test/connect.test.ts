@@ -98,7 +98,9 @@ describe("holdAcks", () => {
   it("hands the message over and answers mqtt.js so that it sends no acknowledgement", () => {
     const seen: string[] = [];
     const answers: unknown[] = [];
-    const handler = holdAcks((topic, payload) => seen.push(`${topic}:${payload.toString()}`));
+    const handler = holdAcks((topic, payload) => {
+      seen.push(`${topic}:${payload.toString()}`);
+    });
     handler("t", Buffer.from("v"), { cmd: "publish", qos: 1, messageId: 7 } as never, (error) =>
       answers.push(error),
     );
@@ -115,5 +117,21 @@ describe("holdAcks", () => {
       handler("t", Buffer.from("v"), {} as never, (error) => answers.push(error)),
     ).toThrow("boom");
     expect(answers).toEqual([HOLD_ACK]);
+  });
+
+  it("answers mqtt.js only once a returned promise settles, holding its next packet until then", async () => {
+    const answers: unknown[] = [];
+    let release: () => void = () => undefined;
+    const handler = holdAcks(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    handler("t", Buffer.from("v"), {} as never, (error) => answers.push(error));
+    await Promise.resolve();
+    expect(answers).toEqual([]);
+    release();
+    await expect.poll(() => answers).toEqual([HOLD_ACK]);
   });
 });

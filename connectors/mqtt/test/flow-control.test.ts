@@ -35,8 +35,11 @@ class FakeClient extends EventEmitter {
     });
   }
 
-  /** The broker sends a QoS 1 message, through the ack handler as mqtt.js does. */
-  send(text: string): void {
+  /**
+   * The broker sends a QoS 1 message, through the ack handler as mqtt.js does; resolves when
+   * the handler answers mqtt.js (only then would it take the next packet).
+   */
+  send(text: string): { answered: boolean } {
     const packet = {
       cmd: "publish",
       topic: "t",
@@ -47,7 +50,11 @@ class FakeClient extends EventEmitter {
       dup: false,
     } as IPublishPacket;
     const handler = this.options.customHandleAcks as unknown as AckHandler;
-    handler("t", Buffer.from(text), packet, () => undefined);
+    const answer = { answered: false };
+    handler("t", Buffer.from(text), packet, () => {
+      answer.answered = true;
+    });
+    return answer;
   }
 
   async subscribeAsync(): Promise<unknown> {
@@ -142,5 +149,21 @@ describe("MQTT source flow control", () => {
     const after = await mqtt.read(signal, { maxRecords: 10 });
     expect(values(after)).toEqual(["during 0", "during 1", "during 2", "during 3", "during 4"]);
     expect(client.acks).toEqual(["puback 1"]);
+  });
+
+  it("takes no further packet from a broker that overruns Receive Maximum until reads catch up", async () => {
+    const { mqtt, client } = await connected(3);
+    const answers = ["0", "1", "2"].map((text) => client.send(text));
+    expect(answers.every((answer) => answer.answered)).toBe(true);
+    // A fourth unacknowledged message: the broker broke the window.
+    const overrun = client.send("3");
+    await tick();
+    expect(overrun.answered).toBe(false);
+    expect(mqtt.metrics.receiveMaximumOverruns).toBe(1);
+
+    const read = await mqtt.read(AbortSignal.timeout(1_000), { maxRecords: 1 });
+    expect(values(read)).toEqual(["0"]);
+    await tick();
+    expect(overrun.answered).toBe(true);
   });
 });
