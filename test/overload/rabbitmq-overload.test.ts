@@ -1,0 +1,169 @@
+// The RabbitMQ source under overload, against the broker of `scripts/services/start rabbitmq`
+// (the test fails, naming the command, when it is not running). The job checkpoints, so each
+// read goes to the write-ahead log and is acknowledged to the broker right after: the prefetch
+// window then bounds only what waits unread in the source, and nothing but flow control keeps
+// the source from taking the whole queue in.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { ChannelModel } from "amqplib";
+import { closeConnectorsOf, type SourceInputDStream, StreamingContext } from "sluice";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { rabbitmqSource } from "../../connectors/rabbitmq/src/index.js";
+import type { RabbitMqSource } from "../../connectors/rabbitmq/src/rabbitmq-source.js";
+import { adminConnection, GUEST_URL, uniqueName } from "../integration/rabbitmq/broker.js";
+import { lockServer } from "../support/service-lock.js";
+import {
+  expectOverloadHandled,
+  expectQueueFillsWithoutBackpressure,
+  expectRateLimitedQueue,
+  lineOf,
+  measureOverload,
+  type OverloadBounds,
+  stopWhenProcessed,
+} from "./overload-harness.js";
+
+// The job processes 1 667 records a second (600 µs each). A producer in its own process publishes
+// 15 000 records of 2 KB (30 MB) as fast as the broker takes them, 20 000 to 35 000 a second here
+// (over 10 times what the job processes), while the job runs; intake must be held back.
+// Scaled down from the socket test's 10 000 records/s and 60 000 records: while the job runs, this
+// machine's broker takes messages no faster than that, so a 10x overload needs a job this slow,
+// and 15 000 records keep each run near 10 s. The queue is transient and the messages not
+// persistent: persisting them halves the broker's intake here, and durability is not what this
+// test is about.
+const bounds: OverloadBounds = {
+  records: 15_000,
+  maxBufferedRecords: 1_500, // 0.9 s of work, 3 MB of values
+  // 30 MB go through; the source holds at most the queue and the prefetch window (4 MB of values).
+  maxHeapGrowthBytes: 16 * 1024 * 1024,
+  maxBufferGrowthBytes: 16 * 1024 * 1024,
+  batchIntervalMs: 200,
+  settleBatches: 10,
+};
+const RECORD_BYTES = 2_000;
+const COST_MICROS_PER_RECORD = 600;
+const PREFETCH = 500;
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+let admin: ChannelModel;
+let unlock: (() => Promise<void>) | undefined;
+let root: string;
+const queues: string[] = [];
+
+beforeAll(async () => {
+  // The integration suite stops and restarts RabbitMQ under this lock; never mid-run.
+  unlock = await lockServer("rabbitmq");
+  admin = await adminConnection();
+}, 360_000);
+
+afterAll(async () => {
+  if (admin !== undefined) {
+    const channel = await admin.createChannel();
+    for (const queue of queues) await channel.deleteQueue(queue).catch(() => undefined);
+    await admin.close();
+  }
+  await unlock?.();
+});
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "sluice-rabbitmq-overload-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+// The producer runs in a process of its own, as producers do: its buffers stay out of the
+// job's memory and it does not share the job's event loop. It publishes every record
+// (`<index> <padding>`, the harness's lineOf) on a confirm channel as fast as the broker takes
+// them and waits for the confirms.
+const PRODUCER = `
+import amqp from "amqplib";
+const { url, queue, records, bytes, durable } = JSON.parse(process.env.OVERLOAD_PRODUCER);
+const lineOf = ${lineOf.toString()};
+const connection = await amqp.connect(url);
+const channel = await connection.createConfirmChannel();
+for (let index = 0; index < records; index++) {
+  if (!channel.sendToQueue(queue, Buffer.from(lineOf(index, bytes)), { persistent: durable })) {
+    await new Promise((resolve) => channel.once("drain", resolve));
+  }
+}
+await channel.waitForConfirms();
+await connection.close();
+`;
+
+async function produce(queue: string): Promise<void> {
+  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", PRODUCER], {
+    cwd: ROOT,
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      OVERLOAD_PRODUCER: JSON.stringify({
+        url: GUEST_URL,
+        queue,
+        records: bounds.records,
+        bytes: RECORD_BYTES,
+        durable: false,
+      }),
+    },
+  });
+}
+
+async function overload(backpressure: boolean) {
+  const queue = uniqueName("sluice-overload");
+  queues.push(queue);
+  const channel = await admin.createChannel();
+  await channel.assertQueue(queue, { durable: false });
+  const ctx = new StreamingContext({
+    batchInterval: bounds.batchIntervalMs,
+    defaultParallelism: 1,
+    backpressure: { enabled: backpressure },
+  });
+  ctx.checkpoint(join(root, "checkpoint"));
+  ctx.use(rabbitmqSource);
+  const input = ctx.source(
+    "rabbitmq",
+    { url: GUEST_URL, queue: { name: queue, durable: false }, prefetch: PREFETCH },
+    { maxBufferedRecords: bounds.maxBufferedRecords },
+  ) as SourceInputDStream;
+  const run = measureOverload(ctx, input, bounds.records, COST_MICROS_PER_RECORD);
+  try {
+    const producing = produce(queue);
+    await ctx.start();
+    await producing;
+    await stopWhenProcessed(ctx, run, bounds.records, 40_000);
+  } finally {
+    run.stop();
+    await ctx.stop();
+    await closeConnectorsOf(ctx);
+  }
+  // Every message was acknowledged once: nothing is left in the queue, nothing came back.
+  const metrics = (input.connector.connector as RabbitMqSource).metrics;
+  expect(metrics).toMatchObject({
+    recordsIn: bounds.records,
+    acked: bounds.records,
+    redelivered: 0,
+    connectionLosses: 0,
+  });
+  // Flow control paused the source, and a pause cancels the consumer.
+  expect(metrics.consumerCancels).toBeGreaterThan(0);
+  expect((await channel.checkQueue(queue)).messageCount).toBe(0);
+  await channel.close();
+  return run;
+}
+
+describe("RabbitMQ source under overload", () => {
+  it("with backpressure, reads at the rate the job processes and processes every message once", async () => {
+    const run = await overload(true);
+    expectOverloadHandled(run, bounds);
+    expectRateLimitedQueue(run, bounds);
+  }, 60_000);
+
+  it("without backpressure, fills its queue to the bound, which still caps memory", async () => {
+    const run = await overload(false);
+    expectOverloadHandled(run, bounds);
+    expectQueueFillsWithoutBackpressure(run, bounds);
+  }, 60_000);
+});
