@@ -92,7 +92,7 @@ try {
   if (only.has("pairs")) {
     mutable.pairsThreshold = benchPairsThreshold({
       native: new NativeKernels(requireNativeBinding()),
-      sizes: [64, 256, 1024, 4096, 16384],
+      sizes: [64, 256, 1024, 2048, 4096, 8192, 16384],
       rowsPerSample: quick ? 50_000 : 200_000,
       rounds,
     });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { type DStream, ExecutorPool, NativeKernels, type SourceRecord } from "sluice";
 import { runBatches } from "sluice/testing";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
 import { requireNativeBinding } from "../kernels/native-binding.js";
 import { ENGINES, exact, withKernels } from "./engines.js";
@@ -287,5 +287,19 @@ describe("the kernels' small-batch threshold on the columnar path", () => {
       expect(addonCalls, `${words} words`).toBe(calls);
       expect(counts[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(words);
     }
+  });
+});
+
+describe("types", () => {
+  it("parsers take byte records or strings and give strings or numbers", () => {
+    const typesOnly = (records: DStream<SourceRecord>, numbers: DStream<number>) => {
+      expectTypeOf(records.words()).toEqualTypeOf<DStream<string>>();
+      expectTypeOf(records.lines().csvColumn(1)).toEqualTypeOf<DStream<string>>();
+      expectTypeOf(records.jsonNumberField("t")).toEqualTypeOf<DStream<number>>();
+      expectTypeOf(records.words().countByValue()).toEqualTypeOf<DStream<[string, number]>>();
+      // @ts-expect-error numbers are not bytes or text
+      numbers.words();
+    };
+    expect(typeof typesOnly).toBe("function");
   });
 });

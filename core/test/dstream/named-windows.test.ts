@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import type { DStream } from "sluice";
 import { runBatches } from "sluice/testing";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
 import { ENGINES, exact, withKernels } from "./engines.js";
 
@@ -200,5 +200,24 @@ describe.each(ENGINES)("named windows (%s kernels)", (_name, make) => {
         ),
       ),
     ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT", message: /key k is string/ });
+  });
+});
+
+describe("types", () => {
+  it("named windows need number values, except count", () => {
+    const typesOnly = (pairs: DStream<[string, number]>, tagged: DStream<[string, boolean]>) => {
+      expectTypeOf(pairs.reduceByKeyAndWindow("sum", "30s", "10s", 4)).toEqualTypeOf<
+        DStream<[string, number]>
+      >();
+      expectTypeOf(tagged.reduceByKeyAndWindow("count", "30s")).toEqualTypeOf<
+        DStream<[string, number]>
+      >();
+      // @ts-expect-error "max" needs number values
+      tagged.reduceByKeyAndWindow("max", "30s");
+      expectTypeOf(pairs.map(([, n]) => n).reduceByWindow("max", "1m")).toEqualTypeOf<
+        DStream<number>
+      >();
+    };
+    expect(typeof typesOnly).toBe("function");
   });
 });
