@@ -1,7 +1,8 @@
 import fc from "fast-check";
-import type { DStream } from "sluice";
-import { runBatches } from "sluice/testing";
+import { type DStream, StreamingContext } from "sluice";
+import { ManualClock, runBatches, TestInputDStream } from "sluice/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { internalsOf } from "../../src/context/context-internals.js";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
 import { ENGINES, exact, withKernels } from "./engines.js";
 
@@ -219,5 +220,46 @@ describe("types", () => {
       >();
     };
     expect(typeof typesOnly).toBe("function");
+  });
+});
+
+describe("named windows on a context whose zero time is not a multiple of the pane", () => {
+  it("line their panes up with the batches", async () => {
+    const run = async (build: (pairs: DStream<Pair>) => DStream<[unknown, number]>) => {
+      // Started at 1000 ms: the zero time is 1000, the windows end at 3000, 5000, ...
+      const clock = new ManualClock(1000);
+      const ctx = new StreamingContext({ batchInterval: 1000, clock });
+      const input = new TestInputDStream<Pair>(
+        ctx,
+        [
+          [["a", 1]],
+          [
+            ["a", 2],
+            ["b", 5],
+          ],
+          [["b", 1]],
+          [["a", 4]],
+          [],
+          [["c", 3]],
+        ],
+        2,
+      );
+      const out: [number, string[]][] = [];
+      build(input).foreachBatch((batch, time) => {
+        out.push([time, batch.partitions.flat().map(exact).sort()]);
+      });
+      await ctx.start();
+      for (let i = 0; i < 8; i++) clock.advance(1000);
+      await internalsOf(ctx).awaitProcessed(9000);
+      await ctx.stop();
+      return out;
+    };
+    const named = await run((pairs) => pairs.reduceByKeyAndWindow("sum", 4000, 2000));
+    const lambda = await run((pairs) =>
+      pairs.reduceByKeyAndWindow((a, b) => a + b, { window: 4000, slide: 2000 }),
+    );
+    expect(named).toEqual(lambda);
+    expect(named.map(([time]) => time)).toEqual([3000, 5000, 7000, 9000]);
+    expect(named[1]).toEqual([5000, ['["a",7]', '["b",6]']]);
   });
 });
