@@ -221,9 +221,11 @@ export function expectOverloadHandled(run: OverloadMeasurements, bounds: Overloa
   expect(wrong, `record ${wrong} was processed ${run.seen[wrong]} times`).toBe(-1);
   expect(run.maxQueuedRecords()).toBeGreaterThan(0);
   expect(run.maxQueuedRecords()).toBeLessThanOrEqual(bounds.maxBufferedRecords);
-  expect(run.maxHeapGrowth()).toBeLessThan(bounds.maxHeapGrowthBytes);
+  expect(run.maxHeapGrowth(), "growth of the live V8 heap").toBeLessThan(bounds.maxHeapGrowthBytes);
   if (bounds.maxBufferGrowthBytes !== undefined) {
-    expect(run.maxBufferGrowth()).toBeLessThan(bounds.maxBufferGrowthBytes);
+    expect(run.maxBufferGrowth(), "growth of Buffer memory outside the heap").toBeLessThan(
+      bounds.maxBufferGrowthBytes,
+    );
   }
   const trend = delayTrend(run.schedulingDelays(), bounds.settleBatches);
   expect(trend.settledBatches).toBeGreaterThan(4);

@@ -67,13 +67,14 @@ export async function connectProducer(kafka: Kafka): Promise<Producer> {
 
 /**
  * Reads `topic` from the beginning until `count` messages arrived, failing after `timeoutMs`;
- * returns keys and values as text, in each partition's order.
+ * returns keys and values as text, in each partition's order. The deadline is generous: right
+ * after a suite restarted Kafka, the broker may take a while to answer a new group's join.
  */
 export async function readTopic(
   kafka: Kafka,
   topic: string,
   count: number,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
 ): Promise<{ key: string; value: string }[]> {
   const consumer = kafka.consumer({ groupId: uniqueKafkaName("sample-test-reader") });
   const messages: { key: string; value: string }[] = [];

@@ -168,5 +168,5 @@ describe("samples/fraud-detection (Kafka → mapWithState → Kafka and RabbitMQ
       fromRabbit.push(comparable(alert));
     }
     expect(fromRabbit.sort((a, b) => (a.alertId < b.alertId ? -1 : 1))).toEqual(expected);
-  });
+  }, 90_000);
 });

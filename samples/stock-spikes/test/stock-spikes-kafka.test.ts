@@ -95,5 +95,5 @@ describe("samples/stock-spikes on Kafka", () => {
       return alert;
     });
     expectAlertsMatchFeed(alerts, feed, 5);
-  });
+  }, 90_000);
 });
