@@ -2,15 +2,13 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type SourceInputDStream, StreamingContext } from "sluice";
-import { afterEach, beforeEach, describe, it } from "vitest";
+import { afterEach, beforeEach } from "vitest";
 import {
-  expectOverloadHandled,
-  expectQueueFillsWithoutBackpressure,
-  expectRateLimitedQueue,
+  describeOverload,
   lineOf,
-  measureOverload,
   type OverloadBounds,
-  stopWhenDrained,
+  type OverloadMeasurements,
+  runOverload,
 } from "./overload-harness.js";
 
 // The job processes 10 000 records a second (100 µs each); 60 000 lines of 200 bytes in 20 files
@@ -54,7 +52,7 @@ async function writeFiles(input: string): Promise<void> {
   await writeFile(join(input, "_DONE"), "");
 }
 
-async function overload(backpressure: boolean) {
+async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const input = join(root, "in");
   await writeFiles(input);
   const ctx = new StreamingContext({
@@ -67,27 +65,10 @@ async function overload(backpressure: boolean) {
     { directory: input, startAt: "earliest", endMarker: "_DONE", pollIntervalMs: 50 },
     { maxBufferedRecords: bounds.maxBufferedRecords },
   ) as SourceInputDStream;
-  const run = measureOverload(ctx, lines, bounds.records, COST_MICROS_PER_RECORD);
-  await ctx.start();
-  try {
-    await stopWhenDrained(ctx, 40_000);
-  } finally {
-    run.stop();
-    await ctx.stop();
-  }
-  return run;
+  return runOverload(
+    { ctx, input: lines, costMicrosPerRecord: COST_MICROS_PER_RECORD, until: "input-end" },
+    bounds,
+  );
 }
 
-describe("file source under overload", () => {
-  it("with backpressure, reads no faster than the job processes and processes every line once", async () => {
-    const run = await overload(true);
-    expectOverloadHandled(run, bounds);
-    expectRateLimitedQueue(run, bounds);
-  }, 45_000);
-
-  it("without backpressure, fills its queue to the bound, which still caps memory", async () => {
-    const run = await overload(false);
-    expectOverloadHandled(run, bounds);
-    expectQueueFillsWithoutBackpressure(run, bounds);
-  }, 45_000);
-});
+describeOverload({ source: "file", record: "line", bounds, overload });

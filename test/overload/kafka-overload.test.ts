@@ -1,11 +1,6 @@
-// The Kafka source under overload, against the broker of `scripts/services/start kafka` (the
-// test fails, naming the command, when it is not running).
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { Admin } from "kafkajs";
 import { type SourceInputDStream, StreamingContext } from "sluice";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { kafkaSource } from "../../connectors/kafka/src/index.js";
 import {
   BROKERS,
@@ -16,14 +11,12 @@ import {
 } from "../integration/kafka/kafka-helpers.js";
 import { lockServer } from "../support/service-lock.js";
 import {
-  expectOverloadHandled,
-  expectQueueFillsWithoutBackpressure,
-  expectRateLimitedQueue,
+  describeOverload,
   lineOf,
-  measureOverload,
   type OverloadBounds,
   type OverloadMeasurements,
-  stopWhenProcessed,
+  runOverload,
+  runProducerProcess,
 } from "./overload-harness.js";
 
 // The job processes 1 667 records a second (600 µs each). Two producers write 15 000 records of
@@ -53,8 +46,6 @@ const COST_MICROS_PER_RECORD = 600;
 const JOB_RECORDS_PER_SECOND = 1_000_000 / COST_MICROS_PER_RECORD;
 const PRODUCERS = 2;
 const RECORDS_PER_SEND = 250;
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 let admin: Admin;
 let unlock: (() => Promise<void>) | undefined;
@@ -102,30 +93,19 @@ await Promise.all(clients.map((producer) => producer.disconnect()));
 
 /** Writes every record from a producer process; resolves with the milliseconds it took. */
 async function produceAll(topic: string): Promise<number> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--input-type=module", "-e", PRODUCER],
-    {
-      cwd: ROOT,
-      timeout: 60_000,
-      env: {
-        ...process.env,
-        OVERLOAD_PRODUCER: JSON.stringify({
-          brokers: BROKERS,
-          topic,
-          records: bounds.records,
-          bytes: RECORD_BYTES,
-          partitions: PARTITIONS,
-          producers: PRODUCERS,
-          perSend: RECORDS_PER_SEND,
-        }),
-      },
-    },
-  );
-  return Number(stdout);
+  const printed = await runProducerProcess(PRODUCER, {
+    brokers: BROKERS,
+    topic,
+    records: bounds.records,
+    bytes: RECORD_BYTES,
+    partitions: PARTITIONS,
+    producers: PRODUCERS,
+    perSend: RECORDS_PER_SEND,
+  });
+  return Number(printed);
 }
 
-async function overload(backpressure: boolean) {
+async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const topic = uniqueName("overload");
   topics.push(topic);
   await createTopic(admin, topic, PARTITIONS);
@@ -148,17 +128,19 @@ async function overload(backpressure: boolean) {
     },
     { maxBufferedRecords: bounds.maxBufferedRecords },
   ) as SourceInputDStream;
-  const run = measureOverload(ctx, input, bounds.records, COST_MICROS_PER_RECORD);
-  let producedInMs: number;
-  try {
-    const producing = produceAll(topic);
-    await ctx.start();
-    producedInMs = await producing;
-    await stopWhenProcessed(ctx, run, bounds.records, 40_000);
-  } finally {
-    run.stop();
-    await ctx.stop();
-  }
+  let producedInMs = Number.POSITIVE_INFINITY;
+  const run = await runOverload(
+    {
+      ctx,
+      input,
+      costMicrosPerRecord: COST_MICROS_PER_RECORD,
+      produce: async () => {
+        producedInMs = await produceAll(topic);
+      },
+      until: "all-processed",
+    },
+    bounds,
+  );
   // The premise: the producers offered far more than the job processes (8x at least).
   expect(bounds.records / (producedInMs / 1000)).toBeGreaterThan(8 * JOB_RECORDS_PER_SECOND);
   return run;
@@ -169,16 +151,10 @@ function settledFromInput(run: OverloadMeasurements): OverloadBounds {
   return { ...bounds, settleBatches: run.batchesBeforeInput() + bounds.settleBatches };
 }
 
-describe("Kafka source under overload", () => {
-  it("with backpressure, reads at the rate the job processes and processes every record once", async () => {
-    const run = await overload(true);
-    expectOverloadHandled(run, settledFromInput(run));
-    expectRateLimitedQueue(run, settledFromInput(run));
-  }, 45_000);
-
-  it("without backpressure, fills its queue to the bound, which still caps memory", async () => {
-    const run = await overload(false);
-    expectOverloadHandled(run, settledFromInput(run));
-    expectQueueFillsWithoutBackpressure(run, settledFromInput(run));
-  }, 45_000);
+describeOverload({
+  source: "Kafka",
+  record: "record",
+  bounds,
+  overload,
+  boundsOf: settledFromInput,
 });

@@ -5,26 +5,22 @@
 // the source, and nothing but flow control keeps the source from taking the whole session in.
 // Mosquitto runs with max_queued_messages 0 (unlimited), so what the source does not take yet
 // waits in the broker's session and nothing may be dropped.
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { closeConnectorsOf, type SourceInputDStream, StreamingContext } from "sluice";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type SourceInputDStream, StreamingContext } from "sluice";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { mqttSource } from "../../connectors/mqtt/src/index.js";
 import type { MqttSource } from "../../connectors/mqtt/src/mqtt-source.js";
 import { BROKER_URL, client, uniqueName } from "../integration/mqtt/broker.js";
 import { lockServer } from "../support/service-lock.js";
 import {
-  expectOverloadHandled,
-  expectQueueFillsWithoutBackpressure,
-  expectRateLimitedQueue,
+  describeOverload,
   lineOf,
-  measureOverload,
   type OverloadBounds,
-  stopWhenProcessed,
+  type OverloadMeasurements,
+  runOverload,
+  runProducerProcess,
 } from "./overload-harness.js";
 
 // The job processes 1 667 records a second (600 µs each). A producer in its own process publishes
@@ -45,7 +41,6 @@ const bounds: OverloadBounds = {
 const RECORD_BYTES = 2_000;
 const COST_MICROS_PER_RECORD = 600;
 const RECEIVE_MAXIMUM = 500;
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 let unlock: (() => Promise<void>) | undefined;
 let root: string;
@@ -93,22 +88,15 @@ await client.endAsync();
 `;
 
 async function produce(topic: string): Promise<void> {
-  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", PRODUCER], {
-    cwd: ROOT,
-    timeout: 60_000,
-    env: {
-      ...process.env,
-      OVERLOAD_PRODUCER: JSON.stringify({
-        url: BROKER_URL,
-        topic,
-        records: bounds.records,
-        bytes: RECORD_BYTES,
-      }),
-    },
+  await runProducerProcess(PRODUCER, {
+    url: BROKER_URL,
+    topic,
+    records: bounds.records,
+    bytes: RECORD_BYTES,
   });
 }
 
-async function overload(backpressure: boolean) {
+async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const topic = uniqueName("sluice/overload");
   const clientId = uniqueName("sluice-overload");
   clientIds.push(clientId);
@@ -141,17 +129,16 @@ async function overload(backpressure: boolean) {
     },
     { maxBufferedRecords: bounds.maxBufferedRecords },
   ) as SourceInputDStream;
-  const run = measureOverload(ctx, input, bounds.records, COST_MICROS_PER_RECORD);
-  try {
-    const producing = produce(topic);
-    await ctx.start();
-    await producing;
-    await stopWhenProcessed(ctx, run, bounds.records, 40_000);
-  } finally {
-    run.stop();
-    await ctx.stop();
-    await closeConnectorsOf(ctx);
-  }
+  const run = await runOverload(
+    {
+      ctx,
+      input,
+      costMicrosPerRecord: COST_MICROS_PER_RECORD,
+      produce: () => produce(topic),
+      until: "all-processed",
+    },
+    bounds,
+  );
   const metrics = (input.connector.connector as MqttSource).metrics;
   // Every message was acknowledged to the broker once, none came twice.
   expect(metrics).toMatchObject({
@@ -163,16 +150,4 @@ async function overload(backpressure: boolean) {
   return run;
 }
 
-describe("MQTT source under overload", () => {
-  it("with backpressure, reads at the rate the job processes and processes every QoS 1 message once", async () => {
-    const run = await overload(true);
-    expectOverloadHandled(run, bounds);
-    expectRateLimitedQueue(run, bounds);
-  }, 60_000);
-
-  it("without backpressure, fills its queue to the bound, which still caps memory; the broker drops nothing", async () => {
-    const run = await overload(false);
-    expectOverloadHandled(run, bounds);
-    expectQueueFillsWithoutBackpressure(run, bounds);
-  }, 60_000);
-});
+describeOverload({ source: "MQTT", record: "QoS 1 message", bounds, overload });

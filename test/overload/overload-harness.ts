@@ -1,12 +1,16 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
   batchRecords,
+  closeConnectorsOf,
   type InputRateInfo,
   type SourceInputDStream,
   type StreamingContext,
 } from "sluice";
-import { expect } from "vitest";
+import { describe, expect, it } from "vitest";
 
 // A full collection before each heap sample, so the samples measure what is live (the queue),
 // not garbage waiting for a collection.
@@ -264,4 +268,109 @@ export function expectQueueFillsWithoutBackpressure(
   const samples = run.queueSamples();
   const nearFull = samples.filter((queued) => queued >= bounds.maxBufferedRecords / 2);
   expect(nearFull.length).toBeGreaterThan(samples.length / 2);
+}
+
+/** One overload run of a job reading one source. */
+export interface OverloadJob {
+  readonly ctx: StreamingContext;
+  readonly input: SourceInputDStream;
+  /** What the slow job spends per record, µs. */
+  readonly costMicrosPerRecord: number;
+  /** Starts the producer; resolves once it sent everything. Absent: the data is there already. */
+  readonly produce?: () => Promise<void>;
+  /**
+   * How the run ends: `"input-end"` when the input ends by itself (a folder with an end marker,
+   * a server closing its socket), `"all-processed"` for inputs that never end (a topic, a queue).
+   */
+  readonly until: "input-end" | "all-processed";
+}
+
+/**
+ * Runs an overload: measures the job, starts it and the producer together, waits for the end,
+ * stops the context and closes its connectors (also on failure).
+ */
+export async function runOverload(
+  job: OverloadJob,
+  bounds: OverloadBounds,
+): Promise<OverloadMeasurements> {
+  const { ctx, input } = job;
+  const run = measureOverload(ctx, input, bounds.records, job.costMicrosPerRecord);
+  const deadlineMs = 40_000;
+  try {
+    const producing = job.produce?.();
+    await ctx.start();
+    await producing;
+    if (job.until === "input-end") await stopWhenDrained(ctx, deadlineMs);
+    else await stopWhenProcessed(ctx, run, bounds.records, deadlineMs);
+  } finally {
+    run.stop();
+    await ctx.stop();
+    await closeConnectorsOf(ctx);
+  }
+  return run;
+}
+
+/** What `describeOverload` registers the tests of. */
+export interface OverloadSuite {
+  /** The source kind, as the suite's title shows it ("socket", "Kafka"). */
+  readonly source: string;
+  /** What one record is called in the test names ("line", "message"). */
+  readonly record: string;
+  readonly bounds: OverloadBounds;
+  /** One run, with backpressure on or off. */
+  readonly overload: (backpressure: boolean) => Promise<OverloadMeasurements>;
+  /** The bounds a run is judged by, when they depend on the run (settling counted from input). */
+  readonly boundsOf?: (run: OverloadMeasurements) => OverloadBounds;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Registers the two overload tests every source kind passes: with backpressure, intake at the
+ * job's rate and every record once; without, a queue filled to its bound that still caps memory.
+ */
+export function describeOverload(suite: OverloadSuite): void {
+  const boundsOf = suite.boundsOf ?? (() => suite.bounds);
+  const timeoutMs = suite.timeoutMs ?? 60_000;
+  describe(`${suite.source} source under overload`, () => {
+    it(
+      `with backpressure, reads at the rate the job processes and processes every ${suite.record} once`,
+      async () => {
+        const run = await suite.overload(true);
+        expectOverloadHandled(run, boundsOf(run));
+        expectRateLimitedQueue(run, boundsOf(run));
+      },
+      timeoutMs,
+    );
+
+    it(
+      "without backpressure, fills its queue to the bound, which still caps memory",
+      async () => {
+        const run = await suite.overload(false);
+        expectOverloadHandled(run, boundsOf(run));
+        expectQueueFillsWithoutBackpressure(run, boundsOf(run));
+      },
+      timeoutMs,
+    );
+  });
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Runs a producer in a process of its own, as producers do: its buffers stay out of the job's
+ * memory and it does not share the job's event loop. `script` is an ES module run from the
+ * repository's root that reads `settings` from `process.env.OVERLOAD_PRODUCER`; resolves with
+ * what it printed.
+ */
+export async function runProducerProcess(script: string, settings: object): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--input-type=module", "-e", script],
+    {
+      cwd: REPO_ROOT,
+      timeout: 60_000,
+      env: { ...process.env, OVERLOAD_PRODUCER: JSON.stringify(settings) },
+    },
+  );
+  return stdout;
 }

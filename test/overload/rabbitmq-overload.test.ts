@@ -3,27 +3,23 @@
 // read goes to the write-ahead log and is acknowledged to the broker right after: the prefetch
 // window then bounds only what waits unread in the source, and nothing but flow control keeps
 // the source from taking the whole queue in.
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { ChannelModel } from "amqplib";
-import { closeConnectorsOf, type SourceInputDStream, StreamingContext } from "sluice";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type SourceInputDStream, StreamingContext } from "sluice";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { rabbitmqSource } from "../../connectors/rabbitmq/src/index.js";
 import type { RabbitMqSource } from "../../connectors/rabbitmq/src/rabbitmq-source.js";
 import { adminConnection, GUEST_URL, uniqueName } from "../integration/rabbitmq/broker.js";
 import { lockServer } from "../support/service-lock.js";
 import {
-  expectOverloadHandled,
-  expectQueueFillsWithoutBackpressure,
-  expectRateLimitedQueue,
+  describeOverload,
   lineOf,
-  measureOverload,
   type OverloadBounds,
-  stopWhenProcessed,
+  type OverloadMeasurements,
+  runOverload,
+  runProducerProcess,
 } from "./overload-harness.js";
 
 // The job processes 1 667 records a second (600 µs each). A producer in its own process publishes
@@ -46,7 +42,6 @@ const bounds: OverloadBounds = {
 const RECORD_BYTES = 2_000;
 const COST_MICROS_PER_RECORD = 600;
 const PREFETCH = 500;
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 let admin: ChannelModel;
 let unlock: (() => Promise<void>) | undefined;
@@ -95,23 +90,16 @@ await connection.close();
 `;
 
 async function produce(queue: string): Promise<void> {
-  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", PRODUCER], {
-    cwd: ROOT,
-    timeout: 60_000,
-    env: {
-      ...process.env,
-      OVERLOAD_PRODUCER: JSON.stringify({
-        url: GUEST_URL,
-        queue,
-        records: bounds.records,
-        bytes: RECORD_BYTES,
-        durable: false,
-      }),
-    },
+  await runProducerProcess(PRODUCER, {
+    url: GUEST_URL,
+    queue,
+    records: bounds.records,
+    bytes: RECORD_BYTES,
+    durable: false,
   });
 }
 
-async function overload(backpressure: boolean) {
+async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const queue = uniqueName("sluice-overload");
   queues.push(queue);
   const channel = await admin.createChannel();
@@ -128,17 +116,16 @@ async function overload(backpressure: boolean) {
     { url: GUEST_URL, queue: { name: queue, durable: false }, prefetch: PREFETCH },
     { maxBufferedRecords: bounds.maxBufferedRecords },
   ) as SourceInputDStream;
-  const run = measureOverload(ctx, input, bounds.records, COST_MICROS_PER_RECORD);
-  try {
-    const producing = produce(queue);
-    await ctx.start();
-    await producing;
-    await stopWhenProcessed(ctx, run, bounds.records, 40_000);
-  } finally {
-    run.stop();
-    await ctx.stop();
-    await closeConnectorsOf(ctx);
-  }
+  const run = await runOverload(
+    {
+      ctx,
+      input,
+      costMicrosPerRecord: COST_MICROS_PER_RECORD,
+      produce: () => produce(queue),
+      until: "all-processed",
+    },
+    bounds,
+  );
   // Every message was acknowledged once: nothing is left in the queue, nothing came back.
   const metrics = (input.connector.connector as RabbitMqSource).metrics;
   expect(metrics).toMatchObject({
@@ -154,16 +141,4 @@ async function overload(backpressure: boolean) {
   return run;
 }
 
-describe("RabbitMQ source under overload", () => {
-  it("with backpressure, reads at the rate the job processes and processes every message once", async () => {
-    const run = await overload(true);
-    expectOverloadHandled(run, bounds);
-    expectRateLimitedQueue(run, bounds);
-  }, 60_000);
-
-  it("without backpressure, fills its queue to the bound, which still caps memory", async () => {
-    const run = await overload(false);
-    expectOverloadHandled(run, bounds);
-    expectQueueFillsWithoutBackpressure(run, bounds);
-  }, 60_000);
-});
+describeOverload({ source: "RabbitMQ", record: "message", bounds, overload });

@@ -1,15 +1,13 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
 import { type SourceInputDStream, StreamingContext } from "sluice";
-import { afterEach, describe, it } from "vitest";
+import { afterEach } from "vitest";
 import {
-  expectOverloadHandled,
-  expectQueueFillsWithoutBackpressure,
-  expectRateLimitedQueue,
+  describeOverload,
   lineOf,
-  measureOverload,
   type OverloadBounds,
-  stopWhenDrained,
+  type OverloadMeasurements,
+  runOverload,
 } from "./overload-harness.js";
 
 // The job processes 10 000 records a second (100 µs each); the server sends 60 000 lines of
@@ -54,7 +52,7 @@ async function floodingServer(): Promise<number> {
   return address.port;
 }
 
-async function overload(backpressure: boolean) {
+async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const port = await floodingServer();
   const ctx = new StreamingContext({
     batchInterval: bounds.batchIntervalMs,
@@ -66,27 +64,10 @@ async function overload(backpressure: boolean) {
     { host: "127.0.0.1", port, onServerClose: "end", maxBufferedRecords: 5_000 },
     { maxBufferedRecords: bounds.maxBufferedRecords },
   ) as SourceInputDStream;
-  const run = measureOverload(ctx, input, bounds.records, COST_MICROS_PER_RECORD);
-  await ctx.start();
-  try {
-    await stopWhenDrained(ctx, 40_000);
-  } finally {
-    run.stop();
-    await ctx.stop();
-  }
-  return run;
+  return runOverload(
+    { ctx, input, costMicrosPerRecord: COST_MICROS_PER_RECORD, until: "input-end" },
+    bounds,
+  );
 }
 
-describe("socket source under overload", () => {
-  it("with backpressure, reads at the rate the job processes and processes every line once", async () => {
-    const run = await overload(true);
-    expectOverloadHandled(run, bounds);
-    expectRateLimitedQueue(run, bounds);
-  }, 45_000);
-
-  it("without backpressure, fills its queue to the bound, which still caps memory", async () => {
-    const run = await overload(false);
-    expectOverloadHandled(run, bounds);
-    expectQueueFillsWithoutBackpressure(run, bounds);
-  }, 45_000);
-});
+describeOverload({ source: "socket", record: "line", bounds, overload });
