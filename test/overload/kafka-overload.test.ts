@@ -11,6 +11,7 @@ import {
 } from "../integration/kafka/kafka-helpers.js";
 import { lockServer } from "../support/service-lock.js";
 import {
+  BROKER_OVERLOAD,
   describeOverload,
   lineOf,
   type OverloadBounds,
@@ -19,30 +20,21 @@ import {
   runProducerProcess,
 } from "./overload-harness.js";
 
-// The job processes 1 667 records a second (600 µs each). Two producers write 15 000 records of
-// 2 KB (30 MB) over 4 partitions as fast as the broker takes them (idempotent, acks from all
-// replicas) while the job starts: 31 000 to 33 000 records a second on this machine's broker,
-// about 20 times what the job processes, so intake must be held back. (The same scale as the
-// RabbitMQ and MQTT runs.)
-const bounds: OverloadBounds = {
-  records: 15_000,
-  maxBufferedRecords: 1_500, // 0.9 s of work, 3 MB of values
-  // 30 MB go through; the live heap holds the queue, the source's per-partition buffers
-  // (PARTITIONS × BUFFERED_PER_PARTITION, plus one fetch each) and kafkajs's fetches, never all
-  // of it.
-  maxHeapGrowthBytes: 16 * 1024 * 1024,
-  // The values are slices of kafkajs's fetch responses (Buffers, outside the V8 heap): a held
-  // record keeps its whole response alive.
-  maxBufferGrowthBytes: 16 * 1024 * 1024,
-  batchIntervalMs: 200,
-  // Counted from the first batch holding records: joining the consumer group before it takes
-  // a variable number of batches.
-  settleBatches: 10,
-};
+// BROKER_OVERLOAD's scale. Two producers write the records over 4 partitions as fast as the
+// broker takes them (idempotent, acks from all replicas) while the job starts: 31 000 to 33 000
+// records a second here, about 20 times what the job processes. The live heap holds the queue,
+// the source's per-partition buffers (PARTITIONS × BUFFERED_PER_PARTITION, plus one fetch each)
+// and kafkajs's fetches; the values are slices of kafkajs's fetch responses (Buffers, outside
+// the V8 heap), and a held record keeps its whole response alive. Settling is counted from the
+// first batch holding records: joining the consumer group before it takes a variable number of
+// batches.
+const {
+  bounds,
+  recordBytes: RECORD_BYTES,
+  costMicrosPerRecord: COST_MICROS_PER_RECORD,
+} = BROKER_OVERLOAD;
 const PARTITIONS = 4;
 const BUFFERED_PER_PARTITION = 400;
-const RECORD_BYTES = 2_000;
-const COST_MICROS_PER_RECORD = 600;
 const JOB_RECORDS_PER_SECOND = 1_000_000 / COST_MICROS_PER_RECORD;
 const PRODUCERS = 2;
 const RECORDS_PER_SEND = 250;

@@ -15,31 +15,23 @@ import type { MqttSource } from "../../connectors/mqtt/src/mqtt-source.js";
 import { BROKER_URL, client, uniqueName } from "../integration/mqtt/broker.js";
 import { lockServer } from "../support/service-lock.js";
 import {
+  BROKER_OVERLOAD,
   describeOverload,
   lineOf,
-  type OverloadBounds,
   type OverloadMeasurements,
   runOverload,
   runProducerProcess,
 } from "./overload-harness.js";
 
-// The job processes 1 667 records a second (600 µs each). A producer in its own process publishes
-// 15 000 records of 2 KB (30 MB) at QoS 1 as fast as the broker confirms them, over 20 000 a
-// second here (more than 10 times what the job processes), while the job runs; intake must be
-// held back. Scaled down from the socket test (10 000 records/s, 60 000 records) as the RabbitMQ
-// test is, so that both brokers see the same overload.
-const bounds: OverloadBounds = {
-  records: 15_000,
-  maxBufferedRecords: 1_500, // 0.9 s of work, 3 MB of values
-  // 30 MB go through; the source holds at most the queue and the Receive Maximum window
-  // (4 MB of values), which the source enforces itself when the broker overruns it.
-  maxHeapGrowthBytes: 16 * 1024 * 1024,
-  maxBufferGrowthBytes: 16 * 1024 * 1024,
-  batchIntervalMs: 200,
-  settleBatches: 10,
-};
-const RECORD_BYTES = 2_000;
-const COST_MICROS_PER_RECORD = 600;
+// BROKER_OVERLOAD's scale. The producer publishes at QoS 1 as fast as the broker confirms, over
+// 20 000 a second here (more than 10 times what the job processes), while the job runs. The
+// source holds at most the queue and the Receive Maximum window (1 MB of values), which it
+// enforces itself when the broker overruns it.
+const {
+  bounds,
+  recordBytes: RECORD_BYTES,
+  costMicrosPerRecord: COST_MICROS_PER_RECORD,
+} = BROKER_OVERLOAD;
 const RECEIVE_MAXIMUM = 500;
 
 let unlock: (() => Promise<void>) | undefined;

@@ -374,3 +374,25 @@ export async function runProducerProcess(script: string, settings: object): Prom
   );
   return stdout;
 }
+
+/**
+ * The scale every broker's overload runs at (Kafka, RabbitMQ, MQTT): a job processing 1 667
+ * records a second (600 µs each) and 15 000 records of 2 KB (30 MB) offered by a producer
+ * process many times faster. Scaled down from the socket and file runs (10 000 records a
+ * second, 60 000 records): while the job runs, the brokers on this machine take 20 000 to
+ * 35 000 messages a second, so a 10x overload needs a job this slow, and 15 000 records keep
+ * each run near 10 s. The queue holds 0.9 s of work (3 MB of values); 30 MB go through, while
+ * the live heap and Buffer memory may each grow by 16 MB at most.
+ */
+export const BROKER_OVERLOAD = {
+  bounds: {
+    records: 15_000,
+    maxBufferedRecords: 1_500,
+    maxHeapGrowthBytes: 16 * 1024 * 1024,
+    maxBufferGrowthBytes: 16 * 1024 * 1024,
+    batchIntervalMs: 200,
+    settleBatches: 10,
+  },
+  recordBytes: 2_000,
+  costMicrosPerRecord: 600,
+} as const satisfies { bounds: OverloadBounds; recordBytes: number; costMicrosPerRecord: number };

@@ -14,33 +14,24 @@ import type { RabbitMqSource } from "../../connectors/rabbitmq/src/rabbitmq-sour
 import { adminConnection, GUEST_URL, uniqueName } from "../integration/rabbitmq/broker.js";
 import { lockServer } from "../support/service-lock.js";
 import {
+  BROKER_OVERLOAD,
   describeOverload,
   lineOf,
-  type OverloadBounds,
   type OverloadMeasurements,
   runOverload,
   runProducerProcess,
 } from "./overload-harness.js";
 
-// The job processes 1 667 records a second (600 µs each). A producer in its own process publishes
-// 15 000 records of 2 KB (30 MB) as fast as the broker takes them, 20 000 to 35 000 a second here
-// (over 10 times what the job processes), while the job runs; intake must be held back.
-// Scaled down from the socket test's 10 000 records/s and 60 000 records: while the job runs, this
-// machine's broker takes messages no faster than that, so a 10x overload needs a job this slow,
-// and 15 000 records keep each run near 10 s. The queue is transient and the messages not
-// persistent: persisting them halves the broker's intake here, and durability is not what this
-// test is about.
-const bounds: OverloadBounds = {
-  records: 15_000,
-  maxBufferedRecords: 1_500, // 0.9 s of work, 3 MB of values
-  // 30 MB go through; the source holds at most the queue and the prefetch window (4 MB of values).
-  maxHeapGrowthBytes: 16 * 1024 * 1024,
-  maxBufferGrowthBytes: 16 * 1024 * 1024,
-  batchIntervalMs: 200,
-  settleBatches: 10,
-};
-const RECORD_BYTES = 2_000;
-const COST_MICROS_PER_RECORD = 600;
+// BROKER_OVERLOAD's scale. The producer publishes as fast as the broker takes messages, 20 000
+// to 35 000 a second here (over 10 times what the job processes), while the job runs. The source
+// holds at most the queue and the prefetch window (1 MB of values). The queue is transient and
+// the messages not persistent: persisting them halves the broker's intake here, and durability
+// is not what this test is about.
+const {
+  bounds,
+  recordBytes: RECORD_BYTES,
+  costMicrosPerRecord: COST_MICROS_PER_RECORD,
+} = BROKER_OVERLOAD;
 const PREFETCH = 500;
 
 let admin: ChannelModel;
