@@ -5,11 +5,12 @@ import {
   type StatefulOperator,
   startWithoutState,
 } from "../recovery/stateful-operator.js";
-import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
+import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import type { NamedReduction } from "./named-reductions.js";
 import { NamedWindowState, type SavedNamedWindow, windowBatch } from "./named-window-state.js";
+import { windowTiming } from "./window-timing.js";
 
 /** What checkpoints hold for `reduceByKeyAndWindow(op, …)`. */
 interface SavedNamedWindowedStream extends SavedNamedWindow {
@@ -47,20 +48,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
     readonly numPartitions: number,
   ) {
     super(parent.context);
-    const windowMs = parseDuration(window, "window");
-    const slideMs = slide === undefined ? parent.slideDuration : parseDuration(slide, "slide");
-    requireMultipleOf(
-      windowMs,
-      parent.slideDuration,
-      "the window duration",
-      "the parent's slide duration",
-    );
-    requireMultipleOf(
-      slideMs,
-      parent.slideDuration,
-      "the slide duration",
-      "the parent's slide duration",
-    );
+    const { windowMs, slideMs } = windowTiming(parent.slideDuration, window, slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;
     this.state = new NamedWindowState(op, windowMs, slideMs);

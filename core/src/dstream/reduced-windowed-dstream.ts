@@ -7,10 +7,11 @@ import {
   saveBatches,
   startWithoutState,
 } from "../recovery/stateful-operator.js";
-import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
+import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { cogroup } from "./shuffle.js";
+import { windowTiming } from "./window-timing.js";
 
 /** What `reduceByKeyAndWindow` with an inverse function needs. */
 export interface ReducedWindowSpec<K, V> {
@@ -43,21 +44,7 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
     private readonly spec: ReducedWindowSpec<K, V>,
   ) {
     super(parent.context);
-    const windowMs = parseDuration(spec.window, "window");
-    const slideMs =
-      spec.slide === undefined ? parent.slideDuration : parseDuration(spec.slide, "slide");
-    requireMultipleOf(
-      windowMs,
-      parent.slideDuration,
-      "the window duration",
-      "the parent's slide duration",
-    );
-    requireMultipleOf(
-      slideMs,
-      parent.slideDuration,
-      "the slide duration",
-      "the parent's slide duration",
-    );
+    const { windowMs, slideMs } = windowTiming(parent.slideDuration, spec.window, spec.slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;
     this.reduced = parent.reduceByKey(spec.reduce, spec.numPartitions);

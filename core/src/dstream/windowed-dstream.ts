@@ -4,9 +4,10 @@ import {
   type StatefulOperator,
   saveBatches,
 } from "../recovery/stateful-operator.js";
-import { type Duration, parseDuration, requireMultipleOf } from "../util/duration.js";
+import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
+import { windowTiming } from "./window-timing.js";
 
 /**
  * `window`: every slide, the union of the parent's batches in (t − window, t] (Spark's
@@ -27,20 +28,7 @@ export class WindowedDStream<T> extends DStream<T> implements StatefulOperator {
     slide?: Duration,
   ) {
     super(parent.context);
-    const windowMs = parseDuration(window, "window");
-    const slideMs = slide === undefined ? parent.slideDuration : parseDuration(slide, "slide");
-    requireMultipleOf(
-      windowMs,
-      parent.slideDuration,
-      "the window duration",
-      "the parent's slide duration",
-    );
-    requireMultipleOf(
-      slideMs,
-      parent.slideDuration,
-      "the slide duration",
-      "the parent's slide duration",
-    );
+    const { windowMs, slideMs } = windowTiming(parent.slideDuration, window, slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;
   }
