@@ -9,6 +9,7 @@ import {
   concatValues,
   EMPTY_VALUES,
   encodeKeys,
+  type FamilyKeys,
   type KeyFamily,
   keyFamily,
   partitionGroups,
@@ -51,62 +52,49 @@ export function reduceBatchNamed<K>(
   kernels: Kernels,
   options: { readonly jsBelowRows?: number } = {},
 ): Batch<[K, number]> {
-  const time = batch.time;
+  const groups = groupWithKernels(batch, op, kernels, options.jsBelowRows);
+  if (groups === undefined) {
+    return { time: batch.time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
+  }
+  return assemble<K>(
+    batch.time,
+    partitionGroups(kernels, groups.keys, groups.values, numPartitions),
+  );
+}
+
+/** One row per key with its reduced value, from the kernels; undefined where they do not apply. */
+function groupWithKernels(
+  batch: Batch<readonly [unknown, unknown]>,
+  op: NamedReduction,
+  kernels: Kernels,
+  jsBelowRows: number | undefined,
+): { readonly keys: FamilyKeys; readonly values: Float64Array } | undefined {
   const columns = columnsOf(batch, "pairs");
   if (columns !== undefined) {
-    if (columns.every((partition) => isUtf8Column(partition.keys))) {
-      const groups = reduceColumns(columns, op, kernels);
-      return assemble<K>(
-        time,
-        partitionGroups(
-          kernels,
-          { family: "utf8", keys: groups.keys },
-          groups.values,
-          numPartitions,
-        ),
-      );
-    }
-  } else {
-    const rows = batchSize(batch);
-    const thresholds = PAIRS_JS_BELOW_ROWS[kernels.kind];
-    const least =
-      options.jsBelowRows ?? Math.min(thresholds.number, thresholds.bigint, thresholds.utf8);
-    const family = rows >= least ? commonKeyFamily(batch, op) : undefined;
-    if (family !== undefined && rows >= (options.jsBelowRows ?? thresholds[family])) {
-      const keys: unknown[] = [];
-      const valueColumn = op === "count" ? EMPTY_VALUES : new Float64Array(batchSize(batch));
-      for (const partition of batch.partitions) {
-        for (const [key, value] of partition) {
-          if (op !== "count") valueColumn[keys.length] = value as number;
-          keys.push(key);
-        }
-      }
-      const encoded = encodeKeys(keys, family);
-      if (encoded.family === "utf8") {
-        const groups = kernels.reduceByKeyUtf8(encoded.keys, valueColumn, op);
-        return assemble<K>(
-          time,
-          partitionGroups(
-            kernels,
-            { family: "utf8", keys: groups.keys },
-            groups.values,
-            numPartitions,
-          ),
-        );
-      }
-      const groups = kernels.reduceByKeyI64(encoded.keys, valueColumn, op);
-      return assemble<K>(
-        time,
-        partitionGroups(
-          kernels,
-          { family: encoded.family, keys: groups.keys },
-          groups.values,
-          numPartitions,
-        ),
-      );
+    if (!columns.every((partition) => isUtf8Column(partition.keys))) return undefined;
+    const groups = reduceColumns(columns, op, kernels);
+    return { keys: { family: "utf8", keys: groups.keys }, values: groups.values };
+  }
+  const rows = batchSize(batch);
+  const thresholds = PAIRS_JS_BELOW_ROWS[kernels.kind];
+  const least = jsBelowRows ?? Math.min(thresholds.number, thresholds.bigint, thresholds.utf8);
+  const family = rows >= least ? commonKeyFamily(batch, op) : undefined;
+  if (family === undefined || rows < (jsBelowRows ?? thresholds[family])) return undefined;
+  const keys: unknown[] = [];
+  const valueColumn = op === "count" ? EMPTY_VALUES : new Float64Array(rows);
+  for (const partition of batch.partitions) {
+    for (const [key, value] of partition) {
+      if (op !== "count") valueColumn[keys.length] = value as number;
+      keys.push(key);
     }
   }
-  return { time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
+  const encoded = encodeKeys(keys, family);
+  if (encoded.family === "utf8") {
+    const groups = kernels.reduceByKeyUtf8(encoded.keys, valueColumn, op);
+    return { keys: { family: "utf8", keys: groups.keys }, values: groups.values };
+  }
+  const groups = kernels.reduceByKeyI64(encoded.keys, valueColumn, op);
+  return { keys: { family: encoded.family, keys: groups.keys }, values: groups.values };
 }
 
 /**
@@ -157,25 +145,24 @@ function reduceColumns(
 }
 
 /**
- * The family every key of the batch shares, or `undefined` (mixed or other keys). Checks every
- * value on the way, in row order, so a bad value fails as in `reduceByKeyNamed`.
+ * The family every key of the batch shares, or `undefined` at the first key of another (mixed or
+ * other keys; `reduceByKeyNamed` then checks every value itself). Checks the values on the way,
+ * in row order, so a bad value fails as in `reduceByKeyNamed`.
  */
 function commonKeyFamily(
   batch: Batch<readonly [unknown, unknown]>,
   op: NamedReduction,
 ): KeyFamily | undefined {
   let family: KeyFamily | undefined;
-  let mixed = false;
   for (const partition of batch.partitions) {
     for (const [key, value] of partition) {
       requireNumber(op, key, value);
-      if (mixed) continue;
       const kind = keyFamily(key);
-      if (kind === undefined || (family !== undefined && kind !== family)) mixed = true;
-      else family = kind;
+      if (kind === undefined || (family !== undefined && kind !== family)) return undefined;
+      family = kind;
     }
   }
-  return mixed ? undefined : family;
+  return family;
 }
 
 /** A batch of partitions that are all columns (a columnar batch) or all JS pairs. */
