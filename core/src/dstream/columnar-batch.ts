@@ -116,3 +116,19 @@ export function pairValues(partition: Extract<ColumnarPartition, { kind: "pairs"
   if (typeof values !== "number") return values;
   return new Float64Array(partition.keys.offsets.length - 1).fill(values);
 }
+
+/**
+ * A batch from partitions that are either all columns (a columnar batch) or all JS records.
+ *
+ * @example
+ * batchOf<string>(1000, [{ kind: "text", keys }]); // a ColumnarBatch
+ */
+export function batchOf<T>(
+  time: number,
+  partitions: ReadonlyArray<ColumnarPartition | ReadonlyArray<unknown>>,
+): Batch<T> {
+  if (partitions.every((partition) => !Array.isArray(partition))) {
+    return new ColumnarBatch<T>(time, partitions as ColumnarPartition[]);
+  }
+  return { time, partitions: partitions as T[][] };
+}

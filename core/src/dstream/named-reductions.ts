@@ -4,7 +4,7 @@ import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import { type Batch, batchSize } from "./batch.js";
-import { ColumnarBatch, type ColumnarPartition, columnsOf, pairValues } from "./columnar-batch.js";
+import { batchOf, type ColumnarPartition, columnsOf, pairValues } from "./columnar-batch.js";
 import {
   concatValues,
   EMPTY_VALUES,
@@ -56,7 +56,7 @@ export function reduceBatchNamed<K>(
   if (groups === undefined) {
     return { time: batch.time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
   }
-  return assemble<K>(
+  return batchOf<[K, number]>(
     batch.time,
     partitionGroups(kernels, groups.keys, groups.values, numPartitions),
   );
@@ -163,17 +163,6 @@ function commonKeyFamily(
     }
   }
   return family;
-}
-
-/** A batch of partitions that are all columns (a columnar batch) or all JS pairs. */
-function assemble<K>(
-  time: number,
-  partitions: (ColumnarPartition | [unknown, number][])[],
-): Batch<[K, number]> {
-  if (partitions.every((partition) => !Array.isArray(partition))) {
-    return new ColumnarBatch<[K, number]>(time, partitions as ColumnarPartition[]);
-  }
-  return { time, partitions: partitions as [K, number][][] };
 }
 
 /**

@@ -4,13 +4,7 @@ import { isUtf8Column } from "../kernels/key-column.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
-import {
-  ColumnarBatch,
-  type ColumnarPartition,
-  columnsOf,
-  materialise,
-  pairValues,
-} from "./columnar-batch.js";
+import { type ColumnarPartition, columnsOf, materialise, pairValues } from "./columnar-batch.js";
 import { type NamedReduction, requireNumber } from "./named-reductions.js";
 import {
   decodeIntegerKeys,
@@ -237,15 +231,4 @@ export class NamedWindowState {
     this.otherIds = ids;
     this.otherKeys = keys;
   }
-}
-
-/** A batch from emitted partitions: columnar when they are columns. */
-export function windowBatch<T>(
-  time: number,
-  partitions: ColumnarPartition[] | unknown[][],
-): Batch<T> {
-  if (partitions.every((partition) => !Array.isArray(partition))) {
-    return new ColumnarBatch<T>(time, partitions as ColumnarPartition[]);
-  }
-  return { time, partitions: partitions as T[][] };
 }

@@ -7,9 +7,10 @@ import {
 } from "../recovery/stateful-operator.js";
 import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
+import { batchOf } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
 import type { NamedReduction } from "./named-reductions.js";
-import { NamedWindowState, type SavedNamedWindow, windowBatch } from "./named-window-state.js";
+import { NamedWindowState, type SavedNamedWindow } from "./named-window-state.js";
 import { windowTiming } from "./window-timing.js";
 
 /** What checkpoints hold for `reduceByKeyAndWindow(op, …)`. */
@@ -108,7 +109,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
       const zero = this.zeroTime as number;
       this.seedBatch(
         at,
-        windowBatch(at, this.state.emit(at - zero, this.numPartitions, kernels, false)),
+        batchOf(at, this.state.emit(at - zero, this.numPartitions, kernels, false)),
       );
     }
   }
@@ -126,7 +127,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
       await this.foldThrough(time);
       const end = time - (this.zeroTime as number);
       if (end > this.windowDuration) this.state.evict(end - this.windowDuration);
-      return windowBatch(time, this.state.emit(end, this.numPartitions, loadKernels(), true));
+      return batchOf(time, this.state.emit(end, this.numPartitions, loadKernels(), true));
     });
   }
 
