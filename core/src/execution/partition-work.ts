@@ -8,6 +8,7 @@ import {
   stepReduction,
 } from "../dstream/named-reductions.js";
 import { operator } from "../dstream/operator-registry.js";
+import { keyFamily } from "../dstream/pair-columns.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
@@ -278,7 +279,7 @@ function writeNamed(
   let columnar = true;
   for (const [key, value] of records) {
     requireNumber(op, key, value);
-    if (typeof key !== "string" || !isWellFormed(key)) columnar = false;
+    if (keyFamily(key) !== "utf8") columnar = false;
   }
   if (!columnar) {
     const out = placeRows(records, numPartitions).map(rowsBucket);
@@ -345,11 +346,6 @@ function readNamed(
   }
   phases.aggregateMs += performance.now() - started;
   return [...target];
-}
-
-/** No lone surrogates: UTF-8 bytes give the string back (else two keys could become one). */
-function isWellFormed(text: string): boolean {
-  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 function toShared(view: ArrayBufferView): SharedArrayBuffer {
