@@ -1,5 +1,5 @@
 import type { Kernels, KeyColumn } from "../kernels/kernels.js";
-import { gatherRows, keyColumnFromStrings } from "../kernels/key-column.js";
+import { gatherRows, gatherValues, keyColumnFromStrings } from "../kernels/key-column.js";
 import type { ColumnarPartition } from "./columnar-batch.js";
 
 /**
@@ -105,13 +105,10 @@ export function partitionGroups(
     return Array.from({ length: numPartitions }, (_, p) => {
       const from = bounds[p] as number;
       const to = bounds[p + 1] as number;
-      const partValues = new Float64Array(to - from);
-      for (let i = from; i < to; i++)
-        partValues[i - from] = values[permutation[i] as number] as number;
       return {
         kind: "pairs",
         keys: gatherRows(groups.keys, permutation, from, to),
-        values: partValues,
+        values: gatherValues(values, permutation, from, to),
       } satisfies ColumnarPartition;
     });
   }

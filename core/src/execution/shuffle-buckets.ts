@@ -1,5 +1,6 @@
 import { deserialize, serialize } from "node:v8";
 import type { Kernels, KeyColumn } from "../kernels/kernels.js";
+import { gatherRows, gatherValues } from "../kernels/key-column.js";
 import type { ShuffleBucket } from "./messages.js";
 
 /**
@@ -57,38 +58,16 @@ export function columnarBuckets(
   const ids = kernels.hashPartitionUtf8(column, numPartitions);
   const { permutation, bounds } = kernels.shuffle(ids, numPartitions);
   const buckets: ShuffleBucket[] = [];
-  const { keys, offsets } = column;
   for (let p = 0; p < numPartitions; p++) {
     const from = bounds[p] as number;
     const to = bounds[p + 1] as number;
-    const rows = to - from;
-    let bytes = 0;
-    for (let i = from; i < to; i++) {
-      const row = permutation[i] as number;
-      bytes += (offsets[row + 1] as number) - (offsets[row] as number);
-    }
-    const bucketKeys = new SharedArrayBuffer(bytes);
-    const bucketOffsets = new SharedArrayBuffer((rows + 1) * 4);
-    const bucketValues = new SharedArrayBuffer(rows * 8);
-    const keyView = new Uint8Array(bucketKeys);
-    const offsetView = new Uint32Array(bucketOffsets);
-    const valueView = new Float64Array(bucketValues);
-    let position = 0;
-    for (let i = from; i < to; i++) {
-      const row = permutation[i] as number;
-      const start = offsets[row] as number;
-      const end = offsets[row + 1] as number;
-      keyView.set(keys.subarray(start, end), position);
-      position += end - start;
-      offsetView[i - from + 1] = position;
-      valueView[i - from] = values[row] as number;
-    }
+    const gathered = gatherRows(column, permutation, from, to, sharedMemory);
     buckets.push({
       format: "utf8-f64",
-      keys: bucketKeys,
-      offsets: bucketOffsets,
-      values: bucketValues,
-      rows,
+      keys: gathered.keys.buffer as SharedArrayBuffer,
+      offsets: gathered.offsets.buffer as SharedArrayBuffer,
+      values: gatherValues(values, permutation, from, to, sharedMemory).buffer as SharedArrayBuffer,
+      rows: to - from,
       partial,
     });
   }
@@ -129,4 +108,9 @@ export function concatColumnar(
     position += bucket.keys.byteLength;
   }
   return { column: { keys, offsets }, values };
+}
+
+// Buckets travel to executor threads without a copy.
+function sharedMemory(byteLength: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(byteLength);
 }

@@ -161,8 +161,14 @@ export function concatKeyColumns(columns: readonly KeyColumn[]): KeyColumn {
   return { keys, offsets };
 }
 
+/** Makes the memory a gathered column is written into (shared memory for executors' buckets). */
+export type AllocateBuffer = (byteLength: number) => ArrayBuffer | SharedArrayBuffer;
+
+const ordinaryMemory: AllocateBuffer = (byteLength) => new ArrayBuffer(byteLength);
+
 /**
- * The rows `rows[from..to)` of a column, in that order (a partition of a shuffle's permutation).
+ * The rows `rows[from..to)` of a column, in that order (a partition of a shuffle's permutation),
+ * in memory from `allocate` (ordinary memory by default).
  *
  * @example
  * gatherRows(column, Uint32Array.of(2, 0), 0, 2); // rows 2 and 0
@@ -172,6 +178,7 @@ export function gatherRows(
   rows: Uint32Array,
   from = 0,
   to = rows.length,
+  allocate: AllocateBuffer = ordinaryMemory,
 ): KeyColumn {
   const { keys, offsets } = column;
   let bytes = 0;
@@ -179,8 +186,8 @@ export function gatherRows(
     const row = rows[i] as number;
     bytes += (offsets[row + 1] as number) - (offsets[row] as number);
   }
-  const out = new Uint8Array(bytes);
-  const outOffsets = new Uint32Array(to - from + 1);
+  const out = new Uint8Array(allocate(bytes));
+  const outOffsets = new Uint32Array(allocate((to - from + 1) * 4));
   let position = 0;
   for (let i = from; i < to; i++) {
     const row = rows[i] as number;
@@ -195,6 +202,24 @@ export function gatherRows(
     outOffsets[i - from + 1] = position;
   }
   return { keys: out, offsets: outOffsets };
+}
+
+/**
+ * The values of rows `rows[from..to)`, in that order, in memory from `allocate`.
+ *
+ * @example
+ * gatherValues(Float64Array.of(1, 2, 3), Uint32Array.of(2, 0)); // Float64Array [3, 1]
+ */
+export function gatherValues(
+  values: Float64Array,
+  rows: Uint32Array,
+  from = 0,
+  to = rows.length,
+  allocate: AllocateBuffer = ordinaryMemory,
+): Float64Array {
+  const out = new Float64Array(allocate((to - from) * 8));
+  for (let i = from; i < to; i++) out[i - from] = values[rows[i] as number] as number;
+  return out;
 }
 
 /**
