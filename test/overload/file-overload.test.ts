@@ -1,13 +1,14 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type SourceInputDStream, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice";
 import { afterEach, beforeEach } from "vitest";
 import {
   describeOverload,
   lineOf,
   type OverloadBounds,
   type OverloadMeasurements,
+  overloadContext,
   runOverload,
 } from "./overload-harness.js";
 
@@ -55,11 +56,7 @@ async function writeFiles(input: string): Promise<void> {
 async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const input = join(root, "in");
   await writeFiles(input);
-  const ctx = new StreamingContext({
-    batchInterval: bounds.batchIntervalMs,
-    defaultParallelism: 1,
-    backpressure: { enabled: backpressure },
-  });
+  const ctx = overloadContext(bounds, backpressure);
   const lines = ctx.source(
     "file",
     { directory: input, startAt: "earliest", endMarker: "_DONE", pollIntervalMs: 50 },

@@ -1,5 +1,5 @@
 import type { Admin } from "kafkajs";
-import { type SourceInputDStream, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice";
 import { afterAll, beforeAll, expect } from "vitest";
 import { kafkaSource } from "../../connectors/kafka/src/index.js";
 import {
@@ -16,6 +16,7 @@ import {
   lineOf,
   type OverloadBounds,
   type OverloadMeasurements,
+  overloadContext,
   runOverload,
   runProducerProcess,
 } from "./overload-harness.js";
@@ -101,11 +102,7 @@ async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const topic = uniqueName("overload");
   topics.push(topic);
   await createTopic(admin, topic, PARTITIONS);
-  const ctx = new StreamingContext({
-    batchInterval: bounds.batchIntervalMs,
-    defaultParallelism: 1,
-    backpressure: { enabled: backpressure },
-  });
+  const ctx = overloadContext(bounds, backpressure);
   ctx.use(kafkaSource);
   const input = ctx.source(
     "kafka",

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type SourceInputDStream, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { mqttSource } from "../../connectors/mqtt/src/index.js";
 import type { MqttSource } from "../../connectors/mqtt/src/mqtt-source.js";
@@ -19,6 +19,7 @@ import {
   describeOverload,
   lineOf,
   type OverloadMeasurements,
+  overloadContext,
   runOverload,
   runProducerProcess,
 } from "./overload-harness.js";
@@ -102,11 +103,7 @@ async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   await session.subscribeAsync(topic, { qos: 1 });
   await session.endAsync();
 
-  const ctx = new StreamingContext({
-    batchInterval: bounds.batchIntervalMs,
-    defaultParallelism: 1,
-    backpressure: { enabled: backpressure },
-  });
+  const ctx = overloadContext(bounds, backpressure);
   ctx.checkpoint(join(root, "checkpoint"));
   ctx.use(mqttSource);
   const input = ctx.source(

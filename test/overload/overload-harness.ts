@@ -8,7 +8,7 @@ import {
   closeConnectorsOf,
   type InputRateInfo,
   type SourceInputDStream,
-  type StreamingContext,
+  StreamingContext,
 } from "sluice";
 import { describe, expect, it } from "vitest";
 
@@ -396,3 +396,15 @@ export const BROKER_OVERLOAD = {
   recordBytes: 2_000,
   costMicrosPerRecord: 600,
 } as const satisfies { bounds: OverloadBounds; recordBytes: number; costMicrosPerRecord: number };
+
+/**
+ * The context every overload run uses: `bounds.batchIntervalMs` batches, one partition, and
+ * backpressure on or off.
+ */
+export function overloadContext(bounds: OverloadBounds, backpressure: boolean): StreamingContext {
+  return new StreamingContext({
+    batchInterval: bounds.batchIntervalMs,
+    defaultParallelism: 1,
+    backpressure: { enabled: backpressure },
+  });
+}

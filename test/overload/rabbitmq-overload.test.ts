@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChannelModel } from "amqplib";
-import { type SourceInputDStream, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { rabbitmqSource } from "../../connectors/rabbitmq/src/index.js";
 import type { RabbitMqSource } from "../../connectors/rabbitmq/src/rabbitmq-source.js";
@@ -18,6 +18,7 @@ import {
   describeOverload,
   lineOf,
   type OverloadMeasurements,
+  overloadContext,
   runOverload,
   runProducerProcess,
 } from "./overload-harness.js";
@@ -95,11 +96,7 @@ async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   queues.push(queue);
   const channel = await admin.createChannel();
   await channel.assertQueue(queue, { durable: false });
-  const ctx = new StreamingContext({
-    batchInterval: bounds.batchIntervalMs,
-    defaultParallelism: 1,
-    backpressure: { enabled: backpressure },
-  });
+  const ctx = overloadContext(bounds, backpressure);
   ctx.checkpoint(join(root, "checkpoint"));
   ctx.use(rabbitmqSource);
   const input = ctx.source(

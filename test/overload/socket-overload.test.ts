@@ -1,12 +1,13 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
-import { type SourceInputDStream, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice";
 import { afterEach } from "vitest";
 import {
   describeOverload,
   lineOf,
   type OverloadBounds,
   type OverloadMeasurements,
+  overloadContext,
   runOverload,
 } from "./overload-harness.js";
 
@@ -54,11 +55,7 @@ async function floodingServer(): Promise<number> {
 
 async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
   const port = await floodingServer();
-  const ctx = new StreamingContext({
-    batchInterval: bounds.batchIntervalMs,
-    defaultParallelism: 1,
-    backpressure: { enabled: backpressure },
-  });
+  const ctx = overloadContext(bounds, backpressure);
   const input = ctx.source(
     "socket",
     { host: "127.0.0.1", port, onServerClose: "end", maxBufferedRecords: 5_000 },
