@@ -1,6 +1,6 @@
 import type { Admin } from "kafkajs";
 import type { SourceInputDStream } from "sluice";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll } from "vitest";
 import { kafkaSource } from "../../connectors/kafka/src/index.js";
 import {
   BROKERS,
@@ -23,7 +23,9 @@ import {
 
 // BROKER_OVERLOAD's scale. Two producers write the records over 4 partitions as fast as the
 // broker takes them (idempotent, acks from all replicas) while the job starts: 23 000 to 33 000
-// records a second here, 14 to 20 times what the job processes. The live heap holds the queue,
+// records a second here, 14 to 20 times what the job processes (about 11 000, still 6 times,
+// with another process busy on one of the two cores; the harness checks the factor reached
+// against the job's measured rate). The live heap holds the queue,
 // the source's per-partition buffers (PARTITIONS × BUFFERED_PER_PARTITION, plus one fetch each)
 // and kafkajs's fetches; the values are slices of kafkajs's fetch responses (Buffers, outside
 // the V8 heap), and a held record keeps its whole response alive. Settling is counted from the
@@ -36,7 +38,6 @@ const {
 } = BROKER_OVERLOAD;
 const PARTITIONS = 4;
 const BUFFERED_PER_PARTITION = 400;
-const JOB_RECORDS_PER_SECOND = 1_000_000 / COST_MICROS_PER_RECORD;
 const PRODUCERS = 2;
 const RECORDS_PER_SEND = 250;
 
@@ -86,7 +87,7 @@ await Promise.all(clients.map((producer) => producer.disconnect()));
 
 /** Writes every record from a producer process; resolves with the milliseconds it took. */
 async function produceAll(topic: string): Promise<number> {
-  const printed = await runProducerProcess(PRODUCER, {
+  return runProducerProcess(PRODUCER, {
     brokers: BROKERS,
     topic,
     records: bounds.records,
@@ -95,7 +96,6 @@ async function produceAll(topic: string): Promise<number> {
     producers: PRODUCERS,
     perSend: RECORDS_PER_SEND,
   });
-  return Number(printed);
 }
 
 async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
@@ -120,22 +120,16 @@ async function overload(backpressure: boolean): Promise<OverloadMeasurements> {
     },
     { maxBufferedRecords: bounds.maxBufferedRecords },
   ) as SourceInputDStream;
-  let producedInMs = Number.POSITIVE_INFINITY;
-  const run = await runOverload(
+  return runOverload(
     {
       ctx,
       input,
       costMicrosPerRecord: COST_MICROS_PER_RECORD,
-      produce: async () => {
-        producedInMs = await produceAll(topic);
-      },
+      produce: () => produceAll(topic),
       until: "all-processed",
     },
     bounds,
   );
-  // The premise: the producers offered far more than the job processes (8x at least).
-  expect(bounds.records / (producedInMs / 1000)).toBeGreaterThan(8 * JOB_RECORDS_PER_SECOND);
-  return run;
 }
 
 /** The bounds, with the settling batches counted from the first batch holding records. */

@@ -25,6 +25,16 @@ export interface OverloadMeasurements {
   readonly seen: Uint8Array;
   /** Records processed in all. */
   readonly processed: () => number;
+  /**
+   * Milliseconds the job spent processing batches, summed (the slow output included): what the
+   * job can process, measured on this machine as loaded as it is, is `processed() / busyMs()`.
+   */
+  readonly busyMs: () => number;
+  /**
+   * Milliseconds the producer took to offer every record, as it measured them; absent when the
+   * records were all there before the job started (or a server sent them at the reader's pace).
+   */
+  readonly offeredInMs?: number;
   /** The most records received but unprocessed, sampled every 20 ms and after every batch. */
   readonly maxQueuedRecords: () => number;
   /** The largest growth of the live heap over the heap before the run, sampled every 200 ms. */
@@ -62,6 +72,7 @@ export function measureOverload(
 ): OverloadMeasurements {
   const seen = new Uint8Array(records);
   let processed = 0;
+  let busyMs = 0;
   let maxQueued = 0;
   const rates: InputRateInfo[] = [];
   const queueSamples: number[] = [];
@@ -83,6 +94,7 @@ export function measureOverload(
     maxBuffers = Math.max(maxBuffers, memory.arrayBuffers);
   };
   input.foreachBatch(async (batch) => {
+    const started = performance.now();
     const values = batchRecords(batch);
     for (const record of values) {
       const text = decoder.decode(record.value);
@@ -95,6 +107,7 @@ export function measureOverload(
     await new Promise((resolve) =>
       setTimeout(resolve, (values.length * costMicrosPerRecord) / 1000),
     );
+    busyMs += performance.now() - started;
   });
   ctx.addListener({
     onInputRate: (info) => {
@@ -115,6 +128,7 @@ export function measureOverload(
   return {
     seen,
     processed: () => processed,
+    busyMs: () => busyMs,
     maxQueuedRecords: () => maxQueued,
     maxHeapGrowth: () => maxHeap - heapBefore,
     maxBufferGrowth: () => maxBuffers - buffersBefore,
@@ -214,6 +228,54 @@ export interface OverloadBounds {
 }
 
 /**
+ * The least overload a run must reach for its checks to mean anything: the producer offered
+ * records at least this many times as fast as the job processed them, both measured in the run
+ * (so a loaded machine, which slows the producer and the job alike, does not fail it, while a
+ * producer that falls behind the job does). At 3 the backlog grows at twice the job's rate while
+ * the producer runs, so a source that ignored flow control would fill its queue (0.9 s of work
+ * for the brokers) within the first second and keep it above half until the end, which the
+ * checks with backpressure reject; the producers here reach 6 to 20.
+ */
+export const MIN_OVERLOAD_FACTOR = 3;
+
+/**
+ * Records a second the producer offered over records a second the job processed (its busy
+ * time); undefined when the run had no producer of its own pace.
+ */
+export function overloadFactor(run: OverloadMeasurements): number | undefined {
+  if (run.offeredInMs === undefined) return undefined;
+  const offeredPerMs = run.processed() / Math.max(run.offeredInMs, 1);
+  const processedPerMs = run.processed() / Math.max(run.busyMs(), 1);
+  return offeredPerMs / processedPerMs;
+}
+
+/**
+ * The premise of a run with a producer: it offered at least MIN_OVERLOAD_FACTOR times what the
+ * job processed a second.
+ */
+export function expectOverloaded(run: OverloadMeasurements): number | undefined {
+  const factor = overloadFactor(run);
+  if (factor === undefined) return undefined;
+  expect(
+    factor,
+    `the producer offered ${run.processed()} records in ${Math.round(run.offeredInMs ?? 0)} ms, ` +
+      `the job processed them in ${Math.round(run.busyMs())} ms`,
+  ).toBeGreaterThanOrEqual(MIN_OVERLOAD_FACTOR);
+  return factor;
+}
+
+/** Expects the run's premise and records the overload factor it reached with the test's result. */
+async function expectOverloadedAndReport(
+  run: OverloadMeasurements,
+  annotate: (message: string) => Promise<unknown>,
+): Promise<void> {
+  const factor = expectOverloaded(run);
+  if (factor !== undefined) {
+    await annotate(`offered ${factor.toFixed(1)} times what the job processed`);
+  }
+}
+
+/**
  * The acceptance of every overload run, with backpressure on or off: every record processed
  * exactly once, the queue and the heap within their bounds, and the scheduling delay no longer
  * growing after the settling batches (its second half at most one batch interval above the
@@ -276,8 +338,12 @@ export interface OverloadJob {
   readonly input: SourceInputDStream;
   /** What the slow job spends per record, µs. */
   readonly costMicrosPerRecord: number;
-  /** Starts the producer; resolves once it sent everything. Absent: the data is there already. */
-  readonly produce?: () => Promise<void>;
+  /**
+   * Starts the producer; resolves once it sent everything, with the milliseconds it took to
+   * offer the records (measured by the producer, its start-up left out). Absent: the data is
+   * there already, or a server sends it at the pace the source reads.
+   */
+  readonly produce?: () => Promise<number>;
   /**
    * How the run ends: `"input-end"` when the input ends by itself (a folder with an end marker,
    * a server closing its socket), `"all-processed"` for inputs that never end (a topic, a queue).
@@ -295,11 +361,13 @@ export async function runOverload(
 ): Promise<OverloadMeasurements> {
   const { ctx, input } = job;
   const run = measureOverload(ctx, input, bounds.records, job.costMicrosPerRecord);
-  const deadlineMs = 40_000;
+  // Only to stop waiting: a run takes about 10 s, far less even on a machine loaded by others.
+  const deadlineMs = 90_000;
+  let offeredInMs: number | undefined;
   try {
     const producing = job.produce?.();
     await ctx.start();
-    await producing;
+    offeredInMs = await producing;
     if (job.until === "input-end") await stopWhenDrained(ctx, deadlineMs);
     else await stopWhenProcessed(ctx, run, bounds.records, deadlineMs);
   } finally {
@@ -307,7 +375,7 @@ export async function runOverload(
     await ctx.stop();
     await closeConnectorsOf(ctx);
   }
-  return run;
+  return offeredInMs === undefined ? run : { ...run, offeredInMs };
 }
 
 /** What `describeOverload` registers the tests of. */
@@ -330,12 +398,14 @@ export interface OverloadSuite {
  */
 export function describeOverload(suite: OverloadSuite): void {
   const boundsOf = suite.boundsOf ?? (() => suite.bounds);
-  const timeoutMs = suite.timeoutMs ?? 60_000;
+  // Only to stop waiting: room for the producer's and the run's own deadlines.
+  const timeoutMs = suite.timeoutMs ?? 180_000;
   describe(`${suite.source} source under overload`, () => {
     it(
       `with backpressure, reads at the rate the job processes and processes every ${suite.record} once`,
-      async () => {
+      async ({ annotate }) => {
         const run = await suite.overload(true);
+        await expectOverloadedAndReport(run, annotate);
         expectOverloadHandled(run, boundsOf(run));
         expectRateLimitedQueue(run, boundsOf(run));
       },
@@ -344,8 +414,9 @@ export function describeOverload(suite: OverloadSuite): void {
 
     it(
       "without backpressure, fills its queue to the bound, which still caps memory",
-      async () => {
+      async ({ annotate }) => {
         const run = await suite.overload(false);
+        await expectOverloadedAndReport(run, annotate);
         expectOverloadHandled(run, boundsOf(run));
         expectQueueFillsWithoutBackpressure(run, boundsOf(run));
       },
@@ -359,10 +430,10 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /**
  * Runs a producer in a process of its own, as producers do: its buffers stay out of the job's
  * memory and it does not share the job's event loop. `script` is an ES module run from the
- * repository's root that reads `settings` from `process.env.OVERLOAD_PRODUCER`; resolves with
- * what it printed.
+ * repository's root that reads `settings` from `process.env.OVERLOAD_PRODUCER` and prints
+ * the milliseconds it took to offer the records (its start-up left out); resolves with them.
  */
-export async function runProducerProcess(script: string, settings: object): Promise<string> {
+export async function runProducerProcess(script: string, settings: object): Promise<number> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ["--input-type=module", "-e", script],
@@ -372,7 +443,11 @@ export async function runProducerProcess(script: string, settings: object): Prom
       env: { ...process.env, OVERLOAD_PRODUCER: JSON.stringify(settings) },
     },
   );
-  return stdout;
+  const offeredInMs = Number(stdout.trim());
+  if (stdout.trim() === "" || !Number.isFinite(offeredInMs)) {
+    throw new Error(`the producer printed ${JSON.stringify(stdout)}, not its milliseconds`);
+  }
+  return offeredInMs;
 }
 
 /**
@@ -380,7 +455,8 @@ export async function runProducerProcess(script: string, settings: object): Prom
  * records a second (600 µs each) and 15 000 records of 2 KB (30 MB) offered by a producer
  * process many times faster. Scaled down from the socket and file runs (10 000 records a
  * second, 60 000 records): while the job runs, the brokers on this machine take 20 000 to
- * 35 000 messages a second, so a 10x overload needs a job this slow, and 15 000 records keep
+ * 35 000 messages a second (about 11 000 with another process busy on one of the two cores),
+ * so an overload well above MIN_OVERLOAD_FACTOR needs a job this slow, and 15 000 records keep
  * each run near 10 s. The queue holds 0.9 s of work (3 MB of values); 30 MB go through, while
  * the live heap and Buffer memory may each grow by 16 MB at most.
  */
