@@ -89,6 +89,11 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
     );
   }
   const batchInterval = attempt(() => parseDuration(options.batchInterval, "batchInterval"), 1);
+  // Checked here too (the checkpoint settings read it only with a checkpoint folder) so a bad
+  // interval is listed with the other problems, whether or not the job checkpoints.
+  if (options.checkpointInterval !== undefined) {
+    attempt(() => parseDuration(options.checkpointInterval as Duration, "checkpointInterval"), 0);
+  }
   const master = options.master;
   const masterParallelism =
     master === undefined ? undefined : attempt(() => parallelismOfMaster(master), 1);

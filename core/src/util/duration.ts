@@ -21,7 +21,33 @@ const UNIT_MS: Record<DurationUnit, number> = {
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|min|h)$/;
 
 /**
- * Converts a duration to whole milliseconds (at least 1), or throws a `SluiceError` naming the field.
+ * The longest duration Sluice accepts: 2^31 - 1 ms (about 24.8 days), the most a Node.js timer
+ * can wait. Longer ones become timers that Node fires after 1 ms with a `TimeoutOverflowWarning`,
+ * so a batch interval of `1e300` would tick without pause; they are refused where they are read.
+ *
+ * @example
+ * parseDuration(MAX_DURATION_MS, "batchInterval"); // 2147483647
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/**
+ * Throws a `SluiceError` naming `field` unless `ms` is a whole number of milliseconds a timer can
+ * hold (1 to `MAX_DURATION_MS`); for millisecond values that skip `parseDuration`.
+ *
+ * @example
+ * requireTimerMs(30_000, "connectTimeoutMs"); // ok
+ */
+export function requireTimerMs(ms: number, field: string, given: unknown = ms): void {
+  if (typeof ms === "number" && Number.isInteger(ms) && ms >= 1 && ms <= MAX_DURATION_MS) return;
+  throw new SluiceError(
+    "SLUICE_INVALID_DURATION",
+    `${field}: a duration must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS} (about 24.8 days, the longest a timer can wait), got ${String(given)}`,
+  );
+}
+
+/**
+ * Converts a duration to whole milliseconds (1 to `MAX_DURATION_MS`), or throws a `SluiceError`
+ * naming the field, the value and the allowed range.
  *
  * @example
  * parseDuration("1.5s", "window"); // 1500
@@ -45,12 +71,9 @@ export function parseDuration(value: Duration, field: string): number {
       `${field}: expected a duration (milliseconds or a string such as "2s"), got ${typeof value}`,
     );
   }
-  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < 1) {
-    throw new SluiceError(
-      "SLUICE_INVALID_DURATION",
-      `${field}: a duration must be a whole number of milliseconds of at least 1, got ${String(value)}`,
-    );
-  }
+  // Every duration may end up as a timer (batch ticks, checkpoint intervals, timeouts), so the
+  // timer limit applies to all of them rather than to whichever callers remember it.
+  requireTimerMs(ms, field, value);
   return ms;
 }
 
