@@ -2,7 +2,14 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
+
+/**
+ * Names that reach an object's prototype when used as keys: `--set __proto__.x=1` would set `x`
+ * on every object, and a config file's own `__proto__` key pollutes whatever merges it later.
+ */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
 /** The settings a config file (or `--set`) gives a job run. */
 export const jobConfigSchema = z.strictObject({
@@ -13,7 +20,19 @@ export const jobConfigSchema = z.strictObject({
     .optional()
     .describe('"local", "local[N]" or "local[*]"'),
   batchInterval: z
-    .union([z.number().positive(), z.string().min(1)])
+    // Any number (YAML's .inf too) reaches parseDuration, whose message names the allowed range.
+    .custom<number | string>((value) => typeof value === "number" || typeof value === "string")
+    .superRefine((value, context) => {
+      // The range check of every duration (a timer cannot hold more than about 24.8 days).
+      try {
+        parseDuration(value as Duration, "batchInterval");
+      } catch (error) {
+        context.addIssue({
+          code: "custom",
+          message: reason(error).replace(/^batchInterval: /, ""),
+        });
+      }
+    })
     .optional()
     .describe('milliseconds or a duration such as "500ms", "2s"'),
   checkpoint: z.string().min(1).optional().describe("a directory for checkpoints"),
@@ -63,6 +82,7 @@ export async function readJobConfig(
       if (typeof parsed !== "object" || Array.isArray(parsed)) {
         throw new CliError(`the config file ${file} must hold a mapping of settings`, 2);
       }
+      rejectUnsafeKeys(parsed, `the config file ${file}`, []);
       config = parsed as Record<string, unknown>;
     }
   }
@@ -101,15 +121,25 @@ function applyOverride(config: Record<string, unknown>, override: string): void 
     throw new CliError(`--set takes path=value, got "${override}"`, 2);
   }
   const path = override.slice(0, equals).split(".");
+  for (const key of path) {
+    if (key === "") throw new CliError(`--set: empty name in the path "${override}"`, 2);
+    if (UNSAFE_KEYS.has(key)) {
+      throw new CliError(
+        `--set: "${key}" is not allowed in a path (it would change every object's prototype), got "${override}"`,
+        2,
+      );
+    }
+  }
   const value: unknown = parseYaml(override.slice(equals + 1));
+  rejectUnsafeKeys(value, "--set", path);
   let target = config;
   for (const [index, key] of path.entries()) {
-    if (key === "") throw new CliError(`--set: empty name in the path "${override}"`, 2);
     if (index === path.length - 1) {
       target[key] = value;
       return;
     }
-    const next = target[key];
+    // Only own settings are walked into: an inherited one is never a setting.
+    const next = Object.hasOwn(target, key) ? target[key] : undefined;
     if (typeof next === "object" && next !== null && !Array.isArray(next)) {
       target = next as Record<string, unknown>;
     } else {
@@ -117,6 +147,26 @@ function applyOverride(config: Record<string, unknown>, override: string): void 
       target[key] = created;
       target = created;
     }
+  }
+}
+
+/**
+ * Throws a `CliError` naming the first key on `UNSAFE_KEYS` anywhere in `value` (parsed YAML or
+ * JSON, whose `__proto__` keys are own properties that later merges would turn into prototypes).
+ */
+function rejectUnsafeKeys(value: unknown, where: string, path: readonly string[]): void {
+  if (typeof value !== "object" || value === null) return;
+  for (const [key, child] of Object.entries(value)) {
+    const at = Array.isArray(value)
+      ? [...path.slice(0, -1), `${path.at(-1) ?? ""}[${key}]`]
+      : [...path, key];
+    if (!Array.isArray(value) && UNSAFE_KEYS.has(key)) {
+      throw new CliError(
+        `${where}: the setting name "${key}" is not allowed (at ${at.join(".")}); it would change every object's prototype`,
+        2,
+      );
+    }
+    rejectUnsafeKeys(child, where, at);
   }
 }
 
