@@ -31,3 +31,32 @@ export function batchFileName(
   const time = String(batchTime).padStart(16, "0");
   return `${prefix}-${time}-${String(partition).padStart(5, "0")}.${extension}`;
 }
+
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/**
+ * The hidden name the file sink writes a batch file under before renaming it to `fileName`:
+ * `.<fileName>.<unique>.tmp`, which the file source never reads (see `isDataFileName`).
+ *
+ * @example
+ * batchTemporaryFileName("part-0001700000000000-00003.jsonl", randomUUID());
+ * // ".part-0001700000000000-00003.jsonl.1b4e28ba-2fa1-11d2-883f-0016d3cca427.tmp"
+ */
+export function batchTemporaryFileName(fileName: string, unique: string): string {
+  return `.${fileName}.${unique}.tmp`;
+}
+
+/**
+ * True only for a temporary file the file sink with this `prefix` writes (`batchFileName` made
+ * hidden by `batchTemporaryFileName` with a UUID), in either format. Anchored at both ends, so a
+ * sink with another prefix (even one that starts with this prefix), a finished batch file and
+ * anyone else's files never match.
+ *
+ * @example
+ * isBatchTemporaryFileName(".part-0001700000000000-00003.txt.1b4e28ba-2fa1-11d2-883f-0016d3cca427.tmp", "part"); // true
+ * isBatchTemporaryFileName(".part-0001700000000000-00003.txt.1b4e28ba-2fa1-11d2-883f-0016d3cca427.tmp", "pa"); // false
+ */
+export function isBatchTemporaryFileName(name: string, prefix: string): boolean {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
+  return new RegExp(`^\\.${escaped}-\\d{16,}-\\d{5,}\\.(?:txt|jsonl)\\.${UUID}\\.tmp$`).test(name);
+}

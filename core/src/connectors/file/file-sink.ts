@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SluiceError } from "../../errors/sluice-error.js";
 import { InvalidRecordError, NotConnectedError } from "../../plugins/control-flow.js";
 import type { SinkRecord } from "../../plugins/records.js";
 import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
-import { batchFileName } from "./file-names.js";
+import { batchFileName, batchTemporaryFileName, isBatchTemporaryFileName } from "./file-names.js";
 import type { FileSinkConfig } from "./file-sink-config.js";
 
 const NEWLINE = new Uint8Array([0x0a]);
@@ -15,12 +15,20 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * The built-in `file` sink: one file per batch and partition, written to a hidden temporary
  * file, flushed, and renamed into place, so readers never see half a file and a replayed
  * batch replaces its earlier file instead of adding a second one.
+ *
+ * A process killed mid-write leaves its temporary file behind; the next sink with the same folder
+ * and prefix removes such leftovers when it first connects. That assumes what the config asks
+ * for anyway: one running sink per folder and prefix (one process owns the output). Should a
+ * second writer of the same output still be running, a removed file only fails its rename, which
+ * it reports as not connected and retries, so no batch is lost.
  */
 export class FileSink implements Sink {
   readonly #config: FileSinkConfig;
   #connected = false;
   #closed = false;
   #writing: Promise<void> = Promise.resolve();
+  /** The leftover cleanup, run once: later (re)connects of this sink must not race its writes. */
+  #cleanup: Promise<void> | undefined;
 
   constructor(config: FileSinkConfig) {
     this.#config = config;
@@ -47,6 +55,15 @@ export class FileSink implements Sink {
         },
       );
     }
+    // Shared by concurrent first connects, so none lists the folder once another has written.
+    this.#cleanup ??= this.#removeLeftovers().catch((error: unknown) => {
+      this.#cleanup = undefined;
+      throw new NotConnectedError(
+        `file sink: cannot list the folder "${directory}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    });
+    await this.#cleanup;
     this.#connected = true;
   }
 
@@ -78,7 +95,7 @@ export class FileSink implements Sink {
       extension,
     );
     const target = join(this.#config.directory, name);
-    const temporary = join(this.#config.directory, `.${name}.${randomUUID()}.tmp`);
+    const temporary = join(this.#config.directory, batchTemporaryFileName(name, randomUUID()));
     try {
       const handle = await open(temporary, "wx");
       try {
@@ -105,6 +122,21 @@ export class FileSink implements Sink {
         },
       );
     }
+  }
+
+  /**
+   * Removes the temporary files of this folder and prefix that a killed writer left; only names
+   * `isBatchTemporaryFileName` matches, so other sinks' and other programs' files stay.
+   */
+  async #removeLeftovers(): Promise<void> {
+    const directory = this.#config.directory;
+    const leftovers = (await readdir(directory)).filter((name) =>
+      isBatchTemporaryFileName(name, this.#config.prefix),
+    );
+    // Best effort: a leftover that cannot be removed is hidden from readers and harms no write.
+    await Promise.all(
+      leftovers.map((name) => rm(join(directory, name), { force: true }).catch(() => undefined)),
+    );
   }
 
   #assertOpen(): void {
