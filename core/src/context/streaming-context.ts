@@ -15,6 +15,7 @@ import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.j
 import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../plugins/plugin.js";
 import type { SourceRecord } from "../plugins/records.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
+import { SOURCE_DEAD_LETTERS } from "../plugins/tokens.js";
 import { CheckpointCoordinator } from "../recovery/checkpoint-coordinator.js";
 import {
   type CheckpointOptions,
@@ -409,14 +410,19 @@ export class StreamingContext {
    * instead of failing their batch: one JSON line per record with the error, the operation, the
    * batch time and the source partition and offset (when the operation had the source record).
    * They are written at the end of their batch, before its checkpoint. Without it such a record
-   * fails the batch with `SLUICE_RECORD_FAILED`. Call before `start`.
+   * fails the batch with `SLUICE_RECORD_FAILED`. Records a source cannot read (the `file`
+   * source's malformed rows under `onInvalidRecord: "skip"` or `"deadLetter"`) go there too.
+   * Call before `start`.
    *
    * @example
    * ctx.deadLetters("file", { directory: "dead-letters", format: "jsonl" });
    */
   deadLetters(sink: string | SinkPlugin, config: unknown, options?: DeadLetterOptions): void {
     this.assertCanAddOperations();
-    setDeadLetters(this, new DeadLetterOutput(this, sink, config, options));
+    const output = new DeadLetterOutput(this, sink, config, options);
+    setDeadLetters(this, output);
+    // Sources never see their context: they find the dead letters in their registry.
+    connectorsOf(this).register(SOURCE_DEAD_LETTERS, output);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
+import type { DeadLetter } from "../recovery/dead-letters.js";
 import type { DependencyContainer } from "./di.js";
 import type { SinkPlugin, SourcePlugin } from "./plugin.js";
 
@@ -40,6 +41,17 @@ export interface ConsoleStreams {
 }
 /** The streams the `console` sink writes to. */
 export const CONSOLE_STREAMS = serviceToken<ConsoleStreams>("sluice.ConsoleStreams");
+
+/** Where a source sends records it cannot read (malformed, too long) instead of failing. */
+export interface SourceDeadLetters {
+  /** Keeps `letter` for the end of the next batch written (pass `batchTime: undefined`). */
+  capture(letter: DeadLetter): void;
+}
+/**
+ * The context's dead-letter output (`ctx.deadLetters`), registered only when it has one: a
+ * source never sees its context, so it looks this up in its registry.
+ */
+export const SOURCE_DEAD_LETTERS = serviceToken<SourceDeadLetters>("sluice.SourceDeadLetters");
 
 /** Settings a registry's services read. */
 export interface RegistrySettings {

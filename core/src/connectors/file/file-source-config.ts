@@ -16,11 +16,21 @@ export const fileSourceConfig = z.strictObject({
     ),
   csv: z
     .strictObject({
-      delimiter: z.string().length(1).default(",").describe("one character between fields"),
+      delimiter: z
+        .string()
+        .length(1)
+        // A quote or a line ending cannot separate fields: they already mean something in CSV.
+        .refine((delimiter) => !['"', "\n", "\r"].includes(delimiter), {
+          message: "a delimiter cannot be a double quote or a line ending",
+        })
+        .default(",")
+        .describe("one character between fields"),
       header: z
         .boolean()
         .default(true)
-        .describe("true: the first row names the columns and each record is a JSON object"),
+        .describe(
+          "true: the first row names the columns and each record is a JSON object; a repeated name gets a suffix (id, id_2)",
+        ),
     })
     .default({ delimiter: ",", header: true }),
   startAt: z
@@ -47,12 +57,12 @@ export const fileSourceConfig = z.strictObject({
     .int()
     .min(1_024)
     .default(16 * 1024 * 1024)
-    .describe("a longer record is an error"),
+    .describe("a longer record is an invalid record (see onInvalidRecord)"),
   onInvalidRecord: z
-    .enum(["fail", "skip"])
+    .enum(["fail", "skip", "deadLetter"])
     .default("fail")
     .describe(
-      '"fail" stops at a malformed JSON line or CSV row with an error naming it, "skip" logs it and goes on',
+      'a malformed JSON line or CSV row, or a record over maxRecordBytes: "fail" stops the job with an error naming file and byte; "skip" goes on, sending it to the dead letters when the job has them (ctx.deadLetters) or else logging a warning; "deadLetter" sends it to the dead letters (which the job must have)',
     ),
 });
 

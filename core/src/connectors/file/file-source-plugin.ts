@@ -1,4 +1,5 @@
 import { defineSource } from "../../plugins/define-plugin.js";
+import { CONNECTOR_CONTAINER, SOURCE_DEAD_LETTERS } from "../../plugins/tokens.js";
 import { FileSource } from "./file-source.js";
 import { fileSourceConfig } from "./file-source-config.js";
 
@@ -15,5 +16,15 @@ export const fileSource = defineSource({
   description: "New files in a folder (atomic-move rule), as lines, JSON lines or CSV rows.",
   config: fileSourceConfig,
   capabilities: { replayable: true },
-  create: (config, context) => new FileSource(config, context.logger, context.committedOffsets),
+  create: (config, context) =>
+    new FileSource(config, context.logger, context.committedOffsets, {
+      id: context.id,
+      // Registered by ctx.deadLetters(...), which may run after ctx.source(...): look it up late.
+      deadLetters: () => {
+        const container = context.resolve(CONNECTOR_CONTAINER);
+        return container.isRegistered(SOURCE_DEAD_LETTERS, true)
+          ? context.resolve(SOURCE_DEAD_LETTERS)
+          : undefined;
+      },
+    }),
 });

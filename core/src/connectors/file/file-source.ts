@@ -6,11 +6,21 @@ import { SluiceError } from "../../errors/sluice-error.js";
 import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
 import type { SourceRecord } from "../../plugins/records.js";
 import type { ReadOptions, ReadResult, SeekOptions, Source } from "../../plugins/source.js";
+import type { SourceDeadLetters } from "../../plugins/tokens.js";
 import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
 import { Wakeup } from "../shared/wakeup.js";
 import { isDataFileName } from "./file-names.js";
 import type { FileSourceConfig } from "./file-source-config.js";
-import { parseCsvFields, type RawRecord, splitCsvRecords, splitLines } from "./record-splitting.js";
+import { InvalidRecords } from "./invalid-records.js";
+import {
+  csvScanner,
+  lineScanner,
+  parseCsvFields,
+  type RawRecord,
+  splitCsvRecords,
+  splitLines,
+  uniqueColumnNames,
+} from "./record-splitting.js";
 
 const FIRST_CHUNK_BYTES = 64 * 1024;
 const NO_HEADERS = Object.freeze({});
@@ -27,6 +37,14 @@ interface TrackedFile {
   columns?: string[];
 }
 
+/** What a `FileSource` learns from its registry besides config, logger and offsets. */
+export interface FileSourceOptions {
+  /** The connector's id, for dead letters (`source(<id>)`); default `source:file`. */
+  readonly id?: string;
+  /** The job's dead letters, looked up when needed (a job may add them after its sources). */
+  readonly deadLetters?: () => SourceDeadLetters | undefined;
+}
+
 /**
  * The built-in `file` source: reads the files moved into a folder, record by record, with the
  * file name as partition and the byte position after each record as offset (replayable).
@@ -35,6 +53,7 @@ export class FileSource implements Source {
   readonly #config: FileSourceConfig;
   readonly #logger: Logger;
   readonly #committed: ReadonlyMap<string, string>;
+  readonly #invalid: InvalidRecords;
   readonly #known = new Map<string, TrackedFile | "skipped">();
   readonly #pending: TrackedFile[] = [];
   readonly #redelivery = new RedeliveryQueue();
@@ -54,15 +73,23 @@ export class FileSource implements Source {
     config: FileSourceConfig,
     logger: Logger,
     committedOffsets: ReadonlyMap<string, string>,
+    options: FileSourceOptions = {},
   ) {
     this.#config = config;
     this.#logger = logger;
     this.#committed = committedOffsets;
+    this.#invalid = new InvalidRecords(
+      config.onInvalidRecord,
+      options.id ?? "source:file",
+      logger,
+      options.deadLetters ?? (() => undefined),
+    );
   }
 
   async connect(signal: AbortSignal): Promise<void> {
     this.#assertOpen();
     signal.throwIfAborted();
+    this.#invalid.assertReady();
     const directory = this.#config.directory;
     try {
       if (!(await stat(directory)).isDirectory()) {
@@ -260,16 +287,30 @@ export class FileSource implements Source {
       const eof = file.position + bytesRead >= size;
       const raw =
         this.#config.format === "csv"
-          ? splitCsvRecords(chunk.subarray(0, bytesRead), eof)
+          ? splitCsvRecords(chunk.subarray(0, bytesRead), eof, this.#config.csv.delimiter)
           : splitLines(chunk.subarray(0, bytesRead), eof);
       if (raw.length === 0) {
-        if (chunkBytes >= this.#config.maxRecordBytes) {
-          throw new SluiceError(
-            "SLUICE_INVALID_RECORD",
-            `file source: "${file.name}" has a record at byte ${file.position} longer than maxRecordBytes (${this.#config.maxRecordBytes}); raise maxRecordBytes or fix the file.`,
-          );
+        if (chunkBytes < this.#config.maxRecordBytes) {
+          chunkBytes = Math.min(chunkBytes * 2, this.#config.maxRecordBytes);
+          continue;
         }
-        chunkBytes = Math.min(chunkBytes * 2, this.#config.maxRecordBytes);
+        // No record ends within maxRecordBytes: it is too long to hold. Unless that stops the
+        // job, find where it ends (reading on in small chunks) and go on after it.
+        const start = file.position;
+        const end = this.#invalid.fails ? size : await this.#endOfRecord(handle, start, size);
+        const error = this.#invalid.report({
+          file: file.name,
+          start,
+          problem: `is longer than maxRecordBytes (${this.#config.maxRecordBytes})${this.#invalid.fails ? "" : `: ${end - start} bytes`}; raise maxRecordBytes if such records are expected`,
+          bytes: chunk.subarray(0, bytesRead),
+          truncated: true,
+        });
+        if (error !== undefined) {
+          if (out.length === 0) throw error;
+          return "more"; // hand over the records before it; the next read reports it
+        }
+        file.position = end;
+        chunkBytes = FIRST_CHUNK_BYTES;
         continue;
       }
       const chunkStart = file.position;
@@ -294,15 +335,16 @@ export class FileSource implements Source {
     return file.position >= size ? "done" : "more";
   }
 
-  // The record's value; "skip" for a blank line or a skipped invalid record; the error to
-  // report for an invalid record under onInvalidRecord: "fail".
+  // The record's value; "skip" for a blank line or an invalid record that went to the dead
+  // letters or the log; the error to report for an invalid record under onInvalidRecord: "fail".
   #convert(record: RawRecord, file: TrackedFile, start: number): Uint8Array | "skip" | SluiceError {
     const format = this.#config.format;
     const bytes = record.bytes;
     let problem: string | undefined;
     let value: Uint8Array | undefined;
-    if (bytes.byteLength > this.#config.maxRecordBytes) {
-      problem = `is longer than maxRecordBytes (${this.#config.maxRecordBytes})`;
+    const tooLong = bytes.byteLength > this.#config.maxRecordBytes;
+    if (tooLong) {
+      problem = `is longer than maxRecordBytes (${this.#config.maxRecordBytes}): ${bytes.byteLength} bytes; raise maxRecordBytes if such records are expected`;
     } else if (format === "lines") {
       return bytes;
     } else if (decoder.decode(bytes).trim().length === 0) {
@@ -330,15 +372,36 @@ export class FileSource implements Source {
       }
     }
     if (value !== undefined) return value;
-    const where = `"${file.name}" at byte ${start}`;
-    if (this.#config.onInvalidRecord === "skip") {
-      this.#logger.warn({ file: file.name, position: start, problem }, "invalid record skipped");
-      return "skip";
-    }
-    return new SluiceError(
-      "SLUICE_INVALID_RECORD",
-      `file source: the record in ${where} ${problem}. Fix or remove the file, or set onInvalidRecord: "skip".`,
+    return (
+      this.#invalid.report({
+        file: file.name,
+        start,
+        problem: problem ?? "cannot be read",
+        bytes,
+        truncated: tooLong,
+      }) ?? "skip"
     );
+  }
+
+  // Where the record starting at `start` ends (just past its newline, or the end of the file),
+  // read in small chunks so that a record of any length costs no more memory than one chunk.
+  async #endOfRecord(handle: FileHandle, start: number, size: number): Promise<number> {
+    const scanner =
+      this.#config.format === "csv" ? csvScanner(this.#config.csv.delimiter) : lineScanner();
+    const chunk = new Uint8Array(FIRST_CHUNK_BYTES);
+    for (let position = start; position < size; ) {
+      const { bytesRead } = await handle.read(
+        chunk,
+        0,
+        Math.min(chunk.length, size - position),
+        position,
+      );
+      if (bytesRead === 0) break;
+      const newline = scanner.scan(chunk.subarray(0, bytesRead), 0);
+      if (newline !== -1) return position + newline + 1;
+      position += bytesRead;
+    }
+    return size;
   }
 
   async #readHeader(
@@ -351,13 +414,23 @@ export class FileSource implements Source {
       const length = Math.min(chunkBytes, size);
       const chunk = new Uint8Array(length);
       const { bytesRead } = await handle.read(chunk, 0, length, 0);
-      const first = splitCsvRecords(chunk.subarray(0, bytesRead), bytesRead >= size)[0];
+      const delimiter = this.#config.csv.delimiter;
+      const first = splitCsvRecords(chunk.subarray(0, bytesRead), bytesRead >= size, delimiter)[0];
       if (first !== undefined) {
-        const columns = parseCsvFields(decoder.decode(first.bytes), this.#config.csv.delimiter);
-        if (columns === undefined) {
+        const names = first.malformed
+          ? undefined
+          : parseCsvFields(decoder.decode(first.bytes), delimiter);
+        if (names === undefined) {
           throw new SluiceError(
             "SLUICE_INVALID_RECORD",
             `file source: the header row of "${file.name}" is not well-formed CSV; fix the file or set csv.header: false.`,
+          );
+        }
+        const { columns, renamed } = uniqueColumnNames(names);
+        if (renamed.length > 0) {
+          this.#logger.warn(
+            { file: file.name, renamed },
+            "duplicate CSV column names renamed with a suffix (id, id_2, ...)",
           );
         }
         file.columns = columns;
