@@ -4,6 +4,10 @@ import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LineServer } from "./line-server.js";
 
+// Only stops a wait that hangs: connecting to and reading from the test's TCP server can take
+// seconds on a loaded machine.
+const DEADLINE_MS = 20_000;
+
 let server: LineServer;
 let registry: ConnectorRegistry;
 
@@ -23,7 +27,7 @@ async function openSource(config: object = {}) {
     port: server.port,
     ...config,
   }).connector;
-  await source.connect(AbortSignal.timeout(5_000));
+  await source.connect(AbortSignal.timeout(DEADLINE_MS));
   return source;
 }
 
@@ -31,7 +35,7 @@ type OpenSource = Awaited<ReturnType<typeof openSource>>;
 
 async function readRecords(source: OpenSource, count: number): Promise<SourceRecord[]> {
   const received: SourceRecord[] = [];
-  const signal = AbortSignal.timeout(5_000);
+  const signal = AbortSignal.timeout(DEADLINE_MS);
   while (received.length < count) {
     const result = await source.read(signal);
     received.push(...result.records);
@@ -69,7 +73,7 @@ describe("socket source", () => {
     const source = await openSource({ maxLineBytes: 10 });
     server.sendRaw("short\nthis line is far too long");
     expect(texts(await readRecords(source, 1))).toEqual(["short"]);
-    await expect(source.read(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+    await expect(source.read(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
       code: "SLUICE_INVALID_RECORD",
       message: expect.stringContaining("longer than maxLineBytes (10)"),
     });
@@ -82,11 +86,11 @@ describe("socket source", () => {
     const port = typeof address === "object" && address !== null ? address.port : 0;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const source = registry.createSource("socket", { host: "127.0.0.1", port }).connector;
-    await expect(source.connect(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+    await expect(source.connect(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
       code: "SLUICE_NOT_CONNECTED",
       message: expect.stringContaining(`cannot connect to 127.0.0.1:${port}`),
     });
-    await expect(source.read(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+    await expect(source.read(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
       code: "SLUICE_NOT_CONNECTED",
     });
   });

@@ -4,6 +4,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebhookSource, webhookSource } from "../src/index.js";
 import { post } from "./webhook-client.js";
 
+// Only stops a wait that hangs: connecting to and reading from the webhook's HTTP server can take
+// seconds on a loaded machine.
+const DEADLINE_MS = 20_000;
+
 const TOKEN = "sample-token-abcdefghijklmnop";
 const auth = { authorization: `Bearer ${TOKEN}` };
 const ndjson = { ...auth, "content-type": "application/x-ndjson" };
@@ -20,7 +24,7 @@ beforeEach(async () => {
   }).connector;
   if (!(created instanceof WebhookSource)) throw new Error("expected the webhook source");
   source = created;
-  await source.connect(AbortSignal.timeout(5_000));
+  await source.connect(AbortSignal.timeout(DEADLINE_MS));
 });
 
 afterEach(async () => {
@@ -34,7 +38,7 @@ describe("webhook source (sample)", () => {
       answered = true;
       return result;
     });
-    const result = await source.read(AbortSignal.timeout(5_000));
+    const result = await source.read(AbortSignal.timeout(DEADLINE_MS));
     expect(result.records.map((record) => decoder.decode(record.value))).toEqual(["a", "b"]);
     // The records are read but not yet acknowledged: the sender is still waiting.
     await new Promise((resolve) => setImmediate(resolve));
@@ -45,7 +49,7 @@ describe("webhook source (sample)", () => {
 
   it("answers 503 with Retry-After when the records are nacked", async () => {
     const answer = post(source.url, "x\n", ndjson);
-    const result = await source.read(AbortSignal.timeout(5_000));
+    const result = await source.read(AbortSignal.timeout(DEADLINE_MS));
     result.ack(new Error("the batch failed"));
     expect(await answer).toEqual({ status: 503, retryAfter: "1" });
   });
@@ -55,10 +59,10 @@ describe("webhook source (sample)", () => {
     registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(webhookSource);
     const small = registry.createSource("webhook", { port: 0, maxRecordsPerRead: 2 })
       .connector as WebhookSource;
-    await small.connect(AbortSignal.timeout(5_000));
+    await small.connect(AbortSignal.timeout(DEADLINE_MS));
     const answer = post(small.url, "1\n2\n3\n", { "content-type": "application/x-ndjson" });
-    const first = await small.read(AbortSignal.timeout(5_000));
-    const second = await small.read(AbortSignal.timeout(5_000));
+    const first = await small.read(AbortSignal.timeout(DEADLINE_MS));
+    const second = await small.read(AbortSignal.timeout(DEADLINE_MS));
     expect([first.records.length, second.records.length]).toEqual([2, 1]);
     second.ack(new Error("nack"));
     first.ack();
@@ -72,7 +76,7 @@ describe("webhook source (sample)", () => {
       "x-record-key": "order-7",
       "x-tenant": "acme",
     });
-    const result = await source.read(AbortSignal.timeout(5_000));
+    const result = await source.read(AbortSignal.timeout(DEADLINE_MS));
     const [record] = result.records;
     expect(decoder.decode(record?.value)).toBe('{"id":7}');
     expect(decoder.decode(record?.key)).toBe("order-7");
@@ -96,13 +100,13 @@ describe("webhook source (sample)", () => {
     expect(await post(source.url, "x\n", ndjson)).toEqual({ status: 503, retryAfter: "1" });
     source.resume();
     const answer = post(source.url, "x\n", ndjson);
-    (await source.read(AbortSignal.timeout(5_000))).ack();
+    (await source.read(AbortSignal.timeout(DEADLINE_MS))).ack();
     expect((await answer).status).toBe(200);
   });
 
   it("answers held requests with 503 when it closes", async () => {
     const answer = post(source.url, "x\n", ndjson);
-    await source.read(AbortSignal.timeout(5_000));
+    await source.read(AbortSignal.timeout(DEADLINE_MS));
     await source.close();
     expect((await answer).status).toBe(503);
   });

@@ -44,7 +44,8 @@ beforeAll(async () => {
     { topic: ALERTS, partitions: 1 },
   ]);
   try {
-    rabbit = await amqp.connect(RABBITMQ_URL, { timeout: 5_000 });
+    // The timeout only stops a handshake that hangs; a loaded broker can take seconds.
+    rabbit = await amqp.connect(RABBITMQ_URL, { timeout: 20_000 });
   } catch (error) {
     throw new Error(
       `RabbitMQ is not answering at 127.0.0.1:5672 (${error instanceof Error ? error.message : String(error)}); start it with: scripts/services/start rabbitmq`,

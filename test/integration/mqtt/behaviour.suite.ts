@@ -15,6 +15,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { BROKER_URL, client, collect, publish, takeOver, text, uniqueName } from "./broker.js";
 
+// Only stops a wait that hangs: connecting to and reading from the broker can take seconds on a
+// loaded machine.
+const DEADLINE_MS = 20_000;
+
 const encoder = new TextEncoder();
 const FAST_BACKOFF = { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2, jitter: 0 };
 
@@ -109,7 +113,7 @@ describe("mqtt behaviour", () => {
   ): Promise<string[]> {
     const source = sourceOf({ clientId, topics: [topic], qos });
     const session = new SourceSession(source);
-    await session.connect(AbortSignal.timeout(5_000));
+    await session.connect(AbortSignal.timeout(DEADLINE_MS));
     await publish(publisher, topic, [probe], qos);
     const { records, results } = await readAtLeast(session, 1);
     const received = values(records);
@@ -130,7 +134,7 @@ describe("mqtt behaviour", () => {
         const clientId = sessionId("sluice-hold");
         const first = sourceOf({ clientId, topics: [topic], qos });
         const firstSession = new SourceSession(first);
-        await firstSession.connect(AbortSignal.timeout(5_000));
+        await firstSession.connect(AbortSignal.timeout(DEADLINE_MS));
         await publish(publisher, topic, ["m0", "m1", "m2"], qos);
         const read = await readAtLeast(firstSession, 3);
         expect(values(read.records)).toEqual(["m0", "m1", "m2"]);
@@ -154,7 +158,7 @@ describe("mqtt behaviour", () => {
       const topic = `sluice/test/${uniqueName("session")}`;
       const clientId = sessionId("sluice-session");
       const first = sourceOf({ clientId, topics: [topic] });
-      await first.connect(AbortSignal.timeout(5_000));
+      await first.connect(AbortSignal.timeout(DEADLINE_MS));
       await first.close();
       await publish(publisher, topic, ["p0", "p1", "p2", "p3"], 1);
       const second = sourceOf({ clientId, topics: [topic] });
@@ -168,7 +172,7 @@ describe("mqtt behaviour", () => {
       const clientId = sessionId("sluice-dup");
       const source = sourceOf({ clientId, topics: [topic] });
       const session = new SourceSession(source, { backoff: FAST_BACKOFF });
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await publish(publisher, topic, ["d0", "d1", "d2"], 1);
       const held = await readAtLeast(session, 3);
       await takeOver(clientId);
@@ -193,17 +197,17 @@ describe("mqtt behaviour", () => {
       const clientId = sessionId("sluice-pending");
       const source = sourceOf({ clientId, topics: [topic], qos: 2 });
       const session = new SourceSession(source);
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await publish(publisher, topic, ["a0", "a1"], 2);
       const held = await readAtLeast(session, 2);
       await takeOver(clientId);
-      await expect(source.read(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+      await expect(source.read(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
         code: "SLUICE_NOT_CONNECTED",
         message: expect.stringContaining('The broker keeps the session of client id "'),
       });
       await ackAll(held.results);
       expect(source.metrics.acked).toBe(0);
-      await source.connect(AbortSignal.timeout(5_000));
+      await source.connect(AbortSignal.timeout(DEADLINE_MS));
       await publish(publisher, topic, ["next"], 2);
       const next = await readAtLeast(session, 1);
       expect(values(next.records)).toEqual(["next"]);
@@ -218,7 +222,7 @@ describe("mqtt behaviour", () => {
       const clientId = sessionId("sluice-qos0");
       const source = sourceOf({ clientId, topics: [{ filter: `${base}/+`, qos: 0 }] });
       const session = new SourceSession(source);
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await publisher.publishAsync(`${base}/a`, "v0", {
         qos: 0,
         properties: { userProperties: { tenant: "acme" }, contentType: "text/plain" },
@@ -246,7 +250,7 @@ describe("mqtt behaviour", () => {
       const collector = await collect(`${base}/#`, 2);
       cleanups.push(() => collector.close());
       const sink = sinkOf({ topic: `${base}/{key}/{header.kind}`, qos: 2, retain: true });
-      await sink.connect(AbortSignal.timeout(5_000));
+      await sink.connect(AbortSignal.timeout(DEADLINE_MS));
       const records: SinkRecord[] = [
         {
           value: encoder.encode("21.5"),
@@ -284,7 +288,7 @@ describe("mqtt behaviour", () => {
       const collector = await collect(`${base}/#`, 1);
       cleanups.push(() => collector.close());
       const sink = sinkOf({ topic: `${base}/{key}` });
-      await sink.connect(AbortSignal.timeout(5_000));
+      await sink.connect(AbortSignal.timeout(DEADLINE_MS));
       const noKey = await sink
         .writeBatch(
           [

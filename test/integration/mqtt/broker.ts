@@ -108,7 +108,8 @@ export async function collect(filter: string, qos: 0 | 1 | 2 = 1): Promise<Colle
     messages.some((message) => message.topic === topic && message.text === text);
   return {
     messages,
-    until: (topic, text, timeoutMs = 5_000) =>
+    // Only stops a wait that hangs: a loaded broker can take seconds to deliver.
+    until: (topic, text, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
         const wake = (): void => {
           if (!arrived(topic, text)) return;

@@ -8,6 +8,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { checkConnection, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { HOST, PORT } from "./broker.js";
 
+// Only stops a wait that hangs: connecting to and reading from a broker or a scripted server can
+// take seconds on a loaded machine.
+const DEADLINE_MS = 20_000;
+
 let registry: ConnectorRegistry | undefined;
 const servers: Server[] = [];
 
@@ -59,7 +63,9 @@ describe("mqtt errors", () => {
         clientId: "never-connects",
         topics: ["a/b"],
       }).connector;
-      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const failure = await source
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(failure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
       expect(failure.message).toContain(`MQTT broker at ${HOST}:${port}`);
       expect(failure.message).toContain("connection refused");
@@ -71,7 +77,9 @@ describe("mqtt errors", () => {
         url: `mqtt://${HOST}:${port}`,
         topic: "t",
       }).connector;
-      const sinkFailure = await sink.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const sinkFailure = await sink
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(sinkFailure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
       expect(sinkFailure.message).toContain(`${HOST}:${port}`);
 
@@ -127,7 +135,9 @@ describe("mqtt errors", () => {
         clientId: "job-7",
         topics: ["plant/secret/#"],
       }).connector;
-      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const failure = await source
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
       expect(failure.message).toContain(
         `MQTT broker at ${HOST}:${port} refused the subscription to "plant/secret/#" at QoS 1`,

@@ -28,6 +28,10 @@ import {
   uniqueName,
 } from "./broker.js";
 
+// Only stops a wait that hangs: connecting to and reading from the broker can take seconds on a
+// loaded machine.
+const DEADLINE_MS = 20_000;
+
 const encoder = new TextEncoder();
 const FAST_BACKOFF = { initialDelayMs: 20, maxDelayMs: 200, multiplier: 2, jitter: 0 };
 
@@ -109,7 +113,7 @@ describe("rabbitmq behaviour", () => {
       const queue = await queueFor("hold");
       const source = sourceOf({ queue: { name: queue, arguments: EXPIRES } });
       const session = new SourceSession(source);
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await produce(channel, queue, ["a", "b", "c"]);
       const first = await readAtLeast(session, 3);
       expect(values(first.records)).toEqual(["a", "b", "c"]);
@@ -137,7 +141,7 @@ describe("rabbitmq behaviour", () => {
       const connectionName = uniqueName("sluice-stale");
       const source = sourceOf({ queue: { name: queue, arguments: EXPIRES }, connectionName });
       const session = new SourceSession(source, { backoff: FAST_BACKOFF });
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await produce(channel, queue, ["s0", "s1", "s2", "s3"]);
       const before = await readAtLeast(session, 4);
       expect(await dropConnectionsNamed(connectionName)).toBe(1);
@@ -166,7 +170,7 @@ describe("rabbitmq behaviour", () => {
         prefetch: 10,
       });
       const session = new SourceSession(source);
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await produce(channel, queue, ["r0", "r1", "r2", "r3", "r4"]);
       // Wait until all five were received, so three sit unread behind the first read.
       const first = await readAtLeast(session, 2);
@@ -192,7 +196,7 @@ describe("rabbitmq behaviour", () => {
         bindings: [{ exchange, exchangeType: "topic", routingKeys: ["orders.*", "refunds.#"] }],
       });
       const session = new SourceSession(source);
-      await session.connect(AbortSignal.timeout(5_000));
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
       channel.publish(exchange, "orders.eu", Buffer.from("o1"), {
         headers: { tenant: "acme", attempt: 2 },
         messageId: "m-1",
@@ -218,7 +222,9 @@ describe("rabbitmq behaviour", () => {
 
     it("refuses, without retrying, a queue that must exist but does not", async () => {
       const source = sourceOf({ queue: { name: uniqueName("sluice-missing"), declare: false } });
-      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const failure = await source
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
       expect(String(failure.message)).toMatch(
         /RabbitMQ at 127\.0\.0\.1:5672 refused checking queue/,
@@ -244,7 +250,7 @@ describe("rabbitmq behaviour", () => {
         routingKey: "{header.region}.{key}",
       });
       cleanups.push(() => channel.deleteExchange(exchange));
-      await sink.connect(AbortSignal.timeout(5_000));
+      await sink.connect(AbortSignal.timeout(DEADLINE_MS));
       await channel.bindQueue(eu, exchange, "eu.k1");
       await channel.bindQueue(us, exchange, "us.k2");
       const records: SinkRecord[] = [
@@ -274,7 +280,7 @@ describe("rabbitmq behaviour", () => {
       const exchange = uniqueName("sluice-unroutable");
       const sink = sinkOf({ exchange, exchangeType: "topic", routingKey: "nowhere.{key}" });
       cleanups.push(() => channel.deleteExchange(exchange));
-      await sink.connect(AbortSignal.timeout(5_000));
+      await sink.connect(AbortSignal.timeout(DEADLINE_MS));
       const failure = await sink
         .writeBatch([{ value: encoder.encode("x"), key: encoder.encode("k") }], context(0))
         .catch((error) => error);
@@ -287,7 +293,7 @@ describe("rabbitmq behaviour", () => {
     it("refuses a record without what the routing key template needs, before publishing any", async () => {
       const queue = await queueFor("nokey");
       const sink = sinkOf({ routingKey: "{key}" });
-      await sink.connect(AbortSignal.timeout(5_000));
+      await sink.connect(AbortSignal.timeout(DEADLINE_MS));
       const failure = await sink
         .writeBatch(
           [

@@ -10,6 +10,10 @@ import {
 } from "../../../connectors/rabbitmq/src/index.js";
 import { GUEST_URL, HOST, PORT, TEST_PASSWORD, TEST_USER } from "./broker.js";
 
+// Only stops a wait that hangs: connecting to and reading from a broker or a scripted server can
+// take seconds on a loaded machine.
+const DEADLINE_MS = 20_000;
+
 /** A port nothing listens on: bound once by us, then released. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -46,7 +50,9 @@ describe("rabbitmq errors", () => {
         hosts: [`${HOST}:${port}`],
         queue: { name: "never-used" },
       }).connector;
-      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const failure = await source
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(failure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
       expect(failure.message).toContain(`RabbitMQ at ${HOST}:${port}`);
       expect(failure.message).toContain("connection refused");
@@ -57,7 +63,9 @@ describe("rabbitmq errors", () => {
       const sink = newRegistry().createSink("rabbitmq", {
         url: `amqp://${HOST}:${port}`,
       }).connector;
-      const sinkFailure = await sink.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const sinkFailure = await sink
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(sinkFailure).toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
       expect(sinkFailure.message).toContain(`${HOST}:${port}`);
 
@@ -93,7 +101,9 @@ describe("rabbitmq errors", () => {
         password: wrong,
         queue: { name: "never-used" },
       }).connector;
-      const failure = await source.connect(AbortSignal.timeout(5_000)).catch((error) => error);
+      const failure = await source
+        .connect(AbortSignal.timeout(DEADLINE_MS))
+        .catch((error) => error);
       expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
       expect(failure.message).toContain(
         `RabbitMQ at ${HOST}:${PORT} refused the login of user "${TEST_USER}"`,
