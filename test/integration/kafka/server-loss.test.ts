@@ -39,6 +39,8 @@ const keyspace = cassandraName("loss");
 
 const FAST: BackoffPolicy = { initialDelayMs: 50, maxDelayMs: 1_000, multiplier: 2, jitter: 0 };
 const RECORDS = 150;
+/** Records written after the servers are back, at least. */
+const RECORDS_AFTER_RESTART = 20;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -108,15 +110,20 @@ describe("server loss", () => {
     const cassandraSession = new SinkSession(cassandraOut, { backoff: FAST });
 
     // The input: one record every 20 ms; a send that fails is tried again until it succeeds.
+    // It goes on until some records were written after the restart, however long the consumer
+    // took to join and the servers to stop and start: the loss always falls mid-stream.
     let produced = 0;
+    let restarted = false;
+    let producedAfterRestart = 0;
     const producing = (async () => {
       const producer = await connectProducer(kafka);
       try {
-        while (produced < RECORDS) {
+        while (produced < RECORDS || producedAfterRestart < RECORDS_AFTER_RESTART) {
           const value = `r${produced}`;
           try {
             await producer.send({ topic: input, messages: [{ key: `k${produced % 7}`, value }] });
             produced++;
+            if (restarted) producedAfterRestart++;
           } catch {
             await new Promise((resolve) => setTimeout(resolve, 200));
           }
@@ -174,6 +181,7 @@ describe("server loss", () => {
       await stopService("kafka", "cassandra");
       const beforeRestart = delivered.length;
       await startService("kafka", "cassandra");
+      restarted = true;
       await producing;
       const ends = await admin.fetchTopicOffsets(input);
       target = ends.reduce((total, { high }) => total + Number(high), 0);
