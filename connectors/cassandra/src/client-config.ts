@@ -1,4 +1,4 @@
-import { secret, tlsConfig } from "sluice";
+import { secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
 
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
@@ -28,14 +28,8 @@ export const cassandraClientFields = {
     .union([z.boolean(), cassandraTlsOptions])
     .optional()
     .describe("true, or TLS options, to connect with TLS"),
-  connectTimeoutMs: z
-    .int()
-    .min(1)
-    .default(5_000)
-    .describe("how long opening one connection may take"),
-  requestTimeoutMs: z
-    .int()
-    .min(1)
+  connectTimeoutMs: timerMs(1).default(5_000).describe("how long opening one connection may take"),
+  requestTimeoutMs: timerMs(1)
     .default(12_000)
     .describe("how long the client waits for one request before it counts as timed out"),
 };

@@ -1,4 +1,4 @@
-import type { SinkRecord } from "sluice";
+import { type SinkRecord, timerMs } from "sluice";
 import { z } from "zod";
 import { cassandraClientFields } from "./client-config.js";
 import { cqlType } from "./cql-types.js";
@@ -119,12 +119,10 @@ export const cassandraSinkConfig = z
       .min(1)
       .default(5)
       .describe("tries per write on timeouts and unavailable or unreachable nodes"),
-    retryDelayMs: z
-      .int()
-      .min(0)
+    retryDelayMs: timerMs(0)
       .default(100)
       .describe("the wait before the first retry; it doubles each time"),
-    maxRetryDelayMs: z.int().min(0).default(5_000).describe("the longest wait between retries"),
+    maxRetryDelayMs: timerMs(0).default(5_000).describe("the longest wait between retries"),
     writeTimestamp: z
       .enum(["batch", "server"])
       .default("batch")

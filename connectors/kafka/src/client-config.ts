@@ -1,4 +1,4 @@
-import { secret, tlsConfig } from "sluice";
+import { secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
 
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/;
@@ -35,12 +35,10 @@ export const kafkaClientFields = {
     .optional()
     .describe("true, or TLS options, to connect with TLS"),
   sasl: kafkaSaslOptions.optional().describe("SASL authentication"),
-  connectionTimeoutMs: z
-    .int()
-    .min(1)
+  connectionTimeoutMs: timerMs(1)
     .default(3_000)
     .describe("how long opening one broker connection may take"),
-  requestTimeoutMs: z.int().min(1).default(30_000).describe("how long one request may take"),
+  requestTimeoutMs: timerMs(1).default(30_000).describe("how long one request may take"),
   retries: z
     .int()
     .min(0)

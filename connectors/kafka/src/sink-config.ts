@@ -1,3 +1,4 @@
+import { timerMs } from "sluice";
 import { z } from "zod";
 import { kafkaClientFields } from "./client-config.js";
 
@@ -17,9 +18,7 @@ export const kafkaSinkConfig = z.strictObject({
     .describe(
       "produce in transactions: each write is one transaction, or, paired with a Kafka source of the same transactionalId, each batch is one transaction that also commits the consumed offsets (exactly-once)",
     ),
-  transactionTimeoutMs: z
-    .int()
-    .min(1_000)
+  transactionTimeoutMs: timerMs(1_000)
     .default(60_000)
     .describe("how long the broker keeps a transaction open before aborting it"),
   maxRecordBytes: z

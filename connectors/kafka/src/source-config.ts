@@ -1,3 +1,4 @@
+import { timerMs } from "sluice";
 import { z } from "zod";
 import { kafkaClientFields } from "./client-config.js";
 
@@ -60,29 +61,19 @@ export const kafkaSourceConfig = z
       .min(1)
       .default(10_000)
       .describe("fetched records held per partition before fetching from it pauses"),
-    pollTimeoutMs: z
-      .int()
-      .min(10)
+    pollTimeoutMs: timerMs(10)
       .default(1_000)
       .describe("how long a read waits for records before returning none"),
-    joinTimeoutMs: z
-      .int()
-      .min(1)
+    joinTimeoutMs: timerMs(1)
       .default(30_000)
       .describe("how long connect waits for the consumer group to assign partitions"),
-    sessionTimeoutMs: z
-      .int()
-      .min(1)
+    sessionTimeoutMs: timerMs(1)
       .default(30_000)
       .describe("the group session timeout: a member silent this long loses its partitions"),
-    rebalanceTimeoutMs: z
-      .int()
-      .min(1)
+    rebalanceTimeoutMs: timerMs(1)
       .default(60_000)
       .describe("how long members may take to rejoin during a rebalance"),
-    heartbeatIntervalMs: z
-      .int()
-      .min(1)
+    heartbeatIntervalMs: timerMs(1)
       .default(3_000)
       .describe("how often the consumer heartbeats to the group coordinator"),
     maxBytesPerPartition: z
@@ -90,9 +81,7 @@ export const kafkaSourceConfig = z
       .min(1)
       .default(1_048_576)
       .describe("the most bytes one fetch returns per partition"),
-    maxWaitTimeMs: z
-      .int()
-      .min(0)
+    maxWaitTimeMs: timerMs(0)
       .default(500)
       .describe("how long the broker holds a fetch open waiting for data"),
   })

@@ -1,4 +1,4 @@
-import { secret, tlsConfig } from "sluice";
+import { secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
 
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
@@ -33,9 +33,7 @@ export const connectionFields = {
     .max(65_535)
     .default(30)
     .describe("MQTT keep-alive; 0 turns it off (a dead broker is then noticed only by TCP)"),
-  connectTimeoutMs: z
-    .int()
-    .min(1)
+  connectTimeoutMs: timerMs(1)
     .default(10_000)
     .describe("how long connecting may take, until the broker's CONNACK"),
 };

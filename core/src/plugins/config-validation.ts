@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SluiceError } from "../errors/sluice-error.js";
+import { MAX_DURATION_MS } from "../util/duration.js";
 import { formatConfig, REDACTED, redactConfig } from "./redact.js";
 import { type AnySchema, descriptionOf, knownFieldNames, schemasAtPath } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
@@ -36,6 +37,23 @@ export class ConfigValidationError extends SluiceError {
     this.name = "ConfigValidationError";
     this.issues = issues;
   }
+}
+
+/**
+ * A config field of milliseconds that ends up as a timer: a whole number from `min` (default 1) to
+ * 2^31 - 1 (about 24.8 days); longer ones would fire after 1 ms, so they are refused.
+ *
+ * @example
+ * const schema = z.strictObject({ connectTimeoutMs: timerMs().default(10_000) });
+ */
+export function timerMs(min = 1): z.ZodInt {
+  return z
+    .int()
+    .min(min)
+    .max(
+      MAX_DURATION_MS,
+      `must be at most ${MAX_DURATION_MS} ms (about 24.8 days, the longest a timer can wait)`,
+    );
 }
 
 /**

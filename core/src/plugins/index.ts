@@ -10,6 +10,7 @@ export {
   ConfigValidationError,
   describeIssues,
   formatPath,
+  timerMs,
   validateConfig,
 } from "./config-validation.js";
 export type { ConnectorContext, SinkContext, SourceContext } from "./connector-context.js";

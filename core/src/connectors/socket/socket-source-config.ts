@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { timerMs } from "../../plugins/config-validation.js";
 
 /** The config of the built-in `socket` source. */
 export const socketSourceConfig = z.strictObject({
@@ -15,9 +16,7 @@ export const socketSourceConfig = z.strictObject({
     .default(10_000)
     .describe("received lines held before the socket is paused (backpressure)"),
   maxRecordsPerRead: z.int().min(1).default(1_000).describe("at most this many records per read"),
-  connectTimeoutMs: z
-    .int()
-    .min(1)
+  connectTimeoutMs: timerMs(1)
     .default(10_000)
     .describe("give up one connection attempt after this"),
   onServerClose: z
