@@ -102,14 +102,22 @@ export class SourceLedger {
       });
       return;
     }
-    const { entries, damaged } = await wal.open();
+    const after = this.#walSequence ?? 0;
+    // Numbering continues after the checkpoint's last entry even when the log is empty: entries
+    // at or below it are skipped on recovery and truncated by the next checkpoints.
+    const { entries, damaged, removedEmpty } = await wal.open({ after });
     for (const file of damaged) {
       this.#options.logger.warn(
         { input: this.name, file },
         "a write-ahead log segment ends in a torn entry (a crash during a write); the entry was never acknowledged and is ignored",
       );
     }
-    const after = this.#walSequence ?? 0;
+    for (const file of removedEmpty) {
+      this.#options.logger.info(
+        { input: this.name, file },
+        "removed a write-ahead log segment that a crash left without entries",
+      );
+    }
     for (const entry of entries) {
       const records = deserialize(entry.payload) as SourceRecord[];
       this.#rememberIds(records, entry.sequence);

@@ -28,12 +28,27 @@ export interface WalEntry {
   readonly payload: Uint8Array;
 }
 
+/** What `open` is told about the log's past. */
+export interface WalOpenOptions {
+  /**
+   * The highest sequence number a checkpoint has accounted for. New entries are numbered after
+   * it even when checkpoints let every segment go, so the numbering never runs backwards across
+   * runs (a checkpoint that remembers entry N must never see a new entry numbered N or lower).
+   */
+  readonly after?: number | undefined;
+}
+
 /** What `open` found in the folder. */
 export interface WalContents {
   /** Every intact entry, in sequence order. */
   readonly entries: WalEntry[];
   /** Segments that ended in a torn or damaged entry (the rest of such a segment is ignored). */
   readonly damaged: readonly string[];
+  /**
+   * Segments that held no entry — a crash between creating a segment and writing its first entry —
+   * and were removed, so a new segment can take their name.
+   */
+  readonly removedEmpty: readonly string[];
 }
 
 interface Segment {
@@ -103,28 +118,49 @@ export class WriteAheadLog {
 
   /**
    * Reads what the folder holds (creating it when missing); appends go to a new segment after
-   * this, never after a possibly torn end.
+   * this, never after a possibly torn end. A segment without a single intact entry (a crash
+   * inside a segment roll) is removed. New entries are numbered after every entry found, after
+   * every segment's first number and after `options.after`.
    *
    * @example
-   * const { entries, damaged } = await wal.open();
+   * const { entries, damaged } = await wal.open({ after: checkpoint.walSequence });
    */
-  async open(): Promise<WalContents> {
+  async open(options: WalOpenOptions = {}): Promise<WalContents> {
     if (this.#opened) {
       throw new SluiceError(
         "SLUICE_ILLEGAL_STATE",
         `write-ahead log ${this.directory} is already open`,
       );
     }
+    const after = options.after ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `write-ahead log ${this.directory}: after must be a non-negative integer, got ${String(options.after)}`,
+      );
+    }
+    this.#next = Math.max(this.#next, after + 1);
     await this.#fs.mkdir(this.directory);
     const names = (await this.#fs.list(this.directory)).filter((name) => SEGMENT.test(name)).sort();
     const entries: WalEntry[] = [];
     const damaged: string[] = [];
+    const removedEmpty: string[] = [];
     const seen = new Set<number>();
     for (const name of names) {
-      const bytes = await this.#fs.readFile(join(this.directory, name));
+      const path = join(this.directory, name);
+      const bytes = await this.#fs.readFile(path);
       const { frames, intact } = readSegment(bytes);
-      if (!intact) damaged.push(join(this.directory, name));
       const first = Number(SEGMENT.exec(name)?.[1]);
+      // Its number was handed out: never hand it out again, even once the file is gone.
+      this.#next = Math.max(this.#next, first);
+      if (frames.length === 0) {
+        // Nothing was ever acknowledged from it; left in place, the next roll would collide
+        // with its name (EEXIST) on every restart.
+        await this.#fs.remove(path);
+        removedEmpty.push(path);
+        continue;
+      }
+      if (!intact) damaged.push(path);
       let last = first - 1;
       for (const entry of frames) {
         last = Math.max(last, entry.sequence);
@@ -133,11 +169,12 @@ export class WriteAheadLog {
         entries.push(entry);
       }
       this.#segments.push({ name, first, last, bytes: bytes.byteLength });
-      this.#next = Math.max(this.#next, last + 1, first);
+      this.#next = Math.max(this.#next, last + 1);
     }
+    if (removedEmpty.length > 0) await this.#fs.syncDirectory(this.directory);
     entries.sort((a, b) => a.sequence - b.sequence);
     this.#opened = true;
-    return { entries, damaged };
+    return { entries, damaged, removedEmpty };
   }
 
   /**

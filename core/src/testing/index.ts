@@ -10,7 +10,12 @@ export {
   streamsJobFactory,
 } from "../job/streams-job.js";
 export { JsKernels } from "../kernels/js-kernels.js";
-export { FaultInjectingFileSystem } from "../recovery/fault-injecting-fs.js";
+export {
+  type CrashPoint,
+  FaultInjectingFileSystem,
+  type FileStep,
+  type TakenStep,
+} from "../recovery/fault-injecting-fs.js";
 export { ManualClock } from "../scheduler/manual-clock.js";
 export * from "./conformance/index.js";
 export { executorThreadIds } from "./executors.js";

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, stat, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FaultInjectingFileSystem } from "sluice/testing";
+import { FaultInjectingFileSystem, type FileStep } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WriteAheadLog } from "../../src/recovery/write-ahead-log.js";
 
@@ -125,5 +125,86 @@ describe("WriteAheadLog", () => {
     controller.abort(new Error("stopping"));
     await expect(waiting).rejects.toThrow("stopping");
     await wal.close();
+  });
+
+  it("never numbers an entry at or below the checkpoint's last one, even once the log is empty", async () => {
+    const wal = new WriteAheadLog(root);
+    await wal.open();
+    for (const text of ["one", "two", "three"]) await wal.append(encoder.encode(text));
+    await wal.truncateThrough(3);
+    await wal.close();
+    expect(await readdir(root)).toEqual([]);
+
+    // The folder remembers nothing; the checkpoint does.
+    const next = new WriteAheadLog(root);
+    expect((await next.open({ after: 3 })).entries).toEqual([]);
+    expect(await next.append(encoder.encode("four"))).toBe(4);
+    await next.close();
+    const reopened = new WriteAheadLog(root);
+    expect((await reopened.open({ after: 3 })).entries.map((entry) => entry.sequence)).toEqual([4]);
+    await reopened.close();
+  });
+
+  it("refuses an `after` that is not a sequence number", async () => {
+    await expect(new WriteAheadLog(root).open({ after: -1 })).rejects.toMatchObject({
+      code: "SLUICE_INVALID_ARGUMENT",
+    });
+  });
+
+  describe("a crash inside each step of a segment roll and its first append", () => {
+    /** The steps the log takes on its files for one append into a new segment, in order. */
+    async function stepsOfARoll(): Promise<{ step: FileStep; path: string }[]> {
+      const folder = join(root, "recorded");
+      const fs = new FaultInjectingFileSystem();
+      const wal = new WriteAheadLog(folder, { fs });
+      await wal.open();
+      const before = fs.steps.length;
+      await wal.append(encoder.encode("first"));
+      const steps = fs.steps.slice(before).map(({ step, path }) => ({ step, path }));
+      await wal.close();
+      return steps;
+    }
+
+    it("records the roll as create, header, folder sync, entry, flush", async () => {
+      expect((await stepsOfARoll()).map(({ step }) => step)).toEqual([
+        "open",
+        "write",
+        "syncDirectory",
+        "write",
+        "sync",
+      ]);
+    });
+
+    it("reopens after a crash at every step, keeps what was flushed, and appends again", async () => {
+      const steps = await stepsOfARoll();
+      for (const [index, { step }] of steps.entries()) {
+        const folder = join(root, `crash-${index}`);
+        // A log with one flushed entry, and a second run that rolls a new segment and dies.
+        const first = new WriteAheadLog(folder);
+        await first.open();
+        await first.append(encoder.encode("kept"));
+        await first.close();
+        const fs = new FaultInjectingFileSystem();
+        const occurrence = steps.slice(0, index + 1).filter((taken) => taken.step === step).length;
+        fs.crashAfter({ step, path: folder, occurrence });
+        const dying = new WriteAheadLog(folder, { fs });
+        await dying.open();
+        void dying.append(encoder.encode("in flight"));
+        await fs.whenCrashed();
+
+        const restarted = new WriteAheadLog(folder);
+        const { entries } = await restarted.open({ after: 0 });
+        // The entry in flight is there only if its bytes were all written (never acknowledged
+        // before the flush, so either way nothing acknowledged is lost).
+        const found = texts(entries);
+        expect(found[0], `crash after ${step} #${occurrence}`).toBe("kept");
+        expect(found.slice(1).every((text) => text === "in flight")).toBe(true);
+        const sequence = await restarted.append(encoder.encode("after the crash"));
+        expect(sequence).toBeGreaterThan(entries.at(-1)?.sequence ?? 0);
+        await restarted.close();
+        const again = await new WriteAheadLog(folder).open();
+        expect(texts(again.entries).at(-1)).toBe("after the crash");
+      }
+    });
   });
 });
