@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StreamingContext } from "../../src/context/streaming-context.js";
+import { resolveCheckpointOptions } from "../../src/recovery/checkpoint-options.js";
 import { MAX_DURATION_MS, parseDuration, requireTimerMs } from "../../src/util/duration.js";
 
 describe("parseDuration: the timer limit", () => {
@@ -46,6 +47,16 @@ describe("StreamingContext options: durations a timer cannot hold", () => {
           /^StreamingContext: batchInterval: .*got 1e\+300; checkpointInterval: .*got 1000h$/,
         ),
       }),
+    );
+  });
+});
+
+describe("checkpoint options: durations a timer cannot hold", () => {
+  it("refuses a checkpoint interval and a replay timeout beyond the limit, listing both", () => {
+    expect(() =>
+      resolveCheckpointOptions("/tmp/checkpoint", { interval: 1e300, replayTimeout: "1000h" }),
+    ).toThrowError(
+      /^checkpoint: checkpoint interval: .*from 1 to 2147483647.*got 1e\+300; replayTimeout: .*got 1000h$/,
     );
   });
 });
