@@ -44,6 +44,11 @@ export class JobProcess {
     });
   }
 
+  /** True once the process has ended. */
+  get hasExited(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+  }
+
   get stdout(): string {
     return this.#stdout;
   }

@@ -27,6 +27,28 @@ export type OutputTarget =
       readonly table: string;
     };
 
+/** A step of the checkpoint folder's file system (see `FaultInjectingFileSystem`). */
+export type CrashStep =
+  | "mkdir"
+  | "open"
+  | "write"
+  | "sync"
+  | "close"
+  | "rename"
+  | "remove"
+  | "syncDirectory";
+
+/**
+ * A crash the job brings on itself (SIGKILL) right after the `occurrence`-th step on a path
+ * containing `path`, counted from the first step matching `after` when given.
+ */
+export interface CrashSettings {
+  readonly step: CrashStep;
+  readonly path?: string;
+  readonly occurrence?: number;
+  readonly after?: { readonly step: CrashStep; readonly path?: string };
+}
+
 /** What the chaos test tells the job (as JSON in CHAOS_JOB). */
 export interface ChaosJobSettings {
   readonly checkpoint: string;
@@ -34,6 +56,8 @@ export interface ChaosJobSettings {
   readonly source: SourceSettings;
   /** Per-batch counts, running totals and sliding windows: each to files and/or Cassandra. */
   readonly outputs: Readonly<Record<"counts" | "totals" | "windows", readonly OutputTarget[]>>;
+  /** Kill the job inside a step of its checkpoint writes (default: no self-inflicted crash). */
+  readonly crash?: CrashSettings;
 }
 
 /** The window of the sliding count, in batch intervals. */

@@ -9,6 +9,7 @@ import {
   type SourceRecord,
   StreamingContext,
 } from "sluice";
+import { FaultInjectingFileSystem } from "sluice/testing";
 import {
   type ChaosJobSettings,
   RECORD_ID_HEADERS,
@@ -178,7 +179,19 @@ function plugin(module: Record<string, ConnectorPlugin>, name: string): Connecto
   return found;
 }
 
-const ctx = await StreamingContext.getOrCreate(settings.checkpoint, build);
+/** The real file system, or one that kills this process right after the step `crash` names. */
+function checkpointFileSystem(): { fileSystem?: FaultInjectingFileSystem } {
+  const crash = settings.crash;
+  if (crash === undefined) return {};
+  const fileSystem = new FaultInjectingFileSystem();
+  fileSystem.crashAfter(crash, () => {
+    process.stdout.write(`crashing after ${crash.step} ${crash.path ?? ""}\n`);
+    process.kill(process.pid, "SIGKILL");
+  });
+  return { fileSystem };
+}
+
+const ctx = await StreamingContext.getOrCreate(settings.checkpoint, build, checkpointFileSystem());
 ctx.stopOnSignals({ timeout: "20s" });
 ctx.addListener({
   onBatchCompleted: (info) => process.stdout.write(`batch ${info.batchTime} ${info.numRecords}\n`),
