@@ -1,3 +1,4 @@
+import { checkSavedTimedStates } from "../recovery/saved-state-checks.js";
 import {
   latestValidTime,
   type StatefulOperator,
@@ -72,7 +73,12 @@ export class InternalMapWithStateDStream<K, V, S, E>
     return { time: at, entries };
   }
 
+  checkState(state: unknown): void {
+    checkSavedTimedStates(state, "mapWithState state");
+  }
+
   restoreState(state: unknown): void {
+    this.checkState(state);
     const { time, entries } = state as SavedTimedStates<K, S>;
     if (time === undefined) return;
     const maps = Array.from({ length: this.numPartitions }, () => new KeyedMap<K, TimedState<S>>());

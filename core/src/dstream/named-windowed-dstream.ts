@@ -1,5 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import { loadKernels } from "../kernels/load-kernels.js";
+import { checkSavedNamedWindow } from "../recovery/saved-state-checks.js";
 import {
   latestValidTime,
   type StatefulOperator,
@@ -97,7 +98,12 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
     });
   }
 
+  checkState(state: unknown): void {
+    checkSavedNamedWindow(state, `reduceByKeyAndWindow("${this.op}") state`);
+  }
+
   restoreState(state: unknown, time: number): void {
+    this.checkState(state);
     const saved = state as SavedNamedWindowedStream;
     const kernels = loadKernels();
     this.state.restore(saved, kernels);

@@ -1,4 +1,5 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import { checkSavedBatches, stateShapeError } from "../recovery/saved-state-checks.js";
 import {
   latestValidTime,
   restoreBatches,
@@ -88,7 +89,17 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
     };
   }
 
+  checkState(state: unknown): void {
+    if (typeof state !== "object" || state === null) {
+      throw stateShapeError("reduceByKeyAndWindow state", "it is not an object");
+    }
+    const { window, panes } = state as Partial<SavedReducedWindow<K, V>>;
+    checkSavedBatches(window, "reduceByKeyAndWindow window", { pairs: true });
+    checkSavedBatches(panes, "reduceByKeyAndWindow panes", { pairs: true });
+  }
+
   restoreState(state: unknown): void {
+    this.checkState(state);
     const { window, panes } = state as SavedReducedWindow<K, V>;
     restoreBatches(this, window);
     restoreBatches(this.reduced, panes);

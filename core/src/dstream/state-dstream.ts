@@ -1,3 +1,4 @@
+import { checkSavedPairs } from "../recovery/saved-state-checks.js";
 import {
   restorePairs,
   type SavedPairs,
@@ -55,7 +56,12 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> implements StatefulOp
     return savePairs(this, time);
   }
 
+  checkState(state: unknown): void {
+    checkSavedPairs(state, "updateStateByKey state");
+  }
+
   restoreState(state: unknown): void {
+    this.checkState(state);
     restorePairs(this, state as SavedPairs<K, S>, this.numPartitions);
   }
 

@@ -1,3 +1,4 @@
+import { checkSavedBatches } from "../recovery/saved-state-checks.js";
 import {
   restoreBatches,
   type SavedBatch,
@@ -55,7 +56,12 @@ export class WindowedDStream<T> extends DStream<T> implements StatefulOperator {
     return saveBatches(this.parent, time - this.windowDuration, time);
   }
 
+  checkState(state: unknown): void {
+    checkSavedBatches(state, "window state", { pairs: false });
+  }
+
   restoreState(state: unknown): void {
+    this.checkState(state);
     restoreBatches(this.parent, state as SavedBatch<T>[]);
   }
 

@@ -7,6 +7,7 @@ import { SluiceError } from "../errors/sluice-error.js";
 import type { InputDStream } from "../input/input-dstream.js";
 import { contextConnectors } from "../plugins/context-connectors.js";
 import { SourceInputDStream } from "../plugins/source-input-dstream.js";
+import { formatMs, MAX_DURATION_MS } from "../util/duration.js";
 import type {
   BatchIntent,
   CheckpointData,
@@ -30,6 +31,13 @@ export interface RecoveredCheckpoint {
   readonly intents: readonly BatchIntent[];
 }
 
+/** Every intact checkpoint of the folder, newest first, for the job to choose from. */
+export interface RecoveryCandidates {
+  readonly candidates: readonly Omit<RecoveredCheckpoint, "skipped">[];
+  /** Checkpoint files that could not be read at all. */
+  readonly skipped: readonly SkippedCheckpoint[];
+}
+
 /** What the coordinator needs from the scheduler. */
 export interface CoordinatorHooks {
   /** True while a batch before `time` is queued or running. */
@@ -51,7 +59,8 @@ export class CheckpointCoordinator {
   readonly settings: CheckpointSettings;
   readonly store: CheckpointStore;
   readonly #context: StreamingContext;
-  readonly #recovered: RecoveredCheckpoint | undefined;
+  readonly #candidates: RecoveryCandidates | undefined;
+  #recovered: RecoveredCheckpoint | undefined;
   readonly #hooks: CoordinatorHooks;
   readonly #logger: Logger;
   readonly #ledgers: SourceLedger[] = [];
@@ -69,12 +78,12 @@ export class CheckpointCoordinator {
   constructor(
     context: StreamingContext,
     settings: CheckpointSettings,
-    recovered: RecoveredCheckpoint | undefined,
+    recovered: RecoveryCandidates | undefined,
     hooks: CoordinatorHooks,
   ) {
     this.#context = context;
     this.settings = settings;
-    this.#recovered = recovered;
+    this.#candidates = recovered;
     this.#hooks = hooks;
     this.store = new CheckpointStore(settings.directory, { fs: settings.fs, keep: settings.keep });
     this.#logger = contextConnectors(context).registry.logger.child({ component: "checkpoint" });
@@ -94,6 +103,8 @@ export class CheckpointCoordinator {
    */
   plan(now: number): { zeroTime: number; startTime: number } {
     const interval = internalsOf(this.#context).batchInterval;
+    this.#operators = nameStatefulOperators(internalsOf(this.#context).graph.outputs);
+    this.#recovered = this.#choose(now, interval);
     const checkpoint = this.#recovered?.checkpoint;
     if (checkpoint === undefined) {
       const startTime = (Math.floor(now / interval) + 1) * interval;
@@ -128,7 +139,6 @@ export class CheckpointCoordinator {
       await this.store.discardBatchesAfter(Number.NEGATIVE_INFINITY);
       await fs.remove(join(directory, "wal"));
     }
-    this.#operators = nameStatefulOperators(graph.outputs);
     const restored = recovered === undefined ? undefined : this.#restoreOperators(recovered);
     const inputs = this.#attachLedgers(graph.inputs, recovered);
     this.#firstStartedAt = recovered?.checkpoint.firstStartedAt ?? Date.now();
@@ -321,6 +331,57 @@ export class CheckpointCoordinator {
         );
       }
     }
+  }
+
+  // The newest checkpoint this job can resume from: one whose restart time a timer can reach
+  // and whose every operator state has the shape its operator saves. A checkpoint passes its
+  // checksum whatever wrote it, so one that fails these checks is corrupt and an older one is used.
+  #choose(now: number, interval: number): RecoveredCheckpoint | undefined {
+    if (this.#candidates === undefined) return undefined;
+    const skipped = [...this.#candidates.skipped];
+    for (const candidate of this.#candidates.candidates) {
+      const problem = this.#problemOf(candidate.checkpoint, now, interval);
+      if (problem === undefined) return { ...candidate, skipped };
+      const error = new SluiceError(
+        "SLUICE_CHECKPOINT_CORRUPT",
+        `${candidate.file} passed its checksum but cannot be restored: ${problem}`,
+      );
+      this.#logger.warn(
+        { err: error, file: candidate.file },
+        "skipping a checkpoint that cannot be restored",
+      );
+      skipped.push({ file: candidate.file, error });
+    }
+    throw new SluiceError(
+      "SLUICE_CHECKPOINT_CORRUPT",
+      `no checkpoint in ${this.settings.directory} can be restored: ${skipped.map(({ error }) => error.message).join("; ")}. Restore the folder from a backup, or remove it to start the job over from its sources' start positions`,
+    );
+  }
+
+  #problemOf(checkpoint: CheckpointData, now: number, interval: number): string | undefined {
+    const restartIn = checkpoint.time + interval - now;
+    if (restartIn > MAX_DURATION_MS) {
+      return `its batch time ${checkpoint.time} is ${formatMs(restartIn)} ahead of the clock (${now}), further than a timer can wait; was the clock set back, or the checkpoint copied from elsewhere?`;
+    }
+    const byName = new Map(this.#operators.map((named) => [named.name, named]));
+    for (const entry of checkpoint.operators) {
+      const named = byName.get(entry.name);
+      // State of another kind or other settings is the job's change, not damage: dropped and
+      // reported when restoring.
+      if (
+        named === undefined ||
+        entry.kind !== named.operator.stateKind ||
+        entry.fingerprint !== named.operator.stateFingerprint()
+      ) {
+        continue;
+      }
+      try {
+        named.operator.checkState(deserialize(entry.state));
+      } catch (error) {
+        return `the state of "${entry.name}" (${entry.kind}): ${messageOf(error)}`;
+      }
+    }
+    return undefined;
   }
 
   #restoreOperators(recovered: RecoveredCheckpoint): {

@@ -70,27 +70,32 @@ export interface BatchIntent {
  * const checkpoint = asCheckpointData(decodeEnvelope("checkpoint", bytes, file), file);
  */
 export function asCheckpointData(value: unknown, file: string): CheckpointData {
-  const data = value as Partial<CheckpointData> | null;
+  if (!isObject(value)) throw malformed(file, ["it is not an object"]);
+  const data = value as Partial<Record<keyof CheckpointData, unknown>>;
   const problems: string[] = [];
-  if (typeof data !== "object" || data === null) throw malformed(file, ["it is not an object"]);
-  for (const field of [
-    "batchInterval",
-    "zeroTime",
-    "time",
-    "writtenAt",
-    "firstStartedAt",
-  ] as const) {
-    if (typeof data[field] !== "number") problems.push(`${field} is not a number`);
+  if (typeof data.batchInterval !== "number" || !(data.batchInterval > 0)) {
+    problems.push("batchInterval is not a positive number");
+  }
+  for (const field of ["zeroTime", "time", "writtenAt", "firstStartedAt"] as const) {
+    if (!isInteger(data[field])) problems.push(`${field} is not an integer`);
   }
   if (typeof data.appName !== "string") problems.push("appName is not a string");
-  if (!Array.isArray(data.pendingBatches)) problems.push("pendingBatches is not a list");
+  if (!Array.isArray(data.pendingBatches) || !data.pendingBatches.every(isInteger)) {
+    problems.push("pendingBatches is not a list of batch times");
+  }
   if (!Array.isArray(data.inputs)) problems.push("inputs is not a list");
-  else if (data.inputs.some((input) => !(input?.offsets instanceof Map))) {
-    problems.push("an input has no offsets map");
+  else {
+    for (const [index, input] of (data.inputs as unknown[]).entries()) {
+      const problem = inputCheckpointProblem(input);
+      if (problem !== undefined) problems.push(`input ${index} ${problem}`);
+    }
   }
   if (!Array.isArray(data.operators)) problems.push("operators is not a list");
-  else if (data.operators.some((operator) => !(operator?.state instanceof Uint8Array))) {
-    problems.push("an operator has no state bytes");
+  else {
+    for (const [index, operator] of (data.operators as unknown[]).entries()) {
+      const problem = operatorCheckpointProblem(operator);
+      if (problem !== undefined) problems.push(`operator ${index} ${problem}`);
+    }
   }
   if (problems.length > 0) throw malformed(file, problems);
   return data as CheckpointData;
@@ -103,17 +108,87 @@ export function asCheckpointData(value: unknown, file: string): CheckpointData {
  * const intent = asBatchIntent(decodeEnvelope("batch", bytes, file), file);
  */
 export function asBatchIntent(value: unknown, file: string): BatchIntent {
-  const intent = value as Partial<BatchIntent> | null;
-  if (
-    typeof intent !== "object" ||
-    intent === null ||
-    typeof intent.time !== "number" ||
-    !Array.isArray(intent.inputs)
-  ) {
+  if (!isObject(value)) throw malformed(file, ["it is not an object"]);
+  const intent = value as Partial<Record<keyof BatchIntent, unknown>>;
+  if (!isInteger(intent.time) || !Array.isArray(intent.inputs)) {
     throw malformed(file, ["it has no batch time and inputs"]);
   }
+  const problems: string[] = [];
+  for (const [index, extent] of (intent.inputs as unknown[]).entries()) {
+    const problem = inputExtentProblem(extent);
+    if (problem !== undefined) problems.push(`input ${index} ${problem}`);
+  }
+  if (problems.length > 0) throw malformed(file, problems);
   return intent as BatchIntent;
 }
+
+function inputCheckpointProblem(input: unknown): string | undefined {
+  if (!isObject(input)) return "is not an object";
+  const { name, offsets, walSequence } = input as Record<string, unknown>;
+  if (typeof name !== "string") return "has no name";
+  if (
+    !(offsets instanceof Map) ||
+    ![...offsets].every(([key, offset]) => typeof key === "string" && typeof offset === "string")
+  ) {
+    return `(${name}) has no map of partition offsets`;
+  }
+  if (walSequence !== undefined && !isSequence(walSequence)) {
+    return `(${name}) has a write-ahead log position that is not a sequence number`;
+  }
+  return undefined;
+}
+
+function operatorCheckpointProblem(operator: unknown): string | undefined {
+  if (!isObject(operator)) return "is not an object";
+  const { name, derivedName, kind, fingerprint, state } = operator as Record<string, unknown>;
+  if (typeof name !== "string") return "has no name";
+  if (typeof derivedName !== "boolean" || typeof kind !== "string") {
+    return `(${name}) has no kind`;
+  }
+  if (typeof fingerprint !== "string") return `(${name}) has no settings fingerprint`;
+  if (!(state instanceof Uint8Array)) return `(${name}) has no state bytes`;
+  return undefined;
+}
+
+function inputExtentProblem(extent: unknown): string | undefined {
+  if (!isObject(extent)) return "is not an object";
+  const { name, partitions, wal } = extent as Record<string, unknown>;
+  if (typeof name !== "string") return "has no name";
+  if (
+    !Array.isArray(partitions) ||
+    !partitions.every(
+      (entry: unknown) =>
+        Array.isArray(entry) &&
+        entry.length === 3 &&
+        typeof entry[0] === "string" &&
+        isSequence(entry[1]) &&
+        typeof entry[2] === "string",
+    )
+  ) {
+    return `(${name}): partitions is not a list of [partition, count, last offset]`;
+  }
+  if (
+    wal !== undefined &&
+    !(
+      Array.isArray(wal) &&
+      wal.length === 2 &&
+      isSequence(wal[0]) &&
+      isSequence(wal[1]) &&
+      wal[0] <= wal[1]
+    )
+  ) {
+    return `(${name}): the write-ahead log range is not [first, last]`;
+  }
+  return undefined;
+}
+
+const isObject = (value: unknown): value is object =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const isInteger = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value);
+
+const isSequence = (value: unknown): value is number => isInteger(value) && value >= 0;
 
 function malformed(file: string, problems: string[]): SluiceError {
   return new SluiceError(

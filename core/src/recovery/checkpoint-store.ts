@@ -129,6 +129,34 @@ export class CheckpointStore {
     return { checkpoint: undefined, file: undefined, skipped };
   }
 
+  /**
+   * Every checkpoint that reads back intact, newest first (a job falls back to an older one when
+   * a newer one cannot be restored); truncated or corrupt ones are listed in `skipped`.
+   *
+   * @example
+   * const { intact, skipped } = await store.readIntact();
+   */
+  async readIntact(): Promise<{
+    intact: { checkpoint: CheckpointData; file: string }[];
+    skipped: SkippedCheckpoint[];
+  }> {
+    const intact: { checkpoint: CheckpointData; file: string }[] = [];
+    const skipped: SkippedCheckpoint[] = [];
+    for (const time of await this.checkpointTimes()) {
+      const file = join(this.directory, `checkpoint-${pad(time)}.ckpt`);
+      try {
+        const bytes = await this.#fs.readFile(file);
+        intact.push({
+          checkpoint: asCheckpointData(decodeEnvelope("checkpoint", bytes, file), file),
+          file,
+        });
+      } catch (error) {
+        skipped.push({ file, error: asStoreError(error, file) });
+      }
+    }
+    return { intact, skipped };
+  }
+
   /** The times of the checkpoint files present, newest first. */
   async checkpointTimes(): Promise<number[]> {
     return timesOf(await this.#fs.list(this.directory), CHECKPOINT).sort((a, b) => b - a);

@@ -1,11 +1,11 @@
 import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { RecoveredCheckpoint } from "./checkpoint-coordinator.js";
+import type { RecoveryCandidates } from "./checkpoint-coordinator.js";
 import type { CheckpointOptions } from "./checkpoint-options.js";
 import { resolveCheckpointOptions } from "./checkpoint-options.js";
 import { CheckpointStore } from "./checkpoint-store.js";
 
-const recoveredByContext = new WeakMap<StreamingContext, RecoveredCheckpoint>();
+const recoveredByContext = new WeakMap<StreamingContext, RecoveryCandidates>();
 
 /**
  * `StreamingContext.getOrCreate`: reads the newest intact checkpoint of `directory` (a damaged
@@ -26,11 +26,11 @@ export async function getOrCreateContext(
 ): Promise<StreamingContext> {
   const settings = resolveCheckpointOptions(directory, options);
   const store = new CheckpointStore(directory, { fs: settings.fs, keep: settings.keep });
-  const latest = await store.readLatest();
-  if (latest.checkpoint === undefined && latest.skipped.length > 0) {
+  const { intact, skipped } = await store.readIntact();
+  if (intact.length === 0 && skipped.length > 0) {
     throw new SluiceError(
       "SLUICE_CHECKPOINT_CORRUPT",
-      `no intact checkpoint in ${directory}: ${latest.skipped.map(({ error }) => error.message).join("; ")}. Restore the folder from a backup, or remove it to start the job over from its sources' start positions`,
+      `no intact checkpoint in ${directory}: ${skipped.map(({ error }) => error.message).join("; ")}. Restore the folder from a backup, or remove it to start the job over from its sources' start positions`,
     );
   }
   const ctx = await create();
@@ -53,24 +53,25 @@ export async function getOrCreateContext(
     );
   }
   ctx.checkpoint(directory, options);
-  if (latest.checkpoint !== undefined && latest.file !== undefined) {
-    const { intents } = await store.readBatches(latest.checkpoint.time);
-    recoveredByContext.set(ctx, {
-      checkpoint: latest.checkpoint,
-      file: latest.file,
-      skipped: latest.skipped,
-      intents,
-    });
+  if (intact.length > 0) {
+    // The newest is used unless its state turns out not to fit the job's operators (checked at
+    // start, once the graph is known); each older one comes with the batches generated after it.
+    const candidates = [];
+    for (const { checkpoint, file } of intact) {
+      const { intents } = await store.readBatches(checkpoint.time);
+      candidates.push({ checkpoint, file, intents });
+    }
+    recoveredByContext.set(ctx, { candidates, skipped });
   }
   return ctx;
 }
 
 /**
- * The checkpoint `getOrCreate` attached to `ctx`, if any (read once, at start).
+ * The checkpoints `getOrCreate` attached to `ctx`, if any (read once, at start).
  *
  * @example
  * const recovered = recoveredCheckpointOf(ctx);
  */
-export function recoveredCheckpointOf(ctx: StreamingContext): RecoveredCheckpoint | undefined {
+export function recoveredCheckpointOf(ctx: StreamingContext): RecoveryCandidates | undefined {
   return recoveredByContext.get(ctx);
 }

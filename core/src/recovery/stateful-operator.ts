@@ -16,6 +16,11 @@ export interface StatefulOperator {
   stateFingerprint(): string;
   /** What to save for a checkpoint written after the batch at `time`. */
   saveState(time: number): Promise<unknown>;
+  /**
+   * Throws `SLUICE_CHECKPOINT_CORRUPT` when `state` is not what `saveState` returns (a checkpoint
+   * passes its checksum whatever wrote it); changes nothing.
+   */
+  checkState(state: unknown): void;
   /** Restores what `saveState(time)` returned, before the batches after `time` run. */
   restoreState(state: unknown, time: number): void;
   /** No state to restore: start empty after `time` instead of recomputing the past. */

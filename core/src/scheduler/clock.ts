@@ -1,4 +1,5 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import { MAX_DURATION_MS } from "../util/duration.js";
 
 /**
  * The time source the job generator ticks on. Production uses `SystemClock`; tests inject a
@@ -43,7 +44,9 @@ export class SystemClock implements Clock {
           signal?.removeEventListener("abort", onAbort);
           resolve(now);
         } else {
-          timer = setTimeout(check, time - now);
+          // Node's timers hold at most MAX_DURATION_MS (longer ones fire at once, in a loop):
+          // a far wait is taken in steps, re-checked on every wake.
+          timer = setTimeout(check, Math.min(time - now, MAX_DURATION_MS));
         }
       };
       signal?.addEventListener("abort", onAbort, { once: true });

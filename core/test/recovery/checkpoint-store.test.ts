@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/pro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CheckpointData } from "../../src/recovery/checkpoint-data.js";
+import type { CheckpointData, InputExtent } from "../../src/recovery/checkpoint-data.js";
 import { CheckpointStore } from "../../src/recovery/checkpoint-store.js";
 import { crc32, crc32Portable } from "../../src/recovery/checksum.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/recovery/envelope.js";
@@ -186,6 +186,60 @@ describe("CheckpointStore", () => {
     const { intents, skipped } = await store.readBatches(0);
     expect(intents.map((batch) => batch.time)).toEqual([1000]);
     expect(skipped[0]?.file).toMatch(/batch-0000000000002000\.pending$/);
+  });
+
+  it("refuses a batch record with a valid checksum but the wrong shape as damaged", async () => {
+    const directory = join(root, "ckpt");
+    const store = new CheckpointStore(directory);
+    const extent: InputExtent = {
+      name: "source:file#1",
+      partitions: [["a.txt", 2, "10"]],
+      wal: undefined,
+    };
+    for (const time of [1000, 2000, 3000]) await store.writeBatch({ time, inputs: [extent] });
+    for (const [time, inputs] of [
+      [2000, [{ ...extent, partitions: "a.txt" }]],
+      [3000, [{ ...extent, partitions: [], wal: [5, 2] }]],
+    ] as const) {
+      const file = join(directory, `batch-${String(time).padStart(16, "0")}.pending`);
+      await writeFile(file, encodeEnvelope("batch", { time, inputs }));
+      const { intents, skipped } = await store.readBatches(time - 1000);
+      expect(intents).toEqual([]);
+      expect(skipped[0]?.error).toMatchObject({
+        code: "SLUICE_CHECKPOINT_CORRUPT",
+        message: expect.stringMatching(
+          /passed its checksum but .*(partitions|write-ahead log range)/,
+        ),
+      });
+    }
+  });
+
+  it("refuses a checkpoint whose fields have the wrong type, listing each", async () => {
+    const directory = join(root, "ckpt");
+    const store = new CheckpointStore(directory);
+    await store.write(checkpointAt(1000));
+    const tampered = {
+      ...checkpointAt(2000),
+      time: "2000",
+      pendingBatches: [3000, "x"],
+      inputs: [{ name: "source:file#1", offsets: new Map(), walSequence: -3 }],
+      operators: [{ name: "totals", kind: "updateStateByKey", state: "bytes" }],
+    };
+    await writeFile(
+      join(directory, "checkpoint-0000000000002000.ckpt"),
+      encodeEnvelope("checkpoint", tampered),
+    );
+    const { checkpoint, skipped } = await store.readLatest();
+    expect(checkpoint?.time).toBe(1000);
+    const message = skipped[0]?.error.message ?? "";
+    for (const problem of [
+      "time is not an integer",
+      "pendingBatches",
+      "write-ahead log position",
+      "operator 0",
+    ]) {
+      expect(message).toContain(problem);
+    }
   });
 
   it("removes the temporary files a crash left behind", async () => {
