@@ -491,7 +491,10 @@ export class StreamingContext {
         this,
         this.checkpointSettings,
         recoveredCheckpointOf(this),
-        { hasUnfinishedBefore: (time) => this.scheduler.hasUnfinishedUpTo(time - 1) },
+        {
+          hasUnfinishedBefore: (time) => this.scheduler.hasUnfinishedUpTo(time - 1),
+          isBehind: (time) => this.clock.now() >= time + 2 * interval,
+        },
       );
       ({ zeroTime, startTime } = this.checkpointing.plan(this.clock.now()));
     }

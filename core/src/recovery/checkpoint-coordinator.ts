@@ -42,6 +42,11 @@ export interface RecoveryCandidates {
 export interface CoordinatorHooks {
   /** True while a batch before `time` is queued or running. */
   readonly hasUnfinishedBefore: (time: number) => boolean;
+  /**
+   * True when the job is behind its clock at the batch at `time` — the batch after the next is
+   * already due (catching up after a restart, or overloaded).
+   */
+  readonly isBehind: (time: number) => boolean;
 }
 
 /**
@@ -249,7 +254,11 @@ export class CheckpointCoordinator {
       return;
     }
     this.#lastCompleted = Math.max(this.#lastCompleted, time);
-    const interval = this.settings.intervalMs;
+    // Behind the clock, a checkpoint per batch would make catching up as slow as the disk: the
+    // batch records (written before each batch runs) keep replays exact in between.
+    const interval = this.#hooks.isBehind(time)
+      ? this.settings.catchUpIntervalMs
+      : this.settings.intervalMs;
     const due = force || interval === undefined || time - this.#lastCheckpoint >= interval;
     if (!due || this.#hooks.hasUnfinishedBefore(time)) return;
     if (!(await this.#writeCheckpoint(time))) return;

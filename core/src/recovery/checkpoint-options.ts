@@ -12,6 +12,12 @@ export interface CheckpointOptions {
    * acknowledgements and longer replays for less disk traffic.
    */
   readonly interval?: Duration;
+  /**
+   * How often a checkpoint is written while the job is behind its clock — catching up the
+   * batches of a down time after a restart, or overloaded (default 10 s of batch time, or
+   * `interval` when that is longer). A crash while catching up replays at most this much.
+   */
+  readonly catchUpInterval?: Duration;
   /** How many checkpoints to keep (default 3, at least 2: a damaged newest one falls back). */
   readonly keep?: number;
   /** Limits of the write-ahead log of sources that cannot replay. */
@@ -27,11 +33,16 @@ export interface CheckpointOptions {
   readonly fileSystem?: DurableFileSystem;
 }
 
+/** Checkpoints while catching up: one per 10 s of batch time by default. */
+const DEFAULT_CATCH_UP_INTERVAL_MS = 10_000;
+
 /** Checkpoint options checked, with defaults applied. */
 export interface CheckpointSettings {
   readonly directory: string;
   /** `undefined`: after every batch. */
   readonly intervalMs: number | undefined;
+  /** The spacing of checkpoints while the job is behind its clock. */
+  readonly catchUpIntervalMs: number;
   readonly keep: number;
   readonly walMaxBytes: number | undefined;
   readonly walSegmentBytes: number | undefined;
@@ -65,6 +76,10 @@ export function resolveCheckpointOptions(
     options.interval === undefined
       ? undefined
       : attempt(() => parseDuration(options.interval as Duration, "checkpoint interval"));
+  const catchUpIntervalMs =
+    options.catchUpInterval === undefined
+      ? DEFAULT_CATCH_UP_INTERVAL_MS
+      : (attempt(() => parseDuration(options.catchUpInterval as Duration, "catchUpInterval")) ?? 0);
   const replayTimeoutMs =
     options.replayTimeout === undefined
       ? 60_000
@@ -79,6 +94,7 @@ export function resolveCheckpointOptions(
   return {
     directory,
     intervalMs,
+    catchUpIntervalMs: Math.max(catchUpIntervalMs, intervalMs ?? 0),
     keep,
     walMaxBytes: options.writeAheadLog?.maxBytes,
     walSegmentBytes: options.writeAheadLog?.segmentBytes,

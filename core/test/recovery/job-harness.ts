@@ -97,11 +97,12 @@ export async function startJob(
   clock: ManualClock,
   build: (ctx: StreamingContext) => void,
   options: CheckpointOptions = {},
+  batchInterval = 1000,
 ): Promise<StreamingContext> {
   const ctx = await StreamingContext.getOrCreate(
     directory,
     () => {
-      const created = new StreamingContext({ batchInterval: 1000, clock, defaultParallelism: 2 });
+      const created = new StreamingContext({ batchInterval, clock, defaultParallelism: 2 });
       build(created);
       return created;
     },
