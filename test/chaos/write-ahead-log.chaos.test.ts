@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect as amqpConnect, type Channel, type ChannelModel } from "amqplib";
+import { connect as amqpConnect, type ChannelModel, type ConfirmChannel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockServers } from "../support/service-lock.js";
 import {
@@ -53,7 +53,7 @@ const CRASH_POINTS: readonly { readonly name: string; readonly crash: CrashSetti
 let root: string;
 let release: () => Promise<void>;
 let connection: ChannelModel;
-let channel: Channel;
+let channel: ConfirmChannel;
 const jobs: JobProcess[] = [];
 
 beforeAll(async () => {
@@ -73,7 +73,10 @@ afterAll(async () => {
   for (const job of jobs) job.signal("SIGKILL");
   await Promise.all(jobs.map((job) => job.exited));
   await connection?.close().catch(() => undefined);
-  if (root !== undefined) await rm(root, { recursive: true, force: true });
+  // CHAOS_KEEP=1 keeps the checkpoints and outputs for inspection.
+  if (root !== undefined && process.env.CHAOS_KEEP !== "1") {
+    await rm(root, { recursive: true, force: true });
+  }
   await release?.();
 });
 
@@ -130,7 +133,9 @@ describe("chaos: the write-ahead log around quiet periods and inside its multi-s
       const deadline = Date.now() + 120_000;
       while (!(await condition())) {
         if (job.hasExited || Date.now() > deadline) {
-          throw new Error(`no ${what} (seed ${seed})\n${job.describe()}`);
+          throw new Error(
+            `no ${what} (seed ${seed}): ${await counted()} of ${total(expected)} words counted, log ${JSON.stringify(await logSegments())}\n${job.describe()}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -144,8 +149,8 @@ describe("chaos: the write-ahead log around quiet periods and inside its multi-s
         const quiet = start();
         await quiet.waitFor((out) => out.startsWith("started"), `${where}: start`, 120_000);
         await publish();
-        await until(async () => (await counted()) === total(expected), "count", quiet);
-        await until(async () => (await logSegments()).length === 0, "empty log", quiet);
+        await until(async () => (await counted()) === total(expected), `${where}: count`, quiet);
+        await until(async () => (await logSegments()).length === 0, `${where}: empty log`, quiet);
         quiet.signal("SIGKILL");
         expect((await quiet.exited).signal, where).toBe("SIGKILL");
 
