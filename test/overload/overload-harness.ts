@@ -179,36 +179,23 @@ export async function stopWhenProcessed(
   await ctx.stop({ graceful: true });
 }
 
-/** How the scheduling delay behaved after flow control settled. */
-export interface DelayTrend {
-  /** Batches completed after the settling batches. */
-  readonly settledBatches: number;
-  /** The largest scheduling delay in the first half of the settled batches, ms. */
-  readonly firstHalfMax: number;
-  /** The largest scheduling delay in the second half of the settled batches, ms. */
-  readonly secondHalfMax: number;
-  /** The mean scheduling delay of the last quarter of the settled batches, ms. */
-  readonly lastQuarterMean: number;
+/** Records a second the job processes on this machine, as loaded as it is (its busy time). */
+export function jobRecordsPerSecond(run: OverloadMeasurements): number {
+  return (run.processed() * 1000) / Math.max(run.busyMs(), 1);
 }
 
 /**
- * The scheduling delays of the batches after the first `settleBatches` (while the estimator
- * finds the rate), split in halves: a delay that keeps growing shows up as a second half far
- * above the first.
+ * The longest a batch may wait for earlier ones once flow control settled: the earlier batches
+ * hold at most the queue's bound of records, so the wait is at most that much work at the job's
+ * measured rate, plus two batch intervals for the batches' own overhead and a machine's stalls.
+ * A delay that kept growing (batches piling up behind each other) goes past it; a slow machine
+ * raises it with the rate it measured.
  */
-export function delayTrend(delays: readonly number[], settleBatches: number): DelayTrend {
-  const settled = delays.slice(settleBatches);
-  const half = Math.floor(settled.length / 2);
-  const lastQuarter = settled.slice(Math.floor((settled.length * 3) / 4));
-  return {
-    settledBatches: settled.length,
-    firstHalfMax: Math.max(0, ...settled.slice(0, half)),
-    secondHalfMax: Math.max(0, ...settled.slice(half)),
-    lastQuarterMean:
-      lastQuarter.length === 0
-        ? 0
-        : lastQuarter.reduce((sum, delay) => sum + delay, 0) / lastQuarter.length,
-  };
+export function maxSettledSchedulingDelayMs(
+  run: OverloadMeasurements,
+  bounds: OverloadBounds,
+): number {
+  return (bounds.maxBufferedRecords * 1000) / jobRecordsPerSecond(run) + 2 * bounds.batchIntervalMs;
 }
 
 /** What an overload test states about its run. */
@@ -231,12 +218,14 @@ export interface OverloadBounds {
  * The least overload a run must reach for its checks to mean anything: the producer offered
  * records at least this many times as fast as the job processed them, both measured in the run
  * (so a loaded machine, which slows the producer and the job alike, does not fail it, while a
- * producer that falls behind the job does). At 3 the backlog grows at twice the job's rate while
- * the producer runs, so a source that ignored flow control would fill its queue (0.9 s of work
- * for the brokers) within the first second and keep it above half until the end, which the
- * checks with backpressure reject; the producers here reach 6 to 20.
+ * producer that falls behind the job does). At 2 the backlog grows at the job's rate while the
+ * producer runs and half the records wait when it ends (5 times the brokers' queue bound): a
+ * source that ignored flow control would fill its queue (0.9 s of work) within the first second
+ * and hold it above half for most of the run, where the checks with backpressure allow a
+ * quarter of the batches. The producers here reach 10 to 20, and 4 to 10 with another process
+ * busy on one of the two cores and other tests running.
  */
-export const MIN_OVERLOAD_FACTOR = 3;
+export const MIN_OVERLOAD_FACTOR = 2;
 
 /**
  * Records a second the producer offered over records a second the job processed (its busy
@@ -277,9 +266,8 @@ async function expectOverloadedAndReport(
 
 /**
  * The acceptance of every overload run, with backpressure on or off: every record processed
- * exactly once, the queue and the heap within their bounds, and the scheduling delay no longer
- * growing after the settling batches (its second half at most one batch interval above the
- * first).
+ * exactly once, the queue and the heap within their bounds, and the scheduling delay bounded
+ * by the queue's bound once settled (maxSettledSchedulingDelayMs).
  */
 export function expectOverloadHandled(run: OverloadMeasurements, bounds: OverloadBounds): void {
   expect(run.processed()).toBe(bounds.records);
@@ -293,14 +281,18 @@ export function expectOverloadHandled(run: OverloadMeasurements, bounds: Overloa
       bounds.maxBufferGrowthBytes,
     );
   }
-  const trend = delayTrend(run.schedulingDelays(), bounds.settleBatches);
-  expect(trend.settledBatches).toBeGreaterThan(4);
-  expect(trend.secondHalfMax).toBeLessThanOrEqual(trend.firstHalfMax + bounds.batchIntervalMs);
+  const settledDelays = run.schedulingDelays().slice(bounds.settleBatches);
+  expect(settledDelays.length).toBeGreaterThan(4);
+  expect(
+    Math.max(...settledDelays),
+    "the longest settled scheduling delay, ms",
+  ).toBeLessThanOrEqual(maxSettledSchedulingDelayMs(run, bounds));
 }
 
 /**
  * With backpressure on, the estimator holds intake near what the job processes once settled:
- * the source was rate-limited, and the queue sits well below its bound for most batches.
+ * the source was rate-limited, each batch admitted about one interval of the job's work at its
+ * measured rate, and the queue sits well below its bound for most batches.
  */
 export function expectRateLimitedQueue(run: OverloadMeasurements, bounds: OverloadBounds): void {
   const settled = run.rates().slice(bounds.settleBatches);
@@ -309,9 +301,18 @@ export function expectRateLimitedQueue(run: OverloadMeasurements, bounds: Overlo
   expect(run.rates().some((info) => info.paused === "rate")).toBe(true);
   const belowHalf = settled.filter((info) => info.queuedRecords < bounds.maxBufferedRecords / 2);
   expect(belowHalf.length).toBeGreaterThan(settled.length * 0.75);
-  // Batches no longer wait for earlier ones: each processes about one interval's worth.
-  const trend = delayTrend(run.schedulingDelays(), bounds.settleBatches);
-  expect(trend.lastQuarterMean).toBeLessThanOrEqual(bounds.batchIntervalMs);
+  // Each batch admits what the job processes in one interval, measured in this run (not the
+  // scheduling delay, which near full load wanders with every stall of a busy machine): never
+  // much more, which would pile batches up, nor far less, which would starve the job.
+  const perInterval = (jobRecordsPerSecond(run) * bounds.batchIntervalMs) / 1000;
+  const admitted = settled.map((info) => info.recordsPerBatch ?? Number.POSITIVE_INFINITY);
+  expect(Math.max(...admitted), "the most records a settled batch admitted").toBeLessThanOrEqual(
+    perInterval * 1.2,
+  );
+  const meanAdmitted = admitted.reduce((sum, records) => sum + records, 0) / admitted.length;
+  expect(meanAdmitted, "records a settled batch admitted on average").toBeGreaterThan(
+    perInterval * 0.5,
+  );
 }
 
 /**
@@ -455,8 +456,8 @@ export async function runProducerProcess(script: string, settings: object): Prom
  * records a second (600 µs each) and 15 000 records of 2 KB (30 MB) offered by a producer
  * process many times faster. Scaled down from the socket and file runs (10 000 records a
  * second, 60 000 records): while the job runs, the brokers on this machine take 20 000 to
- * 35 000 messages a second (about 11 000 with another process busy on one of the two cores),
- * so an overload well above MIN_OVERLOAD_FACTOR needs a job this slow, and 15 000 records keep
+ * 35 000 messages a second (7 000 to 11 000 with another process busy on one of the two
+ * cores), so an overload well above MIN_OVERLOAD_FACTOR needs a job this slow, and 15 000 records keep
  * each run near 10 s. The queue holds 0.9 s of work (3 MB of values); 30 MB go through, while
  * the live heap and Buffer memory may each grow by 16 MB at most.
  */
