@@ -1,0 +1,68 @@
+// The layer rules of the repository, checked by `npm run lint` (depcruise). Inside core/src, from
+// the top: cli/ testing/ → context/ → dstream/ input/ → scheduler/ execution/ recovery/ flow/ →
+// plugins/ connectors/ → kernels/ util/ errors/. Violations that predate a rule are listed in
+// .dependency-cruiser-known-violations.json (regenerate with `npm run lint:deps:baseline` only
+// when removing some); anything new fails.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cross-folder-cycle",
+      comment:
+        "An import cycle that leaves its folder ties the folders together: break it by passing the dependency in (constructor argument) or moving the shared piece down a layer.",
+      severity: "error",
+      from: { path: "^core/src/([^/]+)/" },
+      to: { circular: true, viaSomeNot: "^core/src/$1/" },
+    },
+    {
+      name: "context-only-from-above",
+      comment:
+        "Nothing below context/ reaches into the context: it receives what it needs (clock, listeners, kernels, ...) when it is built.",
+      severity: "error",
+      from: {
+        path: "^core/src/(dstream|input|io|scheduler|execution|recovery|flow|plugins|connector|connectors|kernels|util|errors)/",
+      },
+      to: { path: "^core/src/context/" },
+    },
+    {
+      name: "bottom-layers-stay-at-the-bottom",
+      comment: "kernels/, util/ and errors/ are the base every other folder builds on.",
+      severity: "error",
+      from: { path: "^core/src/(kernels|util|errors)/" },
+      to: { path: "^core/src/", pathNot: "^core/src/(kernels|util|errors)/" },
+    },
+    {
+      name: "native-binding-only-in-kernels",
+      comment:
+        "Only kernels/ loads the native binding; everything else goes through the Kernels interface.",
+      severity: "error",
+      from: { path: "^core/src/", pathNot: "^core/src/kernels/" },
+      to: { path: "(^|/)native/binding/|@sluice/native" },
+    },
+    {
+      name: "core-never-imports-connectors-or-samples",
+      severity: "error",
+      from: { path: "^core/" },
+      to: { path: "^(connectors|samples)/" },
+    },
+    {
+      name: "connectors-use-public-entries",
+      comment:
+        "Connector packages use core through its published entries (sluice, sluice/testing), never its internals.",
+      severity: "error",
+      from: { path: "^connectors/[^/]+/src/" },
+      to: { path: "^core/src/", pathNot: "^core/src/(index|testing/index)\\.ts$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "(^|/)(dist|target|node_modules)/" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["sluice-source", "import", "types", "default"],
+      extensions: [".ts", ".js", ".mjs", ".cjs", ".json"],
+    },
+  },
+};
