@@ -109,3 +109,64 @@ export function expectInvalidConfigRejected(
     expect(shown.includes(secret), `the secret "${secret}" must not be printed`).toBe(false);
   }
 }
+
+/**
+ * One case of a conformance kit as a plain async function: `run` resolves when the connector
+ * passes it and rejects, naming what went wrong, when it does not.
+ *
+ * @example
+ * const plan = sourceConformanceCases(factory, options);
+ * for (const check of plan.checks) await check.run();
+ */
+export interface ConformanceCheck<Case extends string> {
+  /** Which case this is (what the factory is told). */
+  readonly case: Case;
+  /** The test name the describe functions give it. */
+  readonly name: string;
+  /** How long the whole case may take. */
+  readonly timeoutMs: number;
+  run(): Promise<void>;
+}
+
+/**
+ * A guarantee a kit does not check for this connector, and why.
+ *
+ * @example
+ * const skipped: NotChecked<"restart"> = { case: "restart", reason: "the server keeps nothing" };
+ */
+export interface NotChecked<Case extends string> {
+  readonly case: Case;
+  readonly reason: string;
+}
+
+/**
+ * What a kit runs for one connector: the checks, and the guarantees left unchecked with reasons.
+ *
+ * @example
+ * const { checks, notChecked } = sourceConformanceCases(factory, options);
+ */
+export interface ConformancePlan<Case extends string> {
+  readonly checks: readonly ConformanceCheck<Case>[];
+  readonly notChecked: readonly NotChecked<Case>[];
+}
+
+/** The title of a kit's describe block, listing what it does not check and why. */
+export function planTitle(title: string, plan: ConformancePlan<string>): string {
+  if (plan.notChecked.length === 0) return title;
+  const skipped = plan.notChecked.map((entry) => `${entry.case}: ${entry.reason}`).join("; ");
+  return `${title} [not checked — ${skipped}]`;
+}
+
+/** Resolves once `condition` holds, checking every few milliseconds; rejects after `ms` with `what` and the last state. */
+export async function waitFor(
+  condition: () => Promise<boolean>,
+  ms: number,
+  what: () => string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`${what()} (waited ${ms} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,14 +1,21 @@
-export type { InvalidConfigExample } from "./harness.js";
+export type {
+  ConformanceCheck,
+  ConformancePlan,
+  InvalidConfigExample,
+  NotChecked,
+} from "./harness.js";
 export { LogCapture } from "./log-capture.js";
 export {
   describeSinkConformance,
   type SinkConformanceCase,
   type SinkConformanceFixture,
   type SinkConformanceOptions,
+  sinkConformanceCases,
 } from "./sink-conformance.js";
 export {
   describeSourceConformance,
   type SourceConformanceCase,
   type SourceConformanceFixture,
   type SourceConformanceOptions,
+  sourceConformanceCases,
 } from "./source-conformance.js";

@@ -7,9 +7,13 @@ import { ConnectorRegistry, type ConnectorRegistryOptions } from "../../plugins/
 import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
 import { SinkSession } from "../../plugins/sink-session.js";
 import {
+  type ConformanceCheck,
+  type ConformancePlan,
   expectInvalidConfigRejected,
   type InvalidConfigExample,
   makeValues,
+  type NotChecked,
+  planTitle,
   runCase,
   settle,
   texts,
@@ -41,8 +45,13 @@ export interface SinkConformanceFixture {
   readonly secretValues?: readonly string[];
   /** Every value the sink has written so far, in batch order (then partition, then record). */
   readBack(): Promise<Uint8Array[]>;
-  /** Drops every connection between the sink and the external system, server side. */
-  dropConnections?(sink: Sink): Promise<void>;
+  /**
+   * Drops every connection between the sink and the external system, server side. Resolves with
+   * how many connections it dropped, when it can tell; the kit fails when it returns 0 or nothing
+   * and the sink reported no lost connection either (a drop that dropped nothing).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: fixtures that cannot count resolve with nothing
+  dropConnections?(sink: Sink): Promise<number | undefined | void>;
   /** Stops what the fixture started. */
   cleanup?(): Promise<void>;
 }
@@ -85,32 +94,32 @@ function asRecords(values: readonly Uint8Array[]): SinkRecord[] {
 }
 
 /**
- * Registers the conformance suite for a sink connector with vitest: open/close, a batch of N,
- * many batches in order, an empty batch, replay overwrites (for idempotent sinks), reconnect
- * after the server drops connections, close while writing, and invalid config.
+ * The sink kit's cases as plain async functions, with the guarantees it does not check for this
+ * sink and why; `describeSinkConformance` registers them with vitest.
  *
  * @example
- * describeSinkConformance("file sink", async () => {
- *   const directory = await mkdtemp(join(tmpdir(), "sink-"));
- *   return {
- *     plugin: fileSink,
- *     config: { directory },
- *     readBack: () => readAllLines(directory),
- *     cleanup: () => rm(directory, { recursive: true }),
- *   };
- * }, { invalidConfig: { config: { directory: "", format: "xml" }, paths: ["directory", "format"] }, notApplicable: { reconnect: "no connection" } });
+ * const plan = sinkConformanceCases(factory, { invalidConfig });
+ * await plan.checks.find((check) => check.case === "replay")?.run();
  */
-export function describeSinkConformance(
-  name: string,
+export function sinkConformanceCases(
   factory: (
     testCase: SinkConformanceCase,
   ) => SinkConformanceFixture | Promise<SinkConformanceFixture>,
   options: SinkConformanceOptions,
-): void {
+): ConformancePlan<SinkConformanceCase> {
   const n = options.batchSize ?? 5;
   const batches = options.batchCount ?? 3;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const testTimeout = timeoutMs * (batches + 3);
+  const checks: ConformanceCheck<SinkConformanceCase>[] = [];
+  const notChecked: NotChecked<SinkConformanceCase>[] = [];
+  const add = (
+    testCase: SinkConformanceCase,
+    name: string,
+    body: (c: SinkCase) => Promise<void>,
+  ) => {
+    checks.push({ case: testCase, name, timeoutMs: testTimeout, run: run(testCase, body) });
+  };
 
   const run = (testCase: SinkConformanceCase, body: (c: SinkCase) => Promise<void>) => async () => {
     const fixture = await factory(testCase);
@@ -150,120 +159,156 @@ export function describeSinkConformance(
     );
   const readBack = async (fixture: SinkConformanceFixture) => texts(await fixture.readBack());
 
-  describe(`${name} (sink conformance)`, () => {
-    it(
-      "connects and closes, and close is idempotent",
-      run("open-close", async ({ sink }) => {
-        await connect(sink);
-        await sink.close();
-        await sink.close();
-      }),
-      testTimeout,
-    );
+  add("open-close", "connects and closes, and close is idempotent", async ({ sink }) => {
+    await connect(sink);
+    await sink.close();
+    await sink.close();
+  });
 
-    it(
-      `writes a batch of ${n} records`,
-      run("batch", async ({ sink, fixture }) => {
-        await connect(sink);
-        const values = makeValues("batch", 0, n);
-        await write(sink, values, batchContext(0));
+  add("batch", `writes a batch of ${n} records`, async ({ sink, fixture }) => {
+    await connect(sink);
+    const values = makeValues("batch", 0, n);
+    await write(sink, values, batchContext(0));
+    expect(await readBack(fixture)).toEqual(texts(values));
+  });
+
+  add(
+    "many-batches",
+    `writes ${batches} batches, read back in batch order`,
+    async ({ sink, fixture }) => {
+      await connect(sink);
+      const all: string[] = [];
+      for (let batch = 0; batch < batches; batch++) {
+        const values = makeValues("many", batch, n);
+        all.push(...texts(values));
+        await write(sink, values, batchContext(batch));
+      }
+      expect(await readBack(fixture)).toEqual(all);
+    },
+  );
+
+  add("empty-batch", "accepts an empty batch", async ({ sink, fixture }) => {
+    await connect(sink);
+    const values = makeValues("empty", 0, n);
+    await write(sink, values, batchContext(0));
+    await write(sink, [], batchContext(1));
+    expect(await readBack(fixture)).toEqual(texts(values));
+  });
+
+  add(
+    "replay",
+    "overwrites a replayed batch instead of duplicating it (when it declares itself idempotent)",
+    async ({ sink, fixture }) => {
+      await connect(sink);
+      const values = makeValues("replay", 0, n);
+      await write(sink, values, batchContext(0));
+      if (!fixture.plugin.capabilities.idempotent) {
+        // A sink that does not promise idempotence may duplicate; the kit checks only the promise.
         expect(await readBack(fixture)).toEqual(texts(values));
-      }),
-      testTimeout,
-    );
+        return;
+      }
+      await write(sink, values, batchContext(0));
+      expect(await readBack(fixture)).toEqual(texts(values));
+    },
+  );
 
-    it(
-      `writes ${batches} batches, read back in batch order`,
-      run("many-batches", async ({ sink, fixture }) => {
+  const reconnectReason = options.notApplicable?.reconnect;
+  if (reconnectReason === undefined) {
+    add(
+      "reconnect",
+      "recovers after the server drops its connections",
+      async ({ sink, fixture }) => {
+        const drop = fixture.dropConnections;
+        expect(
+          drop,
+          "the fixture must provide dropConnections, or options.notApplicable.reconnect must say why not",
+        ).toBeTypeOf("function");
         await connect(sink);
-        const all: string[] = [];
-        for (let batch = 0; batch < batches; batch++) {
-          const values = makeValues("many", batch, n);
-          all.push(...texts(values));
-          await write(sink, values, batchContext(batch));
-        }
-        expect(await readBack(fixture)).toEqual(all);
-      }),
-      testTimeout,
-    );
-
-    it(
-      "accepts an empty batch",
-      run("empty-batch", async ({ sink, fixture }) => {
-        await connect(sink);
-        const values = makeValues("empty", 0, n);
-        await write(sink, values, batchContext(0));
-        await write(sink, [], batchContext(1));
-        expect(await readBack(fixture)).toEqual(texts(values));
-      }),
-      testTimeout,
-    );
-
-    it(
-      "overwrites a replayed batch instead of duplicating it (when it declares itself idempotent)",
-      run("replay", async ({ sink, fixture }) => {
-        await connect(sink);
-        const values = makeValues("replay", 0, n);
-        await write(sink, values, batchContext(0));
-        if (!fixture.plugin.capabilities.idempotent) {
-          // A sink that does not promise idempotence may duplicate; the kit checks only the promise.
-          expect(await readBack(fixture)).toEqual(texts(values));
-          return;
-        }
-        await write(sink, values, batchContext(0));
-        expect(await readBack(fixture)).toEqual(texts(values));
-      }),
-      testTimeout,
-    );
-
-    if (options.notApplicable?.reconnect === undefined) {
-      it(
-        "recovers after the server drops its connections",
-        run("reconnect", async ({ sink, fixture }) => {
-          const drop = fixture.dropConnections;
-          expect(
-            drop,
-            "the fixture must provide dropConnections, or options.notApplicable.reconnect must say why not",
-          ).toBeTypeOf("function");
-          await connect(sink);
-          const before = makeValues("reconnect", 0, n);
-          await write(sink, before, batchContext(0));
-          await drop?.call(fixture, sink);
-          const after = makeValues("reconnect", 1, n);
-          // Sluice's own retry loop: reconnect with backoff on NotConnectedError, write again.
-          const session = new SinkSession(sink, { backoff: KIT_BACKOFF, maxAttempts: 20 });
-          session.markConnected();
-          await within(
-            session.write(asRecords(after), batchContext(1), AbortSignal.timeout(timeoutMs)),
-            timeoutMs,
-            "writing after the drop",
-          );
-          expect(await readBack(fixture)).toEqual([...texts(before), ...texts(after)]);
-        }),
-        testTimeout,
-      );
-    }
-
-    it(
-      "finishes or fails a write in progress when closed, and refuses writes afterwards",
-      run("close-while-writing", async ({ sink, fixture }) => {
-        await connect(sink);
-        const values = makeValues("close", 0, n);
-        const writing = settle(sink.writeBatch(asRecords(values), batchContext(0)));
-        await within(sink.close(), timeoutMs, "close() while a write is in progress");
-        const outcome = await within(writing, timeoutMs, "the write settling after close()");
-        if (outcome.ok) expect(await readBack(fixture)).toEqual(texts(values));
-        await expect(sink.writeBatch(asRecords(values), batchContext(1))).rejects.toBeInstanceOf(
-          Error,
+        const before = makeValues("reconnect", 0, n);
+        await write(sink, before, batchContext(0));
+        const dropped = await drop?.call(fixture, sink);
+        const after = makeValues("reconnect", 1, n);
+        // Sluice's own retry loop: reconnect with backoff on NotConnectedError, write again.
+        // The sink it drives counts connects: one after the drop means the sink noticed it.
+        let connects = 0;
+        const counted: Sink = {
+          connect: (signal) => {
+            connects++;
+            return sink.connect(signal);
+          },
+          writeBatch: (records, context) => sink.writeBatch(records, context),
+          close: () => sink.close(),
+        };
+        const session = new SinkSession(counted, { backoff: KIT_BACKOFF, maxAttempts: 20 });
+        session.markConnected();
+        await within(
+          session.write(asRecords(after), batchContext(1), AbortSignal.timeout(timeoutMs)),
+          timeoutMs,
+          "writing after the drop",
         );
-      }),
-      testTimeout,
+        expect(await readBack(fixture)).toEqual([...texts(before), ...texts(after)]);
+        expect(
+          (typeof dropped === "number" && dropped > 0) || connects > 0,
+          `dropConnections must drop a connection: it reported ${String(dropped)} dropped and the sink reported no lost connection`,
+        ).toBe(true);
+      },
     );
+  } else {
+    notChecked.push({ case: "reconnect", reason: reconnectReason });
+  }
 
-    it(
-      "rejects an invalid config, listing every invalid field and no secret",
-      run("invalid-config", async () => undefined),
-      testTimeout,
-    );
+  add(
+    "close-while-writing",
+    "finishes or fails a write in progress when closed, and refuses writes afterwards",
+    async ({ sink, fixture }) => {
+      await connect(sink);
+      const values = makeValues("close", 0, n);
+      const writing = settle(sink.writeBatch(asRecords(values), batchContext(0)));
+      await within(sink.close(), timeoutMs, "close() while a write is in progress");
+      const outcome = await within(writing, timeoutMs, "the write settling after close()");
+      if (outcome.ok) expect(await readBack(fixture)).toEqual(texts(values));
+      await expect(sink.writeBatch(asRecords(values), batchContext(1))).rejects.toBeInstanceOf(
+        Error,
+      );
+    },
+  );
+
+  add(
+    "invalid-config",
+    "rejects an invalid config, listing every invalid field and no secret",
+    async () => undefined,
+  );
+
+  return { checks, notChecked };
+}
+
+/**
+ * Registers the conformance suite for a sink connector with vitest: open/close, a batch of N,
+ * many batches in order, an empty batch, replay overwrites (for idempotent sinks), reconnect
+ * after the server drops connections (which must really drop one), close while writing, and
+ * invalid config. Cases that cannot apply are not registered; the describe block's title lists
+ * them with the reason.
+ *
+ * @example
+ * describeSinkConformance("file sink", async () => {
+ *   const directory = await mkdtemp(join(tmpdir(), "sink-"));
+ *   return {
+ *     plugin: fileSink,
+ *     config: { directory },
+ *     readBack: () => readAllLines(directory),
+ *     cleanup: () => rm(directory, { recursive: true }),
+ *   };
+ * }, { invalidConfig: { config: { directory: "", format: "xml" }, paths: ["directory", "format"] }, notApplicable: { reconnect: "no connection" } });
+ */
+export function describeSinkConformance(
+  name: string,
+  factory: (
+    testCase: SinkConformanceCase,
+  ) => SinkConformanceFixture | Promise<SinkConformanceFixture>,
+  options: SinkConformanceOptions,
+): void {
+  const plan = sinkConformanceCases(factory, options);
+  describe(planTitle(`${name} (sink conformance)`, plan), () => {
+    for (const check of plan.checks) it(check.name, check.run, check.timeoutMs);
   });
 }

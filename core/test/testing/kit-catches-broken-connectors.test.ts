@@ -1,0 +1,208 @@
+// The conformance kit tested against connectors with one planted bug each: every bug that loses
+// or duplicates data must fail a named case, and the correct connectors must pass every case.
+import {
+  type ConformancePlan,
+  type SinkConformanceCase,
+  type SinkConformanceFixture,
+  type SourceConformanceCase,
+  type SourceConformanceFixture,
+  sinkConformanceCases,
+  sourceConformanceCases,
+} from "sluice/testing";
+import { describe, expect, it } from "vitest";
+import {
+  FAKE_CONFIG,
+  FAKE_INVALID,
+  FakeLog,
+  FakeQueueBroker,
+  FakeStore,
+  logSourcePlugin,
+  queueSourcePlugin,
+  type SinkBugs,
+  type SourceBugs,
+  sinkPlugin,
+} from "./fake-connectors.js";
+
+// Short waits: a bug shows as a record that never comes, and the kit waits this long for it.
+const TIMEOUT_MS = 1_500;
+const END_OF_INPUT = "the fakes have no end of input";
+
+function queuePlan(
+  bugs: SourceBugs = {},
+  fixture: { noopDrop?: boolean } = {},
+): ConformancePlan<SourceConformanceCase> {
+  return sourceConformanceCases(
+    (): SourceConformanceFixture => {
+      const broker = new FakeQueueBroker();
+      return {
+        plugin: queueSourcePlugin(broker, bugs),
+        config: FAKE_CONFIG,
+        produce: async (values) => broker.publish(values),
+        dropConnections: async () => (fixture.noopDrop ? undefined : broker.dropAll()),
+        pending: async () => broker.pending(),
+      };
+    },
+    {
+      invalidConfig: FAKE_INVALID,
+      timeoutMs: TIMEOUT_MS,
+      notApplicable: { endOfInput: END_OF_INPUT, seek: "a queue is not replayable" },
+    },
+  );
+}
+
+function logPlan(bugs: SourceBugs = {}): ConformancePlan<SourceConformanceCase> {
+  return sourceConformanceCases(
+    (): SourceConformanceFixture => {
+      const log = new FakeLog();
+      return {
+        plugin: logSourcePlugin(log, bugs),
+        config: FAKE_CONFIG,
+        produce: async (values) => log.publish(values),
+        dropConnections: async () => log.dropAll(),
+        pending: async () => log.pending(),
+      };
+    },
+    {
+      invalidConfig: FAKE_INVALID,
+      timeoutMs: TIMEOUT_MS,
+      notApplicable: { endOfInput: END_OF_INPUT },
+    },
+  );
+}
+
+function sinkPlan(bugs: SinkBugs = {}): ConformancePlan<SinkConformanceCase> {
+  return sinkConformanceCases(
+    (): SinkConformanceFixture => {
+      const store = new FakeStore();
+      return {
+        plugin: sinkPlugin(store, bugs),
+        config: FAKE_CONFIG,
+        readBack: async () => store.readBack(),
+        dropConnections: async () => store.dropAll(),
+      };
+    },
+    { invalidConfig: FAKE_INVALID, timeoutMs: TIMEOUT_MS },
+  );
+}
+
+function check<Case extends string>(plan: ConformancePlan<Case>, name: Case) {
+  const found = plan.checks.find((candidate) => candidate.case === name);
+  if (found === undefined) throw new Error(`the plan has no "${name}" case`);
+  return found;
+}
+
+/** Runs every case of `plan`; returns the cases that failed. */
+async function failures<Case extends string>(plan: ConformancePlan<Case>): Promise<Case[]> {
+  const failed: Case[] = [];
+  for (const candidate of plan.checks) {
+    try {
+      await candidate.run();
+    } catch {
+      failed.push(candidate.case);
+    }
+  }
+  return failed;
+}
+
+describe("the conformance kit against correct connectors", () => {
+  it("passes a correct non-replayable queue source in every case", async () => {
+    const plan = queuePlan();
+    expect(plan.checks.map((candidate) => candidate.case)).toEqual(
+      expect.arrayContaining(["restart", "ack-after-output", "reconnect", "reconnect-unacked"]),
+    );
+    expect(await failures(plan)).toEqual([]);
+  }, 60_000);
+
+  it("passes a correct replayable log source in every case", async () => {
+    const plan = logPlan();
+    expect(plan.checks.map((candidate) => candidate.case)).toContain("seek");
+    expect(await failures(plan)).toEqual([]);
+  }, 60_000);
+
+  it("passes a correct idempotent sink in every case", async () => {
+    expect(await failures(sinkPlan())).toEqual([]);
+  }, 60_000);
+
+  it("lists the cases it does not run, with the reasons", () => {
+    const plan = queuePlan();
+    expect(plan.notChecked).toEqual(
+      expect.arrayContaining([
+        { case: "seek", reason: "a queue is not replayable" },
+        { case: "end-of-input", reason: END_OF_INPUT },
+      ]),
+    );
+    expect(plan.checks.map((candidate) => candidate.case)).not.toContain("seek");
+  });
+});
+
+describe("the conformance kit against broken connectors", () => {
+  it("catches a queue source that acknowledges records when it reads them", async () => {
+    const plan = queuePlan({ ackAtRead: true });
+    await expect(check(plan, "ack-after-output").run()).rejects.toThrow(
+      /read but not acknowledged must stay unacknowledged/,
+    );
+    await expect(check(plan, "restart").run()).rejects.toThrow(/never arrived/);
+  }, 30_000);
+
+  it("catches a log source that commits offsets when it reads", async () => {
+    await expect(check(logPlan({ ackAtRead: true }), "ack-after-output").run()).rejects.toThrow(
+      /read but not acknowledged must stay unacknowledged/,
+    );
+  }, 30_000);
+
+  it("catches a source that loses one record per read", async () => {
+    const plan = queuePlan({ dropOne: true });
+    await expect(check(plan, "batch").run()).rejects.toThrow(/never arrived/);
+    await expect(check(plan, "restart").run()).rejects.toThrow(/never arrived/);
+  }, 30_000);
+
+  it("catches a seek that resumes at the checkpointed record instead of after it", async () => {
+    const plan = logPlan({ seekAtOffset: true });
+    await expect(check(plan, "seek").run()).rejects.toThrow(
+      /at or before the checkpointed offset came again/,
+    );
+    await expect(check(plan, "restart").run()).rejects.toThrow(
+      /acknowledged before the restart came again/,
+    );
+  }, 30_000);
+
+  it("catches a source that delivers unacknowledged results again after a reconnect", async () => {
+    await expect(
+      check(queuePlan({ redeliverAfterReconnect: true }), "reconnect-unacked").run(),
+    ).rejects.toThrow(/came again more than once/);
+  }, 30_000);
+
+  it("catches a log source whose memory replays what a still-valid acknowledgement covers", async () => {
+    await expect(
+      check(logPlan({ redeliverAfterReconnect: true }), "reconnect-unacked").run(),
+    ).rejects.toThrow(/acknowledgement of their first delivery took effect/);
+  }, 30_000);
+
+  it("catches a source that ignores the maxRecords hint", async () => {
+    await expect(check(queuePlan({ ignoreMaxRecords: true }), "max-records").run()).rejects.toThrow(
+      /at most maxRecords/,
+    );
+  }, 30_000);
+
+  it("catches a dropConnections fixture that drops nothing", async () => {
+    const plan = queuePlan({}, { noopDrop: true });
+    await expect(check(plan, "reconnect").run()).rejects.toThrow(
+      /dropConnections must drop a connection/,
+    );
+    await expect(check(plan, "reconnect-unacked").run()).rejects.toThrow(
+      /dropConnections must drop a connection/,
+    );
+  }, 30_000);
+
+  it("catches a sink that declares itself idempotent and duplicates a replayed batch", async () => {
+    await expect(check(sinkPlan({ falselyIdempotent: true }), "replay").run()).rejects.toThrow();
+    const failed = await failures(sinkPlan({ falselyIdempotent: true }));
+    expect(failed).toEqual(["replay"]);
+  }, 30_000);
+
+  it("catches a sink that swallows a failed write", async () => {
+    await expect(check(sinkPlan({ swallowWriteErrors: true }), "reconnect").run()).rejects.toThrow(
+      /expected/,
+    );
+  }, 30_000);
+});
