@@ -32,6 +32,8 @@ describeSourceConformance(
     notApplicable: {
       reconnect:
         "a folder has no connection to drop; a folder that goes missing is retried like one (file-source.test.ts)",
+      ackAfterOutput:
+        "a folder keeps no acknowledgement: the file source's position lives in Sluice's checkpoint, checked by the restart and seek cases",
     },
   },
 );

@@ -24,5 +24,11 @@ describeSourceConformance(
       config: { host: "", port: 70_000, onServerClose: "retry" },
       paths: ["host", "port", "onServerClose"],
     },
+    notApplicable: {
+      restart:
+        "the line server keeps nothing once it sent a line: lines not acknowledged before a crash are in Sluice's write-ahead log",
+      seek: "the socket source is not replayable",
+      ackAfterOutput: "the line protocol has no acknowledgement: the server is never told",
+    },
   },
 );
