@@ -3,23 +3,14 @@
 // time while the job is behind its clock, so catching up is not one fsynced checkpoint per batch.
 import type { StreamingContext } from "sluice";
 import { FaultInjectingFileSystem } from "sluice/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ManualClock, Outputs, processed, startJob, temporaryFolder } from "./job-harness.js";
+import { describe, expect, it } from "vitest";
+import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
 import { MemoryLog, until } from "./memory-brokers.js";
 
 const decoder = new TextDecoder();
 const INTERVAL = 200;
-let folder: { path: string; remove: () => Promise<void> };
-const running: StreamingContext[] = [];
-
-beforeEach(async () => {
-  folder = await temporaryFolder("sluice-catch-up-");
-});
-
-afterEach(async () => {
-  for (const ctx of running.splice(0)) await ctx.stop().catch(() => undefined);
-  await folder.remove();
-});
+const folder = folderPerTest("sluice-catch-up-");
+const { running } = folder;
 
 function build(log: MemoryLog, outputs: Outputs) {
   return (ctx: StreamingContext) =>

@@ -5,55 +5,25 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { StreamingContext } from "sluice";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CheckpointData } from "../../src/recovery/checkpoint-data.js";
 import { CheckpointStore } from "../../src/recovery/checkpoint-store.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/recovery/envelope.js";
 import {
   buildWordCount,
+  folderPerTest,
   ManualClock,
   Outputs,
   processed,
   startJob,
-  temporaryFolder,
 } from "./job-harness.js";
-import { MemoryLog, until } from "./memory-brokers.js";
+import { MemoryLog } from "./memory-brokers.js";
+import { expectSameOutputs, LINES, runBatch, uninterrupted } from "./word-count-run.js";
 
-const LINES = [["a b", "c"], ["a a"], [], ["b c d"], ["a", "d d"], ["c"], ["e a"], ["b"]];
 const NEWEST = "checkpoint-0000000000004000.ckpt";
 
-let folder: { path: string; remove: () => Promise<void> };
-const running: StreamingContext[] = [];
-
-beforeEach(async () => {
-  folder = await temporaryFolder("sluice-checkpoint-shape-");
-});
-
-afterEach(async () => {
-  for (const ctx of running.splice(0)) await ctx.stop().catch(() => undefined);
-  await folder.remove();
-});
-
-async function runBatch(ctx: StreamingContext, clock: ManualClock, log: MemoryLog, index: number) {
-  for (const line of LINES[index] ?? []) log.append(index % 2 === 0 ? "p0" : "p1", line);
-  await until(() => log.caughtUp(), `the source delivered batch ${index}`);
-  clock.advance(1000);
-  await processed(ctx, (index + 1) * 1000);
-}
-
-async function uninterrupted(): Promise<Outputs> {
-  const reference = await temporaryFolder("sluice-reference-");
-  const log = new MemoryLog();
-  const outputs = new Outputs();
-  const clock = new ManualClock(0);
-  const ctx = await startJob(reference.path, clock, (c) =>
-    buildWordCount(c, log.plugin(), outputs),
-  );
-  for (let index = 0; index < LINES.length; index++) await runBatch(ctx, clock, log, index);
-  await ctx.stop();
-  await reference.remove();
-  return outputs;
-}
+const folder = folderPerTest("sluice-checkpoint-shape-");
+const { running } = folder;
 
 /** Rewrites the newest checkpoint with `change` applied, under a valid checksum. */
 async function tamper(change: (checkpoint: CheckpointData) => void): Promise<string> {
@@ -148,9 +118,7 @@ describe("checkpoints with a valid checksum but the wrong shape", () => {
       expect(report?.skippedCheckpoints[0]?.reason).toMatch(/checksum but/);
       expect(report?.droppedState).toEqual([]);
       for (let index = 4; index < LINES.length; index++) await runBatch(second, clock2, log, index);
-      for (const label of ["totals", "recent", "pairs-of-batches", "sessions"]) {
-        expect(outputs.batches(label), label).toEqual(expected.batches(label));
-      }
+      expectSameOutputs(outputs, expected);
     });
   }
 

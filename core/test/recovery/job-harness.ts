@@ -11,6 +11,7 @@ import {
   StreamingContext,
 } from "sluice";
 import { ManualClock } from "sluice/testing";
+import { afterEach, beforeEach } from "vitest";
 import { internalsOf } from "../../src/context/context-internals.js";
 
 const decoder = new TextDecoder();
@@ -89,6 +90,33 @@ export async function temporaryFolder(
 ): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh checkpoint folder for every test of the file, removed after it, and the list of the
+ * contexts a test started: they are stopped after it (crashed ones too, without a checkpoint,
+ * since nobody moves their clock any more).
+ */
+export function folderPerTest(prefix: string): {
+  readonly path: string;
+  readonly running: StreamingContext[];
+} {
+  let folder: { path: string; remove: () => Promise<void> } | undefined;
+  const running: StreamingContext[] = [];
+  beforeEach(async () => {
+    folder = await temporaryFolder(prefix);
+  });
+  afterEach(async () => {
+    for (const ctx of running.splice(0)) await ctx.stop().catch(() => undefined);
+    await folder?.remove();
+  });
+  return {
+    get path() {
+      if (folder === undefined) throw new Error("the folder exists only while a test runs");
+      return folder.path;
+    },
+    running,
+  };
 }
 
 /** A context on a manual clock, through getOrCreate, started. */

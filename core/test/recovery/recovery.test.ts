@@ -2,61 +2,21 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type SourceInputDStream, StreamingContext } from "sluice";
 import { FaultInjectingFileSystem } from "sluice/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { internalsOf } from "../../src/context/context-internals.js";
 import {
   buildWordCount,
+  folderPerTest,
   ManualClock,
   Outputs,
   processed,
   startJob,
-  temporaryFolder,
 } from "./job-harness.js";
 import { MemoryLog, MemoryQueue, until } from "./memory-brokers.js";
+import { expectSameOutputs, LINES, runBatch, uninterrupted } from "./word-count-run.js";
 
-const LINES = [["a b", "c"], ["a a"], [], ["b c d"], ["a", "d d"], ["c"], ["e a"], ["b"]];
-
-let folder: { path: string; remove: () => Promise<void> };
-const running: StreamingContext[] = [];
-
-beforeEach(async () => {
-  folder = await temporaryFolder("sluice-recovery-");
-});
-
-afterEach(async () => {
-  // Crashed contexts are left running on a clock nobody moves; stop them without a checkpoint.
-  for (const ctx of running.splice(0)) await ctx.stop().catch(() => undefined);
-  await folder.remove();
-});
-
-/** Feeds batch `index` of LINES (batch time `(index + 1) * 1000`) and waits until it ran. */
-async function runBatch(ctx: StreamingContext, clock: ManualClock, log: MemoryLog, index: number) {
-  for (const line of LINES[index] ?? []) log.append(index % 2 === 0 ? "p0" : "p1", line);
-  await until(() => log.caughtUp(), `the source delivered batch ${index}`);
-  clock.advance(1000);
-  await processed(ctx, (index + 1) * 1000);
-}
-
-/** The outputs of a run of every batch without a crash. */
-async function uninterrupted(): Promise<Outputs> {
-  const reference = await temporaryFolder("sluice-reference-");
-  const log = new MemoryLog();
-  const outputs = new Outputs();
-  const clock = new ManualClock(0);
-  const ctx = await startJob(reference.path, clock, (c) =>
-    buildWordCount(c, log.plugin(), outputs),
-  );
-  for (let index = 0; index < LINES.length; index++) await runBatch(ctx, clock, log, index);
-  await ctx.stop();
-  await reference.remove();
-  return outputs;
-}
-
-function expectSameOutputs(actual: Outputs, expected: Outputs): void {
-  for (const label of ["totals", "recent", "pairs-of-batches", "sessions"]) {
-    expect(actual.batches(label), label).toEqual(expected.batches(label));
-  }
-}
+const folder = folderPerTest("sluice-recovery-");
+const { running } = folder;
 
 describe("getOrCreate and the commit protocol", () => {
   it("resumes state, windows and offsets after a crash: the outputs equal an uninterrupted run", async () => {

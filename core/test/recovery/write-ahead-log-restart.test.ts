@@ -5,22 +5,13 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { StreamingContext } from "sluice";
 import { FaultInjectingFileSystem } from "sluice/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ManualClock, Outputs, processed, startJob, temporaryFolder } from "./job-harness.js";
+import { describe, expect, it } from "vitest";
+import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
 import { MemoryQueue, until } from "./memory-brokers.js";
 
 const decoder = new TextDecoder();
-let folder: { path: string; remove: () => Promise<void> };
-const running: StreamingContext[] = [];
-
-beforeEach(async () => {
-  folder = await temporaryFolder("sluice-wal-restart-");
-});
-
-afterEach(async () => {
-  for (const ctx of running.splice(0)) await ctx.stop().catch(() => undefined);
-  await folder.remove();
-});
+const folder = folderPerTest("sluice-wal-restart-");
+const { running } = folder;
 
 /** Every record of the queue, once per batch it landed in, in `outputs` under "records". */
 function build(queue: MemoryQueue, outputs: Outputs): (ctx: StreamingContext) => void {

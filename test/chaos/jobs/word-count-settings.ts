@@ -1,4 +1,5 @@
 // What the chaos tests and their job agree on (kept apart from the job, which runs on import).
+import type { FileStep } from "sluice/testing";
 
 /** Where the words come from. */
 export type SourceSettings =
@@ -27,26 +28,15 @@ export type OutputTarget =
       readonly table: string;
     };
 
-/** A step of the checkpoint folder's file system (see `FaultInjectingFileSystem`). */
-export type CrashStep =
-  | "mkdir"
-  | "open"
-  | "write"
-  | "sync"
-  | "close"
-  | "rename"
-  | "remove"
-  | "syncDirectory";
-
 /**
  * A crash the job brings on itself (SIGKILL) right after the `occurrence`-th step on a path
  * containing `path`, counted from the first step matching `after` when given.
  */
 export interface CrashSettings {
-  readonly step: CrashStep;
+  readonly step: FileStep;
   readonly path?: string;
   readonly occurrence?: number;
-  readonly after?: { readonly step: CrashStep; readonly path?: string };
+  readonly after?: { readonly step: FileStep; readonly path?: string };
 }
 
 /** What the chaos test tells the job (as JSON in CHAOS_JOB). */
