@@ -236,8 +236,8 @@ export interface OverloadBounds {
  * producer runs and half the records wait when it ends (5 times the brokers' queue bound): a
  * source that ignored flow control would fill its queue (0.9 s of work) within the first second
  * and hold it above half for most of the run, where the checks with backpressure allow a
- * quarter of the batches. The producers here reach 10 to 20, and 4 to 10 with another process
- * busy on one of the two cores and other tests running.
+ * quarter of the batches. The producers here reach 10 to 20, and 3 to 12 with other tests
+ * running and a busy loop on one of the two cores.
  */
 export const MIN_OVERLOAD_FACTOR = 2;
 
@@ -480,14 +480,14 @@ export async function runProducerProcess(script: string, settings: object): Prom
 }
 
 /**
- * The scale every broker's overload runs at (Kafka, RabbitMQ, MQTT): a job processing 1 667
- * records a second (600 µs each) and 15 000 records of 2 KB (30 MB) offered by a producer
- * process many times faster. Scaled down from the socket and file runs (10 000 records a
- * second, 60 000 records): while the job runs, the brokers on this machine take 20 000 to
- * 35 000 messages a second (7 000 to 11 000 with another process busy on one of the two
- * cores), so an overload well above MIN_OVERLOAD_FACTOR needs a job this slow, and 15 000 records keep
- * each run near 10 s. The queue holds 0.9 s of work (3 MB of values); 30 MB go through, while
- * the live heap and Buffer memory may each grow by 16 MB at most.
+ * The scale every broker's overload runs at (Kafka, RabbitMQ, MQTT): a job processing 1 667 records
+ * a second (600 µs each) and 15 000 records of 2 KB (30 MB) offered by a producer process many
+ * times faster. Scaled down from the socket and file runs (10 000 records a second, 60 000
+ * records): while the job runs, the brokers on this machine take 20 000 to 35 000 messages a second
+ * (7 000 to 11 000 with another process busy on one of the two cores), so an overload well above
+ * MIN_OVERLOAD_FACTOR needs a job this slow, and 15 000 records keep each run near 10 s. The queue
+ * holds 0.9 s of work (3 MB of values); 30 MB go through, while the live heap and Buffer memory may
+ * each grow by 16 MB at most.
  */
 export const BROKER_OVERLOAD = {
   bounds: {
