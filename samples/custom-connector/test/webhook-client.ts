@@ -37,6 +37,7 @@ export class RetryingSender {
   readonly #inFlight = new Set<Promise<void>>();
   #agent = new Agent({ keepAlive: true });
   #stopped = false;
+  #pendingLines = 0;
   /** Every status received, in order. */
   readonly statuses: number[] = [];
 
@@ -47,14 +48,26 @@ export class RetryingSender {
   /** Starts delivering `lines` as one request; returns at once (the answer comes on ack). */
   send(url: string, lines: readonly string[]): void {
     const body = lines.map((line) => `${line}\n`).join("");
-    const delivery = this.#deliver(url, body).finally(() => this.#inFlight.delete(delivery));
+    this.#pendingLines += lines.length;
+    const delivery = this.#deliver(url, body, lines.length).finally(() =>
+      this.#inFlight.delete(delivery),
+    );
     this.#inFlight.add(delivery);
   }
 
-  /** Drops every open connection; the next attempt opens new ones. */
-  dropConnections(): void {
+  /** Lines sent and not yet answered 200: what the sender will deliver again. */
+  get pendingLines(): number {
+    return this.#pendingLines;
+  }
+
+  /** Drops every open connection and returns how many there were; the next attempt opens new ones. */
+  dropConnections(): number {
+    const open = [...Object.values(this.#agent.sockets), ...Object.values(this.#agent.freeSockets)]
+      .map((sockets) => sockets?.length ?? 0)
+      .reduce((sum, count) => sum + count, 0);
     this.#agent.destroy();
     this.#agent = new Agent({ keepAlive: true });
+    return open;
   }
 
   /** Stops retrying and waits for every delivery to end. */
@@ -64,14 +77,17 @@ export class RetryingSender {
     this.#agent.destroy();
   }
 
-  async #deliver(url: string, body: string): Promise<void> {
+  async #deliver(url: string, body: string, lines: number): Promise<void> {
     const headers: Record<string, string> = { "content-type": "application/x-ndjson" };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     while (!this.#stopped) {
       try {
         const { status } = await post(url, body, headers, this.#agent);
         this.statuses.push(status);
-        if (status === 200) return;
+        if (status === 200) {
+          this.#pendingLines -= lines;
+          return;
+        }
         if (status !== 503) throw new Error(`the webhook answered ${status}`);
       } catch (error) {
         if (this.#stopped) return;

@@ -25,6 +25,8 @@ describeSourceConformance(
           values.map((value) => decoder.decode(value)),
         ),
       dropConnections: async () => sender.dropConnections(),
+      // The sender posts a request again until it is answered 200.
+      pending: async () => sender.pendingLines,
       cleanup: () => sender.stop(),
     };
   },
@@ -36,6 +38,9 @@ describeSourceConformance(
     },
     notApplicable: {
       endOfInput: "a webhook has no end of input; it receives until the job stops",
+      restart:
+        "a sender posts to the address of the instance it was given; a new instance listens on another port (the sender's retry after a 503 from close() is checked in webhook-source.test.ts)",
+      seek: "a webhook is not replayable",
     },
   },
 );
