@@ -79,10 +79,8 @@ describeSinkConformance(
           .sort((a, b) => compareOrder(a.order, b.order))
           .map((row) => encoder.encode(row.value));
       },
-      dropConnections: async () => {
-        if (dropConnections(CASSANDRA_PORT) === 0)
-          throw new Error("no connection to Cassandra to drop");
-      },
+      // The driver reconnects on its own: the count of connections killed is the evidence.
+      dropConnections: async () => dropConnections(CASSANDRA_PORT),
     };
   },
   {

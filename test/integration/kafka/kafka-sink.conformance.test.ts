@@ -50,9 +50,8 @@ for (const transactional of [false, true]) {
         },
         readBack: async () =>
           (await readTopic(kafka, admin, topic)).map((message) => encoder.encode(message.value)),
-        dropConnections: async () => {
-          if (dropConnections(KAFKA_PORT) === 0) throw new Error("no connection to Kafka to drop");
-        },
+        // The driver reconnects on its own: the count of connections killed is the evidence.
+        dropConnections: async () => dropConnections(KAFKA_PORT),
       };
     },
     {
