@@ -5,11 +5,14 @@ import { SluiceError } from "../errors/sluice-error.js";
 import { DriverExecution } from "../execution/driver-execution.js";
 import { warnExecutors } from "../execution/executor-log.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
-import { FileInputDStream, type TextFileStreamOptions } from "../input/file-input-dstream.js";
+import {
+  lineText,
+  type TextFileStreamOptions,
+  textFileLines,
+} from "../input/file-input-dstream.js";
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
-import { SocketReceiver } from "../input/socket-receiver.js";
 import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.js";
 import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../plugins/plugin.js";
@@ -52,10 +55,19 @@ export interface QueueStreamOptions<T> {
   readonly defaultBatch?: ReadonlyArray<T>;
 }
 
-/** Options of `socketTextStream`. */
+/** Options of `socketTextStream`, the built-in `socket` source read as strings. */
 export interface SocketTextStreamOptions {
-  /** Wait before reconnecting after the connection ends or fails (default 2000 ms). */
+  /**
+   * Wait between two connection attempts that fail, instead of the source session's backoff
+   * (100 ms doubling to 30 s). A connection the server closes is reconnected at once.
+   */
   readonly restartDelayMs?: number;
+  /** A longer line stops the input with `SLUICE_INVALID_RECORD` (default 1 MiB). */
+  readonly maxLineBytes?: number;
+  /** When the server closes the connection: reconnect (default), or end the input. */
+  readonly onServerClose?: "reconnect" | "end";
+  /** The source's id in logs, errors and the checkpoint (default `source:socket#<n>`). */
+  readonly id?: string;
 }
 
 /** Options of `stop`. */
@@ -66,6 +78,9 @@ export interface StopOptions {
    */
   readonly graceful?: boolean;
 }
+
+/** The longest delay a timer can wait (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 interface TerminationWaiter {
   readonly resolve: () => void;
@@ -281,8 +296,10 @@ export class StreamingContext {
   }
 
   /**
-   * A stream of the UTF-8 lines received from a TCP server at `host:port` (one record per line);
-   * the connection is retried when it fails or ends.
+   * A stream of the UTF-8 lines received from a TCP server at `host:port`: the built-in `socket`
+   * source (`ctx.source("socket", { host, port })`) decoded to strings, one record per line (a line
+   * ends at `\n`; a `\r` before it is dropped). Flow control, the write-ahead log and recovery are
+   * the source's; the connection is retried when it fails or ends.
    *
    * @example
    * const lines = ctx.socketTextStream("localhost", 9999);
@@ -292,24 +309,58 @@ export class StreamingContext {
     port: number,
     options: SocketTextStreamOptions = {},
   ): DStream<string> {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
-        `socketTextStream: port must be an integer in 0..65535, got ${String(port)}`,
+        `socketTextStream: port must be an integer in 1..65535, got ${String(port)}`,
       );
     }
-    return new ReceiverInputDStream(this, new SocketReceiver(host, port), options.restartDelayMs);
+    const { restartDelayMs, id, ...config } = options;
+    if (
+      restartDelayMs !== undefined &&
+      (!Number.isInteger(restartDelayMs) || restartDelayMs < 0 || restartDelayMs > MAX_TIMER_MS)
+    ) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `socketTextStream: restartDelayMs must be an integer in 0..${MAX_TIMER_MS}, got ${String(restartDelayMs)}`,
+      );
+    }
+    const records = createSourceStream(
+      this,
+      "socket",
+      { host, port, ...config },
+      {
+        ...(id === undefined ? {} : { id }),
+        // The receiver's fixed restart delay, as a backoff that does not grow.
+        ...(restartDelayMs === undefined
+          ? {}
+          : {
+              backoff: {
+                initialDelayMs: restartDelayMs,
+                maxDelayMs: restartDelayMs,
+                multiplier: 1,
+                jitter: 0,
+              },
+            }),
+      },
+    );
+    // Decoded on the driver, partition by partition: the source already cut the lines.
+    return records.transform((batch) => ({
+      partitions: batch.partitions.map((partition) => partition.map(lineText)),
+    }));
   }
 
   /**
-   * A stream of the lines of the files that appear in `directory` (moved in complete, as with
-   * Spark); files present at start are skipped unless `newFilesOnly: false`.
+   * A stream of the lines of the files moved into `directory` (complete, as with Spark): the
+   * built-in `file` source in `lines` mode decoded to strings, one partition per file. Files
+   * already there when the job first starts are skipped unless `newFilesOnly: false`. Lines end as
+   * in `socketTextStream`; the source's byte offsets make it recoverable.
    *
    * @example
    * const lines = ctx.textFileStream("/data/incoming");
    */
   textFileStream(directory: string, options: TextFileStreamOptions = {}): DStream<string> {
-    return new FileInputDStream(this, directory, options);
+    return textFileLines(this, directory, options);
   }
 
   /**

@@ -1,83 +1,109 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
-import { splitLines } from "../util/text-lines.js";
-import { InputDStream } from "./input-dstream.js";
+import type { SourceRecord } from "../plugins/records.js";
+import type { InputDStream } from "./input-dstream.js";
 
-/** Options of `textFileStream`. */
+/**
+ * A `DStream<string>`, named through `InputDStream` because this module does not import
+ * dstream.ts: that would add an import cycle through the context (see docs/ARCHITECTURE.md).
+ */
+type LineStream = ReturnType<InputDStream<string>["filter"]>;
+
+/**
+ * Options of `textFileStream`, the `file` source in `lines` mode read as strings (one partition
+ * per file).
+ *
+ * @example
+ * const options: TextFileStreamOptions = { newFilesOnly: false, filter: (name) => name.endsWith(".log") };
+ */
 export interface TextFileStreamOptions {
-  /** Also read the files already in the directory at start (default false: new files only). */
+  /**
+   * Skip the files already in the directory when the job first starts (default true: the file
+   * source's `startAt: "latest"`); false reads them too (`startAt: "earliest"`).
+   */
   readonly newFilesOnly?: boolean;
-  /** Accepts a file name; by default every name not starting with `.` is accepted. */
+  /**
+   * Keeps only the lines of the files whose name it accepts. The file source never reads hidden
+   * (`.name`), marker (`_name`) or temporary (`*.tmp`, `*.part`, ...) files; the files this
+   * refuses are still read, and their lines dropped.
+   */
   readonly filter?: (fileName: string) => boolean;
+  /** How often the directory is listed when no change notification arrives (default 1000 ms). */
+  readonly pollIntervalMs?: number;
+  /** The source's id in logs, errors and the checkpoint (default `source:file#<n>`). */
+  readonly id?: string;
+}
+
+// Lines are decoded as they were read: invalid UTF-8 becomes U+FFFD, and a byte order mark stays
+// a character of its line (TextDecoder would drop it from the start of every line).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * The text of a line read by a line-oriented source (`socket`, `file` in `lines` mode).
+ *
+ * @example
+ * lineText({ value: new TextEncoder().encode("hello"), headers: {}, timestampMs: 0, partition: "a.txt", offset: "6" }); // "hello"
+ */
+export function lineText(record: SourceRecord): string {
+  return decoder.decode(record.value);
 }
 
 /**
- * Lines of the new files of a directory (Spark's `FileInputDStream` behind `textFileStream`): at
- * each batch tick, every file that appeared since the previous tick is read, one partition per
- * file, one record per line. Files must be moved (renamed) into the directory complete, as with
- * Spark; names starting with `.` are ignored, so writing to `.name` and renaming works. Sluice
- * tells new files by name, not by modification time, so it works on any clock.
+ * `textFileStream`: the `file` source in `lines` mode (`startAt` from `newFilesOnly`), its lines
+ * decoded to strings and grouped one partition per file, in name order. Lines, offsets, the
+ * checkpoint and flow control are the source's, so the stream recovers as the source does.
  *
  * @example
- * const lines = ctx.textFileStream("/data/incoming");
+ * const lines = textFileLines(ctx, "/data/incoming", { newFilesOnly: false });
  */
-export class FileInputDStream extends InputDStream<string> {
-  private readonly seen = new Set<string>();
-  private readonly newFilesOnly: boolean;
-  private readonly accept: (fileName: string) => boolean;
+export function textFileLines(
+  context: StreamingContext,
+  directory: string,
+  options: TextFileStreamOptions = {},
+): LineStream {
+  const { newFilesOnly, filter, pollIntervalMs, id } = options;
+  const records = context.source(
+    "file",
+    {
+      directory,
+      format: "lines",
+      startAt: newFilesOnly === false ? "earliest" : "latest",
+      ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
+    },
+    id === undefined ? {} : { id },
+  );
+  return records.transform((batch) => ({ partitions: linesByFile(batch, filter) }));
+}
 
-  constructor(
-    context: StreamingContext,
-    private readonly directory: string,
-    options: TextFileStreamOptions = {},
-  ) {
-    super(context);
-    this.newFilesOnly = options.newFilesOnly ?? true;
-    this.accept = options.filter ?? ((fileName) => !fileName.startsWith("."));
-  }
-
-  override async start(): Promise<void> {
-    if (!this.newFilesOnly) return;
-    for (const name of (await this.listFiles()) ?? []) this.seen.add(name);
-  }
-
-  protected async computeInput(time: number): Promise<Batch<string>> {
-    const names = await this.listFiles();
-    if (names === undefined) return { time, partitions: [] };
-    // Forget names that left the directory, so the set stays as small as the directory.
-    const present = new Set(names);
-    for (const name of this.seen) if (!present.has(name)) this.seen.delete(name);
-    const fresh = names.filter((name) => !this.seen.has(name) && this.accept(name)).sort();
-    const partitions: string[][] = [];
-    for (const name of fresh) {
-      this.seen.add(name);
-      try {
-        partitions.push(splitLines(await readFile(join(this.directory, name), "utf8")));
-      } catch (error) {
-        process.emitWarning(
-          `textFileStream: could not read ${join(this.directory, name)}: ${String(error)}`,
-          {
-            code: "SLUICE_INPUT_FAILED",
-          },
-        );
+/**
+ * A batch of file-source records as lines, one partition per file in name order (so a batch does
+ * not depend on the order the source happened to read its files in), keeping only the files
+ * `accept` takes.
+ *
+ * @example
+ * linesByFile(batch); // [["a1", "a2"], ["b1"]] for a.txt and b.txt
+ */
+export function linesByFile(
+  batch: Batch<SourceRecord>,
+  accept?: (fileName: string) => boolean,
+): string[][] {
+  const byFile = new Map<string, string[]>();
+  const refused = new Set<string>();
+  for (const records of batch.partitions) {
+    for (const record of records) {
+      let lines = byFile.get(record.partition);
+      if (lines === undefined) {
+        if (refused.has(record.partition)) continue;
+        if (accept !== undefined && !accept(record.partition)) {
+          refused.add(record.partition);
+          continue;
+        }
+        lines = [];
+        byFile.set(record.partition, lines);
       }
-    }
-    return { time, partitions };
-  }
-
-  /** The regular files of the directory, or `undefined` (with a warning) when it cannot be listed. */
-  private async listFiles(): Promise<string[] | undefined> {
-    try {
-      const entries = await readdir(this.directory, { withFileTypes: true });
-      return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
-    } catch (error) {
-      // Spark logs a listing failure and finds no new files; the next tick tries again.
-      process.emitWarning(`textFileStream: could not list ${this.directory}: ${String(error)}`, {
-        code: "SLUICE_INPUT_FAILED",
-      });
-      return undefined;
+      lines.push(lineText(record));
     }
   }
+  const names = [...byFile.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return names.map((name) => byFile.get(name) as string[]);
 }
