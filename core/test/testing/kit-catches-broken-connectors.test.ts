@@ -29,7 +29,7 @@ const END_OF_INPUT = "the fakes have no end of input";
 
 function queuePlan(
   bugs: SourceBugs = {},
-  fixture: { noopDrop?: boolean } = {},
+  fixture: { noopDrop?: boolean; claimDropped?: number; countLosses?: boolean } = {},
 ): ConformancePlan<SourceConformanceCase> {
   return sourceConformanceCases(
     (): SourceConformanceFixture => {
@@ -38,7 +38,9 @@ function queuePlan(
         plugin: queueSourcePlugin(broker, bugs),
         config: FAKE_CONFIG,
         produce: async (values) => broker.publish(values),
-        dropConnections: async () => (fixture.noopDrop ? undefined : broker.dropAll()),
+        dropConnections: async () => (fixture.noopDrop ? fixture.claimDropped : broker.dropAll()),
+        // The source's own count of lost connections, as RabbitMQ's metrics give it.
+        ...(fixture.countLosses ? { lostConnections: () => 0 } : {}),
         pending: async () => broker.pending(),
       };
     },
@@ -191,6 +193,13 @@ describe("the conformance kit against broken connectors", () => {
     );
     await expect(check(plan, "reconnect-unacked").run()).rejects.toThrow(
       /dropConnections must drop a connection/,
+    );
+  }, 30_000);
+
+  it("catches a drop that claims a count but that the source's own metrics never saw", async () => {
+    const plan = queuePlan({}, { noopDrop: true, claimDropped: 2, countLosses: true });
+    await expect(check(plan, "reconnect").run()).rejects.toThrow(
+      /reported 2 closed, the source failed 0 reads with NotConnectedError and counted 0 lost/,
     );
   }, 30_000);
 

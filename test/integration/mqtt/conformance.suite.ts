@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { MqttClient } from "mqtt";
 import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
 import { afterAll, beforeAll, describe } from "vitest";
-import { mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
+import { MqttSink, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { BROKER_URL, client, collect, publish, takeOver, uniqueName } from "./broker.js";
 
 const encoder = new TextEncoder();
@@ -105,6 +105,10 @@ describe("mqtt conformance", () => {
             .map((message) => encoder.encode(message.text));
         },
         dropConnections: () => takeOver(clientId, { clean: true }),
+        lostConnections: (sink) => {
+          if (!(sink instanceof MqttSink)) throw new Error("expected the MQTT sink");
+          return sink.metrics.connectionLosses;
+        },
         cleanup: () => collector.close(),
       };
     },

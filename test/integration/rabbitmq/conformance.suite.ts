@@ -2,7 +2,12 @@
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
 import { afterAll, beforeAll, describe } from "vitest";
-import { rabbitmqSink, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";
+import {
+  RabbitMqSink,
+  RabbitMqSource,
+  rabbitmqSink,
+  rabbitmqSource,
+} from "../../../connectors/rabbitmq/src/index.js";
 import {
   adminConnection,
   drain,
@@ -54,6 +59,10 @@ describe("rabbitmq conformance", () => {
         secretValues: [TEST_PASSWORD],
         produce: (values) => produce(channel, queue, values),
         dropConnections: async () => dropConnectionsNamed(connectionName),
+        lostConnections: (source) => {
+          if (!(source instanceof RabbitMqSource)) throw new Error("expected the RabbitMQ source");
+          return source.metrics.connectionLosses;
+        },
         cleanup: async () => {
           await channel.deleteQueue(queue);
         },
@@ -103,9 +112,10 @@ describe("rabbitmq conformance", () => {
           written.push(...(await drain(channel, queue)));
           return written.map((value) => encoder.encode(value));
         },
-        dropConnections: async () => {
-          const dropped = await dropConnectionsNamed(connectionName);
-          if (dropped === 0) throw new Error(`no connection named ${connectionName} to drop`);
+        dropConnections: async () => dropConnectionsNamed(connectionName),
+        lostConnections: (sink) => {
+          if (!(sink instanceof RabbitMqSink)) throw new Error("expected the RabbitMQ sink");
+          return sink.metrics.connectionLosses;
         },
         cleanup: async () => {
           await channel.deleteQueue(queue);

@@ -65,6 +65,12 @@ export interface SourceConformanceFixture {
   // biome-ignore lint/suspicious/noConfusingVoidType: fixtures that cannot count resolve with nothing
   dropConnections?(source: Source): Promise<number | undefined | void>;
   /**
+   * How many lost connections the source itself has noticed so far (its metrics, e.g.
+   * `connectionLosses`), for connectors that reconnect without failing a read. When given, the
+   * kit counts a drop only if the source noticed it.
+   */
+  lostConnections?(source: Source): number;
+  /**
    * How many records the external system still holds as not acknowledged (it would deliver them
    * again to a new consumer): Kafka's end offsets minus the group's committed offsets, a
    * webhook's records in requests not yet answered 200. Without it the kit cannot check that
@@ -298,13 +304,19 @@ export function sourceConformanceCases(
     return next;
   };
   const dropAndCheck = async (c: SourceCase, drop: SourceConformanceFixture["dropConnections"]) => {
+    const lost = c.fixture.lostConnections?.bind(c.fixture, c.source);
     const reconnectsBefore = c.session.reconnects;
+    const lostBefore = lost?.() ?? 0;
     const dropped = await drop?.call(c.fixture, c.source);
+    // The evidence of a real drop: the source reported it (NotConnectedError, or its own
+    // count of lost connections); without that count, the connections the fixture closed.
     return () => {
-      const noticed = c.session.reconnects - reconnectsBefore;
+      const reported = c.session.reconnects - reconnectsBefore;
+      const counted = (lost?.() ?? 0) - lostBefore;
+      const closed = typeof dropped === "number" ? dropped : 0;
       expect(
-        (typeof dropped === "number" && dropped > 0) || noticed > 0,
-        `dropConnections must drop a connection: it reported ${String(dropped)} dropped and the source reported ${noticed} lost connections`,
+        reported > 0 || counted > 0 || (lost === undefined && closed > 0),
+        `dropConnections must drop a connection the source notices: it reported ${String(dropped)} closed, the source failed ${reported} reads with NotConnectedError${lost === undefined ? "" : ` and counted ${counted} lost connections`}`,
       ).toBe(true);
     };
   };
