@@ -54,6 +54,29 @@ service_port() {
   esac
 }
 
+# The probes of probe.mjs for a server's listeners, plain one first.
+service_probes() {
+  case "$1" in
+    kafka) echo "kafka kafka-sasl kafka-mtls" ;;
+    cassandra) echo "cassandra cassandra-tls" ;;
+    rabbitmq) echo "rabbitmq rabbitmq-tls" ;;
+    mosquitto) echo "mosquitto mosquitto-tls mosquitto-mtls" ;;
+  esac
+}
+
+# The port a probe of probe.mjs talks to.
+probe_port() {
+  case "$1" in
+    kafka-sasl) echo 9094 ;;
+    kafka-mtls) echo 9095 ;;
+    cassandra-tls) echo 9142 ;;
+    rabbitmq-tls) echo 5671 ;;
+    mosquitto-tls) echo 8883 ;;
+    mosquitto-mtls) echo 8884 ;;
+    *) service_port "$1" ;;
+  esac
+}
+
 # Seconds `await` waits for a server to answer by default (SLUICE_AWAIT_TIMEOUT overrides).
 service_timeout() {
   if [[ -n ${SLUICE_AWAIT_TIMEOUT:-} ]]; then
@@ -84,6 +107,8 @@ log_dir() { echo "$SERVICES_HOME/logs/$1"; }
 data_dir() { echo "$SERVICES_HOME/data/$1"; }
 conf_dir() { echo "$SERVICES_HOME/conf/$1"; }
 lib_dir() { echo "$SERVICES_HOME/lib/$1"; }
+# Test CA, certificates and keys made by `certs` (one folder for all servers).
+tls_dir() { echo "$SERVICES_HOME/tls"; }
 
 # Prints the PID of the running server, or nothing (and returns 1) when it is not running.
 service_pid() {

@@ -1,22 +1,50 @@
 #!/usr/bin/env node
 // Protocol-level readiness probes for the local servers, without dependencies.
 //
-//   node scripts/services/probe.mjs <kafka|cassandra|rabbitmq|mosquitto> [--timeout <ms>] [--quiet]
+//   node scripts/services/probe.mjs <probe> [<probe> ...] [--timeout <ms>] [--quiet]
+//        [--user <name>] [--password <secret>] [--cert <name>] [--ca <file>]
 //
-// Exits 0 when the server on 127.0.0.1 answers its own protocol, 1 when it does not (the reason
-// goes to stderr unless --quiet), 2 on bad usage. An open port is not enough: Cassandra and
-// RabbitMQ accept connections before they can serve them.
+// Exits 0 when every named listener on 127.0.0.1 answers its own protocol, 1 when one does not
+// (the reason goes to stderr unless --quiet), 2 on bad usage. An open port is not enough:
+// Cassandra and RabbitMQ accept connections before they can serve them.
 //
-// - kafka (9092):     ApiVersions v0 request (api key 18) answered with error code 0.
-// - cassandra (9042): OPTIONS answered by SUPPORTED, STARTUP by READY (or AUTHENTICATE, then
-//                     PLAIN cassandra/cassandra), then `SELECT release_version FROM
-//                     system.local` answered with one row.
-// - rabbitmq (5672):  the AMQP 0-9-1 protocol header answered by a Connection.Start frame.
-// - mosquitto (1883): MQTT 3.1.1 CONNECT answered by CONNACK with return code 0.
+// Plain listeners:
+// - kafka (9092):          ApiVersions v0 request (api key 18) answered with error code 0.
+// - cassandra (9042):      OPTIONS answered by SUPPORTED, STARTUP by READY (or AUTHENTICATE,
+//                          then PLAIN cassandra/cassandra), then `SELECT release_version FROM
+//                          system.local` answered with one row.
+// - rabbitmq (5672):       the AMQP 0-9-1 protocol header answered by a Connection.Start frame.
+// - mosquitto (1883):      MQTT 3.1.1 CONNECT answered by CONNACK with return code 0.
+// TLS listeners (the server's certificate must verify against the test CA, .services/tls/ca.pem,
+// for 127.0.0.1; --ca takes another CA file):
+// - kafka-sasl (9094):     SaslHandshake v1 for SCRAM-SHA-512, a full SCRAM exchange through
+//                          SaslAuthenticate (the server's signature checked), then ApiVersions.
+// - kafka-mtls (9095):     TLS with a client certificate, then ApiVersions.
+// - cassandra-tls (9142):  the same CQL exchange as cassandra.
+// - rabbitmq-tls (5671):   Connection.Start, then Start-Ok with PLAIN user and password
+//                          answered by Connection.Tune (a refused login gets Close or EOF).
+// - mosquitto-tls (8883):  CONNECT with user name and password answered by CONNACK 0.
+// - mosquitto-mtls (8884): TLS with a client certificate, CONNECT answered by CONNACK 0.
+// The login defaults to sluice/sluice-secret (--user, --password); the client certificate to
+// client-sluice (--cert <name> takes <name>.pem and <name>.key from the certificates' folder).
 
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import { dirname, join, resolve } from "node:path";
+import tls from "node:tls";
+import { fileURLToPath } from "node:url";
 
 const HOST = "127.0.0.1";
+const TLS_DIR = join(
+  process.env.SLUICE_SERVICES_HOME
+    ? resolve(process.env.SLUICE_SERVICES_HOME)
+    : resolve(dirname(fileURLToPath(import.meta.url)), "../../.services"),
+  "tls",
+);
+
+/** Settings from the command line (login, client certificate, CA). */
+const opts = { user: "sluice", password: "sluice-secret", cert: "client-sluice", ca: null };
 
 class Conn {
   /** @param {net.Socket} socket */
@@ -80,6 +108,26 @@ function connect(port) {
   });
 }
 
+/** A TLS connection verified against the test CA; `clientCert` adds the client certificate. */
+function connectTls(port, clientCert = false) {
+  return new Promise((resolve, reject) => {
+    const options = {
+      host: HOST,
+      port,
+      ca: readFileSync(opts.ca ?? join(TLS_DIR, "ca.pem")),
+      rejectUnauthorized: true,
+    };
+    if (clientCert) {
+      options.cert = readFileSync(join(TLS_DIR, `${opts.cert}.pem`));
+      options.key = readFileSync(join(TLS_DIR, `${opts.cert}.key`));
+    }
+    const socket = tls.connect(options);
+    socket.setNoDelay(true);
+    socket.once("secureConnect", () => resolve(new Conn(socket)));
+    socket.once("error", (err) => reject(new Error(`TLS: ${err.code ?? err.message}`)));
+  });
+}
+
 function str16(s) {
   const b = Buffer.from(s, "utf8");
   const len = Buffer.alloc(2);
@@ -89,28 +137,116 @@ function str16(s) {
 
 // ---------------------------------------------------------------------------------------------
 // Kafka: request = int32 size, int16 api_key, int16 api_version, int32 correlation_id,
-// nullable string client_id, body (empty for ApiVersions v0).
+// nullable string client_id, body; response = int32 size, int32 correlation_id, body. Only
+// request and response versions without tagged fields are used.
+let correlationId = 0x51c0;
+
+async function kafkaRequest(conn, apiKey, version, body) {
+  const id = ++correlationId;
+  const header = Buffer.alloc(8);
+  header.writeInt16BE(apiKey, 0);
+  header.writeInt16BE(version, 2);
+  header.writeInt32BE(id, 4);
+  const payload = Buffer.concat([header, str16("sluice-probe"), body]);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length);
+  conn.write(Buffer.concat([size, payload]));
+
+  const length = (await conn.read(4)).readInt32BE(0);
+  const response = await conn.read(length);
+  const gotId = response.readInt32BE(0);
+  if (gotId !== id) throw new Error(`correlation id ${gotId} != ${id}`);
+  return response.subarray(4);
+}
+
+async function kafkaApiVersions(conn) {
+  const body = await kafkaRequest(conn, 18, 0, Buffer.alloc(0));
+  const errorCode = body.readInt16BE(0);
+  if (errorCode !== 0) throw new Error(`ApiVersions error code ${errorCode}`);
+  return body.readInt32BE(2);
+}
+
+function bytes32(buf) {
+  const len = Buffer.alloc(4);
+  len.writeInt32BE(buf.length);
+  return Buffer.concat([len, buf]);
+}
+
+/** SaslAuthenticate v0: sends one SASL token, returns the server's. */
+async function kafkaSaslToken(conn, token) {
+  const body = await kafkaRequest(conn, 36, 0, bytes32(Buffer.from(token, "utf8")));
+  const errorCode = body.readInt16BE(0);
+  const msgLen = body.readInt16BE(2);
+  const message = msgLen >= 0 ? body.toString("utf8", 4, 4 + msgLen) : "";
+  if (errorCode !== 0) throw new Error(`SaslAuthenticate error code ${errorCode}: ${message}`);
+  const at = 4 + Math.max(msgLen, 0);
+  const tokenLen = body.readInt32BE(at);
+  return body.toString("utf8", at + 4, at + 4 + tokenLen);
+}
+
+/** Client side of SCRAM-SHA-512 (RFC 5802) over SaslAuthenticate. */
+async function kafkaScram(conn, user, password) {
+  const hs = await kafkaRequest(conn, 17, 1, str16("SCRAM-SHA-512"));
+  const hsError = hs.readInt16BE(0);
+  if (hsError !== 0) throw new Error(`SaslHandshake error code ${hsError}`);
+
+  const name = user.replaceAll("=", "=3D").replaceAll(",", "=2C");
+  const clientNonce = randomBytes(18).toString("base64");
+  const clientFirstBare = `n=${name},r=${clientNonce}`;
+  const serverFirst = await kafkaSaslToken(conn, `n,,${clientFirstBare}`);
+  const fields = Object.fromEntries(
+    serverFirst.split(",").map((kv) => [kv.slice(0, 1), kv.slice(2)]),
+  );
+  if (!fields.r?.startsWith(clientNonce))
+    throw new Error("SCRAM: server nonce does not extend ours");
+  const salted = pbkdf2Sync(
+    password,
+    Buffer.from(fields.s, "base64"),
+    Number(fields.i),
+    64,
+    "sha512",
+  );
+  const hmac = (key, data) => createHmac("sha512", key).update(data).digest();
+  const clientKey = hmac(salted, "Client Key");
+  const storedKey = createHash("sha512").update(clientKey).digest();
+  const finalWithoutProof = `c=biws,r=${fields.r}`;
+  const authMessage = `${clientFirstBare},${serverFirst},${finalWithoutProof}`;
+  const signature = hmac(storedKey, authMessage);
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]));
+  const serverFinal = await kafkaSaslToken(
+    conn,
+    `${finalWithoutProof},p=${proof.toString("base64")}`,
+  );
+  const expected = hmac(hmac(salted, "Server Key"), authMessage).toString("base64");
+  if (serverFinal !== `v=${expected}`)
+    throw new Error(`SCRAM: bad server signature (${serverFinal})`);
+}
+
 async function kafka() {
   const conn = await connect(9092);
   try {
-    const correlationId = 0x51c1;
-    const header = Buffer.alloc(8);
-    header.writeInt16BE(18, 0); // ApiVersions
-    header.writeInt16BE(0, 2); // version 0
-    header.writeInt32BE(correlationId, 4);
-    const payload = Buffer.concat([header, str16("sluice-probe")]);
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(payload.length);
-    conn.write(Buffer.concat([size, payload]));
+    return `ApiVersions answered (${await kafkaApiVersions(conn)} APIs)`;
+  } finally {
+    conn.close();
+  }
+}
 
-    const length = (await conn.read(4)).readInt32BE(0);
-    const body = await conn.read(length);
-    const gotId = body.readInt32BE(0);
-    if (gotId !== correlationId) throw new Error(`correlation id ${gotId} != ${correlationId}`);
-    const errorCode = body.readInt16BE(4);
-    if (errorCode !== 0) throw new Error(`ApiVersions error code ${errorCode}`);
-    const count = body.readInt32BE(6);
-    return `ApiVersions answered (${count} APIs)`;
+async function kafkaSasl() {
+  const conn = await connectTls(9094);
+  try {
+    await kafkaScram(conn, opts.user, opts.password);
+    const count = await kafkaApiVersions(conn);
+    return `TLS, SCRAM-SHA-512 login as ${opts.user}, ApiVersions answered (${count} APIs)`;
+  } finally {
+    conn.close();
+  }
+}
+
+async function kafkaMtls() {
+  const conn = await connectTls(9095, true);
+  try {
+    const count = await kafkaApiVersions(conn);
+    return `TLS with client certificate ${opts.cert}, ApiVersions answered (${count} APIs)`;
   } finally {
     conn.close();
   }
@@ -190,7 +326,14 @@ async function cqlRequest(conn, stream, opcode, body) {
 }
 
 async function cassandra() {
-  const conn = await connect(9042);
+  return cql(await connect(9042));
+}
+
+async function cassandraTls() {
+  return `TLS, ${await cql(await connectTls(9142))}`;
+}
+
+async function cql(conn) {
   try {
     const options = await cqlRequest(conn, 1, CQL.OPTIONS, Buffer.alloc(0));
     if (options.opcode !== CQL.SUPPORTED) throw new Error(`OPTIONS got opcode ${options.opcode}`);
@@ -253,25 +396,78 @@ async function cassandra() {
 // ---------------------------------------------------------------------------------------------
 // RabbitMQ: after the protocol header the server sends a method frame on channel 0:
 // type 1, int16 channel, int32 size, class 10 (connection) method 10 (start), ..., 0xCE.
+async function amqpFrame(conn) {
+  const head = await conn.read(7);
+  if (head.toString("latin1", 0, 4) === "AMQP") {
+    throw new Error("server rejected the protocol header (answered with its own)");
+  }
+  const type = head.readUInt8(0);
+  const channel = head.readUInt16BE(1);
+  const size = head.readUInt32BE(3);
+  const payload = await conn.read(size + 1);
+  if (payload.readUInt8(size) !== 0xce) throw new Error("frame end octet missing");
+  return { type, channel, payload: payload.subarray(0, size) };
+}
+
+async function amqpStart(conn) {
+  conn.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x00, 0x00, 0x09, 0x01]));
+  const { type, channel, payload } = await amqpFrame(conn);
+  const classId = payload.readUInt16BE(0);
+  const methodId = payload.readUInt16BE(2);
+  if (type !== 1 || channel !== 0 || classId !== 10 || methodId !== 10) {
+    throw new Error(`expected Connection.Start, got type ${type} class ${classId}.${methodId}`);
+  }
+  return `Connection.Start received (AMQP ${payload.readUInt8(4)}-${payload.readUInt8(5)})`;
+}
+
 async function rabbitmq() {
   const conn = await connect(5672);
   try {
-    conn.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x00, 0x00, 0x09, 0x01]));
-    const head = await conn.read(7);
-    if (head.toString("latin1", 0, 4) === "AMQP") {
-      throw new Error("server rejected the protocol header (answered with its own)");
+    return await amqpStart(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+async function rabbitmqTls() {
+  const conn = await connectTls(5671);
+  try {
+    await amqpStart(conn);
+    // Connection.Start-Ok: client properties, mechanism, response, locale. The capability
+    // authentication_failure_close makes a refused login answer Connection.Close 403 at once
+    // (otherwise RabbitMQ closes the socket after a 3 s delay).
+    const shortstr = (s) => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]);
+    const table = (...entries) => bytes32(Buffer.concat(entries));
+    const capabilities = table(shortstr("authentication_failure_close"), Buffer.from("t\x01"));
+    const method = Buffer.concat([
+      Buffer.from([0x00, 0x0a, 0x00, 0x0b]),
+      table(shortstr("capabilities"), Buffer.from("F"), capabilities),
+      shortstr("PLAIN"),
+      bytes32(Buffer.from(`\0${opts.user}\0${opts.password}`, "utf8")),
+      shortstr("en_US"),
+    ]);
+    const head = Buffer.alloc(7);
+    head.writeUInt8(1, 0);
+    head.writeUInt16BE(0, 1);
+    head.writeUInt32BE(method.length, 3);
+    conn.write(Buffer.concat([head, method, Buffer.from([0xce])]));
+    let frame;
+    try {
+      frame = await amqpFrame(conn);
+    } catch (err) {
+      throw new Error(`login as ${opts.user} refused (${err.message})`);
     }
-    const type = head.readUInt8(0);
-    const channel = head.readUInt16BE(1);
-    const size = head.readUInt32BE(3);
-    const payload = await conn.read(size + 1);
-    const classId = payload.readUInt16BE(0);
-    const methodId = payload.readUInt16BE(2);
-    if (type !== 1 || channel !== 0 || classId !== 10 || methodId !== 10) {
-      throw new Error(`expected Connection.Start, got type ${type} class ${classId}.${methodId}`);
+    const classId = frame.payload.readUInt16BE(0);
+    const methodId = frame.payload.readUInt16BE(2);
+    if (classId === 10 && methodId === 50) {
+      const code = frame.payload.readUInt16BE(4);
+      const text = frame.payload.toString("utf8", 7, 7 + frame.payload.readUInt8(6));
+      throw new Error(`login as ${opts.user} refused: ${code} ${text}`);
     }
-    if (payload.readUInt8(size) !== 0xce) throw new Error("frame end octet missing");
-    return `Connection.Start received (AMQP ${payload.readUInt8(4)}-${payload.readUInt8(5)})`;
+    if (classId !== 10 || methodId !== 30) {
+      throw new Error(`expected Connection.Tune, got class ${classId}.${methodId}`);
+    }
+    return `TLS, PLAIN login as ${opts.user}, Connection.Tune received`;
   } finally {
     conn.close();
   }
@@ -279,64 +475,140 @@ async function rabbitmq() {
 
 // ---------------------------------------------------------------------------------------------
 // Mosquitto: MQTT 3.1.1 CONNECT with a clean session; CONNACK is 0x20 0x02 <flags> <code>.
+async function mqttConnect(conn, login) {
+  let flags = 0x02; // clean session
+  const fields = [str16(`sluice-probe-${process.pid}-${randomBytes(3).toString("hex")}`)];
+  if (login) {
+    flags |= 0xc0; // user name and password
+    fields.push(str16(opts.user), str16(opts.password));
+  }
+  const variable = Buffer.concat([str16("MQTT"), Buffer.from([0x04, flags, 0x00, 0x0a])]);
+  const body = Buffer.concat([variable, ...fields]);
+  const remaining = [];
+  let n = body.length;
+  do {
+    let digit = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) digit |= 0x80;
+    remaining.push(digit);
+  } while (n > 0);
+  conn.write(Buffer.concat([Buffer.from([0x10, ...remaining]), body]));
+  const connack = await conn.read(4);
+  if (connack.readUInt8(0) !== 0x20 || connack.readUInt8(1) !== 0x02) {
+    throw new Error(`expected CONNACK, got ${connack.toString("hex")}`);
+  }
+  const code = connack.readUInt8(3);
+  if (code !== 0) {
+    const why = { 4: "bad user name or password", 5: "not authorized" }[code] ?? "refused";
+    throw new Error(`CONNACK return code ${code} (${why})`);
+  }
+  conn.write(Buffer.from([0xe0, 0x00])); // DISCONNECT
+  return "CONNACK 0";
+}
+
+// Mosquitto: MQTT 3.1.1 CONNECT with a clean session; CONNACK is 0x20 0x02 <flags> <code>.
 async function mosquitto() {
   const conn = await connect(1883);
   try {
-    const variable = Buffer.concat([
-      str16("MQTT"),
-      Buffer.from([0x04, 0x02, 0x00, 0x0a]), // level 4, clean session, keep-alive 10 s
-    ]);
-    const payload = str16(`sluice-probe-${process.pid}`);
-    const remaining = variable.length + payload.length; // < 128: one length byte
-    conn.write(Buffer.concat([Buffer.from([0x10, remaining]), variable, payload]));
-    const connack = await conn.read(4);
-    if (connack.readUInt8(0) !== 0x20 || connack.readUInt8(1) !== 0x02) {
-      throw new Error(`expected CONNACK, got ${connack.toString("hex")}`);
-    }
-    const code = connack.readUInt8(3);
-    if (code !== 0) throw new Error(`CONNACK return code ${code}`);
-    conn.write(Buffer.from([0xe0, 0x00])); // DISCONNECT
-    return "CONNACK 0";
+    return await mqttConnect(conn, false);
   } finally {
     conn.close();
   }
 }
 
-const probes = { kafka, cassandra, rabbitmq, mosquitto };
+async function mosquittoTls() {
+  const conn = await connectTls(8883);
+  try {
+    return `TLS, login as ${opts.user}, ${await mqttConnect(conn, true)}`;
+  } finally {
+    conn.close();
+  }
+}
+
+async function mosquittoMtls() {
+  const conn = await connectTls(8884, true);
+  try {
+    return `TLS with client certificate ${opts.cert}, ${await mqttConnect(conn, false)}`;
+  } finally {
+    conn.close();
+  }
+}
+
+const probes = {
+  kafka,
+  "kafka-sasl": kafkaSasl,
+  "kafka-mtls": kafkaMtls,
+  cassandra,
+  "cassandra-tls": cassandraTls,
+  rabbitmq,
+  "rabbitmq-tls": rabbitmqTls,
+  mosquitto,
+  "mosquitto-tls": mosquittoTls,
+  "mosquitto-mtls": mosquittoMtls,
+};
 
 function usage(code) {
   process.stderr.write(
-    `usage: probe.mjs <${Object.keys(probes).join("|")}> [--timeout <ms>] [--quiet]\n`,
+    `usage: probe.mjs <${Object.keys(probes).join("|")}> ... [--timeout <ms>] [--quiet]\n` +
+      "       [--user <name>] [--password <secret>] [--cert <name>] [--ca <file>]\n",
   );
   process.exit(code);
 }
 
 const args = process.argv.slice(2);
-let name = null;
+const names = [];
 let timeoutMs = 5000;
 let quiet = false;
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
+  const value = () => {
+    if (i + 1 >= args.length) usage(2);
+    return args[++i];
+  };
   if (arg === "--quiet") quiet = true;
-  else if (arg === "--timeout") timeoutMs = Number(args[++i]);
+  else if (arg === "--timeout") timeoutMs = Number(value());
+  else if (arg === "--user") opts.user = value();
+  else if (arg === "--password") opts.password = value();
+  else if (arg === "--cert") opts.cert = value();
+  else if (arg === "--ca") opts.ca = value();
   else if (arg === "-h" || arg === "--help") usage(0);
-  else if (name === null) name = arg;
-  else usage(2);
+  else if (arg.startsWith("-")) usage(2);
+  else names.push(arg);
 }
-if (name === null || !Object.hasOwn(probes, name) || !(timeoutMs > 0)) usage(2);
+if (names.length === 0 || !names.every((n) => Object.hasOwn(probes, n)) || !(timeoutMs > 0)) {
+  usage(2);
+}
 
+/** One line: OpenSSL's multi-line alerts shortened to their code. */
+function describe(err) {
+  if (!(err instanceof Error)) return String(err);
+  const code = /** @type {{ code?: unknown }} */ (err).code;
+  if (typeof code === "string" && code.startsWith("ERR_SSL")) return `TLS: ${code}`;
+  return err.message.split("\n")[0];
+}
+
+const pending = new Set(names);
 const timer = setTimeout(() => {
-  if (!quiet) process.stderr.write(`${name}: no answer within ${timeoutMs} ms\n`);
+  if (!quiet) {
+    for (const name of pending) process.stderr.write(`${name}: no answer within ${timeoutMs} ms\n`);
+  }
   process.exit(1);
 }, timeoutMs);
 
-try {
-  const detail = await probes[name]();
-  clearTimeout(timer);
-  if (!quiet) process.stdout.write(`${name}: ${detail}\n`);
-  process.exit(0);
-} catch (err) {
-  clearTimeout(timer);
-  if (!quiet) process.stderr.write(`${name}: ${err instanceof Error ? err.message : err}\n`);
-  process.exit(1);
-}
+// All named probes at once; each prints its own line.
+const results = await Promise.all(
+  names.map(async (name) => {
+    try {
+      const detail = await probes[name]();
+      pending.delete(name);
+      if (!quiet) process.stdout.write(`${name}: ${detail}\n`);
+      return true;
+    } catch (err) {
+      pending.delete(name);
+      if (!quiet) process.stderr.write(`${name}: ${describe(err)}\n`);
+      return false;
+    }
+  }),
+);
+clearTimeout(timer);
+process.exit(results.every(Boolean) ? 0 : 1);
