@@ -1,7 +1,5 @@
-import { secret, timerMs, tlsConfig } from "sluice";
+import { HOST_PORT, secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
-
-const HOST = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
 
 /** TLS settings passed through to Node's `tls.connect`: core's, under this package's name. */
 export const cassandraTlsOptions = tlsConfig;
@@ -9,7 +7,7 @@ export const cassandraTlsOptions = tlsConfig;
 /** The connection fields every Cassandra config shares. */
 export const cassandraClientFields = {
   contactPoints: z
-    .array(z.string().regex(HOST, 'must be "host" or "host:port", e.g. "127.0.0.1:9042"'))
+    .array(z.string().regex(HOST_PORT, 'must be "host" or "host:port", e.g. "127.0.0.1:9042"'))
     .min(1)
     .describe('nodes to contact first, as "host" or "host:port" (port 9042)'),
   localDataCenter: z

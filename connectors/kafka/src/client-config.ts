@@ -1,7 +1,5 @@
-import { secret, timerMs, tlsConfig } from "sluice";
+import { HOST_AND_PORT, secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
-
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/;
 
 /** TLS settings passed through to Node's `tls.connect`: core's, worded for brokers. */
 export const kafkaTlsOptions = tlsConfig.extend({
@@ -22,7 +20,7 @@ export const kafkaSaslOptions = z.strictObject({
 /** The connection fields the Kafka source and sink share. */
 export const kafkaClientFields = {
   brokers: z
-    .array(z.string().regex(HOST_PORT, 'must be "host:port", e.g. "127.0.0.1:9092"'))
+    .array(z.string().regex(HOST_AND_PORT, 'must be "host:port", e.g. "127.0.0.1:9092"'))
     .min(1)
     .describe('bootstrap brokers as "host:port"; the others are found from the cluster metadata'),
   clientId: z

@@ -1,16 +1,20 @@
 import type { IClientOptions, IConnackPacket, MqttClient } from "mqtt";
 import mqtt from "mqtt";
-import { NotConnectedError, SluiceError } from "sluice";
+import {
+  brokerList,
+  closeQuietly,
+  connectAdvice,
+  firstReachable,
+  type HostPort,
+  NotConnectedError,
+  type SluiceError,
+} from "sluice";
 import type { ConnectionConfig } from "./connection-config.js";
 
 type Protocol = "mqtt" | "mqtts" | "ws" | "wss";
 
 /** One broker address with the client options needed to connect to it. */
-export interface BrokerAddress {
-  readonly host: string;
-  readonly port: number;
-  /** `host:port`, as messages show it. */
-  readonly label: string;
+export interface BrokerAddress extends HostPort {
   readonly options: IClientOptions;
 }
 
@@ -43,19 +47,12 @@ export function brokerAddresses(config: ConnectionConfig): BrokerAddress[] {
           ? "wss"
           : urlProtocol;
   const defaultPort = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[protocol];
-  const servers =
-    fromUrl === undefined
-      ? (config.hosts ?? []).map((entry) => splitHostPort(entry, defaultPort))
-      : [{ host: stripBrackets(fromUrl.hostname), port: Number(fromUrl.port || defaultPort) }];
-  const username =
-    config.username ?? (fromUrl?.username ? decodeURIComponent(fromUrl.username) : undefined);
-  const password =
-    config.password ?? (fromUrl?.password ? decodeURIComponent(fromUrl.password) : undefined);
+  const { servers, username, password } = brokerList(config, fromUrl, defaultPort);
   const tls = typeof config.tls === "object" ? config.tls : {};
-  return servers.map(({ host, port }) => ({
+  return servers.map(({ host, port, label }) => ({
     host,
     port,
-    label: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+    label,
     options: {
       protocol,
       host,
@@ -92,23 +89,13 @@ export async function openClient(
   prepare: (client: MqttClient, broker: BrokerAddress) => void = () => undefined,
   connect: MqttConnect = defaultConnect,
 ): Promise<{ client: MqttClient; connack: IConnackPacket; broker: BrokerAddress }> {
-  const failures: NotConnectedError[] = [];
-  for (const broker of addresses) {
-    signal.throwIfAborted();
-    try {
-      const { client, connack } = await connectOne(broker, options, signal, prepare, connect);
-      return { client, connack, broker };
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (!(error instanceof NotConnectedError)) throw error;
-      failures.push(error);
-    }
-  }
-  if (failures.length === 1 && failures[0] !== undefined) throw failures[0];
-  throw new NotConnectedError(
-    `Cannot reach any MQTT broker (${failures.length} tried):\n${failures.map((failure) => `  - ${failure.message}`).join("\n")}`,
-    { cause: new AggregateError(failures.map((failure) => failure.cause)) },
+  const { value, server } = await firstReachable(
+    addresses,
+    (broker) => connectOne(broker, options, signal, prepare, connect),
+    signal,
+    "MQTT broker",
   );
+  return { ...value, broker: server };
 }
 
 function connectOne(
@@ -175,32 +162,17 @@ export function explainConnectError(
   broker: BrokerAddress,
   clientId?: string,
 ): SluiceError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const reason = error instanceof Error ? error.message : String(error);
-  const at = `MQTT broker at ${broker.label}`;
-  const where = `that the broker is running and listening on ${broker.label} (config "url" or "hosts")`;
-  const unreachable = (what: string, check: string) =>
-    new NotConnectedError(`Cannot reach ${at}: ${what} (${reason}). Check ${check}.`, {
-      cause: error,
-    });
-  const refused = (what: string) =>
-    new SluiceError("SLUICE_CONNECTOR_REFUSED", `${at} ${what} (${reason})`, { cause: error });
+  const advice = connectAdvice(error, {
+    ...broker,
+    at: `MQTT broker at ${broker.label}`,
+    resetMeans: "the connection was reset",
+    portKind: "an MQTT port (1883, or 8883 with TLS)",
+    tlsPort: 8883,
+  });
+  const network = advice.network();
+  if (network !== undefined) return network;
+  const { code, reason, where, unreachable, refused } = advice;
   switch (code) {
-    case "ECONNREFUSED":
-      return unreachable("connection refused", `${where}, and that no firewall blocks the port`);
-    case "ETIMEDOUT":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return unreachable("no answer", `${where}, and the network path to it`);
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return unreachable(`the host name "${broker.host}" does not resolve`, "the host name");
-    case "ECONNRESET":
-    case "EPIPE":
-      return unreachable(
-        "the connection was reset",
-        `${where}, that ${broker.port} is an MQTT port (1883, or 8883 with TLS), and the TLS settings`,
-      );
     case 132:
     case 1:
       return refused("does not accept MQTT 5, which Sluice speaks: upgrade the broker");
@@ -222,14 +194,6 @@ export function explainConnectError(
   }
   if (typeof code === "number" && RETRYABLE_REASONS.has(code)) {
     return unreachable(`it refused the connection for now`, "the broker's load and limits");
-  }
-  if (
-    typeof code === "string" &&
-    /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code)
-  ) {
-    return refused(
-      'failed the TLS handshake: check "tls" (ca, servername, certificates) and that the port speaks TLS (usually 8883)',
-    );
   }
   if (/connack timeout|timed? ?out/i.test(reason)) {
     return unreachable("no CONNACK in time", `${where}, and "connectTimeoutMs"`);
@@ -255,24 +219,6 @@ export async function endQuietly(client: MqttClient): Promise<void> {
     client.end(true);
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.endAsync(false).catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, END_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  await closeQuietly(() => client.endAsync(false), END_TIMEOUT_MS);
   if (!client.disconnected) client.end(true);
-}
-
-function splitHostPort(entry: string, defaultPort: number): { host: string; port: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  if (bracketed) return { host: bracketed[1] ?? "", port: Number(bracketed[2] ?? defaultPort) };
-  const [host = "", port] = entry.split(":");
-  return { host, port: port === undefined ? defaultPort : Number(port) };
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }

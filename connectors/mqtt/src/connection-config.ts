@@ -1,7 +1,5 @@
-import { secret, timerMs, tlsConfig } from "sluice";
+import { HOST_PORT, requireUrlOrHosts, secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
-
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
 
 /** TLS settings passed through to Node's `tls.connect`: core's, under this package's name. */
 export const tlsOptions = tlsConfig;
@@ -50,24 +48,10 @@ export interface ConnectionConfig {
 }
 
 /** Refuses a config that names both `url` and `hosts`, or neither. */
-export function requireOneAddress(
-  config: { url?: unknown; hosts?: unknown },
-  ctx: z.RefinementCtx,
-): void {
-  if (config.url !== undefined && config.hosts !== undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["hosts"],
-      message: "give either url or hosts, not both",
-    });
-  } else if (config.url === undefined && config.hosts === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["url"],
-      message: 'give url (e.g. "mqtt://127.0.0.1:1883") or hosts (e.g. ["127.0.0.1:1883"])',
-    });
-  }
-}
+export const requireOneAddress = requireUrlOrHosts({
+  url: "mqtt://127.0.0.1:1883",
+  host: "127.0.0.1:1883",
+});
 
 /**
  * The schema `checkConnection` validates with: the connection fields and an optional client

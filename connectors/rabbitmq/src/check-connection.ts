@@ -1,5 +1,5 @@
 import { validateConfig } from "sluice";
-import { type AmqpConnect, brokerAddresses, closeQuietly, openConnection } from "./connect.js";
+import { type AmqpConnect, brokerAddresses, closeConnection, openConnection } from "./connect.js";
 import { connectionConfig } from "./connection-config.js";
 
 /** What `checkConnection` found. */
@@ -43,6 +43,6 @@ export async function checkConnection(
       latencyMs: Math.round(performance.now() - started),
     };
   } finally {
-    await closeQuietly(connection);
+    await closeConnection(connection);
   }
 }

@@ -1,14 +1,18 @@
 import type { ChannelModel, Options, SocketOptions } from "amqplib";
 import amqp from "amqplib";
-import { NotConnectedError, SluiceError } from "sluice";
+import {
+  brokerList,
+  closeQuietly,
+  connectAdvice,
+  firstReachable,
+  type HostPort,
+  openAbortably,
+  type SluiceError,
+} from "sluice";
 import type { ConnectionConfig } from "./connection-config.js";
 
 /** One broker address with everything needed to open a connection to it. */
-export interface BrokerAddress {
-  readonly host: string;
-  readonly port: number;
-  /** `host:port`, as messages show it. */
-  readonly label: string;
+export interface BrokerAddress extends HostPort {
   readonly options: Options.Connect;
   readonly socketOptions: SocketOptions;
 }
@@ -36,20 +40,15 @@ export function brokerAddresses(config: ConnectionConfig, connectionName: string
   const secure =
     fromUrl?.protocol === "amqps:" || (config.tls !== undefined && config.tls !== false);
   const defaultPort = secure ? 5671 : 5672;
-  const servers =
-    fromUrl === undefined
-      ? (config.hosts ?? []).map((entry) => splitHostPort(entry, defaultPort))
-      : [{ host: stripBrackets(fromUrl.hostname), port: Number(fromUrl.port || defaultPort) }];
-  const username =
-    config.username ?? (fromUrl?.username ? decodeURIComponent(fromUrl.username) : "guest");
-  const password =
-    config.password ?? (fromUrl?.password ? decodeURIComponent(fromUrl.password) : "guest");
+  const fromList = brokerList(config, fromUrl, defaultPort);
+  const username = fromList.username ?? "guest";
+  const password = fromList.password ?? "guest";
   const vhost = config.vhost ?? vhostOf(fromUrl);
   const tls = typeof config.tls === "object" ? config.tls : {};
-  return servers.map(({ host, port }) => ({
+  return fromList.servers.map(({ host, port, label }) => ({
     host,
     port,
-    label: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+    label,
     options: {
       protocol: secure ? "amqps" : "amqp",
       hostname: host,
@@ -81,24 +80,18 @@ export async function openConnection(
   signal: AbortSignal,
   connect: AmqpConnect = defaultConnect,
 ): Promise<{ connection: ChannelModel; broker: BrokerAddress }> {
-  const failures: NotConnectedError[] = [];
-  for (const broker of addresses) {
-    signal.throwIfAborted();
-    try {
-      const connection = await abortable(connect(broker.options, broker.socketOptions), signal);
-      return { connection, broker };
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      const explained = explainConnectError(error, broker);
-      if (!(explained instanceof NotConnectedError)) throw explained;
-      failures.push(explained);
-    }
-  }
-  if (failures.length === 1 && failures[0] !== undefined) throw failures[0];
-  throw new NotConnectedError(
-    `Cannot reach any RabbitMQ broker (${failures.length} tried):\n${failures.map((failure) => `  - ${failure.message}`).join("\n")}`,
-    { cause: new AggregateError(failures.map((failure) => failure.cause)) },
+  const { value, server } = await firstReachable(
+    addresses,
+    (broker) =>
+      openAbortably(connect(broker.options, broker.socketOptions), signal, (late) =>
+        late.close(),
+      ).catch((error: unknown) => {
+        throw explainConnectError(error, broker);
+      }),
+    signal,
+    "RabbitMQ broker",
   );
+  return { connection: value, broker: server };
 }
 
 /**
@@ -108,41 +101,16 @@ export async function openConnection(
  * throw explainConnectError(error, broker);
  */
 export function explainConnectError(error: unknown, broker: BrokerAddress): SluiceError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const reason = error instanceof Error ? error.message : String(error);
-  const at = `RabbitMQ at ${broker.label}`;
-  const unreachable = (what: string, check: string) =>
-    new NotConnectedError(`Cannot reach ${at}: ${what} (${reason}). Check ${check}.`, {
-      cause: error,
-    });
-  const refused = (what: string) =>
-    new SluiceError("SLUICE_CONNECTOR_REFUSED", `${at} ${what} (${reason})`, { cause: error });
-  const where = `that the broker is running and listening on ${broker.label} (config "url" or "hosts")`;
-  switch (code) {
-    case "ECONNREFUSED":
-      return unreachable("connection refused", `${where}, and that no firewall blocks the port`);
-    case "ETIMEDOUT":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return unreachable("no answer", `${where}, and the network path to it`);
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return unreachable(`the host name "${broker.host}" does not resolve`, "the host name");
-    case "ECONNRESET":
-    case "EPIPE":
-      return unreachable(
-        "the connection was closed during the handshake",
-        `${where}, that ${broker.port} is an AMQP 0-9-1 port (5672, or 5671 with TLS), and the TLS settings`,
-      );
-  }
-  if (
-    typeof code === "string" &&
-    /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code)
-  ) {
-    return refused(
-      'failed the TLS handshake: check "tls" (ca, servername, certificates) and that the port speaks TLS (usually 5671)',
-    );
-  }
+  const advice = connectAdvice(error, {
+    ...broker,
+    at: `RabbitMQ at ${broker.label}`,
+    resetMeans: "the connection was closed during the handshake",
+    portKind: "an AMQP 0-9-1 port (5672, or 5671 with TLS)",
+    tlsPort: 5671,
+  });
+  const network = advice.network();
+  if (network !== undefined) return network;
+  const { reason, where, unreachable, refused } = advice;
   if (/ACCESS.REFUSED|\b403\b/.test(reason)) {
     return refused(
       `refused the login of user "${String(broker.options.username)}": check "username" and "password"`,
@@ -164,41 +132,6 @@ export function explainConnectError(error: unknown, broker: BrokerAddress): Slui
   return unreachable("the connection failed", `${where}`);
 }
 
-/** Resolves like `promise`, or rejects with the signal's reason; a late connection is closed. */
-function abortable(promise: Promise<ChannelModel>, signal: AbortSignal): Promise<ChannelModel> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      promise.then((late) => late.close()).catch(() => undefined);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (connection) => {
-        signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) return;
-        resolve(connection);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function splitHostPort(entry: string, defaultPort: number): { host: string; port: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  if (bracketed) {
-    return { host: bracketed[1] ?? "", port: Number(bracketed[2] ?? defaultPort) };
-  }
-  const [host = "", port] = entry.split(":");
-  return { host, port: port === undefined ? defaultPort : Number(port) };
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-}
-
 // amqp://host and amqp://host/ both mean the default vhost "/"; amqp://host/%2f too.
 function vhostOf(url: URL | undefined): string {
   const path = url?.pathname ?? "";
@@ -213,22 +146,14 @@ function vhostOf(url: URL | undefined): string {
  * whereas closing only the connection may drop acks still queued in the broker.
  *
  * @example
- * await closeQuietly(connection, channel);
+ * await closeConnection(connection, channel);
  */
-export async function closeQuietly(
+export async function closeConnection(
   connection: ChannelModel,
   channel?: { close(): Promise<void> },
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closing = (async () => {
+  await closeQuietly(async () => {
     await channel?.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
-  })();
-  await Promise.race([
-    closing,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  }, CLOSE_TIMEOUT_MS);
 }

@@ -1,7 +1,5 @@
-import { secret, timerMs, tlsConfig } from "sluice";
+import { HOST_PORT, requireUrlOrHosts, secret, timerMs, tlsConfig } from "sluice";
 import { z } from "zod";
-
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/;
 
 /** TLS settings passed through to Node's `tls.connect`: core's, under this package's name. */
 export const tlsOptions = tlsConfig;
@@ -58,24 +56,10 @@ export interface ConnectionConfig {
 }
 
 /** Refuses a config that names both `url` and `hosts`, or neither. */
-export function requireOneAddress(
-  config: { url?: unknown; hosts?: unknown },
-  ctx: z.RefinementCtx,
-) {
-  if (config.url !== undefined && config.hosts !== undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["hosts"],
-      message: "give either url or hosts, not both",
-    });
-  } else if (config.url === undefined && config.hosts === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["url"],
-      message: 'give url (e.g. "amqp://127.0.0.1:5672") or hosts (e.g. ["127.0.0.1:5672"])',
-    });
-  }
-}
+export const requireOneAddress = requireUrlOrHosts({
+  url: "amqp://127.0.0.1:5672",
+  host: "127.0.0.1:5672",
+});
 
 /**
  * The schema `checkConnection` validates with: the connection fields only, other fields (a

@@ -14,7 +14,7 @@ import {
   type AmqpConnect,
   type BrokerAddress,
   brokerAddresses,
-  closeQuietly,
+  closeConnection,
   openConnection,
 } from "./connect.js";
 import { amqpHeaders } from "./headers.js";
@@ -123,7 +123,7 @@ export class RabbitMqSink implements Sink {
       this.#link = link;
     } catch (error) {
       this.#counters.errors++;
-      await closeQuietly(connection);
+      await closeConnection(connection);
       throw error;
     }
     this.#failure = undefined;
@@ -159,7 +159,7 @@ export class RabbitMqSink implements Sink {
     this.#link = undefined;
     if (link === undefined) return;
     link.alive = false;
-    await closeQuietly(link.connection, link.channel);
+    await closeConnection(link.connection, link.channel);
   }
 
   async #setUp(connection: ChannelModel, broker: BrokerAddress): Promise<Link> {
@@ -203,7 +203,7 @@ export class RabbitMqSink implements Sink {
       this.#counters.connectionLosses++;
       this.#counters.errors++;
       this.#logger.warn({ err: error, broker: broker.label }, "lost the RabbitMQ connection");
-      void closeQuietly(connection);
+      void closeConnection(connection);
     };
     connection.on("close", onLost);
     channel.on("error", (error: Error) => this.#logger.warn({ err: error }, "channel error"));

@@ -15,7 +15,7 @@ import {
   type AmqpConnect,
   type BrokerAddress,
   brokerAddresses,
-  closeQuietly,
+  closeConnection,
   openConnection,
 } from "./connect.js";
 import { recordHeaders } from "./headers.js";
@@ -146,7 +146,7 @@ export class RabbitMqSource implements Source {
       this.#assertOpen();
     } catch (error) {
       this.#counters.errors++;
-      await closeQuietly(connection);
+      await closeConnection(connection);
       throw error;
     }
     this.#link = link;
@@ -205,7 +205,7 @@ export class RabbitMqSource implements Source {
     this.#link = undefined;
     if (link === undefined) return;
     link.alive = false;
-    await closeQuietly(link.connection, link.channel);
+    await closeConnection(link.connection, link.channel);
   }
 
   async #setUp(connection: ChannelModel, broker: BrokerAddress): Promise<Link> {
@@ -437,7 +437,7 @@ export class RabbitMqSource implements Source {
       { cause: error },
     );
     this.#logger.warn({ err: error, broker: link.broker.label }, "lost the RabbitMQ connection");
-    void closeQuietly(link.connection);
+    void closeConnection(link.connection);
     this.#wakeup.notify();
   }
 

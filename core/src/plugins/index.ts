@@ -6,6 +6,12 @@ export {
   realDelay,
 } from "./backoff.js";
 export {
+  type BrokerList,
+  type BrokerListConfig,
+  brokerList,
+  requireUrlOrHosts,
+} from "./broker-list.js";
+export {
   type ConfigIssue,
   ConfigValidationError,
   describeIssues,
@@ -13,6 +19,7 @@ export {
   timerMs,
   validateConfig,
 } from "./config-validation.js";
+export { type ConnectAdvice, type ConnectTarget, connectAdvice } from "./connect-advice.js";
 export type { ConnectorContext, SinkContext, SourceContext } from "./connector-context.js";
 export { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
 export { closeConnectorsOf, connectorsOf } from "./context-connectors.js";
@@ -32,6 +39,15 @@ export {
   type SinkDefinition,
   type SourceDefinition,
 } from "./define-plugin.js";
+export { firstReachable } from "./first-reachable.js";
+export {
+  HOST_AND_PORT,
+  HOST_PORT,
+  type HostPort,
+  hostPort,
+  splitHostPort,
+} from "./host-port.js";
+export { openAbortably } from "./open-abortably.js";
 export {
   type ConnectorPlugin,
   isConnectorPlugin,
