@@ -254,7 +254,10 @@ export function sinkConformanceCases(
           timeoutMs,
           "writing after the drop",
         );
-        expect(await readBack(fixture)).toEqual([...texts(before), ...texts(after)]);
+        expect(
+          await readBack(fixture),
+          "the batches before and after the drop, each once: a write that resolved must have landed",
+        ).toEqual([...texts(before), ...texts(after)]);
         // The evidence of a real drop: the sink reported it (NotConnectedError, or its own count
         // of lost connections); without that count, the connections the fixture closed.
         const counted = (lost?.() ?? 0) - lostBefore;
