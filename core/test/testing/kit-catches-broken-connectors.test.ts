@@ -137,6 +137,27 @@ describe("the conformance kit against correct connectors", () => {
   });
 });
 
+describe("the conformance kit against incomplete fixtures", () => {
+  it("fails the seek case of a source that is not replayable unless it is declared not applicable", async () => {
+    const broker = new FakeQueueBroker();
+    const plan = sourceConformanceCases(
+      () => ({
+        plugin: queueSourcePlugin(broker),
+        config: FAKE_CONFIG,
+        produce: async (values) => broker.publish(values),
+      }),
+      { invalidConfig: FAKE_INVALID, timeoutMs: TIMEOUT_MS },
+    );
+    await expect(check(plan, "seek").run()).rejects.toThrow(/only replayable sources seek/);
+    await expect(check(plan, "ack-after-output").run()).rejects.toThrow(
+      /must provide pending, or options.notApplicable.ackAfterOutput/,
+    );
+    await expect(check(plan, "reconnect-unacked").run()).rejects.toThrow(
+      /must provide dropConnections/,
+    );
+  }, 30_000);
+});
+
 describe("the conformance kit against broken connectors", () => {
   it("catches a queue source that acknowledges records when it reads them", async () => {
     const plan = queuePlan({ ackAtRead: true });
