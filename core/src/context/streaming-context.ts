@@ -539,7 +539,14 @@ export class StreamingContext {
     let zeroTime = startTime - interval;
     if (this.checkpointSettings !== undefined) {
       this.checkpointing = new CheckpointCoordinator(
-        this,
+        {
+          appName: this.appName,
+          batchInterval: interval,
+          inputs: this.graph.inputs,
+          outputs: this.graph.outputs,
+          logger: connectorsOf(this).logger,
+          reportError: (error) => this.reportError(error),
+        },
         this.checkpointSettings,
         recoveredCheckpointOf(this),
         {

@@ -1,11 +1,8 @@
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { Logger } from "pino";
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { InputDStream } from "../input/input-dstream.js";
-import { contextConnectors } from "../plugins/context-connectors.js";
 import { SourceInputDStream } from "../plugins/source-input-dstream.js";
 import { formatMs, MAX_DURATION_MS } from "../util/duration.js";
 import type {
@@ -38,6 +35,18 @@ export interface RecoveryCandidates {
   readonly skipped: readonly SkippedCheckpoint[];
 }
 
+/** The job a coordinator checkpoints: what it needs of it, passed in by the context. */
+export interface CheckpointedJob {
+  readonly appName: string;
+  readonly batchInterval: number;
+  readonly inputs: readonly InputDStream<unknown>[];
+  /** The output operations, through which the stateful operators are found and named. */
+  readonly outputs: Parameters<typeof nameStatefulOperators>[0];
+  readonly logger: Logger;
+  /** Records an error for `awaitTermination` to throw. */
+  readonly reportError: (error: unknown) => void;
+}
+
 /** What the coordinator needs from the scheduler. */
 export interface CoordinatorHooks {
   /** True while a batch before `time` is queued or running. */
@@ -57,13 +66,13 @@ export interface CoordinatorHooks {
  * log position) and only then acknowledges the sources.
  *
  * @example
- * const coordinator = new CheckpointCoordinator(ctx, settings, recovered, hooks);
+ * const coordinator = new CheckpointCoordinator(job, settings, recovered, hooks);
  * const { zeroTime, startTime } = coordinator.plan(clock.now());
  */
 export class CheckpointCoordinator {
   readonly settings: CheckpointSettings;
   readonly store: CheckpointStore;
-  readonly #context: StreamingContext;
+  readonly #job: CheckpointedJob;
   readonly #candidates: RecoveryCandidates | undefined;
   #recovered: RecoveredCheckpoint | undefined;
   readonly #hooks: CoordinatorHooks;
@@ -81,17 +90,17 @@ export class CheckpointCoordinator {
   #report: RecoveryReport | undefined;
 
   constructor(
-    context: StreamingContext,
+    job: CheckpointedJob,
     settings: CheckpointSettings,
     recovered: RecoveryCandidates | undefined,
     hooks: CoordinatorHooks,
   ) {
-    this.#context = context;
+    this.#job = job;
     this.settings = settings;
     this.#candidates = recovered;
     this.#hooks = hooks;
     this.store = new CheckpointStore(settings.directory, { fs: settings.fs, keep: settings.keep });
-    this.#logger = contextConnectors(context).registry.logger.child({ component: "checkpoint" });
+    this.#logger = job.logger.child({ component: "checkpoint" });
   }
 
   /** What the recovery restored and dropped; `undefined` on a first run. */
@@ -107,8 +116,8 @@ export class CheckpointCoordinator {
    * const { zeroTime, startTime } = coordinator.plan(clock.now());
    */
   plan(now: number): { zeroTime: number; startTime: number } {
-    const interval = internalsOf(this.#context).batchInterval;
-    this.#operators = nameStatefulOperators(internalsOf(this.#context).graph.outputs);
+    const interval = this.#job.batchInterval;
+    this.#operators = nameStatefulOperators(this.#job.outputs);
     this.#recovered = this.#choose(now, interval);
     const checkpoint = this.#recovered?.checkpoint;
     if (checkpoint === undefined) {
@@ -134,7 +143,6 @@ export class CheckpointCoordinator {
    * await coordinator.prepare();
    */
   async prepare(): Promise<void> {
-    const { graph } = internalsOf(this.#context);
     const recovered = this.#recovered;
     const { fs, directory } = this.settings;
     await fs.mkdir(directory);
@@ -145,7 +153,7 @@ export class CheckpointCoordinator {
       await fs.remove(join(directory, "wal"));
     }
     const restored = recovered === undefined ? undefined : this.#restoreOperators(recovered);
-    const inputs = this.#attachLedgers(graph.inputs, recovered);
+    const inputs = this.#attachLedgers(this.#job.inputs, recovered);
     this.#firstStartedAt = recovered?.checkpoint.firstStartedAt ?? Date.now();
     if (recovered === undefined) {
       await this.#writeCheckpoint(this.#zeroTime);
@@ -262,13 +270,12 @@ export class CheckpointCoordinator {
     const due = force || interval === undefined || time - this.#lastCheckpoint >= interval;
     if (!due || this.#hooks.hasUnfinishedBefore(time)) return;
     if (!(await this.#writeCheckpoint(time))) return;
-    for (const input of internalsOf(this.#context).graph.inputs)
-      input.batchCompleted(time, undefined);
+    for (const input of this.#job.inputs) input.batchCompleted(time, undefined);
     await this.#truncateLogs();
   }
 
   async #writeCheckpoint(time: number): Promise<boolean> {
-    const { appName, batchInterval } = this.#context;
+    const { appName, batchInterval } = this.#job;
     try {
       const operators: OperatorCheckpoint[] = [];
       for (const named of this.#operators) operators.push(await this.#saveOperator(named, time));
@@ -299,7 +306,7 @@ export class CheckpointCoordinator {
               { cause: error },
             );
       this.#logger.error({ err: failure, batchTime: time }, "checkpoint failed");
-      internalsOf(this.#context).reportError(failure);
+      this.#job.reportError(failure);
       return false;
     }
   }
@@ -500,7 +507,7 @@ export class CheckpointCoordinator {
   #fail(error: SluiceError): void {
     this.#failed = true;
     this.#logger.error({ err: error }, error.message);
-    internalsOf(this.#context).reportError(error);
+    this.#job.reportError(error);
   }
 }
 
