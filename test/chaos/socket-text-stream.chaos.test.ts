@@ -236,11 +236,12 @@ describe("chaos: socketTextStream with a checkpoint", () => {
     const written = first.records("completed");
 
     await rm(settings.holdFile);
+    // The restarted job's connection is the next one (it may connect before it says "started").
+    const connections = feed.sentPerConnection.length;
     const second = new SocketLinesJob(settings);
     jobs.push(second);
     await second.waitFor(() => second.stdout.includes("started"), "the restart");
     // New lines on the new connection, then the feed stops so everything can be written.
-    const connections = feed.sentPerConnection.length;
     await second.waitFor(
       () => (feed.sentPerConnection[connections]?.length ?? 0) >= 100,
       "100 lines sent to the restarted job",
