@@ -52,6 +52,8 @@ interface Message {
 export interface QueueConnection {
   alive: boolean;
   readonly unacked: Map<number, Message>;
+  /** Told when the broker drops the connection (as a client library's "close" event). */
+  onLost?: () => void;
 }
 
 /**
@@ -100,7 +102,10 @@ export class FakeQueueBroker {
   /** Drops every connection, server side; resolves with how many there were. */
   dropAll(): number {
     const count = this.connections.size;
-    for (const connection of [...this.connections]) this.disconnect(connection);
+    for (const connection of [...this.connections]) {
+      this.disconnect(connection);
+      connection.onLost?.();
+    }
     return count;
   }
   /** Messages not acknowledged: ready plus delivered-but-unacked. */
@@ -123,6 +128,8 @@ export interface SourceBugs {
   readonly redeliverAfterReconnect?: boolean;
   /** Replayable: `seek` resumes at the checkpointed record instead of after it. */
   readonly seekAtOffset?: boolean;
+  /** Keeps prefetched deliveries of a lost connection (the broker delivers them again too). */
+  readonly keepPrefetchOnLoss?: boolean;
 }
 
 function closedError(): SluiceError {
@@ -151,7 +158,12 @@ function record(message: Message, partition: string): SourceRecord {
 
 /** A non-replayable source over `FakeQueueBroker`, correct unless told its bugs. */
 export class FakeQueueSource implements Source {
+  /** Lost connections this source noticed (its metrics). */
+  losses = 0;
+  /** Deliveries fetched ahead of reads (a prefetch), on the connection that got them. */
+  #prefetched: { message: Message; connection: QueueConnection }[] = [];
   #connection: QueueConnection | undefined;
+  #connected = false;
   #closed = false;
   #paused = false;
   #wake = new Waiters();
@@ -167,8 +179,16 @@ export class FakeQueueSource implements Source {
   async connect(): Promise<void> {
     if (this.#closed) throw closedError();
     if (this.#connection?.alive) return;
-    const reconnect = this.#connection !== undefined;
-    this.#connection = this.broker.connect();
+    const reconnect = this.#connected;
+    this.#connected = true;
+    const connection = this.broker.connect();
+    connection.onLost = () => {
+      this.losses++;
+      // The broker requeued them: delivering them from here too would duplicate them.
+      if (!this.bugs.keepPrefetchOnLoss) this.#prefetched = [];
+      this.#wake.wake();
+    };
+    this.#connection = connection;
     if (reconnect && this.bugs.redeliverAfterReconnect) this.#replay = [...this.#held.values()];
   }
 
@@ -187,8 +207,22 @@ export class FakeQueueSource implements Source {
         const replayed = this.#replay.splice(0, limit);
         return this.#result(connection, replayed);
       }
+      if (this.#prefetched.length > 0) {
+        const taken = this.#prefetched.splice(0, limit);
+        const first = taken[0];
+        if (first !== undefined) {
+          return this.#result(
+            first.connection,
+            taken.map((delivery) => delivery.message),
+          );
+        }
+      }
       if (this.broker.ready.length > 0) {
-        let taken = this.broker.take(connection, limit);
+        // Fetch ahead of the reads, as AMQP's prefetch does; return at most `limit`.
+        for (const message of this.broker.take(connection, Number.POSITIVE_INFINITY)) {
+          this.#prefetched.push({ message, connection });
+        }
+        let taken = this.#prefetched.splice(0, limit).map((delivery) => delivery.message);
         if (this.bugs.dropOne && taken.length > 1) {
           const lost = taken.at(-1);
           if (lost !== undefined) this.broker.ack(connection, lost.id);

@@ -1,5 +1,7 @@
 // The conformance kit tested against connectors with one planted bug each: every bug that loses
 // or duplicates data must fail a named case, and the correct connectors must pass every case.
+
+import type { Source } from "sluice";
 import {
   type ConformancePlan,
   type SinkConformanceCase,
@@ -15,6 +17,7 @@ import {
   FAKE_INVALID,
   FakeLog,
   FakeQueueBroker,
+  type FakeQueueSource,
   FakeStore,
   logSourcePlugin,
   queueSourcePlugin,
@@ -29,7 +32,7 @@ const END_OF_INPUT = "the fakes have no end of input";
 
 function queuePlan(
   bugs: SourceBugs = {},
-  fixture: { noopDrop?: boolean; claimDropped?: number; countLosses?: boolean } = {},
+  fixture: { noopDrop?: boolean; claimDropped?: number; countLosses?: boolean | "never" } = {},
 ): ConformancePlan<SourceConformanceCase> {
   return sourceConformanceCases(
     (): SourceConformanceFixture => {
@@ -39,8 +42,14 @@ function queuePlan(
         config: FAKE_CONFIG,
         produce: async (values) => broker.publish(values),
         dropConnections: async () => (fixture.noopDrop ? fixture.claimDropped : broker.dropAll()),
-        // The source's own count of lost connections, as RabbitMQ's metrics give it.
-        ...(fixture.countLosses ? { lostConnections: () => 0 } : {}),
+        // The source's own count of lost connections, as RabbitMQ's metrics give it (a broken
+        // count that never grows, when told).
+        ...(fixture.countLosses === false
+          ? {}
+          : {
+              lostConnections: (source: Source) =>
+                fixture.countLosses === "never" ? 0 : (source as FakeQueueSource).losses,
+            }),
         pending: async () => broker.pending(),
       };
     },
@@ -201,6 +210,18 @@ describe("the conformance kit against broken connectors", () => {
     ).rejects.toThrow(/acknowledgement of their first delivery took effect/);
   }, 30_000);
 
+  it("catches a source that keeps what it prefetched on a lost connection", async () => {
+    await expect(
+      check(queuePlan({ keepPrefetchOnLoss: true }), "reconnect-unacked").run(),
+    ).rejects.toThrow(/not yet read came more than once/);
+  }, 30_000);
+
+  it("without the source's count of lost connections, allows one copy more of what was in flight", async () => {
+    await expect(
+      check(queuePlan({}, { countLosses: false }), "reconnect-unacked").run(),
+    ).resolves.toBeUndefined();
+  }, 30_000);
+
   it("catches a source that ignores the maxRecords hint", async () => {
     await expect(check(queuePlan({ ignoreMaxRecords: true }), "max-records").run()).rejects.toThrow(
       /at most maxRecords/,
@@ -218,7 +239,7 @@ describe("the conformance kit against broken connectors", () => {
   }, 30_000);
 
   it("catches a drop that claims a count but that the source's own metrics never saw", async () => {
-    const plan = queuePlan({}, { noopDrop: true, claimDropped: 2, countLosses: true });
+    const plan = queuePlan({}, { noopDrop: true, claimDropped: 2, countLosses: "never" });
     await expect(check(plan, "reconnect").run()).rejects.toThrow(
       /reported 2 closed, the source failed 0 reads with NotConnectedError and counted 0 lost/,
     );
