@@ -98,6 +98,26 @@ export async function openClient(
   return { ...value, broker: server };
 }
 
+/** `openClient` bound to the brokers of one config: what a source or sink connects with. */
+export type MqttOpener = (
+  options: IClientOptions,
+  signal: AbortSignal,
+  prepare?: (client: MqttClient, broker: BrokerAddress) => void,
+) => Promise<{ client: MqttClient; connack: IConnackPacket; broker: BrokerAddress }>;
+
+/**
+ * Reads the brokers of `config` once and returns how to open a client to the first that
+ * answers (see `openClient`), with `connect` creating the clients (tests pass fakes).
+ *
+ * @example
+ * const open = clientOpener(config);
+ * const { client } = await open({ clientId: "job-1", clean: false }, signal);
+ */
+export function clientOpener(config: ConnectionConfig, connect?: MqttConnect): MqttOpener {
+  const addresses = brokerAddresses(config);
+  return (options, signal, prepare) => openClient(addresses, options, signal, prepare, connect);
+}
+
 function connectOne(
   broker: BrokerAddress,
   options: IClientOptions,

@@ -3,19 +3,20 @@ import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import {
   BackoffError,
+  ConnectionSlot,
   NotConnectedError,
-  RecordTemplate,
   type Sink,
   type SinkRecord,
   SluiceError,
+  templateFunction,
   type WriteBatchContext,
 } from "sluice";
 import {
   type BrokerAddress,
-  brokerAddresses,
+  clientOpener,
   endQuietly,
   type MqttConnect,
-  openClient,
+  type MqttOpener,
 } from "./connect.js";
 import { userProperties } from "./headers.js";
 import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
@@ -67,8 +68,7 @@ interface Outgoing {
 export class MqttSink implements Sink {
   readonly #config: MqttSinkConfig;
   readonly #logger: Logger;
-  readonly #addresses: readonly BrokerAddress[];
-  readonly #connect: MqttConnect | undefined;
+  readonly #open: MqttOpener;
   readonly #topic: TopicFunction;
   readonly #clientId: string;
   readonly #counters: Counters = {
@@ -79,17 +79,13 @@ export class MqttSink implements Sink {
     connectionLosses: 0,
     errors: 0,
   };
-  #link: Link | undefined;
-  #failure: NotConnectedError | undefined;
-  #writing: Promise<unknown> | undefined;
-  #closed = false;
+  readonly #slot = new ConnectionSlot<Link>("the MQTT sink", this.#counters);
 
   constructor(config: MqttSinkConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
     this.#logger = logger;
-    this.#addresses = brokerAddresses(config);
-    this.#connect = connect;
-    this.#topic = topicFunction(config.topic);
+    this.#open = clientOpener(config, connect);
+    this.#topic = templateFunction(config.topic);
     this.#clientId = config.clientId ?? `sluice-sink-${randomUUID()}`;
   }
 
@@ -99,31 +95,21 @@ export class MqttSink implements Sink {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    this.#assertOpen();
-    if (this.#link?.alive) return;
-    signal.throwIfAborted();
-    let link: Link | undefined;
-    try {
-      await openClient(
-        this.#addresses,
-        { clientId: this.#clientId, clean: true },
-        signal,
-        (client, broker) => {
-          link = this.#watch(client, broker);
-        },
-        this.#connect,
-      );
-      this.#assertOpen();
-    } catch (error) {
-      this.#counters.errors++;
-      if (link !== undefined) link.client.end(true);
-      throw error;
-    }
-    if (link === undefined)
-      throw new SluiceError("SLUICE_INTERNAL", "the MQTT client was not prepared");
-    this.#link = link;
-    this.#failure = undefined;
-    this.#counters.connects++;
+    let prepared: Link | undefined;
+    const link = await this.#slot.connect(signal, {
+      open: () =>
+        this.#open({ clientId: this.#clientId, clean: true }, signal, (client, broker) => {
+          prepared = this.#watch(client, broker);
+        }),
+      setUp: (opened) => {
+        if (prepared === undefined || prepared.client !== opened.client) {
+          throw new SluiceError("SLUICE_INTERNAL", "the MQTT client was not prepared");
+        }
+        return prepared;
+      },
+      discard: (opened) => opened.client.end(true),
+    });
+    if (link === undefined) return;
     this.#logger.info(
       { broker: link.broker.label, clientId: this.#clientId },
       "publishing to MQTT",
@@ -131,20 +117,10 @@ export class MqttSink implements Sink {
   }
 
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
-    this.#assertOpen();
-    const link = this.#link;
-    if (link === undefined || !link.alive) {
-      throw this.#failure ?? new NotConnectedError("the MQTT sink is not connected");
-    }
+    this.#slot.assertOpen();
+    const link = this.#slot.require();
     const outgoing = records.map((record, index) => this.#message(record, index, context));
-    const writing = this.#publish(outgoing, context, link);
-    this.#writing = writing.catch(() => undefined);
-    try {
-      await writing;
-    } catch (error) {
-      this.#counters.errors++;
-      throw error;
-    }
+    await this.#slot.write(this.#publish(outgoing, context, link));
     this.#counters.batches++;
     for (const record of records) {
       this.#counters.recordsOut++;
@@ -154,14 +130,7 @@ export class MqttSink implements Sink {
 
   /** Waits for a write in progress, then disconnects. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#writing;
-    const link = this.#link;
-    this.#link = undefined;
-    if (link === undefined) return;
-    link.alive = false;
-    await endQuietly(link.client);
+    await this.#slot.close((link) => endQuietly(link.client));
   }
 
   #watch(client: MqttClient, broker: BrokerAddress): Link {
@@ -189,11 +158,7 @@ export class MqttSink implements Sink {
       );
       markLost(failure);
       client.end(true);
-      if (this.#closed || this.#link !== link) return;
-      this.#link = undefined;
-      this.#failure = failure;
-      this.#counters.connectionLosses++;
-      this.#counters.errors++;
+      if (!this.#slot.drop(link, failure)) return;
       this.#logger.warn({ broker: broker.label }, "lost the MQTT connection");
     });
     return link;
@@ -284,16 +249,4 @@ export class MqttSink implements Sink {
     }
     return new NotConnectedError(`${at}: publishing ${batch} failed (${reason})`, { cause: error });
   }
-
-  #assertOpen(): void {
-    if (this.#closed) {
-      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the MQTT sink was closed");
-    }
-  }
-}
-
-function topicFunction(topic: string | TopicFunction): TopicFunction {
-  if (typeof topic === "function") return topic;
-  const template = RecordTemplate.parse(topic);
-  return (record) => template.render(record);
 }

@@ -1,10 +1,13 @@
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import {
-  emptyReadResult,
+  ConnectionSlot,
   NotConnectedError,
   type ReadOptions,
   type ReadResult,
+  readPushed,
+  readResult,
+  readSize,
   SluiceError,
   type Source,
   type SourceRecord,
@@ -12,10 +15,10 @@ import {
 } from "sluice";
 import {
   type BrokerAddress,
-  brokerAddresses,
+  clientOpener,
   endQuietly,
   type MqttConnect,
-  openClient,
+  type MqttOpener,
 } from "./connect.js";
 import { recordHeaders } from "./headers.js";
 import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
@@ -90,8 +93,7 @@ interface Held {
 export class MqttSource implements Source {
   readonly #config: MqttSourceConfig;
   readonly #logger: Logger;
-  readonly #addresses: readonly BrokerAddress[];
-  readonly #connect: MqttConnect | undefined;
+  readonly #open: MqttOpener;
   readonly #wakeup = new Wakeup();
   readonly #counters: Counters = {
     recordsIn: 0,
@@ -120,17 +122,14 @@ export class MqttSource implements Source {
   #session = 0;
   /** True once a CONNACK came: a later one without the session means the broker lost it. */
   #sessionSeen = false;
-  #link: Link | undefined;
-  #failure: NotConnectedError | undefined;
+  readonly #slot = new ConnectionSlot<Link>("the MQTT source", this.#counters);
   #paused = false;
-  #closed = false;
   #sequence = 0;
 
   constructor(config: MqttSourceConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
     this.#logger = logger;
-    this.#addresses = brokerAddresses(config);
-    this.#connect = connect;
+    this.#open = clientOpener(config, connect);
   }
 
   /** A snapshot of the counters. */
@@ -139,63 +138,58 @@ export class MqttSource implements Source {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    this.#assertOpen();
-    if (this.#link?.alive) return;
-    signal.throwIfAborted();
     const { clientId, sessionExpirySeconds, receiveMaximum } = this.#config;
     let candidate: Link | undefined;
-    let opened: Awaited<ReturnType<typeof openClient>>;
-    try {
-      opened = await openClient(
-        this.#addresses,
-        {
-          clientId,
-          // Clean start only on the first connect: a reconnect must find the unacknowledged messages.
-          clean: this.#config.cleanStart && this.#counters.connects === 0,
-          properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
-          customHandleAcks: holdAcks((topic, payload, packet) =>
-            candidate === undefined ? undefined : this.#receive(candidate, topic, payload, packet),
-          ),
-        },
-        signal,
-        (client, broker) => {
-          candidate = {
-            client,
-            broker,
-            sendAck: ackSender(client),
-            alive: true,
-            disconnectReason: undefined,
-          };
-          this.#watch(candidate);
-        },
-        this.#connect,
-      );
-    } catch (error) {
-      this.#counters.errors++;
-      throw error;
-    }
-    const link = candidate;
-    if (link === undefined || link.client !== opened.client) {
-      throw new SluiceError("SLUICE_INTERNAL", "the MQTT client connected without being prepared");
-    }
-    try {
-      await this.#subscribe(link);
-      if (signal.aborted) throw signal.reason;
-      this.#assertOpen();
-    } catch (error) {
-      this.#counters.errors++;
-      link.alive = false;
-      link.client.end(true);
-      throw error;
-    }
-    this.#link = link;
-    this.#failure = undefined;
-    this.#counters.connects++;
+    let sessionPresent = false;
+    const link = await this.#slot.connect(signal, {
+      open: () =>
+        this.#open(
+          {
+            clientId,
+            // Clean start only on the first connect: a reconnect must find the unacknowledged messages.
+            clean: this.#config.cleanStart && this.#counters.connects === 0,
+            properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
+            customHandleAcks: holdAcks((topic, payload, packet) =>
+              candidate === undefined
+                ? undefined
+                : this.#receive(candidate, topic, payload, packet),
+            ),
+          },
+          signal,
+          (client, broker) => {
+            candidate = {
+              client,
+              broker,
+              sendAck: ackSender(client),
+              alive: true,
+              disconnectReason: undefined,
+            };
+            this.#watch(candidate);
+          },
+        ),
+      setUp: async (opened) => {
+        const prepared = candidate;
+        if (prepared === undefined || prepared.client !== opened.client) {
+          throw new SluiceError(
+            "SLUICE_INTERNAL",
+            "the MQTT client connected without being prepared",
+          );
+        }
+        sessionPresent = opened.connack.sessionPresent;
+        await this.#subscribe(prepared);
+        return prepared;
+      },
+      discard: (opened) => {
+        if (candidate !== undefined) candidate.alive = false;
+        opened.client.end(true);
+      },
+    });
+    if (link === undefined) return;
     this.#logger.info(
       {
         broker: link.broker.label,
         clientId,
-        sessionPresent: opened.connack.sessionPresent,
+        sessionPresent,
         topics: subscriptionsOf(this.#config),
       },
       "subscribed to MQTT",
@@ -208,18 +202,14 @@ export class MqttSource implements Source {
    * `maxRecordsPerRead` and at most `options.maxRecords`. The rest stay here, their
    * acknowledgements held, for the next reads.
    */
-  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
-    this.#assertOpen();
-    for (;;) {
-      if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
-      if (this.#nacked.length > 0 || this.#unread.length > 0) {
-        return this.#take(options?.maxRecords);
-      }
-      if (this.#link === undefined) {
-        throw this.#failure ?? new NotConnectedError("the MQTT source is not connected");
-      }
-      await this.#wakeup.wait(signal);
-    }
+  read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
+    return readPushed(signal, {
+      wakeup: this.#wakeup,
+      slot: this.#slot,
+      paused: () => this.#paused,
+      ready: () => this.#nacked.length > 0 || this.#unread.length > 0,
+      take: () => this.#take(options?.maxRecords),
+    });
   }
 
   /**
@@ -242,17 +232,15 @@ export class MqttSource implements Source {
    * unacknowledged message for `sessionExpirySeconds`, for the next run.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#unread = [];
-    this.#nacked = [];
-    this.#releaseStalled();
-    this.#wakeup.notify();
-    const link = this.#link;
-    this.#link = undefined;
-    if (link === undefined) return;
-    link.alive = false;
-    await endQuietly(link.client);
+    await this.#slot.close(
+      (link) => endQuietly(link.client),
+      () => {
+        this.#unread = [];
+        this.#nacked = [];
+        this.#releaseStalled();
+        this.#wakeup.notify();
+      },
+    );
   }
 
   #watch(link: Link): void {
@@ -401,7 +389,7 @@ export class MqttSource implements Source {
   }
 
   #take(maxRecords: number | undefined): ReadResult {
-    const max = Math.max(1, Math.min(this.#config.maxRecordsPerRead, maxRecords ?? Infinity));
+    const max = readSize(this.#config.maxRecordsPerRead, maxRecords);
     const taken = this.#nacked.splice(0, max);
     if (taken.length < max) {
       const fresh = this.#unread.splice(0, max - taken.length);
@@ -413,17 +401,9 @@ export class MqttSource implements Source {
       this.#counters.recordsIn++;
       this.#counters.bytesIn += record.value.byteLength;
     }
-    let settled = false;
-    return {
-      records: taken.map((held) => held.record),
-      ack: (error?: unknown) => {
-        if (settled) {
-          throw new SluiceError(
-            "SLUICE_INVALID_ARGUMENT",
-            "ack() was already called for this read result of the MQTT source",
-          );
-        }
-        settled = true;
+    return readResult(
+      taken.map((held) => held.record),
+      (error) => {
         if (error === undefined) {
           this.#acknowledge(taken);
           return;
@@ -433,11 +413,11 @@ export class MqttSource implements Source {
         this.#nacked.push(...taken);
         this.#wakeup.notify();
       },
-    };
+    );
   }
 
   #acknowledge(taken: readonly Held[]): void {
-    const link = this.#link;
+    const link = this.#slot.link;
     for (const held of taken) {
       if (held.packetId === undefined || held.qos === 0) continue;
       if (held.session !== this.#session) {
@@ -464,24 +444,15 @@ export class MqttSource implements Source {
   #lost(link: Link): void {
     if (!link.alive) return;
     link.alive = false;
-    if (this.#closed || link !== this.#link) return;
-    this.#link = undefined;
-    this.#counters.connectionLosses++;
-    this.#counters.errors++;
     const reason = link.disconnectReason ?? "the connection closed";
-    this.#failure = new NotConnectedError(
+    const failure = new NotConnectedError(
       `Lost the connection to MQTT broker at ${link.broker.label} (${reason}). The broker keeps the session of client id "${this.#config.clientId}": unacknowledged messages come again after reconnecting.`,
     );
+    if (!this.#slot.drop(link, failure)) return;
     this.#logger.warn({ broker: link.broker.label, reason }, "lost the MQTT connection");
     this.#releaseStalled();
     link.client.end(true);
     this.#wakeup.notify();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) {
-      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the MQTT source was closed");
-    }
   }
 }
 

@@ -94,6 +94,29 @@ export async function openConnection(
   return { connection: value, broker: server };
 }
 
+/** `openConnection` bound to the brokers of one config: what a source or sink connects with. */
+export type AmqpOpener = (
+  signal: AbortSignal,
+) => Promise<{ connection: ChannelModel; broker: BrokerAddress }>;
+
+/**
+ * Reads the brokers of `config` once and returns how to open a connection to the first that
+ * answers (see `openConnection`), named `connectionName` unless the config names it, with
+ * `connect` opening the connections (tests pass fakes).
+ *
+ * @example
+ * const open = connectionOpener(config, "sluice source:rabbitmq#1");
+ * const { connection, broker } = await open(signal);
+ */
+export function connectionOpener(
+  config: ConnectionConfig,
+  connectionName: string,
+  connect?: AmqpConnect,
+): AmqpOpener {
+  const addresses = brokerAddresses(config, connectionName);
+  return (signal) => openConnection(addresses, signal, connect);
+}
+
 /**
  * Turns an error of amqplib's `connect` into a Sluice error naming the broker and what to check.
  *

@@ -2,20 +2,21 @@ import type { ChannelModel, ConfirmChannel, Message } from "amqplib";
 import type { Logger } from "pino";
 import {
   BackoffError,
+  ConnectionSlot,
   NotConnectedError,
-  RecordTemplate,
   type Sink,
   type SinkRecord,
   SluiceError,
+  templateFunction,
   type WriteBatchContext,
 } from "sluice";
 import { explainChannelError } from "./channel-errors.js";
 import {
   type AmqpConnect,
+  type AmqpOpener,
   type BrokerAddress,
-  brokerAddresses,
   closeConnection,
-  openConnection,
+  connectionOpener,
 } from "./connect.js";
 import { amqpHeaders } from "./headers.js";
 import type { RabbitMqSinkConfig, RoutingKeyFunction } from "./sink-config.js";
@@ -68,8 +69,7 @@ interface Link {
 export class RabbitMqSink implements Sink {
   readonly #config: RabbitMqSinkConfig;
   readonly #logger: Logger;
-  readonly #addresses: readonly BrokerAddress[];
-  readonly #connect: AmqpConnect | undefined;
+  readonly #open: AmqpOpener;
   readonly #routingKey: RoutingKeyFunction;
   readonly #counters: Counters = {
     recordsOut: 0,
@@ -81,10 +81,7 @@ export class RabbitMqSink implements Sink {
     connectionLosses: 0,
     errors: 0,
   };
-  #link: Link | undefined;
-  #failure: NotConnectedError | undefined;
-  #writing: Promise<unknown> | undefined;
-  #closed = false;
+  readonly #slot = new ConnectionSlot<Link>("the RabbitMQ sink", this.#counters);
 
   constructor(
     config: RabbitMqSinkConfig,
@@ -94,9 +91,8 @@ export class RabbitMqSink implements Sink {
   ) {
     this.#config = config;
     this.#logger = logger;
-    this.#addresses = brokerAddresses(config, `sluice ${connectorId}`);
-    this.#connect = connect;
-    this.#routingKey = routingKeyFunction(config.routingKey);
+    this.#open = connectionOpener(config, `sluice ${connectorId}`, connect);
+    this.#routingKey = templateFunction(config.routingKey);
   }
 
   /** A snapshot of the counters. */
@@ -105,61 +101,27 @@ export class RabbitMqSink implements Sink {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    this.#assertOpen();
-    if (this.#link?.alive) return;
-    signal.throwIfAborted();
-    let opened: { connection: ChannelModel; broker: BrokerAddress };
-    try {
-      opened = await openConnection(this.#addresses, signal, this.#connect);
-    } catch (error) {
-      this.#counters.errors++;
-      throw error;
-    }
-    const { connection, broker } = opened;
-    try {
-      const link = await this.#setUp(connection, broker);
-      if (signal.aborted) throw signal.reason;
-      this.#assertOpen();
-      this.#link = link;
-    } catch (error) {
-      this.#counters.errors++;
-      await closeConnection(connection);
-      throw error;
-    }
-    this.#failure = undefined;
-    this.#counters.connects++;
+    const link = await this.#slot.connect(signal, {
+      open: () => this.#open(signal),
+      setUp: ({ connection, broker }) => this.#setUp(connection, broker),
+      discard: ({ connection }) => closeConnection(connection),
+    });
+    if (link === undefined) return;
     this.#logger.info(
-      { broker: broker.label, exchange: this.#config.exchange },
+      { broker: link.broker.label, exchange: this.#config.exchange },
       "publishing to RabbitMQ",
     );
   }
 
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
-    this.#assertOpen();
-    const link = this.#link;
-    if (link === undefined || !link.alive) {
-      throw this.#failure ?? new NotConnectedError("the RabbitMQ sink is not connected");
-    }
-    const writing = this.#publish(records, context, link);
-    this.#writing = writing.catch(() => undefined);
-    try {
-      await writing;
-    } catch (error) {
-      this.#counters.errors++;
-      throw error;
-    }
+    this.#slot.assertOpen();
+    const link = this.#slot.require();
+    await this.#slot.write(this.#publish(records, context, link));
   }
 
   /** Waits for a write in progress, then closes the connection. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#writing;
-    const link = this.#link;
-    this.#link = undefined;
-    if (link === undefined) return;
-    link.alive = false;
-    await closeConnection(link.connection, link.channel);
+    await this.#slot.close((link) => closeConnection(link.connection, link.channel));
   }
 
   async #setUp(connection: ChannelModel, broker: BrokerAddress): Promise<Link> {
@@ -197,11 +159,7 @@ export class RabbitMqSink implements Sink {
         { cause: error },
       );
       markLost(failure);
-      if (this.#closed || this.#link !== link) return;
-      this.#link = undefined;
-      this.#failure = failure;
-      this.#counters.connectionLosses++;
-      this.#counters.errors++;
+      if (!this.#slot.drop(link, failure)) return;
       this.#logger.warn({ err: error, broker: broker.label }, "lost the RabbitMQ connection");
       void closeConnection(connection);
     };
@@ -358,18 +316,6 @@ export class RabbitMqSink implements Sink {
     }
     return key;
   }
-
-  #assertOpen(): void {
-    if (this.#closed) {
-      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the RabbitMQ sink was closed");
-    }
-  }
-}
-
-function routingKeyFunction(routingKey: string | RoutingKeyFunction): RoutingKeyFunction {
-  if (typeof routingKey === "function") return routingKey;
-  const template = RecordTemplate.parse(routingKey);
-  return (record) => template.render(record);
 }
 
 function invalidRecord(

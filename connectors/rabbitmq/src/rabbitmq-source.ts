@@ -1,11 +1,13 @@
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import {
-  emptyReadResult,
+  ConnectionSlot,
   NotConnectedError,
   type ReadOptions,
   type ReadResult,
-  SluiceError,
+  readPushed,
+  readResult,
+  readSize,
   type Source,
   type SourceRecord,
   Wakeup,
@@ -13,10 +15,10 @@ import {
 import { explainChannelError } from "./channel-errors.js";
 import {
   type AmqpConnect,
+  type AmqpOpener,
   type BrokerAddress,
-  brokerAddresses,
   closeConnection,
-  openConnection,
+  connectionOpener,
 } from "./connect.js";
 import { recordHeaders } from "./headers.js";
 import type { RabbitMqSourceConfig } from "./source-config.js";
@@ -87,8 +89,7 @@ interface Delivery {
 export class RabbitMqSource implements Source {
   readonly #config: RabbitMqSourceConfig;
   readonly #logger: Logger;
-  readonly #addresses: readonly BrokerAddress[];
-  readonly #connect: AmqpConnect | undefined;
+  readonly #open: AmqpOpener;
   readonly #wakeup = new Wakeup();
   readonly #counters: Counters = {
     recordsIn: 0,
@@ -103,11 +104,9 @@ export class RabbitMqSource implements Source {
     connectionLosses: 0,
     errors: 0,
   };
+  readonly #slot = new ConnectionSlot<Link>("the RabbitMQ source", this.#counters);
   #buffer: Delivery[] = [];
-  #link: Link | undefined;
-  #failure: NotConnectedError | undefined;
   #paused = false;
-  #closed = false;
   #sequence = 0;
 
   constructor(
@@ -118,8 +117,7 @@ export class RabbitMqSource implements Source {
   ) {
     this.#config = config;
     this.#logger = logger;
-    this.#addresses = brokerAddresses(config, `sluice ${connectorId}`);
-    this.#connect = connect;
+    this.#open = connectionOpener(config, `sluice ${connectorId}`, connect);
   }
 
   /** A snapshot of the counters. */
@@ -128,32 +126,18 @@ export class RabbitMqSource implements Source {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    this.#assertOpen();
-    if (this.#link?.alive) return;
-    signal.throwIfAborted();
-    let opened: { connection: ChannelModel; broker: BrokerAddress };
-    try {
-      opened = await openConnection(this.#addresses, signal, this.#connect);
-    } catch (error) {
-      this.#counters.errors++;
-      throw error;
-    }
-    const { connection, broker } = opened;
-    let link: Link;
-    try {
-      link = await this.#setUp(connection, broker);
-      if (signal.aborted) throw signal.reason;
-      this.#assertOpen();
-    } catch (error) {
-      this.#counters.errors++;
-      await closeConnection(connection);
-      throw error;
-    }
-    this.#link = link;
-    this.#failure = undefined;
-    this.#counters.connects++;
+    const link = await this.#slot.connect(signal, {
+      open: () => this.#open(signal),
+      setUp: ({ connection, broker }) => this.#setUp(connection, broker),
+      discard: ({ connection }) => closeConnection(connection),
+    });
+    if (link === undefined) return;
     this.#logger.info(
-      { broker: broker.label, queue: this.#config.queue.name, prefetch: this.#config.prefetch },
+      {
+        broker: link.broker.label,
+        queue: this.#config.queue.name,
+        prefetch: this.#config.prefetch,
+      },
       "consuming from RabbitMQ",
     );
     this.#wakeup.notify();
@@ -165,16 +149,14 @@ export class RabbitMqSource implements Source {
    * Returns the messages received and not read yet, oldest first: at most `maxRecordsPerRead`
    * and at most `options.maxRecords`. The rest stay here, unacknowledged, for the next reads.
    */
-  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
-    this.#assertOpen();
-    for (;;) {
-      if (this.#paused || this.#closed || signal.aborted) return emptyReadResult();
-      if (this.#buffer.length > 0) return this.#take(options?.maxRecords);
-      if (this.#link === undefined) {
-        throw this.#failure ?? new NotConnectedError("the RabbitMQ source is not connected");
-      }
-      await this.#wakeup.wait(signal);
-    }
+  read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
+    return readPushed(signal, {
+      wakeup: this.#wakeup,
+      slot: this.#slot,
+      paused: () => this.#paused,
+      ready: () => this.#buffer.length > 0,
+      take: () => this.#take(options?.maxRecords),
+    });
   }
 
   /**
@@ -184,28 +166,28 @@ export class RabbitMqSource implements Source {
    */
   pause(): void {
     this.#paused = true;
-    if (this.#link !== undefined) this.#steer(this.#link);
+    const link = this.#slot.link;
+    if (link !== undefined) this.#steer(link);
     this.#wakeup.notify();
   }
 
   /** Consumes again, once the messages received before the pause were read. */
   resume(): void {
     this.#paused = false;
-    if (this.#link !== undefined) this.#steer(this.#link);
+    const link = this.#slot.link;
+    if (link !== undefined) this.#steer(link);
     this.#wakeup.notify();
   }
 
   /** Closes the connection without acknowledging anything: the broker requeues what is unacknowledged. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#buffer = [];
-    this.#wakeup.notify();
-    const link = this.#link;
-    this.#link = undefined;
-    if (link === undefined) return;
-    link.alive = false;
-    await closeConnection(link.connection, link.channel);
+    await this.#slot.close(
+      (link) => closeConnection(link.connection, link.channel),
+      () => {
+        this.#buffer = [];
+        this.#wakeup.notify();
+      },
+    );
   }
 
   async #setUp(connection: ChannelModel, broker: BrokerAddress): Promise<Link> {
@@ -352,30 +334,19 @@ export class RabbitMqSource implements Source {
   }
 
   #take(maxRecords: number | undefined): ReadResult {
-    const limit = Math.max(1, Math.min(this.#config.maxRecordsPerRead, maxRecords ?? Infinity));
-    const taken = this.#buffer.splice(0, limit);
+    const taken = this.#buffer.splice(0, readSize(this.#config.maxRecordsPerRead, maxRecords));
     // Everything received was read: a consumer cancelled for a pause may start again.
-    if (this.#buffer.length === 0 && this.#link !== undefined) this.#steer(this.#link);
+    const link = this.#slot.link;
+    if (this.#buffer.length === 0 && link !== undefined) this.#steer(link);
     for (const { record, message } of taken) {
       this.#counters.recordsIn++;
       this.#counters.bytesIn += record.value.byteLength;
       if (message.fields.redelivered) this.#counters.redelivered++;
     }
-    let settled = false;
-    return {
-      records: taken.map((delivery) => delivery.record),
-      ack: (error?: unknown) => {
-        if (settled) {
-          throw new SluiceError(
-            "SLUICE_INVALID_ARGUMENT",
-            "ack() was already called for this read result of the RabbitMQ source",
-          );
-        }
-        settled = true;
-        if (error === undefined) this.#acknowledge(taken);
-        else this.#requeue(taken);
-      },
-    };
+    return readResult(
+      taken.map((delivery) => delivery.record),
+      (error) => (error === undefined ? this.#acknowledge(taken) : this.#requeue(taken)),
+    );
   }
 
   #acknowledge(deliveries: readonly Delivery[]): void {
@@ -397,7 +368,7 @@ export class RabbitMqSource implements Source {
   // Requeues the failed messages and, so that they are delivered again before anything newer,
   // the messages received on the same channel and not read yet.
   #requeue(deliveries: readonly Delivery[]): void {
-    const link = this.#link;
+    const link = this.#slot.link;
     const live = deliveries.filter((delivery) => this.#current(delivery.link));
     this.#counters.staleSettles += deliveries.length - live.length;
     if (link === undefined || live.length === 0) return;
@@ -418,33 +389,24 @@ export class RabbitMqSource implements Source {
   }
 
   #current(link: Link): boolean {
-    return link.alive && link === this.#link;
+    return this.#slot.current(link);
   }
 
   #lost(link: Link, error: Error | undefined): void {
     if (!link.alive) return;
     link.alive = false;
-    if (this.#closed || link !== this.#link) return;
-    this.#link = undefined;
-    this.#counters.connectionLosses++;
-    this.#counters.errors++;
-    const before = this.#buffer.length;
-    this.#buffer = this.#buffer.filter((delivery) => delivery.link !== link);
-    this.#counters.discardedOnLoss += before - this.#buffer.length;
     const reason = error?.message ?? "the connection closed";
-    this.#failure = new NotConnectedError(
+    const failure = new NotConnectedError(
       `Lost the connection to RabbitMQ at ${link.broker.label} (${reason}). Unacknowledged messages go back to queue "${this.#config.queue.name}" and are delivered again after reconnecting.`,
       { cause: error },
     );
+    if (!this.#slot.drop(link, failure)) return;
+    const before = this.#buffer.length;
+    this.#buffer = this.#buffer.filter((delivery) => delivery.link !== link);
+    this.#counters.discardedOnLoss += before - this.#buffer.length;
     this.#logger.warn({ err: error, broker: link.broker.label }, "lost the RabbitMQ connection");
     void closeConnection(link.connection);
     this.#wakeup.notify();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) {
-      throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the RabbitMQ source was closed");
-    }
   }
 }
 

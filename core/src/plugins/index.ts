@@ -20,6 +20,12 @@ export {
   validateConfig,
 } from "./config-validation.js";
 export { type ConnectAdvice, type ConnectTarget, connectAdvice } from "./connect-advice.js";
+export {
+  type ConnectionCounters,
+  type ConnectionLink,
+  ConnectionSlot,
+  type ConnectSteps,
+} from "./connection-slot.js";
 export type { ConnectorContext, SinkContext, SourceContext } from "./connector-context.js";
 export { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
 export { closeConnectorsOf, connectorsOf } from "./context-connectors.js";
@@ -57,6 +63,7 @@ export {
   type SourcePlugin,
 } from "./plugin.js";
 export { importPluginPackage, pluginsFromModule, resolvePackage } from "./plugin-loader.js";
+export { type PushedReads, readPushed, readSize } from "./pushed-reads.js";
 export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
 export {
@@ -86,6 +93,7 @@ export type {
 } from "./source.js";
 export { SourceInputDStream, type SourceStreamOptions } from "./source-input-dstream.js";
 export { SourceSession, type SourceSessionOptions } from "./source-session.js";
+export { type RecordNameFunction, templateFunction } from "./template-function.js";
 export { type TlsConfig, tlsConfig } from "./tls-config.js";
 export {
   CONNECTOR_LOGGER,
