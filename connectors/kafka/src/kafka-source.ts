@@ -1,39 +1,22 @@
-import type {
-  Consumer,
-  ConsumerCrashEvent,
-  ConsumerGroupJoinEvent,
-  EachBatchPayload,
-  IHeaders,
-  Kafka,
-  KafkaMessage,
-} from "kafkajs";
 import type { Logger } from "pino";
 import {
-  abortable,
-  closeQuietly,
   NotConnectedError,
   type ReadOptions,
   type ReadResult,
-  type RecordHeaders,
   readResult,
   type SeekOptions,
   SluiceError,
   type Source,
-  type SourceRecord,
   Wakeup,
-  withTimeout,
 } from "sluice";
-import {
-  createKafkaClient,
-  isConnectionProblem,
-  protocolErrorType,
-  rootMessage,
-  unreachableMessage,
-} from "./kafka-client.js";
-import { type HeldRecord, PartitionState } from "./partition-state.js";
+import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
+import { createKafkaClient, rootMessage } from "./kafka-client.js";
+import { type ReadLimits, type ReadPart, ReadPath, readLimits } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
 import { parseOffset, parsePartitionKey, partitionKey } from "./topic-partition.js";
 import { attachSource, type ConsumedOffset, linkedSink } from "./transaction-link.js";
+
+export type { KafkaClientFactory } from "./consumer-session.js";
 
 /**
  * The Kafka source's counters, read with `source.metrics` (a snapshot).
@@ -71,31 +54,13 @@ type Counters = {
   >]: number;
 };
 
-/** One partition's share of a read. */
-interface ReadPart {
-  readonly state: PartitionState;
-  readonly records: HeldRecord[];
-}
-
-/**
- * Builds the kafkajs client the source consumes with (the default connects to `config.brokers`).
- *
- * @example
- * const factory: KafkaClientFactory = (config, logger) => createKafkaClient(config, logger);
- */
-export type KafkaClientFactory = (
-  config: KafkaSourceConfig,
-  logger: Logger,
-) => Pick<Kafka, "consumer" | "admin">;
-
-const EMPTY = new Uint8Array(0);
-const CLOSE_TIMEOUT_MS = 10_000;
-
 /**
  * Reads a Kafka consumer group's partitions. Offsets belong to Sluice: auto-commit is off, and
  * a read's offsets are committed to Kafka only when Sluice acknowledges it (after the batch
  * holding it was output and checkpointed). kafkajs pushes fetched batches; the source buffers
  * them per partition (pausing a partition whose buffer is full) and hands them out on `read`.
+ * The consumer session (consumer-session.ts) connects, joins and follows rebalances; the read
+ * path (read-path.ts) buffers and hands out; this class settles reads and commits offsets.
  *
  * Rebalances: a revoked partition's buffered records and unacknowledged reads are dropped
  * (their late acknowledgement commits nothing), and whoever gets it next starts from the last
@@ -111,9 +76,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export class KafkaSource implements Source {
   readonly #config: KafkaSourceConfig;
   readonly #logger: Logger;
-  readonly #createClient: KafkaClientFactory;
   readonly #startOffsets = new Map<string, bigint>();
-  readonly #partitions = new Map<string, PartitionState>();
   readonly #wakeup = new Wakeup();
   readonly #counters: Counters = {
     recordsIn: 0,
@@ -126,17 +89,12 @@ export class KafkaSource implements Source {
     restarts: 0,
     errors: 0,
   };
-  #consumer: Consumer | undefined;
-  #failure: Error | undefined;
-  #appliedPauses = new Set<string>();
-  #paused = false;
+  readonly #readPath: ReadPath;
+  readonly #session: ConsumerSession;
   #closed = false;
-  #sequence = 0;
-  #cursor = 0;
   #commitChain: Promise<void> = Promise.resolve();
   #pendingLinkedCommit: Promise<void> | undefined;
   #detachLink: (() => void) | undefined;
-  #firstRunStartedAtMs: number | undefined;
 
   /**
    * @param checkpointed offsets Sluice checkpointed on the previous run, per
@@ -151,7 +109,21 @@ export class KafkaSource implements Source {
   ) {
     this.#config = config;
     this.#logger = logger;
-    this.#createClient = createClient;
+    this.#readPath = new ReadPath(config, logger, this.#counters);
+    this.#session = new ConsumerSession(
+      config,
+      logger,
+      createClient,
+      this.#readPath,
+      this.#counters,
+      {
+        wake: () => this.#wakeup.notify(),
+        assigned: () => {
+          if (config.transactionalId === undefined) void this.#commit();
+        },
+      },
+      this.#startOffsets,
+    );
     for (const [key, offset] of Object.entries(config.startOffsets ?? {})) {
       this.#startOffsets.set(key, parseOffset(offset, `startOffsets["${key}"]`));
     }
@@ -172,14 +144,16 @@ export class KafkaSource implements Source {
 
   /** A snapshot of the counters. */
   get metrics(): KafkaSourceMetrics {
-    let bufferedRecords = 0;
-    for (const state of this.#partitions.values()) bufferedRecords += state.buffered;
-    return { ...this.#counters, bufferedRecords, pausedPartitions: this.#appliedPauses.size };
+    return {
+      ...this.#counters,
+      bufferedRecords: this.#readPath.bufferedRecords,
+      pausedPartitions: this.#readPath.pausedPartitions,
+    };
   }
 
   /** The partitions assigned to this source now, as `"<topic>-<partition>"`, sorted. */
   assignment(): string[] {
-    return [...this.#partitions.keys()].sort();
+    return [...this.#readPath.partitions.keys()].sort();
   }
 
   /**
@@ -192,9 +166,7 @@ export class KafkaSource implements Source {
    * source.backlog(); // Map { "orders-0" => 12000, "orders-1" => 300 }
    */
   backlog(): ReadonlyMap<string, number> {
-    const backlog = new Map<string, number>();
-    for (const [key, state] of this.#partitions) backlog.set(key, state.backlog);
-    return backlog;
+    return this.#readPath.backlog();
   }
 
   /**
@@ -227,7 +199,7 @@ export class KafkaSource implements Source {
     options: Partial<SeekOptions> = {},
   ): Promise<void> {
     this.#assertOpen();
-    if (this.#consumer !== undefined) {
+    if (this.#session.consumer !== undefined) {
       throw new SluiceError(
         "SLUICE_ILLEGAL_STATE",
         "seek() must be called before connect(): the Kafka source is already consuming",
@@ -238,112 +210,15 @@ export class KafkaSource implements Source {
       return;
     }
     this.setStartOffsets(offsets);
-    this.#firstRunStartedAtMs = options.firstRunStartedAtMs;
+    this.#session.firstRunStartedAtMs = options.firstRunStartedAtMs;
   }
 
   async connect(signal: AbortSignal): Promise<void> {
     this.#assertOpen();
-    if (this.#consumer !== undefined && this.#failure === undefined) return;
+    if (this.#session.connected) return;
     signal.throwIfAborted();
-    if (this.#consumer !== undefined) await this.#teardown();
-    this.#failure = undefined;
+    await this.#session.connect(signal);
     const config = this.#config;
-    const kafka = this.#createClient(config, this.#logger);
-    if (this.#firstRunStartedAtMs !== undefined && config.startFrom === "latest") {
-      try {
-        await abortable(this.#startAtTime(kafka, this.#firstRunStartedAtMs), signal);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        this.#counters.errors++;
-        throw this.#describeFailure(error, "looking up offsets by time");
-      }
-      this.#firstRunStartedAtMs = undefined;
-    }
-    const consumer = kafka.consumer({
-      groupId: config.groupId,
-      sessionTimeout: config.sessionTimeoutMs,
-      rebalanceTimeout: config.rebalanceTimeoutMs,
-      heartbeatInterval: config.heartbeatIntervalMs,
-      maxBytesPerPartition: config.maxBytesPerPartition,
-      maxWaitTimeInMs: config.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-      readUncommitted: false,
-      retry: {
-        retries: config.retries,
-        initialRetryTime: 100,
-        maxRetryTime: 5_000,
-        // kafkajs asks only for retriable failures (lost brokers): always restart then.
-        restartOnFailure: async () => true,
-      },
-    });
-    // Connected means assigned and positioned: kafkajs looks up where partitions without a
-    // committed offset start (startFrom) in its first fetch after the join, so "latest" is
-    // the end of the topic when connect resolves, not some later moment.
-    let ready: () => void = () => undefined;
-    let failed: (error: unknown) => void = () => undefined;
-    const readiness = new Promise<void>((resolve, reject) => {
-      ready = resolve;
-      failed = reject;
-    });
-    // A crash may come before connect awaits readiness; the rejection is read there.
-    readiness.catch(() => undefined);
-    let joined = false;
-    consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
-      if (this.#consumer !== consumer) return;
-      joined = true;
-      this.#assign(consumer, event.payload.memberAssignment);
-    });
-    consumer.on(consumer.events.FETCH, () => {
-      if (joined) ready();
-    });
-    consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => {
-      if (this.#consumer !== consumer) return;
-      const { error, restart } = event.payload;
-      if (restart) {
-        this.#counters.restarts++;
-        this.#logger.warn(
-          { err: error },
-          "the Kafka consumer lost the brokers; kafkajs restarts it and it rejoins the group",
-        );
-        return;
-      }
-      this.#counters.errors++;
-      this.#failure = this.#describeFailure(error, "consuming");
-      failed(this.#failure);
-      this.#wakeup.notify();
-    });
-    this.#consumer = consumer;
-    try {
-      await abortable(consumer.connect(), signal);
-      const topics = config.topics ?? [new RegExp(config.topicPattern ?? "")];
-      await abortable(
-        consumer.subscribe({ topics, fromBeginning: config.startFrom === "earliest" }),
-        signal,
-      );
-      await abortable(
-        consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch: async (payload) => this.#receive(consumer, payload),
-        }),
-        signal,
-      );
-      await abortable(
-        withTimeout(readiness, config.joinTimeoutMs, () => {
-          return new NotConnectedError(
-            `The Kafka consumer did not join group "${config.groupId}" at ${config.brokers.join(", ")} within ${config.joinTimeoutMs} ms; is the group coordinator up? (joinTimeoutMs)`,
-          );
-        }),
-        signal,
-      );
-    } catch (error) {
-      if (this.#consumer === consumer) this.#consumer = undefined;
-      await closeQuietly(() => consumer.disconnect(), CLOSE_TIMEOUT_MS);
-      if (signal.aborted) throw signal.reason;
-      this.#counters.errors++;
-      throw this.#describeFailure(error, "connecting");
-    }
     if (config.transactionalId !== undefined && this.#detachLink === undefined) {
       const source = this;
       this.#detachLink = attachSource(config.transactionalId, {
@@ -366,14 +241,15 @@ export class KafkaSource implements Source {
    */
   async read(signal: AbortSignal, options: ReadOptions = {}): Promise<ReadResult> {
     this.#assertOpen();
-    if (this.#consumer === undefined && this.#failure === undefined) {
+    if (this.#session.consumer === undefined && this.#session.failure === undefined) {
       throw new NotConnectedError("the Kafka source is not connected; call connect() first");
     }
     const limits = readLimits(options);
     const deadline = Date.now() + this.#config.pollTimeoutMs;
     for (;;) {
-      if (this.#failure !== undefined) throw this.#failure;
-      if (this.#paused || this.#closed || signal.aborted) return this.#empty();
+      const failure = this.#session.failure;
+      if (failure !== undefined) throw failure;
+      if (this.#readPath.paused || this.#closed || signal.aborted) return this.#empty();
       const result = this.#take(limits);
       if (result !== undefined) return result;
       const left = deadline - Date.now();
@@ -389,17 +265,11 @@ export class KafkaSource implements Source {
   }
 
   pause(): void {
-    if (this.#paused) return;
-    this.#paused = true;
-    this.#syncPauses();
-    this.#wakeup.notify();
+    if (this.#readPath.setPaused(true)) this.#wakeup.notify();
   }
 
   resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#syncPauses();
-    this.#wakeup.notify();
+    if (this.#readPath.setPaused(false)) this.#wakeup.notify();
   }
 
   async close(): Promise<void> {
@@ -408,134 +278,19 @@ export class KafkaSource implements Source {
     this.#wakeup.notify();
     this.#detachLink?.();
     this.#detachLink = undefined;
-    await this.#teardown();
-    this.#partitions.clear();
-  }
-
-  // Start offsets, for the subscribed partitions that have none, at the first record stamped
-  // at or after `timeMs` (the end of the partition when there is none).
-  async #startAtTime(kafka: Pick<Kafka, "admin">, timeMs: number): Promise<void> {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      const { topics, topicPattern } = this.#config;
-      const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
-      const names = topics ?? (await admin.listTopics()).filter((name) => pattern?.test(name));
-      for (const topic of names) {
-        for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(
-          topic,
-          timeMs,
-        )) {
-          const key = partitionKey(topic, partition);
-          if (!this.#startOffsets.has(key)) this.#startOffsets.set(key, BigInt(offset));
-        }
-      }
-    } finally {
-      await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
-    }
-  }
-
-  // kafkajs pushes a fetched batch of one partition: keep what is new, pause when full.
-  async #receive(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
-    const { batch, isStale, resolveOffset } = payload;
-    if (this.#consumer !== consumer || this.#closed || isStale()) return;
-    const key = partitionKey(batch.topic, batch.partition);
-    const state = this.#partitions.get(key);
-    const last = batch.messages[batch.messages.length - 1];
-    if (state === undefined || last === undefined) return;
-    // Kept even when the partition (or the source) was paused after this batch was fetched:
-    // kafkajs delivers a fetched batch regardless, and it is not fetched again.
-    state.accept(batch.messages.map((message) => toHeld(key, message)));
-    state.highWatermark = BigInt(batch.highWatermark);
-    resolveOffset(last.offset);
-    this.#syncPauses();
-    this.#wakeup.notify();
-  }
-
-  // A new assignment (first join, rebalance, or rejoin after a restart).
-  #assign(consumer: Consumer, assignment: Record<string, number[]>): void {
-    this.#counters.rebalances++;
-    const assigned = new Map<string, { topic: string; partition: number }>();
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) {
-        assigned.set(partitionKey(topic, partition), { topic, partition });
-      }
-    }
-    for (const [key, state] of this.#partitions) {
-      if (assigned.has(key)) continue;
-      // Revoked: whoever gets it next starts from the last committed offset.
-      this.#partitions.delete(key);
-      this.#logger.info(
-        { partition: key, dropped: state.buffered, committed: state.committed?.toString() },
-        "partition revoked; its unacknowledged records are dropped",
-      );
-    }
-    for (const [key, { topic, partition }] of assigned) {
-      let state = this.#partitions.get(key);
-      if (state === undefined) {
-        state = new PartitionState(topic, partition);
-        this.#partitions.set(key, state);
-        const start = this.#startOffsets.get(key);
-        if (start !== undefined) {
-          this.#startOffsets.delete(key);
-          state.nextFetch = start;
-        }
-      }
-      // Resume exactly after what this source already holds, wherever the group's committed
-      // offset is (kafkajs would fetch from there again after a rejoin).
-      if (state.nextFetch !== undefined) {
-        consumer.seek({ topic, partition, offset: state.nextFetch.toString() });
-      }
-    }
-    // Start offsets are for the first assignment only: a partition that comes later was
-    // committed by the member that had it.
-    this.#startOffsets.clear();
-    this.#appliedPauses = new Set();
-    this.#syncPauses();
-    this.#logger.info({ partitions: [...assigned.keys()] }, "partitions assigned");
-    if (this.#config.transactionalId === undefined) void this.#commit();
-    this.#wakeup.notify();
+    await this.#session.close();
+    this.#readPath.partitions.clear();
   }
 
   #take(limits: ReadLimits): ReadResult | undefined {
-    const entries = [...this.#partitions];
-    if (entries.length === 0) return undefined;
-    const maxRecords = Math.min(this.#config.maxRecordsPerRead, limits.maxRecords);
-    const parts: ReadPart[] = [];
-    let total = 0;
-    for (let index = 0; index < entries.length && total < maxRecords; index++) {
-      const [key, state] = entries[(this.#cursor + index) % entries.length] as [
-        string,
-        PartitionState,
-      ];
-      const ofPartition = Math.min(
-        this.#config.maxRecordsPerPartition,
-        limits.perPartition?.get(key) ?? Number.POSITIVE_INFINITY,
-        maxRecords - total,
-      );
-      const records = state.take(ofPartition);
-      if (records.length === 0) continue;
-      parts.push({ state, records });
-      total += records.length;
-    }
-    this.#cursor = (this.#cursor + 1) % entries.length;
-    if (total === 0) return undefined;
-    const sequence = ++this.#sequence;
-    const records: SourceRecord[] = [];
-    for (const part of parts) {
-      part.state.delivered(sequence, part.records);
-      for (const held of part.records) {
-        records.push(held.record);
-        this.#counters.bytesIn += held.record.value.byteLength + (held.record.key?.byteLength ?? 0);
-      }
-    }
-    this.#counters.recordsIn += records.length;
-    this.#syncPauses();
+    const taken = this.#readPath.take(limits);
+    if (taken === undefined) return undefined;
+    const { sequence, parts, records } = taken;
     return readResult(records, (error) => this.#settle(sequence, parts, error));
   }
 
   #settle(sequence: number, parts: readonly ReadPart[], error: unknown): void | Promise<void> {
-    const current = parts.filter((part) => this.#partitions.get(partKey(part)) === part.state);
+    const current = this.#readPath.current(parts);
     if (error !== undefined) {
       this.#counters.nacks++;
       for (const part of current) part.state.nacked(sequence, part.records);
@@ -559,7 +314,7 @@ export class KafkaSource implements Source {
   }
 
   #afterNack(): void {
-    this.#syncPauses();
+    this.#readPath.syncPauses();
     this.#wakeup.notify();
   }
 
@@ -572,7 +327,7 @@ export class KafkaSource implements Source {
   }
 
   async #commitNow(): Promise<void> {
-    const consumer = this.#consumer;
+    const consumer = this.#session.consumer;
     const targets = this.#commitTargets();
     if (consumer === undefined || targets.length === 0) return;
     try {
@@ -638,7 +393,7 @@ export class KafkaSource implements Source {
 
   #commitTargets(): ConsumedOffset[] {
     const targets: ConsumedOffset[] = [];
-    for (const state of this.#partitions.values()) {
+    for (const state of this.#readPath.partitions.values()) {
       const offset = state.commitTarget();
       if (offset !== undefined) {
         targets.push({ topic: state.topic, partition: state.partition, offset });
@@ -650,7 +405,7 @@ export class KafkaSource implements Source {
   #markCommitted(targets: readonly ConsumedOffset[]): void {
     if (targets.length > 0) this.#counters.commits++;
     for (const { topic, partition, offset } of targets) {
-      const state = this.#partitions.get(partitionKey(topic, partition));
+      const state = this.#readPath.partitions.get(partitionKey(topic, partition));
       if (state !== undefined && (state.committed === undefined || offset > state.committed)) {
         state.committed = offset;
       }
@@ -658,61 +413,7 @@ export class KafkaSource implements Source {
   }
 
   #fail(error: Error): void {
-    this.#counters.errors++;
-    this.#failure = error;
-    this.#wakeup.notify();
-  }
-
-  // Pauses the partitions whose buffers are full (all of them while the source is paused) and
-  // resumes the others; kafkajs forgets pauses when it rejoins, so this runs after a join too.
-  #syncPauses(): void {
-    const consumer = this.#consumer;
-    if (consumer === undefined) return;
-    const wanted = new Set<string>();
-    for (const [key, state] of this.#partitions) {
-      if (this.#paused || state.fresh >= this.#config.maxBufferedRecordsPerPartition) {
-        wanted.add(key);
-      }
-    }
-    const toPause = [...wanted].filter((key) => !this.#appliedPauses.has(key));
-    const toResume = [...this.#appliedPauses].filter((key) => !wanted.has(key));
-    try {
-      if (toPause.length > 0) consumer.pause(toPause.map(asTopicPartitions));
-      if (toResume.length > 0) consumer.resume(toResume.map(asTopicPartitions));
-      this.#appliedPauses = wanted;
-    } catch (error) {
-      // Between a crash and the restart kafkajs has no group to pause; the next join re-applies.
-      this.#logger.debug({ err: error }, "pausing Kafka partitions deferred to the next join");
-    }
-  }
-
-  #describeFailure(error: unknown, doing: string): Error {
-    const { brokers, groupId } = this.#config;
-    if (isConnectionProblem(error)) {
-      return new NotConnectedError(unreachableMessage(brokers, error), { cause: error });
-    }
-    if (error instanceof SluiceError) return error;
-    const type = protocolErrorType(error);
-    const topics = this.#config.topics?.join(", ") ?? `/${this.#config.topicPattern}/`;
-    if (type === "UNKNOWN_TOPIC_OR_PARTITION") {
-      return new SluiceError(
-        "SLUICE_CONNECTOR_REFUSED",
-        `Kafka at ${brokers.join(", ")} has no topic ${topics}: create it first (the source does not create topics).`,
-        { cause: error },
-      );
-    }
-    return new SluiceError(
-      "SLUICE_CONNECTOR_REFUSED",
-      `Kafka at ${brokers.join(", ")} refused the source while ${doing} for group "${groupId}" (topics ${topics}): ${rootMessage(error)}. Check the topics, the group's permissions and the sasl/tls settings.`,
-      { cause: error },
-    );
-  }
-
-  async #teardown(): Promise<void> {
-    const consumer = this.#consumer;
-    this.#consumer = undefined;
-    this.#appliedPauses = new Set();
-    if (consumer !== undefined) await closeQuietly(() => consumer.disconnect(), CLOSE_TIMEOUT_MS);
+    this.#session.fail(error);
   }
 
   #assertOpen(): void {
@@ -720,66 +421,4 @@ export class KafkaSource implements Source {
       throw new SluiceError("SLUICE_CONNECTOR_CLOSED", "the Kafka source was closed");
     }
   }
-}
-
-/** A read's limits from flow control (`ReadOptions`), checked. */
-interface ReadLimits {
-  readonly maxRecords: number;
-  readonly perPartition: ReadonlyMap<string, number> | undefined;
-}
-
-function readLimits(options: ReadOptions): ReadLimits {
-  const { maxRecords, maxRecordsPerPartition } = options;
-  if (maxRecords !== undefined) requireCount(maxRecords, "maxRecords");
-  for (const [key, max] of maxRecordsPerPartition ?? []) {
-    requireCount(max, `maxRecordsPerPartition["${key}"]`);
-  }
-  return {
-    maxRecords: maxRecords ?? Number.POSITIVE_INFINITY,
-    perPartition: maxRecordsPerPartition,
-  };
-}
-
-function requireCount(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new SluiceError(
-      "SLUICE_INVALID_ARGUMENT",
-      `Kafka source read: ${name} must be a whole number of records, 0 or more, got ${String(value)}`,
-    );
-  }
-}
-
-function partKey(part: ReadPart): string {
-  return partitionKey(part.state.topic, part.state.partition);
-}
-
-function asTopicPartitions(key: string): { topic: string; partitions: number[] } {
-  const { topic, partition } = parsePartitionKey(key);
-  return { topic, partitions: [partition] };
-}
-
-function toHeld(key: string, message: KafkaMessage): HeldRecord {
-  const kafkaOffset = BigInt(message.offset);
-  const record: SourceRecord = {
-    value: message.value ?? EMPTY,
-    ...(message.key ? { key: message.key } : {}),
-    headers: toHeaders(message.headers),
-    timestampMs: Number(message.timestamp),
-    partition: key,
-    offset: (kafkaOffset + 1n).toString(),
-  };
-  return { kafkaOffset, record };
-}
-
-const encoder = new TextEncoder();
-
-// Kafka allows a header name more than once; like Kafka's lastHeader(), the last value wins.
-function toHeaders(headers: IHeaders | undefined): RecordHeaders {
-  const result: Record<string, Uint8Array> = {};
-  for (const [name, raw] of Object.entries(headers ?? {})) {
-    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-    if (value === undefined) continue;
-    result[name] = typeof value === "string" ? encoder.encode(value) : value;
-  }
-  return result;
 }

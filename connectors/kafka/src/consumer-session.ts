@@ -1,0 +1,356 @@
+import type {
+  Consumer,
+  ConsumerCrashEvent,
+  ConsumerGroupJoinEvent,
+  EachBatchPayload,
+  Kafka,
+} from "kafkajs";
+import type { Logger } from "pino";
+import { abortable, closeQuietly, NotConnectedError, SluiceError, withTimeout } from "sluice";
+import {
+  isConnectionProblem,
+  protocolErrorType,
+  rootMessage,
+  unreachableMessage,
+} from "./kafka-client.js";
+import { PartitionState } from "./partition-state.js";
+import type { ReadPath } from "./read-path.js";
+import type { KafkaSourceConfig } from "./source-config.js";
+import { partitionKey } from "./topic-partition.js";
+
+/**
+ * Builds the kafkajs client the source consumes with (the default connects to `config.brokers`).
+ *
+ * @example
+ * const factory: KafkaClientFactory = (config, logger) => createKafkaClient(config, logger);
+ */
+export type KafkaClientFactory = (
+  config: KafkaSourceConfig,
+  logger: Logger,
+) => Pick<Kafka, "consumer" | "admin">;
+
+/** The counters the session keeps up to date, part of the source's metrics. */
+export interface SessionCounters {
+  rebalances: number;
+  restarts: number;
+  errors: number;
+}
+
+/** What the session tells the source about. */
+export interface SessionEvents {
+  /** Something a pending read waits for happened (records, a failure, an assignment). */
+  readonly wake: () => void;
+  /** Partitions were assigned (first join, rebalance, rejoin). */
+  readonly assigned: () => void;
+}
+
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * The Kafka source's consumer session: connects a kafkajs consumer, joins the group and waits
+ * until it is assigned and positioned, follows rebalances (a revoked partition's records are
+ * dropped, a kept one resumes after the last record fetched, a new one starts at its start
+ * offset) and kafkajs's restarts after lost brokers, and remembers a fatal failure for the
+ * next read. Fetched batches go to the read path.
+ *
+ * @example
+ * const session = new ConsumerSession(config, logger, createKafkaClient, readPath, counters, events, new Map());
+ * await session.connect(signal);
+ */
+export class ConsumerSession {
+  readonly #config: KafkaSourceConfig;
+  readonly #logger: Logger;
+  readonly #createClient: KafkaClientFactory;
+  readonly #readPath: ReadPath;
+  readonly #counters: SessionCounters;
+  readonly #events: SessionEvents;
+  readonly #startOffsets: Map<string, bigint>;
+  #consumer: Consumer | undefined;
+  #failure: Error | undefined;
+  #closed = false;
+  /**
+   * With `startFrom: "latest"`, partitions without a start offset start at their first record
+   * stamped at or after this time (epoch ms) on the next connect; cleared once looked up.
+   */
+  firstRunStartedAtMs: number | undefined;
+
+  /**
+   * @param startOffsets where newly assigned partitions start, by `"<topic>-<partition>"`;
+   *   taken and cleared on the first assignment.
+   */
+  constructor(
+    config: KafkaSourceConfig,
+    logger: Logger,
+    createClient: KafkaClientFactory,
+    readPath: ReadPath,
+    counters: SessionCounters,
+    events: SessionEvents,
+    startOffsets: Map<string, bigint>,
+  ) {
+    this.#startOffsets = startOffsets;
+    this.#config = config;
+    this.#logger = logger;
+    this.#createClient = createClient;
+    this.#readPath = readPath;
+    this.#counters = counters;
+    this.#events = events;
+  }
+
+  /** The consumer in use, undefined before the first connect and after a failed one. */
+  get consumer(): Consumer | undefined {
+    return this.#consumer;
+  }
+
+  /** The failure the next read reports, if any. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** True when connected and nothing failed since. */
+  get connected(): boolean {
+    return this.#consumer !== undefined && this.#failure === undefined;
+  }
+
+  /** Remembers a fatal failure (counted as an error) for the next read, and wakes it. */
+  fail(error: Error): void {
+    this.#counters.errors++;
+    this.#failure = error;
+    this.#events.wake();
+  }
+
+  /**
+   * Connects a new consumer (after tearing down a failed one) and resolves once it joined the
+   * group and was assigned and positioned.
+   */
+  async connect(signal: AbortSignal): Promise<void> {
+    if (this.#consumer !== undefined) await this.teardown();
+    this.#failure = undefined;
+    const config = this.#config;
+    const kafka = this.#createClient(config, this.#logger);
+    if (this.firstRunStartedAtMs !== undefined && config.startFrom === "latest") {
+      try {
+        await abortable(this.#startAtTime(kafka, this.firstRunStartedAtMs), signal);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        this.#counters.errors++;
+        throw this.#describeFailure(error, "looking up offsets by time");
+      }
+      this.firstRunStartedAtMs = undefined;
+    }
+    const consumer = this.#createConsumer(kafka);
+    // Connected means assigned and positioned: kafkajs looks up where partitions without a
+    // committed offset start (startFrom) in its first fetch after the join, so "latest" is
+    // the end of the topic when connect resolves, not some later moment.
+    let ready: () => void = () => undefined;
+    let failed: (error: unknown) => void = () => undefined;
+    const readiness = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      failed = reject;
+    });
+    // A crash may come before connect awaits readiness; the rejection is read there.
+    readiness.catch(() => undefined);
+    let joined = false;
+    consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
+      if (this.#consumer !== consumer) return;
+      joined = true;
+      this.#assign(consumer, event.payload.memberAssignment);
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      if (joined) ready();
+    });
+    consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => {
+      if (this.#consumer !== consumer) return;
+      const { error, restart } = event.payload;
+      if (restart) {
+        this.#counters.restarts++;
+        this.#logger.warn(
+          { err: error },
+          "the Kafka consumer lost the brokers; kafkajs restarts it and it rejoins the group",
+        );
+        return;
+      }
+      this.fail(this.#describeFailure(error, "consuming"));
+      failed(this.#failure);
+    });
+    this.#consumer = consumer;
+    this.#readPath.attach(consumer);
+    try {
+      await this.#join(consumer, readiness, signal);
+    } catch (error) {
+      if (this.#consumer === consumer) {
+        this.#consumer = undefined;
+        this.#readPath.attach(undefined);
+      }
+      await closeQuietly(() => consumer.disconnect(), CLOSE_TIMEOUT_MS);
+      if (signal.aborted) throw signal.reason;
+      this.#counters.errors++;
+      throw this.#describeFailure(error, "connecting");
+    }
+  }
+
+  /** Disconnects the consumer (waiting at most a few seconds); the session stays usable. */
+  async teardown(): Promise<void> {
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    this.#readPath.attach(undefined);
+    if (consumer !== undefined) await closeQuietly(() => consumer.disconnect(), CLOSE_TIMEOUT_MS);
+  }
+
+  /** Stops taking batches and disconnects, for good. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.teardown();
+  }
+
+  #createConsumer(kafka: Pick<Kafka, "consumer">): Consumer {
+    const config = this.#config;
+    return kafka.consumer({
+      groupId: config.groupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      rebalanceTimeout: config.rebalanceTimeoutMs,
+      heartbeatInterval: config.heartbeatIntervalMs,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      maxWaitTimeInMs: config.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      retry: {
+        retries: config.retries,
+        initialRetryTime: 100,
+        maxRetryTime: 5_000,
+        // kafkajs asks only for retriable failures (lost brokers): always restart then.
+        restartOnFailure: async () => true,
+      },
+    });
+  }
+
+  // Connects, subscribes and runs the consumer, then waits for the first assignment's fetch.
+  async #join(consumer: Consumer, readiness: Promise<void>, signal: AbortSignal): Promise<void> {
+    const config = this.#config;
+    await abortable(consumer.connect(), signal);
+    const topics = config.topics ?? [new RegExp(config.topicPattern ?? "")];
+    await abortable(
+      consumer.subscribe({ topics, fromBeginning: config.startFrom === "earliest" }),
+      signal,
+    );
+    await abortable(
+      consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async (payload) => this.#receive(consumer, payload),
+      }),
+      signal,
+    );
+    await abortable(
+      withTimeout(readiness, config.joinTimeoutMs, () => {
+        return new NotConnectedError(
+          `The Kafka consumer did not join group "${config.groupId}" at ${config.brokers.join(", ")} within ${config.joinTimeoutMs} ms; is the group coordinator up? (joinTimeoutMs)`,
+        );
+      }),
+      signal,
+    );
+  }
+
+  // Start offsets, for the subscribed partitions that have none, at the first record stamped
+  // at or after `timeMs` (the end of the partition when there is none).
+  async #startAtTime(kafka: Pick<Kafka, "admin">, timeMs: number): Promise<void> {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const { topics, topicPattern } = this.#config;
+      const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
+      const names = topics ?? (await admin.listTopics()).filter((name) => pattern?.test(name));
+      for (const topic of names) {
+        for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(
+          topic,
+          timeMs,
+        )) {
+          const key = partitionKey(topic, partition);
+          if (!this.#startOffsets.has(key)) this.#startOffsets.set(key, BigInt(offset));
+        }
+      }
+    } finally {
+      await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
+    }
+  }
+
+  // kafkajs pushes a fetched batch of one partition: the read path keeps what is new.
+  async #receive(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
+    const { batch, isStale, resolveOffset } = payload;
+    if (this.#consumer !== consumer || this.#closed || isStale()) return;
+    const key = partitionKey(batch.topic, batch.partition);
+    const last = batch.messages[batch.messages.length - 1];
+    if (last === undefined) return;
+    if (!this.#readPath.receive(key, batch.messages, batch.highWatermark)) return;
+    resolveOffset(last.offset);
+    this.#events.wake();
+  }
+
+  // A new assignment (first join, rebalance, or rejoin after a restart).
+  #assign(consumer: Consumer, assignment: Record<string, number[]>): void {
+    this.#counters.rebalances++;
+    const partitions = this.#readPath.partitions;
+    const assigned = new Map<string, { topic: string; partition: number }>();
+    for (const [topic, numbers] of Object.entries(assignment)) {
+      for (const partition of numbers) {
+        assigned.set(partitionKey(topic, partition), { topic, partition });
+      }
+    }
+    for (const [key, state] of partitions) {
+      if (assigned.has(key)) continue;
+      // Revoked: whoever gets it next starts from the last committed offset.
+      partitions.delete(key);
+      this.#logger.info(
+        { partition: key, dropped: state.buffered, committed: state.committed?.toString() },
+        "partition revoked; its unacknowledged records are dropped",
+      );
+    }
+    for (const [key, { topic, partition }] of assigned) {
+      let state = partitions.get(key);
+      if (state === undefined) {
+        state = new PartitionState(topic, partition);
+        partitions.set(key, state);
+        const start = this.#startOffsets.get(key);
+        if (start !== undefined) {
+          this.#startOffsets.delete(key);
+          state.nextFetch = start;
+        }
+      }
+      // Resume exactly after what this source already holds, wherever the group's committed
+      // offset is (kafkajs would fetch from there again after a rejoin).
+      if (state.nextFetch !== undefined) {
+        consumer.seek({ topic, partition, offset: state.nextFetch.toString() });
+      }
+    }
+    // Start offsets are for the first assignment only: a partition that comes later was
+    // committed by the member that had it.
+    this.#startOffsets.clear();
+    this.#readPath.attach(consumer);
+    this.#readPath.syncPauses();
+    this.#logger.info({ partitions: [...assigned.keys()] }, "partitions assigned");
+    this.#events.assigned();
+    this.#events.wake();
+  }
+
+  #describeFailure(error: unknown, doing: string): Error {
+    const { brokers, groupId } = this.#config;
+    if (isConnectionProblem(error)) {
+      return new NotConnectedError(unreachableMessage(brokers, error), { cause: error });
+    }
+    if (error instanceof SluiceError) return error;
+    const type = protocolErrorType(error);
+    const topics = this.#config.topics?.join(", ") ?? `/${this.#config.topicPattern}/`;
+    if (type === "UNKNOWN_TOPIC_OR_PARTITION") {
+      return new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `Kafka at ${brokers.join(", ")} has no topic ${topics}: create it first (the source does not create topics).`,
+        { cause: error },
+      );
+    }
+    return new SluiceError(
+      "SLUICE_CONNECTOR_REFUSED",
+      `Kafka at ${brokers.join(", ")} refused the source while ${doing} for group "${groupId}" (topics ${topics}): ${rootMessage(error)}. Check the topics, the group's permissions and the sasl/tls settings.`,
+      { cause: error },
+    );
+  }
+}

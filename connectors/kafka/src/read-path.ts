@@ -1,0 +1,253 @@
+import type { Consumer, IHeaders, KafkaMessage } from "kafkajs";
+import type { Logger } from "pino";
+import { type ReadOptions, type RecordHeaders, SluiceError, type SourceRecord } from "sluice";
+import type { HeldRecord, PartitionState } from "./partition-state.js";
+import type { KafkaSourceConfig } from "./source-config.js";
+import { parsePartitionKey, partitionKey } from "./topic-partition.js";
+
+/** One partition's share of a read. */
+export interface ReadPart {
+  readonly state: PartitionState;
+  readonly records: HeldRecord[];
+}
+
+/** What one read takes out of the buffers: its number, the records and where they came from. */
+export interface Taken {
+  readonly sequence: number;
+  readonly parts: readonly ReadPart[];
+  readonly records: readonly SourceRecord[];
+}
+
+/** A read's limits from flow control (`ReadOptions`), checked. */
+export interface ReadLimits {
+  readonly maxRecords: number;
+  readonly perPartition: ReadonlyMap<string, number> | undefined;
+}
+
+type ReadPathConfig = Pick<
+  KafkaSourceConfig,
+  "maxRecordsPerRead" | "maxRecordsPerPartition" | "maxBufferedRecordsPerPartition"
+>;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The Kafka source's read path: the records fetched per assigned partition, handed out in
+ * reads bounded by `maxRecordsPerRead`, `maxRecordsPerPartition` and flow control's limits
+ * (one partition further each read, so every partition gets its turn), and fetching paused per
+ * partition while its buffer is full or the source is paused. The consumer session fills it
+ * from kafkajs's batches and tells it which consumer to pause.
+ *
+ * @example
+ * const path = new ReadPath(config, logger, counters);
+ * path.attach(consumer);
+ * path.receive("orders-0", messages, highWatermark);
+ * const taken = path.take(readLimits({ maxRecords: 100 }));
+ */
+export class ReadPath {
+  /** The assigned partitions' states, by `"<topic>-<partition>"`. */
+  readonly partitions = new Map<string, PartitionState>();
+  readonly #config: ReadPathConfig;
+  readonly #logger: Logger;
+  readonly #counters: { recordsIn: number; bytesIn: number };
+  #consumer: Pick<Consumer, "pause" | "resume"> | undefined;
+  #appliedPauses = new Set<string>();
+  #paused = false;
+  #sequence = 0;
+  #cursor = 0;
+
+  constructor(
+    config: ReadPathConfig,
+    logger: Logger,
+    counters: { recordsIn: number; bytesIn: number },
+  ) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#counters = counters;
+  }
+
+  /** Records fetched and held, not yet handed out (nacked ones included). */
+  get bufferedRecords(): number {
+    let buffered = 0;
+    for (const state of this.partitions.values()) buffered += state.buffered;
+    return buffered;
+  }
+
+  /** Partitions whose fetching is paused now. */
+  get pausedPartitions(): number {
+    return this.#appliedPauses.size;
+  }
+
+  /** True while the source is paused. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Uses `consumer` for pausing from now on (undefined: none), forgetting the pauses applied
+   * to the one before: kafkajs forgets them too when it rejoins.
+   */
+  attach(consumer: Pick<Consumer, "pause" | "resume"> | undefined): void {
+    this.#consumer = consumer;
+    this.#appliedPauses = new Set();
+  }
+
+  /** Pauses or resumes every partition's fetching (flow control); false when nothing changed. */
+  setPaused(paused: boolean): boolean {
+    if (this.#paused === paused) return false;
+    this.#paused = paused;
+    this.syncPauses();
+    return true;
+  }
+
+  /** Records waiting per assigned partition: held ones plus its lag. */
+  backlog(): ReadonlyMap<string, number> {
+    const backlog = new Map<string, number>();
+    for (const [key, state] of this.partitions) backlog.set(key, state.backlog);
+    return backlog;
+  }
+
+  /**
+   * Keeps what a fetched batch of partition `key` holds that is new; false when the partition
+   * is not assigned (any more) or the batch is empty.
+   */
+  receive(key: string, messages: readonly KafkaMessage[], highWatermark: string): boolean {
+    const state = this.partitions.get(key);
+    if (state === undefined || messages.length === 0) return false;
+    // Kept even when the partition (or the source) was paused after this batch was fetched:
+    // kafkajs delivers a fetched batch regardless, and it is not fetched again.
+    state.accept(messages.map((message) => toHeld(key, message)));
+    state.highWatermark = BigInt(highWatermark);
+    this.syncPauses();
+    return true;
+  }
+
+  /** Takes the records of one read within `limits`; undefined when there are none. */
+  take(limits: ReadLimits): Taken | undefined {
+    const entries = [...this.partitions];
+    if (entries.length === 0) return undefined;
+    const maxRecords = Math.min(this.#config.maxRecordsPerRead, limits.maxRecords);
+    const parts: ReadPart[] = [];
+    let total = 0;
+    for (let index = 0; index < entries.length && total < maxRecords; index++) {
+      const [key, state] = entries[(this.#cursor + index) % entries.length] as [
+        string,
+        PartitionState,
+      ];
+      const ofPartition = Math.min(
+        this.#config.maxRecordsPerPartition,
+        limits.perPartition?.get(key) ?? Number.POSITIVE_INFINITY,
+        maxRecords - total,
+      );
+      const records = state.take(ofPartition);
+      if (records.length === 0) continue;
+      parts.push({ state, records });
+      total += records.length;
+    }
+    this.#cursor = (this.#cursor + 1) % entries.length;
+    if (total === 0) return undefined;
+    const sequence = ++this.#sequence;
+    const records: SourceRecord[] = [];
+    for (const part of parts) {
+      part.state.delivered(sequence, part.records);
+      for (const held of part.records) {
+        records.push(held.record);
+        this.#counters.bytesIn += held.record.value.byteLength + (held.record.key?.byteLength ?? 0);
+      }
+    }
+    this.#counters.recordsIn += records.length;
+    this.syncPauses();
+    return { sequence, parts, records };
+  }
+
+  /** The parts of a read whose partitions are still assigned to the same state. */
+  current(parts: readonly ReadPart[]): ReadPart[] {
+    return parts.filter(
+      (part) =>
+        this.partitions.get(partitionKey(part.state.topic, part.state.partition)) === part.state,
+    );
+  }
+
+  /**
+   * Pauses the partitions whose buffers are full (all of them while the source is paused) and
+   * resumes the others; kafkajs forgets pauses when it rejoins, so this runs after a join too.
+   */
+  syncPauses(): void {
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const wanted = new Set<string>();
+    for (const [key, state] of this.partitions) {
+      if (this.#paused || state.fresh >= this.#config.maxBufferedRecordsPerPartition) {
+        wanted.add(key);
+      }
+    }
+    const toPause = [...wanted].filter((key) => !this.#appliedPauses.has(key));
+    const toResume = [...this.#appliedPauses].filter((key) => !wanted.has(key));
+    try {
+      if (toPause.length > 0) consumer.pause(toPause.map(asTopicPartitions));
+      if (toResume.length > 0) consumer.resume(toResume.map(asTopicPartitions));
+      this.#appliedPauses = wanted;
+    } catch (error) {
+      // Between a crash and the restart kafkajs has no group to pause; the next join re-applies.
+      this.#logger.debug({ err: error }, "pausing Kafka partitions deferred to the next join");
+    }
+  }
+}
+
+/**
+ * Checks flow control's limits of one read.
+ *
+ * @example
+ * readLimits({ maxRecords: 100 }); // { maxRecords: 100, perPartition: undefined }
+ */
+export function readLimits(options: ReadOptions): ReadLimits {
+  const { maxRecords, maxRecordsPerPartition } = options;
+  if (maxRecords !== undefined) requireCount(maxRecords, "maxRecords");
+  for (const [key, max] of maxRecordsPerPartition ?? []) {
+    requireCount(max, `maxRecordsPerPartition["${key}"]`);
+  }
+  return {
+    maxRecords: maxRecords ?? Number.POSITIVE_INFINITY,
+    perPartition: maxRecordsPerPartition,
+  };
+}
+
+function requireCount(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SluiceError(
+      "SLUICE_INVALID_ARGUMENT",
+      `Kafka source read: ${name} must be a whole number of records, 0 or more, got ${String(value)}`,
+    );
+  }
+}
+
+function asTopicPartitions(key: string): { topic: string; partitions: number[] } {
+  const { topic, partition } = parsePartitionKey(key);
+  return { topic, partitions: [partition] };
+}
+
+function toHeld(key: string, message: KafkaMessage): HeldRecord {
+  const kafkaOffset = BigInt(message.offset);
+  const record: SourceRecord = {
+    value: message.value ?? EMPTY,
+    ...(message.key ? { key: message.key } : {}),
+    headers: toHeaders(message.headers),
+    timestampMs: Number(message.timestamp),
+    partition: key,
+    offset: (kafkaOffset + 1n).toString(),
+  };
+  return { kafkaOffset, record };
+}
+
+const encoder = new TextEncoder();
+
+// Kafka allows a header name more than once; like Kafka's lastHeader(), the last value wins.
+function toHeaders(headers: IHeaders | undefined): RecordHeaders {
+  const result: Record<string, Uint8Array> = {};
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (value === undefined) continue;
+    result[name] = typeof value === "string" ? encoder.encode(value) : value;
+  }
+  return result;
+}
