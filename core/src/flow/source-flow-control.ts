@@ -63,6 +63,11 @@ export class SourceFlowControl {
     this.maxQueuedBytes = requireBound("maxBufferedBytes", options.maxQueuedBytes);
   }
 
+  /** Records received that no batch holds yet (the next batch takes them). */
+  get waitingRecords(): number {
+    return this.pendingRecords;
+  }
+
   /** Records received and not yet processed (waiting for a batch, or in an unfinished batch). */
   get queuedRecords(): number {
     return this.pendingRecords + this.inFlightRecords;

@@ -19,7 +19,7 @@ export {
 export { ManualClock } from "../scheduler/manual-clock.js";
 export * from "./conformance/index.js";
 export { executorThreadIds } from "./executors.js";
-export { cachedBatchTimes } from "./inspect.js";
+export { cachedBatchTimes, waitingInputRecords } from "./inspect.js";
 export {
   type InputBatches,
   type InputRecord,

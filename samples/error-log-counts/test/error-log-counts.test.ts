@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createJobContext, type StreamingContext } from "sluice";
-import { ManualClock } from "sluice/testing";
+import { ManualClock, waitingInputRecords } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { dropFile, temporaryFolder } from "../../../test/samples/files.js";
 import { SeededRandom } from "../../../test/samples/seeded-random.js";
@@ -38,6 +38,15 @@ function logText(random: SeededRandom, errors: number): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Resolves once `condition` holds (polled; the deadline only stops a hung wait). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`waited 30 s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Resolves when the context has completed the batch at `time`. */
 function batchCompleted(context: StreamingContext): (time: number) => Promise<void> {
   const done = new Set<number>();
@@ -70,6 +79,7 @@ describe("samples/error-log-counts", () => {
     const clock = new ManualClock(0);
     const args: ErrorLogArgs = { directory, window: "60s", slide: "10s" };
     ctx = await createJobContext({ module: JOB, args }, { batchInterval: batchMs, clock });
+    const live = ctx;
     const completed = batchCompleted(ctx);
     await ctx.start();
 
@@ -78,14 +88,23 @@ describe("samples/error-log-counts", () => {
     const batches = 30; // 20 with files, then 10 without, so the counts fall back to 0
     for (let k = 0; k < batches; k++) {
       let errors = 0;
-      const files = k < 20 ? random.int(0, 3) : 0;
+      let lines = 0;
+      // At least one file per batch while files come (a file has at least one line), so the
+      // test can see each batch take its lines before the next files land.
+      const files = k < 20 ? random.int(1, 3) : 0;
       for (let f = 0; f < files; f++) {
         const count = random.int(0, 6);
         errors += count;
-        await dropFile(directory, `app-${k}-${f}.log`, logText(random, count));
+        const text = logText(random, count);
+        lines += text.split("\n").length - 1;
+        await dropFile(directory, `app-${k}-${f}.log`, text);
       }
       errorsInBatch.push(errors);
+      // The file source reads in the background: the batch ends once it holds every line.
+      await until(() => waitingInputRecords(live) === lines, `the lines of batch ${k} read`);
       clock.advance(batchMs);
+      // The batch has taken them once none wait (every file has a line, so lines > 0 here).
+      if (lines > 0) await until(() => waitingInputRecords(live) === 0, `batch ${k} cut`);
       // A batch runs jobs only at multiples of the slide (the only output is the windowed count).
       if (((k + 1) * batchMs) % 10_000 === 0) await completed((k + 1) * batchMs);
     }
