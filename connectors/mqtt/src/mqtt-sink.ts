@@ -3,6 +3,7 @@ import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import {
   BackoffError,
+  type ConnectionMetrics,
   ConnectionSlot,
   NotConnectedError,
   type Sink,
@@ -23,19 +24,13 @@ import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
 import { topicNameProblem } from "./topics.js";
 
 /** The sink's counters; read them with `sink.metrics`. */
-export interface MqttSinkMetrics {
+export interface MqttSinkMetrics extends ConnectionMetrics {
   /** Messages published (confirmed by the broker at QoS 1/2). */
   readonly recordsOut: number;
   /** Bytes of their values. */
   readonly bytesOut: number;
   /** Batches written. */
   readonly batches: number;
-  /** Successful connects (the first one and every reconnect). */
-  readonly connects: number;
-  /** Connections lost while in use. */
-  readonly connectionLosses: number;
-  /** Failed connects, lost connections, failed batches. */
-  readonly errors: number;
 }
 
 type Counters = { -readonly [K in keyof MqttSinkMetrics]: number };

@@ -1,17 +1,17 @@
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import {
+  type ConnectionMetrics,
   ConnectionSlot,
   NotConnectedError,
+  PushedReads,
   type ReadOptions,
   type ReadResult,
-  readPushed,
   readResult,
   readSize,
   SluiceError,
   type Source,
   type SourceRecord,
-  Wakeup,
 } from "sluice";
 import {
   type BrokerAddress,
@@ -25,7 +25,7 @@ import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
 import { type MqttSourceConfig, subscriptionsOf } from "./source-config.js";
 
 /** The source's counters; read them with `source.metrics`. */
-export interface MqttSourceMetrics {
+export interface MqttSourceMetrics extends ConnectionMetrics {
   /** Records handed to Sluice by `read` (nacked ones again each time). */
   readonly recordsIn: number;
   /** Bytes of their values. */
@@ -45,14 +45,8 @@ export interface MqttSourceMetrics {
    * and the source stopped taking packets from the connection until reads caught up.
    */
   readonly receiveMaximumOverruns: number;
-  /** Successful connects (the first one and every reconnect). */
-  readonly connects: number;
-  /** Connections lost while in use. */
-  readonly connectionLosses: number;
   /** Reconnects where the broker no longer had the session (its unacknowledged messages are gone). */
   readonly sessionsLost: number;
-  /** Failed connects, lost connections and refusals. */
-  readonly errors: number;
 }
 
 type Counters = { -readonly [K in keyof MqttSourceMetrics]: number };
@@ -94,7 +88,6 @@ export class MqttSource implements Source {
   readonly #config: MqttSourceConfig;
   readonly #logger: Logger;
   readonly #open: MqttOpener;
-  readonly #wakeup = new Wakeup();
   readonly #counters: Counters = {
     recordsIn: 0,
     bytesIn: 0,
@@ -123,7 +116,10 @@ export class MqttSource implements Source {
   /** True once a CONNACK came: a later one without the session means the broker lost it. */
   #sessionSeen = false;
   readonly #slot = new ConnectionSlot<Link>("the MQTT source", this.#counters);
-  #paused = false;
+  readonly #reads = new PushedReads(
+    this.#slot,
+    () => this.#nacked.length > 0 || this.#unread.length > 0,
+  );
   #sequence = 0;
 
   constructor(config: MqttSourceConfig, logger: Logger, connect?: MqttConnect) {
@@ -194,7 +190,7 @@ export class MqttSource implements Source {
       },
       "subscribed to MQTT",
     );
-    this.#wakeup.notify();
+    this.#reads.notify();
   }
 
   /**
@@ -203,13 +199,7 @@ export class MqttSource implements Source {
    * acknowledgements held, for the next reads.
    */
   read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
-    return readPushed(signal, {
-      wakeup: this.#wakeup,
-      slot: this.#slot,
-      paused: () => this.#paused,
-      ready: () => this.#nacked.length > 0 || this.#unread.length > 0,
-      take: () => this.#take(options?.maxRecords),
-    });
+    return this.#reads.read(signal, () => this.#take(options?.maxRecords));
   }
 
   /**
@@ -218,13 +208,11 @@ export class MqttSource implements Source {
    * in the session; QoS 0 ones keep coming and are held up to `maxBufferedQos0`.
    */
   pause(): void {
-    this.#paused = true;
-    this.#wakeup.notify();
+    this.#reads.pause();
   }
 
   resume(): void {
-    this.#paused = false;
-    this.#wakeup.notify();
+    this.#reads.resume();
   }
 
   /**
@@ -238,7 +226,7 @@ export class MqttSource implements Source {
         this.#unread = [];
         this.#nacked = [];
         this.#releaseStalled();
-        this.#wakeup.notify();
+        this.#reads.notify();
       },
     );
   }
@@ -332,7 +320,7 @@ export class MqttSource implements Source {
     };
     this.#outstanding.set(packetId, held);
     this.#unread.push(held);
-    this.#wakeup.notify();
+    this.#reads.notify();
     if (this.#unreadHeld() <= this.#config.receiveMaximum) return undefined;
     // A broker that keeps to MQTT 5 never gets here: it sends no more than receiveMaximum
     // unacknowledged messages, and only read ones are acknowledged. Some do not (Mosquitto 2.0
@@ -374,7 +362,7 @@ export class MqttSource implements Source {
       qos: 0,
       session: this.#session,
     });
-    this.#wakeup.notify();
+    this.#reads.notify();
   }
 
   #record(topic: string, payload: Buffer, packet: IPublishPacket): SourceRecord {
@@ -411,7 +399,7 @@ export class MqttSource implements Source {
         // Nothing to tell the broker: the messages stay unacknowledged and are read again first.
         this.#counters.nacked += taken.length;
         this.#nacked.push(...taken);
-        this.#wakeup.notify();
+        this.#reads.notify();
       },
     );
   }
@@ -452,7 +440,7 @@ export class MqttSource implements Source {
     this.#logger.warn({ broker: link.broker.label, reason }, "lost the MQTT connection");
     this.#releaseStalled();
     link.client.end(true);
-    this.#wakeup.notify();
+    this.#reads.notify();
   }
 }
 

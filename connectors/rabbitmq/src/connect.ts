@@ -2,6 +2,8 @@ import type { ChannelModel, Options, SocketOptions } from "amqplib";
 import amqp from "amqplib";
 import {
   brokerList,
+  type ConnectionLink,
+  type ConnectSteps,
   closeQuietly,
   connectAdvice,
   firstReachable,
@@ -115,6 +117,26 @@ export function connectionOpener(
 ): AmqpOpener {
   const addresses = brokerAddresses(config, connectionName);
   return (signal) => openConnection(addresses, signal, connect);
+}
+
+/**
+ * The steps `ConnectionSlot.connect` takes for a RabbitMQ source or sink: open a connection to
+ * the first broker that answers, set it up with `setUp` (channels, declarations), and close it
+ * again when the set-up fails or is abandoned.
+ *
+ * @example
+ * const link = await slot.connect(signal, amqpConnectSteps(open, signal, (connection, broker) => setUp(connection, broker)));
+ */
+export function amqpConnectSteps<L extends ConnectionLink>(
+  open: AmqpOpener,
+  signal: AbortSignal,
+  setUp: (connection: ChannelModel, broker: BrokerAddress) => Promise<L>,
+): ConnectSteps<{ connection: ChannelModel; broker: BrokerAddress }, L> {
+  return {
+    open: () => open(signal),
+    setUp: ({ connection, broker }) => setUp(connection, broker),
+    discard: ({ connection }) => closeConnection(connection),
+  };
 }
 
 /**

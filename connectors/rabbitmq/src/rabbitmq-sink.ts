@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel, Message } from "amqplib";
 import type { Logger } from "pino";
 import {
   BackoffError,
+  type ConnectionMetrics,
   ConnectionSlot,
   NotConnectedError,
   type Sink,
@@ -14,6 +15,7 @@ import { explainChannelError } from "./channel-errors.js";
 import {
   type AmqpConnect,
   type AmqpOpener,
+  amqpConnectSteps,
   type BrokerAddress,
   closeConnection,
   connectionOpener,
@@ -22,7 +24,7 @@ import { amqpHeaders } from "./headers.js";
 import type { RabbitMqSinkConfig, RoutingKeyFunction } from "./sink-config.js";
 
 /** The sink's counters; read them with `sink.metrics`. */
-export interface RabbitMqSinkMetrics {
+export interface RabbitMqSinkMetrics extends ConnectionMetrics {
   /** Messages published and confirmed by the broker. */
   readonly recordsOut: number;
   /** Bytes of their values. */
@@ -33,12 +35,6 @@ export interface RabbitMqSinkMetrics {
   readonly returned: number;
   /** Messages the broker refused to take (negative confirms). */
   readonly nacked: number;
-  /** Successful connects (the first one and every reconnect). */
-  readonly connects: number;
-  /** Connections lost while in use. */
-  readonly connectionLosses: number;
-  /** Failed connects, lost connections, failed batches. */
-  readonly errors: number;
 }
 
 type Counters = { -readonly [K in keyof RabbitMqSinkMetrics]: number };
@@ -101,11 +97,10 @@ export class RabbitMqSink implements Sink {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    const link = await this.#slot.connect(signal, {
-      open: () => this.#open(signal),
-      setUp: ({ connection, broker }) => this.#setUp(connection, broker),
-      discard: ({ connection }) => closeConnection(connection),
-    });
+    const link = await this.#slot.connect(
+      signal,
+      amqpConnectSteps(this.#open, signal, (connection, broker) => this.#setUp(connection, broker)),
+    );
     if (link === undefined) return;
     this.#logger.info(
       { broker: link.broker.label, exchange: this.#config.exchange },

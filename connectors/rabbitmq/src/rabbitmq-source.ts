@@ -1,21 +1,22 @@
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import {
+  type ConnectionMetrics,
   ConnectionSlot,
   NotConnectedError,
+  PushedReads,
   type ReadOptions,
   type ReadResult,
-  readPushed,
   readResult,
   readSize,
   type Source,
   type SourceRecord,
-  Wakeup,
 } from "sluice";
 import { explainChannelError } from "./channel-errors.js";
 import {
   type AmqpConnect,
   type AmqpOpener,
+  amqpConnectSteps,
   type BrokerAddress,
   closeConnection,
   connectionOpener,
@@ -24,7 +25,7 @@ import { recordHeaders } from "./headers.js";
 import type { RabbitMqSourceConfig } from "./source-config.js";
 
 /** The source's counters; read them with `source.metrics`. */
-export interface RabbitMqSourceMetrics {
+export interface RabbitMqSourceMetrics extends ConnectionMetrics {
   /** Records handed to Sluice by `read` (redeliveries included). */
   readonly recordsIn: number;
   /** Bytes of their values. */
@@ -44,12 +45,6 @@ export interface RabbitMqSourceMetrics {
   readonly discardedOnLoss: number;
   /** Consumers cancelled because flow control paused the source (the broker keeps the rest queued). */
   readonly consumerCancels: number;
-  /** Successful connects (the first one and every reconnect). */
-  readonly connects: number;
-  /** Connections lost while in use. */
-  readonly connectionLosses: number;
-  /** Failed connects, lost connections and refusals. */
-  readonly errors: number;
 }
 
 type Counters = { -readonly [K in keyof RabbitMqSourceMetrics]: number };
@@ -90,7 +85,6 @@ export class RabbitMqSource implements Source {
   readonly #config: RabbitMqSourceConfig;
   readonly #logger: Logger;
   readonly #open: AmqpOpener;
-  readonly #wakeup = new Wakeup();
   readonly #counters: Counters = {
     recordsIn: 0,
     bytesIn: 0,
@@ -105,8 +99,8 @@ export class RabbitMqSource implements Source {
     errors: 0,
   };
   readonly #slot = new ConnectionSlot<Link>("the RabbitMQ source", this.#counters);
+  readonly #reads = new PushedReads(this.#slot, () => this.#buffer.length > 0);
   #buffer: Delivery[] = [];
-  #paused = false;
   #sequence = 0;
 
   constructor(
@@ -126,11 +120,10 @@ export class RabbitMqSource implements Source {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    const link = await this.#slot.connect(signal, {
-      open: () => this.#open(signal),
-      setUp: ({ connection, broker }) => this.#setUp(connection, broker),
-      discard: ({ connection }) => closeConnection(connection),
-    });
+    const link = await this.#slot.connect(
+      signal,
+      amqpConnectSteps(this.#open, signal, (connection, broker) => this.#setUp(connection, broker)),
+    );
     if (link === undefined) return;
     this.#logger.info(
       {
@@ -140,7 +133,7 @@ export class RabbitMqSource implements Source {
       },
       "consuming from RabbitMQ",
     );
-    this.#wakeup.notify();
+    this.#reads.notify();
     // A pause or resume during the set-up found no link to steer: bring the consumer in line now.
     this.#steer(link);
   }
@@ -150,13 +143,7 @@ export class RabbitMqSource implements Source {
    * and at most `options.maxRecords`. The rest stay here, unacknowledged, for the next reads.
    */
   read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
-    return readPushed(signal, {
-      wakeup: this.#wakeup,
-      slot: this.#slot,
-      paused: () => this.#paused,
-      ready: () => this.#buffer.length > 0,
-      take: () => this.#take(options?.maxRecords),
-    });
+    return this.#reads.read(signal, () => this.#take(options?.maxRecords));
   }
 
   /**
@@ -165,18 +152,16 @@ export class RabbitMqSource implements Source {
    * `resume`; they are acknowledged on the same channel, which a cancel leaves open.
    */
   pause(): void {
-    this.#paused = true;
+    this.#reads.pause();
     const link = this.#slot.link;
     if (link !== undefined) this.#steer(link);
-    this.#wakeup.notify();
   }
 
   /** Consumes again, once the messages received before the pause were read. */
   resume(): void {
-    this.#paused = false;
+    this.#reads.resume();
     const link = this.#slot.link;
     if (link !== undefined) this.#steer(link);
-    this.#wakeup.notify();
   }
 
   /** Closes the connection without acknowledging anything: the broker requeues what is unacknowledged. */
@@ -185,7 +170,7 @@ export class RabbitMqSource implements Source {
       (link) => closeConnection(link.connection, link.channel),
       () => {
         this.#buffer = [];
-        this.#wakeup.notify();
+        this.#reads.notify();
       },
     );
   }
@@ -258,7 +243,7 @@ export class RabbitMqSource implements Source {
         );
       }
     }
-    if (!this.#paused) await this.#consume(link);
+    if (!this.#reads.paused) await this.#consume(link);
     return link;
   }
 
@@ -289,13 +274,17 @@ export class RabbitMqSource implements Source {
       try {
         for (;;) {
           if (!this.#current(link)) return;
-          if (link.consumerTag !== undefined && this.#paused) {
+          if (link.consumerTag !== undefined && this.#reads.paused) {
             await link.channel.cancel(link.consumerTag);
             link.consumerTag = undefined;
             this.#counters.consumerCancels++;
-          } else if (link.consumerTag === undefined && !this.#paused && this.#buffer.length === 0) {
+          } else if (
+            link.consumerTag === undefined &&
+            !this.#reads.paused &&
+            this.#buffer.length === 0
+          ) {
             await this.#consume(link);
-            this.#wakeup.notify();
+            this.#reads.notify();
           } else {
             return;
           }
@@ -330,7 +319,7 @@ export class RabbitMqSource implements Source {
       offset: String(this.#sequence++),
     };
     this.#buffer.push({ message, record, link });
-    this.#wakeup.notify();
+    this.#reads.notify();
   }
 
   #take(maxRecords: number | undefined): ReadResult {
@@ -406,7 +395,7 @@ export class RabbitMqSource implements Source {
     this.#counters.discardedOnLoss += before - this.#buffer.length;
     this.#logger.warn({ err: error, broker: link.broker.label }, "lost the RabbitMQ connection");
     void closeConnection(link.connection);
-    this.#wakeup.notify();
+    this.#reads.notify();
   }
 }
 

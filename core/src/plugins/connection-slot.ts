@@ -6,15 +6,18 @@ export interface ConnectionLink {
   alive: boolean;
 }
 
-/** The counters a `ConnectionSlot` keeps up to date, part of a connector's metrics. */
-export interface ConnectionCounters {
+/** The metrics of a connector's connection, part of its `metrics` snapshot. */
+export interface ConnectionMetrics {
   /** Successful connects (the first one and every reconnect). */
-  connects: number;
+  readonly connects: number;
   /** Connections lost while in use. */
-  connectionLosses: number;
-  /** Failed connects, lost connections, failed writes. */
-  errors: number;
+  readonly connectionLosses: number;
+  /** Failed connects, lost connections, and the connector's own failures (refusals, failed batches). */
+  readonly errors: number;
 }
+
+/** The counters behind `ConnectionMetrics`, which a `ConnectionSlot` keeps up to date. */
+export type ConnectionCounters = { -readonly [K in keyof ConnectionMetrics]: number };
 
 /** How `ConnectionSlot.connect` opens a connection and makes it ready. */
 export interface ConnectSteps<O, L extends ConnectionLink> {

@@ -23,6 +23,7 @@ export { type ConnectAdvice, type ConnectTarget, connectAdvice } from "./connect
 export {
   type ConnectionCounters,
   type ConnectionLink,
+  type ConnectionMetrics,
   ConnectionSlot,
   type ConnectSteps,
 } from "./connection-slot.js";
@@ -63,7 +64,7 @@ export {
   type SourcePlugin,
 } from "./plugin.js";
 export { importPluginPackage, pluginsFromModule, resolvePackage } from "./plugin-loader.js";
-export { type PushedReads, readPushed, readSize } from "./pushed-reads.js";
+export { PushedReads, readSize } from "./pushed-reads.js";
 export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
 export {

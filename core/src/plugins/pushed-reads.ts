@@ -1,42 +1,78 @@
 import { emptyReadResult } from "../connectors/shared/read-results.js";
+import { Wakeup } from "../connectors/shared/wakeup.js";
 import type { ConnectionLink, ConnectionSlot } from "./connection-slot.js";
 import type { ReadResult } from "./source.js";
 
-/** What `readPushed` needs of a source whose broker pushes messages to it. */
-export interface PushedReads {
-  /** Woken when messages arrive, the connection is lost, or the source pauses or closes. */
-  readonly wakeup: { wait(signal: AbortSignal): Promise<void> };
-  /** The source's connection. */
-  readonly slot: Pick<
-    ConnectionSlot<ConnectionLink>,
-    "assertOpen" | "closed" | "link" | "notConnected"
-  >;
-  /** True while flow control paused the source. */
-  paused(): boolean;
-  /** True when messages wait to be read. */
-  ready(): boolean;
-  /** Hands out messages that wait (called only when `ready`). */
-  take(): ReadResult;
-}
+/** The part of a source's `ConnectionSlot` its reads look at. */
+type SlotView = Pick<
+  ConnectionSlot<ConnectionLink>,
+  "assertOpen" | "closed" | "link" | "notConnected"
+>;
 
 /**
- * The `read` of a source that buffers what its broker pushes: returns what waits, else sleeps
- * until something arrives. Returns an empty result at once while paused, closed or aborted (a
- * pending read settles promptly), and throws the connection's `NotConnectedError` when it is
- * gone and nothing waits, so that messages received before the loss are returned first.
+ * The reads of a source that buffers what its broker pushes, and its flow-control state: `read`
+ * returns what waits, else sleeps until `notify` (messages arrived, the connection was lost).
+ * It returns an empty result at once while paused, closed or aborted (a pending read settles
+ * promptly), and throws the connection's `NotConnectedError` when it is gone and nothing waits,
+ * so that messages received before the loss are returned first.
  *
  * @example
- * read(signal, options) {
- *   return readPushed(signal, { wakeup, slot, paused: () => paused, ready: () => buffer.length > 0, take: () => take(options) });
- * }
+ * const reads = new PushedReads(slot, () => buffer.length > 0);
+ * onMessage = (message) => { buffer.push(message); reads.notify(); };
+ * const result = await reads.read(signal, () => take(options?.maxRecords));
  */
-export async function readPushed(signal: AbortSignal, reads: PushedReads): Promise<ReadResult> {
-  reads.slot.assertOpen();
-  for (;;) {
-    if (reads.paused() || reads.slot.closed || signal.aborted) return emptyReadResult();
-    if (reads.ready()) return reads.take();
-    if (reads.slot.link === undefined) throw reads.slot.notConnected();
-    await reads.wakeup.wait(signal);
+export class PushedReads {
+  readonly #wakeup = new Wakeup();
+  readonly #slot: SlotView;
+  readonly #ready: () => boolean;
+  #paused = false;
+
+  /**
+   * @param slot the source's connection.
+   * @param ready true when messages wait to be read.
+   */
+  constructor(slot: SlotView, ready: () => boolean) {
+    this.#slot = slot;
+    this.#ready = ready;
+  }
+
+  /** True while flow control paused the source. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Wakes a pending read to look again. */
+  notify(): void {
+    this.#wakeup.notify();
+  }
+
+  /** Reads return nothing until `resume`; a pending one settles now. */
+  pause(): void {
+    this.#paused = true;
+    this.#wakeup.notify();
+  }
+
+  /** Reads return what waits again. */
+  resume(): void {
+    this.#paused = false;
+    this.#wakeup.notify();
+  }
+
+  /**
+   * Returns `take()` once messages wait (`take` is called only then), an empty result while
+   * paused, closed or aborted, or throws when the connection is gone and nothing waits.
+   *
+   * @example
+   * read(signal, options) { return this.#reads.read(signal, () => this.#take(options?.maxRecords)); }
+   */
+  async read(signal: AbortSignal, take: () => ReadResult): Promise<ReadResult> {
+    this.#slot.assertOpen();
+    for (;;) {
+      if (this.#paused || this.#slot.closed || signal.aborted) return emptyReadResult();
+      if (this.#ready()) return take();
+      if (this.#slot.link === undefined) throw this.#slot.notConnected();
+      await this.#wakeup.wait(signal);
+    }
   }
 }
 
