@@ -24,7 +24,7 @@ export interface RecoveryReport {
   readonly resumedInputs: readonly string[];
   /** Sources of the checkpoint that the job no longer has. */
   readonly droppedInputs: readonly string[];
-  /** Inputs that cannot replay (queueStream, receiverStream, textFileStream): data they held is lost. */
+  /** Inputs that cannot replay (queueStream, receiverStream): data they held is lost. */
   readonly unrecoverableInputs: readonly string[];
   /** Batches generated before the crash and run again exactly. */
   readonly replayedBatches: readonly number[];
