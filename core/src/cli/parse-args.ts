@@ -30,6 +30,7 @@ export const USAGE = `Usage:
                              [--json] [--verbose]
   sluice check <job> [--config file] [--set key=value ...]
   sluice connectors [--config file] [--json]
+  sluice help | --help | -h
 
 run         runs the job until it stops (Ctrl-C stops gracefully; a second Ctrl-C stops at once)
 check       loads the config and builds the job's graph without starting it; lists every problem
@@ -49,6 +50,8 @@ connectors  lists the connectors available to jobs and their config options (sec
  * parseCommandLine(["run", "job.ts", "--master", "local[2]"]);
  */
 export function parseCommandLine(argv: readonly string[]): CliCommand {
+  // `--help` / `-h` anywhere asks for the usage, as every command-line tool answers it.
+  if (argv.some((arg) => arg === "--help" || arg === "-h")) return { command: "help" };
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

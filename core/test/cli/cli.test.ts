@@ -188,6 +188,15 @@ describe("sluice run", () => {
     expect(io.err()).toContain("Usage:");
     expect(await main(["launch"], captureIo())).toBe(2);
   });
+
+  it("prints the usage for --help and -h, on any command, without an error", async () => {
+    for (const argv of [["--help"], ["-h"], ["run", "--help"], ["check", "job.ts", "-h"]]) {
+      const io = captureIo();
+      expect(await main(argv, io), argv.join(" ")).toBe(0);
+      expect(io.out(), argv.join(" ")).toContain("Usage:");
+      expect(io.err(), argv.join(" ")).toBe("");
+    }
+  });
 });
 
 describe("sluice check", () => {
