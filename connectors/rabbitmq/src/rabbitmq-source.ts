@@ -26,6 +26,8 @@ import type { RabbitMqSourceConfig } from "./source-config.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface RabbitMqSourceMetrics extends ConnectionMetrics {
+  /** Messages the broker delivered to this source (redeliveries included), read or not yet. */
+  readonly received: number;
   /** Records handed to Sluice by `read` (redeliveries included). */
   readonly recordsIn: number;
   /** Bytes of their values. */
@@ -86,6 +88,7 @@ export class RabbitMqSource implements Source {
   readonly #logger: Logger;
   readonly #open: AmqpOpener;
   readonly #counters: Counters = {
+    received: 0,
     recordsIn: 0,
     bytesIn: 0,
     acked: 0,
@@ -319,6 +322,7 @@ export class RabbitMqSource implements Source {
       offset: String(this.#sequence++),
     };
     this.#buffer.push({ message, record, link });
+    this.#counters.received++;
     this.#reads.notify();
   }
 
