@@ -76,9 +76,22 @@ const CONNECTION_CODES = new Set([
   "EPIPE",
 ]);
 
+// Protocol errors of a cluster moving its coordinators or leaders (after a broker restart, say):
+// kafkajs retries them a few times, and when a busy broker outlasts that, a new connection and
+// a retry of the batch get through.
+const MOVING_CLUSTER_ERRORS = new Set([
+  "NOT_COORDINATOR",
+  "COORDINATOR_NOT_AVAILABLE",
+  "COORDINATOR_LOAD_IN_PROGRESS",
+  "NOT_LEADER_FOR_PARTITION",
+  "NOT_LEADER_OR_FOLLOWER",
+  "LEADER_NOT_AVAILABLE",
+]);
+
 /**
- * True when `error` (or an error it wraps) says the brokers could not be reached, as opposed to
- * a refusal such as failed authentication or a missing permission.
+ * True when `error` (or an error it wraps) says the brokers could not be reached, or are still
+ * moving their coordinators or partition leaders, as opposed to a refusal such as failed
+ * authentication or a missing permission: reconnecting and trying again gets through.
  *
  * @example
  * if (isConnectionProblem(error)) throw unreachable(config, error);
@@ -86,12 +99,14 @@ const CONNECTION_CODES = new Set([
 export function isConnectionProblem(error: unknown): boolean {
   for (let current = error, depth = 0; current !== undefined && depth < 10; depth++) {
     if (typeof current !== "object" || current === null) return false;
-    const { name, code, message } = current as {
+    const { name, code, message, type } = current as {
       name?: unknown;
       code?: unknown;
       message?: unknown;
+      type?: unknown;
     };
     if (typeof name === "string" && CONNECTION_ERRORS.has(name)) return true;
+    if (typeof type === "string" && MOVING_CLUSTER_ERRORS.has(type)) return true;
     if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
     if (
       typeof message === "string" &&

@@ -97,6 +97,24 @@ describe("Kafka errors", () => {
     expect(isConnectionProblem(denied)).toBe(false);
   });
 
+  it("takes a coordinator or leader still moving after a restart for a reason to reconnect", () => {
+    // What a transactional commit gave right after a broker restart on a loaded machine.
+    const moving = Object.assign(new Error("This is not the correct coordinator for this group"), {
+      name: "KafkaJSProtocolError",
+      type: "NOT_COORDINATOR",
+      retriable: true,
+    });
+    expect(isConnectionProblem(moving)).toBe(true);
+    expect(
+      isConnectionProblem(
+        Object.assign(new Error("retries exceeded"), {
+          name: "KafkaJSNumberOfRetriesExceeded",
+          cause: Object.assign(new Error("leader"), { type: "LEADER_NOT_AVAILABLE" }),
+        }),
+      ),
+    ).toBe(true);
+  });
+
   it("names the address and what to check", () => {
     const message = unreachableMessage(["127.0.0.1:19092"], new Error("connect ECONNREFUSED"));
     expect(message).toContain("Cannot reach Kafka at 127.0.0.1:19092: connect ECONNREFUSED");
