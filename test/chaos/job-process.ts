@@ -5,7 +5,18 @@ import { fileURLToPath } from "node:url";
 import type { ChaosJobSettings } from "./jobs/word-count-settings.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const JOB = fileURLToPath(new URL("./jobs/word-count.ts", import.meta.url));
+
+/** A chaos job module and the environment variable that carries its settings as JSON. */
+export interface ChaosJobModule {
+  readonly path: string;
+  readonly settingsVariable: string;
+}
+
+/** The word count most chaos tests run (`jobs/word-count.ts`, settings in CHAOS_JOB). */
+export const WORD_COUNT_JOB: ChaosJobModule = {
+  path: fileURLToPath(new URL("./jobs/word-count.ts", import.meta.url)),
+  settingsVariable: "CHAOS_JOB",
+};
 
 /** How a job process ended. */
 export interface JobExit {
@@ -21,12 +32,17 @@ export class JobProcess {
   #stdout = "";
   #stderr = "";
 
-  constructor(settings: ChaosJobSettings) {
-    this.#child = spawn(process.execPath, ["--conditions=sluice-source", "--import", "tsx", JOB], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, CHAOS_JOB: JSON.stringify(settings), SLUICE_LOG_LEVEL: "error" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  constructor(settings: ChaosJobSettings | object, job: ChaosJobModule = WORD_COUNT_JOB) {
+    const env = {
+      ...process.env,
+      [job.settingsVariable]: JSON.stringify(settings),
+      SLUICE_LOG_LEVEL: "error",
+    };
+    this.#child = spawn(
+      process.execPath,
+      ["--conditions=sluice-source", "--import", "tsx", job.path],
+      { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+    );
     this.#child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       this.#stdout += chunk;
       this.#notify();
@@ -88,6 +104,50 @@ export class JobProcess {
       };
       this.#watchers.add(check);
       check();
+    });
+  }
+
+  /**
+   * Resolves once `condition()` holds, looking again on every output of the process and every
+   * 100 ms (for conditions on files it writes); rejects when the process exits first or after
+   * `timeoutMs`.
+   */
+  poll(
+    condition: () => boolean | Promise<boolean>,
+    what: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let checking = false;
+      const check = async (): Promise<void> => {
+        if (checking) return;
+        checking = true;
+        try {
+          if (await condition()) finish(undefined);
+          else if (this.hasExited) {
+            finish(new Error(`the job exited before ${what}\n${this.describe()}`));
+          }
+        } catch (error) {
+          finish(error instanceof Error ? error : new Error(String(error)));
+        } finally {
+          checking = false;
+        }
+      };
+      const interval = setInterval(() => void check(), 100);
+      const timer = setTimeout(
+        () => finish(new Error(`no ${what} within ${timeoutMs} ms\n${this.describe()}`)),
+        timeoutMs,
+      );
+      const watcher = (): void => void check();
+      const finish = (error: Error | undefined): void => {
+        clearTimeout(timer);
+        clearInterval(interval);
+        this.#watchers.delete(watcher);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.#watchers.add(watcher);
+      void check();
     });
   }
 

@@ -2,114 +2,38 @@
 // the TCP peer (this test) is sending, with lines it received waiting in batches whose outputs
 // have not run, and restarted with StreamingContext.getOrCreate. Every line the job had received
 // (the lines of the batches it reported as submitted) must be in its outputs exactly once.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { JobProcess } from "./job-process.js";
 import type { SocketLinesJobSettings } from "./jobs/socket-lines.js";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const JOB = fileURLToPath(new URL("./jobs/socket-lines.ts", import.meta.url));
 const BATCH_MS = 200;
 // Generous: two jobs start under tsx on a machine shared with other work.
 const DEADLINE_MS = 90_000;
 
-/** The job as a process of its own (node with tsx, from the repository root), and its stdout. */
-class SocketLinesJob {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly #child: ChildProcess;
-  readonly #watchers = new Set<() => void>();
-  #stdout = "";
-  #stderr = "";
-
+/** The socket-lines job as a process of its own, and what its progress lines say. */
+class SocketLinesJob extends JobProcess {
   constructor(settings: SocketLinesJobSettings) {
-    this.#child = spawn(process.execPath, ["--conditions=sluice-source", "--import", "tsx", JOB], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        SOCKET_LINES_JOB: JSON.stringify(settings),
-        SLUICE_LOG_LEVEL: "error",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.#child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      this.#stdout += chunk;
-      this.#notify();
-    });
-    this.#child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      this.#stderr += chunk;
-      this.#notify();
-    });
-    this.exited = new Promise((resolve, reject) => {
-      this.#child.once("error", reject);
-      this.#child.once("close", (code, signal) => {
-        this.#notify();
-        resolve({ code, signal });
-      });
-    });
+    super(settings, { path: JOB, settingsVariable: "SOCKET_LINES_JOB" });
   }
 
   /** Lines in the batches the job reported as `submitted` or `completed`. */
   records(kind: "submitted" | "completed"): number {
     let sum = 0;
-    for (const match of this.#stdout.matchAll(new RegExp(`^${kind} \\d+ (\\d+)$`, "gm"))) {
+    for (const match of this.stdout.matchAll(new RegExp(`^${kind} \\d+ (\\d+)$`, "gm"))) {
       sum += Number(match[1]);
     }
     return sum;
   }
 
-  get stdout(): string {
-    return this.#stdout;
-  }
-
-  /** Resolves once `predicate()` holds; rejects when the process exits first or at the deadline. */
-  waitFor(predicate: () => boolean | Promise<boolean>, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let checking = false;
-      const check = async (): Promise<void> => {
-        if (checking) return;
-        checking = true;
-        try {
-          if (await predicate()) finish(undefined);
-          else if (this.#child.exitCode !== null || this.#child.signalCode !== null) {
-            finish(new Error(`the job exited before ${what}\n${this.describe()}`));
-          }
-        } finally {
-          checking = false;
-        }
-      };
-      // Conditions on files (the outputs) change without a line on stdout: look again regularly.
-      const poll = setInterval(() => void check(), 100);
-      const timer = setTimeout(
-        () => finish(new Error(`no ${what} within ${DEADLINE_MS} ms\n${this.describe()}`)),
-        DEADLINE_MS,
-      );
-      const watcher = (): void => void check();
-      const finish = (error: Error | undefined): void => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#watchers.delete(watcher);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      this.#watchers.add(watcher);
-      void check();
-    });
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
-  }
-
-  describe(): string {
-    return `--- stdout (tail):\n${this.#stdout.slice(-2000)}\n--- stderr (tail):\n${this.#stderr.slice(-4000)}`;
-  }
-
-  #notify(): void {
-    for (const watcher of [...this.#watchers]) watcher();
+  /** Resolves once `condition()` holds (see `JobProcess.poll`), within the test's deadline. */
+  until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+    return this.poll(condition, what, DEADLINE_MS);
   }
 }
 
@@ -220,12 +144,12 @@ describe("chaos: socketTextStream with a checkpoint", () => {
 
     const first = new SocketLinesJob(settings);
     jobs.push(first);
-    await first.waitFor(() => first.stdout.includes("started"), "the first start");
+    await first.until(() => first.stdout.includes("started"), "the first start");
     feed.start(10, 20);
-    await first.waitFor(() => first.records("completed") >= 100, "100 lines written");
+    await first.until(() => first.records("completed") >= 100, "100 lines written");
     // From now on batches are cut (lines received, recorded) but not written.
     await writeFile(settings.holdFile, "");
-    await first.waitFor(
+    await first.until(
       () => first.records("submitted") - first.records("completed") >= 200,
       "200 lines received in batches not yet written",
     );
@@ -240,9 +164,9 @@ describe("chaos: socketTextStream with a checkpoint", () => {
     const connections = feed.sentPerConnection.length;
     const second = new SocketLinesJob(settings);
     jobs.push(second);
-    await second.waitFor(() => second.stdout.includes("started"), "the restart");
+    await second.until(() => second.stdout.includes("started"), "the restart");
     // New lines on the new connection, then the feed stops so everything can be written.
-    await second.waitFor(
+    await second.until(
       () => (feed.sentPerConnection[connections]?.length ?? 0) >= 100,
       "100 lines sent to the restarted job",
     );
@@ -251,7 +175,7 @@ describe("chaos: socketTextStream with a checkpoint", () => {
     const expected = [...Array.from({ length: received }, (_, i) => i + 1), ...afterRestart];
     // Replayed batches and the log's lines run before the new lines' batches: once the new lines
     // are written, so is everything the job can recover.
-    await second.waitFor(async () => {
+    await second.until(async () => {
       const counts = await outputCounts(settings.output);
       return afterRestart.every((number) => counts.has(number));
     }, "the lines sent after the restart written");
