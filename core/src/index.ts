@@ -3,7 +3,7 @@
  */
 
 export * from "./connectors/index.js";
-export { emptyReadResult, readResult } from "./connectors/shared/read-results.js";
+export { emptyReadResult, RedeliveryQueue, readResult } from "./connectors/shared/read-results.js";
 export { Wakeup } from "./connectors/shared/wakeup.js";
 export type { StreamingContextOptions } from "./context/context-options.js";
 export type { ContextState } from "./context/context-state.js";

@@ -41,7 +41,13 @@ export function emptyReadResult(): ReadResult {
 
 /**
  * Records that were nacked and must be delivered again before anything new, in the order they
- * were first read (results may be nacked in any order).
+ * were first read (results may be nacked in any order): what §2.3 of docs/connectors.md asks of
+ * a source that holds records in memory.
+ *
+ * @example
+ * const redelivery = new RedeliveryQueue();
+ * // in ack(error): redelivery.add(resultNumber, records);
+ * // in read(): if (redelivery.size > 0) return readResult(redelivery.take(max), settle);
  */
 export class RedeliveryQueue {
   readonly #parts: { sequence: number; records: SourceRecord[] }[] = [];
