@@ -49,6 +49,9 @@ export type SluiceErrorCode =
   | "SLUICE_EXECUTOR_FAILED"
   | "SLUICE_JOB_LOAD_FAILED"
   | "SLUICE_JOB_MISMATCH"
+  // Observability (core/src/observability): the web UI and /metrics server.
+  | "SLUICE_UI_TOKEN_REQUIRED"
+  | "SLUICE_UI_LISTEN_FAILED"
   | "SLUICE_INTERNAL";
 
 /**
