@@ -13,7 +13,10 @@ SERVICES_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SERVICES_SCRIPTS/../.." && pwd)"
 SERVICES_HOME="${SLUICE_SERVICES_HOME:-$REPO_ROOT/.services}"
 JAVA17="${SLUICE_JAVA17:-/usr/lib/jvm/java-17-openjdk-amd64/bin/java}"
-ALL_SERVICES=(kafka cassandra rabbitmq mosquitto)
+# cassandra-auth is a second, small Cassandra node that requires TLS and a login on every
+# client connection (PasswordAuthenticator, CassandraAuthorizer, roles made by
+# cassandra-security); the shared node stays without authentication for the plain tests.
+ALL_SERVICES=(kafka cassandra cassandra-auth rabbitmq mosquitto)
 
 # Versions fetched by `install`; the pom files in scripts/services/poms/ carry the same numbers.
 KAFKA_VERSION=3.9.1
@@ -49,6 +52,7 @@ service_port() {
   case "$1" in
     kafka) echo 9092 ;;
     cassandra) echo 9042 ;;
+    cassandra-auth) echo 9242 ;;
     rabbitmq) echo 5672 ;;
     mosquitto) echo 1883 ;;
   esac
@@ -59,6 +63,7 @@ service_probes() {
   case "$1" in
     kafka) echo "kafka kafka-sasl kafka-mtls" ;;
     cassandra) echo "cassandra cassandra-tls" ;;
+    cassandra-auth) echo "cassandra-auth" ;;
     rabbitmq) echo "rabbitmq rabbitmq-tls" ;;
     mosquitto) echo "mosquitto mosquitto-tls mosquitto-mtls" ;;
   esac
@@ -85,7 +90,7 @@ service_timeout() {
   fi
   case "$1" in
     kafka) echo 120 ;;
-    cassandra) echo 240 ;;
+    cassandra | cassandra-auth) echo 240 ;;
     rabbitmq) echo 120 ;;
     mosquitto) echo 30 ;;
   esac
@@ -96,7 +101,9 @@ service_timeout() {
 service_cmd_marker() {
   case "$1" in
     kafka) echo "kafka.Kafka" ;;
-    cassandra) echo "org.apache.cassandra.service.CassandraDaemon" ;;
+    # The config file tells the two Cassandra nodes apart.
+    cassandra) echo "conf/cassandra/cassandra.yaml" ;;
+    cassandra-auth) echo "conf/cassandra-auth/cassandra.yaml" ;;
     rabbitmq) echo "beam" ;;
     mosquitto) echo "mosquitto" ;;
   esac
@@ -106,7 +113,8 @@ pid_file() { echo "$SERVICES_HOME/run/$1.pid"; }
 log_dir() { echo "$SERVICES_HOME/logs/$1"; }
 data_dir() { echo "$SERVICES_HOME/data/$1"; }
 conf_dir() { echo "$SERVICES_HOME/conf/$1"; }
-lib_dir() { echo "$SERVICES_HOME/lib/$1"; }
+# Both Cassandra nodes run from the same jars.
+lib_dir() { echo "$SERVICES_HOME/lib/${1%-auth}"; }
 # Test CA, certificates and keys made by `certs` (one folder for all servers).
 tls_dir() { echo "$SERVICES_HOME/tls"; }
 

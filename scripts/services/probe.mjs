@@ -2,7 +2,7 @@
 // Protocol-level readiness probes for the local servers, without dependencies.
 //
 //   node scripts/services/probe.mjs <probe> [<probe> ...] [--timeout <ms>] [--quiet]
-//        [--user <name>] [--password <secret>] [--cert <name>] [--ca <file>]
+//        [--user <name>] [--password <secret>] [--cert <name>] [--ca <file>] [--cql-file <file>]
 //
 // Exits 0 when every named listener on 127.0.0.1 answers its own protocol, 1 when one does not
 // (the reason goes to stderr unless --quiet), 2 on bad usage. An open port is not enough:
@@ -21,6 +21,10 @@
 //                          SaslAuthenticate (the server's signature checked), then ApiVersions.
 // - kafka-mtls (9095):     TLS with a client certificate, then ApiVersions.
 // - cassandra-tls (9142):  the same CQL exchange as cassandra.
+// - cassandra-auth (9242): the second node, which requires TLS and a login: the same CQL
+//                          exchange, logging in with the user and password (PLAIN); with
+//                          --cql-file it then runs each statement of the file (one per line,
+//                          blank lines and lines starting with -- skipped) before the query.
 // - rabbitmq-tls (5671):   Connection.Start, then Start-Ok with PLAIN user and password
 //                          answered by Connection.Tune (a refused login gets Close or EOF).
 // - mosquitto-tls (8883):  CONNECT with user name and password answered by CONNACK 0.
@@ -44,7 +48,13 @@ const TLS_DIR = join(
 );
 
 /** Settings from the command line (login, client certificate, CA). */
-const opts = { user: "sluice", password: "sluice-secret", cert: "client-sluice", ca: null };
+const opts = {
+  user: "sluice",
+  password: "sluice-secret",
+  cert: "client-sluice",
+  ca: null,
+  cqlFile: null,
+};
 
 class Conn {
   /** @param {net.Socket} socket */
@@ -325,15 +335,31 @@ async function cqlRequest(conn, stream, opcode, body) {
   return { opcode: respOpcode, body: respBody };
 }
 
+/** The login of the shared node when it asks for one: Cassandra's default superuser. */
+const CASSANDRA_DEFAULT_LOGIN = { user: "cassandra", password: "cassandra" };
+
 async function cassandra() {
-  return cql(await connect(9042));
+  return cql(await connect(9042), CASSANDRA_DEFAULT_LOGIN);
 }
 
 async function cassandraTls() {
-  return `TLS, ${await cql(await connectTls(9142))}`;
+  return `TLS, ${await cql(await connectTls(9142), CASSANDRA_DEFAULT_LOGIN)}`;
 }
 
-async function cql(conn) {
+async function cassandraAuth() {
+  const statements =
+    opts.cqlFile === null
+      ? []
+      : readFileSync(opts.cqlFile, "utf8")
+          .split("\n")
+          .map((line) => line.trim())
+          .filter((line) => line !== "" && !line.startsWith("--"));
+  const conn = await connectTls(9242);
+  const answer = await cql(conn, { user: opts.user, password: opts.password }, statements);
+  return `TLS, login ${opts.user}, ${answer}`;
+}
+
+async function cql(conn, login, statements = []) {
   try {
     const options = await cqlRequest(conn, 1, CQL.OPTIONS, Buffer.alloc(0));
     if (options.opcode !== CQL.SUPPORTED) throw new Error(`OPTIONS got opcode ${options.opcode}`);
@@ -347,13 +373,20 @@ async function cql(conn) {
       Buffer.concat([map, str16("CQL_VERSION"), str16("3.0.0")]),
     );
     if (startup.opcode === CQL.AUTHENTICATE) {
-      const token = Buffer.from("\0cassandra\0cassandra", "utf8");
+      const token = Buffer.from(`\0${login.user}\0${login.password}`, "utf8");
       const len = Buffer.alloc(4);
       len.writeInt32BE(token.length);
       const auth = await cqlRequest(conn, 3, CQL.AUTH_RESPONSE, Buffer.concat([len, token]));
       if (auth.opcode !== CQL.AUTH_SUCCESS) throw new Error(`AUTH_RESPONSE got ${auth.opcode}`);
     } else if (startup.opcode !== CQL.READY) {
       throw new Error(`STARTUP got opcode ${startup.opcode}`);
+    }
+    for (const statement of statements) {
+      const text = Buffer.from(statement, "utf8");
+      const tlen = Buffer.alloc(4);
+      tlen.writeInt32BE(text.length);
+      // Consistency ONE, no flags; a failed statement rejects with the server's error.
+      await cqlRequest(conn, 5, CQL.QUERY, Buffer.concat([tlen, text, Buffer.from([0, 1, 0])]));
     }
 
     const query = Buffer.from("SELECT release_version FROM system.local", "utf8");
@@ -540,6 +573,7 @@ const probes = {
   "kafka-mtls": kafkaMtls,
   cassandra,
   "cassandra-tls": cassandraTls,
+  "cassandra-auth": cassandraAuth,
   rabbitmq,
   "rabbitmq-tls": rabbitmqTls,
   mosquitto,
@@ -550,7 +584,7 @@ const probes = {
 function usage(code) {
   process.stderr.write(
     `usage: probe.mjs <${Object.keys(probes).join("|")}> ... [--timeout <ms>] [--quiet]\n` +
-      "       [--user <name>] [--password <secret>] [--cert <name>] [--ca <file>]\n",
+      "       [--user <name>] [--password <secret>] [--cert <name>] [--ca <file>] [--cql-file <file>]\n",
   );
   process.exit(code);
 }
@@ -571,6 +605,7 @@ for (let i = 0; i < args.length; i++) {
   else if (arg === "--password") opts.password = value();
   else if (arg === "--cert") opts.cert = value();
   else if (arg === "--ca") opts.ca = value();
+  else if (arg === "--cql-file") opts.cqlFile = value();
   else if (arg === "-h" || arg === "--help") usage(0);
   else if (arg.startsWith("-")) usage(2);
   else names.push(arg);
