@@ -40,6 +40,14 @@ module.exports = {
       to: { path: "(^|/)native/binding/|@sluice/native" },
     },
     {
+      name: "connector-sdk-stands-alone",
+      comment:
+        "connector/ is the contract connectors are written against (`sluice/connector`): it builds on errors/ and util/ only, never on the runtime that calls connectors.",
+      severity: "error",
+      from: { path: "^core/src/connector/" },
+      to: { path: "^core/src/", pathNot: "^core/src/(connector|errors|util)/" },
+    },
+    {
       name: "core-never-imports-connectors-or-samples",
       severity: "error",
       from: { path: "^core/" },
@@ -51,7 +59,7 @@ module.exports = {
         "Connector packages use core through its published entries (sluice, sluice/testing), never its internals.",
       severity: "error",
       from: { path: "^connectors/[^/]+/src/" },
-      to: { path: "^core/src/", pathNot: "^core/src/(index|testing/index)\\.ts$" },
+      to: { path: "^core/src/", pathNot: "^core/src/(index|testing/index|connector/index)\\.ts$" },
     },
   ],
   options: {

@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^sluice\/testing$/, replacement: fromRoot("./core/src/testing/index.ts") },
+      { find: /^sluice\/connector$/, replacement: fromRoot("./core/src/connector/index.ts") },
       { find: /^sluice$/, replacement: fromRoot("./core/src/index.ts") },
     ],
   },

@@ -2,9 +2,8 @@
  * Sluice: Spark Streaming for Node.js. The public API of the `sluice` package.
  */
 
+export * from "./connector/index.js";
 export * from "./connectors/index.js";
-export { emptyReadResult, RedeliveryQueue, readResult } from "./connectors/shared/read-results.js";
-export { Wakeup } from "./connectors/shared/wakeup.js";
 export type { StreamingContextOptions } from "./context/context-options.js";
 export type { ContextState } from "./context/context-state.js";
 export {

@@ -1,15 +1,15 @@
 import { z } from "zod";
-import { builtinConnectors } from "../connectors/builtins.js";
-import type { ConnectorPlugin } from "../plugins/plugin.js";
-import { importPluginPackage } from "../plugins/plugin-loader.js";
+import type { ConnectorPlugin } from "../connector/plugin.js";
 import {
   type AnySchema,
   childSchemas,
   descriptionOf,
   knownFieldNames,
   schemaLayers,
-} from "../plugins/schema-walk.js";
-import { isSecret } from "../plugins/secret.js";
+} from "../connector/schema-walk.js";
+import { isSecret } from "../connector/secret.js";
+import { builtinConnectors } from "../connectors/builtins.js";
+import { importPluginPackage } from "../plugins/plugin-loader.js";
 import { CliError } from "./cli-error.js";
 import type { CommonFlags } from "./parse-args.js";
 import { type CliIo, loadValidConfig } from "./run-command.js";

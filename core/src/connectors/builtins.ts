@@ -1,4 +1,4 @@
-import type { ConnectorPlugin } from "../plugins/plugin.js";
+import type { ConnectorPlugin } from "../connector/plugin.js";
 import { consoleSink } from "./console/console-sink-plugin.js";
 import { fileSink } from "./file/file-sink-plugin.js";
 import { fileSource } from "./file/file-source-plugin.js";

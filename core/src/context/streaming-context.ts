@@ -1,3 +1,6 @@
+import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../connector/plugin.js";
+import type { SourceRecord } from "../connector/records.js";
+import { SOURCE_DEAD_LETTERS } from "../connector/tokens.js";
 import type { DStream } from "../dstream/dstream.js";
 // Importing the operators registers them, before any stream of this context can exist.
 import { UnionDStream } from "../dstream/operators.js";
@@ -15,10 +18,7 @@ import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.js";
-import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../plugins/plugin.js";
-import type { SourceRecord } from "../plugins/records.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
-import { SOURCE_DEAD_LETTERS } from "../plugins/tokens.js";
 import { CheckpointCoordinator } from "../recovery/checkpoint-coordinator.js";
 import {
   type CheckpointOptions,

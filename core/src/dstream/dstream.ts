@@ -1,7 +1,7 @@
+import type { SinkPlugin } from "../connector/plugin.js";
 import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { SinkPlugin } from "../plugins/plugin.js";
 import type { SinkInput, SinkOutputOptions } from "../plugins/sink-output.js";
 import { guardRecords, SKIPPED_RECORD } from "../recovery/record-guard.js";
 import { checkPartitionCount } from "../util/check-partitions.js";

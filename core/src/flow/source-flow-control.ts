@@ -1,6 +1,6 @@
+import type { SourceRecord } from "../connector/records.js";
+import type { ReadOptions } from "../connector/source.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { SourceRecord } from "../plugins/records.js";
-import type { ReadOptions } from "../plugins/source.js";
 import type { BatchObservation } from "./pid-rate-estimator.js";
 import { RateController, type RateControlOptions } from "./rate-controller.js";
 

@@ -1,6 +1,6 @@
+import type { SourceRecord } from "../connector/records.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
-import type { SourceRecord } from "../plugins/records.js";
 import type { InputDStream } from "./input-dstream.js";
 
 /**

@@ -1,8 +1,8 @@
 import { inspect } from "node:util";
-import type { SinkPlugin, SourcePlugin } from "./plugin.js";
-import { formatConfig, redactConfig } from "./redact.js";
-import type { Sink } from "./sink.js";
-import type { Source } from "./source.js";
+import type { SinkPlugin, SourcePlugin } from "../connector/plugin.js";
+import { formatConfig, redactConfig } from "../connector/redact.js";
+import type { Sink } from "../connector/sink.js";
+import type { Source } from "../connector/source.js";
 
 type ConnectorOf<P> = P extends SourcePlugin ? Source : Sink;
 

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
+import { type Disposable, inject, injectable } from "../connector/di.js";
+import { CONNECTOR_LOGGER, REGISTRY_SETTINGS, type RegistrySettings } from "../connector/tokens.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { SinkInstance, SourceInstance } from "./connector-instance.js";
-import { type Disposable, inject, injectable } from "./di.js";
-import { CONNECTOR_LOGGER, REGISTRY_SETTINGS, type RegistrySettings } from "./tokens.js";
 
 /**
  * Remembers every connector a registry created and closes them all when the registry's

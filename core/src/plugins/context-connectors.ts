@@ -1,6 +1,6 @@
+import type { ConnectorPlugin } from "../connector/plugin.js";
 import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
-import type { ConnectorPlugin } from "./plugin.js";
 import { ConnectorRegistry } from "./registry.js";
 
 /** A context's connectors, and the signal that ends their retries when it stops. */

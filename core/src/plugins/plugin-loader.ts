@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type ConnectorPlugin, isConnectorPlugin, pluginProblems } from "../connector/plugin.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import { type ConnectorPlugin, isConnectorPlugin, pluginProblems } from "./plugin.js";
 
 const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 // The conditions Node uses when it `import`s a package.

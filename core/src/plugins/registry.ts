@@ -1,18 +1,12 @@
 import type { Logger } from "pino";
-import { builtinConnectors } from "../connectors/builtins.js";
-import { SluiceError } from "../errors/sluice-error.js";
-import { sluiceLogger } from "../util/logger.js";
-import { validateConfig } from "./config-validation.js";
-import type { SinkContext, SourceContext } from "./connector-context.js";
-import { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
-import { ConnectorTracker } from "./connector-tracker.js";
-import { type DependencyContainer, Lifecycle, rootContainer } from "./di.js";
-import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "./plugin.js";
-import { pluginProblems } from "./plugin.js";
-import { importPluginPackage } from "./plugin-loader.js";
-import { formatConfig } from "./redact.js";
-import type { Sink } from "./sink.js";
-import type { Source } from "./source.js";
+import { validateConfig } from "../connector/config-validation.js";
+import type { SinkContext, SourceContext } from "../connector/connector-context.js";
+import { type DependencyContainer, Lifecycle, rootContainer } from "../connector/di.js";
+import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../connector/plugin.js";
+import { pluginProblems } from "../connector/plugin.js";
+import { formatConfig } from "../connector/redact.js";
+import type { Sink } from "../connector/sink.js";
+import type { Source } from "../connector/source.js";
 import {
   CONNECTOR_CONTAINER,
   CONNECTOR_LOGGER,
@@ -23,7 +17,13 @@ import {
   type ServiceToken,
   SINK_PLUGIN,
   SOURCE_PLUGIN,
-} from "./tokens.js";
+} from "../connector/tokens.js";
+import { builtinConnectors } from "../connectors/builtins.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import { sluiceLogger } from "../util/logger.js";
+import { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
+import { ConnectorTracker } from "./connector-tracker.js";
+import { importPluginPackage } from "./plugin-loader.js";
 
 /** How a `ConnectorRegistry` is set up. */
 export interface ConnectorRegistryOptions {

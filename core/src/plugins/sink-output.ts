@@ -1,14 +1,14 @@
+import type { BackoffPolicy } from "../connector/backoff.js";
+import { invalidRecordIndex } from "../connector/control-flow.js";
+import type { SinkPlugin } from "../connector/plugin.js";
+import type { SinkRecord } from "../connector/records.js";
 import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import type { DStream } from "../dstream/dstream.js";
 import { operator } from "../dstream/operator-registry.js";
 import { deadLetterOf } from "../recovery/dead-letters.js";
 import { activeDeadLetters } from "../recovery/record-guard.js";
-import type { BackoffPolicy } from "./backoff.js";
 import { contextConnectors, pluginName } from "./context-connectors.js";
-import { invalidRecordIndex } from "./control-flow.js";
-import type { SinkPlugin } from "./plugin.js";
-import type { SinkRecord } from "./records.js";
 import { SinkSession } from "./sink-session.js";
 
 /** What `stream.sink(...)` accepts per record: a `SinkRecord`, raw bytes, or text (UTF-8). */

@@ -5,10 +5,10 @@ import {
   DEFAULT_BACKOFF,
   type Delay,
   realDelay,
-} from "./backoff.js";
-import { backoffRequest, isNotConnected } from "./control-flow.js";
-import type { SinkRecord } from "./records.js";
-import type { Sink, WriteBatchContext } from "./sink.js";
+} from "../connector/backoff.js";
+import { backoffRequest, isNotConnected } from "../connector/control-flow.js";
+import type { SinkRecord } from "../connector/records.js";
+import type { Sink, WriteBatchContext } from "../connector/sink.js";
 
 /** How a `SinkSession` retries. */
 export interface SinkSessionOptions {

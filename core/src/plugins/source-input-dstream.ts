@@ -1,5 +1,9 @@
 import type { Logger } from "pino";
-import { Wakeup } from "../connectors/shared/wakeup.js";
+import type { BackoffPolicy } from "../connector/backoff.js";
+import type { SourcePlugin } from "../connector/plugin.js";
+import type { SourceRecord } from "../connector/records.js";
+import type { ReadResult } from "../connector/source.js";
+import { Wakeup } from "../connector/wakeup.js";
 import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
@@ -12,12 +16,8 @@ import { InputDStream } from "../input/input-dstream.js";
 import type { SourceLedger } from "../recovery/source-ledger.js";
 import type { BatchInfo, InputRateInfo, ReceiverInfo } from "../scheduler/listener.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
-import type { BackoffPolicy } from "./backoff.js";
 import type { SourceInstance } from "./connector-instance.js";
 import { contextConnectors, pluginName } from "./context-connectors.js";
-import type { SourcePlugin } from "./plugin.js";
-import type { SourceRecord } from "./records.js";
-import type { ReadResult } from "./source.js";
 import { SourceSession } from "./source-session.js";
 
 /** Options of `ctx.source(...)`. */

@@ -5,9 +5,9 @@ import {
   DEFAULT_BACKOFF,
   type Delay,
   realDelay,
-} from "./backoff.js";
-import { backoffRequest, isEndOfInput, isNotConnected } from "./control-flow.js";
-import type { ReadOptions, ReadResult, Source } from "./source.js";
+} from "../connector/backoff.js";
+import { backoffRequest, isEndOfInput, isNotConnected } from "../connector/control-flow.js";
+import type { ReadOptions, ReadResult, Source } from "../connector/source.js";
 
 /** How a `SourceSession` retries. */
 export interface SourceSessionOptions {

@@ -1,26 +1,14 @@
 import type { Logger } from "pino";
+import type { DeadLetter } from "../connector/dead-letter.js";
+import type { SinkPlugin } from "../connector/plugin.js";
+import type { SinkRecord } from "../connector/records.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { contextConnectors, pluginName } from "../plugins/context-connectors.js";
-import type { SinkPlugin } from "../plugins/plugin.js";
-import type { SinkRecord } from "../plugins/records.js";
 import { SinkSession } from "../plugins/sink-session.js";
 import { formatRecord } from "../util/format-record.js";
 
-/** What a record that failed is written to the dead-letter sink as (one JSON line). */
-export interface DeadLetter {
-  /** The batch the record was in. */
-  readonly batchTime: number | undefined;
-  /** The operation that failed on it: `map`, `filter`, `sink(sink:file#1)`, ... */
-  readonly operation: string;
-  /** The error's message, and its code when it has one. */
-  readonly error: string;
-  readonly errorCode: string | undefined;
-  /** Where the record came from, when the failing operation had the source record itself. */
-  readonly source: { readonly partition: string; readonly offset: string } | undefined;
-  /** The record as text (JSON for objects; UTF-8 for a source record's value). */
-  readonly record: string;
-}
+export type { DeadLetter } from "../connector/dead-letter.js";
 
 /** Options of `ctx.deadLetters(...)`. */
 export interface DeadLetterOptions {

@@ -1,10 +1,10 @@
 import { deserialize, serialize } from "node:v8";
 import type { Logger } from "pino";
-import { Wakeup } from "../connectors/shared/wakeup.js";
+import type { SourceRecord } from "../connector/records.js";
+import type { Source } from "../connector/source.js";
+import { Wakeup } from "../connector/wakeup.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ReceivedBlock } from "../input/block-buffer.js";
-import type { SourceRecord } from "../plugins/records.js";
-import type { Source } from "../plugins/source.js";
 import type { InputCheckpoint, InputExtent } from "./checkpoint-data.js";
 import type { WriteAheadLog } from "./write-ahead-log.js";
 

@@ -11,8 +11,8 @@ import {
 } from "sluice";
 import { LogCapture, ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SOURCE_DEAD_LETTERS } from "../../src/connector/tokens.js";
 import { internalsOf } from "../../src/context/context-internals.js";
-import { SOURCE_DEAD_LETTERS } from "../../src/plugins/tokens.js";
 import type { DeadLetter } from "../../src/recovery/dead-letters.js";
 
 const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
-import { defineSink } from "../../plugins/define-plugin.js";
-import { CONSOLE_STREAMS } from "../../plugins/tokens.js";
+import { defineSink } from "../../connector/define-plugin.js";
+import { CONSOLE_STREAMS } from "../../connector/tokens.js";
 import { ConsoleSink } from "./console-sink.js";
 import { consoleSinkConfig } from "./console-sink-config.js";
 

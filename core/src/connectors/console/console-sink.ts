@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
+import type { SinkRecord } from "../../connector/records.js";
+import type { Sink, WriteBatchContext } from "../../connector/sink.js";
 import { SluiceError } from "../../errors/sluice-error.js";
-import type { SinkRecord } from "../../plugins/records.js";
-import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
 import type { ConsoleSinkConfig } from "./console-sink-config.js";
 
 const RULE = "-------------------------------------------";

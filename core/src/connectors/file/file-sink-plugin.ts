@@ -1,4 +1,4 @@
-import { defineSink } from "../../plugins/define-plugin.js";
+import { defineSink } from "../../connector/define-plugin.js";
 import { FileSink } from "./file-sink.js";
 import { fileSinkConfig } from "./file-sink-config.js";
 

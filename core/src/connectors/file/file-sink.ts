@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { InvalidRecordError, NotConnectedError } from "../../connector/control-flow.js";
+import type { SinkRecord } from "../../connector/records.js";
+import type { Sink, WriteBatchContext } from "../../connector/sink.js";
 import { SluiceError } from "../../errors/sluice-error.js";
-import { InvalidRecordError, NotConnectedError } from "../../plugins/control-flow.js";
-import type { SinkRecord } from "../../plugins/records.js";
-import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
 import { batchFileName, batchTemporaryFileName, isBatchTemporaryFileName } from "./file-names.js";
 import type { FileSinkConfig } from "./file-sink-config.js";
 

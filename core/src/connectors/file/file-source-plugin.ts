@@ -1,5 +1,5 @@
-import { defineSource } from "../../plugins/define-plugin.js";
-import { CONNECTOR_CONTAINER, SOURCE_DEAD_LETTERS } from "../../plugins/tokens.js";
+import { defineSource } from "../../connector/define-plugin.js";
+import { CONNECTOR_CONTAINER, SOURCE_DEAD_LETTERS } from "../../connector/tokens.js";
 import { FileSource } from "./file-source.js";
 import { fileSourceConfig } from "./file-source-config.js";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
+import type { SourceDeadLetters } from "../../connector/tokens.js";
 import { SluiceError } from "../../errors/sluice-error.js";
-import type { SourceDeadLetters } from "../../plugins/tokens.js";
 
 /** What the file source does with a record it cannot read (`onInvalidRecord`). */
 export type InvalidRecordPolicy = "fail" | "skip" | "deadLetter";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { timerMs } from "../../plugins/config-validation.js";
+import { timerMs } from "../../connector/config-validation.js";
 
 /** The config of the built-in `socket` source. */
 export const socketSourceConfig = z.strictObject({

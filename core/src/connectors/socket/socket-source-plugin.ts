@@ -1,4 +1,4 @@
-import { defineSource } from "../../plugins/define-plugin.js";
+import { defineSource } from "../../connector/define-plugin.js";
 import { SocketSource } from "./socket-source.js";
 import { socketSourceConfig } from "./socket-source-config.js";
 

@@ -1,11 +1,11 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Logger } from "pino";
+import { EndOfInputError, NotConnectedError } from "../../connector/control-flow.js";
+import { emptyReadResult, RedeliveryQueue, readResult } from "../../connector/read-results.js";
+import type { SourceRecord } from "../../connector/records.js";
+import type { ReadOptions, ReadResult, Source } from "../../connector/source.js";
+import { Wakeup } from "../../connector/wakeup.js";
 import { SluiceError } from "../../errors/sluice-error.js";
-import { EndOfInputError, NotConnectedError } from "../../plugins/control-flow.js";
-import type { SourceRecord } from "../../plugins/records.js";
-import type { ReadOptions, ReadResult, Source } from "../../plugins/source.js";
-import { emptyReadResult, RedeliveryQueue, readResult } from "../shared/read-results.js";
-import { Wakeup } from "../shared/wakeup.js";
 import type { SocketSourceConfig } from "./socket-source-config.js";
 
 const NEWLINE = 0x0a;

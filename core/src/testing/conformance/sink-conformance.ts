@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { BackoffPolicy } from "../../plugins/backoff.js";
+import type { BackoffPolicy } from "../../connector/backoff.js";
+import type { SinkPlugin } from "../../connector/plugin.js";
+import type { SinkRecord } from "../../connector/records.js";
+import type { Sink, WriteBatchContext } from "../../connector/sink.js";
 import type { SinkInstance } from "../../plugins/connector-instance.js";
-import type { SinkPlugin } from "../../plugins/plugin.js";
-import type { SinkRecord } from "../../plugins/records.js";
 import { ConnectorRegistry, type ConnectorRegistryOptions } from "../../plugins/registry.js";
-import type { Sink, WriteBatchContext } from "../../plugins/sink.js";
 import { SinkSession } from "../../plugins/sink-session.js";
 import {
   type ConformanceCheck,

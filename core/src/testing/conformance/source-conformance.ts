@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { BackoffPolicy } from "../../plugins/backoff.js";
+import type { BackoffPolicy } from "../../connector/backoff.js";
+import type { SourcePlugin } from "../../connector/plugin.js";
+import type { SourceRecord } from "../../connector/records.js";
+import type { ReadResult, Source } from "../../connector/source.js";
 import type { SourceInstance } from "../../plugins/connector-instance.js";
-import type { SourcePlugin } from "../../plugins/plugin.js";
-import type { SourceRecord } from "../../plugins/records.js";
 import { ConnectorRegistry, type ConnectorRegistryOptions } from "../../plugins/registry.js";
-import type { ReadResult, Source } from "../../plugins/source.js";
 import { SourceSession } from "../../plugins/source-session.js";
 import {
   type ConformanceCheck,

@@ -1,4 +1,4 @@
-import { RecordTemplate } from "sluice";
+import { RecordTemplate } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 
 const encoder = new TextEncoder();

@@ -6,7 +6,7 @@ import {
   SluiceError,
   secret,
   validateConfig,
-} from "sluice";
+} from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 

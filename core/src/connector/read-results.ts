@@ -1,6 +1,6 @@
-import { SluiceError } from "../../errors/sluice-error.js";
-import type { SourceRecord } from "../../plugins/records.js";
-import type { ReadResult } from "../../plugins/source.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { SourceRecord } from "./records.js";
+import type { ReadResult } from "./source.js";
 
 /**
  * Builds a `ReadResult` whose `ack` may be called once: `onSettled(undefined)` on success,

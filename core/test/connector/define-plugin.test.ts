@@ -1,4 +1,10 @@
-import { defineSink, defineSource, isConnectorPlugin, SluiceError, type Source } from "sluice";
+import {
+  defineSink,
+  defineSource,
+  isConnectorPlugin,
+  SluiceError,
+  type Source,
+} from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 

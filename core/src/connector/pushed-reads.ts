@@ -1,7 +1,7 @@
-import { emptyReadResult } from "../connectors/shared/read-results.js";
-import { Wakeup } from "../connectors/shared/wakeup.js";
 import type { ConnectionLink, ConnectionSlot } from "./connection-slot.js";
+import { emptyReadResult } from "./read-results.js";
 import type { ReadResult } from "./source.js";
+import { Wakeup } from "./wakeup.js";
 
 /** The part of a source's `ConnectionSlot` its reads look at. */
 type SlotView = Pick<

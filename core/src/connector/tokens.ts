@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
-import type { DeadLetter } from "../recovery/dead-letters.js";
+import type { DeadLetter } from "./dead-letter.js";
 import type { DependencyContainer } from "./di.js";
 import type { SinkPlugin, SourcePlugin } from "./plugin.js";
 
