@@ -56,10 +56,13 @@ module.exports = {
     {
       name: "connectors-use-public-entries",
       comment:
-        "Connector packages use core through its published entries (sluice, sluice/testing), never its internals.",
+        "Connector packages use core through its published entries (sluice, sluice/connector, sluice/testing, sluice/testing/conformance), never its internals.",
       severity: "error",
       from: { path: "^connectors/[^/]+/src/" },
-      to: { path: "^core/src/", pathNot: "^core/src/(index|testing/index|connector/index)\\.ts$" },
+      to: {
+        path: "^core/src/",
+        pathNot: "^core/src/(index|testing/index|testing/conformance/index|connector/index)\\.ts$",
+      },
     },
   ],
   options: {

@@ -8,6 +8,10 @@ const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.me
 export default defineConfig({
   resolve: {
     alias: [
+      {
+        find: /^sluice\/testing\/conformance$/,
+        replacement: fromRoot("./core/src/testing/conformance/index.ts"),
+      },
       { find: /^sluice\/testing$/, replacement: fromRoot("./core/src/testing/index.ts") },
       { find: /^sluice\/connector$/, replacement: fromRoot("./core/src/connector/index.ts") },
       { find: /^sluice$/, replacement: fromRoot("./core/src/index.ts") },

@@ -1,3 +1,8 @@
+/**
+ * `sluice/testing/conformance`: the connector conformance kit. It registers vitest suites, so
+ * it is an entry of its own: `sluice/testing` loads without vitest installed.
+ */
+
 export type {
   ConformanceCheck,
   ConformancePlan,
