@@ -1,7 +1,7 @@
 // The SDK's conformance kit against the real broker, for the MQTT source and sink.
 import { randomUUID } from "node:crypto";
 import type { MqttClient } from "mqtt";
-import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
+import { describeSinkConformance, describeSourceConformance } from "sluice/testing/conformance";
 import { afterAll, beforeAll, describe } from "vitest";
 import { MqttSink, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { BROKER_URL, client, collect, publish, takeOver, uniqueName } from "./broker.js";
