@@ -1,7 +1,7 @@
 // The SDK's sink conformance kit against the local Kafka broker, for the plain producer and the
 // transactional one.
 import type { Admin, Kafka } from "kafkajs";
-import { describeSinkConformance } from "sluice/testing";
+import { describeSinkConformance } from "sluice/testing/conformance";
 import { afterAll, beforeAll } from "vitest";
 import { kafkaSink } from "../../../connectors/kafka/src/index.js";
 import {
