@@ -1,6 +1,6 @@
 // The SDK's source conformance kit against the local Kafka broker (scripts/services/start kafka).
 import type { Admin, Kafka, Producer } from "kafkajs";
-import { describeSourceConformance } from "sluice/testing";
+import { describeSourceConformance } from "sluice/testing/conformance";
 import { afterAll, beforeAll } from "vitest";
 import { kafkaSource } from "../../../connectors/kafka/src/index.js";
 import {
