@@ -1,6 +1,6 @@
 // The SDK's conformance kit against the real broker, for the RabbitMQ source and sink.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { describeSinkConformance, describeSourceConformance } from "sluice/testing";
+import { describeSinkConformance, describeSourceConformance } from "sluice/testing/conformance";
 import { afterAll, beforeAll, describe } from "vitest";
 import {
   RabbitMqSink,
