@@ -1,7 +1,7 @@
 // The SDK's sink conformance kit against the local Cassandra node (scripts/services/start cassandra).
 import type { Client } from "cassandra-driver";
 import type { SinkRecord } from "sluice";
-import { describeSinkConformance } from "sluice/testing";
+import { describeSinkConformance } from "sluice/testing/conformance";
 import { afterAll, beforeAll } from "vitest";
 import { cassandraSink, type RecordPosition } from "../../../connectors/cassandra/src/index.js";
 import { dropConnections, lockService } from "../kafka/services.js";
