@@ -1,5 +1,5 @@
 import { socketSource } from "sluice";
-import { describeSourceConformance } from "sluice/testing";
+import { describeSourceConformance } from "sluice/testing/conformance";
 import { LineServer } from "./line-server.js";
 
 describeSourceConformance(
