@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { consoleSink } from "sluice";
-import { describeSinkConformance } from "sluice/testing";
+import { describeSinkConformance } from "sluice/testing/conformance";
 
 const RULE = "-------------------------------------------";
 
