@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileSink } from "sluice";
-import { describeSinkConformance } from "sluice/testing";
+import { describeSinkConformance } from "sluice/testing/conformance";
 
 /** Every line of every visible file in `directory`, files in name (= batch time) order. */
 async function readLines(directory: string): Promise<Uint8Array[]> {
