@@ -2,7 +2,7 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileSource } from "sluice";
-import { describeSourceConformance } from "sluice/testing";
+import { describeSourceConformance } from "sluice/testing/conformance";
 
 describeSourceConformance(
   "file",
