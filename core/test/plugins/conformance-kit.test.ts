@@ -1,7 +1,7 @@
 // The kit checks itself here against a sink whose connection can be dropped: the built-in
 // sinks have no connection, so their suites declare the reconnect case not applicable.
 import { defineSink, NotConnectedError, type Sink, type SinkRecord } from "sluice";
-import { describeSinkConformance } from "sluice/testing";
+import { describeSinkConformance } from "sluice/testing/conformance";
 import { z } from "zod";
 
 /** Keeps written batches keyed by idempotency key (so replays overwrite) until dropped. */
