@@ -1,4 +1,4 @@
-import { describeSourceConformance } from "sluice/testing";
+import { describeSourceConformance } from "sluice/testing/conformance";
 import { WebhookSource, webhookSource } from "../src/index.js";
 import { RetryingSender } from "./webhook-client.js";
 
