@@ -10,7 +10,7 @@ import {
   type SourceConformanceFixture,
   sinkConformanceCases,
   sourceConformanceCases,
-} from "sluice/testing";
+} from "sluice/testing/conformance";
 import { describe, expect, it } from "vitest";
 import {
   FAKE_CONFIG,
