@@ -1,5 +1,7 @@
 import { auth, Client, type ClientOptions, errors, policies, types } from "cassandra-driver";
 import type { CassandraClientConfig } from "./client-config.js";
+import { tlsFailureOf } from "./tls-failure.js";
+import { clientTlsOptions } from "./tls-options.js";
 
 /**
  * Builds a driver client for a parsed config (not connected yet). Reconnection to a node that
@@ -28,9 +30,10 @@ export function createCassandraClient(config: CassandraClientConfig): Client {
       config.credentials.password,
     );
   }
-  if (config.tls !== undefined && config.tls !== false) {
-    options.sslOptions = config.tls === true ? {} : { ...config.tls };
-  }
+  // The driver checks the server's certificate only when told to (it sets rejectUnauthorized
+  // to false otherwise), so the options always say it.
+  const tls = clientTlsOptions(config.tls);
+  if (tls !== undefined) options.sslOptions = { ...tls };
   return new Client(options);
 }
 
@@ -52,12 +55,13 @@ export function serverReply(error: unknown): unknown {
 
 /**
  * True when `error` says the nodes could not be reached (none answered, a connection broke),
- * as opposed to a refusal such as bad credentials.
+ * as opposed to a refusal such as bad credentials or a failed TLS handshake.
  *
  * @example
  * if (isUnreachable(error)) throw new NotConnectedError(unreachableMessage(points, error));
  */
 export function isUnreachable(failure: unknown): boolean {
+  if (tlsFailureOf(failure) !== undefined) return false;
   const error = serverReply(failure);
   if (error instanceof errors.NoHostAvailableError) {
     const inner = Object.values((error.innerErrors ?? {}) as Record<string, unknown>);

@@ -21,9 +21,11 @@ import {
   serverReply,
   unreachableMessage,
 } from "./cassandra-client.js";
+import { connectRefusal } from "./connect-refusal.js";
 import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
 import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
 import type { CassandraSinkConfig, RecordPosition } from "./sink-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 
 /**
  * The Cassandra sink's counters, read with `sink.metrics` (a snapshot).
@@ -111,6 +113,7 @@ export class CassandraSink implements Sink {
     this.#logger = logger;
     this.#delay = options.delay ?? realDelay;
     this.#createClient = options.createClient ?? createCassandraClient;
+    warnIfUnverified(config.tls, logger, "Cassandra sink");
     const columns =
       config.columns ??
       (config.schema === undefined
@@ -328,7 +331,9 @@ export class CassandraSink implements Sink {
 
   #connectFailure(error: unknown): Error {
     if (error instanceof SluiceError) return error;
-    const { contactPoints } = this.#config;
+    const { contactPoints, keyspace, table } = this.#config;
+    const refusal = connectRefusal(error, contactPoints, `the sink of ${keyspace}.${table}`);
+    if (refusal !== undefined) return refusal;
     if (isUnreachable(error)) {
       return new NotConnectedError(unreachableMessage(contactPoints, error), { cause: error });
     }

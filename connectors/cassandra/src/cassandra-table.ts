@@ -7,6 +7,7 @@ import {
   unreachableMessage,
 } from "./cassandra-client.js";
 import { type CassandraClientConfigInput, cassandraClientConfig } from "./client-config.js";
+import { connectRefusal } from "./connect-refusal.js";
 
 /** A row of a loaded table: column names to plain JavaScript values. */
 export type TableRow = Readonly<Record<string, unknown>>;
@@ -87,6 +88,8 @@ export async function cassandraTable(
     await client.connect();
     return new CassandraTable(await load(client, query, options), key);
   } catch (error) {
+    const refusal = connectRefusal(error, config.contactPoints, "the table load");
+    if (refusal !== undefined) throw refusal;
     if (isUnreachable(error)) {
       throw new NotConnectedError(unreachableMessage(config.contactPoints, error), {
         cause: error,

@@ -7,6 +7,8 @@ import {
   unreachableMessage,
 } from "./cassandra-client.js";
 import { type CassandraClientConfigInput, cassandraClientConfig } from "./client-config.js";
+import { connectRefusal } from "./connect-refusal.js";
+import { warnIfUnverified } from "./tls-options.js";
 
 /** What `checkConnection` found. */
 export interface CassandraConnectionInfo {
@@ -31,6 +33,7 @@ export async function checkConnection(
   logger?: Logger,
 ): Promise<CassandraConnectionInfo> {
   const parsed = validateConfig(cassandraClientConfig, config, "Cassandra connection");
+  warnIfUnverified(parsed.tls, logger, "Cassandra connection check");
   const client = createCassandraClient(parsed);
   try {
     await client.connect();
@@ -44,6 +47,8 @@ export async function checkConnection(
     };
   } catch (error) {
     logger?.debug({ err: error }, "Cassandra connection check failed");
+    const refusal = connectRefusal(error, parsed.contactPoints, "the connection check");
+    if (refusal !== undefined) throw refusal;
     if (isUnreachable(error)) {
       throw new NotConnectedError(unreachableMessage(parsed.contactPoints, error), {
         cause: error,
