@@ -1,5 +1,6 @@
 /**
- * `sluice/testing`: helpers for testing Sluice jobs and connectors.
+ * `sluice/testing`: helpers for testing Sluice jobs and connectors. It loads without vitest;
+ * the conformance kit, which registers vitest suites, is `sluice/testing/conformance`.
  */
 
 export {
@@ -17,7 +18,7 @@ export {
   type TakenStep,
 } from "../recovery/fault-injecting-fs.js";
 export { ManualClock } from "../scheduler/manual-clock.js";
-export * from "./conformance/index.js";
+export { LogCapture } from "./conformance/log-capture.js";
 export { executorThreadIds } from "./executors.js";
 export { cachedBatchTimes, waitingInputRecords } from "./inspect.js";
 export {
