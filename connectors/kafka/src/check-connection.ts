@@ -7,6 +7,8 @@ import {
   rootMessage,
   unreachableMessage,
 } from "./kafka-client.js";
+import { kafkaRefusal } from "./kafka-refusal.js";
+import { warnIfUnverified } from "./tls-options.js";
 
 /** What `checkConnection` found. */
 export interface KafkaConnectionInfo {
@@ -31,6 +33,7 @@ export async function checkConnection(
   logger?: Logger,
 ): Promise<KafkaConnectionInfo> {
   const parsed = validateConfig(kafkaClientConfig, config, "Kafka connection");
+  warnIfUnverified(parsed.tls, logger, "Kafka connection check");
   const admin = createKafkaClient(parsed, logger, { retries: 1 }).admin();
   try {
     await admin.connect();
@@ -41,6 +44,8 @@ export async function checkConnection(
       controller: cluster.controller,
     };
   } catch (error) {
+    const refusal = kafkaRefusal(error, parsed.brokers, { who: "the connection check" });
+    if (refusal !== undefined) throw refusal;
     if (isConnectionProblem(error)) {
       throw new NotConnectedError(unreachableMessage(parsed.brokers, error), { cause: error });
     }

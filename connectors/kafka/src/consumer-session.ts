@@ -13,6 +13,7 @@ import {
   rootMessage,
   unreachableMessage,
 } from "./kafka-client.js";
+import { kafkaRefusal } from "./kafka-refusal.js";
 import { PartitionState } from "./partition-state.js";
 import type { ReadPath } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
@@ -333,7 +334,17 @@ export class ConsumerSession {
   }
 
   #describeFailure(error: unknown, doing: string): Error {
-    const { brokers, groupId } = this.#config;
+    const { brokers, groupId, transactionalId } = this.#config;
+    const refusal = kafkaRefusal(error, brokers, {
+      who: "the source",
+      topics:
+        this.#config.topics?.map((topic) => `"${topic}"`).join(", ") ??
+        `/${this.#config.topicPattern}/`,
+      groupId,
+      transactionalId,
+      topicOperation: "Read",
+    });
+    if (refusal !== undefined) return refusal;
     if (isConnectionProblem(error)) {
       return new NotConnectedError(unreachableMessage(brokers, error), { cause: error });
     }

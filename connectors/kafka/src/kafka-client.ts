@@ -1,6 +1,8 @@
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import type { Logger } from "pino";
 import type { KafkaClientConfig } from "./client-config.js";
+import { tlsFailureOf } from "./tls-failure.js";
+import { clientTlsOptions } from "./tls-options.js";
 
 /**
  * Builds the kafkajs client for a parsed config. kafkajs log lines go to `logger` (its errors at
@@ -29,9 +31,8 @@ export function createKafkaClient(
       ? { logLevel: logLevel.NOTHING }
       : { logLevel: logLevel.INFO, logCreator: pinoLogCreator(logger) }),
   };
-  if (config.tls !== undefined && config.tls !== false) {
-    options.ssl = config.tls === true ? true : { ...config.tls };
-  }
+  const tls = clientTlsOptions(config.tls);
+  if (tls !== undefined) options.ssl = { ...tls };
   if (config.sasl !== undefined) {
     const { mechanism, username, password } = config.sasl;
     options.sasl =
@@ -91,12 +92,16 @@ const MOVING_CLUSTER_ERRORS = new Set([
 /**
  * True when `error` (or an error it wraps) says the brokers could not be reached, or are still
  * moving their coordinators or partition leaders, as opposed to a refusal such as failed
- * authentication or a missing permission: reconnecting and trying again gets through.
+ * authentication, a missing permission or a failed TLS handshake: reconnecting and trying again
+ * gets through.
  *
  * @example
  * if (isConnectionProblem(error)) throw unreachable(config, error);
  */
 export function isConnectionProblem(error: unknown): boolean {
+  // kafkajs reports a failed TLS handshake as a connection error, but it fails the same way
+  // every time: a refusal, not something to retry.
+  if (tlsFailureOf(error) !== undefined) return false;
   for (let current = error, depth = 0; current !== undefined && depth < 10; depth++) {
     if (typeof current !== "object" || current === null) return false;
     const { name, code, message, type } = current as {

@@ -16,7 +16,9 @@ import {
   rootMessage,
   unreachableMessage,
 } from "./kafka-client.js";
+import { kafkaRefusal } from "./kafka-refusal.js";
 import type { KafkaSinkConfig } from "./sink-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 import { attachSink, type ConsumedOffset, linkedSource } from "./transaction-link.js";
 
 /**
@@ -84,6 +86,7 @@ export class KafkaSink implements Sink {
   constructor(config: KafkaSinkConfig, logger: Logger) {
     this.#config = config;
     this.#logger = logger;
+    warnIfUnverified(config.tls, logger, "Kafka sink");
   }
 
   /** A snapshot of the counters. */
@@ -292,7 +295,14 @@ export class KafkaSink implements Sink {
   }
 
   #failure(error: unknown, doing: string): Error {
-    const { brokers, topic } = this.#config;
+    const { brokers, topic, transactionalId } = this.#config;
+    const refusal = kafkaRefusal(error, brokers, {
+      who: "the sink",
+      topics: `"${topic}"`,
+      transactionalId,
+      topicOperation: "Write",
+    });
+    if (refusal !== undefined) return refusal;
     if (isConnectionProblem(error)) {
       this.#healthy = false;
       return new NotConnectedError(unreachableMessage(brokers, error), { cause: error });

@@ -13,6 +13,7 @@ import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js"
 import { createKafkaClient, rootMessage } from "./kafka-client.js";
 import { type ReadLimits, type ReadPart, ReadPath, readLimits } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 import { parseOffset, parsePartitionKey, partitionKey } from "./topic-partition.js";
 import { attachSource, type ConsumedOffset, linkedSink } from "./transaction-link.js";
 
@@ -109,6 +110,7 @@ export class KafkaSource implements Source {
   ) {
     this.#config = config;
     this.#logger = logger;
+    warnIfUnverified(config.tls, logger, "Kafka source");
     this.#readPath = new ReadPath(config, logger, this.#counters);
     this.#session = new ConsumerSession(
       config,
