@@ -5,6 +5,7 @@ import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { isJobDefinition } from "./define-job.js";
+import { registerJobPlugins } from "./register-job-plugins.js";
 
 /** Where a job is: a module and the export holding its `defineJob` definition. */
 export interface JobReference<Args = unknown> {
@@ -16,14 +17,25 @@ export interface JobReference<Args = unknown> {
   readonly args?: Args;
   /**
    * npm packages exporting connector plugins, registered before the job builds (on the driver
-   * and on every executor), so the job can name their connectors.
+   * and on every executor) after the job's own `defineJob({ plugins })`, so the job can name
+   * their connectors.
    */
   readonly plugins?: readonly string[];
 }
 
+/** What `createJobContext` may do besides building the job. */
+export interface CreateJobContextHooks {
+  /**
+   * Called with the new context once the job's plugins are registered and before its graph is
+   * built: register services the connectors `resolve` (`connectorsOf(ctx).register(...)`).
+   */
+  readonly beforeBuild?: (ctx: StreamingContext) => void;
+}
+
 /**
- * Loads a job module and builds its graph on a new context; with `master: "local[N]"` (N > 1)
- * the context's executors import the same module when it starts. Call `start()` on the result.
+ * Loads a job module, registers its connector plugins and builds its graph on a new context;
+ * with `master: "local[N]"` (N > 1) the context's executors import the same module when it
+ * starts. Call `start()` on the result. A plain script runs a `defineJob` job this way.
  *
  * @example
  * const ctx = await createJobContext(
@@ -35,6 +47,7 @@ export interface JobReference<Args = unknown> {
 export async function createJobContext<Args>(
   job: JobReference<Args>,
   options: StreamingContextOptions,
+  hooks: CreateJobContextHooks = {},
 ): Promise<StreamingContext> {
   const module = moduleUrl(job.module);
   const exportName = job.exportName ?? "default";
@@ -63,7 +76,8 @@ export async function createJobContext<Args>(
     args: job.args,
     plugins: job.plugins ?? [],
   });
-  if (job.plugins !== undefined && job.plugins.length > 0) await ctx.loadPlugins(job.plugins);
+  await registerJobPlugins(ctx, exported, module, job.plugins ?? []);
+  hooks.beforeBuild?.(ctx);
   exported.build(ctx, job.args);
   return ctx;
 }
