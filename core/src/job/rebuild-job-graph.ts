@@ -8,6 +8,7 @@ import { InputDStream } from "../input/input-dstream.js";
 import { ManualClock } from "../scheduler/manual-clock.js";
 import { isJobDefinition } from "./define-job.js";
 import { graphFingerprint } from "./graph-fingerprint.js";
+import { registerJobPlugins } from "./register-job-plugins.js";
 import { streamsBuildOf } from "./streams-job.js";
 
 type LoadMessage = Extract<ToExecutor, { type: "load" }>;
@@ -52,7 +53,7 @@ export async function rebuildJobGraph(
   });
   if (job.kind === "context") {
     if (!isJobDefinition(exported)) throw notAJob(job.module, job.exportName, "defineJob");
-    if (job.plugins !== undefined && job.plugins.length > 0) await ctx.loadPlugins(job.plugins);
+    await registerJobPlugins(ctx, exported, job.module, job.plugins ?? []);
     exported.build(ctx, job.args);
   } else {
     const build = streamsBuildOf(exported, job.args);
