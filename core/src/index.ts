@@ -31,8 +31,18 @@ export * from "./flow/index.js";
 export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
 export { InputDStream } from "./input/input-dstream.js";
 export { Receiver } from "./input/receiver.js";
-export { createJobContext, type JobReference } from "./job/create-job-context.js";
-export { defineJob, type JobDefinition } from "./job/define-job.js";
+export {
+  type CreateJobContextHooks,
+  createJobContext,
+  type JobReference,
+} from "./job/create-job-context.js";
+export {
+  defineJob,
+  type JobBuild,
+  type JobDefinition,
+  type JobPlugin,
+  type JobSpec,
+} from "./job/define-job.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";
 export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
