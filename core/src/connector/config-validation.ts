@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { SluiceError } from "../errors/sluice-error.js";
 import { MAX_DURATION_MS } from "../util/duration.js";
+import { editDistance } from "./edit-distance.js";
 import { formatConfig, REDACTED, redactConfig } from "./redact.js";
+import { redactText } from "./redact-text.js";
 import { type AnySchema, descriptionOf, knownFieldNames, schemasAtPath } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
 
@@ -30,12 +32,20 @@ export class ConfigValidationError extends SluiceError {
       (issue) => `  - ${issue.path}: ${issue.message}${issue.hint ? ` Hint: ${issue.hint}` : ""}`,
     );
     const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
+    // A refinement's message may quote what it was given: the whole text goes through
+    // the redaction, not only the config shown.
     super(
       "SLUICE_INVALID_CONFIG",
-      `Invalid config for ${subject} (${count}):\n${lines.join("\n")}\nConfig given: ${redactedConfig}`,
+      redactText(
+        `Invalid config for ${subject} (${count}):\n${lines.join("\n")}\nConfig given: ${redactedConfig}`,
+      ),
     );
     this.name = "ConfigValidationError";
-    this.issues = issues;
+    this.issues = issues.map((issue) => ({
+      path: issue.path,
+      message: redactText(issue.message),
+      ...(issue.hint === undefined ? {} : { hint: redactText(issue.hint) }),
+    }));
   }
 }
 
@@ -180,17 +190,4 @@ function closestName(name: string, known: readonly string[]): string | undefined
     }
   }
   return bestDistance <= Math.max(1, Math.floor(name.length / 4)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

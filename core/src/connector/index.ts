@@ -80,10 +80,13 @@ export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
 export {
   formatConfig,
   looksLikeCredentialName,
+  looksLikeMisspeltCredentialName,
   REDACTED,
   redactConfig,
 } from "./redact.js";
+export { redactConfigString, redactText } from "./redact-text.js";
 export { isSecret, secret } from "./secret.js";
+export { registerSecretValue } from "./secret-values.js";
 export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
 export type {
   ReadOptions,

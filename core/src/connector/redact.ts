@@ -1,8 +1,9 @@
-import { type AnySchema, childSchemas } from "./schema-walk.js";
+import { isCloseName } from "./edit-distance.js";
+import { REDACTED, redactConfigString } from "./redact-text.js";
+import { type AnySchema, childSchemas, knownFieldNames } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
 
-/** What a secret value is replaced with wherever config is shown. */
-export const REDACTED = "[redacted]";
+export { REDACTED } from "./redact-text.js";
 
 const MAX_DEPTH = 32;
 
@@ -17,10 +18,8 @@ const CREDENTIAL_NAME_ENDINGS = [
   "privatekey",
   "credential",
   "credentials",
+  "authorization",
 ];
-
-// `scheme://user:password@host` — the password part of a connection string.
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi;
 
 /**
  * True for a field name that conventionally holds a credential (`password`, `apiKey`,
@@ -35,9 +34,32 @@ export function looksLikeCredentialName(name: string): boolean {
 }
 
 /**
+ * True for a field name that is a credential name with a typo in its last words (`pasword`,
+ * `apiKy`, `client_secrte`): a misspelt field is refused by the schema and then shown in the
+ * error, so it is redacted as if it were spelt right.
+ *
+ * @example
+ * looksLikeMisspeltCredentialName("saslPasword"); // true
+ */
+export function looksLikeMisspeltCredentialName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word.length > 0);
+  // The last one, two and three words: `tokn`, `api ky`, `private key pem`.
+  const tails = [1, 2, 3]
+    .filter((count) => count <= words.length)
+    .map((count) => words.slice(-count).join(""));
+  return tails.some((tail) => CREDENTIAL_NAME_ENDINGS.some((ending) => isCloseName(tail, ending)));
+}
+
+/**
  * A copy of `value` safe to log, print or put in an error message: fields marked `secret()`
- * in `schema`, fields named like credentials, and passwords inside URLs become `[redacted]`.
- * Works on raw input as well as on parsed config, also when the input does not match.
+ * in `schema`, fields named like credentials, fields the schema does not know whose names are
+ * close to a secret field's (`pasword`, `keyy`), the user-info of URLs, PEM blocks and values
+ * from `${env:…}`/`${file:…}` references become `[redacted]`. Works on raw input as well as on
+ * parsed config, also when the input does not match.
  *
  * @example
  * redactConfig(z.object({ user: z.string(), password: secret(z.string()) }), config);
@@ -75,7 +97,7 @@ function redactValue(
   if (schemas.some(isSecret) || (key !== undefined && looksLikeCredentialName(key))) {
     return REDACTED;
   }
-  if (typeof value === "string") return value.replace(URL_CREDENTIALS, `$1:${REDACTED}@`);
+  if (typeof value === "string") return redactConfigString(value);
   if (typeof value !== "object") return value;
   if (depth >= MAX_DEPTH) return "[too deep]";
   if (seen.has(value)) return "[circular]";
@@ -87,13 +109,40 @@ function redactValue(
       );
     }
     if (!isPlainObject(value)) return value;
+    const names = new FieldNames(schemas);
     const copy: Record<string, unknown> = {};
     for (const [name, item] of Object.entries(value)) {
-      copy[name] = redactValue(item, childSchemas(schemas, name), name, depth + 1, seen);
+      copy[name] = names.misspeltSecret(name)
+        ? REDACTED
+        : redactValue(item, childSchemas(schemas, name), name, depth + 1, seen);
     }
     return copy;
   } finally {
     seen.delete(value);
+  }
+}
+
+/** The field names the schemas of one object know, and which of them are secret. */
+class FieldNames {
+  readonly #known: ReadonlySet<string>;
+  readonly #secret: readonly string[];
+
+  constructor(schemas: readonly AnySchema[]) {
+    const known = knownFieldNames(schemas);
+    this.#known = new Set(known);
+    this.#secret = known.filter((name) => childSchemas(schemas, name).some(isSecret));
+  }
+
+  /**
+   * A field the schema does not know, named close to one of its secret fields or to a
+   * credential: most likely a secret with a typo in its name.
+   */
+  misspeltSecret(name: string): boolean {
+    if (this.#known.has(name)) return false;
+    return (
+      this.#secret.some((secretName) => isCloseName(name, secretName)) ||
+      looksLikeMisspeltCredentialName(name)
+    );
   }
 }
 

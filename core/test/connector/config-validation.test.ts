@@ -85,7 +85,7 @@ describe("config validation", () => {
     }
     expect(error.issues.map((issue) => issue.path).sort()).toEqual(["apiToken", "password"]);
     expect(error.message).toContain(`"password":"${REDACTED}"`);
-    expect(error.message).toContain(`amqp://ada:${REDACTED}@broker:5672`);
+    expect(error.message).toContain(`amqp://${REDACTED}@broker:5672`);
   });
 });
 
@@ -132,7 +132,7 @@ describe("redactConfig", () => {
     );
   });
 
-  it("redacts credential-named fields and URL passwords even without a schema", () => {
+  it("redacts credential-named fields and URL user-info even without a schema", () => {
     expect(
       redactConfig(undefined, {
         client_secret: "x",
@@ -143,7 +143,7 @@ describe("redactConfig", () => {
     ).toEqual({
       client_secret: REDACTED,
       authToken: REDACTED,
-      dsn: `postgres://u:${REDACTED}@db/app`,
+      dsn: `postgres://${REDACTED}@db/app`,
       tokenizer: "keep",
     });
   });
