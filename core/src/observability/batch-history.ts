@@ -62,7 +62,10 @@ export class BatchHistory {
     const summary = summarize(info, status);
     const known = this.#batches.has(info.batchTime);
     this.#batches.set(info.batchTime, summary);
-    if ((status === "completed" || status === "failed") && !this.#completedTimes.includes(info.batchTime)) {
+    if (
+      (status === "completed" || status === "failed") &&
+      !this.#completedTimes.includes(info.batchTime)
+    ) {
       this.#completedTimes.push(info.batchTime);
       while (this.#completedTimes.length > this.retained) {
         const oldest = this.#completedTimes.shift();
@@ -141,7 +144,11 @@ function summarize(info: BatchInfo, status: BatchStatus): BatchSummary {
 
 function summarizeOutputOperation(info: OutputOperationInfo): OutputOperationSummary {
   const status =
-    info.failureReason !== undefined ? "failed" : info.endTime === undefined ? "running" : "succeeded";
+    info.failureReason !== undefined
+      ? "failed"
+      : info.endTime === undefined
+        ? "running"
+        : "succeeded";
   return {
     id: info.id,
     name: info.name,
@@ -154,7 +161,8 @@ function summarizeOutputOperation(info: OutputOperationInfo): OutputOperationSum
 
 function summarizeExecution(execution: NonNullable<BatchInfo["execution"]>): ExecutionSummary {
   const taskMsByExecutor: Record<string, number> = {};
-  for (const [threadId, ms] of execution.taskTimeByExecutor) taskMsByExecutor[String(threadId)] = ms;
+  for (const [threadId, ms] of execution.taskTimeByExecutor)
+    taskMsByExecutor[String(threadId)] = ms;
   return {
     executors: execution.executors,
     tasks: execution.tasks,

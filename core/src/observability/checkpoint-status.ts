@@ -5,6 +5,8 @@ import { join } from "node:path";
 export interface CheckpointStatus {
   /** The batch time it holds (the number in its file name). */
   readonly batchTime: number;
+  /** When it was written: epoch milliseconds (the file's modification time). */
+  readonly writtenAt: number;
   /** Seconds since it was written (wall clock, from the file's modification time). */
   readonly ageSeconds: number;
   readonly sizeBytes: number;
@@ -41,6 +43,7 @@ export async function readCheckpointStatus(
       const file = await stat(join(directory, `checkpoint-${time}.ckpt`));
       return {
         batchTime: Number(time),
+        writtenAt: file.mtimeMs,
         ageSeconds: Math.max(0, (now() - file.mtimeMs) / 1000),
         sizeBytes: file.size,
       };

@@ -24,9 +24,7 @@ export interface SourceStatus {
   readonly lastError: string | undefined;
 }
 
-interface MutableSourceStatus {
-  -readonly [K in keyof SourceStatus]: SourceStatus[K];
-}
+type MutableSourceStatus = { -readonly [K in keyof SourceStatus]: SourceStatus[K] };
 
 /**
  * The inputs of a job as listener events describe them: records per batch, flow control's state,
