@@ -1,8 +1,9 @@
 #!/usr/bin/env node
+import { logFormatOf, logLevelOf } from "../util/logger.js";
 import { checkCommand } from "./check-command.js";
 import { CliError } from "./cli-error.js";
 import { connectorsCommand } from "./connectors-command.js";
-import { parseCommandLine, USAGE } from "./parse-args.js";
+import { type CommonFlags, parseCommandLine, USAGE } from "./parse-args.js";
 import { type CliIo, runCommand } from "./run-command.js";
 
 /**
@@ -14,11 +15,9 @@ import { type CliIo, runCommand } from "./run-command.js";
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const verbose = argv.includes("--verbose");
-  // Connectors' retry warnings would bury the CLI's own one-line report: only errors are logged
-  // unless asked (SLUICE_LOG_LEVEL, or --verbose for everything down to debug).
-  process.env.SLUICE_LOG_LEVEL ??= verbose ? "debug" : "error";
   try {
     const command = parseCommandLine(argv);
+    if (command.command !== "help") applyLogFlags(command.flags, verbose);
     switch (command.command) {
       case "help":
         io.stdout.write(`${USAGE}\n`);
@@ -57,6 +56,25 @@ export function processIo(): CliIo {
       };
     },
   };
+}
+
+/**
+ * Sets how every logger of the process (the core's and connectors') writes to stderr. Connectors'
+ * retry warnings would bury the CLI's own one-line report: only errors are logged unless asked
+ * (`--log-level`, `SLUICE_LOG_LEVEL`, or `--verbose` for everything down to debug).
+ */
+function applyLogFlags(flags: CommonFlags, verbose: boolean): void {
+  try {
+    if (flags.logLevel !== undefined) {
+      process.env.SLUICE_LOG_LEVEL = logLevelOf(flags.logLevel, "--log-level");
+    } else if (process.env.SLUICE_LOG_LEVEL !== undefined) {
+      logLevelOf(process.env.SLUICE_LOG_LEVEL, "SLUICE_LOG_LEVEL");
+    }
+    if (flags.log !== undefined) process.env.SLUICE_LOG_FORMAT = logFormatOf(flags.log, "--log");
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 2);
+  }
+  process.env.SLUICE_LOG_LEVEL ??= verbose ? "debug" : "error";
 }
 
 function describeStack(error: unknown): string {

@@ -13,6 +13,10 @@ export interface CommonFlags {
   readonly set: readonly string[];
   readonly json: boolean;
   readonly verbose: boolean;
+  /** `--log`: how log lines look on stderr (`json` or `pretty`). */
+  readonly log: string | undefined;
+  /** `--log-level`: the least severe level logged (overrides `SLUICE_LOG_LEVEL`). */
+  readonly logLevel: string | undefined;
 }
 
 /** Flags of `run` and `check`. */
@@ -21,13 +25,18 @@ export interface JobFlags extends CommonFlags {
   readonly batch: string | undefined;
   readonly checkpoint: string | undefined;
   readonly connectTimeout: string | undefined;
+  /** `--ui [host:]port`: serve the web UI and /metrics there. */
+  readonly ui: string | undefined;
+  /** `--metrics [host:]port`: serve /metrics only. */
+  readonly metrics: string | undefined;
 }
 
 /** The usage text `sluice help` prints. */
 export const USAGE = `Usage:
   sluice run <job.ts|job.js> [--master local[N]] [--batch 1s] [--checkpoint dir]
                              [--config file] [--set key=value ...] [--connect-timeout 30s]
-                             [--json] [--verbose]
+                             [--ui [host:]port] [--metrics [host:]port]
+                             [--json] [--verbose] [--log json|pretty] [--log-level level]
   sluice check <job> [--config file] [--set key=value ...]
   sluice connectors [--config file] [--json]
   sluice help | --help | -h
@@ -40,8 +49,15 @@ connectors  lists the connectors available to jobs and their config options (sec
             job's own settings, passed to its build function)
 --set       overrides one config value by its dotted path, e.g. --set job.threshold=40
 --connect-timeout  how long a source may fail to connect at start before the run fails (30s)
+--ui        serves the web UI (live charts, batches, sources) and /metrics on [host:]port, on
+            127.0.0.1 unless a host is given; off loopback it needs a token in SLUICE_UI_TOKEN
+            (or ui.token in the config file), sent as ?token= once or Authorization: Bearer
+--metrics   serves only /metrics (Prometheus text format) on [host:]port, with the same rules
 --json      progress as JSON lines on stderr instead of a status line
---verbose   stack traces with errors`;
+--verbose   stack traces with errors, and logs down to debug
+--log       how log lines on stderr look: json (pino's JSON lines, the default) or pretty
+--log-level the least severe level logged: fatal, error (the default), warn, info, debug, trace
+            or silent; SLUICE_LOG_LEVEL sets it too`;
 
 /**
  * Parses `sluice` command-line arguments; throws a `CliError` (exit code 2) naming what is wrong.
@@ -65,6 +81,8 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
     set: values.set ?? [],
     json: values.json ?? false,
     verbose: values.verbose ?? false,
+    log: values.log,
+    logLevel: values["log-level"],
   };
   switch (command) {
     case undefined:
@@ -87,6 +105,8 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
           batch: values.batch,
           checkpoint: values.checkpoint,
           connectTimeout: values["connect-timeout"],
+          ui: values.ui,
+          metrics: values.metrics,
         },
       };
     }
@@ -109,6 +129,10 @@ function parse(argv: readonly string[]) {
       set: { type: "string", multiple: true },
       json: { type: "boolean" },
       verbose: { type: "boolean" },
+      ui: { type: "string" },
+      metrics: { type: "string" },
+      log: { type: "string" },
+      "log-level": { type: "string" },
     },
   });
 }

@@ -33,6 +33,7 @@ export class ProgressReporter implements StreamingListener {
   private lastSchedulingDelayMs: number | undefined;
   private readonly recentRates: number[] = [];
   private statusShown = false;
+  private address: string | undefined;
 
   constructor(
     private readonly mode: ProgressMode,
@@ -79,10 +80,25 @@ export class ProgressReporter implements StreamingListener {
       case "status-line":
         this.statusShown = true;
         this.output.write(
-          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn} out ${this.recordsOut}`,
+          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn} out ${this.recordsOut}${this.address === undefined ? "" : ` | ${this.address}`}`,
         );
         return;
     }
+  }
+
+  /**
+   * Tells where the web UI (or only /metrics) is served: once now, and on the status line with
+   * every batch.
+   */
+  showAddress(url: string, metricsOnly: boolean): void {
+    this.address = metricsOnly ? `metrics ${url}metrics` : `UI ${url}`;
+    if (this.mode === "json") {
+      this.output.write(
+        `${JSON.stringify({ event: metricsOnly ? "metrics" : "ui", url: metricsOnly ? `${url}metrics` : url })}\n`,
+      );
+      return;
+    }
+    this.note(metricsOnly ? `metrics at ${url}metrics` : `UI at ${url} (metrics at ${url}metrics)`);
   }
 
   /** Shows a message (a source's error) on a line of its own, keeping the status line. */

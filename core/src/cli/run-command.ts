@@ -1,4 +1,6 @@
 import type { StreamingContext } from "../context/streaming-context.js";
+import { startUi, type UiHandle } from "../observability/start-ui.js";
+import { parseUiAddress, type UiOptions } from "../observability/ui-options.js";
 import type { StreamingListener } from "../scheduler/listener.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
@@ -13,6 +15,8 @@ export interface CliIo {
   readonly stderr: { write(text: string): void; readonly isTTY?: boolean };
   /** Subscribes to SIGINT/SIGTERM; returns the unsubscribe function. */
   readonly onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
+  /** The environment (`SLUICE_UI_TOKEN`); the process's own when absent. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -49,6 +53,9 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
   const ctx = await buildJobContext(jobFile, flags, config);
   const mode: ProgressMode = flags.json ? "json" : io.stderr.isTTY ? "status-line" : "lines";
   const reporter = new ProgressReporter(mode, ctx.batchInterval, io.stderr);
+  // Started before the job, so a UI that may not listen stops the run before anything is read.
+  const ui = await serveUi(ctx, flags, config, io.env ?? process.env);
+  if (ui !== undefined) reporter.showAddress(ui.address, ui.metricsOnly);
   ctx.addListener(reporter);
   ctx.addListener({
     onBatchCompleted: () => {
@@ -74,6 +81,7 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
     unsubscribe();
     sourceFailures.dispose();
     reporter.finish();
+    await ui?.handle.close();
   }
   const failure = sourceFailures.failure();
   if (failure !== undefined) throw new CliError(failure, 1);
@@ -91,6 +99,44 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
       : `${ctx.appName}: stopped after ${totals.batches} batches, ${totals.recordsIn} records in, ${totals.recordsOut} out\n`,
   );
   return 0;
+}
+
+/**
+ * Starts the web UI (`--ui`, or `ui` in the config) or the metrics endpoint alone (`--metrics`);
+ * the token comes from `SLUICE_UI_TOKEN`, else the config. A UI that cannot start (no token
+ * off loopback, a port in use) fails the run before the job starts.
+ */
+async function serveUi(
+  ctx: StreamingContext,
+  flags: JobFlags,
+  config: JobConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<{ handle: UiHandle; address: string; metricsOnly: boolean } | undefined> {
+  if (flags.ui !== undefined && flags.metrics !== undefined) {
+    throw new CliError("give --ui or --metrics, not both: the UI serves /metrics too", 2);
+  }
+  const flag =
+    flags.ui !== undefined ? "--ui" : flags.metrics !== undefined ? "--metrics" : undefined;
+  const fromConfig = config.ui;
+  if (flag === undefined && fromConfig === undefined) return undefined;
+  let options: UiOptions;
+  try {
+    const address =
+      flag === undefined ? undefined : parseUiAddress(flags.ui ?? flags.metrics ?? "", flag);
+    const host = address === undefined ? fromConfig?.host : (address.host ?? fromConfig?.host);
+    const token = env.SLUICE_UI_TOKEN ?? fromConfig?.token;
+    options = {
+      port: address?.port ?? fromConfig?.port ?? 0,
+      metricsOnly: flag === undefined ? (fromConfig?.metricsOnly ?? false) : flag === "--metrics",
+      ...(host === undefined ? {} : { host }),
+      ...(token === undefined ? {} : { token }),
+    };
+    const handle = await startUi(ctx, options);
+    return { handle, address: handle.url, metricsOnly: options.metricsOnly ?? false };
+  } catch (error) {
+    await ctx.stop().catch(() => undefined);
+    throw new CliError(error instanceof Error ? error.message : String(error), 2, { cause: error });
+  }
 }
 
 /**

@@ -1,10 +1,22 @@
 import { pino } from "pino";
+import pinoPretty from "pino-pretty";
+import { SluiceError } from "../errors/sluice-error.js";
 
+/** The levels `SLUICE_LOG_LEVEL` and `--log-level` take, most to least severe. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** How log lines look: pino's JSON lines, or a readable form for terminals. */
+export type LogFormat = "json" | "pretty";
+
+// One logger per level and format, shared by every context of the process: each holds a
+// destination on fd 2, and a new one per context would open a new writer each time.
 const loggers = new Map<string, pino.Logger>();
 
 /**
  * Sluice's pino logger "sluice", writing to stderr so logs never mix with a job's output on
- * stdout. The level is `SLUICE_LOG_LEVEL`, else `defaultLevel` ("silent" under tests).
+ * stdout; connectors get children of it as `context.logger`. The level is `SLUICE_LOG_LEVEL`,
+ * else `defaultLevel` ("silent" under tests); the format is `SLUICE_LOG_FORMAT` (`json`, the
+ * default, or `pretty`).
  *
  * @example
  * sluiceLogger("warn").warn({ source: "kafka#0" }, "reconnecting");
@@ -13,11 +25,50 @@ export function sluiceLogger(
   defaultLevel: pino.LevelWithSilent = "info",
   env: NodeJS.ProcessEnv = process.env,
 ): pino.Logger {
-  const level = env.SLUICE_LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : defaultLevel);
-  let logger = loggers.get(level);
+  const level = logLevelOf(
+    env.SLUICE_LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : defaultLevel),
+    "SLUICE_LOG_LEVEL",
+  );
+  const format = logFormatOf(env.SLUICE_LOG_FORMAT ?? "json", "SLUICE_LOG_FORMAT");
+  const key = `${level}/${format}`;
+  let logger = loggers.get(key);
   if (logger === undefined) {
-    logger = pino({ name: "sluice", level }, pino.destination({ fd: 2, sync: true }));
-    loggers.set(level, logger);
+    const destination =
+      format === "pretty"
+        ? pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true })
+        : pino.destination({ fd: 2, sync: true });
+    logger = pino({ name: "sluice", level }, destination);
+    loggers.set(key, logger);
   }
   return logger;
+}
+
+/**
+ * Checks a log level's name; `field` names where it came from in the error.
+ *
+ * @example
+ * logLevelOf("debug", "--log-level"); // "debug"
+ */
+export function logLevelOf(value: string, field: string): pino.LevelWithSilent {
+  const level = value.trim().toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as pino.LevelWithSilent;
+  throw new SluiceError(
+    "SLUICE_INVALID_ARGUMENT",
+    `${field} must be one of ${LOG_LEVELS.join(", ")}; got "${value}"`,
+  );
+}
+
+/**
+ * Checks a log format's name; `field` names where it came from in the error.
+ *
+ * @example
+ * logFormatOf("pretty", "--log"); // "pretty"
+ */
+export function logFormatOf(value: string, field: string): LogFormat {
+  const format = value.trim().toLowerCase();
+  if (format === "json" || format === "pretty") return format;
+  throw new SluiceError(
+    "SLUICE_INVALID_ARGUMENT",
+    `${field} must be "json" or "pretty"; got "${value}"`,
+  );
 }
