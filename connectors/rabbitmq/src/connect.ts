@@ -12,6 +12,8 @@ import {
   type SluiceError,
 } from "sluice";
 import type { ConnectionConfig } from "./connection-config.js";
+import { tlsRefused } from "./tls-failure.js";
+import { clientTlsOptions } from "./tls-options.js";
 
 /** One broker address with everything needed to open a connection to it. */
 export interface BrokerAddress extends HostPort {
@@ -46,7 +48,8 @@ export function brokerAddresses(config: ConnectionConfig, connectionName: string
   const username = fromList.username ?? "guest";
   const password = fromList.password ?? "guest";
   const vhost = config.vhost ?? vhostOf(fromUrl);
-  const tls = typeof config.tls === "object" ? config.tls : {};
+  // amqps:// alone means TLS with the server's certificate checked, as `tls: true` does.
+  const tls = secure ? clientTlsOptions(config.tls === undefined ? true : config.tls) : undefined;
   return fromList.servers.map(({ host, port, label }) => ({
     host,
     port,
@@ -63,7 +66,7 @@ export function brokerAddresses(config: ConnectionConfig, connectionName: string
     socketOptions: {
       timeout: config.connectTimeoutMs,
       clientProperties: { connection_name: config.connectionName ?? connectionName },
-      ...(secure ? tls : {}),
+      ...tls,
     },
   }));
 }
@@ -153,12 +156,14 @@ export function explainConnectError(error: unknown, broker: BrokerAddress): Slui
     portKind: "an AMQP 0-9-1 port (5672, or 5671 with TLS)",
     tlsPort: 5671,
   });
+  const tls = tlsRefused(error, `RabbitMQ at ${broker.label}`);
+  if (tls !== undefined) return tls;
   const network = advice.network();
   if (network !== undefined) return network;
   const { reason, where, unreachable, refused } = advice;
   if (/ACCESS.REFUSED|\b403\b/.test(reason)) {
     return refused(
-      `refused the login of user "${String(broker.options.username)}": check "username" and "password"`,
+      `refused the login of user "${String(broker.options.username)}": check "username" and "password" (or the user and password in "url")`,
     );
   }
   if (/ConnectionClose|NOT.ALLOWED|\b530\b/.test(reason)) {

@@ -22,6 +22,7 @@ import {
 } from "./connect.js";
 import { amqpHeaders } from "./headers.js";
 import type { RabbitMqSinkConfig, RoutingKeyFunction } from "./sink-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 
 /** The sink's counters; read them with `sink.metrics`. */
 export interface RabbitMqSinkMetrics extends ConnectionMetrics {
@@ -45,7 +46,8 @@ interface Link {
   readonly broker: BrokerAddress;
   alive: boolean;
   /** Settles when the link dies, with the reason. */
-  readonly lost: Promise<NotConnectedError>;
+  /** Why the link died: a lost connection, or a refusal of the broker that closed the channel. */
+  readonly lost: Promise<NotConnectedError | SluiceError>;
   /** Called for each message the broker returns as unroutable. */
   onReturn: ((message: Message) => void) | undefined;
 }
@@ -87,6 +89,7 @@ export class RabbitMqSink implements Sink {
   ) {
     this.#config = config;
     this.#logger = logger;
+    warnIfUnverified(config.tls, logger, "RabbitMQ sink");
     this.#open = connectionOpener(config, `sluice ${connectorId}`, connect);
     this.#routingKey = templateFunction(config.routingKey);
   }
@@ -135,7 +138,7 @@ export class RabbitMqSink implements Sink {
     } catch (error) {
       throw explainChannelError(error, at, "opening a confirm channel");
     }
-    let markLost: (reason: NotConnectedError) => void = () => undefined;
+    let markLost: (reason: NotConnectedError | SluiceError) => void = () => undefined;
     const link: Link = {
       connection,
       channel,
@@ -146,21 +149,34 @@ export class RabbitMqSink implements Sink {
       }),
       onReturn: undefined,
     };
-    const onLost = (error?: Error) => {
+    const onLost = (error?: Error, refusal?: SluiceError) => {
       if (!link.alive) return;
       link.alive = false;
       const failure = new NotConnectedError(
         `Lost the connection to RabbitMQ at ${broker.label} (${error?.message ?? "the connection closed"}); the batch is published again after reconnecting.`,
         { cause: error },
       );
-      markLost(failure);
+      markLost(refusal ?? failure);
       if (!this.#slot.drop(link, failure)) return;
       this.#logger.warn({ err: error, broker: broker.label }, "lost the RabbitMQ connection");
       void closeConnection(connection);
     };
     connection.on("close", onLost);
-    channel.on("error", (error: Error) => this.#logger.warn({ err: error }, "channel error"));
-    channel.on("close", () => onLost(new Error("the channel closed")));
+    // The broker closes the channel when a publish is not allowed (403: the user may not write
+    // to the exchange) or the exchange is gone (404). Publishing again after a reconnect fails
+    // the same way, so the batch fails with the refusal instead of being retried for ever.
+    let refusal: SluiceError | undefined;
+    channel.on("error", (error: Error) => {
+      this.#logger.warn({ err: error }, "channel error");
+      const explained = explainChannelError(
+        error,
+        at,
+        `publishing to exchange "${exchange || "(default)"}"`,
+        { notFound: "the exchange does not exist (any more): create it, or set exchangeType" },
+      );
+      if (explained.code === "SLUICE_CONNECTOR_REFUSED") refusal = explained;
+    });
+    channel.on("close", () => onLost(new Error("the channel closed"), refusal));
     channel.on("return", (message: Message) => link.onReturn?.(message));
     if (exchange !== "") {
       try {

@@ -23,6 +23,7 @@ import {
 } from "./connect.js";
 import { recordHeaders } from "./headers.js";
 import type { RabbitMqSourceConfig } from "./source-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface RabbitMqSourceMetrics extends ConnectionMetrics {
@@ -114,6 +115,7 @@ export class RabbitMqSource implements Source {
   ) {
     this.#config = config;
     this.#logger = logger;
+    warnIfUnverified(config.tls, logger, "RabbitMQ source");
     this.#open = connectionOpener(config, `sluice ${connectorId}`, connect);
   }
 

@@ -92,8 +92,11 @@ describe("explainConnectError", () => {
         'check "username" and "password"',
       ],
       [new Error("Expected ConnectionOpenOk; got <ConnectionClose channel:0>"), 'check "vhost"'],
-      [withCode("wrong version number", "ERR_SSL_WRONG_VERSION_NUMBER"), 'check "tls"'],
-      [withCode("self signed", "DEPTH_ZERO_SELF_SIGNED_CERT"), "TLS handshake"],
+      [
+        withCode("wrong version number", "ERR_SSL_WRONG_VERSION_NUMBER"),
+        "the port does not speak TLS",
+      ],
+      [withCode("self signed", "DEPTH_ZERO_SELF_SIGNED_CERT"), "tls.ca"],
       [new Error("Frame size 1345270062 exceeds maxFrameSize 67108864"), "not AMQP 0-9-1"],
     ] as const;
     for (const [error, says] of cases) {
