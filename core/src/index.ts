@@ -44,10 +44,10 @@ export {
   type JobSpec,
 } from "./job/define-job.js";
 export * from "./kernels/index.js";
-export * from "./plugins/index.js";
 export { type MetricsSubject, SluiceMetrics } from "./observability/sluice-metrics.js";
 export { startUi, type UiHandle } from "./observability/start-ui.js";
 export type { UiOptions } from "./observability/ui-options.js";
+export * from "./plugins/index.js";
 export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
 export type { DeadLetter, DeadLetterOptions } from "./recovery/dead-letters.js";
 export type { DurableFile, DurableFileSystem } from "./recovery/durable-fs.js";
