@@ -1,9 +1,14 @@
 import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
+import { dirname, extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
+import {
+  ConfigReferenceError,
+  resolveConfigReferences,
+  type UnresolvedReference,
+} from "./config-references.js";
 
 /**
  * Names that reach an object's prototype when used as keys: `--set __proto__.x=1` would set `x`
@@ -62,7 +67,11 @@ export type JobConfig = z.output<typeof jobConfigSchema>;
 
 /**
  * Reads a YAML or JSON config file (or none), applies `--set path=value` overrides, and returns
- * the raw object; `validateJobConfig` checks it.
+ * the raw object; `validateJobConfig` checks it. `${env:NAME}` and `${file:path}` in values (of
+ * the file and of `--set`) are replaced by the variable or the file's text (a relative path starts
+ * at the config file's folder, for `--set` at the current one); those values are redacted
+ * wherever Sluice prints. A reference that cannot be resolved is an error naming the setting and
+ * the variable or file.
  *
  * @example
  * const raw = await readJobConfig("production.yaml", ["job.threshold=40"]);
@@ -72,6 +81,7 @@ export async function readJobConfig(
   overrides: readonly string[],
 ): Promise<Record<string, unknown>> {
   let config: Record<string, unknown> = {};
+  const unresolved: UnresolvedReference[] = [];
   if (file !== undefined) {
     let text: string;
     try {
@@ -94,10 +104,28 @@ export async function readJobConfig(
         throw new CliError(`the config file ${file} must hold a mapping of settings`, 2);
       }
       rejectUnsafeKeys(parsed, `the config file ${file}`, []);
-      config = parsed as Record<string, unknown>;
+      config = (await resolveConfigReferences(
+        parsed,
+        { baseDirectory: dirname(resolve(file)) },
+        [],
+        unresolved,
+      )) as Record<string, unknown>;
     }
   }
-  for (const override of overrides) applyOverride(config, override);
+  for (const override of overrides) {
+    const { path, value } = parseOverride(override);
+    const resolved = await resolveConfigReferences(
+      value,
+      { baseDirectory: process.cwd() },
+      path,
+      unresolved,
+    );
+    applyOverride(config, path, resolved);
+  }
+  if (unresolved.length > 0) {
+    const error = new ConfigReferenceError(file ?? "the settings", unresolved);
+    throw new CliError(error.message, 2, { cause: error });
+  }
   return config;
 }
 
@@ -125,8 +153,8 @@ export function validateJobConfig(raw: unknown): {
   return { config: undefined, problems };
 }
 
-/** Sets `a.b.c=value` in `config`; the value is read as YAML, so numbers and booleans work. */
-function applyOverride(config: Record<string, unknown>, override: string): void {
+/** Splits `a.b.c=value`; the value is read as YAML, so numbers and booleans work. */
+function parseOverride(override: string): { path: string[]; value: unknown } {
   const equals = override.indexOf("=");
   if (equals <= 0) {
     throw new CliError(`--set takes path=value, got "${override}"`, 2);
@@ -143,6 +171,15 @@ function applyOverride(config: Record<string, unknown>, override: string): void 
   }
   const value: unknown = parseYaml(override.slice(equals + 1));
   rejectUnsafeKeys(value, "--set", path);
+  return { path, value };
+}
+
+/** Sets the setting at `path` in `config`, creating the mappings on the way. */
+function applyOverride(
+  config: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+): void {
   let target = config;
   for (const [index, key] of path.entries()) {
     if (index === path.length - 1) {
