@@ -1,3 +1,4 @@
+import { redactText } from "../connector/redact-text.js";
 import { CliError } from "./cli-error.js";
 import { readJobConfig, validateJobConfig } from "./job-config.js";
 import { buildJobContext } from "./load-job.js";
@@ -26,8 +27,11 @@ export async function checkCommand(jobFile: string, flags: JobFlags, io: CliIo):
     found.push(buildProblem(error));
   }
   if (found.length > 0) {
+    // A job's own errors and a plugin's may quote the settings they were given.
     throw new CliError(
-      `${jobFile}: ${found.length} problem${found.length === 1 ? "" : "s"}:\n  ${found.join("\n  ")}`,
+      redactText(
+        `${jobFile}: ${found.length} problem${found.length === 1 ? "" : "s"}:\n  ${found.join("\n  ")}`,
+      ),
       2,
     );
   }
