@@ -20,6 +20,8 @@ export interface ConnectorOption {
   readonly type: string;
   readonly required: boolean;
   readonly secret: boolean;
+  /** The value used when the option is left out; absent when it has none (or is secret). */
+  readonly default?: unknown;
   readonly description: string | undefined;
 }
 
@@ -35,7 +37,7 @@ export interface ConnectorListing {
 
 /**
  * `sluice connectors`: the built-in connectors and those of the config's `plugins`, with their
- * config options; secret options are marked.
+ * config options and defaults; secret options are marked.
  *
  * @example
  * process.exitCode = await connectorsCommand(flags, io);
@@ -65,7 +67,11 @@ export async function connectorsCommand(flags: CommonFlags, io: CliIo): Promise<
       `${listing.kind} ${listing.name} ${listing.version} (${listing.from})${listing.description ? ` — ${listing.description}` : ""}\n`,
     );
     for (const option of listing.options) {
-      const flagsText = [option.required ? "required" : "optional", option.secret ? "secret" : ""]
+      const flagsText = [
+        option.required ? "required" : "optional",
+        option.secret ? "secret" : "",
+        "default" in option ? `default ${JSON.stringify(option.default)}` : "",
+      ]
         .filter(Boolean)
         .join(", ");
       io.stdout.write(
@@ -88,11 +94,15 @@ export function describeConnector(plugin: ConnectorPlugin, from: string): Connec
   const required = new Set(jsonSchema.required ?? []);
   const options = knownFieldNames([schema]).map((name): ConnectorOption => {
     const field = childSchemas([schema], name);
+    const node = jsonSchema.properties?.[name];
+    const secret = field.some((candidate) => schemaLayers(candidate).some(isSecret));
     return {
       name,
-      type: typeName(jsonSchema.properties?.[name]),
+      type: typeName(node),
       required: required.has(name),
-      secret: field.some((candidate) => schemaLayers(candidate).some(isSecret)),
+      secret,
+      // A secret's default is a credential too: it is never printed.
+      ...(node !== undefined && "default" in node && !secret ? { default: node.default } : {}),
       description: descriptionOf(field),
     };
   });
@@ -108,6 +118,7 @@ export function describeConnector(plugin: ConnectorPlugin, from: string): Connec
 
 interface JsonSchemaNode {
   readonly type?: string | readonly string[];
+  readonly default?: unknown;
   readonly anyOf?: readonly JsonSchemaNode[];
   readonly enum?: readonly unknown[];
   readonly items?: JsonSchemaNode;
