@@ -1,5 +1,8 @@
 import { redactText } from "../connector/redact-text.js";
+import type { SluiceError } from "../errors/sluice-error.js";
+import { connectorsOf } from "../plugins/context-connectors.js";
 import { CliError } from "./cli-error.js";
+import { collectConfigProblems } from "./config-problem-collector.js";
 import { readJobConfig, validateJobConfig } from "./job-config.js";
 import { buildJobContext } from "./load-job.js";
 import type { JobFlags } from "./parse-args.js";
@@ -7,7 +10,8 @@ import type { CliIo } from "./run-command.js";
 
 /**
  * `sluice check`: validates the config and builds the job's graph (which validates every
- * connector's config) without starting anything; lists every problem found at once.
+ * connector's config) without starting anything; lists every problem found at once: the
+ * settings', then every connector's invalid config, then what else stopped the build.
  *
  * @example
  * process.exitCode = await checkCommand("job.ts", flags, io);
@@ -19,12 +23,19 @@ export async function checkCommand(jobFile: string, flags: JobFlags, io: CliIo):
   // The graph is built even when the settings have problems, so its own errors are listed too;
   // settings that failed validation fall back to the defaults.
   const usable = config ?? { job: jobSection(raw) };
+  let connectorProblems: readonly SluiceError[] = [];
   try {
-    const ctx = await buildJobContext(jobFile, flags, usable);
+    const ctx = await buildJobContext(jobFile, flags, usable, {
+      beforeBuild: (built) => {
+        connectorProblems = collectConfigProblems(connectorsOf(built));
+      },
+    });
     await ctx.stop();
+    found.push(...connectorProblems.map(buildProblem));
   } catch (error) {
     if (error instanceof CliError && error.exitCode === 2 && found.length === 0) throw error;
-    found.push(buildProblem(error));
+    // The connectors checked before the build stopped are reported too.
+    found.push(...connectorProblems.map(buildProblem), buildProblem(error));
   }
   if (found.length > 0) {
     // A job's own errors and a plugin's may quote the settings they were given.

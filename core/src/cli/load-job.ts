@@ -3,7 +3,7 @@ import { basename, dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
-import { createJobContext } from "../job/create-job-context.js";
+import { type CreateJobContextHooks, createJobContext } from "../job/create-job-context.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
 import type { JobConfig } from "./job-config.js";
@@ -13,7 +13,9 @@ let typeScriptRegistered = false;
 
 /**
  * Loads a job file (TypeScript files run directly) and builds its graph on a new context with
- * the settings of the command line, then the config file, then the defaults.
+ * the settings of the command line, then the config file, then the defaults. The job's own
+ * plugins (`defineJob({ plugins })`) and the config's `plugins` are registered first; `hooks`
+ * reach the context before the graph is built.
  *
  * @example
  * const ctx = await buildJobContext("jobs/word-count.ts", flags, config);
@@ -22,6 +24,7 @@ export async function buildJobContext(
   jobFile: string,
   flags: JobFlags,
   config: JobConfig,
+  hooks: CreateJobContextHooks = {},
 ): Promise<StreamingContext> {
   const path = resolve(jobFile);
   try {
@@ -52,6 +55,7 @@ export async function buildJobContext(
           ...optional("plugins", config.plugins),
         },
         options,
+        hooks,
       );
     // With a checkpoint directory the run resumes where the last one stopped (Spark's getOrCreate).
     return options.checkpoint === undefined
