@@ -30,6 +30,9 @@ function get(url: string, headers: Record<string, string> = {}): Promise<Answer>
   });
 }
 
+// Conditions are polled; the bound only ends a test that would otherwise hang.
+const WAIT = { timeout: 30_000, interval: 10 };
+
 const open: { ctx?: StreamingContext; ui?: UiHandle } = {};
 afterEach(async () => {
   await open.ui?.close();
@@ -60,12 +63,12 @@ describe("the UI server", () => {
     const { clock, ui, seen } = await startJob();
     for (let batch = 1; batch <= 3; batch++) {
       clock.advance(1000);
-      await vi.waitFor(() => expect(seen).toHaveLength(batch));
+      await vi.waitFor(() => expect(seen).toHaveLength(batch), WAIT);
     }
     await vi.waitFor(async () => {
       const job = JSON.parse((await get(`${ui.url}api/job`)).body);
       expect(job.completedBatches).toBe(3);
-    });
+    }, WAIT);
     const job = JSON.parse((await get(`${ui.url}api/job`)).body);
     expect(job.appName).toBe("ui-test");
     expect(job.totalRecords).toBe(5);
