@@ -51,7 +51,7 @@ export function parsePrometheusText(text: string): Map<string, PrometheusFamily>
         (family as { type: string }).type = rest;
       } else {
         if (family.help !== undefined) throw new Error(`${where}: second HELP`);
-        (family as { help: string | undefined }).help = unescape(rest, false, where);
+        (family as { help: string | undefined }).help = unescapeText(rest, false, where);
       }
       continue;
     }
@@ -150,7 +150,7 @@ function parseSample(line: string, where: string): PrometheusSample {
         }
       }
       position++;
-      labels[labelName] = unescape(raw, true, where);
+      labels[labelName] = unescapeText(raw, true, where);
       const after = /^\s*(,\s*)?/.exec(line.slice(position));
       position += after?.[0].length ?? 0;
       if (after?.[1] === undefined && line[position] !== "}") {
@@ -175,7 +175,7 @@ function parseValue(text: string, where: string): number {
   return Number(text);
 }
 
-function unescape(raw: string, quoted: boolean, where: string): string {
+function unescapeText(raw: string, quoted: boolean, where: string): string {
   return raw.replace(/\\(.)/g, (_, escaped: string) => {
     if (escaped === "\\") return "\\";
     if (escaped === "n") return "\n";
