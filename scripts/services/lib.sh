@@ -65,7 +65,7 @@ service_probes() {
     cassandra) echo "cassandra cassandra-tls" ;;
     cassandra-auth) echo "cassandra-auth" ;;
     rabbitmq) echo "rabbitmq rabbitmq-tls" ;;
-    mosquitto) echo "mosquitto mosquitto-tls mosquitto-mtls" ;;
+    mosquitto) echo "mosquitto mosquitto-tls mosquitto-mtls mosquitto-dynsec" ;;
   esac
 }
 
@@ -78,6 +78,7 @@ probe_port() {
     rabbitmq-tls) echo 5671 ;;
     mosquitto-tls) echo 8883 ;;
     mosquitto-mtls) echo 8884 ;;
+    mosquitto-dynsec) echo 8885 ;;
     *) service_port "$1" ;;
   esac
 }

@@ -28,6 +28,7 @@
 // - rabbitmq-tls (5671):   Connection.Start, then Start-Ok with PLAIN user and password
 //                          answered by Connection.Tune (a refused login gets Close or EOF).
 // - mosquitto-tls (8883):  CONNECT with user name and password answered by CONNACK 0.
+// - mosquitto-dynsec (8885): the same, the users being those of the dynamic security plugin.
 // - mosquitto-mtls (8884): TLS with a client certificate, CONNECT answered by CONNACK 0.
 // The login defaults to sluice/sluice-secret (--user, --password); the client certificate to
 // client-sluice (--cert <name> takes <name>.pem and <name>.key from the certificates' folder).
@@ -549,8 +550,8 @@ async function mosquitto() {
   }
 }
 
-async function mosquittoTls() {
-  const conn = await connectTls(8883);
+async function mosquittoTls(port = 8883) {
+  const conn = await connectTls(port);
   try {
     return `TLS, login as ${opts.user}, ${await mqttConnect(conn, true)}`;
   } finally {
@@ -577,7 +578,8 @@ const probes = {
   rabbitmq,
   "rabbitmq-tls": rabbitmqTls,
   mosquitto,
-  "mosquitto-tls": mosquittoTls,
+  "mosquitto-tls": () => mosquittoTls(8883),
+  "mosquitto-dynsec": () => mosquittoTls(8885),
   "mosquitto-mtls": mosquittoMtls,
 };
 
