@@ -1,4 +1,4 @@
-import { defineSource } from "sluice";
+import { defineSource } from "sluice/connector";
 import { webhookConfig } from "./webhook-config.js";
 import { WebhookSource } from "./webhook-source.js";
 
@@ -7,9 +7,12 @@ import { WebhookSource } from "./webhook-source.js";
  * with `ctx.use(webhookSource)`. `create` only builds the object; the server starts in `connect`.
  *
  * @example
- * const ctx = new StreamingContext({ batchInterval: "1s" });
- * await connectorsOf(ctx).loadPlugins(["@sluice-samples/webhook-connector"]);
- * const orders = ctx.source("webhook", { port: 8080, path: "/hooks/orders" });
+ * export default defineJob({
+ *   plugins: ["@sluice-samples/webhook-connector"],
+ *   build(ctx) {
+ *     ctx.source("webhook", { port: 8080, path: "/hooks/orders" }).print();
+ *   },
+ * });
  */
 export const webhookSource = defineSource({
   name: "webhook",

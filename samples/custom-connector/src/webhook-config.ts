@@ -1,4 +1,4 @@
-import { secret } from "sluice";
+import { secret } from "sluice/connector";
 import { z } from "zod";
 
 /**

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "pino";
 import {
+  type ConnectorContext,
   NotConnectedError,
   type ReadOptions,
   type ReadResult,
@@ -10,8 +10,11 @@ import {
   SluiceError,
   type Source,
   type SourceRecord,
-} from "sluice";
+} from "sluice/connector";
 import type { WebhookConfig } from "./webhook-config.js";
+
+/** The logger Sluice gives a connector (pino's, bound to the connector's id). */
+type Logger = ConnectorContext["logger"];
 
 /** One HTTP request held open until every record it carried is acknowledged. */
 interface HeldRequest {
