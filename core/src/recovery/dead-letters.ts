@@ -7,6 +7,7 @@ import { SluiceError } from "../errors/sluice-error.js";
 import { contextConnectors, pluginName } from "../plugins/context-connectors.js";
 import { SinkSession } from "../plugins/sink-session.js";
 import { formatRecord } from "../util/format-record.js";
+import { deadLetterSinkConfig } from "./dead-letter-config.js";
 
 export type { DeadLetter } from "../connector/dead-letter.js";
 
@@ -43,9 +44,10 @@ export class DeadLetterOutput {
     options: DeadLetterOptions = {},
   ) {
     const { registry, signal } = contextConnectors(context);
+    const name = pluginName(registry, sink);
     const instance = registry.createSink(
-      pluginName(registry, sink),
-      config,
+      name,
+      deadLetterSinkConfig(registry.sinkPlugin(name), config),
       options.id === undefined ? {} : { id: options.id },
     );
     this.id = instance.id;

@@ -1,4 +1,5 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from "../util/private-file-modes.js";
 
 /** An open file of a `DurableFileSystem`, written sequentially. */
 export interface DurableFile {
@@ -12,21 +13,26 @@ export interface DurableFile {
 /**
  * The few file operations checkpoints and the write-ahead log need, behind an interface so a test
  * can put a disk that fails (`FaultInjectingFileSystem`) under them. Paths are absolute or relative
- * to the process; errors are Node's (`ENOENT`, `ENOSPC`, ...).
+ * to the process; errors are Node's (`ENOENT`, `ENOSPC`, ...). What it creates is private to the
+ * job's user, since checkpoints hold operator state and the write-ahead log received records:
+ * folders 0700, files 0600; a folder that already exists keeps its mode.
  *
  * @example
  * const fs: DurableFileSystem = nodeFileSystem;
  * await fs.mkdir("/var/lib/job/checkpoints");
  */
 export interface DurableFileSystem {
-  /** Creates the folder and its parents; no error when it exists. */
+  /** Creates the folder and its parents (0700); no error when it exists. */
   mkdir(path: string): Promise<void>;
   /** The names in the folder; an empty list when it does not exist. */
   list(path: string): Promise<string[]>;
   readFile(path: string): Promise<Uint8Array>;
   /** The file's size in bytes, or `undefined` when it does not exist. */
   size(path: string): Promise<number | undefined>;
-  /** Opens for writing: `"create"` fails when the file exists, `"append"` adds at its end. */
+  /**
+   * Opens for writing: `"create"` fails when the file exists, `"append"` adds at its end (and
+   * creates a missing file); a file created is 0600.
+   */
   open(path: string, mode: "create" | "append"): Promise<DurableFile>;
   /** Replaces `to` by `from` atomically (POSIX `rename`). */
   rename(from: string, to: string): Promise<void>;
@@ -44,7 +50,7 @@ export interface DurableFileSystem {
  */
 export const nodeFileSystem: DurableFileSystem = {
   async mkdir(path) {
-    await mkdir(path, { recursive: true });
+    await mkdir(path, { recursive: true, mode: PRIVATE_FOLDER_MODE });
   },
   async list(path) {
     try {
@@ -66,7 +72,7 @@ export const nodeFileSystem: DurableFileSystem = {
     }
   },
   async open(path, mode) {
-    const handle = await open(path, mode === "create" ? "wx" : "a");
+    const handle = await open(path, mode === "create" ? "wx" : "a", PRIVATE_FILE_MODE);
     return {
       async write(bytes) {
         let written = 0;

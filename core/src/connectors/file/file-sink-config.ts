@@ -22,6 +22,12 @@ export const fileSinkConfig = z.strictObject({
     .boolean()
     .default(true)
     .describe("flush each file and the folder to disk before the write counts as done"),
+  privateFiles: z
+    .boolean()
+    .default(false)
+    .describe(
+      "create files 0600 and folders 0700, readable by the job's user only (on for dead letters); off, they follow the umask",
+    ),
 });
 
 /** The parsed config of the `file` sink. */

@@ -5,6 +5,7 @@ import { InvalidRecordError, NotConnectedError } from "../../connector/control-f
 import type { SinkRecord } from "../../connector/records.js";
 import type { Sink, WriteBatchContext } from "../../connector/sink.js";
 import { SluiceError } from "../../errors/sluice-error.js";
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from "../../util/private-file-modes.js";
 import { batchFileName, batchTemporaryFileName, isBatchTemporaryFileName } from "./file-names.js";
 import type { FileSinkConfig } from "./file-sink-config.js";
 
@@ -39,7 +40,12 @@ export class FileSink implements Sink {
     signal.throwIfAborted();
     const directory = this.#config.directory;
     try {
-      if (this.#config.createDirectory) await mkdir(directory, { recursive: true });
+      if (this.#config.createDirectory) {
+        await mkdir(directory, {
+          recursive: true,
+          ...(this.#config.privateFiles ? { mode: PRIVATE_FOLDER_MODE } : {}),
+        });
+      }
       if (!(await stat(directory)).isDirectory()) {
         throw new SluiceError(
           "SLUICE_INVALID_CONFIG",
@@ -97,7 +103,12 @@ export class FileSink implements Sink {
     const target = join(this.#config.directory, name);
     const temporary = join(this.#config.directory, batchTemporaryFileName(name, randomUUID()));
     try {
-      const handle = await open(temporary, "wx");
+      // Without a mode, Node creates files 0666 less the umask.
+      const handle = await open(
+        temporary,
+        "wx",
+        this.#config.privateFiles ? PRIVATE_FILE_MODE : 0o666,
+      );
       try {
         await handle.writev(records.flatMap((record) => [record.value, NEWLINE]));
         if (this.#config.fsync) await handle.sync();
