@@ -10,6 +10,8 @@ import {
   type SluiceError,
 } from "sluice";
 import type { ConnectionConfig } from "./connection-config.js";
+import { tlsRefused } from "./tls-failure.js";
+import { clientTlsOptions } from "./tls-options.js";
 
 type Protocol = "mqtt" | "mqtts" | "ws" | "wss";
 
@@ -48,7 +50,9 @@ export function brokerAddresses(config: ConnectionConfig): BrokerAddress[] {
           : urlProtocol;
   const defaultPort = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[protocol];
   const { servers, username, password } = brokerList(config, fromUrl, defaultPort);
-  const tls = typeof config.tls === "object" ? config.tls : {};
+  // mqtts:// and wss:// alone mean TLS with the server's certificate checked, as `tls: true`.
+  const secure = protocol === "mqtts" || protocol === "wss";
+  const tls = secure ? clientTlsOptions(config.tls === undefined ? true : config.tls) : undefined;
   return servers.map(({ host, port, label }) => ({
     host,
     port,
@@ -68,7 +72,7 @@ export function brokerAddresses(config: ConnectionConfig): BrokerAddress[] {
       reconnectPeriod: 0,
       queueQoSZero: false,
       resubscribe: false,
-      ...(protocol === "mqtts" || protocol === "wss" ? tls : {}),
+      ...tls,
     },
   }));
 }
@@ -189,6 +193,8 @@ export function explainConnectError(
     portKind: "an MQTT port (1883, or 8883 with TLS)",
     tlsPort: 8883,
   });
+  const tls = tlsRefused(error, `MQTT broker at ${broker.label}`);
+  if (tls !== undefined) return tls;
   const network = advice.network();
   if (network !== undefined) return network;
   const { code, reason, where, unreachable, refused } = advice;
@@ -201,11 +207,14 @@ export function explainConnectError(
       return refused(`rejected the client id "${clientId ?? "(generated)"}": check "clientId"`);
     case 134:
     case 4:
-      return refused(`refused the user name or password: check "username" and "password"`);
+      return refused(
+        `refused the user name or password: check "username" and "password" (or those in "url")`,
+      );
     case 135:
     case 5:
       return refused(
-        `refused the client as not authorized: check the broker's access rules for this user and client id`,
+        // Mosquitto answers a wrong password this way too, not with "bad user name or password".
+        `refused the client as not authorized: check "username" and "password" (or those in "url"), and the broker's access rules for this user and client id`,
       );
     case 138:
       return refused("has banned this client");

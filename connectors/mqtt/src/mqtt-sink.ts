@@ -21,6 +21,7 @@ import {
 } from "./connect.js";
 import { userProperties } from "./headers.js";
 import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 import { topicNameProblem } from "./topics.js";
 
 /** The sink's counters; read them with `sink.metrics`. */
@@ -79,6 +80,7 @@ export class MqttSink implements Sink {
   constructor(config: MqttSinkConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
     this.#logger = logger;
+    warnIfUnverified(config.tls, logger, "MQTT sink");
     this.#open = clientOpener(config, connect);
     this.#topic = templateFunction(config.topic);
     this.#clientId = config.clientId ?? `sluice-sink-${randomUUID()}`;

@@ -23,6 +23,7 @@ import {
 import { recordHeaders } from "./headers.js";
 import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
 import { type MqttSourceConfig, subscriptionsOf } from "./source-config.js";
+import { warnIfUnverified } from "./tls-options.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface MqttSourceMetrics extends ConnectionMetrics {
@@ -125,6 +126,7 @@ export class MqttSource implements Source {
   constructor(config: MqttSourceConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
     this.#logger = logger;
+    warnIfUnverified(config.tls, logger, "MQTT source");
     this.#open = clientOpener(config, connect);
   }
 

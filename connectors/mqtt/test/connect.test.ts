@@ -82,7 +82,7 @@ describe("explainConnectError", () => {
       [withCode("Connection refused: Not authorized", 135), "access rules"],
       [withCode("Connection refused: Client Identifier not valid", 133), 'client id "job-1"'],
       [withCode("Connection refused: Unsupported Protocol Version", 132), "MQTT 5"],
-      [withCode("self signed", "DEPTH_ZERO_SELF_SIGNED_CERT"), 'check "tls"'],
+      [withCode("self signed", "DEPTH_ZERO_SELF_SIGNED_CERT"), "tls.ca"],
       [new Error("Invalid header flag bits, must be 0x0 for puback packet"), "not MQTT"],
     ] as const;
     for (const [error, says] of cases) {
