@@ -335,7 +335,7 @@
         row.dataset.outputOperation = String(operation.id);
         row.append(
           make("td", operation.id),
-          make("td", operation.name),
+          make("td", operation.name, "text"),
           make("td", operation.status, `status-${operation.status}`),
           make("td", formatMs(operation.durationMs)),
           make("td", formatNumber(operation.records)),
@@ -385,40 +385,61 @@
     }
   }
 
+  // A change may arrive after a newer one of the same batch was read in the snapshot.
+  function isDone(batch) {
+    return batch !== undefined && (batch.status === "completed" || batch.status === "failed");
+  }
+
+  function keepBatch(batch) {
+    if (isDone(state.batches.get(batch.batchTime)) && !isDone(batch)) return;
+    state.batches.set(batch.batchTime, batch);
+  }
+
   async function showJobPage() {
     element("job-page").hidden = false;
+    // Listen before reading the snapshot, so that no batch completes unseen in between; what
+    // arrives meanwhile is applied once the snapshot is in.
+    const early = [];
+    let apply = (change) => early.push(change);
+    connect((change) => apply(change));
     state.job = await fetchJson("/api/job");
-    for (const batch of state.job.batches) state.batches.set(batch.batchTime, batch);
+    for (const batch of state.job.batches) keepBatch(batch);
     element("app-name").textContent = state.job.appName;
     document.title = `Sluice: ${state.job.appName}`;
     createCharts();
     renderSources();
     scheduleRedraw();
-    connect((change) => {
-      switch (change.kind) {
-        case "batch":
-          state.batches.set(change.batch.batchTime, change.batch);
-          state.job.completedBatches = change.totals.completedBatches;
-          state.job.totalRecords = change.totals.totalRecords;
-          trimBatches();
-          scheduleRedraw();
-          break;
-        case "sources":
-          state.job.sources = change.sources;
-          renderSources();
-          break;
-        case "checkpoint":
-          state.job.checkpoint = change.checkpoint;
-          renderSummary();
-          break;
-        case "started":
-          state.job.startTime = change.startTime;
-          renderSummary();
-          break;
-      }
-    });
+    apply = applyJobChange;
+    for (const change of early) applyJobChange(change);
     // The checkpoint's age grows between batches.
     setInterval(renderSummary, 1000);
+  }
+
+  function applyJobChange(change) {
+    switch (change.kind) {
+      case "batch":
+        keepBatch(change.batch);
+        state.job.completedBatches = Math.max(
+          state.job.completedBatches,
+          change.totals.completedBatches,
+        );
+        state.job.totalRecords = Math.max(state.job.totalRecords, change.totals.totalRecords);
+        trimBatches();
+        scheduleRedraw();
+        break;
+      case "sources":
+        state.job.sources = change.sources;
+        renderSources();
+        break;
+      case "checkpoint":
+        state.job.checkpoint = change.checkpoint;
+        renderSummary();
+        break;
+      case "started":
+        state.job.startTime = change.startTime;
+        renderSummary();
+        break;
+    }
   }
 
   // Keeps as many completed batches as the server does (the first snapshot tells how many).
