@@ -9,12 +9,15 @@ import { describe, expect, it } from "vitest";
 import { kafkaRefusal } from "../src/kafka-refusal.js";
 
 const brokers = ["127.0.0.1:9094"];
+// Shaped as kafkajs makes them: a name, and for a protocol error the broker's error type.
 const protocolError = (type: string) =>
-  new KafkaJSProtocolError({ message: `${type} happened`, type, code: 1, retriable: false });
+  Object.assign(new Error(`${type} happened`), { name: "KafkaJSProtocolError", type });
 
 describe("kafkaRefusal", () => {
   it("names the SASL settings for a failed login, inside kafkajs's retry wrapper too", () => {
-    const login = new KafkaJSSASLAuthenticationError("SASL SCRAM SHA512 authentication failed");
+    const login = Object.assign(new Error("SASL SCRAM SHA512 authentication failed"), {
+      name: "KafkaJSSASLAuthenticationError",
+    });
     const wrapped = new KafkaJSNumberOfRetriesExceeded(login, { retryCount: 1, retryTime: 10 });
     for (const error of [login, wrapped]) {
       const refusal = kafkaRefusal(error, brokers, { who: "the source" });
