@@ -1,10 +1,6 @@
 // What a refusal of the brokers names: the TLS setting, the SASL password, or the resource and
 // the ACL operation to grant; anything else is left to the caller.
-import {
-  KafkaJSNumberOfRetriesExceeded,
-  KafkaJSProtocolError,
-  KafkaJSSASLAuthenticationError,
-} from "kafkajs";
+import { KafkaJSNumberOfRetriesExceeded } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { kafkaRefusal } from "../src/kafka-refusal.js";
 
