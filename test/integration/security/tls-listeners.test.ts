@@ -491,3 +491,109 @@ describe("cassandra", () => {
     TIMEOUT_MS,
   );
 });
+
+describe("cassandra-auth", () => {
+  const AUTH_PORT = 9242;
+
+  /** Runs `query` on the login-tests node with `options`; resolves with the driver's result. */
+  async function execute(
+    options: Partial<cassandra.ClientOptions>,
+    query = "SELECT release_version FROM system.local",
+  ): Promise<cassandra.types.ResultSet> {
+    const client = new cassandra.Client({
+      contactPoints: [HOST],
+      localDataCenter: "datacenter1",
+      protocolOptions: { port: AUTH_PORT },
+      socketOptions: { connectTimeout: 5_000 },
+      ...options,
+    });
+    try {
+      await client.connect();
+      return await client.execute(query);
+    } finally {
+      await client.shutdown();
+    }
+  }
+  const tlsOptions = { sslOptions: { ca: [file("ca.pem")], rejectUnauthorized: true } };
+  const as = (username: string, password: string) => ({
+    ...tlsOptions,
+    credentials: { username, password },
+  });
+
+  it(
+    "9242 requires TLS and a login; the roles log in, a wrong password is refused",
+    async () => {
+      expect((await execute(as("sluice", "sluice-secret"))).rowLength).toBe(1);
+      expect((await execute(as("limited", "limited-secret"))).rowLength).toBe(1);
+      await expect(execute(as("sluice", "wrong"))).rejects.toThrow(/password are incorrect/);
+      await expect(execute(tlsOptions)).rejects.toThrow(/requires authentication/);
+      await expect(
+        execute({ credentials: { username: "sluice", password: "sluice-secret" } }),
+      ).rejects.toThrow(/All host\(s\) tried/);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "sluice may create and write tables in sluice_secure; limited may only read them",
+    async () => {
+      const table = `sluice_secure.${uniqueName("grants", "_")}`;
+      await execute(as("sluice", "sluice-secret"), `CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      try {
+        await execute(as("sluice", "sluice-secret"), `INSERT INTO ${table} (id) VALUES (1)`);
+        expect(
+          (await execute(as("limited", "limited-secret"), `SELECT id FROM ${table}`)).rowLength,
+        ).toBe(1);
+        await expect(
+          execute(as("limited", "limited-secret"), `INSERT INTO ${table} (id) VALUES (2)`),
+        ).rejects.toThrow(/has no MODIFY permission/);
+        await expect(
+          execute(as("limited", "limited-secret"), `CREATE TABLE ${table}_x (id int PRIMARY KEY)`),
+        ).rejects.toThrow(/has no CREATE permission/);
+      } finally {
+        await execute(as("sluice", "sluice-secret"), `DROP TABLE IF EXISTS ${table}`);
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe("mosquitto dynamic security", () => {
+  let unlock: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    unlock = await lockServer("mosquitto", LOCK_WAIT_MS);
+  }, LOCK_WAIT_MS + 5_000);
+  afterAll(async () => {
+    await unlock?.();
+  });
+
+  const connect = (username: string, password: string) =>
+    mqtt.connectAsync(`mqtts://${HOST}:8885`, {
+      ca: file("ca.pem"),
+      rejectUnauthorized: true,
+      connectTimeout: 5_000,
+      reconnectPeriod: 0,
+      protocolVersion: 5,
+      username,
+      password,
+    });
+
+  it(
+    "8885: logins as on 8883, and a subscription the roles deny is refused in the SUBACK",
+    async () => {
+      await expect(connect("sluice", "wrong")).rejects.toThrow(/Not authorized|Bad user/i);
+      const limited = await connect("limited", "limited-secret");
+      try {
+        await expect(
+          limited.subscribeAsync(`sensors/${uniqueName("t")}`, { qos: 1 }),
+        ).resolves.toHaveLength(1);
+        await expect(
+          limited.subscribeAsync(`private/${uniqueName("t")}`, { qos: 1 }),
+        ).rejects.toMatchObject({ packet: { granted: [0x87] } });
+      } finally {
+        await limited.endAsync();
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
