@@ -27,25 +27,19 @@ export interface ConfigIssue {
 export class ConfigValidationError extends SluiceError {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(subject: string, issues: readonly ConfigIssue[], redactedConfig: string) {
+  constructor(subject: string, given: readonly ConfigIssue[], redactedConfig: string) {
+    // A refinement's message may quote what it was given; hints are the schema's own words.
+    const issues = given.map((issue) => ({ ...issue, message: redactText(issue.message) }));
     const lines = issues.map(
       (issue) => `  - ${issue.path}: ${issue.message}${issue.hint ? ` Hint: ${issue.hint}` : ""}`,
     );
     const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
-    // A refinement's message may quote what it was given: the whole text goes through
-    // the redaction, not only the config shown.
     super(
       "SLUICE_INVALID_CONFIG",
-      redactText(
-        `Invalid config for ${subject} (${count}):\n${lines.join("\n")}\nConfig given: ${redactedConfig}`,
-      ),
+      `Invalid config for ${subject} (${count}):\n${lines.join("\n")}\nConfig given: ${redactedConfig}`,
     );
     this.name = "ConfigValidationError";
-    this.issues = issues.map((issue) => ({
-      path: issue.path,
-      message: redactText(issue.message),
-      ...(issue.hint === undefined ? {} : { hint: redactText(issue.hint) }),
-    }));
+    this.issues = issues;
   }
 }
 

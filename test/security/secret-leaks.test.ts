@@ -1,0 +1,320 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: config references are written as a user writes them
+// Runs `sluice check`, `sluice run` and `sluice connectors` as a user does, over bad and good
+// configs holding known secret strings, and greps everything they print and every file they
+// write for those strings. Also checks that what a run keeps on disk is private (0600 / 0700).
+import { once } from "node:events";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SluiceProcess } from "../samples/sluice-process.js";
+
+// Each test starts one or two `sluice` processes (tsx compiles the job first): on a loaded
+// machine that takes a while, so tests get room; nothing waits on a clock.
+const PROCESS_TESTS = { timeout: 180_000 };
+
+const job = (name: string): string => fileURLToPath(new URL(`./jobs/${name}`, import.meta.url));
+
+// Every string that must never be printed or written; each is unique so a hit names the leak.
+const SECRETS = {
+  misspeltSaslPassword: "kafka-sasl-pasword-3f9a1c",
+  misspeltTlsKey: "MIIEpAIBAAKCAQEAmisspeltTlsKeyBody7d21",
+  typoSchemeUrlPassword: "typo-scheme-url-pw-8b4e",
+  atInUrlPassword: "at-in-url-pw-c55d",
+  envPassword: "env-ref-password-e2a7",
+  envUser: "env-ref-user-4c0d",
+  fileKey: "MIIEvgIBADANfileReferencedKeyBody19c0",
+  vaultUrlPassword: "vault-url-pw-0b6f",
+} as const;
+
+const pem = (body: string): string =>
+  `-----BEGIN PRIVATE KEY-----\n${body}\n${body}\n-----END PRIVATE KEY-----\n`;
+
+// Nothing listens on port 1 of the loopback: connections are refused at once.
+const CLOSED = "127.0.0.1:1";
+const ENV = {
+  SLUICE_LEAK_TEST_PASSWORD: SECRETS.envPassword,
+  SLUICE_LEAK_TEST_USER: SECRETS.envUser,
+  // Everything down to debug is logged, so every log line is searched.
+  SLUICE_LOG_LEVEL: "debug",
+};
+
+let root: string;
+/** What every process printed, with the command, for the final grep. */
+const printed: { command: string; text: string }[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "sluice-secret-leaks-"));
+  await writeFile(join(root, "client-key.pem"), pem(SECRETS.fileKey));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function config(name: string, lines: readonly string[]): Promise<string> {
+  const file = join(root, name);
+  await writeFile(file, `${lines.join("\n")}\n`);
+  return file;
+}
+
+async function sluice(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  const child = new SluiceProcess(args, ENV);
+  const exit = await child.exited;
+  const output = `${exit.stdout}\n${exit.stderr}`;
+  printed.push({ command: `sluice ${args.join(" ")}`, text: output });
+  return { code: exit.code, output };
+}
+
+/** The secrets found in `text`, by name: empty when nothing leaked. */
+function leaksIn(text: string): string[] {
+  return Object.entries(SECRETS)
+    .filter(([, value]) => text.includes(value))
+    .map(([name]) => name);
+}
+
+const badKafka = () =>
+  config("bad-kafka.yaml", [
+    "job:",
+    "  kafka:",
+    `    brokers: ["${CLOSED}"]`,
+    "    topics: [orders]",
+    "    groupId: leak-test",
+    "    sasl:",
+    "      mechanism: plain",
+    "      username: app",
+    `      pasword: ${SECRETS.misspeltSaslPassword}`,
+    "    tls:",
+    "      keyy: |",
+    ...pem(SECRETS.misspeltTlsKey)
+      .trimEnd()
+      .split("\n")
+      .map((line) => `        ${line}`),
+  ]);
+
+const badRabbitUrls = () =>
+  config("bad-rabbitmq.yaml", [
+    "job:",
+    "  rabbitmq:",
+    `    url: "amqp//app:${SECRETS.typoSchemeUrlPassword}@${CLOSED}"`,
+    "    queue: { name: orders }",
+    "    prefetch: 0",
+  ]);
+
+const goodBrokers = () =>
+  config("good-brokers.yaml", [
+    "job:",
+    "  rabbitmq:",
+    `    url: "amqp://app:x@${SECRETS.atInUrlPassword}@${CLOSED}/"`,
+    "    queue: { name: orders }",
+    "  kafka:",
+    `    brokers: ["${CLOSED}"]`,
+    "    topics: [orders]",
+    "    groupId: leak-test",
+    "    sasl:",
+    "      mechanism: plain",
+    "      username: ${env:SLUICE_LEAK_TEST_USER}",
+    "      password: ${env:SLUICE_LEAK_TEST_PASSWORD}",
+    "    tls:",
+    "      key: ${file:client-key.pem}",
+  ]);
+
+describe("secrets are never printed", () => {
+  it(
+    "sluice check: a misspelt SASL password and TLS key are not echoed",
+    PROCESS_TESTS,
+    async () => {
+      const { code, output } = await sluice([
+        "check",
+        job("brokers.ts"),
+        "--config",
+        await badKafka(),
+      ]);
+      expect(code, output).toBe(2);
+      expect(output).toContain("Config given:");
+      expect(output).toContain("sasl.pasword: Unknown field.");
+      expect(output).toContain("tls.keyy: Unknown field.");
+      expect(leaksIn(output)).toEqual([]);
+    },
+  );
+
+  it("sluice check: a URL with a misspelt scheme is not echoed", PROCESS_TESTS, async () => {
+    const file = await badRabbitUrls();
+    const { code, output } = await sluice(["check", job("brokers.ts"), "--config", file]);
+    expect(code, output).toBe(2);
+    expect(output).toContain("url: Must start with amqp:// or amqps://");
+    expect(output).toContain("Config given:");
+    expect(leaksIn(output)).toEqual([]);
+  });
+
+  it(
+    "sluice check: a valid config with references and a password holding @ shows none",
+    PROCESS_TESTS,
+    async () => {
+      const { code, output } = await sluice([
+        "check",
+        job("brokers.ts"),
+        "--config",
+        await goodBrokers(),
+      ]);
+      expect(code, output).toBe(0);
+      expect(output).toContain("the config and the job's graph are valid");
+      expect(leaksIn(output)).toEqual([]);
+    },
+  );
+
+  it(
+    "sluice check: an unresolvable reference names the setting and the variable, and no value",
+    PROCESS_TESTS,
+    async () => {
+      const file = await config("unresolved.yaml", [
+        "job:",
+        "  rabbitmq:",
+        "    url: amqp://${env:SLUICE_LEAK_TEST_USER}:${env:SLUICE_LEAK_TEST_PASSWORD}@127.0.0.1:1",
+        "    password: ${env:SLUICE_LEAK_TEST_MISSING}",
+        "    tls: { key: '${file:missing-key.pem}' }",
+        "    queue: { name: orders }",
+      ]);
+      const { code, output } = await sluice(["check", job("brokers.ts"), "--config", file]);
+      expect(code, output).toBe(2);
+      expect(output).toContain("2 references cannot be resolved");
+      expect(output).toContain(
+        "job.rabbitmq.password: ${env:SLUICE_LEAK_TEST_MISSING}: the environment variable SLUICE_LEAK_TEST_MISSING is not set",
+      );
+      expect(output).toContain(
+        `job.rabbitmq.tls.key: \${file:missing-key.pem}: cannot read the file ${join(root, "missing-key.pem")}`,
+      );
+      expect(leaksIn(output)).toEqual([]);
+    },
+  );
+
+  it("sluice run: bad configs fail without echoing a secret", PROCESS_TESTS, async () => {
+    for (const file of [await badKafka(), await badRabbitUrls()]) {
+      const { code, output } = await sluice(["run", job("brokers.ts"), "--config", file]);
+      expect(code, output).not.toBe(0);
+      expect(output).toContain("Invalid config for source");
+      expect(leaksIn(output)).toEqual([]);
+    }
+  });
+
+  it(
+    "sluice run: the 'source created' log lines and the connect failures show no secret",
+    PROCESS_TESTS,
+    async () => {
+      const { code, output } = await sluice([
+        "run",
+        job("brokers.ts"),
+        "--config",
+        await goodBrokers(),
+        "--connect-timeout",
+        "2s",
+      ]);
+      expect(code, output).toBe(1);
+      expect(output).toContain('"msg":"source created"');
+      expect(output).toMatch(/could not connect/);
+      expect(leaksIn(output)).toEqual([]);
+    },
+  );
+
+  it("sluice connectors: a config with references shows no secret", PROCESS_TESTS, async () => {
+    const { code, output } = await sluice(["connectors", "--config", await goodBrokers()]);
+    expect(code, output).toBe(0);
+    expect(output).toContain("sink file");
+    expect(leaksIn(output)).toEqual([]);
+  });
+});
+
+describe("what a run keeps on disk", () => {
+  let server: Server;
+  beforeAll(async () => {
+    // Sends a few lines, one the job fails on, then closes: the socket source ends the input.
+    server = createServer((socket) => socket.end("alpha\nbad-record\nbeta\n"));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+  });
+  afterAll(async () => {
+    server.close();
+  });
+
+  it(
+    "holds no config secret, and is private (files 0600, folders 0700)",
+    PROCESS_TESTS,
+    async () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") throw new Error("no port");
+      const [checkpoint, output, deadLetters] = ["checkpoint", "output", "dead-letters"].map(
+        (name) => join(root, "run", name),
+      ) as [string, string, string];
+      const file = await config("at-rest.yaml", [
+        "job:",
+        `  port: ${address.port}`,
+        `  output: ${output}`,
+        `  deadLetters: ${deadLetters}`,
+        "  vault:",
+        `    url: "https://app:${SECRETS.vaultUrlPassword}@vault.example:8200"`,
+        "    username: ${env:SLUICE_LEAK_TEST_USER}",
+        "    password: ${env:SLUICE_LEAK_TEST_PASSWORD}",
+        "    tls:",
+        "      key: ${file:client-key.pem}",
+      ]);
+      const { code, output: printedText } = await sluice([
+        "run",
+        job("at-rest.ts"),
+        "--config",
+        file,
+        "--checkpoint",
+        checkpoint,
+        "--batch",
+        "200ms",
+      ]);
+      expect(code, printedText).toBe(0);
+      expect(printedText).toContain('"msg":"vault connected"');
+      expect(printedText).toContain('"msg":"sink created"');
+      expect(leaksIn(printedText)).toEqual([]);
+
+      const written = await filesUnder(join(root, "run"));
+      const names = [...written.keys()];
+      // The run wrote what the test means to search: checkpoints, the log's folder, dead letters.
+      expect(names.some((name) => /^checkpoint\/checkpoint-\d+\.ckpt$/.test(name))).toBe(true);
+      expect(names).toContain("checkpoint/wal");
+      const deadLetterFiles = names.filter((name) => name.startsWith("dead-letters/"));
+      expect(deadLetterFiles.length).toBeGreaterThan(0);
+      let deadLetterText = "";
+      for (const [name, entry] of written) {
+        if (entry.directory) continue;
+        const content = await readFile(join(root, "run", name), "latin1");
+        expect({ name, leaks: leaksIn(content) }).toEqual({ name, leaks: [] });
+        if (name.startsWith("dead-letters/")) deadLetterText += content;
+      }
+      expect(deadLetterText).toContain("bad-record");
+
+      for (const [name, entry] of written) {
+        if (!name.startsWith("checkpoint") && !name.startsWith("dead-letters")) continue;
+        expect({ name, mode: entry.mode.toString(8) }).toEqual({
+          name,
+          mode: entry.directory ? "700" : "600",
+        });
+      }
+    },
+  );
+
+  it("printed nothing secret in any command of this file", () => {
+    expect(printed.length).toBeGreaterThan(0);
+    for (const { command, text } of printed) {
+      expect({ command, leaks: leaksIn(text) }).toEqual({ command, leaks: [] });
+    }
+  });
+});
+
+/** Every file and folder under `folder`, by path relative to it, with its mode. */
+async function filesUnder(
+  folder: string,
+): Promise<Map<string, { readonly directory: boolean; readonly mode: number }>> {
+  const entries = new Map<string, { directory: boolean; mode: number }>();
+  for (const name of await readdir(folder, { recursive: true })) {
+    const info = await stat(join(folder, name));
+    entries.set(name, { directory: info.isDirectory(), mode: info.mode & 0o777 });
+  }
+  return entries;
+}
