@@ -1,4 +1,4 @@
-import { type DStream, JsKernels, type Kernels, overrideKernels, type SourceRecord } from "sluice";
+import { type DStream, JsKernels, type Kernels, type SourceRecord } from "sluice";
 import { runBatches } from "sluice/testing";
 import { keyIds, Rng } from "./data.js";
 import { type AsyncContender, runAsyncContenders, type Summary } from "./harness.js";
@@ -55,21 +55,19 @@ async function runJob(
   kernels: Kernels | undefined,
   build: (records: DStream<SourceRecord>) => DStream<[string, number]>,
 ): Promise<{ ns: number; checksum: string }> {
-  const restore = kernels === undefined ? () => undefined : overrideKernels(kernels);
-  try {
-    const started = process.hrtime.bigint();
-    const [counts = []] = await runBatches({ inputs: [[batch]] }, build);
-    const ns = Number(process.hrtime.bigint() - started);
-    let total = 0;
-    let fold = 0x811c9dc5;
-    for (const [word, count] of counts) {
-      total += count;
-      fold = Math.imul(fold ^ (word.length * 31 + count), 16777619) >>> 0;
-    }
-    return { ns, checksum: `${counts.length} groups, ${total} words, fold ${fold.toString(16)}` };
-  } finally {
-    restore();
+  const started = process.hrtime.bigint();
+  const [counts = []] = await runBatches(
+    { inputs: [[batch]], ...(kernels === undefined ? {} : { kernels }) },
+    build,
+  );
+  const ns = Number(process.hrtime.bigint() - started);
+  let total = 0;
+  let fold = 0x811c9dc5;
+  for (const [word, count] of counts) {
+    total += count;
+    fold = Math.imul(fold ^ (word.length * 31 + count), 16777619) >>> 0;
   }
+  return { ns, checksum: `${counts.length} groups, ${total} words, fold ${fold.toString(16)}` };
 }
 
 /**

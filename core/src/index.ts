@@ -5,7 +5,6 @@
 export * from "./connector/index.js";
 export * from "./connectors/index.js";
 export type { StreamingContextOptions } from "./context/context-options.js";
-export type { ContextState } from "./context/context-state.js";
 export {
   type QueueStreamOptions,
   type SocketTextStreamOptions,
@@ -24,6 +23,7 @@ export {
 export { MapWithStateDStream } from "./dstream/map-with-state-dstream.js";
 export type { NamedReduction } from "./dstream/named-reductions.js";
 export type { State, StateSpec } from "./dstream/state.js";
+export type { ScopeHolder, StreamOwner, StreamScope } from "./dstream/stream-scope.js";
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";
 export type { BatchExecutionInfo } from "./execution/batch-execution-info.js";
 export { ExecutorPool, type ExecutorPoolOptions } from "./execution/executor-pool.js";
@@ -54,6 +54,7 @@ export type { DurableFile, DurableFileSystem } from "./recovery/durable-fs.js";
 export type { RecoveryReport, ReportEntry } from "./recovery/recovery-report.js";
 export type { StopOnSignalsOptions } from "./recovery/stop-on-signals.js";
 export { type Clock, SystemClock } from "./scheduler/clock.js";
+export type { ContextState } from "./scheduler/context-state.js";
 export type {
   BatchInfo,
   ExecutorsInfo,

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ExecutorPool } from "../execution/executor-pool.js";
 import { RateController, type RateControlOptions } from "../flow/rate-controller.js";
+import type { Kernels } from "../kernels/kernels.js";
 import type { Clock } from "../scheduler/clock.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 
@@ -27,6 +28,12 @@ export interface StreamingContextOptions {
   readonly checkpointInterval?: Duration;
   /** The clock batches tick on (default: `SystemClock`; tests pass a `ManualClock`). */
   readonly clock?: Clock;
+  /**
+   * The kernels the streaming operators run on (default: the loader's choice, see
+   * `chooseKernels`): tests and benchmarks pass `new JsKernels()` or `new NativeKernels(...)` to
+   * run one job on a given engine. Executor threads make their own choice.
+   */
+  readonly kernels?: Kernels;
   /** Partitions of shuffles when an operation names none (default: from `master`, else 2). */
   readonly defaultParallelism?: number;
   /** How many batches may be processed at once (Spark's `spark.streaming.concurrentJobs`; default 1). */

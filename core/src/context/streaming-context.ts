@@ -2,10 +2,13 @@ import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../connector/plu
 import type { SourceRecord } from "../connector/records.js";
 import { SOURCE_DEAD_LETTERS } from "../connector/tokens.js";
 import type { DStream } from "../dstream/dstream.js";
-// Importing the operators registers them, before any stream of this context can exist.
-import { UnionDStream } from "../dstream/operators.js";
+import { DStreamGraph } from "../dstream/dstream-graph.js";
+import { OPERATORS, UnionDStream } from "../dstream/operators.js";
+import { RecordFailures } from "../dstream/record-failures.js";
+import type { StreamScope } from "../dstream/stream-scope.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { DriverExecution } from "../execution/driver-execution.js";
+import type { ExecutorJobSpec } from "../execution/executor-job-spec.js";
 import { warnExecutors } from "../execution/executor-log.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
 import {
@@ -16,9 +19,13 @@ import {
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
-import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
-import { closeConnectorsOf, connectorsOf } from "../plugins/context-connectors.js";
+import { chooseKernels } from "../kernels/load-kernels.js";
+import { closeConnectorsOf, connectorsOf } from "../plugins/connectors-of.js";
+import { ContextConnectors } from "../plugins/context-connectors.js";
+import { createConnectorRegistry } from "../plugins/registry.js";
+import { addSinkOutput } from "../plugins/sink-output.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
+import type { RecoveryCandidates } from "../recovery/checkpoint-coordinator.js";
 import { CheckpointCoordinator } from "../recovery/checkpoint-coordinator.js";
 import {
   type CheckpointOptions,
@@ -26,11 +33,11 @@ import {
   resolveCheckpointOptions,
 } from "../recovery/checkpoint-options.js";
 import { type DeadLetterOptions, DeadLetterOutput } from "../recovery/dead-letters.js";
-import { getOrCreateContext, recoveredCheckpointOf } from "../recovery/get-or-create.js";
-import { activeDeadLetters, setDeadLetters } from "../recovery/record-guard.js";
+import { prepareContext } from "../recovery/get-or-create.js";
 import type { RecoveryReport } from "../recovery/recovery-report.js";
 import { installStopOnSignals, type StopOnSignalsOptions } from "../recovery/stop-on-signals.js";
 import { type Clock, SystemClock } from "../scheduler/clock.js";
+import type { ContextState } from "../scheduler/context-state.js";
 import { InputInfoTracker } from "../scheduler/input-info-tracker.js";
 import { JobGenerator } from "../scheduler/job-generator.js";
 import { JobScheduler } from "../scheduler/job-scheduler.js";
@@ -38,14 +45,11 @@ import type { StreamingListener } from "../scheduler/listener.js";
 import { ListenerBus } from "../scheduler/listener-bus.js";
 import { Progress } from "../scheduler/progress.js";
 import { type Duration, parseDuration } from "../util/duration.js";
-import { attachInternals } from "./context-internals.js";
 import {
   type ResolvedContextOptions,
   resolveContextOptions,
   type StreamingContextOptions,
 } from "./context-options.js";
-import type { ContextState } from "./context-state.js";
-import { DStreamGraph } from "./dstream-graph.js";
 
 /** Options of `queueStream`. */
 export interface QueueStreamOptions<T> {
@@ -104,6 +108,12 @@ interface TerminationWaiter {
  */
 export class StreamingContext {
   private readonly options: ResolvedContextOptions;
+  /**
+   * What every stream of this context shares (batch interval, clock, listeners, kernels, graph,
+   * connectors, ...), handed to each stream it creates. For custom inputs and operators; jobs
+   * rarely need it.
+   */
+  readonly scope: StreamScope;
   /** The clock batches tick on. */
   readonly clock: Clock;
   private readonly graph = new DStreamGraph();
@@ -122,6 +132,8 @@ export class StreamingContext {
   private stopping: Promise<void> | undefined;
   private checkpointSettings: CheckpointSettings | undefined;
   private checkpointing: CheckpointCoordinator | undefined;
+  /** The checkpoints `getOrCreate` found, restored at start. */
+  private recovered: RecoveryCandidates | undefined;
 
   /**
    * Spark's `StreamingContext.getOrCreate`: when `directory` holds a checkpoint, the job resumes
@@ -144,7 +156,10 @@ export class StreamingContext {
     create: () => StreamingContext | Promise<StreamingContext>,
     options?: CheckpointOptions,
   ): Promise<StreamingContext> {
-    return getOrCreateContext(directory, create, options);
+    return prepareContext(directory, create, options).then(({ context, recovered }) => {
+      context.recovered = recovered;
+      return context;
+    });
   }
 
   constructor(options: StreamingContextOptions) {
@@ -169,7 +184,7 @@ export class StreamingContext {
       onProgress,
       executionInfo: (time) => this.execution?.takeMetrics(time),
       commitBatch: (time, failure) => this.checkpointing?.commitBatch(time, failure),
-      afterOutputs: (time) => activeDeadLetters(this)?.flush(time),
+      afterOutputs: (time) => this.scope.recordFailures.activeDeadLetters()?.flush(time),
     });
     this.generator = new JobGenerator({
       clock: this.clock,
@@ -181,14 +196,28 @@ export class StreamingContext {
       onProgress,
       recordBatch: (time) => this.checkpointing?.recordBatch(time),
     });
-    attachInternals(this, {
+    let kernels = options.kernels;
+    const state = (): ContextState => this.currentState;
+    this.scope = {
+      context: this,
+      appName: this.options.appName,
       batchInterval: this.options.batchInterval,
+      backpressure: this.options.backpressure,
       defaultParallelism: this.options.defaultParallelism,
       clock: this.clock,
       graph: this.graph,
       listenerBus: this.listenerBus,
       inputInfoTracker: this.inputInfoTracker,
-      state: () => this.currentState,
+      // Chosen on first use, so a context that never computes a batch never loads the binding.
+      get kernels() {
+        kernels ??= chooseKernels().kernels;
+        return kernels;
+      },
+      operators: OPERATORS,
+      addSinkOutput,
+      recordFailures: new RecordFailures(this.listenerBus, state),
+      connectors: new ContextConnectors(() => createConnectorRegistry()),
+      state,
       assertCanAddOperations: () => this.assertCanAddOperations(),
       registerStream: (stream) => {
         const id = this.streams.size;
@@ -210,7 +239,7 @@ export class StreamingContext {
             this.currentState === "STOPPED" ||
             (this.generator.lastGeneratedTime >= time && !this.scheduler.hasUnfinishedUpTo(time)),
         ),
-    });
+    };
   }
 
   /** The batch interval in milliseconds. */
@@ -470,8 +499,8 @@ export class StreamingContext {
    */
   deadLetters(sink: string | SinkPlugin, config: unknown, options?: DeadLetterOptions): void {
     this.assertCanAddOperations();
-    const output = new DeadLetterOutput(this, sink, config, options);
-    setDeadLetters(this, output);
+    const output = new DeadLetterOutput(this.scope, sink, config, options);
+    this.scope.recordFailures.deadLetters = output;
     // Sources never see their context: they find the dead letters in their registry.
     connectorsOf(this).register(SOURCE_DEAD_LETTERS, output);
   }
@@ -548,7 +577,7 @@ export class StreamingContext {
           reportError: (error) => this.reportError(error),
         },
         this.checkpointSettings,
-        recoveredCheckpointOf(this),
+        this.recovered,
         {
           hasUnfinishedBefore: (time) => this.scheduler.hasUnfinishedUpTo(time - 1),
           isBehind: (time) => this.clock.now() >= time + 2 * interval,
@@ -710,7 +739,7 @@ export class StreamingContext {
       return;
     }
     this.execution = await DriverExecution.start({
-      context: this,
+      scope: this.scope,
       job,
       settings: { batchInterval, defaultParallelism, appName },
       threads: executors,
@@ -777,4 +806,9 @@ export class StreamingContext {
       );
     }
   }
+}
+
+declare module "../dstream/stream-scope.js" {
+  /** `stream.context` is the `StreamingContext` the stream was built on. */
+  interface StreamOwner extends StreamingContext {}
 }

@@ -15,7 +15,7 @@ export class BatchMappedDStream<T, U> extends DStream<U> {
     private readonly fn: (batch: Batch<T>) => ReadonlyArray<ReadonlyArray<U>>,
     private readonly operation: string,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   override get operatorName(): string {

@@ -1,7 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels, KeyColumn, ParsedColumn } from "../kernels/kernels.js";
 import { gatherRows, keyColumnFromBuffers, validRowNumbers } from "../kernels/key-column.js";
-import { loadKernels } from "../kernels/load-kernels.js";
 import type { Batch } from "./batch.js";
 import type { ByteParser, TextRecord } from "./byte-parser.js";
 import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
@@ -23,7 +22,7 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
     readonly parent: DStream<TextRecord>,
     readonly parser: ByteParser,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   override get operatorName(): string {
@@ -41,7 +40,7 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
   protected async compute(time: number): Promise<Batch<T> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const kernels = loadKernels();
+    const kernels = this.scope.kernels;
     // Text from another parser is already a column: no string is made in between.
     const inputs =
       columnsOf(batch, "text")?.map((partition) => partition.keys) ??
@@ -54,7 +53,7 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
 
   /** The records of one partition parsed (on an executor, or where a batch is not columnar). */
   applyToPartition(records: ReadonlyArray<TextRecord>): T[] {
-    return materialise(parse(loadKernels(), this.parser, this.columnOf(records))) as T[];
+    return materialise(parse(this.scope.kernels, this.parser, this.columnOf(records))) as T[];
   }
 
   /** The records' bytes back to back (one copy each; strings encoded as UTF-8). */

@@ -17,7 +17,7 @@ export class CoGroupedDStream<K, V, W> extends DStream<[K, [V[], W[]]]> {
     readonly numPartitions: number,
   ) {
     checkCombinable([left, right], "cogroup");
-    super(left.context);
+    super(left.scope);
   }
 
   get slideDuration(): number {

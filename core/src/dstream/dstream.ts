@@ -1,9 +1,5 @@
 import type { SinkPlugin } from "../connector/plugin.js";
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { SinkInput, SinkOutputOptions } from "../plugins/sink-output.js";
-import { guardRecords, SKIPPED_RECORD } from "../recovery/record-guard.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
 import type { Duration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
@@ -11,9 +7,11 @@ import { type Batch, batchRecords, batchSize } from "./batch.js";
 import { type ByteParser, checkByteParser, type TextRecord } from "./byte-parser.js";
 import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
-import { operator } from "./operator-registry.js";
+import { guardRecords, SKIPPED_RECORD } from "./record-guard.js";
 import { saveBatchAsText } from "./save-as-text.js";
+import type { SinkInput, SinkOutputOptions } from "./sink-options.js";
 import type { StateSpec } from "./state.js";
+import type { StreamOwner, StreamScope } from "./stream-scope.js";
 
 /**
  * What a `transform` function may return: the records of the new batch (cut into the context's
@@ -81,8 +79,8 @@ export interface UpdateStateInfo<K> {
  * counts.print();
  */
 export abstract class DStream<T> {
-  /** The context this stream belongs to. */
-  readonly context: StreamingContext;
+  /** What every stream of this stream's context shares (clock, kernels, graph, ...). */
+  readonly scope: StreamScope;
   /** The stream's id in its context (order of creation). */
   readonly id: number;
   private readonly generated = new Map<number, Promise<Batch<T> | undefined>>();
@@ -90,11 +88,15 @@ export abstract class DStream<T> {
   private remembered: number | undefined;
   private givenName: string | undefined;
 
-  protected constructor(context: StreamingContext) {
-    const internals = internalsOf(context);
-    internals.assertCanAddOperations();
-    this.context = context;
-    this.id = internals.registerStream(this);
+  protected constructor(scope: StreamScope) {
+    scope.assertCanAddOperations();
+    this.scope = scope;
+    this.id = scope.registerStream(this);
+  }
+
+  /** The context this stream belongs to (Spark's `DStream.context`). */
+  get context(): StreamOwner {
+    return this.scope.context;
   }
 
   /** The interval at which this stream produces batches. */
@@ -130,7 +132,7 @@ export abstract class DStream<T> {
    * const totals = pairs.updateStateByKey(addUp).name("totals");
    */
   name(stableName: string): this {
-    internalsOf(this.context).assertCanAddOperations();
+    this.scope.assertCanAddOperations();
     if (typeof stableName !== "string" || !/^[^\s/][^/]*$/.test(stableName)) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
@@ -164,7 +166,7 @@ export abstract class DStream<T> {
 
   /** The number of partitions shuffles use by default (the context's default parallelism). */
   protected get defaultParallelism(): number {
-    return internalsOf(this.context).defaultParallelism;
+    return this.scope.defaultParallelism;
   }
 
   /**
@@ -251,7 +253,7 @@ export abstract class DStream<T> {
     if (cached !== undefined) return cached;
     if (!this.isTimeValid(time)) return Promise.resolve(undefined);
     // With executors, per-partition operators and shuffles run as tasks on them.
-    const onExecutors = internalsOf(this.context).execution()?.compute(this, time) as
+    const onExecutors = this.scope.execution()?.compute(this, time) as
       | Promise<Batch<T> | undefined>
       | undefined;
     const computing = (onExecutors ?? this.compute(time)).catch((error: unknown) => {
@@ -330,9 +332,9 @@ export abstract class DStream<T> {
   map<K, V>(fn: (record: T) => readonly [K, V]): DStream<[K, V]>;
   map<U>(fn: (record: T) => U): DStream<U>;
   map<U>(fn: (record: T) => U): DStream<U> {
-    return new (operator("MappedDStream"))(
+    return new this.scope.operators.MappedDStream(
       this,
-      guardRecords(this.context, "map", fn, SKIPPED_RECORD) as (record: T) => U,
+      guardRecords(this.scope.recordFailures, "map", fn, SKIPPED_RECORD) as (record: T) => U,
     );
   }
 
@@ -345,9 +347,9 @@ export abstract class DStream<T> {
   flatMap<K, V>(fn: (record: T) => Iterable<readonly [K, V]>): DStream<[K, V]>;
   flatMap<U>(fn: (record: T) => Iterable<U>): DStream<U>;
   flatMap<U>(fn: (record: T) => Iterable<U>): DStream<U> {
-    return new (operator("FlatMappedDStream"))(
+    return new this.scope.operators.FlatMappedDStream(
       this,
-      guardRecords(this.context, "flatMap", fn, NOTHING as Iterable<U>),
+      guardRecords(this.scope.recordFailures, "flatMap", fn, NOTHING as Iterable<U>),
     );
   }
 
@@ -360,9 +362,9 @@ export abstract class DStream<T> {
   filter<S extends T>(predicate: (record: T) => record is S): DStream<S>;
   filter(predicate: (record: T) => boolean): DStream<T>;
   filter(predicate: (record: T) => boolean): DStream<T> {
-    return new (operator("FilteredDStream"))(
+    return new this.scope.operators.FilteredDStream(
       this,
-      guardRecords(this.context, "filter", predicate, false),
+      guardRecords(this.scope.recordFailures, "filter", predicate, false),
     );
   }
 
@@ -375,7 +377,7 @@ export abstract class DStream<T> {
   mapPartitions<U>(
     fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
   ): DStream<U> {
-    return new (operator("MapPartitionedDStream"))(this, fn);
+    return new this.scope.operators.MapPartitionedDStream(this, fn);
   }
 
   /**
@@ -385,7 +387,7 @@ export abstract class DStream<T> {
    * numbers.glom(); // batch [[1, 2], [3, 4]] becomes [[[1, 2]], [[3, 4]]]
    */
   glom(): DStream<T[]> {
-    return new (operator("GlommedDStream"))(this);
+    return new this.scope.operators.GlommedDStream(this);
   }
 
   /**
@@ -396,7 +398,7 @@ export abstract class DStream<T> {
    */
   repartition(numPartitions: number): DStream<T> {
     const partitions = checkPartitionCount(numPartitions, "repartition: numPartitions");
-    return new (operator("BatchMappedDStream"))(
+    return new this.scope.operators.BatchMappedDStream(
       this,
       (batch: Batch<T>) => roundRobin(batch, partitions),
       "repartition",
@@ -411,7 +413,7 @@ export abstract class DStream<T> {
    * const all = fromKafka.union(fromSocket);
    */
   union(other: DStream<T>): DStream<T> {
-    return new (operator("UnionDStream"))([this, other]);
+    return new this.scope.operators.UnionDStream([this, other]);
   }
 
   // ------------------------------------------------------------------------------ byte parsers
@@ -487,7 +489,7 @@ export abstract class DStream<T> {
     parser: ByteParser,
   ): DStream<U> {
     checkByteParser(parser);
-    const Parsed = operator("ByteParsedDStream");
+    const Parsed = this.scope.operators.ByteParsedDStream;
     return new Parsed<U>(this, parser);
   }
 
@@ -500,7 +502,7 @@ export abstract class DStream<T> {
    * lines.count().print();
    */
   count(): DStream<number> {
-    return new (operator("BatchMappedDStream"))(
+    return new this.scope.operators.BatchMappedDStream(
       this,
       (batch: Batch<T>) => [[batchSize(batch)]],
       "count",
@@ -517,7 +519,7 @@ export abstract class DStream<T> {
    */
   countByValue(numPartitions?: number): DStream<[T, number]> {
     // Counting the rows gives the sum of the ones, without reading them.
-    const Paired = operator("PairedWithOneDStream");
+    const Paired = this.scope.operators.PairedWithOneDStream;
     return new Paired<T>(this).reduceByKey("count", numPartitions);
   }
 
@@ -529,7 +531,7 @@ export abstract class DStream<T> {
    * numbers.reduce((a, b) => Math.max(a, b));
    */
   reduce(fn: (a: T, b: T) => T): DStream<T> {
-    return new (operator("BatchMappedDStream"))(
+    return new this.scope.operators.BatchMappedDStream(
       this,
       (batch: Batch<T>) => [reduceBatch(batch, fn)],
       "reduce",
@@ -546,7 +548,7 @@ export abstract class DStream<T> {
   transform<U>(
     fn: (batch: Batch<T>, time: number) => TransformResult<U> | Promise<TransformResult<U>>,
   ): DStream<U> {
-    const Transformed = operator("TransformedDStream");
+    const Transformed = this.scope.operators.TransformedDStream;
     return new Transformed<U>(
       [this],
       (batches, time) => fn(batches[0] as Batch<T>, time),
@@ -568,7 +570,7 @@ export abstract class DStream<T> {
       time: number,
     ) => TransformResult<R> | Promise<TransformResult<R>>,
   ): DStream<R> {
-    const Transformed = operator("TransformedDStream");
+    const Transformed = this.scope.operators.TransformedDStream;
     return new Transformed<R>(
       [this, other],
       (batches, time) => fn(batches[0] as Batch<T>, batches[1] as Batch<U>, time),
@@ -586,7 +588,7 @@ export abstract class DStream<T> {
    * const lastMinute = events.window("60s", "10s");
    */
   window(window: Duration, slide?: Duration): DStream<T> {
-    return new (operator("WindowedDStream"))(this, window, slide);
+    return new this.scope.operators.WindowedDStream(this, window, slide);
   }
 
   /**
@@ -599,14 +601,14 @@ export abstract class DStream<T> {
   countByWindow(window: Duration, slide?: Duration): DStream<number> {
     // Each batch is counted once (without reading its records), and the window adds up the
     // counts on the kernels' window aggregator.
-    const counts = new (operator("BatchMappedDStream"))(
+    const counts = new this.scope.operators.BatchMappedDStream(
       this,
       (batch: Batch<T>): [number, number][][] => [[[0, batchSize(batch)]]],
       "count",
     );
-    const NamedWindowed = operator("NamedWindowedDStream");
+    const NamedWindowed = this.scope.operators.NamedWindowedDStream;
     const windowed = new NamedWindowed<number>(counts, "sum", window, slide, 1);
-    return new (operator("BatchMappedDStream"))(
+    return new this.scope.operators.BatchMappedDStream(
       windowed,
       (batch: Batch<[number, number]>) => [[batchRecords(batch)[0]?.[1] ?? 0]],
       "countByWindow",
@@ -642,15 +644,15 @@ export abstract class DStream<T> {
           'reduceByWindow: "count" is countByWindow(window, slide); the named reductions here are "sum", "min", "max"',
         );
       }
-      const keyed = new (operator("BatchMappedDStream"))(
+      const keyed = new this.scope.operators.BatchMappedDStream(
         this,
         (batch: Batch<T>) =>
           batch.partitions.map((p) => p.map((record): [number, T] => [0, record])),
         "reduceByWindow",
       );
-      const NamedWindowed = operator("NamedWindowedDStream");
+      const NamedWindowed = this.scope.operators.NamedWindowedDStream;
       const windowed = new NamedWindowed<number>(keyed, reduce, options as Duration, slide, 1);
-      return new (operator("BatchMappedDStream"))(
+      return new this.scope.operators.BatchMappedDStream(
         windowed,
         (batch: Batch<[number, number]>) => [batchRecords(batch).map(([, value]) => value)],
         "reduceByWindow",
@@ -689,7 +691,7 @@ export abstract class DStream<T> {
     slide?: Duration,
     numPartitions?: number,
   ): DStream<[T, number]> {
-    const Paired = operator("PairedWithOneDStream");
+    const Paired = this.scope.operators.PairedWithOneDStream;
     return new Paired<T>(this).reduceByKeyAndWindow("count", window, slide, numPartitions);
   }
 
@@ -703,7 +705,7 @@ export abstract class DStream<T> {
    * counts.foreachBatch(async (batch, time) => db.write(time, batchRecords(batch)));
    */
   foreachBatch(fn: (batch: Batch<T>, time: number) => void | Promise<void>): void {
-    new (operator("ForEachDStream"))(this, fn, "foreachBatch");
+    new this.scope.operators.ForEachDStream(this, fn, "foreachBatch");
   }
 
   /**
@@ -723,7 +725,11 @@ export abstract class DStream<T> {
         `print: num must be an integer of at least 0, got ${String(num)}`,
       );
     }
-    new (operator("ForEachDStream"))(this, (batch, time) => printBatch(batch, time, num), "print");
+    new this.scope.operators.ForEachDStream(
+      this,
+      (batch, time) => printBatch(batch, time, num),
+      "print",
+    );
   }
 
   /**
@@ -734,7 +740,7 @@ export abstract class DStream<T> {
    * counts.saveAsTextFiles("/data/counts", "txt"); // /data/counts-1000.txt/part-00000, ...
    */
   saveAsTextFiles(prefix: string, suffix?: string): void {
-    new (operator("ForEachDStream"))(
+    new this.scope.operators.ForEachDStream(
       this,
       (batch, time) => saveBatchAsText(batch, textFilesDirectory(prefix, time, suffix)),
       "saveAsTextFiles",
@@ -755,7 +761,7 @@ export abstract class DStream<T> {
     config: unknown,
     options?: SinkOutputOptions,
   ): void {
-    operator("addSinkOutput")(this, sink, config, options);
+    this.scope.addSinkOutput(this, sink, config, options);
   }
 
   // ---------------------------------------------------------------------------- pair operations
@@ -767,9 +773,9 @@ export abstract class DStream<T> {
    * counts.mapValues((n) => n * 10);
    */
   mapValues<K, V, U>(this: DStream<readonly [K, V]>, fn: (value: V) => U): DStream<[K, U]> {
-    return new (operator("MappedValuesDStream"))(
+    return new this.scope.operators.MappedValuesDStream(
       this,
-      guardRecords(this.context, "mapValues", fn, SKIPPED_RECORD) as (value: V) => U,
+      guardRecords(this.scope.recordFailures, "mapValues", fn, SKIPPED_RECORD) as (value: V) => U,
     );
   }
 
@@ -783,9 +789,9 @@ export abstract class DStream<T> {
     this: DStream<readonly [K, V]>,
     fn: (value: V) => Iterable<U>,
   ): DStream<[K, U]> {
-    return new (operator("FlatMappedValuesDStream"))(
+    return new this.scope.operators.FlatMappedValuesDStream(
       this,
-      guardRecords(this.context, "flatMapValues", fn, NOTHING as Iterable<U>),
+      guardRecords(this.scope.recordFailures, "flatMapValues", fn, NOTHING as Iterable<U>),
     );
   }
 
@@ -847,7 +853,7 @@ export abstract class DStream<T> {
   ): DStream<[K, V]> | DStream<[K, number]> {
     const partitions = this.partitionsOrDefault(numPartitions, "reduceByKey");
     if (isNamedReduction(reduce)) {
-      const NamedReduced = operator("NamedReducedDStream");
+      const NamedReduced = this.scope.operators.NamedReducedDStream;
       return new NamedReduced<K>(this, reduce, partitions);
     }
     if (typeof reduce !== "function") {
@@ -879,7 +885,7 @@ export abstract class DStream<T> {
     numPartitions?: number,
     mapSideCombine = true,
   ): DStream<[K, C]> {
-    return new (operator("ShuffledDStream"))(
+    return new this.scope.operators.ShuffledDStream(
       this,
       { createCombiner, mergeValue, mergeCombiners },
       this.partitionsOrDefault(numPartitions, "combineByKey"),
@@ -898,7 +904,7 @@ export abstract class DStream<T> {
     other: DStream<readonly [K, W]>,
     numPartitions?: number,
   ): DStream<[K, [V[], W[]]]> {
-    return new (operator("CoGroupedDStream"))(
+    return new this.scope.operators.CoGroupedDStream(
       this,
       other,
       this.partitionsOrDefault(numPartitions, "cogroup"),
@@ -1071,7 +1077,7 @@ export abstract class DStream<T> {
     numPartitions?: number,
   ): DStream<[K, V]> | DStream<[K, number]> {
     if (isNamedReduction(reduce)) {
-      const NamedWindowed = operator("NamedWindowedDStream");
+      const NamedWindowed = this.scope.operators.NamedWindowedDStream;
       return new NamedWindowed<K>(
         this,
         reduce,
@@ -1090,7 +1096,7 @@ export abstract class DStream<T> {
     const partitions = this.partitionsOrDefault(options.numPartitions, "reduceByKeyAndWindow");
     const { window, slide, inverse, filter } = options;
     if (inverse !== undefined) {
-      return new (operator("ReducedWindowedDStream"))(this, {
+      return new this.scope.operators.ReducedWindowedDStream(this, {
         reduce,
         inverse,
         filter,
@@ -1120,7 +1126,7 @@ export abstract class DStream<T> {
     update: (values: V[], state: S | undefined, info: UpdateStateInfo<K>) => S | undefined,
     options: UpdateStateOptions<K, S> = {},
   ): DStream<[K, S]> {
-    return new (operator("StateDStream"))(
+    return new this.scope.operators.StateDStream(
       this,
       update,
       this.partitionsOrDefault(options.numPartitions, "updateStateByKey"),
@@ -1148,7 +1154,7 @@ export abstract class DStream<T> {
     this: DStream<readonly [K, V]>,
     spec: StateSpec<K, V, S, E>,
   ): MapWithStateDStream<K, V, S, E> {
-    return new (operator("MapWithStateDStream"))(this, spec);
+    return new this.scope.operators.MapWithStateDStream(this, spec);
   }
 
   /** `numPartitions` checked, or the context's default parallelism. */

@@ -12,7 +12,7 @@ export class FilteredDStream<T> extends DStream<T> {
     readonly parent: DStream<T>,
     private readonly predicate: (record: T) => boolean,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

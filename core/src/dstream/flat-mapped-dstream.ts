@@ -12,7 +12,7 @@ export class FlatMappedDStream<T, U> extends DStream<U> {
     readonly parent: DStream<T>,
     private readonly fn: (record: T) => Iterable<U>,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

@@ -12,7 +12,7 @@ export class FlatMappedValuesDStream<K, V, U> extends DStream<[K, U]> {
     readonly parent: DStream<readonly [K, V]>,
     private readonly fn: (value: V) => Iterable<U>,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

@@ -1,4 +1,3 @@
-import { internalsOf } from "../context/context-internals.js";
 import { type Batch, batchSize } from "./batch.js";
 import { DStream } from "./dstream.js";
 
@@ -21,14 +20,14 @@ export class ForEachDStream<T> extends DStream<never> {
     /** The operation's name for listeners, such as `"foreachBatch"`. */
     readonly operation: string,
   ) {
-    super(parent.context);
+    super(parent.scope);
     this.runAt = async (time) => {
       const batch = await parent.getOrCompute(time);
       if (batch === undefined) return 0;
       await fn(batch, time);
       return batchSize(batch);
     };
-    this.outputId = internalsOf(parent.context).graph.addOutput(this);
+    this.outputId = parent.scope.graph.addOutput(this);
   }
 
   get slideDuration(): number {

@@ -9,7 +9,7 @@ import { DStream } from "./dstream.js";
  */
 export class GlommedDStream<T> extends DStream<T[]> {
   constructor(private readonly parent: DStream<T>) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

@@ -1,15 +1,11 @@
-import { checkSavedTimedStates } from "../recovery/saved-state-checks.js";
-import {
-  latestValidTime,
-  type StatefulOperator,
-  startWithoutState,
-} from "../recovery/stateful-operator.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
+import { checkSavedTimedStates } from "./saved-state-checks.js";
 import { partitionByKey } from "./shuffle.js";
 import { StateImpl, type StateSpec } from "./state.js";
+import { latestValidTime, type StatefulOperator, startWithoutState } from "./stateful-operator.js";
 
 /** A key's state and the batch time it was last touched (for timeouts). */
 export interface TimedState<S> {
@@ -44,7 +40,7 @@ export class InternalMapWithStateDStream<K, V, S, E>
     private readonly numPartitions: number,
     private readonly timeoutMs: number | undefined,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

@@ -12,7 +12,7 @@ export class MapPartitionedDStream<T, U> extends DStream<U> {
     readonly parent: DStream<T>,
     private readonly fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

@@ -5,7 +5,6 @@ import {
   InternalMapWithStateDStream,
   type MapWithStateRecord,
 } from "./internal-map-with-state-dstream.js";
-import { operator } from "./operator-registry.js";
 import type { StateSpec } from "./state.js";
 
 /**
@@ -23,7 +22,7 @@ export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
     private readonly parent: DStream<readonly [K, V]>,
     spec: StateSpec<K, V, S, E>,
   ) {
-    super(parent.context);
+    super(parent.scope);
     const timeout =
       spec.timeout === undefined ? undefined : parseDuration(spec.timeout, "mapWithState: timeout");
     const numPartitions = this.partitionsOrDefault(spec.numPartitions, "mapWithState");
@@ -53,7 +52,7 @@ export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
    */
   stateSnapshots(): DStream<[K, S]> {
     // Read where the state lives (the driver): the state maps never cross to executors.
-    return new (operator("BatchMappedDStream"))(
+    return new this.scope.operators.BatchMappedDStream(
       this.internal,
       (batch: Batch<MapWithStateRecord<K, S, E>>) =>
         batch.partitions.map((partition) =>

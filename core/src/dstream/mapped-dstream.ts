@@ -1,6 +1,6 @@
-import { SKIPPED_RECORD } from "../recovery/record-guard.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
+import { SKIPPED_RECORD } from "./record-guard.js";
 
 /**
  * `map`: every record through a function (Spark's `MappedDStream`).
@@ -13,7 +13,7 @@ export class MappedDStream<T, U> extends DStream<U> {
     readonly parent: DStream<T>,
     private readonly fn: (record: T) => U,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

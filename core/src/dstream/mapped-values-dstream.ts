@@ -1,6 +1,6 @@
-import { SKIPPED_RECORD } from "../recovery/record-guard.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
+import { SKIPPED_RECORD } from "./record-guard.js";
 
 /**
  * `mapValues`: every pair's value through a function (Spark's `MapValuedDStream`).
@@ -13,7 +13,7 @@ export class MappedValuesDStream<K, V, U> extends DStream<[K, U]> {
     readonly parent: DStream<readonly [K, V]>,
     private readonly fn: (value: V) => U,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

@@ -1,4 +1,3 @@
-import { loadKernels } from "../kernels/load-kernels.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { type NamedReduction, reduceBatchNamed } from "./named-reductions.js";
@@ -16,7 +15,7 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> {
     readonly op: NamedReduction,
     readonly numPartitions: number,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {
@@ -30,6 +29,6 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> {
   protected async compute(time: number): Promise<Batch<[K, number]> | undefined> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
-    return reduceBatchNamed(batch, this.op, this.numPartitions, loadKernels());
+    return reduceBatchNamed(batch, this.op, this.numPartitions, this.scope.kernels);
   }
 }

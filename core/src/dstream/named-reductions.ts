@@ -43,7 +43,7 @@ export function isNamedReduction(value: unknown): value is NamedReduction {
  * in row order from `+0`. UTF-8 results stay columns until something reads them.
  *
  * @example
- * reduceBatchNamed(batch, "sum", 4, loadKernels());
+ * reduceBatchNamed(batch, "sum", 4, this.scope.kernels);
  */
 export function reduceBatchNamed<K>(
   batch: Batch<readonly [K, unknown]>,

@@ -1,17 +1,12 @@
 import { SluiceError } from "../errors/sluice-error.js";
-import { loadKernels } from "../kernels/load-kernels.js";
-import { checkSavedNamedWindow } from "../recovery/saved-state-checks.js";
-import {
-  latestValidTime,
-  type StatefulOperator,
-  startWithoutState,
-} from "../recovery/stateful-operator.js";
 import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { batchOf } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
 import type { NamedReduction } from "./named-reductions.js";
 import { NamedWindowState, type SavedNamedWindow } from "./named-window-state.js";
+import { checkSavedNamedWindow } from "./saved-state-checks.js";
+import { latestValidTime, type StatefulOperator, startWithoutState } from "./stateful-operator.js";
 import { windowTiming } from "./window-timing.js";
 
 /** What checkpoints hold for `reduceByKeyAndWindow(op, …)`. */
@@ -49,7 +44,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
     slide: Duration | undefined,
     readonly numPartitions: number,
   ) {
-    super(parent.context);
+    super(parent.scope);
     const { windowMs, slideMs } = windowTiming(parent.slideDuration, window, slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;
@@ -105,7 +100,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
   restoreState(state: unknown, time: number): void {
     this.checkState(state);
     const saved = state as SavedNamedWindowedStream;
-    const kernels = loadKernels();
+    const kernels = this.scope.kernels;
     this.state.restore(saved, kernels);
     this.foldedThrough = saved.foldedThrough;
     // The last window before the restart, recomputed from the restored panes, so the next
@@ -133,7 +128,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
       await this.foldThrough(time);
       const end = time - (this.zeroTime as number);
       if (end > this.windowDuration) this.state.evict(end - this.windowDuration);
-      return batchOf(time, this.state.emit(end, this.numPartitions, loadKernels(), true));
+      return batchOf(time, this.state.emit(end, this.numPartitions, this.scope.kernels, true));
     });
   }
 
@@ -148,7 +143,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
   private async foldThrough(time: number): Promise<void> {
     const zero = this.zeroTime as number;
     const step = this.parent.slideDuration;
-    const kernels = loadKernels();
+    const kernels = this.scope.kernels;
     for (let at = (this.foldedThrough ?? zero) + step; at <= time; at += step) {
       // With a slide longer than the window, batches between two windows are in none.
       const nextEnd = zero + Math.ceil((at - zero) / this.slide) * this.slide;

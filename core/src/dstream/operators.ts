@@ -1,4 +1,3 @@
-import { addSinkOutput } from "../plugins/sink-output.js";
 import { BatchMappedDStream } from "./batch-mapped-dstream.js";
 import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import { CoGroupedDStream } from "./co-grouped-dstream.js";
@@ -13,7 +12,7 @@ import { MappedDStream } from "./mapped-dstream.js";
 import { MappedValuesDStream } from "./mapped-values-dstream.js";
 import { NamedReducedDStream } from "./named-reduced-dstream.js";
 import { NamedWindowedDStream } from "./named-windowed-dstream.js";
-import { registerOperators } from "./operator-registry.js";
+import type { OperatorClasses } from "./operator-classes.js";
 import { PairedWithOneDStream } from "./paired-with-one-dstream.js";
 import { ReducedWindowedDStream } from "./reduced-windowed-dstream.js";
 import { ShuffledDStream } from "./shuffled-dstream.js";
@@ -22,9 +21,13 @@ import { TransformedDStream } from "./transformed-dstream.js";
 import { UnionDStream } from "./union-dstream.js";
 import { WindowedDStream } from "./windowed-dstream.js";
 
-// Loaded by the context module, so the operators are registered before any stream exists.
-registerOperators({
-  addSinkOutput,
+/**
+ * Every operator class, for the scope the context hands to its streams.
+ *
+ * @example
+ * new OPERATORS.MappedDStream(parent, (x: number) => x + 1);
+ */
+export const OPERATORS: OperatorClasses = Object.freeze({
   BatchMappedDStream,
   ByteParsedDStream,
   CoGroupedDStream,

@@ -13,7 +13,7 @@ import { DStream } from "./dstream.js";
  */
 export class PairedWithOneDStream<T> extends DStream<[T, number]> {
   constructor(readonly parent: DStream<T>) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

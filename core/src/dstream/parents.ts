@@ -15,7 +15,7 @@ export function checkCombinable(parents: ReadonlyArray<DStream<unknown>>, operat
     throw new SluiceError("SLUICE_INVALID_ARGUMENT", `${operation}: needs at least one stream`);
   }
   for (const parent of parents) {
-    if (parent.context !== first.context) {
+    if (parent.scope !== first.scope) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
         `${operation}: every stream must belong to the same StreamingContext`,

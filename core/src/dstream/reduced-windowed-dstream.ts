@@ -1,5 +1,9 @@
 import { SluiceError } from "../errors/sluice-error.js";
-import { checkSavedBatches, stateShapeError } from "../recovery/saved-state-checks.js";
+import type { Duration } from "../util/duration.js";
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+import { checkSavedBatches, stateShapeError } from "./saved-state-checks.js";
+import { cogroup } from "./shuffle.js";
 import {
   latestValidTime,
   restoreBatches,
@@ -7,11 +11,7 @@ import {
   type StatefulOperator,
   saveBatches,
   startWithoutState,
-} from "../recovery/stateful-operator.js";
-import type { Duration } from "../util/duration.js";
-import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
-import { cogroup } from "./shuffle.js";
+} from "./stateful-operator.js";
 import { windowTiming } from "./window-timing.js";
 
 /** What `reduceByKeyAndWindow` with an inverse function needs. */
@@ -44,7 +44,7 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
     parent: DStream<readonly [K, V]>,
     private readonly spec: ReducedWindowSpec<K, V>,
   ) {
-    super(parent.context);
+    super(parent.scope);
     const { windowMs, slideMs } = windowTiming(parent.slideDuration, spec.window, spec.slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;

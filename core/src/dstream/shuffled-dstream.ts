@@ -15,7 +15,7 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> {
     readonly numPartitions: number,
     readonly mapSideCombine: boolean,
   ) {
-    super(parent.context);
+    super(parent.scope);
   }
 
   get slideDuration(): number {

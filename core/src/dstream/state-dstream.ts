@@ -1,14 +1,14 @@
-import { checkSavedPairs } from "../recovery/saved-state-checks.js";
+import type { Batch } from "./batch.js";
+import { DStream, type UpdateStateInfo } from "./dstream.js";
+import { checkSavedPairs } from "./saved-state-checks.js";
+import { cogroup, combineByKey } from "./shuffle.js";
 import {
   restorePairs,
   type SavedPairs,
   type StatefulOperator,
   savePairs,
   startWithoutState,
-} from "../recovery/stateful-operator.js";
-import type { Batch } from "./batch.js";
-import { DStream, type UpdateStateInfo } from "./dstream.js";
-import { cogroup, combineByKey } from "./shuffle.js";
+} from "./stateful-operator.js";
 
 type Update<K, V, S> = (
   values: V[],
@@ -35,7 +35,7 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> implements StatefulOp
     private readonly numPartitions: number,
     initialState: Iterable<readonly [K, S]> | undefined,
   ) {
-    super(parent.context);
+    super(parent.scope);
     this.initial = initialState === undefined ? undefined : [...initialState];
   }
 

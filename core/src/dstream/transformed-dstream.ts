@@ -1,4 +1,3 @@
-import { internalsOf } from "../context/context-internals.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import type { Batch } from "./batch.js";
@@ -21,7 +20,7 @@ export class TransformedDStream<U> extends DStream<U> {
     private readonly operation: string,
   ) {
     checkCombinable(parents, operation);
-    super((parents[0] as DStream<unknown>).context);
+    super((parents[0] as DStream<unknown>).scope);
   }
 
   get slideDuration(): number {
@@ -36,7 +35,7 @@ export class TransformedDStream<U> extends DStream<U> {
     const batches = await requireParentBatches(this.parents, time, this.operation);
     const result: unknown = await this.fn(batches, time);
     if (Array.isArray(result)) {
-      const partitions = internalsOf(this.context).defaultParallelism;
+      const partitions = this.scope.defaultParallelism;
       return { time, partitions: sliceIntoPartitions(result as U[], partitions) };
     }
     if (typeof result === "object" && result !== null && "partitions" in result) {

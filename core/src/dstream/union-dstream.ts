@@ -11,7 +11,7 @@ import { checkCombinable, requireParentBatches } from "./parents.js";
 export class UnionDStream<T> extends DStream<T> {
   constructor(private readonly parents: ReadonlyArray<DStream<T>>) {
     checkCombinable(parents, "union");
-    super((parents[0] as DStream<T>).context);
+    super((parents[0] as DStream<T>).scope);
   }
 
   get slideDuration(): number {

@@ -1,13 +1,13 @@
-import { checkSavedBatches } from "../recovery/saved-state-checks.js";
+import type { Duration } from "../util/duration.js";
+import type { Batch } from "./batch.js";
+import { DStream } from "./dstream.js";
+import { checkSavedBatches } from "./saved-state-checks.js";
 import {
   restoreBatches,
   type SavedBatch,
   type StatefulOperator,
   saveBatches,
-} from "../recovery/stateful-operator.js";
-import type { Duration } from "../util/duration.js";
-import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
+} from "./stateful-operator.js";
 import { windowTiming } from "./window-timing.js";
 
 /**
@@ -28,7 +28,7 @@ export class WindowedDStream<T> extends DStream<T> implements StatefulOperator {
     window: Duration,
     slide?: Duration,
   ) {
-    super(parent.context);
+    super(parent.scope);
     const { windowMs, slideMs } = windowTiming(parent.slideDuration, window, slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;

@@ -1,23 +1,21 @@
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
 import type { CoGroupedDStream } from "../dstream/co-grouped-dstream.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { NamedReducedDStream } from "../dstream/named-reduced-dstream.js";
-import { operator } from "../dstream/operator-registry.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
+import type { StreamScope } from "../dstream/stream-scope.js";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
-import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
 import { graphFingerprint } from "../job/graph-fingerprint.js";
 import { type BatchExecutionInfo, ExecutionMetrics } from "./batch-execution-info.js";
+import type { ExecutorJobSpec } from "./executor-job-spec.js";
 import { ExecutorPool, TaskAttemptError } from "./executor-pool.js";
 import type { JobSettings, ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
 import { decodeGroups } from "./partition-work.js";
 
 /** How a context starts its executors. */
 export interface DriverExecutionOptions {
-  readonly context: StreamingContext;
+  readonly scope: StreamScope;
   readonly job: ExecutorJobSpec;
   readonly settings: JobSettings;
   /** Threads of a pool of the context's own. */
@@ -49,7 +47,7 @@ let nextJobKey = 1;
  * driver, as with `local[1]`.
  *
  * @example
- * const execution = await DriverExecution.start({ context, job, settings, threads: 2, pool: undefined, taskMaxFailures: 4 });
+ * const execution = await DriverExecution.start({ scope, job, settings, threads: 2, pool: undefined, taskMaxFailures: 4 });
  */
 export class DriverExecution {
   private readonly metrics: ExecutionMetrics;
@@ -57,14 +55,14 @@ export class DriverExecution {
   private readonly shared: ReadonlySet<DStream<unknown>>;
 
   private constructor(
-    private readonly context: StreamingContext,
+    private readonly scope: StreamScope,
     private readonly pool: ExecutorPool,
     private readonly ownsPool: boolean,
     private readonly jobKey: number,
     private readonly taskMaxFailures: number,
   ) {
     this.metrics = new ExecutionMetrics(pool.threads);
-    this.shared = streamsReadTwice(internalsOf(context).streams);
+    this.shared = streamsReadTwice(scope.streams);
   }
 
   /** Starts the executors (or joins a given pool) and loads the job on each of them. */
@@ -77,7 +75,7 @@ export class DriverExecution {
         jobKey,
         job: options.job,
         settings: options.settings,
-        streams: graphFingerprint(internalsOf(options.context).streams),
+        streams: graphFingerprint(options.scope.streams),
       });
     } catch (error) {
       if (options.pool === undefined) await pool.close();
@@ -91,7 +89,7 @@ export class DriverExecution {
       );
     }
     return new DriverExecution(
-      options.context,
+      options.scope,
       pool,
       options.pool === undefined,
       jobKey,
@@ -267,7 +265,7 @@ export class DriverExecution {
     const cause = error instanceof TaskAttemptError && !lost ? (error.cause ?? error) : error;
     const streamId = (error as { streamId?: unknown }).streamId;
     const id = typeof streamId === "number" ? streamId : task.streamId;
-    const stream = internalsOf(this.context).streams.get(id);
+    const stream = this.scope.streams.get(id);
     const what = `${stream?.operatorName ?? "an operator"} (stream ${id})`;
     const causeCode = (cause as { code?: unknown } | null)?.code;
     const code =
@@ -294,7 +292,7 @@ interface ShuffleShape {
 
 /** `stream` as a shuffle, or undefined for any other operator. */
 function shuffleOf(stream: DStream<unknown>): ShuffleShape | undefined {
-  if (stream instanceof operator("NamedReducedDStream")) {
+  if (stream instanceof stream.scope.operators.NamedReducedDStream) {
     const named = stream as NamedReducedDStream<unknown>;
     return {
       stream,
@@ -303,7 +301,7 @@ function shuffleOf(stream: DStream<unknown>): ShuffleShape | undefined {
       everyParentRequired: false,
     };
   }
-  if (stream instanceof operator("ShuffledDStream")) {
+  if (stream instanceof stream.scope.operators.ShuffledDStream) {
     const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
     return {
       stream,
@@ -312,7 +310,7 @@ function shuffleOf(stream: DStream<unknown>): ShuffleShape | undefined {
       everyParentRequired: false,
     };
   }
-  if (stream instanceof operator("CoGroupedDStream")) {
+  if (stream instanceof stream.scope.operators.CoGroupedDStream) {
     const grouped = stream as CoGroupedDStream<unknown, unknown, unknown>;
     return {
       stream,

@@ -1,4 +1,4 @@
-import type { ExecutorJobSpec } from "../job/executor-job-spec.js";
+import type { ExecutorJobSpec } from "./executor-job-spec.js";
 
 /** A shuffle bucket: one map task's rows for one reduce partition, in shared memory. */
 export type ShuffleBucket =

@@ -7,7 +7,6 @@ import {
   startReduction,
   stepReduction,
 } from "../dstream/named-reductions.js";
-import { operator } from "../dstream/operator-registry.js";
 import { keyFamily } from "../dstream/pair-columns.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
@@ -41,7 +40,7 @@ interface MutablePhases {
  * threw (`sluiceStreamId`).
  *
  * @example
- * const result = runTask(streams, task, loadKernels());
+ * const result = runTask(streams, task, chooseKernels().kernels);
  */
 export function runTask(
   streams: ReadonlyMap<number, DStream<unknown>>,
@@ -124,10 +123,10 @@ function writeShuffle(
   kernels: Kernels,
   phases: MutablePhases,
 ): ShuffleBucket[] {
-  if (stream instanceof operator("NamedReducedDStream")) {
+  if (stream instanceof stream.scope.operators.NamedReducedDStream) {
     return writeNamed(stream as NamedReducedDStream<unknown>, records, kernels, phases);
   }
-  if (stream instanceof operator("ShuffledDStream")) {
+  if (stream instanceof stream.scope.operators.ShuffledDStream) {
     const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
     const started = performance.now();
     const buckets = combineMapSide(shuffled, records);
@@ -137,7 +136,7 @@ function writeShuffle(
     phases.shuffleMs += performance.now() - combined;
     return out;
   }
-  if (stream instanceof operator("CoGroupedDStream") && side >= 0) {
+  if (stream instanceof stream.scope.operators.CoGroupedDStream && side >= 0) {
     const numPartitions = (stream as CoGroupedDStream<unknown, unknown, unknown>).numPartitions;
     const started = performance.now();
     const out = placeRows(records, numPartitions).map(rowsBucket);
@@ -156,11 +155,11 @@ function readShuffle(
   kernels: Kernels,
   phases: MutablePhases,
 ): unknown[] | Utf8Partition {
-  if (stream instanceof operator("NamedReducedDStream")) {
+  if (stream instanceof stream.scope.operators.NamedReducedDStream) {
     const op = (stream as NamedReducedDStream<unknown>).op;
     return readNamed(op, buckets[0] ?? [], kernels, phases);
   }
-  if (stream instanceof operator("ShuffledDStream")) {
+  if (stream instanceof stream.scope.operators.ShuffledDStream) {
     const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
     const started = performance.now();
     const rows = (buckets[0] ?? []).map((bucket) => decodeRows(bucket));
@@ -170,7 +169,7 @@ function readShuffle(
     phases.aggregateMs += performance.now() - decoded;
     return out;
   }
-  if (stream instanceof operator("CoGroupedDStream")) {
+  if (stream instanceof stream.scope.operators.CoGroupedDStream) {
     const started = performance.now();
     const sides = buckets.map((sideBuckets) => sideBuckets.map((bucket) => decodeRows(bucket)));
     const decoded = performance.now();

@@ -6,7 +6,7 @@ import { parentPort } from "node:worker_threads";
 import type { DStream } from "../dstream/dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { rebuildJobGraph } from "../job/rebuild-job-graph.js";
-import { loadKernels } from "../kernels/load-kernels.js";
+import { chooseKernels } from "../kernels/load-kernels.js";
 import type { FromExecutor, TaskResult, ToExecutor } from "./messages.js";
 import { runTask } from "./partition-work.js";
 import { serializeError } from "./serialized-error.js";
@@ -15,7 +15,7 @@ const port = parentPort;
 if (port === null) throw new Error("worker-main runs as an executor thread only");
 
 const graphs = new Map<number, ReadonlyMap<number, DStream<unknown>>>();
-const kernels = loadKernels();
+const kernels = chooseKernels().kernels;
 
 const reply = (message: FromExecutor): void => port.postMessage(message);
 

@@ -1,13 +1,8 @@
 import type { SourceRecord } from "../connector/records.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
-import type { InputDStream } from "./input-dstream.js";
+import type { DStream } from "../dstream/dstream.js";
 
-/**
- * A `DStream<string>`, named through `InputDStream` because this module does not import
- * dstream.ts: that would add an import cycle through the context (see docs/ARCHITECTURE.md).
- */
-type LineStream = ReturnType<InputDStream<string>["filter"]>;
+type LineStream = DStream<string>;
 
 /**
  * Options of `textFileStream`, the `file` source in `lines` mode read as strings (one partition
@@ -48,6 +43,15 @@ export function lineText(record: SourceRecord): string {
   return decoder.decode(record.value);
 }
 
+/** What `textFileLines` needs of a context: `ctx.source`. */
+export interface SourceOpener {
+  source(
+    source: "file",
+    config: Record<string, unknown>,
+    options: { readonly id?: string },
+  ): DStream<SourceRecord>;
+}
+
 /**
  * `textFileStream`: the `file` source in `lines` mode (`startAt` from `newFilesOnly`), its lines
  * decoded to strings and grouped one partition per file, in name order. Lines, offsets, the
@@ -57,7 +61,7 @@ export function lineText(record: SourceRecord): string {
  * const lines = textFileLines(ctx, "/data/incoming", { newFilesOnly: false });
  */
 export function textFileLines(
-  context: StreamingContext,
+  context: SourceOpener,
   directory: string,
   options: TextFileStreamOptions = {},
 ): LineStream {

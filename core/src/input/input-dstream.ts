@@ -1,7 +1,6 @@
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import { type Batch, batchSize } from "../dstream/batch.js";
 import { DStream } from "../dstream/dstream.js";
+import type { ScopeHolder } from "../dstream/stream-scope.js";
 
 /**
  * A stream fed from outside (Spark's `InputDStream`): it has no parents, produces a batch every
@@ -23,13 +22,14 @@ export abstract class InputDStream<T> extends DStream<T> {
   /** The input's id in its context (order of creation, from 0), as listeners report it. */
   readonly inputId: number;
 
-  constructor(context: StreamingContext) {
-    super(context);
-    this.inputId = internalsOf(context).graph.addInput(this);
+  /** `context`: the `StreamingContext` (or anything holding its scope) the input belongs to. */
+  constructor(context: ScopeHolder) {
+    super(context.scope);
+    this.inputId = context.scope.graph.addInput(this);
   }
 
   get slideDuration(): number {
-    return internalsOf(this.context).batchInterval;
+    return this.scope.batchInterval;
   }
 
   get dependencies(): ReadonlyArray<DStream<unknown>> {
@@ -69,7 +69,7 @@ export abstract class InputDStream<T> extends DStream<T> {
 
   protected async compute(time: number): Promise<Batch<T> | undefined> {
     const batch = await this.computeInput(time);
-    internalsOf(this.context).inputInfoTracker.report(time, {
+    this.scope.inputInfoTracker.report(time, {
       inputStreamId: this.inputId,
       numRecords: batch === undefined ? 0 : batchSize(batch),
     });

@@ -1,6 +1,5 @@
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
+import type { ScopeHolder } from "../dstream/stream-scope.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import { InputDStream } from "./input-dstream.js";
 
@@ -15,7 +14,7 @@ import { InputDStream } from "./input-dstream.js";
  */
 export class QueueInputDStream<T> extends InputDStream<T> {
   constructor(
-    context: StreamingContext,
+    context: ScopeHolder,
     private readonly queue: ReadonlyArray<T>[],
     private readonly oneAtATime: boolean,
     private readonly defaultBatch: ReadonlyArray<T> | undefined,
@@ -25,7 +24,7 @@ export class QueueInputDStream<T> extends InputDStream<T> {
 
   protected async computeInput(time: number): Promise<Batch<T>> {
     const taken = this.oneAtATime ? this.queue.splice(0, 1) : this.queue.splice(0);
-    const numPartitions = internalsOf(this.context).defaultParallelism;
+    const numPartitions = this.scope.defaultParallelism;
     if (taken.length === 0) {
       const fallback = this.defaultBatch;
       return {

@@ -1,6 +1,5 @@
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
+import type { ScopeHolder } from "../dstream/stream-scope.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import { BlockBuffer, type ReceivedBlock } from "./block-buffer.js";
 import { InputDStream } from "./input-dstream.js";
@@ -20,7 +19,7 @@ export class ReceiverInputDStream<T> extends InputDStream<T> {
   private readonly allocated = new Map<number, ReceivedBlock<T>[]>();
   private lastAllocated = Number.NEGATIVE_INFINITY;
 
-  constructor(context: StreamingContext, receiver: Receiver<T>, restartDelayMs?: number) {
+  constructor(context: ScopeHolder, receiver: Receiver<T>, restartDelayMs?: number) {
     // Checked before registering with the context, so a refused receiver leaves no input behind.
     if (receiver.isAttached()) throw alreadyAttached(receiver.name);
     super(context);
@@ -28,7 +27,7 @@ export class ReceiverInputDStream<T> extends InputDStream<T> {
       receiver,
       this.buffer,
       this.inputId,
-      internalsOf(context).listenerBus,
+      context.scope.listenerBus,
       restartDelayMs,
     );
   }
@@ -62,7 +61,7 @@ export class ReceiverInputDStream<T> extends InputDStream<T> {
     const records = blocks.flatMap((block) => block.records);
     return {
       time,
-      partitions: sliceIntoPartitions(records, internalsOf(this.context).defaultParallelism),
+      partitions: sliceIntoPartitions(records, this.scope.defaultParallelism),
     };
   }
 }

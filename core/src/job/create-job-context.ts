@@ -1,6 +1,5 @@
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
-import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
@@ -68,7 +67,7 @@ export async function createJobContext<Args>(
     );
   }
   const ctx = new StreamingContext(options);
-  internalsOf(ctx).setJob({
+  ctx.scope.setJob({
     module,
     exportName,
     kind: "context",

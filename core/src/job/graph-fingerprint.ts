@@ -6,7 +6,7 @@ import { InputDStream } from "../input/input-dstream.js";
  * know they built the same graph (inputs count as `input`: executors never compute them).
  *
  * @example
- * graphFingerprint(internalsOf(ctx).streams); // ["0:input", "1:MappedDStream", ...]
+ * graphFingerprint(ctx.scope.streams); // ["0:input", "1:MappedDStream", ...]
  */
 export function graphFingerprint(streams: ReadonlyMap<number, DStream<unknown>>): string[] {
   return [...streams.entries()]

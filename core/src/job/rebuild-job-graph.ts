@@ -1,4 +1,3 @@
-import { internalsOf } from "../context/context-internals.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
@@ -61,7 +60,7 @@ export async function rebuildJobGraph(
     const inputs = Array.from({ length: job.inputs }, () => new DriverSideInput(ctx));
     build(...inputs);
   }
-  const streams = internalsOf(ctx).streams;
+  const streams = ctx.scope.streams;
   const here = graphFingerprint(streams);
   here.forEach((entry, index) => {
     if (message.streams[index] !== entry) {

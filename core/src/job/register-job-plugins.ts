@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ConnectorPlugin } from "../connector/plugin.js";
 import type { StreamingContext } from "../context/streaming-context.js";
-import { connectorsOf } from "../plugins/context-connectors.js";
+import { connectorsOf } from "../plugins/connectors-of.js";
 import type { JobDefinition } from "./define-job.js";
 
 /**

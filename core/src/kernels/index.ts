@@ -29,8 +29,6 @@ export {
   createKernelsChooser,
   decideKernels,
   type KernelsChoice,
-  loadKernels,
-  overrideKernels,
 } from "./load-kernels.js";
 export { murmur3 } from "./murmur3.js";
 export {

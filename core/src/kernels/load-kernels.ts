@@ -85,33 +85,3 @@ function defaultLog(env: NodeJS.ProcessEnv): (message: string) => void {
  */
 export const chooseKernels: (options?: ChooseKernelsOptions) => KernelsChoice =
   createKernelsChooser();
-
-let override: Kernels | undefined;
-
-/**
- * Makes `loadKernels()` return `kernels` until the returned function is called, whatever the
- * loader chose: for tests that run the same job on both engines, and for benchmarks. Streaming
- * operators read the kernels once per batch, so a job picks up the override at its next batch.
- * Executor threads load their own kernels and are not affected.
- *
- * @example
- * const restore = overrideKernels(new JsKernels());
- * try { await runJob(); } finally { restore(); }
- */
-export function overrideKernels(kernels: Kernels): () => void {
-  const previous = override;
-  override = kernels;
-  return () => {
-    override = previous;
-  };
-}
-
-/**
- * The kernels this process uses: the loader's choice (see `chooseKernels`), or the override.
- *
- * @example
- * loadKernels().hashPartitionUtf8(column, 4);
- */
-export function loadKernels(): Kernels {
-  return override ?? chooseKernels().kernels;
-}

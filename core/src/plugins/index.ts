@@ -1,5 +1,6 @@
 export { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
-export { closeConnectorsOf, connectorsOf } from "./context-connectors.js";
+export { closeConnectorsOf, connectorsOf } from "./connectors-of.js";
+export { ContextConnectors } from "./context-connectors.js";
 export { importPluginPackage, pluginsFromModule, resolvePackage } from "./plugin-loader.js";
 export {
   ConnectorRegistry,

@@ -1,26 +1,14 @@
-import type { BackoffPolicy } from "../connector/backoff.js";
 import { invalidRecordIndex } from "../connector/control-flow.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { DStream } from "../dstream/dstream.js";
-import { operator } from "../dstream/operator-registry.js";
+import type { RecordFailures } from "../dstream/record-failures.js";
+import type { SinkInput, SinkOutputOptions } from "../dstream/sink-options.js";
 import { deadLetterOf } from "../recovery/dead-letters.js";
-import { activeDeadLetters } from "../recovery/record-guard.js";
-import { contextConnectors, pluginName } from "./context-connectors.js";
+import { pluginName } from "./context-connectors.js";
 import { SinkSession } from "./sink-session.js";
 
-/** What `stream.sink(...)` accepts per record: a `SinkRecord`, raw bytes, or text (UTF-8). */
-export type SinkInput = SinkRecord | Uint8Array | string;
-
-/** Options of `stream.sink(...)`. */
-export interface SinkOutputOptions {
-  /** The connector's id in logs and errors (default `sink:<name>#<n>`). */
-  readonly id?: string;
-  /** How reconnects back off; default 100 ms doubling to 30 s, ±20%. */
-  readonly backoff?: BackoffPolicy;
-}
+export type { SinkInput, SinkOutputOptions };
 
 const encoder = new TextEncoder();
 
@@ -38,9 +26,9 @@ export function addSinkOutput<T extends SinkInput>(
   config: unknown,
   options: SinkOutputOptions = {},
 ): void {
-  const context = stream.context;
-  internalsOf(context).assertCanAddOperations();
-  const { registry, signal } = contextConnectors(context);
+  const scope = stream.scope;
+  scope.assertCanAddOperations();
+  const { registry, signal } = scope.connectors;
   const name = pluginName(registry, sink);
   const instance = registry.createSink(
     name,
@@ -52,7 +40,7 @@ export function addSinkOutput<T extends SinkInput>(
     ...(options.backoff ? { backoff: options.backoff } : {}),
   });
   let outputId = -1;
-  const output = new (operator("ForEachDStream"))(
+  const output = new scope.operators.ForEachDStream(
     stream,
     async (batch, time) => {
       for (const [partition, records] of batch.partitions.entries()) {
@@ -62,12 +50,12 @@ export function addSinkOutput<T extends SinkInput>(
             {
               batchTime: time,
               partition,
-              idempotencyKey: `${context.appName}/${time}/${outputId}/${partition}`,
+              idempotencyKey: `${scope.appName}/${time}/${outputId}/${partition}`,
             },
             signal,
           );
         await writeOrDivert(
-          context,
+          scope.recordFailures,
           `sink(${instance.id})`,
           time,
           records.map(toSinkRecord),
@@ -86,7 +74,7 @@ export function addSinkOutput<T extends SinkInput>(
  * written again.
  */
 async function writeOrDivert(
-  context: StreamingContext,
+  failures: RecordFailures,
   operation: string,
   time: number,
   records: SinkRecord[],
@@ -99,7 +87,7 @@ async function writeOrDivert(
       return;
     } catch (error) {
       const index = invalidRecordIndex(error);
-      const deadLetters = activeDeadLetters(context);
+      const deadLetters = failures.activeDeadLetters();
       if (index === undefined || deadLetters === undefined || index >= pending.length) throw error;
       deadLetters.capture(deadLetterOf(pending[index], error, operation, time));
       pending = pending.filter((_, position) => position !== index);

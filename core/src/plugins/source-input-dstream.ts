@@ -4,10 +4,9 @@ import type { SourcePlugin } from "../connector/plugin.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { ReadResult } from "../connector/source.js";
 import { Wakeup } from "../connector/wakeup.js";
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
+import type { ScopeHolder } from "../dstream/stream-scope.js";
 import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
 import { SourceFlowControl } from "../flow/source-flow-control.js";
@@ -17,7 +16,7 @@ import type { SourceLedger } from "../recovery/source-ledger.js";
 import type { BatchInfo, InputRateInfo, ReceiverInfo } from "../scheduler/listener.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import type { SourceInstance } from "./connector-instance.js";
-import { contextConnectors, pluginName } from "./context-connectors.js";
+import { pluginName } from "./context-connectors.js";
 import { SourceSession } from "./source-session.js";
 
 /** Options of `ctx.source(...)`. */
@@ -76,7 +75,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   // With checkpointing: replays after a crash, offsets, and the write-ahead log.
   private ledger: SourceLedger | undefined;
 
-  constructor(context: StreamingContext, connector: SourceInstance, options: SourceStreamOptions) {
+  constructor(context: ScopeHolder, connector: SourceInstance, options: SourceStreamOptions) {
     super(context);
     this.connector = connector;
     this.recordId = options.recordId;
@@ -84,8 +83,8 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     this.logger = connectorLogger(context, connector.id);
     try {
       this.flow = new SourceFlowControl({
-        batchIntervalMs: context.batchInterval,
-        rate: options.backpressure ?? context.backpressure,
+        batchIntervalMs: context.scope.batchInterval,
+        rate: options.backpressure ?? context.scope.backpressure,
         maxQueuedRecords: options.maxBufferedRecords ?? 100_000,
         maxQueuedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
       });
@@ -122,7 +121,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     await this.ledger?.beforeStart(this.connector.connector);
     if (!this.listening) {
       this.listening = true;
-      internalsOf(this.context).listenerBus.add({
+      this.scope.listenerBus.add({
         onBatchCompleted: (info) => this.batchProcessed(info),
       });
     }
@@ -165,7 +164,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     this.wakeup.notify();
     return {
       time,
-      partitions: sliceIntoPartitions(records, internalsOf(this.context).defaultParallelism),
+      partitions: sliceIntoPartitions(records, this.scope.defaultParallelism),
     };
   }
 
@@ -241,7 +240,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
             { cause: error },
           );
       this.post("onReceiverError", false, failure.message, failure);
-      internalsOf(this.context).reportError(failure);
+      this.scope.reportError(failure);
     }
   }
 
@@ -269,7 +268,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       paused: this.paused,
     };
     const perPartition = this.flow.recordsPerPartition();
-    internalsOf(this.context).listenerBus.post(
+    this.scope.listenerBus.post(
       "onInputRate",
       perPartition === undefined ? rateInfo : { ...rateInfo, recordsPerPartition: perPartition },
     );
@@ -296,7 +295,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       lastErrorMessage: message,
       lastError: error,
     };
-    internalsOf(this.context).listenerBus.post(event, info);
+    this.scope.listenerBus.post(event, info);
   }
 }
 
@@ -308,13 +307,13 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
  * const orders = createSourceStream(ctx, "file", { directory: "incoming", format: "jsonl" });
  */
 export function createSourceStream(
-  context: StreamingContext,
+  context: ScopeHolder,
   source: string | SourcePlugin,
   config: unknown,
   options: SourceStreamOptions = {},
 ): DStream<SourceRecord> {
-  internalsOf(context).assertCanAddOperations();
-  const { registry } = contextConnectors(context);
+  context.scope.assertCanAddOperations();
+  const { registry } = context.scope.connectors;
   const instance = registry.createSource(pluginName(registry, source), config, {
     ...(options.id === undefined ? {} : { id: options.id }),
     ...(options.committedOffsets === undefined
@@ -324,6 +323,6 @@ export function createSourceStream(
   return new SourceInputDStream(context, instance, options);
 }
 
-function connectorLogger(context: StreamingContext, id: string): Logger {
-  return contextConnectors(context).registry.logger.child({ connector: id });
+function connectorLogger(context: ScopeHolder, id: string): Logger {
+  return context.scope.connectors.registry.logger.child({ connector: id });
 }

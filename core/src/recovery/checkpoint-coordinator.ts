@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { Logger } from "pino";
+import type { GraphInput } from "../dstream/dstream-graph.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { InputDStream } from "../input/input-dstream.js";
 import { SourceInputDStream } from "../plugins/source-input-dstream.js";
 import { formatMs, MAX_DURATION_MS } from "../util/duration.js";
 import type {
@@ -39,7 +39,7 @@ export interface RecoveryCandidates {
 export interface CheckpointedJob {
   readonly appName: string;
   readonly batchInterval: number;
-  readonly inputs: readonly InputDStream<unknown>[];
+  readonly inputs: readonly GraphInput[];
   /** The output operations, through which the stateful operators are found and named. */
   readonly outputs: Parameters<typeof nameStatefulOperators>[0];
   readonly logger: Logger;
@@ -451,7 +451,7 @@ export class CheckpointCoordinator {
   }
 
   #attachLedgers(
-    inputs: readonly InputDStream<unknown>[],
+    inputs: readonly GraphInput[],
     recovered: RecoveredCheckpoint | undefined,
   ): { resumedInputs: string[]; droppedInputs: string[]; unrecoverableInputs: string[] } {
     const savedInputs = new Map(recovered?.checkpoint.inputs.map((input) => [input.name, input]));

@@ -2,9 +2,9 @@ import type { Logger } from "pino";
 import type { DeadLetter } from "../connector/dead-letter.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import { contextConnectors, pluginName } from "../plugins/context-connectors.js";
+import type { ContextConnectors } from "../plugins/context-connectors.js";
+import { pluginName } from "../plugins/context-connectors.js";
 import { SinkSession } from "../plugins/sink-session.js";
 import { formatRecord } from "../util/format-record.js";
 import { deadLetterSinkConfig } from "./dead-letter-config.js";
@@ -27,10 +27,10 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  * batch rewrites them instead of adding copies). The batch then goes on without them.
  *
  * @example
- * const deadLetters = new DeadLetterOutput(ctx, "file", { directory: "dead-letters", format: "jsonl" });
+ * const deadLetters = new DeadLetterOutput(ctx.scope, "file", { directory: "dead-letters", format: "jsonl" });
  */
 export class DeadLetterOutput {
-  readonly #context: StreamingContext;
+  readonly #appName: string;
   readonly #session: SinkSession;
   readonly #signal: AbortSignal;
   readonly #logger: Logger;
@@ -38,12 +38,12 @@ export class DeadLetterOutput {
   readonly id: string;
 
   constructor(
-    context: StreamingContext,
+    scope: { readonly appName: string; readonly connectors: ContextConnectors },
     sink: string | SinkPlugin,
     config: unknown,
     options: DeadLetterOptions = {},
   ) {
-    const { registry, signal } = contextConnectors(context);
+    const { registry, signal } = scope.connectors;
     const name = pluginName(registry, sink);
     const instance = registry.createSink(
       name,
@@ -51,7 +51,7 @@ export class DeadLetterOutput {
       options.id === undefined ? {} : { id: options.id },
     );
     this.id = instance.id;
-    this.#context = context;
+    this.#appName = scope.appName;
     this.#signal = signal;
     this.#logger = registry.logger.child({ connector: instance.id });
     this.#session = new SinkSession(instance.connector, { logger: this.#logger });
@@ -101,7 +101,7 @@ export class DeadLetterOutput {
       {
         batchTime: time,
         partition: 0,
-        idempotencyKey: `${this.#context.appName}/${time}/dead-letters/0`,
+        idempotencyKey: `${this.#appName}/${time}/dead-letters/0`,
       },
       this.#signal,
     );

@@ -1,29 +1,38 @@
-import type { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { RecoveryCandidates } from "./checkpoint-coordinator.js";
 import type { CheckpointOptions } from "./checkpoint-options.js";
 import { resolveCheckpointOptions } from "./checkpoint-options.js";
 import { CheckpointStore } from "./checkpoint-store.js";
 
-const recoveredByContext = new WeakMap<StreamingContext, RecoveryCandidates>();
+/** What `getOrCreate` needs of the context `create` returns. */
+export interface RecoverableContext {
+  readonly state: string;
+  readonly checkpointDirectory: string | undefined;
+  checkpoint(directory: string, options?: CheckpointOptions): void;
+}
+
+/** The context `create` built, and the checkpoints to resume it from (none: a fresh start). */
+export interface PreparedContext<C> {
+  readonly context: C;
+  readonly recovered: RecoveryCandidates | undefined;
+}
 
 /**
  * `StreamingContext.getOrCreate`: reads the newest intact checkpoint of `directory` (a damaged
  * newer one is skipped and reported), calls `create` to build the job — the job's code defines
- * the graph, the checkpoint supplies time, offsets and state — and attaches the checkpoint, which
- * the context restores when it starts. Without a checkpoint the context starts afresh and writes
+ * the graph, the checkpoint supplies time, offsets and state — and returns the checkpoints with
+ * it, which the context restores when it starts. Without a checkpoint the context starts afresh and writes
  * its first one. A folder whose every checkpoint is damaged is refused rather than silently
  * started over.
  *
  * @example
- * const ctx = await getOrCreateContext("/var/lib/job", () => buildJob());
- * await ctx.start();
+ * const { context, recovered } = await prepareContext("/var/lib/job", () => buildJob());
  */
-export async function getOrCreateContext(
+export async function prepareContext<C extends RecoverableContext>(
   directory: string,
-  create: () => StreamingContext | Promise<StreamingContext>,
+  create: () => C | Promise<C>,
   options: CheckpointOptions = {},
-): Promise<StreamingContext> {
+): Promise<PreparedContext<C>> {
   const settings = resolveCheckpointOptions(directory, options);
   const store = new CheckpointStore(directory, { fs: settings.fs, keep: settings.keep });
   const { intact, skipped } = await store.readIntact();
@@ -53,25 +62,13 @@ export async function getOrCreateContext(
     );
   }
   ctx.checkpoint(directory, options);
-  if (intact.length > 0) {
-    // The newest is used unless its state turns out not to fit the job's operators (checked at
-    // start, once the graph is known); each older one comes with the batches generated after it.
-    const candidates = [];
-    for (const { checkpoint, file } of intact) {
-      const { intents } = await store.readBatches(checkpoint.time);
-      candidates.push({ checkpoint, file, intents });
-    }
-    recoveredByContext.set(ctx, { candidates, skipped });
+  if (intact.length === 0) return { context: ctx, recovered: undefined };
+  // The newest is used unless its state turns out not to fit the job's operators (checked at
+  // start, once the graph is known); each older one comes with the batches generated after it.
+  const candidates = [];
+  for (const { checkpoint, file } of intact) {
+    const { intents } = await store.readBatches(checkpoint.time);
+    candidates.push({ checkpoint, file, intents });
   }
-  return ctx;
-}
-
-/**
- * The checkpoints `getOrCreate` attached to `ctx`, if any (read once, at start).
- *
- * @example
- * const recovered = recoveredCheckpointOf(ctx);
- */
-export function recoveredCheckpointOf(ctx: StreamingContext): RecoveryCandidates | undefined {
-  return recoveredByContext.get(ctx);
+  return { context: ctx, recovered: { candidates, skipped } };
 }

@@ -1,6 +1,6 @@
 import type { DStream } from "../dstream/dstream.js";
+import { isStatefulOperator, type StatefulOperator } from "../dstream/stateful-operator.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import { isStatefulOperator, type StatefulOperator } from "./stateful-operator.js";
 
 /** A stateful operator of a job and the name its state is checkpointed under. */
 export interface NamedOperator {

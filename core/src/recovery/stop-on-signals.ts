@@ -1,6 +1,5 @@
 import { constants } from "node:os";
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
+import type { ScopeHolder } from "../dstream/stream-scope.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 
@@ -40,7 +39,7 @@ export interface SignalProcess {
  * await ctx.start();
  */
 export function installStopOnSignals(
-  context: StreamingContext,
+  context: ScopeHolder & { stop(options: { graceful: boolean }): Promise<void> },
   options: StopOnSignalsOptions = {},
   host: SignalProcess = process,
 ): () => void {
@@ -76,7 +75,7 @@ export function installStopOnSignals(
           if (exit) host.exit(1);
           return;
         }
-        const failed = internalsOf(context).firstError() !== undefined;
+        const failed = context.scope.firstError() !== undefined;
         if (exit) host.exit(failed ? 1 : 0);
       })
       .catch((error: unknown) => {

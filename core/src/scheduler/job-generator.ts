@@ -1,4 +1,4 @@
-import type { DStreamGraph } from "../context/dstream-graph.js";
+import type { DStreamGraph } from "../dstream/dstream-graph.js";
 import type { Clock } from "./clock.js";
 import type { InputInfoTracker } from "./input-info-tracker.js";
 import type { JobScheduler } from "./job-scheduler.js";

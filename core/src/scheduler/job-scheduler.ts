@@ -1,4 +1,4 @@
-import type { DStreamGraph } from "../context/dstream-graph.js";
+import type { DStreamGraph } from "../dstream/dstream-graph.js";
 import type { ForEachDStream } from "../dstream/for-each-dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { BatchExecutionInfo } from "../execution/batch-execution-info.js";

@@ -1,4 +1,3 @@
-import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 
 /**
@@ -8,5 +7,5 @@ import type { StreamingContext } from "../context/streaming-context.js";
  * executorThreadIds(ctx); // [5, 6] under local[2]
  */
 export function executorThreadIds(context: StreamingContext): number[] {
-  return internalsOf(context).execution()?.threadIds() ?? [];
+  return context.scope.execution()?.threadIds() ?? [];
 }

@@ -1,4 +1,3 @@
-import { internalsOf } from "../context/context-internals.js";
 import type { StreamingContext } from "../context/streaming-context.js";
 import type { DStream } from "../dstream/dstream.js";
 import { SourceInputDStream } from "../plugins/source-input-dstream.js";
@@ -23,7 +22,7 @@ export function cachedBatchTimes(stream: DStream<unknown>): number[] {
  */
 export function waitingInputRecords(ctx: StreamingContext): number {
   let waiting = 0;
-  for (const input of internalsOf(ctx).graph.inputs) {
+  for (const input of ctx.scope.graph.inputs) {
     if (input instanceof SourceInputDStream) waiting += input.flow.waitingRecords;
   }
   return waiting;

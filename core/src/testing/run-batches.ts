@@ -1,10 +1,10 @@
-import { internalsOf } from "../context/context-internals.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import { batchRecords } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ExecutorPool } from "../execution/executor-pool.js";
 import { isStreamsJob, type StreamsJob } from "../job/streams-job.js";
+import type { Kernels } from "../kernels/kernels.js";
 import { ManualClock } from "../scheduler/manual-clock.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
 import { TestInputDStream } from "./test-input-dstream.js";
@@ -40,6 +40,8 @@ export interface RunBatchesOptions<Inputs extends readonly InputRecord[]> {
   readonly executorPool?: ExecutorPool;
   /** Attempts per task on the executors (default 4). */
   readonly taskMaxFailures?: number;
+  /** The kernels the operators run on (default: the loader's choice). */
+  readonly kernels?: Kernels;
 }
 
 /** The input streams `runBatches` hands its build function. */
@@ -96,12 +98,13 @@ export async function runBatches<Inputs extends readonly InputRecord[] | [], R>(
     ...(options.master === undefined ? {} : { master: options.master }),
     ...(options.executorPool === undefined ? {} : { executorPool: options.executorPool }),
     ...(options.taskMaxFailures === undefined ? {} : { taskMaxFailures: options.taskMaxFailures }),
+    ...(options.kernels === undefined ? {} : { kernels: options.kernels }),
   });
-  const internals = internalsOf(ctx);
+  const scope = ctx.scope;
   const streams = inputs.map((batches) => new TestInputDStream(ctx, batches, numPartitions));
   let buildFunction = build as (...streams: DStream<unknown>[]) => DStream<R>;
   if (isStreamsJob(build)) {
-    internals.setJob({
+    scope.setJob({
       module: build.module,
       exportName: build.exportName,
       kind: "streams",
@@ -126,8 +129,8 @@ export async function runBatches<Inputs extends readonly InputRecord[] | [], R>(
     await ctx.start();
     for (let batch = 1; batch <= numBatches; batch++) {
       clock.advance(interval);
-      await internals.awaitProcessed(batch * interval);
-      const error = internals.firstError();
+      await scope.awaitProcessed(batch * interval);
+      const error = scope.firstError();
       if (error !== undefined) throw error;
     }
   } finally {

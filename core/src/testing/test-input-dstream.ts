@@ -1,6 +1,5 @@
-import { internalsOf } from "../context/context-internals.js";
-import type { StreamingContext } from "../context/streaming-context.js";
 import type { Batch } from "../dstream/batch.js";
+import type { ScopeHolder } from "../dstream/stream-scope.js";
 import { InputDStream } from "../input/input-dstream.js";
 import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 
@@ -14,7 +13,7 @@ import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
  */
 export class TestInputDStream<T> extends InputDStream<T> {
   constructor(
-    context: StreamingContext,
+    context: ScopeHolder,
     private readonly batches: ReadonlyArray<ReadonlyArray<T> | null>,
     private readonly numPartitions: number,
   ) {
@@ -23,7 +22,7 @@ export class TestInputDStream<T> extends InputDStream<T> {
 
   protected async computeInput(time: number): Promise<Batch<T> | undefined> {
     const zero = this.zeroTime ?? 0;
-    const index = (time - zero) / internalsOf(this.context).batchInterval - 1;
+    const index = (time - zero) / this.scope.batchInterval - 1;
     const records = index < this.batches.length ? this.batches[index] : [];
     if (records === null || records === undefined) return undefined;
     return { time, partitions: sliceIntoPartitions(records, this.numPartitions) };

@@ -12,7 +12,6 @@ import {
 import { LogCapture, ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SOURCE_DEAD_LETTERS } from "../../src/connector/tokens.js";
-import { internalsOf } from "../../src/context/context-internals.js";
 import type { DeadLetter } from "../../src/recovery/dead-letters.js";
 
 const decoder = new TextDecoder();
@@ -320,12 +319,10 @@ describe("a job reading files with ctx.deadLetters", () => {
       });
     await ctx.start();
     try {
-      await vi.waitFor(() =>
-        expect(input.hasEnded() || internalsOf(ctx).firstError()).toBeTruthy(),
-      );
+      await vi.waitFor(() => expect(input.hasEnded() || ctx.scope.firstError()).toBeTruthy());
       clock.advance(1000);
-      await internalsOf(ctx).awaitProcessed(1000);
-      return { outputs, error: internalsOf(ctx).firstError() };
+      await ctx.scope.awaitProcessed(1000);
+      return { outputs, error: ctx.scope.firstError() };
     } finally {
       await ctx.stop().catch(() => undefined);
     }

@@ -4,7 +4,7 @@ import { runBatches } from "sluice/testing";
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
 import { requireNativeBinding } from "../kernels/native-binding.js";
-import { ENGINES, exact, withKernels } from "./engines.js";
+import { ENGINES, exact } from "./engines.js";
 import * as jobs from "./jobs/parsers.js";
 
 // The byte parsers as DStream operations: the same records as the obvious lambda over decoded
@@ -88,7 +88,7 @@ const jsonObject = fc.dictionary(jsonName, jsonValue, { maxKeys: 4 });
 describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name, make) => {
   const kernels = make();
   const run = <T>(inputs: SourceRecord[][], build: (s: DStream<SourceRecord>) => DStream<T>) =>
-    withKernels(kernels, () => runBatches({ inputs: [inputs] }, build));
+    runBatches({ inputs: [inputs], kernels }, build);
 
   it("lines() and words() give the lines and words of the decoded text", async () => {
     await fc.assert(
@@ -150,8 +150,9 @@ describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name,
       fc.asyncProperty(batchesOf(text), async (batches) => {
         const inputs = batches.map((batch) => batch.map((value) => record(value)));
         const seen: { parsed: boolean[]; counted: boolean[] } = { parsed: [], counted: [] };
-        const columnar = await withKernels(kernels, () =>
-          runBatches({ inputs: [inputs] }, (s: DStream<SourceRecord>) => {
+        const columnar = await runBatches(
+          { kernels, inputs: [inputs] },
+          (s: DStream<SourceRecord>) => {
             const words = s.words();
             const counts = words.countByValue();
             // Runs before runBatches' own output: the parser's batch and the counts are still
@@ -162,7 +163,7 @@ describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name,
               seen.counted.push(batch instanceof ColumnarBatch && !batch.isMaterialised);
             });
             return counts;
-          }),
+          },
         );
         const lambda = await runBatches({ inputs: [inputs] }, (s: DStream<SourceRecord>) =>
           s
@@ -203,18 +204,14 @@ describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name,
   });
 
   it("reads bytes and strings too, and rejects other records by position", async () => {
-    const words = await withKernels(kernels, () =>
-      runBatches(
-        { inputs: [[[encoder.encode("a b"), "c  d"]]] },
-        (s: DStream<Uint8Array | string>) => s.words(),
-      ),
+    const words = await runBatches(
+      { kernels, inputs: [[[encoder.encode("a b"), "c  d"]]] },
+      (s: DStream<Uint8Array | string>) => s.words(),
     );
     expect(words).toEqual([["a", "b", "c", "d"]]);
     await expect(
-      withKernels(kernels, () =>
-        runBatches({ inputs: [[[{ text: "a" }]]] }, (s: DStream<{ text: string }>) =>
-          (s as unknown as DStream<string>).words(),
-        ),
+      runBatches({ kernels, inputs: [[[{ text: "a" }]]] }, (s: DStream<{ text: string }>) =>
+        (s as unknown as DStream<string>).words(),
       ),
     ).rejects.toMatchObject({ code: "SLUICE_INVALID_RECORD", message: /words: record 0/ });
   });
@@ -279,10 +276,9 @@ describe("the kernels' small-batch threshold on the columnar path", () => {
       addonCalls = 0;
       const text = Array.from({ length: words }, (_, i) => `w${i % 5}`).join(" ");
       // One partition, so the count is one kernel call over every word.
-      const counts = await withKernels(kernels, () =>
-        runBatches({ inputs: [[[record(text)]]], numPartitions: 1 }, (s: DStream<SourceRecord>) =>
-          s.words().countByValue(),
-        ),
+      const counts = await runBatches(
+        { kernels, inputs: [[[record(text)]]], numPartitions: 1 },
+        (s: DStream<SourceRecord>) => s.words().countByValue(),
       );
       expect(addonCalls, `${words} words`).toBe(calls);
       expect(counts[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(words);

@@ -1,8 +1,9 @@
-import { JsKernels, type Kernels, NativeKernels, overrideKernels } from "sluice";
+import { JsKernels, type Kernels, NativeKernels } from "sluice";
 import { requireNativeBinding } from "../kernels/native-binding.js";
 
 /**
- * Both engines, each as the loader would hand it to the streaming operators: the native
+ * Both engines, each as the loader would hand it to the streaming operators (pass one as the
+ * `kernels` option of a context or of `runBatches`): the native
  * kernels (with the loader's small-batch threshold, or with every batch sent to the addon) and
  * the TypeScript twin that `SLUICE_FORCE_JS=1` forces.
  */
@@ -11,16 +12,6 @@ export const ENGINES: ReadonlyArray<readonly [string, () => Kernels]> = [
   ["native, no threshold", () => new NativeKernels(requireNativeBinding(), { jsBelowRows: 0 })],
   ["js", () => new JsKernels()],
 ];
-
-/** Runs `work` with `loadKernels()` returning `kernels`, then puts the loader's choice back. */
-export async function withKernels<R>(kernels: Kernels, work: () => Promise<R> | R): Promise<R> {
-  const restore = overrideKernels(kernels);
-  try {
-    return await work();
-  } finally {
-    restore();
-  }
-}
 
 /** Which kernels a test saw called, by method name. */
 export interface CallCounts {

@@ -2,9 +2,8 @@ import fc from "fast-check";
 import { type DStream, StreamingContext } from "sluice";
 import { ManualClock, runBatches, TestInputDStream } from "sluice/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { internalsOf } from "../../src/context/context-internals.js";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
-import { ENGINES, exact, withKernels } from "./engines.js";
+import { ENGINES, exact } from "./engines.js";
 
 // reduceByKeyAndWindow(op, window, slide, n) keeps the window in the kernels' window aggregator;
 // it must give what the function form gives when it reduces every window from scratch
@@ -88,10 +87,8 @@ describe.each(ENGINES)("named windows (%s kernels)", (_name, make) => {
                 numBatches: batches.length + windowBatches + slideBatches,
                 numPartitions: 2,
               };
-              const named = await withKernels(kernels, () =>
-                runBatches(options, (pairs: DStream<Pair>) =>
-                  pairs.reduceByKeyAndWindow(op, window, slide, numPartitions).glom(),
-                ),
+              const named = await runBatches({ ...options, kernels }, (pairs: DStream<Pair>) =>
+                pairs.reduceByKeyAndWindow(op, window, slide, numPartitions).glom(),
               );
               const lambda = await runBatches(options, (pairs: DStream<Pair>) =>
                 lambdaWindow(op, pairs, window, slide, numPartitions).glom(),
@@ -116,10 +113,8 @@ describe.each(ENGINES)("named windows (%s kernels)", (_name, make) => {
           numBatches: words.length + s.windowBatches + s.slideBatches,
           numPartitions: 2,
         };
-        const named = await withKernels(kernels, () =>
-          runBatches(options, (w: DStream<unknown>) =>
-            w.countByValueAndWindow(window, slide, s.numPartitions).glom(),
-          ),
+        const named = await runBatches({ ...options, kernels }, (w: DStream<unknown>) =>
+          w.countByValueAndWindow(window, slide, s.numPartitions).glom(),
         );
         // What countByValueAndWindow was before it used the kernels: Spark's definition.
         const lambda = await runBatches(options, (w: DStream<unknown>) =>
@@ -178,7 +173,7 @@ describe.each(ENGINES)("named windows (%s kernels)", (_name, make) => {
           ],
         ];
         for (const [namedForm, lambdaForm] of forms) {
-          const named = await withKernels(kernels, () => runBatches(options, namedForm));
+          const named = await runBatches({ ...options, kernels }, namedForm);
           const lambda = await runBatches(options, lambdaForm);
           expect(named.map((b) => b.map(exact))).toEqual(lambda.map((b) => b.map(exact)));
         }
@@ -188,17 +183,15 @@ describe.each(ENGINES)("named windows (%s kernels)", (_name, make) => {
   });
 
   it("treats the key -0 as 0 and rejects a value that is not a number, naming the key", async () => {
-    const counts = await withKernels(kernels, () =>
-      runBatches({ inputs: [[[[-0, 1] as Pair, [0, 2] as Pair]]] }, (pairs: DStream<Pair>) =>
-        pairs.reduceByKeyAndWindow("sum", 2000),
-      ),
+    const counts = await runBatches(
+      { inputs: [[[[-0, 1] as Pair, [0, 2] as Pair]]], kernels },
+      (pairs: DStream<Pair>) => pairs.reduceByKeyAndWindow("sum", 2000),
     );
     expect(counts.map((b) => b.map(exact))).toEqual([["[0,3]"], ["[0,3]"]].slice(0, counts.length));
     await expect(
-      withKernels(kernels, () =>
-        runBatches({ inputs: [[[["k", "7"]] as unknown as Pair[]]] }, (pairs: DStream<Pair>) =>
-          pairs.reduceByKeyAndWindow("max", 2000),
-        ),
+      runBatches(
+        { inputs: [[[["k", "7"]] as unknown as Pair[]]], kernels },
+        (pairs: DStream<Pair>) => pairs.reduceByKeyAndWindow("max", 2000),
       ),
     ).rejects.toMatchObject({ code: "SLUICE_INVALID_ARGUMENT", message: /key k is string/ });
   });
@@ -250,7 +243,7 @@ describe("named windows on a context whose zero time is not a multiple of the pa
       });
       await ctx.start();
       for (let i = 0; i < 8; i++) clock.advance(1000);
-      await internalsOf(ctx).awaitProcessed(9000);
+      await ctx.scope.awaitProcessed(9000);
       await ctx.stop();
       return out;
     };

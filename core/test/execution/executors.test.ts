@@ -12,6 +12,7 @@ import {
 } from "sluice";
 import { executorThreadIds, ManualClock, runBatches } from "sluice/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { DriverExecution } from "../../src/execution/driver-execution.js";
 import { batchCompleted } from "../streaming/events.js";
 import { functionsAsRecords, outputs, queues } from "./jobs/faults.js";
 
@@ -166,9 +167,7 @@ describe("executors", () => {
       executorPool: undefined,
     });
     await runBatch(job, 1000);
-    const execution = (await import("../../src/context/context-internals.js"))
-      .internalsOf(job.ctx)
-      .execution();
+    const execution = job.ctx.scope.execution() as DriverExecution | undefined;
     const pool = execution?.executorPool;
     expect(pool?.threadIds()).toHaveLength(2);
     await job.ctx.stop();

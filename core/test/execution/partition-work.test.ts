@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { type DStream, JsKernels, StreamingContext } from "sluice";
 import { ManualClock, TestInputDStream } from "sluice/testing";
 import { describe, expect, it } from "vitest";
-import { internalsOf } from "../../src/context/context-internals.js";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
 import { reduceByKeyNamed } from "../../src/dstream/named-reductions.js";
 import { combineByKey } from "../../src/dstream/shuffle.js";
@@ -23,7 +22,7 @@ function graphOf(build: (input: DStream<Pair>) => DStream<unknown>): {
   const ctx = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
   const input = new TestInputDStream<Pair>(ctx, [], 1);
   const shuffle = build(input);
-  return { streams: internalsOf(ctx).streams, shuffleId: shuffle.id };
+  return { streams: ctx.scope.streams, shuffleId: shuffle.id };
 }
 
 /** Map tasks over every input partition, then reduce tasks, as `DriverExecution` runs them. */

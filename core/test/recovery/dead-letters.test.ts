@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { type Batch, batchRecords, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { internalsOf } from "../../src/context/context-internals.js";
 import { processed, startJob, temporaryFolder } from "./job-harness.js";
 import { MemoryLog, until } from "./memory-brokers.js";
 
@@ -145,8 +144,8 @@ describe("a record a sink refuses", () => {
 
   it("fails the batch naming the record without a dead-letter sink", async () => {
     const ctx = await startSinkJob(false);
-    await internalsOf(ctx).awaitProcessed(1000);
-    expect(internalsOf(ctx).firstError()).toMatchObject({
+    await ctx.scope.awaitProcessed(1000);
+    expect(ctx.scope.firstError()).toMatchObject({
       code: "SLUICE_INVALID_RECORD",
       message: expect.stringContaining("record 1 of batch 1000, partition 0 is not JSON"),
     });

@@ -9,10 +9,10 @@ import {
   type SourcePlugin,
   type State,
   StreamingContext,
+  type StreamingContextOptions,
 } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach } from "vitest";
-import { internalsOf } from "../../src/context/context-internals.js";
 
 const decoder = new TextDecoder();
 
@@ -126,11 +126,17 @@ export async function startJob(
   build: (ctx: StreamingContext) => void,
   options: CheckpointOptions = {},
   batchInterval = 1000,
+  contextOptions: Partial<StreamingContextOptions> = {},
 ): Promise<StreamingContext> {
   const ctx = await StreamingContext.getOrCreate(
     directory,
     () => {
-      const created = new StreamingContext({ batchInterval, clock, defaultParallelism: 2 });
+      const created = new StreamingContext({
+        ...contextOptions,
+        batchInterval,
+        clock,
+        defaultParallelism: 2,
+      });
       build(created);
       return created;
     },
@@ -142,9 +148,8 @@ export async function startJob(
 
 /** Resolves once every batch up to `time` ran and was committed; throws the job's first error. */
 export async function processed(ctx: StreamingContext, time: number): Promise<void> {
-  const internals = internalsOf(ctx);
-  await internals.awaitProcessed(time);
-  const error = internals.firstError();
+  await ctx.scope.awaitProcessed(time);
+  const error = ctx.scope.firstError();
   if (error !== undefined) throw error;
 }
 

@@ -1,10 +1,4 @@
-import {
-  JsKernels,
-  type Kernels,
-  NativeKernels,
-  overrideKernels,
-  type StreamingContext,
-} from "sluice";
+import { JsKernels, type Kernels, NativeKernels, type StreamingContext } from "sluice";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { requireNativeBinding } from "../kernels/native-binding.js";
 import { ManualClock, Outputs, processed, startJob, temporaryFolder } from "./job-harness.js";
@@ -70,26 +64,16 @@ afterEach(async () => {
   await folder.remove();
 });
 
-/** Runs `work` with the streaming operators on `kernels`. */
-async function on<R>(kernels: Kernels, work: () => Promise<R>): Promise<R> {
-  const restore = overrideKernels(kernels);
-  try {
-    return await work();
-  } finally {
-    restore();
-  }
-}
-
 async function uninterrupted(kernels: Kernels): Promise<Outputs> {
   const reference = await temporaryFolder("sluice-named-window-reference-");
   const log = new MemoryLog();
   const outputs = new Outputs();
-  await on(kernels, async () => {
-    const clock = new ManualClock(0);
-    const ctx = await startJob(reference.path, clock, (c) => build(c, log, outputs));
-    for (let index = 0; index < LINES.length; index++) await runBatch(ctx, clock, log, index);
-    await ctx.stop();
+  const clock = new ManualClock(0);
+  const ctx = await startJob(reference.path, clock, (c) => build(c, log, outputs), {}, 1000, {
+    kernels,
   });
+  for (let index = 0; index < LINES.length; index++) await runBatch(ctx, clock, log, index);
+  await ctx.stop();
   await reference.remove();
   return outputs;
 }
@@ -111,34 +95,41 @@ describe("named windows across a restart", () => {
       const log = new MemoryLog();
       const outputs = new Outputs();
       // Five batches: the last checkpoint (5000 ms) falls between two windows of "sums".
-      await on(engines[written](), async () => {
-        const clock = new ManualClock(0);
-        const first = await startJob(folder.path, clock, (c) => build(c, log, outputs));
-        running.push(first);
-        for (let index = 0; index < 5; index++) await runBatch(first, clock, log, index);
-      });
+      const firstClock = new ManualClock(0);
+      const first = await startJob(
+        folder.path,
+        firstClock,
+        (c) => build(c, log, outputs),
+        {},
+        1000,
+        {
+          kernels: engines[written](),
+        },
+      );
+      running.push(first);
+      for (let index = 0; index < 5; index++) await runBatch(first, firstClock, log, index);
       log.crash();
 
-      await on(engines[restored](), async () => {
-        const clock = new ManualClock(5000);
-        const second = await startJob(folder.path, clock, (c) => build(c, log, outputs));
-        running.push(second);
-        expect(second.recoveryReport).toMatchObject({
-          checkpointTime: 5000,
-          droppedState: [],
-          operatorsWithoutState: [],
-        });
-        expect([...(second.recoveryReport?.restoredOperators ?? [])].sort()).toEqual([
-          "by-length",
-          "counts",
-          "max",
-          "reduceByKeyAndWindow#0",
-          "sums",
-        ]);
-        for (let index = 5; index < LINES.length; index++) {
-          await runBatch(second, clock, log, index);
-        }
+      const clock = new ManualClock(5000);
+      const second = await startJob(folder.path, clock, (c) => build(c, log, outputs), {}, 1000, {
+        kernels: engines[restored](),
       });
+      running.push(second);
+      expect(second.recoveryReport).toMatchObject({
+        checkpointTime: 5000,
+        droppedState: [],
+        operatorsWithoutState: [],
+      });
+      expect([...(second.recoveryReport?.restoredOperators ?? [])].sort()).toEqual([
+        "by-length",
+        "counts",
+        "max",
+        "reduceByKeyAndWindow#0",
+        "sums",
+      ]);
+      for (let index = 5; index < LINES.length; index++) {
+        await runBatch(second, clock, log, index);
+      }
       for (const label of expected.byLabel.keys()) {
         expect(outputs.batches(label), label).toEqual(expected.batches(label));
       }

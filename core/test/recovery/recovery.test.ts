@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { type SourceInputDStream, StreamingContext } from "sluice";
 import { FaultInjectingFileSystem } from "sluice/testing";
 import { describe, expect, it } from "vitest";
-import { internalsOf } from "../../src/context/context-internals.js";
 import {
   buildWordCount,
   folderPerTest,
@@ -70,8 +69,8 @@ describe("getOrCreate and the commit protocol", () => {
     for (const line of LINES[4] ?? []) log.append("p0", line);
     await until(() => log.caughtUp(), "batch 5000 delivered");
     clock1.advance(1000);
-    await internalsOf(first).awaitProcessed(5000);
-    expect(internalsOf(first).firstError()).toMatchObject({
+    await first.scope.awaitProcessed(5000);
+    expect(first.scope.firstError()).toMatchObject({
       code: "SLUICE_CHECKPOINT_WRITE_FAILED",
     });
     expect(outputs.batches("totals").at(-1)?.[0]).toBe(5000);
@@ -299,8 +298,8 @@ describe("write-ahead log for sources that cannot replay", () => {
     // Batches 1000 (one record) and 2000 (none) run, but neither is checkpointed.
     fs.fillDisk({ only: (path) => path.includes(".checkpoint-") });
     clock1.advance(2000);
-    await internalsOf(first).awaitProcessed(2000);
-    expect(internalsOf(first).firstError()).toMatchObject({
+    await first.scope.awaitProcessed(2000);
+    expect(first.scope.firstError()).toMatchObject({
       code: "SLUICE_CHECKPOINT_WRITE_FAILED",
     });
     queue.crash();
@@ -345,7 +344,7 @@ describe("write-ahead log for sources that cannot replay", () => {
     // The log takes the records, but the acknowledgements die with the process.
     queue.loseAcks = true;
     queue.publish("a#1", "b#2", "a#3");
-    const input = internalsOf(first).graph.inputs[0];
+    const input = first.scope.graph.inputs[0];
     await until(() => input?.hasPendingData() === true, "logged");
     queue.crash();
     queue.loseAcks = false;
@@ -358,7 +357,7 @@ describe("write-ahead log for sources that cannot replay", () => {
     queue.publish("b#4");
     await until(() => queue.acked === 4, "logged and acknowledged");
     // Flow control's queue counts the one record the log kept, not the dropped copies.
-    const secondInput = internalsOf(second).graph.inputs[0] as SourceInputDStream;
+    const secondInput = second.scope.graph.inputs[0] as SourceInputDStream;
     expect(secondInput.flow.queuedRecords).toBe(1);
     clock2.advance(1000);
     await processed(second, 1000);
@@ -386,8 +385,8 @@ describe("write-ahead log for sources that cannot replay", () => {
     running.push(ctx);
     fs.fillDisk({ freeBytes: 0 });
     queue.publish("x", "y", "z");
-    await until(() => internalsOf(ctx).firstError() !== undefined, "the log write failed");
-    expect(internalsOf(ctx).firstError()).toMatchObject({
+    await until(() => ctx.scope.firstError() !== undefined, "the log write failed");
+    expect(ctx.scope.firstError()).toMatchObject({
       code: "SLUICE_DISK_FULL",
       message: expect.stringMatching(/write-ahead log .*queue.*disk is full \(ENOSPC\)/),
     });

@@ -1,6 +1,6 @@
-import type { Batch } from "../dstream/batch.js";
-import type { DStream } from "../dstream/dstream.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
+import type { Batch } from "./batch.js";
+import type { DStream } from "./dstream.js";
 
 /** The kinds of operator whose batches depend on earlier batches. */
 export type StateKind = "updateStateByKey" | "mapWithState" | "window" | "reduceByKeyAndWindow";

@@ -1,6 +1,21 @@
-import type { DStream } from "../dstream/dstream.js";
-import type { ForEachDStream } from "../dstream/for-each-dstream.js";
-import type { InputDStream } from "../input/input-dstream.js";
+import type { DStream } from "./dstream.js";
+import type { ForEachDStream } from "./for-each-dstream.js";
+
+/** What the graph and the scheduler need of an input stream (`InputDStream` is one). */
+export interface GraphInput extends DStream<unknown> {
+  /** The input's id in its context (order of creation, from 0). */
+  readonly inputId: number;
+  /** Starts receiving. */
+  start(): Promise<void>;
+  /** Stops receiving; received data stays for draining. */
+  stop(): Promise<void>;
+  /** True while data has been received that no batch holds yet. */
+  hasPendingData(): boolean;
+  /** True once the input can bring no more data. */
+  hasEnded(): boolean;
+  /** Told when every output of the batch at `time` has run. */
+  batchCompleted(time: number, failure: unknown): void;
+}
 
 /**
  * The inputs and output operations of a context (Spark's `DStreamGraph`): set up at start (zero
@@ -10,7 +25,7 @@ import type { InputDStream } from "../input/input-dstream.js";
  * graph.start(0);
  */
 export class DStreamGraph {
-  readonly inputs: InputDStream<unknown>[] = [];
+  readonly inputs: GraphInput[] = [];
   readonly outputs: ForEachDStream<unknown>[] = [];
   /** What `StreamingContext.remember` asked for, if anything. */
   rememberDuration: number | undefined;
@@ -21,7 +36,7 @@ export class DStreamGraph {
     return this.zero;
   }
 
-  addInput(input: InputDStream<unknown>): number {
+  addInput(input: GraphInput): number {
     this.inputs.push(input);
     return this.inputs.length - 1;
   }

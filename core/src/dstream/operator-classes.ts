@@ -1,5 +1,3 @@
-import { SluiceError } from "../errors/sluice-error.js";
-import type { addSinkOutput } from "../plugins/sink-output.js";
 import type { BatchMappedDStream } from "./batch-mapped-dstream.js";
 import type { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { CoGroupedDStream } from "./co-grouped-dstream.js";
@@ -25,12 +23,10 @@ import type { WindowedDStream } from "./windowed-dstream.js";
 /**
  * The operator classes `DStream`'s methods instantiate. `DStream` cannot import them directly:
  * each of them extends `DStream`, and ES modules would evaluate a subclass before its base. So
- * `dstream.ts` imports only their types, and `operators.ts` (loaded by the context) registers
- * the classes here.
+ * `dstream.ts` imports only their types, and the context puts the classes (`OPERATORS` of
+ * `operators.ts`) in the scope every stream holds.
  */
 export interface OperatorClasses {
-  /** Backs `DStream.sink` (the connector plugins' output operation). */
-  addSinkOutput: typeof addSinkOutput;
   BatchMappedDStream: typeof BatchMappedDStream;
   ByteParsedDStream: typeof ByteParsedDStream;
   CoGroupedDStream: typeof CoGroupedDStream;
@@ -52,32 +48,4 @@ export interface OperatorClasses {
   TransformedDStream: typeof TransformedDStream;
   UnionDStream: typeof UnionDStream;
   WindowedDStream: typeof WindowedDStream;
-}
-
-let registered: OperatorClasses | undefined;
-
-/**
- * Registers every operator class (once, from `operators.ts`).
- *
- * @example
- * registerOperators({ MappedDStream, FilteredDStream, ... });
- */
-export function registerOperators(classes: OperatorClasses): void {
-  registered = classes;
-}
-
-/**
- * The registered operator class of that name.
- *
- * @example
- * const Mapped = operator("MappedDStream");
- */
-export function operator<N extends keyof OperatorClasses>(name: N): OperatorClasses[N] {
-  if (registered === undefined) {
-    throw new SluiceError(
-      "SLUICE_INTERNAL",
-      `the DStream operators are not loaded; import Sluice through its package entry ("sluice") to use ${name}`,
-    );
-  }
-  return registered[name];
 }
