@@ -1,8 +1,8 @@
-// The layer rules of the repository, checked by `npm run lint` (depcruise). Inside core/src, from
-// the top: cli/ testing/ → context/ → dstream/ input/ → scheduler/ execution/ recovery/ flow/ →
-// plugins/ connectors/ → kernels/ util/ errors/. Violations that predate a rule are listed in
-// .dependency-cruiser-known-violations.json (regenerate with `npm run lint:deps:baseline` only
-// when removing some); anything new fails.
+// The layer rules of the repository, checked by `npm run lint` (depcruise). Inside core/src:
+// cli/ testing/ job/ on top, then context/ (builds the runtime scope and hands it down), then the
+// runtime folders that receive it (dstream/ input/ plugins/ connectors/ recovery/ execution/
+// scheduler/ flow/), then connector/ (the SDK), and kernels/ util/ errors/ at the bottom. No
+// import cycle may leave its folder; any violation fails.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
