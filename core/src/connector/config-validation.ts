@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SluiceError } from "../errors/sluice-error.js";
 import { MAX_DURATION_MS } from "../util/duration.js";
 import { editDistance } from "./edit-distance.js";
-import { formatConfig, REDACTED, redactConfig } from "./redact.js";
+import { formatConfig, REDACTED, redactConfig, registerSecretFields } from "./redact.js";
 import { redactText } from "./redact-text.js";
 import { type AnySchema, descriptionOf, knownFieldNames, schemasAtPath } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
@@ -62,7 +62,9 @@ export function timerMs(min = 1): z.ZodInt {
 
 /**
  * Parses `input` with `schema`, or throws a `ConfigValidationError` listing every invalid field
- * with its path and a hint. `subject` names what is configured, e.g. `source "file"`.
+ * with its path and a hint. `subject` names what is configured, e.g. `source "file"`. The values
+ * of its secret fields are registered as secret (`registerSecretFields`): `redactText` hides them
+ * in any message from then on.
  *
  * @example
  * const config = validateConfig(schema, { directory: "in" }, 'source "file"');
@@ -72,6 +74,8 @@ export function validateConfig<S extends z.ZodType>(
   input: unknown,
   subject: string,
 ): z.output<S> {
+  // From here on a client library's message quoting a secret is redacted like the field.
+  registerSecretFields(schema, input);
   const result = z.safeParse(schema, input);
   if (result.success) return result.data;
   throw new ConfigValidationError(

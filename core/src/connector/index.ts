@@ -83,6 +83,7 @@ export {
   looksLikeMisspeltCredentialName,
   REDACTED,
   redactConfig,
+  registerSecretFields,
 } from "./redact.js";
 export { redactConfigString, redactText } from "./redact-text.js";
 export { isSecret, secret } from "./secret.js";

@@ -2,6 +2,7 @@ import { isCloseName } from "./edit-distance.js";
 import { REDACTED, redactConfigString } from "./redact-text.js";
 import { type AnySchema, childSchemas, knownFieldNames } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
+import { registerSecretValue } from "./secret-values.js";
 
 export { REDACTED } from "./redact-text.js";
 
@@ -66,7 +67,22 @@ export function looksLikeMisspeltCredentialName(name: string): boolean {
  * // { user: "ada", password: "[redacted]" }
  */
 export function redactConfig(schema: AnySchema | undefined, value: unknown): unknown {
-  return redactValue(value, schema ? [schema] : [], undefined, 0, new WeakSet());
+  return redactValue(value, schema ? [schema] : [], undefined, 0, new WeakSet(), ignore);
+}
+
+/**
+ * Registers every string `redactConfig` would hide in `value` (secret fields, credential-named
+ * and misspelt ones) with `registerSecretValue`, so that a message quoting one — a client
+ * library's error echoing a password — is redacted by `redactText` as well.
+ *
+ * @example
+ * registerSecretFields(schema, { url: "amqp://h", password: "correct horse" });
+ * redactText("login correct horse refused"); // "login [redacted] refused"
+ */
+export function registerSecretFields(schema: AnySchema | undefined, value: unknown): void {
+  redactValue(value, schema ? [schema] : [], undefined, 0, new WeakSet(), (hidden) =>
+    forEachString(hidden, 0, registerSecretValue),
+  );
 }
 
 /**
@@ -92,9 +108,11 @@ function redactValue(
   key: string | undefined,
   depth: number,
   seen: WeakSet<object>,
+  hidden: (value: unknown) => void,
 ): unknown {
   if (value === undefined || value === null) return value;
   if (schemas.some(isSecret) || (key !== undefined && looksLikeCredentialName(key))) {
+    hidden(value);
     return REDACTED;
   }
   if (typeof value === "string") return redactConfigString(value);
@@ -105,16 +123,19 @@ function redactValue(
   try {
     if (Array.isArray(value)) {
       return value.map((item, index) =>
-        redactValue(item, childSchemas(schemas, index), undefined, depth + 1, seen),
+        redactValue(item, childSchemas(schemas, index), undefined, depth + 1, seen, hidden),
       );
     }
     if (!isPlainObject(value)) return value;
     const names = new FieldNames(schemas);
     const copy: Record<string, unknown> = {};
     for (const [name, item] of Object.entries(value)) {
-      copy[name] = names.misspeltSecret(name)
-        ? REDACTED
-        : redactValue(item, childSchemas(schemas, name), name, depth + 1, seen);
+      if (names.misspeltSecret(name)) {
+        hidden(item);
+        copy[name] = REDACTED;
+      } else {
+        copy[name] = redactValue(item, childSchemas(schemas, name), name, depth + 1, seen, hidden);
+      }
     }
     return copy;
   } finally {
@@ -143,6 +164,15 @@ class FieldNames {
       this.#secret.some((secretName) => isCloseName(name, secretName)) ||
       looksLikeMisspeltCredentialName(name)
     );
+  }
+}
+
+function ignore(): void {}
+
+function forEachString(value: unknown, depth: number, visit: (text: string) => void): void {
+  if (typeof value === "string") visit(value);
+  else if (typeof value === "object" && value !== null && depth < MAX_DEPTH) {
+    for (const item of Object.values(value)) forEachString(item, depth + 1, visit);
   }
 }
 

@@ -77,6 +77,25 @@ describe("redactText", () => {
     );
   });
 
+  it("hides the values of secret fields once a config holding them was validated", () => {
+    // Refused for the misspelt field; the values are registered all the same.
+    expect(() =>
+      validateConfig(
+        schema,
+        {
+          url: "amqp://broker",
+          sasl: { mechanism: "plain", username: "app-user", password: "validated-pw-62aa" },
+          tls: { key: "validated-key-0d1e", passphrse: "misspelt-phrase-77c3" },
+        },
+        "test",
+      ),
+    ).toThrow(/passphrse/);
+    const quoted = redactText(
+      "login app-user/validated-pw-62aa refused; key validated-key-0d1e misspelt-phrase-77c3",
+    );
+    expect(quoted).toBe(`login app-user/${REDACTED} refused; key ${REDACTED} ${REDACTED}`);
+  });
+
   it("is idempotent", () => {
     const once = redactText(`amqp://a:b@h ${PRIVATE_KEY}`);
     expect(redactText(once)).toBe(once);
