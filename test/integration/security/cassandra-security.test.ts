@@ -11,8 +11,10 @@ import { CassandraSink, cassandraSink } from "../../../connectors/cassandra/src/
 import { lockServer } from "../../support/service-lock.js";
 import { uniqueName } from "../cassandra/cassandra-helpers.js";
 import {
+  ALL_PASSWORDS,
   capturingLogger,
   expectRefused,
+  loggedSecrets,
   pem,
   SECURITY_TIMEOUT_MS,
   USERS,
@@ -234,4 +236,10 @@ describe("Cassandra sink, tls: true", () => {
     },
     SECURITY_TIMEOUT_MS,
   );
+});
+
+describe("logs", () => {
+  it("never held a password, right or wrong, at debug level", () => {
+    expect(loggedSecrets(ALL_PASSWORDS)).toEqual([]);
+  });
 });

@@ -17,8 +17,10 @@ import { lockServer } from "../../support/service-lock.js";
 import { connectAdmin, createTopic, uniqueName } from "../kafka/kafka-helpers.js";
 import { readAtLeast, settleAll, values } from "../kafka/source-harness.js";
 import {
+  ALL_PASSWORDS,
   capturingLogger,
   expectRefused,
+  loggedSecrets,
   pem,
   SECURITY_TIMEOUT_MS,
   USERS,
@@ -259,4 +261,10 @@ describe("Kafka over TLS with client certificates (9095)", () => {
     },
     SECURITY_TIMEOUT_MS,
   );
+});
+
+describe("logs", () => {
+  it("never held a password, right or wrong, at debug level", () => {
+    expect(loggedSecrets(ALL_PASSWORDS)).toEqual([]);
+  });
 });

@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { lockServer } from "../../support/service-lock.js";
 import {
+  ALL_PASSWORDS,
   capturingLogger,
   expectRefused,
+  loggedSecrets,
   pem,
   SECURITY_TIMEOUT_MS,
   USERS,
@@ -273,4 +275,10 @@ describe("MQTT over TLS with the dynamic security plugin (8885)", () => {
     },
     SECURITY_TIMEOUT_MS,
   );
+});
+
+describe("logs", () => {
+  it("never held a password, right or wrong, at debug level", () => {
+    expect(loggedSecrets(ALL_PASSWORDS)).toEqual([]);
+  });
 });

@@ -15,8 +15,10 @@ import {
 import { lockServer } from "../../support/service-lock.js";
 import { adminConnection, rabbitmqctl, uniqueName } from "../rabbitmq/broker.js";
 import {
+  ALL_PASSWORDS,
   capturingLogger,
   expectRefused,
+  loggedSecrets,
   pem,
   SECURITY_TIMEOUT_MS,
   USERS,
@@ -247,4 +249,10 @@ describe("RabbitMQ over amqps (5671)", () => {
     },
     SECURITY_TIMEOUT_MS,
   );
+});
+
+describe("logs", () => {
+  it("never held a password, right or wrong, at debug level", () => {
+    expect(loggedSecrets(ALL_PASSWORDS)).toEqual([]);
+  });
 });

@@ -55,19 +55,35 @@ export async function wrongHostServer(): Promise<{ port: number; close: () => Pr
   };
 }
 
+/** Every line any capturing logger of this test file logged, as written. */
+const loggedText: string[] = [];
+
 /** A pino logger at debug level whose JSON lines are kept in `lines`. */
 export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString("utf8").split("\n")) {
-        if (line.trim() !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
+        if (line.trim() === "") continue;
+        loggedText.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       }
       done();
     },
   });
   return { logger: pino({ level: "debug" }, stream), lines };
 }
+
+/**
+ * The lines logged so far (at debug level, by the connectors, the registry and the client
+ * libraries through them) that hold one of `secrets`; a suite checks this is empty at its end.
+ */
+export function loggedSecrets(secrets: readonly string[]): string[] {
+  return loggedText.filter((line) => secrets.some((secret) => line.includes(secret)));
+}
+
+/** The passwords of the test users and the wrong one the suites try. */
+export const ALL_PASSWORDS = [USERS.sluice.password, USERS.limited.password, WRONG_PASSWORD];
 
 /** The warnings of `lines` about turned-off certificate checks. */
 export function unverifiedWarnings(lines: readonly Record<string, unknown>[]): unknown[] {
