@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ConnectorPlugin } from "../connector/plugin.js";
+import { redactConfig } from "../connector/redact.js";
 import {
   type AnySchema,
   childSchemas,
@@ -101,8 +102,11 @@ export function describeConnector(plugin: ConnectorPlugin, from: string): Connec
       type: typeName(node),
       required: required.has(name),
       secret,
-      // A secret's default is a credential too: it is never printed.
-      ...(node !== undefined && "default" in node && !secret ? { default: node.default } : {}),
+      // A secret's default is a credential too: it is never printed; other defaults go through
+      // the same redaction as a config (a URL's user-info, a field named like a credential).
+      ...(node !== undefined && "default" in node && !secret
+        ? { default: shownDefault(schema, name, node.default) }
+        : {}),
       description: descriptionOf(field),
     };
   });
@@ -114,6 +118,10 @@ export function describeConnector(plugin: ConnectorPlugin, from: string): Connec
     description: plugin.description,
     options,
   };
+}
+
+function shownDefault(schema: AnySchema, name: string, value: unknown): unknown {
+  return (redactConfig(schema, { [name]: value }) as Record<string, unknown>)[name];
 }
 
 interface JsonSchemaNode {
