@@ -4,7 +4,7 @@
  * process (the Rust limit in a child process per round). Writes bench/results/<time>.json and
  * .md and prints the Markdown.
  *
- * Options: --only=b3,b4,b5,threshold,pairs,wordcount  --rows=N (B3 records per batch)
+ * Options: --only=b3,b4,b5,threshold,pairs,wordcount,executors,observability  --rows=N (B3 records per batch)
  * --rounds=N  --quick
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -121,3 +121,9 @@ process.stdout.write(markdown);
 // Executors (local[1] vs local[2]): bench/executors/run.ts, run by default and by --only=executors.
 if (!args.has("only") || only.has("executors"))
   await (await import("./executors/run.js")).main({ quick, log });
+// The web UI and /metrics while a job runs (p99 latency): bench/observability/run.ts, run by
+// default and by --only=observability.
+if (!args.has("only") || only.has("observability")) {
+  const section = await (await import("./observability/run.js")).main({ quick, log });
+  process.stdout.write(`\n${section}\n`);
+}
