@@ -199,6 +199,31 @@ describe("secrets are never printed", () => {
   });
 
   it(
+    "sluice check and run: a job's error quoting its settings is redacted",
+    PROCESS_TESTS,
+    async () => {
+      const file = await config("quoting.yaml", [
+        "job:",
+        `  url: "amqp://app:${SECRETS.typoSchemeUrlPassword}@broker:5672"`,
+        "  token: ${env:SLUICE_LEAK_TEST_PASSWORD}",
+      ]);
+      for (const command of ["check", "run"]) {
+        const { code, output } = await sluice([
+          command,
+          job("quotes-its-config.ts"),
+          "--config",
+          file,
+        ]);
+        expect(code, output).not.toBe(0);
+        expect(output).toContain(
+          "cannot use amqp://[redacted]@broker:5672 with the token [redacted]",
+        );
+        expect(leaksIn(output)).toEqual([]);
+      }
+    },
+  );
+
+  it(
     "sluice run: the 'source created' log lines and the connect failures show no secret",
     PROCESS_TESTS,
     async () => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { redactText } from "../connector/redact-text.js";
 import { logFormatOf, logLevelOf } from "../util/logger.js";
 import { checkCommand } from "./check-command.js";
 import { CliError } from "./cli-error.js";
@@ -31,9 +32,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
   } catch (error) {
     const exitCode = error instanceof CliError ? error.exitCode : 1;
-    const text = error instanceof Error ? error.message : String(error);
+    // A connector's or a job's error may quote a URL or a value from a reference.
+    const text = redactText(error instanceof Error ? error.message : String(error));
     io.stderr.write(`sluice: ${text}\n`);
-    if (verbose) io.stderr.write(`${describeStack(error)}\n`);
+    if (verbose) io.stderr.write(`${redactText(describeStack(error))}\n`);
     return exitCode;
   }
 }
