@@ -4,6 +4,7 @@ import { logFormatOf, logLevelOf } from "../util/logger.js";
 import { checkCommand } from "./check-command.js";
 import { CliError } from "./cli-error.js";
 import { connectorsCommand } from "./connectors-command.js";
+import { NEW_USAGE, newCommand } from "./new-command.js";
 import { type CommonFlags, parseCommandLine, USAGE } from "./parse-args.js";
 import { type CliIo, runCommand } from "./run-command.js";
 
@@ -17,11 +18,15 @@ import { type CliIo, runCommand } from "./run-command.js";
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const verbose = argv.includes("--verbose");
   try {
+    // `new` writes files and has options of its own: the job commands' parser never sees it.
+    if (argv[0] === "new" && !argv.includes("--help") && !argv.includes("-h")) {
+      return await newCommand(argv.slice(1), io);
+    }
     const command = parseCommandLine(argv);
     if (command.command !== "help") applyLogFlags(command.flags, verbose);
     switch (command.command) {
       case "help":
-        io.stdout.write(`${USAGE}\n`);
+        io.stdout.write(`${USAGE}\n${NEW_USAGE}\n`);
         return 0;
       case "connectors":
         return await connectorsCommand(command.flags, io);
