@@ -313,6 +313,15 @@ describe("what a run keeps on disk", () => {
         if (name.startsWith("dead-letters/")) deadLetterText += content;
       }
       expect(deadLetterText).toContain("bad-record");
+      // The log's active segment stays: it holds the records received (payloads, as documented),
+      // which shows the search above went through it.
+      const segments = names.filter((name) =>
+        /^checkpoint\/wal\/[^/]+\/segment-\d+\.wal$/.test(name),
+      );
+      expect(segments.length).toBeGreaterThan(0);
+      let logText = "";
+      for (const name of segments) logText += await readFile(join(root, "run", name), "latin1");
+      expect(logText).toContain("alpha");
 
       for (const [name, entry] of written) {
         if (!name.startsWith("checkpoint") && !name.startsWith("dead-letters")) continue;
