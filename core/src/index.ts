@@ -57,6 +57,7 @@ export { type Clock, SystemClock } from "./scheduler/clock.js";
 export type { ContextState } from "./scheduler/context-state.js";
 export type {
   BatchInfo,
+  DeadLettersInfo,
   ExecutorsInfo,
   ExecutorsUnavailableInfo,
   InputRateInfo,

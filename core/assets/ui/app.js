@@ -107,6 +107,7 @@
       ["Completed batches", formatNumber(job.completedBatches), "completedBatches"],
       ["Records processed", formatNumber(job.totalRecords), "totalRecords"],
       ["Last checkpoint", checkpointText, "checkpoint"],
+      ["Dead letters", formatNumber(job.deadLetters), "deadLetters"],
     ]);
   }
 
@@ -132,11 +133,14 @@
               ? "stopped"
               : "running";
         const partitions =
-          source.recordsPerPartition === undefined || source.recordsPerPartition === null
+          source.backlog === undefined || source.backlog === null
             ? "-"
-            : Object.entries(source.recordsPerPartition)
-                .map(([partition, records]) => `${partition}: ${formatNumber(records)}`)
-                .join(", ");
+            : Object.entries(source.backlog)
+                .map(
+                  ([partition, records]) =>
+                    `${partition}: ${formatNumber(records)} waiting, ${formatNumber(source.recordsPerPartition?.[partition])} next`,
+                )
+                .join("; ");
         const rateLimit =
           source.rateLimit === undefined || source.rateLimit === null
             ? source.backpressure
@@ -380,7 +384,7 @@
       connection.dataset.state = "lost";
       connection.textContent = "reconnecting…";
     });
-    for (const kind of ["batch", "sources", "checkpoint", "started"]) {
+    for (const kind of ["batch", "sources", "checkpoint", "started", "deadLetters"]) {
       events.addEventListener(kind, (event) => onChange(JSON.parse(event.data)));
     }
   }

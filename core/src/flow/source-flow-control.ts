@@ -146,6 +146,11 @@ export class SourceFlowControl {
     return shares.size === 0 ? undefined : shares;
   }
 
+  /** The records waiting per partition the source reported last; undefined for sources without a backlog. */
+  reportedBacklog(): ReadonlyMap<string, number> | undefined {
+    return this.lastBacklog;
+  }
+
   /** Counts records a read returned (all of them, even beyond the hint). */
   received(records: readonly SourceRecord[]): void {
     let bytes = 0;

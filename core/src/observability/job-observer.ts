@@ -1,5 +1,6 @@
 import type {
   BatchInfo,
+  DeadLettersInfo,
   InputRateInfo,
   OutputOperationInfo,
   ReceiverInfo,
@@ -26,6 +27,8 @@ export interface JobSnapshot {
   readonly startTime: number | undefined;
   readonly completedBatches: number;
   readonly totalRecords: number;
+  /** Records written to the dead-letter sink so far. */
+  readonly deadLetters: number;
   readonly batches: readonly BatchSummary[];
   readonly sources: readonly SourceStatus[];
   readonly checkpoint: CheckpointStatus | undefined;
@@ -37,7 +40,8 @@ export type JobChange =
   | { readonly kind: "batch"; readonly batch: BatchSummary; readonly totals: JobTotals }
   | { readonly kind: "sources"; readonly sources: readonly SourceStatus[] }
   | { readonly kind: "checkpoint"; readonly checkpoint: CheckpointStatus | undefined }
-  | { readonly kind: "started"; readonly startTime: number };
+  | { readonly kind: "started"; readonly startTime: number }
+  | { readonly kind: "deadLetters"; readonly deadLetters: number };
 
 /** Running totals over the whole run (not only the batches kept). */
 export interface JobTotals {
@@ -62,6 +66,7 @@ export class JobObserver implements StreamingListener {
   #startTime: number | undefined;
   #completedBatches = 0;
   #totalRecords = 0;
+  #deadLetters = 0;
   #checkpoint: CheckpointStatus | undefined;
 
   constructor(job: ObservedJob, retainedBatches: number) {
@@ -85,6 +90,7 @@ export class JobObserver implements StreamingListener {
       startTime: this.#startTime,
       completedBatches: this.#completedBatches,
       totalRecords: this.#totalRecords,
+      deadLetters: this.#deadLetters,
       batches: this.#history.all(),
       sources: this.#sources.all(),
       checkpoint: this.#checkpoint,
@@ -132,6 +138,11 @@ export class JobObserver implements StreamingListener {
   onInputRate(info: InputRateInfo): void {
     this.#sources.inputRate(info);
     this.#publish({ kind: "sources", sources: this.#sources.all() });
+  }
+
+  onDeadLetters(info: DeadLettersInfo): void {
+    this.#deadLetters += info.records;
+    this.#publish({ kind: "deadLetters", deadLetters: this.#deadLetters });
   }
 
   onReceiverStarted(info: ReceiverInfo): void {

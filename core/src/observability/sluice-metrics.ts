@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type {
   BatchInfo,
+  DeadLettersInfo,
   InputRateInfo,
   OutputOperationInfo,
   ReceiverInfo,
@@ -40,6 +41,8 @@ export class SluiceMetrics implements StreamingListener {
   readonly #outputRecords: Counter<"operation">;
   readonly #outputFailures: Counter<"operation">;
   readonly #queuedRecords: Gauge<"source">;
+  readonly #backlog: Gauge<"source" | "partition">;
+  readonly #deadLetters: Counter<string>;
   readonly #paused: Gauge<"source">;
   readonly #rateLimit: Gauge<"source">;
   readonly #sourceErrors: Counter<"source">;
@@ -89,6 +92,17 @@ export class SluiceMetrics implements StreamingListener {
       name: "sluice_source_queued_records",
       help: "Records a source delivered that no completed batch processed yet (flow control's queue).",
       labelNames: ["source"],
+      registers,
+    });
+    this.#backlog = new Gauge({
+      name: "sluice_source_backlog_records",
+      help: "Records waiting per partition of a source that reports its backlog (Kafka: lag plus fetched, unread records).",
+      labelNames: ["source", "partition"],
+      registers,
+    });
+    this.#deadLetters = new Counter({
+      name: "sluice_dead_letters_total",
+      help: "Records an operation or a sink rejected, written to the dead-letter sink.",
       registers,
     });
     this.#paused = new Gauge({
@@ -179,11 +193,18 @@ export class SluiceMetrics implements StreamingListener {
     const source = info.name;
     this.#queuedRecords.set({ source }, info.queuedRecords);
     this.#paused.set({ source }, info.paused === undefined ? 0 : 1);
+    for (const [partition, records] of info.backlog ?? []) {
+      this.#backlog.set({ source, partition }, records);
+    }
     if (info.rateLimit === undefined) {
       this.#rateLimit.remove({ source });
     } else {
       this.#rateLimit.set({ source }, info.rateLimit);
     }
+  }
+
+  onDeadLetters(info: DeadLettersInfo): void {
+    this.#deadLetters.inc(info.records);
   }
 
   onReceiverStarted(info: ReceiverInfo): void {

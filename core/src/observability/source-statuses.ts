@@ -18,6 +18,8 @@ export interface SourceStatus {
   readonly backpressure: boolean | undefined;
   /** Each partition's share of the next batch's allowance, for sources that report a backlog. */
   readonly recordsPerPartition: Readonly<Record<string, number>> | undefined;
+  /** Records waiting per partition, for sources that report a backlog (Kafka's lag). */
+  readonly backlog: Readonly<Record<string, number>> | undefined;
   /** Times the source connected again after it had been connected. */
   readonly reconnects: number;
   readonly errors: number;
@@ -66,6 +68,7 @@ export class SourceStatuses {
       info.recordsPerPartition === undefined
         ? undefined
         : Object.fromEntries(info.recordsPerPartition);
+    status.backlog = info.backlog === undefined ? undefined : Object.fromEntries(info.backlog);
   }
 
   /** A receiver (or connector source) started, stopped or reported an error. */
@@ -101,6 +104,7 @@ export class SourceStatuses {
         rateLimit: undefined,
         backpressure: undefined,
         recordsPerPartition: undefined,
+        backlog: undefined,
         reconnects: 0,
         errors: 0,
         lastError: undefined,

@@ -268,10 +268,12 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       paused: this.paused,
     };
     const perPartition = this.flow.recordsPerPartition();
-    this.scope.listenerBus.post(
-      "onInputRate",
-      perPartition === undefined ? rateInfo : { ...rateInfo, recordsPerPartition: perPartition },
-    );
+    const backlog = this.flow.reportedBacklog();
+    this.scope.listenerBus.post("onInputRate", {
+      ...rateInfo,
+      ...(perPartition === undefined ? {} : { recordsPerPartition: perPartition }),
+      ...(backlog === undefined ? {} : { backlog }),
+    });
   }
 
   private settle(result: ReadResult, error: unknown): void {

@@ -6,6 +6,7 @@ import { SluiceError } from "../errors/sluice-error.js";
 import type { ContextConnectors } from "../plugins/context-connectors.js";
 import { pluginName } from "../plugins/context-connectors.js";
 import { SinkSession } from "../plugins/sink-session.js";
+import type { ListenerBus } from "../scheduler/listener-bus.js";
 import { formatRecord } from "../util/format-record.js";
 import { deadLetterSinkConfig } from "./dead-letter-config.js";
 
@@ -34,11 +35,16 @@ export class DeadLetterOutput {
   readonly #session: SinkSession;
   readonly #signal: AbortSignal;
   readonly #logger: Logger;
+  readonly #listenerBus: ListenerBus;
   readonly #pending = new Map<number | undefined, DeadLetter[]>();
   readonly id: string;
 
   constructor(
-    scope: { readonly appName: string; readonly connectors: ContextConnectors },
+    scope: {
+      readonly appName: string;
+      readonly connectors: ContextConnectors;
+      readonly listenerBus: ListenerBus;
+    },
     sink: string | SinkPlugin,
     config: unknown,
     options: DeadLetterOptions = {},
@@ -52,6 +58,7 @@ export class DeadLetterOutput {
     );
     this.id = instance.id;
     this.#appName = scope.appName;
+    this.#listenerBus = scope.listenerBus;
     this.#signal = signal;
     this.#logger = registry.logger.child({ connector: instance.id });
     this.#session = new SinkSession(instance.connector, { logger: this.#logger });
@@ -105,6 +112,7 @@ export class DeadLetterOutput {
       },
       this.#signal,
     );
+    this.#listenerBus.post("onDeadLetters", { batchTime: time, records: records.length });
   }
 }
 

@@ -127,6 +127,19 @@ export interface InputRateInfo {
    * other sources or without a limit.
    */
   readonly recordsPerPartition?: ReadonlyMap<string, number>;
+  /**
+   * For sources that report a backlog per partition (`Source.backlog()`, such as Kafka's lag plus
+   * fetched records): the records waiting per partition as last reported; undefined otherwise.
+   */
+  readonly backlog?: ReadonlyMap<string, number>;
+}
+
+/** Records an operation or a sink rejected, written to the dead-letter sink for one batch. */
+export interface DeadLettersInfo {
+  /** The batch they were in. */
+  readonly batchTime: number;
+  /** How many records were written to the dead-letter sink. */
+  readonly records: number;
 }
 
 /**
@@ -158,6 +171,8 @@ export interface StreamingListener {
   onExecutorsUnavailable?(info: ExecutorsUnavailableInfo): void;
   /** A connector source's flow control after each completed batch (rate, queue, paused). */
   onInputRate?(info: InputRateInfo): void;
+  /** Records that failed were written to the dead-letter sink (`ctx.deadLetters`) for a batch. */
+  onDeadLetters?(info: DeadLettersInfo): void;
   /** A receiver started. */
   onReceiverStarted?(info: ReceiverInfo): void;
   /** A receiver reported an error. */

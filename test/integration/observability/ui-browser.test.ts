@@ -40,6 +40,21 @@ function plottedPoints(page: Page, chart: string): Promise<number> {
     .then((points) => Number(points ?? 0));
 }
 
+/**
+ * The little of the page's globals the functions run in it use (the tests type-check without the
+ * DOM library; the casts vanish before the functions reach the page).
+ */
+interface PageGlobals {
+  loadedOnce?: boolean;
+  readonly document: {
+    querySelector(selector: string): {
+      getAttribute(name: string): string | null;
+      readonly textContent: string | null;
+    } | null;
+    querySelectorAll(selector: string): { readonly length: number };
+  };
+}
+
 const running: { sluice?: SluiceProcess; lines?: LineServer; browser?: Browser } = {};
 afterEach(async () => {
   await running.browser?.close();
@@ -99,8 +114,11 @@ describe("the web UI in Chromium", () => {
     // Every chart draws a timeline and a histogram of the batches that completed.
     await page.waitForFunction(
       () =>
-        Number(document.querySelector('tr[data-chart="inputRate"]')?.getAttribute("data-points")) >=
-        3,
+        Number(
+          (globalThis as unknown as PageGlobals).document
+            .querySelector('tr[data-chart="inputRate"]')
+            ?.getAttribute("data-points"),
+        ) >= 3,
     );
     for (const chart of ["inputRate", "schedulingDelay", "processingTime", "totalDelay"]) {
       expect(await plottedPoints(page, chart)).toBeGreaterThanOrEqual(3);
@@ -111,27 +129,31 @@ describe("the web UI in Chromium", () => {
 
     // More records arrive: the table and the totals follow without the page being loaded again.
     await page.evaluate(() => {
-      (window as unknown as { loadedOnce: boolean }).loadedOnce = true;
+      (globalThis as unknown as PageGlobals).loadedOnce = true;
     });
     const rowsBefore = await page.locator("#completed-batches tbody tr").count();
     await sendRound(3, 120);
     await page.locator('[data-field="totalRecords"] dd', { hasText: String(sent) }).waitFor();
     await page.waitForFunction(
-      (before) => document.querySelectorAll("#completed-batches tbody tr").length > before,
+      (before) =>
+        (globalThis as unknown as PageGlobals).document.querySelectorAll(
+          "#completed-batches tbody tr",
+        ).length > before,
       rowsBefore,
     );
-    expect(
-      await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce),
-    ).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).loadedOnce)).toBe(true);
     const recordsShown = await page
       .locator("#completed-batches tbody tr td:nth-child(2)")
       .allTextContents();
     expect(recordsShown.reduce((sum, text) => sum + Number(text.replace(/,/g, "")), 0)).toBe(sent);
     // Read in one turn of the page, so that no batch lands between the two readings.
-    const shown = await page.evaluate(() => ({
-      rows: document.querySelectorAll("#completed-batches tbody tr").length,
-      completed: document.querySelector('[data-field="completedBatches"] dd')?.textContent,
-    }));
+    const shown = await page.evaluate(() => {
+      const { document } = globalThis as unknown as PageGlobals;
+      return {
+        rows: document.querySelectorAll("#completed-batches tbody tr").length,
+        completed: document.querySelector('[data-field="completedBatches"] dd')?.textContent,
+      };
+    });
     expect(String(shown.rows)).toBe(shown.completed);
     await page.screenshot({ path: join(screenshots, "ui-job.png"), fullPage: true });
 
