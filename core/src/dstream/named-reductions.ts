@@ -1,4 +1,10 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import {
+  type NamedReduction,
+  partialMergeOp,
+  startAggregate,
+  stepAggregate,
+} from "../kernels/aggregate-op.js";
 import type { Kernels, Utf8Groups } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { KeyedMap } from "../util/keyed-map.js";
@@ -16,11 +22,12 @@ import {
 } from "./pair-columns.js";
 
 /**
- * The reductions `reduceByKey` accepts by name. They are declarative, so they run on the
- * columnar kernels (`reduceBatchNamed`); `reduceByKeyNamed` is the row-by-row reference with the
- * same rules, for keys the kernels cannot group and for small batches.
+ * The reductions `reduceByKey` accepts by name (the kernels' ops but `mean`). They are
+ * declarative, so they run on the columnar kernels (`reduceBatchNamed`); `reduceByKeyNamed` is
+ * the row-by-row reference with the same rules, for keys the kernels cannot group and for small
+ * batches.
  */
-export type NamedReduction = "sum" | "count" | "min" | "max";
+export type { NamedReduction };
 
 const NAMES: ReadonlySet<unknown> = new Set<NamedReduction>(["sum", "count", "min", "max"]);
 
@@ -140,7 +147,7 @@ function reduceColumns(
   return kernels.reduceByKeyUtf8(
     concatKeyColumns(partials.map((partial) => partial.keys)),
     concatValues(partials.map((partial) => partial.values)),
-    op === "count" ? "sum" : op,
+    partialMergeOp(op),
   );
 }
 
@@ -189,8 +196,8 @@ export function reduceByKeyNamed<K>(
       target.set(
         key,
         previous === undefined
-          ? startReduction(op, value as number)
-          : stepReduction(op, previous, value as number),
+          ? startAggregate(op, value as number)
+          : stepAggregate(op, previous, value as number),
       );
     }
   }
@@ -209,41 +216,5 @@ export function requireNumber(op: NamedReduction, key: unknown, value: unknown):
       "SLUICE_INVALID_ARGUMENT",
       `reduceByKey("${op}"): the value of key ${String(key)} is ${typeof value}, not a number; map it to a number first or pass a function`,
     );
-  }
-}
-
-/**
- * A key's first value reduced on its own (`sum` starts from `+0`, `count` at 1).
- *
- * @example
- * startReduction("count", 42); // 1
- */
-export function startReduction(op: NamedReduction, value: number): number {
-  switch (op) {
-    case "sum":
-      return 0 + value;
-    case "count":
-      return 1;
-    default:
-      return value;
-  }
-}
-
-/**
- * A key's running result with one more value.
- *
- * @example
- * stepReduction("max", 3, 5); // 5
- */
-export function stepReduction(op: NamedReduction, accumulated: number, value: number): number {
-  switch (op) {
-    case "sum":
-      return accumulated + value;
-    case "count":
-      return accumulated + 1;
-    case "min":
-      return Math.min(accumulated, value);
-    case "max":
-      return Math.max(accumulated, value);
   }
 }

@@ -1,17 +1,18 @@
 import type { CoGroupedDStream } from "../dstream/co-grouped-dstream.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { NamedReducedDStream } from "../dstream/named-reduced-dstream.js";
-import {
-  type NamedReduction,
-  requireNumber,
-  startReduction,
-  stepReduction,
-} from "../dstream/named-reductions.js";
+import { requireNumber } from "../dstream/named-reductions.js";
 import { keyFamily } from "../dstream/pair-columns.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { AggregateOp, Kernels } from "../kernels/kernels.js";
+import {
+  type NamedReduction,
+  partialMergeOp,
+  startAggregate,
+  stepAggregate,
+} from "../kernels/aggregate-op.js";
+import type { Kernels } from "../kernels/kernels.js";
 import { keyColumnFromStrings } from "../kernels/key-column.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
@@ -301,11 +302,6 @@ function writeNamed(
   return out;
 }
 
-/** How partial aggregates of `op` merge: counts add up, minima and maxima as themselves. */
-function mergeOp(op: NamedReduction): AggregateOp {
-  return op === "count" ? "sum" : op;
-}
-
 function readNamed(
   op: NamedReduction,
   buckets: ReadonlyArray<ShuffleBucket>,
@@ -319,7 +315,7 @@ function readNamed(
     const concatenated = performance.now();
     phases.shuffleMs += concatenated - started;
     const anyPartial = columnar.some((bucket) => bucket.partial);
-    const groups = kernels.reduceByKeyUtf8(column, values, anyPartial ? mergeOp(op) : op);
+    const groups = kernels.reduceByKeyUtf8(column, values, anyPartial ? partialMergeOp(op) : op);
     const aggregated = performance.now();
     phases.aggregateMs += aggregated - concatenated;
     const result: Utf8Partition = {
@@ -338,9 +334,9 @@ function readNamed(
     for (const [key, raw] of decodeRows(bucket)) {
       const value = raw as number;
       const previous = target.get(key);
-      if (previous === undefined) target.set(key, partial ? value : startReduction(op, value));
-      else if (partial && op === "count") target.set(key, previous + value);
-      else target.set(key, stepReduction(op, previous, value));
+      const merging = partial ? partialMergeOp(op) : op;
+      if (previous === undefined) target.set(key, partial ? value : startAggregate(op, value));
+      else target.set(key, stepAggregate(merging, previous, value));
     }
   }
   phases.aggregateMs += performance.now() - started;

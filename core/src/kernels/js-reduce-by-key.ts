@@ -1,12 +1,12 @@
-import { checkAggregateOp, checkValues } from "./aggregate-op.js";
+import { checkAggregateOp, checkValues, startAggregate, stepAggregate } from "./aggregate-op.js";
 import { ByteKeyDictionary, grow } from "./byte-key-dictionary.js";
 import { I64KeyDictionary } from "./i64-key-dictionary.js";
 import type { AggregateOp, I64Groups, KeyColumn, Utf8Groups } from "./kernels.js";
 import { validateKeyColumn } from "./key-column.js";
 
 /**
- * Per-group accumulators indexed by dictionary id, with the rules both engines share: sums in
- * row order from `+0`, `Math.min`/`Math.max`, mean = sum / count.
+ * Per-group accumulators indexed by dictionary id, with the rules both engines share
+ * (`startAggregate`, `stepAggregate`); mean = sum / count.
  */
 class Accumulators {
   values: Float64Array;
@@ -27,26 +27,9 @@ class Accumulators {
       return;
     }
     const values = this.values;
-    switch (this.op) {
-      case "sum":
-        values[id] = (values[id] as number) + value;
-        break;
-      case "count":
-        values[id] = (values[id] as number) + 1;
-        break;
-      case "min":
-        values[id] = Math.min(values[id] as number, value);
-        break;
-      case "max":
-        values[id] = Math.max(values[id] as number, value);
-        break;
-      case "mean": {
-        values[id] = (values[id] as number) + value;
-        const counts = this.counts as Float64Array;
-        counts[id] = (counts[id] as number) + 1;
-        break;
-      }
-    }
+    values[id] = stepAggregate(this.op, values[id] as number, value);
+    const counts = this.counts;
+    if (counts !== null) counts[id] = (counts[id] as number) + 1;
   }
 
   finish(): Float64Array {
@@ -65,8 +48,7 @@ class Accumulators {
       this.values = grow(this.values, id + 1);
       if (this.counts !== null) this.counts = grow(this.counts, id + 1);
     }
-    const op = this.op;
-    this.values[id] = op === "count" ? 1 : op === "min" || op === "max" ? value : 0 + value;
+    this.values[id] = startAggregate(this.op, value);
     if (this.counts !== null) this.counts[id] = 1;
   }
 }
