@@ -129,28 +129,36 @@ export class SluiceMetrics implements StreamingListener {
       registers,
     });
     // Read at every scrape: the job may be given its checkpoint folder after this was built.
-    const newestCheckpoint = () =>
-      subject.checkpointDirectory === undefined
-        ? Promise.resolve(undefined)
-        : readCheckpointStatus(subject.checkpointDirectory);
+    // Labelled by the folder so that, before the first checkpoint, no series is shown at all
+    // (an unlabelled gauge would show 0, which reads as "just written").
+    const newestCheckpoint = async () => {
+      const directory = subject.checkpointDirectory;
+      if (directory === undefined) return undefined;
+      const status = await readCheckpointStatus(directory);
+      return status === undefined ? undefined : { directory, status };
+    };
     new Gauge({
       name: "sluice_checkpoint_age_seconds",
       help: "Seconds since the newest checkpoint was written (absent before the first one).",
+      labelNames: ["directory"],
       registers,
       async collect() {
-        const status = await newestCheckpoint();
-        if (status === undefined) this.reset();
-        else this.set(status.ageSeconds);
+        this.reset();
+        const newest = await newestCheckpoint();
+        if (newest !== undefined)
+          this.set({ directory: newest.directory }, newest.status.ageSeconds);
       },
     });
     new Gauge({
       name: "sluice_checkpoint_size_bytes",
       help: "Size of the newest checkpoint file (absent before the first one).",
+      labelNames: ["directory"],
       registers,
       async collect() {
-        const status = await newestCheckpoint();
-        if (status === undefined) this.reset();
-        else this.set(status.sizeBytes);
+        this.reset();
+        const newest = await newestCheckpoint();
+        if (newest !== undefined)
+          this.set({ directory: newest.directory }, newest.status.sizeBytes);
       },
     });
   }

@@ -166,9 +166,11 @@ function parseSample(line: string, where: string): PrometheusSample {
 }
 
 function parseValue(text: string, where: string): number {
-  if (text === "+Inf" || text === "Inf") return Number.POSITIVE_INFINITY;
-  if (text === "-Inf") return Number.NEGATIVE_INFINITY;
-  if (text === "NaN") return Number.NaN;
+  // Prometheus reads values with Go's ParseFloat: Inf, Infinity and NaN in any case.
+  const special = text.toLowerCase();
+  if (["inf", "+inf", "infinity", "+infinity"].includes(special)) return Number.POSITIVE_INFINITY;
+  if (["-inf", "-infinity"].includes(special)) return Number.NEGATIVE_INFINITY;
+  if (special === "nan") return Number.NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
     throw new Error(`${where}: bad value ${text}`);
   }
