@@ -131,6 +131,20 @@ describe("misspelt secret fields", () => {
     expect(shown).toContain('"username":"app"');
   });
 
+  it("redacts an Authorization header and other credential names without a schema", () => {
+    expect(
+      redactConfig(undefined, {
+        headers: { Authorization: "Bearer header-token-1f2e", "x-api-key": "api-key-3d4c" },
+        saslPasword: "typo-pw-5b6a",
+        topic: "orders",
+      }),
+    ).toEqual({
+      headers: { Authorization: REDACTED, "x-api-key": REDACTED },
+      saslPasword: REDACTED,
+      topic: "orders",
+    });
+  });
+
   it("keeps known non-secret fields visible even when close to a secret's name", () => {
     const near = z.strictObject({ key: secret(z.string()), kay: z.string() });
     expect(redactConfig(near, { key: "a", kay: "b", kex: "c" })).toEqual({
