@@ -8,6 +8,10 @@ export const REDACTED = "[redacted]";
 const PEM_BLOCK =
   /-----BEGIN ([A-Z0-9 ]{1,64})-----(?:(?!-----BEGIN )[\s\S])*?(?:-----END [A-Z0-9 ]{1,64}-----|$)/g;
 
+// The user-info of the examples in schema descriptions and hints ("amqp://user:password@host"):
+// kept, so a hint stays readable after the message holding it is redacted.
+const PLACEHOLDER_USER_INFO: ReadonlySet<string> = new Set(["user:password", "username:password"]);
+
 // What separates words in free text: a URL in a message is bounded by spaces or quotes.
 const WORD = /[^\s"'`<>]+/g;
 
@@ -67,10 +71,13 @@ function redactUserInfo(word: string): string {
   const slashes = word.indexOf("//");
   if (slashes >= 0 && slashes < at) {
     const start = slashes + 2;
-    if (word.slice(start, at) === REDACTED) return word;
+    const userInfo = word.slice(start, at);
+    if (userInfo === REDACTED || PLACEHOLDER_USER_INFO.has(userInfo)) return word;
     return `${word.slice(0, start)}${REDACTED}${word.slice(at)}`;
   }
   const userInfo = word.slice(0, at);
-  if (!userInfo.includes(":") || userInfo === REDACTED) return word;
+  if (!userInfo.includes(":") || userInfo === REDACTED || PLACEHOLDER_USER_INFO.has(userInfo)) {
+    return word;
+  }
   return `${REDACTED}${word.slice(at)}`;
 }

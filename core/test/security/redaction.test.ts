@@ -52,6 +52,11 @@ describe("redactText", () => {
     expect(redactText(JSON.stringify({ url }))).toBe(JSON.stringify({ url: shown }));
   });
 
+  it("keeps the placeholder of the schemas' examples, so hints stay readable", () => {
+    const hint = "Hint: amqp://user:password@host:5672/vhost (amqps:// for TLS).";
+    expect(redactText(hint)).toBe(hint);
+  });
+
   it("leaves words without user-info alone", () => {
     const text = "source:file#1 read a.txt@12 from @sluice/kafka at 10:00, mail ops@example.com";
     expect(redactText(text)).toBe(text);
