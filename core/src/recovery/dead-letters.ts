@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { DeadLetter } from "../connector/dead-letter.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
+import { redactText } from "../connector/redact-text.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ContextConnectors } from "../plugins/context-connectors.js";
 import { pluginName } from "../plugins/context-connectors.js";
@@ -118,6 +119,8 @@ export class DeadLetterOutput {
 
 /**
  * A dead letter for `record`, which `operation` failed on with `error` in the batch at `time`.
+ * The error's message is redacted (it is written to the dead-letter sink and logged, and a sink's
+ * or a job's error may quote a URL or a secret); the record is kept as it is.
  *
  * @example
  * deadLetterOf(record, new Error("bad JSON"), "map", 3000);
@@ -132,7 +135,7 @@ export function deadLetterOf(
   return {
     batchTime: time,
     operation,
-    error: error instanceof Error ? error.message : String(error),
+    error: redactText(error instanceof Error ? error.message : String(error)),
     errorCode:
       (error as { code?: unknown } | null)?.code === undefined
         ? undefined
