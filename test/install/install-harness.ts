@@ -190,3 +190,29 @@ export async function installProject(dir: string, tarballs: readonly string[]): 
     throw new Error(`npm install in ${dir} failed (${result.code}):\n${result.stderr}`);
   }
 }
+
+/**
+ * Runs `npm <args>` in an existing project without cargo on PATH and fails with npm's output
+ * when it exits non-zero.
+ *
+ * @example
+ * await npmIn("/tmp/connector", ["install", "--save-dev", tarballs.sluice, tarballs.native]);
+ */
+export async function npmIn(
+  dir: string,
+  args: readonly string[],
+  timeoutMs = 180_000,
+): Promise<ProcessResult> {
+  // npm's own flags first: whatever follows `--` in args belongs to the script.
+  const result = await runProcess("npm", ["--no-audit", "--no-fund", "--loglevel=error", ...args], {
+    cwd: dir,
+    env: toolchainFreeEnv(),
+    timeoutMs,
+  });
+  if (result.code !== 0) {
+    throw new Error(
+      `npm ${args.join(" ")} in ${dir} failed (${result.code}):\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return result;
+}
