@@ -17,6 +17,7 @@ import {
   textFileLines,
 } from "../input/file-input-dstream.js";
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
+import { receivedValue } from "../input/received-record.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { chooseKernels } from "../kernels/load-kernels.js";
@@ -400,7 +401,7 @@ export class StreamingContext {
    * const ticks = ctx.receiverStream(new TickerReceiver());
    */
   receiverStream<T>(receiver: Receiver<T>): DStream<T> {
-    return new ReceiverInputDStream(this, receiver);
+    return new ReceiverInputDStream(this, receiver).map((record) => receivedValue<T>(record));
   }
 
   /**

@@ -1,7 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ReceiverInfo } from "../scheduler/listener.js";
 import type { ListenerBus } from "../scheduler/listener-bus.js";
-import type { BlockBuffer } from "./block-buffer.js";
 import type { Receiver, ReceiverHost } from "./receiver.js";
 
 type ReceiverState = "initialized" | "started" | "stopping" | "stopped";
@@ -10,12 +9,12 @@ type ReceiverState = "initialized" | "started" | "stopping" | "stopped";
 export const DEFAULT_RESTART_DELAY_MS = 2000;
 
 /**
- * Runs one receiver (Spark's `ReceiverSupervisor`): starts and stops it, puts what it stores in
- * the input's buffer, reports its life to listeners, and carries out restarts (on real time: a
+ * Runs one receiver (Spark's `ReceiverSupervisor`): starts and stops it, hands what it stores to
+ * the input, reports its life to listeners, and carries out restarts (on real time: a
  * receiver's retries are about the outside world, not batch time).
  *
  * @example
- * const supervisor = new ReceiverSupervisor(receiver, buffer, 0, bus);
+ * const supervisor = new ReceiverSupervisor(receiver, (records) => source.store(records), 0, bus);
  * await supervisor.start();
  */
 export class ReceiverSupervisor<T> implements ReceiverHost<T> {
@@ -27,12 +26,17 @@ export class ReceiverSupervisor<T> implements ReceiverHost<T> {
 
   constructor(
     private readonly receiver: Receiver<T>,
-    private readonly buffer: BlockBuffer<T>,
+    private readonly keep: (records: ReadonlyArray<T>) => void,
     private readonly streamId: number,
     private readonly bus: ListenerBus,
     private readonly restartDelayMs = DEFAULT_RESTART_DELAY_MS,
   ) {
     receiver.attach(this);
+  }
+
+  /** The receiver's name, as listeners see it. */
+  get name(): string {
+    return this.receiver.name;
   }
 
   /** Starts the receiver (when the context starts). */
@@ -54,7 +58,7 @@ export class ReceiverSupervisor<T> implements ReceiverHost<T> {
         `receiver ${this.receiver.name} (stream ${this.streamId}) cannot store records while ${this.state}`,
       );
     }
-    this.buffer.push(records);
+    this.keep(records);
   }
 
   reportError(message: string, error: unknown): void {

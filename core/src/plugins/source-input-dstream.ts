@@ -126,7 +126,27 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
       });
     }
     this.controller = new AbortController();
-    this.pumping = this.pump(this.controller.signal);
+    this.pumping = this.startReading(this.controller.signal);
+  }
+
+  /**
+   * Starts moving records from the source into this input; resolves once reading has ended.
+   * Pulled sources run the pump (a loop of `read`s); an input whose records are handed over at
+   * each batch tick instead overrides this and `beforeCut`.
+   */
+  protected startReading(signal: AbortSignal): Promise<void> {
+    return this.pump(signal);
+  }
+
+  /**
+   * Called at each batch tick before the batch is cut: the last chance to hand over records
+   * that arrived before the tick (through `accept`). Pulled sources have nothing to do.
+   */
+  protected async beforeCut(_time: number): Promise<void> {}
+
+  /** The signal that ends reading when the context stops receiving. */
+  protected get readingSignal(): AbortSignal | undefined {
+    return this.controller?.signal;
   }
 
   override async stop(): Promise<void> {
@@ -154,6 +174,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   protected async computeInput(time: number): Promise<Batch<SourceRecord>> {
     if (time <= this.lastAllocated) return { time, partitions: [] };
     this.lastAllocated = time;
+    await this.beforeCut(time);
     const blocks =
       this.ledger === undefined ? this.buffer.take() : await this.ledger.takeBatch(time);
     this.allocated.set(time, blocks);
@@ -213,18 +234,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           this.settle(result, undefined);
           continue;
         }
-        const settle = (error?: unknown): void => this.settle(result, error);
-        if (this.ledger === undefined) {
-          this.buffer.push(result.records, settle);
-          this.buffered += result.records.length;
-          this.flow.received(result.records);
-        } else {
-          // Only what the log kept waits for a batch: redelivered copies of logged records
-          // are dropped and must not count against the queue or the allowance.
-          const kept = await this.ledger.receive(result.records, settle, signal);
-          this.buffered += kept.length;
-          this.flow.received(kept);
-        }
+        await this.accept(result, signal);
       }
       this.post("onReceiverStopped", false, "stopped by the StreamingContext");
     } catch (error) {
@@ -241,6 +251,25 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           );
       this.post("onReceiverError", false, failure.message, failure);
       this.scope.reportError(failure);
+    }
+  }
+
+  /**
+   * Takes the records of one read into this input: they wait for the next batch (through the
+   * write-ahead log with checkpointing), and count against flow control's allowance and queue.
+   */
+  protected async accept(result: ReadResult, signal: AbortSignal): Promise<void> {
+    const settle = (error?: unknown): void => this.settle(result, error);
+    if (this.ledger === undefined) {
+      this.buffer.push(result.records, settle);
+      this.buffered += result.records.length;
+      this.flow.received(result.records);
+    } else {
+      // Only what the log kept waits for a batch: redelivered copies of logged records
+      // are dropped and must not count against the queue or the allowance.
+      const kept = await this.ledger.receive(result.records, settle, signal);
+      this.buffered += kept.length;
+      this.flow.received(kept);
     }
   }
 
