@@ -71,9 +71,7 @@ describe("headers", () => {
 
 describe("config", () => {
   const registry = () =>
-    new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
-      .use(mqttSource)
-      .use(mqttSink);
+    new ConnectorRegistry({ logger: new LogCapture().logger }).use(mqttSource).use(mqttSink);
 
   it("declares the source not replayable (its records go through the write-ahead log) and the sink not idempotent", () => {
     expect(mqttSource.capabilities.replayable).toBe(false);

@@ -65,7 +65,7 @@ describe("headers", () => {
 
 describe("config", () => {
   const registry = () =>
-    new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    new ConnectorRegistry({ logger: new LogCapture().logger })
       .use(rabbitmqSource)
       .use(rabbitmqSink);
 

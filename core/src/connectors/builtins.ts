@@ -8,7 +8,7 @@ import { socketSource } from "./socket/socket-source-plugin.js";
  * The connectors every registry registers unless told not to (`builtins: false`).
  *
  * @example
- * new ConnectorRegistry({ builtins: false }).use(...builtinConnectors());
+ * new ConnectorRegistry().use(...builtinConnectors());
  */
 export function builtinConnectors(): ConnectorPlugin[] {
   return [fileSource, fileSink, socketSource, consoleSink];

@@ -1,6 +1,7 @@
 import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../connector/plugin.js";
 import type { SourceRecord } from "../connector/records.js";
 import { SOURCE_DEAD_LETTERS } from "../connector/tokens.js";
+import { createConnectorRegistry } from "../connectors/default-registry.js";
 import type { DStream } from "../dstream/dstream.js";
 import { DStreamGraph } from "../dstream/dstream-graph.js";
 import { OPERATORS, UnionDStream } from "../dstream/operators.js";
@@ -23,7 +24,6 @@ import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { chooseKernels } from "../kernels/load-kernels.js";
 import { closeConnectorsOf, connectorsOf } from "../plugins/connectors-of.js";
 import { ContextConnectors } from "../plugins/context-connectors.js";
-import { createConnectorRegistry } from "../plugins/registry.js";
 import { addSinkOutput } from "../plugins/sink-output.js";
 import { createSourceStream, type SourceStreamOptions } from "../plugins/source-input-dstream.js";
 import type { RecoveryCandidates } from "../recovery/checkpoint-coordinator.js";

@@ -7,7 +7,6 @@ export {
   type ConnectorRegistryOptions,
   type CreateConnectorOptions,
   type CreateSourceOptions,
-  createConnectorRegistry,
   type LoadPluginsOptions,
 } from "./registry.js";
 export type { SinkInput, SinkOutputOptions } from "./sink-output.js";

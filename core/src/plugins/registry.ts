@@ -18,7 +18,6 @@ import {
   SINK_PLUGIN,
   SOURCE_PLUGIN,
 } from "../connector/tokens.js";
-import { builtinConnectors } from "../connectors/builtins.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { sluiceLogger } from "../util/logger.js";
 import { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
@@ -29,8 +28,8 @@ import { importPluginPackage } from "./plugin-loader.js";
 export interface ConnectorRegistryOptions {
   /** The logger connectors log to (children of it); default: pino at `SLUICE_LOG_LEVEL` or "warn". */
   readonly logger?: Logger;
-  /** Register the built-in connectors (file, socket, console); default true. */
-  readonly builtins?: boolean;
+  /** Plugins registered at once (`createConnectorRegistry` passes the built-in connectors). */
+  readonly plugins?: readonly ConnectorPlugin[];
   /** Where the `console` sink prints; default process.stdout / process.stderr. */
   readonly consoleStreams?: ConsoleStreams;
   /** How long `dispose()` waits for one connector's `close()`; default 30 000 ms. */
@@ -58,11 +57,11 @@ export interface LoadPluginsOptions {
 /**
  * The connector plugins and connectors of one StreamingContext, in a tsyringe child container
  * of its own: two contexts in one process share no plugin list and no connector. Plugins are
- * registered explicitly (`use`, `loadPlugins`, the built-ins at construction); `dispose()`
+ * registered explicitly (`use`, `loadPlugins`, `plugins` at construction); `dispose()`
  * closes every connector the registry created.
  *
  * @example
- * const registry = new ConnectorRegistry();
+ * const registry = new ConnectorRegistry({ plugins: [fileSource] });
  * const input = registry.createSource("file", { directory: "incoming" });
  * // ...
  * await registry.dispose();
@@ -91,7 +90,7 @@ export class ConnectorRegistry {
       { lifecycle: Lifecycle.ContainerScoped },
     );
     this.#tracker = this.#container.resolve(ConnectorTracker);
-    if (options.builtins ?? true) this.use(...builtinConnectors());
+    if (options.plugins !== undefined) this.use(...options.plugins);
   }
 
   /** The logger connectors of this registry log to. */
@@ -380,16 +379,6 @@ export class ConnectorRegistry {
       );
     }
   }
-}
-
-/**
- * Creates the connector registry a StreamingContext owns.
- *
- * @example
- * const registry = createConnectorRegistry({ logger });
- */
-export function createConnectorRegistry(options: ConnectorRegistryOptions = {}): ConnectorRegistry {
-  return new ConnectorRegistry(options);
 }
 
 const SOURCE_METHODS = ["connect", "read", "pause", "resume", "close"] as const;

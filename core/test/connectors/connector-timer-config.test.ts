@@ -1,11 +1,11 @@
 // Connector configs' millisecond fields become timers; a value a timer cannot hold (above
 // 2^31 - 1 ms) fired after 1 ms with a TimeoutOverflowWarning, so validation refuses it.
-import { ConfigValidationError, ConnectorRegistry, timerMs, validateConfig } from "sluice";
+import { ConfigValidationError, createConnectorRegistry, timerMs, validateConfig } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 
-const registry = new ConnectorRegistry({ logger: new LogCapture().logger });
+const registry = createConnectorRegistry({ logger: new LogCapture().logger });
 afterEach(async () => {
   await registry.dispose();
 });

@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import { ConnectorRegistry } from "sluice";
+import { createConnectorRegistry } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 
@@ -10,7 +10,7 @@ async function printed(config: object, batches: [string[], number][]): Promise<[
   const err: string[] = [];
   const stdout = new PassThrough().on("data", (chunk: Buffer) => out.push(String(chunk)));
   const stderr = new PassThrough().on("data", (chunk: Buffer) => err.push(String(chunk)));
-  const registry = new ConnectorRegistry({
+  const registry = createConnectorRegistry({
     logger: new LogCapture().logger,
     consoleStreams: { stdout, stderr },
   });

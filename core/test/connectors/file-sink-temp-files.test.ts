@@ -5,7 +5,7 @@ import { watch } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConnectorRegistry } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isBatchTemporaryFileName } from "../../src/connectors/file/file-names.js";
@@ -20,7 +20,7 @@ beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), "sluice-file-sink-tmp-"));
   directory = join(root, "out");
   await mkdir(directory);
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger });
+  registry = createConnectorRegistry({ logger: new LogCapture().logger });
 });
 
 afterEach(async () => {

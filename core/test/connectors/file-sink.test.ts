@@ -1,7 +1,12 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { batchFileName, ConnectorRegistry, type SourceRecord } from "sluice";
+import {
+  batchFileName,
+  type ConnectorRegistry,
+  createConnectorRegistry,
+  type SourceRecord,
+} from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
@@ -12,7 +17,7 @@ let registry: ConnectorRegistry;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), "sluice-file-sink-"));
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger });
+  registry = createConnectorRegistry({ logger: new LogCapture().logger });
 });
 
 afterEach(async () => {

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import {
   type Batch,
   batchRecords,
-  ConnectorRegistry,
+  type ConnectorRegistry,
+  createConnectorRegistry,
   type SourceInputDStream,
   type SourceRecord,
   StreamingContext,
@@ -25,7 +26,7 @@ beforeEach(async () => {
   directory = join(root, "in");
   await mkdir(directory);
   logs = new LogCapture();
-  registry = new ConnectorRegistry({ logger: logs.logger });
+  registry = createConnectorRegistry({ logger: logs.logger });
 });
 
 afterEach(async () => {

@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  ConnectorRegistry,
+  type ConnectorRegistry,
   type CreateSourceOptions,
+  createConnectorRegistry,
   type SourceRecord,
   SourceSession,
 } from "sluice";
@@ -21,7 +22,7 @@ beforeEach(async () => {
   directory = join(root, "in");
   await mkdir(directory);
   logs = new LogCapture();
-  registry = new ConnectorRegistry({ logger: logs.logger });
+  registry = createConnectorRegistry({ logger: logs.logger });
 });
 
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { ConnectorRegistry, type SourceRecord } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry, type SourceRecord } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LineServer } from "./line-server.js";
@@ -13,7 +13,7 @@ let registry: ConnectorRegistry;
 
 beforeEach(async () => {
   server = await LineServer.start();
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger });
+  registry = createConnectorRegistry({ logger: new LogCapture().logger });
 });
 
 afterEach(async () => {

@@ -49,7 +49,7 @@ async function writePackage(
 }
 
 function registry(): ConnectorRegistry {
-  return new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false });
+  return new ConnectorRegistry({ logger: new LogCapture().logger });
 }
 
 async function loadError(names: string[], from = app): Promise<SluiceError> {

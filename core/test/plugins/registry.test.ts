@@ -40,7 +40,7 @@ const quiet = () => new LogCapture().logger;
 
 describe("ConnectorRegistry", () => {
   it("registers the built-in connectors explicitly, and only in itself", async () => {
-    const registry = new ConnectorRegistry({ logger: quiet() });
+    const registry = createConnectorRegistry({ logger: quiet() });
     expect(registry.sourcePlugins().map((plugin) => plugin.name)).toEqual(["file", "socket"]);
     expect(registry.sinkPlugins().map((plugin) => plugin.name)).toEqual(["file", "console"]);
     expect(registry.sourcePlugin("file").capabilities.replayable).toBe(true);
@@ -56,7 +56,7 @@ describe("ConnectorRegistry", () => {
   it("refuses a second plugin under a taken name, but accepts the same plugin twice", async () => {
     const journal: Journal = [];
     const plugin = fakeSourcePlugin(journal);
-    const registry = new ConnectorRegistry({ logger: quiet() }).use(plugin).use(plugin);
+    const registry = createConnectorRegistry({ logger: quiet() }).use(plugin).use(plugin);
     expect(registry.sourcePlugins().filter((known) => known.name === "fake")).toHaveLength(1);
     const conflict = thrown(() => registry.use(fakeSourcePlugin(journal)));
     expect(conflict.code).toBe("SLUICE_PLUGIN_CONFLICT");
@@ -70,7 +70,7 @@ describe("ConnectorRegistry", () => {
   });
 
   it("refuses an object that is not a plugin, saying what is wrong", async () => {
-    const registry = new ConnectorRegistry({ logger: quiet(), builtins: false });
+    const registry = new ConnectorRegistry({ logger: quiet() });
     const error = thrown(() => registry.use({ kind: "source", name: "Bad Name" } as never));
     expect(error.code).toBe("SLUICE_PLUGIN_INVALID");
     expect(error.message).toContain("build it with defineSource/defineSink");
@@ -79,7 +79,7 @@ describe("ConnectorRegistry", () => {
   });
 
   it("names the registered connectors when asked for an unknown one", async () => {
-    const registry = new ConnectorRegistry({ logger: quiet() });
+    const registry = createConnectorRegistry({ logger: quiet() });
     const error = thrown(() => registry.createSource("kafka", {}));
     expect(error.code).toBe("SLUICE_UNKNOWN_CONNECTOR");
     expect(error.message).toContain(
@@ -91,7 +91,9 @@ describe("ConnectorRegistry", () => {
   it("validates config before creating, lists every error and never logs a secret", async () => {
     const journal: Journal = [];
     const logs = new LogCapture();
-    const registry = new ConnectorRegistry({ logger: logs.logger }).use(fakeSourcePlugin(journal));
+    const registry = createConnectorRegistry({ logger: logs.logger }).use(
+      fakeSourcePlugin(journal),
+    );
     const error = thrown(() =>
       registry.createSource("fake", { label: "", password: "s3cret-value", retries: -1, extra: 1 }),
     );
@@ -130,7 +132,7 @@ describe("ConnectorRegistry", () => {
       },
     });
     const streams = { stdout: new PassThrough(), stderr: new PassThrough() };
-    const registry = new ConnectorRegistry({ logger: quiet(), consoleStreams: streams })
+    const registry = createConnectorRegistry({ logger: quiet(), consoleStreams: streams })
       .use(plugin)
       .register(GREETING, "hello");
     registry.createSource("probe", {}, { id: "orders", committedOffsets: { "a.log": "42" } });
@@ -159,7 +161,7 @@ describe("ConnectorRegistry", () => {
       capabilities: { replayable: false },
       create: (async () => new FakeSource("x", [])) as never,
     });
-    const registry = new ConnectorRegistry({ logger: quiet() }).use(throwing, asynchronous);
+    const registry = createConnectorRegistry({ logger: quiet() }).use(throwing, asynchronous);
     const error = thrown(() => registry.createSource("throwing", { password: "pw-999" }));
     expect(error.code).toBe("SLUICE_PLUGIN_INVALID");
     expect(error.message).toContain("cannot parse the URL");
@@ -172,7 +174,7 @@ describe("ConnectorRegistry", () => {
 
   it("closes every connector on dispose, sources first, even when one close fails", async () => {
     const journal: Journal = [];
-    const registry = new ConnectorRegistry({ logger: quiet() }).use(
+    const registry = createConnectorRegistry({ logger: quiet() }).use(
       fakeSourcePlugin(journal),
       fakeSinkPlugin(journal),
     );
@@ -216,7 +218,7 @@ describe("ConnectorRegistry", () => {
       create: () =>
         Object.assign(new FakeSource("h", []), { close: () => new Promise<void>(() => undefined) }),
     });
-    const registry = new ConnectorRegistry({ logger: quiet(), closeTimeoutMs: 20 }).use(hanging);
+    const registry = createConnectorRegistry({ logger: quiet(), closeTimeoutMs: 20 }).use(hanging);
     registry.createSource("hanging", {});
     await expect(registry.dispose()).rejects.toThrow("close() did not finish within 20 ms");
   });
@@ -226,8 +228,8 @@ describe("two registries in one process", () => {
   it("share no plugins, ids or connectors", async () => {
     const journalA: Journal = [];
     const journalB: Journal = [];
-    const a = new ConnectorRegistry({ logger: quiet() }).use(fakeSourcePlugin(journalA));
-    const b = new ConnectorRegistry({ logger: quiet() });
+    const a = createConnectorRegistry({ logger: quiet() }).use(fakeSourcePlugin(journalA));
+    const b = createConnectorRegistry({ logger: quiet() });
     expect(thrown(() => b.createSource("fake", { label: "x" })).code).toBe(
       "SLUICE_UNKNOWN_CONNECTOR",
     );
@@ -247,8 +249,8 @@ describe("two registries in one process", () => {
     try {
       const [dirA, dirB] = [join(root, "a"), join(root, "b")];
       await Promise.all([mkdir(dirA), mkdir(dirB)]);
-      const a = new ConnectorRegistry({ logger: quiet() });
-      const b = new ConnectorRegistry({ logger: quiet() });
+      const a = createConnectorRegistry({ logger: quiet() });
+      const b = createConnectorRegistry({ logger: quiet() });
       const sourceA = a.createSource("file", { directory: dirA, pollIntervalMs: 20 }).connector;
       const sourceB = b.createSource("file", { directory: dirB, pollIntervalMs: 20 }).connector;
       await sourceA.connect(AbortSignal.timeout(5_000));

@@ -1,7 +1,12 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConnectorRegistry, type Source, type SourceRecord } from "sluice";
+import {
+  type ConnectorRegistry,
+  createConnectorRegistry,
+  type Source,
+  type SourceRecord,
+} from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
@@ -14,7 +19,7 @@ beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), "sluice-file-seek-"));
   directory = join(root, "in");
   await mkdir(directory);
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger });
+  registry = createConnectorRegistry({ logger: new LogCapture().logger });
 });
 
 afterEach(async () => {

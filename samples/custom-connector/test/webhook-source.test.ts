@@ -1,4 +1,4 @@
-import { ConnectorRegistry } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebhookSource, webhookSource } from "../src/index.js";
@@ -16,7 +16,7 @@ let registry: ConnectorRegistry;
 let source: WebhookSource;
 
 beforeEach(async () => {
-  registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(webhookSource);
+  registry = createConnectorRegistry({ logger: new LogCapture().logger }).use(webhookSource);
   const created = registry.createSource("webhook", {
     port: 0,
     path: "/in",
@@ -56,7 +56,7 @@ describe("webhook source (sample)", () => {
 
   it("answers once every record of a request is settled, 503 if any was nacked", async () => {
     await registry.dispose();
-    registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(webhookSource);
+    registry = createConnectorRegistry({ logger: new LogCapture().logger }).use(webhookSource);
     const small = registry.createSource("webhook", { port: 0, maxRecordsPerRead: 2 })
       .connector as WebhookSource;
     await small.connect(AbortSignal.timeout(DEADLINE_MS));

@@ -46,7 +46,7 @@ export async function createKeyspace(client: Client, keyspace: string): Promise<
 /** A registry holding the Cassandra plugin, logging only when SLUICE_TEST_LOGS=1. */
 export function cassandraRegistry(): ConnectorRegistry {
   const logger = pino({ level: process.env.SLUICE_TEST_LOGS === "1" ? "debug" : "silent" });
-  return new ConnectorRegistry({ builtins: false, logger }).use(cassandraSink);
+  return new ConnectorRegistry({ logger }).use(cassandraSink);
 }
 
 /** Creates a Cassandra sink through the registry (so its config is validated). */

@@ -13,7 +13,7 @@ const decoder = new TextDecoder();
 /** A registry holding the Kafka plugins, logging only when SLUICE_TEST_LOGS=1. */
 export function kafkaRegistry(): ConnectorRegistry {
   const logger = pino({ level: process.env.SLUICE_TEST_LOGS === "1" ? "debug" : "silent" });
-  return new ConnectorRegistry({ builtins: false, logger }).use(kafkaSource, kafkaSink);
+  return new ConnectorRegistry({ logger }).use(kafkaSource, kafkaSink);
 }
 
 /** Creates a Kafka source through the registry (so its config is validated). */

@@ -44,7 +44,7 @@ describe("mqtt behaviour", () => {
   });
 
   function registry(): ConnectorRegistry {
-    const created = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    const created = new ConnectorRegistry({ logger: new LogCapture().logger })
       .use(mqttSource)
       .use(mqttSink);
     registries.push(created);

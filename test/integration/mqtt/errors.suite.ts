@@ -27,7 +27,7 @@ describe("mqtt errors", () => {
   });
 
   function newRegistry(): ConnectorRegistry {
-    registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    registry = new ConnectorRegistry({ logger: new LogCapture().logger })
       .use(mqttSource)
       .use(mqttSink);
     return registry;

@@ -40,7 +40,6 @@ describe("mqtt server loss", () => {
   function sourceOf(clientId: string, topic: string): MqttSource {
     const registry = new ConnectorRegistry({
       logger: new LogCapture().logger,
-      builtins: false,
     }).use(mqttSource);
     registries.push(registry);
     const source = registry.createSource("mqtt", {

@@ -59,7 +59,7 @@ describe("rabbitmq behaviour", () => {
   });
 
   function newRegistry(): ConnectorRegistry {
-    registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false })
+    registry = new ConnectorRegistry({ logger: new LogCapture().logger })
       .use(rabbitmqSource)
       .use(rabbitmqSink);
     return registry;

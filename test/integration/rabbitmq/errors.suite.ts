@@ -37,9 +37,7 @@ describe("rabbitmq errors", () => {
 
   function newRegistry(): ConnectorRegistry {
     logs = new LogCapture();
-    registry = new ConnectorRegistry({ logger: logs.logger, builtins: false })
-      .use(rabbitmqSource)
-      .use(rabbitmqSink);
+    registry = new ConnectorRegistry({ logger: logs.logger }).use(rabbitmqSource).use(rabbitmqSink);
     return registry;
   }
 

@@ -50,9 +50,7 @@ describe("rabbitmq server loss", () => {
       const queue = uniqueName("sluice-server-loss");
       const all = Array.from({ length: 60 }, (_, index) => `m${index}`);
       const [before, after] = [all.slice(0, 30), all.slice(30)];
-      registry = new ConnectorRegistry({ logger: new LogCapture().logger, builtins: false }).use(
-        rabbitmqSource,
-      );
+      registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(rabbitmqSource);
       const source = registry.createSource("rabbitmq", {
         url: GUEST_URL,
         // Durable queue and persistent messages: what survives a broker restart.

@@ -59,7 +59,7 @@ async function connectAdmin(): Promise<Client> {
 /** A sink made through a registry (so its config is validated), logging into `lines`. */
 function sinkFor(config: Record<string, unknown>) {
   const { logger, lines } = capturingLogger();
-  const registry = new ConnectorRegistry({ builtins: false, logger }).use(cassandraSink);
+  const registry = new ConnectorRegistry({ logger }).use(cassandraSink);
   const instance = registry.createSink("cassandra", {
     keyspace: KEYSPACE,
     table,

@@ -55,7 +55,7 @@ let unlock: (() => Promise<void>) | undefined;
 /** A registry with the Kafka plugins, logging into `lines`. */
 function registryWithLog() {
   const { logger, lines } = capturingLogger();
-  const registry = new ConnectorRegistry({ builtins: false, logger }).use(kafkaSource, kafkaSink);
+  const registry = new ConnectorRegistry({ logger }).use(kafkaSource, kafkaSink);
   return { registry, lines };
 }
 

@@ -39,7 +39,7 @@ let unlock: (() => Promise<void>) | undefined;
 
 function registryWithLog() {
   const { logger, lines } = capturingLogger();
-  const registry = new ConnectorRegistry({ builtins: false, logger }).use(mqttSource, mqttSink);
+  const registry = new ConnectorRegistry({ logger }).use(mqttSource, mqttSink);
   return { registry, lines };
 }
 

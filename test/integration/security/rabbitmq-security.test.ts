@@ -45,10 +45,7 @@ let unlock: (() => Promise<void>) | undefined;
 
 function registryWithLog() {
   const { logger, lines } = capturingLogger();
-  const registry = new ConnectorRegistry({ builtins: false, logger }).use(
-    rabbitmqSource,
-    rabbitmqSink,
-  );
+  const registry = new ConnectorRegistry({ logger }).use(rabbitmqSource, rabbitmqSink);
   return { registry, lines };
 }
 

@@ -133,7 +133,6 @@ export function sinkConformanceCases(
     const registry = new ConnectorRegistry({
       ...fixture.registryOptions,
       logger: logs.logger,
-      builtins: false,
     }).use(fixture.plugin);
     await runCase(registry, fixture.cleanup?.bind(fixture), async () => {
       if (testCase === "invalid-config") {

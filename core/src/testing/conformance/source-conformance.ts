@@ -196,7 +196,6 @@ export function sourceConformanceCases(
       const registry = new ConnectorRegistry({
         ...fixture.registryOptions,
         logger: logs.logger,
-        builtins: false,
       }).use(fixture.plugin);
       const instances: SourceInstance[] = [];
       await runCase(registry, fixture.cleanup?.bind(fixture), async () => {
