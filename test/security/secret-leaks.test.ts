@@ -239,7 +239,7 @@ describe("secrets are never printed", () => {
       expect(output).toContain('"msg":"source created"');
       // Whether the CLI gives up on the connect timeout or a connector refuses at once, it ends
       // with one line naming what failed.
-      expect(output).toMatch(/^sluice: .*(could not connect|failed)/m);
+      expect(output, output).toMatch(/^sluice: .*(could not connect|failed)/m);
       expect(leaksIn(output)).toEqual([]);
     },
   );
