@@ -26,7 +26,11 @@ function jobArgs(lines: LineServer, ui: string): string[] {
   ];
 }
 
-describe("sluice run --ui on a non-loopback address", () => {
+// Each test starts `sluice run` (tsx compiles the job first): generous on a loaded machine; the
+// waits inside are on conditions, this only ends a test that would hang.
+const PROCESS_TEST_TIMEOUT_MS = 180_000;
+
+describe("sluice run --ui on a non-loopback address", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("refuses to start the job without a token, saying how to set one", async () => {
     const lines = await LineServer.start();
     running.lines = lines;

@@ -34,7 +34,11 @@ function expectOnlyRecordsOnStdout(stdout: string): void {
   );
 }
 
-describe("logs of sluice run", () => {
+// Each test starts `sluice run` (tsx compiles the job first): generous on a loaded machine; the
+// waits inside are on conditions, this only ends a test that would hang.
+const PROCESS_TEST_TIMEOUT_MS = 180_000;
+
+describe("logs of sluice run", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("go to stderr as pino JSON, the connector's with its id, while stdout holds only the job's output", async () => {
     const exit = await runChattyJob(["--log-level", "info"]);
     expect(exit.code).toBe(0);

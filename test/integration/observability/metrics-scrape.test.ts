@@ -17,7 +17,11 @@ async function scrape(url: string): Promise<Map<string, PrometheusFamily>> {
   return parsePrometheusText(await response.text());
 }
 
-describe("/metrics of a running job", () => {
+// Each test starts `sluice run` (tsx compiles the job first): generous on a loaded machine; the
+// waits inside are on conditions, this only ends a test that would hang.
+const PROCESS_TEST_TIMEOUT_MS = 180_000;
+
+describe("/metrics of a running job", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("counts every record the source brought and every batch that completed", async () => {
     const lines = await LineServer.start();
     running.lines = lines;
@@ -47,6 +51,7 @@ describe("/metrics of a running job", () => {
       await sluice.waitForStdout(
         (stdout) => stdout.includes(`ROUND ${round} LINE 39\n`),
         `round ${round} printed`,
+        120_000,
       );
     }
 
@@ -58,7 +63,7 @@ describe("/metrics of a running job", () => {
         expect(series.reduce((sum, sample) => sum + sample.value, 0)).toBeGreaterThanOrEqual(sent);
         return scraped;
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 120_000, interval: 50 },
     );
     const [inputSeries, ...otherInputs] = families.get("sluice_input_records_total")?.samples ?? [];
     expect(otherInputs).toEqual([]);
@@ -72,7 +77,7 @@ describe("/metrics of a running job", () => {
         expect(completedBatches(sluice.stderr).some((b) => b.batchTime === lastBatchTime)).toBe(
           true,
         ),
-      { timeout: 30_000, interval: 20 },
+      { timeout: 120_000, interval: 20 },
     );
     const batches = completedBatches(sluice.stderr).filter((b) => b.batchTime <= lastBatchTime);
     expect(batches.reduce((sum, b) => sum + b.records, 0)).toBe(sent);

@@ -52,7 +52,7 @@ export class LineServer {
       () => {
         if (this.#clients.size === 0) throw new Error("no client connected yet");
       },
-      { timeout: 30_000, interval: 20 },
+      { timeout: 120_000, interval: 20 },
     );
   }
 
@@ -82,7 +82,7 @@ export async function announcedUrl(sluice: SluiceProcess, event = "ui"): Promise
       }
       throw new Error(`no ${event} address announced yet\n${sluice.describe()}`);
     },
-    { timeout: 60_000, interval: 20 },
+    { timeout: 120_000, interval: 20 },
   );
 }
 

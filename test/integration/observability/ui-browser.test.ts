@@ -92,6 +92,7 @@ describe("the web UI in Chromium", () => {
       await sluice.waitForStdout(
         (stdout) => stdout.includes(`ROUND ${round} LINE ${count - 1}\n`),
         `round ${round} printed`,
+        120_000,
       );
     };
     for (const [round, count] of [30, 90, 60].entries()) await sendRound(round, count);
@@ -103,6 +104,8 @@ describe("the web UI in Chromium", () => {
     });
     running.browser = browser;
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    // Waits are on conditions; the bound only ends a test that would hang on a loaded machine.
+    page.setDefaultTimeout(120_000);
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     page.on("console", (message) => {
