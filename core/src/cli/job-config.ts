@@ -95,9 +95,13 @@ export async function readJobConfig(
     try {
       parsed = extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
     } catch (error) {
-      throw new CliError(`the config file ${file} is not valid YAML/JSON: ${reason(error)}`, 2, {
-        cause: error,
-      });
+      throw new CliError(
+        `the config file ${file} is not valid YAML/JSON: ${parseReason(error)}`,
+        2,
+        {
+          cause: error,
+        },
+      );
     }
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -161,10 +165,10 @@ function parseOverride(override: string): { path: string[]; value: unknown } {
   }
   const path = override.slice(0, equals).split(".");
   for (const key of path) {
-    if (key === "") throw new CliError(`--set: empty name in the path "${override}"`, 2);
+    if (key === "") throw new CliError(`--set: empty name in the path "${override.slice(0, equals)}"`, 2);
     if (UNSAFE_KEYS.has(key)) {
       throw new CliError(
-        `--set: "${key}" is not allowed in a path (it would change every object's prototype), got "${override}"`,
+        `--set: "${key}" is not allowed in a path (it would change every object's prototype), got "${override.slice(0, equals)}=…"`,
         2,
       );
     }
@@ -216,6 +220,18 @@ function rejectUnsafeKeys(value: unknown, where: string, path: readonly string[]
     }
     rejectUnsafeKeys(child, where, at);
   }
+}
+
+/**
+ * Why a config file did not parse, without quoting it: Node's JSON errors show the text around
+ * the fault (`..."assword": hunter2-se"... is not valid JSON`), which may be a secret; YAML's
+ * first line gives the line and column only.
+ */
+function parseReason(error: unknown): string {
+  return reason(error).replace(
+    /,? *(\.\.\.)?".*"(\.\.\.)? is not valid JSON$/,
+    " (not valid JSON)",
+  );
 }
 
 function reason(error: unknown): string {
