@@ -5,21 +5,32 @@ import {
   startAggregate,
   stepAggregate,
 } from "../kernels/aggregate-op.js";
-import type { Kernels, Utf8Groups } from "../kernels/kernels.js";
+import type { Kernels } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { KeyedMap } from "../util/keyed-map.js";
-import { partitionOfKey } from "../util/partition-of-key.js";
-import { type Batch, batchSize } from "./batch.js";
+import type { Batch } from "./batch.js";
 import { batchOf, type ColumnarPartition, columnsOf, pairValues } from "./columnar-batch.js";
 import {
+  concatFamilyColumns,
   concatValues,
   EMPTY_VALUES,
   encodeKeys,
-  type FamilyKeys,
+  type FamilyColumns,
+  familyPairs,
+  familyPartition,
   type KeyFamily,
   keyFamily,
-  partitionGroups,
+  placeColumns,
 } from "./pair-columns.js";
+import { placeRows } from "./shuffle.js";
+import {
+  type MapInput,
+  type MapSideOptions,
+  mapInputRecords,
+  type ReduceOutput,
+  rowsBlocks,
+  type ShuffleBlock,
+} from "./shuffle-operator.js";
 
 /**
  * The reductions `reduceByKey` accepts by name (the kernels' ops but `mean`). They are
@@ -42,12 +53,14 @@ export function isNamedReduction(value: unknown): value is NamedReduction {
 }
 
 /**
- * Reduces every key's values of a batch with a named reduction, through the kernels when it
- * can: a columnar batch of `[string, number]` pairs (valid UTF-8) always; a batch of JS pairs
- * from `PAIRS_JS_BELOW_ROWS` rows on (`jsBelowRows` overrides it) when every key is of one
- * `KeyFamily` (its keys encoded once into a column). Otherwise, `reduceByKeyNamed` row by row. Both give the same batch:
- * the same partitions (`partitionOfKey`), keys in first-seen order within each, values summed
- * in row order from `+0`. UTF-8 results stay columns until something reads them.
+ * Reduces every key's values of a batch with a named reduction: the shuffle's map side over the
+ * whole batch as one map task (`mapNamed`), then its reduce side per output partition
+ * (`reduceNamed`). The map side takes the kernels when it can: a columnar batch of
+ * `[string, number]` pairs (valid UTF-8) always; JS pairs from `PAIRS_JS_BELOW_ROWS` rows on
+ * (`jsBelowRows` overrides it) when every key is of one `KeyFamily`; otherwise the rows go as
+ * they are, reduced row by row. Either way the same batch: the same partitions
+ * (`partitionOfKey`), keys in first-seen order within each, values summed in row order from
+ * `+0`. UTF-8 results stay columns until something reads them.
  *
  * @example
  * reduceBatchNamed(batch, "sum", 4, this.scope.kernels);
@@ -59,49 +72,184 @@ export function reduceBatchNamed<K>(
   kernels: Kernels,
   options: { readonly jsBelowRows?: number } = {},
 ): Batch<[K, number]> {
-  const groups = groupWithKernels(batch, op, kernels, options.jsBelowRows);
-  if (groups === undefined) {
-    return { time: batch.time, partitions: reduceByKeyNamed(batch, op, numPartitions) };
-  }
+  const blocks = mapNamed(wholeBatch(batch), op, numPartitions, {
+    kernels,
+    soleMapTask: true,
+    ...options,
+  });
   return batchOf<[K, number]>(
     batch.time,
-    partitionGroups(kernels, groups.keys, groups.values, numPartitions),
+    blocks.map((block) => reduceNamed([block], op, kernels)),
   );
 }
 
-/** One row per key with its reduced value, from the kernels; undefined where they do not apply. */
-function groupWithKernels(
-  batch: Batch<readonly [unknown, unknown]>,
+/**
+ * A batch's partitions as one map input: in memory nothing is gained by a map task per
+ * partition, and one map task over every row reduces a sum on the map side.
+ *
+ * @example
+ * wholeBatch({ time: 1000, partitions: [[["a", 1]], [["b", 2]]] }); // [["a", 1], ["b", 2]]
+ */
+export function wholeBatch(batch: Batch<readonly [unknown, unknown]>): MapInput {
+  const columns = columnsOf(batch, "pairs");
+  if (columns !== undefined) {
+    if (columns.length === 1) return columns[0] as ColumnarPartition;
+    const shared = columns[0]?.values;
+    const sameValue =
+      typeof shared === "number" && columns.every((partition) => partition.values === shared);
+    return {
+      kind: "pairs",
+      keys: concatKeyColumns(columns.map((partition) => partition.keys)),
+      values: sameValue ? shared : concatValues(columns.map(pairValues)),
+    };
+  }
+  const { partitions } = batch;
+  if (partitions.length === 1) return partitions[0] as ReadonlyArray<unknown>;
+  const rows: unknown[] = [];
+  for (const partition of partitions) for (const row of partition) rows.push(row);
+  return rows;
+}
+
+/** How a named reduction's map side runs. */
+export interface NamedMapOptions extends MapSideOptions {
+  /** From how many rows JS pairs take the kernels (default: `PAIRS_JS_BELOW_ROWS`). */
+  readonly jsBelowRows?: number;
+}
+
+/**
+ * The map side of a named reduction over one map task's input. Keys the kernels can group go as
+ * columns, placed with the kernels: a sum's raw rows (float addition must happen in row order to
+ * equal one thread's result bit for bit) unless this is the sole map task, and one partial
+ * aggregate per key otherwise (exact whatever the grouping). Other keys, and JS pairs below the
+ * threshold, go as rows. Every value is checked to be a number (but for `count`), in row order.
+ *
+ * @example
+ * mapNamed([["a", 1], ["a", 2]], "sum", 2, { kernels, soleMapTask: false });
+ */
+export function mapNamed(
+  input: MapInput,
+  op: NamedReduction,
+  numPartitions: number,
+  options: NamedMapOptions,
+): ShuffleBlock[] {
+  const { kernels } = options;
+  const columns = kernelColumns(input, op, kernels, options.jsBelowRows);
+  if (columns === undefined) {
+    const rows = mapInputRecords(input) as ReadonlyArray<readonly [unknown, unknown]>;
+    for (const [key, value] of rows) requireNumber(op, key, value);
+    return rowsBlocks(placeRows(rows, numPartitions));
+  }
+  const partial = op !== "sum" || options.soleMapTask;
+  const grouped = partial ? reduceFamily(kernels, columns, op) : columns;
+  return placeColumns(kernels, grouped.keys, grouped.values, numPartitions, options.allocate).map(
+    (placed) => ({ kind: "columns", ...placed, partial }),
+  );
+}
+
+/**
+ * The reduce side of a named reduction over the blocks of every map task, in map order. Columns
+ * of one family are concatenated and reduced by the kernels (partial aggregates with
+ * `partialMergeOp`); a single partial block is already the result. With any rows, every block is
+ * merged row by row with the same rule. String results stay columns (`pairs`). Blocks are in
+ * ordinary memory (executors copy them out of shared memory).
+ *
+ * @example
+ * reduceNamed(blocks, "count", kernels);
+ */
+export function reduceNamed(
+  blocks: ReadonlyArray<ShuffleBlock>,
+  op: NamedReduction,
+  kernels: Kernels,
+): ReduceOutput {
+  const columns = blocks.filter(
+    (block): block is Extract<ShuffleBlock, { kind: "columns" }> => block.kind === "columns",
+  );
+  const first = columns[0];
+  if (
+    first === undefined ||
+    columns.length < blocks.length ||
+    columns.some((block) => block.keys.family !== first.keys.family)
+  ) {
+    return mergeRows(blocks, op);
+  }
+  const filled = columns.filter((block) => rowsOfKeys(block) > 0);
+  const only = filled.length === 0 ? first : filled.length === 1 ? filled[0] : undefined;
+  const result =
+    only !== undefined && (only.partial || filled.length === 0)
+      ? only
+      : reduceFamily(
+          kernels,
+          concatFamilyColumns(filled),
+          filled.some((block) => block.partial) ? partialMergeOp(op) : op,
+        );
+  return familyPartition(result);
+}
+
+function rowsOfKeys(block: FamilyColumns): number {
+  return block.keys.family === "utf8" ? block.keys.keys.offsets.length - 1 : block.keys.keys.length;
+}
+
+/** Blocks merged row by row in map order (`startAggregate`, `stepAggregate`). */
+function mergeRows(blocks: ReadonlyArray<ShuffleBlock>, op: NamedReduction): [unknown, number][] {
+  const target = new KeyedMap<unknown, number>();
+  for (const block of blocks) {
+    const partial = block.kind === "columns" && block.partial;
+    const merging = partial ? partialMergeOp(op) : op;
+    const rows = block.kind === "rows" ? block.rows : familyPairs(block);
+    for (const [key, raw] of rows) {
+      const value = raw as number;
+      const previous = target.get(key);
+      target.set(
+        key,
+        previous === undefined
+          ? partial
+            ? value
+            : startAggregate(op, value)
+          : stepAggregate(merging, previous, value),
+      );
+    }
+  }
+  return [...target];
+}
+
+/** One row per key with its aggregate, from the kernels. */
+function reduceFamily(kernels: Kernels, columns: FamilyColumns, op: NamedReduction): FamilyColumns {
+  const values = op === "count" ? EMPTY_VALUES : columns.values;
+  const { keys } = columns;
+  if (keys.family === "utf8") {
+    const groups = kernels.reduceByKeyUtf8(keys.keys, values, op);
+    return { keys: { family: "utf8", keys: groups.keys }, values: groups.values };
+  }
+  const groups = kernels.reduceByKeyI64(keys.keys, values, op);
+  return { keys: { family: keys.family, keys: groups.keys }, values: groups.values };
+}
+
+/** A map input as the kernels' columns, or undefined where they do not apply. */
+function kernelColumns(
+  input: MapInput,
   op: NamedReduction,
   kernels: Kernels,
   jsBelowRows: number | undefined,
-): { readonly keys: FamilyKeys; readonly values: Float64Array } | undefined {
-  const columns = columnsOf(batch, "pairs");
-  if (columns !== undefined) {
-    if (!columns.every((partition) => isUtf8Column(partition.keys))) return undefined;
-    const groups = reduceColumns(columns, op, kernels);
-    return { keys: { family: "utf8", keys: groups.keys }, values: groups.values };
+): FamilyColumns | undefined {
+  if (!Array.isArray(input)) {
+    const partition = input as ColumnarPartition;
+    if (partition.kind !== "pairs" || !isUtf8Column(partition.keys)) return undefined;
+    const values = op === "count" ? EMPTY_VALUES : pairValues(partition);
+    return { keys: { family: "utf8", keys: partition.keys }, values };
   }
-  const rows = batchSize(batch);
+  const rows = input as ReadonlyArray<readonly [unknown, unknown]>;
   const thresholds = PAIRS_JS_BELOW_ROWS[kernels.kind];
   const least = jsBelowRows ?? Math.min(thresholds.number, thresholds.bigint, thresholds.utf8);
-  const family = rows >= least ? commonKeyFamily(batch, op) : undefined;
-  if (family === undefined || rows < (jsBelowRows ?? thresholds[family])) return undefined;
-  const keys: unknown[] = [];
-  const valueColumn = op === "count" ? EMPTY_VALUES : new Float64Array(rows);
-  for (const partition of batch.partitions) {
-    for (const [key, value] of partition) {
-      if (op !== "count") valueColumn[keys.length] = value as number;
-      keys.push(key);
-    }
+  const family = rows.length >= least ? commonKeyFamily(rows, op) : undefined;
+  if (family === undefined || rows.length < (jsBelowRows ?? thresholds[family])) return undefined;
+  const keys = new Array<unknown>(rows.length);
+  const values = op === "count" ? EMPTY_VALUES : new Float64Array(rows.length);
+  for (let row = 0; row < rows.length; row++) {
+    const pair = rows[row] as readonly [unknown, unknown];
+    keys[row] = pair[0];
+    if (op !== "count") values[row] = pair[1] as number;
   }
-  const encoded = encodeKeys(keys, family);
-  if (encoded.family === "utf8") {
-    const groups = kernels.reduceByKeyUtf8(encoded.keys, valueColumn, op);
-    return { keys: { family: "utf8", keys: groups.keys }, values: groups.values };
-  }
-  const groups = kernels.reduceByKeyI64(encoded.keys, valueColumn, op);
-  return { keys: { family: encoded.family, keys: groups.keys }, values: groups.values };
+  return { keys: encodeKeys(keys, family), values };
 }
 
 /**
@@ -122,52 +270,20 @@ export const PAIRS_JS_BELOW_ROWS: Readonly<
 };
 
 /**
- * reduceByKey over the `pairs` columns of a batch. `sum` concatenates them (floats must be added
- * in row order); `count`, `min` and `max` reduce each partition, then merge the partial results
- * in partition order (exact whatever the grouping, and first-seen order is kept), which spares
- * copying every row into one column.
- */
-function reduceColumns(
-  columns: readonly Extract<ColumnarPartition, { kind: "pairs" }>[],
-  op: NamedReduction,
-  kernels: Kernels,
-): Utf8Groups {
-  const valuesOf = (parts: typeof columns) =>
-    op === "count" ? EMPTY_VALUES : concatValues(parts.map(pairValues));
-  if (op === "sum" || columns.length === 1) {
-    return kernels.reduceByKeyUtf8(
-      concatKeyColumns(columns.map((partition) => partition.keys)),
-      valuesOf(columns),
-      op,
-    );
-  }
-  const partials = columns.map((partition) =>
-    kernels.reduceByKeyUtf8(partition.keys, valuesOf([partition]), op),
-  );
-  return kernels.reduceByKeyUtf8(
-    concatKeyColumns(partials.map((partial) => partial.keys)),
-    concatValues(partials.map((partial) => partial.values)),
-    partialMergeOp(op),
-  );
-}
-
-/**
- * The family every key of the batch shares, or `undefined` at the first key of another (mixed or
- * other keys; `reduceByKeyNamed` then checks every value itself). Checks the values on the way,
- * in row order, so a bad value fails as in `reduceByKeyNamed`.
+ * The family every key shares, or `undefined` at the first key of another (mixed or other keys;
+ * the rows path then checks every value itself). Checks the values on the way, in row order, so
+ * a bad value fails as it does row by row.
  */
 function commonKeyFamily(
-  batch: Batch<readonly [unknown, unknown]>,
+  rows: ReadonlyArray<readonly [unknown, unknown]>,
   op: NamedReduction,
 ): KeyFamily | undefined {
   let family: KeyFamily | undefined;
-  for (const partition of batch.partitions) {
-    for (const [key, value] of partition) {
-      requireNumber(op, key, value);
-      const kind = keyFamily(key);
-      if (kind === undefined || (family !== undefined && kind !== family)) return undefined;
-      family = kind;
-    }
+  for (const [key, value] of rows) {
+    requireNumber(op, key, value);
+    const kind = keyFamily(key);
+    if (kind === undefined || (family !== undefined && kind !== family)) return undefined;
+    family = kind;
   }
   return family;
 }
@@ -187,21 +303,12 @@ export function reduceByKeyNamed<K>(
   op: NamedReduction,
   numPartitions: number,
 ): [K, number][][] {
-  const groups = Array.from({ length: numPartitions }, () => new KeyedMap<K, number>());
-  for (const partition of batch.partitions) {
-    for (const [key, value] of partition) {
-      requireNumber(op, key, value);
-      const target = groups[partitionOfKey(key, numPartitions)] as KeyedMap<K, number>;
-      const previous = target.get(key);
-      target.set(
-        key,
-        previous === undefined
-          ? startAggregate(op, value as number)
-          : stepAggregate(op, previous, value as number),
-      );
-    }
-  }
-  return groups.map((group) => [...group]);
+  const rows = wholeBatch(batch);
+  const records = mapInputRecords(rows) as ReadonlyArray<readonly [K, unknown]>;
+  for (const [key, value] of records) requireNumber(op, key, value);
+  return placeRows(records, numPartitions).map(
+    (placed) => mergeRows([{ kind: "rows", rows: placed }], op) as [K, number][],
+  );
 }
 
 /**

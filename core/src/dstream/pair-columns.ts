@@ -1,5 +1,12 @@
 import type { Kernels, KeyColumn } from "../kernels/kernels.js";
-import { gatherRows, gatherValues, keyColumnFromStrings } from "../kernels/key-column.js";
+import {
+  type AllocateBuffer,
+  concatKeyColumns,
+  decodeKeyColumn,
+  gatherRows,
+  gatherValues,
+  keyColumnFromStrings,
+} from "../kernels/key-column.js";
 import type { ColumnarPartition } from "./columnar-batch.js";
 
 /**
@@ -84,10 +91,52 @@ export function decodeIntegerKeys(keys: BigInt64Array, family: "number" | "bigin
   return out;
 }
 
+/** Keys of one family with one number per row: a block of a named reduction's shuffle. */
+export interface FamilyColumns {
+  readonly keys: FamilyKeys;
+  readonly values: Float64Array;
+}
+
+/**
+ * The placement step of columns: rows spread over `numPartitions` with the kernels'
+ * `hashPartitionUtf8` / `hashPartitionI64` (the placement of `partitionOfKey`) and the stable
+ * `shuffle`, keeping their order within each partition, in memory from `allocate`. With one
+ * partition and no `allocate`, the columns themselves.
+ *
+ * @example
+ * const parts = placeColumns(kernels, { family: "utf8", keys }, values, 4);
+ */
+export function placeColumns(
+  kernels: Kernels,
+  keys: FamilyKeys,
+  values: Float64Array,
+  numPartitions: number,
+  allocate?: AllocateBuffer,
+): FamilyColumns[] {
+  if (numPartitions === 1 && allocate === undefined) return [{ keys, values }];
+  const ids =
+    keys.family === "utf8"
+      ? kernels.hashPartitionUtf8(keys.keys, numPartitions)
+      : kernels.hashPartitionI64(keys.keys, numPartitions);
+  const { permutation, bounds } = kernels.shuffle(ids, numPartitions);
+  return Array.from({ length: numPartitions }, (_, p) => {
+    const from = bounds[p] as number;
+    const to = bounds[p + 1] as number;
+    const placed: FamilyKeys =
+      keys.family === "utf8"
+        ? { family: "utf8", keys: gatherRows(keys.keys, permutation, from, to, allocate) }
+        : { family: keys.family, keys: gatherI64(keys.keys, permutation, from, to, allocate) };
+    // `count` reads no values, so its raw rows carry none.
+    const gathered =
+      values.length === 0 ? EMPTY_VALUES : gatherValues(values, permutation, from, to, allocate);
+    return { keys: placed, values: gathered };
+  });
+}
+
 /**
  * Groups of one family (one row per key, with its value) spread over `numPartitions` with the
- * kernels' placement (`partitionOfKey`), keeping their order within each partition. UTF-8
- * groups stay columns (`pairs`, decoded only when read); integer groups become JS pairs.
+ * kernels' placement (`placeColumns`), keeping their order within each partition. UTF-8 groups
+ * stay columns (`pairs`, decoded only when read); integer groups become JS pairs.
  *
  * @example
  * const partitions = partitionGroups(kernels, { family: "utf8", keys }, values, 4);
@@ -98,30 +147,81 @@ export function partitionGroups(
   values: Float64Array,
   numPartitions: number,
 ): (ColumnarPartition | [unknown, number][])[] {
-  if (groups.family === "utf8") {
-    if (numPartitions === 1) return [{ kind: "pairs", keys: groups.keys, values }];
-    const ids = kernels.hashPartitionUtf8(groups.keys, numPartitions);
-    const { permutation, bounds } = kernels.shuffle(ids, numPartitions);
-    return Array.from({ length: numPartitions }, (_, p) => {
-      const from = bounds[p] as number;
-      const to = bounds[p + 1] as number;
-      return {
-        kind: "pairs",
-        keys: gatherRows(groups.keys, permutation, from, to),
-        values: gatherValues(values, permutation, from, to),
-      } satisfies ColumnarPartition;
-    });
+  return placeColumns(kernels, groups, values, numPartitions).map(familyPartition);
+}
+
+/**
+ * Columns as a partition of a batch: string keys stay columns (`pairs`), integer keys become JS
+ * pairs.
+ *
+ * @example
+ * familyPartition({ keys: { family: "utf8", keys }, values }); // { kind: "pairs", keys, values }
+ */
+export function familyPartition(columns: FamilyColumns): ColumnarPartition | [unknown, number][] {
+  const { keys, values } = columns;
+  return keys.family === "utf8" ? { kind: "pairs", keys: keys.keys, values } : familyPairs(columns);
+}
+
+/**
+ * Columns of one family one after the other (one part: itself).
+ *
+ * @example
+ * concatFamilyColumns([a, b]); // a's rows, then b's
+ */
+export function concatFamilyColumns(parts: readonly FamilyColumns[]): FamilyColumns {
+  const first = parts[0] as FamilyColumns;
+  if (parts.length === 1) return first;
+  let rows = 0;
+  for (const part of parts) rows += part.values.length;
+  const values = new Float64Array(rows);
+  let at = 0;
+  for (const part of parts) {
+    values.set(part.values, at);
+    at += part.values.length;
   }
-  const keys = decodeIntegerKeys(groups.keys, groups.family);
-  const out: [unknown, number][][] = Array.from({ length: numPartitions }, () => []);
-  const ids =
-    numPartitions === 1 ? undefined : kernels.hashPartitionI64(groups.keys, numPartitions);
-  for (let row = 0; row < keys.length; row++) {
-    (out[ids === undefined ? 0 : (ids[row] as number)] as [unknown, number][]).push([
-      keys[row],
-      values[row] as number,
-    ]);
+  if (first.keys.family === "utf8") {
+    const columns = parts.map((part) => part.keys.keys as KeyColumn);
+    const keys = concatKeyColumns(columns);
+    return { keys: { family: "utf8", keys }, values };
   }
+  const integers = parts.map((part) => part.keys.keys as BigInt64Array);
+  let keyRows = 0;
+  for (const part of integers) keyRows += part.length;
+  const keys = new BigInt64Array(keyRows);
+  at = 0;
+  for (const part of integers) {
+    keys.set(part, at);
+    at += part.length;
+  }
+  return { keys: { family: first.keys.family, keys }, values };
+}
+
+/**
+ * The JS pairs of columns: string keys decoded, integer keys as numbers or bigints.
+ *
+ * @example
+ * familyPairs({ keys: { family: "number", keys: BigInt64Array.of(1n) }, values }); // [[1, …]]
+ */
+export function familyPairs({ keys, values }: FamilyColumns): [unknown, number][] {
+  const decoded =
+    keys.family === "utf8" ? decodeKeyColumn(keys.keys) : decodeIntegerKeys(keys.keys, keys.family);
+  const out = new Array<[unknown, number]>(decoded.length);
+  for (let row = 0; row < decoded.length; row++) out[row] = [decoded[row], values[row] as number];
+  return out;
+}
+
+function gatherI64(
+  keys: BigInt64Array,
+  permutation: Uint32Array,
+  from: number,
+  to: number,
+  allocate: AllocateBuffer | undefined,
+): BigInt64Array {
+  const out =
+    allocate === undefined
+      ? new BigInt64Array(to - from)
+      : new BigInt64Array(allocate((to - from) * 8));
+  for (let i = from; i < to; i++) out[i - from] = keys[permutation[i] as number] as bigint;
   return out;
 }
 

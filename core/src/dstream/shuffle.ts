@@ -12,11 +12,121 @@ export interface Aggregator<V, C> {
   mergeCombiners(left: C, right: C): C;
 }
 
+type Pair<K, V> = readonly [K, V];
+
 /**
- * Combines every key's values of a batch and hash-partitions the result (`partitionOfKey`). With
- * `mapSideCombine` (Spark's default), each input partition combines its own values first and the
- * partial combiners are merged in partition order; without it, values go straight to the key's
- * combiner in row order. Keys come out in first-seen order within each partition.
+ * The placement step of every shuffle of JS rows: each pair goes to its key's partition
+ * (`partitionOfKey`, the kernels' placement), in row order.
+ *
+ * @example
+ * placeRows([["a", 1], ["b", 2]], 2);
+ */
+export function placeRows<K, V>(
+  rows: ReadonlyArray<Pair<K, V>>,
+  numPartitions: number,
+): Pair<K, V>[][] {
+  if (numPartitions === 1) return [rows.slice()];
+  const out: Pair<K, V>[][] = Array.from({ length: numPartitions }, () => []);
+  for (const pair of rows) (out[partitionOfKey(pair[0], numPartitions)] as Pair<K, V>[]).push(pair);
+  return out;
+}
+
+/**
+ * The map side of `combineByKey` over one partition: with `mapSideCombine` (Spark's default)
+ * each key's values are combined here, in row order, and the combiners placed; without it the
+ * raw pairs are placed.
+ *
+ * @example
+ * combineMapSide([["a", 1], ["a", 2]], sum, 2, true); // [[["a", 3]], []] (when "a" goes to 0)
+ */
+export function combineMapSide<K, V, C>(
+  records: ReadonlyArray<Pair<K, V>>,
+  aggregator: Aggregator<V, C>,
+  numPartitions: number,
+  mapSideCombine: boolean,
+): Pair<K, V | C>[][] {
+  if (!mapSideCombine) return placeRows(records, numPartitions);
+  const local = new KeyedMap<K, C>();
+  for (const [key, value] of records) {
+    local.set(
+      key,
+      local.has(key)
+        ? aggregator.mergeValue(local.get(key) as C, value)
+        : aggregator.createCombiner(value),
+    );
+  }
+  return placeRows([...local], numPartitions);
+}
+
+/**
+ * The reduce side of `combineByKey` for one output partition: the map outputs merged in
+ * map-partition order (combiners with `mergeCombiners`, or raw values with `mergeValue`). Keys
+ * come out in first-seen order.
+ *
+ * @example
+ * combineReduceSide([[["a", 3]], [["a", 4]]], sum, true); // [["a", 7]]
+ */
+export function combineReduceSide<K, V, C>(
+  mapOutputs: ReadonlyArray<ReadonlyArray<Pair<K, unknown>>>,
+  aggregator: Aggregator<V, C>,
+  mapSideCombine: boolean,
+): [K, C][] {
+  const target = new KeyedMap<K, C>();
+  for (const rows of mapOutputs) {
+    for (const [key, value] of rows) {
+      if (mapSideCombine) {
+        target.set(
+          key,
+          target.has(key)
+            ? aggregator.mergeCombiners(target.get(key) as C, value as C)
+            : (value as C),
+        );
+      } else {
+        target.set(
+          key,
+          target.has(key)
+            ? aggregator.mergeValue(target.get(key) as C, value as V)
+            : aggregator.createCombiner(value as V),
+        );
+      }
+    }
+  }
+  return [...target];
+}
+
+/**
+ * The reduce side of `cogroup` for one output partition: per key, one array of values per
+ * source, sources in order and each source's map outputs in map order. Keys come out in
+ * first-seen order.
+ *
+ * @example
+ * cogroupReduceSide([[[["a", 1]]], [[["a", "x"]]]]); // [["a", [[1], ["x"]]]]
+ */
+export function cogroupReduceSide<K>(
+  sources: ReadonlyArray<ReadonlyArray<ReadonlyArray<Pair<K, unknown>>>>,
+): [K, unknown[][]][] {
+  const target = new KeyedMap<K, unknown[][]>();
+  sources.forEach((mapOutputs, sourceIndex) => {
+    for (const rows of mapOutputs) {
+      for (const [key, value] of rows) {
+        let groups = target.get(key);
+        if (groups === undefined) {
+          groups = sources.map(() => []);
+          target.set(key, groups);
+        }
+        (groups[sourceIndex] as unknown[]).push(value);
+      }
+    }
+  });
+  return [...target];
+}
+
+/**
+ * Combines every key's values of a batch and hash-partitions the result: `combineMapSide` over
+ * each partition, then `combineReduceSide` per output partition — the shuffle's two sides run in
+ * memory. With `mapSideCombine` the partial combiners are merged in partition order; without
+ * it, values go to the key's combiner in row order. Keys come out in first-seen order within
+ * each partition.
  *
  * @example
  * combineByKey(batch, { createCombiner: (v) => v, mergeValue: add, mergeCombiners: add }, 2, true);
@@ -27,38 +137,16 @@ export function combineByKey<K, V, C>(
   numPartitions: number,
   mapSideCombine: boolean,
 ): [K, C][][] {
-  const out = Array.from({ length: numPartitions }, () => new KeyedMap<K, C>());
-  for (const partition of batch.partitions) {
-    if (mapSideCombine) {
-      const local = new KeyedMap<K, C>();
-      for (const [key, value] of partition) {
-        local.set(
-          key,
-          local.has(key)
-            ? aggregator.mergeValue(local.get(key) as C, value)
-            : aggregator.createCombiner(value),
-        );
-      }
-      for (const [key, combiner] of local) {
-        const target = out[partitionOfKey(key, numPartitions)] as KeyedMap<K, C>;
-        target.set(
-          key,
-          target.has(key) ? aggregator.mergeCombiners(target.get(key) as C, combiner) : combiner,
-        );
-      }
-    } else {
-      for (const [key, value] of partition) {
-        const target = out[partitionOfKey(key, numPartitions)] as KeyedMap<K, C>;
-        target.set(
-          key,
-          target.has(key)
-            ? aggregator.mergeValue(target.get(key) as C, value)
-            : aggregator.createCombiner(value),
-        );
-      }
-    }
-  }
-  return out.map((group) => [...group]);
+  const mapOutputs = batch.partitions.map((records) =>
+    combineMapSide(records, aggregator, numPartitions, mapSideCombine),
+  );
+  return Array.from({ length: numPartitions }, (_, partition) =>
+    combineReduceSide(
+      mapOutputs.map((buckets) => buckets[partition] as Pair<K, V | C>[]),
+      aggregator,
+      mapSideCombine,
+    ),
+  );
 }
 
 /**
@@ -73,21 +161,14 @@ export function cogroup<K>(
   sources: ReadonlyArray<Batch<readonly [K, unknown]>>,
   numPartitions: number,
 ): [K, unknown[][]][][] {
-  const out = Array.from({ length: numPartitions }, () => new KeyedMap<K, unknown[][]>());
-  sources.forEach((source, sourceIndex) => {
-    for (const partition of source.partitions) {
-      for (const [key, value] of partition) {
-        const target = out[partitionOfKey(key, numPartitions)] as KeyedMap<K, unknown[][]>;
-        let groups = target.get(key);
-        if (groups === undefined) {
-          groups = sources.map(() => []);
-          target.set(key, groups);
-        }
-        (groups[sourceIndex] as unknown[]).push(value);
-      }
-    }
-  });
-  return out.map((group) => [...group]);
+  const mapOutputs = sources.map((source) =>
+    source.partitions.map((records) => placeRows(records, numPartitions)),
+  );
+  return Array.from({ length: numPartitions }, (_, partition) =>
+    cogroupReduceSide(
+      mapOutputs.map((side) => side.map((buckets) => buckets[partition] as Pair<K, unknown>[])),
+    ),
+  );
 }
 
 /**
@@ -103,9 +184,10 @@ export function partitionByKey<K, V>(
 ): (readonly [K, V])[][] {
   const out: (readonly [K, V])[][] = Array.from({ length: numPartitions }, () => []);
   for (const partition of batch.partitions) {
-    for (const pair of partition) {
-      (out[partitionOfKey(pair[0], numPartitions)] as (readonly [K, V])[]).push(pair);
-    }
+    const placed = placeRows(partition, numPartitions);
+    placed.forEach((rows, index) => {
+      for (const row of rows) (out[index] as (readonly [K, V])[]).push(row);
+    });
   }
   return out;
 }

@@ -1,9 +1,7 @@
 import type { Batch } from "../dstream/batch.js";
-import type { CoGroupedDStream } from "../dstream/co-grouped-dstream.js";
 import type { DStream } from "../dstream/dstream.js";
-import type { NamedReducedDStream } from "../dstream/named-reduced-dstream.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
-import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
+import { isShuffleOperator, type ShuffleOperator } from "../dstream/shuffle-operator.js";
 import type { StreamScope } from "../dstream/stream-scope.js";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 import { graphFingerprint } from "../job/graph-fingerprint.js";
@@ -168,26 +166,29 @@ export class DriverExecution {
    * operators after it, when nothing else reads the shuffle's result).
    */
   private async computeShuffle(
-    shuffle: ShuffleShape,
+    shuffle: DStream<unknown> & ShuffleOperator,
     time: number,
     streamId: number,
     chain: ReadonlyArray<number>,
   ): Promise<Batch<unknown> | undefined> {
-    const { stream, parents, numPartitions, everyParentRequired } = shuffle;
+    const stream = shuffle;
+    const { shuffleParents, numPartitions, requiresEveryParent } = shuffle;
     const sources = await Promise.all(
-      parents.map(async (parent) => {
+      shuffleParents.map(async (parent) => {
         const { root, chain } = chainOf(parent, this.shared, false);
         return { parent, chain, batch: await root.getOrCompute(time) };
       }),
     );
     for (const { parent, batch } of sources) {
       if (batch !== undefined) continue;
-      if (!everyParentRequired) return undefined;
+      if (!requiresEveryParent) return undefined;
       throw new SluiceError(
         "SLUICE_MISSING_BATCH",
         `cogroup at ${time} ms: its parent ${parent.operatorName} (stream ${parent.id}) produced no batch for that time, so there is nothing to combine`,
       );
     }
+    let mapTasks = 0;
+    for (const { batch } of sources) mapTasks += (batch as Batch<unknown>).partitions.length;
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
         Promise.all(
@@ -199,7 +200,7 @@ export class DriverExecution {
               streamId: stream.id,
               input: { kind: "records", records },
               chain,
-              output: { kind: "shuffle-write", shuffleId: stream.id, side },
+              output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
             }).then((result) => bucketsOf(result)),
           ),
         ),
@@ -281,45 +282,9 @@ export class DriverExecution {
   }
 }
 
-/** A shuffle operator as the executors run it: its parents and its output partitions. */
-interface ShuffleShape {
-  readonly stream: DStream<unknown>;
-  readonly parents: ReadonlyArray<DStream<unknown>>;
-  readonly numPartitions: number;
-  /** Cogroup fails without every parent's batch; the others give no batch. */
-  readonly everyParentRequired: boolean;
-}
-
 /** `stream` as a shuffle, or undefined for any other operator. */
-function shuffleOf(stream: DStream<unknown>): ShuffleShape | undefined {
-  if (stream instanceof stream.scope.operators.NamedReducedDStream) {
-    const named = stream as NamedReducedDStream<unknown>;
-    return {
-      stream,
-      parents: [named.parent],
-      numPartitions: named.numPartitions,
-      everyParentRequired: false,
-    };
-  }
-  if (stream instanceof stream.scope.operators.ShuffledDStream) {
-    const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
-    return {
-      stream,
-      parents: [shuffled.parent],
-      numPartitions: shuffled.numPartitions,
-      everyParentRequired: false,
-    };
-  }
-  if (stream instanceof stream.scope.operators.CoGroupedDStream) {
-    const grouped = stream as CoGroupedDStream<unknown, unknown, unknown>;
-    return {
-      stream,
-      parents: [grouped.left, grouped.right],
-      numPartitions: grouped.numPartitions,
-      everyParentRequired: true,
-    };
-  }
-  return undefined;
+function shuffleOf(stream: DStream<unknown>): (DStream<unknown> & ShuffleOperator) | undefined {
+  return isShuffleOperator(stream) ? stream : undefined;
 }
 
 /**

@@ -11,11 +11,21 @@ export type ShuffleBucket =
   | {
       /**
        * String keys and numbers, columnar: the keys' UTF-8 bytes back to back, `rows + 1` offsets,
-       * one value per row. `partial` rows are per-key partial aggregates, else raw rows.
+       * one value per row (none for `count`'s raw rows). `partial` rows are per-key partial
+       * aggregates, else raw rows.
        */
       readonly format: "utf8-f64";
       readonly keys: SharedArrayBuffer;
       readonly offsets: SharedArrayBuffer;
+      readonly values: SharedArrayBuffer;
+      readonly rows: number;
+      readonly partial: boolean;
+    }
+  | {
+      /** Integer keys (numbers or bigints, as 64-bit integers) and numbers, columnar. */
+      readonly format: "i64-f64";
+      readonly family: "number" | "bigint";
+      readonly keys: SharedArrayBuffer;
       readonly values: SharedArrayBuffer;
       readonly rows: number;
       readonly partial: boolean;
@@ -40,6 +50,8 @@ export type TaskOutput =
       readonly shuffleId: number;
       /** Which parent of the shuffle these records belong to (cogroup has two). */
       readonly side: number;
+      /** Map tasks of the shuffle in all (absent: more than one). */
+      readonly mapTasks?: number;
     };
 
 /** One task: (operation, batch time, partition) with its input, operator chain and output. */

@@ -1,32 +1,21 @@
-import type { CoGroupedDStream } from "../dstream/co-grouped-dstream.js";
+import { type ColumnarPartition, materialise } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
-import type { NamedReducedDStream } from "../dstream/named-reduced-dstream.js";
-import { requireNumber } from "../dstream/named-reductions.js";
-import { keyFamily } from "../dstream/pair-columns.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
-import type { ShuffledDStream } from "../dstream/shuffled-dstream.js";
-import { SluiceError } from "../errors/sluice-error.js";
 import {
-  type NamedReduction,
-  partialMergeOp,
-  startAggregate,
-  stepAggregate,
-} from "../kernels/aggregate-op.js";
+  isShuffleOperator,
+  type ReduceOutput,
+  type ShuffleOperator,
+} from "../dstream/shuffle-operator.js";
+import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels } from "../kernels/kernels.js";
-import { keyColumnFromStrings } from "../kernels/key-column.js";
-import { KeyedMap } from "../util/keyed-map.js";
-import { partitionOfKey } from "../util/partition-of-key.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
 import {
   bucketBytes,
-  bucketRows,
-  columnarBuckets,
-  concatColumnar,
-  rowsBucket,
+  decodeBucket,
+  encodeBucket,
+  shared,
+  sharedMemory,
 } from "./shuffle-buckets.js";
-
-type Pair = readonly [unknown, unknown];
-type ColumnarBucket = Extract<ShuffleBucket, { format: "utf8-f64" }>;
 
 interface MutablePhases {
   functionsMs: number;
@@ -65,11 +54,14 @@ export function runTask(
     records = input.records;
   } else {
     const read = annotate(input.shuffleId, () =>
-      readShuffle(find(input.shuffleId), input.buckets, kernels, phases),
+      readShuffle(shuffleOf(find(input.shuffleId)), input.buckets, kernels, phases),
     );
     if (!Array.isArray(read)) {
-      if (task.chain.length === 0 && task.output.kind === "records") return { ...read, phases };
-      records = decodeGroups(read);
+      const columns = read as ColumnarPartition;
+      if (columns.kind === "pairs" && task.chain.length === 0 && task.output.kind === "records") {
+        return utf8Groups(columns, phases);
+      }
+      records = materialise(columns);
     } else {
       records = read;
     }
@@ -89,9 +81,9 @@ export function runTask(
   if (task.output.kind === "records") {
     return { kind: "records", records: records as unknown[], phases };
   }
-  const { shuffleId, side } = task.output;
+  const { shuffleId, side, mapTasks } = task.output;
   const buckets = annotate(shuffleId, () =>
-    writeShuffle(find(shuffleId), side, records as ReadonlyArray<Pair>, kernels, phases),
+    writeShuffle(shuffleOf(find(shuffleId)), side, records, mapTasks === 1, kernels, phases),
   );
   let bytes = 0;
   for (const bucket of buckets) bytes += bucketBytes(bucket);
@@ -110,243 +102,72 @@ function annotate<R>(streamId: number, work: () => R): R {
   }
 }
 
-interface Utf8Partition {
-  readonly kind: "utf8-groups";
-  readonly keys: SharedArrayBuffer;
-  readonly offsets: SharedArrayBuffer;
-  readonly values: SharedArrayBuffer;
-}
-
-function writeShuffle(
-  stream: DStream<unknown>,
-  side: number,
-  records: ReadonlyArray<Pair>,
-  kernels: Kernels,
-  phases: MutablePhases,
-): ShuffleBucket[] {
-  if (stream instanceof stream.scope.operators.NamedReducedDStream) {
-    return writeNamed(stream as NamedReducedDStream<unknown>, records, kernels, phases);
-  }
-  if (stream instanceof stream.scope.operators.ShuffledDStream) {
-    const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
-    const started = performance.now();
-    const buckets = combineMapSide(shuffled, records);
-    const combined = performance.now();
-    phases.aggregateMs += combined - started;
-    const out = buckets.map(rowsBucket);
-    phases.shuffleMs += performance.now() - combined;
-    return out;
-  }
-  if (stream instanceof stream.scope.operators.CoGroupedDStream && side >= 0) {
-    const numPartitions = (stream as CoGroupedDStream<unknown, unknown, unknown>).numPartitions;
-    const started = performance.now();
-    const out = placeRows(records, numPartitions).map(rowsBucket);
-    phases.shuffleMs += performance.now() - started;
-    return out;
-  }
+/** `stream` as a shuffle operator, or an internal error (the driver sent a task of another). */
+function shuffleOf(stream: DStream<unknown>): ShuffleOperator {
+  if (isShuffleOperator(stream)) return stream;
   throw new SluiceError(
     "SLUICE_INTERNAL",
     `stream ${stream.id} (${stream.operatorName}) is not a shuffle`,
   );
 }
 
+/** A map task: the operator's map side, its blocks written into shared memory. */
+function writeShuffle(
+  operator: ShuffleOperator,
+  side: number,
+  records: ReadonlyArray<unknown>,
+  soleMapTask: boolean,
+  kernels: Kernels,
+  phases: MutablePhases,
+): ShuffleBucket[] {
+  const started = performance.now();
+  const blocks = operator.mapSide(records, side, {
+    kernels,
+    soleMapTask,
+    allocate: sharedMemory,
+  });
+  const mapped = performance.now();
+  phases.aggregateMs += mapped - started;
+  const buckets = blocks.map(encodeBucket);
+  phases.shuffleMs += performance.now() - mapped;
+  return buckets;
+}
+
+/** A reduce task: the buckets of every map task decoded, then the operator's reduce side. */
 function readShuffle(
-  stream: DStream<unknown>,
+  operator: ShuffleOperator,
   buckets: ReadonlyArray<ReadonlyArray<ShuffleBucket>>,
   kernels: Kernels,
   phases: MutablePhases,
-): unknown[] | Utf8Partition {
-  if (stream instanceof stream.scope.operators.NamedReducedDStream) {
-    const op = (stream as NamedReducedDStream<unknown>).op;
-    return readNamed(op, buckets[0] ?? [], kernels, phases);
-  }
-  if (stream instanceof stream.scope.operators.ShuffledDStream) {
-    const shuffled = stream as ShuffledDStream<unknown, unknown, unknown>;
-    const started = performance.now();
-    const rows = (buckets[0] ?? []).map((bucket) => decodeRows(bucket));
-    const decoded = performance.now();
-    phases.shuffleMs += decoded - started;
-    const out = combineReduceSide(shuffled, rows);
-    phases.aggregateMs += performance.now() - decoded;
-    return out;
-  }
-  if (stream instanceof stream.scope.operators.CoGroupedDStream) {
-    const started = performance.now();
-    const sides = buckets.map((sideBuckets) => sideBuckets.map((bucket) => decodeRows(bucket)));
-    const decoded = performance.now();
-    phases.shuffleMs += decoded - started;
-    const out = cogroupReduceSide(sides);
-    phases.aggregateMs += performance.now() - decoded;
-    return out;
-  }
-  throw new SluiceError(
-    "SLUICE_INTERNAL",
-    `stream ${stream.id} (${stream.operatorName}) is not a shuffle`,
-  );
-}
-
-function decodeRows(bucket: ShuffleBucket): Pair[] {
-  if (bucket.format === "v8") return bucketRows(bucket) as Pair[];
-  return decodeGroups(bucket);
-}
-
-function placeRows(records: ReadonlyArray<Pair>, numPartitions: number): Pair[][] {
-  const out: Pair[][] = Array.from({ length: numPartitions }, () => []);
-  for (const pair of records) (out[partitionOfKey(pair[0], numPartitions)] as Pair[]).push(pair);
+): ReduceOutput {
+  const started = performance.now();
+  const blocks = buckets.map((side) => side.map(decodeBucket));
+  const decoded = performance.now();
+  phases.shuffleMs += decoded - started;
+  const out = operator.reduceSide(blocks, kernels);
+  phases.aggregateMs += performance.now() - decoded;
   return out;
 }
 
-/** The map side of `combineByKey` (as `shuffle.ts` computes it for one input partition). */
-function combineMapSide(
-  stream: ShuffledDStream<unknown, unknown, unknown>,
-  records: ReadonlyArray<Pair>,
-): Pair[][] {
-  const { aggregator, numPartitions, mapSideCombine } = stream;
-  if (!mapSideCombine) return placeRows(records, numPartitions);
-  const local = new KeyedMap<unknown, unknown>();
-  for (const [key, value] of records) {
-    local.set(
-      key,
-      local.has(key)
-        ? aggregator.mergeValue(local.get(key), value)
-        : aggregator.createCombiner(value),
-    );
-  }
-  return placeRows([...local], numPartitions);
-}
-
-/** The reduce side of `combineByKey`: map outputs merged in map-partition order. */
-function combineReduceSide(
-  stream: ShuffledDStream<unknown, unknown, unknown>,
-  mapOutputs: ReadonlyArray<ReadonlyArray<Pair>>,
-): [unknown, unknown][] {
-  const { aggregator, mapSideCombine } = stream;
-  const target = new KeyedMap<unknown, unknown>();
-  for (const rows of mapOutputs) {
-    for (const [key, value] of rows) {
-      if (mapSideCombine) {
-        target.set(
-          key,
-          target.has(key) ? aggregator.mergeCombiners(target.get(key), value) : value,
-        );
-      } else {
-        target.set(
-          key,
-          target.has(key)
-            ? aggregator.mergeValue(target.get(key), value)
-            : aggregator.createCombiner(value),
-        );
-      }
-    }
-  }
-  return [...target];
-}
-
-/** The reduce side of `cogroup`: per key, one array of values per parent, parents in order. */
-function cogroupReduceSide(
-  sides: ReadonlyArray<ReadonlyArray<ReadonlyArray<Pair>>>,
-): [unknown, unknown[][]][] {
-  const target = new KeyedMap<unknown, unknown[][]>();
-  sides.forEach((mapOutputs, sideIndex) => {
-    for (const rows of mapOutputs) {
-      for (const [key, value] of rows) {
-        let groups = target.get(key);
-        if (groups === undefined) {
-          groups = sides.map(() => []);
-          target.set(key, groups);
-        }
-        (groups[sideIndex] as unknown[]).push(value);
-      }
-    }
-  });
-  return [...target];
-}
-
-/**
- * The map side of a named reduction. String keys with numbers go columnar through the kernels:
- * raw rows for `sum` (float addition must happen in row order to equal `local[1]` bit for bit),
- * partial aggregates for `count`, `min` and `max` (exact whatever the grouping). Other keys go
- * as rows.
- */
-function writeNamed(
-  stream: NamedReducedDStream<unknown>,
-  records: ReadonlyArray<Pair>,
-  kernels: Kernels,
+/** A reduce side's string columns as they travel to the driver (decoded there). */
+function utf8Groups(
+  columns: Extract<ColumnarPartition, { kind: "pairs" }>,
   phases: MutablePhases,
-): ShuffleBucket[] {
-  const { op, numPartitions } = stream;
+): Extract<TaskResult, { kind: "utf8-groups" }> {
   const started = performance.now();
-  let columnar = true;
-  for (const [key, value] of records) {
-    requireNumber(op, key, value);
-    if (keyFamily(key) !== "utf8") columnar = false;
-  }
-  if (!columnar) {
-    const out = placeRows(records, numPartitions).map(rowsBucket);
-    phases.shuffleMs += performance.now() - started;
-    return out;
-  }
-  const keys = records.map(([key]) => key as string);
-  const values = new Float64Array(records.length);
-  if (op !== "count")
-    for (let i = 0; i < records.length; i++) values[i] = records[i]?.[1] as number;
-  const column = keyColumnFromStrings(keys);
-  const encoded = performance.now();
-  phases.shuffleMs += encoded - started;
-  if (op === "sum") return columnarBuckets(kernels, column, values, numPartitions, false);
-  const groups = kernels.reduceByKeyUtf8(column, values, op);
-  const aggregated = performance.now();
-  phases.aggregateMs += aggregated - encoded;
-  const out = columnarBuckets(kernels, groups.keys, groups.values, numPartitions, true);
-  phases.shuffleMs += performance.now() - aggregated;
-  return out;
-}
-
-function readNamed(
-  op: NamedReduction,
-  buckets: ReadonlyArray<ShuffleBucket>,
-  kernels: Kernels,
-  phases: MutablePhases,
-): unknown[] | Utf8Partition {
-  const started = performance.now();
-  if (buckets.every((bucket) => bucket.format === "utf8-f64")) {
-    const columnar = buckets as ReadonlyArray<ColumnarBucket>;
-    const { column, values } = concatColumnar(columnar);
-    const concatenated = performance.now();
-    phases.shuffleMs += concatenated - started;
-    const anyPartial = columnar.some((bucket) => bucket.partial);
-    const groups = kernels.reduceByKeyUtf8(column, values, anyPartial ? partialMergeOp(op) : op);
-    const aggregated = performance.now();
-    phases.aggregateMs += aggregated - concatenated;
-    const result: Utf8Partition = {
-      kind: "utf8-groups",
-      keys: toShared(groups.keys.keys),
-      offsets: toShared(groups.keys.offsets),
-      values: toShared(groups.values),
-    };
-    phases.shuffleMs += performance.now() - aggregated;
-    return result;
-  }
-  // Some map task met keys other than strings: merge row by row, as `reduceByKeyNamed` does.
-  const target = new KeyedMap<unknown, number>();
-  for (const bucket of buckets) {
-    const partial = bucket.format === "utf8-f64" && bucket.partial;
-    for (const [key, raw] of decodeRows(bucket)) {
-      const value = raw as number;
-      const previous = target.get(key);
-      const merging = partial ? partialMergeOp(op) : op;
-      if (previous === undefined) target.set(key, partial ? value : startAggregate(op, value));
-      else target.set(key, stepAggregate(merging, previous, value));
-    }
-  }
-  phases.aggregateMs += performance.now() - started;
-  return [...target];
-}
-
-function toShared(view: ArrayBufferView): SharedArrayBuffer {
-  const buffer = new SharedArrayBuffer(view.byteLength);
-  new Uint8Array(buffer).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-  return buffer;
+  const values =
+    typeof columns.values === "number"
+      ? new Float64Array(columns.keys.offsets.length - 1).fill(columns.values)
+      : columns.values;
+  const result = {
+    kind: "utf8-groups" as const,
+    keys: shared(columns.keys.keys.subarray(0, columns.keys.offsets.at(-1) ?? 0)),
+    offsets: shared(columns.keys.offsets),
+    values: shared(values),
+    phases,
+  };
+  phases.shuffleMs += performance.now() - started;
+  return result;
 }
 
 /**

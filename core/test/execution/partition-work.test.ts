@@ -1,12 +1,14 @@
 import fc from "fast-check";
-import { type DStream, JsKernels, StreamingContext } from "sluice";
+import { type DStream, StreamingContext } from "sluice";
+import { JsKernels } from "sluice/advanced";
 import { ManualClock, TestInputDStream } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
-import { reduceByKeyNamed } from "../../src/dstream/named-reductions.js";
+import { PAIRS_JS_BELOW_ROWS, reduceByKeyNamed } from "../../src/dstream/named-reductions.js";
 import { combineByKey } from "../../src/dstream/shuffle.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "../../src/execution/messages.js";
 import { decodeGroups, runTask } from "../../src/execution/partition-work.js";
+import { ENGINES } from "../dstream/engines.js";
 
 // A shuffle split into map and reduce tasks (as executors run it) must give what the one-thread
 // computation gives, bit for bit and in the same order.
@@ -129,3 +131,117 @@ describe("a shuffle in map and reduce tasks", () => {
     );
   });
 });
+
+describe.each(ENGINES)(
+  "a named reduction's shuffle past the threshold (%s kernels)",
+  (_name, make) => {
+    const engine = make();
+    const thresholds = PAIRS_JS_BELOW_ROWS[engine.kind];
+    const rows = (family: "utf8" | "number" | "bigint") =>
+      Number.isFinite(thresholds[family]) ? thresholds[family] + 3 : 0;
+    const keyOf = {
+      utf8: (row: number): unknown => `k${row % 37}é`,
+      number: (row: number): unknown => (row % 37) - 5,
+      bigint: (row: number): unknown => BigInt(row % 37) - 2n ** 40n,
+    };
+    const valueAt = (row: number) =>
+      row % 101 === 0 ? -0 : row % 307 === 0 ? Number.NaN : row * 0.1 - 40;
+    const partitionOf = (family: keyof typeof keyOf, size: number, from: number): Pair[] =>
+      Array.from({ length: size }, (_, i) => [keyOf[family](from + i), valueAt(from + i)]);
+
+    function inTasks(partitions: Pair[][], op: NamedReduction, mapTasks: number | undefined) {
+      const { streams, shuffleId } = graphOf((input) => input.reduceByKey(op, 3));
+      const formats = new Set<string>();
+      const mapOutputs = partitions.map((records, partition) => {
+        const result = runTask(
+          streams,
+          {
+            jobKey: 1,
+            time: 1000,
+            partition,
+            streamId: shuffleId,
+            chain: [],
+            input: { kind: "records", records },
+            output: { kind: "shuffle-write", shuffleId, side: 0, mapTasks },
+          },
+          engine,
+        );
+        if (result.kind !== "buckets") throw new Error("expected buckets");
+        for (const bucket of result.buckets) formats.add(bucket.format);
+        return result.buckets;
+      });
+      const reduced = Array.from({ length: 3 }, (_, partition) => {
+        const result = runTask(
+          streams,
+          {
+            jobKey: 1,
+            time: 1000,
+            partition,
+            streamId: shuffleId,
+            chain: [],
+            input: {
+              kind: "shuffle-read",
+              shuffleId,
+              buckets: [mapOutputs.map((buckets) => buckets[partition] as ShuffleBucket)],
+            },
+            output: { kind: "records" },
+          },
+          engine,
+        );
+        if (result.kind === "utf8-groups") return decodeGroups(result);
+        if (result.kind === "records") return result.records;
+        throw new Error("expected records");
+      });
+      return { reduced, formats };
+    }
+
+    const exact = (parts: unknown[][]) =>
+      parts.map((part) =>
+        part.map((pair) => [
+          (pair as Pair)[0],
+          Object.is((pair as Pair)[1], -0) ? "-0" : String((pair as Pair)[1]),
+        ]),
+      );
+
+    for (const op of ["sum", "count", "min", "max"] as NamedReduction[]) {
+      it(`reduceByKey("${op}") crosses as columns and equals the one-thread result`, () => {
+        for (const family of ["utf8", "number", "bigint"] as const) {
+          const size = rows(family);
+          if (size === 0) continue;
+          const partitions = [
+            partitionOf(family, size, 0),
+            partitionOf(family, size + 5, size),
+            partitionOf(family, 10, 3 * size),
+          ];
+          const expected = reduceByKeyNamed({ time: 1000, partitions }, op, 3);
+          for (const mapTasks of [undefined, partitions.length]) {
+            const { reduced, formats } = inTasks(partitions, op, mapTasks);
+            expect(formats.has(family === "utf8" ? "utf8-f64" : "i64-f64"), family).toBe(true);
+            expect(exact(reduced), `${family}, ${op}`).toEqual(exact(expected));
+          }
+          // One map task alone reduces a sum on the map side.
+          const alone = [partitions.flat()];
+          const { reduced } = inTasks(alone, op, 1);
+          expect(exact(reduced)).toEqual(
+            exact(reduceByKeyNamed({ time: 1000, partitions: alone }, op, 3)),
+          );
+        }
+      });
+    }
+
+    it("merges columns of different key families and rows row by row", () => {
+      const size = Math.max(rows("number"), rows("bigint"));
+      if (size === 0) return;
+      const partitions = [
+        partitionOf("number", size, 0),
+        partitionOf("bigint", size, size),
+        partitionOf("utf8", 20, 2 * size),
+        [[1.5, 2] as Pair, [-0, 3] as Pair],
+      ];
+      for (const op of ["sum", "count", "min", "max"] as NamedReduction[]) {
+        const expected = reduceByKeyNamed({ time: 1000, partitions }, op, 3);
+        expect(exact(inTasks(partitions, op, undefined).reduced)).toEqual(exact(expected));
+      }
+    });
+  },
+);
