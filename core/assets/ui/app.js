@@ -415,8 +415,9 @@
     scheduleRedraw();
     apply = applyJobChange;
     for (const change of early) applyJobChange(change);
-    // The checkpoint's age grows between batches.
-    setInterval(renderSummary, 1000);
+    // The checkpoint's age grows between batches. The summary is only drawn with the tables, so
+    // that its batch count always matches the rows shown.
+    setInterval(scheduleRedraw, 1000);
   }
 
   function applyJobChange(change) {
@@ -437,11 +438,15 @@
         break;
       case "checkpoint":
         state.job.checkpoint = change.checkpoint;
-        renderSummary();
+        scheduleRedraw();
         break;
       case "started":
         state.job.startTime = change.startTime;
-        renderSummary();
+        scheduleRedraw();
+        break;
+      case "deadLetters":
+        state.job.deadLetters = change.deadLetters;
+        scheduleRedraw();
         break;
     }
   }

@@ -41,7 +41,7 @@ const PROCESS_TEST_TIMEOUT_MS = 180_000;
 describe("logs of sluice run", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("go to stderr as pino JSON, the connector's with its id, while stdout holds only the job's output", async () => {
     const exit = await runChattyJob(["--log-level", "info"]);
-    expect(exit.code).toBe(0);
+    expect(exit.code, exit.stderr).toBe(0);
     expectOnlyRecordsOnStdout(exit.stdout);
     expect(exit.stdout).not.toContain("chatty source");
     const logs = exit.stderr
@@ -57,7 +57,7 @@ describe("logs of sluice run", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
 
   it("--log pretty writes readable lines instead of JSON, still on stderr", async () => {
     const exit = await runChattyJob(["--log", "pretty", "--log-level", "info"]);
-    expect(exit.code).toBe(0);
+    expect(exit.code, exit.stderr).toBe(0);
     expectOnlyRecordsOnStdout(exit.stdout);
     const connected = exit.stderr
       .split("\n")
@@ -68,10 +68,10 @@ describe("logs of sluice run", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
 
   it("--log-level overrides SLUICE_LOG_LEVEL, which sets the level otherwise", async () => {
     const quiet = await runChattyJob(["--log-level", "warn"], { SLUICE_LOG_LEVEL: "info" });
-    expect(quiet.code).toBe(0);
+    expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stderr).not.toContain("chatty source");
     const fromEnv = await runChattyJob([], { SLUICE_LOG_LEVEL: "info" });
-    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect(fromEnv.stderr).toContain("chatty source connected");
   });
 
