@@ -1,6 +1,7 @@
 // A job for the logging test: its source is a plugin that logs through the logger Sluice hands
 // connectors (`context.logger`) on every call, and the job prints each record on stdout.
-import { defineJob, defineSource, EndOfInputError, readResult } from "sluice";
+import { defineJob } from "sluice";
+import { defineSource, EndOfInputError, readResult } from "sluice/connector";
 import { z } from "zod";
 
 const chattySource = defineSource({
