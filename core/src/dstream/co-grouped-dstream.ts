@@ -3,6 +3,7 @@ import { DStream } from "./dstream.js";
 import { checkCombinable, requireParentBatches } from "./parents.js";
 import { cogroupReduceSide, placeRows } from "./shuffle.js";
 import {
+  blockRows,
   type MapInput,
   mapInputRecords,
   type ReduceOutput,
@@ -50,7 +51,7 @@ export class CoGroupedDStream<K, V, W> extends DStream<[K, [V[], W[]]]> implemen
   }
 
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>): ReduceOutput {
-    return cogroupReduceSide(blocks.map((side) => side.map((block) => rowsOf(block))));
+    return cogroupReduceSide(blocks.map((side) => side.map((block) => blockRows(block))));
   }
 
   protected async compute(time: number): Promise<Batch<[K, [V[], W[]]]>> {
@@ -62,9 +63,4 @@ export class CoGroupedDStream<K, V, W> extends DStream<[K, [V[], W[]]]> implemen
       this.scope.kernels,
     );
   }
-}
-
-function rowsOf(block: ShuffleBlock): ReadonlyArray<readonly [unknown, unknown]> {
-  if (block.kind === "rows") return block.rows;
-  throw new TypeError("cogroup's shuffle moves rows only");
 }

@@ -125,3 +125,15 @@ export function rowsBlocks(
 export function mapInputRecords(input: MapInput): ReadonlyArray<unknown> {
   return Array.isArray(input) ? input : materialise(input as ColumnarPartition);
 }
+
+/**
+ * The rows of a rows block; a shuffle that moves only rows (combineByKey, cogroup) never gets
+ * columns, so any is a bug.
+ *
+ * @example
+ * blockRows({ kind: "rows", rows: [["a", 1]] }); // [["a", 1]]
+ */
+export function blockRows(block: ShuffleBlock): ReadonlyArray<readonly [unknown, unknown]> {
+  if (block.kind === "rows") return block.rows;
+  throw new TypeError("this shuffle moves rows only, and a map side wrote columns");
+}

@@ -2,6 +2,7 @@ import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { type Aggregator, combineMapSide, combineReduceSide } from "./shuffle.js";
 import {
+  blockRows,
   type MapInput,
   mapInputRecords,
   type ReduceOutput,
@@ -51,7 +52,7 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
   }
 
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>): ReduceOutput {
-    const mapOutputs = (blocks[0] ?? []).map((block) => rowsOf(block));
+    const mapOutputs = (blocks[0] ?? []).map((block) => blockRows(block));
     return combineReduceSide(mapOutputs, this.aggregator, this.mapSideCombine);
   }
 
@@ -60,9 +61,4 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
     if (batch === undefined) return undefined;
     return shuffleInMemory(this, [batch.partitions], time, this.scope.kernels);
   }
-}
-
-function rowsOf(block: ShuffleBlock): ReadonlyArray<readonly [unknown, unknown]> {
-  if (block.kind === "rows") return block.rows;
-  throw new TypeError("combineByKey's shuffle moves rows only");
 }
