@@ -14,6 +14,7 @@ export default defineConfig({
       },
       { find: /^sluice\/testing$/, replacement: fromRoot("./core/src/testing/index.ts") },
       { find: /^sluice\/connector$/, replacement: fromRoot("./core/src/connector/index.ts") },
+      { find: /^sluice\/advanced$/, replacement: fromRoot("./core/src/advanced.ts") },
       { find: /^sluice$/, replacement: fromRoot("./core/src/index.ts") },
     ],
   },

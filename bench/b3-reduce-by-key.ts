@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { decodeKeyColumn, JsKernels, type NativeKernels } from "sluice";
+import { decodeKeyColumn, JsKernels, type NativeKernels } from "sluice/advanced";
 import {
   type Distribution,
   type KeyShape,

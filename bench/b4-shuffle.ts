@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { JsKernels, type NativeKernels } from "sluice";
+import { JsKernels, type NativeKernels } from "sluice/advanced";
 import { limitContender } from "./b3-reduce-by-key.js";
 import { foldU32, Rng, writeArrays } from "./data.js";
 import { type Contender, checksumsAgree, runContenders, type Summary, timeNs } from "./harness.js";

@@ -5,7 +5,7 @@ import {
   type Kernels,
   type KeyColumn,
   type NativeKernels,
-} from "sluice";
+} from "sluice/advanced";
 import { limitContender } from "./b3-reduce-by-key.js";
 import { keyColumnOf, keyIds, valuesFor, writeArrays } from "./data.js";
 import { type Contender, runContenders, type Summary } from "./harness.js";

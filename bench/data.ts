@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KeyColumn } from "sluice";
+import type { KeyColumn } from "sluice/advanced";
 
 /** A small, fast, deterministic generator (xorshift32), so every run sees the same data. */
 export class Rng {

@@ -1,4 +1,5 @@
-import { type Batch, JsKernels, type Kernels } from "sluice";
+import type { Batch } from "sluice";
+import { JsKernels, type Kernels } from "sluice/advanced";
 import { reduceBatchNamed, reduceByKeyNamed } from "../core/src/dstream/named-reductions.js";
 import { keyIds, keyText } from "./data.js";
 import { runContenders, timeNs } from "./harness.js";

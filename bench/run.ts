@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NativeKernels } from "sluice";
+import { NativeKernels } from "sluice/advanced";
 import { requireNativeBinding } from "../core/test/kernels/native-binding.js";
 import { benchReduceByKey } from "./b3-reduce-by-key.js";
 import { benchShuffle } from "./b4-shuffle.js";

@@ -1,4 +1,4 @@
-import { JsKernels, type NativeKernels } from "sluice";
+import { JsKernels, type NativeKernels } from "sluice/advanced";
 import { keyColumnOf, keyIds, valuesFor } from "./data.js";
 import { runContenders, timeNs } from "./harness.js";
 

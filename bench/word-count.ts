@@ -1,4 +1,5 @@
-import { type DStream, JsKernels, type Kernels, type SourceRecord } from "sluice";
+import type { DStream, SourceRecord } from "sluice";
+import { JsKernels, type Kernels } from "sluice/advanced";
 import { runBatches } from "sluice/testing";
 import { keyIds, Rng } from "./data.js";
 import { type AsyncContender, runAsyncContenders, type Summary } from "./harness.js";

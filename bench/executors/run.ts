@@ -11,7 +11,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BatchExecutionInfo, createJobContext, ExecutorPool } from "sluice";
+import { type BatchExecutionInfo, createJobContext } from "sluice";
+import { ExecutorPool } from "sluice/advanced";
 import { ManualClock } from "sluice/testing";
 import { outputs, queues } from "./pipelines.js";
 

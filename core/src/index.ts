@@ -1,8 +1,20 @@
 /**
- * Sluice: Spark Streaming for Node.js. The public API of the `sluice` package.
+ * Sluice: Spark Streaming for Node.js. The `sluice` entry is the job API: contexts, streams,
+ * jobs, the built-in connectors, listeners and recovery. Connectors are written against
+ * `sluice/connector`; kernels, executors and connector sessions are in `sluice/advanced`.
  */
 
-export * from "./connector/index.js";
+export {
+  ConfigValidationError,
+  type ConnectorPlugin,
+  type RecordHeaders,
+  type SinkPlugin,
+  type SinkRecord,
+  type SourcePlugin,
+  type SourceRecord,
+  secret,
+  validateConfig,
+} from "./connector/index.js";
 export * from "./connectors/index.js";
 export type { StreamingContextOptions } from "./context/context-options.js";
 export {
@@ -26,8 +38,7 @@ export type { State, StateSpec } from "./dstream/state.js";
 export type { ScopeHolder, StreamOwner, StreamScope } from "./dstream/stream-scope.js";
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";
 export type { BatchExecutionInfo } from "./execution/batch-execution-info.js";
-export { ExecutorPool, type ExecutorPoolOptions } from "./execution/executor-pool.js";
-export * from "./flow/index.js";
+export type { RateControlOptions } from "./flow/rate-controller.js";
 export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
 export { InputDStream } from "./input/input-dstream.js";
 export { Receiver } from "./input/receiver.js";
@@ -43,14 +54,14 @@ export {
   type JobPlugin,
   type JobSpec,
 } from "./job/define-job.js";
-export * from "./kernels/index.js";
 export { type MetricsSubject, SluiceMetrics } from "./observability/sluice-metrics.js";
 export { startUi, type UiHandle } from "./observability/start-ui.js";
 export type { UiOptions } from "./observability/ui-options.js";
-export * from "./plugins/index.js";
-export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
+export { closeConnectorsOf, connectorsOf } from "./plugins/connectors-of.js";
+export type { LoadPluginsOptions } from "./plugins/registry.js";
+export type { SinkInput, SinkOutputOptions } from "./plugins/sink-output.js";
+export type { SourceStreamOptions } from "./plugins/source-input-dstream.js";export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
 export type { DeadLetter, DeadLetterOptions } from "./recovery/dead-letters.js";
-export type { DurableFile, DurableFileSystem } from "./recovery/durable-fs.js";
 export type { RecoveryReport, ReportEntry } from "./recovery/recovery-report.js";
 export type { StopOnSignalsOptions } from "./recovery/stop-on-signals.js";
 export { type Clock, SystemClock } from "./scheduler/clock.js";
@@ -66,7 +77,6 @@ export type {
   StreamInputInfo,
   StreamingListener,
 } from "./scheduler/listener.js";
-export { abortable, closeQuietly, withTimeout } from "./util/async.js";
 export { canonicalKey } from "./util/canonical-key.js";
 export { type Duration, type DurationUnit, parseDuration } from "./util/duration.js";
 export { partitionOfKey } from "./util/partition-of-key.js";

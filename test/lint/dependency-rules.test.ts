@@ -93,7 +93,7 @@ describe("the dependency rules", () => {
     expect(found.filter((line) => !cycles.includes(line)).sort()).toEqual([
       "bottom-layers-stay-at-the-bottom: core/src/kernels/kernels.ts → core/src/execution/pool.ts",
       "connector-sdk-stands-alone: core/src/connector/source.ts → core/src/plugins/registry.ts",
-      "connectors-use-public-entries: connectors/kafka/src/source.ts → core/src/util/clamp.ts",
+      "connectors-use-the-connector-sdk: connectors/kafka/src/source.ts → core/src/util/clamp.ts",
       "context-only-from-above: core/src/execution/pool.ts → core/src/context/context.ts",
     ]);
   }, 60_000);

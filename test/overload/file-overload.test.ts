@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SourceInputDStream } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { afterEach, beforeEach } from "vitest";
 import {
   describeOverload,

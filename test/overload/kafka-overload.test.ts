@@ -1,5 +1,5 @@
 import type { Admin } from "kafkajs";
-import type { SourceInputDStream } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { afterAll, beforeAll } from "vitest";
 import { kafkaSource } from "../../connectors/kafka/src/index.js";
 import {

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SourceInputDStream } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { mqttSource } from "../../connectors/mqtt/src/index.js";
 import type { MqttSource } from "../../connectors/mqtt/src/mqtt-source.js";

@@ -3,13 +3,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import {
-  batchRecords,
-  closeConnectorsOf,
-  type InputRateInfo,
-  type SourceInputDStream,
-  StreamingContext,
-} from "sluice";
+import { batchRecords, closeConnectorsOf, type InputRateInfo, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 
 // A full collection before each heap sample, so the samples measure what is live (the queue),

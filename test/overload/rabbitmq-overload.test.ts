@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChannelModel } from "amqplib";
-import type { SourceInputDStream } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { rabbitmqSource } from "../../connectors/rabbitmq/src/index.js";
 import type { RabbitMqSource } from "../../connectors/rabbitmq/src/rabbitmq-source.js";

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
-import type { SourceInputDStream } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { afterEach } from "vitest";
 import {
   describeOverload,

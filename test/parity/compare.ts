@@ -1,4 +1,4 @@
-import type { KeyColumn } from "sluice";
+import type { KeyColumn } from "sluice/advanced";
 import { expect } from "vitest";
 
 /**

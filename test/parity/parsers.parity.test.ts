@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { decodeKeyColumn, JsKernels, keyColumnFromStrings, NativeKernels } from "sluice";
+import { decodeKeyColumn, JsKernels, keyColumnFromStrings, NativeKernels } from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "../../core/test/kernels/native-binding.js";
 import { expectSameColumn, expectSameF64 } from "./compare.js";

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { type AggregateOp, JsKernels, keyColumnFromStrings, NativeKernels } from "sluice";
+import { type AggregateOp, JsKernels, keyColumnFromStrings, NativeKernels } from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "../../core/test/kernels/native-binding.js";
 import { aggregateOp, i64Key, largeBatch, rowsOf, utf8Key } from "./arbitraries.js";

@@ -6,7 +6,7 @@ import {
   keyColumnFromStrings,
   NativeKernels,
   type WindowAggregator,
-} from "sluice";
+} from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "../../core/test/kernels/native-binding.js";
 import { aggregateOp, awkwardDouble, i64Key, largeBatch, utf8Key } from "./arbitraries.js";

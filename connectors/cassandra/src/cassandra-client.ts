@@ -1,7 +1,6 @@
 import { auth, Client, type ClientOptions, errors, policies, types } from "cassandra-driver";
+import { clientTlsOptions, tlsFailureOf } from "sluice/connector";
 import type { CassandraClientConfig } from "./client-config.js";
-import { tlsFailureOf } from "./tls-failure.js";
-import { clientTlsOptions } from "./tls-options.js";
 
 /**
  * Builds a driver client for a parsed config (not connected yet). Reconnection to a node that

@@ -11,7 +11,8 @@ import {
   type SinkRecord,
   SluiceError,
   type WriteBatchContext,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import {
   createCassandraClient,
   isInvalidData,
@@ -25,7 +26,6 @@ import { connectRefusal } from "./connect-refusal.js";
 import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
 import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
 import type { CassandraSinkConfig, RecordPosition } from "./sink-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 
 /**
  * The Cassandra sink's counters, read with `sink.metrics` (a snapshot).

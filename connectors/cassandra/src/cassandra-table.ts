@@ -1,5 +1,5 @@
 import { Client, types } from "cassandra-driver";
-import { closeQuietly, NotConnectedError, SluiceError, validateConfig } from "sluice";
+import { closeQuietly, NotConnectedError, SluiceError, validateConfig } from "sluice/connector";
 import {
   createCassandraClient,
   isUnreachable,

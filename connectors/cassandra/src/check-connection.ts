@@ -1,5 +1,11 @@
 import type { Logger } from "pino";
-import { closeQuietly, NotConnectedError, SluiceError, validateConfig } from "sluice";
+import {
+  closeQuietly,
+  NotConnectedError,
+  SluiceError,
+  validateConfig,
+  warnIfUnverified,
+} from "sluice/connector";
 import {
   createCassandraClient,
   isUnreachable,
@@ -8,7 +14,6 @@ import {
 } from "./cassandra-client.js";
 import { type CassandraClientConfigInput, cassandraClientConfig } from "./client-config.js";
 import { connectRefusal } from "./connect-refusal.js";
-import { warnIfUnverified } from "./tls-options.js";
 
 /** What `checkConnection` found. */
 export interface CassandraConnectionInfo {

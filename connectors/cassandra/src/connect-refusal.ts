@@ -1,7 +1,6 @@
 import { errors, types } from "cassandra-driver";
-import { SluiceError } from "sluice";
+import { SluiceError, tlsRefused } from "sluice/connector";
 import { reasonOf, serverReply } from "./cassandra-client.js";
-import { tlsRefused } from "./tls-failure.js";
 
 function authenticationFailure(error: unknown): errors.AuthenticationError | undefined {
   if (error instanceof errors.AuthenticationError) return error;

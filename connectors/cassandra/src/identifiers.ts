@@ -1,4 +1,4 @@
-import { SluiceError } from "sluice";
+import { SluiceError } from "sluice/connector";
 import { z } from "zod";
 
 /**

@@ -1,4 +1,4 @@
-import { defineSink } from "sluice";
+import { defineSink } from "sluice/connector";
 import { CassandraSink } from "./cassandra-sink.js";
 import { cassandraSinkConfig } from "./sink-config.js";
 

@@ -1,4 +1,4 @@
-import { type SinkRecord, SluiceError } from "sluice";
+import { type SinkRecord, SluiceError } from "sluice/connector";
 import { COLUMN_PATTERN } from "./identifiers.js";
 import type { MapRecord, RecordPosition, Row } from "./sink-config.js";
 

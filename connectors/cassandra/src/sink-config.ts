@@ -1,4 +1,4 @@
-import { type SinkRecord, timerMs } from "sluice";
+import { type SinkRecord, timerMs } from "sluice/connector";
 import { z } from "zod";
 import { cassandraClientFields } from "./client-config.js";
 import { cqlType } from "./cql-types.js";

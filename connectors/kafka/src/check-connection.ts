@@ -1,5 +1,11 @@
 import type { Logger } from "pino";
-import { closeQuietly, NotConnectedError, SluiceError, validateConfig } from "sluice";
+import {
+  closeQuietly,
+  NotConnectedError,
+  SluiceError,
+  validateConfig,
+  warnIfUnverified,
+} from "sluice/connector";
 import { type KafkaClientConfigInput, kafkaClientConfig } from "./client-config.js";
 import {
   createKafkaClient,
@@ -8,7 +14,6 @@ import {
   unreachableMessage,
 } from "./kafka-client.js";
 import { kafkaRefusal } from "./kafka-refusal.js";
-import { warnIfUnverified } from "./tls-options.js";
 
 /** What `checkConnection` found. */
 export interface KafkaConnectionInfo {

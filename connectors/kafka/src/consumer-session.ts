@@ -6,7 +6,13 @@ import type {
   Kafka,
 } from "kafkajs";
 import type { Logger } from "pino";
-import { abortable, closeQuietly, NotConnectedError, SluiceError, withTimeout } from "sluice";
+import {
+  abortable,
+  closeQuietly,
+  NotConnectedError,
+  SluiceError,
+  withTimeout,
+} from "sluice/connector";
 import {
   isConnectionProblem,
   protocolErrorType,

@@ -1,4 +1,4 @@
-import { defineSink, defineSource } from "sluice";
+import { defineSink, defineSource } from "sluice/connector";
 import { KafkaSink } from "./kafka-sink.js";
 import { KafkaSource } from "./kafka-source.js";
 import { kafkaSinkConfig } from "./sink-config.js";

@@ -1,8 +1,7 @@
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import type { Logger } from "pino";
+import { clientTlsOptions, tlsFailureOf } from "sluice/connector";
 import type { KafkaClientConfig } from "./client-config.js";
-import { tlsFailureOf } from "./tls-failure.js";
-import { clientTlsOptions } from "./tls-options.js";
 
 /**
  * Builds the kafkajs client for a parsed config. kafkajs log lines go to `logger` (its errors at

@@ -1,6 +1,5 @@
-import { SluiceError } from "sluice";
+import { SluiceError, tlsRefused } from "sluice/connector";
 import { protocolErrorType, rootMessage } from "./kafka-client.js";
-import { tlsRefused } from "./tls-failure.js";
 
 /** What a Kafka client was doing, for the words of a refusal. */
 export interface KafkaResources {

@@ -8,7 +8,8 @@ import {
   type SinkRecord,
   SluiceError,
   type WriteBatchContext,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import {
   createKafkaClient,
   isConnectionProblem,
@@ -18,7 +19,6 @@ import {
 } from "./kafka-client.js";
 import { kafkaRefusal } from "./kafka-refusal.js";
 import type { KafkaSinkConfig } from "./sink-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 import { attachSink, type ConsumedOffset, linkedSource } from "./transaction-link.js";
 
 /**

@@ -8,12 +8,12 @@ import {
   SluiceError,
   type Source,
   Wakeup,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
 import { createKafkaClient, rootMessage } from "./kafka-client.js";
 import { type ReadLimits, type ReadPart, ReadPath, readLimits } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 import { parseOffset, parsePartitionKey, partitionKey } from "./topic-partition.js";
 import { attachSource, type ConsumedOffset, linkedSink } from "./transaction-link.js";
 

@@ -1,4 +1,4 @@
-import type { SourceRecord } from "sluice";
+import type { SourceRecord } from "sluice/connector";
 
 /** A record held by the source, with its Kafka offset as a number for ordering. */
 export interface HeldRecord {

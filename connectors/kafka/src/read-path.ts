@@ -1,6 +1,11 @@
 import type { Consumer, IHeaders, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
-import { type ReadOptions, type RecordHeaders, SluiceError, type SourceRecord } from "sluice";
+import {
+  type ReadOptions,
+  type RecordHeaders,
+  SluiceError,
+  type SourceRecord,
+} from "sluice/connector";
 import type { HeldRecord, PartitionState } from "./partition-state.js";
 import type { KafkaSourceConfig } from "./source-config.js";
 import { parsePartitionKey, partitionKey } from "./topic-partition.js";

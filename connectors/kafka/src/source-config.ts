@@ -1,4 +1,4 @@
-import { timerMs } from "sluice";
+import { timerMs } from "sluice/connector";
 import { z } from "zod";
 import { kafkaClientFields } from "./client-config.js";
 

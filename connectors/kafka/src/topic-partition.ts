@@ -1,4 +1,4 @@
-import { SluiceError } from "sluice";
+import { SluiceError } from "sluice/connector";
 
 /** A Kafka topic and partition number. */
 export interface TopicPartition {

@@ -1,4 +1,4 @@
-import { SluiceError } from "sluice";
+import { SluiceError } from "sluice/connector";
 
 /** A consumed offset to commit: the next record of the partition to read. */
 export interface ConsumedOffset {

@@ -1,6 +1,7 @@
 // The Kafka source's side of flow control, without a broker: read limits per read and per
 // partition, the surplus kept, pauses per partition, and the backlog it reports.
-import { hasErrorCode, type ReadResult, type SourceRecord } from "sluice";
+import { hasErrorCode, type SourceRecord } from "sluice";
+import type { ReadResult } from "sluice/connector";
 import { afterEach, describe, expect, it } from "vitest";
 import type { KafkaSource } from "../src/kafka-source.js";
 import { fakeKafkaSource } from "./fake-kafka.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { validateConfig } from "sluice";
+import { validateConfig } from "sluice/connector";
 import { brokerAddresses, endQuietly, type MqttConnect, openClient } from "./connect.js";
 import { connectionConfig } from "./connection-config.js";
 

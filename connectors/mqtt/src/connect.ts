@@ -2,16 +2,16 @@ import type { IClientOptions, IConnackPacket, MqttClient } from "mqtt";
 import mqtt from "mqtt";
 import {
   brokerList,
+  clientTlsOptions,
   closeQuietly,
   connectAdvice,
   firstReachable,
   type HostPort,
   NotConnectedError,
   type SluiceError,
-} from "sluice";
+  tlsRefused,
+} from "sluice/connector";
 import type { ConnectionConfig } from "./connection-config.js";
-import { tlsRefused } from "./tls-failure.js";
-import { clientTlsOptions } from "./tls-options.js";
 
 type Protocol = "mqtt" | "mqtts" | "ws" | "wss";
 

@@ -1,5 +1,5 @@
 import type { IPublishPacket } from "mqtt";
-import type { RecordHeaders } from "sluice";
+import type { RecordHeaders } from "sluice/connector";
 
 /** MQTT 5 user properties: names to one or several text values. */
 export type UserProperties = Record<string, string | string[]>;

@@ -1,5 +1,5 @@
 import type { IPublishPacket, MqttClient } from "mqtt";
-import { SluiceError } from "sluice";
+import { SluiceError } from "sluice/connector";
 
 /**
  * What the ack handler answers mqtt.js with so that it sends no PUBACK (QoS 1) or PUBREC

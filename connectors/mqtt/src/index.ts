@@ -1,4 +1,4 @@
-import { defineSink, defineSource } from "sluice";
+import { defineSink, defineSource } from "sluice/connector";
 import { MqttSink } from "./mqtt-sink.js";
 import { MqttSource } from "./mqtt-source.js";
 import { mqttSinkConfig } from "./sink-config.js";
@@ -48,7 +48,7 @@ export const plugins = [mqttSource, mqttSink];
 export default plugins;
 
 // The template lives in core; re-exported so `@sluice/mqtt` keeps offering it.
-export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "sluice";
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "sluice/connector";
 export { checkConnection, type MqttConnectionCheck } from "./check-connection.js";
 export {
   type BrokerAddress,

@@ -11,7 +11,8 @@ import {
   SluiceError,
   templateFunction,
   type WriteBatchContext,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import {
   type BrokerAddress,
   clientOpener,
@@ -21,7 +22,6 @@ import {
 } from "./connect.js";
 import { userProperties } from "./headers.js";
 import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 import { topicNameProblem } from "./topics.js";
 
 /** The sink's counters; read them with `sink.metrics`. */

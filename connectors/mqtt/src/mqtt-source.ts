@@ -12,7 +12,8 @@ import {
   SluiceError,
   type Source,
   type SourceRecord,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import {
   type BrokerAddress,
   clientOpener,
@@ -23,7 +24,6 @@ import {
 import { recordHeaders } from "./headers.js";
 import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
 import { type MqttSourceConfig, subscriptionsOf } from "./source-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface MqttSourceMetrics extends ConnectionMetrics {

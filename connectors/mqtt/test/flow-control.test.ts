@@ -3,7 +3,7 @@
 // acknowledgement for a message Sluice has not acknowledged, paused or not.
 import { EventEmitter } from "node:events";
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
-import type { ReadResult } from "sluice";
+import type { ReadResult } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { MqttSource } from "../src/mqtt-source.js";

@@ -1,5 +1,5 @@
 import type { IPublishPacket } from "mqtt";
-import { ConnectorRegistry } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { recordHeaders, userProperties } from "../src/headers.js";

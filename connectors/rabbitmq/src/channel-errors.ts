@@ -1,4 +1,4 @@
-import { NotConnectedError, SluiceError } from "sluice";
+import { NotConnectedError, SluiceError } from "sluice/connector";
 
 /**
  * Turns the failure of a channel operation while setting up (declaring or checking a queue or

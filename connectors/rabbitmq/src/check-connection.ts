@@ -1,4 +1,4 @@
-import { validateConfig } from "sluice";
+import { validateConfig } from "sluice/connector";
 import { type AmqpConnect, brokerAddresses, closeConnection, openConnection } from "./connect.js";
 import { connectionConfig } from "./connection-config.js";
 

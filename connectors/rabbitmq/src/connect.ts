@@ -4,16 +4,16 @@ import {
   brokerList,
   type ConnectionLink,
   type ConnectSteps,
+  clientTlsOptions,
   closeQuietly,
   connectAdvice,
   firstReachable,
   type HostPort,
   openAbortably,
   type SluiceError,
-} from "sluice";
+  tlsRefused,
+} from "sluice/connector";
 import type { ConnectionConfig } from "./connection-config.js";
-import { tlsRefused } from "./tls-failure.js";
-import { clientTlsOptions } from "./tls-options.js";
 
 /** One broker address with everything needed to open a connection to it. */
 export interface BrokerAddress extends HostPort {

@@ -1,4 +1,4 @@
-import { HOST_PORT, requireUrlOrHosts, secret, timerMs, tlsConfig } from "sluice";
+import { HOST_PORT, requireUrlOrHosts, secret, timerMs, tlsConfig } from "sluice/connector";
 import { z } from "zod";
 
 /** TLS settings passed through to Node's `tls.connect`: core's, under this package's name. */

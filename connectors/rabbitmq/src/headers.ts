@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from "amqplib";
-import type { RecordHeaders } from "sluice";
+import type { RecordHeaders } from "sluice/connector";
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });

@@ -1,4 +1,4 @@
-import { defineSink, defineSource } from "sluice";
+import { defineSink, defineSource } from "sluice/connector";
 import { RabbitMqSink } from "./rabbitmq-sink.js";
 import { RabbitMqSource } from "./rabbitmq-source.js";
 import { rabbitmqSinkConfig } from "./sink-config.js";
@@ -47,7 +47,7 @@ export const plugins = [rabbitmqSource, rabbitmqSink];
 export default plugins;
 
 // The template lives in core; re-exported so `@sluice/rabbitmq` keeps offering it.
-export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "sluice";
+export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "sluice/connector";
 export { checkConnection, type RabbitMqConnectionCheck } from "./check-connection.js";
 export {
   type AmqpConnect,

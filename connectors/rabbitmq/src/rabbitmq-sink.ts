@@ -10,7 +10,8 @@ import {
   SluiceError,
   templateFunction,
   type WriteBatchContext,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import { explainChannelError } from "./channel-errors.js";
 import {
   type AmqpConnect,
@@ -22,7 +23,6 @@ import {
 } from "./connect.js";
 import { amqpHeaders } from "./headers.js";
 import type { RabbitMqSinkConfig, RoutingKeyFunction } from "./sink-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 
 /** The sink's counters; read them with `sink.metrics`. */
 export interface RabbitMqSinkMetrics extends ConnectionMetrics {

@@ -11,7 +11,8 @@ import {
   readSize,
   type Source,
   type SourceRecord,
-} from "sluice";
+  warnIfUnverified,
+} from "sluice/connector";
 import { explainChannelError } from "./channel-errors.js";
 import {
   type AmqpConnect,
@@ -23,7 +24,6 @@ import {
 } from "./connect.js";
 import { recordHeaders } from "./headers.js";
 import type { RabbitMqSourceConfig } from "./source-config.js";
-import { warnIfUnverified } from "./tls-options.js";
 
 /** The source's counters; read them with `source.metrics`. */
 export interface RabbitMqSourceMetrics extends ConnectionMetrics {

@@ -1,4 +1,4 @@
-import { RecordTemplate, type SinkRecord, TEMPLATE_PLACEHOLDERS } from "sluice";
+import { RecordTemplate, type SinkRecord, TEMPLATE_PLACEHOLDERS } from "sluice/connector";
 import { z } from "zod";
 import { connectionFields, requireOneAddress } from "./connection-config.js";
 

@@ -3,7 +3,7 @@
 // delivered to it stay unacknowledged on the channel until acked there.
 import { EventEmitter } from "node:events";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
-import type { ReadResult } from "sluice";
+import type { ReadResult } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { RabbitMqSource } from "../src/rabbitmq-source.js";

@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from "amqplib";
-import { ConnectorRegistry } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { amqpHeaders, recordHeaders } from "../src/headers.js";

@@ -98,6 +98,8 @@ export type {
 } from "./source.js";
 export { type RecordNameFunction, templateFunction } from "./template-function.js";
 export { type TlsConfig, tlsConfig } from "./tls-config.js";
+export { type TlsFailure, tlsFailureOf, tlsRefused } from "./tls-failure.js";
+export { type ClientTlsOptions, clientTlsOptions, warnIfUnverified } from "./tls-options.js";
 export {
   CONNECTOR_LOGGER,
   CONSOLE_STREAMS,

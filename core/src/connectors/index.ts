@@ -1,10 +1,6 @@
 export { builtinConnectors } from "./builtins.js";
 export { type ConsoleSinkConfig, consoleSinkConfig } from "./console/console-sink-config.js";
 export { consoleSink } from "./console/console-sink-plugin.js";
-export {
-  type CreateConnectorRegistryOptions,
-  createConnectorRegistry,
-} from "./default-registry.js";
 export { batchFileName, isDataFileName } from "./file/file-names.js";
 export { type FileSinkConfig, fileSinkConfig } from "./file/file-sink-config.js";
 export { fileSink } from "./file/file-sink-plugin.js";

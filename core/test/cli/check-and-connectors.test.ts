@@ -1,7 +1,8 @@
 // `sluice check` lists the config problems of every connector of a job, not only the first;
 // `sluice connectors` shows each option's default.
 import { fileURLToPath } from "node:url";
-import { defineSink, secret } from "sluice";
+import { secret } from "sluice";
+import { defineSink } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { describeConnector } from "../../src/cli/connectors-command.js";

@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createJobContext, defineJob, defineSource, hasErrorCode, SluiceError } from "sluice";
+import { createJobContext, defineJob, hasErrorCode, SluiceError } from "sluice";
+import { defineSource } from "sluice/connector";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { main } from "../../src/cli/main.js";

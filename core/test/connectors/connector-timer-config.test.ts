@@ -1,6 +1,8 @@
 // Connector configs' millisecond fields become timers; a value a timer cannot hold (above
 // 2^31 - 1 ms) fired after 1 ms with a TimeoutOverflowWarning, so validation refuses it.
-import { ConfigValidationError, createConnectorRegistry, timerMs, validateConfig } from "sluice";
+import { ConfigValidationError, validateConfig } from "sluice";
+import { createConnectorRegistry } from "sluice/advanced";
+import { timerMs } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";

@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import { createConnectorRegistry } from "sluice";
+import { createConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 

@@ -5,7 +5,7 @@ import { watch } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ConnectorRegistry, createConnectorRegistry } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isBatchTemporaryFileName } from "../../src/connectors/file/file-names.js";

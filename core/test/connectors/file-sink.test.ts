@@ -1,12 +1,8 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  batchFileName,
-  type ConnectorRegistry,
-  createConnectorRegistry,
-  type SourceRecord,
-} from "sluice";
+import { batchFileName, type SourceRecord } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 

@@ -1,15 +1,12 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Batch, batchRecords, type SourceRecord, StreamingContext } from "sluice";
 import {
-  type Batch,
-  batchRecords,
   type ConnectorRegistry,
   createConnectorRegistry,
   type SourceInputDStream,
-  type SourceRecord,
-  StreamingContext,
-} from "sluice";
+} from "sluice/advanced";
 import { LogCapture, ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SOURCE_DEAD_LETTERS } from "../../src/connector/tokens.js";

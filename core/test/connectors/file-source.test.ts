@@ -1,13 +1,13 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { SourceRecord } from "sluice";
 import {
   type ConnectorRegistry,
   type CreateSourceOptions,
   createConnectorRegistry,
-  type SourceRecord,
   SourceSession,
-} from "sluice";
+} from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 

@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
-import { type ConnectorRegistry, createConnectorRegistry, type SourceRecord } from "sluice";
+import type { SourceRecord } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LineServer } from "./line-server.js";

@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { type DStream, ExecutorPool, NativeKernels, type SourceRecord } from "sluice";
+import type { DStream, SourceRecord } from "sluice";
+import { ExecutorPool, NativeKernels } from "sluice/advanced";
 import { runBatches } from "sluice/testing";
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";

@@ -1,4 +1,4 @@
-import { JsKernels, type Kernels, NativeKernels } from "sluice";
+import { JsKernels, type Kernels, NativeKernels } from "sluice/advanced";
 import { requireNativeBinding } from "../kernels/native-binding.js";
 
 /**

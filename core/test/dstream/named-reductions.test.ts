@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import type { Batch, Kernels } from "sluice";
+import type { Batch } from "sluice";
+import type { Kernels } from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
 import {

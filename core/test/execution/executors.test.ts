@@ -4,12 +4,12 @@ import { join } from "node:path";
 import {
   type BatchInfo,
   createJobContext,
-  ExecutorPool,
   type ExecutorsInfo,
   type ExecutorsUnavailableInfo,
   type StreamingContext,
   type StreamingContextOptions,
 } from "sluice";
+import { ExecutorPool } from "sluice/advanced";
 import { executorThreadIds, ManualClock, runBatches } from "sluice/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { DriverExecution } from "../../src/execution/driver-execution.js";

@@ -1,4 +1,4 @@
-import { PidRateEstimator, RateController } from "sluice";
+import { PidRateEstimator, RateController } from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 
 const interval = 1000;

@@ -1,15 +1,12 @@
 import {
   batchRecords,
-  defineSource,
   type InputRateInfo,
   type RateControlOptions,
-  type ReadOptions,
-  type ReadResult,
-  type Source,
-  type SourceInputDStream,
   type SourceRecord,
   StreamingContext,
 } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
+import { defineSource, type ReadOptions, type ReadResult, type Source } from "sluice/connector";
 import { ManualClock } from "sluice/testing";
 import { z } from "zod";
 

@@ -1,12 +1,12 @@
 import fc from "fast-check";
+import { SluiceError } from "sluice";
 import {
   JsKernels,
   type Kernels,
   keyColumnFromStrings,
   murmur3,
   NativeKernels,
-  SluiceError,
-} from "sluice";
+} from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "./native-binding.js";
 

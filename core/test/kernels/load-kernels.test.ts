@@ -1,4 +1,9 @@
-import { createKernelsChooser, decideKernels, type NativeBinding, NativeKernels } from "sluice";
+import {
+  createKernelsChooser,
+  decideKernels,
+  type NativeBinding,
+  NativeKernels,
+} from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "./native-binding.js";
 

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { NativeBinding } from "sluice";
+import type { NativeBinding } from "sluice/advanced";
 
 /**
  * Loads the built addon for tests that must exercise it. Fails loudly (never skips) when the

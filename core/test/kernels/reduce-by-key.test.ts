@@ -5,7 +5,7 @@ import {
   keyColumnFromBuffers,
   keyColumnFromStrings,
   NativeKernels,
-} from "sluice";
+} from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "./native-binding.js";
 

@@ -4,7 +4,7 @@ import {
   type Kernels,
   keyColumnFromStrings,
   NativeKernels,
-} from "sluice";
+} from "sluice/advanced";
 import { describe, expect, it } from "vitest";
 import { requireNativeBinding } from "./native-binding.js";
 

@@ -1,6 +1,8 @@
 // The kit checks itself here against a sink whose connection can be dropped: the built-in
 // sinks have no connection, so their suites declare the reconnect case not applicable.
-import { defineSink, NotConnectedError, type Sink, type SinkRecord } from "sluice";
+
+import type { SinkRecord } from "sluice";
+import { defineSink, NotConnectedError, type Sink } from "sluice/connector";
 import { describeSinkConformance } from "sluice/testing/conformance";
 import { z } from "zod";
 

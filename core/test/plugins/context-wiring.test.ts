@@ -5,14 +5,12 @@ import {
   batchRecords,
   closeConnectorsOf,
   connectorsOf,
-  defineSource,
-  type ReadResult,
   SluiceError,
-  type Source,
-  type SourceInputDStream,
   type SourceRecord,
   StreamingContext,
 } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
+import { defineSource, type ReadResult, type Source } from "sluice/connector";
 import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";

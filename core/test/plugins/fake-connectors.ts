@@ -1,4 +1,11 @@
-import { defineSink, defineSource, type ReadResult, type Sink, type Source, secret } from "sluice";
+import { secret } from "sluice";
+import {
+  defineSink,
+  defineSource,
+  type ReadResult,
+  type Sink,
+  type Source,
+} from "sluice/connector";
 import { z } from "zod";
 
 /** What the fake connectors did, in order, across one test. */

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConnectorRegistry, SluiceError } from "sluice";
+import { SluiceError } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

@@ -4,16 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { inspect } from "node:util";
+import { SluiceError } from "sluice";
+import { ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
 import {
   CONSOLE_STREAMS,
-  ConnectorRegistry,
-  createConnectorRegistry,
   defineSource,
   SINK_PLUGIN,
-  SluiceError,
   SOURCE_PLUGIN,
   serviceToken,
-} from "sluice";
+} from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { container as globalContainer } from "tsyringe";
 import { describe, expect, it } from "vitest";

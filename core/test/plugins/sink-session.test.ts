@@ -1,11 +1,11 @@
+import type { SinkRecord } from "sluice";
+import { SinkSession } from "sluice/advanced";
 import {
   BackoffError,
   NotConnectedError,
   type Sink,
-  type SinkRecord,
-  SinkSession,
   type WriteBatchContext,
-} from "sluice";
+} from "sluice/connector";
 import { describe, expect, it } from "vitest";
 
 type Step = "ok" | Error;

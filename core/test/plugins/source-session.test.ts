@@ -1,3 +1,4 @@
+import { SourceSession } from "sluice/advanced";
 import {
   BackoffError,
   backoffDelay,
@@ -5,8 +6,7 @@ import {
   NotConnectedError,
   type ReadResult,
   type Source,
-  SourceSession,
-} from "sluice";
+} from "sluice/connector";
 import { describe, expect, it } from "vitest";
 
 type Step = "ok" | Error;

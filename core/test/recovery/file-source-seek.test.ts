@@ -1,12 +1,9 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type ConnectorRegistry,
-  createConnectorRegistry,
-  type Source,
-  type SourceRecord,
-} from "sluice";
+import type { SourceRecord } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
+import type { Source } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 

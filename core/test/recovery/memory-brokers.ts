@@ -1,4 +1,5 @@
-import { defineSource, type ReadResult, type Source, type SourceRecord } from "sluice";
+import type { SourceRecord } from "sluice";
+import { defineSource, type ReadResult, type Source } from "sluice/connector";
 import { z } from "zod";
 
 const encoder = new TextEncoder();

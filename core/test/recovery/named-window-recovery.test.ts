@@ -1,4 +1,5 @@
-import { JsKernels, type Kernels, NativeKernels, type StreamingContext } from "sluice";
+import type { StreamingContext } from "sluice";
+import { JsKernels, type Kernels, NativeKernels } from "sluice/advanced";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { requireNativeBinding } from "../kernels/native-binding.js";
 import { ManualClock, Outputs, processed, startJob, temporaryFolder } from "./job-harness.js";

@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type SourceInputDStream, StreamingContext } from "sluice";
+import { StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { FaultInjectingFileSystem } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import {

@@ -2,7 +2,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hasErrorCode, REDACTED, redactText } from "sluice";
+import { hasErrorCode } from "sluice";
+import { REDACTED, redactText } from "sluice/connector";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CliError } from "../../src/cli/cli-error.js";
 import { ConfigReferenceError } from "../../src/cli/config-references.js";

@@ -1,4 +1,5 @@
-import { defineSource, REDACTED, secret } from "sluice";
+import { secret } from "sluice";
+import { defineSource, REDACTED } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { describeConnector } from "../../src/cli/connectors-command.js";

@@ -1,4 +1,4 @@
-import { REDACTED } from "sluice";
+import { REDACTED } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { deadLetterOf, recordFailure } from "../../src/recovery/dead-letters.js";
 

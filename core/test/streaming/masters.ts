@@ -1,4 +1,4 @@
-import { ExecutorPool } from "sluice";
+import { ExecutorPool } from "sluice/advanced";
 import { afterAll, beforeAll, expect } from "vitest";
 
 /** Every master the operation suite runs under; results must not depend on it. */

@@ -1,10 +1,5 @@
-import {
-  batchRecords,
-  canonicalKey,
-  JsKernels,
-  keyColumnFromStrings,
-  partitionOfKey,
-} from "sluice";
+import { batchRecords, canonicalKey, partitionOfKey } from "sluice";
+import { JsKernels, keyColumnFromStrings } from "sluice/advanced";
 import { runBatches } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { sortedBatches } from "./helpers.js";

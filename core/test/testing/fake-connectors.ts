@@ -1,5 +1,7 @@
 // In-memory external systems and connectors for testing the conformance kit itself: a correct
 // connector of each kind, and flags that each plant one bug that loses or duplicates data.
+
+import { type SinkRecord, SluiceError, type SourceRecord } from "sluice";
 import {
   defineSink,
   defineSource,
@@ -7,11 +9,8 @@ import {
   type ReadOptions,
   type ReadResult,
   type Sink,
-  type SinkRecord,
-  SluiceError,
   type Source,
-  type SourceRecord,
-} from "sluice";
+} from "sluice/connector";
 import { z } from "zod";
 
 const CONFIG = z.strictObject({ name: z.string().min(1), maxRecordsPerRead: z.int().min(1) });

@@ -1,7 +1,7 @@
 // The conformance kit tested against connectors with one planted bug each: every bug that loses
 // or duplicates data must fail a named case, and the correct connectors must pass every case.
 
-import type { Source } from "sluice";
+import type { Source } from "sluice/connector";
 import {
   type ConformancePlan,
   type SinkConformanceCase,

@@ -1,4 +1,4 @@
-import { abortable, closeQuietly, withTimeout } from "sluice";
+import { abortable, closeQuietly, withTimeout } from "sluice/connector";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);

@@ -1,4 +1,5 @@
-import { batchRecords, type SourceInputDStream, StreamingContext } from "sluice";
+import { batchRecords, StreamingContext } from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
 import { ManualClock } from "sluice/testing";
 import { describe, expect, it, vi } from "vitest";
 import { WebhookSource, webhookSource } from "../src/index.js";

@@ -1,4 +1,4 @@
-import { type ConnectorRegistry, createConnectorRegistry } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebhookSource, webhookSource } from "../src/index.js";

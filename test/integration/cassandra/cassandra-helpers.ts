@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { Client } from "cassandra-driver";
 import pino from "pino";
-import { ConnectorRegistry } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
 import { CassandraSink, cassandraSink } from "../../../connectors/cassandra/src/index.js";
 
 export const CASSANDRA_PORT = 9042;

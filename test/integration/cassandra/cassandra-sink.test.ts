@@ -2,7 +2,8 @@
 // names that cannot inject CQL, schema creation, bad records, consistency and retries,
 // missing tables, unreachable nodes, and loading a table for joins.
 import type { Client } from "cassandra-driver";
-import type { ConnectorRegistry, WriteBatchContext } from "sluice";
+import type { ConnectorRegistry } from "sluice/advanced";
+import type { WriteBatchContext } from "sluice/connector";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   cassandraTable,

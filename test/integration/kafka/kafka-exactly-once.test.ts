@@ -2,7 +2,9 @@
 // outputs and its consumed offsets in one transaction. Driven as Sluice's receiver and output
 // do: read, write the batch, then acknowledge every read of the batch together.
 import type { Admin, Kafka, Producer } from "kafkajs";
-import type { ConnectorRegistry, ReadResult, SourceRecord } from "sluice";
+import type { SourceRecord } from "sluice";
+import type { ConnectorRegistry } from "sluice/advanced";
+import type { ReadResult } from "sluice/connector";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { KafkaSink, KafkaSource } from "../../../connectors/kafka/src/index.js";
 import {

@@ -1,7 +1,8 @@
 // The Kafka sink against the local broker: keys, headers and timestamps kept, keyed
 // partitioning, oversized records refused by index, missing topics and unreachable brokers.
 import type { Admin, Kafka } from "kafkajs";
-import type { ConnectorRegistry, WriteBatchContext } from "sluice";
+import type { ConnectorRegistry } from "sluice/advanced";
+import type { WriteBatchContext } from "sluice/connector";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   BROKERS,

@@ -1,7 +1,7 @@
 // The Kafka source against the local broker: record contents, offsets owned by Sluice, start
 // positions, per-partition limits, bounded buffering, patterns, rebalances, unreachable brokers.
 import type { Admin, Kafka, Producer } from "kafkajs";
-import type { ConnectorRegistry } from "sluice";
+import type { ConnectorRegistry } from "sluice/advanced";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { checkConnection } from "../../../connectors/kafka/src/index.js";
 import {

@@ -6,7 +6,8 @@
 // (Both servers go down together so the suite pays for one restart, not two.)
 import type { Client } from "cassandra-driver";
 import type { Admin, Kafka } from "kafkajs";
-import { type BackoffPolicy, type ConnectorRegistry, SinkSession, SourceSession } from "sluice";
+import { type ConnectorRegistry, SinkSession, SourceSession } from "sluice/advanced";
+import type { BackoffPolicy } from "sluice/connector";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cassandraSink, type RecordPosition } from "../../../connectors/cassandra/src/index.js";
 import {

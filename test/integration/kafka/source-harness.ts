@@ -1,6 +1,8 @@
 // Drives Kafka sources and sinks directly through the connector API, as Sluice's receiver does.
 import pino from "pino";
-import { ConnectorRegistry, type ReadResult, type Source, type SourceRecord } from "sluice";
+import type { SourceRecord } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
+import type { ReadResult, Source } from "sluice/connector";
 import {
   KafkaSink,
   KafkaSource,

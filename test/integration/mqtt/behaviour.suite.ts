@@ -3,13 +3,9 @@
 // connector, redeliveries after a reconnect not handed over twice, acks given while
 // disconnected sent after reconnecting, QoS 0 and headers, topic templates and retain.
 import type { MqttClient } from "mqtt";
-import {
-  ConnectorRegistry,
-  type ReadResult,
-  type SinkRecord,
-  type SourceRecord,
-  SourceSession,
-} from "sluice";
+import type { SinkRecord, SourceRecord } from "sluice";
+import { ConnectorRegistry, SourceSession } from "sluice/advanced";
+import type { ReadResult } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";

@@ -2,7 +2,7 @@
 // check. Refusals Mosquitto here never gives (it lets everyone in) come from a few scripted
 // bytes on a local socket; the client side is the real mqtt.js.
 import { createServer, type Server, type Socket } from "node:net";
-import { ConnectorRegistry } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkConnection, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";

@@ -4,7 +4,9 @@
 // outputs what is published once the broker is back, and still acknowledges nothing before
 // ack() (checked across a restart of the connector afterwards, which the session survives).
 import type { MqttClient } from "mqtt";
-import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } from "sluice";
+import type { SourceRecord } from "sluice";
+import { ConnectorRegistry, SourceSession } from "sluice/advanced";
+import type { ReadResult } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSource, mqttSource } from "../../../connectors/mqtt/src/index.js";

@@ -2,13 +2,9 @@
 // acknowledgements held until ack(), stale delivery tags never acked on a new channel, the
 // order of requeued messages, bindings, routing keys, unroutable messages, metrics.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import {
-  ConnectorRegistry,
-  type ReadResult,
-  type SinkRecord,
-  type SourceRecord,
-  SourceSession,
-} from "sluice";
+import type { SinkRecord, SourceRecord } from "sluice";
+import { ConnectorRegistry, SourceSession } from "sluice/advanced";
+import type { ReadResult } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,6 +1,6 @@
 // Clear errors when the broker cannot be reached or refuses: they name host:port and what to check.
 import { createServer } from "node:net";
-import { ConnectorRegistry } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {

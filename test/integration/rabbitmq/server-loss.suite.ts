@@ -2,7 +2,9 @@
 // itself, every message is output, and the messages that were unacknowledged at the loss come
 // again (marked redelivered) and are settled on the new channel — never with stale tags.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { ConnectorRegistry, type ReadResult, type SourceRecord, SourceSession } from "sluice";
+import type { SourceRecord } from "sluice";
+import { ConnectorRegistry, SourceSession } from "sluice/advanced";
+import type { ReadResult } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RabbitMqSource, rabbitmqSource } from "../../../connectors/rabbitmq/src/index.js";

@@ -5,7 +5,8 @@
 // to fix, without the password. Start the servers first: scripts/services/start
 import tls from "node:tls";
 import { Client } from "cassandra-driver";
-import { ConnectorRegistry, type WriteBatchContext } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
+import type { WriteBatchContext } from "sluice/connector";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CassandraSink, cassandraSink } from "../../../connectors/cassandra/src/index.js";
 import { lockServer } from "../../support/service-lock.js";

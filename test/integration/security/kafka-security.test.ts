@@ -5,7 +5,8 @@
 // SLUICE_CONNECTOR_REFUSED naming what to fix, without the password.
 // Start the servers first: scripts/services/start
 import type { Admin } from "kafkajs";
-import { ConnectorRegistry, type Sink, type Source } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
+import type { Sink, Source } from "sluice/connector";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   KafkaSink,

@@ -5,7 +5,8 @@
 // the rules deny: each a SLUICE_CONNECTOR_REFUSED naming what to fix, without the password.
 // Start the servers first: scripts/services/start
 import { randomUUID } from "node:crypto";
-import { ConnectorRegistry, type Sink, type Source } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
+import type { Sink, Source } from "sluice/connector";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { lockServer } from "../../support/service-lock.js";

@@ -1,7 +1,8 @@
 // A job that leaves everything Sluice writes on disk behind: lines from a socket (kept in the
 // write-ahead log), a failing map (dead letters), checkpoints, a file output, and a sink whose
 // config holds credentials, for the secret-leak test.
-import { defineJob, defineSink, redactConfig, secret, tlsConfig } from "sluice";
+import { defineJob, secret } from "sluice";
+import { defineSink, redactConfig, tlsConfig } from "sluice/connector";
 import { z } from "zod";
 
 const vaultConfig = z.strictObject({

@@ -1,6 +1,7 @@
 // A job whose source reports its first connection failure only after a while, as clients that
 // retry on their own do, for the CLI's connect timeout.
-import { defineJob, defineSource, NotConnectedError } from "sluice";
+import { defineJob } from "sluice";
+import { defineSource, NotConnectedError } from "sluice/connector";
 import { z } from "zod";
 
 const slowFailing = defineSource({

@@ -1,6 +1,6 @@
 // The TLS options handed to client libraries, and the warning when the check is turned off.
 import { describe, expect, it } from "vitest";
-import { clientTlsOptions, warnIfUnverified } from "../src/tls-options.js";
+import { clientTlsOptions, warnIfUnverified } from "sluice/connector";
 
 describe("clientTlsOptions", () => {
   it("checks the server's certificate unless told not to by name", () => {

@@ -1,4 +1,4 @@
-import { SluiceError } from "sluice";
+import { SluiceError } from "../errors/sluice-error.js";
 
 /** What a failed TLS handshake says to fix. */
 export interface TlsFailure {

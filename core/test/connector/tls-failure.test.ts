@@ -1,6 +1,6 @@
 // What a failed TLS handshake names to fix, found wherever the client library wrapped it.
 import { describe, expect, it } from "vitest";
-import { tlsFailureOf, tlsRefused } from "../src/tls-failure.js";
+import { tlsFailureOf, tlsRefused } from "sluice/connector";
 
 const tlsError = (code: string, message = code) => Object.assign(new Error(message), { code });
 

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { TlsConfig } from "sluice";
+import type { TlsConfig } from "./tls-config.js";
 
 /** Node TLS options with the server's certificate always checked unless turned off by name. */
 export type ClientTlsOptions = Omit<TlsConfig, "rejectUnauthorized"> & {
