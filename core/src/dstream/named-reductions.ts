@@ -1,5 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import {
+  AGGREGATE_OPS,
   type NamedReduction,
   partialMergeOp,
   startAggregate,
@@ -40,7 +41,7 @@ import {
  */
 export type { NamedReduction };
 
-const NAMES: ReadonlySet<unknown> = new Set<NamedReduction>(["sum", "count", "min", "max"]);
+const NAMES: ReadonlySet<unknown> = new Set(AGGREGATE_OPS.filter((op) => op !== "mean"));
 
 /**
  * True when `value` names a reduction.
