@@ -1,6 +1,6 @@
-import { redactText } from "../connector/redact-text.js";
 import type { SluiceError } from "../errors/sluice-error.js";
 import { connectorsOf } from "../plugins/connectors-of.js";
+import { redactText } from "../util/redact-text.js";
 import { CliError } from "./cli-error.js";
 import { collectConfigProblems } from "./config-problem-collector.js";
 import { readJobConfig, validateJobConfig } from "./job-config.js";

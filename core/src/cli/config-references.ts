@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
-import { registerSecretValue } from "../connector/secret-values.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import { registerSecretValue } from "../util/secret-values.js";
 
 /** One reference that could not be resolved: where it is and why. */
 export interface UnresolvedReference {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { redactText } from "../connector/redact-text.js";
 import { logFormatOf, logLevelOf } from "../util/logger.js";
+import { redactText } from "../util/redact-text.js";
 import { checkCommand } from "./check-command.js";
 import { CliError } from "./cli-error.js";
 import { connectorsCommand } from "./connectors-command.js";

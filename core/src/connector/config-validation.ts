@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { SluiceError } from "../errors/sluice-error.js";
 import { MAX_DURATION_MS } from "../util/duration.js";
+import { redactText } from "../util/redact-text.js";
 import { editDistance } from "./edit-distance.js";
 import { formatConfig, REDACTED, redactConfig, registerSecretFields } from "./redact.js";
-import { redactText } from "./redact-text.js";
 import { type AnySchema, descriptionOf, knownFieldNames, schemasAtPath } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
 

@@ -9,6 +9,8 @@
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 export { abortable, closeQuietly, withTimeout } from "../util/async.js";
 export { type Duration, parseDuration } from "../util/duration.js";
+export { redactConfigString, redactText } from "../util/redact-text.js";
+export { registerSecretValue } from "../util/secret-values.js";
 export {
   type BackoffPolicy,
   backoffDelay,
@@ -85,9 +87,7 @@ export {
   redactConfig,
   registerSecretFields,
 } from "./redact.js";
-export { redactConfigString, redactText } from "./redact-text.js";
 export { isSecret, secret } from "./secret.js";
-export { registerSecretValue } from "./secret-values.js";
 export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
 export type {
   ReadOptions,

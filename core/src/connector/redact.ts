@@ -1,10 +1,10 @@
+import { REDACTED, redactConfigString } from "../util/redact-text.js";
+import { registerSecretValue } from "../util/secret-values.js";
 import { isCloseName } from "./edit-distance.js";
-import { REDACTED, redactConfigString } from "./redact-text.js";
 import { type AnySchema, childSchemas, knownFieldNames } from "./schema-walk.js";
 import { isSecret } from "./secret.js";
-import { registerSecretValue } from "./secret-values.js";
 
-export { REDACTED } from "./redact-text.js";
+export { REDACTED } from "../util/redact-text.js";
 
 const MAX_DEPTH = 32;
 

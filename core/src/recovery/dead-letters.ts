@@ -2,13 +2,13 @@ import type { Logger } from "pino";
 import type { DeadLetter } from "../connector/dead-letter.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
-import { redactText } from "../connector/redact-text.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ContextConnectors } from "../plugins/context-connectors.js";
 import { pluginName } from "../plugins/context-connectors.js";
 import { SinkSession } from "../plugins/sink-session.js";
 import type { ListenerBus } from "../scheduler/listener-bus.js";
 import { formatRecord } from "../util/format-record.js";
+import { redactText } from "../util/redact-text.js";
 import { deadLetterSinkConfig } from "./dead-letter-config.js";
 
 export type { DeadLetter } from "../connector/dead-letter.js";
