@@ -1,4 +1,5 @@
 import type { BatchInfo, StreamingListener } from "../scheduler/listener.js";
+import { redactText } from "../util/redact-text.js";
 
 /** How progress is shown: a live status line, plain log lines, or JSON lines. */
 export type ProgressMode = "status-line" | "lines" | "json";
@@ -101,8 +102,16 @@ export class ProgressReporter implements StreamingListener {
     this.note(metricsOnly ? `metrics at ${url}metrics` : `UI at ${url} (metrics at ${url}metrics)`);
   }
 
-  /** Shows a message (a source's error) on a line of its own, keeping the status line. */
-  note(message: string): void {
+  /**
+   * Shows a message (a source's error) on a line of its own, keeping the status line; secrets in
+   * it (a URL's user-info, a PEM block, a value from a reference) are redacted.
+   *
+   * @example
+   * reporter.note("source kafka#0: connect amqp://app:pw@broker failed"); // amqp://[redacted]@broker
+   */
+  note(text: string): void {
+    // A connector's error may quote the URL or the credentials it was given.
+    const message = redactText(text);
     if (this.mode === "json") {
       this.output.write(`${JSON.stringify({ event: "note", message })}\n`);
       return;
