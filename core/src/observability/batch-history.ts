@@ -1,4 +1,5 @@
 import type { BatchInfo, OutputOperationInfo } from "../scheduler/listener.js";
+import { redactText } from "../util/redact-text.js";
 
 /** Where a batch is: waiting for an earlier one, running its output operations, or done. */
 export type BatchStatus = "queued" | "processing" | "completed" | "failed";
@@ -155,7 +156,8 @@ function summarizeOutputOperation(info: OutputOperationInfo): OutputOperationSum
     status,
     durationMs: info.duration,
     records: info.numRecords,
-    failureReason: info.failureReason,
+    // Shown on the batch page and in /api: a sink's error may quote its URL or credentials.
+    failureReason: info.failureReason === undefined ? undefined : redactText(info.failureReason),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { BatchInfo, InputRateInfo, ReceiverInfo } from "../scheduler/listener.js";
+import { redactText } from "../util/redact-text.js";
 
 /** One input as the UI's sources table shows it (plain data, sent to the browser as JSON). */
 export interface SourceStatus {
@@ -81,7 +82,8 @@ export class SourceStatuses {
       status.reconnects = starts - 1;
     } else if (event === "error") {
       status.errors++;
-      status.lastError = info.lastErrorMessage;
+      // Shown on the page and in /api: a connector's error may quote its URL or credentials.
+      status.lastError = redactText(info.lastErrorMessage);
     }
   }
 

@@ -4,6 +4,9 @@
 import { REDACTED, registerSecretValue } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { type ProgressMode, ProgressReporter } from "../../src/cli/progress-reporter.js";
+import { BatchHistory } from "../../src/observability/batch-history.js";
+import { SourceStatuses } from "../../src/observability/source-statuses.js";
+import type { BatchInfo, OutputOperationInfo } from "../../src/scheduler/listener.js";
 
 const URL_PASSWORD = "shown-url-pw-5d1e";
 const REGISTERED = "shown-registered-value-91c3";
@@ -23,4 +26,59 @@ describe("the progress reporter's notes", () => {
       expect(printed).not.toContain(REGISTERED);
     });
   }
+});
+
+/** Fails when `data`, as /api sends it, holds a secret, and shows where. */
+function expectRedacted(data: unknown): void {
+  const json = JSON.stringify(data);
+  expect(json).toContain(`amqp://${REDACTED}@broker:5672`);
+  expect(json).not.toContain(URL_PASSWORD);
+  expect(json).not.toContain(REGISTERED);
+}
+
+describe("what the web UI keeps for its pages and /api", () => {
+  it("a source's last error is redacted", () => {
+    const sources = new SourceStatuses(1000);
+    sources.receiver("error", {
+      streamId: 0,
+      name: "source:rabbitmq#0",
+      active: false,
+      lastErrorMessage: FAILURE,
+      lastError: new Error(FAILURE),
+    });
+    expect(sources.all()[0]?.errors).toBe(1);
+    expectRedacted(sources.all());
+  });
+
+  it("an output operation's failure reason is redacted, in the batch and on its own", () => {
+    const failed: OutputOperationInfo = {
+      batchTime: 1000,
+      id: 0,
+      name: "sink:rabbitmq#0",
+      startTime: 1000,
+      endTime: 1010,
+      duration: 10,
+      failureReason: FAILURE,
+      numRecords: undefined,
+    };
+    const batch: BatchInfo = {
+      batchTime: 1000,
+      streamIdToInputInfo: new Map(),
+      numRecords: 0,
+      submissionTime: 1000,
+      processingStartTime: 1000,
+      processingEndTime: 1010,
+      schedulingDelay: 0,
+      processingDelay: 10,
+      totalDelay: 10,
+      outputOperationInfos: new Map([[0, failed]]),
+    };
+    const history = new BatchHistory(10);
+    const completed = history.update(batch, "completed");
+    expect(completed.status).toBe("failed");
+    expectRedacted(completed);
+    const running = new BatchHistory(10);
+    running.update({ ...batch, outputOperationInfos: new Map() }, "processing");
+    expectRedacted(running.updateOutputOperation(failed));
+  });
 });
