@@ -3,6 +3,7 @@ import { startUi, type UiHandle } from "../observability/start-ui.js";
 import { parseUiAddress, type UiOptions } from "../observability/ui-options.js";
 import type { StreamingListener } from "../scheduler/listener.js";
 import { type Duration, parseDuration } from "../util/duration.js";
+import { registerSecretValue } from "../util/secret-values.js";
 import { CliError } from "./cli-error.js";
 import { type JobConfig, readJobConfig, validateJobConfig } from "./job-config.js";
 import { buildJobContext } from "./load-job.js";
@@ -50,6 +51,9 @@ export async function loadValidConfig(flags: {
  */
 export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): Promise<number> {
   const config = await loadValidConfig(flags);
+  // Whoever holds the UI's token reads the job's UI: redacted in all text from the first log on.
+  const uiToken = (io.env ?? process.env).SLUICE_UI_TOKEN ?? config.ui?.token;
+  if (uiToken !== undefined) registerSecretValue(uiToken);
   const ctx = await buildJobContext(jobFile, flags, config);
   const mode: ProgressMode = flags.json ? "json" : io.stderr.isTTY ? "status-line" : "lines";
   const reporter = new ProgressReporter(mode, ctx.batchInterval, io.stderr);
