@@ -26,6 +26,7 @@ export {
 export { type Batch, batchRecords, batchSize } from "./dstream/batch.js";
 export {
   DStream,
+  type NamedWindowOptions,
   type ReduceByKeyAndWindowOptions,
   type ReduceByWindowOptions,
   type TransformResult,

@@ -85,6 +85,11 @@ describe("key and value types flow", () => {
         filter: ([, v]) => v > 0,
       }),
     ).toEqualTypeOf<DStream<[string, number]>>();
+    expectTypeOf(
+      pairs.reduceByKeyAndWindow("sum", { window: "4s", slide: "2s", numPartitions: 2 }),
+    ).toEqualTypeOf<DStream<[string, number]>>();
+    // @ts-expect-error a named reduction undoes itself: no inverse
+    pairs.reduceByKeyAndWindow("sum", { window: "4s", inverse: (a: number, b: number) => a - b });
     const totals = pairs.updateStateByKey((values, state: number | undefined, { key, time }) => {
       expectTypeOf(values).toEqualTypeOf<number[]>();
       expectTypeOf(key).toEqualTypeOf<string>();

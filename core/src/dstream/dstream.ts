@@ -7,6 +7,7 @@ import { type Batch, batchRecords, batchSize } from "./batch.js";
 import { type ByteParser, checkByteParser, type TextRecord } from "./byte-parser.js";
 import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
+import { type NamedWindowOptions, namedWindow } from "./named-window-options.js";
 import { guardRecords, SKIPPED_RECORD } from "./record-guard.js";
 import { saveBatchAsText } from "./save-as-text.js";
 import type { SinkInput, SinkOutputOptions } from "./sink-options.js";
@@ -17,6 +18,8 @@ import type { StreamOwner, StreamScope } from "./stream-scope.js";
  * What a `transform` function may return: the records of the new batch (cut into the context's
  * default number of partitions), or partitions of its own.
  */
+export type { NamedWindowOptions };
+
 export type TransformResult<U> =
   | ReadonlyArray<U>
   | { readonly partitions: ReadonlyArray<ReadonlyArray<U>> };
@@ -598,7 +601,8 @@ export abstract class DStream<T> {
    * @example
    * clicks.countByWindow("30s", "10s");
    */
-  countByWindow(window: Duration, slide?: Duration): DStream<number> {
+  countByWindow(window: Duration | NamedWindowOptions, slide?: Duration): DStream<number> {
+    const spec = namedWindow("countByWindow", window, slide, undefined);
     // Each batch is counted once (without reading its records), and the window adds up the
     // counts on the kernels' window aggregator.
     const counts = new this.scope.operators.BatchMappedDStream(
@@ -607,7 +611,7 @@ export abstract class DStream<T> {
       "count",
     );
     const NamedWindowed = this.scope.operators.NamedWindowedDStream;
-    const windowed = new NamedWindowed<number>(counts, "sum", window, slide, 1);
+    const windowed = new NamedWindowed<number>(counts, "sum", spec.window, spec.slide, 1);
     return new this.scope.operators.BatchMappedDStream(
       windowed,
       (batch: Batch<[number, number]>) => [[batchRecords(batch)[0]?.[1] ?? 0]],
@@ -624,17 +628,18 @@ export abstract class DStream<T> {
    * @example
    * prices.reduceByWindow((a, b) => Math.max(a, b), { window: "1m", slide: "10s" });
    * prices.reduceByWindow("max", "1m", "10s");
+   * prices.reduceByWindow("max", { window: "1m", slide: "10s" });
    */
   reduceByWindow(reduce: (a: T, b: T) => T, options: ReduceByWindowOptions<T>): DStream<T>;
   reduceByWindow(
     this: DStream<number>,
     reduce: "sum" | "min" | "max",
-    window: Duration,
+    window: Duration | NamedWindowOptions,
     slide?: Duration,
   ): DStream<number>;
   reduceByWindow(
     reduce: ((a: T, b: T) => T) | NamedReduction,
-    options: ReduceByWindowOptions<T> | Duration,
+    options: ReduceByWindowOptions<T> | NamedWindowOptions | Duration,
     slide?: Duration,
   ): DStream<T> | DStream<number> {
     if (isNamedReduction(reduce)) {
@@ -651,7 +656,13 @@ export abstract class DStream<T> {
         "reduceByWindow",
       );
       const NamedWindowed = this.scope.operators.NamedWindowedDStream;
-      const windowed = new NamedWindowed<number>(keyed, reduce, options as Duration, slide, 1);
+      const spec = namedWindow(
+        "reduceByWindow",
+        options as Duration | NamedWindowOptions,
+        slide,
+        undefined,
+      );
+      const windowed = new NamedWindowed<number>(keyed, reduce, spec.window, spec.slide, 1);
       return new this.scope.operators.BatchMappedDStream(
         windowed,
         (batch: Batch<[number, number]>) => [batchRecords(batch).map(([, value]) => value)],
@@ -664,7 +675,7 @@ export abstract class DStream<T> {
         "reduceByWindow: with a function, pass the window as options ({ window, slide?, inverse? })",
       );
     }
-    const { window, slide: every, inverse } = options;
+    const { window, slide: every, inverse } = options as ReduceByWindowOptions<T>;
     if (inverse === undefined) {
       return this.reduce(reduce).window(window, every).reduce(reduce);
     }
@@ -685,14 +696,21 @@ export abstract class DStream<T> {
    *
    * @example
    * words.countByValueAndWindow("30s", "10s");
+   * words.countByValueAndWindow({ window: "30s", slide: "10s" });
    */
   countByValueAndWindow(
-    window: Duration,
+    window: Duration | NamedWindowOptions,
     slide?: Duration,
     numPartitions?: number,
   ): DStream<[T, number]> {
+    const spec = namedWindow("countByValueAndWindow", window, slide, numPartitions);
     const Paired = this.scope.operators.PairedWithOneDStream;
-    return new Paired<T>(this).reduceByKeyAndWindow("count", window, slide, numPartitions);
+    return new Paired<T>(this).reduceByKeyAndWindow(
+      "count",
+      spec.window,
+      spec.slide,
+      spec.numPartitions,
+    );
   }
 
   // ---------------------------------------------------------------------------------- outputs
@@ -1042,6 +1060,7 @@ export abstract class DStream<T> {
    *   filter: ([, n]) => n !== 0,
    * });
    * pairs.reduceByKeyAndWindow("sum", "30s", "10s");
+   * pairs.reduceByKeyAndWindow("sum", { window: "30s", slide: "10s" });
    */
   reduceByKeyAndWindow<K, V>(
     this: DStream<readonly [K, V]>,
@@ -1051,48 +1070,54 @@ export abstract class DStream<T> {
   reduceByKeyAndWindow<K>(
     this: DStream<readonly [K, number]>,
     reduce: "sum" | "min" | "max",
-    window: Duration,
+    window: Duration | NamedWindowOptions,
     slide?: Duration,
     numPartitions?: number,
   ): DStream<[K, number]>;
   reduceByKeyAndWindow<K, V>(
     this: DStream<readonly [K, V]>,
     reduce: "count",
-    window: Duration,
+    window: Duration | NamedWindowOptions,
     slide?: Duration,
     numPartitions?: number,
   ): DStream<[K, number]>;
   reduceByKeyAndWindow<K>(
     this: DStream<readonly [K, number]>,
     reduce: NamedReduction,
-    window: Duration,
+    window: Duration | NamedWindowOptions,
     slide?: Duration,
     numPartitions?: number,
   ): DStream<[K, number]>;
   reduceByKeyAndWindow<K, V>(
     this: DStream<readonly [K, V]>,
     reduce: ((a: V, b: V) => V) | NamedReduction,
-    optionsOrWindow: ReduceByKeyAndWindowOptions<K, V> | Duration,
+    optionsOrWindow: ReduceByKeyAndWindowOptions<K, V> | NamedWindowOptions | Duration,
     slideDuration?: Duration,
     numPartitions?: number,
   ): DStream<[K, V]> | DStream<[K, number]> {
     if (isNamedReduction(reduce)) {
+      const spec = namedWindow(
+        "reduceByKeyAndWindow",
+        optionsOrWindow,
+        slideDuration,
+        numPartitions,
+      );
       const NamedWindowed = this.scope.operators.NamedWindowedDStream;
       return new NamedWindowed<K>(
         this,
         reduce,
-        optionsOrWindow as Duration,
-        slideDuration,
-        this.partitionsOrDefault(numPartitions, "reduceByKeyAndWindow"),
+        spec.window,
+        spec.slide,
+        this.partitionsOrDefault(spec.numPartitions, "reduceByKeyAndWindow"),
       );
     }
     if (typeof reduce !== "function" || typeof optionsOrWindow !== "object") {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
-        `reduceByKeyAndWindow: expected a function and options ({ window, slide?, inverse?, filter?, numPartitions? }), or one of "sum", "count", "min", "max" and a window duration; got ${String(reduce)}`,
+        `reduceByKeyAndWindow: expected a function and options ({ window, slide?, inverse?, filter?, numPartitions? }), or one of "sum", "count", "min", "max" and a window (a duration or { window, slide?, numPartitions? }); got ${String(reduce)}`,
       );
     }
-    const options = optionsOrWindow;
+    const options = optionsOrWindow as ReduceByKeyAndWindowOptions<K, V>;
     const partitions = this.partitionsOrDefault(options.numPartitions, "reduceByKeyAndWindow");
     const { window, slide, inverse, filter } = options;
     if (inverse !== undefined) {
