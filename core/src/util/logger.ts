@@ -1,6 +1,7 @@
 import { pino } from "pino";
 import pinoPretty from "pino-pretty";
 import { SluiceError } from "../errors/sluice-error.js";
+import { redactText } from "./redact-text.js";
 
 /** The levels `SLUICE_LOG_LEVEL` and `--log-level` take, most to least severe. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -9,8 +10,12 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 export type LogFormat = "json" | "pretty";
 
 // One logger per level and format, shared by every context of the process: each holds a
-// destination on fd 2, and a new one per context would open a new writer each time.
+// destination on fd 2, and a new one per context would open a new writer each time. A pure
+// cache: the key says everything about the logger it holds.
 const loggers = new Map<string, pino.Logger>();
+
+// A JSON string literal in a log line, escapes included.
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 
 /**
  * Sluice's pino logger "sluice", writing to stderr so logs never mix with a job's output on
@@ -37,10 +42,24 @@ export function sluiceLogger(
       format === "pretty"
         ? pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true })
         : pino.destination({ fd: 2, sync: true });
-    logger = pino({ name: "sluice", level }, destination);
+    // Every line of the core and of connectors (children of this logger) is redacted as it is
+    // written: messages, fields, errors' messages and stacks alike.
+    logger = pino({ name: "sluice", level, hooks: { streamWrite: redactLogLine } }, destination);
     loggers.set(key, logger);
   }
   return logger;
+}
+
+/**
+ * A pino log line (JSON) with the secrets in its strings redacted as `redactText` does: a URL's
+ * user-info, PEM blocks, registered secret values. Each string is redacted on its own, so the
+ * line stays valid JSON even when a PEM block is cut off inside one.
+ *
+ * @example
+ * redactLogLine('{"msg":"connect amqp://app:pw@broker"}\n'); // '{"msg":"connect amqp://[redacted]@broker"}\n'
+ */
+export function redactLogLine(line: string): string {
+  return line.replace(JSON_STRING, (literal) => `"${redactText(literal.slice(1, -1))}"`);
 }
 
 /**
