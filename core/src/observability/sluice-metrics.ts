@@ -19,6 +19,16 @@ export interface MetricsSubject {
   readonly checkpointDirectory: string | undefined;
 }
 
+/** Choices of `SluiceMetrics` beyond the job it describes. */
+export interface SluiceMetricsOptions {
+  /**
+   * Include prom-client's process metrics (`process_*`, `nodejs_*`) of the calling thread
+   * (default true). The UI's worker thread turns them off and serves the job's main thread's
+   * instead: heap, event loop and GC numbers describe the thread that reads them.
+   */
+  readonly processMetrics?: boolean;
+}
+
 /**
  * A job's Prometheus metrics, fed by its listener events: batch delays as histograms, records in
  * per source and out per output operation, flow control's state per source, the checkpoint's
@@ -48,10 +58,10 @@ export class SluiceMetrics implements StreamingListener {
   readonly #sourceErrors: Counter<"source">;
   readonly #lastBatchTime: Gauge<string>;
 
-  constructor(subject: MetricsSubject) {
+  constructor(subject: MetricsSubject, options: SluiceMetricsOptions = {}) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ app: subject.appName });
-    collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.#batchProcessing = new Histogram({
       name: "sluice_batch_processing_seconds",
       help: "Time each batch's output operations took (Spark's processing time).",

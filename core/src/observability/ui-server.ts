@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { SluiceError } from "../errors/sluice-error.js";
 import { EventStream } from "./event-stream.js";
 import type { JobObserver } from "./job-observer.js";
-import type { SluiceMetrics } from "./sluice-metrics.js";
 import type { UiAsset } from "./ui-assets.js";
 import { isLoopbackHost, type ResolvedUiOptions } from "./ui-options.js";
 
@@ -19,10 +18,18 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
 } as const;
 
+/** Prometheus text and its content type, as `SluiceMetrics` renders them. */
+export interface MetricsText {
+  /** The content type of `text()`: Prometheus' text exposition format. */
+  readonly contentType: string;
+  /** Every metric, rendered now. */
+  text(): Promise<string>;
+}
+
 /** What the server serves. */
 export interface UiServerParts {
   readonly options: ResolvedUiOptions;
-  readonly metrics: SluiceMetrics;
+  readonly metrics: MetricsText;
   /** The pages' source of data; absent when only `/metrics` is served. */
   readonly observer: JobObserver | undefined;
   readonly assets: ReadonlyMap<string, UiAsset>;
