@@ -20,6 +20,7 @@ import {
 } from "../connector/tokens.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { sluiceLogger } from "../util/logger.js";
+import { redactText } from "../util/redact-text.js";
 import { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
 import { ConnectorTracker } from "./connector-tracker.js";
 import { importPluginPackage } from "./plugin-loader.js";
@@ -332,7 +333,8 @@ export class ConnectorRegistry {
       );
     } catch (error) {
       if (error instanceof SluiceError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
+      // A plugin's own error may quote the URL or the credentials it was given.
+      const reason = redactText(error instanceof Error ? error.message : String(error));
       throw new SluiceError(
         "SLUICE_PLUGIN_INVALID",
         `The ${plugin.kind} plugin "${plugin.name}" failed to create ${id} with config ${formatConfig(plugin.config, config)}: ${reason}`,

@@ -1,11 +1,15 @@
 // Error text that reaches a person without passing through the CLI's error line: the progress
-// reporter's notes (status line, plain lines, JSON), and what the web UI keeps for its pages and
-// /api (a source's last error, an output operation's failure reason).
-import { REDACTED, registerSecretValue } from "sluice/connector";
+// reporter's notes (status line, plain lines, JSON), what the web UI keeps for its pages and /api
+// (a source's last error, an output operation's failure reason), and the registry's error when a
+// plugin fails to create its connector (also thrown to a job that does not use the CLI).
+import { pino } from "pino";
+import { defineSource, REDACTED, registerSecretValue } from "sluice/connector";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { type ProgressMode, ProgressReporter } from "../../src/cli/progress-reporter.js";
 import { BatchHistory } from "../../src/observability/batch-history.js";
 import { SourceStatuses } from "../../src/observability/source-statuses.js";
+import { ConnectorRegistry } from "../../src/plugins/registry.js";
 import type { BatchInfo, OutputOperationInfo } from "../../src/scheduler/listener.js";
 
 const URL_PASSWORD = "shown-url-pw-5d1e";
@@ -80,5 +84,31 @@ describe("what the web UI keeps for its pages and /api", () => {
     const running = new BatchHistory(10);
     running.update({ ...batch, outputOperationInfos: new Map() }, "processing");
     expectRedacted(running.updateOutputOperation(failed));
+  });
+});
+
+describe("the registry", () => {
+  it("redacts a plugin's own error when it fails to create its connector", () => {
+    const failing = defineSource({
+      name: "failing",
+      version: "1.0.0",
+      config: z.strictObject({}),
+      capabilities: { replayable: false },
+      create: () => {
+        throw new Error(FAILURE);
+      },
+    });
+    const registry = new ConnectorRegistry({
+      plugins: [failing],
+      logger: pino({ level: "silent" }),
+    });
+    let message = "";
+    try {
+      registry.createSource("failing", {});
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error);
+    }
+    expect(message).toContain('The source plugin "failing" failed to create source:failing#');
+    expectRedacted(message);
   });
 });
