@@ -8,6 +8,7 @@ import type {
   ReceiverInfo,
   StreamingListener,
 } from "../scheduler/listener.js";
+import { redactText } from "../util/redact-text.js";
 import type { ObservedJob } from "./job-observer.js";
 import type { ProcessMetrics } from "./process-metrics.js";
 import type {
@@ -53,7 +54,7 @@ export class UiBridge implements StreamingListener {
   }
 
   onBatchCompleted(info: BatchInfo): void {
-    this.#forward("onBatchCompleted", info);
+    this.#forward("onBatchCompleted", withRedactedFailures(info));
     this.#sampleProcess();
   }
 
@@ -62,7 +63,7 @@ export class UiBridge implements StreamingListener {
   }
 
   onOutputOperationCompleted(info: OutputOperationInfo): void {
-    this.#forward("onOutputOperationCompleted", info);
+    this.#forward("onOutputOperationCompleted", withRedactedFailure(info));
   }
 
   onExecutorsStarted(info: ExecutorsInfo): void {
@@ -136,5 +137,23 @@ export function observedJobOf(job: ObservedJob): ObservedJob {
 // The error itself may hold anything (sockets, functions) that cannot be copied to another
 // thread; the UI shows only its message, which `lastErrorMessage` carries.
 function withoutErrorObject(info: ReceiverInfo): ReceiverInfo {
-  return { ...info, lastError: undefined };
+  return { ...info, lastError: undefined, lastErrorMessage: redactText(info.lastErrorMessage) };
+}
+
+// Error text is redacted before it crosses: the worker knows none of the secret values registered
+// in this thread (references' values, the UI's token), only the URL and PEM rules.
+function withRedactedFailure(info: OutputOperationInfo): OutputOperationInfo {
+  if (info.failureReason === undefined) return info;
+  return { ...info, failureReason: redactText(info.failureReason) };
+}
+
+function withRedactedFailures(info: BatchInfo): BatchInfo {
+  const operations = [...info.outputOperationInfos];
+  if (operations.every(([, operation]) => operation.failureReason === undefined)) return info;
+  return {
+    ...info,
+    outputOperationInfos: new Map(
+      operations.map(([id, operation]) => [id, withRedactedFailure(operation)]),
+    ),
+  };
 }

@@ -8,7 +8,10 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type ProgressMode, ProgressReporter } from "../../src/cli/progress-reporter.js";
 import { BatchHistory } from "../../src/observability/batch-history.js";
+import type { ProcessMetrics } from "../../src/observability/process-metrics.js";
 import { SourceStatuses } from "../../src/observability/source-statuses.js";
+import { UiBridge } from "../../src/observability/ui-bridge.js";
+import type { ToUiWorker } from "../../src/observability/ui-messages.js";
 import { ConnectorRegistry } from "../../src/plugins/registry.js";
 import type { BatchInfo, OutputOperationInfo } from "../../src/scheduler/listener.js";
 
@@ -40,50 +43,81 @@ function expectRedacted(data: unknown): void {
   expect(json).not.toContain(REGISTERED);
 }
 
+const failedOperation: OutputOperationInfo = {
+  batchTime: 1000,
+  id: 0,
+  name: "sink:rabbitmq#0",
+  startTime: 1000,
+  endTime: 1010,
+  duration: 10,
+  failureReason: FAILURE,
+  numRecords: undefined,
+};
+
+const failedBatch: BatchInfo = {
+  batchTime: 1000,
+  streamIdToInputInfo: new Map(),
+  numRecords: 0,
+  submissionTime: 1000,
+  processingStartTime: 1000,
+  processingEndTime: 1010,
+  schedulingDelay: 0,
+  processingDelay: 10,
+  totalDelay: 10,
+  outputOperationInfos: new Map([[0, failedOperation]]),
+};
+
+const sourceFailure = {
+  streamId: 0,
+  name: "source:rabbitmq#0",
+  active: false,
+  lastErrorMessage: FAILURE,
+  lastError: new Error(FAILURE),
+};
+
 describe("what the web UI keeps for its pages and /api", () => {
   it("a source's last error is redacted", () => {
     const sources = new SourceStatuses(1000);
-    sources.receiver("error", {
-      streamId: 0,
-      name: "source:rabbitmq#0",
-      active: false,
-      lastErrorMessage: FAILURE,
-      lastError: new Error(FAILURE),
-    });
+    sources.receiver("error", sourceFailure);
     expect(sources.all()[0]?.errors).toBe(1);
     expectRedacted(sources.all());
   });
 
   it("an output operation's failure reason is redacted, in the batch and on its own", () => {
-    const failed: OutputOperationInfo = {
-      batchTime: 1000,
-      id: 0,
-      name: "sink:rabbitmq#0",
-      startTime: 1000,
-      endTime: 1010,
-      duration: 10,
-      failureReason: FAILURE,
-      numRecords: undefined,
-    };
-    const batch: BatchInfo = {
-      batchTime: 1000,
-      streamIdToInputInfo: new Map(),
-      numRecords: 0,
-      submissionTime: 1000,
-      processingStartTime: 1000,
-      processingEndTime: 1010,
-      schedulingDelay: 0,
-      processingDelay: 10,
-      totalDelay: 10,
-      outputOperationInfos: new Map([[0, failed]]),
-    };
     const history = new BatchHistory(10);
-    const completed = history.update(batch, "completed");
+    const completed = history.update(failedBatch, "completed");
     expect(completed.status).toBe("failed");
     expectRedacted(completed);
     const running = new BatchHistory(10);
-    running.update({ ...batch, outputOperationInfos: new Map() }, "processing");
-    expectRedacted(running.updateOutputOperation(failed));
+    running.update({ ...failedBatch, outputOperationInfos: new Map() }, "processing");
+    expectRedacted(running.updateOutputOperation(failedOperation));
+  });
+
+  it("the events the job's thread posts to the UI's worker are redacted before they cross", () => {
+    // The worker has its own registered values (none): the job's thread must redact them.
+    const posted: ToUiWorker[] = [];
+    const job = {
+      appName: "app",
+      batchInterval: 1000,
+      master: undefined,
+      checkpointDirectory: undefined,
+    };
+    const process = { text: async () => "" } as unknown as ProcessMetrics;
+    const bridge = new UiBridge(job, (message) => posted.push(message), process);
+    bridge.onReceiverError(sourceFailure);
+    bridge.onOutputOperationCompleted(failedOperation);
+    bridge.onBatchCompleted(failedBatch);
+    const events = posted.filter((message) => message.type === "event");
+    expect(events.map((event) => event.name)).toEqual([
+      "onReceiverError",
+      "onOutputOperationCompleted",
+      "onBatchCompleted",
+    ]);
+    for (const event of events) {
+      const info = event.info as Partial<BatchInfo>;
+      // Maps as the structured clone carries them, shown as JSON.
+      expectRedacted({ ...info, outputOperationInfos: [...(info.outputOperationInfos ?? [])] });
+    }
   });
 });
 
