@@ -1,8 +1,13 @@
 import { availableParallelism } from "node:os";
-import { SluiceError } from "../errors/sluice-error.js";
+import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
 import type { ExecutorPool } from "../execution/executor-pool.js";
 import { RateController, type RateControlOptions } from "../flow/rate-controller.js";
 import type { Kernels } from "../kernels/kernels.js";
+import {
+  type ResolvedUiOptions,
+  resolveUiOptions,
+  type UiOptions,
+} from "../observability/ui-options.js";
 import type { Clock } from "../scheduler/clock.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 
@@ -56,6 +61,13 @@ export interface StreamingContextOptions {
    * `maxRatePerPartition` (records per second). See docs/flow-control.md.
    */
   readonly backpressure?: RateControlOptions;
+  /**
+   * Serve the job's web UI and Prometheus `/metrics` (docs/operating.md) from `start()` until
+   * `stop()`; off when absent. Bound to 127.0.0.1 unless `host` says otherwise, and anywhere
+   * else only with a `token` (the context refuses to be built without one:
+   * `SLUICE_UI_TOKEN_REQUIRED`). Read the address from `ctx.uiUrl` once started.
+   */
+  readonly ui?: UiOptions;
 }
 
 /** Options checked and with defaults applied. */
@@ -71,6 +83,8 @@ export interface ResolvedContextOptions {
   readonly taskMaxFailures: number;
   readonly executorPool: ExecutorPool | undefined;
   readonly backpressure: RateControlOptions;
+  /** The UI to serve while the context runs, if any. */
+  readonly ui: ResolvedUiOptions | undefined;
 }
 
 /**
@@ -132,9 +146,22 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
   const backpressure = options.backpressure ?? {};
   // Built once here so bad rates or PID gains fail when the context is created.
   attempt((): void => void new RateController(batchInterval, backpressure), undefined);
+  // A UI reachable from other machines without a token is refused with its own code, once the
+  // options have no other problem.
+  let uiRefusal: unknown;
+  let ui: ResolvedUiOptions | undefined;
+  if (options.ui !== undefined) {
+    try {
+      ui = resolveUiOptions(options.ui);
+    } catch (error) {
+      if (hasErrorCode(error, "SLUICE_UI_TOKEN_REQUIRED")) uiRefusal = error;
+      else problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
   if (problems.length > 0) {
     throw new SluiceError("SLUICE_INVALID_ARGUMENT", `StreamingContext: ${problems.join("; ")}`);
   }
+  if (uiRefusal !== undefined) throw uiRefusal;
   return {
     batchInterval,
     master,
@@ -146,6 +173,7 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
     taskMaxFailures,
     executorPool: options.executorPool,
     backpressure,
+    ui,
   };
 }
 

@@ -22,6 +22,7 @@ import { receivedValue } from "../input/received-record.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
 import { chooseKernels } from "../kernels/load-kernels.js";
+import { startUi, type UiHandle } from "../observability/start-ui.js";
 import { closeConnectorsOf, connectorsOf } from "../plugins/connectors-of.js";
 import { ContextConnectors } from "../plugins/context-connectors.js";
 import { addSinkOutput } from "../plugins/sink-output.js";
@@ -133,6 +134,8 @@ export class StreamingContext {
   private stopping: Promise<void> | undefined;
   private checkpointSettings: CheckpointSettings | undefined;
   private checkpointing: CheckpointCoordinator | undefined;
+  private ui: UiHandle | undefined;
+  private uiClosed: Promise<void> | undefined;
   /** The checkpoints `getOrCreate` found, restored at start. */
   private recovered: RecoveryCandidates | undefined;
 
@@ -241,6 +244,19 @@ export class StreamingContext {
             (this.generator.lastGeneratedTime >= time && !this.scheduler.hasUnfinishedUpTo(time)),
         ),
     };
+  }
+
+  /**
+   * Where the UI of the `ui` option listens while the context runs (`metrics` appended for
+   * Prometheus); undefined without that option, before `start()` resolves and after `stop()`.
+   *
+   * @example
+   * const ctx = new StreamingContext({ batchInterval: "1s", ui: { port: 0 } });
+   * await ctx.start();
+   * console.error(`UI at ${ctx.uiUrl}`);
+   */
+  get uiUrl(): string | undefined {
+    return this.uiClosed === undefined ? this.ui?.url : undefined;
   }
 
   /** The batch interval in milliseconds. */
@@ -604,10 +620,12 @@ export class StreamingContext {
     if (this.stopping !== undefined) return this.stopping;
     if (this.currentState !== "ACTIVE") {
       this.markStopped();
-      return closeConnectorsOf(this);
+      return closeConnectorsOf(this).finally(() => this.closeUi());
     }
     // Connectors close after the last batch; every close is attempted even when one fails.
-    this.stopping = this.stopActive(options.graceful ?? false).then(() => closeConnectorsOf(this));
+    this.stopping = this.stopActive(options.graceful ?? false)
+      .then(() => closeConnectorsOf(this))
+      .finally(() => this.closeUi());
     return this.stopping;
   }
 
@@ -665,6 +683,8 @@ export class StreamingContext {
 
   private async startInputsAndGenerator(startTime: number): Promise<void> {
     try {
+      // Listening before anything runs, the UI sees the first batch.
+      if (this.options.ui !== undefined) this.ui = await startUi(this, this.options.ui);
       await this.startExecutors();
     } catch (error) {
       this.reportError(error);
@@ -780,10 +800,17 @@ export class StreamingContext {
 
   private markStopped(): void {
     this.currentState = "STOPPED";
+    void this.closeUi();
     const waiters = this.terminationWaiters;
     this.terminationWaiters = [];
     for (const waiter of waiters) waiter.resolve();
     this.progress.check();
+  }
+
+  // Once: every way to the STOPPED state closes the UI, and stop() waits for it.
+  private closeUi(): Promise<void> {
+    this.uiClosed ??= this.ui?.close().catch(() => undefined) ?? Promise.resolve();
+    return this.uiClosed;
   }
 
   private reportError(error: unknown): void {
