@@ -86,11 +86,31 @@ export function pluginProblems(value: unknown): string[] {
     problems.push("capabilities must be an object");
   } else if (plugin.kind === "source" && typeof capabilities.replayable !== "boolean") {
     problems.push("capabilities.replayable must be true or false");
+  } else if (plugin.kind === "source") {
+    problems.push(...acknowledgementProblems(capabilities));
   } else if (plugin.kind === "sink" && typeof capabilities.idempotent !== "boolean") {
     problems.push("capabilities.idempotent must be true or false");
   }
   if (typeof plugin.create !== "function") problems.push("create must be a function");
   return problems;
+}
+
+// Acknowledgements that must wait for output only mean something for a replayable source: one
+// that cannot replay is acknowledged once its records are in the write-ahead log.
+function acknowledgementProblems(capabilities: Record<string, unknown>): string[] {
+  const acknowledgements = capabilities.acknowledgements;
+  if (acknowledgements === undefined || acknowledgements === "informational") return [];
+  if (acknowledgements !== "after-output") {
+    return [
+      `capabilities.acknowledgements must be "informational" or "after-output", got ${JSON.stringify(acknowledgements)}`,
+    ];
+  }
+  if (capabilities.replayable !== true) {
+    return [
+      'capabilities.acknowledgements "after-output" needs replayable: true (a source that cannot replay is acknowledged once its records are in the write-ahead log)',
+    ];
+  }
+  return [];
 }
 
 /**

@@ -22,7 +22,7 @@ export interface ReadResult {
  * What a source declares about itself; it decides how Sluice makes its records survive a crash.
  *
  * @example
- * const capabilities: SourceCapabilities = { replayable: true };
+ * const capabilities: SourceCapabilities = { replayable: true, acknowledgements: "after-output" };
  */
 export interface SourceCapabilities {
   /**
@@ -32,6 +32,38 @@ export interface SourceCapabilities {
    * acknowledges them.
    */
   readonly replayable: boolean;
+  /**
+   * Replayable sources only: what an acknowledgement means to the external system.
+   * `"informational"` (the default; Kafka, files): a committed offset Sluice never reads back,
+   * since recovery seeks to the checkpoint. `"after-output"` (Redis Streams consumer groups, NATS
+   * JetStream, Pulsar): the system also keeps per-record acknowledgement state that matters —
+   * it redelivers what is unacknowledged, or deletes what is acknowledged — so Sluice
+   * acknowledges a result only once the batch holding its records was output and checkpointed,
+   * `seek` also acknowledges what the checkpoint covers, and copies the system redelivers while
+   * Sluice still holds the records are dropped (docs/connectors.md, 2.6).
+   */
+  readonly acknowledgements?: "informational" | "after-output";
+}
+
+/**
+ * How Sluice makes a source's records survive a crash: `"offsets"` (replayable, acknowledgements
+ * informational), `"log"` (not replayable: the write-ahead log, acknowledged once logged) or
+ * `"acknowledged-offsets"` (replayable, acknowledged only after output and checkpoint).
+ *
+ * @example
+ * const delivery: SourceDelivery = sourceDelivery({ replayable: true, acknowledgements: "after-output" });
+ */
+export type SourceDelivery = "offsets" | "log" | "acknowledged-offsets";
+
+/**
+ * The delivery mode a source's capabilities declare.
+ *
+ * @example
+ * sourceDelivery({ replayable: false }); // "log"
+ */
+export function sourceDelivery(capabilities: SourceCapabilities): SourceDelivery {
+  if (!capabilities.replayable) return "log";
+  return capabilities.acknowledgements === "after-output" ? "acknowledged-offsets" : "offsets";
 }
 
 /**
@@ -66,10 +98,14 @@ export interface Source {
   /**
    * Replayable sources: resume after `offsets` (the last offset used per partition, from the
    * checkpoint a job recovers from) instead of where a first run starts. Called at most once,
-   * before the first `connect`, and only when a job recovers. Partitions absent from `offsets`
-   * gave no record before the checkpoint: start them as a first run begun at
-   * `options.firstRunStartedAtMs` would (with `startAt: "latest"`, only what arrived after that
-   * time). Sources without it cannot recover from a checkpoint.
+   * before the first `connect`, and only when a job recovers; it wins over
+   * `SourceContext.committedOffsets` and over what the external system committed. Partitions
+   * absent from `offsets` gave no record before the checkpoint: start them as a first run begun
+   * at `options.firstRunStartedAtMs` would (with `startAt: "latest"`, only what arrived after that
+   * time). With `acknowledgements: "after-output"`, the records at or before `offsets` are
+   * covered by the checkpoint: the source acknowledges those the external system still holds
+   * unacknowledged (their acknowledgement was lost with the crash) and never delivers them.
+   * Sources without it cannot recover from a checkpoint.
    */
   seek?(offsets: ReadonlyMap<string, string>, options: SeekOptions): void | Promise<void>;
   /**
