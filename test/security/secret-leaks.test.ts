@@ -1,14 +1,15 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config references are written as a user writes them
 // Runs `sluice check`, `sluice run` and `sluice connectors` as a user does, over bad and good
-// configs holding known secret strings, and greps everything they print and every file they
-// write for those strings. Also checks that what a run keeps on disk is private (0600 / 0700).
+// configs holding known secret strings, and greps everything they print, every file they write
+// and what the web UI's /api serves for those strings. Also checks that what a run keeps on disk
+// is private (0600 / 0700).
 import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SluiceProcess } from "../samples/sluice-process.js";
 
 // Each test starts one or two `sluice` processes (tsx compiles the job first): on a loaded
@@ -27,6 +28,8 @@ const SECRETS = {
   envUser: "env-ref-user-4c0d",
   fileKey: "MIIEvgIBADANfileReferencedKeyBody19c0",
   vaultUrlPassword: "vault-url-pw-0b6f",
+  leakyUrlPassword: "leaky-url-pw-91d2",
+  uiToken: "ui-token-of-the-leak-test-5e3a08",
 } as const;
 
 const pem = (body: string): string =>
@@ -244,6 +247,85 @@ describe("secrets are never printed", () => {
     },
   );
 
+  it(
+    "sluice run with the UI: a connector's log lines, its error on the status line and in the UI's /api show no secret, nor the UI's token",
+    PROCESS_TESTS,
+    async () => {
+      const file = await config("leaky.yaml", [
+        "ui:",
+        "  port: 0",
+        `  token: ${SECRETS.uiToken}`,
+        "job:",
+        "  leaky:",
+        `    url: "amqp://app:${SECRETS.leakyUrlPassword}@${CLOSED}/"`,
+        "    quoted:",
+        "      - ${env:SLUICE_LEAK_TEST_PASSWORD}",
+        `      - ${SECRETS.uiToken}`,
+      ]);
+      const url = `amqp://[redacted]@${CLOSED}/`;
+      // The source never connects; the CLI must not give up before the UI was read.
+      const child = new SluiceProcess(
+        ["run", job("leaky-source.ts"), "--config", file, "--connect-timeout", "1h"],
+        ENV,
+      );
+      let api: string;
+      try {
+        const ui = await printedUiAddress(child);
+        // The page's data, once the source's failure reached it.
+        api = await vi.waitFor(
+          async () => {
+            const response = await fetch(`${ui}api/job`, {
+              headers: { authorization: `Bearer ${SECRETS.uiToken}` },
+            });
+            const text = await response.text();
+            const job = JSON.parse(text) as { sources: { lastError?: string }[] };
+            if (!job.sources.some((source) => source.lastError !== undefined)) {
+              throw new Error(`no source error in /api/job yet: ${text}`);
+            }
+            return text;
+          },
+          { timeout: 120_000, interval: 50 },
+        );
+      } finally {
+        await child.stop();
+      }
+      const exit = await child.exited;
+      const output = `${exit.stdout}\n${exit.stderr}`;
+      printed.push({ command: "sluice run leaky-source.ts (with the UI)", text: output });
+      printed.push({ command: "GET /api/job", text: api });
+
+      const lastError = (JSON.parse(api) as { sources: { lastError?: string }[] }).sources.find(
+        (source) => source.lastError !== undefined,
+      )?.lastError;
+      expect(lastError).toContain(`leaky cannot reach ${url} sending [redacted] and [redacted]`);
+      expect(leaksIn(api)).toEqual([]);
+
+      // The status line's note of the failure (plain lines: stderr is not a terminal).
+      const note = exit.stderr.split("\n").find((line) => /^source \S+: cannot connect/.test(line));
+      expect(note, output).toContain(`leaky cannot reach ${url} sending [redacted] and [redacted]`);
+      expect(leaksIn(note ?? "")).toEqual([]);
+
+      // What the connector logged itself, at info and warn level.
+      const logged = exit.stderr
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { level: number; msg?: string });
+      const connecting = logged.find((line) => line.msg?.startsWith("leaky connecting"));
+      const sends = logged.find((line) => line.msg?.startsWith("leaky sends"));
+      expect(connecting, output).toMatchObject({
+        level: 30,
+        msg: `leaky connecting to ${url}`,
+        url,
+      });
+      expect(sends, output).toMatchObject({
+        level: 40,
+        msg: "leaky sends [redacted] and [redacted]",
+        quoted: ["[redacted]", "[redacted]"],
+      });
+      expect(leaksIn(output)).toEqual([]);
+    },
+  );
+
   it("sluice connectors: a config with references shows no secret", PROCESS_TESTS, async () => {
     const { code, output } = await sluice(["connectors", "--config", await goodBrokers()]);
     expect(code, output).toBe(0);
@@ -342,6 +424,18 @@ describe("what a run keeps on disk", () => {
     }
   });
 });
+
+/** The UI's address as `sluice run` prints it (`UI at http://…/`), waiting until it does. */
+function printedUiAddress(child: SluiceProcess): Promise<string> {
+  return vi.waitFor(
+    () => {
+      const address = /^UI at (http:\/\/\S+\/) /m.exec(child.stderr)?.[1];
+      if (address === undefined) throw new Error(`no UI address printed yet\n${child.describe()}`);
+      return address;
+    },
+    { timeout: 120_000, interval: 50 },
+  );
+}
 
 /** Every file and folder under `folder`, by path relative to it, with its mode. */
 async function filesUnder(
