@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { BackoffPolicy } from "../connector/backoff.js";
 import type { SourcePlugin } from "../connector/plugin.js";
 import type { SourceRecord } from "../connector/records.js";
-import type { ReadResult } from "../connector/source.js";
+import { type ReadResult, type SourceDelivery, sourceDelivery } from "../connector/source.js";
 import { Wakeup } from "../connector/wakeup.js";
 import type { Batch } from "../dstream/batch.js";
 import type { DStream } from "../dstream/dstream.js";
@@ -104,6 +104,14 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   /** True when the source can deliver records again from an offset (else: write-ahead log). */
   get replayable(): boolean {
     return this.connector.plugin.capabilities.replayable;
+  }
+
+  /**
+   * How the source's records survive a crash: checkpointed offsets, the write-ahead log, or
+   * checkpointed offsets with acknowledgements that wait for output and checkpoint.
+   */
+  get delivery(): SourceDelivery {
+    return sourceDelivery(this.connector.plugin.capabilities);
   }
 
   /**

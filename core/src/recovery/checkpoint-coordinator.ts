@@ -472,6 +472,7 @@ export class CheckpointCoordinator {
       savedInputs.delete(name);
       const ledger = new SourceLedger({
         name,
+        delivery: input.delivery,
         wal: input.replayable
           ? undefined
           : new WriteAheadLog(join(this.settings.directory, "wal", fileNameOf(name)), {

@@ -1,7 +1,7 @@
 import { deserialize, serialize } from "node:v8";
 import type { Logger } from "pino";
 import type { SourceRecord } from "../connector/records.js";
-import type { Source } from "../connector/source.js";
+import type { Source, SourceDelivery } from "../connector/source.js";
 import { Wakeup } from "../connector/wakeup.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ReceivedBlock } from "../input/block-buffer.js";
@@ -23,6 +23,13 @@ export interface SourceLedgerOptions {
   readonly name: string;
   /** The write-ahead log for a source that cannot replay; none for a replayable one. */
   readonly wal: WriteAheadLog | undefined;
+  /**
+   * How the source's records survive a crash. With `"acknowledged-offsets"` the external system
+   * may deliver again records whose result is still unacknowledged (an acknowledgement deadline
+   * passed); such copies are dropped by partition and offset. Default: `"log"` with a log,
+   * `"offsets"` without.
+   */
+  readonly delivery?: SourceDelivery;
   /** Where the input stood at the checkpoint recovered from, if any. */
   readonly recovered: InputCheckpoint | undefined;
   /** What this input put into each batch generated after that checkpoint, by batch time. */
@@ -43,7 +50,9 @@ export interface SourceLedgerOptions {
  * number of records and the last offset; or the write-ahead log entries), the offsets up to the
  * last checkpoint, and the replay of the batches generated after it. A replayable source is asked
  * to `seek` back to the checkpoint; a source that cannot replay writes what it receives to the
- * write-ahead log before it is acknowledged.
+ * write-ahead log before it is acknowledged. A replayable source whose acknowledgements matter
+ * (`acknowledgements: "after-output"`) is acknowledged only once a checkpoint covers its records,
+ * and copies of records it holds that the external system delivers again are dropped.
  *
  * @example
  * const ledger = new SourceLedger({ name: "source:file#1", wal: undefined, recovered, replays, ... });
@@ -59,6 +68,14 @@ export class SourceLedger {
   readonly #arrived = new Wakeup();
   /** Ids of the records in the log, with their entry (see `SourceStreamOptions.recordId`). */
   readonly #loggedIds = new Map<string, number>();
+  /**
+   * Acknowledged offsets: per `partition\0offset`, the batch that took the record (or
+   * `undefined` while it waits for one), for the records a copy of which must be dropped — those
+   * not yet acknowledged, and those acknowledged after the latest checkpoint (the acknowledgement
+   * may still be on its way to the external system).
+   */
+  readonly #heldOffsets = new Map<string, number | undefined>();
+  #previousCheckpoint = Number.NEGATIVE_INFINITY;
   #walSequence: number | undefined;
   #duplicatesDropped = 0;
 
@@ -68,6 +85,21 @@ export class SourceLedger {
     this.#wal = options.wal;
     this.#offsets = new Map(options.recovered?.offsets ?? []);
     this.#walSequence = options.recovered?.walSequence;
+    // A record at the checkpointed offset is in the checkpoint: a copy of it is one too many.
+    if (this.#dropsCopiesByOffset) {
+      for (const [partition, offset] of this.#offsets) {
+        this.#heldOffsets.set(offsetKey(partition, offset), Number.NEGATIVE_INFINITY);
+      }
+    }
+  }
+
+  /** How the source's records survive a crash. */
+  get delivery(): SourceDelivery {
+    return this.#options.delivery ?? (this.#wal === undefined ? "offsets" : "log");
+  }
+
+  get #dropsCopiesByOffset(): boolean {
+    return this.delivery === "acknowledged-offsets";
   }
 
   /** True when the source's records go through the write-ahead log. */
@@ -75,7 +107,10 @@ export class SourceLedger {
     return this.#wal !== undefined;
   }
 
-  /** Redelivered copies of records already in the log that were dropped. */
+  /**
+   * Redelivered copies that were dropped: of records already in the log, or (acknowledged
+   * offsets) of records held and not yet acknowledged.
+   */
   get duplicatesDropped(): number {
     return this.#duplicatesDropped;
   }
@@ -142,9 +177,12 @@ export class SourceLedger {
   ): Promise<readonly SourceRecord[]> {
     const wal = this.#wal;
     if (wal === undefined) {
-      this.#held.push({ records: [...records], ack: settle, sequence: undefined });
+      const kept = this.#dropsCopiesByOffset ? this.#withoutHeldCopies(records) : [...records];
+      // A result of nothing but copies is still held: its acknowledgement (which acknowledges
+      // the originals in the external system too) waits for the batch after the originals'.
+      this.#held.push({ records: kept, ack: settle, sequence: undefined });
       this.#arrived.notify();
-      return records;
+      return kept;
     }
     const fresh = this.#withoutLoggedCopies(records);
     if (fresh.length === 0) {
@@ -184,6 +222,10 @@ export class SourceLedger {
     const replay = this.#options.replays.get(time);
     const taken = replay === undefined ? this.#takeAll() : await this.#takeReplay(time, replay);
     const records = this.#wal === undefined ? groupByPartition(taken.records) : taken.records;
+    if (this.#dropsCopiesByOffset) {
+      for (const record of records)
+        this.#heldOffsets.set(offsetKey(record.partition, record.offset), time);
+    }
     this.#extents.set(time, {
       name: this.name,
       partitions: this.#wal === undefined ? extentOf(records) : [],
@@ -225,6 +267,18 @@ export class SourceLedger {
       if (extent.wal !== undefined) this.#walSequence = extent.wal[1];
       this.#extents.delete(batchTime);
     }
+    // Copies of what the previous checkpoint covered are no longer watched for: its
+    // acknowledgements went out a whole checkpoint ago. The newest offset per partition stays
+    // (a copy of the record at seek's position is one too many after a recovery too).
+    const latest = new Set(
+      [...this.#offsets].map(([partition, offset]) => offsetKey(partition, offset)),
+    );
+    for (const [key, batchTime] of this.#heldOffsets) {
+      if (batchTime !== undefined && batchTime <= this.#previousCheckpoint && !latest.has(key)) {
+        this.#heldOffsets.delete(key);
+      }
+    }
+    this.#previousCheckpoint = time;
     return { name: this.name, offsets: new Map(this.#offsets), walSequence: this.#walSequence };
   }
 
@@ -270,6 +324,27 @@ export class SourceLedger {
       this.#options.logger.info(
         { input: this.name, dropped: records.length - fresh.length },
         "dropped redelivered records that the write-ahead log already holds",
+      );
+    }
+    return fresh;
+  }
+
+  // A copy of a record held since it was read, or in a batch not yet acknowledged: the external
+  // system delivered it again (an acknowledgement deadline passed, a consumer's pending entries
+  // were claimed again) while its batch waits for output and checkpoint.
+  #withoutHeldCopies(records: readonly SourceRecord[]): SourceRecord[] {
+    const fresh: SourceRecord[] = [];
+    for (const record of records) {
+      const key = offsetKey(record.partition, record.offset);
+      if (this.#heldOffsets.has(key)) continue;
+      this.#heldOffsets.set(key, undefined);
+      fresh.push(record);
+    }
+    if (fresh.length < records.length) {
+      this.#duplicatesDropped += records.length - fresh.length;
+      this.#options.logger.info(
+        { input: this.name, dropped: records.length - fresh.length },
+        "dropped records the source delivered again while their first delivery was not yet acknowledged",
       );
     }
     return fresh;
@@ -368,6 +443,10 @@ interface Taken {
   readonly records: SourceRecord[];
   readonly acks: ((error?: unknown) => void)[];
   readonly sequences: number[];
+}
+
+function offsetKey(partition: string, offset: string): string {
+  return `${partition}\u0000${offset}`;
 }
 
 /** Records grouped by partition, partitions in order of first arrival, records in arrival order. */
