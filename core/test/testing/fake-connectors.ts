@@ -129,6 +129,10 @@ export interface SourceBugs {
   readonly seekAtOffset?: boolean;
   /** Keeps prefetched deliveries of a lost connection (the broker delivers them again too). */
   readonly keepPrefetchOnLoss?: boolean;
+  /** Acknowledged offsets: `seek` leaves what the checkpoint covers unacknowledged. */
+  readonly seekKeepsCovered?: boolean;
+  /** Acknowledged offsets: `seek` is ignored; the group's pending list is read again instead. */
+  readonly seekToGroup?: boolean;
 }
 
 function closedError(): SluiceError {
@@ -370,6 +374,155 @@ export class FakeLogSource implements Source {
     this.#wake.wake();
     if (this.#epoch === this.log.epoch) this.log.connected--;
   }
+}
+
+/**
+ * A Redis-Streams-like stream with one consumer group: entries stay (read again by position),
+ * the group keeps a pending list of entries delivered and not acknowledged, and the position of
+ * the last entry it delivered.
+ */
+export class FakeStream {
+  readonly messages: Message[] = [];
+  /** The group's pending list: ids delivered and not acknowledged. */
+  readonly pendingIds = new Set<number>();
+  /** The group's position: entries before it were delivered. */
+  lastDelivered = 0;
+  epoch = 0;
+  connected = 0;
+  readonly waiters = new Waiters();
+
+  publish(values: readonly Uint8Array[]): void {
+    for (const value of values) this.messages.push({ id: this.messages.length, value });
+    this.waiters.wake();
+  }
+  dropAll(): number {
+    const count = this.connected;
+    this.connected = 0;
+    this.epoch++;
+    this.waiters.wake();
+    return count;
+  }
+  /** Entries the group would deliver again: never delivered since its position, or pending. */
+  pending(): number {
+    const owed = new Set(this.pendingIds);
+    for (let id = this.lastDelivered; id < this.messages.length; id++) owed.add(id);
+    return owed.size;
+  }
+  deliver(ids: readonly number[]): void {
+    for (const id of ids) {
+      this.pendingIds.add(id);
+      this.lastDelivered = Math.max(this.lastDelivered, id + 1);
+    }
+  }
+  ack(ids: readonly number[]): void {
+    for (const id of ids) this.pendingIds.delete(id);
+  }
+}
+
+/**
+ * A source over `FakeStream` with acknowledgements that matter: a first run reads the group's
+ * pending list, then new entries; `seek` moves the group back to the checkpoint (entries after
+ * it are delivered again, once) and acknowledges what the checkpoint covers.
+ */
+export class FakeStreamSource implements Source {
+  #seekTo: number | undefined;
+  #epoch: number | undefined;
+  #position = 0;
+  /** Entries to deliver before new ones: the pending list on a first run, nacked entries. */
+  #again: number[] = [];
+  #closed = false;
+  #paused = false;
+  #wake = new Waiters();
+
+  constructor(
+    readonly stream: FakeStream,
+    readonly bugs: SourceBugs,
+    readonly maxRecordsPerRead: number,
+  ) {}
+
+  seek(offsets: ReadonlyMap<string, string>): void {
+    const offset = offsets.get("stream-0");
+    if (offset !== undefined) this.#seekTo = Number(offset);
+  }
+
+  async connect(): Promise<void> {
+    if (this.#closed) throw closedError();
+    if (this.#epoch === this.stream.epoch) return;
+    const first = this.#epoch === undefined;
+    this.#epoch = this.stream.epoch;
+    this.stream.connected++;
+    if (!first) return; // a reconnect: the position and the entries to deliver again stay
+    const seekTo = this.bugs.seekToGroup ? undefined : this.#seekTo;
+    if (seekTo === undefined) {
+      this.#again = [...this.stream.pendingIds].sort((a, b) => a - b);
+      this.#position = this.stream.lastDelivered;
+      return;
+    }
+    const covered = [...this.stream.pendingIds].filter((id) => id < seekTo);
+    if (!this.bugs.seekKeepsCovered) this.stream.ack(covered);
+    this.#position = seekTo - (this.bugs.seekAtOffset ? 1 : 0);
+    this.stream.lastDelivered = this.#position;
+  }
+
+  async read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
+    if (this.#closed) throw closedError();
+    for (;;) {
+      if (this.#epoch === undefined) throw new NotConnectedError("not connected");
+      if (this.#epoch !== this.stream.epoch)
+        throw new NotConnectedError("the stream dropped the connection");
+      if (this.#paused || this.#closed || signal.aborted)
+        return { records: [], ack: once(() => undefined) };
+      const limit = this.bugs.ignoreMaxRecords
+        ? this.maxRecordsPerRead
+        : Math.min(this.maxRecordsPerRead, options?.maxRecords ?? Number.POSITIVE_INFINITY);
+      const ids = this.#again.splice(0, limit);
+      while (ids.length < limit && this.#position < this.stream.messages.length) {
+        ids.push(this.#position++);
+      }
+      if (ids.length > 0) {
+        this.stream.deliver(ids);
+        if (this.bugs.ackAtRead) this.stream.ack(ids);
+        const messages = ids.flatMap((id) => this.stream.messages[id] ?? []);
+        return {
+          records: messages.map((message) => record(message, "stream-0")),
+          ack: once((error) => {
+            if (error === undefined) {
+              this.stream.ack(ids);
+              return;
+            }
+            this.#again = [...ids, ...this.#again].sort((a, b) => a - b);
+            this.#wake.wake();
+          }),
+        };
+      }
+      await Promise.race([this.stream.waiters.wait(signal), this.#wake.wait(signal)]);
+    }
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#wake.wake();
+  }
+  resume(): void {
+    this.#paused = false;
+  }
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wake.wake();
+    if (this.#epoch === this.stream.epoch) this.stream.connected--;
+  }
+}
+
+/** A stream source plugin (acknowledgements after output) with these bugs. */
+export function streamSourcePlugin(stream: FakeStream, bugs: SourceBugs = {}) {
+  return defineSource({
+    name: "fake-stream",
+    version: "1.0.0",
+    config: CONFIG,
+    capabilities: { replayable: true, acknowledgements: "after-output" },
+    create: (config) => new FakeStreamSource(stream, bugs, config.maxRecordsPerRead),
+  });
 }
 
 /** A queue source plugin with these bugs. */

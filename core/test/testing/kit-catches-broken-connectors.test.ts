@@ -19,11 +19,13 @@ import {
   FakeQueueBroker,
   type FakeQueueSource,
   FakeStore,
+  FakeStream,
   logSourcePlugin,
   queueSourcePlugin,
   type SinkBugs,
   type SourceBugs,
   sinkPlugin,
+  streamSourcePlugin,
 } from "./fake-connectors.js";
 
 // Short waits: a bug shows as a record that never comes, and the kit waits this long for it.
@@ -81,6 +83,26 @@ function logPlan(bugs: SourceBugs = {}): ConformancePlan<SourceConformanceCase> 
   );
 }
 
+function streamPlan(bugs: SourceBugs = {}): ConformancePlan<SourceConformanceCase> {
+  return sourceConformanceCases(
+    (): SourceConformanceFixture => {
+      const stream = new FakeStream();
+      return {
+        plugin: streamSourcePlugin(stream, bugs),
+        config: FAKE_CONFIG,
+        produce: async (values) => stream.publish(values),
+        dropConnections: async () => stream.dropAll(),
+        pending: async () => stream.pending(),
+      };
+    },
+    {
+      invalidConfig: FAKE_INVALID,
+      timeoutMs: TIMEOUT_MS,
+      notApplicable: { endOfInput: END_OF_INPUT },
+    },
+  );
+}
+
 function sinkPlan(bugs: SinkBugs = {}): ConformancePlan<SinkConformanceCase> {
   return sinkConformanceCases(
     (): SinkConformanceFixture => {
@@ -127,6 +149,14 @@ describe("the conformance kit against correct connectors", () => {
   it("passes a correct replayable log source in every case", async () => {
     const plan = logPlan();
     expect(plan.checks.map((candidate) => candidate.case)).toContain("seek");
+    expect(await failures(plan)).toEqual([]);
+  }, 60_000);
+
+  it("passes a correct stream source with acknowledgements after output in every case", async () => {
+    const plan = streamPlan();
+    expect(plan.checks.map((candidate) => candidate.case)).toEqual(
+      expect.arrayContaining(["seek", "acknowledged-restart", "ack-after-output", "restart"]),
+    );
     expect(await failures(plan)).toEqual([]);
   }, 60_000);
 
@@ -229,6 +259,44 @@ describe("the conformance kit against broken connectors", () => {
     await expect(
       check(queuePlan({}, { countLosses: false }), "reconnect-unacked").run(),
     ).resolves.toBeUndefined();
+  }, 30_000);
+
+  it("catches a stream source that acknowledges records when it reads them", async () => {
+    const plan = streamPlan({ ackAtRead: true });
+    await expect(check(plan, "acknowledged-restart").run()).rejects.toThrow(
+      /read but not acknowledged must stay unacknowledged/,
+    );
+    await expect(check(plan, "ack-after-output").run()).rejects.toThrow(
+      /read but not acknowledged must stay unacknowledged/,
+    );
+  }, 30_000);
+
+  it("catches a stream source whose seek resumes at the checkpointed record", async () => {
+    const plan = streamPlan({ seekAtOffset: true });
+    // The checkpointed record is owed again by the external system: 6 unacknowledged, not 5.
+    await expect(check(plan, "acknowledged-restart").run()).rejects.toThrow(
+      /must acknowledge the records at or before the checkpointed offsets.*: 6 are unacknowledged, 5 expected/,
+    );
+    await expect(check(plan, "seek").run()).rejects.toThrow(
+      /at or before the checkpointed offset came again/,
+    );
+  }, 30_000);
+
+  it("catches a stream source that resumes from its group's pending list instead of the checkpoint", async () => {
+    const plan = streamPlan({ seekToGroup: true });
+    // The pending list still holds what the checkpoint covers: it would be delivered again.
+    await expect(check(plan, "acknowledged-restart").run()).rejects.toThrow(
+      /must acknowledge the records at or before the checkpointed offsets.*: 10 are unacknowledged, 5 expected/,
+    );
+    expect(await failures(plan)).toEqual(["seek", "acknowledged-restart"]);
+  }, 30_000);
+
+  it("catches a stream source whose seek leaves what the checkpoint covers unacknowledged", async () => {
+    const plan = streamPlan({ seekKeepsCovered: true });
+    await expect(check(plan, "acknowledged-restart").run()).rejects.toThrow(
+      /seek must acknowledge the records at or before the checkpointed offsets/,
+    );
+    expect(await failures(plan)).toEqual(["acknowledged-restart"]);
   }, 30_000);
 
   it("catches a source that ignores the maxRecords hint", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { BackoffPolicy } from "../../connector/backoff.js";
 import type { SourcePlugin } from "../../connector/plugin.js";
 import type { SourceRecord } from "../../connector/records.js";
-import type { ReadResult, Source } from "../../connector/source.js";
+import { type ReadResult, type Source, sourceDelivery } from "../../connector/source.js";
 import type { SourceInstance } from "../../plugins/connector-instance.js";
 import { ConnectorRegistry, type ConnectorRegistryOptions } from "../../plugins/registry.js";
 import { SourceSession } from "../../plugins/source-session.js";
@@ -32,6 +32,7 @@ export type SourceConformanceCase =
   | "reconnect-unacked"
   | "restart"
   | "seek"
+  | "acknowledged-restart"
   | "ack-after-output"
   | "end-of-input"
   | "pause-resume"
@@ -498,6 +499,80 @@ export function sourceConformanceCases(
     notChecked.push({ case: "seek", reason: seekReason });
   }
 
+  add(
+    "acknowledged-restart",
+    "after a crash between a checkpoint and its acknowledgements, seek acknowledges what the checkpoint covers and the rest comes once (when it declares acknowledgements after output)",
+    async (c) => {
+      // Only a source whose acknowledgements matter promises this; the kit checks the promise.
+      if (sourceDelivery(c.fixture.plugin.capabilities) !== "acknowledged-offsets") return;
+      const pending = c.fixture.pending;
+      if (pending === undefined) {
+        throw new Error(
+          'a source declaring acknowledgements: "after-output" must give the fixture a pending hook: the kit checks the acknowledgement state of the external system',
+        );
+      }
+      const startedAt = Date.now();
+      await connect(c);
+      const covered = makeValues("acknowledged", 0, n);
+      await c.fixture.produce(covered, c.source);
+      // Output and checkpointed, but the process died before their acknowledgements went out.
+      const first = await collect(c, covered, "the records the checkpoint covers");
+      const unacked = makeValues("acknowledged", 1, n);
+      await c.fixture.produce(unacked, c.source);
+      // Read, their batch never output.
+      await collect(c, unacked, "the records read after the checkpoint");
+      expect(
+        await pending.call(c.fixture, c.source),
+        "records read but not acknowledged must stay unacknowledged in the external system",
+      ).toBe(2 * n);
+      await close(c);
+      const next = await restart(c, lastOffsets(first.records), startedAt);
+      const count = () => pending.call(next.fixture, next.source);
+      let left = -1;
+      await waitFor(
+        async () => {
+          left = await count();
+          if (left < n) {
+            throw new Error(
+              `after seek, only ${left} records are unacknowledged in the external system: the ${n} read after the checkpointed offsets were acknowledged before their batch was output`,
+            );
+          }
+          return left === n;
+        },
+        timeoutMs,
+        () =>
+          `seek must acknowledge the records at or before the checkpointed offsets that the external system still holds unacknowledged: ${left} are unacknowledged, ${n} expected (those read after the checkpoint)`,
+      );
+      const markers = makeValues("acknowledged", 2, n);
+      await next.fixture.produce(markers, next.source);
+      const again = await collect(
+        next,
+        [...unacked, ...markers],
+        "the records after the checkpointed offsets",
+      );
+      const received = valuesOf(again.records);
+      const coveredValues = new Set(texts(covered));
+      expect(
+        received.filter((value) => coveredValues.has(value)),
+        "records the checkpoint covers came again after the restart",
+      ).toEqual([]);
+      expectEachOnce(received, [...texts(unacked), ...texts(markers)], "after the restart");
+      expect(
+        await count(),
+        "records delivered after the restart must stay unacknowledged until ack()",
+      ).toBe(2 * n);
+      await ackAll(again.results);
+      await waitFor(
+        async () => {
+          left = await count();
+          return left === 0;
+        },
+        timeoutMs,
+        () => `after every ack(), ${left} records are still unacknowledged`,
+      );
+    },
+  );
+
   const ackReason = options.notApplicable?.ackAfterOutput;
   if (ackReason === undefined) {
     add(
@@ -832,7 +907,8 @@ export function sourceConformanceCases(
 /**
  * Registers the conformance suite for a source connector with vitest: open/close, a batch of
  * N, many batches in order, nack → redelivery, restart (unacknowledged records come again,
- * acknowledged ones do not), seek (replayable sources), acknowledgement only on `ack` (with the
+ * acknowledged ones do not), seek (replayable sources), a restart whose checkpoint's
+ * acknowledgements were lost (sources with `acknowledgements: "after-output"`), acknowledgement only on `ack` (with the
  * fixture's `pending`), reconnect after the server drops connections (with and without results
  * unacknowledged), end of input, pause/resume, flow control's `maxRecords` hint, close while
  * reading, abort, and invalid config. Cases that cannot apply are not registered; the describe
