@@ -25,6 +25,7 @@ import {
 } from "./pair-columns.js";
 import { placeRows } from "./shuffle.js";
 import {
+  blockRows,
   type MapInput,
   type MapSideOptions,
   mapInputRecords,
@@ -134,17 +135,29 @@ export function mapNamed(
   options: NamedMapOptions,
 ): ShuffleBlock[] {
   const { kernels } = options;
+  const partial = op !== "sum" || options.soleMapTask;
   const columns = kernelColumns(input, op, kernels, options.jsBelowRows);
   if (columns === undefined) {
     const rows = mapInputRecords(input) as ReadonlyArray<readonly [unknown, unknown]>;
-    for (const [key, value] of rows) requireNumber(op, key, value);
-    return rowsBlocks(placeRows(rows, numPartitions));
+    return mapNamedRows(rows, op, numPartitions, partial);
   }
-  const partial = op !== "sum" || options.soleMapTask;
   const grouped = partial ? reduceFamily(kernels, columns, op) : columns;
   return placeColumns(kernels, grouped.keys, grouped.values, numPartitions, options.allocate).map(
     (placed) => ({ kind: "columns", ...placed, partial }),
   );
+}
+
+/** The map side over JS rows: every value checked, then reduced here when `partial`, placed. */
+function mapNamedRows(
+  rows: ReadonlyArray<readonly [unknown, unknown]>,
+  op: NamedReduction,
+  numPartitions: number,
+  partial: boolean,
+): ShuffleBlock[] {
+  for (const [key, value] of rows) requireNumber(op, key, value);
+  if (!partial) return rowsBlocks(placeRows(rows, numPartitions));
+  const groups = mergeRows([{ kind: "rows", rows, partial: false }], op);
+  return rowsBlocks(placeRows(groups, numPartitions), true);
 }
 
 /**
@@ -162,28 +175,27 @@ export function reduceNamed(
   op: NamedReduction,
   kernels: Kernels,
 ): ReduceOutput {
-  const columns = blocks.filter(
+  if (blocks.length === 0) return [];
+  const filled = blocks.filter((block) => blockSize(block) > 0);
+  const only = filled.length === 0 ? blocks[0] : filled.length === 1 ? filled[0] : undefined;
+  if (only !== undefined && (only.partial || filled.length === 0)) {
+    return only.kind === "rows" ? only.rows : familyPartition(only);
+  }
+  const columns = filled.filter(
     (block): block is Extract<ShuffleBlock, { kind: "columns" }> => block.kind === "columns",
   );
-  const first = columns[0];
-  if (
-    first === undefined ||
-    columns.length < blocks.length ||
-    columns.some((block) => block.keys.family !== first.keys.family)
-  ) {
-    return mergeRows(blocks, op);
+  const family = columns[0]?.keys.family;
+  if (columns.length < filled.length || columns.some((block) => block.keys.family !== family)) {
+    return mergeRows(filled, op);
   }
-  const filled = columns.filter((block) => rowsOfKeys(block) > 0);
-  const only = filled.length === 0 ? first : filled.length === 1 ? filled[0] : undefined;
-  const result =
-    only !== undefined && (only.partial || filled.length === 0)
-      ? only
-      : reduceFamily(
-          kernels,
-          concatFamilyColumns(filled),
-          filled.some((block) => block.partial) ? partialMergeOp(op) : op,
-        );
-  return familyPartition(result);
+  const partial = columns.some((block) => block.partial);
+  return familyPartition(
+    reduceFamily(kernels, concatFamilyColumns(columns), partial ? partialMergeOp(op) : op),
+  );
+}
+
+function blockSize(block: ShuffleBlock): number {
+  return block.kind === "rows" ? block.rows.length : rowsOfKeys(block);
 }
 
 function rowsOfKeys(block: FamilyColumns): number {
@@ -194,7 +206,7 @@ function rowsOfKeys(block: FamilyColumns): number {
 function mergeRows(blocks: ReadonlyArray<ShuffleBlock>, op: NamedReduction): [unknown, number][] {
   const target = new KeyedMap<unknown, number>();
   for (const block of blocks) {
-    const partial = block.kind === "columns" && block.partial;
+    const { partial } = block;
     const merging = partial ? partialMergeOp(op) : op;
     const rows = block.kind === "rows" ? block.rows : familyPairs(block);
     for (const [key, raw] of rows) {
@@ -291,8 +303,9 @@ function commonKeyFamily(
 
 /**
  * Reduces every key's values of a batch with a named reduction, row by row in JavaScript, and
- * hash-partitions the result into `numPartitions` (`partitionOfKey`): the reference the kernel
- * path must equal. The kernels' rules: keys in first-seen order within a
+ * hash-partitions the result into `numPartitions` (`partitionOfKey`): the map side's rows path
+ * over the whole batch as one map task, and the reference the kernel path must equal. The
+ * kernels' rules (`startAggregate`, `stepAggregate`): keys in first-seen order within a
  * partition; `sum` adds in row order starting from `+0`; `count` counts values; `min`/`max` use
  * `Math.min`/`Math.max` (a NaN wins). Values other than numbers are rejected (except for `count`).
  *
@@ -304,11 +317,9 @@ export function reduceByKeyNamed<K>(
   op: NamedReduction,
   numPartitions: number,
 ): [K, number][][] {
-  const rows = wholeBatch(batch);
-  const records = mapInputRecords(rows) as ReadonlyArray<readonly [K, unknown]>;
-  for (const [key, value] of records) requireNumber(op, key, value);
-  return placeRows(records, numPartitions).map(
-    (placed) => mergeRows([{ kind: "rows", rows: placed }], op) as [K, number][],
+  const records = mapInputRecords(wholeBatch(batch)) as ReadonlyArray<readonly [K, unknown]>;
+  return mapNamedRows(records, op, numPartitions, true).map(
+    (block) => blockRows(block) as [K, number][],
   );
 }
 

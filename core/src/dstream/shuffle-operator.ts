@@ -8,10 +8,15 @@ import type { FamilyKeys } from "./pair-columns.js";
 /**
  * One map task's rows for one output partition of a shuffle: JS rows (`[key, value]` or
  * `[key, combiner]`), or columns (keys of one family and one number per row) for the named
- * reductions. `partial` columns hold one partial aggregate per key, else raw rows.
+ * reductions. A `partial` block of a named reduction holds one partial aggregate per key, else
+ * raw rows.
  */
 export type ShuffleBlock =
-  | { readonly kind: "rows"; readonly rows: ReadonlyArray<readonly [unknown, unknown]> }
+  | {
+      readonly kind: "rows";
+      readonly rows: ReadonlyArray<readonly [unknown, unknown]>;
+      readonly partial: boolean;
+    }
   | {
       readonly kind: "columns";
       readonly keys: FamilyKeys;
@@ -105,15 +110,16 @@ export function shuffleInMemory<T>(
 }
 
 /**
- * Rows blocks, one per output partition.
+ * Rows blocks, one per output partition (`partial`: one partial aggregate per key).
  *
  * @example
- * rowsBlocks([[["a", 1]], []]); // [{ kind: "rows", rows: [["a", 1]] }, { kind: "rows", rows: [] }]
+ * rowsBlocks([[["a", 1]], []]); // [{ kind: "rows", rows: [["a", 1]], partial: false }, …]
  */
 export function rowsBlocks(
   placed: ReadonlyArray<ReadonlyArray<readonly [unknown, unknown]>>,
+  partial = false,
 ): ShuffleBlock[] {
-  return placed.map((rows) => ({ kind: "rows", rows }));
+  return placed.map((rows) => ({ kind: "rows", rows, partial }));
 }
 
 /**
@@ -131,7 +137,7 @@ export function mapInputRecords(input: MapInput): ReadonlyArray<unknown> {
  * columns, so any is a bug.
  *
  * @example
- * blockRows({ kind: "rows", rows: [["a", 1]] }); // [["a", 1]]
+ * blockRows({ kind: "rows", rows: [["a", 1]], partial: false }); // [["a", 1]]
  */
 export function blockRows(block: ShuffleBlock): ReadonlyArray<readonly [unknown, unknown]> {
   if (block.kind === "rows") return block.rows;

@@ -3,10 +3,14 @@ import type { ExecutorJobSpec } from "./executor-job-spec.js";
 /** A shuffle bucket: one map task's rows for one reduce partition, in shared memory. */
 export type ShuffleBucket =
   | {
-      /** Any rows (`[key, value]` or `[key, combiner]`), as `v8.serialize` bytes. */
+      /**
+       * Any rows (`[key, value]` or `[key, combiner]`), as `v8.serialize` bytes; a named
+       * reduction's `partial` rows are per-key partial aggregates.
+       */
       readonly format: "v8";
       readonly bytes: SharedArrayBuffer;
       readonly rows: number;
+      readonly partial: boolean;
     }
   | {
       /**

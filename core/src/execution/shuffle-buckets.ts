@@ -9,11 +9,12 @@ import type { ShuffleBucket } from "./messages.js";
  * them into shared memory).
  *
  * @example
- * const bucket = encodeBucket({ kind: "rows", rows: [["a", 1]] });
+ * const bucket = encodeBucket({ kind: "rows", rows: [["a", 1]], partial: false });
  */
 export function encodeBucket(block: ShuffleBlock): ShuffleBucket {
   if (block.kind === "rows") {
-    return { format: "v8", bytes: shared(serialize(block.rows)), rows: block.rows.length };
+    const { rows, partial } = block;
+    return { format: "v8", bytes: shared(serialize(rows)), rows: rows.length, partial };
   }
   const { keys, values, partial } = block;
   if (keys.family === "utf8") {
@@ -49,6 +50,7 @@ export function decodeBucket(bucket: ShuffleBucket): ShuffleBlock {
       return {
         kind: "rows",
         rows: deserialize(new Uint8Array(bucket.bytes)) as [unknown, unknown][],
+        partial: bucket.partial,
       };
     case "utf8-f64":
       return {
