@@ -1,4 +1,4 @@
-import { checkAggregateOp, checkValues, startAggregate, stepAggregate } from "./aggregate-op.js";
+import { checkAggregateOp, checkValues, startAggregate } from "./aggregate-op.js";
 import { ByteKeyDictionary, grow } from "./byte-key-dictionary.js";
 import { I64KeyDictionary } from "./i64-key-dictionary.js";
 import type { AggregateOp, I64Groups, KeyColumn, Utf8Groups } from "./kernels.js";
@@ -6,7 +6,7 @@ import { validateKeyColumn } from "./key-column.js";
 
 /**
  * Per-group accumulators indexed by dictionary id, with the rules both engines share
- * (`startAggregate`, `stepAggregate`); mean = sum / count.
+ * (`startAggregate`, `stepAggregate` of `aggregate-op.ts`); mean = sum / count.
  */
 class Accumulators {
   values: Float64Array;
@@ -26,10 +26,29 @@ class Accumulators {
       this.start(value);
       return;
     }
+    // `stepAggregate` written out: calling it once per row makes the twin about a quarter slower
+    // (V8 does not inline it here). The parity tests hold the two, and the engine, to the same bits.
     const values = this.values;
-    values[id] = stepAggregate(this.op, values[id] as number, value);
-    const counts = this.counts;
-    if (counts !== null) counts[id] = (counts[id] as number) + 1;
+    switch (this.op) {
+      case "sum":
+        values[id] = (values[id] as number) + value;
+        break;
+      case "count":
+        values[id] = (values[id] as number) + 1;
+        break;
+      case "min":
+        values[id] = Math.min(values[id] as number, value);
+        break;
+      case "max":
+        values[id] = Math.max(values[id] as number, value);
+        break;
+      case "mean": {
+        values[id] = (values[id] as number) + value;
+        const counts = this.counts as Float64Array;
+        counts[id] = (counts[id] as number) + 1;
+        break;
+      }
+    }
   }
 
   finish(): Float64Array {

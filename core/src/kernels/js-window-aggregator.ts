@@ -1,5 +1,5 @@
 import { SluiceError } from "../errors/sluice-error.js";
-import { AGGREGATE_OPS, checkValues, stepAggregate } from "./aggregate-op.js";
+import { AGGREGATE_OPS, checkValues } from "./aggregate-op.js";
 import { ByteKeyDictionary, grow } from "./byte-key-dictionary.js";
 import { I64KeyDictionary } from "./i64-key-dictionary.js";
 import type {
@@ -538,8 +538,10 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
       if (refs === 1) this.live++;
     }
     pane.counts[slot] = (pane.counts[slot] as number) + 1;
-    if (this.op === "min" || this.op === "max") {
-      pane.values[slot] = stepAggregate(this.op, pane.values[slot] as number, value);
+    if (this.op === "min") {
+      pane.values[slot] = Math.min(pane.values[slot] as number, value);
+    } else if (this.op === "max") {
+      pane.values[slot] = Math.max(pane.values[slot] as number, value);
     } else {
       if (Number.isFinite(value)) pane.values[slot] = (pane.values[slot] as number) + value;
       else if (Number.isNaN(value)) pane.nans[slot] = (pane.nans[slot] as number) + 1;
@@ -633,7 +635,7 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     const seen = new Int32Array(this.idCount).fill(-1);
     const ids: number[] = [];
     const acc: number[] = [];
-    const op = this.op;
+    const min = this.op === "min";
     this.forPanesIn(lo, hi, (pane) => {
       for (let slot = 0; slot < pane.size; slot++) {
         const id = pane.keys[slot] as number;
@@ -644,7 +646,7 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
           ids.push(id);
           acc.push(value);
         } else {
-          acc[at] = stepAggregate(op, acc[at] as number, value);
+          acc[at] = min ? Math.min(acc[at] as number, value) : Math.max(acc[at] as number, value);
         }
       }
     });
