@@ -7,30 +7,9 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { describeConnector } from "../../src/cli/connectors-command.js";
 import { main } from "../../src/cli/main.js";
-import type { CliIo } from "../../src/cli/run-command.js";
+import { captureIo } from "./capture-io.js";
 
 const job = (name: string): string => fileURLToPath(new URL(`./jobs/${name}`, import.meta.url));
-
-function captureIo(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: {
-      write: (text: string) => {
-        out += text;
-      },
-    },
-    stderr: {
-      write: (text: string) => {
-        err += text;
-      },
-      isTTY: false,
-    },
-    onSignal: () => () => {},
-    out: () => out,
-    err: () => err,
-  };
-}
 
 describe("sluice check", () => {
   it("reports the invalid config of every connector, each with its fields", async () => {

@@ -10,8 +10,8 @@ import { defineSource } from "sluice/connector";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { main } from "../../src/cli/main.js";
-import type { CliIo } from "../../src/cli/run-command.js";
 import { isJobDefinition } from "../../src/job/define-job.js";
+import { captureIo } from "./capture-io.js";
 
 const repoNodeModules = fileURLToPath(new URL("../../../node_modules", import.meta.url));
 
@@ -62,27 +62,6 @@ export default defineJob({
   },
 });
 `;
-
-function captureIo(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: {
-      write: (text: string) => {
-        out += text;
-      },
-    },
-    stderr: {
-      write: (text: string) => {
-        err += text;
-      },
-      isTTY: false,
-    },
-    onSignal: () => () => {},
-    out: () => out,
-    err: () => err,
-  };
-}
 
 async function writeFileIn(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });

@@ -7,28 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { newConnectorOptions, writeConnectorPackage } from "../../src/cli/new-command.js";
-import type { CliIo } from "../../src/cli/run-command.js";
-
-function captureIo(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: {
-      write: (text: string) => {
-        out += text;
-      },
-    },
-    stderr: {
-      write: (text: string) => {
-        err += text;
-      },
-      isTTY: false,
-    },
-    onSignal: () => () => {},
-    out: () => out,
-    err: () => err,
-  };
-}
+import { captureIo } from "./capture-io.js";
 
 let root: string;
 beforeEach(async () => {
