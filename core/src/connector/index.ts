@@ -89,12 +89,14 @@ export {
 } from "./redact.js";
 export { isSecret, secret } from "./secret.js";
 export type { Sink, SinkCapabilities, WriteBatchContext } from "./sink.js";
-export type {
-  ReadOptions,
-  ReadResult,
-  SeekOptions,
-  Source,
-  SourceCapabilities,
+export {
+  type ReadOptions,
+  type ReadResult,
+  type SeekOptions,
+  type Source,
+  type SourceCapabilities,
+  type SourceDelivery,
+  sourceDelivery,
 } from "./source.js";
 export { type RecordNameFunction, templateFunction } from "./template-function.js";
 export { type TlsConfig, tlsConfig } from "./tls-config.js";
