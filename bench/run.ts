@@ -6,6 +6,10 @@
  *
  * Options: --only=b3,b4,b5,threshold,pairs,wordcount,executors,observability  --rows=N (B3 records per batch)
  * --rounds=N  --quick
+ *
+ * `--peers` runs the word count against its peers instead (Spark Streaming, a plain Node loop,
+ * hand-written Rust: bench/peers/run.ts); it exits 1 when the contenders' digests disagree.
+ * `--no-spark` leaves Spark out.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -33,6 +37,17 @@ const only = new Set((args.get("only") ?? "b3,b4,b5,threshold,pairs,wordcount").
 const rounds = Number(args.get("rounds") ?? (quick ? 2 : 5));
 const rows = Number(args.get("rows") ?? (quick ? 200_000 : 1_000_000));
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+if (args.has("peers")) {
+  const { main } = await import("./peers/run.js");
+  const { agree } = await main({
+    quick,
+    spark: !args.has("no-spark"),
+    log,
+    ...(args.has("rounds") ? { rounds: Number(args.get("rounds")) } : {}),
+  });
+  process.exit(agree ? 0 : 1);
+}
 
 const started = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), "sluice-bench-"));

@@ -1,0 +1,43 @@
+/**
+ * The socket run's source: a TCP server on 127.0.0.1 that sends a file's bytes to the first
+ * client as fast as it reads them, then closes the connection (later connections, such as a
+ * receiver reconnecting, are closed at once). Its own process, so that it takes no time from a
+ * contender running inside the benchmark. Prints `{"port"}` when listening and `{"startMs"}`
+ * (wall clock, ms) when the first client connects; the benchmark ends it.
+ *   socket-generator.ts <file>
+ */
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+const data = readFileSync(process.argv[2] as string);
+const CHUNK = 64 * 1024;
+let served = false;
+const server = createServer((socket) => {
+  if (served) {
+    socket.destroy();
+    return;
+  }
+  served = true;
+  process.stdout.write(
+    `${JSON.stringify({ startMs: performance.timeOrigin + performance.now() })}\n`,
+  );
+  socket.on("error", () => {});
+  let offset = 0;
+  const pump = (): void => {
+    while (offset < data.length) {
+      const chunk = data.subarray(offset, offset + CHUNK);
+      offset += chunk.length;
+      if (!socket.write(chunk)) {
+        socket.once("drain", pump);
+        return;
+      }
+    }
+    socket.end();
+  };
+  pump();
+});
+server.listen(0, "127.0.0.1", () => {
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+});
