@@ -123,7 +123,8 @@ export interface NamedMapOptions extends MapSideOptions {
  * columns, placed with the kernels: a sum's raw rows (float addition must happen in row order to
  * equal one thread's result bit for bit) unless this is the sole map task, and one partial
  * aggregate per key otherwise (exact whatever the grouping). Other keys, and JS pairs below the
- * threshold, go as rows. Every value is checked to be a number (but for `count`), in row order.
+ * threshold, go as rows, combined here in the same cases. Every value is checked to be a number
+ * (but for `count`), in row order.
  *
  * @example
  * mapNamed([["a", 1], ["a", 2]], "sum", 2, { kernels, soleMapTask: false });
