@@ -1,6 +1,7 @@
 // What a failed TLS handshake names to fix, found wherever the client library wrapped it.
-import { describe, expect, it } from "vitest";
+
 import { tlsFailureOf, tlsRefused } from "sluice/connector";
+import { describe, expect, it } from "vitest";
 
 const tlsError = (code: string, message = code) => Object.assign(new Error(message), { code });
 

@@ -1,6 +1,7 @@
 // The TLS options handed to client libraries, and the warning when the check is turned off.
-import { describe, expect, it } from "vitest";
+
 import { clientTlsOptions, warnIfUnverified } from "sluice/connector";
+import { describe, expect, it } from "vitest";
 
 describe("clientTlsOptions", () => {
   it("checks the server's certificate unless told not to by name", () => {
