@@ -1,4 +1,5 @@
 import type { StreamingListener } from "../scheduler/listener.js";
+import { registerSecretValue } from "../util/secret-values.js";
 import type { ObservedJob } from "./job-observer.js";
 import { ProcessMetrics } from "./process-metrics.js";
 import { observedJobOf, UiBridge } from "./ui-bridge.js";
@@ -36,6 +37,9 @@ export interface UiHandle {
  */
 export async function startUi(ctx: UiSubject, options: UiOptions): Promise<UiHandle> {
   const resolved = resolveUiOptions(options);
+  // Whoever started the UI (the CLI, the context's `ui` option, a script), its token is a
+  // secret from now on: never in a log line or an error.
+  if (resolved.token !== undefined) registerSecretValue(resolved.token);
   const processMetrics = new ProcessMetrics(ctx.appName);
   const thread = new UiThread(resolved, observedJobOf(ctx), await processMetrics.text());
   const bridge = new UiBridge(ctx, (message) => thread.post(message), processMetrics);

@@ -3,6 +3,7 @@
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { batchSize, StreamingContext } from "sluice";
+import { redactText } from "sluice/connector";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parsePrometheusText, sampleValue } from "./prometheus-text.js";
@@ -55,6 +56,19 @@ describe("StreamingContext's ui option", () => {
     await ctx.stop();
     expect(ctx.uiUrl).toBeUndefined();
     await expect(fetch(`${url}metrics`)).rejects.toThrow();
+  });
+
+  it("makes its token a secret: redacted wherever text is printed", async () => {
+    const token = "context-ui-token-7f3a9c";
+    const ctx = new StreamingContext({
+      batchInterval: 1000,
+      clock: new ManualClock(0),
+      ui: { port: 0, token },
+    });
+    open.ctx = ctx;
+    ctx.queueStream([[1]]).foreachBatch(() => {});
+    await ctx.start();
+    expect(redactText(`Authorization: Bearer ${token}`)).not.toContain(token);
   });
 
   it("is off without the option", async () => {
