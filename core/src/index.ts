@@ -56,12 +56,14 @@ export {
   type JobSpec,
 } from "./job/define-job.js";
 export { type MetricsSubject, SluiceMetrics } from "./observability/sluice-metrics.js";
-export { startUi, type UiHandle } from "./observability/start-ui.js";
+export { startUi, type UiHandle, type UiSubject } from "./observability/start-ui.js";
 export type { UiOptions } from "./observability/ui-options.js";
+export type { MetricsText } from "./observability/ui-server.js";
 export { closeConnectorsOf, connectorsOf } from "./plugins/connectors-of.js";
 export type { LoadPluginsOptions } from "./plugins/registry.js";
 export type { SinkInput, SinkOutputOptions } from "./plugins/sink-output.js";
-export type { SourceStreamOptions } from "./plugins/source-input-dstream.js";export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
+export type { SourceStreamOptions } from "./plugins/source-input-dstream.js";
+export type { CheckpointOptions } from "./recovery/checkpoint-options.js";
 export type { DeadLetter, DeadLetterOptions } from "./recovery/dead-letters.js";
 export type { RecoveryReport, ReportEntry } from "./recovery/recovery-report.js";
 export type { StopOnSignalsOptions } from "./recovery/stop-on-signals.js";
