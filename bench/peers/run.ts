@@ -12,7 +12,7 @@
  * reported as median and p90 over the measured batches (after warm-up) of all rounds.
  * The full run rewrites the peers section of docs/BENCHMARKS.md and its chart.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,24 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Spark's batch interval and the socket run's for the streaming contenders. */
 const BATCH_INTERVAL_MS = 1000;
 const SOCKET_INTERVAL_MS = 500;
+
+/**
+ * Children still running: ended with the benchmark, so that a run stopped halfway (Ctrl-C, a
+ * test's timeout) leaves no JVM or generator behind.
+ */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => process.exit(130));
+}
+
+function track<C extends ChildProcess>(child: C): C {
+  live.add(child);
+  child.on("exit", () => live.delete(child));
+  return child;
+}
 
 interface BatchWorkload {
   readonly kind: "batches";
@@ -167,6 +185,7 @@ function runChild(
 ): Promise<ChildOutput> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    track(child);
     const lines: Array<Record<string, unknown>> = [];
     let stdout = "";
     let stderr = "";
@@ -227,12 +246,10 @@ async function runBatchesOnce(c: Contender, w: BatchWorkload, timeoutMs: number)
 async function runSocketOnce(c: Contender, w: SocketWorkload, timeoutMs: number) {
   let startMs: number | undefined;
   let port: number | undefined;
-  const generator = spawn(
-    process.execPath,
-    ["--import", "tsx", join(HERE, "socket-generator.ts"), w.file],
-    {
+  const generator = track(
+    spawn(process.execPath, ["--import", "tsx", join(HERE, "socket-generator.ts"), w.file], {
       stdio: ["ignore", "pipe", "inherit"],
-    },
+    }),
   );
   const listening = new Promise<void>((resolve) => {
     let buffered = "";
