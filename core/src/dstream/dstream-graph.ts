@@ -51,9 +51,8 @@ export class DStreamGraph {
     this.zero = zeroTime;
     for (const output of this.outputs) output.initialize(zeroTime);
     for (const input of this.inputs) input.initialize(zeroTime);
-    for (const output of this.outputs)
-      output.remember(this.rememberDuration, this.rememberDuration);
-    for (const input of this.inputs) input.remember(this.rememberDuration, this.rememberDuration);
+    for (const output of this.outputs) output.remember(this.rememberDuration);
+    for (const input of this.inputs) input.remember(this.rememberDuration);
   }
 
   /** Forgets what every stream no longer needs after the batch at `time`. */

@@ -89,8 +89,6 @@ export abstract class DStream<T> {
   private readonly generated = new Map<number, Promise<Batch<T> | undefined>>();
   private zero: number | undefined;
   private remembered: number | undefined;
-  // What `ctx.remember` asked of every stream of the graph (for `slice`): passed to all parents.
-  private rememberedEverywhere: number | undefined;
   private givenName: string | undefined;
 
   protected constructor(scope: StreamScope) {
@@ -196,36 +194,21 @@ export abstract class DStream<T> {
 
   /**
    * Keeps computed batches for at least `duration`, and asks parents for what this stream needs
-   * of them (Spark's `remember`). `everywhere` is what `ctx.remember` asked of the whole graph; a
-   * window's longer memory reaches only its own parent — the batches it reads again — and not the
-   * streams above that parent: a batch here is computed once from its parents' batches at the
-   * same time, so they need not outlive it (Spark remembers lazy RDDs upstream; here a remembered
-   * batch is data). Internal to the scheduler.
+   * of them (Spark's `remember`). Internal to the scheduler.
    *
    * @example
-   * stream.remember(5000, 5000); // what ctx.remember("5s") does
+   * stream.remember(5000);
    */
-  remember(duration: number | undefined, everywhere: number | undefined): void {
+  remember(duration: number | undefined): void {
     if (duration !== undefined && (this.remembered === undefined || duration > this.remembered)) {
       this.remembered = duration;
     }
-    if (
-      everywhere !== undefined &&
-      (this.rememberedEverywhere === undefined || everywhere > this.rememberedEverywhere)
-    ) {
-      this.rememberedEverywhere = everywhere;
-    }
-    for (const parent of this.dependencies) {
-      parent.remember(this.parentRememberDuration(), this.rememberedEverywhere);
-    }
+    for (const parent of this.dependencies) parent.remember(this.parentRememberDuration());
   }
 
-  /**
-   * How long parents must keep their batches for this stream: what the graph asked of every
-   * stream; windows add their width (they read their parent's older batches).
-   */
+  /** How long parents must keep their batches for this stream (windows need more). */
   protected parentRememberDuration(): number | undefined {
-    return this.rememberedEverywhere;
+    return this.remembered;
   }
 
   /**

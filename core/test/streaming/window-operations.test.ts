@@ -533,33 +533,6 @@ describe("slice and remember", () => {
     });
   });
 
-  it("a window keeps its parent's batches, not those of the streams above it", async () => {
-    const input = Array.from({ length: 10 }, (_, x) => [x, x + 1]);
-    let lines: DStream<number> | undefined;
-    let pairs: DStream<[number, number]> | undefined;
-    let inverse: DStream<[number, number]> | undefined;
-    let plain: DStream<[number, number]> | undefined;
-    await runBatches({ inputs: [input] }, (s) => {
-      lines = s;
-      pairs = s.map((x): [number, number] => [x % 3, 1]);
-      inverse = pairs.reduceByKeyAndWindow((a, b) => a + b, {
-        window: 4000,
-        inverse: (a, b) => a - b,
-      });
-      plain = pairs.reduceByKeyAndWindow((a, b) => a + b, { window: 4000 });
-      return inverse.union(plain);
-    });
-    const times = (stream: DStream<unknown> | undefined) =>
-      cachedBatchTimes(stream as DStream<unknown>);
-    // The raw records and pairs are kept for one batch; the per-batch reductions the windows
-    // read again are kept for the window.
-    expect(times(lines)).toEqual([10000]);
-    expect(times(pairs)).toEqual([10000]);
-    expect(pairs?.rememberDuration).toBe(1000);
-    const reducedInside = (inverse?.dependencies[0] ?? undefined) as DStream<unknown> | undefined;
-    expect(times(reducedInside).length).toBeGreaterThanOrEqual(4);
-  });
-
   it("remember durations grow through windows, and old batches are forgotten", async () => {
     const input = Array.from({ length: 10 }, (_, x) => [x, x + 1]);
     let mapped: DStream<[number, number]> | undefined;
