@@ -165,7 +165,9 @@ function parseOverride(override: string): { path: string[]; value: unknown } {
   }
   const path = override.slice(0, equals).split(".");
   for (const key of path) {
-    if (key === "") throw new CliError(`--set: empty name in the path "${override.slice(0, equals)}"`, 2);
+    if (key === "") {
+      throw new CliError(`--set: empty name in the path "${override.slice(0, equals)}"`, 2);
+    }
     if (UNSAFE_KEYS.has(key)) {
       throw new CliError(
         `--set: "${key}" is not allowed in a path (it would change every object's prototype), got "${override.slice(0, equals)}=…"`,
