@@ -34,8 +34,6 @@ const NOT_RETRIED: ReadonlySet<string> = new Set<SluiceErrorCode>([
   "SLUICE_INTERNAL",
 ]);
 
-let nextJobKey = 1;
-
 /**
  * The driver's side of `local[N]`: computes per-partition operators and shuffles as tasks on the
  * executors. A chain of per-partition operators runs as one task per partition of the batch it
@@ -66,7 +64,7 @@ export class DriverExecution {
   /** Starts the executors (or joins a given pool) and loads the job on each of them. */
   static async start(options: DriverExecutionOptions): Promise<DriverExecution> {
     const pool = options.pool ?? new ExecutorPool({ threads: options.threads });
-    const jobKey = nextJobKey++;
+    const jobKey = pool.newJobKey();
     try {
       await pool.loadJob({
         type: "load",

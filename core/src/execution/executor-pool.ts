@@ -72,8 +72,6 @@ interface Slot {
 /** A thread that dies before it is ready this many times in a row means executors cannot start. */
 const MAX_BOOT_FAILURES = 3;
 
-let nextTaskId = 1;
-
 /**
  * A pool of executor threads (`node:worker_threads`) that run tasks of the jobs loaded on them.
  * A context with `master: "local[N]"` starts its own and closes it when it stops; a pool made
@@ -98,6 +96,21 @@ export class ExecutorPool {
   private broken: Error | undefined;
   private readonly exits = new Set<Promise<void>>();
   private completed = 0;
+  // Ids are unique within the pool, which is all that reads them (the workers' replies).
+  private lastTaskId = 0;
+  private lastJobKey = 0;
+
+  /**
+   * A key for a job to load on this pool, unique among its jobs (contexts sharing the pool each
+   * load their own).
+   *
+   * @example
+   * await pool.loadJob({ type: "load", jobKey: pool.newJobKey(), job, settings, streams });
+   */
+  newJobKey(): number {
+    this.lastJobKey += 1;
+    return this.lastJobKey;
+  }
 
   constructor(options: ExecutorPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -340,7 +353,7 @@ export class ExecutorPool {
     const index = this.queue.findIndex((pending) => slot.loadedJobs.has(pending.task.jobKey));
     if (index < 0) return false;
     const [pending] = this.queue.splice(index, 1) as [Pending];
-    const running: Running = { ...pending, taskId: nextTaskId++, sentAt: performance.now() };
+    const running: Running = { ...pending, taskId: ++this.lastTaskId, sentAt: performance.now() };
     slot.current = running;
     try {
       this.send(slot, { type: "task", taskId: running.taskId, task: pending.task });
