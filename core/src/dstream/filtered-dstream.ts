@@ -1,13 +1,18 @@
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
+import { computeFused } from "./fused-chain.js";
+import type { RecordSink, RecordStep } from "./record-step.js";
 
 /**
- * `filter`: the records a predicate accepts (Spark's `FilteredDStream`).
+ * `filter`: the records a predicate accepts (Spark's `FilteredDStream`). A step of a fused loop
+ * (`RecordStep`).
  *
  * @example
  * numbers.filter((n) => n > 0); // a FilteredDStream
  */
-export class FilteredDStream<T> extends DStream<T> {
+export class FilteredDStream<T> extends DStream<T> implements RecordStep<T, T> {
+  keepsOwnBatch = false;
+
   constructor(
     readonly parent: DStream<T>,
     private readonly predicate: (record: T) => boolean,
@@ -23,10 +28,25 @@ export class FilteredDStream<T> extends DStream<T> {
     return [this.parent];
   }
 
-  protected async compute(time: number): Promise<Batch<T> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
-    if (batch === undefined) return undefined;
-    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+  override cache(): this {
+    this.keepsOwnBatch = true;
+    return super.cache();
+  }
+
+  override persist(): this {
+    this.keepsOwnBatch = true;
+    return super.persist();
+  }
+
+  protected compute(time: number): Promise<Batch<T> | undefined> {
+    return computeFused<T>(this as RecordStep<unknown, unknown> & DStream<unknown>, time);
+  }
+
+  recordStep(next: RecordSink<T>): RecordSink<T> {
+    const predicate = this.predicate;
+    return (record) => {
+      if (predicate(record)) next(record);
+    };
   }
 
   applyToPartition(records: ReadonlyArray<T>): T[] {

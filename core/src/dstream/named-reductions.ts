@@ -283,6 +283,18 @@ export const PAIRS_JS_BELOW_ROWS: Readonly<
 };
 
 /**
+ * From how many rows a map task's JS pairs with string keys go to the kernels as UTF-8 columns
+ * (`PAIRS_JS_BELOW_ROWS`; infinite: never). A fused loop ending in such a map side writes the
+ * columns itself from that many pairs on (`FusedPairColumns`).
+ *
+ * @example
+ * utf8ColumnsFromRows(scope.kernels); // 2048 with the native kernels
+ */
+export function utf8ColumnsFromRows(kernels: Kernels): number {
+  return PAIRS_JS_BELOW_ROWS[kernels.kind].utf8;
+}
+
+/**
  * The family every key shares, or `undefined` at the first key of another (mixed or other keys;
  * the rows path then checks every value itself). Checks the values on the way, in row order, so
  * a bad value fails as it does row by row.

@@ -1,8 +1,10 @@
 import { type ColumnarPartition, materialise } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
+import { applyChain, pairColumnsFromRows } from "../dstream/fused-chain.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import {
   isShuffleOperator,
+  type MapInput,
   type ReduceOutput,
   type ShuffleOperator,
 } from "../dstream/shuffle-operator.js";
@@ -26,8 +28,8 @@ interface MutablePhases {
 /**
  * Runs one task on an executor over its copy of the job's graph: reads its input (a partition
  * shipped by the driver, or a shuffle's buckets), applies the per-partition operators of its
- * chain, and returns records or writes shuffle buckets. Errors carry the id of the operator that
- * threw (`sluiceStreamId`).
+ * chain (consecutive per-record operators as one loop, `applyChain`), and returns records or
+ * writes shuffle buckets. Errors carry the id of the operator that threw (`sluiceStreamId`).
  *
  * @example
  * const result = runTask(streams, task, chooseKernels().kernels);
@@ -66,7 +68,7 @@ export function runTask(
       records = read;
     }
   }
-  for (const id of task.chain) {
+  const operators = task.chain.map((id) => {
     const stream = find(id);
     if (!isPartitionOperator(stream)) {
       throw new SluiceError(
@@ -74,16 +76,36 @@ export function runTask(
         `stream ${id} (${stream.operatorName}) is not per-partition`,
       );
     }
-    const started = performance.now();
-    records = annotate(id, () => stream.applyToPartition(records, task.partition));
-    phases.functionsMs += performance.now() - started;
+    return stream;
+  });
+  // Consecutive per-record operators run as one loop; feeding a named reduction, their pairs go
+  // straight into its columns.
+  const { output } = task;
+  const shuffle = output.kind === "records" ? undefined : find(output.shuffleId);
+  const started = performance.now();
+  const applied: MapInput =
+    operators.length === 0
+      ? records
+      : applyChain(
+          operators,
+          records,
+          task.partition,
+          shuffle === undefined ? undefined : pairColumnsFromRows(shuffle),
+        );
+  phases.functionsMs += performance.now() - started;
+  if (output.kind === "records") {
+    return { kind: "records", records: applied as unknown[], phases };
   }
-  if (task.output.kind === "records") {
-    return { kind: "records", records: records as unknown[], phases };
-  }
-  const { shuffleId, side, mapTasks } = task.output;
+  const { shuffleId, side, mapTasks } = output;
   const buckets = annotate(shuffleId, () =>
-    writeShuffle(shuffleOf(find(shuffleId)), side, records, mapTasks === 1, kernels, phases),
+    writeShuffle(
+      shuffleOf(shuffle as DStream<unknown>),
+      side,
+      applied,
+      mapTasks === 1,
+      kernels,
+      phases,
+    ),
   );
   let bytes = 0;
   for (const bucket of buckets) bytes += bucketBytes(bucket);
@@ -115,7 +137,7 @@ function shuffleOf(stream: DStream<unknown>): ShuffleOperator {
 function writeShuffle(
   operator: ShuffleOperator,
   side: number,
-  records: ReadonlyArray<unknown>,
+  records: MapInput,
   soleMapTask: boolean,
   kernels: Kernels,
   phases: MutablePhases,
