@@ -39,6 +39,16 @@ impl<'a> KeyColumn<'a> {
         Ok(Self { blob, offsets })
     }
 
+    /// The whole blob the rows are slices of.
+    pub fn blob(&self) -> &'a [u8] {
+        self.blob
+    }
+
+    /// The `rows + 1` offsets.
+    pub fn offsets(&self) -> &'a [u32] {
+        self.offsets
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1

@@ -5,6 +5,7 @@
 
 pub mod agg;
 pub mod columns;
+pub mod count;
 pub mod dictionary;
 pub mod error;
 pub mod hash;

@@ -61,17 +61,23 @@ pub struct ParsedNumbers {
 pub fn split_lines(values: KeyColumn<'_>) -> ParsedColumn {
     let mut out = ParsedColumn::with_capacity(values.len(), values_bytes(&values));
     for value in values.iter() {
-        let mut rest = value;
-        while !rest.is_empty() {
-            let (line, next) = match memchr::memchr(b'\n', rest) {
-                Some(at) => (&rest[..at], &rest[at + 1..]),
-                None => (rest, &rest[rest.len()..]),
-            };
-            out.push(line.strip_suffix(b"\r").unwrap_or(line));
-            rest = next;
-        }
+        for_each_line(value, |line| out.push(line));
     }
     out
+}
+
+/// The lines of one value, as `split_lines` finds them.
+#[inline]
+pub(crate) fn for_each_line<'a>(value: &'a [u8], mut each: impl FnMut(&'a [u8])) {
+    let mut rest = value;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(at) => (&rest[..at], &rest[at + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        each(line.strip_suffix(b"\r").unwrap_or(line));
+        rest = next;
+    }
 }
 
 const fn whitespace_table() -> [bool; 256] {
@@ -85,24 +91,16 @@ const fn whitespace_table() -> [bool; 256] {
     table
 }
 
-static WHITESPACE: [bool; 256] = whitespace_table();
+pub(crate) static WHITESPACE: [bool; 256] = whitespace_table();
 
 /// Splits every value into words separated by ASCII whitespace.
 pub fn split_words(values: KeyColumn<'_>) -> ParsedColumn {
     let mut out = ParsedColumn::with_capacity(values.len() * 4, values_bytes(&values));
     for value in values.iter() {
-        let mut i = 0;
-        let n = value.len();
-        while i < n {
-            while i < n && WHITESPACE[value[i] as usize] {
-                i += 1;
-            }
-            let start = i;
-            while i < n && !WHITESPACE[value[i] as usize] {
-                i += 1;
-            }
-            if i > start {
-                out.push(&value[start..i]);
+        // `split` compiles to a tighter loop than indexing byte by byte.
+        for word in value.split(|&b| WHITESPACE[b as usize]) {
+            if !word.is_empty() {
+                out.push(word);
             }
         }
     }
@@ -115,12 +113,7 @@ pub fn csv_column(
     index: u32,
     delimiter: u8,
 ) -> Result<ParsedColumn, EngineError> {
-    if matches!(delimiter, b'"' | b'\n' | b'\r') || delimiter >= 0x80 {
-        return Err(EngineError::InvalidArgument {
-            name: "delimiter",
-            reason: "must be one ASCII character other than a quote, \\r or \\n".into(),
-        });
-    }
+    check_csv_delimiter(delimiter)?;
     let mut out = ParsedColumn::with_capacity(values.len(), values_bytes(&values) / 4);
     out.valid.reserve(values.len());
     for value in values.iter() {
@@ -132,13 +125,24 @@ pub fn csv_column(
     Ok(out)
 }
 
-fn strip_record_end(value: &[u8]) -> &[u8] {
+/// Rejects a CSV delimiter other than one ASCII character besides `"`, `\r` and `\n`.
+pub(crate) fn check_csv_delimiter(delimiter: u8) -> Result<(), EngineError> {
+    if matches!(delimiter, b'"' | b'\n' | b'\r') || delimiter >= 0x80 {
+        return Err(EngineError::InvalidArgument {
+            name: "delimiter",
+            reason: "must be one ASCII character other than a quote, \\r or \\n".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn strip_record_end(value: &[u8]) -> &[u8] {
     let value = value.strip_suffix(b"\n").unwrap_or(value);
     value.strip_suffix(b"\r").unwrap_or(value)
 }
 
 /// Appends field `index` of `record` to `out`; false (nothing appended) when it is missing.
-fn csv_field(record: &[u8], index: u32, delimiter: u8, out: &mut Vec<u8>) -> bool {
+pub(crate) fn csv_field(record: &[u8], index: u32, delimiter: u8, out: &mut Vec<u8>) -> bool {
     let mut field = 0u32;
     let mut i = 0;
     let n = record.len();
@@ -207,17 +211,30 @@ pub fn json_string_field(values: KeyColumn<'_>, field: &[u8]) -> ParsedColumn {
     out.valid.reserve(values.len());
     let mut scratch = Vec::new();
     for value in values.iter() {
-        let start = out.keys.len();
-        let found = find_member(value, field, &mut scratch)
-            .filter(|&at| value[at] == b'"')
-            .and_then(|at| unescape_string(value, at + 1, &mut out.keys));
-        if found.is_none() {
-            out.keys.truncate(start);
-        }
-        out.valid.push(u8::from(found.is_some()));
+        let found = json_string_member(value, field, &mut scratch, &mut out.keys);
+        out.valid.push(u8::from(found));
         out.end_row();
     }
     out
+}
+
+/// Appends the unescaped string of member `field` of `value` to `out`; false (nothing
+/// appended) when the member is missing, not a string, or malformed. `scratch` holds
+/// unescaped member names.
+pub(crate) fn json_string_member(
+    value: &[u8],
+    field: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let start = out.len();
+    let found = find_member(value, field, scratch)
+        .filter(|&at| value[at] == b'"')
+        .and_then(|at| unescape_string(value, at + 1, out));
+    if found.is_none() {
+        out.truncate(start);
+    }
+    found.is_some()
 }
 
 fn values_bytes(values: &KeyColumn<'_>) -> usize {
