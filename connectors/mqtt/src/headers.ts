@@ -12,7 +12,9 @@ export const MESSAGE_HEADER_PREFIX = "mqtt-";
 
 /**
  * A message's MQTT 5 user properties as record headers (a property given several times is
- * joined with ", "), plus `mqtt-qos`, `mqtt-retain` and, when set, `mqtt-content-type`.
+ * joined with ", "), plus `mqtt-qos`, `mqtt-retain`, `mqtt-dup` and, when set, `mqtt-content-type`.
+ * `mqtt-dup` is `"true"` when the broker sent the message before without getting its
+ * acknowledgement (a redelivery after a reconnect or a restart): it may have been processed.
  *
  * @example
  * new TextDecoder().decode(recordHeaders(packet)["mqtt-qos"]); // "1"
@@ -24,6 +26,7 @@ export function recordHeaders(packet: IPublishPacket): RecordHeaders {
   }
   headers["mqtt-qos"] = encoder.encode(String(packet.qos));
   headers["mqtt-retain"] = encoder.encode(String(packet.retain));
+  headers["mqtt-dup"] = encoder.encode(String(packet.dup === true));
   const contentType = packet.properties?.contentType;
   if (typeof contentType === "string") headers["mqtt-content-type"] = encoder.encode(contentType);
   return headers;

@@ -324,6 +324,11 @@ export class MqttSource implements Source {
     this.#unread.push(held);
     this.#reads.notify();
     if (this.#unreadHeld() <= this.#config.receiveMaximum) return undefined;
+    // Never while connecting: a resumed session's unacknowledged messages come before the SUBACK
+    // that connect() waits for, and Sluice reads only once connect() resolved, so holding mqtt.js
+    // here would wait on reads that wait on it. They are what the broker had in flight for the
+    // session (more than receiveMaximum only when it overran it on the previous connection).
+    if (!this.#slot.current(link)) return undefined;
     // A broker that keeps to MQTT 5 never gets here: it sends no more than receiveMaximum
     // unacknowledged messages, and only read ones are acknowledged. Some do not (Mosquitto 2.0
     // with a producer publishing while acknowledgements come in); TCP flow control bounds them.

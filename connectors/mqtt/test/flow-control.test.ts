@@ -75,13 +75,31 @@ class FakeClient extends EventEmitter {
   }
 }
 
+/**
+ * A client whose broker had the session with `resent` unacknowledged messages: it sends them
+ * again right after the CONNACK, before the SUBACK, which mqtt.js handles only once the ack
+ * handler answered every one of them (it takes packets one at a time).
+ */
+class ResumingClient extends FakeClient {
+  static resent: string[] = [];
+
+  override async subscribeAsync(): Promise<unknown> {
+    const answers = ResumingClient.resent.map((text) => this.send(text));
+    while (!answers.every((answer) => answer.answered)) await tick();
+    return super.subscribeAsync();
+  }
+}
+
 let source: MqttSource | undefined;
 afterEach(async () => {
   await source?.close();
   source = undefined;
 });
 
-async function connected(receiveMaximum = 50): Promise<{ mqtt: MqttSource; client: FakeClient }> {
+async function connected(
+  receiveMaximum = 50,
+  Client: typeof FakeClient = FakeClient,
+): Promise<{ mqtt: MqttSource; client: FakeClient }> {
   let client: FakeClient | undefined;
   const config = mqttSourceConfig.parse({
     url: "mqtt://127.0.0.1",
@@ -91,7 +109,7 @@ async function connected(receiveMaximum = 50): Promise<{ mqtt: MqttSource; clien
     maxRecordsPerRead: 100,
   });
   source = new MqttSource(config, new LogCapture().logger, (options) => {
-    client = new FakeClient(options);
+    client = new Client(options);
     return client as unknown as MqttClient;
   });
   await source.connect(AbortSignal.timeout(1_000));
@@ -163,6 +181,23 @@ describe("MQTT source flow control", () => {
 
     const read = await mqtt.read(AbortSignal.timeout(1_000), { maxRecords: 1 });
     expect(values(read)).toEqual(["0"]);
+    await tick();
+    expect(overrun.answered).toBe(true);
+  });
+
+  it("connects to a session the broker resends more than Receive Maximum of, without waiting on reads that wait on connect", async () => {
+    ResumingClient.resent = ["0", "1", "2", "3", "4"];
+    const { mqtt, client } = await connected(3, ResumingClient);
+    expect(mqtt.metrics.receiveMaximumOverruns).toBe(0);
+    const signal = AbortSignal.timeout(1_000);
+    expect(values(await mqtt.read(signal, { maxRecords: 10 }))).toEqual(["0", "1", "2", "3", "4"]);
+    // Once connected, an overrun holds mqtt.js back again until reads catch up.
+    for (const text of ["5", "6", "7"]) client.send(text);
+    const overrun = client.send("8");
+    await tick();
+    expect(overrun.answered).toBe(false);
+    expect(mqtt.metrics.receiveMaximumOverruns).toBe(1);
+    await mqtt.read(signal, { maxRecords: 1 });
     await tick();
     expect(overrun.answered).toBe(true);
   });

@@ -52,8 +52,21 @@ describe("headers", () => {
       many: "x, y",
       "mqtt-qos": "2",
       "mqtt-retain": "true",
+      "mqtt-dup": "false",
       "mqtt-content-type": "application/json",
     });
+  });
+
+  it("marks a redelivery (the DUP flag) so a job can tell it may have been processed", () => {
+    const packet = {
+      cmd: "publish",
+      topic: "t",
+      payload: Buffer.from("x"),
+      qos: 1,
+      retain: false,
+      dup: true,
+    } as unknown as IPublishPacket;
+    expect(decoder.decode(recordHeaders(packet)["mqtt-dup"])).toBe("true");
   });
 
   it("publishes headers as user properties, never the message details, and refuses non-text", () => {
