@@ -30,6 +30,8 @@ export class DStreamGraph {
   /** What `StreamingContext.remember` asked for, if anything. */
   rememberDuration: number | undefined;
   private zero: number | undefined;
+  // Every stream an output depends on, once started.
+  private streams: DStream<unknown>[] = [];
 
   /** The zero time once started. */
   get zeroTime(): number | undefined {
@@ -51,8 +53,30 @@ export class DStreamGraph {
     this.zero = zeroTime;
     for (const output of this.outputs) output.initialize(zeroTime);
     for (const input of this.inputs) input.initialize(zeroTime);
-    for (const output of this.outputs) output.remember(this.rememberDuration);
-    for (const input of this.inputs) input.remember(this.rememberDuration);
+    for (const output of this.outputs) {
+      output.remember(this.rememberDuration, this.rememberDuration);
+    }
+    for (const input of this.inputs) input.remember(this.rememberDuration, this.rememberDuration);
+    this.streams = streamsAbove(this.outputs);
+  }
+
+  /**
+   * The streams to compute at `time` besides what the outputs read then: the parents whose batch
+   * at `time` a window reads at a later time, in the order they were made. Computed at their own
+   * tick, from what the streams above them hold for that tick only, a window never recomputes
+   * an old batch from an input that has moved on (which would give an empty or another batch).
+   *
+   * @example
+   * for (const stream of graph.parentsToComputeAt(3000)) await stream.computeAhead(3000);
+   */
+  parentsToComputeAt(time: number): DStream<unknown>[] {
+    const found = new Set<DStream<unknown>>();
+    for (const stream of this.streams) {
+      for (const parent of stream.parentsReadLater(time)) {
+        if (parent.isTimeValid(time)) found.add(parent);
+      }
+    }
+    return [...found].sort((a, b) => a.id - b.id);
   }
 
   /** Forgets what every stream no longer needs after the batch at `time`. */
@@ -60,4 +84,16 @@ export class DStreamGraph {
     const streams: DStream<unknown>[] = [...this.outputs, ...this.inputs];
     for (const stream of streams) stream.clearMetadata(time);
   }
+}
+
+/** Every stream `outputs` depend on, the outputs included, each once. */
+function streamsAbove(outputs: ReadonlyArray<DStream<unknown>>): DStream<unknown>[] {
+  const seen = new Set<DStream<unknown>>();
+  const pending: DStream<unknown>[] = [...outputs];
+  for (let stream = pending.pop(); stream !== undefined; stream = pending.pop()) {
+    if (seen.has(stream)) continue;
+    seen.add(stream);
+    pending.push(...stream.dependencies);
+  }
+  return [...seen];
 }

@@ -89,6 +89,8 @@ export abstract class DStream<T> {
   private readonly generated = new Map<number, Promise<Batch<T> | undefined>>();
   private zero: number | undefined;
   private remembered: number | undefined;
+  // What `ctx.remember` asked of every stream of the graph (for `slice`): passed to all parents.
+  private rememberedEverywhere: number | undefined;
   private givenName: string | undefined;
 
   protected constructor(scope: StreamScope) {
@@ -194,21 +196,68 @@ export abstract class DStream<T> {
 
   /**
    * Keeps computed batches for at least `duration`, and asks parents for what this stream needs
-   * of them (Spark's `remember`). Internal to the scheduler.
+   * of them (Spark's `remember`). `everywhere` is what `ctx.remember` asked of the whole graph.
+   * Every stream is computed at each of its batch times (outputs read it then, and the scheduler
+   * computes windows' parents at every tick: `parentsReadLater`), so a parent's batch is read
+   * again only by a window: a window makes its own parent remember its width, and the streams
+   * above that parent keep their batches one slide (a window over a reduction keeps the
+   * per-batch reductions, never the raw records). Internal to the scheduler.
    *
    * @example
-   * stream.remember(5000);
+   * stream.remember(5000, 5000); // what ctx.remember("5s") does
    */
-  remember(duration: number | undefined): void {
+  remember(duration: number | undefined, everywhere: number | undefined): void {
     if (duration !== undefined && (this.remembered === undefined || duration > this.remembered)) {
       this.remembered = duration;
     }
-    for (const parent of this.dependencies) parent.remember(this.parentRememberDuration());
+    if (
+      everywhere !== undefined &&
+      (this.rememberedEverywhere === undefined || everywhere > this.rememberedEverywhere)
+    ) {
+      this.rememberedEverywhere = everywhere;
+    }
+    for (const parent of this.dependencies) {
+      parent.remember(this.parentRememberDuration(), this.rememberedEverywhere);
+    }
   }
 
-  /** How long parents must keep their batches for this stream (windows need more). */
+  /**
+   * How long parents must keep their batches for this stream: what the graph asked of every
+   * stream; windows add their width (they read their parent's older batches).
+   */
   protected parentRememberDuration(): number | undefined {
-    return this.remembered;
+    return this.rememberedEverywhere;
+  }
+
+  /**
+   * The parents whose batch at `time` this stream reads again at a later time: a window reads
+   * its parent's batches for as long as they are inside it. The scheduler computes those at
+   * `time` (`DStreamGraph.parentsToComputeAt`), while the streams above them still hold that
+   * time's batches, so those streams need not remember them. None for other streams.
+   *
+   * @example
+   * windowed.parentsReadLater(3000); // [parent] while a later window holds the batch at 3 s
+   */
+  parentsReadLater(_time: number): ReadonlyArray<DStream<unknown>> {
+    return NOTHING;
+  }
+
+  /**
+   * Computes the batch at `time` now, for a stream whose batches are read again later (a
+   * window's parent). A failure stays that time's outcome, as a computed batch would: a window
+   * reading it later fails with it instead of recomputing it from streams that have forgotten
+   * that time. Internal to the scheduler.
+   *
+   * @example
+   * await parent.computeAhead(3000);
+   */
+  async computeAhead(time: number): Promise<void> {
+    const computing = this.getOrCompute(time);
+    try {
+      await computing;
+    } catch {
+      if (!this.generated.has(time)) this.generated.set(time, computing);
+    }
   }
 
   /**

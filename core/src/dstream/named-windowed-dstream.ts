@@ -7,7 +7,7 @@ import type { NamedReduction } from "./named-reductions.js";
 import { NamedWindowState, type SavedNamedWindow } from "./named-window-state.js";
 import { checkSavedNamedWindow } from "./saved-state-checks.js";
 import { latestValidTime, type StatefulOperator, startWithoutState } from "./stateful-operator.js";
-import { windowTiming } from "./window-timing.js";
+import { inSomeWindow, windowTiming } from "./window-timing.js";
 
 /** What checkpoints hold for `reduceByKeyAndWindow(op, …)`. */
 interface SavedNamedWindowedStream extends SavedNamedWindow {
@@ -67,6 +67,14 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
   protected override parentRememberDuration(): number | undefined {
     const remembered = this.rememberDuration;
     return remembered === undefined ? undefined : remembered + this.slide;
+  }
+
+  // The parent's batches are computed at their own tick, and folded into the state at the
+  // next slide.
+  override parentsReadLater(time: number): ReadonlyArray<DStream<unknown>> {
+    const zero = this.zeroTime;
+    if (zero === undefined) return [];
+    return inSomeWindow(time, zero, this.windowDuration, this.slide) ? [this.parent] : [];
   }
 
   stateFingerprint(): string {
@@ -146,8 +154,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
     const kernels = this.scope.kernels;
     for (let at = (this.foldedThrough ?? zero) + step; at <= time; at += step) {
       // With a slide longer than the window, batches between two windows are in none.
-      const nextEnd = zero + Math.ceil((at - zero) / this.slide) * this.slide;
-      if (nextEnd - this.windowDuration < at) {
+      if (inSomeWindow(at, zero, this.windowDuration, this.slide)) {
         const batch = await this.parent.getOrCompute(at);
         if (batch !== undefined) this.state.add(at - zero, batch, kernels);
       }

@@ -12,7 +12,7 @@ import {
   saveBatches,
   startWithoutState,
 } from "./stateful-operator.js";
-import { windowTiming } from "./window-timing.js";
+import { inSomeWindow, windowTiming } from "./window-timing.js";
 
 /** What `reduceByKeyAndWindow` with an inverse function needs. */
 export interface ReducedWindowSpec<K, V> {
@@ -62,6 +62,14 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
   protected override parentRememberDuration(): number | undefined {
     const remembered = this.rememberDuration;
     return remembered === undefined ? undefined : remembered + this.windowDuration;
+  }
+
+  // The per-batch reductions are computed at their own tick (from batches the streams above
+  // keep one slide) and kept while a window holds them, or until they leave it.
+  override parentsReadLater(time: number): ReadonlyArray<DStream<unknown>> {
+    const zero = this.zeroTime;
+    if (zero === undefined) return [];
+    return inSomeWindow(time, zero, this.windowDuration, this.slide) ? [this.reduced] : [];
   }
 
   stateFingerprint(): string {

@@ -25,3 +25,21 @@ export function windowTiming(
   requireMultipleOf(slideMs, parentSlideMs, "the slide duration", "the parent's slide duration");
   return { windowMs, slideMs };
 }
+
+/**
+ * True when the parent's batch at `time` is inside some window: the first window ending at or
+ * after `time` (windows end at `zero` plus multiples of the slide) starts before it. With a slide
+ * longer than the window, the batches between two windows are in none.
+ *
+ * @example
+ * inSomeWindow(1000, 0, 2000, 3000); // false: windows (1 s, 3 s], (4 s, 6 s], ...
+ */
+export function inSomeWindow(
+  time: number,
+  zero: number,
+  windowMs: number,
+  slideMs: number,
+): boolean {
+  const nextEnd = zero + Math.ceil((time - zero) / slideMs) * slideMs;
+  return nextEnd - windowMs < time;
+}

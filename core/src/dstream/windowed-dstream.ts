@@ -8,7 +8,7 @@ import {
   type StatefulOperator,
   saveBatches,
 } from "./stateful-operator.js";
-import { windowTiming } from "./window-timing.js";
+import { inSomeWindow, windowTiming } from "./window-timing.js";
 
 /**
  * `window`: every slide, the union of the parent's batches in (t − window, t] (Spark's
@@ -45,6 +45,13 @@ export class WindowedDStream<T> extends DStream<T> implements StatefulOperator {
   protected override parentRememberDuration(): number | undefined {
     const remembered = this.rememberDuration;
     return remembered === undefined ? undefined : remembered + this.windowDuration;
+  }
+
+  // The parent's batches are computed at their own tick and kept while a window holds them.
+  override parentsReadLater(time: number): ReadonlyArray<DStream<unknown>> {
+    const zero = this.zeroTime;
+    if (zero === undefined) return [];
+    return inSomeWindow(time, zero, this.windowDuration, this.slide) ? [this.parent] : [];
   }
 
   stateFingerprint(): string {

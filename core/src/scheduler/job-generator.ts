@@ -20,8 +20,9 @@ export interface JobGeneratorDeps {
 /**
  * Ticks at every batch time on the injected clock (Spark's `JobGenerator` with its
  * `RecurringTimer`): at each tick it takes every input's batch for that time, then submits one
- * job per output operation valid at that time. Missed ticks (a clock moved by several intervals)
- * are generated one by one, in order.
+ * job per output operation valid at that time, preceded by computing the windows' parents at
+ * that time. Missed ticks (a clock moved by several intervals) are generated one by one, in
+ * order.
  *
  * @example
  * generator.start(1000); // first batch at 1000 ms
@@ -101,6 +102,13 @@ export class JobGenerator {
     }
     const outputs = graph.outputs.filter((output) => output.isTimeValid(time));
     await this.deps.recordBatch?.(time);
-    scheduler.submit(time, outputs, inputInfoTracker.infosFor(time));
+    // Windows' parents are computed at every tick, before the outputs, so the streams above
+    // them keep a batch only until its tick is over (Spark generates every RDD at its time).
+    scheduler.submit(
+      time,
+      outputs,
+      inputInfoTracker.infosFor(time),
+      graph.parentsToComputeAt(time),
+    );
   }
 }

@@ -1,3 +1,4 @@
+import type { DStream } from "../dstream/dstream.js";
 import type { DStreamGraph } from "../dstream/dstream-graph.js";
 import type { ForEachDStream } from "../dstream/for-each-dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
@@ -11,6 +12,8 @@ import type { ListenerBus } from "./listener-bus.js";
 interface JobSet {
   readonly time: number;
   readonly outputs: ReadonlyArray<ForEachDStream<unknown>>;
+  /** Windows' parents to compute at this time before the outputs (`DStreamGraph.parentsToComputeAt`). */
+  readonly windowParents: ReadonlyArray<DStream<unknown>>;
   readonly inputInfos: ReadonlyMap<number, StreamInputInfo>;
   readonly submissionTime: number;
   processingStartTime: number | undefined;
@@ -58,13 +61,19 @@ export class JobScheduler {
 
   constructor(private readonly deps: JobSchedulerDeps) {}
 
-  /** Queues the jobs of the batch at `time` (nothing happens, and nothing is reported, without jobs). */
+  /**
+   * Queues the jobs of the batch at `time`, after computing `windowParents` (the streams whose
+   * batch at `time` windows read later). Without jobs nothing is reported; the parents are still
+   * computed, in turn with the other batches.
+   */
   submit(
     time: number,
     outputs: ReadonlyArray<ForEachDStream<unknown>>,
     inputInfos: ReadonlyMap<number, StreamInputInfo>,
+    windowParents: ReadonlyArray<DStream<unknown>> = [],
   ): void {
-    if (outputs.length === 0) {
+    const withoutJobs = outputs.length === 0;
+    if (withoutJobs && windowParents.length === 0) {
       const committing = this.deps.commitBatch?.(time, undefined);
       if (committing === undefined) {
         this.finish(time, undefined, false);
@@ -83,6 +92,7 @@ export class JobScheduler {
     const jobSet: JobSet = {
       time,
       outputs,
+      windowParents,
       inputInfos,
       submissionTime: this.deps.clock.now(),
       processingStartTime: undefined,
@@ -93,7 +103,8 @@ export class JobScheduler {
       ),
     };
     this.queue.push(jobSet);
-    this.deps.listenerBus.post("onBatchSubmitted", batchInfo(jobSet));
+    // A batch without jobs that only computes windows' parents runs in turn, unreported.
+    if (!withoutJobs) this.deps.listenerBus.post("onBatchSubmitted", batchInfo(jobSet));
     this.pump();
   }
 
@@ -132,8 +143,19 @@ export class JobScheduler {
 
   private async runJobSet(jobSet: JobSet): Promise<void> {
     const { clock, listenerBus } = this.deps;
+    if (jobSet.outputs.length === 0) {
+      await computeAhead(jobSet.windowParents, jobSet.time);
+      const committing = this.deps.commitBatch?.(jobSet.time, undefined);
+      if (committing !== undefined) {
+        await committing.catch((error: unknown) => this.deps.reportError(error));
+      }
+      this.finish(jobSet.time, undefined, committing !== undefined);
+      return;
+    }
     jobSet.processingStartTime = clock.now();
     listenerBus.post("onBatchStarted", batchInfo(jobSet));
+    // Windows' parents first: a window reads their batches again at later times.
+    await computeAhead(jobSet.windowParents, jobSet.time);
     let firstFailure: unknown;
     for (const output of jobSet.outputs) {
       const startTime = clock.now();
@@ -188,6 +210,14 @@ export class JobScheduler {
       this.deps.reportError(error);
     }
   }
+}
+
+/**
+ * Computes the windows' parents' batches at `time`, one stream after the other. A failure stays
+ * the batch's outcome (`DStream.computeAhead`) and is reported by the output that reads it.
+ */
+async function computeAhead(streams: ReadonlyArray<DStream<unknown>>, time: number): Promise<void> {
+  for (const stream of streams) await stream.computeAhead(time);
 }
 
 /** SluiceErrors keep their code; anything else an output throws becomes `SLUICE_JOB_FAILED`. */
