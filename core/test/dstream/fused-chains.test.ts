@@ -78,7 +78,7 @@ describe("fused per-record chains", () => {
         }),
         fc.boolean(),
         async (ops, batches, reduced) => {
-          const inputs = [batches];
+          const inputs: [number[][]] = [batches];
           const fused = await runBatches({ inputs }, (numbers: DStream<number>) => {
             let stream = numbers.map((n): Pair => [n % 4, n]);
             for (const op of ops) stream = chained(stream, op);
@@ -334,7 +334,7 @@ describe("fused chains on executors", () => {
     { length: 1000 },
     (_, i) => `w${i % 97} v${(i * 7) % 13} ${i % 5 === 0 ? "" : "u"} é${i % 3} x y z`,
   );
-  const inputs = [[lines, lines.slice(0, 50), []]];
+  const inputs: [string[][]] = [[lines, lines.slice(0, 50), []]];
 
   it("give the main thread's batches (local[2])", async () => {
     for (const job of [jobs.wordSums, jobs.wordCounts, jobs.wordReduce, jobs.mixedChain]) {
