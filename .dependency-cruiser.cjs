@@ -1,7 +1,7 @@
 // The layer rules of the repository, checked by `npm run lint` (depcruise). Inside core/src:
 // cli/ testing/ job/ on top, then context/ (builds the runtime scope and hands it down), then the
 // runtime folders that receive it (dstream/ input/ plugins/ connectors/ recovery/ execution/
-// scheduler/ flow/), then connector/ (the SDK), and kernels/ util/ errors/ at the bottom. No
+// scheduler/ flow/ cluster/), then connector/ (the SDK), and kernels/ util/ errors/ at the bottom. No
 // import cycle may leave its folder; any violation fails.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -20,7 +20,7 @@ module.exports = {
         "Nothing below context/ reaches into the context: it receives what it needs (clock, listeners, kernels, ...) when it is built.",
       severity: "error",
       from: {
-        path: "^core/src/(dstream|input|io|scheduler|execution|recovery|flow|plugins|connector|connectors|kernels|util|errors)/",
+        path: "^core/src/(dstream|input|io|scheduler|execution|recovery|flow|plugins|connector|connectors|cluster|kernels|util|errors)/",
       },
       to: { path: "^core/src/context/" },
     },
@@ -46,6 +46,14 @@ module.exports = {
       severity: "error",
       from: { path: "^core/src/connector/" },
       to: { path: "^core/src/", pathNot: "^core/src/(connector|errors|util)/" },
+    },
+    {
+      name: "cluster-stands-on-the-sdk",
+      comment:
+        "cluster/ (a process's place in its cluster) knows Kafka only through the connector SDK's cluster contract: it builds on connector/, errors/ and util/, never on the runtime, and the Kafka client lives in the Kafka connector package.",
+      severity: "error",
+      from: { path: "^core/src/cluster/" },
+      to: { path: "^core/src/", pathNot: "^core/src/(cluster|connector|errors|util)/" },
     },
     {
       name: "core-never-imports-connectors-or-samples",

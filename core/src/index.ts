@@ -4,6 +4,9 @@
  * `sluice/connector`; kernels, executors and connector sessions are in `sluice/advanced`.
  */
 
+export { ClusterMember, type PartitionsListener } from "./cluster/cluster-member.js";
+export type { ClusterOptions } from "./cluster/cluster-options.js";
+export type { ClusterKafkaSettings, ClusterMembership } from "./connector/cluster-membership.js";
 export {
   ConfigValidationError,
   type ConnectorPlugin,

@@ -49,6 +49,8 @@ export interface SessionEvents {
   readonly wake: () => void;
   /** Partitions were assigned (first join, rebalance, rejoin). */
   readonly assigned: () => void;
+  /** The consumer learnt that the group is rebalancing; an assignment follows. */
+  readonly rebalancing?: () => void;
 }
 
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -72,6 +74,7 @@ export class ConsumerSession {
   readonly #counters: SessionCounters;
   readonly #events: SessionEvents;
   readonly #startOffsets: Map<string, bigint>;
+  readonly #revokeAll: boolean;
   #consumer: Consumer | undefined;
   #failure: Error | undefined;
   #closed = false;
@@ -84,6 +87,9 @@ export class ConsumerSession {
   /**
    * @param startOffsets where newly assigned partitions start, by `"<topic>-<partition>"`;
    *   taken and cleared on the first assignment.
+   * @param revokeAll every assignment drops every partition's held records and position, kept
+   *   partitions too, so they start again at the group's committed offset (cluster mode: the
+   *   work of the previous generation is never committed, see kafka-source.ts).
    */
   constructor(
     config: KafkaSourceConfig,
@@ -93,7 +99,9 @@ export class ConsumerSession {
     counters: SessionCounters,
     events: SessionEvents,
     startOffsets: Map<string, bigint>,
+    revokeAll = false,
   ) {
+    this.#revokeAll = revokeAll;
     this.#startOffsets = startOffsets;
     this.#config = config;
     this.#logger = logger;
@@ -162,6 +170,9 @@ export class ConsumerSession {
       joined = true;
       this.#assign(consumer, event.payload.memberAssignment);
     });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (this.#consumer === consumer) this.#events.rebalancing?.();
+    });
     consumer.on(consumer.events.FETCH, () => {
       if (joined) ready();
     });
@@ -169,6 +180,8 @@ export class ConsumerSession {
       if (this.#consumer !== consumer) return;
       const { error, restart } = event.payload;
       if (restart) {
+        // The restarted consumer rejoins the group: as for a rebalance, an assignment follows.
+        this.#events.rebalancing?.();
         this.#counters.restarts++;
         this.#logger.warn(
           { err: error },
@@ -304,7 +317,7 @@ export class ConsumerSession {
       }
     }
     for (const [key, state] of partitions) {
-      if (assigned.has(key)) continue;
+      if (assigned.has(key) && !this.#revokeAll) continue;
       // Revoked: whoever gets it next starts from the last committed offset.
       partitions.delete(key);
       this.#logger.info(

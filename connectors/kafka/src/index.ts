@@ -1,4 +1,6 @@
 import { defineSink, defineSource } from "sluice/connector";
+import { clusterMembershipOf, clusterSinkConfig, clusterSourceConfig } from "./cluster-mode.js";
+import { createKafkaClient } from "./kafka-client.js";
 import { KafkaSink } from "./kafka-sink.js";
 import { KafkaSource } from "./kafka-source.js";
 import { kafkaSinkConfig } from "./sink-config.js";
@@ -18,7 +20,19 @@ export const kafkaSource = defineSource({
   description: "Records of Kafka topics, read in a consumer group; offsets committed after output.",
   config: kafkaSourceConfig,
   capabilities: { replayable: true },
-  create: (config, context) => new KafkaSource(config, context.logger, context.committedOffsets),
+  create: (config, context) => {
+    const membership = clusterMembershipOf(context);
+    if (membership === undefined) {
+      return new KafkaSource(config, context.logger, context.committedOffsets);
+    }
+    return new KafkaSource(
+      clusterSourceConfig(config, membership),
+      context.logger,
+      context.committedOffsets,
+      createKafkaClient,
+      { membership, connectorId: context.id },
+    );
+  },
 });
 
 /**
@@ -35,7 +49,13 @@ export const kafkaSink = defineSink({
   description: "Produces records to a Kafka topic (idempotent producer, optional transactions).",
   config: kafkaSinkConfig,
   capabilities: { idempotent: false },
-  create: (config, context) => new KafkaSink(config, context.logger),
+  create: (config, context) => {
+    const membership = clusterMembershipOf(context);
+    return new KafkaSink(
+      membership === undefined ? config : clusterSinkConfig(config, membership),
+      context.logger,
+    );
+  },
 });
 
 /** Both plugins, for `ctx.use(...plugins)` and for `plugins: ["@sluice/kafka"]`. */
@@ -50,8 +70,14 @@ export {
   kafkaSaslOptions,
   kafkaTlsOptions,
 } from "./client-config.js";
+export { clusterMembershipOf, clusterSinkConfig, clusterSourceConfig } from "./cluster-mode.js";
 export { KafkaSink, type KafkaSinkMetrics } from "./kafka-sink.js";
-export { type KafkaClientFactory, KafkaSource, type KafkaSourceMetrics } from "./kafka-source.js";
+export {
+  type KafkaClientFactory,
+  KafkaSource,
+  type KafkaSourceCluster,
+  type KafkaSourceMetrics,
+} from "./kafka-source.js";
 export { type KafkaSinkConfig, kafkaSinkConfig } from "./sink-config.js";
 export { type KafkaSourceConfig, kafkaSourceConfig } from "./source-config.js";
 export { parsePartitionKey, partitionKey, type TopicPartition } from "./topic-partition.js";

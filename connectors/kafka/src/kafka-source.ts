@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import {
+  type ClusterMembership,
   NotConnectedError,
   type ReadOptions,
   type ReadResult,
@@ -12,12 +13,26 @@ import {
 } from "sluice/connector";
 import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
 import { createKafkaClient, rootMessage } from "./kafka-client.js";
+import { PartitionState } from "./partition-state.js";
 import { type ReadLimits, type ReadPart, ReadPath, readLimits } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
 import { parseOffset, parsePartitionKey, partitionKey } from "./topic-partition.js";
 import { attachSource, type ConsumedOffset, linkedSink } from "./transaction-link.js";
 
 export type { KafkaClientFactory } from "./consumer-session.js";
+
+/** A source in cluster mode: the membership it reports its partitions to, and its id there. */
+export interface KafkaSourceCluster {
+  readonly membership: ClusterMembership;
+  readonly connectorId: string;
+}
+
+/** An acknowledgement waiting for the paired sink's commit of its turn (cluster mode). */
+interface WaitingAck {
+  readonly sequence: number;
+  readonly parts: readonly ReadPart[];
+  readonly generation: number;
+}
 
 /**
  * The Kafka source's counters, read with `source.metrics` (a snapshot).
@@ -96,18 +111,38 @@ export class KafkaSource implements Source {
   #commitChain: Promise<void> = Promise.resolve();
   #pendingLinkedCommit: Promise<void> | undefined;
   #detachLink: (() => void) | undefined;
+  readonly #cluster: KafkaSourceCluster | undefined;
+  /** Counts assignments; a read remembers the one it was taken in (cluster mode). */
+  #generation = 0;
+  /** True from the moment the consumer learns of a rebalance until the next assignment. */
+  #rebalancing = false;
+  /** Acknowledgements of the current turn, settled by its commit (cluster mode). */
+  #waitingAcks: WaitingAck[] = [];
+  /** The offsets the last successful paired commit carried (cluster mode). */
+  #lastCommitted: readonly ConsumedOffset[] = [];
+  /**
+   * Set while a commit begun before a rebalance is still under way (cluster mode): reads
+   * wait, since the group's committed offsets kafkajs restarted from may be older than it.
+   */
+  #handoff: Promise<void> | undefined;
 
   /**
    * @param checkpointed offsets Sluice checkpointed on the previous run, per
    *   `"<topic>-<partition>"` (the next record to read); they win over `config.startOffsets`.
    * @param createClient builds the kafkajs client (tests give one without a broker).
+   * @param cluster cluster mode (docs/cluster.md): every rebalance drops every partition's
+   *   uncommitted work, kept partitions too, and a paired sink's transaction holding outputs
+   *   of an earlier assignment is aborted instead of committed, so a partition that moves is
+   *   neither lost nor counted twice.
    */
   constructor(
     config: KafkaSourceConfig,
     logger: Logger,
     checkpointed: ReadonlyMap<string, string> = new Map(),
     createClient: KafkaClientFactory = createKafkaClient,
+    cluster?: KafkaSourceCluster,
   ) {
+    this.#cluster = cluster;
     this.#config = config;
     this.#logger = logger;
     warnIfUnverified(config.tls, logger, "Kafka source");
@@ -121,10 +156,15 @@ export class KafkaSource implements Source {
       {
         wake: () => this.#wakeup.notify(),
         assigned: () => {
+          if (cluster !== undefined) this.#newGeneration(cluster);
           if (config.transactionalId === undefined) void this.#commit();
+        },
+        rebalancing: () => {
+          this.#rebalancing = true;
         },
       },
       this.#startOffsets,
+      cluster !== undefined,
     );
     for (const [key, offset] of Object.entries(config.startOffsets ?? {})) {
       this.#startOffsets.set(key, parseOffset(offset, `startOffsets["${key}"]`));
@@ -252,6 +292,7 @@ export class KafkaSource implements Source {
       const failure = this.#session.failure;
       if (failure !== undefined) throw failure;
       if (this.#readPath.paused || this.#closed || signal.aborted) return this.#empty();
+      if (this.#handoff !== undefined) return this.#empty();
       const result = this.#take(limits);
       if (result !== undefined) return result;
       const left = deadline - Date.now();
@@ -263,7 +304,8 @@ export class KafkaSource implements Source {
   // A read with no records still settles: acknowledging it retries failed commits, and for a
   // paired source commits the sink's transaction (the batch may have written outputs).
   #empty(): ReadResult {
-    return readResult([], (error) => this.#settle(0, [], error));
+    const generation = this.#generation;
+    return readResult([], (error) => this.#settle(0, [], error, generation));
   }
 
   pause(): void {
@@ -288,10 +330,73 @@ export class KafkaSource implements Source {
     const taken = this.#readPath.take(limits);
     if (taken === undefined) return undefined;
     const { sequence, parts, records } = taken;
-    return readResult(records, (error) => this.#settle(sequence, parts, error));
+    const generation = this.#generation;
+    return readResult(records, (error) => this.#settle(sequence, parts, error, generation));
   }
 
-  #settle(sequence: number, parts: readonly ReadPart[], error: unknown): void | Promise<void> {
+  // Cluster mode: a rebalance revoked every partition (kafkajs rebalances eagerly). The paired
+  // sink's open transaction may hold outputs of reads of the previous assignment: it is aborted
+  // now, and reads of that assignment never commit (see #linkedCommitNow).
+  #newGeneration(cluster: KafkaSourceCluster): void {
+    this.#generation++;
+    this.#rebalancing = false;
+    cluster.membership.reportPartitions(cluster.connectorId, this.assignment());
+    const pending = this.#pendingLinkedCommit;
+    if (pending !== undefined) {
+      // kafkajs restarts kept partitions at the group's committed offsets, which this commit
+      // may not have reached yet: once it has, those partitions start after what it committed.
+      const generation = this.#generation;
+      const handoff = pending
+        .then(() => {
+          if (generation === this.#generation) this.#startAfterCommitted();
+        })
+        .finally(() => {
+          if (this.#handoff === handoff) this.#handoff = undefined;
+          this.#wakeup.notify();
+        });
+      this.#handoff = handoff;
+    }
+    const id = this.#config.transactionalId;
+    const sink = id === undefined ? undefined : linkedSink(id);
+    void sink
+      ?.abortOpen()
+      .catch((error: unknown) =>
+        this.#logger.warn({ err: error }, "aborting the paired sink's transaction failed"),
+      );
+  }
+
+  // Restarts the assigned partitions that the last commit covered right after what it committed
+  // (no read of this assignment was handed out yet: reads wait for the handoff).
+  #startAfterCommitted(): void {
+    const consumer = this.#session.consumer;
+    if (consumer === undefined) return;
+    for (const { topic, partition, offset } of this.#lastCommitted) {
+      const key = partitionKey(topic, partition);
+      if (!this.#readPath.partitions.has(key)) continue;
+      const state = new PartitionState(topic, partition);
+      state.nextFetch = offset;
+      state.committed = offset;
+      this.#readPath.partitions.set(key, state);
+      consumer.seek({ topic, partition, offset: offset.toString() });
+    }
+    this.#readPath.syncPauses();
+  }
+
+  #settle(
+    sequence: number,
+    parts: readonly ReadPart[],
+    error: unknown,
+    generation: number,
+  ): void | Promise<void> {
+    if (
+      error === undefined &&
+      this.#cluster !== undefined &&
+      this.#config.transactionalId !== undefined
+    ) {
+      // Settled by the commit of this turn, which knows whether every read of it is current.
+      this.#waitingAcks.push({ sequence, parts, generation });
+      return this.#linkedCommit();
+    }
     const current = this.#readPath.current(parts);
     if (error !== undefined) {
       this.#counters.nacks++;
@@ -368,6 +473,13 @@ export class KafkaSource implements Source {
   async #linkedCommitNow(): Promise<void> {
     const id = this.#config.transactionalId as string;
     const sink = linkedSink(id);
+    this.#lastCommitted = [];
+    if (!this.#settleWaitingAcks()) {
+      await sink?.abortOpen().catch((error: unknown) => {
+        this.#logger.warn({ err: error }, "aborting the paired sink's transaction failed");
+      });
+      return;
+    }
     const targets = this.#commitTargets();
     if (sink === undefined) {
       this.#fail(
@@ -380,6 +492,7 @@ export class KafkaSource implements Source {
     }
     try {
       await sink.commitWithOffsets(this.#config.groupId, targets);
+      this.#lastCommitted = targets;
       this.#markCommitted(targets);
     } catch (error) {
       this.#counters.commitErrors++;
@@ -391,6 +504,35 @@ export class KafkaSource implements Source {
         ),
       );
     }
+  }
+
+  // Cluster mode: acknowledges the reads of this turn when all of them belong to the current
+  // assignment and no rebalance is under way, and returns true (their outputs commit with their
+  // offsets). Otherwise the outputs of the turn must not commit: the reads of the current
+  // assignment are nacked (handed out again), those of an earlier one were dropped with it.
+  #settleWaitingAcks(): boolean {
+    const waiting = this.#waitingAcks;
+    this.#waitingAcks = [];
+    if (this.#cluster === undefined) return true;
+    const stale =
+      this.#rebalancing || waiting.some(({ generation }) => generation !== this.#generation);
+    for (const { sequence, parts } of waiting) {
+      for (const part of this.#readPath.current(parts)) {
+        if (stale) part.state.nacked(sequence, part.records);
+        else part.state.acked(sequence);
+      }
+    }
+    if (stale) {
+      this.#counters.nacks += waiting.length;
+      this.#logger.info(
+        { reads: waiting.length },
+        "outputs of reads taken before a rebalance are rolled back; their records are read again",
+      );
+      this.#afterNack();
+      return false;
+    }
+    this.#counters.acks += waiting.length;
+    return true;
   }
 
   #commitTargets(): ConsumedOffset[] {

@@ -56,6 +56,29 @@ export const jobConfigSchema = z.strictObject({
     .describe(
       "the web UI and /metrics: { port, host (127.0.0.1 unless given), token (required off loopback, 16+ characters; SLUICE_UI_TOKEN overrides it), metricsOnly }",
     ),
+  cluster: z
+    .strictObject({
+      kafka: z.strictObject({
+        brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be "host:port"')).min(1),
+        tls: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+        sasl: z
+          .strictObject({
+            mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .optional(),
+      }),
+      group: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+      processId: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,200}$/)
+        .optional(),
+    })
+    .optional()
+    .describe(
+      'run as one process of a cluster: { kafka: { brokers, tls, sasl }, group: "<job id>", processId } (docs/cluster.md)',
+    ),
   job: z
     .record(z.string(), z.unknown())
     .optional()

@@ -1,6 +1,7 @@
 import { access } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { clusterOfRun } from "../cluster/cluster-flag.js";
 import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import { type CreateJobContextHooks, createJobContext } from "../job/create-job-context.js";
@@ -45,6 +46,7 @@ export async function buildJobContext(
     appName: config.appName ?? defaultAppName(path),
     ...optional("master", flags.master ?? config.master),
     ...optional("checkpoint", flags.checkpoint ?? config.checkpoint),
+    ...optional("cluster", clusterFlag(flags.cluster, config.cluster)),
   };
   try {
     const create = (): Promise<StreamingContext> =>
@@ -72,6 +74,17 @@ export async function buildJobContext(
 function defaultAppName(path: string): string {
   const name = basename(path, extname(path));
   return ["job", "index", "main"].includes(name) ? basename(dirname(path)) : name;
+}
+
+function clusterFlag(
+  flag: string | undefined,
+  fromConfig: JobConfig["cluster"],
+): StreamingContextOptions["cluster"] {
+  try {
+    return clusterOfRun(flag, fromConfig);
+  } catch (error) {
+    throw new CliError(message(error), 2, { cause: error });
+  }
 }
 
 function batchIntervalMs(value: string | number): number {

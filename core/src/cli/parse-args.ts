@@ -29,6 +29,8 @@ export interface JobFlags extends CommonFlags {
   readonly ui: string | undefined;
   /** `--metrics [host:]port`: serve /metrics only. */
   readonly metrics: string | undefined;
+  /** `--cluster group[@host:port,...]`: run as one process of the job's cluster. */
+  readonly cluster: string | undefined;
 }
 
 /** The usage text `sluice help` prints. */
@@ -36,6 +38,7 @@ export const USAGE = `Usage:
   sluice run <job.ts|job.js> [--master local[N]] [--batch 1s] [--checkpoint dir]
                              [--config file] [--set key=value ...] [--connect-timeout 30s]
                              [--ui [host:]port] [--metrics [host:]port]
+                             [--cluster group[@host:port,...]]
                              [--json] [--verbose] [--log json|pretty] [--log-level level]
   sluice check <job> [--config file] [--set key=value ...]
   sluice connectors [--config file] [--json]
@@ -53,6 +56,9 @@ connectors  lists the connectors available to jobs and their config options (sec
             127.0.0.1 unless a host is given; off loopback it needs a token in SLUICE_UI_TOKEN
             (or ui.token in the config file), sent as ?token= once or Authorization: Bearer
 --metrics   serves only /metrics (Prometheus text format) on [host:]port, with the same rules
+--cluster   runs as one process of the job's cluster: every process given the same group shares
+            the Kafka sources' partitions (docs/cluster.md); the brokers after @, else cluster.kafka
+            of the config file
 --json      progress as JSON lines on stderr instead of a status line
 --verbose   stack traces with errors, and logs down to debug
 --log       how log lines on stderr look: json (pino's JSON lines, the default) or pretty
@@ -107,6 +113,7 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
           connectTimeout: values["connect-timeout"],
           ui: values.ui,
           metrics: values.metrics,
+          cluster: values.cluster,
         },
       };
     }
@@ -131,6 +138,7 @@ function parse(argv: readonly string[]) {
       verbose: { type: "boolean" },
       ui: { type: "string" },
       metrics: { type: "string" },
+      cluster: { type: "string" },
       log: { type: "string" },
       "log-level": { type: "string" },
     },

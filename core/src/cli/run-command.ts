@@ -61,6 +61,13 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
   const ui = await serveUi(ctx, flags, config, io.env ?? process.env);
   if (ui !== undefined) reporter.showAddress(ui.address, ui.metricsOnly);
   ctx.addListener(reporter);
+  const cluster = ctx.cluster;
+  // The partitions the group gave this process, shown whenever a rebalance changes them.
+  const stopShowingPartitions = cluster?.onPartitions((partitions) =>
+    reporter.note(
+      `cluster ${cluster.group}, process ${cluster.processId}: partitions ${partitions.length === 0 ? "(none)" : partitions.join(", ")}`,
+    ),
+  );
   ctx.addListener({
     onBatchCompleted: () => {
       if (ctx.inputsEnded) void ctx.stop({ graceful: true });
@@ -83,6 +90,7 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
     await startAndAwait(ctx);
   } finally {
     unsubscribe();
+    stopShowingPartitions?.();
     sourceFailures.dispose();
     reporter.finish();
     await ui?.handle.close();

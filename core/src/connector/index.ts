@@ -25,6 +25,11 @@ export {
   requireUrlOrHosts,
 } from "./broker-list.js";
 export {
+  CLUSTER_MEMBERSHIP,
+  type ClusterKafkaSettings,
+  type ClusterMembership,
+} from "./cluster-membership.js";
+export {
   type ConfigIssue,
   ConfigValidationError,
   describeIssues,

@@ -1,4 +1,9 @@
 import { availableParallelism } from "node:os";
+import {
+  type ClusterOptions,
+  type ResolvedClusterOptions,
+  resolveClusterOptions,
+} from "../cluster/cluster-options.js";
 import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
 import type { ExecutorPool } from "../execution/executor-pool.js";
 import { RateController, type RateControlOptions } from "../flow/rate-controller.js";
@@ -68,6 +73,12 @@ export interface StreamingContextOptions {
    * `SLUICE_UI_TOKEN_REQUIRED`). Read the address from `ctx.uiUrl` once started.
    */
   readonly ui?: UiOptions;
+  /**
+   * Runs this process as one of several running the same job module, coordinated by Kafka's
+   * consumer group protocol: the input partitions of the job's Kafka sources are shared among the
+   * processes of `group` and move when processes come and go (docs/cluster.md).
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 /** Options checked and with defaults applied. */
@@ -85,6 +96,8 @@ export interface ResolvedContextOptions {
   readonly backpressure: RateControlOptions;
   /** The UI to serve while the context runs, if any. */
   readonly ui: ResolvedUiOptions | undefined;
+  /** The cluster this process is part of, if any. */
+  readonly cluster: ResolvedClusterOptions | undefined;
 }
 
 /**
@@ -158,6 +171,8 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
       else problems.push(error instanceof Error ? error.message : String(error));
     }
   }
+  const cluster =
+    options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster, problems);
   if (problems.length > 0) {
     throw new SluiceError("SLUICE_INVALID_ARGUMENT", `StreamingContext: ${problems.join("; ")}`);
   }
@@ -174,6 +189,7 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
     executorPool: options.executorPool,
     backpressure,
     ui,
+    cluster,
   };
 }
 

@@ -1,3 +1,5 @@
+import { ClusterMember } from "../cluster/cluster-member.js";
+import { CLUSTER_MEMBERSHIP } from "../connector/cluster-membership.js";
 import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../connector/plugin.js";
 import type { SourceRecord } from "../connector/records.js";
 import { SOURCE_DEAD_LETTERS } from "../connector/tokens.js";
@@ -110,6 +112,7 @@ interface TerminationWaiter {
  */
 export class StreamingContext {
   private readonly options: ResolvedContextOptions;
+  private readonly clusterMember: ClusterMember | undefined;
   /**
    * What every stream of this context shares (batch interval, clock, listeners, kernels, graph,
    * connectors, ...), handed to each stream it creates. For custom inputs and operators; jobs
@@ -202,6 +205,9 @@ export class StreamingContext {
     });
     let kernels = options.kernels;
     const state = (): ContextState => this.currentState;
+    const member =
+      this.options.cluster === undefined ? undefined : new ClusterMember(this.options.cluster);
+    this.clusterMember = member;
     this.scope = {
       context: this,
       appName: this.options.appName,
@@ -220,7 +226,12 @@ export class StreamingContext {
       operators: OPERATORS,
       addSinkOutput,
       recordFailures: new RecordFailures(this.listenerBus, state),
-      connectors: new ContextConnectors(() => createConnectorRegistry()),
+      connectors: new ContextConnectors(() => {
+        const registry = createConnectorRegistry();
+        // Sources never see their context: they find the cluster in their registry.
+        if (member !== undefined) registry.register(CLUSTER_MEMBERSHIP, member);
+        return registry;
+      }),
       state,
       assertCanAddOperations: () => this.assertCanAddOperations(),
       registerStream: (stream) => {
@@ -257,6 +268,16 @@ export class StreamingContext {
    */
   get uiUrl(): string | undefined {
     return this.uiClosed === undefined ? this.ui?.url : undefined;
+  }
+
+  /**
+   * This process's place in its cluster (the `cluster` option); undefined outside cluster mode.
+   *
+   * @example
+   * ctx.cluster?.onPartitions((partitions) => console.error(partitions.join(", ")));
+   */
+  get cluster(): ClusterMember | undefined {
+    return this.clusterMember;
   }
 
   /** The batch interval in milliseconds. */

@@ -1,0 +1,67 @@
+import {
+  CLUSTER_MEMBERSHIP,
+  type ClusterMembership,
+  type ConnectorContext,
+} from "sluice/connector";
+import type { KafkaSinkConfig } from "./sink-config.js";
+import type { KafkaSourceConfig } from "./source-config.js";
+
+/**
+ * The cluster the connector's context runs in, if it runs in cluster mode (the context's
+ * `cluster` option registers it in the connector registry).
+ *
+ * @example
+ * const membership = clusterMembershipOf(context);
+ */
+export function clusterMembershipOf(context: ConnectorContext): ClusterMembership | undefined {
+  try {
+    return context.resolve(CLUSTER_MEMBERSHIP);
+  } catch {
+    // Not registered: the context runs alone.
+    return undefined;
+  }
+}
+
+/**
+ * A source's config in cluster mode: it joins the job's group, and its transactional id (the
+ * pairing with a sink) gets this process's id, since every process runs the same job module
+ * and a Kafka transactional id names one producer in the whole cluster.
+ *
+ * @example
+ * const config = clusterSourceConfig(parsed, membership);
+ */
+export function clusterSourceConfig(
+  config: KafkaSourceConfig,
+  membership: ClusterMembership,
+): KafkaSourceConfig {
+  return {
+    ...config,
+    groupId: membership.group,
+    ...(config.transactionalId === undefined
+      ? {}
+      : { transactionalId: processTransactionalId(config.transactionalId, membership) }),
+  };
+}
+
+/**
+ * A sink's config in cluster mode: its transactional id gets this process's id, as its paired
+ * source's does (`clusterSourceConfig`), so the two still pair up inside the process.
+ *
+ * @example
+ * const config = clusterSinkConfig(parsed, membership);
+ */
+export function clusterSinkConfig(
+  config: KafkaSinkConfig,
+  membership: ClusterMembership,
+): KafkaSinkConfig {
+  return config.transactionalId === undefined
+    ? config
+    : {
+        ...config,
+        transactionalId: processTransactionalId(config.transactionalId, membership),
+      };
+}
+
+function processTransactionalId(id: string, membership: ClusterMembership): string {
+  return `${id}.${membership.processId}`;
+}

@@ -1,0 +1,81 @@
+// The cluster option's checks and the `--cluster` flag, without servers.
+
+import { ClusterMember, StreamingContext } from "sluice";
+import { describe, expect, it } from "vitest";
+import { clusterOfRun } from "../../core/src/cluster/cluster-flag.js";
+import { resolveClusterOptions } from "../../core/src/cluster/cluster-options.js";
+
+describe("cluster options", () => {
+  it("resolves a group and brokers, choosing a process id unique to this process", () => {
+    const problems: string[] = [];
+    const first = resolveClusterOptions(
+      { kafka: { brokers: ["127.0.0.1:9092"] }, group: "word-count" },
+      problems,
+    );
+    const second = resolveClusterOptions(
+      { kafka: { brokers: ["127.0.0.1:9092"] }, group: "word-count" },
+      problems,
+    );
+    expect(problems).toEqual([]);
+    expect(first?.group).toBe("word-count");
+    expect(first?.processId).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(first?.processId).not.toBe(second?.processId);
+  });
+
+  it("lists every problem of bad options in the context's error", () => {
+    expect(
+      () =>
+        new StreamingContext({
+          batchInterval: "1s",
+          cluster: { kafka: { brokers: ["no-port"] }, group: "has space" },
+        }),
+    ).toThrow(/cluster\.group must be the job's id.*cluster\.kafka\.brokers must list/s);
+  });
+
+  it("gives the context a member whose partitions follow what its sources report", () => {
+    const ctx = new StreamingContext({
+      batchInterval: "1s",
+      cluster: { kafka: { brokers: ["127.0.0.1:9092"] }, group: "wc", processId: "p1" },
+    });
+    const member = ctx.cluster;
+    expect(member).toBeInstanceOf(ClusterMember);
+    const seen: string[][] = [];
+    member?.onPartitions((partitions) => seen.push([...partitions]));
+    member?.reportPartitions("source:kafka#1", ["in-3", "in-0"]);
+    member?.reportPartitions("source:kafka#2", ["other-1"]);
+    member?.reportPartitions("source:kafka#1", []);
+    expect(seen).toEqual([["in-0", "in-3"], ["in-0", "in-3", "other-1"], ["other-1"]]);
+    expect(new StreamingContext({ batchInterval: "1s" }).cluster).toBeUndefined();
+  });
+});
+
+describe("--cluster", () => {
+  it("takes the group and the brokers after @, keeping the config file's other settings", () => {
+    expect(
+      clusterOfRun("wc@10.0.0.1:9092,10.0.0.2:9092", {
+        kafka: { brokers: ["old:9092"], tls: true },
+        group: "old",
+        processId: "p7",
+      }),
+    ).toEqual({
+      group: "wc",
+      processId: "p7",
+      kafka: { brokers: ["10.0.0.1:9092", "10.0.0.2:9092"], tls: true },
+    });
+  });
+
+  it("takes the brokers from the config file when the flag names only the group", () => {
+    expect(clusterOfRun("wc", { kafka: { brokers: ["k:9092"] }, group: "old" })).toEqual({
+      group: "wc",
+      kafka: { brokers: ["k:9092"] },
+    });
+  });
+
+  it("refuses a group without brokers, saying where to give them", () => {
+    expect(() => clusterOfRun("wc", undefined)).toThrow(/--cluster wc@host:port/);
+  });
+
+  it("is absent when neither the flag nor the file asks for a cluster", () => {
+    expect(clusterOfRun(undefined, undefined)).toBeUndefined();
+  });
+});

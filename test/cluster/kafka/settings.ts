@@ -1,0 +1,15 @@
+/** What a cluster test's job process gets as JSON in CLUSTER_JOB. */
+export interface ClusterJobSettings {
+  readonly brokers: readonly string[];
+  /** The job's group: the same in every process. */
+  readonly group: string;
+  readonly input: string;
+  /** The topic the per-batch counts go to, as JSON `[word, count]` values. */
+  readonly output: string;
+  readonly batchIntervalMs: number;
+  /** Spins this many rounds of a hash per word (a CPU-bound stateless step, for benchmarks). */
+  readonly spinPerWord?: number;
+}
+
+/** The environment variable the settings travel in. */
+export const SETTINGS_VARIABLE = "CLUSTER_JOB";
