@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { retireSharedMember } from "../../connectors/mqtt/src/index.js";
 import type { JobProcess } from "../chaos/job-process.js";
 import { lockServer } from "../support/service-lock.js";
 import {
@@ -22,6 +23,7 @@ import {
 import type { BrokerMemberSettings } from "./support/broker-member-settings.js";
 import {
   forgetSessions,
+  hasSession,
   MQTT_URL,
   prepareSharedSessions,
   publishEvents,
@@ -131,6 +133,84 @@ describe("an MQTT shared subscription across processes", () => {
       await client.endAsync();
       await forgetSessions(Object.values(clientIds));
       // CLUSTER_KEEP=1 keeps the members' checkpoints and outputs for inspection.
+      if (process.env.CLUSTER_KEEP === "1") console.info(`kept ${folder}`);
+      else await rm(folder, { recursive: true, force: true });
+    }
+  }, 180_000);
+  it("scales down: a member stopped gracefully and retired hands what its session got meanwhile to the rest of the group; every id output once", async () => {
+    const run = runName("mqtt-retire");
+    const folder = await mkdtemp(join(tmpdir(), "sluice-mqtt-retire-"));
+    const topic = `sluice/cluster/${run}/events`;
+    const filter = `$share/${run}/${topic}`;
+    const clientIds = { a: `${run}-a`, b: `${run}-b` };
+    const settings = (member: "a" | "b"): BrokerMemberSettings => ({
+      member,
+      source: { kind: "mqtt", url: MQTT_URL, clientId: clientIds[member], filter },
+      checkpoint: join(folder, member, "checkpoint"),
+      output: join(folder, member, "out"),
+      batchIntervalMs: 200,
+      maxRate: 2_000,
+    });
+    const outputs = [settings("a").output, settings("b").output];
+    const beforeStop = messageIds(run, 4_000);
+    const afterStop = messageIds(run, 2_000, 4_000);
+    const published = new Set([...beforeStop, ...afterStop]);
+    const members: JobProcess[] = [];
+    const client = await publisher();
+    try {
+      await prepareSharedSessions(Object.values(clientIds), filter);
+      const a = startMember(settings("a"));
+      const b = startMember(settings("b"));
+      members.push(a, b);
+      await waitUntil(
+        () => a.stdout.includes("started") && b.stdout.includes("started"),
+        "both members started",
+        [a, b],
+      );
+      await publishEvents(client, topic, beforeStop);
+      await waitUntil(() => processedBy(a) > 0 && processedBy(b) > 0, "output from both members", [
+        a,
+        b,
+      ]);
+      a.signal("SIGTERM");
+      expect(await a.exited).toEqual({ code: 0, signal: null });
+      // Mosquitto still picks the stopped member's session in turn.
+      await publishEvents(client, topic, afterStop);
+
+      const retired = await retireSharedMember({
+        url: MQTT_URL,
+        clientId: clientIds.a,
+        topics: [filter],
+      });
+      expect(retired.sessionFound).toBe(true);
+      // At least its share of what came after it stopped; also what it had received unread.
+      expect(retired.republished).toBeGreaterThanOrEqual(afterStop.length / 2);
+      await waitUntil(
+        async () => (await outputIds(outputs)).size >= published.size,
+        "every id output",
+        [b],
+        async () => `${(await outputIds(outputs)).size} ids output`,
+      );
+      b.signal("SIGTERM");
+      expect(await b.exited).toEqual({ code: 0, signal: null });
+
+      const result = tally(published, {
+        a: await readOutput(settings("a").output),
+        b: await readOutput(settings("b").output),
+      });
+      console.info(
+        `mqtt scale-down: ${published.size} published; output lines per member ${JSON.stringify(result.lines)}; ${retired.republished} handed over by retiring a; lost ${result.lost}, duplicates ${result.duplicates}`,
+      );
+      expect(result.lost).toBe(0);
+      expect(result.unexpected).toBe(0);
+      expect(result.duplicates).toBe(0);
+      // The session is gone: a client with the member's id finds none.
+      expect(await hasSession(clientIds.a)).toBe(false);
+    } finally {
+      for (const member of members) member.signal("SIGKILL");
+      await Promise.all(members.map((member) => member.exited));
+      await client.endAsync();
+      await forgetSessions(Object.values(clientIds));
       if (process.env.CLUSTER_KEEP === "1") console.info(`kept ${folder}`);
       else await rm(folder, { recursive: true, force: true });
     }

@@ -60,6 +60,11 @@ export { type ConnectionConfig, connectionConfig, tlsOptions } from "./connectio
 export { HOLD_ACK } from "./held-acks.js";
 export { MqttSink, type MqttSinkMetrics } from "./mqtt-sink.js";
 export { MqttSource, type MqttSourceMetrics } from "./mqtt-source.js";
+export {
+  RETIRE_MARKER_PREFIX,
+  type RetiredMember,
+  retireSharedMember,
+} from "./retire-member.js";
 export { type MqttSinkConfig, mqttSinkConfig, type TopicFunction } from "./sink-config.js";
 export {
   type MqttSourceConfig,

@@ -3,7 +3,7 @@ import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { recordHeaders, userProperties } from "../src/headers.js";
-import { mqttSink, mqttSource, subscriptionsOf } from "../src/index.js";
+import { mqttSink, mqttSource, retireSharedMember, subscriptionsOf } from "../src/index.js";
 import { topicFilterProblem, topicNameProblem } from "../src/topics.js";
 
 const encoder = new TextEncoder();
@@ -148,5 +148,22 @@ describe("config", () => {
     for (const secret of ["in-url-secret", "field-secret", "KEY PEM", "key-phrase"]) {
       expect(shown).not.toContain(secret);
     }
+  });
+});
+
+describe("retireSharedMember", () => {
+  it("refuses a member with no shared subscription, before connecting: there is no group to hand over to", async () => {
+    const connect = () => {
+      throw new Error("must not connect");
+    };
+    await expect(
+      retireSharedMember(
+        { url: "mqtt://127.0.0.1:1", clientId: "ingest-3", topics: ["sensors/#"] },
+        { connect },
+      ),
+    ).rejects.toMatchObject({
+      code: "SLUICE_INVALID_CONFIG",
+      message: expect.stringContaining('"$share/<group>/<filter>"'),
+    });
   });
 });

@@ -1,6 +1,6 @@
 // The MQTT side of the broker group tests: members' sessions made ahead, a publisher of messages
 // with unique ids, sessions forgotten afterwards.
-import { connectAsync, type MqttClient } from "mqtt";
+import mqtt, { connectAsync, type IConnackPacket, type MqttClient } from "mqtt";
 import { EVENT_ID_PROPERTY } from "./broker-member-settings.js";
 
 /** The local Mosquitto of scripts/services (anonymous listener). */
@@ -38,6 +38,26 @@ export async function forgetSessions(clientIds: readonly string[]): Promise<void
       reconnectPeriod: 0,
       properties: { sessionExpiryInterval: 0 },
     });
+    await client.endAsync();
+  }
+}
+
+/** True when the broker has a session under `clientId` (the probe itself leaves none). */
+export async function hasSession(clientId: string): Promise<boolean> {
+  const client = mqtt.connect(MQTT_URL, {
+    clientId,
+    clean: false,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    properties: { sessionExpiryInterval: 0 },
+  });
+  try {
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      client.once("connect", resolve);
+      client.once("error", reject);
+    });
+    return connack.sessionPresent;
+  } finally {
     await client.endAsync();
   }
 }
