@@ -38,8 +38,21 @@ export declare class WindowAggregator {
   restore(bytes: Uint8Array): void
 }
 
+/**
+ * Parses every value with `parser` and counts each distinct row (the parser's valid rows), in
+ * one pass without building the parsed column; the groups (first-seen order) placed into
+ * `numPartitions` partitions by MurmurHash3 % numPartitions (1: one partition, all groups).
+ */
+export declare function countParsed(values: Uint8Array, offsets: Uint32Array, parser: TextParserSpec, numPartitions: number): Array<Utf8Groups>
+
+/** `countParsed`, computed on the libuv thread pool. */
+export declare function countParsedAsync(values: Uint8Array, offsets: Uint32Array, parser: TextParserSpec, numPartitions: number): Promise<Array<Utf8Groups>>
+
 /** Field `index` of every value read as one CSV record; `delimiter` is an ASCII byte. */
 export declare function csvColumn(values: Uint8Array, offsets: Uint32Array, index: number, delimiter: number): ParsedColumnResult
+
+/** `csvColumn` on the libuv thread pool. */
+export declare function csvColumnAsync(values: Uint8Array, offsets: Uint32Array, index: number, delimiter: number): Promise<ParsedColumnResult>
 
 /** The partition of every 64-bit integer key of a `BigInt64Array`. */
 export declare function hashPartitionI64(keys: BigInt64Array, numPartitions: number): Uint32Array
@@ -56,8 +69,14 @@ export interface I64KeyGroups {
 /** The number in top-level member `field` of every value read as a JSON object. */
 export declare function jsonNumberField(values: Uint8Array, offsets: Uint32Array, field: string): ParsedNumbersResult
 
+/** `jsonNumberField` on the libuv thread pool. */
+export declare function jsonNumberFieldAsync(values: Uint8Array, offsets: Uint32Array, field: string): Promise<ParsedNumbersResult>
+
 /** The string in top-level member `field` of every value read as a JSON object, unescaped. */
 export declare function jsonStringField(values: Uint8Array, offsets: Uint32Array, field: string): ParsedColumnResult
+
+/** `jsonStringField` on the libuv thread pool. */
+export declare function jsonStringFieldAsync(values: Uint8Array, offsets: Uint32Array, field: string): Promise<ParsedColumnResult>
 
 /** A column of UTF-8 rows: blob plus `rows + 1` offsets. */
 export interface KeyColumnResult {
@@ -107,11 +126,28 @@ export interface ShuffleResult {
 /** Splits every value (blob + offsets) into lines. */
 export declare function splitLines(values: Uint8Array, offsets: Uint32Array): KeyColumnResult
 
+/** `splitLines` on the libuv thread pool (`valid` comes back empty: every row is valid). */
+export declare function splitLinesAsync(values: Uint8Array, offsets: Uint32Array): Promise<ParsedColumnResult>
+
 /** Splits every value into words separated by ASCII whitespace. */
 export declare function splitWords(values: Uint8Array, offsets: Uint32Array): KeyColumnResult
 
+/** `splitWords` on the libuv thread pool (`valid` comes back empty: every row is valid). */
+export declare function splitWordsAsync(values: Uint8Array, offsets: Uint32Array): Promise<ParsedColumnResult>
+
 /** Sum of a Float64Array in row order; a probe that the addon loaded and borrows memory. */
 export declare function sumF64(values: Float64Array): number
+
+/**
+ * A parser whose rows are text, as JavaScript describes it: `kind` is `lines`, `words`,
+ * `csvColumn` (with `index` and the `delimiter` byte) or `jsonStringField` (with `field`).
+ */
+export interface TextParserSpec {
+  kind: 'lines' | 'words' | 'csvColumn' | 'jsonStringField'
+  index?: number
+  delimiter?: number
+  field?: string
+}
 
 /** One row per distinct UTF-8 key (first-seen order) with its aggregate. */
 export interface Utf8Groups {

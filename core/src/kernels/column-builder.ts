@@ -21,6 +21,11 @@ export class ColumnBuilder {
     this.offsets = new Uint32Array(Math.max(rows, 4) + 1);
   }
 
+  /** The bytes written so far are `bytes[0..byteLength)` (a view, valid until the next append). */
+  get bytes(): Uint8Array {
+    return this.keys;
+  }
+
   /** Bytes written so far. */
   get byteLength(): number {
     return this.length;

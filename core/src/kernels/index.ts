@@ -10,6 +10,7 @@ export type {
   ParsedColumn,
   ParsedNumbers,
   ShuffleResult,
+  TextParser,
   Utf8Groups,
   WindowAggregator,
   WindowGroups,

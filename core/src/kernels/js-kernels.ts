@@ -1,4 +1,5 @@
-import { SluiceError } from "../errors/sluice-error.js";
+import { checkNumPartitions } from "./check-num-partitions.js";
+import { countParsedJs } from "./js-count-parsed.js";
 import {
   csvColumnJs,
   jsonNumberFieldJs,
@@ -17,6 +18,7 @@ import type {
   ParsedColumn,
   ParsedNumbers,
   ShuffleResult,
+  TextParser,
   Utf8Groups,
   WindowAggregator,
   WindowKeyKind,
@@ -115,17 +117,40 @@ export class JsKernels implements Kernels {
     return jsonStringFieldJs(values, field);
   }
 
+  countParsed(values: KeyColumn, parser: TextParser, numPartitions = 1): Utf8Groups[] {
+    return countParsedJs(values, parser, numPartitions);
+  }
+
+  // The async variants run synchronously and resolve: the twin has no thread pool.
+  async countParsedAsync(
+    values: KeyColumn,
+    parser: TextParser,
+    numPartitions = 1,
+  ): Promise<Utf8Groups[]> {
+    return countParsedJs(values, parser, numPartitions);
+  }
+
+  async splitLinesAsync(values: KeyColumn): Promise<KeyColumn> {
+    return splitLinesJs(values);
+  }
+
+  async splitWordsAsync(values: KeyColumn): Promise<KeyColumn> {
+    return splitWordsJs(values);
+  }
+
+  async csvColumnAsync(values: KeyColumn, index: number, delimiter = ","): Promise<ParsedColumn> {
+    return csvColumnJs(values, index, delimiter);
+  }
+
+  async jsonNumberFieldAsync(values: KeyColumn, field: string): Promise<ParsedNumbers> {
+    return jsonNumberFieldJs(values, field);
+  }
+
+  async jsonStringFieldAsync(values: KeyColumn, field: string): Promise<ParsedColumn> {
+    return jsonStringFieldJs(values, field);
+  }
+
   createWindowAggregator<K extends WindowKeyKind>(options: WindowOptions<K>): WindowAggregator<K> {
     return new JsWindowAggregator(options);
-  }
-}
-
-/** Rejects a partition count the kernels cannot use, with the native kernels' code. */
-export function checkNumPartitions(numPartitions: number): void {
-  if (!Number.isInteger(numPartitions) || numPartitions < 1 || numPartitions > 0xffffffff) {
-    throw new SluiceError(
-      "SLUICE_NATIVE_INVALID_ARGUMENT",
-      `invalid argument \`numPartitions\`: must be an integer of at least 1, got ${numPartitions}`,
-    );
   }
 }

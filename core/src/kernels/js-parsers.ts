@@ -12,11 +12,17 @@ const CR = 0x0d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-const WHITESPACE = new Uint8Array(256);
+/** 1 for the bytes that separate words: ASCII space, `\t`, `\n`, `\v`, `\f`, `\r`. */
+export const WHITESPACE = new Uint8Array(256);
 for (const byte of [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]) WHITESPACE[byte] = 1;
 
-/** The first position of `byte` in `bytes[start..end)`, or `end` (never looks past `end`). */
-function indexOfIn(bytes: Uint8Array, byte: number, start: number, end: number): number {
+/**
+ * The first position of `byte` in `bytes[start..end)`, or `end` (never looks past `end`).
+ *
+ * @example
+ * indexOfIn(bytes, 0x0a, 0, bytes.length); // the first newline
+ */
+export function indexOfIn(bytes: Uint8Array, byte: number, start: number, end: number): number {
   let i = start;
   while (i < end && bytes[i] !== byte) i++;
   return i;
@@ -91,14 +97,39 @@ export function csvColumnJs(values: KeyColumn, index: number, delimiter: string)
   const out = new ColumnBuilder(rows, spanOf(values) >>> 2);
   const valid = new Uint8Array(rows);
   for (let row = 0; row < rows; row++) {
-    const start = offsets[row] as number;
-    let end = offsets[row + 1] as number;
-    if (end > start && keys[end - 1] === NL) end--;
-    if (end > start && keys[end - 1] === CR) end--;
-    valid[row] = csvField(keys, start, end, index, delimiterByte, out) ? 1 : 0;
+    const found = csvRecordField(
+      keys,
+      offsets[row] as number,
+      offsets[row + 1] as number,
+      index,
+      delimiterByte,
+      out,
+    );
+    valid[row] = found ? 1 : 0;
     out.endRow();
   }
   return { ...out.finish(), valid };
+}
+
+/**
+ * Appends field `index` of the CSV record `bytes[start..end)` (one trailing `\n` or `\r\n`
+ * ignored) to `out`; false (nothing appended) when the record has too few fields.
+ *
+ * @example
+ * csvRecordField(bytes, 0, bytes.length, 1, 0x2c, builder); // true, field 1 appended
+ */
+export function csvRecordField(
+  keys: Uint8Array,
+  start: number,
+  end: number,
+  index: number,
+  delimiter: number,
+  out: ColumnBuilder,
+): boolean {
+  let n = end;
+  if (n > start && keys[n - 1] === NL) n--;
+  if (n > start && keys[n - 1] === CR) n--;
+  return csvField(keys, start, n, index, delimiter, out);
 }
 
 /** Checks the CSV arguments the way the engine does and returns the delimiter byte. */
@@ -202,17 +233,41 @@ export function jsonStringFieldJs(values: KeyColumn, field: string): ParsedColum
   const valid = new Uint8Array(rows);
   const scratch = new ColumnBuilder(1, 64);
   for (let row = 0; row < rows; row++) {
-    const end = offsets[row + 1] as number;
-    const at = findMember(keys, offsets[row] as number, end, name, scratch);
-    const mark = out.byteLength;
-    if (at !== -1 && keys[at] === QUOTE && unescapeString(keys, at + 1, end, out) !== -1) {
-      valid[row] = 1;
-    } else {
-      out.truncate(mark);
-    }
+    const found = jsonStringMember(
+      keys,
+      offsets[row] as number,
+      offsets[row + 1] as number,
+      name,
+      scratch,
+      out,
+    );
+    valid[row] = found ? 1 : 0;
     out.endRow();
   }
   return { ...out.finish(), valid };
+}
+
+/**
+ * Appends the unescaped string of the first top-level member named `name` (UTF-8) of the JSON
+ * object `bytes[start..end)` to `out`; false (nothing appended) when it is missing, not a
+ * string, or malformed. `scratch` holds unescaped member names.
+ *
+ * @example
+ * jsonStringMember(bytes, 0, bytes.length, encoder.encode("s"), scratch, builder);
+ */
+export function jsonStringMember(
+  keys: Uint8Array,
+  start: number,
+  end: number,
+  name: Uint8Array,
+  scratch: ColumnBuilder,
+  out: ColumnBuilder,
+): boolean {
+  const at = findMember(keys, start, end, name, scratch);
+  const mark = out.byteLength;
+  if (at !== -1 && keys[at] === QUOTE && unescapeString(keys, at + 1, end, out) !== -1) return true;
+  out.truncate(mark);
+  return false;
 }
 
 const encoder = new TextEncoder();

@@ -48,6 +48,17 @@ export interface ParsedNumbers {
   readonly valid: Uint8Array;
 }
 
+/**
+ * A byte parser whose rows are UTF-8 text, as `countParsed` takes it: `splitLines`,
+ * `splitWords`, `csvColumn(index, delimiter = ",")` or `jsonStringField(field)`. (The streams'
+ * `ByteParser` minus `jsonNumberField` is one.)
+ */
+export type TextParser =
+  | { readonly kind: "lines" }
+  | { readonly kind: "words" }
+  | { readonly kind: "csvColumn"; readonly index: number; readonly delimiter?: string }
+  | { readonly kind: "jsonStringField"; readonly field: string };
+
 /** The kind of key a window aggregator holds. */
 export type WindowKeyKind = "utf8" | "i64";
 
@@ -133,6 +144,33 @@ export interface Kernels {
   jsonNumberField(values: KeyColumn, field: string): ParsedNumbers;
   /** The string in top-level member `field` of every value read as a JSON object. */
   jsonStringField(values: KeyColumn, field: string): ParsedColumn;
+  /**
+   * Parse + count in one pass: every distinct row `parser` finds in `values` (its valid rows;
+   * a record without the CSV field or JSON string gives none) with its count, without building
+   * the parsed column. Exactly `reduceByKeyUtf8(valid rows of parser(values), empty, "count")`:
+   * same keys, same first-seen order, same counts. The groups are placed into `numPartitions`
+   * partitions (default 1: one partition holding every group) by `murmur3(key) %
+   * numPartitions`, each in first-seen order — what `hashPartitionUtf8` plus `shuffle` of the
+   * groups gives. Grouping bytes is grouping strings only for valid UTF-8: call it on a
+   * column that passes `isUtf8Column`.
+   */
+  countParsed(values: KeyColumn, parser: TextParser, numPartitions?: number): Utf8Groups[];
+  /** `countParsed` off the main thread (libuv pool when native); inputs unchanged until settled. */
+  countParsedAsync(
+    values: KeyColumn,
+    parser: TextParser,
+    numPartitions?: number,
+  ): Promise<Utf8Groups[]>;
+  /** `splitLines` off the main thread where the engine can; inputs unchanged until settled. */
+  splitLinesAsync(values: KeyColumn): Promise<KeyColumn>;
+  /** `splitWords` off the main thread where the engine can. */
+  splitWordsAsync(values: KeyColumn): Promise<KeyColumn>;
+  /** `csvColumn` off the main thread where the engine can. */
+  csvColumnAsync(values: KeyColumn, index: number, delimiter?: string): Promise<ParsedColumn>;
+  /** `jsonNumberField` off the main thread where the engine can. */
+  jsonNumberFieldAsync(values: KeyColumn, field: string): Promise<ParsedNumbers>;
+  /** `jsonStringField` off the main thread where the engine can. */
+  jsonStringFieldAsync(values: KeyColumn, field: string): Promise<ParsedColumn>;
   /** Creates window state that lives across batches (see `WindowAggregator`). */
   createWindowAggregator<K extends WindowKeyKind>(options: WindowOptions<K>): WindowAggregator<K>;
 }

@@ -1,7 +1,9 @@
 import type * as NativeModule from "@sluice/native";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 import { checkAggregateOp } from "./aggregate-op.js";
-import { checkNumPartitions, JsKernels } from "./js-kernels.js";
+import { checkNumPartitions } from "./check-num-partitions.js";
+import { unknownParser } from "./js-count-parsed.js";
+import { JsKernels } from "./js-kernels.js";
 import { checkCsvArguments } from "./js-parsers.js";
 import type {
   AggregateOp,
@@ -11,6 +13,7 @@ import type {
   ParsedColumn,
   ParsedNumbers,
   ShuffleResult,
+  TextParser,
   Utf8Groups,
   WindowAggregator,
   WindowKeyKind,
@@ -145,9 +148,93 @@ export class NativeKernels implements Kernels {
     return callNative(() => this.binding.jsonStringField(values.keys, values.offsets, field));
   }
 
+  countParsed(values: KeyColumn, parser: TextParser, numPartitions = 1): Utf8Groups[] {
+    const spec = parserSpec(parser);
+    checkNumPartitions(numPartitions);
+    const parts = callNative(() =>
+      this.binding.countParsed(values.keys, values.offsets, spec, numPartitions),
+    );
+    return parts.map(toUtf8Groups);
+  }
+
+  async countParsedAsync(
+    values: KeyColumn,
+    parser: TextParser,
+    numPartitions = 1,
+  ): Promise<Utf8Groups[]> {
+    const spec = parserSpec(parser);
+    checkNumPartitions(numPartitions);
+    const parts = await callNativeAsync(() =>
+      this.binding.countParsedAsync(values.keys, values.offsets, spec, numPartitions),
+    );
+    return parts.map(toUtf8Groups);
+  }
+
+  async splitLinesAsync(values: KeyColumn): Promise<KeyColumn> {
+    const parsed = await callNativeAsync(() =>
+      this.binding.splitLinesAsync(values.keys, values.offsets),
+    );
+    return { keys: parsed.keys, offsets: parsed.offsets };
+  }
+
+  async splitWordsAsync(values: KeyColumn): Promise<KeyColumn> {
+    const parsed = await callNativeAsync(() =>
+      this.binding.splitWordsAsync(values.keys, values.offsets),
+    );
+    return { keys: parsed.keys, offsets: parsed.offsets };
+  }
+
+  async csvColumnAsync(values: KeyColumn, index: number, delimiter = ","): Promise<ParsedColumn> {
+    const byte = checkCsvArguments(index, delimiter);
+    return callNativeAsync(() =>
+      this.binding.csvColumnAsync(values.keys, values.offsets, index, byte),
+    );
+  }
+
+  async jsonNumberFieldAsync(values: KeyColumn, field: string): Promise<ParsedNumbers> {
+    return callNativeAsync(() =>
+      this.binding.jsonNumberFieldAsync(values.keys, values.offsets, field),
+    );
+  }
+
+  async jsonStringFieldAsync(values: KeyColumn, field: string): Promise<ParsedColumn> {
+    return callNativeAsync(() =>
+      this.binding.jsonStringFieldAsync(values.keys, values.offsets, field),
+    );
+  }
+
   createWindowAggregator<K extends WindowKeyKind>(options: WindowOptions<K>): WindowAggregator<K> {
     return new NativeWindowAggregator(this.binding.WindowAggregator, options);
   }
+}
+
+type NativeTextParser = Parameters<NativeBinding["countParsed"]>[2];
+
+/** The binding's description of a parser, its arguments checked as the twin checks them. */
+function parserSpec(parser: TextParser): NativeTextParser {
+  switch (parser.kind) {
+    case "lines":
+    case "words":
+      return { kind: parser.kind };
+    case "csvColumn":
+      return {
+        kind: "csvColumn",
+        index: parser.index,
+        delimiter: checkCsvArguments(parser.index, parser.delimiter ?? ","),
+      };
+    case "jsonStringField":
+      return { kind: "jsonStringField", field: parser.field };
+    default:
+      throw unknownParser(parser);
+  }
+}
+
+function toUtf8Groups(groups: {
+  keys: Uint8Array;
+  offsets: Uint32Array;
+  values: Float64Array;
+}): Utf8Groups {
+  return { keys: { keys: groups.keys, offsets: groups.offsets }, values: groups.values };
 }
 
 /** Runs a native call, rethrowing its error as a `SluiceError` with the same stable code. */

@@ -154,7 +154,12 @@ fn main() {
         ),
         (
             "fused count (ByteCounter)",
-            Box::new(|| count_parsed(values, TextParser::Words).unwrap().values.len()),
+            Box::new(|| {
+                count_parsed(values, TextParser::Words)
+                    .unwrap()
+                    .values
+                    .len()
+            }),
         ),
         (
             "fused count on BytesDictionary",
@@ -194,7 +199,8 @@ fn main() {
         own.sort_by(f64::total_cmp);
         println!(
             "{name:<40} median {:>6.1} ns/word, min {:>6.1}",
-            own[rounds / 2], own[0]
+            own[rounds / 2],
+            own[0]
         );
     }
 }

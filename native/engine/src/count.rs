@@ -195,8 +195,12 @@ pub fn count_parsed(
             let mut scratch = Vec::new();
             for value in values.iter() {
                 scratch.clear();
-                if parse::csv_field(parse::strip_record_end(value), index, delimiter, &mut scratch)
-                {
+                if parse::csv_field(
+                    parse::strip_record_end(value),
+                    index,
+                    delimiter,
+                    &mut scratch,
+                ) {
                     counter.add(&scratch);
                 }
             }
@@ -350,8 +354,8 @@ mod tests {
     #[test]
     fn counts_words_in_first_seen_order() {
         let (blob, offsets) = column(&["b a b".into(), "".into(), " c\ta\n".into()]);
-        let groups = count_parsed(KeyColumn::new(&blob, &offsets).unwrap(), TextParser::Words)
-            .unwrap();
+        let groups =
+            count_parsed(KeyColumn::new(&blob, &offsets).unwrap(), TextParser::Words).unwrap();
         assert_eq!(groups.keys, b"bac");
         assert_eq!(groups.offsets, vec![0, 1, 2, 3]);
         assert_eq!(groups.values, vec![2.0, 2.0, 1.0]);
@@ -366,7 +370,10 @@ mod tests {
         ]);
         let values = KeyColumn::new(&blob, &offsets).unwrap();
         let groups = count_parsed(values, TextParser::JsonStringField { field: b"s" }).unwrap();
-        assert_eq!((groups.keys.as_slice(), groups.values), (&b"x"[..], vec![2.0]));
+        assert_eq!(
+            (groups.keys.as_slice(), groups.values),
+            (&b"x"[..], vec![2.0])
+        );
         let bad = count_parsed(
             values,
             TextParser::CsvColumn {

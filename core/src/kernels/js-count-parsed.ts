@@ -1,0 +1,185 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import { ByteKeyDictionary, grow } from "./byte-key-dictionary.js";
+import { checkNumPartitions } from "./check-num-partitions.js";
+import { ColumnBuilder } from "./column-builder.js";
+import {
+  checkCsvArguments,
+  csvRecordField,
+  indexOfIn,
+  jsonStringMember,
+  WHITESPACE,
+} from "./js-parsers.js";
+import type { KeyColumn, TextParser, Utf8Groups } from "./kernels.js";
+import { validateKeyColumn } from "./key-column.js";
+import { murmur3 } from "./murmur3.js";
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+/** Counts of distinct byte keys in first-seen order (a dictionary plus a count per id). */
+class Counter {
+  readonly dictionary: ByteKeyDictionary;
+  counts: Float64Array;
+
+  constructor(capacity: number) {
+    this.dictionary = new ByteKeyDictionary(capacity);
+    this.counts = new Float64Array(Math.max(capacity, 16));
+  }
+
+  add(bytes: Uint8Array, start: number, end: number): void {
+    const before = this.dictionary.size;
+    const id = this.dictionary.intern(bytes, start, end);
+    if (id === before) {
+      if (id >= this.counts.length) this.counts = grow(this.counts, id + 1);
+      this.counts[id] = 1;
+    } else {
+      this.counts[id] = (this.counts[id] as number) + 1;
+    }
+  }
+
+  finish(): Utf8Groups {
+    const { dictionary } = this;
+    return {
+      keys: {
+        keys: dictionary.blob.slice(0, dictionary.byteLength),
+        offsets: dictionary.offsets.slice(0, dictionary.size + 1),
+      },
+      values: this.counts.slice(0, dictionary.size),
+    };
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Parses every value with `parser` and counts each distinct row it finds (its valid rows), in
+ * one pass without building the parsed column: the twin of the engine's `count_parsed`. The
+ * groups come in first-seen order, placed into `numPartitions` partitions by
+ * `murmur3 % numPartitions` (what `hashPartitionUtf8` plus a stable `shuffle` would give).
+ *
+ * @example
+ * countParsedJs(keyColumnFromStrings(["a b a"]), { kind: "words" }, 1); // [{ a: 2, b: 1 }]
+ */
+export function countParsedJs(
+  values: KeyColumn,
+  parser: TextParser,
+  numPartitions = 1,
+): Utf8Groups[] {
+  validateKeyColumn(values);
+  checkNumPartitions(numPartitions);
+  const delimiter =
+    parser.kind === "csvColumn" ? checkCsvArguments(parser.index, parser.delimiter ?? ",") : 0;
+  const { keys, offsets } = values;
+  const rows = offsets.length - 1;
+  const counter = new Counter(Math.min(rows, 1 << 12));
+  switch (parser.kind) {
+    case "lines":
+      for (let row = 0; row < rows; row++) {
+        const end = offsets[row + 1] as number;
+        let start = offsets[row] as number;
+        while (start < end) {
+          const at = indexOfIn(keys, NL, start, end);
+          counter.add(keys, start, at > start && keys[at - 1] === CR ? at - 1 : at);
+          start = at + 1;
+        }
+      }
+      break;
+    case "words":
+      for (let row = 0; row < rows; row++) {
+        const end = offsets[row + 1] as number;
+        let i = offsets[row] as number;
+        while (i < end) {
+          while (i < end && WHITESPACE[keys[i] as number] === 1) i++;
+          const start = i;
+          while (i < end && WHITESPACE[keys[i] as number] === 0) i++;
+          if (i > start) counter.add(keys, start, i);
+        }
+      }
+      break;
+    case "csvColumn": {
+      const scratch = new ColumnBuilder(1, 64);
+      for (let row = 0; row < rows; row++) {
+        scratch.truncate(0);
+        const start = offsets[row] as number;
+        const end = offsets[row + 1] as number;
+        if (csvRecordField(keys, start, end, parser.index, delimiter, scratch)) {
+          counter.add(scratch.bytes, 0, scratch.byteLength);
+        }
+      }
+      break;
+    }
+    case "jsonStringField": {
+      const name = encoder.encode(parser.field);
+      const names = new ColumnBuilder(1, 64);
+      const scratch = new ColumnBuilder(1, 64);
+      for (let row = 0; row < rows; row++) {
+        scratch.truncate(0);
+        const start = offsets[row] as number;
+        const end = offsets[row + 1] as number;
+        if (jsonStringMember(keys, start, end, name, names, scratch)) {
+          counter.add(scratch.bytes, 0, scratch.byteLength);
+        }
+      }
+      break;
+    }
+    default:
+      throw unknownParser(parser);
+  }
+  const groups = counter.finish();
+  return numPartitions === 1 ? [groups] : placeGroups(groups, numPartitions);
+}
+
+/**
+ * The error for a parser of no known kind, with the native kernels' code.
+ *
+ * @example
+ * throw unknownParser({ kind: "json" } as never);
+ */
+export function unknownParser(parser: never): SluiceError {
+  return new SluiceError(
+    "SLUICE_NATIVE_INVALID_ARGUMENT",
+    `invalid argument \`parser\`: kind must be lines, words, csvColumn or jsonStringField; got ${String((parser as { kind?: unknown }).kind)}`,
+  );
+}
+
+/**
+ * Splits groups into partitions by `murmur3(key) % numPartitions`, keeping their order.
+ *
+ * @example
+ * placeGroups(groups, 2); // [groups of partition 0, groups of partition 1]
+ */
+export function placeGroups(groups: Utf8Groups, numPartitions: number): Utf8Groups[] {
+  const { keys, offsets } = groups.keys;
+  const rows = offsets.length - 1;
+  const partitionOf = new Uint32Array(rows);
+  const rowsIn = new Uint32Array(numPartitions);
+  const bytesIn = new Float64Array(numPartitions);
+  for (let row = 0; row < rows; row++) {
+    const start = offsets[row] as number;
+    const end = offsets[row + 1] as number;
+    const p = murmur3(keys, start, end) % numPartitions;
+    partitionOf[row] = p;
+    rowsIn[p] = (rowsIn[p] as number) + 1;
+    bytesIn[p] = (bytesIn[p] as number) + end - start;
+  }
+  const parts = Array.from({ length: numPartitions }, (_, p) => ({
+    keys: new Uint8Array(bytesIn[p] as number),
+    offsets: new Uint32Array((rowsIn[p] as number) + 1),
+    values: new Float64Array(rowsIn[p] as number),
+    rows: 0,
+    bytes: 0,
+  }));
+  for (let row = 0; row < rows; row++) {
+    const part = parts[partitionOf[row] as number] as (typeof parts)[number];
+    const start = offsets[row] as number;
+    const end = offsets[row + 1] as number;
+    part.keys.set(keys.subarray(start, end), part.bytes);
+    part.bytes += end - start;
+    part.values[part.rows] = groups.values[row] as number;
+    part.offsets[++part.rows] = part.bytes;
+  }
+  return parts.map((part) => ({
+    keys: { keys: part.keys, offsets: part.offsets },
+    values: part.values,
+  }));
+}
