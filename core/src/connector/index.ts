@@ -81,7 +81,17 @@ export {
   type SourcePlugin,
 } from "./plugin.js";
 export { PushedReads, readSize } from "./pushed-reads.js";
-export { emptyReadResult, RedeliveryQueue, readResult } from "./read-results.js";
+export {
+  emptyReadResult,
+  RedeliveryQueue,
+  readColumnsResult,
+  readResult,
+} from "./read-results.js";
+export {
+  type ColumnOffsets,
+  SourceRecordColumns,
+  type SourceRecordColumnsInit,
+} from "./record-columns.js";
 export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
 export {

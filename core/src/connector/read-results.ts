@@ -1,4 +1,5 @@
 import { SluiceError } from "../errors/sluice-error.js";
+import type { SourceRecordColumns } from "./record-columns.js";
 import type { SourceRecord } from "./records.js";
 import type { ReadResult } from "./source.js";
 
@@ -26,6 +27,27 @@ export function readResult(
       settled = true;
       return onSettled(error);
     },
+  };
+}
+
+/**
+ * A `ReadResult` of records held as columns (a byte batch): `records` is made from them on first
+ * read; `ack` behaves as `readResult`'s.
+ *
+ * @example
+ * return readColumnsResult(columns, (error) => (error === undefined ? forget() : redeliver()));
+ */
+export function readColumnsResult(
+  columns: SourceRecordColumns,
+  onSettled: (error: unknown) => void | Promise<void>,
+): ReadResult {
+  const { ack } = readResult([], onSettled);
+  return {
+    columns,
+    get records(): readonly SourceRecord[] {
+      return columns.records();
+    },
+    ack,
   };
 }
 

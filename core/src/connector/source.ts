@@ -1,3 +1,4 @@
+import type { SourceRecordColumns } from "./record-columns.js";
 import type { SourceRecord } from "./records.js";
 
 /**
@@ -10,6 +11,11 @@ import type { SourceRecord } from "./records.js";
 export interface ReadResult {
   /** The records read, in the order the source received them; may be empty. */
   readonly records: readonly SourceRecord[];
+  /**
+   * The same records as columns (a byte batch), when the source made them so: Sluice then
+   * reads the columns and `records` is made only if something needs record objects.
+   */
+  readonly columns?: SourceRecordColumns;
   /**
    * Settles the records, once. Without an argument: the batch holding them was output and
    * checkpointed, the source may forget them (commit offsets, answer the sender). With an

@@ -1,6 +1,13 @@
+import type { SourceRecordColumns } from "../connector/record-columns.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels, KeyColumn, ParsedColumn } from "../kernels/kernels.js";
-import { gatherRows, keyColumnFromBuffers, validRowNumbers } from "../kernels/key-column.js";
+import {
+  concatKeyColumns,
+  gatherRows,
+  keyColumnFromBuffers,
+  keyColumnFromStrings,
+  validRowNumbers,
+} from "../kernels/key-column.js";
 import type { Batch } from "./batch.js";
 import type { ByteParser, TextRecord } from "./byte-parser.js";
 import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
@@ -41,23 +48,54 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
     const kernels = this.scope.kernels;
-    // Text from another parser is already a column: no string is made in between.
-    const inputs =
-      columnsOf(batch, "text")?.map((partition) => partition.keys) ??
-      batch.partitions.map((records) => this.columnOf(records));
+    const inputs = this.inputColumns(batch);
     return new ColumnarBatch<T>(
       time,
-      inputs.map((values) => parse(kernels, this.parser, values)),
+      inputs.map((values) => parsePartition(kernels, this.parser, values)),
     );
+  }
+
+  /**
+   * What the parser reads of each partition of `batch`: text from another parser is already a
+   * column (no string is made in between), other records are packed into one.
+   *
+   * @example
+   * words.inputColumns(await words.parent.getOrCompute(time));
+   */
+  inputColumns(batch: Batch<TextRecord>): KeyColumn[] {
+    const text = columnsOf(batch, "text");
+    if (text !== undefined) return text.map((partition) => partition.keys);
+    // Byte batches from a source: their values are read in place (one blob per piece).
+    const records = columnsOf(batch, "records");
+    if (records !== undefined) {
+      return records.map(({ pieces }) =>
+        pieces.length === 1
+          ? (pieces[0] as SourceRecordColumns).values
+          : concatKeyColumns(pieces.map((piece) => piece.values)),
+      );
+    }
+    return batch.partitions.map((records) => this.columnOf(records));
   }
 
   /** The records of one partition parsed (on an executor, or where a batch is not columnar). */
   applyToPartition(records: ReadonlyArray<TextRecord>): T[] {
-    return materialise(parse(this.scope.kernels, this.parser, this.columnOf(records))) as T[];
+    return materialise(
+      parsePartition(this.scope.kernels, this.parser, this.columnOf(records)),
+    ) as T[];
   }
 
-  /** The records' bytes back to back (one copy each; strings encoded as UTF-8). */
-  private columnOf(records: ReadonlyArray<TextRecord>): KeyColumn {
+  /**
+   * The records' bytes back to back (one copy each; strings encoded as UTF-8): what the parser
+   * reads of one partition.
+   *
+   * @example
+   * words.columnOf(["a b", "c"]); // keys "a bc", offsets [0, 3, 4]
+   */
+  columnOf(records: ReadonlyArray<TextRecord>): KeyColumn {
+    // Lines held as strings: encoded in one pass, not one encoder call per line.
+    if (records.every((record) => typeof record === "string")) {
+      return keyColumnFromStrings(records as ReadonlyArray<string>);
+    }
     const values = new Array<Uint8Array>(records.length);
     for (let row = 0; row < records.length; row++) {
       const record = records[row];
@@ -82,8 +120,17 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
 
 const encoder = new TextEncoder();
 
-/** Runs the parser's kernel over one partition's values and keeps the valid rows. */
-function parse(kernels: Kernels, parser: ByteParser, values: KeyColumn): ColumnarPartition {
+/**
+ * Runs the parser's kernel over one partition's values and keeps the valid rows.
+ *
+ * @example
+ * parsePartition(kernels, { kind: "words" }, keyColumnFromStrings(["a b"])); // text "a", "b"
+ */
+export function parsePartition(
+  kernels: Kernels,
+  parser: ByteParser,
+  values: KeyColumn,
+): ColumnarPartition {
   switch (parser.kind) {
     case "lines":
       return { kind: "text", keys: kernels.splitLines(values) };

@@ -1,3 +1,4 @@
+import type { SourceRecordColumns } from "../connector/record-columns.js";
 import type { KeyColumn } from "../kernels/kernels.js";
 import { decodeKeyColumn } from "../kernels/key-column.js";
 import type { Batch } from "./batch.js";
@@ -8,9 +9,13 @@ import type { Batch } from "./batch.js";
  * - `numbers`: one number per row (a `DStream<number>`);
  * - `pairs`: one `[string, number]` pair per row (a `DStream<[string, number]>`); `values` is
  *   one number per row, or a single number every row has (`countByValue`'s ones, never
- *   written out).
+ *   written out);
+ * - `records`: source records as byte batches (`SourceRecordColumns`, one per run of records
+ *   from one source partition) of a `DStream<SourceRecord>`, whose values a byte parser reads
+ *   as they are.
  */
 export type ColumnarPartition =
+  | { readonly kind: "records"; readonly pieces: readonly SourceRecordColumns[] }
   | { readonly kind: "text"; readonly keys: KeyColumn }
   | { readonly kind: "numbers"; readonly values: Float64Array }
   | {
@@ -78,6 +83,9 @@ export function columnsOf<Kind extends ColumnarPartition["kind"]>(
 
 /** The rows of one columnar partition. */
 export function rowsOf(partition: ColumnarPartition): number {
+  if (partition.kind === "records") {
+    return partition.pieces.reduce((rows, piece) => rows + piece.length, 0);
+  }
   return partition.kind === "numbers" ? partition.values.length : partition.keys.offsets.length - 1;
 }
 
@@ -89,6 +97,10 @@ export function rowsOf(partition: ColumnarPartition): number {
  */
 export function materialise(partition: ColumnarPartition): unknown[] {
   switch (partition.kind) {
+    case "records":
+      return partition.pieces.length === 1
+        ? (partition.pieces[0] as SourceRecordColumns).records()
+        : partition.pieces.flatMap((piece) => piece.records());
     case "text":
       return decodeKeyColumn(partition.keys);
     case "numbers":

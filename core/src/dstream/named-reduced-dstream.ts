@@ -1,7 +1,16 @@
 import type { Kernels } from "../kernels/kernels.js";
 import type { Batch } from "./batch.js";
+import type { ByteParsedDStream } from "./byte-parsed-dstream.js";
+import { ColumnarBatch, type ColumnarPartition } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
-import { mapNamed, type NamedReduction, reduceNamed, wholeBatch } from "./named-reductions.js";
+import {
+  mapNamed,
+  type NamedReduction,
+  reduceBatchNamed,
+  reduceNamed,
+  wholeBatch,
+} from "./named-reductions.js";
+import { countParsed, fusableParsedCount, type TextParser } from "./parsed-count.js";
 import {
   type MapInput,
   type MapSideOptions,
@@ -51,8 +60,38 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> implements Shuf
   }
 
   protected async compute(time: number): Promise<Batch<[K, number]> | undefined> {
+    const counted = this.op === "count" || this.op === "sum";
+    const parsed = counted ? fusableParsedCount(this.parent as DStream<unknown>, time) : undefined;
+    if (parsed !== undefined) return this.countFromBytes(parsed, time);
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
     return shuffleInMemory(this, [[wholeBatch(batch)]], time, this.scope.kernels);
+  }
+
+  /**
+   * `countByValue` after a byte parser, from the bytes: each partition parsed and counted in one
+   * kernel call (the partitions at once, on the native module's threads), then the partial
+   * counts merged with `sum` as one map task. The same batch as counting the parsed rows: keys
+   * in first-seen order (the partials keep it, in partition order), exact integer counts.
+   */
+  private async countFromBytes(
+    parsed: ByteParsedDStream<string> & { readonly parser: TextParser },
+    time: number,
+  ): Promise<Batch<[K, number]> | undefined> {
+    const input = await parsed.parent.getOrCompute(time);
+    if (input === undefined) return undefined;
+    const kernels = this.scope.kernels;
+    const partials = await Promise.all(
+      parsed.inputColumns(input).map((values) => countParsed(kernels, parsed.parser, values)),
+    );
+    const pairs = partials.map(
+      ({ keys, values }): ColumnarPartition => ({ kind: "pairs", keys, values }),
+    );
+    return reduceBatchNamed(
+      new ColumnarBatch<[K, number]>(time, pairs),
+      "sum",
+      this.numPartitions,
+      kernels,
+    );
   }
 }

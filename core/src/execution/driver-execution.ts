@@ -1,4 +1,5 @@
 import type { Batch } from "../dstream/batch.js";
+import { isColumnarStage } from "../dstream/columnar-stage.js";
 import type { DStream } from "../dstream/dstream.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import { isShuffleOperator, type ShuffleOperator } from "../dstream/shuffle-operator.js";
@@ -113,6 +114,8 @@ export class DriverExecution {
    * runs on the driver.
    */
   compute(stream: DStream<unknown>, time: number): Promise<Batch<unknown> | undefined> | undefined {
+    // Columnar stages spread their partitions over the native module's threads instead.
+    if (isColumnarStage(stream)) return undefined;
     if (isPartitionOperator(stream)) return this.computeChain(stream, time);
     const shuffle = shuffleOf(stream);
     if (shuffle !== undefined) return this.computeShuffle(shuffle, time, stream.id, []);
@@ -287,7 +290,7 @@ function shuffleOf(stream: DStream<unknown>): (DStream<unknown> & ShuffleOperato
 
 /**
  * The per-partition operators from `stream` up to the nearest other stream (the root), parent
- * first. A stream that several streams read ends the chain as a root (unless it is the stream
+ * first. A columnar stage is a root: it is computed on the driver. A stream that several streams read ends the chain as a root (unless it is the stream
  * being computed), so its batch is computed once and kept, as under `local[1]`, instead of once
  * per chain through it.
  */
@@ -300,6 +303,7 @@ function chainOf(
   let current = stream;
   while (
     isPartitionOperator(current) &&
+    !isColumnarStage(current) &&
     ((computing && current === stream) || !shared.has(current))
   ) {
     chain.unshift(current.id);

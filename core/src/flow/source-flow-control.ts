@@ -1,3 +1,4 @@
+import { SourceRecordColumns } from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { ReadOptions } from "../connector/source.js";
 import { SluiceError } from "../errors/sluice-error.js";
@@ -152,7 +153,11 @@ export class SourceFlowControl {
   }
 
   /** Counts records a read returned (all of them, even beyond the hint). */
-  received(records: readonly SourceRecord[]): void {
+  received(records: readonly SourceRecord[] | SourceRecordColumns): void {
+    if (records instanceof SourceRecordColumns) {
+      this.receivedColumns(records);
+      return;
+    }
     let bytes = 0;
     for (const record of records) {
       const size = recordBytes(record);
@@ -170,14 +175,32 @@ export class SourceFlowControl {
     }
   }
 
+  // A byte batch: counted from its offsets, no record made.
+  private receivedColumns(columns: SourceRecordColumns): void {
+    const largest = columns.largestValueBytes();
+    if (largest > this.largestRecordBytes) this.largestRecordBytes = largest;
+    this.pendingRecords += columns.length;
+    this.pendingBytes += columns.byteLength;
+    this.intervalReceived += columns.length;
+    if (this.lastBacklog !== undefined && columns.length > 0) {
+      const count = this.intervalReceivedByPartition.get(columns.partition) ?? 0;
+      this.intervalReceivedByPartition.set(columns.partition, count + columns.length);
+    }
+  }
+
   /**
-   * The batch at `time` took `records`: they stay queued until it is processed. A new interval
-   * starts (what was read beyond the last allowance counts against this one). `nothingPending`
-   * resets the count of records waiting (records a write-ahead log dropped as copies are never
-   * taken).
+   * The batch at `time` took `records` (records, or byte batches): they stay queued until it is
+   * processed. A new interval starts (what was read beyond the last allowance counts against
+   * this one). `nothingPending` resets the count of records waiting (records a write-ahead log
+   * dropped as copies are never taken).
    */
-  allocate(time: number, records: readonly SourceRecord[], nothingPending: boolean): void {
-    const held: Held = { records: records.length, bytes: bytesOf(records) };
+  allocate(
+    time: number,
+    records: readonly SourceRecord[] | readonly SourceRecordColumns[],
+    nothingPending: boolean,
+  ): void {
+    const tally = tallyOf(records);
+    const held: Held = { records: tally.records, bytes: tally.bytes };
     const previous = this.inFlight.get(time);
     if (previous !== undefined) this.release(previous);
     this.inFlight.set(time, held);
@@ -190,8 +213,8 @@ export class SourceFlowControl {
       allowance === undefined ? 0 : Math.max(0, this.intervalReceived - allowance);
     this.carryPartitionSurplus();
     this.sharesUsed = false;
-    if (records.length > 0 && this.lastBacklog === undefined) {
-      this.partitionsSeen = countPartitions(records);
+    if (tally.records > 0 && this.lastBacklog === undefined) {
+      this.partitionsSeen = tally.partitions;
     }
   }
 
@@ -245,16 +268,27 @@ export function recordBytes(record: SourceRecord): number {
   return record.value.byteLength + (record.key?.byteLength ?? 0);
 }
 
-function bytesOf(records: readonly SourceRecord[]): number {
-  let bytes = 0;
-  for (const record of records) bytes += recordBytes(record);
-  return bytes;
-}
-
-function countPartitions(records: readonly SourceRecord[]): number {
+/** Records, bytes and partitions (at least 1) of what a batch took. */
+function tallyOf(records: readonly SourceRecord[] | readonly SourceRecordColumns[]): {
+  records: number;
+  bytes: number;
+  partitions: number;
+} {
   const partitions = new Set<string>();
-  for (const record of records) partitions.add(record.partition);
-  return Math.max(1, partitions.size);
+  let count = 0;
+  let bytes = 0;
+  for (const part of records) {
+    if (part instanceof SourceRecordColumns) {
+      count += part.length;
+      bytes += part.byteLength;
+      if (part.length > 0) partitions.add(part.partition);
+    } else {
+      count++;
+      bytes += recordBytes(part);
+      partitions.add(part.partition);
+    }
+  }
+  return { records: count, bytes, partitions: Math.max(1, partitions.size) };
 }
 
 function requireBound(name: string, value: number): number {

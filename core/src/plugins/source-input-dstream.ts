@@ -5,12 +5,14 @@ import type { SourceRecord } from "../connector/records.js";
 import { type ReadResult, type SourceDelivery, sourceDelivery } from "../connector/source.js";
 import { Wakeup } from "../connector/wakeup.js";
 import type { Batch } from "../dstream/batch.js";
+import { ColumnarBatch, type ColumnarPartition } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { ScopeHolder } from "../dstream/stream-scope.js";
 import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
 import { SourceFlowControl } from "../flow/source-flow-control.js";
 import { BlockBuffer, type ReceivedBlock } from "../input/block-buffer.js";
+import { byteBatchesOf, sliceColumns } from "../input/byte-batches.js";
 import { InputDStream } from "../input/input-dstream.js";
 import type { SourceLedger } from "../recovery/source-ledger.js";
 import type { BatchInfo, InputRateInfo, ReceiverInfo } from "../scheduler/listener.js";
@@ -186,6 +188,20 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     const blocks =
       this.ledger === undefined ? this.buffer.take() : await this.ledger.takeBatch(time);
     this.allocated.set(time, blocks);
+    const columns = byteBatchesOf(blocks);
+    if (columns !== undefined) {
+      // Byte batches stay columns: a parser reads their bytes, records are made if asked for.
+      const rows = columns.reduce((total, part) => total + part.length, 0);
+      this.buffered -= rows;
+      this.flow.allocate(time, columns, this.buffered <= 0);
+      this.wakeup.notify();
+      return new ColumnarBatch<SourceRecord>(
+        time,
+        sliceColumns(columns, rows, this.scope.defaultParallelism).map(
+          (pieces): ColumnarPartition => ({ kind: "records", pieces }),
+        ),
+      );
+    }
     const records = blocks.flatMap((block) => block.records);
     this.buffered -= records.length;
     // A new interval: a fresh allowance; the pump resumes a source paused for its rate.
@@ -237,7 +253,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           this.post("onReceiverStopped", false, "end of input");
           return;
         }
-        if (result.records.length === 0) {
+        if ((result.columns ?? result.records).length === 0) {
           // Nothing to hold for a batch (a pause, an abort, an idle poll): settle it now.
           this.settle(result, undefined);
           continue;
@@ -269,9 +285,11 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   protected async accept(result: ReadResult, signal: AbortSignal): Promise<void> {
     const settle = (error?: unknown): void => this.settle(result, error);
     if (this.ledger === undefined) {
-      this.buffer.push(result.records, settle);
-      this.buffered += result.records.length;
-      this.flow.received(result.records);
+      const { columns } = result;
+      if (columns === undefined) this.buffer.push(result.records, settle);
+      else this.buffer.pushColumns(columns, settle);
+      this.buffered += (columns ?? result.records).length;
+      this.flow.received(columns ?? result.records);
     } else {
       // Only what the log kept waits for a batch: redelivered copies of logged records
       // are dropped and must not count against the queue or the allowance.

@@ -229,20 +229,20 @@ describe("byte parser arguments", () => {
   });
 });
 
-describe("byte parsers on executors", () => {
+describe("byte parsers under local[2]", () => {
   const pool = new ExecutorPool({ threads: 2 });
   afterAll(async () => {
-    expect(pool.completedTasks).toBeGreaterThan(0);
     await pool.close();
   });
+  const inputs = [
+    [record("a b a", 1), record("c\nb", 2), record("é é", 3)],
+    [],
+    [record("x,1\ny,2\nz,1", 4)],
+  ];
 
-  it("count words and CSV fields as on the main thread", async () => {
-    const inputs = [
-      [record("a b a", 1), record("c\nb", 2), record("é é", 3)],
-      [],
-      [record("x,1\ny,2\nz,1", 4)],
-    ];
+  it("count words and CSV fields on the driver, as on the main thread, with no task", async () => {
     for (const job of [jobs.wordCount, jobs.csvCounts]) {
+      const before = pool.completedTasks;
       const local = await runBatches({ inputs: [inputs] }, job);
       const executors = await runBatches(
         { inputs: [inputs], master: "local[2]", executorPool: pool },
@@ -250,7 +250,21 @@ describe("byte parsers on executors", () => {
       );
       expect(executors).toEqual(local);
       expect(local.flat().length).toBeGreaterThan(0);
+      // Columnar stages run on the native module's threads, never as executor tasks.
+      expect(pool.completedTasks).toBe(before);
     }
+  });
+
+  it("run a lambda after a parser as tasks, with the same results", async () => {
+    const before = pool.completedTasks;
+    const local = await runBatches({ inputs: [inputs] }, jobs.upperWordCount);
+    const executors = await runBatches(
+      { inputs: [inputs], master: "local[2]", executorPool: pool },
+      jobs.upperWordCount,
+    );
+    expect(executors).toEqual(local);
+    expect(local.flat()).toContainEqual(["É", 2]);
+    expect(pool.completedTasks).toBeGreaterThan(before);
   });
 });
 
@@ -261,7 +275,8 @@ describe("the kernels' small-batch threshold on the columnar path", () => {
     const counting = new Proxy(binding, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== "reduceByKeyUtf8" || typeof value !== "function") return value;
+        const reduces = property === "reduceByKeyUtf8" || property === "reduceByKeyUtf8Async";
+        if (!reduces || typeof value !== "function") return value;
         return (...args: unknown[]) => {
           addonCalls++;
           return (value as (...a: unknown[]) => unknown).apply(target, args);

@@ -1,16 +1,22 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Logger } from "pino";
 import { EndOfInputError, NotConnectedError } from "../../connector/control-flow.js";
-import { emptyReadResult, RedeliveryQueue, readResult } from "../../connector/read-results.js";
+import {
+  emptyReadResult,
+  RedeliveryQueue,
+  readColumnsResult,
+  readResult,
+} from "../../connector/read-results.js";
+import type { SourceRecordColumns } from "../../connector/record-columns.js";
 import type { SourceRecord } from "../../connector/records.js";
 import type { ReadOptions, ReadResult, Source } from "../../connector/source.js";
 import { Wakeup } from "../../connector/wakeup.js";
 import { SluiceError } from "../../errors/sluice-error.js";
+import { ReceivedLines } from "./received-lines.js";
 import type { SocketSourceConfig } from "./socket-source-config.js";
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
-const NO_HEADERS = Object.freeze({});
 
 /**
  * The built-in `socket` source (Spark's socketTextStream): connects to a TCP server and reads
@@ -24,7 +30,7 @@ export class SocketSource implements Source {
   readonly #partition: string;
   readonly #wakeup = new Wakeup();
   readonly #redelivery = new RedeliveryQueue();
-  #received: SourceRecord[] = [];
+  readonly #received: ReceivedLines;
   #socket: Socket | undefined;
   #partial: Buffer[] = [];
   #partialBytes = 0;
@@ -36,13 +42,13 @@ export class SocketSource implements Source {
   #paused = false;
   #backpressured = false;
   #closed = false;
-  #nextOffset = 0;
   #reads = 0;
 
   constructor(config: SocketSourceConfig, logger: Logger) {
     this.#config = config;
     this.#logger = logger;
     this.#partition = `${config.host}:${config.port}`;
+    this.#received = new ReceivedLines(this.#partition);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
@@ -75,9 +81,9 @@ export class SocketSource implements Source {
     for (;;) {
       if (this.#redelivery.size > 0) return this.#result(this.#redelivery.take(max));
       if (this.#received.length > 0) {
-        const records = this.#received.splice(0, max);
+        const columns = this.#received.take(max);
         this.#relieveBackpressure();
-        return this.#result(records);
+        return this.#columnsResult(columns);
       }
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#ended) throw new EndOfInputError(`${this.#partition} closed the input`);
@@ -150,19 +156,27 @@ export class SocketSource implements Source {
 
   #onData(chunk: Buffer): void {
     let start = 0;
+    const now = Date.now();
     for (let index = chunk.indexOf(NEWLINE); index !== -1; index = chunk.indexOf(NEWLINE, start)) {
-      this.#partial.push(chunk.subarray(start, index));
-      this.#partialBytes += index - start;
-      this.#emitLine();
+      if (this.#partialBytes === 0) {
+        // The whole line is in this chunk: straight into the columns.
+        const end = index > start && chunk[index - 1] === CARRIAGE_RETURN ? index - 1 : index;
+        this.#received.append(chunk.subarray(start, end), now);
+      } else {
+        this.#partial.push(chunk.subarray(start, index));
+        this.#partialBytes += index - start;
+        this.#emitLine(now);
+      }
       start = index + 1;
     }
     if (start < chunk.length) {
-      this.#partial.push(chunk.subarray(start));
+      // The rest waits for its newline; a copy, so the socket's pooled chunk is not pinned.
+      this.#partial.push(Buffer.from(chunk.subarray(start)));
       this.#partialBytes += chunk.length - start;
       if (this.#partialBytes > this.#config.maxLineBytes) {
         this.#failure = new SluiceError(
           "SLUICE_INVALID_RECORD",
-          `socket source: ${this.#partition} sent a line longer than maxLineBytes (${this.#config.maxLineBytes}) after offset ${this.#nextOffset}; raise maxLineBytes or fix the sender.`,
+          `socket source: ${this.#partition} sent a line longer than maxLineBytes (${this.#config.maxLineBytes}) after offset ${this.#received.nextOffset}; raise maxLineBytes or fix the sender.`,
         );
         this.#socket?.destroy();
       }
@@ -174,27 +188,21 @@ export class SocketSource implements Source {
     this.#wakeup.notify();
   }
 
-  #emitLine(): void {
+  /** The line whose parts wait in `#partial` is complete. */
+  #emitLine(timeMs: number): void {
     const line = Buffer.concat(this.#partial, this.#partialBytes);
     this.#partial = [];
     this.#partialBytes = 0;
     const end =
       line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN ? line.length - 1 : line.length;
-    this.#received.push({
-      // A copy of its own, so a record never pins a pooled buffer other records share.
-      value: new Uint8Array(line.subarray(0, end)),
-      headers: NO_HEADERS,
-      timestampMs: Date.now(),
-      partition: this.#partition,
-      offset: String(this.#nextOffset++),
-    });
+    this.#received.append(line.subarray(0, end), timeMs);
   }
 
   #onClose(socket: Socket, graceful: boolean): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
     // A last line without a newline is complete once the server has closed the stream.
-    if (this.#partialBytes > 0 && this.#failure === undefined) this.#emitLine();
+    if (this.#partialBytes > 0 && this.#failure === undefined) this.#emitLine(Date.now());
     if (graceful && this.#config.onServerClose === "end") this.#ended = true;
     else {
       this.#lost = new NotConnectedError(
@@ -211,6 +219,16 @@ export class SocketSource implements Source {
       this.#backpressured = false;
       if (!this.#paused) this.#socket?.resume();
     }
+  }
+
+  #columnsResult(columns: SourceRecordColumns): ReadResult {
+    const sequence = this.#reads++;
+    return readColumnsResult(columns, (error) => {
+      if (error !== undefined) {
+        this.#redelivery.add(sequence, columns.records());
+        this.#wakeup.notify();
+      }
+    });
   }
 
   #result(records: SourceRecord[]): ReadResult {

@@ -11,3 +11,11 @@ export const wordCount = streamsJob(url, "wordCount", (records: DStream<SourceRe
 export const csvCounts = streamsJob(url, "csvCounts", (records: DStream<SourceRecord>) =>
   records.lines().csvColumn(1).countByValue(3),
 );
+
+/** A lambda after a parser: the parser stays on the driver, the map and the count run as tasks. */
+export const upperWordCount = streamsJob(url, "upperWordCount", (records: DStream<SourceRecord>) =>
+  records
+    .words()
+    .map((word) => word.toUpperCase())
+    .countByValue(),
+);
