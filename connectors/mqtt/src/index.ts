@@ -1,4 +1,5 @@
 import { defineSink, defineSource } from "sluice/connector";
+import { refuseUnsharedInCluster } from "./cluster-mode.js";
 import { MqttSink } from "./mqtt-sink.js";
 import { MqttSource } from "./mqtt-source.js";
 import { mqttSinkConfig } from "./sink-config.js";
@@ -24,7 +25,10 @@ export const mqttSource = defineSource({
     "Subscribes to MQTT topics with a persistent session; QoS 1/2 messages are acknowledged once their batch is output.",
   config: mqttSourceConfig,
   capabilities: { replayable: false },
-  create: (config, context) => new MqttSource(config, context.logger),
+  create: (config, context) => {
+    refuseUnsharedInCluster(config, context);
+    return new MqttSource(config, context.logger);
+  },
 });
 
 /**

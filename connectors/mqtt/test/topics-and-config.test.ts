@@ -1,11 +1,14 @@
 import type { IPublishPacket } from "mqtt";
 import { ConnectorRegistry } from "sluice/advanced";
+import { CLUSTER_MEMBERSHIP, type ClusterMembership } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { recordHeaders, userProperties } from "../src/headers.js";
 import { mqttSink, mqttSource, retireSharedMember, subscriptionsOf } from "../src/index.js";
 import { topicFilterProblem, topicNameProblem } from "../src/topics.js";
 
+const registry = () =>
+  new ConnectorRegistry({ logger: new LogCapture().logger }).use(mqttSource).use(mqttSink);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -83,9 +86,6 @@ describe("headers", () => {
 });
 
 describe("config", () => {
-  const registry = () =>
-    new ConnectorRegistry({ logger: new LogCapture().logger }).use(mqttSource).use(mqttSink);
-
   it("declares the source not replayable (its records go through the write-ahead log) and the sink not idempotent", () => {
     expect(mqttSource.capabilities.replayable).toBe(false);
     expect(mqttSink.capabilities.idempotent).toBe(false);
@@ -165,5 +165,31 @@ describe("retireSharedMember", () => {
       code: "SLUICE_INVALID_CONFIG",
       message: expect.stringContaining('"$share/<group>/<filter>"'),
     });
+  });
+});
+
+describe("cluster mode", () => {
+  const member: ClusterMembership = {
+    group: "ingest",
+    processId: "p1",
+    kafka: { brokers: ["127.0.0.1:9092"] },
+    reportPartitions: () => undefined,
+  };
+  const clustered = () => registry().register(CLUSTER_MEMBERSHIP, member);
+
+  it("refuses a filter that is not shared: every process would receive every message", () => {
+    expect(() =>
+      clustered().createSource("mqtt", {
+        hosts: ["h"],
+        clientId: "ingest-1",
+        topics: ["$share/ingest/sensors/#", "alerts/#"],
+      }),
+    ).toThrow(/cluster mode.*"alerts\/#" without sharing.*\$share\/<group>\/<filter>/);
+  });
+
+  it("takes shared subscriptions in cluster mode, and any filter outside it", () => {
+    const shared = { hosts: ["h"], clientId: "ingest-1", topics: ["$share/ingest/sensors/#"] };
+    expect(clustered().createSource("mqtt", shared).config).toMatchObject(shared);
+    expect(registry().createSource("mqtt", { ...shared, topics: ["alerts/#"] })).toBeDefined();
   });
 });

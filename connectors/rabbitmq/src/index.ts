@@ -1,4 +1,5 @@
 import { defineSink, defineSource } from "sluice/connector";
+import { refuseExclusiveInCluster } from "./cluster-mode.js";
 import { RabbitMqSink } from "./rabbitmq-sink.js";
 import { RabbitMqSource } from "./rabbitmq-source.js";
 import { rabbitmqSinkConfig } from "./sink-config.js";
@@ -23,7 +24,10 @@ export const rabbitmqSource = defineSource({
   description: "Consumes a RabbitMQ queue; messages are acknowledged once their batch is output.",
   config: rabbitmqSourceConfig,
   capabilities: { replayable: false },
-  create: (config, context) => new RabbitMqSource(config, context.logger, context.id),
+  create: (config, context) => {
+    refuseExclusiveInCluster(config, context);
+    return new RabbitMqSource(config, context.logger, context.id);
+  },
 });
 
 /**

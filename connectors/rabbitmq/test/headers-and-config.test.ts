@@ -1,5 +1,6 @@
 import type { ConsumeMessage } from "amqplib";
 import { ConnectorRegistry } from "sluice/advanced";
+import { CLUSTER_MEMBERSHIP, type ClusterMembership } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { amqpHeaders, recordHeaders } from "../src/headers.js";
@@ -124,5 +125,32 @@ describe("config", () => {
       persistent: true,
       mandatory: true,
     });
+  });
+});
+
+describe("cluster mode", () => {
+  const member: ClusterMembership = {
+    group: "ingest",
+    processId: "p1",
+    kafka: { brokers: ["127.0.0.1:9092"] },
+    reportPartitions: () => undefined,
+  };
+  const registry = () =>
+    new ConnectorRegistry({ logger: new LogCapture().logger }).use(rabbitmqSource);
+
+  it("refuses an exclusive queue: the other processes could never consume it", () => {
+    const config = { hosts: ["h"], queue: { name: "orders", exclusive: true } };
+    expect(() =>
+      registry().register(CLUSTER_MEMBERSHIP, member).createSource("rabbitmq", config),
+    ).toThrow(/cluster mode.*queue\.exclusive is true/);
+    // Alone, an exclusive queue is the job's own.
+    expect(registry().createSource("rabbitmq", config)).toBeDefined();
+  });
+
+  it("takes a shared queue in cluster mode", () => {
+    const source = registry()
+      .register(CLUSTER_MEMBERSHIP, member)
+      .createSource("rabbitmq", { hosts: ["h"], queue: { name: "orders" } });
+    expect(source.config).toMatchObject({ queue: { name: "orders", exclusive: false } });
   });
 });
