@@ -3,42 +3,81 @@ import { SluiceError } from "../errors/sluice-error.js";
 import type { KeyColumn } from "./kernels.js";
 
 /**
- * Encodes strings into a key column (UTF-8 blob + offsets), as `TextEncoder` would (a lone
- * surrogate becomes U+FFFD). This costs a pass over every key; sources that already hold bytes
- * should build the column directly. Short ASCII keys are copied char by char, which is several
- * times faster than a native call per key.
+ * Encodes strings into a key column (UTF-8 blob + offsets), byte for byte as `TextEncoder` would
+ * encode each one (a lone surrogate becomes U+FFFD). The strings are joined and encoded with one
+ * native call; when the bytes are as many as the UTF-16 units, every string is ASCII and the
+ * offsets follow from the strings' lengths, otherwise from each string's UTF-8 length. A string
+ * holding a lone surrogate is made well formed first: joined, a lone high surrogate at the end of
+ * one string and a lone low one at the start of the next would otherwise encode as one pair.
  *
  * @example
  * const column = keyColumnFromStrings(["a", "bb"]); // keys "abb", offsets [0, 1, 3]
  */
 export function keyColumnFromStrings(values: readonly string[]): KeyColumn {
+  const rows = values.length;
+  let units = 0;
+  for (let row = 0; row < rows; row++) units += (values[row] as string).length;
+  // A joined string longer than V8's limit (2^29 - 24 units) cannot be made.
+  if (units > MAX_JOINED_UNITS) return keyColumnFromStringsOneByOne(values);
+  const offsets = new Uint32Array(rows + 1);
+  let joined = values.join("");
+  let bytes = Buffer.byteLength(joined, "utf8");
+  if (bytes === joined.length) {
+    let position = 0;
+    for (let row = 0; row < rows; row++) {
+      position += (values[row] as string).length;
+      offsets[row + 1] = position;
+    }
+  } else {
+    let repaired: string[] | undefined;
+    let position = 0;
+    for (let row = 0; row < rows; row++) {
+      let value = values[row] as string;
+      if (!(value as unknown as WellFormedString).isWellFormed()) {
+        value = (value as unknown as WellFormedString).toWellFormed();
+        repaired ??= values.slice();
+        repaired[row] = value;
+      }
+      position += Buffer.byteLength(value, "utf8");
+      offsets[row + 1] = position;
+    }
+    if (repaired !== undefined) {
+      joined = repaired.join("");
+      bytes = position;
+    }
+  }
+  // Not from the shared pool: the column may outlive this call or be handed to another thread.
+  const keys = Buffer.allocUnsafeSlow(bytes);
+  keys.write(joined, 0, bytes, bytes === joined.length ? "latin1" : "utf8");
+  return { keys: new Uint8Array(keys.buffer, keys.byteOffset, bytes), offsets };
+}
+
+const MAX_JOINED_UNITS = 1 << 28;
+
+/**
+ * `keyColumnFromStrings` one string at a time (the same bytes): for inputs too large to join.
+ *
+ * @example
+ * keyColumnFromStringsOneByOne(["a", "é"]); // keys "aé" (3 bytes), offsets [0, 1, 3]
+ */
+export function keyColumnFromStringsOneByOne(values: readonly string[]): KeyColumn {
   const offsets = new Uint32Array(values.length + 1);
   let capacity = 0;
   for (const value of values) capacity += value.length * 3;
-  // Not from the shared pool: the column may outlive this call or be handed to another thread.
   const keys = Buffer.allocUnsafeSlow(capacity);
   let position = 0;
   for (let row = 0; row < values.length; row++) {
-    const value = values[row] as string;
-    let ascii = value.length <= SHORT_KEY;
-    if (ascii) {
-      for (let i = 0; i < value.length; i++) {
-        const code = value.charCodeAt(i);
-        if (code >= 0x80) {
-          ascii = false;
-          break;
-        }
-        keys[position + i] = code;
-      }
-    }
-    position += ascii ? value.length : keys.write(value, position, "utf8");
+    position += keys.write(values[row] as string, position, "utf8");
     offsets[row + 1] = position;
   }
   return { keys: new Uint8Array(keys.buffer, keys.byteOffset, position), offsets };
 }
 
-/** Up to this many UTF-16 units, copying an ASCII key in JavaScript beats a native call. */
-const SHORT_KEY = 24;
+/** `String.prototype.isWellFormed` / `toWellFormed` (ES2024; Node 20 has them). */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
 
 /**
  * Checks that `offsets` describes `keys` (starts at 0, never decreases, ends inside the blob),

@@ -1,0 +1,63 @@
+import fc from "fast-check";
+import { keyColumnFromStrings } from "sluice/advanced";
+import { describe, expect, it } from "vitest";
+import { keyColumnFromStringsOneByOne } from "../../src/kernels/key-column.js";
+
+const encoder = new TextEncoder();
+
+/** What encoding each string on its own with `TextEncoder` gives. */
+function encodedOneByOne(values: readonly string[]): { keys: number[]; offsets: number[] } {
+  const keys: number[] = [];
+  const offsets = [0];
+  for (const value of values) {
+    keys.push(...encoder.encode(value));
+    offsets.push(keys.length);
+  }
+  return { keys, offsets };
+}
+
+function plain(column: { keys: Uint8Array; offsets: Uint32Array }) {
+  return { keys: Array.from(column.keys), offsets: Array.from(column.offsets) };
+}
+
+/** Any UTF-16 code unit, lone surrogates included. */
+const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
+const awkwardUnit = fc.constantFrom("a", "", "é", "\ud800", "\udc00", "🙂", "\u0000", " ");
+
+describe("keyColumnFromStrings", () => {
+  it("encodes ASCII, non-ASCII and empty strings as TextEncoder does", () => {
+    for (const values of [[], [""], ["", ""], ["a", "bb", ""], ["é", "", "日本", "🙂x"]]) {
+      expect(plain(keyColumnFromStrings(values))).toEqual(encodedOneByOne(values));
+    }
+  });
+
+  it("writes lone surrogates as U+FFFD, never pairing them across strings", () => {
+    const values = ["a\ud800", "\udc00b", "\udc00", "\ud800"];
+    expect(plain(keyColumnFromStrings(values))).toEqual(encodedOneByOne(values));
+    expect(Array.from(keyColumnFromStrings(["\ud800", "\udc00"]).keys)).toEqual([
+      0xef, 0xbf, 0xbd, 0xef, 0xbf, 0xbd,
+    ]);
+  });
+
+  it("gives TextEncoder's bytes for any code units", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), {
+          maxLength: 20,
+        }),
+        (values) => {
+          const expected = encodedOneByOne(values);
+          expect(plain(keyColumnFromStrings(values))).toEqual(expected);
+          expect(plain(keyColumnFromStringsOneByOne(values))).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("owns its memory (not a slice of Buffer's shared pool)", () => {
+    const column = keyColumnFromStrings(["ab", "c"]);
+    expect(column.keys.byteOffset).toBe(0);
+    expect(column.keys.buffer.byteLength).toBe(3);
+  });
+});
