@@ -2,8 +2,9 @@
  * The lambda word count's per-record chain on the main thread (`local[1]`):
  * `lines.flatMap((l) => l.split(" ")).map((w) => [w, 1]).reduceByKey(...)`, with a function and
  * with `"sum"`, against a plain Node loop (`split` + `Map`) over the same lines, side by side in
- * one process. Per contender: ms per batch (median of the timed batches), bytes allocated per
- * word (heap used before each collection minus after the previous one, from `v8.GCProfiler`),
+ * one process. Per contender: ms per batch (median of the timed batches), the process's CPU ms
+ * per batch (every thread, so the collector's helpers too; less swayed by a busy machine than
+ * wall time), bytes allocated per word (heap used before each collection minus after the previous one, from `v8.GCProfiler`),
  * bytes promoted to the old space per word (old-space growth across scavenges) and the old
  * space's peak growth over the run.
  *
@@ -38,14 +39,23 @@ const CONTENDERS: readonly ContenderName[] = ["node loop", "reduceByKey(fn)", 'r
 interface Run {
   /** Wall time of each batch, ms. */
   readonly batchMs: number[];
+  /** CPU time of the process (every thread: collector helpers too) over each batch, ms. */
+  readonly cpuMs: number[];
   readonly digest: string;
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
 }
 
 /** The plain loop: what the chain does, with nothing in between. */
 function nodeLoop(inputs: readonly string[][]): Run {
   const batchMs: number[] = [];
+  const cpuMs: number[] = [];
   let digest = "";
   for (const lines of inputs) {
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const counts = new Map<string, number>();
     for (const line of lines) {
@@ -55,8 +65,9 @@ function nodeLoop(inputs: readonly string[][]): Run {
     for (const [word, count] of counts) out.add(word, count);
     digest = out.text();
     batchMs.push(performance.now() - started);
+    cpuMs.push(cpuMsSince(cpu));
   }
-  return { batchMs, digest };
+  return { batchMs, cpuMs, digest };
 }
 
 // Each contender's lambdas are written out separately: V8 keeps allocation feedback (whether
@@ -94,19 +105,22 @@ async function sluice(inputs: readonly string[][], named: boolean): Promise<Run>
   ctx.addListener({ onBatchCompleted: (info) => waiters.get(info.batchTime)?.() });
   await ctx.start();
   const batchMs: number[] = [];
+  const cpuMs: number[] = [];
   try {
     for (let i = 0; i < inputs.length; i++) {
       const time = (i + 1) * 1000;
       const done = new Promise<void>((resolve) => waiters.set(time, resolve));
+      const cpu = process.cpuUsage();
       const started = performance.now();
       clock.advance(1000);
       await done;
       batchMs.push(performance.now() - started);
+      cpuMs.push(cpuMsSince(cpu));
     }
   } finally {
     await ctx.stop();
   }
-  return { batchMs, digest: digests.at(-1) ?? "" };
+  return { batchMs, cpuMs, digest: digests.at(-1) ?? "" };
 }
 
 interface Heap {
@@ -185,11 +199,19 @@ interface Row {
   readonly msPerBatch: number;
   readonly minMs: number;
   readonly maxMs: number;
+  readonly cpuMsPerBatch: number;
   readonly bytesPerWord: number;
   readonly promotedPerWord: number;
   readonly oldSpacePeakMiB: number;
   readonly gcMsPerBatch: number;
   readonly digest: string;
+}
+
+interface Samples {
+  ms: number[];
+  cpu: number[];
+  heaps: Heap[];
+  digest: string;
 }
 
 async function benchSize(lines: number): Promise<Row[]> {
@@ -198,8 +220,8 @@ async function benchSize(lines: number): Promise<Row[]> {
   );
   const inputs = Array.from({ length: batches }, (_, i) => files[i % files.length] as string[]);
   const words = lines * WORDS_PER_LINE * batches;
-  const samples = new Map<ContenderName, { ms: number[]; heaps: Heap[]; digest: string }>();
-  for (const name of CONTENDERS) samples.set(name, { ms: [], heaps: [], digest: "" });
+  const samples = new Map<ContenderName, Samples>();
+  for (const name of CONTENDERS) samples.set(name, { ms: [], cpu: [], heaps: [], digest: "" });
   const run = (name: ContenderName): Promise<Run> | Run =>
     name === "node loop" ? nodeLoop(inputs) : sluice(inputs, name === 'reduceByKey("sum")');
   // One untimed warm-up each, then rounds in rotating order.
@@ -208,25 +230,23 @@ async function benchSize(lines: number): Promise<Row[]> {
     for (let i = 0; i < CONTENDERS.length; i++) {
       const name = CONTENDERS[(round + i) % CONTENDERS.length] as ContenderName;
       const { value, heap } = await measured(() => run(name));
-      const sample = samples.get(name) as { ms: number[]; heaps: Heap[]; digest: string };
+      const sample = samples.get(name) as Samples;
       // The first batch of a run compiles the job's code paths: leave it out of the batch times.
       sample.ms.push(...value.batchMs.slice(1));
+      sample.cpu.push(...value.cpuMs.slice(1));
       sample.heaps.push(heap);
       sample.digest = value.digest;
     }
   }
   return CONTENDERS.map((name) => {
-    const { ms, heaps, digest } = samples.get(name) as {
-      ms: number[];
-      heaps: Heap[];
-      digest: string;
-    };
+    const { ms, cpu, heaps, digest } = samples.get(name) as Samples;
     return {
       lines,
       contender: name,
       msPerBatch: median(ms),
       minMs: Math.min(...ms),
       maxMs: Math.max(...ms),
+      cpuMsPerBatch: median(cpu),
       bytesPerWord: median(heaps.map((h) => h.allocated)) / words,
       promotedPerWord: median(heaps.map((h) => h.promoted)) / words,
       oldSpacePeakMiB: median(heaps.map((h) => h.oldSpacePeakGrowth)) / 2 ** 20,
@@ -248,13 +268,13 @@ const fixed = (n: number, digits = 1) => n.toFixed(digits);
 const out = [
   `load average ${fixed(loadStart, 2)} → ${fixed(loadavg()[0] ?? 0, 2)}; ${process.version}`,
   "",
-  "| lines/batch | contender | ms/batch (min–max) | × node loop | alloc B/word | promoted B/word | old-space peak MiB | GC ms/batch | digest |",
-  "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+  "| lines/batch | contender | ms/batch (min–max) | × node loop | CPU ms/batch | alloc B/word | promoted B/word | old-space peak MiB | GC ms/batch | digest |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
 ];
 for (const row of rows) {
   const loop = rows.find((r) => r.lines === row.lines && r.contender === "node loop");
   out.push(
-    `| ${row.lines} | ${row.contender} | ${fixed(row.msPerBatch)} (${fixed(row.minMs)}–${fixed(row.maxMs)}) | ${fixed(row.msPerBatch / (loop?.msPerBatch ?? row.msPerBatch), 2)} | ${fixed(row.bytesPerWord)} | ${fixed(row.promotedPerWord)} | ${fixed(row.oldSpacePeakMiB)} | ${fixed(row.gcMsPerBatch)} | ${row.digest} |`,
+    `| ${row.lines} | ${row.contender} | ${fixed(row.msPerBatch)} (${fixed(row.minMs)}–${fixed(row.maxMs)}) | ${fixed(row.msPerBatch / (loop?.msPerBatch ?? row.msPerBatch), 2)} | ${fixed(row.cpuMsPerBatch)} | ${fixed(row.bytesPerWord)} | ${fixed(row.promotedPerWord)} | ${fixed(row.oldSpacePeakMiB)} | ${fixed(row.gcMsPerBatch)} | ${row.digest} |`,
   );
 }
 const agree = sizes.every((lines) => {
