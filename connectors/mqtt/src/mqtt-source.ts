@@ -59,7 +59,12 @@ interface Link {
   readonly sendAck: (packetId: number, qos: 1 | 2) => void;
   alive: boolean;
   disconnectReason: string | undefined;
+  /** The broker disconnected it because another client connected with the same client id. */
+  takenOver: boolean;
 }
+
+/** MQTT 5's DISCONNECT reason code "Session taken over". */
+const SESSION_TAKEN_OVER = 142;
 
 /** A message received and not yet acknowledged to the broker. */
 interface Held {
@@ -122,6 +127,8 @@ export class MqttSource implements Source {
     () => this.#nacked.length > 0 || this.#unread.length > 0,
   );
   #sequence = 0;
+  /** Why this source may not connect again (a member of a shared subscription pushed out). */
+  #refusal: SluiceError | undefined;
 
   constructor(config: MqttSourceConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
@@ -136,6 +143,7 @@ export class MqttSource implements Source {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
+    if (this.#refusal !== undefined) throw this.#refusal;
     const { clientId, sessionExpirySeconds, receiveMaximum } = this.#config;
     let candidate: Link | undefined;
     let sessionPresent = false;
@@ -161,6 +169,7 @@ export class MqttSource implements Source {
               sendAck: ackSender(client),
               alive: true,
               disconnectReason: undefined,
+              takenOver: false,
             };
             this.#watch(candidate);
           },
@@ -247,6 +256,7 @@ export class MqttSource implements Source {
       if (packet.qos === 0 && link.alive) this.#receiveQos0(topic, payload, packet);
     });
     client.on("disconnect", (packet: IDisconnectPacket) => {
+      link.takenOver = packet.reasonCode === SESSION_TAKEN_OVER;
       link.disconnectReason = `the broker disconnected the client, reason code ${packet.reasonCode ?? 0}${packet.properties?.reasonString ? ` (${packet.properties.reasonString})` : ""}`;
     });
     client.on("close", () => this.#lost(link));
@@ -436,6 +446,10 @@ export class MqttSource implements Source {
     }
   }
 
+  #shared(): boolean {
+    return subscriptionsOf(this.#config).some(({ filter }) => filter.startsWith("$share/"));
+  }
+
   #lost(link: Link): void {
     if (!link.alive) return;
     link.alive = false;
@@ -445,6 +459,15 @@ export class MqttSource implements Source {
     );
     if (!this.#slot.drop(link, failure)) return;
     this.#logger.warn({ broker: link.broker.label, reason }, "lost the MQTT connection");
+    if (link.takenOver && this.#shared()) {
+      // Members of a shared subscription run the same job by design: a takeover means two of
+      // them were given one client id. Taking the session back in turn would have each
+      // acknowledge packet ids the other was given; the one pushed out stops instead.
+      this.#refusal = new SluiceError(
+        "SLUICE_CONNECTOR_REFUSED",
+        `MQTT broker at ${link.broker.label} handed the session of client id "${this.#config.clientId}" to another client that connected with the same id. Every process subscribing to a shared subscription ("$share/...") needs its own, stable client id: give each its own "clientId" (docs/connectors/mqtt.md, "Several processes").`,
+      );
+    }
     this.#releaseStalled();
     link.client.end(true);
     this.#reads.notify();

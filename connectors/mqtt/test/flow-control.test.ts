@@ -99,22 +99,25 @@ afterEach(async () => {
 async function connected(
   receiveMaximum = 50,
   Client: typeof FakeClient = FakeClient,
-): Promise<{ mqtt: MqttSource; client: FakeClient }> {
+  topics: string[] = ["t"],
+): Promise<{ mqtt: MqttSource; client: FakeClient; clients: FakeClient[] }> {
   let client: FakeClient | undefined;
+  const clients: FakeClient[] = [];
   const config = mqttSourceConfig.parse({
     url: "mqtt://127.0.0.1",
     clientId: "job",
-    topics: ["t"],
+    topics,
     receiveMaximum,
     maxRecordsPerRead: 100,
   });
   source = new MqttSource(config, new LogCapture().logger, (options) => {
     client = new Client(options);
+    clients.push(client);
     return client as unknown as MqttClient;
   });
   await source.connect(AbortSignal.timeout(1_000));
   if (client === undefined) throw new Error("no client was created");
-  return { mqtt: source, client };
+  return { mqtt: source, client, clients };
 }
 
 const values = (result: ReadResult) => result.records.map((record) => decoder.decode(record.value));
@@ -200,5 +203,26 @@ describe("MQTT source flow control", () => {
     await mqtt.read(signal, { maxRecords: 1 });
     await tick();
     expect(overrun.answered).toBe(true);
+  });
+
+  it("stops, naming the client id, when a member of a shared subscription is pushed out by another with its client id", async () => {
+    const { mqtt, client } = await connected(50, FakeClient, ["$share/ingest/t"]);
+    client.emit("disconnect", { cmd: "disconnect", reasonCode: 142 });
+    client.emit("close");
+    await expect(mqtt.read(AbortSignal.timeout(1_000))).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+    });
+    await expect(mqtt.connect(AbortSignal.timeout(1_000))).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining('client id "job"'),
+    });
+  });
+
+  it("reconnects after a takeover when it subscribes to no shared subscription", async () => {
+    const { mqtt, client, clients } = await connected();
+    client.emit("disconnect", { cmd: "disconnect", reasonCode: 142 });
+    client.emit("close");
+    await mqtt.connect(AbortSignal.timeout(1_000));
+    expect(clients).toHaveLength(2);
   });
 });
