@@ -293,7 +293,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     } else {
       // Only what the log kept waits for a batch: redelivered copies of logged records
       // are dropped and must not count against the queue or the allowance.
-      const kept = await this.ledger.receive(result.records, settle, signal);
+      const kept = await this.ledger.receive(result.columns ?? result.records, settle, signal);
       this.buffered += kept.length;
       this.flow.received(kept);
     }

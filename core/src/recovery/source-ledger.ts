@@ -1,5 +1,6 @@
 import { deserialize, serialize } from "node:v8";
 import type { Logger } from "pino";
+import { SourceRecordColumns, type SourceRecordColumnsInit } from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { Source, SourceDelivery } from "../connector/source.js";
 import { Wakeup } from "../connector/wakeup.js";
@@ -10,7 +11,10 @@ import type { WriteAheadLog } from "./write-ahead-log.js";
 
 /** Records received and not yet in a batch. */
 interface HeldBlock {
+  /** The records; made from `columns` on first read when they came as a byte batch. */
   records: SourceRecord[];
+  /** The same records as a byte batch (logged and handed to the batch as columns). */
+  readonly columns?: SourceRecordColumns;
   /** Settles the read result once the batch holding its last record is checkpointed. */
   readonly ack: ((error?: unknown) => void) | undefined;
   /** Its write-ahead log entry. */
@@ -154,10 +158,10 @@ export class SourceLedger {
       );
     }
     for (const entry of entries) {
-      const records = deserialize(entry.payload) as SourceRecord[];
-      this.#rememberIds(records, entry.sequence);
+      const logged = loggedBlock(entry.payload, entry.sequence);
+      if (logged.columns === undefined) this.#rememberIds(logged.records, entry.sequence);
       if (entry.sequence <= after) continue;
-      this.#held.push({ records, ack: undefined, sequence: entry.sequence });
+      this.#held.push(logged);
     }
   }
 
@@ -171,11 +175,19 @@ export class SourceLedger {
    * await ledger.receive(result.records, (error) => settle(result, error), signal);
    */
   async receive(
-    records: readonly SourceRecord[],
+    records: readonly SourceRecord[] | SourceRecordColumns,
     settle: (error?: unknown) => void,
     signal: AbortSignal,
-  ): Promise<readonly SourceRecord[]> {
+  ): Promise<readonly SourceRecord[] | SourceRecordColumns> {
     const wal = this.#wal;
+    if (records instanceof SourceRecordColumns) {
+      // A byte batch is logged as one entry of its columns (its blob in one write) when no
+      // record ids are watched for copies; otherwise record by record.
+      if (wal !== undefined && this.#options.recordId === undefined) {
+        return this.#logColumns(wal, records, settle, signal);
+      }
+      return this.receive(records.records(), settle, signal);
+    }
     if (wal === undefined) {
       const kept = this.#dropsCopiesByOffset ? this.#withoutHeldCopies(records) : [...records];
       // A result of nothing but copies is still held: its acknowledgement (which acknowledges
@@ -205,9 +217,34 @@ export class SourceLedger {
     return fresh;
   }
 
+  async #logColumns(
+    wal: WriteAheadLog,
+    columns: SourceRecordColumns,
+    settle: (error?: unknown) => void,
+    signal: AbortSignal,
+  ): Promise<SourceRecordColumns> {
+    if (columns.length === 0) {
+      settle();
+      return columns;
+    }
+    let sequence: number;
+    try {
+      const payload = serialize(columnsPayload(columns));
+      await wal.waitForRoom(payload.byteLength, signal);
+      sequence = await wal.append(payload);
+    } catch (error) {
+      settle(error);
+      throw error;
+    }
+    settle();
+    this.#held.push(heldColumns(columns, sequence));
+    this.#arrived.notify();
+    return columns;
+  }
+
   /** True while records wait for a batch. */
   hasPending(): boolean {
-    return this.#held.some((block) => block.records.length > 0);
+    return this.#held.some((block) => (block.columns ?? block.records).length > 0);
   }
 
   /**
@@ -221,7 +258,12 @@ export class SourceLedger {
   async takeBatch(time: number): Promise<ReceivedBlock<SourceRecord>[]> {
     const replay = this.#options.replays.get(time);
     const taken = replay === undefined ? this.#takeAll() : await this.#takeReplay(time, replay);
-    const records = this.#wal === undefined ? groupByPartition(taken.records) : taken.records;
+    const records =
+      this.#wal === undefined
+        ? groupByPartition(taken.records)
+        : taken.columns === undefined
+          ? taken.records
+          : [];
     if (this.#dropsCopiesByOffset) {
       for (const record of records)
         this.#heldOffsets.set(offsetKey(record.partition, record.offset), time);
@@ -234,8 +276,17 @@ export class SourceLedger {
           ? undefined
           : [taken.sequences[0] as number, taken.sequences.at(-1) as number],
     });
-    if (records.length === 0 && taken.acks.length === 0) return [];
+    if (records.length === 0 && taken.columns === undefined && taken.acks.length === 0) return [];
     const acks = taken.acks;
+    const ack = (error?: unknown) => {
+      for (const settle of acks) settle(error);
+    };
+    if (taken.columns !== undefined) {
+      // Byte batches stay columns; the first carries the acknowledgement of them all.
+      return taken.columns.map((columns, index) =>
+        columnsBlock(columns, index === 0 ? ack : undefined),
+      );
+    }
     return [
       {
         records,
@@ -353,7 +404,7 @@ export class SourceLedger {
   #takeAll(): Taken {
     const blocks = this.#held.splice(0);
     return {
-      records: blocks.flatMap((block) => block.records),
+      ...takenRecords(blocks),
       acks: blocks.flatMap((block) => (block.ack === undefined ? [] : [block.ack])),
       sequences: blocks.flatMap((block) => (block.sequence === undefined ? [] : [block.sequence])),
     };
@@ -432,7 +483,7 @@ export class SourceLedger {
     }
     for (const block of blocks) this.#held.splice(this.#held.indexOf(block), 1);
     return {
-      records: blocks.flatMap((block) => block.records),
+      ...takenRecords(blocks),
       acks: [],
       sequences: blocks.map((block) => block.sequence as number),
     };
@@ -441,8 +492,81 @@ export class SourceLedger {
 
 interface Taken {
   readonly records: SourceRecord[];
+  /** The records as byte batches, when every block taken that holds any came as one. */
+  readonly columns?: SourceRecordColumns[];
   readonly acks: ((error?: unknown) => void)[];
   readonly sequences: number[];
+}
+
+/** The records of `blocks` in order: as byte batches when every block holding some is one. */
+function takenRecords(blocks: readonly HeldBlock[]): Pick<Taken, "records" | "columns"> {
+  const filled = blocks.filter((block) => (block.columns ?? block.records).length > 0);
+  if (filled.length > 0 && filled.every((block) => block.columns !== undefined)) {
+    return { records: [], columns: filled.map((block) => block.columns as SourceRecordColumns) };
+  }
+  return { records: blocks.flatMap((block) => block.records) };
+}
+
+/** A held block of a byte batch whose records are made only if something reads them. */
+function heldColumns(columns: SourceRecordColumns, sequence: number): HeldBlock {
+  let records: SourceRecord[] | undefined;
+  return {
+    columns,
+    get records(): SourceRecord[] {
+      records ??= columns.records();
+      return records;
+    },
+    set records(value: SourceRecord[]) {
+      records = value;
+    },
+    ack: undefined,
+    sequence,
+  };
+}
+
+function columnsBlock(
+  columns: SourceRecordColumns,
+  ack: ((error?: unknown) => void) | undefined,
+): ReceivedBlock<SourceRecord> {
+  const block = {
+    columns,
+    get records(): readonly SourceRecord[] {
+      return columns.records();
+    },
+  };
+  return ack === undefined ? block : Object.assign(block, { ack });
+}
+
+/** What the log holds of a byte batch: its columns, each typed array exactly its own bytes. */
+interface ColumnsPayload {
+  readonly columns: SourceRecordColumnsInit;
+}
+
+function columnsPayload(columns: SourceRecordColumns): ColumnsPayload {
+  const { timestampMs } = columns;
+  return {
+    columns: {
+      partition: columns.partition,
+      bytes: ownBytes(columns.bytes),
+      valueOffsets: ownBytes(columns.valueOffsets),
+      timestampMs: typeof timestampMs === "number" ? timestampMs : ownBytes(timestampMs),
+      offsets: columns.offsets,
+    },
+  };
+}
+
+// v8's serializer writes a view's whole buffer: a view into a larger one is copied first.
+function ownBytes<T extends Uint8Array | Uint32Array | Float64Array>(array: T): T {
+  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength
+    ? array
+    : (array.slice() as T);
+}
+
+/** A log entry read back: records (an array) or a byte batch (its columns). */
+function loggedBlock(payload: Uint8Array, sequence: number): HeldBlock {
+  const value = deserialize(payload) as SourceRecord[] | ColumnsPayload;
+  if (Array.isArray(value)) return { records: value, ack: undefined, sequence };
+  return heldColumns(new SourceRecordColumns(value.columns), sequence);
 }
 
 function offsetKey(partition: string, offset: string): string {

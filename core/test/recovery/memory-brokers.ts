@@ -1,5 +1,11 @@
 import type { SourceRecord } from "sluice";
-import { defineSource, type ReadResult, type Source } from "sluice/connector";
+import {
+  defineSource,
+  type ReadResult,
+  readColumnsResult,
+  type Source,
+  SourceRecordColumns,
+} from "sluice/connector";
 import { z } from "zod";
 
 const encoder = new TextEncoder();
@@ -145,6 +151,9 @@ export class MemoryQueue {
   loseAcks = false;
   #deliveries = 0;
 
+  /** With `byteBatches`, a read hands its messages over as one byte batch (`readColumnsResult`). */
+  constructor(readonly options: { readonly byteBatches?: boolean } = {}) {}
+
   publish(...values: string[]): void {
     this.#ready.push(...values);
     for (const wake of [...this.#waiters]) wake();
@@ -225,6 +234,14 @@ class MemoryQueueSource implements Source {
       if (signal.aborted) return { records: [], ack: () => undefined };
       const delivery = this.#queue.take();
       if (delivery !== undefined) {
+        const settle = (error?: unknown): void => {
+          if (!this.#dead) this.#queue.settle(delivery.id, error);
+        };
+        if (this.#queue.options.byteBatches === true) {
+          const first = this.#counter + 1;
+          this.#counter += delivery.values.length;
+          return readColumnsResult(columnsOf(delivery.values, first), settle);
+        }
         const records = delivery.values.map((value) => ({
           value: encoder.encode(value),
           headers: NO_HEADERS,
@@ -252,6 +269,26 @@ class MemoryQueueSource implements Source {
   async close(): Promise<void> {
     this.#closed = true;
   }
+}
+
+/** `values` as one byte batch of partition "queue", offsets from `first` on. */
+function columnsOf(values: readonly string[], first: number): SourceRecordColumns {
+  const encoded = values.map((value) => encoder.encode(value));
+  const valueOffsets = new Uint32Array(values.length + 1);
+  let total = 0;
+  encoded.forEach((bytes, row) => {
+    total += bytes.length;
+    valueOffsets[row + 1] = total;
+  });
+  const bytes = new Uint8Array(total);
+  encoded.forEach((value, row) => bytes.set(value, valueOffsets[row]));
+  return new SourceRecordColumns({
+    partition: "queue",
+    bytes,
+    valueOffsets,
+    timestampMs: 0,
+    offsets: { kind: "sequence", first },
+  });
 }
 
 /**
