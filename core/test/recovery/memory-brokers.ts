@@ -281,7 +281,9 @@ function columnsOf(values: readonly string[], first: number): SourceRecordColumn
     valueOffsets[row + 1] = total;
   });
   const bytes = new Uint8Array(total);
-  encoded.forEach((value, row) => bytes.set(value, valueOffsets[row]));
+  encoded.forEach((value, row) => {
+    bytes.set(value, valueOffsets[row]);
+  });
   return new SourceRecordColumns({
     partition: "queue",
     bytes,
