@@ -1,8 +1,8 @@
 //! `cargo run --release -p sluice-engine --example word_count`: the word count of one batch
-//! (100k lines of about 100 bytes, Zipf(1.2) words from a 100k-word vocabulary) four ways, in
-//! ns per word: the parser's column then reduceByKey count; the fused count; the fused count
-//! on the reduce kernels' dictionary; a `HashMap` keyed by slices of the input (the shape of
-//! the hand-written Rust word count of the peers benchmark). `SLUICE_BENCH_CPU_TIME=1` times
+//! (100k lines of about 100 bytes, Zipf(1.2) words from a 100k-word vocabulary) three ways,
+//! in ns per word: the parser's column then reduceByKey count; the fused count; a `HashMap`
+//! keyed by slices of the input (the shape of the hand-written Rust word count of the peers
+//! benchmark). `SLUICE_BENCH_CPU_TIME=1` times
 //! the thread's CPU time instead of the wall clock; an argument keeps the contenders whose
 //! name contains it.
 
@@ -14,7 +14,6 @@ use rustc_hash::FxBuildHasher;
 use sluice_engine::agg::AggOp;
 use sluice_engine::columns::KeyColumn;
 use sluice_engine::count::{count_parsed, TextParser};
-use sluice_engine::dictionary::BytesDictionary;
 use sluice_engine::parse::split_words;
 use sluice_engine::reduce::{reduce_by_key_bytes, BytesGroups};
 
@@ -73,30 +72,6 @@ fn cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
-fn fused_on_dictionary(values: KeyColumn<'_>) -> BytesGroups {
-    let mut dictionary = BytesDictionary::with_capacity(4096);
-    let mut counts: Vec<f64> = Vec::new();
-    for value in values.iter() {
-        for word in value
-            .split(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-            .filter(|w| !w.is_empty())
-        {
-            let (id, new) = dictionary.intern(word);
-            if new {
-                counts.push(1.0);
-            } else {
-                counts[id as usize] += 1.0;
-            }
-        }
-    }
-    let (keys, offsets) = dictionary.into_columns();
-    BytesGroups {
-        keys,
-        offsets,
-        values: counts,
-    }
-}
-
 fn slice_map(values: KeyColumn<'_>) -> BytesGroups {
     let mut map: HashMap<&[u8], u32, FxBuildHasher> = HashMap::default();
     let mut order: Vec<&[u8]> = Vec::new();
@@ -153,17 +128,13 @@ fn main() {
             }),
         ),
         (
-            "fused count (ByteCounter)",
+            "fused count_parsed",
             Box::new(|| {
                 count_parsed(values, TextParser::Words)
                     .unwrap()
                     .values
                     .len()
             }),
-        ),
-        (
-            "fused count on BytesDictionary",
-            Box::new(|| fused_on_dictionary(values).values.len()),
         ),
         (
             "HashMap<&[u8], u32> + first-seen order",

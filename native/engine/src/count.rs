@@ -3,20 +3,14 @@
 //! the parser's valid rows (a CSV record without the field, or a JSON value without the string
 //! member, gives no row): the distinct rows in first-seen order with their counts.
 //!
-//! The counts live in their own table ([`ByteCounter`]) rather than in a [`BytesDictionary`]
-//! plus a counts vector: each slot (16 bytes) holds a signature of the key (the whole key when it has up to 7 bytes), its position in
-//! the counter's own copy of the keys and its count, so counting a key of up to 8 bytes (most
-//! words) touches one slot and nothing else — no second lookup of the count by id, no read of
-//! the key blob to confirm a match.
-//!
-//! [`BytesDictionary`]: crate::dictionary::BytesDictionary
-
-use hashbrown::HashTable;
+//! Rows are interned in the reduce kernels' [`BytesDictionary`] as they are found, with a
+//! count per id. (A table of 16-byte slots holding short keys whole and the count in the slot
+//! measured no faster on Zipf words.)
 
 use crate::columns::KeyColumn;
-use crate::dictionary::key_hash_bytes;
+use crate::dictionary::BytesDictionary;
 use crate::hash::murmur3_32;
-use crate::parse::{self, WHITESPACE};
+use crate::parse::{self, is_word_space};
 use crate::partition::partition_of;
 use crate::reduce::BytesGroups;
 use crate::EngineError;
@@ -44,134 +38,52 @@ impl TextParser<'_> {
     }
 }
 
-/// One distinct key: its [`signature`] (the whole key when it has up to 7 bytes), its id
-/// (first-seen order, with [`LONG`] set for keys of 8 bytes or more) and its count so far.
-#[derive(Debug, Clone, Copy)]
-struct CountSlot {
-    signature: u64,
-    tagged_id: u32,
-    count: u32,
-}
-
-/// Marks the id of a key of 8 bytes or more, whose signature holds only its first 8 bytes.
-/// Ids stay below 2^31: that many distinct keys do not fit in a blob with u32 offsets.
-const LONG: u32 = 1 << 31;
-
-/// Counts of distinct byte keys, in first-seen order.
+/// Counts of distinct byte keys, in first-seen order: the reduce kernels' dictionary plus a
+/// count per id.
 #[derive(Debug, Default)]
 pub struct ByteCounter {
-    table: HashTable<CountSlot>,
-    blob: Vec<u8>,
-    offsets: Vec<u32>,
-}
-
-#[inline(always)]
-fn read_u64(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
-}
-
-#[inline(always)]
-fn read_u32(bytes: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes(
-        bytes[at..at + 4].try_into().expect("4 bytes"),
-    ))
-}
-
-/// A key's signature: for keys of up to 7 bytes, the bytes zero-padded with the length in
-/// the top byte (so it tells every short key apart), read without copying into a buffer (two
-/// overlapping 4-byte reads, or the first, middle and last byte, as rustc-hash reads short
-/// keys: a copy costs a `memcpy` call); for longer keys their first 8 bytes.
-#[inline(always)]
-fn signature(key: &[u8]) -> u64 {
-    let len = key.len();
-    let padded = if len >= 8 {
-        return read_u64(key, 0);
-    } else if len >= 4 {
-        read_u32(key, 0) | (read_u32(key, len - 4) << ((len - 4) * 8))
-    } else if len > 0 {
-        u64::from(key[0])
-            | (u64::from(key[len / 2]) << ((len / 2) * 8))
-            | (u64::from(key[len - 1]) << ((len - 1) * 8))
-    } else {
-        0
-    };
-    padded | ((len as u64) << 56)
+    dictionary: BytesDictionary,
+    counts: Vec<u32>,
 }
 
 impl ByteCounter {
     /// An empty counter with room for `capacity` distinct keys.
     pub fn with_capacity(capacity: usize) -> Self {
-        let mut offsets = Vec::with_capacity(capacity + 1);
-        offsets.push(0);
         Self {
-            table: HashTable::with_capacity(capacity),
-            blob: Vec::new(),
-            offsets,
+            dictionary: BytesDictionary::with_capacity(capacity),
+            counts: Vec::with_capacity(capacity),
         }
     }
 
     /// Number of distinct keys counted.
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.counts.len()
     }
 
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.counts.is_empty()
     }
 
-    /// Counts one occurrence of `key`.
+    /// Counts one occurrence of `key`. A group's count never exceeds the rows of a column with
+    /// u32 offsets, so it fits a u32.
     #[inline]
     pub fn add(&mut self, key: &[u8]) {
-        let sig = signature(key);
-        let hash = key_hash_bytes(key);
-        let Self {
-            table,
-            blob,
-            offsets,
-        } = self;
-        let long = key.len() >= 8;
-        let key_of = |tagged_id: u32| {
-            let id = (tagged_id & !LONG) as usize;
-            &blob[offsets[id] as usize..offsets[id + 1] as usize]
-        };
-        let found = table.find_mut(hash, |slot| {
-            slot.signature == sig
-                && if long {
-                    slot.tagged_id & LONG != 0 && key_of(slot.tagged_id)[8..] == key[8..]
-                } else {
-                    slot.tagged_id & LONG == 0
-                }
-        });
-        if let Some(slot) = found {
-            slot.count += 1;
-            return;
+        let (id, is_new) = self.dictionary.intern(key);
+        if is_new {
+            self.counts.push(1);
+        } else {
+            self.counts[id as usize] += 1;
         }
-        let id = (offsets.len() - 1) as u32;
-        blob.extend_from_slice(key);
-        offsets.push(blob.len() as u32);
-        let slot = CountSlot {
-            signature: sig,
-            tagged_id: if long { id | LONG } else { id },
-            count: 1,
-        };
-        table.insert_unique(hash, slot, |other| {
-            let id = (other.tagged_id & !LONG) as usize;
-            let bytes = &blob[offsets[id] as usize..offsets[id + 1] as usize];
-            key_hash_bytes(bytes)
-        });
     }
 
     /// The distinct keys in first-seen order with their counts.
     pub fn finish(self) -> BytesGroups {
-        let mut values = vec![0.0; self.len()];
-        for slot in self.table.iter() {
-            values[(slot.tagged_id & !LONG) as usize] = f64::from(slot.count);
-        }
+        let (keys, offsets) = self.dictionary.into_columns();
         BytesGroups {
-            keys: self.blob,
-            offsets: self.offsets,
-            values,
+            keys,
+            offsets,
+            values: self.counts.into_iter().map(f64::from).collect(),
         }
     }
 }
@@ -279,7 +191,7 @@ pub fn place_groups(groups: &BytesGroups, num_partitions: u32) -> Vec<BytesGroup
 /// finds them). Written with `split`, which compiles to a tighter loop than indexing.
 fn count_words(values: KeyColumn<'_>, counter: &mut ByteCounter) {
     for value in values.iter() {
-        for word in value.split(|&b| WHITESPACE[b as usize]) {
+        for word in value.split(|&b| is_word_space(b)) {
             if !word.is_empty() {
                 counter.add(word);
             }
