@@ -1,16 +1,10 @@
-import type { Kernels } from "../kernels/kernels.js";
+import type { Kernels, TextParser } from "../kernels/kernels.js";
 import type { Batch } from "./batch.js";
 import type { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import { ColumnarBatch, type ColumnarPartition } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
-import {
-  mapNamed,
-  type NamedReduction,
-  reduceBatchNamed,
-  reduceNamed,
-  wholeBatch,
-} from "./named-reductions.js";
-import { countParsed, fusableParsedCount, type TextParser } from "./parsed-count.js";
+import { mapNamed, type NamedReduction, reduceNamed, wholeBatch } from "./named-reductions.js";
+import { countParsedPartitions, fusableParsedCount } from "./parsed-count.js";
 import {
   type MapInput,
   type MapSideOptions,
@@ -81,17 +75,21 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> implements Shuf
     const input = await parsed.parent.getOrCompute(time);
     if (input === undefined) return undefined;
     const kernels = this.scope.kernels;
-    const partials = await Promise.all(
-      parsed.inputColumns(input).map((values) => countParsed(kernels, parsed.parser, values)),
-    );
-    const pairs = partials.map(
-      ({ keys, values }): ColumnarPartition => ({ kind: "pairs", keys, values }),
-    );
-    return reduceBatchNamed(
-      new ColumnarBatch<[K, number]>(time, pairs),
-      "sum",
-      this.numPartitions,
+    const counts = await countParsedPartitions(
       kernels,
+      parsed.parser,
+      parsed.inputColumns(input),
+      this.numPartitions,
+    );
+    if (counts === undefined) {
+      // Bytes that are not valid UTF-8: counted as the strings they decode to.
+      const batch = await this.parent.getOrCompute(time);
+      if (batch === undefined) return undefined;
+      return shuffleInMemory(this, [[wholeBatch(batch)]], time, kernels);
+    }
+    return new ColumnarBatch<[K, number]>(
+      time,
+      counts.map(({ keys, values }): ColumnarPartition => ({ kind: "pairs", keys, values })),
     );
   }
 }

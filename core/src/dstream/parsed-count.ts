@@ -1,11 +1,8 @@
-import type { Kernels, KeyColumn, Utf8Groups } from "../kernels/kernels.js";
-import { ByteParsedDStream, parsePartition } from "./byte-parsed-dstream.js";
-import type { ByteParser } from "./byte-parser.js";
+import type { Kernels, KeyColumn, TextParser, Utf8Groups } from "../kernels/kernels.js";
+import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
+import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { DStream } from "./dstream.js";
 import { PairedWithOneDStream } from "./paired-with-one-dstream.js";
-
-/** A byte parser whose rows are text (every kind but `jsonNumberField`). */
-export type TextParser = Exclude<ByteParser, { kind: "jsonNumberField" }>;
 
 /**
  * The byte parser whose parsed rows `stream` (a reduction's parent) counts, when nothing else
@@ -43,19 +40,51 @@ function readers(stream: DStream<unknown>): number {
 }
 
 /**
- * Every distinct value `parser` finds in `values` with its occurrences, in first-seen order: the
- * same rows as the parser's column reduced with `count`.
+ * `countByValue` of a text parser's rows, from each partition's bytes: every partition parsed
+ * and counted in one kernel call (`countParsedAsync`, the partitions at once on the native
+ * module's threads), its groups already placed into the output partitions; then each output
+ * partition's groups merged with a sum, partition after partition (also at once). The same
+ * batch as counting the parsed rows: keys in first-seen order, exact integer counts.
+ * `undefined` when a group is not valid UTF-8 (bytes then do not group as strings do): the
+ * caller counts the parsed rows instead.
  *
  * @example
- * await countParsed(kernels, { kind: "words" }, column); // { keys: "a b", values: [2, 1] }
+ * await countParsedPartitions(kernels, { kind: "words" }, columns, 2); // one pairs column each
  */
-export async function countParsed(
+export async function countParsedPartitions(
   kernels: Kernels,
   parser: TextParser,
-  values: KeyColumn,
-): Promise<Utf8Groups> {
-  const parsed = parsePartition(kernels, parser, values) as { readonly keys: KeyColumn };
-  return kernels.reduceByKeyUtf8Async(parsed.keys, NO_VALUES, "count");
+  inputs: readonly KeyColumn[],
+  numPartitions: number,
+): Promise<Utf8Groups[] | undefined> {
+  const placed = await Promise.all(
+    inputs.map((values) => kernels.countParsedAsync(values, parser, numPartitions)),
+  );
+  for (const groups of placed) {
+    if (!groups.every((group) => isUtf8Column(group.keys))) return undefined;
+  }
+  return Promise.all(
+    Array.from({ length: numPartitions }, (_, partition) => {
+      const parts = placed.map((groups) => groups[partition] as Utf8Groups);
+      const filled = parts.filter((part) => part.values.length > 0);
+      if (filled.length <= 1) return filled[0] ?? (parts[0] as Utf8Groups);
+      return kernels.reduceByKeyUtf8Async(
+        concatKeyColumns(filled.map((part) => part.keys)),
+        concatFloats(filled.map((part) => part.values)),
+        "sum",
+      );
+    }),
+  );
 }
 
-const NO_VALUES = new Float64Array(0);
+function concatFloats(parts: readonly Float64Array[]): Float64Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Float64Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

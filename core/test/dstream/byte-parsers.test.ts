@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import type { DStream, SourceRecord } from "sluice";
-import { ExecutorPool, NativeKernels } from "sluice/advanced";
+import { ExecutorPool, JsKernels, NativeKernels } from "sluice/advanced";
 import { runBatches } from "sluice/testing";
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
@@ -268,37 +268,56 @@ describe("byte parsers under local[2]", () => {
   });
 });
 
-describe("the kernels' small-batch threshold on the columnar path", () => {
-  it("sends 63 words to the TypeScript twin and 64 or 65 to the addon, with the same counts", async () => {
+describe("countByValue after a text parser", () => {
+  it("counts each partition from its bytes in one kernel call, as the twin counts the parsed rows", async () => {
     const binding = requireNativeBinding();
-    let addonCalls = 0;
+    const calls = new Map<string, number>();
     const counting = new Proxy(binding, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver) as unknown;
-        const reduces = property === "reduceByKeyUtf8" || property === "reduceByKeyUtf8Async";
-        if (!reduces || typeof value !== "function") return value;
+        if (typeof property !== "string" || typeof value !== "function") return value;
         return (...args: unknown[]) => {
-          addonCalls++;
+          calls.set(property, (calls.get(property) ?? 0) + 1);
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
     });
     const kernels = new NativeKernels(counting);
-    for (const [words, calls] of [
-      [63, 0],
-      [64, 1],
-      [65, 1],
-    ] as const) {
-      addonCalls = 0;
-      const text = Array.from({ length: words }, (_, i) => `w${i % 5}`).join(" ");
-      // One partition, so the count is one kernel call over every word.
-      const counts = await runBatches(
-        { kernels, inputs: [[[record(text)]]], numPartitions: 1 },
-        (s: DStream<SourceRecord>) => s.words().countByValue(),
-      );
-      expect(addonCalls, `${words} words`).toBe(calls);
-      expect(counts[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(words);
-    }
+    const text = (n: number) =>
+      Array.from({ length: n }, (_, i) => `w${i % 7} é${i % 3}`).join(" ");
+    // Three partitions (one empty), counted into two.
+    const inputs = [[[record(text(40), 1), record(text(3), 2), record("", 3), record(text(9), 4)]]];
+    const job = (s: DStream<SourceRecord>) => s.words().countByValue(2);
+    const native = await runBatches({ kernels, inputs, numPartitions: 3 }, job);
+    expect(calls.get("countParsedAsync")).toBe(3);
+    expect(calls.get("splitWords") ?? 0).toBe(0);
+    expect(calls.get("splitWordsAsync") ?? 0).toBe(0);
+    const twin = await runBatches({ kernels: new JsKernels(), inputs, numPartitions: 3 }, job);
+    expect(native).toEqual(twin);
+    // Decoded first: the same as the lambda word count, partition for partition.
+    const lambda = await runBatches({ kernels: new JsKernels(), inputs, numPartitions: 3 }, (s) =>
+      s
+        .map((r) => new TextDecoder().decode(r.value))
+        .flatMap((line) => line.split(" ").filter((word) => word !== ""))
+        .countByValue(2),
+    );
+    expect(native).toEqual(lambda);
+    expect(native[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(2 * (40 + 3 + 9));
+  });
+
+  it("counts bytes that are not valid UTF-8 as the strings they decode to", async () => {
+    const invalid = Uint8Array.of(0x61, 0xff, 0x20, 0x61, 0xfe, 0x20, 0x62);
+    const inputs = [[[record(invalid, 1)]]];
+    const counted = await runBatches({ inputs }, (s: DStream<SourceRecord>) =>
+      s.words().countByValue(),
+    );
+    // Both invalid words decode to "a\uFFFD": one key, as a string map would count them.
+    expect(counted).toEqual([
+      [
+        ["a\uFFFD", 2],
+        ["b", 1],
+      ],
+    ]);
   });
 });
 
