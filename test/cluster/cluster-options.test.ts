@@ -2,6 +2,7 @@
 
 import { ClusterMember, StreamingContext } from "sluice";
 import { describe, expect, it } from "vitest";
+import { parseCommandLine } from "../../core/src/cli/parse-args.js";
 import { clusterOfRun } from "../../core/src/cluster/cluster-flag.js";
 import { resolveClusterOptions } from "../../core/src/cluster/cluster-options.js";
 
@@ -50,6 +51,11 @@ describe("cluster options", () => {
 });
 
 describe("--cluster", () => {
+  it("is a flag of sluice run", () => {
+    const command = parseCommandLine(["run", "job.ts", "--cluster", "wc@127.0.0.1:9092"]);
+    expect(command.command === "run" && command.flags.cluster).toBe("wc@127.0.0.1:9092");
+  });
+
   it("takes the group and the brokers after @, keeping the config file's other settings", () => {
     expect(
       clusterOfRun("wc@10.0.0.1:9092,10.0.0.2:9092", {

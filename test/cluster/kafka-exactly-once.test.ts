@@ -131,7 +131,7 @@ async function verifyExactlyOnce(): Promise<void> {
     }, 50);
   });
   reader.totals.delete(sentinel);
-  expect(sortedEntries(reader.totals)).toEqual(sortedEntries(expected));
+  expect(sortedEntries(reader.totals), reader.log.join("\n")).toEqual(sortedEntries(expected));
 }
 
 function sortedEntries(counts: ReadonlyMap<string, number>): [string, number][] {

@@ -10,6 +10,7 @@ import {
   type WriteBatchContext,
   warnIfUnverified,
 } from "sluice/connector";
+import type { FenceRecord } from "./cluster-fence.js";
 import {
   createKafkaClient,
   isConnectionProblem,
@@ -82,6 +83,8 @@ export class KafkaSink implements Sink {
   #closed = false;
   #closing: Promise<void> | undefined;
   #detachLink: (() => void) | undefined;
+  /** Writes waiting for the open transaction to commit or abort. */
+  #openSettled: (() => void)[] = [];
 
   constructor(config: KafkaSinkConfig, logger: Logger) {
     this.#config = config;
@@ -126,8 +129,8 @@ export class KafkaSink implements Sink {
     this.#healthy = true;
     if (config.transactionalId !== undefined && this.#detachLink === undefined) {
       this.#detachLink = attachSink(config.transactionalId, {
-        commitWithOffsets: (groupId, offsets) =>
-          this.#serialized(() => this.#commitOpen(groupId, offsets)),
+        commitWithOffsets: (groupId, offsets, fence) =>
+          this.#serialized(() => this.#commitOpen(groupId, offsets, fence)),
         abortOpen: () => this.#serialized(() => this.#abortOpen()),
       });
     }
@@ -140,6 +143,17 @@ export class KafkaSink implements Sink {
     // The previous batch's acknowledgement may still be committing its transaction.
     const pending = id === undefined ? undefined : linkedSource(id)?.pendingCommit;
     if (pending !== undefined) await pending.catch(() => undefined);
+    // The acknowledgement of an earlier batch may not have come yet: its transaction must not
+    // take this batch's outputs, or committing it would commit them with the earlier offsets
+    // (and rolling this batch back later would leave them committed).
+    while (
+      id !== undefined &&
+      linkedSource(id) !== undefined &&
+      this.#open !== undefined &&
+      this.#open.batchTime < context.batchTime
+    ) {
+      await new Promise<void>((resolve) => this.#openSettled.push(resolve));
+    }
     return this.#serialized(() => this.#write(records, context));
   }
 
@@ -218,7 +232,11 @@ export class KafkaSink implements Sink {
     }
   }
 
-  async #commitOpen(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void> {
+  async #commitOpen(
+    groupId: string,
+    offsets: readonly ConsumedOffset[],
+    fence?: FenceRecord,
+  ): Promise<void> {
     const producer = this.#producer;
     if (producer === undefined) {
       throw new NotConnectedError("the Kafka sink is not connected, so it cannot commit");
@@ -229,6 +247,9 @@ export class KafkaSink implements Sink {
     }
     const { transaction } = this.#open;
     try {
+      if (fence !== undefined && offsets.length > 0) {
+        await transaction.send({ topic: fence.topic, messages: [{ value: fence.value }] });
+      }
       if (offsets.length > 0) {
         await transaction.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
       }
@@ -238,18 +259,25 @@ export class KafkaSink implements Sink {
       await this.#abortOpen();
       throw error;
     }
-    this.#open = undefined;
+    this.#settleOpen();
     this.#counters.transactions++;
   }
 
   async #abortOpen(): Promise<void> {
     const open = this.#open;
-    this.#open = undefined;
+    this.#settleOpen();
     if (open === undefined) return;
     this.#counters.aborts++;
     await open.transaction.abort().catch((error: unknown) => {
       this.#logger.warn({ err: error }, "aborting the Kafka transaction failed; it times out");
     });
+  }
+
+  #settleOpen(): void {
+    this.#open = undefined;
+    const waiting = this.#openSettled;
+    this.#openSettled = [];
+    for (const resolve of waiting) resolve();
   }
 
   async #dropProducer(): Promise<void> {

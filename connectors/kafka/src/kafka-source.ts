@@ -11,6 +11,7 @@ import {
   Wakeup,
   warnIfUnverified,
 } from "sluice/connector";
+import { ClusterFence } from "./cluster-fence.js";
 import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
 import { createKafkaClient, rootMessage } from "./kafka-client.js";
 import { PartitionState } from "./partition-state.js";
@@ -118,11 +119,13 @@ export class KafkaSource implements Source {
   #rebalancing = false;
   /** Acknowledgements of the current turn, settled by its commit (cluster mode). */
   #waitingAcks: WaitingAck[] = [];
-  /** The offsets the last successful paired commit carried (cluster mode). */
-  #lastCommitted: readonly ConsumedOffset[] = [];
+  /** The group's fence (cluster mode with a paired sink), see cluster-fence.ts. */
+  readonly #fence: ClusterFence | undefined;
+  /** Aborts the fence's waits when the source closes. */
+  readonly #closing = new AbortController();
   /**
-   * Set while a commit begun before a rebalance is still under way (cluster mode): reads
-   * wait, since the group's committed offsets kafkajs restarted from may be older than it.
+   * Set after an assignment until every commit begun before it has settled and the assigned
+   * partitions restart at the group's final committed offsets (cluster mode): reads wait.
    */
   #handoff: Promise<void> | undefined;
 
@@ -143,6 +146,10 @@ export class KafkaSource implements Source {
     cluster?: KafkaSourceCluster,
   ) {
     this.#cluster = cluster;
+    this.#fence =
+      cluster === undefined || config.transactionalId === undefined
+        ? undefined
+        : new ClusterFence(createKafkaClient(config, logger), `${config.groupId}.sluice-fence`);
     this.#config = config;
     this.#logger = logger;
     warnIfUnverified(config.tls, logger, "Kafka source");
@@ -259,6 +266,7 @@ export class KafkaSource implements Source {
     this.#assertOpen();
     if (this.#session.connected) return;
     signal.throwIfAborted();
+    await this.#fence?.ensureTopic();
     await this.#session.connect(signal);
     const config = this.#config;
     if (config.transactionalId !== undefined && this.#detachLink === undefined) {
@@ -292,8 +300,8 @@ export class KafkaSource implements Source {
       const failure = this.#session.failure;
       if (failure !== undefined) throw failure;
       if (this.#readPath.paused || this.#closed || signal.aborted) return this.#empty();
-      if (this.#handoff !== undefined) return this.#empty();
-      const result = this.#take(limits);
+      // During a hand-over nothing is handed out; its end wakes this read.
+      const result = this.#handoff === undefined ? this.#take(limits) : undefined;
       if (result !== undefined) return result;
       const left = deadline - Date.now();
       if (left <= 0) return this.#empty();
@@ -319,10 +327,12 @@ export class KafkaSource implements Source {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     this.#wakeup.notify();
     this.#detachLink?.();
     this.#detachLink = undefined;
     await this.#session.close();
+    await this.#fence?.close();
     this.#readPath.partitions.clear();
   }
 
@@ -341,14 +351,20 @@ export class KafkaSource implements Source {
     this.#generation++;
     this.#rebalancing = false;
     cluster.membership.reportPartitions(cluster.connectorId, this.assignment());
-    const pending = this.#pendingLinkedCommit;
-    if (pending !== undefined) {
-      // kafkajs restarts kept partitions at the group's committed offsets, which this commit
-      // may not have reached yet: once it has, those partitions start after what it committed.
+    if (this.#fence !== undefined) {
+      const fence = this.#fence;
       const generation = this.#generation;
-      const handoff = pending
-        .then(() => {
-          if (generation === this.#generation) this.#startAfterCommitted();
+      const pending = this.#pendingLinkedCommit;
+      const handoff = this.#handOver(fence, generation, pending)
+        .catch((error: unknown) => {
+          if (this.#closed) return;
+          this.#fail(
+            new SluiceError(
+              "SLUICE_CONNECTOR_IO",
+              `Taking over partitions of group "${this.#config.groupId}" failed while waiting for the previous owners' commits (fence topic "${fence.topic}"): ${rootMessage(error)}. Check that the brokers are up and that the group may write and create that topic.`,
+              { cause: error },
+            ),
+          );
         })
         .finally(() => {
           if (this.#handoff === handoff) this.#handoff = undefined;
@@ -365,12 +381,22 @@ export class KafkaSource implements Source {
       );
   }
 
-  // Restarts the assigned partitions that the last commit covered right after what it committed
+  // kafkajs restarted the assigned partitions at the group's committed offsets as it read them
+  // at the assignment, maybe before a commit of the previous owner (this process or another)
+  // was final. Once every such commit has settled, the partitions restart at the final offsets
   // (no read of this assignment was handed out yet: reads wait for the handoff).
-  #startAfterCommitted(): void {
+  async #handOver(
+    fence: ClusterFence,
+    generation: number,
+    pending: Promise<void> | undefined,
+  ): Promise<void> {
+    await pending?.catch(() => undefined);
+    await fence.awaitCommitsSettled(this.#closing.signal);
+    const topics = [...new Set([...this.#readPath.partitions.values()].map((s) => s.topic))];
+    const committed = await fence.committedOffsets(this.#config.groupId, topics);
     const consumer = this.#session.consumer;
-    if (consumer === undefined) return;
-    for (const { topic, partition, offset } of this.#lastCommitted) {
+    if (generation !== this.#generation || consumer === undefined) return;
+    for (const { topic, partition, offset } of committed) {
       const key = partitionKey(topic, partition);
       if (!this.#readPath.partitions.has(key)) continue;
       const state = new PartitionState(topic, partition);
@@ -473,7 +499,6 @@ export class KafkaSource implements Source {
   async #linkedCommitNow(): Promise<void> {
     const id = this.#config.transactionalId as string;
     const sink = linkedSink(id);
-    this.#lastCommitted = [];
     if (!this.#settleWaitingAcks()) {
       await sink?.abortOpen().catch((error: unknown) => {
         this.#logger.warn({ err: error }, "aborting the paired sink's transaction failed");
@@ -491,8 +516,11 @@ export class KafkaSource implements Source {
       return;
     }
     try {
-      await sink.commitWithOffsets(this.#config.groupId, targets);
-      this.#lastCommitted = targets;
+      await sink.commitWithOffsets(
+        this.#config.groupId,
+        targets,
+        this.#fence?.record(this.#cluster?.membership.processId ?? ""),
+      );
       this.#markCommitted(targets);
     } catch (error) {
       this.#counters.commitErrors++;

@@ -1,4 +1,5 @@
 import { SluiceError } from "sluice/connector";
+import type { FenceRecord } from "./cluster-fence.js";
 
 /** A consumed offset to commit: the next record of the partition to read. */
 export interface ConsumedOffset {
@@ -11,9 +12,14 @@ export interface ConsumedOffset {
 export interface LinkedSink {
   /**
    * Commits the sink's open transaction together with these consumed offsets of `groupId`
-   * (`sendOffsets`); with no transaction open, one is begun to carry the offsets alone.
+   * (`sendOffsets`); with no transaction open, one is begun to carry the offsets alone. A
+   * `fence` record is written in the transaction too (cluster mode, cluster-fence.ts).
    */
-  commitWithOffsets(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void>;
+  commitWithOffsets(
+    groupId: string,
+    offsets: readonly ConsumedOffset[],
+    fence?: FenceRecord,
+  ): Promise<void>;
   /** Aborts the sink's open transaction, if any (the batch it holds failed). */
   abortOpen(): Promise<void>;
 }

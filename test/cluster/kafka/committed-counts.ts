@@ -6,6 +6,8 @@ import { type Consumer, Kafka, logLevel } from "kafkajs";
 /** The sum per word of every committed output record, kept up to date while it runs. */
 export class CommittedCounts {
   readonly totals = new Map<string, number>();
+  /** Every record read: value, partition and offset (for failure reports). */
+  readonly log: string[] = [];
   #records = 0;
   readonly #next = new Map<number, bigint>();
   readonly #consumer: Consumer;
@@ -47,6 +49,7 @@ export class CommittedCounts {
         this.#next.set(partition, offset + 1n);
         const [word, count] = JSON.parse(message.value?.toString() ?? "null") as [string, number];
         this.totals.set(word, (this.totals.get(word) ?? 0) + count);
+        this.log.push(`${partition}@${message.offset} ${message.value?.toString() ?? ""}`);
         this.#records++;
       },
     });

@@ -1,5 +1,5 @@
 // One process of the cluster word count: words of the Kafka topic `input`, counted per batch
-// (reduceByKey) and written to `output` in Kafka transactions that also commit the consumed
+// (reduceByKey) and written to `output` as JSON [word, count, pid, output number] in Kafka transactions that also commit the consumed
 // offsets (source and sink paired by transactionalId). Every process runs this module with the
 // same group; the group shares the input's partitions. Progress goes to stdout as lines:
 // `partitions <list>` after every rebalance, `batch <time> <records>` after every batch.
@@ -23,6 +23,7 @@ const ctx = new StreamingContext({
 });
 ctx.use(...kafka.plugins);
 const spin = settings.spinPerWord ?? 0;
+let outputs = 0;
 ctx
   .source("kafka", {
     brokers: settings.brokers,
@@ -44,7 +45,9 @@ ctx
   )
   .map((word): [string, number] => [spin > 0 ? spun(word) : word, 1])
   .reduceByKey((a, b) => a + b)
-  .map((pair) => JSON.stringify(pair))
+  // The process and a number of its own tell, in a failure report, a repeated write from a
+  // recount.
+  .map(([word, count]) => JSON.stringify([word, count, process.pid, ++outputs]))
   .sink("kafka", {
     brokers: settings.brokers,
     topic: settings.output,
