@@ -1,6 +1,6 @@
 import type { SourceRecordColumns } from "../connector/record-columns.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { Kernels, KeyColumn, ParsedColumn } from "../kernels/kernels.js";
+import type { Kernels, KeyColumn, ParsedColumn, ParsedNumbers } from "../kernels/kernels.js";
 import {
   concatKeyColumns,
   gatherRows,
@@ -48,11 +48,11 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
     const kernels = this.scope.kernels;
-    const inputs = this.inputColumns(batch);
-    return new ColumnarBatch<T>(
-      time,
-      inputs.map((values) => parsePartition(kernels, this.parser, values)),
+    // The partitions at once, on the native module's threads.
+    const parsed = await Promise.all(
+      this.inputColumns(batch).map((values) => parsePartitionAsync(kernels, this.parser, values)),
     );
+    return new ColumnarBatch<T>(time, parsed);
   }
 
   /**
@@ -143,15 +143,48 @@ export function parsePartition(
       };
     case "jsonStringField":
       return { kind: "text", keys: validRows(kernels.jsonStringField(values, parser.field)) };
-    case "jsonNumberField": {
-      const parsed = kernels.jsonNumberField(values, parser.field);
-      const rows = validRowNumbers(parsed.valid);
-      if (rows === undefined) return { kind: "numbers", values: parsed.values };
-      const kept = new Float64Array(rows.length);
-      for (let i = 0; i < rows.length; i++) kept[i] = parsed.values[rows[i] as number] as number;
-      return { kind: "numbers", values: kept };
-    }
+    case "jsonNumberField":
+      return numbersPartition(kernels.jsonNumberField(values, parser.field));
   }
+}
+
+/**
+ * `parsePartition` off the main thread where the kernels can (the libuv pool).
+ *
+ * @example
+ * await parsePartitionAsync(kernels, { kind: "words" }, column);
+ */
+export async function parsePartitionAsync(
+  kernels: Kernels,
+  parser: ByteParser,
+  values: KeyColumn,
+): Promise<ColumnarPartition> {
+  switch (parser.kind) {
+    case "lines":
+      return { kind: "text", keys: await kernels.splitLinesAsync(values) };
+    case "words":
+      return { kind: "text", keys: await kernels.splitWordsAsync(values) };
+    case "csvColumn":
+      return {
+        kind: "text",
+        keys: validRows(await kernels.csvColumnAsync(values, parser.index, parser.delimiter)),
+      };
+    case "jsonStringField":
+      return {
+        kind: "text",
+        keys: validRows(await kernels.jsonStringFieldAsync(values, parser.field)),
+      };
+    case "jsonNumberField":
+      return numbersPartition(await kernels.jsonNumberFieldAsync(values, parser.field));
+  }
+}
+
+function numbersPartition(parsed: ParsedNumbers): ColumnarPartition {
+  const rows = validRowNumbers(parsed.valid);
+  if (rows === undefined) return { kind: "numbers", values: parsed.values };
+  const kept = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) kept[i] = parsed.values[rows[i] as number] as number;
+  return { kind: "numbers", values: kept };
 }
 
 function validRows(parsed: ParsedColumn): KeyColumn {

@@ -285,8 +285,10 @@ describe("countByValue after a text parser", () => {
     const kernels = new NativeKernels(counting);
     const text = (n: number) =>
       Array.from({ length: n }, (_, i) => `w${i % 7} é${i % 3}`).join(" ");
-    // Three partitions (one empty), counted into two.
-    const inputs = [[[record(text(40), 1), record(text(3), 2), record("", 3), record(text(9), 4)]]];
+    // One batch in three partitions, counted into two.
+    const inputs: [SourceRecord[][]] = [
+      [[record(text(40), 1), record(text(3), 2), record("", 3), record(text(9), 4)]],
+    ];
     const job = (s: DStream<SourceRecord>) => s.words().countByValue(2);
     const native = await runBatches({ kernels, inputs, numPartitions: 3 }, job);
     expect(calls.get("countParsedAsync")).toBe(3);
@@ -307,7 +309,7 @@ describe("countByValue after a text parser", () => {
 
   it("counts bytes that are not valid UTF-8 as the strings they decode to", async () => {
     const invalid = Uint8Array.of(0x61, 0xff, 0x20, 0x61, 0xfe, 0x20, 0x62);
-    const inputs = [[[record(invalid, 1)]]];
+    const inputs: [SourceRecord[][]] = [[[record(invalid, 1)]]];
     const counted = await runBatches({ inputs }, (s: DStream<SourceRecord>) =>
       s.words().countByValue(),
     );
