@@ -51,10 +51,10 @@ export const kafkaSink = defineSink({
   capabilities: { idempotent: false },
   create: (config, context) => {
     const membership = clusterMembershipOf(context);
-    return new KafkaSink(
-      membership === undefined ? config : clusterSinkConfig(config, membership),
-      context.logger,
-    );
+    if (membership === undefined) return new KafkaSink(config, context.logger);
+    return new KafkaSink(clusterSinkConfig(config, membership), context.logger, {
+      oneBatchPerTransaction: true,
+    });
   },
 });
 

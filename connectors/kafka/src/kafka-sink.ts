@@ -83,10 +83,22 @@ export class KafkaSink implements Sink {
   #closed = false;
   #closing: Promise<void> | undefined;
   #detachLink: (() => void) | undefined;
+  readonly #oneBatchPerTransaction: boolean;
   /** Writes waiting for the open transaction to commit or abort. */
   #openSettled: (() => void)[] = [];
 
-  constructor(config: KafkaSinkConfig, logger: Logger) {
+  /**
+   * @param options.oneBatchPerTransaction a paired transaction holds the outputs of one batch
+   *   only: a later batch's writes wait until the earlier one's transaction committed or aborted
+   *   (cluster mode, where every batch is acknowledged on its own; without it, a transaction
+   *   spans the batches up to the next checkpoint).
+   */
+  constructor(
+    config: KafkaSinkConfig,
+    logger: Logger,
+    options: { readonly oneBatchPerTransaction?: boolean } = {},
+  ) {
+    this.#oneBatchPerTransaction = options.oneBatchPerTransaction ?? false;
     this.#config = config;
     this.#logger = logger;
     warnIfUnverified(config.tls, logger, "Kafka sink");
@@ -143,10 +155,12 @@ export class KafkaSink implements Sink {
     // The previous batch's acknowledgement may still be committing its transaction.
     const pending = id === undefined ? undefined : linkedSource(id)?.pendingCommit;
     if (pending !== undefined) await pending.catch(() => undefined);
-    // The acknowledgement of an earlier batch may not have come yet: its transaction must not
-    // take this batch's outputs, or committing it would commit them with the earlier offsets
-    // (and rolling this batch back later would leave them committed).
+    // In cluster mode the acknowledgement of an earlier batch may not have come yet: its
+    // transaction must not take this batch's outputs, or committing it would commit them with
+    // the earlier offsets (and rolling this batch back after a rebalance would leave them
+    // committed).
     while (
+      this.#oneBatchPerTransaction &&
       id !== undefined &&
       linkedSource(id) !== undefined &&
       this.#open !== undefined &&
