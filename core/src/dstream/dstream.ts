@@ -740,8 +740,9 @@ export abstract class DStream<T> {
 
   /**
    * A stream of `[record, occurrences]` over each window; records whose count falls to zero are
-   * dropped. Counted incrementally on the kernels' window aggregator (as
-   * `reduceByKeyAndWindow("count", …)`); after a byte parser, from its columns.
+   * dropped. Each batch is counted (`countByValue`), and the window sums those counts
+   * incrementally on the kernels' window aggregator (`reduceByKeyAndWindow("sum", …)`), so it
+   * holds one row per value and batch; after a byte parser, counted from the bytes.
    *
    * @example
    * words.countByValueAndWindow("30s", "10s");
@@ -753,9 +754,10 @@ export abstract class DStream<T> {
     numPartitions?: number,
   ): DStream<[T, number]> {
     const spec = namedWindow("countByValueAndWindow", window, slide, numPartitions);
-    const Paired = this.scope.operators.PairedWithOneDStream;
-    return new Paired<T>(this).reduceByKeyAndWindow(
-      "count",
+    // The window sums each batch's counts: it keeps (and folds in) one row per distinct value
+    // and batch, never the batch's records; after a byte parser the counts come from the bytes.
+    return this.countByValue(spec.numPartitions).reduceByKeyAndWindow(
+      "sum",
       spec.window,
       spec.slide,
       spec.numPartitions,

@@ -155,7 +155,7 @@ describe("named windows across a restart", () => {
     running.push(second);
     expect(second.recoveryReport?.droppedState).toContainEqual({
       name: "counts",
-      reason: expect.stringContaining('reduceByKeyAndWindow("count", 5000 ms'),
+      reason: expect.stringContaining('reduceByKeyAndWindow("sum", 5000 ms'),
     });
   });
 });
