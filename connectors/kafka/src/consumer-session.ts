@@ -75,6 +75,8 @@ export class ConsumerSession {
   readonly #events: SessionEvents;
   readonly #startOffsets: Map<string, bigint>;
   readonly #revokeAll: boolean;
+  /** The heartbeat of the consumer's latest fetched batch (kafkajs offers it only there). */
+  #heartbeat: (() => Promise<void>) | undefined;
   #consumer: Consumer | undefined;
   #failure: Error | undefined;
   #closed = false;
@@ -114,6 +116,15 @@ export class ConsumerSession {
   /** The consumer in use, undefined before the first connect and after a failed one. */
   get consumer(): Consumer | undefined {
     return this.#consumer;
+  }
+
+  /**
+   * Heartbeats to the group coordinator now (unless one went out within the heartbeat
+   * interval); rejects when the group is rebalancing or no longer knows this member (its
+   * session expired while the process was busy).
+   */
+  async heartbeat(): Promise<void> {
+    await this.#heartbeat?.();
   }
 
   /** The failure the next read reports, if any. */
@@ -193,6 +204,7 @@ export class ConsumerSession {
       failed(this.#failure);
     });
     this.#consumer = consumer;
+    this.#heartbeat = undefined;
     this.#readPath.attach(consumer);
     try {
       await this.#join(consumer, readiness, signal);
@@ -297,6 +309,7 @@ export class ConsumerSession {
   // kafkajs pushes a fetched batch of one partition: the read path keeps what is new.
   async #receive(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
     const { batch, isStale, resolveOffset } = payload;
+    if (this.#consumer === consumer) this.#heartbeat = payload.heartbeat;
     if (this.#consumer !== consumer || this.#closed || isStale()) return;
     const key = partitionKey(batch.topic, batch.partition);
     const last = batch.messages[batch.messages.length - 1];

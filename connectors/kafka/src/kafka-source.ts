@@ -499,7 +499,23 @@ export class KafkaSource implements Source {
   async #linkedCommitNow(): Promise<void> {
     const id = this.#config.transactionalId as string;
     const sink = linkedSink(id);
-    if (!this.#settleWaitingAcks()) {
+    // A process busy longer than the session timeout may have lost its partitions without
+    // knowing yet: asking the coordinator first turns that into a rollback. Once a heartbeat
+    // passed, the partitions cannot move before the session timeout or before this member
+    // rejoins, both far longer than the commit takes.
+    let member = true;
+    if (this.#cluster !== undefined && this.#waitingAcks.length > 0) {
+      try {
+        await this.#session.heartbeat();
+      } catch (error) {
+        member = false;
+        this.#logger.info(
+          { err: error },
+          "the group is rebalancing or no longer knows this process: rolling back",
+        );
+      }
+    }
+    if (!this.#settleWaitingAcks(member)) {
       await sink?.abortOpen().catch((error: unknown) => {
         this.#logger.warn({ err: error }, "aborting the paired sink's transaction failed");
       });
@@ -534,16 +550,18 @@ export class KafkaSource implements Source {
     }
   }
 
-  // Cluster mode: acknowledges the reads of this turn when all of them belong to the current
-  // assignment and no rebalance is under way, and returns true (their outputs commit with their
+  // Cluster mode: acknowledges the reads of this turn when this process is still a member, all
+  // of them belong to the current assignment and no rebalance is under way, and returns true (their outputs commit with their
   // offsets). Otherwise the outputs of the turn must not commit: the reads of the current
   // assignment are nacked (handed out again), those of an earlier one were dropped with it.
-  #settleWaitingAcks(): boolean {
+  #settleWaitingAcks(member: boolean): boolean {
     const waiting = this.#waitingAcks;
     this.#waitingAcks = [];
     if (this.#cluster === undefined) return true;
     const stale =
-      this.#rebalancing || waiting.some(({ generation }) => generation !== this.#generation);
+      !member ||
+      this.#rebalancing ||
+      waiting.some(({ generation }) => generation !== this.#generation);
     for (const { sequence, parts } of waiting) {
       for (const part of this.#readPath.current(parts)) {
         if (stale) part.state.nacked(sequence, part.records);
