@@ -147,7 +147,7 @@ report(
   "ms per batch",
   await runAsyncContenders(
     [
-      timed("native splitWords + reduce, partitions in turn", () =>
+      asyncTimed("native splitWords + reduce, partitions in turn", async () =>
         checksum(
           partitions.map((p) => native.reduceByKeyUtf8(native.splitWords(p), NO_VALUES, "count")),
         ),
