@@ -99,6 +99,7 @@ async function measure(workload: Workload, cores: readonly number[]): Promise<Me
     output,
     batchIntervalMs: 500,
     spinPerWord: workload.spinPerWord,
+    transactionTimeoutMs: 60_000,
   };
   const reader = new CommittedCounts(BROKERS, output);
   await reader.start();
@@ -154,9 +155,9 @@ export async function main(options: {
   const scale = options.quick ? 1 : 4;
   const workloads: Workload[] = [
     {
-      name: "C1 CPU-bound stateless (sha256 x50 per word)",
+      name: "C1 CPU-bound stateless (sha256 x20 per word)",
       lines: 20_000 * scale,
-      spinPerWord: 50,
+      spinPerWord: 20,
     },
     { name: "C2 per-batch word count", lines: 100_000 * scale, spinPerWord: 0 },
   ];

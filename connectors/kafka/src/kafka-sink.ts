@@ -283,6 +283,10 @@ export class KafkaSink implements Sink {
     if (open === undefined) return;
     this.#counters.aborts++;
     await open.transaction.abort().catch((error: unknown) => {
+      // The producer is stuck in its aborting state (the broker may have aborted the
+      // transaction on its timeout already): the next write reconnects, and a new producer
+      // with the same transactional id takes over (Kafka aborts what is left open).
+      this.#healthy = false;
       this.#logger.warn({ err: error }, "aborting the Kafka transaction failed; it times out");
     });
   }

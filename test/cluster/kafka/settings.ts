@@ -9,6 +9,8 @@ export interface ClusterJobSettings {
   readonly batchIntervalMs: number;
   /** Spins this many rounds of a hash per word (a CPU-bound stateless step, for benchmarks). */
   readonly spinPerWord?: number;
+  /** The sink's transaction timeout (default 10 s: a killed process's transaction ends soon). */
+  readonly transactionTimeoutMs?: number;
 }
 
 /** The environment variable the settings travel in. */

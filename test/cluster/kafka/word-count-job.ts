@@ -52,7 +52,7 @@ ctx
     brokers: settings.brokers,
     topic: settings.output,
     transactionalId: "word-count",
-    transactionTimeoutMs: 10_000,
+    transactionTimeoutMs: settings.transactionTimeoutMs ?? 10_000,
   });
 
 /** Hashes the word `spin` times and keeps the word (CPU work whose result is checked). */
