@@ -2,9 +2,14 @@ import type { SourceRecord } from "./records.js";
 
 const NO_HEADERS = Object.freeze({});
 
-/** Where each row's offset comes from: a run of consecutive integers, or one string per row. */
+/**
+ * Where each row's offset comes from: a run of consecutive integers, one number per row (such
+ * as the byte position after a line of a file, with no string made per row), or one string per
+ * row.
+ */
 export type ColumnOffsets =
   | { readonly kind: "sequence"; readonly first: number }
+  | { readonly kind: "positions"; readonly positions: Float64Array }
   | { readonly kind: "list"; readonly offsets: readonly string[] };
 
 /** What builds a `SourceRecordColumns`. */
@@ -73,9 +78,9 @@ export class SourceRecordColumns {
   /** The offset of row `row`. */
   offsetAt(row: number): string {
     const { offsets } = this;
-    return offsets.kind === "sequence"
-      ? String(offsets.first + row)
-      : (offsets.offsets[row] as string);
+    if (offsets.kind === "sequence") return String(offsets.first + row);
+    if (offsets.kind === "positions") return String(offsets.positions[row] as number);
+    return offsets.offsets[row] as string;
   }
 
   /** The offset of the last row (where to resume after these rows), or `undefined` when empty. */
@@ -143,7 +148,9 @@ export class SourceRecordColumns {
       offsets:
         offsets.kind === "sequence"
           ? { kind: "sequence", first: offsets.first + start }
-          : { kind: "list", offsets: offsets.offsets.slice(start, end) },
+          : offsets.kind === "positions"
+            ? { kind: "positions", positions: offsets.positions.slice(start, end) }
+            : { kind: "list", offsets: offsets.offsets.slice(start, end) },
     });
   }
 }

@@ -1,6 +1,10 @@
 import { deserialize, serialize } from "node:v8";
 import type { Logger } from "pino";
-import { SourceRecordColumns, type SourceRecordColumnsInit } from "../connector/record-columns.js";
+import {
+  type ColumnOffsets,
+  SourceRecordColumns,
+  type SourceRecordColumnsInit,
+} from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { Source, SourceDelivery } from "../connector/source.js";
 import { Wakeup } from "../connector/wakeup.js";
@@ -550,9 +554,15 @@ function columnsPayload(columns: SourceRecordColumns): ColumnsPayload {
       bytes: ownBytes(columns.bytes),
       valueOffsets: ownBytes(columns.valueOffsets),
       timestampMs: typeof timestampMs === "number" ? timestampMs : ownBytes(timestampMs),
-      offsets: columns.offsets,
+      offsets: ownOffsets(columns.offsets),
     },
   };
+}
+
+function ownOffsets(offsets: ColumnOffsets): ColumnOffsets {
+  return offsets.kind === "positions"
+    ? { kind: "positions", positions: ownBytes(offsets.positions) }
+    : offsets;
 }
 
 // v8's serializer writes a view's whole buffer: a view into a larger one is copied first.

@@ -67,6 +67,29 @@ describe("SourceRecordColumns", () => {
     ]);
     expect(columns.slice(1, 2).lastOffset).toBe("9");
   });
+
+  it("position offsets give each row its number as a string, and slice with their rows", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 2 ** 40 }), { maxLength: 30 }), fc.nat(), (ends, a) => {
+        const positions = Float64Array.from(ends);
+        const columns = new SourceRecordColumns({
+          partition: "f.log",
+          bytes: new Uint8Array(ends.length),
+          valueOffsets: Uint32Array.from({ length: ends.length + 1 }, (_, i) => i),
+          timestampMs: 3,
+          offsets: { kind: "positions", positions },
+        });
+        expect(columns.records().map((r) => r.offset)).toEqual(ends.map(String));
+        expect(columns.lastOffset).toBe(ends.length === 0 ? undefined : String(ends.at(-1)));
+        const start = a % (ends.length + 1);
+        const slice = columns.slice(start, ends.length);
+        expect(slice.records().map((r) => r.offset)).toEqual(ends.slice(start).map(String));
+        expect(slice.offsets.kind === "positions" && slice.offsets.positions.buffer).not.toBe(
+          positions.buffer,
+        );
+      }),
+    );
+  });
 });
 
 describe("ReceivedLines", () => {
