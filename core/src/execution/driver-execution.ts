@@ -1,4 +1,5 @@
 import type { Batch } from "../dstream/batch.js";
+import { ColumnarBatch } from "../dstream/columnar-batch.js";
 import { isColumnarStage } from "../dstream/columnar-stage.js";
 import type { DStream } from "../dstream/dstream.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
@@ -9,8 +10,9 @@ import { graphFingerprint } from "../job/graph-fingerprint.js";
 import { type BatchExecutionInfo, ExecutionMetrics } from "./batch-execution-info.js";
 import type { ExecutorJobSpec } from "./executor-job-spec.js";
 import { ExecutorPool, TaskAttemptError } from "./executor-pool.js";
-import type { JobSettings, ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
+import type { JobSettings, ShuffleBucket, TaskInput, TaskResult, TaskSpec } from "./messages.js";
 import { decodeGroups } from "./partition-work.js";
+import { shippable } from "./shipped-columns.js";
 
 /** How a context starts its executors. */
 export interface DriverExecutionOptions {
@@ -147,13 +149,13 @@ export class DriverExecution {
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
     const partitions = await Promise.all(
-      batch.partitions.map((records, partition) =>
+      taskInputs(batch).map((input, partition) =>
         this.run({
           jobKey: this.jobKey,
           time,
           partition,
           streamId: stream.id,
-          input: { kind: "records", records },
+          input,
           chain,
           output: { kind: "records" },
         }).then((result) => this.recordsOf(result, time)),
@@ -193,13 +195,13 @@ export class DriverExecution {
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
         Promise.all(
-          (batch as Batch<unknown>).partitions.map((records, partition) =>
+          taskInputs(batch as Batch<unknown>).map((input, partition) =>
             this.run({
               jobKey: this.jobKey,
               time,
               partition,
               streamId: stream.id,
-              input: { kind: "records", records },
+              input,
               chain,
               output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
             }).then((result) => bucketsOf(result)),
@@ -281,6 +283,17 @@ export class DriverExecution {
       { cause },
     );
   }
+}
+
+/**
+ * What each partition's task reads: a columnar batch not yet decoded travels as its columns (the
+ * executor decodes them), anything else as its records.
+ */
+function taskInputs(batch: Batch<unknown>): TaskInput[] {
+  if (batch instanceof ColumnarBatch && !batch.isMaterialised) {
+    return batch.columns.map((partition) => ({ kind: "columns", columns: shippable(partition) }));
+  }
+  return batch.partitions.map((records) => ({ kind: "records", records }));
 }
 
 /** `stream` as a shuffle, or undefined for any other operator. */

@@ -1,4 +1,5 @@
 import type { ExecutorJobSpec } from "./executor-job-spec.js";
+import type { ShippedColumns } from "./shipped-columns.js";
 
 /** A shuffle bucket: one map task's rows for one reduce partition, in shared memory. */
 export type ShuffleBucket =
@@ -38,6 +39,8 @@ export type ShuffleBucket =
 /** Where a task's records come from. */
 export type TaskInput =
   | { readonly kind: "records"; readonly records: ReadonlyArray<unknown> }
+  /** A columnar partition (decoded into records on the executor, not on the driver). */
+  | { readonly kind: "columns"; readonly columns: ShippedColumns }
   | {
       readonly kind: "shuffle-read";
       /** The shuffle operator's stream id. */

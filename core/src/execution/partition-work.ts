@@ -11,6 +11,7 @@ import {
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels } from "../kernels/kernels.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
+import { revived } from "./shipped-columns.js";
 import {
   bucketBytes,
   decodeBucket,
@@ -54,6 +55,8 @@ export function runTask(
   const { input } = task;
   if (input.kind === "records") {
     records = input.records;
+  } else if (input.kind === "columns") {
+    records = materialise(revived(input.columns));
   } else {
     const read = annotate(input.shuffleId, () =>
       readShuffle(shuffleOf(find(input.shuffleId)), input.buckets, kernels, phases),

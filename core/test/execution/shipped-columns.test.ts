@@ -1,0 +1,69 @@
+// Columnar partitions cross to executors as their columns: a task reading a shipped byte batch
+// or text column computes what it computes from the same records sent one by one.
+import { deserialize, serialize } from "node:v8";
+import { type DStream, type SourceRecord, StreamingContext } from "sluice";
+import { JsKernels } from "sluice/advanced";
+import { SourceRecordColumns } from "sluice/connector";
+import { ManualClock, TestInputDStream } from "sluice/testing";
+import { describe, expect, it } from "vitest";
+import { materialise } from "../../src/dstream/columnar-batch.js";
+import { runTask } from "../../src/execution/partition-work.js";
+import { revived, shippable } from "../../src/execution/shipped-columns.js";
+import { keyColumnFromStrings } from "../../src/kernels/key-column.js";
+
+const decoder = new TextDecoder();
+
+/** What postMessage does to a value: the structured clone algorithm (classes lost, arrays copied). */
+function clone<T>(value: T): T {
+  return deserialize(serialize(value)) as T;
+}
+const kernels = new JsKernels();
+
+function byteBatch(lines: readonly string[], first: number): SourceRecordColumns {
+  const { keys, offsets } = keyColumnFromStrings(lines);
+  return new SourceRecordColumns({
+    partition: "peer",
+    bytes: keys,
+    valueOffsets: offsets,
+    timestampMs: 5,
+    offsets: { kind: "sequence", first },
+  });
+}
+
+function graph(): { streams: ReadonlyMap<number, DStream<unknown>>; id: number } {
+  const ctx = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
+  const input = new TestInputDStream<SourceRecord>(ctx, [], 1);
+  const out = input.map((record) => `${record.offset}:${decoder.decode(record.value)}`);
+  return { streams: ctx.scope.streams, id: out.id };
+}
+
+describe("columns shipped to an executor", () => {
+  it("survive the message as columns and give the task the same records", () => {
+    const partition = {
+      kind: "records" as const,
+      pieces: [byteBatch(["a b", "é"], 3), byteBatch(["", "c"], 5)],
+    };
+    const arrived = clone(shippable(partition));
+    expect(materialise(revived(arrived))).toEqual(materialise(partition));
+    const { streams, id } = graph();
+    const result = runTask(
+      streams,
+      {
+        jobKey: 1,
+        time: 1000,
+        partition: 0,
+        streamId: id,
+        chain: [id],
+        input: { kind: "columns", columns: arrived },
+        output: { kind: "records" },
+      },
+      kernels,
+    );
+    expect(result).toMatchObject({ kind: "records", records: ["3:a b", "4:é", "5:", "6:c"] });
+  });
+
+  it("text columns pass unchanged and decode to their strings", () => {
+    const text = { kind: "text" as const, keys: keyColumnFromStrings(["x", "yz"]) };
+    expect(materialise(revived(clone(shippable(text))))).toEqual(["x", "yz"]);
+  });
+});
