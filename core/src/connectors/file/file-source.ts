@@ -3,7 +3,13 @@ import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { EndOfInputError, NotConnectedError } from "../../connector/control-flow.js";
-import { emptyReadResult, RedeliveryQueue, readResult } from "../../connector/read-results.js";
+import {
+  emptyReadResult,
+  RedeliveryQueue,
+  readColumnsResult,
+  readResult,
+} from "../../connector/read-results.js";
+import { SourceRecordColumns } from "../../connector/record-columns.js";
 import type { SourceRecord } from "../../connector/records.js";
 import type { ReadOptions, ReadResult, SeekOptions, Source } from "../../connector/source.js";
 import type { SourceDeadLetters } from "../../connector/tokens.js";
@@ -12,6 +18,7 @@ import { SluiceError } from "../../errors/sluice-error.js";
 import { isDataFileName } from "./file-names.js";
 import type { FileSourceConfig } from "./file-source-config.js";
 import { InvalidRecords } from "./invalid-records.js";
+import { LineColumns } from "./line-columns.js";
 import {
   csvScanner,
   lineScanner,
@@ -23,6 +30,12 @@ import {
 } from "./record-splitting.js";
 
 const FIRST_CHUNK_BYTES = 64 * 1024;
+/** The largest chunk read at once when lines are short and a read asks for many of them. */
+const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+/** A read of lines stops past this many bytes (value offsets are 32-bit). */
+const MAX_READ_BYTES = 256 * 1024 * 1024;
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 const NO_HEADERS = Object.freeze({});
 const decoder = new TextDecoder("utf-8", { fatal: false });
 const encoder = new TextEncoder();
@@ -47,7 +60,10 @@ export interface FileSourceOptions {
 
 /**
  * The built-in `file` source: reads the files moved into a folder, record by record, with the
- * file name as partition and the byte position after each record as offset (replayable).
+ * file name as partition and the byte position after each record as offset (replayable). In
+ * `lines` format a read hands over the lines of one file as a byte batch (`SourceRecordColumns`)
+ * and stops at the end of that file; `jsonl` and `csv` check or convert each record and hand
+ * over records, possibly of several files.
  */
 export class FileSource implements Source {
   readonly #config: FileSourceConfig;
@@ -67,6 +83,8 @@ export class FileSource implements Source {
   #lastScanAt = 0;
   #endMarkerSeen = false;
   #reads = 0;
+  /** Bytes per line (with its ending) in the last read of lines, to size the next read's chunk. */
+  #bytesPerLine = 0;
   #seek: { offsets: ReadonlyMap<string, string>; firstRunStartedAtMs: number } | undefined;
 
   constructor(
@@ -121,8 +139,9 @@ export class FileSource implements Source {
       if (this.#dirty || Date.now() - this.#lastScanAt >= this.#config.pollIntervalMs) {
         await this.#scan(false);
       }
-      const records = await this.#readPending(max);
-      if (records.length > 0) return this.#result(records);
+      const read = await this.#readPending(max);
+      if (read instanceof SourceRecordColumns) return this.#columnsResult(read);
+      if (read.length > 0) return this.#result(read);
       if (this.#endMarkerSeen && this.#pending.length === 0) {
         throw new EndOfInputError(
           `the end marker "${this.#config.endMarker}" arrived and every file before it was read`,
@@ -169,6 +188,14 @@ export class FileSource implements Source {
     const sequence = this.#reads++;
     return readResult(records, (error) => {
       if (error !== undefined) this.#redelivery.add(sequence, records);
+      else this.#wakeup.notify();
+    });
+  }
+
+  #columnsResult(columns: SourceRecordColumns): ReadResult {
+    const sequence = this.#reads++;
+    return readColumnsResult(columns, (error) => {
+      if (error !== undefined) this.#redelivery.add(sequence, columns.records());
       else this.#wakeup.notify();
     });
   }
@@ -242,7 +269,9 @@ export class FileSource implements Source {
     this.#pending.push(...fresh);
   }
 
-  async #readPending(max: number): Promise<SourceRecord[]> {
+  // Records of the pending files, oldest first; in `lines` format the lines of one file as
+  // columns (a read carries one partition's columns, so it stops at the end of that file).
+  async #readPending(max: number): Promise<SourceRecord[] | SourceRecordColumns> {
     const records: SourceRecord[] = [];
     while (records.length < max && this.#pending.length > 0) {
       const file = this.#pending[0] as TrackedFile;
@@ -257,14 +286,119 @@ export class FileSource implements Source {
         this.#pending.shift();
         continue;
       }
+      let state: "done" | "more";
+      let columns: SourceRecordColumns | undefined;
       try {
-        if ((await this.#readFile(handle, file, records, max)) === "done") this.#pending.shift();
-        else break;
+        if (this.#config.format === "lines") {
+          const lines = new LineColumns(file.name, file.mtimeMs, max);
+          const start = file.position;
+          state = await this.#readLines(handle, file, lines, max);
+          columns = lines.build();
+          if (columns !== undefined) this.#bytesPerLine = (file.position - start) / columns.length;
+        } else {
+          state = await this.#readFile(handle, file, records, max);
+        }
       } finally {
         await handle.close();
       }
+      if (state === "done") this.#pending.shift();
+      if (columns !== undefined) return columns;
+      if (state === "more") break;
     }
     return records;
+  }
+
+  // Adds lines of `file` to `out` up to `max`; "done" when the file is read to its end. Each
+  // line's value is its bytes without the line ending (and a `\r` before it); nothing is blank
+  // or invalid in this format except a line longer than maxRecordBytes.
+  async #readLines(
+    handle: FileHandle,
+    file: TrackedFile,
+    out: LineColumns,
+    max: number,
+  ): Promise<"done" | "more"> {
+    const { size } = await handle.stat();
+    const maxRecordBytes = this.#config.maxRecordBytes;
+    // A chunk that holds the whole read when lines are like those of the last read.
+    let chunkBytes = Math.min(
+      MAX_CHUNK_BYTES,
+      Math.max(FIRST_CHUNK_BYTES, Math.ceil(max * this.#bytesPerLine * 1.1)),
+    );
+    while (out.length < max && out.byteLength < MAX_READ_BYTES && file.position < size) {
+      const length = Math.min(chunkBytes, size - file.position);
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, file.position);
+      const chunk = buffer.subarray(0, bytesRead);
+      const eof = file.position + bytesRead >= size;
+      const chunkStart = file.position;
+      out.beginChunk(chunk);
+      let start = 0;
+      let found = false;
+      while (out.length < max) {
+        let newline = chunk.indexOf(NEWLINE, start);
+        let end = newline + 1;
+        if (newline === -1) {
+          // A last line without a newline counts only at the end of the file.
+          if (!eof || start >= bytesRead) break;
+          newline = bytesRead;
+          end = bytesRead;
+        }
+        found = true;
+        const stop =
+          newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+        if (stop - start > maxRecordBytes) {
+          const error = this.#invalid.report({
+            file: file.name,
+            start: chunkStart + start,
+            problem: `is longer than maxRecordBytes (${maxRecordBytes}): ${stop - start} bytes; raise maxRecordBytes if such records are expected`,
+            bytes: chunk.subarray(start, stop),
+            truncated: true,
+          });
+          if (error !== undefined) {
+            if (out.length === 0) throw error;
+            return "more"; // hand over the lines before it; the next read reports it
+          }
+        } else {
+          out.add(start, stop, chunkStart + end);
+        }
+        file.position = chunkStart + end;
+        start = end;
+      }
+      if (found) continue;
+      if (chunkBytes < maxRecordBytes) {
+        chunkBytes = Math.min(chunkBytes * 2, maxRecordBytes);
+        continue;
+      }
+      const error = await this.#pastTooLong(handle, file, chunk, size);
+      if (error !== undefined) {
+        if (out.length === 0) throw error;
+        return "more"; // hand over the lines before it; the next read reports it
+      }
+      chunkBytes = FIRST_CHUNK_BYTES;
+    }
+    return file.position >= size ? "done" : "more";
+  }
+
+  // No record ends within maxRecordBytes of `file.position` (`chunk` holds its first bytes): it is
+  // too long to hold. Reports it and, unless that stops the job (the error is returned), moves
+  // past it (reading on in small chunks to find where it ends).
+  async #pastTooLong(
+    handle: FileHandle,
+    file: TrackedFile,
+    chunk: Uint8Array,
+    size: number,
+  ): Promise<SluiceError | undefined> {
+    const start = file.position;
+    const end = this.#invalid.fails ? size : await this.#endOfRecord(handle, start, size);
+    const error = this.#invalid.report({
+      file: file.name,
+      start,
+      problem: `is longer than maxRecordBytes (${this.#config.maxRecordBytes})${this.#invalid.fails ? "" : `: ${end - start} bytes`}; raise maxRecordBytes if such records are expected`,
+      bytes: chunk,
+      truncated: true,
+    });
+    if (error === undefined) file.position = end;
+    return error;
   }
 
   // Appends records of `file` to `out` up to `max`; "done" when the file is read to its end.
@@ -294,22 +428,11 @@ export class FileSource implements Source {
           chunkBytes = Math.min(chunkBytes * 2, this.#config.maxRecordBytes);
           continue;
         }
-        // No record ends within maxRecordBytes: it is too long to hold. Unless that stops the
-        // job, find where it ends (reading on in small chunks) and go on after it.
-        const start = file.position;
-        const end = this.#invalid.fails ? size : await this.#endOfRecord(handle, start, size);
-        const error = this.#invalid.report({
-          file: file.name,
-          start,
-          problem: `is longer than maxRecordBytes (${this.#config.maxRecordBytes})${this.#invalid.fails ? "" : `: ${end - start} bytes`}; raise maxRecordBytes if such records are expected`,
-          bytes: chunk.subarray(0, bytesRead),
-          truncated: true,
-        });
+        const error = await this.#pastTooLong(handle, file, chunk.subarray(0, bytesRead), size);
         if (error !== undefined) {
           if (out.length === 0) throw error;
           return "more"; // hand over the records before it; the next read reports it
         }
-        file.position = end;
         chunkBytes = FIRST_CHUNK_BYTES;
         continue;
       }
