@@ -4,7 +4,8 @@
  * process (the Rust limit in a child process per round). Writes bench/results/<time>.json and
  * .md and prints the Markdown.
  *
- * Options: --only=b3,b4,b5,threshold,pairs,wordcount,executors,observability  --rows=N (B3 records per batch)
+ * Options: --only=b3,b4,b5,threshold,pairs,wordcount,executors,observability,small-batches
+ * --rows=N (B3 records per batch)
  * --rounds=N  --quick
  *
  * `--peers` runs the word count against its peers instead (Spark Streaming, a plain Node loop,
@@ -140,5 +141,11 @@ if (!args.has("only") || only.has("executors"))
 // default and by --only=observability.
 if (!args.has("only") || only.has("observability")) {
   const section = await (await import("./observability/run.js")).main({ quick, log });
+  process.stdout.write(`\n${section}\n`);
+}
+// B6, small batch intervals on the real clock (10–100 ms): bench/small-batches/run.ts, run by
+// default and by --only=small-batches; a full run writes its table into docs/BENCHMARKS.md.
+if (!args.has("only") || only.has("small-batches")) {
+  const section = await (await import("./small-batches/run.js")).main({ quick, log });
   process.stdout.write(`\n${section}\n`);
 }
