@@ -120,6 +120,29 @@ describe("file source, lines format", () => {
     );
   });
 
+  it("joins the chunks of a read that spans several, and sizes the next reads' chunks", async () => {
+    // About 400 KB of lines of 0 to 80 bytes (CRLF or LF, multi-byte characters), read in reads
+    // of up to 3,000 lines: several 64 KiB chunks per read at first, then larger chunks.
+    const parts: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      const body = "é".repeat(i % 7) + "w".repeat((i * 37) % 67);
+      parts.push(body + (i % 5 === 0 ? "\r\n" : "\n"));
+    }
+    const bytes = encoder.encode(parts.join(""));
+    const { source } = await sourceOver({ "big.txt": bytes }, { maxRecordsPerRead: 3_000 });
+    const expected = expectedLines(bytes);
+    const values: string[] = [];
+    const offsets: string[] = [];
+    while (values.length < expected.values.length) {
+      const result = await nextRead(source);
+      expect(result.columns?.length).toBe(Math.min(3_000, expected.values.length - values.length));
+      values.push(...result.records.map((r) => decoder.decode(r.value)));
+      offsets.push(...result.records.map((r) => r.offset));
+    }
+    expect(values).toEqual(expected.values);
+    expect(offsets).toEqual(expected.offsets);
+  });
+
   it("keeps empty lines, CRLF endings and a last line without a newline", async () => {
     const text = "é€\r\n\n\r\nx\ry\nlast";
     const { source } = await sourceOver({ "a.txt": text });
