@@ -4,6 +4,9 @@
 //
 //   node --conditions=sluice-source --import tsx bench/file-source-lines.ts [--mb=100] [--only=read|job]
 //
+// (`--conditions=sluice-source` runs the TypeScript sources; without it `sluice` is the built
+// `core/dist`, as after `npm run build`.) Before/after a change: run it in a git worktree of each.
+//
 // Prints wall time, CPU time, lines per second and the load average, which a shared machine
 // needs beside any time (compare runs made one right after the other).
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
