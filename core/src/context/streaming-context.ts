@@ -8,6 +8,7 @@ import type { DStream } from "../dstream/dstream.js";
 import { DStreamGraph } from "../dstream/dstream-graph.js";
 import { OPERATORS, UnionDStream } from "../dstream/operators.js";
 import { RecordFailures } from "../dstream/record-failures.js";
+import { countReaders } from "../dstream/stream-readers.js";
 import type { StreamScope } from "../dstream/stream-scope.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { DriverExecution } from "../execution/driver-execution.js";
@@ -129,6 +130,8 @@ export class StreamingContext {
   private readonly generator: JobGenerator;
   private currentState: ContextState = "INITIALIZED";
   private readonly streams = new Map<number, DStream<unknown>>();
+  /** Readers per stream, counted for a graph of `streams` streams (operations only add). */
+  private readers: { streams: number; counts: ReadonlyMap<DStream<unknown>, number> } | undefined;
   private jobSpec: ExecutorJobSpec | undefined;
   private execution: DriverExecution | undefined;
   private reportedError: { error: unknown } | undefined;
@@ -240,6 +243,7 @@ export class StreamingContext {
         return id;
       },
       streams: this.streams,
+      readersOf: (stream) => this.readerCounts().get(stream) ?? 0,
       setJob: (job) => {
         this.assertCanAddOperations();
         this.jobSpec = job;
@@ -839,6 +843,14 @@ export class StreamingContext {
     const waiters = this.terminationWaiters;
     this.terminationWaiters = [];
     for (const waiter of waiters) waiter.reject(error);
+  }
+
+  // Counted again only when the graph grew: a graph never loses streams.
+  private readerCounts(): ReadonlyMap<DStream<unknown>, number> {
+    if (this.readers?.streams !== this.streams.size) {
+      this.readers = { streams: this.streams.size, counts: countReaders(this.streams.values()) };
+    }
+    return this.readers.counts;
   }
 
   private assertCanAddOperations(): void {

@@ -11,29 +11,8 @@ import {
   type RecordStep,
   tagStreamId,
 } from "./record-step.js";
-import type { StreamScope } from "./stream-scope.js";
 
 type Step = DStream<unknown> & RecordStep<unknown, unknown>;
-
-/**
- * How many streams read each stream of a scope (as a dependency: children, outputs, windows,
- * unions, ...), counted once the graph can no longer grow and again if it did.
- */
-const readersByScope = new WeakMap<
-  StreamScope,
-  { readonly streams: number; readonly readers: Map<DStream<unknown>, number> }
->();
-
-function readersOf(scope: StreamScope): Map<DStream<unknown>, number> {
-  const known = readersByScope.get(scope);
-  if (known !== undefined && known.streams === scope.streams.size) return known.readers;
-  const readers = new Map<DStream<unknown>, number>();
-  for (const stream of scope.streams.values()) {
-    for (const parent of stream.dependencies) readers.set(parent, (readers.get(parent) ?? 0) + 1);
-  }
-  readersByScope.set(scope, { streams: scope.streams.size, readers });
-  return readers;
-}
 
 /**
  * True when a fused loop may run through `stream` without it producing a batch of its own:
@@ -44,11 +23,7 @@ function readersOf(scope: StreamScope): Map<DStream<unknown>, number> {
  * canFuseThrough(words); // false once words.print() was called
  */
 export function canFuseThrough(stream: DStream<unknown>): boolean {
-  return (
-    isRecordStep(stream) &&
-    !stream.keepsOwnBatch &&
-    (readersOf(stream.scope).get(stream) ?? 0) === 1
-  );
+  return isRecordStep(stream) && !stream.keepsOwnBatch && stream.scope.readersOf(stream) === 1;
 }
 
 /**
@@ -105,7 +80,7 @@ export async function computeFused<T>(stream: Step, time: number): Promise<Batch
  */
 function namedReaderColumnsFrom(stream: Step): number | undefined {
   const { scope } = stream;
-  if (stream.keepsOwnBatch || (readersOf(scope).get(stream) ?? 0) !== 1) return undefined;
+  if (stream.keepsOwnBatch || scope.readersOf(stream) !== 1) return undefined;
   for (const candidate of scope.streams.values()) {
     if (candidate.dependencies[0] === stream) return pairColumnsFromRows(candidate);
   }

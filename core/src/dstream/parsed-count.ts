@@ -26,17 +26,8 @@ export function fusableParsedCount(
   if (stream.generatedTimes().includes(time) || parsed.generatedTimes().includes(time)) {
     return undefined;
   }
-  if (readers(stream) > 1 || readers(parsed) > 1) return undefined;
+  if (stream.scope.readersOf(stream) > 1 || stream.scope.readersOf(parsed) > 1) return undefined;
   return parsed as ByteParsedDStream<string> & { readonly parser: TextParser };
-}
-
-/** How many streams of the graph read `stream` (its children, outputs included). */
-function readers(stream: DStream<unknown>): number {
-  let count = 0;
-  for (const other of stream.scope.streams.values()) {
-    if (other.dependencies.includes(stream)) count++;
-  }
-  return count;
 }
 
 /**

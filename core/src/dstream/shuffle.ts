@@ -47,15 +47,30 @@ export function combineMapSide<K, V, C>(
 ): Pair<K, V | C>[][] {
   if (!mapSideCombine) return placeRows(records, numPartitions);
   const local = new KeyedMap<K, C>();
-  for (const [key, value] of records) {
-    local.set(
-      key,
-      local.has(key)
-        ? aggregator.mergeValue(local.get(key) as C, value)
-        : aggregator.createCombiner(value),
-    );
-  }
+  for (const [key, value] of records) combineInto(local, aggregator, key, value);
   return placeRows([...local], numPartitions);
+}
+
+/**
+ * Adds one value to its key's combiner in `combiners` (creating it for a new key): the step of
+ * `combineMapSide`, also the end of a fused loop that feeds a shuffle.
+ *
+ * @example
+ * combineInto(combiners, sum, "a", 1);
+ */
+export function combineInto<K, V, C>(
+  combiners: KeyedMap<K, C>,
+  aggregator: Aggregator<V, C>,
+  key: K,
+  value: V,
+): void {
+  const current = combiners.get(key);
+  // One lookup for a key seen before (a combiner is never undefined unless the user's is).
+  if (current !== undefined || combiners.has(key)) {
+    combiners.set(key, aggregator.mergeValue(current as C, value));
+  } else {
+    combiners.set(key, aggregator.createCombiner(value));
+  }
 }
 
 /**

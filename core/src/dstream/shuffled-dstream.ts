@@ -1,6 +1,16 @@
+import { KeyedMap } from "../util/keyed-map.js";
 import type { Batch } from "./batch.js";
+import { batchOf } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
-import { type Aggregator, combineMapSide, combineReduceSide } from "./shuffle.js";
+import { canFuseThrough, fusedChain } from "./fused-chain.js";
+import { fuseSteps, type RecordStep } from "./record-step.js";
+import {
+  type Aggregator,
+  combineInto,
+  combineMapSide,
+  combineReduceSide,
+  placeRows,
+} from "./shuffle.js";
 import {
   blockRows,
   type MapInput,
@@ -57,8 +67,37 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
   }
 
   protected async compute(time: number): Promise<Batch<[K, C]> | undefined> {
+    const parent = this.parent as DStream<unknown>;
+    if (this.mapSideCombine && canFuseThrough(parent)) return this.computeFused(parent, time);
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
     return shuffleInMemory(this, [batch.partitions], time, this.scope.kernels);
+  }
+
+  /**
+   * The map side fused with the per-record operators above it (read by nothing else): each
+   * partition's records go through their loop straight into the key's combiner, so no array
+   * of pairs is made; then the reduce side, as `shuffleInMemory` runs it.
+   */
+  private async computeFused(
+    parent: DStream<unknown>,
+    time: number,
+  ): Promise<Batch<[K, C]> | undefined> {
+    const { root, steps } = fusedChain(parent as DStream<unknown> & RecordStep<unknown, unknown>);
+    const batch = await root.getOrCompute(time);
+    if (batch === undefined) return undefined;
+    const mapOutputs = batch.partitions.map((records) => {
+      const combiners = new KeyedMap<K, C>();
+      const push = fuseSteps(steps, (pair) => {
+        const [key, value] = pair as readonly [K, V];
+        combineInto(combiners, this.aggregator, key, value);
+      });
+      for (let i = 0; i < records.length; i++) push(records[i]);
+      return rowsBlocks(placeRows([...combiners], this.numPartitions));
+    });
+    const partitions = Array.from({ length: this.numPartitions }, (_, partition) =>
+      this.reduceSide([mapOutputs.map((blocks) => blocks[partition] as ShuffleBlock)]),
+    );
+    return batchOf<[K, C]>(time, partitions);
   }
 }

@@ -75,6 +75,11 @@ export interface StreamScope {
   readonly connectors: ContextConnectors;
   /** Every stream of this context by id (executors find operators by id). */
   readonly streams: ReadonlyMap<number, DStream<unknown>>;
+  /**
+   * How many streams of the graph read `stream` (as a dependency: children, outputs, windows,
+   * unions): 1 means a fused loop or a fused count may run through it.
+   */
+  readersOf(stream: DStream<unknown>): number;
   /** Where the context is in its life. */
   state(): ContextState;
   /** Throws unless operations may still be added (the context is not started or stopped). */

@@ -61,7 +61,7 @@ export class DriverExecution {
     private readonly taskMaxFailures: number,
   ) {
     this.metrics = new ExecutionMetrics(pool.threads);
-    this.shared = streamsReadTwice(scope.streams);
+    this.shared = new Set([...scope.streams.values()].filter((s) => scope.readersOf(s) > 1));
   }
 
   /** Starts the executors (or joins a given pool) and loads the job on each of them. */
@@ -323,17 +323,6 @@ function chainOf(
     current = current.parent;
   }
   return { root: current, chain };
-}
-
-/** The streams that are a dependency of two or more streams. */
-function streamsReadTwice(
-  streams: ReadonlyMap<number, DStream<unknown>>,
-): ReadonlySet<DStream<unknown>> {
-  const readers = new Map<DStream<unknown>, number>();
-  for (const stream of streams.values()) {
-    for (const parent of stream.dependencies) readers.set(parent, (readers.get(parent) ?? 0) + 1);
-  }
-  return new Set([...readers].filter(([, count]) => count > 1).map(([stream]) => stream));
 }
 
 function bucketsOf(result: TaskResult): ShuffleBucket[] {

@@ -76,13 +76,22 @@ describe("fused per-record chains", () => {
           minLength: 1,
           maxLength: 3,
         }),
-        fc.boolean(),
-        async (ops, batches, reduced) => {
+        fc.constantFrom("none", "sum", "function", "groupByKey"),
+        async (ops, batches, reduction) => {
           const inputs: [number[][]] = [batches];
+          // A reduction with a function fuses the chain into its map side's combiners too.
+          const reduce = (stream: DStream<Pair>): DStream<unknown> =>
+            reduction === "sum"
+              ? stream.reduceByKey("sum")
+              : reduction === "function"
+                ? stream.reduceByKey((a, b) => a * 31 + b)
+                : reduction === "groupByKey"
+                  ? stream.groupByKey()
+                  : stream;
           const fused = await runBatches({ inputs }, (numbers: DStream<number>) => {
             let stream = numbers.map((n): Pair => [n % 4, n]);
             for (const op of ops) stream = chained(stream, op);
-            return reduced ? stream.reduceByKey("sum") : stream;
+            return reduce(stream);
           });
           const reference = await runBatches({ inputs }, (numbers: DStream<number>) => {
             const stream = numbers.transform((batch: Batch<number>) => ({
@@ -93,7 +102,7 @@ describe("fused per-record chains", () => {
                 ),
               ),
             }));
-            return reduced ? stream.reduceByKey("sum") : stream;
+            return reduce(stream);
           });
           expect(fused).toEqual(reference);
         },
