@@ -225,4 +225,20 @@ describe("file source, lines format", () => {
       ["b", String(2 + 2_001 + 2)],
     ]);
   });
+
+  it("under onInvalidRecord: fail, hands over the lines before an over-long one, then stops", async () => {
+    const { source } = await sourceOver(
+      { "a.txt": `a\n${"x".repeat(2_000)}\nb\n` },
+      { maxRecordBytes: 1_024 },
+    );
+    const first = await nextRead(source);
+    expect(first.columns?.length).toBe(1);
+    expect(first.records.map((r) => [decoder.decode(r.value), r.offset])).toEqual([["a", "2"]]);
+    await expect(source.read(AbortSignal.timeout(5_000))).rejects.toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      message: expect.stringContaining(
+        'the record in "a.txt" at byte 2 is longer than maxRecordBytes (1024): 2000 bytes',
+      ),
+    });
+  });
 });
