@@ -259,6 +259,10 @@ export class KafkaSink implements Sink {
       if (offsets.length === 0) return;
       this.#open = { transaction: await producer.transaction(), batchTime: Number.NaN };
     }
+    // In cluster mode an acknowledgement that consumed nothing comes from a batch without
+    // records, which wrote nothing: the open transaction holds a later batch's first writes,
+    // which must wait for that batch's own acknowledgement (with its offsets).
+    if (offsets.length === 0 && this.#oneBatchPerTransaction) return;
     const { transaction } = this.#open;
     try {
       if (fence !== undefined && offsets.length > 0) {
