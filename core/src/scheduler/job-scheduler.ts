@@ -104,7 +104,9 @@ export class JobScheduler {
     };
     this.queue.push(jobSet);
     // A batch without jobs that only computes windows' parents runs in turn, unreported.
-    if (!withoutJobs) this.deps.listenerBus.post("onBatchSubmitted", batchInfo(jobSet));
+    if (!withoutJobs && this.deps.listenerBus.listens("onBatchSubmitted")) {
+      this.deps.listenerBus.post("onBatchSubmitted", batchInfo(jobSet));
+    }
     this.pump();
   }
 
@@ -153,20 +155,21 @@ export class JobScheduler {
       return;
     }
     jobSet.processingStartTime = clock.now();
-    listenerBus.post("onBatchStarted", batchInfo(jobSet));
+    // Events are built only for a listener that handles them: at a 10 ms interval the scheduler
+    // posts several hundred a second, each a snapshot of the batch.
+    if (listenerBus.listens("onBatchStarted"))
+      listenerBus.post("onBatchStarted", batchInfo(jobSet));
     // Windows' parents first: a window reads their batches again at later times.
     await computeAhead(jobSet.windowParents, jobSet.time);
     let firstFailure: unknown;
     for (const output of jobSet.outputs) {
       const startTime = clock.now();
-      jobSet.outputInfos.set(
-        output.outputId,
-        outputInfo(jobSet.time, output, startTime, undefined),
-      );
-      listenerBus.post(
-        "onOutputOperationStarted",
-        outputInfo(jobSet.time, output, startTime, undefined),
-      );
+      // Infos are immutable snapshots: the one kept is the one posted.
+      const started = outputInfo(jobSet.time, output, startTime, undefined);
+      jobSet.outputInfos.set(output.outputId, started);
+      if (listenerBus.listens("onOutputOperationStarted")) {
+        listenerBus.post("onOutputOperationStarted", started);
+      }
       let failure: unknown;
       let numRecords: number | undefined;
       try {
@@ -178,7 +181,9 @@ export class JobScheduler {
       }
       const info = outputInfo(jobSet.time, output, startTime, clock.now(), failure, numRecords);
       jobSet.outputInfos.set(output.outputId, info);
-      listenerBus.post("onOutputOperationCompleted", info);
+      if (listenerBus.listens("onOutputOperationCompleted")) {
+        listenerBus.post("onOutputOperationCompleted", info);
+      }
     }
     try {
       await this.deps.afterOutputs?.(jobSet.time);
@@ -188,7 +193,9 @@ export class JobScheduler {
     }
     jobSet.processingEndTime = clock.now();
     jobSet.execution = this.deps.executionInfo?.(jobSet.time);
-    listenerBus.post("onBatchCompleted", batchInfo(jobSet));
+    if (listenerBus.listens("onBatchCompleted")) {
+      listenerBus.post("onBatchCompleted", batchInfo(jobSet));
+    }
     const committing = this.deps.commitBatch?.(jobSet.time, firstFailure);
     if (committing !== undefined) {
       await committing.catch((error: unknown) => this.deps.reportError(error));

@@ -14,6 +14,8 @@ export class Progress {
   }
 
   check(): void {
+    // Called several times per batch; most of the time nobody waits.
+    if (this.waiters.length === 0) return;
     const ready = this.waiters.filter((waiter) => waiter.condition());
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
