@@ -40,6 +40,8 @@ export interface RunResult extends RunSpec {
   readonly cpuPercent: number;
   /** The same per batch interval, ms. */
   readonly cpuMsPerBatch: number;
+  /** The share of that CPU spent in the kernel (system time), 0–1. */
+  readonly systemShare: number;
   readonly failure?: string;
 }
 
@@ -164,6 +166,7 @@ async function runOne(
       wordsAgree: false,
       cpuPercent: 0,
       cpuMsPerBatch: 0,
+      systemShare: 0,
       failure: `runner exited ${code}`,
     };
   }
@@ -175,6 +178,7 @@ async function runOne(
     ...base,
     cpuPercent: (100 * output.cpuMs) / output.measuredWallMs,
     cpuMsPerBatch: (output.cpuMs * spec.intervalMs) / output.measuredWallMs,
+    systemShare: output.cpuMs === 0 ? 0 : output.systemMs / output.cpuMs,
     figures: figures(measured, spec.intervalMs),
     wordsAgree: output.wordsCounted === output.recordsInBatches * 10,
   };
@@ -188,7 +192,7 @@ const fmtRate = (value: number): string =>
 /** The Markdown table of a set of runs. */
 export function table(results: readonly RunResult[]): string {
   const out = [
-    "| job | master | interval | offered lines/s | processed records/s | records/batch | processing p50 / p99 / max ms | scheduling delay p50 / p99 ms | delay trend ms/s (scheduling / end) | fixed ms per batch (intercept) | CPU % of a core | CPU ms per batch | stable | words |",
+    "| job | master | interval | offered lines/s | processed records/s | records/batch | processing p50 / p99 / max ms | scheduling delay p50 / p99 ms | delay trend ms/s (scheduling / end) | fixed ms per batch (intercept) | CPU % of a core | CPU ms per batch (system share) | stable | words |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|",
   ];
   for (const r of results) {
@@ -200,7 +204,7 @@ export function table(results: readonly RunResult[]): string {
       continue;
     }
     out.push(
-      `| ${r.form} | ${r.master} | ${r.intervalMs} ms | ${fmtRate(r.offeredPerSecond)} | ${fmtRate(f.recordsPerSecond)} | ${fmt(f.recordsPerBatch, 0)} | ${fmt(f.processingP50)} / ${fmt(f.processingP99)} / ${fmt(f.processingMax)} | ${fmt(f.schedulingP50)} / ${fmt(f.schedulingP99)} | ${fmt(f.schedulingSlope, 2)} / ${fmt(f.endLagSlope, 2)} | ${fmt(f.fixedMs, 2)} | ${fmt(r.cpuPercent, 0)} | ${fmt(r.cpuMsPerBatch, 2)} | ${f.stable ? "✅" : "❌"} | ${r.wordsAgree ? "✅" : "❌"} |`,
+      `| ${r.form} | ${r.master} | ${r.intervalMs} ms | ${fmtRate(r.offeredPerSecond)} | ${fmtRate(f.recordsPerSecond)} | ${fmt(f.recordsPerBatch, 0)} | ${fmt(f.processingP50)} / ${fmt(f.processingP99)} / ${fmt(f.processingMax)} | ${fmt(f.schedulingP50)} / ${fmt(f.schedulingP99)} | ${fmt(f.schedulingSlope, 2)} / ${fmt(f.endLagSlope, 2)} | ${fmt(f.fixedMs, 2)} | ${fmt(r.cpuPercent, 0)} | ${fmt(r.cpuMsPerBatch, 2)} (${fmt(100 * r.systemShare, 0)}%) | ${f.stable ? "✅" : "❌"} | ${r.wordsAgree ? "✅" : "❌"} |`,
     );
   }
   return out.join("\n");

@@ -39,6 +39,8 @@ export interface RunnerOutput {
   readonly recordsInBatches: number;
   /** CPU time of this process (all its threads) over the measured span, ms. */
   readonly cpuMs: number;
+  /** The part of it spent in the kernel (system calls: timers, sockets, thread wake-ups), ms. */
+  readonly systemMs: number;
   /** The measured span as this process timed it, ms. */
   readonly measuredWallMs: number;
 }
@@ -92,6 +94,7 @@ const output: RunnerOutput = {
   wordsCounted: wordsCounted.total,
   recordsInBatches,
   cpuMs: (cpu.user + cpu.system) / 1000,
+  systemMs: cpu.system / 1000,
   measuredWallMs,
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
