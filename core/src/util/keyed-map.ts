@@ -14,75 +14,90 @@ type ObjectKeyToken = symbol;
  * groups.get(["a", 1]); // 1 — a different array with the same contents
  */
 export class KeyedMap<K, V> {
-  private readonly entries = new Map<unknown, { key: K; value: V }>();
+  /**
+   * Values by key id: a primitive key is its own id (no wrapper per entry, one lookup per get —
+   * this map is the inner loop of every shuffle), an object key's id is its token.
+   */
+  private readonly values = new Map<unknown, V>();
+  /** The first object key seen for each token, and the token of each canonical text. */
+  private readonly objectKeys = new Map<ObjectKeyToken, K>();
   private readonly objectTokens = new Map<string, ObjectKeyToken>();
+  /** A `Map` stores -0 as 0: the zero seen first, to give it back. */
+  private zeroKey: K | undefined;
 
   /** Number of keys. */
   get size(): number {
-    return this.entries.size;
+    return this.values.size;
   }
 
   /** The value stored for `key`, or `undefined`. */
   get(key: K): V | undefined {
-    return this.entries.get(this.lookupId(key))?.value;
+    if (isPrimitive(key)) return this.values.get(key);
+    const token = this.objectTokens.get(canonicalKey(key));
+    return token === undefined ? undefined : this.values.get(token);
   }
 
   /** True when `key` is present. */
   has(key: K): boolean {
-    return this.entries.has(this.lookupId(key));
+    if (isPrimitive(key)) return this.values.has(key);
+    const token = this.objectTokens.get(canonicalKey(key));
+    return token !== undefined && this.values.has(token);
   }
 
   /** Stores `value` under `key`; an existing key keeps its position. */
   set(key: K, value: V): this {
-    const id = this.insertId(key);
-    const entry = this.entries.get(id);
-    if (entry === undefined) this.entries.set(id, { key, value });
-    else entry.value = value;
-    return this;
-  }
-
-  /** Removes `key`; true when it was present. */
-  delete(key: K): boolean {
-    if (isPrimitive(key)) return this.entries.delete(key);
-    const text = canonicalKey(key);
-    const token = this.objectTokens.get(text);
-    if (token === undefined) return false;
-    this.objectTokens.delete(text);
-    return this.entries.delete(token);
-  }
-
-  /** Every `[key, value]` in first-seen order. */
-  *[Symbol.iterator](): IterableIterator<[K, V]> {
-    for (const entry of this.entries.values()) yield [entry.key, entry.value];
-  }
-
-  /** A shallow copy with the same order. */
-  copy(): KeyedMap<K, V> {
-    const clone = new KeyedMap<K, V>();
-    for (const [id, entry] of this.entries)
-      clone.entries.set(id, { key: entry.key, value: entry.value });
-    for (const [text, token] of this.objectTokens) clone.objectTokens.set(text, token);
-    return clone;
-  }
-
-  private lookupId(key: K): unknown {
-    if (isPrimitive(key)) return key;
-    return this.objectTokens.get(canonicalKey(key)) ?? MISSING;
-  }
-
-  private insertId(key: K): unknown {
-    if (isPrimitive(key)) return key;
+    if (isPrimitive(key)) {
+      if (key === 0 && !this.values.has(0)) this.zeroKey = key;
+      this.values.set(key, value);
+      return this;
+    }
     const text = canonicalKey(key);
     let token = this.objectTokens.get(text);
     if (token === undefined) {
       token = Symbol(text);
       this.objectTokens.set(text, token);
+      this.objectKeys.set(token, key);
     }
-    return token;
+    this.values.set(token, value);
+    return this;
+  }
+
+  /** Removes `key`; true when it was present. */
+  delete(key: K): boolean {
+    if (isPrimitive(key)) return this.values.delete(key);
+    const text = canonicalKey(key);
+    const token = this.objectTokens.get(text);
+    if (token === undefined) return false;
+    this.objectTokens.delete(text);
+    this.objectKeys.delete(token);
+    return this.values.delete(token);
+  }
+
+  /** Every `[key, value]` in first-seen order. */
+  *[Symbol.iterator](): IterableIterator<[K, V]> {
+    for (const [id, value] of this.values) yield [this.keyOf(id), value];
+  }
+
+  /** A shallow copy with the same order. */
+  copy(): KeyedMap<K, V> {
+    const clone = new KeyedMap<K, V>();
+    for (const [id, value] of this.values) clone.values.set(id, value);
+    clone.zeroKey = this.zeroKey;
+    for (const [token, key] of this.objectKeys) clone.objectKeys.set(token, key);
+    for (const [text, token] of this.objectTokens) clone.objectTokens.set(text, token);
+    return clone;
+  }
+
+  // A user's own symbol key is a primitive: only this map's tokens stand for object keys.
+  private keyOf(id: unknown): K {
+    if (id === 0) return this.zeroKey as K;
+    if (typeof id === "symbol") {
+      const key = this.objectKeys.get(id);
+      if (key !== undefined || this.objectKeys.has(id)) return key as K;
+    }
+    return id as K;
   }
 }
-
-const MISSING = Symbol("missing key");
 
 function isPrimitive(value: unknown): boolean {
   return (typeof value !== "object" && typeof value !== "function") || value === null;
