@@ -3,7 +3,7 @@ import type { Batch } from "./batch.js";
 import { batchOf } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
 import { canFuseThrough, fusedChain } from "./fused-chain.js";
-import { fuseSteps, type RecordStep } from "./record-step.js";
+import { applySteps, fuseSteps, type RecordStep } from "./record-step.js";
 import {
   type Aggregator,
   combineInto,
@@ -61,6 +61,35 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
     );
   }
 
+  /**
+   * The map side over what `steps` (per-record operators, parent first) make of `records`, in
+   * one loop that ends in each key's combiner: no array of pairs in between. With `tagErrors`
+   * (on executors) an error is marked with the id of the step that threw.
+   *
+   * @example
+   * shuffled.mapSideThrough(lines, [flatMapped, mapped]);
+   */
+  mapSideThrough(
+    records: ReadonlyArray<unknown>,
+    steps: ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
+    tagErrors = false,
+  ): ShuffleBlock[] {
+    if (!this.mapSideCombine) {
+      return this.mapSide(applySteps(records, steps, tagErrors) as MapInput);
+    }
+    const combiners = new KeyedMap<K, C>();
+    const push = fuseSteps(
+      steps,
+      (pair) => {
+        const [key, value] = pair as readonly [K, V];
+        combineInto(combiners, this.aggregator, key, value);
+      },
+      tagErrors,
+    );
+    for (let i = 0; i < records.length; i++) push(records[i]);
+    return rowsBlocks(placeRows([...combiners], this.numPartitions));
+  }
+
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>): ReduceOutput {
     const mapOutputs = (blocks[0] ?? []).map((block) => blockRows(block));
     return combineReduceSide(mapOutputs, this.aggregator, this.mapSideCombine);
@@ -86,15 +115,7 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
     const { root, steps } = fusedChain(parent as DStream<unknown> & RecordStep<unknown, unknown>);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const mapOutputs = batch.partitions.map((records) => {
-      const combiners = new KeyedMap<K, C>();
-      const push = fuseSteps(steps, (pair) => {
-        const [key, value] = pair as readonly [K, V];
-        combineInto(combiners, this.aggregator, key, value);
-      });
-      for (let i = 0; i < records.length; i++) push(records[i]);
-      return rowsBlocks(placeRows([...combiners], this.numPartitions));
-    });
+    const mapOutputs = batch.partitions.map((records) => this.mapSideThrough(records, steps));
     const partitions = Array.from({ length: this.numPartitions }, (_, partition) =>
       this.reduceSide([mapOutputs.map((blocks) => blocks[partition] as ShuffleBlock)]),
     );

@@ -2,10 +2,12 @@ import { type ColumnarPartition, materialise } from "../dstream/columnar-batch.j
 import type { DStream } from "../dstream/dstream.js";
 import { applyChain, pairColumnsFromRows } from "../dstream/fused-chain.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
+import { isRecordStep, type RecordStep } from "../dstream/record-step.js";
 import {
   isShuffleOperator,
   type MapInput,
   type ReduceOutput,
+  type ShuffleBlock,
   type ShuffleOperator,
 } from "../dstream/shuffle-operator.js";
 import { SluiceError } from "../errors/sluice-error.js";
@@ -86,6 +88,29 @@ export function runTask(
   const { output } = task;
   const shuffle = output.kind === "records" ? undefined : find(output.shuffleId);
   const started = performance.now();
+  // A chain of per-record operators into reduceByKey/combineByKey: one loop into the combiners.
+  const through = shuffle === undefined ? undefined : mapSideThroughOf(shuffle);
+  if (
+    output.kind === "shuffle-write" &&
+    through !== undefined &&
+    operators.length > 0 &&
+    operators.every((operator) => isRecordStep(operator))
+  ) {
+    const blocks = annotate(output.shuffleId, () =>
+      through(
+        records,
+        operators as ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
+        true,
+      ),
+    );
+    const mapped = performance.now();
+    phases.functionsMs += mapped - started;
+    const buckets = blocks.map(encodeBucket);
+    phases.shuffleMs += performance.now() - mapped;
+    let bytes = 0;
+    for (const bucket of buckets) bytes += bucketBytes(bucket);
+    return { kind: "buckets", buckets, bytes, phases };
+  }
   const applied: MapInput =
     operators.length === 0
       ? records
@@ -113,6 +138,18 @@ export function runTask(
   let bytes = 0;
   for (const bucket of buckets) bytes += bucketBytes(bucket);
   return { kind: "buckets", buckets, bytes, phases };
+}
+
+/** A shuffle's map side that takes per-record operators into one loop, if it has one. */
+type MapSideThrough = (
+  records: ReadonlyArray<unknown>,
+  steps: ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
+  tagErrors: boolean,
+) => ShuffleBlock[];
+
+function mapSideThroughOf(shuffle: DStream<unknown>): MapSideThrough | undefined {
+  const method = (shuffle as { mapSideThrough?: MapSideThrough }).mapSideThrough;
+  return typeof method === "function" ? method.bind(shuffle) : undefined;
 }
 
 /** Runs `work`, marking an error it throws with the operator's id. */

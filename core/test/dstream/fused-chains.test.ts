@@ -358,17 +358,20 @@ describe("fused chains on executors", () => {
   });
 
   it("name the operator that threw in the middle of a fused chain (local[2])", async () => {
-    const run = runBatches(
-      {
-        inputs: [[[1, 7, 2]]],
-        master: "local[2]",
-        executorPool: pool as ExecutorPool,
-        taskMaxFailures: 1,
-      },
-      jobs.failingMiddle,
-    );
-    await expect(run).rejects.toThrow(
-      /^MappedValuesDStream \(stream \d+\) failed .*seven is refused/,
-    );
+    // Also when the chain runs straight into reduceByKey's combiners in the map task.
+    for (const job of [jobs.failingMiddle, jobs.failingIntoReduce]) {
+      const run = runBatches(
+        {
+          inputs: [[[1, 7, 2]]],
+          master: "local[2]",
+          executorPool: pool as ExecutorPool,
+          taskMaxFailures: 1,
+        },
+        job,
+      );
+      await expect(run).rejects.toThrow(
+        /^MappedValuesDStream \(stream \d+\) failed .*seven is refused/,
+      );
+    }
   });
 });

@@ -45,3 +45,14 @@ export const failingMiddle = streamsJob(url, "failingMiddle", (numbers: DStream<
     })
     .filter(([, n]) => n >= 0),
 );
+
+/** The same failure in a chain that feeds reduceByKey with a function (fused into its combiners). */
+export const failingIntoReduce = streamsJob(url, "failingIntoReduce", (numbers: DStream<number>) =>
+  numbers
+    .map((n): [number, number] => [n % 3, n])
+    .mapValues((n) => {
+      if (n === 7) throw new Error("seven is refused");
+      return n;
+    })
+    .reduceByKey((a, b) => a + b),
+);
