@@ -33,6 +33,35 @@ describe("cluster options", () => {
     ).toThrow(/cluster\.group must be the job's id.*cluster\.kafka\.brokers must list/s);
   });
 
+  it("refuses to start a job that keeps state across batches, naming the operators", async () => {
+    const cluster = { kafka: { brokers: ["127.0.0.1:9092"] }, group: "wc", processId: "p1" };
+    const stateful = new StreamingContext({ batchInterval: "1s", cluster });
+    const pairs = stateful.queueStream<[string, number]>([]);
+    pairs.reduceByKey((a, b) => a + b).print();
+    pairs.reduceByKeyAndWindow("sum", "3s").print();
+    pairs
+      .updateStateByKey(
+        (values: number[], state: number | undefined) => (state ?? 0) + values.length,
+      )
+      .print();
+    expect(() => stateful.start()).toThrow(
+      expect.objectContaining({
+        code: "SLUICE_INVALID_CONFIG",
+        message: expect.stringMatching(
+          /NamedWindowedDStream\(sum\) \(stream \d+\), StateDStream.* keep state/,
+        ),
+      }),
+    );
+    // Per-batch aggregations start.
+    const perBatch = new StreamingContext({ batchInterval: "1s", cluster });
+    perBatch
+      .queueStream<[string, number]>([])
+      .reduceByKey((a, b) => a + b)
+      .print();
+    await perBatch.start();
+    await perBatch.stop();
+  });
+
   it("gives the context a member whose partitions follow what its sources report", () => {
     const ctx = new StreamingContext({
       batchInterval: "1s",

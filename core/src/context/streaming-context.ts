@@ -8,6 +8,7 @@ import type { DStream } from "../dstream/dstream.js";
 import { DStreamGraph } from "../dstream/dstream-graph.js";
 import { OPERATORS, UnionDStream } from "../dstream/operators.js";
 import { RecordFailures } from "../dstream/record-failures.js";
+import { isStatefulOperator } from "../dstream/stateful-operator.js";
 import { countReaders } from "../dstream/stream-readers.js";
 import type { StreamScope } from "../dstream/stream-scope.js";
 import { SluiceError } from "../errors/sluice-error.js";
@@ -604,6 +605,16 @@ export class StreamingContext {
         "SLUICE_NO_OUTPUT_OPERATIONS",
         "no output operations registered, so nothing to execute: add foreachBatch, print or saveAsTextFiles before start()",
       );
+    }
+    if (this.clusterMember !== undefined) {
+      // Each process sees only its share of the input: state across batches would be partial.
+      const stateful = [...this.streams.values()].filter(isStatefulOperator);
+      if (stateful.length > 0) {
+        throw new SluiceError(
+          "SLUICE_INVALID_CONFIG",
+          `cluster mode runs stateless jobs and per-batch aggregations only; ${stateful.map((stream) => `${stream.operatorName} (stream ${stream.id})`).join(", ")} keep${stateful.length === 1 ? "s" : ""} state across batches, which each process would hold for its own share of the input. Run this job without \`cluster\`, or keep only per-batch operations (docs/cluster.md, "Not yet built")`,
+        );
+      }
     }
     const interval = this.options.batchInterval;
     let startTime = (Math.floor(this.clock.now() / interval) + 1) * interval;
