@@ -5,7 +5,8 @@
  * that pushes back (`write` returns false) is waited for, and the lines due meanwhile follow
  * once it drains, so the rate offered is what the job reads at most. Its own process, so it
  * takes no time from the job's thread. Prints `{"port"}` when listening; on SIGTERM (or when
- * the client leaves) prints `{"sent", "ms", "maxBehind"}` and exits.
+ * the client leaves) prints `{"sent", "ms", "maxBehind", "timeline"}` (lines sent so far, every
+ * 100 ms, against the wall clock) and exits.
  *   generator.ts <lines_per_second>
  */
 import { createServer, type Socket } from "node:net";
@@ -78,6 +79,9 @@ let sent = 0;
 let maxBehind = 0;
 let waiting = false;
 let timer: NodeJS.Timeout | undefined;
+/** [wall clock ms, lines sent by then], every 100 ms. */
+const timeline: [number, number][] = [];
+let nextSample = 0;
 
 /** Writes the lines due by now (as far as the socket takes them). */
 function tick(): void {
@@ -100,12 +104,17 @@ function tick(): void {
     }
   }
   maxBehind = Math.max(maxBehind, due - sent);
+  const now = performance.now();
+  if (now >= nextSample) {
+    timeline.push([performance.timeOrigin + now, sent]);
+    nextSample = now + 100;
+  }
 }
 
 function finish(): void {
   if (timer !== undefined) clearInterval(timer);
   const ms = client === undefined ? 0 : performance.now() - startMs;
-  process.stdout.write(`${JSON.stringify({ sent, ms, maxBehind })}\n`);
+  process.stdout.write(`${JSON.stringify({ sent, ms, maxBehind, timeline })}\n`);
   client?.destroy();
   process.exit(0);
 }

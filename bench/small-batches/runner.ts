@@ -1,7 +1,7 @@
 /**
  * One run of the small-batch benchmark, in its own process: the job of `job.ts` on the real
  * clock against the generator's port, for `warmupMs + measureMs` after the context started.
- * Prints one JSON line: every batch completed (time, records, processing time timed with
+ * Prints one line, `small-batches-result ` and JSON: every batch completed (time, records, processing time timed with
  * `performance.now()` between the batch's start and completion events, scheduling delay, the
  * lag of its submission and of its end behind its batch time) and the words counted.
  *   runner.ts '<json RunnerArgs>'
@@ -41,9 +41,18 @@ export interface RunnerOutput {
   readonly cpuMs: number;
   /** The part of it spent in the kernel (system calls: timers, sockets, thread wake-ups), ms. */
   readonly systemMs: number;
+  /** What the source reported besides records (connection failures, stops). */
+  readonly receiverEvents: string[];
+  /** Flow control after the last batch (`onInputRate`): rate, queue, pause. */
+  readonly lastInputRate: unknown;
+  /** Batches after which flow control had the source paused, by reason. */
+  readonly pausedBatches: Record<string, number>;
   /** The measured span as this process timed it, ms. */
   readonly measuredWallMs: number;
 }
+
+/** Starts the line that carries a run's output. */
+const RESULT_MARK = "small-batches-result ";
 
 const args = JSON.parse(process.argv[2] as string) as RunnerArgs;
 const MODULE = new URL("./job.ts", import.meta.url);
@@ -58,7 +67,17 @@ const ctx = await createJobContext(
 const started = new Map<number, number>();
 const batches: BatchSample[] = [];
 let recordsInBatches = 0;
+const receiverEvents: string[] = [];
+let lastInputRate: unknown;
+const pausedBatches: Record<string, number> = {};
 ctx.addListener({
+  onInputRate: (info) => {
+    lastInputRate = { ...info, recordsPerPartition: undefined, backlog: undefined };
+    if (info.paused !== undefined)
+      pausedBatches[info.paused] = (pausedBatches[info.paused] ?? 0) + 1;
+  },
+  onReceiverError: (info) => receiverEvents.push(`error: ${info.lastErrorMessage}`),
+  onReceiverStopped: (info) => receiverEvents.push(`stopped: ${info.lastErrorMessage}`),
   onBatchStarted: (info) => {
     started.set(info.batchTime, performance.now());
   },
@@ -95,8 +114,12 @@ const output: RunnerOutput = {
   recordsInBatches,
   cpuMs: (cpu.user + cpu.system) / 1000,
   systemMs: cpu.system / 1000,
+  receiverEvents,
+  lastInputRate,
+  pausedBatches,
   measuredWallMs,
 };
-process.stdout.write(`${JSON.stringify(output)}\n`);
+// Marked: the job's logger writes JSON lines to stdout too.
+process.stdout.write(`${RESULT_MARK}${JSON.stringify(output)}\n`);
 // Executor threads and the socket could keep the process alive: the run is over.
 process.exit(0);
