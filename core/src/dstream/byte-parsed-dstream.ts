@@ -12,6 +12,7 @@ import type { Batch } from "./batch.js";
 import type { ByteParser, TextRecord } from "./byte-parser.js";
 import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
+import { kernelCalls } from "./kernel-calls.js";
 
 /**
  * `lines()`, `words()`, `csvColumn(i)`, `jsonStringField(name)`, `jsonNumberField(name)`: the
@@ -48,9 +49,9 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
     const batch = await this.parent.getOrCompute(time);
     if (batch === undefined) return undefined;
     const kernels = this.scope.kernels;
-    // The partitions at once, on the native module's threads.
-    const parsed = await Promise.all(
-      this.inputColumns(batch).map((values) => parsePartitionAsync(kernels, this.parser, values)),
+    // The partitions on the native module's threads, as many at once as the job has cores.
+    const parsed = await kernelCalls(this.scope, this.inputColumns(batch), (values) =>
+      parsePartitionAsync(kernels, this.parser, values),
     );
     return new ColumnarBatch<T>(time, parsed);
   }

@@ -76,7 +76,7 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> implements Shuf
     if (input === undefined) return undefined;
     const kernels = this.scope.kernels;
     const counts = await countParsedPartitions(
-      kernels,
+      this.scope,
       parsed.parser,
       parsed.inputColumns(input),
       this.numPartitions,

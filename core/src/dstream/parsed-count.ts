@@ -1,8 +1,10 @@
-import type { Kernels, KeyColumn, TextParser, Utf8Groups } from "../kernels/kernels.js";
+import type { KeyColumn, TextParser, Utf8Groups } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { DStream } from "./dstream.js";
+import { kernelCalls } from "./kernel-calls.js";
 import { PairedWithOneDStream } from "./paired-with-one-dstream.js";
+import type { StreamScope } from "./stream-scope.js";
 
 /**
  * The byte parser whose parsed rows `stream` (a reduction's parent) counts, when nothing else
@@ -32,40 +34,40 @@ export function fusableParsedCount(
 
 /**
  * `countByValue` of a text parser's rows, from each partition's bytes: every partition parsed
- * and counted in one kernel call (`countParsedAsync`, the partitions at once on the native
- * module's threads), its groups already placed into the output partitions; then each output
+ * and counted in one kernel call (`countParsedAsync`, on the native module's threads, as many at
+ * once as the job has cores), its groups already placed into the output partitions; then each output
  * partition's groups merged with a sum, partition after partition (also at once). The same
  * batch as counting the parsed rows: keys in first-seen order, exact integer counts.
  * `undefined` when a group is not valid UTF-8 (bytes then do not group as strings do): the
  * caller counts the parsed rows instead.
  *
  * @example
- * await countParsedPartitions(kernels, { kind: "words" }, columns, 2); // one pairs column each
+ * await countParsedPartitions(scope, { kind: "words" }, columns, 2); // one pairs column each
  */
 export async function countParsedPartitions(
-  kernels: Kernels,
+  scope: StreamScope,
   parser: TextParser,
   inputs: readonly KeyColumn[],
   numPartitions: number,
 ): Promise<Utf8Groups[] | undefined> {
-  const placed = await Promise.all(
-    inputs.map((values) => kernels.countParsedAsync(values, parser, numPartitions)),
+  const { kernels } = scope;
+  const placed = await kernelCalls(scope, inputs, (values) =>
+    kernels.countParsedAsync(values, parser, numPartitions),
   );
   for (const groups of placed) {
     if (!groups.every((group) => isUtf8Column(group.keys))) return undefined;
   }
-  return Promise.all(
-    Array.from({ length: numPartitions }, (_, partition) => {
-      const parts = placed.map((groups) => groups[partition] as Utf8Groups);
-      const filled = parts.filter((part) => part.values.length > 0);
-      if (filled.length <= 1) return filled[0] ?? (parts[0] as Utf8Groups);
-      return kernels.reduceByKeyUtf8Async(
-        concatKeyColumns(filled.map((part) => part.keys)),
-        concatFloats(filled.map((part) => part.values)),
-        "sum",
-      );
-    }),
-  );
+  const partitions = Array.from({ length: numPartitions }, (_, partition) => partition);
+  return kernelCalls(scope, partitions, async (partition) => {
+    const parts = placed.map((groups) => groups[partition] as Utf8Groups);
+    const filled = parts.filter((part) => part.values.length > 0);
+    if (filled.length <= 1) return filled[0] ?? (parts[0] as Utf8Groups);
+    return kernels.reduceByKeyUtf8Async(
+      concatKeyColumns(filled.map((part) => part.keys)),
+      concatFloats(filled.map((part) => part.values)),
+      "sum",
+    );
+  });
 }
 
 function concatFloats(parts: readonly Float64Array[]): Float64Array {

@@ -30,6 +30,8 @@ export interface RemoteExecution {
   compute(stream: DStream<unknown>, time: number): Promise<Batch<unknown> | undefined> | undefined;
   /** The executors' thread ids now. */
   threadIds(): number[];
+  /** Executor threads (the N of `local[N]`). */
+  readonly executors: number;
 }
 
 /**
