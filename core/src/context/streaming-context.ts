@@ -17,7 +17,7 @@ import type { ExecutorJobSpec } from "../execution/executor-job-spec.js";
 import { warnExecutors } from "../execution/executor-log.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
 import {
-  lineText,
+  lineTexts,
   type TextFileStreamOptions,
   textFileLines,
 } from "../input/file-input-dstream.js";
@@ -417,9 +417,7 @@ export class StreamingContext {
       },
     );
     // Decoded on the driver, partition by partition: the source already cut the lines.
-    return records.transform((batch) => ({
-      partitions: batch.partitions.map((partition) => partition.map(lineText)),
-    }));
+    return records.transform((batch) => ({ partitions: lineTexts(batch) }));
   }
 
   /**

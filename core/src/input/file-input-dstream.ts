@@ -1,5 +1,8 @@
+import { isAscii } from "node:buffer";
+import type { SourceRecordColumns } from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { Batch } from "../dstream/batch.js";
+import { columnsOf } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
 
 type LineStream = DStream<string>;
@@ -41,6 +44,36 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 export function lineText(record: SourceRecord): string {
   return decoder.decode(record.value);
+}
+
+/**
+ * The text of every line of a batch of a line-oriented source, partition by partition, as
+ * `lineText` gives it: a byte batch of ASCII lines is decoded in one pass (no record object per
+ * line), anything else line by line.
+ *
+ * @example
+ * const texts = lineTexts(batch); // [["first line", "second line"], []]
+ */
+export function lineTexts(batch: Batch<SourceRecord>): string[][] {
+  const columns = columnsOf(batch, "records");
+  if (columns === undefined) return batch.partitions.map((partition) => partition.map(lineText));
+  return columns.map(({ pieces }) => pieces.flatMap(piecesLines));
+}
+
+function piecesLines(piece: SourceRecordColumns): string[] {
+  const { bytes, valueOffsets } = piece;
+  const used = bytes.subarray(valueOffsets[0], valueOffsets[piece.length]);
+  if (!isAscii(used)) return piece.records().map(lineText);
+  const text = Buffer.from(used.buffer, used.byteOffset, used.byteLength).toString("latin1");
+  const start = valueOffsets[0] as number;
+  const lines = new Array<string>(piece.length);
+  for (let row = 0; row < lines.length; row++) {
+    lines[row] = text.slice(
+      (valueOffsets[row] as number) - start,
+      (valueOffsets[row + 1] as number) - start,
+    );
+  }
+  return lines;
 }
 
 /** What `textFileLines` needs of a context: `ctx.source`. */
