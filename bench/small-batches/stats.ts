@@ -66,13 +66,19 @@ export interface RunFigures {
   readonly schedulingSlope: number;
   /** Trend of how late batches end behind their batch time, ms per second of run. */
   readonly endLagSlope: number;
-  /** Intercept of processing time against records per batch: the fixed cost of a batch, ms. */
+  /**
+   * Intercept of processing time against records per batch: the fixed cost of a batch, ms; NaN
+   * when the batch sizes hardly differ (spread under `MIN_SIZE_SPREAD`).
+   */
   readonly fixedMs: number;
   /** Slope of the same line, µs per record. */
   readonly perRecordUs: number;
   /** p99 processing below the interval and a scheduling delay that does not grow. */
   readonly stable: boolean;
 }
+
+/** The least spread of batch sizes (standard deviation over mean) for a within-run intercept. */
+export const MIN_SIZE_SPREAD = 0.1;
 
 /** A growing delay: more than this many ms per second of run (1% of the time) is unstable. */
 export const STABLE_SLOPE_MS_PER_S = 10;
@@ -102,6 +108,14 @@ export function figures(measured: readonly BatchSample[], intervalMs: number): R
     measured.map((batch) => batch.records),
     processing,
   );
+  // An intercept needs batch sizes that differ: below a 10% spread it says nothing.
+  const sizes = measured.map((batch) => batch.records);
+  const meanSize = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
+  const spread =
+    meanSize === 0
+      ? 0
+      : Math.sqrt(sizes.reduce((sum, size) => sum + (size - meanSize) ** 2, 0) / sizes.length) /
+        meanSize;
   const processingP99 = percentile(processing, 99);
   return {
     batches: measured.length,
@@ -114,7 +128,7 @@ export function figures(measured: readonly BatchSample[], intervalMs: number): R
     schedulingP99: percentile(scheduling, 99),
     schedulingSlope,
     endLagSlope,
-    fixedMs: cost.intercept,
+    fixedMs: spread < MIN_SIZE_SPREAD ? Number.NaN : cost.intercept,
     perRecordUs: cost.slope * 1000,
     stable:
       processingP99 < intervalMs &&
