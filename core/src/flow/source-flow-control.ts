@@ -209,8 +209,13 @@ export class SourceFlowControl {
     this.pendingRecords = nothingPending ? 0 : Math.max(0, this.pendingRecords - held.records);
     this.pendingBytes = nothingPending ? 0 : Math.max(0, this.pendingBytes - held.bytes);
     const allowance = this.controller.recordsPerBatch(this.partitionsSeen);
+    // What was read beyond the allowance is paid back in the next interval, never later: a
+    // surplus carried on at a low rate (the estimator's floor after a slow start) would keep a
+    // source paused for minutes.
     this.intervalReceived =
-      allowance === undefined ? 0 : Math.max(0, this.intervalReceived - allowance);
+      allowance === undefined
+        ? 0
+        : Math.min(allowance, Math.max(0, this.intervalReceived - allowance));
     this.carryPartitionSurplus();
     this.sharesUsed = false;
     if (tally.records > 0 && this.lastBacklog === undefined) {
@@ -239,7 +244,7 @@ export class SourceFlowControl {
     const next = new Map<string, number>();
     for (const [partition, received] of this.intervalReceivedByPartition) {
       const share = shares?.get(partition);
-      const surplus = share === undefined ? 0 : received - share;
+      const surplus = share === undefined ? 0 : Math.min(share, received - share);
       if (surplus > 0) next.set(partition, surplus);
     }
     this.intervalReceivedByPartition = next;

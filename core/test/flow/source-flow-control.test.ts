@@ -72,6 +72,21 @@ describe("SourceFlowControl read options", () => {
     });
   });
 
+  it("carries a surplus over one interval at most, so a burst never pauses the source longer", () => {
+    const flow = flowControl();
+    // 50 000 records read at once from one partition, against an allowance of 600 a batch.
+    const burst = recordsOf("t-0", 50_000);
+    flow.received(burst);
+    expect(flow.pauseReason()).toBe("rate");
+    flow.allocate(1000, burst, true);
+    // The next interval pays back one allowance; the one after reads again.
+    expect(flow.remainingAllowance()).toBe(0);
+    expect(flow.pauseReason()).toBe("rate");
+    flow.allocate(2000, [], true);
+    expect(flow.remainingAllowance()).toBe(600);
+    expect(flow.pauseReason()).toBeUndefined();
+  });
+
   it("pauses for its rate once every partition with a backlog used its share, until the next interval", () => {
     const flow = flowControl();
     const backlog = new Map([
