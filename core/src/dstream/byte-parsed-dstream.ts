@@ -12,7 +12,7 @@ import type { Batch } from "./batch.js";
 import type { ByteParser, TextRecord } from "./byte-parser.js";
 import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
 import { DStream } from "./dstream.js";
-import { kernelCalls } from "./kernel-calls.js";
+import { kernelCalls, SYNC_CALL_BELOW_BYTES } from "./kernel-calls.js";
 
 /**
  * `lines()`, `words()`, `csvColumn(i)`, `jsonStringField(name)`, `jsonNumberField(name)`: the
@@ -50,8 +50,10 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
     if (batch === undefined) return undefined;
     const kernels = this.scope.kernels;
     // The partitions on the native module's threads, as many at once as the job has cores.
-    const parsed = await kernelCalls(this.scope, this.inputColumns(batch), (values) =>
-      parsePartitionAsync(kernels, this.parser, values),
+    const parsed = await kernelCalls(this.scope, this.inputColumns(batch), async (values) =>
+      values.keys.byteLength < SYNC_CALL_BELOW_BYTES
+        ? parsePartition(kernels, this.parser, values)
+        : parsePartitionAsync(kernels, this.parser, values),
     );
     return new ColumnarBatch<T>(time, parsed);
   }

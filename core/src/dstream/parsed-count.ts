@@ -2,7 +2,7 @@ import type { KeyColumn, TextParser, Utf8Groups } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { DStream } from "./dstream.js";
-import { kernelCalls } from "./kernel-calls.js";
+import { kernelCalls, SYNC_CALL_BELOW_BYTES } from "./kernel-calls.js";
 import { PairedWithOneDStream } from "./paired-with-one-dstream.js";
 import type { StreamScope } from "./stream-scope.js";
 
@@ -51,8 +51,10 @@ export async function countParsedPartitions(
   numPartitions: number,
 ): Promise<Utf8Groups[] | undefined> {
   const { kernels } = scope;
-  const placed = await kernelCalls(scope, inputs, (values) =>
-    kernels.countParsedAsync(values, parser, numPartitions),
+  const placed = await kernelCalls(scope, inputs, async (values) =>
+    values.keys.byteLength < SYNC_CALL_BELOW_BYTES
+      ? kernels.countParsed(values, parser, numPartitions)
+      : kernels.countParsedAsync(values, parser, numPartitions),
   );
   for (const groups of placed) {
     if (!groups.every((group) => isUtf8Column(group.keys))) return undefined;
@@ -62,11 +64,11 @@ export async function countParsedPartitions(
     const parts = placed.map((groups) => groups[partition] as Utf8Groups);
     const filled = parts.filter((part) => part.values.length > 0);
     if (filled.length <= 1) return filled[0] ?? (parts[0] as Utf8Groups);
-    return kernels.reduceByKeyUtf8Async(
-      concatKeyColumns(filled.map((part) => part.keys)),
-      concatFloats(filled.map((part) => part.values)),
-      "sum",
-    );
+    const keys = concatKeyColumns(filled.map((part) => part.keys));
+    const values = concatFloats(filled.map((part) => part.values));
+    return keys.keys.byteLength < SYNC_CALL_BELOW_BYTES
+      ? kernels.reduceByKeyUtf8(keys, values, "sum")
+      : kernels.reduceByKeyUtf8Async(keys, values, "sum");
   });
 }
 

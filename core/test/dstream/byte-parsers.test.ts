@@ -291,7 +291,8 @@ describe("countByValue after a text parser", () => {
     ];
     const job = (s: DStream<SourceRecord>) => s.words().countByValue(2);
     const native = await runBatches({ kernels, inputs, numPartitions: 3 }, job);
-    expect(calls.get("countParsedAsync")).toBe(3);
+    // Small partitions on the main thread, large ones on the libuv pool: one call each.
+    expect((calls.get("countParsed") ?? 0) + (calls.get("countParsedAsync") ?? 0)).toBe(3);
     expect(calls.get("splitWords") ?? 0).toBe(0);
     expect(calls.get("splitWordsAsync") ?? 0).toBe(0);
     const twin = await runBatches({ kernels: new JsKernels(), inputs, numPartitions: 3 }, job);
