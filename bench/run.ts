@@ -6,12 +6,18 @@
  *
  * Options: --only=b3,b4,b5,threshold,pairs,wordcount,executors,observability,small-batches
  * --rows=N (B3 records per batch)
+ * Probes of one change each, run only when named in --only (each also runs on its own; its file
+ * says how): lambda-chain (fused per-record chains vs a Node loop), kernels-word-count (fused
+ * parse + count, async partitions), window-memory (two commits of a window job in worktrees),
+ * file-source-lines (the file source's byte batches), cluster (bench/cluster: processes pinned
+ * to cores).
  * --rounds=N  --quick
  *
  * `--peers` runs the word count against its peers instead (Spark Streaming, a plain Node loop,
  * hand-written Rust: bench/peers/run.ts); it exits 1 when the contenders' digests disagree.
  * `--no-spark` leaves Spark out.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -148,4 +154,35 @@ if (!args.has("only") || only.has("observability")) {
 if (!args.has("only") || only.has("small-batches")) {
   const section = await (await import("./small-batches/run.js")).main({ quick, log });
   process.stdout.write(`\n${section}\n`);
+}
+// Probes of one change each, in a process of their own, only when named in --only.
+const PROBES: Readonly<Record<string, readonly string[]>> = {
+  "lambda-chain": ["--import", "tsx", "bench/lambda-chain.ts", ...(quick ? ["--lines=20000"] : [])],
+  "kernels-word-count": ["--import", "tsx", "bench/kernels-word-count.ts"],
+  "window-memory": [
+    "--import",
+    "tsx",
+    "bench/window-memory.ts",
+    ...(quick ? ["--batches=12"] : []),
+  ],
+  "file-source-lines": [
+    "--conditions=sluice-source",
+    "--import",
+    "tsx",
+    "bench/file-source-lines.ts",
+    ...(quick ? ["--mb=10"] : []),
+  ],
+  cluster: ["--import", "tsx", "bench/cluster/run.ts", ...(quick ? ["--quick"] : [])],
+};
+for (const [name, probe] of Object.entries(PROBES)) {
+  if (!(args.has("only") && only.has(name))) continue;
+  log(`running the ${name} probe: node ${probe.join(" ")}`);
+  const run = spawnSync(process.execPath, probe, {
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    stdio: "inherit",
+  });
+  if (run.status !== 0) {
+    log(`the ${name} probe failed (exit ${run.status ?? run.signal})`);
+    process.exitCode = 1;
+  }
 }
