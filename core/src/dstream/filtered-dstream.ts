@@ -1,7 +1,6 @@
-import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
-import { computeFused } from "./fused-chain.js";
-import type { RecordSink, RecordStep } from "./record-step.js";
+import type { DStream } from "./dstream.js";
+import type { RecordSink } from "./record-step.js";
+import { RecordStepDStream } from "./record-step-dstream.js";
 
 /**
  * `filter`: the records a predicate accepts (Spark's `FilteredDStream`). A step of a fused loop
@@ -10,36 +9,12 @@ import type { RecordSink, RecordStep } from "./record-step.js";
  * @example
  * numbers.filter((n) => n > 0); // a FilteredDStream
  */
-export class FilteredDStream<T> extends DStream<T> implements RecordStep<T, T> {
-  keepsOwnBatch = false;
-
+export class FilteredDStream<T> extends RecordStepDStream<T, T> {
   constructor(
-    readonly parent: DStream<T>,
+    parent: DStream<T>,
     private readonly predicate: (record: T) => boolean,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
-  override cache(): this {
-    this.keepsOwnBatch = true;
-    return super.cache();
-  }
-
-  override persist(): this {
-    this.keepsOwnBatch = true;
-    return super.persist();
-  }
-
-  protected compute(time: number): Promise<Batch<T> | undefined> {
-    return computeFused<T>(this as RecordStep<unknown, unknown> & DStream<unknown>, time);
+    super(parent);
   }
 
   recordStep(next: RecordSink<T>): RecordSink<T> {
@@ -47,10 +22,5 @@ export class FilteredDStream<T> extends DStream<T> implements RecordStep<T, T> {
     return (record) => {
       if (predicate(record)) next(record);
     };
-  }
-
-  applyToPartition(records: ReadonlyArray<T>): T[] {
-    const predicate = this.predicate;
-    return records.filter((r) => predicate(r));
   }
 }

@@ -1,7 +1,6 @@
-import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
-import { computeFused } from "./fused-chain.js";
-import type { RecordSink, RecordStep } from "./record-step.js";
+import type { DStream } from "./dstream.js";
+import type { RecordSink } from "./record-step.js";
+import { RecordStepDStream } from "./record-step-dstream.js";
 
 /**
  * `flatMap`: every record to any number of records (Spark's `FlatMappedDStream`). A step of a
@@ -11,36 +10,12 @@ import type { RecordSink, RecordStep } from "./record-step.js";
  * @example
  * lines.flatMap((line) => line.split(" ")); // a FlatMappedDStream
  */
-export class FlatMappedDStream<T, U> extends DStream<U> implements RecordStep<T, U> {
-  keepsOwnBatch = false;
-
+export class FlatMappedDStream<T, U> extends RecordStepDStream<T, U> {
   constructor(
-    readonly parent: DStream<T>,
+    parent: DStream<T>,
     private readonly fn: (record: T) => Iterable<U>,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
-  override cache(): this {
-    this.keepsOwnBatch = true;
-    return super.cache();
-  }
-
-  override persist(): this {
-    this.keepsOwnBatch = true;
-    return super.persist();
-  }
-
-  protected compute(time: number): Promise<Batch<U> | undefined> {
-    return computeFused<U>(this as RecordStep<unknown, unknown> & DStream<unknown>, time);
+    super(parent);
   }
 
   recordStep(next: RecordSink<U>): RecordSink<T> {
@@ -54,11 +29,5 @@ export class FlatMappedDStream<T, U> extends DStream<U> implements RecordStep<T,
         for (const one of produced) next(one);
       }
     };
-  }
-
-  applyToPartition(records: ReadonlyArray<T>): U[] {
-    const out: U[] = [];
-    for (const record of records) for (const produced of this.fn(record)) out.push(produced);
-    return out;
   }
 }

@@ -1,8 +1,7 @@
-import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
-import { computeFused } from "./fused-chain.js";
+import type { DStream } from "./dstream.js";
 import { SKIPPED_RECORD } from "./record-guard.js";
-import type { RecordSink, RecordStep } from "./record-step.js";
+import type { RecordSink } from "./record-step.js";
+import { RecordStepDStream } from "./record-step-dstream.js";
 
 /**
  * `map`: every record through a function (Spark's `MappedDStream`). A step of a fused loop
@@ -11,36 +10,12 @@ import type { RecordSink, RecordStep } from "./record-step.js";
  * @example
  * words.map((word) => [word, 1]); // a MappedDStream
  */
-export class MappedDStream<T, U> extends DStream<U> implements RecordStep<T, U> {
-  keepsOwnBatch = false;
-
+export class MappedDStream<T, U> extends RecordStepDStream<T, U> {
   constructor(
-    readonly parent: DStream<T>,
+    parent: DStream<T>,
     private readonly fn: (record: T) => U,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
-  override cache(): this {
-    this.keepsOwnBatch = true;
-    return super.cache();
-  }
-
-  override persist(): this {
-    this.keepsOwnBatch = true;
-    return super.persist();
-  }
-
-  protected compute(time: number): Promise<Batch<U> | undefined> {
-    return computeFused<U>(this as RecordStep<unknown, unknown> & DStream<unknown>, time);
+    super(parent);
   }
 
   recordStep(next: RecordSink<U>): RecordSink<T> {
@@ -50,16 +25,5 @@ export class MappedDStream<T, U> extends DStream<U> implements RecordStep<T, U> 
       // A record sent to the dead-letter sink is left out.
       if ((mapped as unknown) !== SKIPPED_RECORD) next(mapped);
     };
-  }
-
-  applyToPartition(records: ReadonlyArray<T>): U[] {
-    const fn = this.fn;
-    const out: U[] = [];
-    for (const record of records) {
-      const mapped = fn(record);
-      // A record sent to the dead-letter sink is left out.
-      if ((mapped as unknown) !== SKIPPED_RECORD) out.push(mapped);
-    }
-    return out;
   }
 }

@@ -1,8 +1,7 @@
-import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
-import { computeFused } from "./fused-chain.js";
+import type { DStream } from "./dstream.js";
 import { SKIPPED_RECORD } from "./record-guard.js";
-import type { RecordSink, RecordStep } from "./record-step.js";
+import type { RecordSink } from "./record-step.js";
+import { RecordStepDStream } from "./record-step-dstream.js";
 
 /**
  * `mapValues`: every pair's value through a function (Spark's `MapValuedDStream`). A step of a
@@ -11,39 +10,12 @@ import type { RecordSink, RecordStep } from "./record-step.js";
  * @example
  * counts.mapValues((n) => n * 2); // a MappedValuesDStream
  */
-export class MappedValuesDStream<K, V, U>
-  extends DStream<[K, U]>
-  implements RecordStep<readonly [K, V], [K, U]>
-{
-  keepsOwnBatch = false;
-
+export class MappedValuesDStream<K, V, U> extends RecordStepDStream<readonly [K, V], [K, U]> {
   constructor(
-    readonly parent: DStream<readonly [K, V]>,
+    parent: DStream<readonly [K, V]>,
     private readonly fn: (value: V) => U,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
-  override cache(): this {
-    this.keepsOwnBatch = true;
-    return super.cache();
-  }
-
-  override persist(): this {
-    this.keepsOwnBatch = true;
-    return super.persist();
-  }
-
-  protected compute(time: number): Promise<Batch<[K, U]> | undefined> {
-    return computeFused<[K, U]>(this as RecordStep<unknown, unknown> & DStream<unknown>, time);
+    super(parent);
   }
 
   recordStep(next: RecordSink<[K, U]>): RecordSink<readonly [K, V]> {
@@ -53,16 +25,5 @@ export class MappedValuesDStream<K, V, U>
       // A record sent to the dead-letter sink is left out.
       if ((mapped as unknown) !== SKIPPED_RECORD) next([key, mapped]);
     };
-  }
-
-  applyToPartition(records: ReadonlyArray<readonly [K, V]>): [K, U][] {
-    const fn = this.fn;
-    const out: [K, U][] = [];
-    for (const [key, value] of records) {
-      const mapped = fn(value);
-      // A record sent to the dead-letter sink is left out.
-      if ((mapped as unknown) !== SKIPPED_RECORD) out.push([key, mapped]);
-    }
-    return out;
   }
 }

@@ -1,8 +1,9 @@
 import type { Batch } from "./batch.js";
 import { ColumnarBatch, type ColumnarPartition, columnsOf } from "./columnar-batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
 import { computeFused, fusedChain } from "./fused-chain.js";
 import type { RecordSink, RecordStep } from "./record-step.js";
+import { RecordStepDStream } from "./record-step-dstream.js";
 
 /**
  * `map((record) => [record, 1])` for `countByValue`, declarative so that it keeps columns: a
@@ -14,35 +15,8 @@ import type { RecordSink, RecordStep } from "./record-step.js";
  * @example
  * words.countByValue(); // a PairedWithOneDStream, then reduceByKey("count")
  */
-export class PairedWithOneDStream<T>
-  extends DStream<[T, number]>
-  implements RecordStep<T, [T, number]>
-{
-  keepsOwnBatch = false;
-
-  constructor(readonly parent: DStream<T>) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
-  override cache(): this {
-    this.keepsOwnBatch = true;
-    return super.cache();
-  }
-
-  override persist(): this {
-    this.keepsOwnBatch = true;
-    return super.persist();
-  }
-
-  protected async compute(time: number): Promise<Batch<[T, number]> | undefined> {
+export class PairedWithOneDStream<T> extends RecordStepDStream<T, [T, number]> {
+  protected override async compute(time: number): Promise<Batch<[T, number]> | undefined> {
     const self = this as RecordStep<unknown, unknown> & DStream<unknown>;
     // Straight after a byte parser (nothing to fuse with), its columns stay columns.
     if (fusedChain(self).steps.length === 1) {
@@ -61,11 +35,5 @@ export class PairedWithOneDStream<T>
 
   recordStep(next: RecordSink<[T, number]>): RecordSink<T> {
     return (record) => next([record, 1]);
-  }
-
-  applyToPartition(records: ReadonlyArray<T>): [T, number][] {
-    const out = new Array<[T, number]>(records.length);
-    for (let i = 0; i < records.length; i++) out[i] = [records[i] as T, 1];
-    return out;
   }
 }
