@@ -3,6 +3,7 @@ import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
 import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { DStream } from "./dstream.js";
 import { kernelCalls, SYNC_CALL_BELOW_BYTES } from "./kernel-calls.js";
+import { concatValues } from "./pair-columns.js";
 import { PairedWithOneDStream } from "./paired-with-one-dstream.js";
 import type { StreamScope } from "./stream-scope.js";
 
@@ -65,21 +66,9 @@ export async function countParsedPartitions(
     const filled = parts.filter((part) => part.values.length > 0);
     if (filled.length <= 1) return filled[0] ?? (parts[0] as Utf8Groups);
     const keys = concatKeyColumns(filled.map((part) => part.keys));
-    const values = concatFloats(filled.map((part) => part.values));
+    const values = concatValues(filled.map((part) => part.values));
     return keys.keys.byteLength < SYNC_CALL_BELOW_BYTES
       ? kernels.reduceByKeyUtf8(keys, values, "sum")
       : kernels.reduceByKeyUtf8Async(keys, values, "sum");
   });
-}
-
-function concatFloats(parts: readonly Float64Array[]): Float64Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Float64Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
