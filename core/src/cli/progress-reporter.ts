@@ -35,6 +35,8 @@ export class ProgressReporter implements StreamingListener {
   private readonly recentRates: number[] = [];
   private statusShown = false;
   private address: string | undefined;
+  /** In cluster mode, the input partitions the group gave this process. */
+  private partitions: readonly string[] | undefined;
 
   constructor(
     private readonly mode: ProgressMode,
@@ -70,18 +72,19 @@ export class ProgressReporter implements StreamingListener {
             batches: this.batches,
             recordsIn: this.recordsIn,
             totalRecordsOut: this.recordsOut,
+            ...(this.partitions === undefined ? {} : { partitions: this.partitions }),
           })}\n`,
         );
         return;
       case "lines":
         this.output.write(
-          `batch ${new Date(info.batchTime).toISOString()} records=${info.numRecords} out=${batchOut} processing=${ms(info.processingDelay)} scheduling-delay=${ms(info.schedulingDelay)} total-delay=${ms(info.totalDelay)}\n`,
+          `batch ${new Date(info.batchTime).toISOString()} records=${info.numRecords} out=${batchOut} processing=${ms(info.processingDelay)} scheduling-delay=${ms(info.schedulingDelay)} total-delay=${ms(info.totalDelay)}${this.partitions === undefined ? "" : ` partitions=${this.partitions.join(",") || "none"}`}\n`,
         );
         return;
       case "status-line":
         this.statusShown = true;
         this.output.write(
-          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn} out ${this.recordsOut}${this.address === undefined ? "" : ` | ${this.address}`}`,
+          `\r\x1b[Kbatches ${this.batches} | input ${round(inputRate)} rec/s | processing ${ms(info.processingDelay)} | scheduling delay ${ms(info.schedulingDelay)} | records in ${this.recordsIn} out ${this.recordsOut}${this.partitions === undefined ? "" : ` | partitions ${this.partitions.join(", ") || "none"}`}${this.address === undefined ? "" : ` | ${this.address}`}`,
         );
         return;
     }
@@ -100,6 +103,17 @@ export class ProgressReporter implements StreamingListener {
       return;
     }
     this.note(metricsOnly ? `metrics at ${url}metrics` : `UI at ${url} (metrics at ${url}metrics)`);
+  }
+
+  /**
+   * In cluster mode: the input partitions the group gave this process, shown with every batch
+   * from now on (each rebalance calls this again).
+   *
+   * @example
+   * cluster.onPartitions((partitions) => reporter.showPartitions(partitions));
+   */
+  showPartitions(partitions: readonly string[]): void {
+    this.partitions = [...partitions];
   }
 
   /**

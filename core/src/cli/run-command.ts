@@ -63,11 +63,12 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
   ctx.addListener(reporter);
   const cluster = ctx.cluster;
   // The partitions the group gave this process, shown whenever a rebalance changes them.
-  const stopShowingPartitions = cluster?.onPartitions((partitions) =>
+  const stopShowingPartitions = cluster?.onPartitions((partitions) => {
+    reporter.showPartitions(partitions);
     reporter.note(
       `cluster ${cluster.group}, process ${cluster.processId}: partitions ${partitions.length === 0 ? "(none)" : partitions.join(", ")}`,
-    ),
-  );
+    );
+  });
   ctx.addListener({
     onBatchCompleted: () => {
       if (ctx.inputsEnded) void ctx.stop({ graceful: true });
