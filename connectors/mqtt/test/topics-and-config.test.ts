@@ -174,6 +174,8 @@ describe("cluster mode", () => {
     processId: "p1",
     kafka: { brokers: ["127.0.0.1:9092"] },
     reportPartitions: () => undefined,
+    keyedPartitions: undefined,
+    offerKeyedExchange: () => undefined,
   };
   const clustered = () => registry().register(CLUSTER_MEMBERSHIP, member);
 

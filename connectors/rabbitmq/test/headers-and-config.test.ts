@@ -134,6 +134,8 @@ describe("cluster mode", () => {
     processId: "p1",
     kafka: { brokers: ["127.0.0.1:9092"] },
     reportPartitions: () => undefined,
+    keyedPartitions: undefined,
+    offerKeyedExchange: () => undefined,
   };
   const registry = () =>
     new ConnectorRegistry({ logger: new LogCapture().logger }).use(rabbitmqSource);

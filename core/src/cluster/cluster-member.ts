@@ -1,4 +1,6 @@
 import type { ClusterKafkaSettings, ClusterMembership } from "../connector/cluster-membership.js";
+import type { KeyedExchange } from "../connector/keyed-exchange.js";
+import { SluiceError } from "../errors/sluice-error.js";
 import type { ResolvedClusterOptions } from "./cluster-options.js";
 
 /** Called with this process's partitions (all sources, sorted) whenever they change. */
@@ -19,6 +21,9 @@ export class ClusterMember implements ClusterMembership {
   readonly kafka: ClusterKafkaSettings;
   readonly #bySource = new Map<string, readonly string[]>();
   readonly #listeners = new Set<PartitionsListener>();
+  #keyedPartitions: number | undefined;
+  #exchange: KeyedExchange | undefined;
+  readonly #exchangeWaiters: Array<(exchange: KeyedExchange) => void> = [];
 
   constructor(options: ResolvedClusterOptions) {
     this.group = options.group;
@@ -35,6 +40,34 @@ export class ClusterMember implements ClusterMembership {
     this.#bySource.set(connectorId, [...partitions]);
     const all = this.partitions();
     for (const listener of this.#listeners) listener(all);
+  }
+
+  /** The job's keyed partitions when it has a keyed part (set by the context at start). */
+  get keyedPartitions(): number | undefined {
+    return this.#keyedPartitions;
+  }
+
+  /** Declares the job's keyed part, before its sources start. */
+  planKeyedPartitions(partitions: number): void {
+    this.#keyedPartitions = partitions;
+  }
+
+  offerKeyedExchange(exchange: KeyedExchange): void {
+    if (this.#exchange !== undefined && this.#exchange !== exchange) {
+      throw new SluiceError(
+        "SLUICE_INVALID_CONFIG",
+        `cluster group "${this.group}": a second source offered to carry the job's keyed part; a cluster job with a keyed part reads exactly one Kafka source`,
+      );
+    }
+    this.#exchange = exchange;
+    for (const waiter of this.#exchangeWaiters.splice(0)) waiter(exchange);
+  }
+
+  /** The exchange of the job's keyed part, once a source offered it. */
+  keyedExchange(): Promise<KeyedExchange> {
+    const exchange = this.#exchange;
+    if (exchange !== undefined) return Promise.resolve(exchange);
+    return new Promise((resolve) => this.#exchangeWaiters.push(resolve));
   }
 
   /** Listens to partition changes; returns the function that stops listening. */

@@ -1,3 +1,4 @@
+import type { KeyedExchange } from "./keyed-exchange.js";
 import type { TlsConfig } from "./tls-config.js";
 import { type ServiceToken, serviceToken } from "./tokens.js";
 
@@ -37,6 +38,17 @@ export interface ClusterMembership {
    * `"<topic>-<partition>"` (after every rebalance; empty when it owns none).
    */
   reportPartitions(connectorId: string, partitions: readonly string[]): void;
+  /**
+   * The job's keyed partitions when it has a keyed part (a shuffle or state across batches),
+   * which then runs as one task per keyed partition through a `KeyedExchange`; `undefined` for
+   * a job whose outputs depend only on each batch's records.
+   */
+  readonly keyedPartitions: number | undefined;
+  /**
+   * Hands the context the exchange that carries the job's keyed part. The Kafka source does
+   * this in cluster mode when `keyedPartitions` is set (exactly one source may).
+   */
+  offerKeyedExchange(exchange: KeyedExchange): void;
 }
 
 /**

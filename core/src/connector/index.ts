@@ -71,6 +71,7 @@ export {
   hostPort,
   splitHostPort,
 } from "./host-port.js";
+export type { KeyedBatch, KeyedExchange, KeyedRestore } from "./keyed-exchange.js";
 export { openAbortably } from "./open-abortably.js";
 export {
   type ConnectorPlugin,
@@ -88,10 +89,14 @@ export {
   readResult,
 } from "./read-results.js";
 export {
+  type ColumnHeaders,
+  type ColumnKeys,
   type ColumnOffsets,
+  type ColumnPartitions,
   SourceRecordColumns,
   type SourceRecordColumnsInit,
 } from "./record-columns.js";
+export { SourceRecordColumnsBuilder } from "./record-columns-builder.js";
 export { RecordTemplate, TEMPLATE_PLACEHOLDERS } from "./record-template.js";
 export type { RecordHeaders, SinkRecord, SourceRecord } from "./records.js";
 export {
