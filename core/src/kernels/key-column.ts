@@ -19,6 +19,10 @@ export function keyColumnFromStrings(values: readonly string[]): KeyColumn {
   for (let row = 0; row < rows; row++) units += (values[row] as string).length;
   // A joined string longer than V8's limit (2^29 - 24 units) cannot be made.
   if (units > MAX_JOINED_UNITS) return keyColumnFromStringsOneByOne(values);
+  if (rows > ASCII_CHUNK_ROWS) {
+    const ascii = asciiKeyColumn(values, units);
+    if (ascii !== undefined) return ascii;
+  }
   const offsets = new Uint32Array(rows + 1);
   let joined = values.join("");
   let bytes = Buffer.byteLength(joined, "utf8");
@@ -53,6 +57,36 @@ export function keyColumnFromStrings(values: readonly string[]): KeyColumn {
 }
 
 const MAX_JOINED_UNITS = 1 << 28;
+
+/**
+ * Rows joined at a time when the strings are ASCII. Joining a few dozen kilobytes at a time and
+ * writing each piece while it is in cache measured 2–3x faster than one join of megabytes (a
+ * large-object allocation, written once and read once from memory).
+ */
+const ASCII_CHUNK_ROWS = 1024;
+
+/**
+ * `keyColumnFromStrings` for strings that are all ASCII (one byte per UTF-16 unit), joined and
+ * written `ASCII_CHUNK_ROWS` at a time; `undefined` at the first piece holding anything else.
+ */
+function asciiKeyColumn(values: readonly string[], units: number): KeyColumn | undefined {
+  const rows = values.length;
+  // Not from the shared pool: the column may outlive this call or be handed to another thread.
+  const keys = Buffer.allocUnsafeSlow(units);
+  const offsets = new Uint32Array(rows + 1);
+  let position = 0;
+  for (let from = 0; from < rows; from += ASCII_CHUNK_ROWS) {
+    const to = Math.min(rows, from + ASCII_CHUNK_ROWS);
+    const joined = values.slice(from, to).join("");
+    if (Buffer.byteLength(joined, "utf8") !== joined.length) return undefined;
+    keys.write(joined, position, joined.length, "latin1");
+    for (let row = from; row < to; row++) {
+      position += (values[row] as string).length;
+      offsets[row + 1] = position;
+    }
+  }
+  return { keys: new Uint8Array(keys.buffer, keys.byteOffset, units), offsets };
+}
 
 /**
  * `keyColumnFromStrings` one string at a time (the same bytes): for inputs too large to join.

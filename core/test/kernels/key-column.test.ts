@@ -55,6 +55,25 @@ describe("keyColumnFromStrings", () => {
     );
   });
 
+  it("gives TextEncoder's bytes for thousands of strings, ASCII or not anywhere among them", () => {
+    // Past 1024 rows ASCII strings are written a piece at a time; any other unit, in any
+    // piece, takes the general path.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1000, max: 3000 }),
+        fc.option(fc.tuple(fc.nat(), fc.constantFrom("é", "\ud800", "🙂", "\u0080")), {
+          nil: undefined,
+        }),
+        (rows, odd) => {
+          const values = Array.from({ length: rows }, (_, row) => `w${row % 97}`.repeat(row % 3));
+          if (odd !== undefined) values[odd[0] % rows] = `x${odd[1]}`;
+          expect(plain(keyColumnFromStrings(values))).toEqual(encodedOneByOne(values));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it("owns its memory (not a slice of Buffer's shared pool)", () => {
     const column = keyColumnFromStrings(["ab", "c"]);
     expect(column.keys.byteOffset).toBe(0);
