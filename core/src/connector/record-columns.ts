@@ -1,20 +1,53 @@
-import type { SourceRecord } from "./records.js";
+import type { RecordHeaders, SourceRecord } from "./records.js";
 
-const NO_HEADERS = Object.freeze({});
+const NO_HEADERS: RecordHeaders = Object.freeze({});
 
 /**
  * Where each row's offset comes from: a run of consecutive integers, one number per row (such
- * as the byte position after a line of a file, with no string made per row), or one string per
- * row.
+ * as the byte position after a line of a file, or a Kafka offset, with no string made per row),
+ * or one string per row.
  */
 export type ColumnOffsets =
   | { readonly kind: "sequence"; readonly first: number }
   | { readonly kind: "positions"; readonly positions: Float64Array }
   | { readonly kind: "list"; readonly offsets: readonly string[] };
 
+/**
+ * The rows' keys, Arrow's nullable binary layout: every key back to back in `bytes`, `rows + 1`
+ * offsets into it, and a validity bitmap saying which rows have a key at all (a row without one
+ * has an empty range). An empty key (`Uint8Array(0)`) is a key, not the lack of one.
+ */
+export interface ColumnKeys {
+  readonly bytes: Uint8Array;
+  readonly offsets: Uint32Array;
+  /**
+   * Bit `row % 8` of byte `row >> 3` is set when row `row` has a key; absent when every row has
+   * one.
+   */
+  readonly present?: Uint8Array;
+}
+
+/**
+ * The rows' headers: one entry per row (`undefined` for a row without headers), or made per row
+ * only when a record is asked for (`at`), from what the source kept of each message, so that a
+ * byte parser after the source never pays for them.
+ */
+export type ColumnHeaders =
+  | { readonly kind: "list"; readonly headers: ReadonlyArray<RecordHeaders | undefined> }
+  | { readonly kind: "lazy"; readonly at: (row: number) => RecordHeaders | undefined };
+
+/** Rows of several partitions: the partitions' names and each row's index into them. */
+export interface ColumnPartitions {
+  readonly names: readonly string[];
+  readonly ofRow: Uint32Array;
+}
+
 /** What builds a `SourceRecordColumns`. */
 export interface SourceRecordColumnsInit {
-  /** The stream every row comes from (a TCP peer, a file, a topic-partition). */
+  /**
+   * The stream every row comes from (a TCP peer, a file, a topic-partition); with `partitions`,
+   * the first row's.
+   */
   readonly partition: string;
   /** Every row's value, back to back. */
   readonly bytes: Uint8Array;
@@ -24,15 +57,22 @@ export interface SourceRecordColumnsInit {
   readonly timestampMs: Float64Array | number;
   /** Each row's offset (where to resume after it). */
   readonly offsets: ColumnOffsets;
+  /** The rows' keys; none when absent. */
+  readonly keys?: ColumnKeys;
+  /** The rows' headers; none when absent. */
+  readonly headers?: ColumnHeaders;
+  /** Each row's partition when the rows come from several; all are `partition`'s when absent. */
+  readonly partitions?: ColumnPartitions;
 }
 
 /**
- * Records of one partition held as columns — every value in one byte blob with offsets, a
- * timestamp column and the offsets — instead of one object per record: a byte batch. A source
- * that receives many small records without keys or headers (lines from a socket or a file)
- * hands these over (`readColumnsResult`) so that the bytes reach the kernels as they are; a
- * byte parser after the source reads `values` with no per-record work, and records become
- * `SourceRecord` objects only when something asks for them (`records()`, once).
+ * Records held as columns — every value in one byte blob with offsets, a timestamp column, the
+ * offsets and, where the source has them, keys (one blob, offsets and a validity bitmap),
+ * headers (kept per row, or made on demand) and each row's partition — instead of one object
+ * per record: a byte batch. A source hands these over (`readColumnsResult`) so that the bytes
+ * reach the kernels as they are; a byte parser after the source reads `values` with no
+ * per-record work, and records become `SourceRecord` objects only when something asks for them
+ * (`records()`, once).
  *
  * @example
  * const columns = new SourceRecordColumns({
@@ -50,6 +90,9 @@ export class SourceRecordColumns {
   readonly valueOffsets: Uint32Array;
   readonly timestampMs: Float64Array | number;
   readonly offsets: ColumnOffsets;
+  readonly keys: ColumnKeys | undefined;
+  readonly headers: ColumnHeaders | undefined;
+  readonly partitions: ColumnPartitions | undefined;
   #records: SourceRecord[] | undefined;
 
   constructor(init: SourceRecordColumnsInit) {
@@ -58,6 +101,9 @@ export class SourceRecordColumns {
     this.valueOffsets = init.valueOffsets;
     this.timestampMs = init.timestampMs;
     this.offsets = init.offsets;
+    this.keys = init.keys;
+    this.headers = init.headers;
+    this.partitions = init.partitions;
   }
 
   /** Rows held. */
@@ -65,9 +111,15 @@ export class SourceRecordColumns {
     return this.valueOffsets.length - 1;
   }
 
-  /** Bytes of the values (what flow control counts). */
+  /**
+   * Bytes of the values and keys (what flow control counts, as it counts a record's value and
+   * key).
+   */
   get byteLength(): number {
-    return (this.valueOffsets[this.length] ?? 0) - (this.valueOffsets[0] ?? 0);
+    const values = (this.valueOffsets[this.length] ?? 0) - (this.valueOffsets[0] ?? 0);
+    const keyOffsets = this.keys?.offsets;
+    if (keyOffsets === undefined) return values;
+    return values + (keyOffsets[this.length] ?? 0) - (keyOffsets[0] ?? 0);
   }
 
   /** The values as a key column (`{ keys, offsets }`) for the kernels, without a copy. */
@@ -94,6 +146,54 @@ export class SourceRecordColumns {
     return typeof timestampMs === "number" ? timestampMs : (timestampMs[row] as number);
   }
 
+  /** The partition of row `row`. */
+  partitionAt(row: number): string {
+    const { partitions } = this;
+    return partitions === undefined
+      ? this.partition
+      : (partitions.names[partitions.ofRow[row] as number] as string);
+  }
+
+  /** The key of row `row` (a view into the key blob), or `undefined` when it has none. */
+  keyAt(row: number): Uint8Array | undefined {
+    const { keys } = this;
+    if (keys === undefined) return undefined;
+    const { present } = keys;
+    if (present !== undefined && ((present[row >> 3] as number) & (1 << (row & 7))) === 0) {
+      return undefined;
+    }
+    return keys.bytes.subarray(keys.offsets[row], keys.offsets[row + 1]);
+  }
+
+  /** The headers of row `row` (an empty object when it has none). */
+  headersAt(row: number): RecordHeaders {
+    const { headers } = this;
+    if (headers === undefined) return NO_HEADERS;
+    const found = headers.kind === "list" ? headers.headers[row] : headers.at(row);
+    return found ?? NO_HEADERS;
+  }
+
+  /** Rows per partition, partitions in order of their first row. */
+  rowsPerPartition(): Map<string, number> {
+    const counts = new Map<string, number>();
+    const { partitions } = this;
+    if (partitions === undefined) {
+      if (this.length > 0) counts.set(this.partition, this.length);
+      return counts;
+    }
+    const perName = new Uint32Array(partitions.names.length);
+    const order: number[] = [];
+    for (let row = 0; row < this.length; row++) {
+      const index = partitions.ofRow[row] as number;
+      const seen = perName[index] as number;
+      if (seen === 0) order.push(index);
+      perName[index] = seen + 1;
+    }
+    for (const index of order)
+      counts.set(partitions.names[index] as string, perName[index] as number);
+    return counts;
+  }
+
   /** The largest value, in bytes (0 when empty). */
   largestValueBytes(): number {
     let largest = 0;
@@ -105,15 +205,34 @@ export class SourceRecordColumns {
     return largest;
   }
 
-  /** Row `row` as a record (its value a view into `bytes`, not a copy). */
+  /** The largest record's value and key, in bytes (0 when empty): what flow control bounds. */
+  largestRecordBytes(): number {
+    const keyOffsets = this.keys?.offsets;
+    if (keyOffsets === undefined) return this.largestValueBytes();
+    let largest = 0;
+    const offsets = this.valueOffsets;
+    for (let row = 0; row < this.length; row++) {
+      const size =
+        (offsets[row + 1] as number) -
+        (offsets[row] as number) +
+        (keyOffsets[row + 1] as number) -
+        (keyOffsets[row] as number);
+      if (size > largest) largest = size;
+    }
+    return largest;
+  }
+
+  /** Row `row` as a record (its value and key views into the blobs, not copies). */
   record(row: number): SourceRecord {
-    return {
-      value: this.bytes.subarray(this.valueOffsets[row], this.valueOffsets[row + 1]),
-      headers: NO_HEADERS,
-      timestampMs: this.timestampAt(row),
-      partition: this.partition,
-      offset: this.offsetAt(row),
-    };
+    const value = this.bytes.subarray(this.valueOffsets[row], this.valueOffsets[row + 1]);
+    const headers = this.headersAt(row);
+    const timestampMs = this.timestampAt(row);
+    const partition = this.partitionAt(row);
+    const offset = this.offsetAt(row);
+    const key = this.keyAt(row);
+    return key === undefined
+      ? { value, headers, timestampMs, partition, offset }
+      : { value, key, headers, timestampMs, partition, offset };
   }
 
   /** Every row as a record, made on the first call and kept. */
@@ -127,23 +246,49 @@ export class SourceRecordColumns {
   }
 
   /**
-   * Rows `start` (included) to `end` (excluded) as columns of their own; the values are copied
-   * once into a blob of their own, so a slice never pins its parent's blob.
+   * The columns as plain data (what a message or the write-ahead log carries): headers one
+   * entry per row (those made on demand are made here), each header value its own bytes (a
+   * message copies a view's whole buffer).
+   *
+   * @example
+   * worker.postMessage(columns.fields());
+   */
+  fields(): SourceRecordColumnsInit {
+    const { headers, keys, partitions } = this;
+    return {
+      partition: this.partition,
+      bytes: this.bytes,
+      valueOffsets: this.valueOffsets,
+      timestampMs: this.timestampMs,
+      offsets: this.offsets,
+      ...(keys === undefined ? {} : { keys }),
+      ...(headers === undefined
+        ? {}
+        : {
+            headers: {
+              kind: "list",
+              headers: Array.from({ length: this.length }, (_, row) =>
+                ownHeaders(headers.kind === "list" ? headers.headers[row] : headers.at(row)),
+              ),
+            },
+          }),
+      ...(partitions === undefined ? {} : { partitions }),
+    };
+  }
+
+  /**
+   * Rows `start` (included) to `end` (excluded) as columns of their own; values and keys are
+   * copied once into blobs of their own, so a slice never pins its parent's blobs.
    *
    * @example
    * columns.slice(0, 100); // the first 100 rows
    */
   slice(start: number, end: number): SourceRecordColumns {
-    const from = this.valueOffsets[start] as number;
-    const valueOffsets = new Uint32Array(end - start + 1);
-    for (let row = start; row <= end; row++) {
-      valueOffsets[row - start] = (this.valueOffsets[row] as number) - from;
-    }
-    const { offsets, timestampMs } = this;
+    const { offsets, timestampMs, keys, headers, partitions } = this;
+    const partition = end > start ? this.partitionAt(start) : this.partition;
     return new SourceRecordColumns({
-      partition: this.partition,
-      bytes: this.bytes.slice(from, this.valueOffsets[end]),
-      valueOffsets,
+      partition,
+      ...sliceBinary(this.bytes, this.valueOffsets, start, end, "bytes", "valueOffsets"),
       timestampMs: typeof timestampMs === "number" ? timestampMs : timestampMs.slice(start, end),
       offsets:
         offsets.kind === "sequence"
@@ -151,6 +296,63 @@ export class SourceRecordColumns {
           : offsets.kind === "positions"
             ? { kind: "positions", positions: offsets.positions.slice(start, end) }
             : { kind: "list", offsets: offsets.offsets.slice(start, end) },
+      ...(keys === undefined ? {} : { keys: sliceKeys(keys, start, end) }),
+      ...(headers === undefined
+        ? {}
+        : {
+            headers:
+              headers.kind === "list"
+                ? { kind: "list", headers: headers.headers.slice(start, end) }
+                : { kind: "lazy", at: (row: number) => headers.at(row + start) },
+          }),
+      ...(partitions === undefined
+        ? {}
+        : { partitions: { names: partitions.names, ofRow: partitions.ofRow.slice(start, end) } }),
     });
   }
+}
+
+function sliceBinary<B extends string, O extends string>(
+  bytes: Uint8Array,
+  offsets: Uint32Array,
+  start: number,
+  end: number,
+  bytesName: B,
+  offsetsName: O,
+): Record<B, Uint8Array> & Record<O, Uint32Array> {
+  const from = offsets[start] as number;
+  const sliced = new Uint32Array(end - start + 1);
+  for (let row = start; row <= end; row++) sliced[row - start] = (offsets[row] as number) - from;
+  return {
+    [bytesName]: bytes.slice(from, offsets[end]),
+    [offsetsName]: sliced,
+  } as Record<B, Uint8Array> & Record<O, Uint32Array>;
+}
+
+function sliceKeys(keys: ColumnKeys, start: number, end: number): ColumnKeys {
+  const binary = sliceBinary(keys.bytes, keys.offsets, start, end, "bytes", "offsets");
+  const { present } = keys;
+  if (present === undefined) return binary;
+  const bits = new Uint8Array((end - start + 7) >> 3);
+  for (let row = start; row < end; row++) {
+    if (((present[row >> 3] as number) & (1 << (row & 7))) !== 0) {
+      const at = row - start;
+      bits[at >> 3] = (bits[at >> 3] as number) | (1 << (at & 7));
+    }
+  }
+  return { ...binary, present: bits };
+}
+
+function ownHeaders(headers: RecordHeaders | undefined): RecordHeaders | undefined {
+  if (headers === undefined) return undefined;
+  let copy: Record<string, Uint8Array> | undefined;
+  for (const name in headers) {
+    const value = headers[name] as Uint8Array;
+    if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) continue;
+    copy ??= { ...headers };
+    // A Buffer stays one (the kind the source gave), in memory of its own: Buffer's slice() is
+    // a view and Buffer.from() may share a pool.
+    copy[name] = Buffer.isBuffer(value) ? Buffer.alloc(value.byteLength, value) : value.slice();
+  }
+  return copy ?? headers;
 }

@@ -4,7 +4,8 @@ import type { ColumnarPartition } from "../dstream/columnar-batch.js";
 /**
  * A columnar partition as it crosses to an executor: its typed arrays (copied once by the
  * message, a memcpy each) instead of one cloned object per record; a byte batch travels as its
- * fields and is made a `SourceRecordColumns` again on arrival.
+ * fields (keys and partitions as their arrays, headers one entry per row, those made on demand
+ * made before it leaves) and is made a `SourceRecordColumns` again on arrival.
  */
 export type ShippedColumns =
   | Exclude<ColumnarPartition, { kind: "records" }>
@@ -18,16 +19,7 @@ export type ShippedColumns =
  */
 export function shippable(partition: ColumnarPartition): ShippedColumns {
   if (partition.kind !== "records") return partition;
-  return {
-    kind: "records",
-    pieces: partition.pieces.map((piece) => ({
-      partition: piece.partition,
-      bytes: piece.bytes,
-      valueOffsets: piece.valueOffsets,
-      timestampMs: piece.timestampMs,
-      offsets: piece.offsets,
-    })),
-  };
+  return { kind: "records", pieces: partition.pieces.map((piece) => piece.fields()) };
 }
 
 /**

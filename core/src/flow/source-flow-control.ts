@@ -177,14 +177,16 @@ export class SourceFlowControl {
 
   // A byte batch: counted from its offsets, no record made.
   private receivedColumns(columns: SourceRecordColumns): void {
-    const largest = columns.largestValueBytes();
+    const largest = columns.largestRecordBytes();
     if (largest > this.largestRecordBytes) this.largestRecordBytes = largest;
     this.pendingRecords += columns.length;
     this.pendingBytes += columns.byteLength;
     this.intervalReceived += columns.length;
-    if (this.lastBacklog !== undefined && columns.length > 0) {
-      const count = this.intervalReceivedByPartition.get(columns.partition) ?? 0;
-      this.intervalReceivedByPartition.set(columns.partition, count + columns.length);
+    if (this.lastBacklog !== undefined) {
+      for (const [partition, rows] of columns.rowsPerPartition()) {
+        const count = this.intervalReceivedByPartition.get(partition) ?? 0;
+        this.intervalReceivedByPartition.set(partition, count + rows);
+      }
     }
   }
 
@@ -286,7 +288,7 @@ function tallyOf(records: readonly SourceRecord[] | readonly SourceRecordColumns
     if (part instanceof SourceRecordColumns) {
       count += part.length;
       bytes += part.byteLength;
-      if (part.length > 0) partitions.add(part.partition);
+      for (const partition of part.rowsPerPartition().keys()) partitions.add(partition);
     } else {
       count++;
       bytes += recordBytes(part);

@@ -541,20 +541,37 @@ function columnsBlock(
   return ack === undefined ? block : Object.assign(block, { ack });
 }
 
-/** What the log holds of a byte batch: its columns, each typed array exactly its own bytes. */
+/**
+ * What the log holds of a byte batch: its columns (keys, headers and partitions included), each
+ * typed array exactly its own bytes.
+ */
 interface ColumnsPayload {
   readonly columns: SourceRecordColumnsInit;
 }
 
 function columnsPayload(columns: SourceRecordColumns): ColumnsPayload {
-  const { timestampMs } = columns;
+  const fields = columns.fields();
+  const { timestampMs, keys, partitions } = fields;
   return {
     columns: {
-      partition: columns.partition,
-      bytes: ownBytes(columns.bytes),
-      valueOffsets: ownBytes(columns.valueOffsets),
+      ...fields,
+      bytes: ownBytes(fields.bytes),
+      valueOffsets: ownBytes(fields.valueOffsets),
       timestampMs: typeof timestampMs === "number" ? timestampMs : ownBytes(timestampMs),
-      offsets: ownOffsets(columns.offsets),
+      offsets: ownOffsets(fields.offsets),
+      ...(keys === undefined
+        ? {}
+        : {
+            keys: {
+              ...keys,
+              bytes: ownBytes(keys.bytes),
+              offsets: ownBytes(keys.offsets),
+              ...(keys.present === undefined ? {} : { present: ownBytes(keys.present) }),
+            },
+          }),
+      ...(partitions === undefined
+        ? {}
+        : { partitions: { names: [...partitions.names], ofRow: ownBytes(partitions.ofRow) } }),
     },
   };
 }

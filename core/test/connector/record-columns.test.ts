@@ -1,5 +1,10 @@
+import { deserialize, serialize } from "node:v8";
 import fc from "fast-check";
-import { SourceRecordColumns } from "sluice/connector";
+import {
+  type SourceRecord,
+  SourceRecordColumns,
+  SourceRecordColumnsBuilder,
+} from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { ReceivedLines } from "../../src/connectors/socket/received-lines.js";
 import { sliceColumns } from "../../src/input/byte-batches.js";
@@ -169,5 +174,156 @@ describe("sliceColumns", () => {
         },
       ),
     );
+  });
+});
+
+/** A message as a source receives it, and the record it makes of it today. */
+interface Message {
+  readonly partition: string;
+  readonly value: Uint8Array;
+  readonly key: Uint8Array | undefined;
+  readonly headers: Record<string, Uint8Array> | undefined;
+  readonly timestampMs: number;
+  readonly offset: number | string;
+}
+
+const bytes = fc.uint8Array({ maxLength: 6 });
+const message: fc.Arbitrary<Message> = fc.record({
+  partition: fc.constantFrom("orders-0", "orders-1", "sensors/a"),
+  value: bytes,
+  // Empty keys are keys: only `undefined` means none.
+  key: fc.option(bytes, { nil: undefined }),
+  headers: fc.option(fc.dictionary(fc.constantFrom("a", "b", "trace-id"), bytes), {
+    nil: undefined,
+  }),
+  timestampMs: fc.integer({ min: 0, max: 2 ** 42 }),
+  offset: fc.oneof(
+    fc.nat({ max: 2 ** 40 }),
+    fc.nat().map((n) => `m-${n}`),
+  ),
+});
+/** Runs of consecutive offsets in one partition (the "sequence" case) as often as mixtures. */
+const messages = fc.oneof(
+  fc.array(message, { maxLength: 30 }),
+  fc
+    .tuple(fc.array(message, { maxLength: 30 }), fc.nat({ max: 2 ** 40 }))
+    .map(([list, first]) =>
+      list.map((m, i) => ({ ...m, partition: "orders-0", offset: first + i })),
+    ),
+);
+
+function recordOf(m: Message): SourceRecord {
+  return {
+    value: m.value,
+    ...(m.key === undefined ? {} : { key: m.key }),
+    headers: m.headers ?? {},
+    timestampMs: m.timestampMs,
+    partition: m.partition,
+    offset: String(m.offset),
+  };
+}
+
+function built(list: readonly Message[], lazy: boolean): SourceRecordColumns | undefined {
+  // Lazy headers: the builder keeps what the source got and makes headers only when asked.
+  const builder = lazy
+    ? new SourceRecordColumnsBuilder((raw: { h: Record<string, Uint8Array> }) => raw.h)
+    : new SourceRecordColumnsBuilder();
+  for (const m of list) {
+    const raw = m.headers === undefined ? undefined : lazy ? { h: m.headers } : m.headers;
+    (builder as SourceRecordColumnsBuilder<unknown>).add(
+      m.partition,
+      m.value,
+      m.key,
+      m.timestampMs,
+      m.offset,
+      raw,
+    );
+  }
+  return builder.build();
+}
+
+describe("SourceRecordColumns with keys, headers and partitions", () => {
+  it("gives the records a source makes one by one, also sliced and after the log or a message", () => {
+    fc.assert(
+      fc.property(messages, fc.boolean(), fc.nat(), fc.nat(), (list, lazy, a, b) => {
+        const columns = built(list, lazy);
+        if (list.length === 0) {
+          expect(columns).toBeUndefined();
+          return;
+        }
+        if (columns === undefined) throw new Error("no columns built");
+        const expected = list.map(recordOf);
+        expect(columns.records()).toStrictEqual(expected);
+        // One by one, as the ledger's replay and the socket source's readers do.
+        expect(list.map((_, row) => columns.record(row))).toStrictEqual(expected);
+        const start = a % (list.length + 1);
+        const end = start + (b % (list.length - start + 1));
+        expect(columns.slice(start, end).records()).toStrictEqual(expected.slice(start, end));
+        // What the write-ahead log and an executor's message carry: plain fields.
+        const revived = new SourceRecordColumns(deserialize(serialize(columns.fields())));
+        expect(revived.records()).toEqual(expected);
+        expect(revived.headers === undefined || revived.headers.kind === "list").toBe(true);
+        const keyBytes = list.reduce((sum, m) => sum + (m.key?.length ?? 0), 0);
+        const valueBytes = list.reduce((sum, m) => sum + m.value.length, 0);
+        expect(columns.byteLength).toBe(keyBytes + valueBytes);
+        expect(columns.largestRecordBytes()).toBe(
+          Math.max(...list.map((m) => m.value.length + (m.key?.length ?? 0))),
+        );
+        const counts = new Map<string, number>();
+        for (const m of list) counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1);
+        expect(columns.rowsPerPartition()).toEqual(counts);
+        expect([...columns.rowsPerPartition().keys()]).toEqual([...counts.keys()]);
+      }),
+    );
+  });
+
+  it("keeps offsets as numbers: a run of one partition is a sequence, gaps are positions", () => {
+    const run = built(
+      [0, 1, 2].map((i) => ({
+        partition: "orders-0",
+        value: encoder.encode(`v${i}`),
+        key: undefined,
+        headers: undefined,
+        timestampMs: 1,
+        offset: 10 + i,
+      })),
+      false,
+    );
+    expect(run?.offsets).toEqual({ kind: "sequence", first: 10 });
+    expect(run?.keys).toBeUndefined();
+    expect(run?.headers).toBeUndefined();
+    expect(run?.partitions).toBeUndefined();
+    const gaps = built(
+      [10, 12, 13].map((offset) => ({
+        partition: "orders-0",
+        value: new Uint8Array(0),
+        key: new Uint8Array(0),
+        headers: undefined,
+        timestampMs: 1,
+        offset,
+      })),
+      false,
+    );
+    expect(gaps?.offsets.kind).toBe("positions");
+    expect(gaps?.records().map((r) => r.offset)).toEqual(["10", "12", "13"]);
+    // Empty keys, every row has one: no validity bitmap.
+    expect(gaps?.keys?.present).toBeUndefined();
+    expect(gaps?.records().every((r) => r.key?.length === 0)).toBe(true);
+  });
+
+  it("makes headers kept lazily only for the rows asked for", () => {
+    let made = 0;
+    const builder = new SourceRecordColumnsBuilder((raw: string) => {
+      made++;
+      return { h: encoder.encode(raw) };
+    });
+    builder.add("p", encoder.encode("a"), undefined, 1, 0, "x");
+    builder.add("p", encoder.encode("b"), undefined, 1, 1);
+    const columns = builder.build() as SourceRecordColumns;
+    expect(columns.values.keys).toEqual(encoder.encode("ab"));
+    expect(made).toBe(0);
+    expect(decoder.decode(columns.record(0).headers.h)).toBe("x");
+    expect(columns.record(1).headers).toEqual({});
+    expect(made).toBe(1);
   });
 });

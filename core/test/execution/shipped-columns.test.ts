@@ -3,7 +3,7 @@
 import { deserialize, serialize } from "node:v8";
 import { type DStream, type SourceRecord, StreamingContext } from "sluice";
 import { JsKernels } from "sluice/advanced";
-import { SourceRecordColumns } from "sluice/connector";
+import { SourceRecordColumns, SourceRecordColumnsBuilder } from "sluice/connector";
 import { ManualClock, TestInputDStream } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { materialise } from "../../src/dstream/columnar-batch.js";
@@ -60,6 +60,26 @@ describe("columns shipped to an executor", () => {
       kernels,
     );
     expect(result).toMatchObject({ kind: "records", records: ["3:a b", "4:é", "5:", "6:c"] });
+  });
+
+  it("carry keys, headers made on demand and each row's partition", () => {
+    const builder = new SourceRecordColumnsBuilder((trace: string) => ({
+      trace: new TextEncoder().encode(trace),
+    }));
+    builder.add("orders-1", Buffer.from("v1"), Buffer.from("k1"), 7, 41, "t1");
+    builder.add("orders-0", Buffer.from("v2"), undefined, 8, 3);
+    const partition = {
+      kind: "records" as const,
+      pieces: [builder.build() as SourceRecordColumns],
+    };
+    const arrived = revived(clone(shippable(partition)));
+    expect(materialise(arrived)).toEqual(materialise(partition));
+    expect(
+      (materialise(arrived) as SourceRecord[]).map((r) => [r.partition, r.key?.length, r.headers]),
+    ).toEqual([
+      ["orders-1", 2, { trace: new TextEncoder().encode("t1") }],
+      ["orders-0", undefined, {}],
+    ]);
   });
 
   it("text columns pass unchanged and decode to their strings", () => {

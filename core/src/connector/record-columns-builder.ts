@@ -1,0 +1,176 @@
+import {
+  type ColumnHeaders,
+  type ColumnKeys,
+  type ColumnOffsets,
+  SourceRecordColumns,
+} from "./record-columns.js";
+import type { RecordHeaders } from "./records.js";
+
+/**
+ * Collects the messages of one read, as a source receives them, and makes them one byte batch:
+ * values and keys each copied once into a blob of their own, offsets kept as numbers (a run of
+ * consecutive integers when they are one), each row's partition only when there are several,
+ * and headers made on demand from what `add` was given (through `toHeaders`), so that reading
+ * only the values never makes them.
+ *
+ * @example
+ * const builder = new SourceRecordColumnsBuilder((raw: MessageHeaders) => recordHeaders(raw));
+ * for (const message of messages) {
+ *   builder.add("orders-0", message.value, message.key, message.timestamp, message.offset + 1, message.headers);
+ * }
+ * return readColumnsResult(builder.build(), settle);
+ */
+export class SourceRecordColumnsBuilder<H = RecordHeaders> {
+  readonly #toHeaders: ((raw: H) => RecordHeaders | undefined) | undefined;
+  readonly #values: Uint8Array[] = [];
+  readonly #keys: (Uint8Array | undefined)[] = [];
+  readonly #times: number[] = [];
+  readonly #offsets: (number | string)[] = [];
+  readonly #headers: (H | undefined)[] = [];
+  readonly #names: string[] = [];
+  readonly #nameIndex = new Map<string, number>();
+  readonly #ofRow: number[] = [];
+  #lastName: string | undefined;
+  #lastIndex = 0;
+  #valueBytes = 0;
+  #keyBytes = 0;
+  #anyKey = false;
+  #anyKeyMissing = false;
+  #anyHeaders = false;
+  #allNumbers = true;
+
+  /**
+   * @param toHeaders makes a row's record headers from what `add` was given, when a record is
+   *   asked for; without it, `add` is given the record headers themselves.
+   */
+  constructor(toHeaders?: (raw: H) => RecordHeaders | undefined) {
+    this.#toHeaders = toHeaders;
+  }
+
+  /** Rows added. */
+  get length(): number {
+    return this.#values.length;
+  }
+
+  /**
+   * Adds one row. `key` `undefined` or `null`: the row has no key; `offset` a number when it is
+   * one (a safe integer), else its string; `headers` `undefined`: none.
+   */
+  add(
+    partition: string,
+    value: Uint8Array,
+    key: Uint8Array | null | undefined,
+    timestampMs: number,
+    offset: number | string,
+    headers?: H,
+  ): void {
+    let index = this.#lastIndex;
+    if (partition !== this.#lastName) {
+      const known = this.#nameIndex.get(partition);
+      if (known === undefined) {
+        index = this.#names.length;
+        this.#names.push(partition);
+        this.#nameIndex.set(partition, index);
+      } else {
+        index = known;
+      }
+      this.#lastName = partition;
+      this.#lastIndex = index;
+    }
+    this.#ofRow.push(index);
+    this.#values.push(value);
+    this.#valueBytes += value.byteLength;
+    if (key === undefined || key === null) {
+      this.#keys.push(undefined);
+      this.#anyKeyMissing = true;
+    } else {
+      this.#keys.push(key);
+      this.#keyBytes += key.byteLength;
+      this.#anyKey = true;
+    }
+    this.#times.push(timestampMs);
+    if (typeof offset !== "number") this.#allNumbers = false;
+    this.#offsets.push(offset);
+    this.#headers.push(headers);
+    if (headers !== undefined) this.#anyHeaders = true;
+  }
+
+  /** The rows added, as one byte batch (`undefined` when none were). */
+  build(): SourceRecordColumns | undefined {
+    const rows = this.#values.length;
+    if (rows === 0) return undefined;
+    const bytes = new Uint8Array(this.#valueBytes);
+    const valueOffsets = new Uint32Array(rows + 1);
+    let at = 0;
+    for (let row = 0; row < rows; row++) {
+      const value = this.#values[row] as Uint8Array;
+      bytes.set(value, at);
+      at += value.byteLength;
+      valueOffsets[row + 1] = at;
+    }
+    const partitions =
+      this.#names.length > 1
+        ? { partitions: { names: this.#names, ofRow: Uint32Array.from(this.#ofRow) } }
+        : {};
+    const keys = this.#anyKey ? { keys: this.#keyColumn() } : {};
+    const headers = this.#anyHeaders ? { headers: this.#headerColumn() } : {};
+    return new SourceRecordColumns({
+      partition: this.#names[0] as string,
+      bytes,
+      valueOffsets,
+      timestampMs: Float64Array.from(this.#times),
+      offsets: this.#offsetColumn(),
+      ...keys,
+      ...headers,
+      ...partitions,
+    });
+  }
+
+  #keyColumn(): ColumnKeys {
+    const rows = this.#keys.length;
+    const bytes = new Uint8Array(this.#keyBytes);
+    const offsets = new Uint32Array(rows + 1);
+    const present = this.#anyKeyMissing ? new Uint8Array((rows + 7) >> 3) : undefined;
+    let at = 0;
+    for (let row = 0; row < rows; row++) {
+      const key = this.#keys[row];
+      if (key !== undefined) {
+        bytes.set(key, at);
+        at += key.byteLength;
+        if (present !== undefined)
+          present[row >> 3] = (present[row >> 3] as number) | (1 << (row & 7));
+      }
+      offsets[row + 1] = at;
+    }
+    return present === undefined ? { bytes, offsets } : { bytes, offsets, present };
+  }
+
+  #offsetColumn(): ColumnOffsets {
+    const offsets = this.#offsets;
+    if (!this.#allNumbers) return { kind: "list", offsets: offsets.map(String) };
+    const numbers = offsets as number[];
+    const first = numbers[0] as number;
+    let consecutive = this.#names.length === 1 && Number.isSafeInteger(first);
+    for (let row = 1; consecutive && row < numbers.length; row++) {
+      consecutive = numbers[row] === first + row;
+    }
+    return consecutive
+      ? { kind: "sequence", first }
+      : { kind: "positions", positions: Float64Array.from(numbers) };
+  }
+
+  #headerColumn(): ColumnHeaders {
+    const raw = this.#headers;
+    const toHeaders = this.#toHeaders;
+    if (toHeaders === undefined) {
+      return { kind: "list", headers: raw as unknown as (RecordHeaders | undefined)[] };
+    }
+    return {
+      kind: "lazy",
+      at: (row) => {
+        const headers = raw[row];
+        return headers === undefined ? undefined : toHeaders(headers);
+      },
+    };
+  }
+}
