@@ -1,0 +1,78 @@
+import type { IHeaders, KafkaMessage, Message } from "kafkajs";
+import { SluiceError } from "sluice/connector";
+import type { ExchangeRecord } from "./batch-assembler.js";
+
+const KIND = "sluice-kind";
+const TIME = "sluice-time";
+const INPUT = "sluice-input";
+
+/**
+ * The repartition record carrying a map side's chunk of batch `time` for one keyed partition.
+ *
+ * @example
+ * transaction.send({ topic, messages: [chunkMessage(3, 1000, bytes)] });
+ */
+export function chunkMessage(partition: number, time: number, bytes: Uint8Array): Message {
+  return {
+    partition,
+    value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    headers: { [KIND]: "chunk", [TIME]: String(time) },
+  };
+}
+
+/**
+ * The repartition record saying that input partition `input` has given everything it gives up
+ * to batch `time` (written into every keyed partition with each batch).
+ *
+ * @example
+ * markerMessage(3, 1000, "orders-0");
+ */
+export function markerMessage(partition: number, time: number, input: string): Message {
+  return {
+    partition,
+    value: null,
+    headers: { [KIND]: "marker", [TIME]: String(time), [INPUT]: input },
+  };
+}
+
+/**
+ * Reads a repartition record back; a record that is neither chunk nor marker is refused with
+ * `SLUICE_INVALID_RECORD` naming where it is.
+ *
+ * @example
+ * const record = parseRepartitionRecord(message, "wc.sluice-repartition-3");
+ */
+export function parseRepartitionRecord(message: KafkaMessage, where: string): ExchangeRecord {
+  const offset = BigInt(message.offset);
+  const kind = header(message.headers, KIND);
+  const time = Number(header(message.headers, TIME));
+  if (!Number.isFinite(time)) throw invalid(where, offset, "its sluice-time header is missing");
+  if (kind === "chunk") {
+    const value = message.value ?? Buffer.alloc(0);
+    return {
+      kind,
+      offset,
+      time,
+      bytes: new Uint8Array(value.buffer, value.byteOffset, value.length),
+    };
+  }
+  if (kind === "marker") {
+    const input = header(message.headers, INPUT);
+    if (input === undefined) throw invalid(where, offset, "its sluice-input header is missing");
+    return { kind, offset, time, input };
+  }
+  throw invalid(where, offset, `its sluice-kind header is ${JSON.stringify(kind)}`);
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function invalid(where: string, offset: bigint, why: string): SluiceError {
+  return new SluiceError(
+    "SLUICE_INVALID_RECORD",
+    `The record at offset ${offset} of ${where} is not a Sluice exchange record: ${why}. Only Sluice writes to its repartition topics; delete the topic to start the job's keyed state over.`,
+  );
+}
