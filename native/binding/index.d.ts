@@ -100,6 +100,13 @@ export interface ParsedNumbersResult {
   valid: Uint8Array
 }
 
+/**
+ * UTF-8 keys with their values spread over `numPartitions` partitions by MurmurHash3 %
+ * numPartitions, each in the rows' order: `hashPartitionUtf8` + `shuffle` + gathering in one
+ * call. `values` holds one value per key, or none.
+ */
+export declare function placeRowsUtf8(keys: Uint8Array, offsets: Uint32Array, values: Float64Array, numPartitions: number): Array<Utf8Groups>
+
 /** reduceByKey over 64-bit integer keys; `values` may be empty for `count`. */
 export declare function reduceByKeyI64(keys: BigInt64Array, values: Float64Array, op: 'sum' | 'count' | 'min' | 'max' | 'mean'): I64KeyGroups
 

@@ -847,6 +847,7 @@ module.exports.jsonNumberFieldAsync = nativeBinding.jsonNumberFieldAsync
 module.exports.jsonStringField = nativeBinding.jsonStringField
 module.exports.jsonStringFieldAsync = nativeBinding.jsonStringFieldAsync
 module.exports.murmur3Utf8 = nativeBinding.murmur3Utf8
+module.exports.placeRowsUtf8 = nativeBinding.placeRowsUtf8
 module.exports.reduceByKeyI64 = nativeBinding.reduceByKeyI64
 module.exports.reduceByKeyI64Async = nativeBinding.reduceByKeyI64Async
 module.exports.reduceByKeyUtf8 = nativeBinding.reduceByKeyUtf8

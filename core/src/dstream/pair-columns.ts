@@ -114,6 +114,13 @@ export function placeColumns(
   allocate?: AllocateBuffer,
 ): FamilyColumns[] {
   if (numPartitions === 1 && allocate === undefined) return [{ keys, values }];
+  if (keys.family === "utf8" && allocate === undefined) {
+    // One kernel call: each key hashed once and copied once, no permutation made.
+    return kernels.placeRowsUtf8(keys.keys, values, numPartitions).map((part) => ({
+      keys: { family: "utf8", keys: part.keys },
+      values: part.values,
+    }));
+  }
   const ids =
     keys.family === "utf8"
       ? kernels.hashPartitionUtf8(keys.keys, numPartitions)

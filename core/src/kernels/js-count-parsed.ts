@@ -149,8 +149,32 @@ export function unknownParser(parser: never): SluiceError {
  * placeGroups(groups, 2); // [groups of partition 0, groups of partition 1]
  */
 export function placeGroups(groups: Utf8Groups, numPartitions: number): Utf8Groups[] {
-  const { keys, offsets } = groups.keys;
+  return placeRowsUtf8Js(groups.keys, groups.values, numPartitions);
+}
+
+/**
+ * Keys with their values (one per key, or none) spread over partitions by `murmur3(key) %
+ * numPartitions`, each in the rows' order: the twin of the engine's `place_rows_bytes`.
+ *
+ * @example
+ * placeRowsUtf8Js(keyColumnFromStrings(["a", "b"]), Float64Array.of(1, 2), 2);
+ */
+export function placeRowsUtf8Js(
+  column: KeyColumn,
+  values: Float64Array,
+  numPartitions: number,
+): Utf8Groups[] {
+  checkNumPartitions(numPartitions);
+  validateKeyColumn(column);
+  const { keys, offsets } = column;
   const rows = offsets.length - 1;
+  if (values.length !== 0 && values.length !== rows) {
+    throw new SluiceError(
+      "SLUICE_NATIVE_INVALID_ARGUMENT",
+      `invalid argument \`values\`: holds ${values.length} entries for ${rows} keys (give one per key, or none)`,
+    );
+  }
+  const withValues = values.length !== 0;
   const partitionOf = new Uint32Array(rows);
   const rowsIn = new Uint32Array(numPartitions);
   const bytesIn = new Float64Array(numPartitions);
@@ -165,7 +189,7 @@ export function placeGroups(groups: Utf8Groups, numPartitions: number): Utf8Grou
   const parts = Array.from({ length: numPartitions }, (_, p) => ({
     keys: new Uint8Array(bytesIn[p] as number),
     offsets: new Uint32Array((rowsIn[p] as number) + 1),
-    values: new Float64Array(rowsIn[p] as number),
+    values: new Float64Array(withValues ? (rowsIn[p] as number) : 0),
     rows: 0,
     bytes: 0,
   }));
@@ -175,7 +199,7 @@ export function placeGroups(groups: Utf8Groups, numPartitions: number): Utf8Grou
     const end = offsets[row + 1] as number;
     part.keys.set(keys.subarray(start, end), part.bytes);
     part.bytes += end - start;
-    part.values[part.rows] = groups.values[row] as number;
+    if (withValues) part.values[part.rows] = values[row] as number;
     part.offsets[++part.rows] = part.bytes;
   }
   return parts.map((part) => ({

@@ -1,5 +1,5 @@
 import { checkNumPartitions } from "./check-num-partitions.js";
-import { countParsedJs } from "./js-count-parsed.js";
+import { countParsedJs, placeRowsUtf8Js } from "./js-count-parsed.js";
 import {
   csvColumnJs,
   jsonNumberFieldJs,
@@ -71,6 +71,10 @@ export class JsKernels implements Kernels {
   shuffle(partitionIds: Uint32Array, numPartitions: number): ShuffleResult {
     checkNumPartitions(numPartitions);
     return shuffleJs(partitionIds, numPartitions);
+  }
+
+  placeRowsUtf8(keys: KeyColumn, values: Float64Array, numPartitions: number): Utf8Groups[] {
+    return placeRowsUtf8Js(keys, values, numPartitions);
   }
 
   reduceByKeyUtf8(keys: KeyColumn, values: Float64Array, op: AggregateOp): Utf8Groups {

@@ -117,6 +117,13 @@ export interface Kernels {
   /** Groups rows by partition id with a stable counting sort. */
   shuffle(partitionIds: Uint32Array, numPartitions: number): ShuffleResult;
   /**
+   * UTF-8 keys with their values spread over `numPartitions` partitions by `murmur3(key) %
+   * numPartitions`, each partition in the rows' order: what `hashPartitionUtf8`, `shuffle` and
+   * gathering the rows give, in one call. `values` holds one value per key, or none (then every
+   * partition's values are empty).
+   */
+  placeRowsUtf8(keys: KeyColumn, values: Float64Array, numPartitions: number): Utf8Groups[];
+  /**
    * reduceByKey over UTF-8 keys: one row per distinct key in first-seen order. For `count`,
    * `values` may be empty.
    */

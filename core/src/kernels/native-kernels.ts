@@ -87,6 +87,14 @@ export class NativeKernels implements Kernels {
     return callNative(() => this.binding.shuffle(partitionIds, numPartitions));
   }
 
+  placeRowsUtf8(keys: KeyColumn, values: Float64Array, numPartitions: number): Utf8Groups[] {
+    checkNumPartitions(numPartitions);
+    const parts = callNative(() =>
+      this.binding.placeRowsUtf8(keys.keys, keys.offsets, values, numPartitions),
+    );
+    return parts.map(toUtf8Groups);
+  }
+
   reduceByKeyUtf8(keys: KeyColumn, values: Float64Array, op: AggregateOp): Utf8Groups {
     if (keys.offsets.length - 1 < this.jsBelowRows)
       return this.twin.reduceByKeyUtf8(keys, values, op);

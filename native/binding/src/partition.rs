@@ -4,6 +4,7 @@ use sluice_engine::columns::KeyColumn;
 use sluice_engine::{hash, partition, shuffle};
 
 use crate::errors::to_napi;
+use crate::reduce::Utf8Groups;
 
 /// MurmurHash3 x86_32 (seed 0) of every key in a UTF-8 blob described by `rows + 1` offsets.
 #[napi(catch_unwind)]
@@ -51,6 +52,21 @@ pub fn shuffle(partition_ids: &[u32], num_partitions: u32) -> napi::Result<Shuff
         permutation: Uint32Array::new(out.permutation),
         bounds: Uint32Array::new(out.bounds),
     })
+}
+
+/// UTF-8 keys with their values spread over `numPartitions` partitions by MurmurHash3 %
+/// numPartitions, each in the rows' order: `hashPartitionUtf8` + `shuffle` + gathering in one
+/// call. `values` holds one value per key, or none.
+#[napi(catch_unwind)]
+pub fn place_rows_utf8(
+    keys: &[u8],
+    offsets: &[u32],
+    values: &[f64],
+    num_partitions: u32,
+) -> napi::Result<Vec<Utf8Groups>, String> {
+    let column = KeyColumn::new(keys, offsets).map_err(to_napi)?;
+    let parts = partition::place_rows_bytes(column, values, num_partitions).map_err(to_napi)?;
+    Ok(parts.into_iter().map(Utf8Groups::from).collect())
 }
 
 /// Sum of a Float64Array in row order; a probe that the addon loaded and borrows memory.

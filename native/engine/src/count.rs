@@ -9,9 +9,8 @@
 
 use crate::columns::KeyColumn;
 use crate::dictionary::BytesDictionary;
-use crate::hash::murmur3_32;
 use crate::parse::{self, is_word_space};
-use crate::partition::partition_of;
+use crate::partition::place_rows_bytes;
 use crate::reduce::BytesGroups;
 use crate::EngineError;
 
@@ -154,37 +153,8 @@ pub fn count_parsed_partitioned(
 
 /// Splits groups into partitions by the MurmurHash3 of their keys, keeping their order.
 pub fn place_groups(groups: &BytesGroups, num_partitions: u32) -> Vec<BytesGroups> {
-    let n = num_partitions as usize;
-    let rows = groups.values.len();
-    let mut partition_of_row = Vec::with_capacity(rows);
-    let mut rows_in = vec![0usize; n];
-    let mut bytes_in = vec![0usize; n];
-    for row in 0..rows {
-        let key = &groups.keys[groups.offsets[row] as usize..groups.offsets[row + 1] as usize];
-        let p = partition_of(murmur3_32(key, 0), num_partitions) as usize;
-        partition_of_row.push(p);
-        rows_in[p] += 1;
-        bytes_in[p] += key.len();
-    }
-    let mut out: Vec<BytesGroups> = (0..n)
-        .map(|p| {
-            let mut offsets = Vec::with_capacity(rows_in[p] + 1);
-            offsets.push(0);
-            BytesGroups {
-                keys: Vec::with_capacity(bytes_in[p]),
-                offsets,
-                values: Vec::with_capacity(rows_in[p]),
-            }
-        })
-        .collect();
-    for (row, &p) in partition_of_row.iter().enumerate() {
-        let key = &groups.keys[groups.offsets[row] as usize..groups.offsets[row + 1] as usize];
-        let part = &mut out[p];
-        part.keys.extend_from_slice(key);
-        part.offsets.push(part.keys.len() as u32);
-        part.values.push(groups.values[row]);
-    }
-    out
+    let keys = KeyColumn::new(&groups.keys, &groups.offsets).expect("groups' own offsets");
+    place_rows_bytes(keys, &groups.values, num_partitions).expect("one value per group")
 }
 
 /// Counts the words of every value (maximal runs of non-whitespace bytes, as `split_words`

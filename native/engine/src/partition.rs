@@ -2,6 +2,7 @@
 
 use crate::columns::KeyColumn;
 use crate::hash::{murmur3_32, murmur3_i64};
+use crate::reduce::BytesGroups;
 use crate::EngineError;
 
 /// The partition of a key hash among `num_partitions` (unsigned modulo, like Spark's
@@ -35,6 +36,58 @@ pub fn hash_partition_i64(
         *slot = partition_of(murmur3_i64(key, 0), num_partitions);
     }
     Ok(())
+}
+
+/// Rows of byte keys with their values spread over `num_partitions` by MurmurHash3 (seed 0) %
+/// `num_partitions`, keeping their order within each partition: what `hash_partition_bytes`
+/// and a stable `shuffle` give, gathered, in one pass over the keys (each hashed once) and one
+/// copy. `values` holds one value per row, or none (then every partition's values are empty).
+pub fn place_rows_bytes(
+    keys: KeyColumn<'_>,
+    values: &[f64],
+    num_partitions: u32,
+) -> Result<Vec<BytesGroups>, EngineError> {
+    let rows = keys.len();
+    check_partition_args(rows, num_partitions, rows)?;
+    if !values.is_empty() && values.len() != rows {
+        return Err(EngineError::InvalidArgument {
+            name: "values",
+            reason: format!(
+                "holds {} entries for {rows} keys (give one per key, or none)",
+                values.len()
+            ),
+        });
+    }
+    let n = num_partitions as usize;
+    let mut partition_of_row = Vec::with_capacity(rows);
+    let mut rows_in = vec![0usize; n];
+    let mut bytes_in = vec![0usize; n];
+    for key in keys.iter() {
+        let p = partition_of(murmur3_32(key, 0), num_partitions) as usize;
+        partition_of_row.push(p as u32);
+        rows_in[p] += 1;
+        bytes_in[p] += key.len();
+    }
+    let mut out: Vec<BytesGroups> = (0..n)
+        .map(|p| {
+            let mut offsets = Vec::with_capacity(rows_in[p] + 1);
+            offsets.push(0);
+            BytesGroups {
+                keys: Vec::with_capacity(bytes_in[p]),
+                offsets,
+                values: Vec::with_capacity(if values.is_empty() { 0 } else { rows_in[p] }),
+            }
+        })
+        .collect();
+    for (row, (key, &p)) in keys.iter().zip(&partition_of_row).enumerate() {
+        let part = &mut out[p as usize];
+        part.keys.extend_from_slice(key);
+        part.offsets.push(part.keys.len() as u32);
+        if let Some(&value) = values.get(row) {
+            part.values.push(value);
+        }
+    }
+    Ok(out)
 }
 
 fn check_partition_args(
@@ -75,6 +128,35 @@ mod tests {
         let keys = KeyColumn::new(b"", &[0]).unwrap();
         let err = hash_partition_bytes(keys, 0, &mut []).unwrap_err();
         assert_eq!(err.code(), "SLUICE_NATIVE_INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn places_rows_keeping_their_order() {
+        let keys = KeyColumn::new(b"abcabc", &[0, 1, 2, 3, 4, 5, 6]).unwrap();
+        let values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let placed = place_rows_bytes(keys, &values, 2).unwrap();
+        let mut ids = vec![0u32; 6];
+        hash_partition_bytes(keys, 2, &mut ids).unwrap();
+        for (p, part) in placed.iter().enumerate() {
+            let rows: Vec<usize> = (0..6).filter(|&r| ids[r] as usize == p).collect();
+            let expected: Vec<u8> = rows.iter().flat_map(|&r| keys.get(r).to_vec()).collect();
+            assert_eq!(part.keys, expected);
+            assert_eq!(part.offsets.len(), rows.len() + 1);
+            assert_eq!(
+                part.values,
+                rows.iter().map(|&r| values[r]).collect::<Vec<_>>()
+            );
+        }
+        let none = place_rows_bytes(keys, &[], 3).unwrap();
+        assert!(none.iter().all(|part| part.values.is_empty()));
+        assert_eq!(
+            none.iter()
+                .map(|part| part.offsets.len() - 1)
+                .sum::<usize>(),
+            6
+        );
+        assert!(place_rows_bytes(keys, &[1.0], 2).is_err());
+        assert!(place_rows_bytes(keys, &values, 0).is_err());
     }
 
     proptest! {
