@@ -4,6 +4,7 @@ import {
   NotConnectedError,
   type ReadOptions,
   type ReadResult,
+  readColumnsResult,
   readResult,
   type SeekOptions,
   SluiceError,
@@ -339,9 +340,9 @@ export class KafkaSource implements Source {
   #take(limits: ReadLimits): ReadResult | undefined {
     const taken = this.#readPath.take(limits);
     if (taken === undefined) return undefined;
-    const { sequence, parts, records } = taken;
+    const { sequence, parts, columns } = taken;
     const generation = this.#generation;
-    return readResult(records, (error) => this.#settle(sequence, parts, error, generation));
+    return readColumnsResult(columns, (error) => this.#settle(sequence, parts, error, generation));
   }
 
   // Cluster mode: a rebalance revoked every partition (kafkajs rebalances eagerly). The paired

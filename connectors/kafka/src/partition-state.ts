@@ -1,10 +1,13 @@
-import type { SourceRecord } from "sluice/connector";
+import type { KafkaMessage } from "kafkajs";
 
-/** A record held by the source, with its Kafka offset as a number for ordering. */
+/**
+ * A message held by the source as kafkajs fetched it (made a record only as part of a read's
+ * byte batch), with its Kafka offset as a number for ordering.
+ */
 export interface HeldRecord {
-  /** The record's own Kafka offset (its `SourceRecord.offset` is this plus one). */
+  /** The message's own Kafka offset (its record's `offset` is this plus one). */
   readonly kafkaOffset: bigint;
-  readonly record: SourceRecord;
+  readonly message: KafkaMessage;
 }
 
 interface InFlight {
@@ -20,7 +23,7 @@ interface InFlight {
  *
  * @example
  * const state = new PartitionState("orders", 0);
- * state.accept([{ kafkaOffset: 0n, record }]);
+ * state.accept([{ kafkaOffset: 0n, message }]);
  * const taken = state.take(10);
  * state.delivered(1, taken);
  * state.acked(1);

@@ -4,7 +4,8 @@ import {
   type ReadOptions,
   type RecordHeaders,
   SluiceError,
-  type SourceRecord,
+  type SourceRecordColumns,
+  SourceRecordColumnsBuilder,
 } from "sluice/connector";
 import type { HeldRecord, PartitionState } from "./partition-state.js";
 import type { KafkaSourceConfig } from "./source-config.js";
@@ -16,11 +17,15 @@ export interface ReadPart {
   readonly records: HeldRecord[];
 }
 
-/** What one read takes out of the buffers: its number, the records and where they came from. */
+/**
+ * What one read takes out of the buffers: its number, where its records came from, and the
+ * records as one byte batch (values and keys in a blob each, the partitions' rows one after
+ * the other, headers made only when a record is asked for).
+ */
 export interface Taken {
   readonly sequence: number;
   readonly parts: readonly ReadPart[];
-  readonly records: readonly SourceRecord[];
+  readonly columns: SourceRecordColumns;
 }
 
 /** A read's limits from flow control (`ReadOptions`), checked. */
@@ -35,6 +40,7 @@ type ReadPathConfig = Pick<
 >;
 
 const EMPTY = new Uint8Array(0);
+const MAX_SAFE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * The Kafka source's read path: the records fetched per assigned partition, handed out in
@@ -121,7 +127,7 @@ export class ReadPath {
     if (state === undefined || messages.length === 0) return false;
     // Kept even when the partition (or the source) was paused after this batch was fetched:
     // kafkajs delivers a fetched batch regardless, and it is not fetched again.
-    state.accept(messages.map((message) => toHeld(key, message)));
+    state.accept(messages.map(toHeld));
     state.highWatermark = BigInt(highWatermark);
     this.syncPauses();
     return true;
@@ -133,6 +139,7 @@ export class ReadPath {
     if (entries.length === 0) return undefined;
     const maxRecords = Math.min(this.#config.maxRecordsPerRead, limits.maxRecords);
     const parts: ReadPart[] = [];
+    const builder = new SourceRecordColumnsBuilder(toHeaders);
     let total = 0;
     for (let index = 0; index < entries.length && total < maxRecords; index++) {
       const [key, state] = entries[(this.#cursor + index) % entries.length] as [
@@ -147,22 +154,18 @@ export class ReadPath {
       const records = state.take(ofPartition);
       if (records.length === 0) continue;
       parts.push({ state, records });
+      for (const held of records) addRow(builder, key, held);
       total += records.length;
     }
     this.#cursor = (this.#cursor + 1) % entries.length;
-    if (total === 0) return undefined;
+    const columns = builder.build();
+    if (columns === undefined) return undefined;
     const sequence = ++this.#sequence;
-    const records: SourceRecord[] = [];
-    for (const part of parts) {
-      part.state.delivered(sequence, part.records);
-      for (const held of part.records) {
-        records.push(held.record);
-        this.#counters.bytesIn += held.record.value.byteLength + (held.record.key?.byteLength ?? 0);
-      }
-    }
-    this.#counters.recordsIn += records.length;
+    for (const part of parts) part.state.delivered(sequence, part.records);
+    this.#counters.recordsIn += columns.length;
+    this.#counters.bytesIn += columns.byteLength;
     this.syncPauses();
-    return { sequence, parts, records };
+    return { sequence, parts, columns };
   }
 
   /** The parts of a read whose partitions are still assigned to the same state. */
@@ -231,25 +234,40 @@ function asTopicPartitions(key: string): { topic: string; partitions: number[] }
   return { topic, partitions: [partition] };
 }
 
-function toHeld(key: string, message: KafkaMessage): HeldRecord {
-  const kafkaOffset = BigInt(message.offset);
-  const record: SourceRecord = {
-    value: message.value ?? EMPTY,
-    ...(message.key ? { key: message.key } : {}),
-    headers: toHeaders(message.headers),
-    timestampMs: Number(message.timestamp),
-    partition: key,
-    offset: (kafkaOffset + 1n).toString(),
-  };
-  return { kafkaOffset, record };
+function toHeld(message: KafkaMessage): HeldRecord {
+  return { kafkaOffset: BigInt(message.offset), message };
+}
+
+// One row of a read: the record the message makes, `offset` the position after it (a number
+// while it is a safe integer, which Kafka offsets in practice always are).
+function addRow(
+  builder: SourceRecordColumnsBuilder<IHeaders>,
+  partition: string,
+  held: HeldRecord,
+): void {
+  const { message } = held;
+  const next = held.kafkaOffset + 1n;
+  builder.add(
+    partition,
+    message.value ?? EMPTY,
+    message.key,
+    Number(message.timestamp),
+    next <= MAX_SAFE_OFFSET ? Number(next) : next.toString(),
+    hasHeaders(message.headers) ? message.headers : undefined,
+  );
+}
+
+function hasHeaders(headers: IHeaders | undefined): headers is IHeaders {
+  for (const _ in headers) return true;
+  return false;
 }
 
 const encoder = new TextEncoder();
 
 // Kafka allows a header name more than once; like Kafka's lastHeader(), the last value wins.
-function toHeaders(headers: IHeaders | undefined): RecordHeaders {
+function toHeaders(headers: IHeaders): RecordHeaders {
   const result: Record<string, Uint8Array> = {};
-  for (const [name, raw] of Object.entries(headers ?? {})) {
+  for (const [name, raw] of Object.entries(headers)) {
     const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
     if (value === undefined) continue;
     result[name] = typeof value === "string" ? encoder.encode(value) : value;

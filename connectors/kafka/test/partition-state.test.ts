@@ -1,16 +1,17 @@
-import type { SourceRecord } from "sluice";
+import type { KafkaMessage } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { type HeldRecord, PartitionState } from "../src/partition-state.js";
 
 function held(offset: number): HeldRecord {
-  const record: SourceRecord = {
-    value: new TextEncoder().encode(`v${offset}`),
+  const message: KafkaMessage = {
+    key: null,
+    value: Buffer.from(`v${offset}`),
+    timestamp: "0",
+    attributes: 0,
+    offset: String(offset),
     headers: {},
-    timestampMs: 0,
-    partition: "orders-0",
-    offset: String(offset + 1),
   };
-  return { kafkaOffset: BigInt(offset), record };
+  return { kafkaOffset: BigInt(offset), message };
 }
 
 function offsets(records: readonly HeldRecord[]): number[] {

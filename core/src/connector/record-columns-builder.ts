@@ -8,7 +8,7 @@ import type { RecordHeaders } from "./records.js";
 
 /**
  * Collects the messages of one read, as a source receives them, and makes them one byte batch:
- * values and keys each copied once into a blob of their own, offsets kept as numbers (a run of
+ * values and keys each copied once into a blob of their own (a `Buffer`), offsets kept as numbers (a run of
  * consecutive integers when they are one), each row's partition only when there are several,
  * and headers made on demand from what `add` was given (through `toHeaders`), so that reading
  * only the values never makes them.
@@ -99,7 +99,7 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
   build(): SourceRecordColumns | undefined {
     const rows = this.#values.length;
     if (rows === 0) return undefined;
-    const bytes = new Uint8Array(this.#valueBytes);
+    const bytes = blob(this.#valueBytes);
     const valueOffsets = new Uint32Array(rows + 1);
     let at = 0;
     for (let row = 0; row < rows; row++) {
@@ -128,7 +128,7 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
 
   #keyColumn(): ColumnKeys {
     const rows = this.#keys.length;
-    const bytes = new Uint8Array(this.#keyBytes);
+    const bytes = blob(this.#keyBytes);
     const offsets = new Uint32Array(rows + 1);
     const present = this.#anyKeyMissing ? new Uint8Array((rows + 7) >> 3) : undefined;
     let at = 0;
@@ -173,4 +173,11 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
       },
     };
   }
+}
+
+// A Buffer, as the clients the sources use give values and keys (so `toString()` on a record's
+// value still decodes it), in memory of its own (not the shared pool: a slice of a batch must
+// not pin it, and the log writes the blob as it is). Every byte is written by `build`.
+function blob(size: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(size);
 }
