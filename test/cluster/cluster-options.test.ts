@@ -33,7 +33,7 @@ describe("cluster options", () => {
     ).toThrow(/cluster\.group must be the job's id.*cluster\.kafka\.brokers must list/s);
   });
 
-  it("refuses to start a job that keeps state across batches, naming the operators", async () => {
+  it("refuses to start an inline job that keeps state across batches, naming the operators and saying how to run it", async () => {
     const cluster = { kafka: { brokers: ["127.0.0.1:9092"] }, group: "wc", processId: "p1" };
     const stateful = new StreamingContext({ batchInterval: "1s", cluster });
     const pairs = stateful.queueStream<[string, number]>([]);
@@ -48,7 +48,7 @@ describe("cluster options", () => {
       expect.objectContaining({
         code: "SLUICE_INVALID_CONFIG",
         message: expect.stringMatching(
-          /NamedWindowedDStream\(sum\) \(stream \d+\), StateDStream.* keep state/,
+          /NamedWindowedDStream\(sum\) \(stream \d+\), StateDStream.*defineJob.*sluice run --cluster/,
         ),
       }),
     );

@@ -74,10 +74,11 @@ export const jobConfigSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9._-]{1,200}$/)
         .optional(),
+      keyedPartitions: z.number().int().min(1).max(10_000).optional(),
     })
     .optional()
     .describe(
-      'run as one process of a cluster: { kafka: { brokers, tls, sasl }, group: "<job id>", processId } (docs/cluster.md)',
+      'run as one process of a cluster: { kafka: { brokers, tls, sasl }, group: "<job id>", processId, keyedPartitions } (docs/cluster.md)',
     ),
   job: z
     .record(z.string(), z.unknown())

@@ -21,6 +21,7 @@ export class ClusterMember implements ClusterMembership {
   readonly kafka: ClusterKafkaSettings;
   readonly #bySource = new Map<string, readonly string[]>();
   readonly #listeners = new Set<PartitionsListener>();
+  readonly #options: ResolvedClusterOptions;
   #keyedPartitions: number | undefined;
   #exchange: KeyedExchange | undefined;
   readonly #exchangeWaiters: Array<(exchange: KeyedExchange) => void> = [];
@@ -29,6 +30,7 @@ export class ClusterMember implements ClusterMembership {
     this.group = options.group;
     this.processId = options.processId;
     this.kafka = options.kafka;
+    this.#options = options;
   }
 
   /** The partitions every source of this process owns now, sorted. */
@@ -47,9 +49,10 @@ export class ClusterMember implements ClusterMembership {
     return this.#keyedPartitions;
   }
 
-  /** Declares the job's keyed part, before its sources start. */
-  planKeyedPartitions(partitions: number): void {
-    this.#keyedPartitions = partitions;
+  /** Declares that the job has a keyed part (with `options.keyedPartitions`), before its sources start. */
+  planKeyedPart(): number {
+    this.#keyedPartitions = this.#options.keyedPartitions;
+    return this.#keyedPartitions;
   }
 
   offerKeyedExchange(exchange: KeyedExchange): void {
@@ -61,6 +64,11 @@ export class ClusterMember implements ClusterMembership {
     }
     this.#exchange = exchange;
     for (const waiter of this.#exchangeWaiters.splice(0)) waiter(exchange);
+  }
+
+  /** The exchange of the job's keyed part if a source offered it already. */
+  get offeredExchange(): KeyedExchange | undefined {
+    return this.#exchange;
   }
 
   /** The exchange of the job's keyed part, once a source offered it. */

@@ -21,6 +21,13 @@ export interface ClusterOptions {
    * share one.
    */
   readonly processId?: string;
+  /**
+   * How many keyed partitions a job with state across batches is split into (default 8): each
+   * is owned by one process at a time, so this bounds how many processes share the keyed work.
+   * It names the partition count of the job's repartition and changelog topics, so it cannot
+   * change while they hold the job's state.
+   */
+  readonly keyedPartitions?: number;
 }
 
 /** Cluster options checked, with the process id chosen. */
@@ -28,7 +35,11 @@ export interface ResolvedClusterOptions {
   readonly kafka: ClusterKafkaSettings;
   readonly group: string;
   readonly processId: string;
+  readonly keyedPartitions: number;
 }
+
+/** Keyed partitions when the cluster options do not say. */
+export const DEFAULT_KEYED_PARTITIONS = 8;
 
 const GROUP = /^[A-Za-z0-9._-]{1,200}$/;
 const HOST_PORT = /^[^\s:]+:\d{1,5}$/;
@@ -71,8 +82,14 @@ export function resolveClusterOptions(
       `cluster.processId must be 1 to 200 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(processId)}`,
     );
   }
+  const keyedPartitions = options.keyedPartitions ?? DEFAULT_KEYED_PARTITIONS;
+  if (!Number.isInteger(keyedPartitions) || keyedPartitions < 1 || keyedPartitions > 10_000) {
+    problems.push(
+      `cluster.keyedPartitions must be a whole number from 1 to 10000, got ${JSON.stringify(options.keyedPartitions)}`,
+    );
+  }
   if (problems.length > before) return undefined;
-  return { kafka: options.kafka, group: options.group, processId };
+  return { kafka: options.kafka, group: options.group, processId, keyedPartitions };
 }
 
 // Host and pid tell an operator which process it is; the random part keeps a restarted process

@@ -56,6 +56,7 @@ import {
   resolveContextOptions,
   type StreamingContextOptions,
 } from "./context-options.js";
+import type { KeyedPart, StartPlan } from "./keyed-part.js";
 
 /** Options of `queueStream`. */
 export interface QueueStreamOptions<T> {
@@ -145,6 +146,8 @@ export class StreamingContext {
   private uiClosed: Promise<void> | undefined;
   /** The checkpoints `getOrCreate` found, restored at start. */
   private recovered: RecoveryCandidates | undefined;
+  private keyedPart: KeyedPart | undefined;
+  private startPlan: StartPlan | undefined;
 
   /**
    * Spark's `StreamingContext.getOrCreate`: when `directory` holds a checkpoint, the job resumes
@@ -604,19 +607,20 @@ export class StreamingContext {
         "no output operations registered, so nothing to execute: add foreachBatch, print or saveAsTextFiles before start()",
       );
     }
-    if (this.clusterMember !== undefined) {
+    if (this.clusterMember !== undefined && this.keyedPart === undefined) {
       // Each process sees only its share of the input: state across batches would be partial.
-      const stateful = [...this.streams.values()].filter(isStatefulOperator);
+      const stateful = this.statefulStreams();
       if (stateful.length > 0) {
         throw new SluiceError(
           "SLUICE_INVALID_CONFIG",
-          `cluster mode runs stateless jobs and per-batch aggregations only; ${stateful.map((stream) => `${stream.operatorName} (stream ${stream.id})`).join(", ")} keep${stateful.length === 1 ? "s" : ""} state across batches, which each process would hold for its own share of the input. Run this job without \`cluster\`, or keep only per-batch operations (docs/cluster.md, "Not yet built")`,
+          `in cluster mode, state across batches (${stateful.map((stream) => `${stream.operatorName} (stream ${stream.id})`).join(", ")}) runs as keyed tasks, which are rebuilt from the job's module: define the job with defineJob and run it with \`sluice run --cluster\` or createJobContext (docs/cluster.md)`,
         );
       }
     }
     const interval = this.options.batchInterval;
-    let startTime = (Math.floor(this.clock.now() / interval) + 1) * interval;
-    let zeroTime = startTime - interval;
+    let startTime =
+      this.startPlan?.startTime ?? (Math.floor(this.clock.now() / interval) + 1) * interval;
+    let zeroTime = this.startPlan?.zeroTime ?? startTime - interval;
     if (this.checkpointSettings !== undefined) {
       this.checkpointing = new CheckpointCoordinator(
         {
@@ -637,9 +641,47 @@ export class StreamingContext {
       ({ zeroTime, startTime } = this.checkpointing.plan(this.clock.now()));
     }
     this.graph.start(zeroTime);
+    this.startPlan?.restore();
     this.currentState = "ACTIVE";
     this.starting = this.startInputsAndGenerator(startTime);
     return this.starting;
+  }
+
+  /**
+   * Runs a cluster job's keyed part beside this context (`createJobContext` does this in
+   * cluster mode for a job with state across batches); call before `start()`.
+   *
+   * @example
+   * ctx.useKeyedPart(keyedPart);
+   */
+  useKeyedPart(part: KeyedPart): void {
+    this.assertCanAddOperations();
+    this.keyedPart = part;
+  }
+
+  /**
+   * Starts the batches at a planned zero time and first batch instead of the clock's next
+   * multiple of the interval (a cluster task; see `StartPlan`); call before `start()`.
+   *
+   * @example
+   * ctx.planStart({ zeroTime: 0, startTime: 5000, restore: () => undefined });
+   */
+  planStart(plan: StartPlan): void {
+    this.assertCanAddOperations();
+    this.startPlan = plan;
+  }
+
+  // Stateful operators an output reads (a stream nothing outputs never runs).
+  private statefulStreams(): DStream<unknown>[] {
+    const seen = new Set<DStream<unknown>>();
+    const pending: DStream<unknown>[] = [...this.graph.outputs];
+    while (pending.length > 0) {
+      const stream = pending.pop() as DStream<unknown>;
+      if (seen.has(stream)) continue;
+      seen.add(stream);
+      pending.push(...stream.dependencies);
+    }
+    return [...seen].filter(isStatefulOperator).sort((a, b) => a.id - b.id);
   }
 
   /**
@@ -751,10 +793,18 @@ export class StreamingContext {
     }
     this.generator.start(startTime);
     this.listenerBus.post("onStreamingStarted", { time: startTime });
+    try {
+      await this.keyedPart?.start();
+    } catch (error) {
+      this.reportError(error);
+      throw error;
+    }
   }
 
   private async stopActive(graceful: boolean): Promise<void> {
     await this.starting?.catch(() => undefined);
+    // The keyed tasks stop first: what they have not committed, the partition's next owner redoes.
+    await this.keyedPart?.stop();
     const inputs = this.graph.inputs;
     if (graceful) {
       await this.stopInputs();

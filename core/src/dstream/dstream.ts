@@ -92,6 +92,7 @@ export abstract class DStream<T> {
   // What `ctx.remember` asked of every stream of the graph (for `slice`): passed to all parents.
   private rememberedEverywhere: number | undefined;
   private givenName: string | undefined;
+  private feed: ((time: number) => Batch<T> | undefined) | undefined;
 
   protected constructor(scope: StreamScope) {
     scope.assertCanAddOperations();
@@ -294,6 +295,18 @@ export abstract class DStream<T> {
   }
 
   /**
+   * Makes this stream's batches come from `feed` instead of its parents, which are then never
+   * computed. A cluster job's keyed task feeds the stream where the job was cut this way, with
+   * the pairs other processes sent it.
+   *
+   * @example
+   * pairs.feedFrom((time) => ({ time, partitions: [received.get(time) ?? []] }));
+   */
+  feedFrom(feed: (time: number) => Batch<T> | undefined): void {
+    this.feed = feed;
+  }
+
+  /**
    * The batch at `time`, computed once and kept until forgotten (Spark's `getOrCompute`);
    * `undefined` when the stream has no batch at that time.
    *
@@ -304,10 +317,12 @@ export abstract class DStream<T> {
     const cached = this.generated.get(time);
     if (cached !== undefined) return cached;
     if (!this.isTimeValid(time)) return Promise.resolve(undefined);
+    const fed = this.feed;
     // With executors, per-partition operators and shuffles run as tasks on them.
-    const onExecutors = this.scope.execution()?.compute(this, time) as
-      | Promise<Batch<T> | undefined>
-      | undefined;
+    const onExecutors =
+      fed === undefined
+        ? (this.scope.execution()?.compute(this, time) as Promise<Batch<T> | undefined> | undefined)
+        : Promise.resolve(fed(time));
     const computing = (onExecutors ?? this.compute(time)).catch((error: unknown) => {
       this.generated.delete(time);
       throw error;

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
+import { setUpKeyedPart } from "./cluster-keyed-part.js";
 import { isJobDefinition } from "./define-job.js";
 import { registerJobPlugins } from "./register-job-plugins.js";
 
@@ -78,6 +79,7 @@ export async function createJobContext<Args>(
   await registerJobPlugins(ctx, exported, module, job.plugins ?? []);
   hooks.beforeBuild?.(ctx);
   exported.build(ctx, job.args);
+  setUpKeyedPart(ctx, options, (taskOptions) => createJobContext(job, taskOptions, hooks));
   return ctx;
 }
 

@@ -1,0 +1,164 @@
+import { deserialize, serialize } from "node:v8";
+import type { KeyedBatch, KeyedExchange } from "../connector/keyed-exchange.js";
+import type { StreamingContext } from "../context/streaming-context.js";
+import type { DStream } from "../dstream/dstream.js";
+import { SluiceError } from "../errors/sluice-error.js";
+import type { OperatorCheckpoint } from "../recovery/checkpoint-data.js";
+import { type NamedOperator, nameStatefulOperators } from "../recovery/operator-names.js";
+import { ManualClock } from "../scheduler/manual-clock.js";
+import { pairsOfChunks } from "./keyed-chunks.js";
+
+/** What a keyed task needs: how to build the job's graph again, and where it was cut. */
+export interface KeyedTaskSpec {
+  readonly partition: number;
+  readonly batchInterval: number;
+  readonly exchange: KeyedExchange;
+  /** Builds the job on a new context with the given clock (not yet started). */
+  readonly buildContext: (clock: ManualClock, partition: number) => Promise<StreamingContext>;
+  /** The id of the stream the job was cut at (stream ids follow construction order). */
+  readonly boundaryId: number;
+  /** The output operations the task runs (their `outputId`s). */
+  readonly keyedOutputIds: ReadonlySet<number>;
+}
+
+/**
+ * One keyed partition of a cluster job, run by the process that owns it: the job's graph built
+ * again on a context of its own, fed at the cut with the pairs the processes sent to this
+ * partition, running only the outputs that read the keyed operators. It restores its operators'
+ * state from the partition's last commit, computes each complete batch in time order (on a
+ * manual clock moved to the batch's time, from zero time 0, so windows end at the same times in
+ * every task), and commits the operators' state after each batch.
+ *
+ * @example
+ * await new KeyedTask(spec).run(abort.signal);
+ */
+export class KeyedTask {
+  readonly #spec: KeyedTaskSpec;
+
+  constructor(spec: KeyedTaskSpec) {
+    this.#spec = spec;
+  }
+
+  /** Runs until `signal` aborts (resolves) or a batch fails (rejects). */
+  async run(signal: AbortSignal): Promise<void> {
+    const { exchange, partition, batchInterval } = this.#spec;
+    const restored = await exchange.restore(partition);
+    if (signal.aborted) return;
+    let first: KeyedBatch | undefined;
+    let startTime: number;
+    if (restored === undefined) {
+      first = await abortable(exchange.nextBatch(partition, signal), signal);
+      if (first === undefined) return;
+      startTime = first.time;
+    } else {
+      startTime = restored.time + batchInterval;
+    }
+    const clock = new ManualClock(startTime - batchInterval);
+    const ctx = await this.#spec.buildContext(clock, partition);
+    const received = new Map<number, unknown[]>();
+    const operators = this.#cut(ctx, startTime, received);
+    ctx.planStart({
+      zeroTime: 0,
+      startTime,
+      restore: () =>
+        restoreOperators(
+          operators,
+          restored === undefined ? undefined : deserialize(restored.state),
+          startTime - batchInterval,
+        ),
+    });
+    await ctx.start();
+    try {
+      for (;;) {
+        const batch = first ?? (await abortable(exchange.nextBatch(partition, signal), signal));
+        first = undefined;
+        if (batch === undefined) return;
+        received.set(batch.time, pairsOfChunks(batch.chunks));
+        clock.setTime(batch.time);
+        await ctx.scope.awaitProcessed(batch.time);
+        const failure = ctx.scope.firstError();
+        if (failure !== undefined) throw failure;
+        const state = serialize(await saveOperators(operators, batch.time));
+        for (const time of received.keys()) if (time <= batch.time) received.delete(time);
+        // A partition taken away keeps its last commit: the next owner redoes the batch.
+        if (signal.aborted) return;
+        await exchange.commit(partition, batch.time, state);
+      }
+    } finally {
+      await ctx.stop();
+    }
+  }
+
+  // Keeps the keyed outputs, drops the inputs, and feeds the cut stream.
+  #cut(
+    ctx: StreamingContext,
+    startTime: number,
+    received: Map<number, unknown[]>,
+  ): NamedOperator[] {
+    const { graph, streams } = ctx.scope;
+    const boundary = streams.get(this.#spec.boundaryId) as DStream<unknown> | undefined;
+    if (boundary === undefined) {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        `keyed partition ${this.#spec.partition}: the job built a different graph (no stream ${this.#spec.boundaryId}); the job's build function must create the same streams every time it runs`,
+      );
+    }
+    const kept = graph.outputs.filter((output) => this.#spec.keyedOutputIds.has(output.outputId));
+    graph.outputs.splice(0, graph.outputs.length, ...kept);
+    graph.inputs.splice(0, graph.inputs.length);
+    // Keeping its own batch stops per-record operators below from fusing through it.
+    boundary.cache();
+    boundary.feedFrom((time) =>
+      time < startTime ? undefined : { time, partitions: [received.get(time) ?? []] },
+    );
+    return nameStatefulOperators(kept);
+  }
+}
+
+async function saveOperators(
+  operators: readonly NamedOperator[],
+  time: number,
+): Promise<OperatorCheckpoint[]> {
+  const saved: OperatorCheckpoint[] = [];
+  for (const { name, derived, operator } of operators) {
+    saved.push({
+      name,
+      derivedName: derived,
+      kind: operator.stateKind,
+      fingerprint: operator.stateFingerprint(),
+      state: serialize(await operator.saveState(time)),
+    });
+  }
+  return saved;
+}
+
+function restoreOperators(operators: readonly NamedOperator[], saved: unknown, time: number): void {
+  const entries = new Map(
+    (Array.isArray(saved) ? (saved as OperatorCheckpoint[]) : []).map((entry) => [
+      entry.name,
+      entry,
+    ]),
+  );
+  for (const { name, operator } of operators) {
+    const entry = entries.get(name);
+    if (
+      entry !== undefined &&
+      entry.kind === operator.stateKind &&
+      entry.fingerprint === operator.stateFingerprint()
+    ) {
+      operator.restoreState(deserialize(entry.state), time);
+    } else {
+      operator.startFresh(time);
+    }
+  }
+}
+
+// Resolves `undefined` instead of rejecting when the signal aborted.
+async function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    throw error;
+  }
+}

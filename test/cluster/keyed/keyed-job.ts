@@ -1,0 +1,58 @@
+// A cluster job with state across batches, for the keyed tasks' tests: a running word count
+// (updateStateByKey), a sliding window of 3 batches with an inverse (reduceByKeyAndWindow) and
+// the per-batch counts (reduceByKey), written into an in-memory table that upserts like
+// Cassandra does. Every process of a test (and every keyed task it runs) imports this module,
+// so they share `tables`.
+import { defineJob } from "sluice";
+
+/** Each process's input: the lines of each of its batches. */
+export interface KeyedJobArgs {
+  readonly batches: string[][];
+}
+
+/** table name → row key → value; a row written again is replaced (an upsert). */
+export const tables = new Map<string, Map<string, number>>();
+
+function upsert(table: string, rows: ReadonlyArray<readonly [string, number]>): void {
+  let rowsOf = tables.get(table);
+  if (rowsOf === undefined) {
+    rowsOf = new Map();
+    tables.set(table, rowsOf);
+  }
+  for (const [key, value] of rows) rowsOf.set(key, value);
+}
+
+export default defineJob<KeyedJobArgs>({
+  build(ctx, args) {
+    const pairs = ctx
+      .queueStream(args.batches)
+      .flatMap((line) => line.split(" "))
+      .map((word): [string, number] => [word, 1]);
+    pairs
+      .updateStateByKey((values: number[], total: number | undefined) =>
+        values.length === 0 ? total : (total ?? 0) + values.reduce((a, b) => a + b, 0),
+      )
+      .foreachBatch((batch) => upsert("totals", batch.partitions.flat()));
+    pairs
+      .reduceByKeyAndWindow((a, b) => a + b, {
+        window: "3s",
+        slide: "1s",
+        inverse: (a, b) => a - b,
+        filter: ([, count]) => count !== 0,
+      })
+      .foreachBatch((batch, time) =>
+        upsert(
+          "windows",
+          batch.partitions.flat().map(([word, count]) => [`${time}|${word}`, count] as const),
+        ),
+      );
+    pairs
+      .reduceByKey((a, b) => a + b)
+      .foreachBatch((batch, time) =>
+        upsert(
+          "batches",
+          batch.partitions.flat().map(([word, count]) => [`${time}|${word}`, count] as const),
+        ),
+      );
+  },
+});

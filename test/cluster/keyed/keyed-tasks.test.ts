@@ -1,0 +1,170 @@
+// The keyed part of a cluster job over an in-memory exchange: two processes, each reading its
+// own input, share four keyed partitions; the running totals, every window and every batch's
+// counts equal what one process computes from all the input, including after a process stops
+// and the other takes over its keyed partitions from their last commits.
+
+import { createJobContext, type StreamingContext } from "sluice";
+import { ManualClock } from "sluice/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { InMemoryKeyedExchange, InMemoryKeyedLog } from "./in-memory-keyed-exchange.js";
+import { tables } from "./keyed-job.js";
+
+const JOB = new URL("./keyed-job.ts", import.meta.url);
+const WORDS = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay"];
+
+function linesFor(seed: number, batches: number): string[][] {
+  const out: string[][] = [];
+  let x = seed;
+  for (let b = 0; b < batches; b++) {
+    const lines: string[] = [];
+    for (let l = 0; l < 3; l++) {
+      const words: string[] = [];
+      for (let w = 0; w < 4; w++) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        words.push(WORDS[(x >>> 16) % WORDS.length] as string);
+      }
+      lines.push(words.join(" "));
+    }
+    out.push(lines);
+  }
+  return out;
+}
+
+async function processOf(
+  name: string,
+  batches: string[][],
+  log: InMemoryKeyedLog,
+): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
+  const clock = new ManualClock(0);
+  const ctx = await createJobContext(
+    // The queue input takes its batches out of the array it is given: a copy keeps the test's.
+    { module: JOB, args: { batches: batches.map((lines) => [...lines]) } },
+    {
+      batchInterval: 1000,
+      clock,
+      cluster: {
+        kafka: { brokers: ["127.0.0.1:9092"] },
+        group: "keyed-test",
+        processId: name,
+        keyedPartitions: log.partitions,
+      },
+    },
+  );
+  const exchange = new InMemoryKeyedExchange(log, [`in-${name}`]);
+  ctx.cluster?.offerKeyedExchange(exchange);
+  return { ctx, clock, exchange };
+}
+
+// What one process computes from every batch: totals, per-batch counts, windows of 3 batches.
+function groundTruth(inputs: string[][][], batches: number) {
+  const perBatch = new Map<string, number>();
+  const totals = new Map<string, number>();
+  for (let b = 0; b < batches; b++) {
+    const time = (b + 1) * 1000;
+    for (const input of inputs) {
+      for (const line of input[b] ?? []) {
+        for (const word of line.split(" ")) {
+          perBatch.set(`${time}|${word}`, (perBatch.get(`${time}|${word}`) ?? 0) + 1);
+          totals.set(word, (totals.get(word) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  const windows = new Map<string, number>();
+  for (let b = 0; b < batches; b++) {
+    const time = (b + 1) * 1000;
+    for (const word of WORDS) {
+      let sum = 0;
+      for (let t = time - 2000; t <= time; t += 1000) sum += perBatch.get(`${t}|${word}`) ?? 0;
+      if (sum !== 0) windows.set(`${time}|${word}`, sum);
+    }
+  }
+  return { perBatch, totals, windows };
+}
+
+const started: StreamingContext[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((ctx) => ctx.stop()));
+  tables.clear();
+});
+
+describe("keyed tasks of a cluster job", () => {
+  it("share the keyed partitions between two processes and agree with one process", async () => {
+    const batches = 6;
+    const inputs = [linesFor(1, batches), linesFor(2, batches)];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    const a = await processOf("a", inputs[0] as string[][], log);
+    const b = await processOf("b", inputs[1] as string[][], log);
+    a.exchange.assign([0, 1]);
+    b.exchange.assign([2, 3]);
+    for (const p of [a, b]) {
+      started.push(p.ctx);
+      await p.ctx.start();
+    }
+    for (let i = 0; i < batches; i++) {
+      a.clock.advance(1000);
+      b.clock.advance(1000);
+    }
+    await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+  });
+
+  it("moves a stopped process's keyed partitions to the other, from their last commits", async () => {
+    const batches = 8;
+    const inputs = [linesFor(3, batches), linesFor(4, batches)];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    const a = await processOf("a", inputs[0] as string[][], log);
+    const b = await processOf("b", (inputs[1] as string[][]).slice(0, 4), log);
+    a.exchange.assign([0, 1]);
+    b.exchange.assign([2, 3]);
+    for (const p of [a, b]) {
+      started.push(p.ctx);
+      await p.ctx.start();
+    }
+    for (let i = 0; i < 4; i++) {
+      a.clock.advance(1000);
+      b.clock.advance(1000);
+    }
+    await vi.waitFor(() => expect(log.commits).toBe(16), { timeout: 20_000 });
+    // b stops after batch 4; a takes over b's keyed partitions and b's input, which has no
+    // records after batch 4 (inputs[1] beyond it is cut off for the truth below).
+    await b.ctx.stop();
+    a.exchange.readInputs(["in-a", "in-b"]);
+    a.exchange.assign([0, 1, 2, 3]);
+    for (let i = 4; i < batches; i++) a.clock.advance(1000);
+    await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+    const truth = groundTruth(
+      [inputs[0] as string[][], (inputs[1] as string[][]).slice(0, 4)],
+      batches,
+    );
+    expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+  });
+
+  it("waits for the process that is behind: a batch completes once every input passed it", async () => {
+    const batches = 5;
+    const inputs = [linesFor(5, batches), linesFor(6, batches)];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    const a = await processOf("a", inputs[0] as string[][], log);
+    const b = await processOf("b", inputs[1] as string[][], log);
+    a.exchange.assign([0, 1, 2, 3]);
+    for (const p of [a, b]) {
+      started.push(p.ctx);
+      await p.ctx.start();
+    }
+    for (let i = 0; i < batches; i++) a.clock.advance(1000);
+    await vi.waitFor(() => expect(log.logs[0]?.length).toBeGreaterThanOrEqual(batches));
+    // Nothing completes while b has not passed the first batch.
+    expect(log.commits).toBe(0);
+    expect(tables.get("totals")).toBeUndefined();
+    for (let i = 0; i < batches; i++) b.clock.advance(1000);
+    await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("windows")).toEqual(truth.windows);
+  });
+});
