@@ -34,12 +34,17 @@ export function clusterSourceConfig(
   config: KafkaSourceConfig,
   membership: ClusterMembership,
 ): KafkaSourceConfig {
+  // A job with a keyed part writes its exchange in the source's transactions, so its source
+  // always has a transactional id.
+  const transactionalId =
+    config.transactionalId ??
+    (membership.keyedPartitions === undefined ? undefined : `${membership.group}.sluice-map`);
   return {
     ...config,
     groupId: membership.group,
-    ...(config.transactionalId === undefined
+    ...(transactionalId === undefined
       ? {}
-      : { transactionalId: processTransactionalId(config.transactionalId, membership) }),
+      : { transactionalId: processTransactionalId(transactionalId, membership) }),
   };
 }
 

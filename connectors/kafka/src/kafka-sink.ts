@@ -19,8 +19,9 @@ import {
   unreachableMessage,
 } from "./kafka-client.js";
 import { kafkaRefusal } from "./kafka-refusal.js";
+import { isKeyedMapWriter } from "./keyed/map-side-writer.js";
 import type { KafkaSinkConfig } from "./sink-config.js";
-import { attachSink, type ConsumedOffset, linkedSource } from "./transaction-link.js";
+import { attachSink, type ConsumedOffset, linkedSink, linkedSource } from "./transaction-link.js";
 
 /**
  * The Kafka sink's counters, read with `sink.metrics` (a snapshot).
@@ -140,6 +141,7 @@ export class KafkaSink implements Sink {
     this.#producer = producer;
     this.#healthy = true;
     if (config.transactionalId !== undefined && this.#detachLink === undefined) {
+      refuseKeyedPairing(config.transactionalId);
       this.#detachLink = attachSink(config.transactionalId, {
         commitWithOffsets: (groupId, offsets, fence) =>
           this.#serialized(() => this.#commitOpen(groupId, offsets, fence)),
@@ -384,7 +386,24 @@ export class KafkaSink implements Sink {
   }
 }
 
-function byTopic(
+// In a cluster job with a keyed part, the Kafka source's transactions carry the keyed exchange:
+// a sink cannot pair with it.
+function refuseKeyedPairing(transactionalId: string): void {
+  const existing = linkedSink(transactionalId);
+  if (existing === undefined || !isKeyedMapWriter(existing)) return;
+  throw new SluiceError(
+    "SLUICE_INVALID_CONFIG",
+    `The Kafka sink's transactionalId "${transactionalId}" pairs it with the Kafka source of a cluster job with a keyed part, whose transactions carry the keyed exchange (its repartition topic); a sink cannot join them. Remove transactionalId from the Kafka sink (or give it one of its own).`,
+  );
+}
+
+/**
+ * Consumed offsets grouped by topic, as `sendOffsets` takes them.
+ *
+ * @example
+ * await transaction.sendOffsets({ consumerGroupId, topics: byTopic(offsets) });
+ */
+export function byTopic(
   offsets: readonly ConsumedOffset[],
 ): { topic: string; partitions: { partition: number; offset: string }[] }[] {
   const topics = new Map<string, { partition: number; offset: string }[]>();

@@ -15,6 +15,8 @@ import {
 import { ClusterFence } from "./cluster-fence.js";
 import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
 import { createKafkaClient, rootMessage } from "./kafka-client.js";
+import type { KafkaKeyedExchange } from "./keyed/kafka-keyed-exchange.js";
+import { keyedExchangeFor } from "./keyed/source-exchange.js";
 import { PartitionState } from "./partition-state.js";
 import { type ReadLimits, type ReadPart, ReadPath, readLimits } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
@@ -129,6 +131,8 @@ export class KafkaSource implements Source {
    * partitions restart at the group's final committed offsets (cluster mode): reads wait.
    */
   #handoff: Promise<void> | undefined;
+  /** The keyed exchange this source carries (cluster mode, a job with a keyed part). */
+  readonly #keyed: KafkaKeyedExchange | undefined;
 
   /**
    * @param checkpointed offsets Sluice checkpointed on the previous run, per
@@ -154,6 +158,10 @@ export class KafkaSource implements Source {
     this.#config = config;
     this.#logger = logger;
     warnIfUnverified(config.tls, logger, "Kafka source");
+    this.#keyed =
+      cluster === undefined
+        ? undefined
+        : keyedExchangeFor(config, cluster.membership, () => this.assignment(), logger);
     this.#readPath = new ReadPath(config, logger, this.#counters);
     this.#session = new ConsumerSession(
       config,
@@ -268,6 +276,10 @@ export class KafkaSource implements Source {
     if (this.#session.connected) return;
     signal.throwIfAborted();
     await this.#fence?.ensureTopic();
+    if (this.#keyed !== undefined) {
+      await this.#keyed.start(signal);
+      this.#cluster?.membership.offerKeyedExchange(this.#keyed);
+    }
     await this.#session.connect(signal);
     const config = this.#config;
     if (config.transactionalId !== undefined && this.#detachLink === undefined) {
@@ -333,6 +345,7 @@ export class KafkaSource implements Source {
     this.#detachLink?.();
     this.#detachLink = undefined;
     await this.#session.close();
+    await this.#keyed?.close();
     await this.#fence?.close();
     this.#readPath.partitions.clear();
   }

@@ -1,0 +1,86 @@
+import type { Admin, ITopicConfig } from "kafkajs";
+import { SluiceError } from "sluice/connector";
+import { protocolErrorType } from "../kafka-client.js";
+
+/** The topics that carry one cluster job's keyed part. */
+export interface KeyedTopics {
+  /** `<group>.sluice-repartition`: the map sides' chunks and markers, one partition per keyed partition. */
+  readonly repartition: string;
+  /** `<group>.sluice-changelog` (compacted): each keyed partition's last committed state. */
+  readonly changelog: string;
+}
+
+/**
+ * The keyed topics of the job's group.
+ *
+ * @example
+ * keyedTopicNames("word-count").changelog; // "word-count.sluice-changelog"
+ */
+export function keyedTopicNames(group: string): KeyedTopics {
+  return { repartition: `${group}.sluice-repartition`, changelog: `${group}.sluice-changelog` };
+}
+
+/**
+ * The most a changelog record may take: a keyed partition's state and the chunks read ahead of
+ * it travel in one record.
+ */
+export const CHANGELOG_MAX_RECORD_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Creates the job's keyed topics with `partitions` partitions unless they exist, and refuses
+ * topics that exist with another partition count (`SLUICE_INVALID_CONFIG`): keys are placed by
+ * `partitionOfKey(key, partitions)`, so the count cannot change while the topics hold state.
+ *
+ * @example
+ * const topics = await ensureKeyedTopics(admin, "word-count", 8);
+ */
+export async function ensureKeyedTopics(
+  admin: Admin,
+  group: string,
+  partitions: number,
+): Promise<KeyedTopics> {
+  const topics = keyedTopicNames(group);
+  await ensureTopic(admin, topics, topics.repartition, partitions, []);
+  await ensureTopic(admin, topics, topics.changelog, partitions, [
+    { name: "cleanup.policy", value: "compact" },
+    { name: "max.message.bytes", value: String(CHANGELOG_MAX_RECORD_BYTES) },
+  ]);
+  return topics;
+}
+
+async function ensureTopic(
+  admin: Admin,
+  all: KeyedTopics,
+  topic: string,
+  partitions: number,
+  configEntries: ITopicConfig["configEntries"],
+): Promise<void> {
+  const existing = await admin.listTopics();
+  if (!existing.includes(topic)) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: partitions, configEntries }],
+      });
+    } catch (error) {
+      // Another process of the job created it first: its partition count is checked below.
+      if (!isAlreadyThere(error)) throw error;
+    }
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const found = metadata.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;
+  if (found !== partitions) {
+    throw new SluiceError(
+      "SLUICE_INVALID_CONFIG",
+      `Kafka topic "${topic}" has ${found} partitions, but the job has ${partitions} keyed partitions. A job's keyed partitions cannot change while its topics hold its state: keep ${found} keyed partitions, or delete the topics "${all.repartition}" and "${all.changelog}" to start the job's keyed state over.`,
+    );
+  }
+}
+
+function isAlreadyThere(error: unknown): boolean {
+  if (protocolErrorType(error) === "TOPIC_ALREADY_EXISTS") return true;
+  const errors = (error as { errors?: unknown[] } | null)?.errors;
+  return (
+    Array.isArray(errors) && errors.some((e) => protocolErrorType(e) === "TOPIC_ALREADY_EXISTS")
+  );
+}
