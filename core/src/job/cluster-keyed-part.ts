@@ -6,6 +6,9 @@ import { keyedChunks } from "./keyed-chunks.js";
 import { findKeyedCut } from "./keyed-cut.js";
 import { KeyedTaskRunner } from "./keyed-task-runner.js";
 
+// The name the keyed tasks report their partitions under, beside the sources' connector ids.
+const KEYED_TASKS = "keyed tasks";
+
 /** Builds the job again on a new context (for a keyed task). */
 export type BuildJobContext = (options: StreamingContextOptions) => Promise<StreamingContext>;
 
@@ -55,6 +58,12 @@ export function setUpKeyedPart(
         }),
     }),
     reportError: (error) => ctx.scope.reportError(error),
+    // Shown with the input partitions (status line, `ctx.cluster.partitions()`) as keyed-<n>.
+    reportPartitions: (owned) =>
+      member.reportPartitions(
+        KEYED_TASKS,
+        owned.map((partition) => `keyed-${partition}`),
+      ),
   });
   ctx.useKeyedPart({
     operators: cut.operators,

@@ -5,6 +5,8 @@ import { KeyedTask, type KeyedTaskSpec } from "./keyed-task.js";
 export interface KeyedTaskRunnerDeps {
   readonly specOf: (partition: number, exchange: KeyedExchange) => KeyedTaskSpec;
   readonly reportError: (error: unknown) => void;
+  /** Told the keyed partitions with a task running, after every change. */
+  readonly reportPartitions: (partitions: readonly number[]) => void;
 }
 
 interface Running {
@@ -77,5 +79,6 @@ export class KeyedTaskRunner {
       });
       this.#running.set(partition, { abort, done });
     }
+    this.#deps.reportPartitions(this.partitions());
   }
 }

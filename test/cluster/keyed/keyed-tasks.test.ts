@@ -107,6 +107,8 @@ describe("keyed tasks of a cluster job", () => {
     }
     await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
     const truth = groundTruth(inputs, batches);
+    expect(a.ctx.cluster?.partitions()).toEqual(["keyed-0", "keyed-1"]);
+    expect(b.ctx.cluster?.partitions()).toEqual(["keyed-2", "keyed-3"]);
     expect(tables.get("totals")).toEqual(truth.totals);
     expect(tables.get("batches")).toEqual(truth.perBatch);
     expect(tables.get("windows")).toEqual(truth.windows);
