@@ -7,10 +7,12 @@ import {
   PushedReads,
   type ReadOptions,
   type ReadResult,
+  readColumnsResult,
   readResult,
   readSize,
   type Source,
-  type SourceRecord,
+  type SourceRecordColumns,
+  SourceRecordColumnsBuilder,
   warnIfUnverified,
 } from "sluice/connector";
 import { explainChannelError } from "./channel-errors.js";
@@ -64,11 +66,17 @@ interface Link {
   steering: boolean;
 }
 
-/** A message received, with the link it came on (delivery tags mean nothing on another). */
+/**
+ * A message received, with the link it came on (delivery tags mean nothing on another), and
+ * what its record gets at receipt: made a record only as a row of a read's byte batch.
+ */
 interface Delivery {
   readonly message: ConsumeMessage;
-  readonly record: SourceRecord;
   readonly link: Link;
+  /** The broker's timestamp, else when it was received. */
+  readonly timestampMs: number;
+  /** The record's offset: this source's count of deliveries. */
+  readonly offset: number;
 }
 
 /**
@@ -312,18 +320,13 @@ export class RabbitMqSource implements Source {
       );
       return;
     }
-    const { properties, fields, content } = message;
-    const timestamp =
-      typeof properties.timestamp === "number" ? properties.timestamp * 1000 : undefined;
-    const record: SourceRecord = {
-      value: content,
-      key: Buffer.from(fields.routingKey),
-      headers: recordHeaders(message),
-      timestampMs: timestamp ?? Date.now(),
-      partition: this.#config.queue.name,
-      offset: String(this.#sequence++),
-    };
-    this.#buffer.push({ message, record, link });
+    const { timestamp } = message.properties;
+    this.#buffer.push({
+      message,
+      link,
+      timestampMs: typeof timestamp === "number" ? timestamp * 1000 : Date.now(),
+      offset: this.#sequence++,
+    });
     this.#counters.received++;
     this.#reads.notify();
   }
@@ -333,15 +336,27 @@ export class RabbitMqSource implements Source {
     // Everything received was read: a consumer cancelled for a pause may start again.
     const link = this.#slot.link;
     if (this.#buffer.length === 0 && link !== undefined) this.#steer(link);
-    for (const { record, message } of taken) {
+    const settle = (error: unknown) =>
+      error === undefined ? this.#acknowledge(taken) : this.#requeue(taken);
+    if (taken.length === 0) return readResult([], settle);
+    // One byte batch: contents and routing keys copied into a blob each, headers made from the
+    // messages only when a record is asked for.
+    const builder = new SourceRecordColumnsBuilder(recordHeaders);
+    const partition = this.#config.queue.name;
+    let routingKey: string | undefined;
+    let key: Buffer | undefined;
+    for (const { message, timestampMs, offset } of taken) {
+      const { fields, content } = message;
+      if (fields.routingKey !== routingKey || key === undefined) {
+        routingKey = fields.routingKey;
+        key = Buffer.from(routingKey);
+      }
+      builder.add(partition, content, key, timestampMs, offset, message);
       this.#counters.recordsIn++;
-      this.#counters.bytesIn += record.value.byteLength;
-      if (message.fields.redelivered) this.#counters.redelivered++;
+      this.#counters.bytesIn += content.byteLength;
+      if (fields.redelivered) this.#counters.redelivered++;
     }
-    return readResult(
-      taken.map((delivery) => delivery.record),
-      (error) => (error === undefined ? this.#acknowledge(taken) : this.#requeue(taken)),
-    );
+    return readColumnsResult(builder.build() as SourceRecordColumns, settle);
   }
 
   #acknowledge(deliveries: readonly Delivery[]): void {
