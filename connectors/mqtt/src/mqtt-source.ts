@@ -7,11 +7,13 @@ import {
   PushedReads,
   type ReadOptions,
   type ReadResult,
+  readColumnsResult,
   readResult,
   readSize,
   SluiceError,
   type Source,
-  type SourceRecord,
+  type SourceRecordColumns,
+  SourceRecordColumnsBuilder,
   warnIfUnverified,
 } from "sluice/connector";
 import {
@@ -66,9 +68,19 @@ interface Link {
 /** MQTT 5's DISCONNECT reason code "Session taken over". */
 const SESSION_TAKEN_OVER = 142;
 
-/** A message received and not yet acknowledged to the broker. */
+/**
+ * A message received and not yet acknowledged to the broker, as mqtt.js gave it, with what its
+ * record gets at receipt: made a record only as a row of a read's byte batch.
+ */
 interface Held {
-  readonly record: SourceRecord;
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** Its headers are made from it when a record is asked for. */
+  readonly packet: IPublishPacket;
+  /** When it was received. */
+  readonly timestampMs: number;
+  /** The record's offset: this source's count of messages received. */
+  readonly offset: number;
   /** The packet id for QoS 1/2; QoS 0 messages have none and need no acknowledgement. */
   readonly packetId: number | undefined;
   readonly qos: 0 | 1 | 2;
@@ -325,7 +337,7 @@ export class MqttSource implements Source {
       return;
     }
     const held: Held = {
-      record: this.#record(topic, payload, packet),
+      ...this.#received(topic, payload, packet),
       packetId,
       qos,
       session: this.#session,
@@ -374,7 +386,7 @@ export class MqttSource implements Source {
     }
     this.#unreadQos0++;
     this.#unread.push({
-      record: this.#record(topic, payload, packet),
+      ...this.#received(topic, payload, packet),
       packetId: undefined,
       qos: 0,
       session: this.#session,
@@ -382,15 +394,12 @@ export class MqttSource implements Source {
     this.#reads.notify();
   }
 
-  #record(topic: string, payload: Buffer, packet: IPublishPacket): SourceRecord {
-    return {
-      value: payload,
-      key: Buffer.from(topic),
-      headers: recordHeaders(packet),
-      timestampMs: Date.now(),
-      partition: topic,
-      offset: String(this.#sequence++),
-    };
+  #received(
+    topic: string,
+    payload: Buffer,
+    packet: IPublishPacket,
+  ): Pick<Held, "topic" | "payload" | "packet" | "timestampMs" | "offset"> {
+    return { topic, payload, packet, timestampMs: Date.now(), offset: this.#sequence++ };
   }
 
   #take(maxRecords: number | undefined): ReadResult {
@@ -402,23 +411,32 @@ export class MqttSource implements Source {
       taken.push(...fresh);
       if (this.#unreadHeld() <= this.#config.receiveMaximum) this.#releaseStalled();
     }
-    for (const { record } of taken) {
+    const settle = (error: unknown): void => {
+      if (error === undefined) {
+        this.#acknowledge(taken);
+        return;
+      }
+      // Nothing to tell the broker: the messages stay unacknowledged and are read again first.
+      this.#counters.nacked += taken.length;
+      this.#nacked.push(...taken);
+      this.#reads.notify();
+    };
+    if (taken.length === 0) return readResult([], settle);
+    // One byte batch: payloads and topics (the keys) copied into a blob each, each row's topic
+    // its partition, headers made from the packets only when a record is asked for.
+    const builder = new SourceRecordColumnsBuilder(recordHeaders);
+    let topic: string | undefined;
+    let key: Buffer | undefined;
+    for (const held of taken) {
+      if (held.topic !== topic || key === undefined) {
+        topic = held.topic;
+        key = Buffer.from(topic);
+      }
+      builder.add(topic, held.payload, key, held.timestampMs, held.offset, held.packet);
       this.#counters.recordsIn++;
-      this.#counters.bytesIn += record.value.byteLength;
+      this.#counters.bytesIn += held.payload.byteLength;
     }
-    return readResult(
-      taken.map((held) => held.record),
-      (error) => {
-        if (error === undefined) {
-          this.#acknowledge(taken);
-          return;
-        }
-        // Nothing to tell the broker: the messages stay unacknowledged and are read again first.
-        this.#counters.nacked += taken.length;
-        this.#nacked.push(...taken);
-        this.#reads.notify();
-      },
-    );
+    return readColumnsResult(builder.build() as SourceRecordColumns, settle);
   }
 
   #acknowledge(taken: readonly Held[]): void {
