@@ -10,7 +10,7 @@
  * says how): lambda-chain (fused per-record chains vs a Node loop), kernels-word-count (fused
  * parse + count, async partitions), window-memory (two commits of a window job in worktrees),
  * file-source-lines (the file source's byte batches), cluster (bench/cluster: processes pinned
- * to cores).
+ * to cores), kafka-source-columns (the Kafka source's byte batches: two commits in worktrees).
  * --rounds=N  --quick
  *
  * `--peers` runs the word count against its peers instead (Spark Streaming, a plain Node loop,
@@ -173,6 +173,12 @@ const PROBES: Readonly<Record<string, readonly string[]>> = {
     ...(quick ? ["--mb=10"] : []),
   ],
   cluster: ["--import", "tsx", "bench/cluster/run.ts", ...(quick ? ["--quick"] : [])],
+  "kafka-source-columns": [
+    "--import",
+    "tsx",
+    "bench/kafka-source-columns.ts",
+    ...(quick ? ["--records=100000"] : []),
+  ],
 };
 for (const [name, probe] of Object.entries(PROBES)) {
   if (!(args.has("only") && only.has(name))) continue;
