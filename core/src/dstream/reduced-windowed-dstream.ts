@@ -1,9 +1,7 @@
-import { SluiceError } from "../errors/sluice-error.js";
 import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
 import { checkSavedBatches, stateShapeError } from "./saved-state-checks.js";
-import { cogroup } from "./shuffle.js";
 import {
   latestValidTime,
   restoreBatches,
@@ -12,6 +10,7 @@ import {
   saveBatches,
   startWithoutState,
 } from "./stateful-operator.js";
+import { mergeWindows } from "./window-merge.js";
 import { inSomeWindow, windowTiming } from "./window-timing.js";
 
 /** What `reduceByKeyAndWindow` with an inverse function needs. */
@@ -118,7 +117,7 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
   }
 
   protected async compute(time: number): Promise<Batch<[K, V]>> {
-    const { reduce, inverse, filter, numPartitions } = this.spec;
+    const { numPartitions } = this.spec;
     const step = this.reduced.slideDuration;
     //   |-- previous window --|
     //         |-- current window --|
@@ -142,35 +141,13 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
       partitions: [],
     };
 
-    const grouped = cogroup([previous, ...oldBatches, ...newBatches], numPartitions);
-    const numOld = oldBatches.length;
-    const partitions = grouped.map((partition) => {
-      const out: [K, V][] = [];
-      for (const [key, groups] of partition) {
-        const previousValues = groups[0] as V[];
-        const oldValues = groups
-          .slice(1, 1 + numOld)
-          .flatMap((values) => values.slice(0, 1)) as V[];
-        const newValues = groups.slice(1 + numOld).flatMap((values) => values.slice(0, 1)) as V[];
-        let value: V;
-        if (previousValues.length === 0) {
-          if (newValues.length === 0) {
-            throw new SluiceError(
-              "SLUICE_INCONSISTENT_WINDOW",
-              `reduceByKeyAndWindow at ${time} ms: key ${String(key)} left the window but was not in the previous window; a filter must only drop keys whose value is the identity (such as a zero count)`,
-            );
-          }
-          value = newValues.reduce(reduce);
-        } else {
-          value = previousValues[0] as V;
-          if (oldValues.length > 0) value = inverse(value, oldValues.reduce(reduce));
-          if (newValues.length > 0) value = reduce(value, newValues.reduce(reduce));
-        }
-        const pair: [K, V] = [key, value];
-        if (filter === undefined || filter(pair)) out.push(pair);
-      }
-      return out;
-    });
+    const partitions = mergeWindows(
+      [previous, ...oldBatches, ...newBatches],
+      oldBatches.length,
+      numPartitions,
+      this.spec,
+      time,
+    );
     return { time, partitions };
   }
 }

@@ -1,6 +1,7 @@
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
+import { CombinerTable } from "./combiner-table.js";
 
 /** Spark's `Aggregator`: how values of one key are combined. */
 export interface Aggregator<V, C> {
@@ -46,31 +47,13 @@ export function combineMapSide<K, V, C>(
   mapSideCombine: boolean,
 ): Pair<K, V | C>[][] {
   if (!mapSideCombine) return placeRows(records, numPartitions);
-  const local = new KeyedMap<K, C>();
-  for (const [key, value] of records) combineInto(local, aggregator, key, value);
-  return placeRows([...local], numPartitions);
-}
-
-/**
- * Adds one value to its key's combiner in `combiners` (creating it for a new key): the step of
- * `combineMapSide`, also the end of a fused loop that feeds a shuffle.
- *
- * @example
- * combineInto(combiners, sum, "a", 1);
- */
-export function combineInto<K, V, C>(
-  combiners: KeyedMap<K, C>,
-  aggregator: Aggregator<V, C>,
-  key: K,
-  value: V,
-): void {
-  const current = combiners.get(key);
-  // One lookup for a key seen before (a combiner is never undefined unless the user's is).
-  if (current !== undefined || combiners.has(key)) {
-    combiners.set(key, aggregator.mergeValue(current as C, value));
-  } else {
-    combiners.set(key, aggregator.createCombiner(value));
+  const local = new CombinerTable<K, C>();
+  const { createCombiner, mergeValue } = aggregator;
+  for (let i = 0; i < records.length; i++) {
+    const pair = records[i] as Pair<K, V>;
+    local.merge(pair[0], pair[1], createCombiner, mergeValue);
   }
+  return local.placedRows(numPartitions);
 }
 
 /**
@@ -86,27 +69,16 @@ export function combineReduceSide<K, V, C>(
   aggregator: Aggregator<V, C>,
   mapSideCombine: boolean,
 ): [K, C][] {
-  const target = new KeyedMap<K, C>();
+  const target = new CombinerTable<K, C>();
+  const { createCombiner, mergeValue, mergeCombiners } = aggregator;
   for (const rows of mapOutputs) {
-    for (const [key, value] of rows) {
-      if (mapSideCombine) {
-        target.set(
-          key,
-          target.has(key)
-            ? aggregator.mergeCombiners(target.get(key) as C, value as C)
-            : (value as C),
-        );
-      } else {
-        target.set(
-          key,
-          target.has(key)
-            ? aggregator.mergeValue(target.get(key) as C, value as V)
-            : aggregator.createCombiner(value as V),
-        );
-      }
+    for (let i = 0; i < rows.length; i++) {
+      const pair = rows[i] as Pair<K, unknown>;
+      if (mapSideCombine) target.mergeCombiner(pair[0], pair[1] as C, mergeCombiners);
+      else target.merge(pair[0], pair[1] as V, createCombiner, mergeValue);
     }
   }
-  return [...target];
+  return target.rows();
 }
 
 /**

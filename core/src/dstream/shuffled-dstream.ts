@@ -1,16 +1,10 @@
-import { KeyedMap } from "../util/keyed-map.js";
 import type { Batch } from "./batch.js";
 import { batchOf } from "./columnar-batch.js";
+import { CombinerTable } from "./combiner-table.js";
 import { DStream } from "./dstream.js";
 import { canFuseThrough, fusedChain } from "./fused-chain.js";
 import { applySteps, fuseSteps, type RecordStep } from "./record-step.js";
-import {
-  type Aggregator,
-  combineInto,
-  combineMapSide,
-  combineReduceSide,
-  placeRows,
-} from "./shuffle.js";
+import { type Aggregator, combineMapSide, combineReduceSide } from "./shuffle.js";
 import {
   blockRows,
   type MapInput,
@@ -77,17 +71,18 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
     if (!this.mapSideCombine) {
       return this.mapSide(applySteps(records, steps, tagErrors) as MapInput);
     }
-    const combiners = new KeyedMap<K, C>();
+    const combiners = new CombinerTable<K, C>();
+    const { createCombiner, mergeValue } = this.aggregator;
     const push = fuseSteps(
       steps,
       (pair) => {
-        const [key, value] = pair as readonly [K, V];
-        combineInto(combiners, this.aggregator, key, value);
+        const row = pair as readonly [K, V];
+        combiners.merge(row[0], row[1], createCombiner, mergeValue);
       },
       tagErrors,
     );
     for (let i = 0; i < records.length; i++) push(records[i]);
-    return rowsBlocks(placeRows([...combiners], this.numPartitions));
+    return rowsBlocks(combiners.placedRows(this.numPartitions));
   }
 
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>): ReduceOutput {
