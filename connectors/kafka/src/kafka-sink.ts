@@ -114,6 +114,9 @@ export class KafkaSink implements Sink {
     this.#assertOpen();
     if (this.#producer !== undefined && this.#healthy) return;
     signal.throwIfAborted();
+    if (this.#config.transactionalId !== undefined) {
+      refuseKeyedPairing(this.#config.transactionalId);
+    }
     await this.#serialized(() => this.#dropProducer());
     const config = this.#config;
     const producer = createKafkaClient(config, this.#logger).producer({
@@ -141,7 +144,6 @@ export class KafkaSink implements Sink {
     this.#producer = producer;
     this.#healthy = true;
     if (config.transactionalId !== undefined && this.#detachLink === undefined) {
-      refuseKeyedPairing(config.transactionalId);
       this.#detachLink = attachSink(config.transactionalId, {
         commitWithOffsets: (groupId, offsets, fence) =>
           this.#serialized(() => this.#commitOpen(groupId, offsets, fence)),

@@ -205,8 +205,11 @@ export class KafkaKeyedExchange implements KeyedExchange {
 
   async commit(partition: number, time: number, state: Uint8Array): Promise<void> {
     const task = this.#tasks.get(partition);
-    const { topics } = this.#running();
-    if (task === undefined || task.ended !== undefined) {
+    // A commit needs only the task's producer: a process that lost its group (a stalled one)
+    // still commits, and is fenced by the next owner's restore.
+    if (this.#closed) throw closedError();
+    const topics = this.#topics;
+    if (topics === undefined || task === undefined || task.ended !== undefined) {
       throw (
         task?.ended ??
         new SluiceError(
