@@ -17,8 +17,11 @@ import type { WriteAheadLog } from "./write-ahead-log.js";
 interface HeldBlock {
   /** The records; made from `columns` on first read when they came as a byte batch. */
   records: SourceRecord[];
-  /** The same records as a byte batch (logged and handed to the batch as columns). */
-  readonly columns?: SourceRecordColumns;
+  /**
+   * The same records as a byte batch (logged and handed to the batch as columns); gone once
+   * `records` is replaced (a replay took some of them).
+   */
+  readonly columns?: SourceRecordColumns | undefined;
   /** Settles the read result once the batch holding its last record is checkpointed. */
   readonly ack: ((error?: unknown) => void) | undefined;
   /** Its write-ahead log entry. */
@@ -190,6 +193,12 @@ export class SourceLedger {
       if (wal !== undefined && this.#options.recordId === undefined) {
         return this.#logColumns(wal, records, settle, signal);
       }
+      if (wal === undefined && !this.#dropsCopiesByOffset) {
+        // A replayable source's byte batch is held as it is, until a batch takes it.
+        this.#held.push(heldColumns(records, undefined, settle));
+        this.#arrived.notify();
+        return records;
+      }
       return this.receive(records.records(), settle, signal);
     }
     if (wal === undefined) {
@@ -261,7 +270,20 @@ export class SourceLedger {
    */
   async takeBatch(time: number): Promise<ReceivedBlock<SourceRecord>[]> {
     const replay = this.#options.replays.get(time);
-    const taken = replay === undefined ? this.#takeAll() : await this.#takeReplay(time, replay);
+    let taken = replay === undefined ? this.#takeAll() : await this.#takeReplay(time, replay);
+    if (this.#wal === undefined && taken.columns !== undefined) {
+      // Grouped by partition as records are (what a replay reproduces), as columns when every
+      // partition's rows of each byte batch are one run (a Kafka read's are).
+      const grouped = groupColumnsByPartition(taken.columns);
+      taken =
+        grouped === undefined
+          ? {
+              ...taken,
+              records: taken.columns.flatMap((piece) => piece.records()),
+              columns: undefined,
+            }
+          : { ...taken, columns: grouped };
+    }
     const records =
       this.#wal === undefined
         ? groupByPartition(taken.records)
@@ -274,7 +296,12 @@ export class SourceLedger {
     }
     this.#extents.set(time, {
       name: this.name,
-      partitions: this.#wal === undefined ? extentOf(records) : [],
+      partitions:
+        this.#wal !== undefined
+          ? []
+          : taken.columns === undefined
+            ? extentOf(records)
+            : extentOfColumns(taken.columns),
       wal:
         taken.sequences.length === 0
           ? undefined
@@ -497,7 +524,7 @@ export class SourceLedger {
 interface Taken {
   readonly records: SourceRecord[];
   /** The records as byte batches, when every block taken that holds any came as one. */
-  readonly columns?: SourceRecordColumns[];
+  readonly columns?: SourceRecordColumns[] | undefined;
   readonly acks: ((error?: unknown) => void)[];
   readonly sequences: number[];
 }
@@ -511,21 +538,84 @@ function takenRecords(blocks: readonly HeldBlock[]): Pick<Taken, "records" | "co
   return { records: blocks.flatMap((block) => block.records) };
 }
 
-/** A held block of a byte batch whose records are made only if something reads them. */
-function heldColumns(columns: SourceRecordColumns, sequence: number): HeldBlock {
+/**
+ * A held block of a byte batch whose records are made only if something reads them; once its
+ * records are replaced (a replay took some), it is records only.
+ */
+function heldColumns(
+  columns: SourceRecordColumns,
+  sequence: number | undefined,
+  ack?: (error?: unknown) => void,
+): HeldBlock {
   let records: SourceRecord[] | undefined;
+  let whole: SourceRecordColumns | undefined = columns;
   return {
-    columns,
+    get columns(): SourceRecordColumns | undefined {
+      return whole;
+    },
     get records(): SourceRecord[] {
       records ??= columns.records();
       return records;
     },
     set records(value: SourceRecord[]) {
       records = value;
+      whole = undefined;
     },
-    ack: undefined,
+    ack,
     sequence,
   };
+}
+
+/**
+ * Byte batches regrouped by partition, partitions in order of first arrival, each partition's
+ * rows in arrival order (what `groupByPartition` does to records); `undefined` when a batch
+ * holds a partition's rows in more than one run.
+ */
+function groupColumnsByPartition(
+  pieces: readonly SourceRecordColumns[],
+): SourceRecordColumns[] | undefined {
+  const groups = new Map<string, SourceRecordColumns[]>();
+  const add = (partition: string, piece: SourceRecordColumns): void => {
+    const group = groups.get(partition);
+    if (group === undefined) groups.set(partition, [piece]);
+    else group.push(piece);
+  };
+  for (const piece of pieces) {
+    const { partitions } = piece;
+    if (partitions === undefined) {
+      add(piece.partition, piece);
+      continue;
+    }
+    const { ofRow, names } = partitions;
+    const seen = new Set<number>();
+    let start = 0;
+    for (let row = 1; row <= piece.length; row++) {
+      if (row < piece.length && ofRow[row] === ofRow[start]) continue;
+      const index = ofRow[start] as number;
+      if (seen.has(index)) return undefined;
+      seen.add(index);
+      add(names[index] as string, piece.slice(start, row));
+      start = row;
+    }
+  }
+  return [...groups.values()].flat();
+}
+
+/** What `extentOf` says of the records of byte batches grouped by partition. */
+function extentOfColumns(pieces: readonly SourceRecordColumns[]): [string, number, string][] {
+  const extent: [string, number, string][] = [];
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    const last = extent.at(-1);
+    const lastOffset = piece.lastOffset as string;
+    if (last !== undefined && last[0] === piece.partition) {
+      last[1] += piece.length;
+      last[2] = lastOffset;
+    } else {
+      extent.push([piece.partition, piece.length, lastOffset]);
+    }
+  }
+  return extent;
 }
 
 function columnsBlock(

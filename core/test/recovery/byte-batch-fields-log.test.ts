@@ -21,7 +21,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function ledger(wal: WriteAheadLog): SourceLedger {
+function ledger(wal: WriteAheadLog | undefined): SourceLedger {
   return new SourceLedger({
     name: "source:broker#1",
     wal,
@@ -88,5 +88,60 @@ describe("byte batches with keys and headers in the write-ahead log", () => {
     expect(trace?.buffer.byteLength).toBe(7);
     expect(Buffer.isBuffer(trace)).toBe(true);
     await second.close();
+  });
+});
+
+describe("byte batches of a replayable source", () => {
+  it("stay columns in the batch, grouped by partition as records are, with each partition's extent", async () => {
+    const read = (rows: [string, number][]) => {
+      const builder = new SourceRecordColumnsBuilder();
+      for (const [partition, offset] of rows) {
+        builder.add(partition, encoder.encode(`${partition}@${offset}`), undefined, 1, offset);
+      }
+      return builder.build() as SourceRecordColumns;
+    };
+    // Two reads, each a run per partition, as the Kafka source's are.
+    const first = read([
+      ["orders-1", 5],
+      ["orders-1", 6],
+      ["orders-0", 3],
+    ]);
+    const second = read([
+      ["orders-0", 4],
+      ["orders-2", 9],
+      ["orders-1", 7],
+    ]);
+    const replayable = ledger(undefined);
+    const settled: unknown[] = [];
+    for (const columns of [first, second]) {
+      const kept = await replayable.receive(
+        columns,
+        (error) => settled.push(error),
+        AbortSignal.timeout(5_000),
+      );
+      expect(kept).toBe(columns);
+    }
+    expect(settled).toEqual([]); // settled once the batch is checkpointed, not before
+    const blocks = await replayable.takeBatch(1_000);
+    const pieces = blocks.map((block) => block.columns);
+    expect(pieces.every((piece) => piece instanceof SourceRecordColumns)).toBe(true);
+    expect(blocks.flatMap((block) => block.records).map((r) => r.offset)).toEqual(
+      // orders-1 first (it arrived first), then orders-0, then orders-2.
+      ["5", "6", "7", "3", "4", "9"],
+    );
+    expect(replayable.extentOf(1_000)?.partitions).toEqual([
+      ["orders-1", 3, "7"],
+      ["orders-0", 2, "4"],
+      ["orders-2", 1, "9"],
+    ]);
+    for (const block of blocks) block.ack?.();
+    expect(settled).toEqual([undefined, undefined]);
+    expect(replayable.checkpointAt(1_000).offsets).toEqual(
+      new Map([
+        ["orders-1", "7"],
+        ["orders-0", "4"],
+        ["orders-2", "9"],
+      ]),
+    );
   });
 });
