@@ -48,12 +48,14 @@ export interface KafkaKeyedExchangeSettings {
 }
 
 const CLOSE_TIMEOUT_MS = 10_000;
+/** How often a keyed partition's owner deletes the repartition records it has committed past. */
+const PURGE_INTERVAL_MS = 30_000;
 
 interface ChangelogRead {
   readonly end: bigint;
   last: { offset: bigint; value: Buffer | null } | undefined;
   readonly resolve: (value: Buffer | null | undefined) => void;
-  readonly reject: (error: Error) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /**
@@ -87,6 +89,8 @@ export class KafkaKeyedExchange implements KeyedExchange {
   readonly #listeners = new Set<(partitions: readonly number[]) => void>();
   readonly #tasks = new Map<number, KeyedPartitionTask>();
   readonly #changelogReads = new Map<number, ChangelogRead>();
+  /** When each keyed partition's consumed repartition records were last deleted. */
+  readonly #purgedAt = new Map<number, number>();
   #failure: Error | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -249,6 +253,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
           { cause: error },
         );
       }
+      this.#purge(topics.repartition, partition, assembly.position);
     });
     task.commits = run.catch(() => undefined);
     return run;
@@ -410,6 +415,9 @@ export class KafkaKeyedExchange implements KeyedExchange {
     if (generation !== this.#generation) {
       throw this.#revoked(partition, "was revoked while it was restored");
     }
+    this.#changelogReads
+      .get(partition)
+      ?.reject(this.#revoked(partition, "was restored again while it was restored"));
     const value = await new Promise<Buffer | null | undefined>((resolve, reject) => {
       this.#changelogReads.set(partition, { end, last: undefined, resolve, reject });
       consumer.read(topics.changelog, partition, low);
@@ -421,6 +429,26 @@ export class KafkaKeyedExchange implements KeyedExchange {
   async #lowWatermark(topic: string, partition: number): Promise<bigint> {
     const offsets = await (this.#admin as Admin).fetchTopicOffsets(topic);
     return BigInt(offsets.find((entry) => entry.partition === partition)?.low ?? "0");
+  }
+
+  // The repartition records before a committed position are never read again (the changelog
+  // keeps the chunks read ahead), so they are deleted, at most once per PURGE_INTERVAL_MS per
+  // partition; the topic keeps records until then (retention.ms -1).
+  #purge(topic: string, partition: number, position: bigint | undefined): void {
+    const now = Date.now();
+    const admin = this.#admin;
+    if (position === undefined || admin === undefined) return;
+    if (now - (this.#purgedAt.get(partition) ?? 0) < PURGE_INTERVAL_MS) return;
+    this.#purgedAt.set(partition, now);
+    admin
+      .deleteTopicRecords({ topic, partitions: [{ partition, offset: position.toString() }] })
+      .catch((error: unknown) => {
+        this.#logger.warn(
+          { err: error, topic, partition },
+          "deleting consumed repartition records failed; retried after the next commit",
+        );
+        this.#purgedAt.delete(partition);
+      });
   }
 
   #running(): { topics: KeyedTopics; consumer: KeyedConsumer } {
@@ -452,8 +480,10 @@ export class KafkaKeyedExchange implements KeyedExchange {
     }
   }
 
-  #revoked(partition: number, what: string): SluiceError {
-    return new SluiceError("SLUICE_ILLEGAL_STATE", `keyed partition ${partition} ${what}`);
+  // The work of a partition this process no longer runs is not wanted any more: an AbortError,
+  // like the one the core's own signal gives when it drops the task.
+  #revoked(partition: number, what: string): Error {
+    return new DOMException(`keyed partition ${partition} ${what}`, "AbortError");
   }
 
   #fail(error: Error): void {

@@ -40,7 +40,11 @@ export async function ensureKeyedTopics(
   partitions: number,
 ): Promise<KeyedTopics> {
   const topics = keyedTopicNames(group);
-  await ensureTopic(admin, topics, topics.repartition, partitions, []);
+  // Kept until the keyed partition's owner deletes what it committed past (not by age: a job
+  // stopped for a while must find its records).
+  await ensureTopic(admin, topics, topics.repartition, partitions, [
+    { name: "retention.ms", value: "-1" },
+  ]);
   await ensureTopic(admin, topics, topics.changelog, partitions, [
     { name: "cleanup.policy", value: "compact" },
     { name: "max.message.bytes", value: String(CHANGELOG_MAX_RECORD_BYTES) },
