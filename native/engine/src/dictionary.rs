@@ -22,6 +22,26 @@ pub fn key_hash_i64(key: i64) -> u64 {
     FxBuildHasher.hash_one(key)
 }
 
+/// `a == b` for two slices of the same length, without a call to `memcmp` for keys of up to
+/// 16 bytes (most words and ids): two overlapping 8- or 4-byte loads from each side. The call
+/// and its length dispatch cost more than the comparison itself for such keys.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let len = a.len();
+    let word8 =
+        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let word4 =
+        |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match len {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1],
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, len - 4) == word4(b, len - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, len - 8) == word8(b, len - 8),
+        _ => a == b,
+    }
+}
+
 /// A table entry: where a key's bytes sit in the dictionary blob, and its id. Keeping the
 /// position in the entry saves a lookup in `offsets` (a cache miss) on every probe.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +108,10 @@ impl BytesDictionary {
         } = self;
         let found = table.find(hash, |slot| {
             slot.len as usize == key.len()
-                && &blob[slot.start as usize..(slot.start + slot.len) as usize] == key
+                && same_bytes(
+                    &blob[slot.start as usize..(slot.start + slot.len) as usize],
+                    key,
+                )
         });
         if let Some(slot) = found {
             return (slot.id, false);
@@ -226,6 +249,20 @@ mod tests {
         let (blob, offsets) = dict.columns();
         assert_eq!(blob, "béb".as_bytes());
         assert_eq!(offsets, &[0, 1, 1, 3, 4]);
+    }
+
+    #[test]
+    fn compares_keys_of_every_short_length_byte_by_byte() {
+        let base: Vec<u8> = (1..=20).collect();
+        for len in 0..=20 {
+            let a = &base[..len];
+            assert!(same_bytes(a, a));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x80;
+                assert!(!same_bytes(a, &b), "len {len}, differing at {at}");
+            }
+        }
     }
 
     #[test]
