@@ -254,6 +254,40 @@ describe("KafkaKeyedExchange", () => {
     expect(await next(third.exchange, 0)).toEqual([3000, ["c3"]]);
   });
 
+  it("restores the last commit from behind aborted changelog transactions", async () => {
+    const { group, input, keys } = await job(1);
+    const x = await exchange(group, input, "x", () => keys);
+    const id = `${group}.sluice-map.x`;
+    await until(() => x.owns().length === 1, WAIT_MS, "keyed partition 0 assigned");
+    for (const time of [1000, 2000, 3000]) await writeBatch(x.exchange, id, time, [`c${time}`]);
+    expect(await x.exchange.restore(0)).toBeUndefined();
+    expect(await next(x.exchange, 0)).toEqual([1000, ["c1000"]]);
+    await x.exchange.commit(0, 1000, Buffer.from("s1"));
+    expect(await next(x.exchange, 0)).toEqual([2000, ["c2000"]]);
+    await x.exchange.commit(0, 2000, Buffer.from("s2"));
+    // Commits that never completed (a writer killed before its commit, say): more aborted
+    // offsets than the first range a restore reads.
+    const junk = kafka.producer({ transactionalId: `${group}.junk`, maxInFlightRequests: 1 });
+    await junk.connect();
+    try {
+      for (let i = 0; i < 12; i++) {
+        const transaction = await junk.transaction();
+        await transaction.send({
+          topic: `${group}.sluice-changelog`,
+          messages: [{ partition: 0, key: "0", value: "junk" }],
+        });
+        await transaction.abort();
+      }
+    } finally {
+      await junk.disconnect();
+    }
+    expect(await x.exchange.restore(0)).toEqual({
+      time: 2000,
+      state: new Uint8Array(Buffer.from("s2")),
+    });
+    expect(await next(x.exchange, 0)).toEqual([3000, ["c3000"]]);
+  });
+
   it("never hands out chunks of an aborted map transaction; markers alone complete empty batches", async () => {
     const { group, input, keys } = await job(2);
     const x = await exchange(group, input, "x", () => keys);

@@ -17,6 +17,7 @@ import {
   decodeChangelogEntry,
   encodeChangelogEntry,
 } from "./changelog-entry.js";
+import { ChangelogReader } from "./changelog-reader.js";
 import { KeyedConsumer } from "./keyed-consumer.js";
 import { KeyedPartitionTask } from "./keyed-partition-task.js";
 import { ensureKeyedTopics, type KeyedTopics } from "./keyed-topics.js";
@@ -51,13 +52,6 @@ const CLOSE_TIMEOUT_MS = 10_000;
 /** How often a keyed partition's owner deletes the repartition records it has committed past. */
 const PURGE_INTERVAL_MS = 30_000;
 
-interface ChangelogRead {
-  readonly end: bigint;
-  last: { offset: bigint; value: Buffer | null } | undefined;
-  readonly resolve: (value: Buffer | null | undefined) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
  * The keyed exchange over Kafka (see `KeyedExchange`). Map side: each batch's chunks and a
  * marker per owned input partition go into every keyed partition of `<group>.sluice-repartition`
@@ -88,7 +82,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
   #generation = 0;
   readonly #listeners = new Set<(partitions: readonly number[]) => void>();
   readonly #tasks = new Map<number, KeyedPartitionTask>();
-  readonly #changelogReads = new Map<number, ChangelogRead>();
+  #changelog: ChangelogReader | undefined;
   /** When each keyed partition's consumed repartition records were last deleted. */
   readonly #purgedAt = new Map<number, number>();
   #failure: Error | undefined;
@@ -277,8 +271,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
     for (const task of this.#tasks.values()) task.end(closedError());
     const producers = [...this.#tasks.values()].map((task) => task.producer);
     this.#tasks.clear();
-    for (const read of this.#changelogReads.values()) read.reject(closedError());
-    this.#changelogReads.clear();
+    this.#changelog?.cancelAll(() => closedError());
     await this.#writer.close();
     await this.#consumer?.close();
     this.#consumer = undefined;
@@ -327,6 +320,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
         this.#logger,
       );
       this.#consumer = consumer;
+      this.#changelog = new ChangelogReader(consumer, admin, topics.changelog);
       await consumer.start(signal);
     } catch (error) {
       if (error instanceof SluiceError) throw error;
@@ -355,10 +349,9 @@ export class KafkaKeyedExchange implements KeyedExchange {
       task.end(this.#revoked(partition, "was revoked by a rebalance of the keyed group"));
     }
     this.#tasks.clear();
-    for (const [partition, read] of this.#changelogReads) {
-      read.reject(this.#revoked(partition, "was revoked while it was restored"));
-    }
-    this.#changelogReads.clear();
+    this.#changelog?.cancelAll((partition) =>
+      this.#revoked(partition, "was revoked while it was restored"),
+    );
     this.#owned = partitions;
     this.#logger.info({ partitions }, "keyed partitions assigned");
     for (const listener of [...this.#listeners]) listener(partitions);
@@ -368,14 +361,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
     const topics = this.#topics;
     if (topics === undefined) return;
     if (topic === topics.changelog) {
-      const read = this.#changelogReads.get(partition);
-      if (read === undefined) return;
-      for (const message of messages) {
-        const offset = BigInt(message.offset);
-        if (offset < read.end && (read.last === undefined || offset > read.last.offset)) {
-          read.last = { offset, value: message.value };
-        }
-      }
+      this.#changelog?.records(partition, messages);
       return;
     }
     const task = this.#tasks.get(partition);
@@ -393,37 +379,21 @@ export class KafkaKeyedExchange implements KeyedExchange {
   }
 
   #progressed(topic: string, partition: number, lastOffset: bigint): void {
-    if (topic !== this.#topics?.changelog) return;
-    const read = this.#changelogReads.get(partition);
-    if (read === undefined || lastOffset < read.end - 1n) return;
-    this.#changelogReads.delete(partition);
-    this.#consumer?.stop(topic, partition);
-    read.resolve(read.last?.value);
+    if (topic === this.#topics?.changelog) this.#changelog?.progressed(partition, lastOffset);
   }
 
-  // The last committed changelog entry of `partition`, read `read_committed` up to the
-  // partition's last stable offset.
+  // The last committed changelog entry of `partition`.
   async #readChangelog(partition: number, generation: number): Promise<ChangelogEntry | undefined> {
-    const { topics, consumer } = this.#running();
-    const admin = this.#admin as Admin;
-    const offsets = await admin.fetchTopicOffsets(topics.changelog);
-    const found = offsets.find((entry) => entry.partition === partition);
-    if (found === undefined) return undefined;
-    const low = BigInt(found.low);
-    const end = BigInt(found.offset);
-    if (end <= low) return undefined;
+    const changelog = this.#changelog as ChangelogReader;
+    const value = await changelog.last(partition, () =>
+      this.#revoked(partition, "was restored again while it was restored"),
+    );
     if (generation !== this.#generation) {
       throw this.#revoked(partition, "was revoked while it was restored");
     }
-    this.#changelogReads
-      .get(partition)
-      ?.reject(this.#revoked(partition, "was restored again while it was restored"));
-    const value = await new Promise<Buffer | null | undefined>((resolve, reject) => {
-      this.#changelogReads.set(partition, { end, last: undefined, resolve, reject });
-      consumer.read(topics.changelog, partition, low);
-    });
-    if (value === undefined || value === null) return undefined;
-    return decodeChangelogEntry(value, `"${topics.changelog}" partition ${partition}`);
+    return value === undefined
+      ? undefined
+      : decodeChangelogEntry(value, `"${changelog.topic}" partition ${partition}`);
   }
 
   async #lowWatermark(topic: string, partition: number): Promise<bigint> {
@@ -489,8 +459,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
   #fail(error: Error): void {
     this.#failure ??= error;
     for (const task of this.#tasks.values()) task.wakeup.notify();
-    for (const read of this.#changelogReads.values()) read.reject(error);
-    this.#changelogReads.clear();
+    this.#changelog?.cancelAll(() => error);
   }
 }
 
