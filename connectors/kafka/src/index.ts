@@ -78,6 +78,10 @@ export {
   type KafkaSourceCluster,
   type KafkaSourceMetrics,
 } from "./kafka-source.js";
+export {
+  KafkaKeyedExchange,
+  type KafkaKeyedExchangeSettings,
+} from "./keyed/kafka-keyed-exchange.js";
 export { type KafkaSinkConfig, kafkaSinkConfig } from "./sink-config.js";
 export { type KafkaSourceConfig, kafkaSourceConfig } from "./source-config.js";
 export { parsePartitionKey, partitionKey, type TopicPartition } from "./topic-partition.js";
