@@ -82,6 +82,8 @@ export class KafkaKeyedExchange implements KeyedExchange {
   #generation = 0;
   readonly #listeners = new Set<(partitions: readonly number[]) => void>();
   readonly #tasks = new Map<number, KeyedPartitionTask>();
+  /** Counts the restores of each keyed partition: only the latest one may install its task. */
+  readonly #restores = new Map<number, number>();
   #changelog: ChangelogReader | undefined;
   /** When each keyed partition's consumed repartition records were last deleted. */
   readonly #purgedAt = new Map<number, number>();
@@ -136,6 +138,9 @@ export class KafkaKeyedExchange implements KeyedExchange {
     const { topics, consumer } = this.#running();
     this.#assertOwned(partition);
     const generation = this.#generation;
+    // The latest restore of a partition wins; an earlier one still under way gives up.
+    const attempt = (this.#restores.get(partition) ?? 0) + 1;
+    this.#restores.set(partition, attempt);
     this.#tasks.get(partition)?.end(this.#revoked(partition, "was restored again"));
     this.#tasks.delete(partition);
     consumer.stop(topics.repartition, partition);
@@ -154,9 +159,9 @@ export class KafkaKeyedExchange implements KeyedExchange {
       // open transaction, so the changelog read next is final.
       const transaction = await producer.transaction();
       const entry = await this.#readChangelog(partition, generation);
-      if (generation !== this.#generation) {
+      if (generation !== this.#generation || this.#restores.get(partition) !== attempt) {
         await transaction.abort().catch(() => undefined);
-        throw this.#revoked(partition, "was revoked while it was restored");
+        throw this.#revoked(partition, "was revoked or restored again while it was restored");
       }
       task = new KeyedPartitionTask(
         partition,
@@ -172,7 +177,9 @@ export class KafkaKeyedExchange implements KeyedExchange {
       return entry === undefined ? undefined : { time: entry.time, state: entry.state };
     } catch (error) {
       if (task === undefined) await closeQuietly(() => producer.disconnect(), CLOSE_TIMEOUT_MS);
-      if (error instanceof SluiceError) throw error;
+      if (error instanceof SluiceError || (error as Error | null)?.name === "AbortError") {
+        throw error;
+      }
       throw new SluiceError(
         "SLUICE_CONNECTOR_IO",
         `Restoring keyed partition ${partition} from "${topics.changelog}" failed: ${rootMessage(error)}.`,
@@ -225,9 +232,10 @@ export class KafkaKeyedExchange implements KeyedExchange {
     }
     const entry: ChangelogEntry = { time, state, assembly };
     const run = task.commits.then(async () => {
-      const transaction = task.transaction ?? (await task.producer.transaction());
+      let transaction = task.transaction;
       task.transaction = undefined;
       try {
+        transaction ??= await task.producer.transaction();
         await transaction.send({
           topic: topics.changelog,
           acks: -1,
@@ -235,7 +243,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
         });
         await transaction.commit();
       } catch (error) {
-        await transaction.abort().catch(() => undefined);
+        await transaction?.abort().catch(() => undefined);
         const fenced = ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"].includes(
           protocolErrorType(error) ?? "",
         );
