@@ -7,6 +7,20 @@ export type UserProperties = Record<string, string | string[]>;
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
+/** What of a PUBLISH packet its record headers are made of (not its payload). */
+export type PacketDetails = Pick<IPublishPacket, "qos" | "retain" | "dup" | "properties">;
+
+/**
+ * The details of `packet` its headers are made of, without the payload (which a source holding
+ * them until the headers are asked for would otherwise keep alive).
+ *
+ * @example
+ * const details = packetDetails(packet); // later: recordHeaders(details)
+ */
+export function packetDetails(packet: IPublishPacket): PacketDetails {
+  return { qos: packet.qos, retain: packet.retain, dup: packet.dup, properties: packet.properties };
+}
+
 /** Headers the source adds from the message itself; the sink never publishes them. */
 export const MESSAGE_HEADER_PREFIX = "mqtt-";
 
@@ -19,7 +33,7 @@ export const MESSAGE_HEADER_PREFIX = "mqtt-";
  * @example
  * new TextDecoder().decode(recordHeaders(packet)["mqtt-qos"]); // "1"
  */
-export function recordHeaders(packet: IPublishPacket): RecordHeaders {
+export function recordHeaders(packet: PacketDetails): RecordHeaders {
   const headers: Record<string, Uint8Array> = {};
   for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
     headers[name] = encoder.encode(Array.isArray(value) ? value.join(", ") : String(value));

@@ -23,7 +23,7 @@ import {
   type MqttConnect,
   type MqttOpener,
 } from "./connect.js";
-import { recordHeaders } from "./headers.js";
+import { type PacketDetails, packetDetails, recordHeaders } from "./headers.js";
 import { ackSender, HOLD_ACK, holdAcks } from "./held-acks.js";
 import { type MqttSourceConfig, subscriptionsOf } from "./source-config.js";
 
@@ -74,9 +74,13 @@ const SESSION_TAKEN_OVER = 142;
  */
 interface Held {
   readonly topic: string;
-  readonly payload: Buffer;
-  /** Its headers are made from it when a record is asked for. */
-  readonly packet: IPublishPacket;
+  /**
+   * The payload as mqtt.js gave it until a read copies it into its byte batch, then its row
+   * there (read again from there after a nack), so that only one copy stays alive.
+   */
+  payload: Buffer;
+  /** What its headers are made of when a record is asked for. */
+  readonly details: PacketDetails;
   /** When it was received. */
   readonly timestampMs: number;
   /** The record's offset: this source's count of messages received. */
@@ -398,8 +402,14 @@ export class MqttSource implements Source {
     topic: string,
     payload: Buffer,
     packet: IPublishPacket,
-  ): Pick<Held, "topic" | "payload" | "packet" | "timestampMs" | "offset"> {
-    return { topic, payload, packet, timestampMs: Date.now(), offset: this.#sequence++ };
+  ): Pick<Held, "topic" | "payload" | "details" | "timestampMs" | "offset"> {
+    return {
+      topic,
+      payload,
+      details: packetDetails(packet),
+      timestampMs: Date.now(),
+      offset: this.#sequence++,
+    };
   }
 
   #take(maxRecords: number | undefined): ReadResult {
@@ -432,11 +442,16 @@ export class MqttSource implements Source {
         topic = held.topic;
         key = Buffer.from(topic);
       }
-      builder.add(topic, held.payload, key, held.timestampMs, held.offset, held.packet);
+      builder.add(topic, held.payload, key, held.timestampMs, held.offset, held.details);
       this.#counters.recordsIn++;
       this.#counters.bytesIn += held.payload.byteLength;
     }
-    return readColumnsResult(builder.build() as SourceRecordColumns, settle);
+    const columns = builder.build() as SourceRecordColumns;
+    const { bytes, valueOffsets } = columns;
+    taken.forEach((held, row) => {
+      held.payload = bytes.subarray(valueOffsets[row], valueOffsets[row + 1]) as Buffer;
+    });
+    return readColumnsResult(columns, settle);
   }
 
   #acknowledge(taken: readonly Held[]): void {

@@ -54,6 +54,8 @@ export interface RabbitMqSourceMetrics extends ConnectionMetrics {
 
 type Counters = { -readonly [K in keyof RabbitMqSourceMetrics]: number };
 
+const NO_CONTENT = Buffer.alloc(0);
+
 /** One open connection with its consuming channel. */
 interface Link {
   readonly connection: ChannelModel;
@@ -71,7 +73,14 @@ interface Link {
  * what its record gets at receipt: made a record only as a row of a read's byte batch.
  */
 interface Delivery {
+  /**
+   * The message without its content (an empty one): what settling it and making its headers
+   * need, kept until the read is settled without keeping the content alive beside its copy in
+   * the byte batch.
+   */
   readonly message: ConsumeMessage;
+  /** The content until a read copies it into its byte batch (never read again: a nack requeues). */
+  content: Buffer;
   readonly link: Link;
   /** The broker's timestamp, else when it was received. */
   readonly timestampMs: number;
@@ -320,9 +329,11 @@ export class RabbitMqSource implements Source {
       );
       return;
     }
-    const { timestamp } = message.properties;
+    const { fields, properties, content } = message;
+    const { timestamp } = properties;
     this.#buffer.push({
-      message,
+      message: { fields, properties, content: NO_CONTENT },
+      content,
       link,
       timestampMs: typeof timestamp === "number" ? timestamp * 1000 : Date.now(),
       offset: this.#sequence++,
@@ -345,8 +356,10 @@ export class RabbitMqSource implements Source {
     const partition = this.#config.queue.name;
     let routingKey: string | undefined;
     let key: Buffer | undefined;
-    for (const { message, timestampMs, offset } of taken) {
-      const { fields, content } = message;
+    for (const delivery of taken) {
+      const { message, content, timestampMs, offset } = delivery;
+      const { fields } = message;
+      delivery.content = NO_CONTENT;
       if (fields.routingKey !== routingKey || key === undefined) {
         routingKey = fields.routingKey;
         key = Buffer.from(routingKey);

@@ -27,6 +27,7 @@ class FakeBroker {
   readonly #consumers = new Map<string, Consumer>();
   /** Which consumer each unacknowledged delivery tag went to. */
   readonly #owners = new Map<number, string>();
+  readonly #contents = new Map<number, string>();
   #prefetch = 0;
   #nextTag = 1;
   #consumerCount = 0;
@@ -76,7 +77,9 @@ class FakeBroker {
     this.#owners.delete(tag);
     const consumer = this.#consumers.get(owner);
     if (consumer !== undefined) consumer.unacked--;
-    this.operations.push(`${kind} ${decoder.decode(message.content)}`);
+    // By delivery tag, as the broker knows a message (the source settles with a message that no
+    // longer holds its content, which its byte batch holds).
+    this.operations.push(`${kind} ${this.#contents.get(tag)}`);
     this.#schedule();
   }
 
@@ -92,6 +95,7 @@ class FakeBroker {
         consumer.unacked++;
         this.delivered++;
         this.#owners.set(deliveryTag, consumerTag);
+        this.#contents.set(deliveryTag, content);
         consumer.deliver({
           content: Buffer.from(content),
           fields: { deliveryTag, redelivered: false, exchange: "", routingKey: "q", consumerTag },
