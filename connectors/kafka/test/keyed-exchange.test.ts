@@ -186,6 +186,35 @@ describe("KafkaKeyedExchange", () => {
     expect(text(await pending)).toEqual([3000, ["a0'"]]);
   });
 
+  it("ends a partition's work at a rebalance with an AbortError; the new owner continues", async () => {
+    const { group, input, keys } = await job(1);
+    const x = await exchange(group, input, "x", () => keys, 2);
+    const id = `${group}.sluice-map.x`;
+    await until(() => x.owns().length === 2, WAIT_MS, "both keyed partitions assigned");
+    await writeBatch(x.exchange, id, 1000, ["p0", "p1"]);
+    expect(await x.exchange.restore(0)).toBeUndefined();
+    expect(await x.exchange.restore(1)).toBeUndefined();
+    expect(await next(x.exchange, 1)).toEqual([1000, ["p1"]]);
+    await x.exchange.commit(1, 1000, Buffer.from("p1 done"));
+    const waiting = x.exchange.nextBatch(1, AbortSignal.timeout(WAIT_MS));
+    const y = await exchange(group, input, "y", () => [], 2);
+    await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
+    await until(
+      () => x.owns().length === 1 && y.owns().length === 1,
+      WAIT_MS,
+      "the keyed partitions shared after the rebalance",
+    );
+    await writeBatch(x.exchange, id, 2000, ["q0", "q1"]);
+    for (const side of [x, y]) {
+      const [partition] = side.owns() as [number];
+      const restored = await side.exchange.restore(partition);
+      expect(restored?.time).toBe(partition === 1 ? 1000 : undefined);
+      expect(await next(side.exchange, partition)).toEqual(
+        partition === 1 ? [2000, ["q1"]] : [1000, ["p0"]],
+      );
+    }
+  });
+
   it("puts a chunk for a time already complete into the next batch, the same after a restore", async () => {
     const { group, input, keys } = await job(2);
     const x = await exchange(group, input, "x", () => [keys[0] as string]);
