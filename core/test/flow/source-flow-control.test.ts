@@ -1,4 +1,5 @@
 import type { SourceRecord } from "sluice";
+import { type SourceRecordColumns, SourceRecordColumnsBuilder } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { SourceFlowControl } from "../../src/flow/source-flow-control.js";
 
@@ -70,6 +71,26 @@ describe("SourceFlowControl read options", () => {
       "t-0": 300,
       "t-1": 500,
     });
+  });
+
+  it("counts a byte batch of several partitions per partition, its keys with its values", () => {
+    const flow = flowControl();
+    const backlog = new Map([
+      ["t-0", 5000],
+      ["t-1", 5000],
+    ]);
+    flow.readOptions(backlog);
+    const builder = new SourceRecordColumnsBuilder();
+    for (let row = 0; row < 300; row++) {
+      builder.add(row < 100 ? "t-1" : "t-0", value, new Uint8Array(2), 0, row);
+    }
+    flow.received(builder.build() as SourceRecordColumns);
+    expect(Object.fromEntries(flow.readOptions(backlog).maxRecordsPerPartition ?? [])).toEqual({
+      "t-0": 300,
+      "t-1": 400,
+    });
+    expect(flow.queuedRecords).toBe(300);
+    expect(flow.queuedBytes).toBe(300 * 12);
   });
 
   it("carries a surplus over one interval at most, so a burst never pauses the source longer", () => {
