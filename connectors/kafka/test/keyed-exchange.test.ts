@@ -332,6 +332,13 @@ describe("KafkaKeyedExchange", () => {
     expect(await next(x.exchange, 0)).toEqual([1000, ["kept"]]);
     expect(await next(x.exchange, 0)).toEqual([2000, []]);
     expect(await next(x.exchange, 0)).toEqual([3000, []]);
+    // A chunk larger than Kafka's default record size limit (1 MiB).
+    const big = Buffer.alloc(3 * 1024 * 1024, "big");
+    await x.exchange.write(4000, [big]);
+    await linkedSink(id)?.commitWithOffsets("unused", []);
+    const large = await x.exchange.nextBatch(0, AbortSignal.timeout(WAIT_MS));
+    expect(large.time).toBe(4000);
+    expect(large.chunks.map((chunk) => Buffer.from(chunk).equals(big))).toEqual([true]);
     const controller = new AbortController();
     const waiting = x.exchange.nextBatch(0, controller.signal);
     controller.abort();

@@ -21,10 +21,11 @@ export function keyedTopicNames(group: string): KeyedTopics {
 }
 
 /**
- * The most a changelog record may take: a keyed partition's state and the chunks read ahead of
- * it travel in one record.
+ * The most one record of the keyed topics may take (Kafka's default is 1 MiB): a map side's
+ * chunk for one keyed partition travels in one repartition record, a keyed partition's state and
+ * the chunks read ahead of it in one changelog record.
  */
-export const CHANGELOG_MAX_RECORD_BYTES = 32 * 1024 * 1024;
+export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
 /**
  * Creates the job's keyed topics with `partitions` partitions unless they exist, and refuses
@@ -44,10 +45,11 @@ export async function ensureKeyedTopics(
   // stopped for a while must find its records).
   await ensureTopic(admin, topics, topics.repartition, partitions, [
     { name: "retention.ms", value: "-1" },
+    { name: "max.message.bytes", value: String(MAX_RECORD_BYTES) },
   ]);
   await ensureTopic(admin, topics, topics.changelog, partitions, [
     { name: "cleanup.policy", value: "compact" },
-    { name: "max.message.bytes", value: String(CHANGELOG_MAX_RECORD_BYTES) },
+    { name: "max.message.bytes", value: String(MAX_RECORD_BYTES) },
   ]);
   return topics;
 }
