@@ -345,6 +345,26 @@ describe("KafkaKeyedExchange", () => {
     await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
   });
 
+  it("holds one batch per map transaction: a later batch's write waits for the earlier commit", async () => {
+    const { group, input, keys } = await job(1);
+    const x = await exchange(group, input, "x", () => keys);
+    const id = `${group}.sluice-map.x`;
+    await until(() => x.owns().length === 1, WAIT_MS, "keyed partition 0 assigned");
+    await x.exchange.write(1000, [Buffer.from("one")]);
+    let written = false;
+    const second = x.exchange.write(2000, [Buffer.from("two")]).then(() => {
+      written = true;
+    });
+    await admin.fetchTopicOffsets(input);
+    expect(written).toBe(false);
+    await linkedSink(id)?.commitWithOffsets("unused", []);
+    await second;
+    expect(await x.exchange.restore(0)).toBeUndefined();
+    expect(await next(x.exchange, 0)).toEqual([1000, ["one"]]);
+    await linkedSink(id)?.commitWithOffsets("unused", []);
+    expect(await next(x.exchange, 0)).toEqual([2000, ["two"]]);
+  });
+
   it("refuses keyed topics with another partition count", async () => {
     const { group, input, keys } = await job(1);
     await createTopic(admin, `${group}.sluice-repartition`, 3);
