@@ -10,6 +10,29 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * A count of a text parser's rows that lives across calls: the pieces of one partition
+ * (source reads, or strings encoded a piece at a time) counted one after the other into the
+ * same groups, which `finish` places into partitions. The same groups as `countParsed` over
+ * the pieces' rows as one column, without joining them into one.
+ */
+export declare class ParsedCounter {
+  /** A counter of the rows `parser` finds. */
+  constructor(parser: TextParserSpec)
+  /** Counts the rows the parser finds in `values` (blob + offsets). */
+  count(values: Uint8Array, offsets: Uint32Array): void
+  /**
+   * `count` on the libuv thread pool. The inputs are checked before the task is queued and
+   * must not be modified until the promise settles; calls on one counter run one at a time.
+   */
+  countAsync(values: Uint8Array, offsets: Uint32Array): Promise<void>
+  /**
+   * The groups counted, in first-seen order, placed into `numPartitions` partitions by
+   * MurmurHash3 % numPartitions. The counter holds nothing afterwards.
+   */
+  finish(numPartitions: number): Array<Utf8Groups>
+}
+
+/**
  * Sliding-window state for one keyed stream, living across batches. Its memory is reported
  * to V8 (`adjust_external_memory`) so the garbage collector sees it.
  */

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.ParsedCounter = nativeBinding.ParsedCounter
 module.exports.WindowAggregator = nativeBinding.WindowAggregator
 module.exports.countParsed = nativeBinding.countParsed
 module.exports.countParsedAsync = nativeBinding.countParsedAsync

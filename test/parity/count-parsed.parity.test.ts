@@ -143,6 +143,63 @@ describe("countParsed: fused parse + count (native vs TypeScript vs parse then r
     );
   });
 
+  it("counts pieces one after the other into one counter as one column, sync or async", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(text, { maxLength: 30 }),
+        fc.array(fc.nat({ max: 30 }), { maxLength: 4 }),
+        parser,
+        fc.integer({ min: 1, max: 4 }),
+        async (rows, cuts, p, n) => {
+          const bounds = [
+            0,
+            ...cuts.map((cut) => Math.min(cut, rows.length)).sort((a, b) => a - b),
+          ];
+          const pieces = bounds.map((from, i) =>
+            keyColumnFromStrings(rows.slice(from, bounds[i + 1] ?? rows.length)),
+          );
+          const expected = js.countParsed(keyColumnFromStrings(rows), p, n);
+          for (const kernels of [js, native]) {
+            const counter = kernels.createParsedCounter(p);
+            const other = kernels.createParsedCounter(p);
+            for (const [i, piece] of pieces.entries()) {
+              counter.count(piece);
+              await (i % 2 === 0 ? other.countAsync(piece) : other.count(piece));
+            }
+            expectSameGroups(counter.finish(n), expected);
+            expectSameGroups(other.finish(n), expected);
+            expect(() => counter.count(pieces[0] as KeyColumn)).toThrow(
+              expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_ARGUMENT" }),
+            );
+            expect(() => counter.finish(n)).toThrow(
+              expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_ARGUMENT" }),
+            );
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("rejects a counter's bad arguments alike", () => {
+    for (const kernels of [js, native]) {
+      expect(() =>
+        kernels.createParsedCounter({ kind: "csvColumn", index: 0, delimiter: '"' }),
+      ).toThrow(expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_ARGUMENT" }));
+      const counter = kernels.createParsedCounter({ kind: "words" });
+      expect(() =>
+        counter.count({ keys: new Uint8Array(1), offsets: Uint32Array.of(0, 2) }),
+      ).toThrow(expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_OFFSETS" }));
+      expect(() => counter.finish(0)).toThrow(
+        expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_ARGUMENT" }),
+      );
+      expectSameGroups(
+        counter.finish(2),
+        js.countParsed(keyColumnFromStrings([]), { kind: "words" }, 2),
+      );
+    }
+  });
+
   it("counts a large Zipf-like batch of words identically", () => {
     const words = Array.from({ length: 20_000 }, (_, i) => `w${(i * 7919) % (1 + (i % 5000))}`);
     const lines: string[] = [];

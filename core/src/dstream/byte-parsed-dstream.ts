@@ -80,6 +80,37 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
     return batch.partitions.map((records) => this.columnOf(records));
   }
 
+  /**
+   * What the parser reads of each partition of `batch`, as pieces in row order to count one
+   * after the other (`countParsedPartitions`): strings a few thousand at a time, each piece
+   * encoded only when its turn comes, so that encoding one piece can overlap counting the one
+   * before; a source's byte batches in runs of about a mebibyte, read in place when a run is one
+   * batch; text from another parser as it is.
+   *
+   * @example
+   * words.inputPieces(await words.parent.getOrCompute(time)); // per partition: pieces to count
+   */
+  inputPieces(batch: Batch<TextRecord>): CountPieces[] {
+    const text = columnsOf(batch, "text");
+    if (text !== undefined) return text.map((partition) => [partition.keys]);
+    const records = columnsOf(batch, "records");
+    if (records !== undefined) {
+      return records.map(({ pieces }) => recordRuns(pieces.map((piece) => piece.values)));
+    }
+    return batch.partitions.map((partition): CountPieces => {
+      if (!partition.every((record) => typeof record === "string")) {
+        return [() => this.columnOf(partition)];
+      }
+      const strings = partition as ReadonlyArray<string>;
+      const pieces: Array<() => KeyColumn> = [];
+      for (let from = 0; from < strings.length; from += STRING_PIECE_ROWS) {
+        const to = Math.min(strings.length, from + STRING_PIECE_ROWS);
+        pieces.push(() => keyColumnFromStrings(strings.slice(from, to)));
+      }
+      return pieces.length === 0 ? [() => keyColumnFromStrings([])] : pieces;
+    });
+  }
+
   /** The records of one partition parsed (on an executor, or where a batch is not columnar). */
   applyToPartition(records: ReadonlyArray<TextRecord>): T[] {
     return materialise(
@@ -122,6 +153,45 @@ export class ByteParsedDStream<T extends string | number> extends DStream<T> {
 }
 
 const encoder = new TextEncoder();
+
+/** One partition's input to a count: pieces in row order, columns or made when their turn comes. */
+export type CountPieces = ReadonlyArray<KeyColumn | (() => KeyColumn)>;
+
+/**
+ * Strings encoded per piece: large enough that a kernel call's fixed cost (the hop to the libuv
+ * pool and back, 15–20 µs) is under 1% of counting the piece, small enough that the first piece
+ * is ready at once.
+ */
+const STRING_PIECE_ROWS = 8192;
+
+/** Bytes of a source's byte batches gathered into one piece (read in place when one batch). */
+const RECORD_RUN_BYTES = 1 << 20;
+
+/**
+ * A source's byte batches as pieces of at least `RECORD_RUN_BYTES` (the last may be smaller),
+ * in order: a run of one batch is that batch's column, a longer run is joined when made.
+ *
+ * @example
+ * recordRuns(pieces.map((piece) => piece.values)); // a few pieces of a mebibyte or more
+ */
+export function recordRuns(values: readonly KeyColumn[]): CountPieces {
+  const runs: Array<KeyColumn | (() => KeyColumn)> = [];
+  let run: KeyColumn[] = [];
+  let bytes = 0;
+  const close = () => {
+    const parts = run;
+    runs.push(parts.length === 1 ? (parts[0] as KeyColumn) : () => concatKeyColumns(parts));
+    run = [];
+    bytes = 0;
+  };
+  for (const column of values) {
+    run.push(column);
+    bytes += column.keys.byteLength;
+    if (bytes >= RECORD_RUN_BYTES) close();
+  }
+  if (run.length > 0 || runs.length === 0) close();
+  return runs;
+}
 
 /**
  * Runs the parser's kernel over one partition's values and keeps the valid rows.

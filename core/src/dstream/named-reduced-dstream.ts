@@ -63,8 +63,8 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> implements Shuf
   }
 
   /**
-   * `countByValue` after a byte parser, from the bytes: each partition parsed and counted in one
-   * kernel call (the partitions at once, on the native module's threads), then the partial
+   * `countByValue` after a byte parser, from the bytes: each partition's pieces parsed and
+   * counted into one counter (the partitions at once, on the native module's threads), then the partial
    * counts merged with `sum` as one map task. The same batch as counting the parsed rows: keys
    * in first-seen order (the partials keep it, in partition order), exact integer counts.
    */
@@ -78,7 +78,7 @@ export class NamedReducedDStream<K> extends DStream<[K, number]> implements Shuf
     const counts = await countParsedPartitions(
       this.scope,
       parsed.parser,
-      parsed.inputColumns(input),
+      parsed.inputPieces(input),
       this.numPartitions,
     );
     if (counts === undefined) {

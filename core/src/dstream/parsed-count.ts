@@ -1,6 +1,6 @@
-import type { KeyColumn, TextParser, Utf8Groups } from "../kernels/kernels.js";
+import type { Kernels, KeyColumn, TextParser, Utf8Groups } from "../kernels/kernels.js";
 import { concatKeyColumns, isUtf8Column } from "../kernels/key-column.js";
-import { ByteParsedDStream } from "./byte-parsed-dstream.js";
+import { ByteParsedDStream, type CountPieces } from "./byte-parsed-dstream.js";
 import type { DStream } from "./dstream.js";
 import { kernelCalls, SYNC_CALL_BELOW_BYTES } from "./kernel-calls.js";
 import { concatValues } from "./pair-columns.js";
@@ -34,28 +34,29 @@ export function fusableParsedCount(
 }
 
 /**
- * `countByValue` of a text parser's rows, from each partition's bytes: every partition parsed
- * and counted in one kernel call (`countParsedAsync`, on the native module's threads, as many at
- * once as the job has cores), its groups already placed into the output partitions; then each output
- * partition's groups merged with a sum, partition after partition (also at once). The same
- * batch as counting the parsed rows: keys in first-seen order, exact integer counts.
- * `undefined` when a group is not valid UTF-8 (bytes then do not group as strings do): the
- * caller counts the parsed rows instead.
+ * `countByValue` of a text parser's rows, from each partition's bytes: every partition's pieces
+ * parsed and counted one after the other into one counter (`createParsedCounter`, on the
+ * native module's threads; partitions at once, as many as the job has cores), its groups placed
+ * into the output partitions; then each output partition's groups merged with a sum, partition
+ * after partition (also at once). Under `local[N]`, N > 1, the main thread makes a partition's
+ * next piece (encodes strings, gathers byte batches) while the pool counts the one before; at
+ * `local[1]` one thing runs at a time. The same batch as counting the parsed rows: keys in
+ * first-seen order, exact integer counts. `undefined` when a group is not valid UTF-8 (bytes
+ * then do not group as strings do): the caller counts the parsed rows instead.
  *
  * @example
- * await countParsedPartitions(scope, { kind: "words" }, columns, 2); // one pairs column each
+ * await countParsedPartitions(scope, { kind: "words" }, [[column]], 2); // one pairs column each
  */
 export async function countParsedPartitions(
   scope: StreamScope,
   parser: TextParser,
-  inputs: readonly KeyColumn[],
+  inputs: readonly CountPieces[],
   numPartitions: number,
 ): Promise<Utf8Groups[] | undefined> {
   const { kernels } = scope;
-  const placed = await kernelCalls(scope, inputs, async (values) =>
-    values.keys.byteLength < SYNC_CALL_BELOW_BYTES
-      ? kernels.countParsed(values, parser, numPartitions)
-      : kernels.countParsedAsync(values, parser, numPartitions),
+  const ahead = (scope.execution()?.executors ?? 1) > 1;
+  const placed = await kernelCalls(scope, inputs, (pieces) =>
+    countPieces(kernels, parser, pieces, numPartitions, ahead),
   );
   for (const groups of placed) {
     if (!groups.every((group) => isUtf8Column(group.keys))) return undefined;
@@ -71,4 +72,49 @@ export async function countParsedPartitions(
       ? kernels.reduceByKeyUtf8(keys, values, "sum")
       : kernels.reduceByKeyUtf8Async(keys, values, "sum");
   });
+}
+
+/**
+ * One partition's pieces counted in order into one counter, its groups placed. With `ahead`,
+ * the next piece is made while the pool counts the current one.
+ */
+async function countPieces(
+  kernels: Kernels,
+  parser: TextParser,
+  pieces: CountPieces,
+  numPartitions: number,
+  ahead: boolean,
+): Promise<Utf8Groups[]> {
+  if (pieces.length === 1) {
+    const values = made(pieces[0] as CountPieces[number]);
+    return values.keys.byteLength < SYNC_CALL_BELOW_BYTES
+      ? kernels.countParsed(values, parser, numPartitions)
+      : kernels.countParsedAsync(values, parser, numPartitions);
+  }
+  const counter = kernels.createParsedCounter(parser);
+  let next = made(pieces[0] as CountPieces[number]);
+  for (let piece = 0; piece < pieces.length; piece++) {
+    const values = next;
+    const counting =
+      values.keys.byteLength < SYNC_CALL_BELOW_BYTES
+        ? counter.count(values)
+        : counter.countAsync(values);
+    const following = pieces[piece + 1];
+    if (ahead && following !== undefined) {
+      try {
+        next = made(following);
+      } catch (error) {
+        // The count under way settles before the error goes up, so nothing is left unawaited.
+        await Promise.resolve(counting).catch(() => undefined);
+        throw error;
+      }
+    }
+    await counting;
+    if (!ahead && following !== undefined) next = made(following);
+  }
+  return counter.finish(numPartitions);
+}
+
+function made(piece: CountPieces[number]): KeyColumn {
+  return typeof piece === "function" ? piece() : piece;
 }

@@ -9,7 +9,7 @@ import {
   jsonStringMember,
   WHITESPACE,
 } from "./js-parsers.js";
-import type { KeyColumn, TextParser, Utf8Groups } from "./kernels.js";
+import type { KeyColumn, ParsedCounter, TextParser, Utf8Groups } from "./kernels.js";
 import { validateKeyColumn } from "./key-column.js";
 import { murmur3 } from "./murmur3.js";
 
@@ -67,11 +67,89 @@ export function countParsedJs(
 ): Utf8Groups[] {
   validateKeyColumn(values);
   checkNumPartitions(numPartitions);
-  const delimiter =
-    parser.kind === "csvColumn" ? checkCsvArguments(parser.index, parser.delimiter ?? ",") : 0;
+  const counter = new Counter(Math.min(values.offsets.length - 1, 1 << 12));
+  countInto(counter, values, parser, checkParser(parser));
+  const groups = counter.finish();
+  return numPartitions === 1 ? [groups] : placeGroups(groups, numPartitions);
+}
+
+/**
+ * A text parser's rows counted across calls, one piece of a partition after the other: the
+ * twin of the engine's `ParsedCounter`. The groups of the pieces counted one after the other
+ * are those of `countParsedJs` over their rows as one column.
+ *
+ * @example
+ * const counter = new JsParsedCounter({ kind: "words" });
+ * counter.count(keyColumnFromStrings(["a b"]));
+ * counter.count(keyColumnFromStrings(["b"]));
+ * counter.finish(1); // [{ a: 1, b: 2 }]
+ */
+export class JsParsedCounter implements ParsedCounter {
+  private counter: Counter | undefined = new Counter(1 << 12);
+  private readonly delimiter: number;
+
+  constructor(private readonly parser: TextParser) {
+    this.delimiter = checkParser(parser);
+  }
+
+  count(values: KeyColumn): void {
+    validateKeyColumn(values);
+    countInto(this.live(), values, this.parser, this.delimiter);
+  }
+
+  async countAsync(values: KeyColumn): Promise<void> {
+    this.count(values);
+  }
+
+  finish(numPartitions = 1): Utf8Groups[] {
+    checkNumPartitions(numPartitions);
+    const groups = this.live().finish();
+    this.counter = undefined;
+    return numPartitions === 1 ? [groups] : placeGroups(groups, numPartitions);
+  }
+
+  private live(): Counter {
+    if (this.counter === undefined) throw finishedCounter();
+    return this.counter;
+  }
+}
+
+/**
+ * The error for a counter used after `finish`, with the native kernels' code.
+ *
+ * @example
+ * throw finishedCounter();
+ */
+export function finishedCounter(): SluiceError {
+  return new SluiceError(
+    "SLUICE_NATIVE_INVALID_ARGUMENT",
+    "invalid argument `counter`: this counter was finished; create a new one",
+  );
+}
+
+/** Checks a parser's arguments as the engine does; the CSV delimiter byte (0 otherwise). */
+function checkParser(parser: TextParser): number {
+  switch (parser.kind) {
+    case "lines":
+    case "words":
+    case "jsonStringField":
+      return 0;
+    case "csvColumn":
+      return checkCsvArguments(parser.index, parser.delimiter ?? ",");
+    default:
+      throw unknownParser(parser);
+  }
+}
+
+/** Adds the rows `parser` finds in `values` to `counter`. */
+function countInto(
+  counter: Counter,
+  values: KeyColumn,
+  parser: TextParser,
+  delimiter: number,
+): void {
   const { keys, offsets } = values;
   const rows = offsets.length - 1;
-  const counter = new Counter(Math.min(rows, 1 << 12));
   switch (parser.kind) {
     case "lines":
       for (let row = 0; row < rows; row++) {
@@ -125,8 +203,6 @@ export function countParsedJs(
     default:
       throw unknownParser(parser);
   }
-  const groups = counter.finish();
-  return numPartitions === 1 ? [groups] : placeGroups(groups, numPartitions);
 }
 
 /**

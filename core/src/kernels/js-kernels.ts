@@ -1,5 +1,5 @@
 import { checkNumPartitions } from "./check-num-partitions.js";
-import { countParsedJs, placeRowsUtf8Js } from "./js-count-parsed.js";
+import { countParsedJs, JsParsedCounter, placeRowsUtf8Js } from "./js-count-parsed.js";
 import {
   csvColumnJs,
   jsonNumberFieldJs,
@@ -16,6 +16,7 @@ import type {
   Kernels,
   KeyColumn,
   ParsedColumn,
+  ParsedCounter,
   ParsedNumbers,
   ShuffleResult,
   TextParser,
@@ -132,6 +133,10 @@ export class JsKernels implements Kernels {
     numPartitions = 1,
   ): Promise<Utf8Groups[]> {
     return countParsedJs(values, parser, numPartitions);
+  }
+
+  createParsedCounter(parser: TextParser): ParsedCounter {
+    return new JsParsedCounter(parser);
   }
 
   async splitLinesAsync(values: KeyColumn): Promise<KeyColumn> {

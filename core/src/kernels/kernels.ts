@@ -59,6 +59,27 @@ export type TextParser =
   | { readonly kind: "csvColumn"; readonly index: number; readonly delimiter?: string }
   | { readonly kind: "jsonStringField"; readonly field: string };
 
+/**
+ * A text parser's rows counted across calls: the pieces of one partition (source reads, or
+ * strings encoded a piece at a time) one after the other into the same groups. The groups are
+ * those of `countParsed` over the pieces' rows as one column: same keys, first-seen order
+ * across the pieces, summed counts.
+ */
+export interface ParsedCounter {
+  /** Counts the rows the parser finds in `values`. */
+  count(values: KeyColumn): void;
+  /**
+   * `count` off the main thread where the engine can (the libuv pool). Await each call before
+   * the next on the same counter; the inputs must not change until the promise settles.
+   */
+  countAsync(values: KeyColumn): Promise<void>;
+  /**
+   * The groups counted, placed into `numPartitions` partitions (default 1) as `countParsed`
+   * places them. The counter is done afterwards: any further call throws.
+   */
+  finish(numPartitions?: number): Utf8Groups[];
+}
+
 /** The kind of key a window aggregator holds. */
 export type WindowKeyKind = "utf8" | "i64";
 
@@ -168,6 +189,8 @@ export interface Kernels {
     parser: TextParser,
     numPartitions?: number,
   ): Promise<Utf8Groups[]>;
+  /** A counter of the rows `parser` finds, across calls (see `ParsedCounter`). */
+  createParsedCounter(parser: TextParser): ParsedCounter;
   /** `splitLines` off the main thread where the engine can; inputs unchanged until settled. */
   splitLinesAsync(values: KeyColumn): Promise<KeyColumn>;
   /** `splitWords` off the main thread where the engine can. */

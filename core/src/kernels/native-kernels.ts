@@ -11,6 +11,7 @@ import type {
   Kernels,
   KeyColumn,
   ParsedColumn,
+  ParsedCounter,
   ParsedNumbers,
   ShuffleResult,
   TextParser,
@@ -19,6 +20,7 @@ import type {
   WindowKeyKind,
   WindowOptions,
 } from "./kernels.js";
+import { NativeParsedCounter } from "./native-parsed-counter.js";
 import { NativeWindowAggregator } from "./native-window-aggregator.js";
 
 /** The functions the generated `@sluice/native` loader exports. */
@@ -178,6 +180,10 @@ export class NativeKernels implements Kernels {
     return parts.map(toUtf8Groups);
   }
 
+  createParsedCounter(parser: TextParser): ParsedCounter {
+    return new NativeParsedCounter(this.binding.ParsedCounter, parserSpec(parser));
+  }
+
   async splitLinesAsync(values: KeyColumn): Promise<KeyColumn> {
     const parsed = await callNativeAsync(() =>
       this.binding.splitLinesAsync(values.keys, values.offsets),
@@ -254,7 +260,8 @@ export function callNative<T>(call: () => T): T {
   }
 }
 
-async function callNativeAsync<T>(call: () => Promise<T>): Promise<T> {
+/** Awaits a native async call, rethrowing its error as a `SluiceError` with the same code. */
+export async function callNativeAsync<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

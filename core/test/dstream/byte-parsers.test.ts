@@ -3,7 +3,9 @@ import type { DStream, SourceRecord } from "sluice";
 import { ExecutorPool, JsKernels, NativeKernels } from "sluice/advanced";
 import { runBatches } from "sluice/testing";
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
+import { recordRuns } from "../../src/dstream/byte-parsed-dstream.js";
 import { ColumnarBatch } from "../../src/dstream/columnar-batch.js";
+import { concatKeyColumns, keyColumnFromStrings } from "../../src/kernels/key-column.js";
 import { requireNativeBinding } from "../kernels/native-binding.js";
 import { ENGINES, exact } from "./engines.js";
 import * as jobs from "./jobs/parsers.js";
@@ -255,6 +257,23 @@ describe("byte parsers under local[2]", () => {
     }
   });
 
+  it("count strings a piece at a time, at local[1] and local[2], as the lambda counts them", async () => {
+    // 2 partitions of 10 000 lines: two pieces each, a non-ASCII line in the second.
+    const lines = Array.from({ length: 20_000 }, (_, i) =>
+      i === 15_000 ? "é w1 \u00a0 日本" : `w${i % 13} x${i % 1000} w${i % 5}`,
+    );
+    const inputs: [string[][]] = [[lines, lines.slice(0, 9000)]];
+    const reference = await runBatches({ inputs, numPartitions: 2 }, jobs.stringWordCountLambda);
+    for (const master of ["local[1]", "local[2]"]) {
+      const counted = await runBatches(
+        { inputs, numPartitions: 2, master, executorPool: pool },
+        jobs.stringWordCount,
+      );
+      expect(counted).toEqual(reference);
+    }
+    expect(reference[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(3 * 20_000 + 1);
+  });
+
   it("run a lambda after a parser as tasks, with the same results", async () => {
     const before = pool.completedTasks;
     const local = await runBatches({ inputs: [inputs] }, jobs.upperWordCount);
@@ -321,6 +340,25 @@ describe("countByValue after a text parser", () => {
         ["b", 1],
       ],
     ]);
+  });
+});
+
+describe("recordRuns", () => {
+  it("gathers byte batches into runs of a mebibyte or more, the rows in order", () => {
+    const batch = (rows: number, tag: number) =>
+      keyColumnFromStrings(Array.from({ length: rows }, (_, i) => `${tag}-${i}`.padEnd(100, "x")));
+    const batches = [5000, 3000, 12_000, 10, 4000, 1].map(batch);
+    const runs = recordRuns(batches).map((run) => (typeof run === "function" ? run() : run));
+    const joined = concatKeyColumns(runs);
+    const expected = concatKeyColumns(batches);
+    expect(Array.from(joined.offsets)).toEqual(Array.from(expected.offsets));
+    expect(Buffer.from(joined.keys).equals(Buffer.from(expected.keys))).toBe(true);
+    // 500 kB + 300 kB + 1.2 MB make the first run; the last 400 kB the second.
+    expect(runs.map((run) => run.offsets.length - 1)).toEqual([20_000, 4011]);
+    // A run of one batch is that batch's column, read in place.
+    expect(recordRuns(batches.slice(2, 3))).toEqual([batches[2]]);
+    expect(recordRuns(batches.slice(2, 3))[0]).toBe(batches[2]);
+    expect(recordRuns([]).length).toBe(1);
   });
 });
 

@@ -1,8 +1,10 @@
+use std::sync::{Arc, Mutex};
+
 use napi::bindgen_prelude::{AsyncTask, Uint32Array, Uint8Array};
 use napi::{Env, Task};
 use napi_derive::napi;
 use sluice_engine::columns::KeyColumn;
-use sluice_engine::count::{self, TextParser};
+use sluice_engine::count::{self, ByteCounter, TextParser};
 use sluice_engine::reduce::BytesGroups;
 use sluice_engine::EngineError;
 
@@ -155,4 +157,115 @@ pub fn count_parsed_async(
         parser,
         num_partitions,
     }))
+}
+
+/// A count of a text parser's rows that lives across calls: the pieces of one partition
+/// (source reads, or strings encoded a piece at a time) counted one after the other into the
+/// same groups, which `finish` places into partitions. The same groups as `countParsed` over
+/// the pieces' rows as one column, without joining them into one.
+#[napi]
+pub struct ParsedCounter {
+    parser: OwnedTextParser,
+    /// `None` once finished. Shared with the task counting on the libuv pool.
+    counter: Arc<Mutex<Option<ByteCounter>>>,
+}
+
+fn finished() -> napi::Error<String> {
+    to_napi(EngineError::InvalidArgument {
+        name: "counter",
+        reason: "this counter was finished; create a new one".into(),
+    })
+}
+
+#[napi]
+impl ParsedCounter {
+    /// A counter of the rows `parser` finds.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(parser: TextParserSpec) -> napi::Result<Self, String> {
+        Ok(Self {
+            parser: OwnedTextParser::from_spec(parser)?,
+            counter: Arc::new(Mutex::new(Some(ByteCounter::with_capacity(1 << 12)))),
+        })
+    }
+
+    /// Counts the rows the parser finds in `values` (blob + offsets).
+    #[napi(catch_unwind)]
+    pub fn count(&self, values: &[u8], offsets: &[u32]) -> napi::Result<(), String> {
+        let column = KeyColumn::new(values, offsets).map_err(to_napi)?;
+        let mut guard = self.counter.lock().unwrap_or_else(|e| e.into_inner());
+        let counter = guard.as_mut().ok_or_else(finished)?;
+        count::count_into(counter, column, self.parser.as_parser()).map_err(to_napi)
+    }
+
+    /// `count` on the libuv thread pool. The inputs are checked before the task is queued and
+    /// must not be modified until the promise settles; calls on one counter run one at a time.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn count_async(
+        &self,
+        values: Uint8Array,
+        offsets: Uint32Array,
+    ) -> napi::Result<AsyncTask<CountIntoTask>, String> {
+        KeyColumn::new(&values, &offsets).map_err(to_napi)?;
+        Ok(AsyncTask::new(CountIntoTask {
+            values,
+            offsets,
+            parser: self.parser.clone(),
+            counter: Arc::clone(&self.counter),
+        }))
+    }
+
+    /// The groups counted, in first-seen order, placed into `numPartitions` partitions by
+    /// MurmurHash3 % numPartitions. The counter holds nothing afterwards.
+    #[napi(catch_unwind)]
+    pub fn finish(&self, num_partitions: u32) -> napi::Result<Vec<Utf8Groups>, String> {
+        check_num_partitions(num_partitions)?;
+        let counter = self
+            .counter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(finished)?;
+        let parts = counter.finish_placed(num_partitions).map_err(to_napi)?;
+        Ok(parts.into_iter().map(Utf8Groups::from).collect())
+    }
+}
+
+/// `ParsedCounter.countAsync`'s work on the libuv pool.
+pub struct CountIntoTask {
+    values: Uint8Array,
+    offsets: Uint32Array,
+    parser: OwnedTextParser,
+    counter: Arc<Mutex<Option<ByteCounter>>>,
+}
+
+impl Task for CountIntoTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let (values, offsets, parser) = (&self.values, &self.offsets, &self.parser);
+        let counter = &self.counter;
+        let counted = catch_panic(|| {
+            let column = KeyColumn::new(values, offsets).expect("offsets checked before queueing");
+            let mut guard = counter.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .as_mut()
+                .map(|counter| count::count_into(counter, column, parser.as_parser()))
+        })?;
+        match counted {
+            Some(Ok(())) => Ok(()),
+            Some(Err(error)) => Err(napi::Error::new(
+                napi::Status::GenericFailure,
+                error.to_string(),
+            )),
+            None => Err(napi::Error::new(
+                napi::Status::GenericFailure,
+                "invalid argument `counter`: this counter was finished; create a new one",
+            )),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, _output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(())
+    }
 }

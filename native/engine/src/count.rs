@@ -76,6 +76,22 @@ impl ByteCounter {
         }
     }
 
+    /// The distinct keys in first-seen order with their counts, placed into `num_partitions`
+    /// partitions by MurmurHash3 % `num_partitions` (1: one partition holding every group).
+    pub fn finish_placed(self, num_partitions: u32) -> Result<Vec<BytesGroups>, EngineError> {
+        if num_partitions == 0 {
+            return Err(EngineError::InvalidArgument {
+                name: "numPartitions",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let groups = self.finish();
+        if num_partitions == 1 {
+            return Ok(vec![groups]);
+        }
+        Ok(place_groups(&groups, num_partitions))
+    }
+
     /// The distinct keys in first-seen order with their counts.
     pub fn finish(self) -> BytesGroups {
         let (keys, offsets) = self.dictionary.into_columns();
@@ -95,13 +111,26 @@ pub fn count_parsed(
 ) -> Result<BytesGroups, EngineError> {
     parser.check()?;
     let mut counter = ByteCounter::with_capacity(estimate_distinct(&values));
+    count_into(&mut counter, values, parser)?;
+    Ok(counter.finish())
+}
+
+/// Adds the rows `parser` finds in `values` to `counter`: counting a column piece after piece
+/// into one counter gives the groups of counting the pieces' rows as one column (first-seen
+/// order across the pieces, counts summed).
+pub fn count_into(
+    counter: &mut ByteCounter,
+    values: KeyColumn<'_>,
+    parser: TextParser<'_>,
+) -> Result<(), EngineError> {
+    parser.check()?;
     match parser {
         TextParser::Lines => {
             for value in values.iter() {
                 parse::for_each_line(value, |line| counter.add(line));
             }
         }
-        TextParser::Words => count_words(values, &mut counter),
+        TextParser::Words => count_words(values, counter),
         TextParser::CsvColumn { index, delimiter } => {
             let mut scratch = Vec::new();
             for value in values.iter() {
@@ -127,7 +156,7 @@ pub fn count_parsed(
             }
         }
     }
-    Ok(counter.finish())
+    Ok(())
 }
 
 /// [`count_parsed`], its groups then placed by key: partition `p` of the result holds the
@@ -268,6 +297,21 @@ mod tests {
     }
 
     #[test]
+    fn counts_pieces_into_one_counter_as_one_column() {
+        let rows: Vec<String> = vec!["b a".into(), "c b".into(), "".into(), "a d b".into()];
+        let (blob, offsets) = column(&rows);
+        let whole = count_parsed(KeyColumn::new(&blob, &offsets).unwrap(), TextParser::Words);
+        let mut counter = ByteCounter::with_capacity(0);
+        for piece in rows.chunks(3) {
+            let (blob, offsets) = column(piece);
+            let piece = KeyColumn::new(&blob, &offsets).unwrap();
+            count_into(&mut counter, piece, TextParser::Words).unwrap();
+        }
+        assert_eq!(counter.finish_placed(1).unwrap(), vec![whole.unwrap()]);
+        assert!(ByteCounter::default().finish_placed(0).is_err());
+    }
+
+    #[test]
     fn counts_long_keys_sharing_a_prefix() {
         let rows: Vec<String> = (0..200)
             .map(|i| format!("prefix-0123456789-{}", i % 37))
@@ -311,6 +355,13 @@ mod tests {
             for parser in parsers(b"s") {
                 let expected = parse_then_count(values, parser);
                 prop_assert_eq!(&count_parsed(values, parser).unwrap(), &expected);
+                // The rows counted piece after piece into one counter: the same groups.
+                let mut counter = ByteCounter::with_capacity(0);
+                for piece in rows.chunks(n as usize) {
+                    let (blob, offsets) = column(piece);
+                    count_into(&mut counter, KeyColumn::new(&blob, &offsets).unwrap(), parser).unwrap();
+                }
+                prop_assert_eq!(&counter.finish(), &expected);
                 // Placement: hash partitioning plus a stable shuffle of the groups.
                 let placed = count_parsed_partitioned(values, parser, n).unwrap();
                 let groups = KeyColumn::new(&expected.keys, &expected.offsets).unwrap();

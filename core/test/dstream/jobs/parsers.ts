@@ -19,3 +19,18 @@ export const upperWordCount = streamsJob(url, "upperWordCount", (records: DStrea
     .map((word) => word.toUpperCase())
     .countByValue(),
 );
+
+/** Lines held as strings, counted from their bytes. */
+export const stringWordCount = streamsJob(url, "stringWordCount", (lines: DStream<string>) =>
+  lines.words().countByValue(2),
+);
+
+/** The same count as a lambda over the strings: the reference. */
+export const stringWordCountLambda = streamsJob(
+  url,
+  "stringWordCountLambda",
+  (lines: DStream<string>) =>
+    lines
+      .flatMap((line) => line.split(/[ \t\n\v\f\r]+/).filter((word) => word !== ""))
+      .countByValue(2),
+);
