@@ -80,6 +80,7 @@ export {
 } from "./kafka-source.js";
 export {
   KafkaKeyedExchange,
+  type KafkaKeyedExchangeMetrics,
   type KafkaKeyedExchangeSettings,
 } from "./keyed/kafka-keyed-exchange.js";
 export { type KafkaSinkConfig, kafkaSinkConfig } from "./sink-config.js";

@@ -193,6 +193,10 @@ describe("KafkaKeyedExchange", () => {
     await until(() => x.owns().length === 2, WAIT_MS, "both keyed partitions assigned");
     await writeBatch(x.exchange, id, 1000, ["p0", "p1"]);
     expect(await x.exchange.restore(0)).toBeUndefined();
+    expect(await next(x.exchange, 0)).toEqual([1000, ["p0"]]);
+    // Partition 1 is not fetched before it is restored.
+    await admin.fetchTopicOffsets(input);
+    expect(x.exchange.metrics.unreadBatches).toBe(0);
     expect(await x.exchange.restore(1)).toBeUndefined();
     expect(await next(x.exchange, 1)).toEqual([1000, ["p1"]]);
     await x.exchange.commit(1, 1000, Buffer.from("p1 done"));
@@ -205,6 +209,7 @@ describe("KafkaKeyedExchange", () => {
       "the keyed partitions shared after the rebalance",
     );
     await writeBatch(x.exchange, id, 2000, ["q0", "q1"]);
+    expect(x.exchange.metrics).toMatchObject({ restores: 2, batches: 2, commits: 1 });
     for (const side of [x, y]) {
       const [partition] = side.owns() as [number];
       const restored = await side.exchange.restore(partition);

@@ -24,6 +24,23 @@ import { ensureKeyedTopics, type KeyedTopics } from "./keyed-topics.js";
 import { MapSideWriter } from "./map-side-writer.js";
 import { parseRepartitionRecord } from "./repartition-records.js";
 
+/**
+ * The keyed exchange's counters, read with `exchange.metrics`.
+ *
+ * @example
+ * const { batches, commits } = exchange.metrics;
+ */
+export interface KafkaKeyedExchangeMetrics {
+  /** Keyed partitions restored in this process. */
+  readonly restores: number;
+  /** Complete batches handed out. */
+  readonly batches: number;
+  /** Keyed partition states committed to the changelog. */
+  readonly commits: number;
+  /** Fetched repartition or changelog batches dropped because their partition was not being read. */
+  readonly unreadBatches: number;
+}
+
 /** What a Kafka keyed exchange needs to know. */
 export interface KafkaKeyedExchangeSettings {
   /** How to reach the cluster's Kafka (the membership's brokers, TLS and SASL). */
@@ -87,6 +104,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
   #changelog: ChangelogReader | undefined;
   /** When each keyed partition's consumed repartition records were last deleted. */
   readonly #purgedAt = new Map<number, number>();
+  readonly #counters = { restores: 0, batches: 0, commits: 0 };
   #failure: Error | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -107,6 +125,11 @@ export class KafkaKeyedExchange implements KeyedExchange {
       },
       logger,
     );
+  }
+
+  /** The exchange's counters (a snapshot). */
+  get metrics(): KafkaKeyedExchangeMetrics {
+    return { ...this.#counters, unreadBatches: this.#consumer?.unreadBatches ?? 0 };
   }
 
   /** The job's input partitions, `"<topic>-<partition>"` (known once started). */
@@ -174,6 +197,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
       const start =
         task.assembler.position ?? (await this.#lowWatermark(topics.repartition, partition));
       consumer.read(topics.repartition, partition, start);
+      this.#counters.restores++;
       return entry === undefined ? undefined : { time: entry.time, state: entry.state };
     } catch (error) {
       if (task === undefined) await closeQuietly(() => producer.disconnect(), CLOSE_TIMEOUT_MS);
@@ -203,7 +227,10 @@ export class KafkaKeyedExchange implements KeyedExchange {
       if (task.ended !== undefined) throw task.ended;
       const batch = task.next();
       if (!task.full) consumer.resume(topics.repartition, partition);
-      if (batch !== undefined) return { partition, time: batch.time, chunks: batch.chunks };
+      if (batch !== undefined) {
+        this.#counters.batches++;
+        return { partition, time: batch.time, chunks: batch.chunks };
+      }
       await task.wakeup.wait(signal);
     }
   }
@@ -255,6 +282,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
           { cause: error },
         );
       }
+      this.#counters.commits++;
       this.#purge(topics.repartition, partition, assembly.position);
     });
     task.commits = run.catch(() => undefined);

@@ -55,6 +55,7 @@ export class KeyedConsumer {
   #consumer: Consumer | undefined;
   /** Partitions being read now, as `"<topic>:<partition>"`. */
   readonly #reading = new Set<string>();
+  #unreadBatches = 0;
 
   constructor(
     kafka: Pick<Kafka, "consumer">,
@@ -66,6 +67,14 @@ export class KeyedConsumer {
     this.#settings = settings;
     this.#events = events;
     this.#logger = logger;
+  }
+
+  /**
+   * Fetched batches of partitions not being read (dropped): only a fetch under way when a
+   * partition stopped gives one, so this stays near zero.
+   */
+  get unreadBatches(): number {
+    return this.#unreadBatches;
   }
 
   /** Joins the group and starts fetching (assignments arrive through `events.assigned`). */
@@ -93,8 +102,13 @@ export class KeyedConsumer {
       if (this.#consumer !== consumer) return;
       // Eager rebalancing: everything was revoked. Nothing is read until the exchange seeks.
       this.#reading.clear();
-      consumer.pause([{ topic: repartition }, { topic: changelog }]);
-      const owned = event.payload.memberAssignment[repartition] ?? [];
+      // Partition by partition: kafkajs forgets a whole-topic pause as soon as one partition of
+      // the topic is paused or resumed on its own.
+      const assignment = event.payload.memberAssignment;
+      consumer.pause(
+        [repartition, changelog].map((topic) => ({ topic, partitions: assignment[topic] ?? [] })),
+      );
+      const owned = assignment[repartition] ?? [];
       this.#events.assigned([...owned].sort((a, b) => a - b));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
@@ -123,7 +137,10 @@ export class KeyedConsumer {
         eachBatch: async ({ batch, isStale, resolveOffset }) => {
           const { topic, partition, messages } = batch;
           if (this.#consumer !== consumer || isStale()) return;
-          if (!this.#reading.has(readingKey(topic, partition))) return;
+          if (!this.#reading.has(readingKey(topic, partition))) {
+            this.#unreadBatches++;
+            return;
+          }
           const last = messages[messages.length - 1];
           if (last === undefined) return;
           this.#events.records(topic, partition, messages);
