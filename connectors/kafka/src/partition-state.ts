@@ -1,13 +1,22 @@
-import type { KafkaMessage } from "kafkajs";
+import type { IHeaders } from "kafkajs";
 
 /**
- * A message held by the source as kafkajs fetched it (made a record only as part of a read's
- * byte batch), with its Kafka offset as a number for ordering.
+ * A message held by the source (made a record only as a row of a read's byte batch), with its
+ * Kafka offset as a number for ordering.
  */
 export interface HeldRecord {
   /** The message's own Kafka offset (its record's `offset` is this plus one). */
   readonly kafkaOffset: bigint;
-  readonly message: KafkaMessage;
+  /**
+   * The value and key as kafkajs gave them (views into its fetch response) until a read copies
+   * them into its byte batch, then their rows there (read again from there after a nack), so
+   * that the fetch response is not kept alive beside the copy.
+   */
+  value: Uint8Array | null;
+  key: Uint8Array | null;
+  readonly timestampMs: number;
+  /** kafkajs's headers, made record headers only when a record is asked for; none when empty. */
+  readonly headers: IHeaders | undefined;
 }
 
 interface InFlight {
@@ -23,7 +32,7 @@ interface InFlight {
  *
  * @example
  * const state = new PartitionState("orders", 0);
- * state.accept([{ kafkaOffset: 0n, message }]);
+ * state.accept([{ kafkaOffset: 0n, value, key: null, timestampMs: 0, headers: undefined }]);
  * const taken = state.take(10);
  * state.delivered(1, taken);
  * state.acked(1);

@@ -160,6 +160,7 @@ export class ReadPath {
     this.#cursor = (this.#cursor + 1) % entries.length;
     const columns = builder.build();
     if (columns === undefined) return undefined;
+    pointAtRows(parts, columns);
     const sequence = ++this.#sequence;
     for (const part of parts) part.state.delivered(sequence, part.records);
     this.#counters.recordsIn += columns.length;
@@ -235,7 +236,13 @@ function asTopicPartitions(key: string): { topic: string; partitions: number[] }
 }
 
 function toHeld(message: KafkaMessage): HeldRecord {
-  return { kafkaOffset: BigInt(message.offset), message };
+  return {
+    kafkaOffset: BigInt(message.offset),
+    value: message.value,
+    key: message.key,
+    timestampMs: Number(message.timestamp),
+    headers: hasHeaders(message.headers) ? message.headers : undefined,
+  };
 }
 
 // One row of a read: the record the message makes, `offset` the position after it (a number
@@ -245,16 +252,28 @@ function addRow(
   partition: string,
   held: HeldRecord,
 ): void {
-  const { message } = held;
   const next = held.kafkaOffset + 1n;
   builder.add(
     partition,
-    message.value ?? EMPTY,
-    message.key,
-    Number(message.timestamp),
+    held.value ?? EMPTY,
+    held.key,
+    held.timestampMs,
     next <= MAX_SAFE_OFFSET ? Number(next) : next.toString(),
-    hasHeaders(message.headers) ? message.headers : undefined,
+    held.headers,
   );
+}
+
+// Points each record held for a nack at its row of the read's byte batch (see HeldRecord).
+function pointAtRows(parts: readonly ReadPart[], columns: SourceRecordColumns): void {
+  const { bytes, valueOffsets } = columns;
+  let row = 0;
+  for (const part of parts) {
+    for (const held of part.records) {
+      held.value = bytes.subarray(valueOffsets[row], valueOffsets[row + 1]);
+      held.key = columns.keyAt(row) ?? null;
+      row++;
+    }
+  }
 }
 
 function hasHeaders(headers: IHeaders | undefined): headers is IHeaders {

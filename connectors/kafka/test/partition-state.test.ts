@@ -1,17 +1,14 @@
-import type { KafkaMessage } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { type HeldRecord, PartitionState } from "../src/partition-state.js";
 
 function held(offset: number): HeldRecord {
-  const message: KafkaMessage = {
-    key: null,
+  return {
+    kafkaOffset: BigInt(offset),
     value: Buffer.from(`v${offset}`),
-    timestamp: "0",
-    attributes: 0,
-    offset: String(offset),
-    headers: {},
+    key: null,
+    timestampMs: 0,
+    headers: undefined,
   };
-  return { kafkaOffset: BigInt(offset), message };
 }
 
 function offsets(records: readonly HeldRecord[]): number[] {
