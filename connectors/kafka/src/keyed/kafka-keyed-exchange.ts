@@ -143,7 +143,14 @@ export class KafkaKeyedExchange implements KeyedExchange {
    * calls wait for the first.
    */
   start(signal: AbortSignal): Promise<void> {
-    this.#started ??= this.#start(signal);
+    if (this.#started === undefined) {
+      const started = this.#start(signal);
+      this.#started = started;
+      // A failed start is tried again by the next call (the source's next connect).
+      started.catch(() => {
+        if (this.#started === started) this.#started = undefined;
+      });
+    }
     return this.#started;
   }
 
@@ -359,6 +366,12 @@ export class KafkaKeyedExchange implements KeyedExchange {
       this.#changelog = new ChangelogReader(consumer, admin, topics.changelog);
       await consumer.start(signal);
     } catch (error) {
+      const consumer = this.#consumer;
+      this.#consumer = undefined;
+      this.#changelog = undefined;
+      this.#admin = undefined;
+      await consumer?.close();
+      await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
       if (error instanceof SluiceError) throw error;
       if (signal.aborted) throw signal.reason;
       throw new SluiceError(
