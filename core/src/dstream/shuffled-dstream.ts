@@ -50,8 +50,10 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
 
   mapSide(input: MapInput): ShuffleBlock[] {
     const records = mapInputRecords(input) as ReadonlyArray<readonly [K, V]>;
+    // Combined rows are one `[key, combiner]` per key (partial), built here.
     return rowsBlocks(
       combineMapSide(records, this.aggregator, this.numPartitions, this.mapSideCombine),
+      this.mapSideCombine,
     );
   }
 
@@ -82,7 +84,7 @@ export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements Shuffle
       tagErrors,
     );
     for (let i = 0; i < records.length; i++) push(records[i]);
-    return rowsBlocks(combiners.placedRows(this.numPartitions));
+    return rowsBlocks(combiners.placedRows(this.numPartitions), true);
   }
 
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>): ReduceOutput {

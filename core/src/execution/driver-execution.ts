@@ -13,6 +13,8 @@ import { ExecutorPool, TaskAttemptError } from "./executor-pool.js";
 import type { JobSettings, ShuffleBucket, TaskInput, TaskResult, TaskSpec } from "./messages.js";
 import { decodeGroups } from "./partition-work.js";
 import { shippable } from "./shipped-columns.js";
+import { pairsOfShipped } from "./shipped-pairs.js";
+import { shippedStrings } from "./shipped-strings.js";
 
 /** How a context starts its executors. */
 export interface DriverExecutionOptions {
@@ -252,6 +254,12 @@ export class DriverExecution {
 
   private recordsOf(result: TaskResult, time: number): unknown[] {
     if (result.kind === "records") return result.records;
+    if (result.kind === "string-pairs") {
+      const started = performance.now();
+      const records = pairsOfShipped(result.pairs);
+      this.metrics.recordDriverShuffle(time, performance.now() - started);
+      return records;
+    }
     if (result.kind === "utf8-groups") {
       const started = performance.now();
       const records = decodeGroups(result);
@@ -287,13 +295,17 @@ export class DriverExecution {
 
 /**
  * What each partition's task reads: a columnar batch not yet decoded travels as its columns (the
- * executor decodes them), anything else as its records.
+ * executor decodes them), a partition of strings as one string (`shippedStrings`), anything
+ * else as its records.
  */
 function taskInputs(batch: Batch<unknown>): TaskInput[] {
   if (batch instanceof ColumnarBatch && !batch.isMaterialised) {
     return batch.columns.map((partition) => ({ kind: "columns", columns: shippable(partition) }));
   }
-  return batch.partitions.map((records) => ({ kind: "records", records }));
+  return batch.partitions.map((records): TaskInput => {
+    const strings = shippedStrings(records);
+    return strings === undefined ? { kind: "records", records } : { kind: "strings", strings };
+  });
 }
 
 /** `stream` as a shuffle, or undefined for any other operator. */

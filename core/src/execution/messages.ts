@@ -1,5 +1,7 @@
 import type { ExecutorJobSpec } from "./executor-job-spec.js";
 import type { ShippedColumns } from "./shipped-columns.js";
+import type { ShippedPairs } from "./shipped-pairs.js";
+import type { ShippedStrings } from "./shipped-strings.js";
 
 /** A shuffle bucket: one map task's rows for one reduce partition, in shared memory. */
 export type ShuffleBucket =
@@ -27,6 +29,19 @@ export type ShuffleBucket =
       readonly partial: boolean;
     }
   | {
+      /**
+       * Rows of a string key and a number that the map side built (`partial`: one combiner per
+       * key), as `shipped-pairs.ts` writes them: the keys back to back in one string, where each
+       * ends, and the numbers.
+       */
+      readonly format: "string-number";
+      readonly text: string;
+      readonly ends: SharedArrayBuffer;
+      readonly values: SharedArrayBuffer;
+      readonly rows: number;
+      readonly partial: boolean;
+    }
+  | {
       /** Integer keys (numbers or bigints, as 64-bit integers) and numbers, columnar. */
       readonly format: "i64-f64";
       readonly family: "number" | "bigint";
@@ -39,6 +54,8 @@ export type ShuffleBucket =
 /** Where a task's records come from. */
 export type TaskInput =
   | { readonly kind: "records"; readonly records: ReadonlyArray<unknown> }
+  /** A partition of strings as one string and where each ends (`shipped-strings.ts`). */
+  | { readonly kind: "strings"; readonly strings: ShippedStrings }
   /** A columnar partition (decoded into records on the executor, not on the driver). */
   | { readonly kind: "columns"; readonly columns: ShippedColumns }
   | {
@@ -91,6 +108,12 @@ export type TaskResult =
       readonly kind: "buckets";
       readonly buckets: ShuffleBucket[];
       readonly bytes: number;
+      readonly phases: TaskPhases;
+    }
+  | {
+      /** A reduce side's `[string, number]` rows (`shipped-pairs.ts`), made again on the driver. */
+      readonly kind: "string-pairs";
+      readonly pairs: ShippedPairs;
       readonly phases: TaskPhases;
     }
   | {

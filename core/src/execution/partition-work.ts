@@ -14,6 +14,8 @@ import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels } from "../kernels/kernels.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
 import { revived } from "./shipped-columns.js";
+import { shippedPairs } from "./shipped-pairs.js";
+import { recordsOfStrings } from "./shipped-strings.js";
 import {
   bucketBytes,
   decodeBucket,
@@ -57,6 +59,8 @@ export function runTask(
   const { input } = task;
   if (input.kind === "records") {
     records = input.records;
+  } else if (input.kind === "strings") {
+    records = recordsOfStrings(input.strings);
   } else if (input.kind === "columns") {
     records = materialise(revived(input.columns));
   } else {
@@ -69,6 +73,13 @@ export function runTask(
         return utf8Groups(columns, phases);
       }
       records = materialise(columns);
+    } else if (task.chain.length === 0 && task.output.kind === "records") {
+      // A reduce side's own `[string, number]` rows travel as one string and two arrays.
+      const started = performance.now();
+      const pairs = shippedPairs(read as ReadonlyArray<readonly [unknown, unknown]>);
+      phases.shuffleMs += performance.now() - started;
+      if (pairs !== undefined) return { kind: "string-pairs", pairs, phases };
+      records = read;
     } else {
       records = read;
     }

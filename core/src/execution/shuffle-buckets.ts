@@ -1,6 +1,7 @@
 import { deserialize, serialize } from "node:v8";
 import type { ShuffleBlock } from "../dstream/shuffle-operator.js";
 import type { ShuffleBucket } from "./messages.js";
+import { pairsOfShipped, shippedPairs } from "./shipped-pairs.js";
 
 /**
  * A shuffle block as a bucket in shared memory, which the driver hands on to the reduce task
@@ -14,6 +15,19 @@ import type { ShuffleBucket } from "./messages.js";
 export function encodeBucket(block: ShuffleBlock): ShuffleBucket {
   if (block.kind === "rows") {
     const { rows, partial } = block;
+    // Combined rows are the map side's own `[key, combiner]` arrays: nothing of them but the
+    // key and the number is lost by shipping just those.
+    const pairs = partial ? shippedPairs(rows) : undefined;
+    if (pairs !== undefined) {
+      return {
+        format: "string-number",
+        text: pairs.text,
+        ends: shared(pairs.ends),
+        values: shared(pairs.values),
+        rows: rows.length,
+        partial,
+      };
+    }
     return { format: "v8", bytes: shared(serialize(rows)), rows: rows.length, partial };
   }
   const { keys, values, partial } = block;
@@ -52,6 +66,16 @@ export function decodeBucket(bucket: ShuffleBucket): ShuffleBlock {
         rows: deserialize(new Uint8Array(bucket.bytes)) as [unknown, unknown][],
         partial: bucket.partial,
       };
+    case "string-number":
+      return {
+        kind: "rows",
+        rows: pairsOfShipped({
+          text: bucket.text,
+          ends: new Uint32Array(bucket.ends),
+          values: new Float64Array(bucket.values),
+        }),
+        partial: bucket.partial,
+      };
     case "utf8-f64":
       return {
         kind: "columns",
@@ -80,6 +104,8 @@ export function bucketBytes(bucket: ShuffleBucket): number {
   switch (bucket.format) {
     case "v8":
       return bucket.bytes.byteLength;
+    case "string-number":
+      return bucket.text.length * 2 + bucket.ends.byteLength + bucket.values.byteLength;
     case "utf8-f64":
       return bucket.keys.byteLength + bucket.offsets.byteLength + bucket.values.byteLength;
     case "i64-f64":

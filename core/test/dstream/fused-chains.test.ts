@@ -341,7 +341,9 @@ describe("fused chains on executors", () => {
 
   const lines = Array.from(
     { length: 1000 },
-    (_, i) => `w${i % 97} v${(i * 7) % 13} ${i % 5 === 0 ? "" : "u"} é${i % 3} x y z`,
+    // Two-byte and astral words and a lone surrogate cross to the executors as they are.
+    (_, i) =>
+      `w${i % 97} v${(i * 7) % 13} ${i % 5 === 0 ? "" : "u"} é${i % 3} x y z 🙂${i % 2} \ud800`,
   );
   const inputs: [string[][]] = [[lines, lines.slice(0, 50), []]];
 

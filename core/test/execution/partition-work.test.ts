@@ -8,6 +8,7 @@ import { PAIRS_JS_BELOW_ROWS, reduceByKeyNamed } from "../../src/dstream/named-r
 import { combineByKey } from "../../src/dstream/shuffle.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "../../src/execution/messages.js";
 import { decodeGroups, runTask } from "../../src/execution/partition-work.js";
+import { pairsOfShipped } from "../../src/execution/shipped-pairs.js";
 import { ENGINES } from "../dstream/engines.js";
 
 // A shuffle split into map and reduce tasks (as executors run it) must give what the one-thread
@@ -58,6 +59,7 @@ function shuffleInTasks(
       output: { kind: "records" },
     });
     if (result.kind === "utf8-groups") return decodeGroups(result);
+    if (result.kind === "string-pairs") return pairsOfShipped(result.pairs);
     if (result.kind === "records") return result.records;
     throw new Error("expected records");
   });
@@ -189,6 +191,7 @@ describe.each(ENGINES)(
           engine,
         );
         if (result.kind === "utf8-groups") return decodeGroups(result);
+        if (result.kind === "string-pairs") return pairsOfShipped(result.pairs);
         if (result.kind === "records") return result.records;
         throw new Error("expected records");
       });
