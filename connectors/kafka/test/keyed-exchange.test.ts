@@ -355,11 +355,13 @@ describe("KafkaKeyedExchange", () => {
     const x = await exchange(group, input, "x", () => keys);
     const id = `${group}.sluice-map.x`;
     await until(() => x.owns().length === 1, WAIT_MS, "keyed partition 0 assigned");
-    await x.exchange.write(1000, [Buffer.from("one")]);
+    // Called together (a core that computes ahead): the second still waits.
+    const first = x.exchange.write(1000, [Buffer.from("one")]);
     let written = false;
     const second = x.exchange.write(2000, [Buffer.from("two")]).then(() => {
       written = true;
     });
+    await first;
     await admin.fetchTopicOffsets(input);
     expect(written).toBe(false);
     await linkedSink(id)?.commitWithOffsets("unused", []);
@@ -368,6 +370,10 @@ describe("KafkaKeyedExchange", () => {
     expect(await next(x.exchange, 0)).toEqual([1000, ["one"]]);
     await linkedSink(id)?.commitWithOffsets("unused", []);
     expect(await next(x.exchange, 0)).toEqual([2000, ["two"]]);
+    // A process with nothing to write (no input partitions, no chunks) never waits.
+    const idle = await writer(group, "idle", []);
+    await idle.write(3000, [undefined]);
+    await idle.write(4000, [undefined]);
   });
 
   it("refuses keyed topics with another partition count", async () => {

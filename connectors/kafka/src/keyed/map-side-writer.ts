@@ -64,6 +64,8 @@ export class MapSideWriter {
   #producer: Producer | undefined;
   #healthy = false;
   #open: OpenTransaction | undefined;
+  /** The batch a write waiting to run will open the transaction for. */
+  #claimed: number | undefined;
   #openSettled: (() => void)[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #detach: (() => void) | undefined;
@@ -112,9 +114,14 @@ export class MapSideWriter {
     }
     // The previous batch's acknowledgement may still be committing its transaction.
     await linkedSource(transactionalId)?.pendingCommit?.catch(() => undefined);
-    while (this.#open !== undefined && !(this.#open.time >= time)) {
+    // Waits while the transaction (open, or claimed by a write not yet run) holds an earlier
+    // batch; the claim is taken at once, so a write of the batch after this one waits too.
+    for (;;) {
+      const holder = this.#open?.time ?? this.#claimed;
+      if (holder === undefined || holder >= time) break;
       await new Promise<void>((resolve) => this.#openSettled.push(resolve));
     }
+    this.#claimed = time;
     return this.#serialized(() => this.#write(time, chunks));
   }
 
@@ -138,7 +145,11 @@ export class MapSideWriter {
       if (chunk !== undefined) messages.push(chunkMessage(partition, time, chunk));
       for (const input of inputs) messages.push(markerMessage(partition, time, input));
     }
-    if (messages.length === 0) return;
+    if (messages.length === 0) {
+      // Nothing to hold: the next batch need not wait for this one's commit.
+      if (this.#open === undefined) this.#settleOpen();
+      return;
+    }
     try {
       const producer = await this.#connectedProducer();
       this.#open ??= { transaction: await producer.transaction(), time };
@@ -159,7 +170,10 @@ export class MapSideWriter {
     fence?: FenceRecord,
   ): Promise<void> {
     if (this.#open === undefined) {
-      if (offsets.length === 0) return;
+      if (offsets.length === 0) {
+        this.#settleOpen();
+        return;
+      }
       const producer = await this.#connectedProducer();
       this.#open = { transaction: await producer.transaction(), time: Number.NaN };
     }
@@ -193,6 +207,7 @@ export class MapSideWriter {
 
   #settleOpen(): void {
     this.#open = undefined;
+    this.#claimed = undefined;
     for (const resolve of this.#openSettled.splice(0)) resolve();
   }
 
