@@ -403,7 +403,14 @@ export class KafkaKeyedExchange implements KeyedExchange {
     );
     this.#owned = partitions;
     this.#logger.info({ partitions }, "keyed partitions assigned");
-    for (const listener of [...this.#listeners]) listener(partitions);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(partitions);
+      } catch (error) {
+        // Called from the consumer's group events: a listener's failure must not stop them.
+        this.#logger.warn({ err: error }, "a keyed assignment listener failed");
+      }
+    }
   }
 
   #records(topic: string, partition: number, messages: readonly KafkaMessage[]): void {
