@@ -1,4 +1,5 @@
 import type { IHeaders } from "kafkajs";
+import type { SourceRecordColumns } from "sluice/connector";
 
 /**
  * A message held by the source (made a record only as a row of a read's byte batch), with its
@@ -9,14 +10,19 @@ export interface HeldRecord {
   readonly kafkaOffset: bigint;
   /**
    * The value and key as kafkajs gave them (views into its fetch response) until a read copies
-   * them into its byte batch, then their rows there (read again from there after a nack), so
-   * that the fetch response is not kept alive beside the copy.
+   * them into its byte batch (`read`), then `null`: read again from row `row` of that batch
+   * after a nack, so that the fetch response is not kept alive beside the copy (and no view
+   * per record is made unless a nack asks for one).
    */
   value: Uint8Array | null;
   key: Uint8Array | null;
   readonly timestampMs: number;
   /** kafkajs's headers, made record headers only when a record is asked for; none when empty. */
   readonly headers: IHeaders | undefined;
+  /** The byte batch of the latest read that handed it out, if any. */
+  read: SourceRecordColumns | undefined;
+  /** Its row there. */
+  row: number;
 }
 
 interface InFlight {
@@ -32,7 +38,7 @@ interface InFlight {
  *
  * @example
  * const state = new PartitionState("orders", 0);
- * state.accept([{ kafkaOffset: 0n, value, key: null, timestampMs: 0, headers: undefined }]);
+ * state.accept([{ kafkaOffset: 0n, value, key: null, timestampMs: 0, headers: undefined, read: undefined, row: 0 }]);
  * const taken = state.take(10);
  * state.delivered(1, taken);
  * state.acked(1);

@@ -242,6 +242,8 @@ function toHeld(message: KafkaMessage): HeldRecord {
     key: message.key,
     timestampMs: Number(message.timestamp),
     headers: hasHeaders(message.headers) ? message.headers : undefined,
+    read: undefined,
+    row: 0,
   };
 }
 
@@ -253,10 +255,15 @@ function addRow(
   held: HeldRecord,
 ): void {
   const next = held.kafkaOffset + 1n;
+  const { read, row } = held;
+  const value =
+    read === undefined
+      ? (held.value ?? EMPTY)
+      : read.bytes.subarray(read.valueOffsets[row], read.valueOffsets[row + 1]);
   builder.add(
     partition,
-    held.value ?? EMPTY,
-    held.key,
+    value,
+    read === undefined ? held.key : read.keyAt(row),
     held.timestampMs,
     next <= MAX_SAFE_OFFSET ? Number(next) : next.toString(),
     held.headers,
@@ -265,13 +272,13 @@ function addRow(
 
 // Points each record held for a nack at its row of the read's byte batch (see HeldRecord).
 function pointAtRows(parts: readonly ReadPart[], columns: SourceRecordColumns): void {
-  const { bytes, valueOffsets } = columns;
   let row = 0;
   for (const part of parts) {
     for (const held of part.records) {
-      held.value = bytes.subarray(valueOffsets[row], valueOffsets[row + 1]);
-      held.key = columns.keyAt(row) ?? null;
-      row++;
+      held.value = null;
+      held.key = null;
+      held.read = columns;
+      held.row = row++;
     }
   }
 }

@@ -8,6 +8,8 @@ function held(offset: number): HeldRecord {
     key: null,
     timestampMs: 0,
     headers: undefined,
+    read: undefined,
+    row: 0,
   };
 }
 
