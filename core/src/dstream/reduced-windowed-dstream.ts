@@ -1,6 +1,7 @@
 import type { Duration } from "../util/duration.js";
 import type { Batch } from "./batch.js";
 import { DStream } from "./dstream.js";
+import { IncrementalWindow } from "./incremental-window.js";
 import { checkSavedBatches, stateShapeError } from "./saved-state-checks.js";
 import {
   latestValidTime,
@@ -10,7 +11,6 @@ import {
   saveBatches,
   startWithoutState,
 } from "./stateful-operator.js";
-import { mergeWindows } from "./window-merge.js";
 import { inSomeWindow, windowTiming } from "./window-timing.js";
 
 /** What `reduceByKeyAndWindow` with an inverse function needs. */
@@ -38,16 +38,16 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
   readonly windowDuration: number;
   private readonly slide: number;
   private readonly reduced: DStream<[K, V]>;
+  /** The last window made, kept so that the next one is made from it. */
+  private readonly windows: IncrementalWindow<K, V>;
 
-  constructor(
-    parent: DStream<readonly [K, V]>,
-    private readonly spec: ReducedWindowSpec<K, V>,
-  ) {
+  constructor(parent: DStream<readonly [K, V]>, spec: ReducedWindowSpec<K, V>) {
     super(parent.scope);
     const { windowMs, slideMs } = windowTiming(parent.slideDuration, spec.window, spec.slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;
     this.reduced = parent.reduceByKey(spec.reduce, spec.numPartitions);
+    this.windows = new IncrementalWindow(spec.numPartitions, spec);
   }
 
   get slideDuration(): number {
@@ -117,7 +117,6 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
   }
 
   protected async compute(time: number): Promise<Batch<[K, V]>> {
-    const { numPartitions } = this.spec;
     const step = this.reduced.slideDuration;
     //   |-- previous window --|
     //         |-- current window --|
@@ -141,14 +140,9 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
       partitions: [],
     };
 
-    const partitions = mergeWindows(
-      [previous, ...oldBatches, ...newBatches],
-      oldBatches.length,
-      numPartitions,
-      this.spec,
-      time,
-    );
-    return { time, partitions };
+    const batch = { time, partitions: this.windows.next(previous, oldBatches, newBatches, time) };
+    this.windows.made(batch);
+    return batch;
   }
 }
 

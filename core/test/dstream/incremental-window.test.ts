@@ -1,0 +1,130 @@
+import fc from "fast-check";
+import type { Batch } from "sluice";
+import { describe, expect, it } from "vitest";
+import { IncrementalWindow } from "../../src/dstream/incremental-window.js";
+import { placeRows } from "../../src/dstream/shuffle.js";
+import { mergeWindows, type WindowFunctions } from "../../src/dstream/window-merge.js";
+
+type Key = string | number | [string];
+type Row = [Key, number];
+
+// Integer counts with a filter that drops zeros: keys leave the window and come back (in a new
+// place at the end), as in a windowed word count.
+const fns: WindowFunctions<Key, number> = {
+  reduce: (a, b) => a + b,
+  inverse: (a, b) => a - b,
+  filter: ([, count]) => count !== 0,
+};
+const keyArb = fc.oneof(
+  fc.constantFrom<Key>("a", "b", "c", "d", "e", "f"),
+  fc.constantFrom<Key>(1, 2, -0),
+  fc.constant<Key>(["o"]),
+);
+const batchRowsArb = fc.array(fc.tuple(keyArb, fc.integer({ min: 1, max: 3 })), { maxLength: 10 });
+
+const placed = (rows: ReadonlyArray<Row>, numPartitions: number): Batch<Row> => ({
+  time: 0,
+  partitions: placeRows(rows, numPartitions) as Row[][],
+});
+
+/**
+ * A sliding window over `batches` (a per-batch reduction each, `width` batches wide, sliding by
+ * `slide`) made with `IncrementalWindow` and with `mergeWindows`, window after window.
+ */
+function slideBoth(batches: Row[][], width: number, slide: number, numPartitions: number) {
+  // Per-batch reductions as reduceByKey gives them: one row per key.
+  const reduced = batches.map((rows) => {
+    const sums = new Map<string, Row>();
+    for (const [key, value] of rows) {
+      const id = JSON.stringify(key);
+      const seen = sums.get(id);
+      sums.set(id, [seen?.[0] ?? key, (seen?.[1] ?? 0) + value]);
+    }
+    return placed([...sums.values()], numPartitions);
+  });
+  const windows = new IncrementalWindow<Key, number>(numPartitions, fns);
+  let incremental: Batch<Row> = { time: 0, partitions: [] };
+  let reference: Batch<Row> = { time: 0, partitions: [] };
+  const outputs: [unknown, unknown][] = [];
+  for (let end = slide; end <= batches.length; end += slide) {
+    const old = reduced.slice(Math.max(0, end - slide - width), Math.max(0, end - width));
+    const added = reduced.slice(Math.max(end - slide, end - width), end);
+    const next = windows.next(incremental, old, added, end);
+    incremental = { time: end, partitions: next };
+    windows.made(incremental);
+    reference = {
+      time: end,
+      partitions: mergeWindows([reference, ...old, ...added], old.length, numPartitions, fns, end),
+    };
+    outputs.push([incremental.partitions, reference.partitions]);
+  }
+  return outputs;
+}
+
+describe("IncrementalWindow (reduceByKeyAndWindow with an inverse)", () => {
+  it("makes every window as mergeWindows does: keys, order, values", () => {
+    fc.assert(
+      fc.property(
+        fc.array(batchRowsArb, { minLength: 1, maxLength: 14 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        (batches, width, slide, numPartitions) => {
+          for (const [got, want] of slideBoth(batches, width * slide, slide, numPartitions)) {
+            expect(got).toEqual(want);
+          }
+        },
+      ),
+    );
+  });
+
+  it("starts again from a previous window it did not make (restored), or one placed otherwise", () => {
+    const windows = new IncrementalWindow<Key, number>(2, fns);
+    const restored = placed(
+      [
+        ["a", 2],
+        ["b", 1],
+        [1, 4],
+      ],
+      2,
+    );
+    const left = placed([["b", 1]], 2);
+    const entered = placed(
+      [
+        ["c", 5],
+        ["a", 1],
+      ],
+      2,
+    );
+    expect(windows.next(restored, [left], [entered], 3000)).toEqual(
+      mergeWindows([restored, left, entered], 1, 2, fns, 3000),
+    );
+    // Sources in three partitions where the window has two: cogrouped.
+    const other = placed(
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+      3,
+    );
+    expect(windows.next(other, [placed([["b", 1]], 3)], [], 4000)).toEqual(
+      mergeWindows([other, placed([["b", 1]], 3)], 1, 2, fns, 4000),
+    );
+  });
+
+  it("reports a key that left without having been in the window, and recovers after", () => {
+    const windows = new IncrementalWindow<Key, number>(1, fns);
+    const first = {
+      time: 1000,
+      partitions: windows.next(placed([], 1), [], [placed([["a", 1]], 1)], 1000),
+    };
+    windows.made(first);
+    expect(() => windows.next(first, [placed([["z", 1]], 1)], [], 2000)).toThrow(
+      /reduceByKeyAndWindow at 2000 ms: key z left the window but was not in the previous window/,
+    );
+    // The failed window left nothing half-made behind: the same step from `first` works.
+    expect(windows.next(first, [placed([["a", 1]], 1)], [placed([["b", 2]], 1)], 2000)).toEqual([
+      [["b", 2]],
+    ]);
+  });
+});
