@@ -312,6 +312,21 @@ describe("SourceRecordColumns with keys, headers and partitions", () => {
     expect(gaps?.records().every((r) => r.key?.length === 0)).toBe(true);
   });
 
+  it("copies large batches (past Buffer's pool) and long keys the same way", () => {
+    const builder = new SourceRecordColumnsBuilder();
+    const values = Array.from({ length: 3000 }, (_, i) => Buffer.from(`value ${i}`));
+    const keys = values.map((_, i) =>
+      i % 3 === 0 ? undefined : Buffer.from(`key-${"k".repeat(i % 40)}`),
+    );
+    values.forEach((value, i) => builder.add("p", value, keys[i], 1, i));
+    const columns = builder.build() as SourceRecordColumns;
+    expect(columns.bytes.byteLength).toBeGreaterThan(Buffer.poolSize);
+    expect(columns.bytes.buffer.byteLength).toBe(columns.bytes.byteLength);
+    expect(columns.records().map((r) => r.value)).toEqual(values);
+    expect(columns.records().map((r) => r.key)).toEqual(keys);
+    expect(columns.offsets).toEqual({ kind: "sequence", first: 0 });
+  });
+
   it("makes headers kept lazily only for the rows asked for", () => {
     let made = 0;
     const builder = new SourceRecordColumnsBuilder((raw: string) => {
