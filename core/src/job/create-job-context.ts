@@ -4,7 +4,8 @@ import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { setUpKeyedPart } from "./cluster-keyed-part.js";
-import { isJobDefinition } from "./define-job.js";
+import { isJobDefinition, type JobDefinition } from "./define-job.js";
+import { findKeyedCut } from "./keyed-cut.js";
 import { registerJobPlugins } from "./register-job-plugins.js";
 
 /** Where a job is: a module and the export holding its `defineJob` definition. */
@@ -67,7 +68,13 @@ export async function createJobContext<Args>(
       `export "${exportName}" of ${module} is not a job: export the result of defineJob(...)`,
     );
   }
+  // Sources are created as the job builds, and a Kafka source of a job with state across
+  // batches must know it (it carries the keyed exchange): in cluster mode the job is built once
+  // on a context outside the cluster first, to find where it is cut.
+  const keyed =
+    options.cluster !== undefined && (await hasKeyedPart(job, options, hooks, exported));
   const ctx = new StreamingContext(options);
+  if (keyed) ctx.cluster?.planKeyedPart();
   ctx.scope.setJob({
     module,
     exportName,
@@ -91,4 +98,22 @@ function moduleUrl(module: string | URL): string {
     "SLUICE_INVALID_ARGUMENT",
     `createJobContext: module must be a file URL or an absolute path, got "${module}"`,
   );
+}
+
+async function hasKeyedPart<Args>(
+  job: JobReference<Args>,
+  options: StreamingContextOptions,
+  hooks: CreateJobContextHooks,
+  exported: JobDefinition<unknown>,
+): Promise<boolean> {
+  const { cluster: _cluster, master: _master, ui: _ui, ...alone } = options;
+  const probe = new StreamingContext(alone);
+  try {
+    await registerJobPlugins(probe, exported, moduleUrl(job.module), job.plugins ?? []);
+    hooks.beforeBuild?.(probe);
+    exported.build(probe, job.args);
+    return findKeyedCut(probe.scope.graph.outputs) !== undefined;
+  } finally {
+    await probe.stop();
+  }
 }
