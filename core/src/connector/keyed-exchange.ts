@@ -40,8 +40,8 @@ export interface KeyedExchange {
 
   /**
    * Keyed side: calls `listener` with the keyed partitions this process owns whenever that
-   * changes (after each rebalance; empty while none). Returns the function that stops
-   * listening.
+   * changes (after each rebalance; empty while none), and at once when they are known already.
+   * Returns the function that stops listening.
    */
   onAssignment(listener: (partitions: readonly number[]) => void): () => void;
 
@@ -55,13 +55,15 @@ export interface KeyedExchange {
   /**
    * The next complete batch of `partition` after the last one returned (or restored). Rejects
    * with an `AbortError` when `signal` aborts (the partition was taken away or the process
-   * stops).
+   * stops), or when the exchange itself revoked the partition; `restore` and `commit` reject
+   * the same way then. An `AbortError` means "dropped", never a failure.
    */
   nextBatch(partition: number, signal: AbortSignal): Promise<KeyedBatch>;
 
   /**
    * Commits the task state after batch `time` of `partition` together with the consumption of
-   * that batch's chunks, atomically.
+   * that batch's chunks, atomically. Batch `time` must have come from `nextBatch` since the
+   * partition's last `restore`.
    */
   commit(partition: number, time: number, state: Uint8Array): Promise<void>;
 

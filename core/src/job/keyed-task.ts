@@ -39,8 +39,21 @@ export class KeyedTask {
     this.#spec = spec;
   }
 
-  /** Runs until `signal` aborts (resolves) or a batch fails (rejects). */
+  /**
+   * Runs until `signal` aborts or the exchange takes the partition away (resolves), or a batch
+   * fails (rejects).
+   */
   async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#run(signal);
+    } catch (error) {
+      // The exchange revoked the partition (a rebalance, a newer restore): its next owner goes on.
+      if (isAbortError(error)) return;
+      throw error;
+    }
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
     const { exchange, partition, batchInterval } = this.#spec;
     const restored = await exchange.restore(partition);
     if (signal.aborted) return;
@@ -151,6 +164,10 @@ function restoreOperators(operators: readonly NamedOperator[], saved: unknown, t
       operator.startFresh(time);
     }
   }
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError";
 }
 
 // Resolves `undefined` instead of rejecting when the signal aborted.

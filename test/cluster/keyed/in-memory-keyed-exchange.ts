@@ -41,6 +41,11 @@ export class InMemoryKeyedLog {
 
   append(partition: number, record: LogRecord): void {
     (this.logs[partition] as LogRecord[]).push(record);
+    this.wake();
+  }
+
+  /** Wakes every `nextBatch` waiting for records. */
+  wake(): void {
     for (const wake of [...this.#waiters]) wake();
   }
 
@@ -83,6 +88,15 @@ export class InMemoryKeyedExchange implements KeyedExchange {
     this.#inputs = inputs;
   }
 
+  /**
+   * Takes `partition` away as a Kafka rebalance may, before the assignment says so: its pending
+   * and next `nextBatch` reject with an AbortError until it is restored again.
+   */
+  revoke(partition: number): void {
+    this.#progress.delete(partition);
+    this.#log.wake();
+  }
+
   /** Gives this process keyed partitions (a rebalance of the keyed group). */
   assign(partitions: readonly number[]): void {
     this.#owned = partitions;
@@ -118,6 +132,9 @@ export class InMemoryKeyedExchange implements KeyedExchange {
     if (progress === undefined) throw new SluiceError("SLUICE_ILLEGAL_STATE", "restore first");
     const log = this.#log.logs[partition] as LogRecord[];
     for (;;) {
+      if (this.#progress.get(partition) !== progress) {
+        throw new DOMException(`keyed partition ${partition} was revoked`, "AbortError");
+      }
       const done = this.#complete(partition, progress);
       if (done !== undefined) return done;
       if (progress.position < log.length) {

@@ -169,4 +169,28 @@ describe("keyed tasks of a cluster job", () => {
     expect(tables.get("totals")).toEqual(truth.totals);
     expect(tables.get("windows")).toEqual(truth.windows);
   });
+
+  it("takes a partition the exchange revoked as dropped, not as a failure, and goes on", async () => {
+    const batches = 6;
+    const inputs = [linesFor(7, batches)];
+    const log = new InMemoryKeyedLog(2, ["in-a"]);
+    const a = await processOf("a", inputs[0] as string[][], log);
+    a.exchange.assign([0, 1]);
+    started.push(a.ctx);
+    await a.ctx.start();
+    for (let i = 0; i < 3; i++) a.clock.advance(1000);
+    await vi.waitFor(() => expect(log.commits).toBe(2 * 3), { timeout: 20_000 });
+    // Revoked while waiting for batch 4, then given back (as after a rebalance).
+    a.exchange.revoke(1);
+    // The task sees the AbortError before any assignment says the partition moved.
+    for (let turn = 0; turn < 10; turn++) await new Promise(setImmediate);
+    expect(a.ctx.scope.firstError()).toBeUndefined();
+    a.exchange.assign([0, 1]);
+    for (let i = 3; i < batches; i++) a.clock.advance(1000);
+    await vi.waitFor(() => expect(log.commits).toBe(2 * batches), { timeout: 20_000 });
+    expect(a.ctx.scope.firstError()).toBeUndefined();
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("windows")).toEqual(truth.windows);
+  });
 });
