@@ -6,6 +6,9 @@ import { keyedChunks } from "./keyed-chunks.js";
 import { findKeyedCut } from "./keyed-cut.js";
 import { KeyedTaskRunner } from "./keyed-task-runner.js";
 
+// How long the keyed part waits for a source to offer the exchange before failing the job.
+const EXCHANGE_WAIT_MS = 120_000;
+
 // The name the keyed tasks report their partitions under, beside the sources' connector ids.
 const KEYED_TASKS = "keyed tasks";
 
@@ -65,18 +68,29 @@ export function setUpKeyedPart(
         owned.map((partition) => `keyed-${partition}`),
       ),
   });
+  let waiting: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
   ctx.useKeyedPart({
     operators: cut.operators,
+    // Sources connect after the inputs start: the exchange comes when the Kafka source did.
     start: async () => {
-      const exchange = member.offeredExchange;
-      if (exchange === undefined) {
-        throw new SluiceError(
-          "SLUICE_INVALID_CONFIG",
-          `cluster group "${member.group}": the job keeps state across batches (${cut.operators.join(", ")}), which runs as keyed tasks whose pairs travel through Kafka, but no Kafka source offered to carry them. A cluster job with state reads its input from one Kafka source (ctx.source("kafka", …))`,
+      waiting = setTimeout(() => {
+        ctx.scope.reportError(
+          new SluiceError(
+            "SLUICE_INVALID_CONFIG",
+            `cluster group "${member.group}": the job keeps state across batches (${cut.operators.join(", ")}), which runs as keyed tasks whose pairs travel through Kafka, but no source offered to carry them within ${EXCHANGE_WAIT_MS / 1000} s. A cluster job with state reads its input from one Kafka source (ctx.source("kafka", …)) that can reach the cluster's brokers`,
+          ),
         );
-      }
-      runner.start(exchange);
+      }, EXCHANGE_WAIT_MS);
+      void member.keyedExchange().then((exchange) => {
+        clearTimeout(waiting);
+        if (!stopped) runner.start(exchange);
+      });
     },
-    stop: () => runner.stop(),
+    stop: async () => {
+      stopped = true;
+      clearTimeout(waiting);
+      await runner.stop();
+    },
   });
 }
