@@ -76,6 +76,11 @@ export const kafkaSourceConfig = z
     heartbeatIntervalMs: timerMs(1)
       .default(3_000)
       .describe("how often the consumer heartbeats to the group coordinator"),
+    transactionTimeoutMs: timerMs(1)
+      .default(60_000)
+      .describe(
+        "cluster mode with keyed state: how long the broker keeps a dead process's open map-side transaction, which holds back every keyed partition until it ends",
+      ),
     maxBytesPerPartition: z
       .int()
       .min(1)

@@ -35,6 +35,8 @@ export default defineJob<KeyedJobSettings>({
         sessionTimeoutMs: 6_000,
         rebalanceTimeoutMs: 10_000,
         heartbeatIntervalMs: 500,
+        // A killed process's map-side transaction holds the keyed partitions back until it ends.
+        transactionTimeoutMs: 10_000,
       })
       .flatMap((record) =>
         decoder

@@ -52,6 +52,7 @@ export function keyedExchangeFor(
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+      transactionTimeoutMs: config.transactionTimeoutMs,
       maxWaitTimeMs: config.maxWaitTimeMs,
     },
     logger,
