@@ -1,5 +1,5 @@
 // A cluster job with state across batches, for the keyed tasks' tests: a running word count
-// (updateStateByKey), a sliding window of 3 batches with an inverse (reduceByKeyAndWindow) and
+// (updateStateByKey, and again with mapWithState), a sliding window of 3 batches with an inverse (reduceByKeyAndWindow) and
 // the per-batch counts (reduceByKey), written into an in-memory table that upserts like
 // Cassandra does. Every process of a test (and every keyed task it runs) imports this module,
 // so they share `tables`.
@@ -46,6 +46,15 @@ export default defineJob<KeyedJobArgs>({
           batch.partitions.flat().map(([word, count]) => [`${time}|${word}`, count] as const),
         ),
       );
+    pairs
+      .mapWithState<string, number, number, [string, number]>({
+        fn: (word, one, state) => {
+          const total = (state.getOption() ?? 0) + (one ?? 0);
+          state.update(total);
+          return [word, total];
+        },
+      })
+      .foreachBatch((batch) => upsert("mapped", batch.partitions.flat()));
     pairs
       .reduceByKey((a, b) => a + b)
       .foreachBatch((batch, time) =>

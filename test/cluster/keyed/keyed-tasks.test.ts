@@ -34,6 +34,7 @@ async function processOf(
   name: string,
   batches: string[][],
   log: InMemoryKeyedLog,
+  master?: string,
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
@@ -42,6 +43,7 @@ async function processOf(
     {
       batchInterval: 1000,
       clock,
+      ...(master === undefined ? {} : { master }),
       cluster: {
         kafka: { brokers: ["127.0.0.1:9092"] },
         group: "keyed-test",
@@ -93,7 +95,8 @@ describe("keyed tasks of a cluster job", () => {
     const batches = 6;
     const inputs = [linesFor(1, batches), linesFor(2, batches)];
     const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
-    const a = await processOf("a", inputs[0] as string[][], log);
+    // One process reads its input on executor threads (local[2]).
+    const a = await processOf("a", inputs[0] as string[][], log, "local[2]");
     const b = await processOf("b", inputs[1] as string[][], log);
     a.exchange.assign([0, 1]);
     b.exchange.assign([2, 3]);
@@ -110,6 +113,7 @@ describe("keyed tasks of a cluster job", () => {
     expect(a.ctx.cluster?.partitions()).toEqual(["keyed-0", "keyed-1"]);
     expect(b.ctx.cluster?.partitions()).toEqual(["keyed-2", "keyed-3"]);
     expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("mapped")).toEqual(truth.totals);
     expect(tables.get("batches")).toEqual(truth.perBatch);
     expect(tables.get("windows")).toEqual(truth.windows);
   });
@@ -143,6 +147,7 @@ describe("keyed tasks of a cluster job", () => {
       batches,
     );
     expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("mapped")).toEqual(truth.totals);
     expect(tables.get("batches")).toEqual(truth.perBatch);
     expect(tables.get("windows")).toEqual(truth.windows);
   });
