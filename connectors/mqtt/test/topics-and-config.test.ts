@@ -189,6 +189,17 @@ describe("cluster mode", () => {
     ).toThrow(/cluster mode.*"alerts\/#" without sharing.*\$share\/<group>\/<filter>/);
   });
 
+  it("refuses to read for a job with keyed state, saying how to split it", () => {
+    const keyed = registry().register(CLUSTER_MEMBERSHIP, { ...member, keyedPartitions: 4 });
+    expect(() =>
+      keyed.createSource("mqtt", {
+        hosts: ["h"],
+        clientId: "ingest-1",
+        topics: ["$share/ingest/sensors/#"],
+      }),
+    ).toThrow(/client id "ingest-1".*state across batches.*one Kafka source.*Split the job/);
+  });
+
   it("takes shared subscriptions in cluster mode, and any filter outside it", () => {
     const shared = { hosts: ["h"], clientId: "ingest-1", topics: ["$share/ingest/sensors/#"] };
     expect(clustered().createSource("mqtt", shared).config).toMatchObject(shared);

@@ -149,6 +149,14 @@ describe("cluster mode", () => {
     expect(registry().createSource("rabbitmq", config)).toBeDefined();
   });
 
+  it("refuses to read for a job with keyed state, saying how to split it", () => {
+    expect(() =>
+      registry()
+        .register(CLUSTER_MEMBERSHIP, { ...member, keyedPartitions: 4 })
+        .createSource("rabbitmq", { hosts: ["h"], queue: { name: "orders" } }),
+    ).toThrow(/queue "orders".*state across batches.*one Kafka source.*Split the job/);
+  });
+
   it("takes a shared queue in cluster mode", () => {
     const source = registry()
       .register(CLUSTER_MEMBERSHIP, member)
