@@ -53,10 +53,20 @@ afterEach(async () => {
 });
 
 /** A job: its group and its input topic (`inputs` partitions). */
+// The input topic of the latest job: acknowledgements below commit an offset of it, as a
+// batch with records does (an acknowledgement that consumed nothing commits markers only).
+let lastInput = "";
+
+/** The offsets an acknowledgement of a batch with records brings (to a group of its own). */
+function consumed(): { topic: string; partition: number; offset: bigint }[] {
+  return [{ topic: lastInput, partition: 0, offset: 0n }];
+}
+
 async function job(inputs: number): Promise<{ group: string; input: string; keys: string[] }> {
   const group = uniqueName("keyed");
   const input = `${group}-in`;
   await createTopic(admin, input, inputs);
+  lastInput = input;
   return { group, input, keys: Array.from({ length: inputs }, (_, i) => `${input}-${i}`) };
 }
 
@@ -126,7 +136,7 @@ async function writer(
   return created;
 }
 
-/** Writes batch `time` and commits it as the source's acknowledgement would (no offsets). */
+/** Writes batch `time` and commits it as the source's acknowledgement would. */
 async function writeBatch(
   side: { write(time: number, chunks: ReadonlyArray<Uint8Array | undefined>): Promise<void> },
   transactionalId: string,
@@ -137,7 +147,7 @@ async function writeBatch(
     time,
     chunks.map((chunk) => (chunk === undefined ? undefined : Buffer.from(chunk))),
   );
-  await linkedSink(transactionalId)?.commitWithOffsets("unused", []);
+  await linkedSink(transactionalId)?.commitWithOffsets("unused", consumed());
 }
 
 function text(batch: KeyedBatch): [number, string[]] {
@@ -340,7 +350,7 @@ describe("KafkaKeyedExchange", () => {
     // A chunk larger than Kafka's default record size limit (1 MiB).
     const big = Buffer.alloc(3 * 1024 * 1024, "big");
     await x.exchange.write(4000, [big]);
-    await linkedSink(id)?.commitWithOffsets("unused", []);
+    await linkedSink(id)?.commitWithOffsets("unused", consumed());
     const large = await x.exchange.nextBatch(0, AbortSignal.timeout(WAIT_MS));
     expect(large.time).toBe(4000);
     expect(large.chunks.map((chunk) => Buffer.from(chunk).equals(big))).toEqual([true]);
@@ -348,6 +358,32 @@ describe("KafkaKeyedExchange", () => {
     const waiting = x.exchange.nextBatch(0, controller.signal);
     controller.abort();
     await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("commits a batch's chunks only with offsets: an acknowledgement that consumed nothing commits markers alone", async () => {
+    const { group, input, keys } = await job(1);
+    const x = await exchange(group, input, "x", () => keys);
+    const id = `${group}.sluice-map.x`;
+    await until(() => x.owns().length === 1, WAIT_MS, "keyed partition 0 assigned");
+    await x.exchange.write(1000, [undefined]);
+    // An idle poll's acknowledgement: a batch of markers alone commits with it.
+    await linkedSink(id)?.commitWithOffsets("unused", []);
+    await x.exchange.write(2000, [Buffer.from("records")]);
+    await linkedSink(id)?.commitWithOffsets("unused", []);
+    // The chunk waits for its batch's acknowledgement: the next batch's write waits too.
+    let written = false;
+    const third = x.exchange.write(3000, [undefined]).then(() => {
+      written = true;
+    });
+    await admin.fetchTopicOffsets(input);
+    expect(written).toBe(false);
+    await linkedSink(id)?.commitWithOffsets("unused", consumed());
+    await third;
+    await linkedSink(id)?.commitWithOffsets("unused", []);
+    expect(await x.exchange.restore(0)).toBeUndefined();
+    expect(await next(x.exchange, 0)).toEqual([1000, []]);
+    expect(await next(x.exchange, 0)).toEqual([2000, ["records"]]);
+    expect(await next(x.exchange, 0)).toEqual([3000, []]);
   });
 
   it("holds one batch per map transaction: a later batch's write waits for the earlier commit", async () => {
@@ -364,11 +400,11 @@ describe("KafkaKeyedExchange", () => {
     await first;
     await admin.fetchTopicOffsets(input);
     expect(written).toBe(false);
-    await linkedSink(id)?.commitWithOffsets("unused", []);
+    await linkedSink(id)?.commitWithOffsets("unused", consumed());
     await second;
     expect(await x.exchange.restore(0)).toBeUndefined();
     expect(await next(x.exchange, 0)).toEqual([1000, ["one"]]);
-    await linkedSink(id)?.commitWithOffsets("unused", []);
+    await linkedSink(id)?.commitWithOffsets("unused", consumed());
     expect(await next(x.exchange, 0)).toEqual([2000, ["two"]]);
     // A process with nothing to write (no input partitions, no chunks) never waits.
     const idle = await writer(group, "idle", []);

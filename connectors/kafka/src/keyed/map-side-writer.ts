@@ -29,6 +29,8 @@ interface OpenTransaction {
   readonly transaction: Transaction;
   /** The batch whose writes it holds; NaN when it was begun to carry offsets alone. */
   readonly time: number;
+  /** True once it holds chunks (records), not only markers. */
+  chunks: boolean;
 }
 
 const KEYED_WRITER = Symbol.for("sluice.kafka.keyedMapWriter");
@@ -49,8 +51,10 @@ export function isKeyedMapWriter(sink: LinkedSink): boolean {
  * Each batch's chunks and a marker per owned input partition go to the repartition topic in one
  * Kafka transaction, which commits with the batch's consumed offsets (and the group's fence
  * record) when the source is acknowledged. The open transaction holds exactly one batch: a
- * later batch's write waits until the earlier one committed or aborted, and a commit commits it
- * even when the batch consumed nothing (its markers must become visible).
+ * later batch's write waits until the earlier one committed or aborted. A transaction of markers
+ * alone commits with any acknowledgement (an idle input's markers must become visible); one
+ * holding chunks only with offsets, since an idle poll's acknowledgement (settled at once) may
+ * come before the batch's own.
  *
  * @example
  * const writer = new MapSideWriter(kafka, options, logger);
@@ -152,7 +156,8 @@ export class MapSideWriter {
     }
     try {
       const producer = await this.#connectedProducer();
-      this.#open ??= { transaction: await producer.transaction(), time };
+      this.#open ??= { transaction: await producer.transaction(), time, chunks: false };
+      if (chunks.some((chunk) => chunk !== undefined)) this.#open.chunks = true;
       await this.#open.transaction.send({ topic: repartitionTopic, messages, acks: -1 });
     } catch (error) {
       await this.#abortOpen();
@@ -175,8 +180,12 @@ export class MapSideWriter {
         return;
       }
       const producer = await this.#connectedProducer();
-      this.#open = { transaction: await producer.transaction(), time: Number.NaN };
+      this.#open = { transaction: await producer.transaction(), time: Number.NaN, chunks: false };
     }
+    // An acknowledgement that consumed nothing (an idle poll's, settled at once) is not the
+    // batch's: chunks must commit with the offsets of the records they hold, which the batch's
+    // own acknowledgement brings. Markers alone may commit with it.
+    if (offsets.length === 0 && this.#open.chunks) return;
     const { transaction } = this.#open;
     try {
       if (fence !== undefined) {
