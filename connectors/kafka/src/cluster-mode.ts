@@ -1,26 +1,6 @@
-import {
-  CLUSTER_MEMBERSHIP,
-  type ClusterMembership,
-  type ConnectorContext,
-} from "sluice/connector";
+import type { ClusterMembership } from "sluice/connector";
 import type { KafkaSinkConfig } from "./sink-config.js";
 import type { KafkaSourceConfig } from "./source-config.js";
-
-/**
- * The cluster the connector's context runs in, if it runs in cluster mode (the context's
- * `cluster` option registers it in the connector registry).
- *
- * @example
- * const membership = clusterMembershipOf(context);
- */
-export function clusterMembershipOf(context: ConnectorContext): ClusterMembership | undefined {
-  try {
-    return context.resolve(CLUSTER_MEMBERSHIP);
-  } catch {
-    // Not registered: the context runs alone.
-    return undefined;
-  }
-}
 
 /**
  * A source's config in cluster mode: it joins the job's group, and its transactional id (the

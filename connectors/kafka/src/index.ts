@@ -1,5 +1,5 @@
-import { defineSink, defineSource } from "sluice/connector";
-import { clusterMembershipOf, clusterSinkConfig, clusterSourceConfig } from "./cluster-mode.js";
+import { clusterMembershipOf, defineSink, defineSource } from "sluice/connector";
+import { clusterSinkConfig, clusterSourceConfig } from "./cluster-mode.js";
 import { createKafkaClient } from "./kafka-client.js";
 import { KafkaSink } from "./kafka-sink.js";
 import { KafkaSource } from "./kafka-source.js";
@@ -70,7 +70,7 @@ export {
   kafkaSaslOptions,
   kafkaTlsOptions,
 } from "./client-config.js";
-export { clusterMembershipOf, clusterSinkConfig, clusterSourceConfig } from "./cluster-mode.js";
+export { clusterSinkConfig, clusterSourceConfig } from "./cluster-mode.js";
 export { KafkaSink, type KafkaSinkMetrics } from "./kafka-sink.js";
 export {
   type KafkaClientFactory,

@@ -1,5 +1,5 @@
-import { defineSink, defineSource } from "sluice/connector";
-import { refuseKeyedJobInCluster, refuseUnsharedInCluster } from "./cluster-mode.js";
+import { defineSink, defineSource, refuseInKeyedCluster } from "sluice/connector";
+import { refuseUnsharedInCluster } from "./cluster-mode.js";
 import { MqttSink } from "./mqtt-sink.js";
 import { MqttSource } from "./mqtt-source.js";
 import { mqttSinkConfig } from "./sink-config.js";
@@ -27,7 +27,7 @@ export const mqttSource = defineSource({
   capabilities: { replayable: false },
   create: (config, context) => {
     refuseUnsharedInCluster(config, context);
-    refuseKeyedJobInCluster("MQTT", `client id "${config.clientId}"`, context);
+    refuseInKeyedCluster(`MQTT source of client id "${config.clientId}"`, "MQTT", context);
     return new MqttSource(config, context.logger);
   },
 });

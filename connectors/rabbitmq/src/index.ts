@@ -1,5 +1,5 @@
-import { defineSink, defineSource } from "sluice/connector";
-import { refuseExclusiveInCluster, refuseKeyedJobInCluster } from "./cluster-mode.js";
+import { defineSink, defineSource, refuseInKeyedCluster } from "sluice/connector";
+import { refuseExclusiveInCluster } from "./cluster-mode.js";
 import { RabbitMqSink } from "./rabbitmq-sink.js";
 import { RabbitMqSource } from "./rabbitmq-source.js";
 import { rabbitmqSinkConfig } from "./sink-config.js";
@@ -26,7 +26,7 @@ export const rabbitmqSource = defineSource({
   capabilities: { replayable: false },
   create: (config, context) => {
     refuseExclusiveInCluster(config, context);
-    refuseKeyedJobInCluster("RabbitMQ", `queue "${config.queue.name}"`, context);
+    refuseInKeyedCluster(`RabbitMQ source of queue "${config.queue.name}"`, "RabbitMQ", context);
     return new RabbitMqSource(config, context.logger, context.id);
   },
 });

@@ -1,3 +1,5 @@
+import { SluiceError } from "../errors/sluice-error.js";
+import type { ConnectorContext } from "./connector-context.js";
 import type { KeyedExchange } from "./keyed-exchange.js";
 import type { TlsConfig } from "./tls-config.js";
 import { type ServiceToken, serviceToken } from "./tokens.js";
@@ -59,3 +61,40 @@ export interface ClusterMembership {
 export const CLUSTER_MEMBERSHIP: ServiceToken<ClusterMembership> = serviceToken<ClusterMembership>(
   "sluice.ClusterMembership",
 );
+
+/**
+ * The cluster a connector's context runs in, or `undefined` when it runs alone (the context's
+ * `cluster` option registers it under `CLUSTER_MEMBERSHIP`).
+ *
+ * @example
+ * const membership = clusterMembershipOf(context);
+ */
+export function clusterMembershipOf(context: ConnectorContext): ClusterMembership | undefined {
+  try {
+    return context.resolve(CLUSTER_MEMBERSHIP);
+  } catch {
+    // Not registered: the context runs alone.
+    return undefined;
+  }
+}
+
+/**
+ * Refuses a source that cannot feed the keyed part of a cluster job (one with state across
+ * batches): the keyed part's batches are aligned by markers per Kafka input partition, so it
+ * reads one Kafka source. `source` names the source in the message (`MQTT source of client id
+ * "a"`), `broker` what to split the job at.
+ *
+ * @example
+ * refuseInKeyedCluster(`MQTT source of client id "${config.clientId}"`, "MQTT", context);
+ */
+export function refuseInKeyedCluster(
+  source: string,
+  broker: string,
+  context: ConnectorContext,
+): void {
+  if (clusterMembershipOf(context)?.keyedPartitions === undefined) return;
+  throw new SluiceError(
+    "SLUICE_INVALID_CONFIG",
+    `the ${source} runs in cluster mode in a job with state across batches (windows, updateStateByKey, mapWithState), whose keyed part needs its input from one Kafka source: its batches are aligned by markers per Kafka input partition. Split the job: a stateless cluster job from ${broker} into a Kafka topic, and the stateful job in cluster mode from that topic (docs/cluster.md, "Keyed state")`,
+  );
+}

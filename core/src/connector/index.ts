@@ -28,6 +28,8 @@ export {
   CLUSTER_MEMBERSHIP,
   type ClusterKafkaSettings,
   type ClusterMembership,
+  clusterMembershipOf,
+  refuseInKeyedCluster,
 } from "./cluster-membership.js";
 export {
   type ConfigIssue,
