@@ -318,7 +318,7 @@ describe("SourceRecordColumns with keys, headers and partitions", () => {
     const keys = values.map((_, i) =>
       i % 3 === 0 ? undefined : Buffer.from(`key-${"k".repeat(i % 40)}`),
     );
-    values.forEach((value, i) => builder.add("p", value, keys[i], 1, i));
+    for (const [i, value] of values.entries()) builder.add("p", value, keys[i], 1, i);
     const columns = builder.build() as SourceRecordColumns;
     expect(columns.bytes.byteLength).toBeGreaterThan(Buffer.poolSize);
     expect(columns.bytes.buffer.byteLength).toBe(columns.bytes.byteLength);
