@@ -428,6 +428,21 @@ export class KafkaSource implements Source {
     error: unknown,
     generation: number,
   ): void | Promise<void> {
+    // A read that brought nothing is settled at once, while a batch's reads may still be on
+    // their way: its commit would commit the paired sink's transaction, which holds that batch's
+    // outputs, without the batch's offsets (a crash then outputs the batch twice). With reads in
+    // flight, their own acknowledgement commits. (In cluster mode the paired side keeps one
+    // batch per transaction and commits a batch's records only with offsets itself, and an idle
+    // batch's markers need this commit.)
+    if (
+      error === undefined &&
+      parts.length === 0 &&
+      this.#cluster === undefined &&
+      this.#config.transactionalId !== undefined &&
+      [...this.#readPath.partitions.values()].some((state) => state.hasInFlight)
+    ) {
+      return;
+    }
     if (
       error === undefined &&
       this.#cluster !== undefined &&

@@ -195,6 +195,25 @@ describe("kafka exactly once (paired source and sink)", () => {
     expect(await outputValues(p)).toEqual([...p.expected, "EXTRA"].sort());
   });
 
+  it("commits nothing on an idle read's acknowledgement while a batch's reads are unacknowledged", async () => {
+    const p = await pipeline(4);
+    const { source, sink } = connectors(p);
+    await source.connect(signal());
+    await sink.connect(signal());
+    const batch = await readAtLeast(source, 4);
+    await writeBatch(sink, batch.records, 1_700_000_001_000);
+    // An idle poll while the batch runs: Sluice settles it at once.
+    const quiet = await source.read(signal());
+    expect(quiet.records).toEqual([]);
+    await settleBatch([quiet]);
+    await new Promise(setImmediate);
+    expect(sink.metrics.transactions).toBe(0);
+    await settleBatch(batch.results);
+    expect(sink.metrics.transactions).toBe(1);
+    expect(await outputValues(p)).toEqual(p.expected);
+    await expectAllCommitted(p);
+  });
+
   it("rolls back the outputs of a failed batch and delivers its input again", async () => {
     const p = await pipeline(6);
     const { source, sink } = connectors(p);
