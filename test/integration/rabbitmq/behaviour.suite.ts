@@ -168,10 +168,12 @@ describe("rabbitmq behaviour", () => {
       const session = new SourceSession(source);
       await session.connect(AbortSignal.timeout(DEADLINE_MS));
       await produce(channel, queue, ["r0", "r1", "r2", "r3", "r4"]);
-      // Wait until all five were received, so three sit unread behind the first read (a message
-      // still on its way when the nack lands would come before the requeued ones).
-      const first = await readAtLeast(session, 2);
+      // Wait until all five were received before reading, so the first read takes exactly two
+      // (a read made while only one had arrived would take one, and the next two more) and three
+      // sit unread behind it (a message still on its way when the nack lands would come before
+      // the requeued ones).
       await expect.poll(() => source.metrics.received, { timeout: DEADLINE_MS }).toBe(5);
+      const first = await readAtLeast(session, 2);
       expect(source.metrics.recordsIn).toBe(2);
       await first.results[0]?.ack(new Error("the batch failed"));
       const again = await readAtLeast(session, 5);
