@@ -56,8 +56,9 @@ export interface JobSchedulerDeps {
 export class JobScheduler {
   private readonly queue: JobSet[] = [];
   private readonly running = new Set<JobSet>();
-  // Batches without jobs whose commit (checkpoint) is still being written.
-  private readonly committing = new Set<number>();
+  // Batches without jobs whose commit (checkpoint, then acknowledgements) is still under way:
+  // they are committed beside the queue, so a later batch's outputs wait for these (runJobSet).
+  private readonly committing = new Map<number, Promise<void>>();
 
   constructor(private readonly deps: JobSchedulerDeps) {}
 
@@ -79,14 +80,16 @@ export class JobScheduler {
         this.finish(time, undefined, false);
         return;
       }
-      this.committing.add(time);
-      void committing
-        .catch((error: unknown) => this.deps.reportError(error))
-        .finally(() => {
-          this.committing.delete(time);
-          this.finish(time, undefined, true);
-          this.deps.onProgress();
-        });
+      this.committing.set(
+        time,
+        committing
+          .catch((error: unknown) => this.deps.reportError(error))
+          .finally(() => {
+            this.committing.delete(time);
+            this.finish(time, undefined, true);
+            this.deps.onProgress();
+          }),
+      );
       return;
     }
     const jobSet: JobSet = {
@@ -114,7 +117,7 @@ export class JobScheduler {
   hasUnfinishedUpTo(time: number): boolean {
     for (const jobSet of this.queue) if (jobSet.time <= time) return true;
     for (const jobSet of this.running) if (jobSet.time <= time) return true;
-    for (const batchTime of this.committing) if (batchTime <= time) return true;
+    for (const batchTime of this.committing.keys()) if (batchTime <= time) return true;
     return false;
   }
 
@@ -145,6 +148,13 @@ export class JobScheduler {
 
   private async runJobSet(jobSet: JobSet): Promise<void> {
     const { clock, listenerBus } = this.deps;
+    // Every acknowledgement of an earlier batch comes before this batch writes anything: a
+    // Kafka sink paired with its source keeps one transaction open across batches, and an
+    // acknowledgement commits it with the offsets acknowledged, so a commit still under way
+    // would commit this batch's first outputs without their offsets. Queued batches are
+    // committed before they leave `running`; only batches without jobs are committed beside
+    // the queue. Nothing to wait for (the usual case) costs no turn of the event loop.
+    if (this.committing.size > 0) await this.commitsBefore(jobSet.time);
     if (jobSet.outputs.length === 0) {
       await computeAhead(jobSet.windowParents, jobSet.time);
       const committing = this.deps.commitBatch?.(jobSet.time, undefined);
@@ -201,6 +211,15 @@ export class JobScheduler {
       await committing.catch((error: unknown) => this.deps.reportError(error));
     }
     this.finish(jobSet.time, firstFailure, committing !== undefined);
+  }
+
+  // Settles once the commits of batches without jobs before `time` are done (they never reject).
+  private commitsBefore(time: number): Promise<unknown> {
+    const earlier: Promise<void>[] = [];
+    for (const [batchTime, committing] of this.committing) {
+      if (batchTime < time) earlier.push(committing);
+    }
+    return Promise.all(earlier);
   }
 
   /**
