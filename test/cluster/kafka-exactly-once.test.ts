@@ -60,6 +60,9 @@ beforeEach(async () => {
     input,
     output,
     batchIntervalMs: 250,
+    // Twice the session timeout: the group gives a stalled process's partitions away.
+    stallMs: 12_000,
+    sessionTimeoutMs: 6_000,
   });
   random = new SeededRandom(Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000));
   expected.clear();
@@ -138,7 +141,36 @@ function sortedEntries(counts: ReadonlyMap<string, number>): [string, number][] 
   return [...counts].sort(([a], [b]) => a.localeCompare(b));
 }
 
+/** Produces a line that blocks the event loop of the process reading it, then `count` lines. */
+async function produceStallThen(count: number): Promise<void> {
+  await producer.send({ topic: input, messages: [{ key: "stall", value: "stall" }] });
+  await produce(count);
+}
+
 describe("cluster mode over Kafka", () => {
+  // A batch longer than the session timeout: the group moves the partitions while the batch
+  // runs, and its commit afterwards must not count its lines a second time.
+  it("a single process stalled past its session timeout counts every word exactly once", async () => {
+    await produce(200);
+    const stalled = processes.add();
+    await allCounted("the first lines counted", 1);
+    await produceStallThen(300);
+    await stalled.poll(() => stalled.stdout.includes("stalling"), "the stall", WAIT_MS);
+    await allCounted("every line counted after the stall", 1);
+    await verifyExactlyOnce();
+  }, 150_000);
+
+  it("a process stalled past its session timeout loses its partitions and counts nothing twice", async () => {
+    await produce(200);
+    processes.add();
+    processes.add();
+    await allCounted("the first lines counted by 2 processes", 2);
+    await produceStallThen(300);
+    await allCounted("every line counted after a stall", 2);
+    expect(processes.running.some((process) => process.stdout.includes("stalling"))).toBe(true);
+    await verifyExactlyOnce();
+  }, 150_000);
+
   it("three processes, one killed mid-run and one added later, count every word exactly once", async () => {
     await produce(400);
     for (let index = 0; index < 3; index++) processes.add();

@@ -2,6 +2,7 @@ import type {
   Consumer,
   ConsumerCrashEvent,
   ConsumerGroupJoinEvent,
+  ConsumerHeartbeatEvent,
   EachBatchPayload,
   Kafka,
 } from "kafkajs";
@@ -54,6 +55,8 @@ export interface SessionEvents {
 }
 
 const CLOSE_TIMEOUT_MS = 10_000;
+// kafkajs stamps its last heartbeat just after emitting the event: a millisecond may pass.
+const PROOF_SLACK_MS = 5;
 
 /**
  * The Kafka source's consumer session: connects a kafkajs consumer, joins the group and waits
@@ -77,6 +80,10 @@ export class ConsumerSession {
   readonly #revokeAll: boolean;
   /** The heartbeat of the consumer's latest fetched batch (kafkajs offers it only there). */
   #heartbeat: (() => Promise<void>) | undefined;
+  /** The member id of the latest join: the membership the current assignment belongs to. */
+  #memberId: string | undefined;
+  /** The latest sign that the coordinator knew a member: a heartbeat answered, or a join. */
+  #lastProof: { readonly memberId: string; readonly atMs: number } | undefined;
   #consumer: Consumer | undefined;
   #failure: Error | undefined;
   #closed = false;
@@ -124,7 +131,25 @@ export class ConsumerSession {
    * session expired while the process was busy).
    */
   async heartbeat(): Promise<void> {
-    await this.#heartbeat?.();
+    const heartbeat = this.#heartbeat;
+    if (heartbeat === undefined) return;
+    const startedAtMs = Date.now();
+    await heartbeat();
+    // kafkajs resolves without asking the coordinator both when a heartbeat passed within the
+    // interval and when it forgot its member id (the coordinator answered "unknown member" to
+    // its own heartbeat or fetch, and it is joining again, without a REBALANCING event). Only
+    // the first proves membership: a heartbeat or join of the current member within the
+    // interval.
+    const proof = this.#lastProof;
+    if (
+      proof === undefined ||
+      proof.memberId !== this.#memberId ||
+      proof.atMs < startedAtMs - this.#config.heartbeatIntervalMs - PROOF_SLACK_MS
+    ) {
+      throw new Error(
+        "no heartbeat of this member passed within the heartbeat interval: the coordinator no longer knows it, and kafkajs joins the group again",
+      );
+    }
   }
 
   /** The failure the next read reports, if any. */
@@ -179,7 +204,13 @@ export class ConsumerSession {
     consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
       if (this.#consumer !== consumer) return;
       joined = true;
+      this.#memberId = event.payload.memberId;
+      this.#lastProof = { memberId: event.payload.memberId, atMs: Date.now() };
       this.#assign(consumer, event.payload.memberAssignment);
+    });
+    consumer.on(consumer.events.HEARTBEAT, (event: ConsumerHeartbeatEvent) => {
+      if (this.#consumer !== consumer) return;
+      this.#lastProof = { memberId: event.payload.memberId, atMs: Date.now() };
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (this.#consumer === consumer) this.#events.rebalancing?.();

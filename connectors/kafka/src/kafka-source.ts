@@ -538,6 +538,10 @@ export class KafkaSource implements Source {
         await this.#session.heartbeat();
       } catch (error) {
         member = false;
+        // kafkajs joins the group again: until the next assignment nothing commits, so the
+        // outputs of reads still on their way (their batch may have written some into the
+        // transaction aborted now, and writes the rest into a new one) are rolled back too.
+        this.#rebalancing = true;
         this.#logger.info(
           { err: error },
           "the group is rebalancing or no longer knows this process: rolling back",

@@ -9,6 +9,13 @@ export interface ClusterJobSettings {
   readonly batchIntervalMs: number;
   /** Spins this many rounds of a hash per word (a CPU-bound stateless step, for benchmarks). */
   readonly spinPerWord?: number;
+  /**
+   * The first line reading exactly `stall` blocks the process's event loop this long (a batch
+   * longer than the session timeout: heartbeats stop and the group moves the partitions).
+   */
+  readonly stallMs?: number;
+  /** The consumer group session timeout (default 6 s). */
+  readonly sessionTimeoutMs?: number;
   /** The sink's transaction timeout (default 10 s: a killed process's transaction ends soon). */
   readonly transactionTimeoutMs?: number;
 }

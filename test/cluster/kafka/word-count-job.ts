@@ -33,16 +33,15 @@ ctx
     startFrom: "earliest",
     pollTimeoutMs: 100,
     maxWaitTimeMs: 100,
-    sessionTimeoutMs: 6_000,
+    sessionTimeoutMs: settings.sessionTimeoutMs ?? 6_000,
     rebalanceTimeoutMs: 10_000,
     heartbeatIntervalMs: 500,
   })
-  .flatMap((record) =>
-    decoder
-      .decode(record.value)
-      .split(" ")
-      .filter((word) => word !== ""),
-  )
+  .flatMap((record) => {
+    const line = decoder.decode(record.value);
+    if (line === "stall") return stallOnce();
+    return line.split(" ").filter((word) => word !== "");
+  })
   .map((word): [string, number] => [spin > 0 ? spun(word) : word, 1])
   .reduceByKey((a, b) => a + b)
   // The process and a number of its own tell, in a failure report, a repeated write from a
@@ -54,6 +53,18 @@ ctx
     transactionalId: "word-count",
     transactionTimeoutMs: settings.transactionTimeoutMs ?? 10_000,
   });
+
+let stalled = false;
+
+/** Blocks the event loop once for `stallMs` (a long batch); the line counts no word. */
+function stallOnce(): string[] {
+  if (!stalled && settings.stallMs !== undefined) {
+    stalled = true;
+    process.stdout.write("stalling\n");
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settings.stallMs);
+  }
+  return [];
+}
 
 /** Hashes the word `spin` times and keeps the word (CPU work whose result is checked). */
 function spun(word: string): string {
