@@ -4,7 +4,7 @@
 // commit still running beside the next batch's outputs would commit some of them without their
 // offsets (a crash then outputs them twice). Batches without jobs are committed beside the
 // queue; these tests hold such a commit open.
-import type { StreamingContext as Context, StreamingContext } from "sluice";
+import type { StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import type { DStreamGraph } from "../../src/dstream/dstream-graph.js";
@@ -157,7 +157,7 @@ describe("with checkpointing, a checkpoint's acknowledgements come before the ne
     const ctx: StreamingContext = await startJob(
       folder.path,
       clock,
-      (job: Context) => {
+      (job: StreamingContext) => {
         // A window of one batch every two: the batches at odd seconds run no job and compute
         // no window's parent, so they are committed beside the queue.
         job
