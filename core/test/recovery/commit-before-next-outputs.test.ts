@@ -203,3 +203,57 @@ describe("with checkpointing, a checkpoint's acknowledgements come before the ne
     ]);
   });
 });
+
+// A batch with outputs stays running until its commit is done, so with one job at a time the
+// next batch cannot start before; this keeps that order from being lost.
+describe("with checkpoints every few batches", () => {
+  it("the batch after a checkpoint outputs only once the checkpoint and its acknowledgements are done", async () => {
+    const stream = new MemoryStream();
+    const events: string[] = [];
+    const { fs, release } = holdingCheckpoint(2000, events);
+    const clock = new ManualClock(0);
+    const ctx: StreamingContext = await startJob(
+      folder.path,
+      clock,
+      (job: StreamingContext) => {
+        job
+          .source(stream.plugin(), {}, { id: "stream" })
+          .map((record) => decoder.decode(record.value))
+          .foreachBatch((_, time) => {
+            events.push(`output ${time} (${stream.acknowledged} acknowledged)`);
+          });
+      },
+      { fileSystem: fs, interval: 2000 },
+    );
+    folder.running.push(ctx);
+    for (const value of ["a", "b"]) {
+      stream.append("p0", value);
+      await until(() => stream.caughtUp(), `${value} read`);
+      clock.advance(1000);
+    }
+    await until(() => events.includes("checkpoint 2000 held"), "the checkpoint at 2000 held");
+    stream.append("p0", "c");
+    await until(() => stream.caughtUp(), "c read");
+    const submitted = nextEvent(ctx, "onBatchSubmitted", (info) => info.batchTime === 3000);
+    clock.advance(1000);
+    await submitted;
+    await turn();
+    try {
+      expect(events).toEqual([
+        "output 1000 (0 acknowledged)",
+        "output 2000 (0 acknowledged)",
+        "checkpoint 2000 held",
+      ]);
+    } finally {
+      release();
+    }
+    await processed(ctx, 3000);
+    expect(events).toEqual([
+      "output 1000 (0 acknowledged)",
+      "output 2000 (0 acknowledged)",
+      "checkpoint 2000 held",
+      "checkpoint 2000 written",
+      "output 3000 (2 acknowledged)",
+    ]);
+  });
+});
