@@ -1,13 +1,17 @@
 /**
- * Cluster benchmark (`node --import tsx bench/cluster/run.ts [--quick] [--only=C1,C2,C3]`): the same Kafka job run
+ * Cluster benchmark (`node --import tsx bench/cluster/run.ts [--quick] [--only=C0,C1,C2,C3] [--trace]`): the same Kafka job run
  * by one process pinned to one core (`taskset -c 0`) and by two processes of one cluster, each
  * pinned to its own core (`taskset -c 0`, `taskset -c 1`). Workloads: C1, a CPU-bound stateless
  * step (sha256 rounds per word) before a per-batch count; C2, the per-batch word count
  * (reduceByKey per batch, exactly-once into Kafka); C3, the keyed job of test/cluster (a running
  * word count with updateStateByKey, a sliding window and per-batch counts, into Cassandra),
- * whose pairs go through the repartition topic to the keyed tasks. The processes join first;
+ * whose pairs go through the repartition topic to the keyed tasks; and C0, the machine's
+ * ceiling, C1's work per word in a plain Node loop without Sluice or brokers, pinned the same
+ * way (what two cores of this machine give at best). The processes join first;
  * then the whole input is produced and the run is timed from its first record until every word
- * is in the committed output (C3: in the running totals in Cassandra).
+ * is in the committed output (C3: in the running totals in Cassandra). Each input partition's
+ * intake is capped above what two processes take (the rate estimator off), so batches stay
+ * even instead of one batch taking the whole backlog.
  * Reports words per second and the ratio two/one side by side (a ratio, never asserted), with
  * the load average. Needs Kafka on 127.0.0.1:9092 (and Cassandra on 127.0.0.1:9042 for C3).
  */
@@ -32,6 +36,9 @@ import { lockServers } from "../../test/support/service-lock.js";
 
 const BROKERS = ["127.0.0.1:9092"];
 const PARTITIONS = 6;
+// The default: a batch of the whole backlog blocks a process's event loop for seconds, and with
+// the tests' 6 s its partitions would move in the middle of the measurement.
+const SESSION_TIMEOUT_MS = 30_000;
 const JOB = fileURLToPath(new URL("../../test/cluster/kafka/word-count-job.ts", import.meta.url));
 const KEYED_JOB = fileURLToPath(
   new URL("../../test/cluster/kafka/keyed-job-process.ts", import.meta.url),
@@ -43,6 +50,12 @@ interface Workload {
   readonly name: string;
   readonly lines: number;
   readonly spinPerWord: number;
+  /**
+   * Input lines per second per partition, above what two processes take: batches stay even (a
+   * second or so of work) instead of one batch taking the whole backlog and blocking its
+   * process for many seconds.
+   */
+  readonly maxRatePerPartition: number;
   /** The keyed job into Cassandra instead of the per-batch count into Kafka. */
   readonly keyed?: boolean;
 }
@@ -90,6 +103,17 @@ class PinnedProcess {
       this.#stdout += chunk;
     });
     this.exited = new Promise((resolve) => this.child.once("close", () => resolve()));
+  }
+
+  /** The last line the process wrote (progress in failure reports). */
+  get lastLine(): string {
+    const lines = this.#stdout.trimEnd().split("\n");
+    return lines[lines.length - 1] ?? "";
+  }
+
+  /** Everything the process wrote to stdout (`--trace`). */
+  get output(): string {
+    return this.#stdout;
   }
 
   get partitions(): string[] {
@@ -144,6 +168,8 @@ async function launch(
       input,
       batchIntervalMs: 500,
       keyedPartitions: 4,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      maxRatePerPartition: workload.maxRatePerPartition,
       cassandra: CONTACT_POINTS,
       keyspace,
     };
@@ -183,6 +209,8 @@ async function launch(
     output,
     batchIntervalMs: 500,
     spinPerWord: workload.spinPerWord,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    maxRatePerPartition: workload.maxRatePerPartition,
     transactionTimeoutMs: 60_000,
   };
   const committed = new CommittedCounts(BROKERS, output);
@@ -194,7 +222,11 @@ async function launch(
   };
 }
 
-async function measure(workload: Workload, cores: readonly number[]): Promise<Measurement> {
+async function measure(
+  workload: Workload,
+  cores: readonly number[],
+  options: { log: (line: string) => void; trace?: boolean },
+): Promise<Measurement> {
   const kafka = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING });
   const id = randomUUID().slice(0, 8);
   const input = `bench-cluster-in-${id}`;
@@ -225,12 +257,30 @@ async function measure(workload: Workload, cores: readonly number[]): Promise<Me
         value: Array.from({ length: count }, (_, w) => WORDS[(index + w) % WORDS.length]).join(" "),
       };
     });
-    // Timed from the first record produced: the processes read while the rest is produced.
+    // Timed from the first record produced (the processes read while the rest is produced)
+    // until every word is in the output. The per-partition rate cap keeps batches even, so the
+    // last batch and its commit, the part of the run that does not depend on the number of
+    // processes, is short beside the run.
     const started = performance.now();
     for (let start = 0; start < messages.length; start += 10_000) {
       await producer.send({ topic: input, messages: messages.slice(start, start + 10_000) });
     }
-    await waitFor(async () => (await reader.words()) >= words, "complete output", 600_000);
+    let lastReport = performance.now();
+    await waitFor(
+      async () => {
+        const counted = await reader.words();
+        const now = performance.now();
+        if (now - lastReport > 10_000) {
+          lastReport = now;
+          options.log(
+            `  ${counted} of ${words} words output; ${processes.map((p) => p.lastLine).join(" | ")}`,
+          );
+        }
+        return counted >= words;
+      },
+      "complete output",
+      300_000,
+    );
     const seconds = (performance.now() - started) / 1000;
     const counted = await reader.words();
     if (counted !== words) throw new Error(`counted ${counted} words, produced ${words}`);
@@ -243,6 +293,9 @@ async function measure(workload: Workload, cores: readonly number[]): Promise<Me
     };
   } finally {
     for (const p of processes) p.child.kill("SIGTERM");
+    if (options.trace === true) {
+      for (const p of processes) options.log(`--- process ${p.child.pid}\n${p.output}`);
+    }
     await Promise.all(processes.map((p) => p.exited));
     await producer.disconnect();
     await reader.stop();
@@ -251,25 +304,82 @@ async function measure(workload: Workload, cores: readonly number[]): Promise<Me
   }
 }
 
+// C0's work: sha256 rounds over the C1 words in a plain loop, no Sluice and no broker.
+const CEILING_LOOP = `
+const { createHash } = require("node:crypto");
+const words = ${JSON.stringify(WORDS)};
+const [count, rounds] = process.argv.slice(1).map(Number);
+let kept = 0;
+for (let index = 0; index < count; index++) {
+  let digest = words[index % words.length];
+  for (let round = 0; round < rounds; round++) digest = createHash("sha256").update(digest).digest("hex");
+  kept += digest.length;
+}
+process.stdout.write(String(kept));
+`;
+
+/**
+ * C0, the machine's own ceiling: the C1 work per word in a plain Node loop, `words` words in
+ * one process pinned to core 0, or half of them in each of two processes pinned to cores 0 and 1
+ * at once. Words per second.
+ */
+async function measureCeiling(words: number, cores: readonly number[]): Promise<number> {
+  const started = performance.now();
+  await Promise.all(
+    cores.map(
+      (core) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(
+            "taskset",
+            [
+              "-c",
+              String(core),
+              process.execPath,
+              "-e",
+              CEILING_LOOP,
+              String(Math.floor(words / cores.length)),
+              "20",
+            ],
+            { stdio: ["ignore", "ignore", "inherit"] },
+          );
+          child.once("error", reject);
+          child.once("close", (code) =>
+            code === 0 ? resolve() : reject(new Error(`the C0 loop exited with ${code}`)),
+          );
+        }),
+    ),
+  );
+  return words / ((performance.now() - started) / 1000);
+}
+
 /** Runs every workload with one process on one core and two processes on two cores. */
 export async function main(options: {
   quick: boolean;
   log: (line: string) => void;
-  /** Workload names to run by their prefix (C1, C2, C3); all when absent. */
+  /** Workload names to run by their prefix (C0, C1, C2, C3); all when absent. */
   only?: readonly string[];
+  /** Logs each process's output (its partitions and batches) after each run. */
+  trace?: boolean;
 }): Promise<string> {
   const scale = options.quick ? 1 : 4;
   const workloads: Workload[] = [
     {
       name: "C1 CPU-bound stateless (sha256 x20 per word)",
-      lines: 20_000 * scale,
+      lines: 60_000 * scale,
       spinPerWord: 20,
+      maxRatePerPartition: 6_000,
     },
-    { name: "C2 per-batch word count", lines: 100_000 * scale, spinPerWord: 0 },
+    {
+      name: "C2 per-batch word count",
+      lines: 100_000 * scale,
+      spinPerWord: 0,
+      maxRatePerPartition: 50_000,
+    },
     {
       name: "C3 keyed: running totals, window, per-batch counts into Cassandra",
       lines: 20_000 * scale,
       spinPerWord: 0,
+      maxRatePerPartition: 20_000,
       keyed: true,
     },
   ].filter(
@@ -281,11 +391,20 @@ export async function main(options: {
   const loadBefore = loadavg()[0] ?? 0;
   const rows: string[] = [];
   try {
+    if (options.only === undefined || options.only.includes("C0")) {
+      const words = 100_000 * scale;
+      options.log("C0 the machine's ceiling: the C1 work in a plain loop, 1 then 2 processes...");
+      const one = await measureCeiling(words, [0]);
+      const two = await measureCeiling(words, [0, 1]);
+      rows.push(
+        `| C0 ceiling: C1's sha256 work in a plain Node loop, no Sluice, no broker | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x |`,
+      );
+    }
     for (const workload of workloads) {
       options.log(`${workload.name}: 1 process on core 0...`);
-      const one = await measure(workload, [0]);
+      const one = await measure(workload, [0], options);
       options.log(`${workload.name}: 2 processes on cores 0 and 1...`);
-      const two = await measure(workload, [0, 1]);
+      const two = await measure(workload, [0, 1], options);
       rows.push(
         `| ${workload.name} | ${one.words} | ${one.wordsPerSecond.toFixed(0)} | ${two.wordsPerSecond.toFixed(0)} | ${(two.wordsPerSecond / one.wordsPerSecond).toFixed(2)}x |`,
       );
@@ -297,7 +416,7 @@ export async function main(options: {
   return [
     "## Cluster: 2 processes (one core each) vs 1 process (one core)",
     "",
-    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the first input record produced (the whole input produced in chunks of 10 000) to every word in the committed output.`,
+    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the first input record produced (the whole input produced in chunks of 10 000) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even.`,
     "",
     "| workload | words | 1 process (words/s) | 2 processes (words/s) | ratio |",
     "| --- | ---: | ---: | ---: | ---: |",
@@ -311,6 +430,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
   const section = await main({
     quick,
+    trace: process.argv.includes("--trace"),
     log: (line) => process.stderr.write(`${line}\n`),
     ...(only === undefined ? {} : { only: only.split(",") }),
   });

@@ -12,6 +12,9 @@ const ctx = await createJobContext(
     batchInterval: settings.batchIntervalMs,
     appName: "keyed-word-count",
     defaultParallelism: 2,
+    ...(settings.maxRatePerPartition === undefined
+      ? {}
+      : { backpressure: { enabled: false, maxRatePerPartition: settings.maxRatePerPartition } }),
     cluster: {
       kafka: { brokers: [...settings.brokers] },
       group: settings.group,

@@ -32,7 +32,7 @@ export default defineJob<KeyedJobSettings>({
         startFrom: "earliest",
         pollTimeoutMs: 100,
         maxWaitTimeMs: 100,
-        sessionTimeoutMs: 6_000,
+        sessionTimeoutMs: settings.sessionTimeoutMs ?? 6_000,
         rebalanceTimeoutMs: 10_000,
         heartbeatIntervalMs: 500,
         // A killed process's map-side transaction holds the keyed partitions back until it ends.

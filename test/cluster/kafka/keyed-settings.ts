@@ -8,6 +8,10 @@ export interface KeyedJobSettings {
   readonly keyedPartitions: number;
   readonly cassandra: readonly string[];
   readonly keyspace: string;
+  /** Caps each input partition's intake (records per second), the rate estimator off: benchmarks keep batches even. */
+  readonly maxRatePerPartition?: number;
+  /** The consumer group session timeout (default 6 s: a killed process's partitions move soon). */
+  readonly sessionTimeoutMs?: number;
 }
 
 /** The environment variable the settings travel in. */

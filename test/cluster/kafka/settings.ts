@@ -16,6 +16,8 @@ export interface ClusterJobSettings {
   readonly stallMs?: number;
   /** The consumer group session timeout (default 6 s). */
   readonly sessionTimeoutMs?: number;
+  /** Caps each input partition's intake (records per second), the rate estimator off: benchmarks keep batches even. */
+  readonly maxRatePerPartition?: number;
   /** The sink's transaction timeout (default 10 s: a killed process's transaction ends soon). */
   readonly transactionTimeoutMs?: number;
 }

@@ -19,6 +19,9 @@ const ctx = new StreamingContext({
   batchInterval: settings.batchIntervalMs,
   appName: "cluster-word-count",
   defaultParallelism: 2,
+  ...(settings.maxRatePerPartition === undefined
+    ? {}
+    : { backpressure: { enabled: false, maxRatePerPartition: settings.maxRatePerPartition } }),
   cluster: { kafka: { brokers: settings.brokers }, group: settings.group },
 });
 ctx.use(...kafka.plugins);
