@@ -617,6 +617,17 @@ export class StreamingContext {
         );
       }
     }
+    if (
+      (this.keyedPart !== undefined || this.startPlan !== undefined) &&
+      this.checkpointSettings !== undefined
+    ) {
+      // The keyed part's state and positions live in the exchange (the changelog and the
+      // markers); a checkpoint folder per process would restore state another process now owns.
+      throw new SluiceError(
+        "SLUICE_INVALID_CONFIG",
+        `a cluster job with state across batches keeps that state in its keyed exchange (the changelog topic), not in a checkpoint folder: remove ctx.checkpoint("${this.checkpointSettings.directory}") and the checkpoint option from the job (docs/cluster.md)`,
+      );
+    }
     const interval = this.options.batchInterval;
     let startTime =
       this.startPlan?.startTime ?? (Math.floor(this.clock.now() / interval) + 1) * interval;

@@ -35,6 +35,7 @@ async function processOf(
   batches: string[][],
   log: InMemoryKeyedLog,
   master?: string,
+  checkpoint?: string,
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
@@ -44,6 +45,7 @@ async function processOf(
       batchInterval: 1000,
       clock,
       ...(master === undefined ? {} : { master }),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
       cluster: {
         kafka: { brokers: ["127.0.0.1:9092"] },
         group: "keyed-test",
@@ -116,6 +118,16 @@ describe("keyed tasks of a cluster job", () => {
     expect(tables.get("mapped")).toEqual(truth.totals);
     expect(tables.get("batches")).toEqual(truth.perBatch);
     expect(tables.get("windows")).toEqual(truth.windows);
+  });
+
+  it("refuses to start with a checkpoint folder, naming it: the state lives in the exchange", async () => {
+    const log = new InMemoryKeyedLog(4, ["in-a"]);
+    const a = await processOf("a", linesFor(5, 2), log, undefined, "/tmp/keyed-checkpoint");
+    started.push(a.ctx);
+    await expect(Promise.resolve().then(() => a.ctx.start())).rejects.toMatchObject({
+      code: "SLUICE_INVALID_CONFIG",
+      message: expect.stringContaining('ctx.checkpoint("/tmp/keyed-checkpoint")'),
+    });
   });
 
   it("moves a stopped process's keyed partitions to the other, from their last commits", async () => {
