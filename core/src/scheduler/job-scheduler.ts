@@ -56,8 +56,9 @@ export interface JobSchedulerDeps {
 export class JobScheduler {
   private readonly queue: JobSet[] = [];
   private readonly running = new Set<JobSet>();
-  // Batches without jobs whose commit (checkpoint, then acknowledgements) is still under way:
-  // they are committed beside the queue, so a later batch's outputs wait for these (runJobSet).
+  // Batches whose commit (checkpoint, then acknowledgements) is still under way, each settling
+  // when done: a later batch's outputs wait for these (runJobSet). Batches without jobs are
+  // committed beside the queue and are only here meanwhile.
   private readonly committing = new Map<number, Promise<void>>();
 
   constructor(private readonly deps: JobSchedulerDeps) {}
@@ -80,16 +81,10 @@ export class JobScheduler {
         this.finish(time, undefined, false);
         return;
       }
-      this.committing.set(
-        time,
-        committing
-          .catch((error: unknown) => this.deps.reportError(error))
-          .finally(() => {
-            this.committing.delete(time);
-            this.finish(time, undefined, true);
-            this.deps.onProgress();
-          }),
-      );
+      void this.inFlight(time, committing, () => {
+        this.finish(time, undefined, true);
+        this.deps.onProgress();
+      });
       return;
     }
     const jobSet: JobSet = {
@@ -151,16 +146,14 @@ export class JobScheduler {
     // Every acknowledgement of an earlier batch comes before this batch writes anything: a
     // Kafka sink paired with its source keeps one transaction open across batches, and an
     // acknowledgement commits it with the offsets acknowledged, so a commit still under way
-    // would commit this batch's first outputs without their offsets. Queued batches are
-    // committed before they leave `running`; only batches without jobs are committed beside
-    // the queue. Nothing to wait for (the usual case) costs no turn of the event loop.
+    // would commit this batch's first outputs without their offsets. With one job at a time
+    // only a batch without jobs (committed beside the queue) can still be committing here.
+    // Nothing to wait for (the usual case) costs no turn of the event loop.
     if (this.committing.size > 0) await this.commitsBefore(jobSet.time);
     if (jobSet.outputs.length === 0) {
       await computeAhead(jobSet.windowParents, jobSet.time);
       const committing = this.deps.commitBatch?.(jobSet.time, undefined);
-      if (committing !== undefined) {
-        await committing.catch((error: unknown) => this.deps.reportError(error));
-      }
+      if (committing !== undefined) await this.inFlight(jobSet.time, committing);
       this.finish(jobSet.time, undefined, committing !== undefined);
       return;
     }
@@ -207,13 +200,25 @@ export class JobScheduler {
       listenerBus.post("onBatchCompleted", batchInfo(jobSet));
     }
     const committing = this.deps.commitBatch?.(jobSet.time, firstFailure);
-    if (committing !== undefined) {
-      await committing.catch((error: unknown) => this.deps.reportError(error));
-    }
+    if (committing !== undefined) await this.inFlight(jobSet.time, committing);
     this.finish(jobSet.time, firstFailure, committing !== undefined);
   }
 
-  // Settles once the commits of batches without jobs before `time` are done (they never reject).
+  // Keeps the commit of the batch at `time` in `committing` until it is done, then runs `done`
+  // in the same callback (so no progress check sees the batch done before `done` ran). A
+  // failure is reported: the promise returned never rejects.
+  private inFlight(time: number, committing: Promise<void>, done?: () => void): Promise<void> {
+    const settled = committing
+      .catch((error: unknown) => this.deps.reportError(error))
+      .finally(() => {
+        this.committing.delete(time);
+        done?.();
+      });
+    this.committing.set(time, settled);
+    return settled;
+  }
+
+  // Settles once the commits under way of batches before `time` are done (they never reject).
   private commitsBefore(time: number): Promise<unknown> {
     const earlier: Promise<void>[] = [];
     for (const [batchTime, committing] of this.committing) {

@@ -19,7 +19,7 @@ import { until } from "./memory-brokers.js";
 import { MemoryStream } from "./memory-stream.js";
 
 /** A scheduler over in-memory fakes: every step it takes is logged to `events`. */
-function fakeScheduler(commit: (time: number) => Promise<void>) {
+function fakeScheduler(commit: (time: number) => Promise<void>, concurrentJobs = 1) {
   const events: string[] = [];
   const errors: unknown[] = [];
   const graph = {
@@ -36,7 +36,7 @@ function fakeScheduler(commit: (time: number) => Promise<void>) {
     graph,
     listenerBus: new ListenerBus(),
     inputInfoTracker: new InputInfoTracker(),
-    concurrentJobs: 1,
+    concurrentJobs,
     reportError: (error) => errors.push(error),
     onProgress: () => undefined,
     commitBatch: (time, failure) => {
@@ -125,6 +125,27 @@ describe("the scheduler holds a batch's outputs until earlier commits are done",
     commitHeld.open();
     await until(() => scheduler.isIdle(), "every batch done");
     expect(events.at(-1)).toBe("committed 3000");
+  });
+
+  it("with two jobs at a time, a batch started while an earlier one commits waits for that commit", async () => {
+    const commitHeld = gate();
+    const outputHeld = gate();
+    const { scheduler, events, output } = fakeScheduler(
+      (time) => (time === 1000 ? commitHeld.promise : Promise.resolve()),
+      2,
+    );
+    scheduler.submit(1000, [output()], new Map());
+    scheduler.submit(2000, [output(() => outputHeld.promise)], new Map());
+    scheduler.submit(3000, [output()], new Map());
+    await until(() => events.includes("commit 1000"), "the commit of 1000 under way");
+    // 2000 done frees its place for 3000 while the commit of 1000 is still held.
+    outputHeld.open();
+    await until(() => events.includes("committed 2000"), "the batch at 2000 committed");
+    await turn();
+    expect(events).not.toContain("output 3000");
+    commitHeld.open();
+    await until(() => scheduler.isIdle(), "every batch done");
+    expect(events.indexOf("output 3000")).toBeGreaterThan(events.indexOf("committed 1000"));
   });
 });
 
