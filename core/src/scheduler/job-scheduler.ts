@@ -48,7 +48,9 @@ export interface JobSchedulerDeps {
 /**
  * Runs the batches' jobs (Spark's `JobScheduler`): batches in time order, at most
  * `concurrentJobs` at once, the jobs of one batch one after the other in registration order.
- * Reports batch and output-operation events, then clears what the streams no longer need.
+ * With checkpointing, a batch's outputs start only once the commits (checkpoint, then
+ * acknowledgements) of the earlier batches under way are done. Reports batch and
+ * output-operation events, then clears what the streams no longer need.
  *
  * @example
  * scheduler.submit(3000, outputs, infos);
