@@ -53,6 +53,13 @@ export class BlockBuffer<T> {
     return blocks;
   }
 
+  /** Blocks waiting for the next batch that carry an acknowledgement. */
+  get heldAcknowledgements(): number {
+    let held = 0;
+    for (const block of this.blocks) if (block.ack !== undefined) held++;
+    return held;
+  }
+
   /** True when records wait for the next batch. */
   hasPending(): boolean {
     return this.blocks.length > 0;

@@ -175,12 +175,34 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     return this.ended;
   }
 
+  /**
+   * Acknowledges (or nacks) the reads of the batches up to `time`. With checkpointing this is
+   * called once the checkpoint at `time` is written, and it settles the latest read that brought
+   * nothing too: before the next batch's outputs start, so what the source commits with it is
+   * exactly what the checkpoint covers.
+   */
   override batchCompleted(time: number, failure: unknown): void {
     for (const [batchTime, blocks] of this.allocated) {
       if (batchTime > time) continue;
       this.allocated.delete(batchTime);
       for (const block of blocks) block.ack?.(failure);
     }
+    if (failure === undefined) this.ledger?.takeIdleAcknowledgement()?.();
+  }
+
+  /**
+   * Acknowledgements waiting: of reads held for a batch or in a batch not yet acknowledged,
+   * and with checkpointing of the latest read that brought nothing (never more than one).
+   *
+   * @example
+   * input.heldAcknowledgements; // 1 while an idle source waits for the next checkpoint
+   */
+  get heldAcknowledgements(): number {
+    let held = this.ledger?.heldAcknowledgements ?? this.buffer.heldAcknowledgements;
+    for (const blocks of this.allocated.values()) {
+      for (const block of blocks) if (block.ack !== undefined) held++;
+    }
+    return held;
   }
 
   protected async computeInput(time: number): Promise<Batch<SourceRecord>> {
@@ -189,7 +211,8 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
     await this.beforeCut(time);
     const blocks =
       this.ledger === undefined ? this.buffer.take() : await this.ledger.takeBatch(time);
-    this.allocated.set(time, blocks);
+    // A batch that took nothing keeps no entry: an idle stretch holds nothing per batch.
+    if (blocks.length > 0) this.allocated.set(time, blocks);
     const columns = byteBatchesOf(blocks);
     if (columns !== undefined) {
       // Byte batches stay columns: a parser reads their bytes, records are made if asked for.
@@ -256,8 +279,13 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           return;
         }
         if ((result.columns ?? result.records).length === 0) {
-          // Nothing to hold for a batch (a pause, an abort, an idle poll): settle it now.
-          this.settle(result, undefined);
+          // Nothing to hold for a batch (a pause, an abort, an idle poll): settled now, or with
+          // checkpointing by the next checkpoint's acknowledgements. A source may commit more
+          // than the read on an acknowledgement (a Kafka source commits its paired sink's open
+          // transaction), and until a checkpoint covers them, the outputs of batches without
+          // input (a window's, state snapshots) would be output again after a crash.
+          if (this.ledger === undefined) this.settle(result, undefined);
+          else this.ledger.receiveNothing((error) => this.settle(result, error));
           continue;
         }
         await this.accept(result, signal);

@@ -86,6 +86,12 @@ export class SourceLedger {
    * may still be on its way to the external system).
    */
   readonly #heldOffsets = new Map<string, number | undefined>();
+  /**
+   * The acknowledgement of the latest read that brought nothing (a replayable source), for the
+   * next checkpoint's acknowledgements: settled earlier, it could commit outputs of batches no
+   * checkpoint covers yet (a Kafka sink paired with its source commits its open transaction).
+   */
+  #idleAck: ((error?: unknown) => void) | undefined;
   #previousCheckpoint = Number.NEGATIVE_INFINITY;
   #walSequence: number | undefined;
   #duplicatesDropped = 0;
@@ -228,6 +234,44 @@ export class SourceLedger {
     this.#held.push({ records: fresh, ack: undefined, sequence });
     this.#arrived.notify();
     return fresh;
+  }
+
+  /**
+   * Takes a read that brought nothing. A source that cannot replay has it settled at once (its
+   * acknowledgements only say what the log holds). A replayable source's waits for the next
+   * checkpoint's acknowledgements (`takeIdleAcknowledgement`), like the reads of the batches
+   * it covers; of several such reads in between, only the latest is kept and settled, so an
+   * idle source holds one acknowledgement however long it stays idle.
+   *
+   * @example
+   * ledger.receiveNothing((error) => settle(result, error));
+   */
+  receiveNothing(settle: (error?: unknown) => void): void {
+    if (this.#wal !== undefined) {
+      settle();
+      return;
+    }
+    this.#idleAck = settle;
+  }
+
+  /**
+   * The acknowledgement of the latest read that brought nothing, once: for the acknowledgements
+   * a written checkpoint allows.
+   *
+   * @example
+   * ledger.takeIdleAcknowledgement()?.();
+   */
+  takeIdleAcknowledgement(): ((error?: unknown) => void) | undefined {
+    const ack = this.#idleAck;
+    this.#idleAck = undefined;
+    return ack;
+  }
+
+  /** Acknowledgements this ledger holds: of reads waiting for a batch, and of an idle read. */
+  get heldAcknowledgements(): number {
+    let held = this.#idleAck === undefined ? 0 : 1;
+    for (const block of this.#held) if (block.ack !== undefined) held++;
+    return held;
   }
 
   async #logColumns(
