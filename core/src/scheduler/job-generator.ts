@@ -88,16 +88,19 @@ export class JobGenerator {
 
   private async generate(time: number): Promise<void> {
     const { graph, scheduler, inputInfoTracker, reportError } = this.deps;
-    try {
-      await Promise.all(
-        graph.inputs
-          .filter((input) => input.isTimeValid(time))
-          .map((input) => input.getOrCompute(time)),
-      );
-    } catch (error) {
-      // Spark's generateJobs: report the failure and submit nothing for this time.
-      reportError(error);
-      scheduler.submit(time, [], new Map());
+    // Every input is done taking its batch before the outcome counts: one that failed must not
+    // leave another still taking records into a batch already settled.
+    const taken = await Promise.allSettled(
+      graph.inputs
+        .filter((input) => input.isTimeValid(time))
+        .map((input) => input.getOrCompute(time)),
+    );
+    const failed = taken.find((outcome) => outcome.status === "rejected");
+    if (failed !== undefined) {
+      // Spark's generateJobs: report the failure and run no job for this time. The batch failed:
+      // what the other inputs took for it was never output, so it is not acknowledged.
+      reportError(failed.reason);
+      scheduler.submitFailed(time, failed.reason);
       return;
     }
     const outputs = graph.outputs.filter((output) => output.isTimeValid(time));

@@ -20,6 +20,8 @@ interface JobSet {
   processingEndTime: number | undefined;
   readonly outputInfos: Map<number, OutputOperationInfo>;
   execution: BatchExecutionInfo | undefined;
+  /** Why the batch failed before any job ran (its input could not be computed). */
+  readonly failure?: unknown;
 }
 
 /** What the scheduler works with. */
@@ -110,6 +112,31 @@ export class JobScheduler {
     this.pump();
   }
 
+  /**
+   * Queues a batch whose input could not be computed: it runs no job and fails, in turn with
+   * the other batches, so what its inputs took is nacked (with checkpointing: nothing after it
+   * is acknowledged, and a restart replays from the last checkpoint), never acknowledged as if
+   * it had been output.
+   *
+   * @example
+   * scheduler.submitFailed(3000, error);
+   */
+  submitFailed(time: number, failure: unknown): void {
+    this.queue.push({
+      time,
+      outputs: [],
+      windowParents: [],
+      inputInfos: new Map(),
+      submissionTime: this.deps.clock.now(),
+      processingStartTime: undefined,
+      processingEndTime: undefined,
+      execution: undefined,
+      outputInfos: new Map(),
+      failure,
+    });
+    this.pump();
+  }
+
   /** True while a batch at or before `time` is queued or running. */
   hasUnfinishedUpTo(time: number): boolean {
     for (const jobSet of this.queue) if (jobSet.time <= time) return true;
@@ -154,9 +181,9 @@ export class JobScheduler {
     if (this.committing.size > 0) await this.commitsBefore(jobSet.time);
     if (jobSet.outputs.length === 0) {
       await computeAhead(jobSet.windowParents, jobSet.time);
-      const committing = this.deps.commitBatch?.(jobSet.time, undefined);
+      const committing = this.deps.commitBatch?.(jobSet.time, jobSet.failure);
       if (committing !== undefined) await this.inFlight(jobSet.time, committing);
-      this.finish(jobSet.time, undefined, committing !== undefined);
+      this.finish(jobSet.time, jobSet.failure, committing !== undefined);
       return;
     }
     jobSet.processingStartTime = clock.now();
