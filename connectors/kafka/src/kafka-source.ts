@@ -323,10 +323,12 @@ export class KafkaSource implements Source {
   }
 
   // A read with no records still settles: acknowledging it retries failed commits, and for a
-  // paired source commits the sink's transaction (the batch may have written outputs).
+  // paired source commits the sink's transaction (the batch may have written outputs). It
+  // remembers the reads handed out before it: only those can be in a batch writing outputs.
   #empty(): ReadResult {
     const generation = this.#generation;
-    return readResult([], (error) => this.#settle(0, [], error, generation));
+    const after = this.#readPath.lastSequence;
+    return readResult([], (error) => this.#settle(0, [], error, generation, after));
   }
 
   pause(): void {
@@ -427,11 +429,15 @@ export class KafkaSource implements Source {
     parts: readonly ReadPart[],
     error: unknown,
     generation: number,
+    emptyAfter = sequence,
   ): void | Promise<void> {
     // A read that brought nothing is settled at once, while a batch's reads may still be on
     // their way: its commit would commit the paired sink's transaction, which holds that batch's
     // outputs, without the batch's offsets (a crash then outputs the batch twice). With reads in
-    // flight, their own acknowledgement commits. (In cluster mode the paired side keeps one
+    // flight, their own acknowledgement commits. Only reads handed out before this one count:
+    // with checkpointing Sluice settles it with a checkpoint, when every output written is
+    // covered and later reads wait for the next batch; skipping that commit would leave outputs
+    // of batches the checkpoint covers uncommitted. (In cluster mode the paired side keeps one
     // batch per transaction and commits a batch's records only with offsets itself, and an idle
     // batch's markers need this commit.)
     if (
@@ -439,7 +445,7 @@ export class KafkaSource implements Source {
       parts.length === 0 &&
       this.#cluster === undefined &&
       this.#config.transactionalId !== undefined &&
-      [...this.#readPath.partitions.values()].some((state) => state.hasInFlight)
+      [...this.#readPath.partitions.values()].some((state) => state.hasInFlightThrough(emptyAfter))
     ) {
       return;
     }

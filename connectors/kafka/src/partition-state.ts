@@ -96,6 +96,12 @@ export class PartitionState {
     return this.#inFlight.size > 0;
   }
 
+  /** True while a read of this partition numbered `sequence` or lower is not acknowledged. */
+  hasInFlightThrough(sequence: number): boolean {
+    for (const read of this.#inFlight.keys()) if (read <= sequence) return true;
+    return false;
+  }
+
   /**
    * Adds fetched records, in offset order, skipping any below `nextFetch` (fetched again after
    * a rebalance or a reconnect, but already held or delivered). Returns those kept.

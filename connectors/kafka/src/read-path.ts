@@ -67,6 +67,11 @@ export class ReadPath {
   #sequence = 0;
   #cursor = 0;
 
+  /** The number of the latest read that handed out records (0 before the first). */
+  get lastSequence(): number {
+    return this.#sequence;
+  }
+
   constructor(
     config: ReadPathConfig,
     logger: Logger,

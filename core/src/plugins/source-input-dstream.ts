@@ -177,8 +177,8 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
 
   /**
    * Acknowledges (or nacks) the reads of the batches up to `time`. With checkpointing this is
-   * called once the checkpoint at `time` is written, and it settles the latest read that brought
-   * nothing too: before the next batch's outputs start, so what the source commits with it is
+   * called once the checkpoint at `time` is written, and it settles the read that brought
+   * nothing kept since the previous checkpoint too: before the next batch's outputs start, so what the source commits with it is
    * exactly what the checkpoint covers.
    */
   override batchCompleted(time: number, failure: unknown): void {
@@ -192,7 +192,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
 
   /**
    * Acknowledgements waiting: of reads held for a batch or in a batch not yet acknowledged,
-   * and with checkpointing of the latest read that brought nothing (never more than one).
+   * and with checkpointing of a read that brought nothing (never more than one).
    *
    * @example
    * input.heldAcknowledgements; // 1 while an idle source waits for the next checkpoint

@@ -87,9 +87,10 @@ export class SourceLedger {
    */
   readonly #heldOffsets = new Map<string, number | undefined>();
   /**
-   * The acknowledgement of the latest read that brought nothing (a replayable source), for the
-   * next checkpoint's acknowledgements: settled earlier, it could commit outputs of batches no
-   * checkpoint covers yet (a Kafka sink paired with its source commits its open transaction).
+   * The acknowledgement of the first read that brought nothing since the last checkpoint's
+   * acknowledgements (a replayable source), for the next ones: settled earlier, it could commit
+   * outputs of batches no checkpoint covers yet (a Kafka sink paired with its source commits its
+   * open transaction).
    */
   #idleAck: ((error?: unknown) => void) | undefined;
   #previousCheckpoint = Number.NEGATIVE_INFINITY;
@@ -240,8 +241,11 @@ export class SourceLedger {
    * Takes a read that brought nothing. A source that cannot replay has it settled at once (its
    * acknowledgements only say what the log holds). A replayable source's waits for the next
    * checkpoint's acknowledgements (`takeIdleAcknowledgement`), like the reads of the batches
-   * it covers; of several such reads in between, only the latest is kept and settled, so an
-   * idle source holds one acknowledgement however long it stays idle.
+   * it covers; of several such reads in between, only the first is kept and settled, so an
+   * idle source holds one acknowledgement however long it stays idle. The first, because a
+   * source judges by the reads before it: a paired Kafka source does not commit on an empty
+   * read while a read with records handed out before it is unacknowledged, and records read
+   * after the checkpoint's batch was cut must not hold back the commit of what it covers.
    *
    * @example
    * ledger.receiveNothing((error) => settle(result, error));
@@ -251,11 +255,11 @@ export class SourceLedger {
       settle();
       return;
     }
-    this.#idleAck = settle;
+    this.#idleAck ??= settle;
   }
 
   /**
-   * The acknowledgement of the latest read that brought nothing, once: for the acknowledgements
+   * The acknowledgement kept of the reads that brought nothing, once: for the acknowledgements
    * a written checkpoint allows.
    *
    * @example

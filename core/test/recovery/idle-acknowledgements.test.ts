@@ -7,7 +7,9 @@
 import { batchRecords, StreamingContext } from "sluice";
 import { describe, expect, it } from "vitest";
 import { SourceInputDStream } from "../../src/plugins/source-input-dstream.js";
+import { type DurableFileSystem, nodeFileSystem } from "../../src/recovery/durable-fs.js";
 import { folderPerTest, ManualClock, processed, startJob } from "./job-harness.js";
+import { until } from "./memory-brokers.js";
 import { MemoryTransactionalPair } from "./memory-transactional-pair.js";
 
 const folder = folderPerTest("sluice-idle-acks-");
@@ -22,6 +24,27 @@ function sourceInput(ctx: StreamingContext): SourceInputDStream {
   const input = ctx.scope.graph.inputs.find((candidate) => candidate instanceof SourceInputDStream);
   if (!(input instanceof SourceInputDStream)) throw new Error("expected a connector input");
   return input;
+}
+
+/** The real file system, with the rename that completes the checkpoint at `time` held. */
+function holdingCheckpoint(time: number) {
+  let open = (): void => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const name = `checkpoint-${String(time).padStart(16, "0")}.ckpt`;
+  let isHeld = false;
+  const fs: DurableFileSystem = {
+    ...nodeFileSystem,
+    async rename(from, to) {
+      if (to.endsWith(name)) {
+        isHeld = true;
+        await gate;
+      }
+      return nodeFileSystem.rename(from, to);
+    },
+  };
+  return { fs, held: () => isHeld, release: open };
 }
 
 /** Every value upper-cased, in a window of 5 s sliding by 1 s, to the pair's sink. */
@@ -74,6 +97,36 @@ describe("with checkpointing, a read that brought nothing", () => {
     // R1 once for every window holding r1 that ran: 1000 to 4000.
     expect(pair.committedTimes()).toEqual([1000, 2000, 3000, 4000]);
     expect(pair.committed.every((written) => written.values.join() === "R1")).toBe(true);
+  });
+
+  it("a checkpoint after batches without input commits their outputs though records read after its batch wait", async () => {
+    const pair = new MemoryTransactionalPair();
+    const clock = new ManualClock(0);
+    const { fs, held, release } = holdingCheckpoint(6000);
+    const ctx = await startJob(folder.path, clock, windowJob(pair), {
+      interval: 3000,
+      fileSystem: fs,
+    });
+    running.push(ctx);
+    pair.append("r1");
+    await pair.poll();
+    for (const time of [1000, 2000, 3000, 4000, 5000]) {
+      clock.advance(1000);
+      await processed(ctx, time);
+      await pair.poll();
+    }
+    clock.advance(1000);
+    await until(held, "the checkpoint at 6000 held");
+    // r2 is read after the batch at 6000 was cut, and a read that brings nothing after it.
+    pair.append("r2");
+    await pair.poll();
+    await pair.poll();
+    release();
+    await processed(ctx, 6000);
+    await settled();
+    // What the checkpoint at 6000 covers is committed: a restart resumes after it.
+    expect(pair.committedTimes()).toEqual([1000, 2000, 3000, 4000, 5000, 6000]);
+    expect(pair.committedOffset).toBe(1);
   });
 
   it("an idle stretch holds one acknowledgement and commits every batch's outputs at each checkpoint", async () => {

@@ -1,7 +1,7 @@
 // An in-memory model of a Kafka source and sink paired by transactionalId (outside cluster mode):
 // outputs go into one open transaction kept across batches; a read's acknowledgement commits it
-// with the offsets acknowledged so far, unless a read with records is still unacknowledged (then
-// that read's own acknowledgement commits). Reads are answered when the test polls, so it
+// with the offsets acknowledged so far; a read that brought nothing does not commit while a read
+// with records handed out before it is unacknowledged (that read's own acknowledgement commits). Reads are answered when the test polls, so it
 // decides when a read brings nothing.
 import type { SourceRecord } from "sluice";
 import { defineSource, type ReadResult, readResult, type Source } from "sluice/connector";
@@ -161,8 +161,8 @@ export class MemoryPairedSource implements Source {
       return;
     }
     this.#acked = Math.max(this.#acked, from + count);
-    // A read that brought nothing commits only when no read with records waits.
-    if (count === 0 && this.#inFlight.size > 0) return;
+    // A read that brought nothing commits only when no read with records before it waits.
+    if (count === 0 && [...this.#inFlight].some((read) => read < sequence)) return;
     this.#pair.committed.push(...this.#pair.open);
     this.#pair.open = [];
     this.#pair.committedOffset = this.#acked;

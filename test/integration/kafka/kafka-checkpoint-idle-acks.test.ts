@@ -121,6 +121,34 @@ async function afterIdleReads(job: Job, transactionalId: string): Promise<void> 
   await linkedSource(transactionalId)?.pendingCommit?.catch(() => undefined);
 }
 
+/** The file system under test, except that the rename completing the checkpoint at `time` waits. */
+class CheckpointHeldAt extends FaultInjectingFileSystem {
+  readonly #name: string;
+  readonly #released: Promise<void>;
+  #release: () => void = () => undefined;
+  held = false;
+
+  constructor(time: number) {
+    super();
+    this.#name = `checkpoint-${String(time).padStart(16, "0")}.ckpt`;
+    this.#released = new Promise<void>((resolve) => {
+      this.#release = resolve;
+    });
+  }
+
+  release(): void {
+    this.#release();
+  }
+
+  override async rename(from: string, to: string): Promise<void> {
+    if (to.endsWith(this.#name)) {
+      this.held = true;
+      await this.#released;
+    }
+    return super.rename(from, to);
+  }
+}
+
 async function outputValues(topic: string): Promise<string[]> {
   return (await readTopic(kafka, admin, topic)).map((message) => message.value);
 }
@@ -194,5 +222,64 @@ describe("kafka exactly once with checkpoints, through reads that brought no rec
     expect((await committedOffsets(admin, names.groupId, names.input)).get(0)).toBe("1");
     // R1 once for each window holding r1: 1000 to 5000.
     expect(await outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
+  }, 120_000);
+
+  it("a checkpoint after batches without input commits their outputs though records read after its batch wait: a crash loses none of them", async () => {
+    const names = {
+      input: uniqueName("idle-gap-in"),
+      output: uniqueName("idle-gap-out"),
+      groupId: uniqueName("idle-gap-group"),
+      transactionalId: uniqueName("idle-gap-tx"),
+    };
+    topics.push(names.input, names.output);
+    await createTopic(admin, names.input, 1);
+    await createTopic(admin, names.output, 1);
+    const fs = new CheckpointHeldAt(6000);
+    const clock = new ManualClock(0);
+    const job = await startJob(names, clock, fs);
+    const { ctx, records, source } = job;
+    try {
+      await producer.send({ topic: names.input, messages: [{ value: "r1" }] });
+      await until(
+        () => source.metrics.recordsIn === 1 && records.hasPendingData(),
+        30_000,
+        "r1 read",
+      );
+      for (const time of [1000, 2000, 3000, 4000, 5000]) {
+        clock.advance(1000);
+        await ctx.scope.awaitProcessed(time);
+        await afterIdleReads(job, names.transactionalId);
+      }
+      // R1 of 4000 and 5000 wait in the open transaction for the checkpoint at 6000, which
+      // covers them. Records read after the batch at 6000 was cut wait for the next batch.
+      clock.advance(1000);
+      await until(() => fs.held, 30_000, "the checkpoint at 6000 being written");
+      await producer.send({ topic: names.input, messages: [{ value: "r2" }] });
+      await until(
+        () => source.metrics.recordsIn === 2 && records.hasPendingData(),
+        30_000,
+        "r2 read",
+      );
+      fs.release();
+      await ctx.scope.awaitProcessed(6000);
+      await afterIdleReads(job, names.transactionalId);
+      expect(ctx.scope.firstError()).toBeUndefined();
+    } finally {
+      fs.release();
+      // The process dies before the next checkpoint.
+      fs.fillDisk({ only: (path) => path.includes("checkpoint-") });
+      await ctx.stop();
+      await closeConnectorsOf(ctx);
+    }
+    // The checkpoint at 6000 is where a restart resumes: every output up to it is committed.
+    expect((await committedOffsets(admin, names.groupId, names.input)).get(0)).toBe("1");
+    expect(await outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
+    const again = await startJob(names, new ManualClock(6000), new FaultInjectingFileSystem());
+    try {
+      expect(again.ctx.recoveryReport).toMatchObject({ checkpointTime: 6000, replayedBatches: [] });
+    } finally {
+      await again.ctx.stop();
+      await closeConnectorsOf(again.ctx);
+    }
   }, 120_000);
 });
