@@ -177,9 +177,9 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
 
   /**
    * Acknowledges (or nacks) the reads of the batches up to `time`. With checkpointing this is
-   * called once the checkpoint at `time` is written, and it settles the read that brought
-   * nothing kept since the previous checkpoint too: before the next batch's outputs start, so what the source commits with it is
-   * exactly what the checkpoint covers.
+   * called once the checkpoint at `time` is written, and it also settles the read that brought
+   * nothing kept since the previous checkpoint: before the next batch's outputs start, so what
+   * the source commits on it is exactly what the checkpoint covers.
    */
   override batchCompleted(time: number, failure: unknown): void {
     for (const [batchTime, blocks] of this.allocated) {
