@@ -1,5 +1,5 @@
 /**
- * Cluster benchmark (`node --import tsx bench/cluster/run.ts [--quick] [--only=C0,C1,C2,C3] [--trace]`): the same Kafka job run
+ * Cluster benchmark (`node --import tsx bench/cluster/run.ts [--quick] [--rounds=N] [--only=C0,C1,C2,C3] [--trace]`): the same Kafka job run
  * by one process pinned to one core (`taskset -c 0`) and by two processes of one cluster, each
  * pinned to its own core (`taskset -c 0`, `taskset -c 1`). Workloads: C1, a CPU-bound stateless
  * step (sha256 rounds per word) before a per-batch count; C2, the per-batch word count
@@ -12,8 +12,9 @@
  * is in the committed output (C3: in the running totals in Cassandra). Each input partition's
  * intake is capped above what two processes take (the rate estimator off), so batches stay
  * even instead of one batch taking the whole backlog.
- * Reports words per second and the ratio two/one side by side (a ratio, never asserted), with
- * the load average. Needs Kafka on 127.0.0.1:9092 (and Cassandra on 127.0.0.1:9042 for C3).
+ * Reports the median words per second of N rounds (default 3), one and two processes
+ * alternating, and the ratio two/one side by side (a ratio, never asserted), with the load
+ * average. Needs Kafka on 127.0.0.1:9092 (and Cassandra on 127.0.0.1:9042 for C3).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -352,6 +353,14 @@ async function measureCeiling(words: number, cores: readonly number[]): Promise<
   return words / ((performance.now() - started) / 1000);
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
 /** Runs every workload with one process on one core and two processes on two cores. */
 export async function main(options: {
   quick: boolean;
@@ -360,8 +369,11 @@ export async function main(options: {
   only?: readonly string[];
   /** Logs each process's output (its partitions and batches) after each run. */
   trace?: boolean;
+  /** Runs of each side per workload, alternating one and two processes (default 3; quick 1). */
+  rounds?: number;
 }): Promise<string> {
   const scale = options.quick ? 1 : 4;
+  const rounds = options.rounds ?? (options.quick ? 1 : 3);
   const workloads: Workload[] = [
     {
       name: "C1 CPU-bound stateless (sha256 x20 per word)",
@@ -394,19 +406,36 @@ export async function main(options: {
     if (options.only === undefined || options.only.includes("C0")) {
       const words = 100_000 * scale;
       options.log("C0 the machine's ceiling: the C1 work in a plain loop, 1 then 2 processes...");
-      const one = await measureCeiling(words, [0]);
-      const two = await measureCeiling(words, [0, 1]);
+      const ones: number[] = [];
+      const twos: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        ones.push(await measureCeiling(words, [0]));
+        twos.push(await measureCeiling(words, [0, 1]));
+      }
+      const one = median(ones);
+      const two = median(twos);
       rows.push(
         `| C0 ceiling: C1's sha256 work in a plain Node loop, no Sluice, no broker | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x |`,
       );
     }
     for (const workload of workloads) {
-      options.log(`${workload.name}: 1 process on core 0...`);
-      const one = await measure(workload, [0], options);
-      options.log(`${workload.name}: 2 processes on cores 0 and 1...`);
-      const two = await measure(workload, [0, 1], options);
+      const ones: number[] = [];
+      const twos: number[] = [];
+      let words = 0;
+      // Alternating, so a change in the machine's load falls on both sides.
+      for (let round = 0; round < rounds; round++) {
+        options.log(`${workload.name}, round ${round + 1}: 1 process on core 0...`);
+        const one = await measure(workload, [0], options);
+        options.log(`${workload.name}, round ${round + 1}: 2 processes on cores 0 and 1...`);
+        const two = await measure(workload, [0, 1], options);
+        ones.push(one.wordsPerSecond);
+        twos.push(two.wordsPerSecond);
+        words = one.words;
+      }
+      const one = median(ones);
+      const two = median(twos);
       rows.push(
-        `| ${workload.name} | ${one.words} | ${one.wordsPerSecond.toFixed(0)} | ${two.wordsPerSecond.toFixed(0)} | ${(two.wordsPerSecond / one.wordsPerSecond).toFixed(2)}x |`,
+        `| ${workload.name} | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x |`,
       );
     }
   } finally {
@@ -416,9 +445,9 @@ export async function main(options: {
   return [
     "## Cluster: 2 processes (one core each) vs 1 process (one core)",
     "",
-    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the first input record produced (the whole input produced in chunks of 10 000) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even.`,
+    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the first input record produced (the whole input produced in chunks of 10 000) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even. Medians of ${rounds} rounds, one and two processes alternating.`,
     "",
-    "| workload | words | 1 process (words/s) | 2 processes (words/s) | ratio |",
+    "| workload | words | 1 process (words/s, median) | 2 processes (words/s, median) | ratio |",
     "| --- | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
@@ -428,9 +457,11 @@ export async function main(options: {
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = process.argv.includes("--quick");
   const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
+  const rounds = process.argv.find((arg) => arg.startsWith("--rounds="))?.slice("--rounds=".length);
   const section = await main({
     quick,
     trace: process.argv.includes("--trace"),
+    ...(rounds === undefined ? {} : { rounds: Number(rounds) }),
     log: (line) => process.stderr.write(`${line}\n`),
     ...(only === undefined ? {} : { only: only.split(",") }),
   });
