@@ -3,173 +3,36 @@
 // consumed offsets. A checkpoint written slowly must not let the next batch's outputs into that
 // transaction: committed with the earlier offsets, they would be output again after a crash.
 // The checkpoint is held (its final rename waits for the test) while the next batch comes due.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Admin, Kafka, Producer } from "kafkajs";
-import { closeConnectorsOf, StreamingContext } from "sluice";
-import type { DurableFile, DurableFileSystem } from "sluice/advanced";
+import { closeConnectorsOf } from "sluice";
 import { FaultInjectingFileSystem, ManualClock } from "sluice/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KafkaSource, kafkaSink, kafkaSource } from "../../../connectors/kafka/src/index.js";
-import { SourceInputDStream } from "../../../core/src/plugins/source-input-dstream.js";
-import { lockServers } from "../../support/service-lock.js";
+import { describe, expect, it } from "vitest";
 import {
-  BROKERS,
-  committedOffsets,
-  connectAdmin,
-  connectProducer,
-  createTopic,
-  readTopic,
-  testKafka,
-  uniqueName,
-  until,
-} from "./kafka-helpers.js";
+  CheckpointHeldAt,
+  checkpointedPairSuite,
+  type PairedJobShape,
+} from "./checkpointed-pair.js";
+import { committedOffsets, until } from "./kafka-helpers.js";
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let unlock: () => Promise<void>;
-let directory: string;
-const topics: string[] = [];
-const decoder = new TextDecoder();
-
-beforeAll(async () => {
-  unlock = await lockServers(["kafka"]);
-  kafka = testKafka();
-  admin = await connectAdmin(kafka);
-  producer = await connectProducer(kafka);
-  directory = await mkdtemp(join(tmpdir(), "sluice-kafka-checkpoint-ack-"));
-  // The lock may be held by another suite for a while (lockServers waits up to 300 s).
-}, 320_000);
-
-afterAll(async () => {
-  await producer?.disconnect();
-  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
-  await admin?.disconnect();
-  if (directory) await rm(directory, { recursive: true, force: true });
-  await unlock?.();
-});
-
-/** The real file system, except that the rename completing the checkpoint at `time` waits. */
-class CheckpointHeldAt implements DurableFileSystem {
-  /** The file system under it, to fail its writes on demand. */
-  readonly inner = new FaultInjectingFileSystem();
-  readonly #name: string;
-  #release: () => void = () => undefined;
-  readonly #released = new Promise<void>((resolve) => {
-    this.#release = resolve;
-  });
-  held = false;
-  written = false;
-
-  constructor(time: number) {
-    this.#name = `checkpoint-${String(time).padStart(16, "0")}.ckpt`;
-  }
-
-  release(): void {
-    this.#release();
-  }
-
-  async rename(from: string, to: string): Promise<void> {
-    if (!to.endsWith(this.#name)) return this.inner.rename(from, to);
-    this.held = true;
-    await this.#released;
-    await this.inner.rename(from, to);
-    this.written = true;
-  }
-
-  mkdir(path: string): Promise<void> {
-    return this.inner.mkdir(path);
-  }
-  list(path: string): Promise<string[]> {
-    return this.inner.list(path);
-  }
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
-  }
-  size(path: string): Promise<number | undefined> {
-    return this.inner.size(path);
-  }
-  open(path: string, mode: "create" | "append"): Promise<DurableFile> {
-    return this.inner.open(path, mode);
-  }
-  remove(path: string): Promise<void> {
-    return this.inner.remove(path);
-  }
-  syncDirectory(path: string): Promise<void> {
-    return this.inner.syncDirectory(path);
-  }
-}
-
-interface Job {
-  readonly ctx: StreamingContext;
-  readonly records: SourceInputDStream;
-  readonly source: KafkaSource;
-}
+const suite = checkpointedPairSuite("kafka-checkpoint-ack");
 
 /**
- * The job, through getOrCreate: every value upper-cased, one batch of every two output (a
- * window of 1 s every 2 s), to a Kafka sink paired with the source. The batches at odd seconds
- * run no job; with checkpoints every 3 s, the one at 3000 is such a batch's.
+ * Every value upper-cased, one batch of every two output (a window of 1 s every 2 s). The
+ * batches at odd seconds run no job; with checkpoints every 3 s, the one at 3000 is such a
+ * batch's.
  */
-async function startJob(
-  names: { input: string; output: string; groupId: string; transactionalId: string },
-  clock: ManualClock,
-  fileSystem: DurableFileSystem,
-): Promise<Job> {
-  let records: unknown;
-  const ctx = await StreamingContext.getOrCreate(
-    join(directory, names.transactionalId),
-    () => {
-      const created = new StreamingContext({ batchInterval: 1000, clock, appName: "ckpt-ack" });
-      created.use(kafkaSource, kafkaSink);
-      const input = created.source("kafka", {
-        brokers: BROKERS,
-        topics: [names.input],
-        groupId: names.groupId,
-        transactionalId: names.transactionalId,
-        startFrom: "earliest",
-        pollTimeoutMs: 100,
-      });
-      input
-        .map((record) => decoder.decode(record.value).toUpperCase())
-        .window(1000, 2000)
-        .sink("kafka", {
-          brokers: BROKERS,
-          topic: names.output,
-          transactionalId: names.transactionalId,
-        });
-      records = input;
-      return created;
-    },
-    { interval: 3000, fileSystem },
-  );
-  if (!(records instanceof SourceInputDStream)) throw new Error("expected a connector input");
-  const source = records.connector.connector;
-  if (!(source instanceof KafkaSource)) throw new Error("expected a KafkaSource");
-  await ctx.start();
-  return { ctx, records, source };
-}
-
-async function outputValues(topic: string): Promise<string[]> {
-  return (await readTopic(kafka, admin, topic)).map((message) => message.value);
-}
+const SHAPE: PairedJobShape = {
+  appName: "ckpt-ack",
+  windowMs: 1000,
+  slideMs: 2000,
+  checkpointIntervalMs: 3000,
+};
 
 describe("kafka exactly once with checkpoints every few batches", () => {
   it("a slow checkpoint commits only the outputs of the input it acknowledges: after a crash nothing is output twice", async () => {
-    const names = {
-      input: uniqueName("ckpt-ack-in"),
-      output: uniqueName("ckpt-ack-out"),
-      groupId: uniqueName("ckpt-ack-group"),
-      transactionalId: uniqueName("ckpt-ack-tx"),
-    };
-    topics.push(names.input, names.output);
-    await createTopic(admin, names.input, 1);
-    await createTopic(admin, names.output, 1);
+    const names = await suite.names("ckpt-ack");
     const fs = new CheckpointHeldAt(3000);
     const clock = new ManualClock(0);
-    const { ctx, records, source } = await startJob(names, clock, fs);
+    const { ctx, records, source } = await suite.startJob(names, SHAPE, clock, fs);
     const submitted: number[] = [];
     const started: number[] = [];
     const outputDone: number[] = [];
@@ -181,7 +44,7 @@ describe("kafka exactly once with checkpoints every few batches", () => {
     let produced = 0;
     // Produces `value`, waits until the source handed it to the input, then lets its batch come.
     const batchOf = async (value: string, time: number) => {
-      await producer.send({ topic: names.input, messages: [{ value }] });
+      await suite.producer.send({ topic: names.input, messages: [{ value }] });
       produced++;
       await until(
         () => source.metrics.recordsIn === produced && records.hasPendingData(),
@@ -217,16 +80,21 @@ describe("kafka exactly once with checkpoints every few batches", () => {
       fs.release();
       // The process dies: no checkpoint can be written any more (so nothing more is
       // acknowledged), and what the sink's transaction holds is never committed.
-      fs.inner.fillDisk({ only: (path) => path.includes("checkpoint-") });
+      fs.fillDisk({ only: (path) => path.includes("checkpoint-") });
       await ctx.stop();
       await closeConnectorsOf(ctx);
     }
     // What a restart starts from: the offsets after r3, and the outputs of r1, r2 and r3.
-    expect.soft((await committedOffsets(admin, names.groupId, names.input)).get(0)).toBe("3");
-    expect.soft(await outputValues(names.output)).toEqual(["R2"]);
+    expect.soft((await committedOffsets(suite.admin, names.groupId, names.input)).get(0)).toBe("3");
+    expect.soft(await suite.outputValues(names.output)).toEqual(["R2"]);
 
     // The restart replays the batch at 4000 from the checkpoint at 3000.
-    const again = await startJob(names, new ManualClock(4000), new FaultInjectingFileSystem());
+    const again = await suite.startJob(
+      names,
+      SHAPE,
+      new ManualClock(4000),
+      new FaultInjectingFileSystem(),
+    );
     try {
       expect(again.ctx.recoveryReport).toMatchObject({
         checkpointTime: 3000,
@@ -241,7 +109,7 @@ describe("kafka exactly once with checkpoints every few batches", () => {
       await again.ctx.stop();
       await closeConnectorsOf(again.ctx);
     }
-    expect((await committedOffsets(admin, names.groupId, names.input)).get(0)).toBe("4");
-    expect(await outputValues(names.output)).toEqual(["R2", "R4"]);
+    expect((await committedOffsets(suite.admin, names.groupId, names.input)).get(0)).toBe("4");
+    expect(await suite.outputValues(names.output)).toEqual(["R2", "R4"]);
   }, 120_000);
 });
