@@ -210,9 +210,12 @@ describe("KafkaKeyedExchange", () => {
     expect(await x.exchange.restore(1)).toBeUndefined();
     expect(await next(x.exchange, 1)).toEqual([1000, ["p1"]]);
     await x.exchange.commit(1, 1000, Buffer.from("p1 done"));
-    const waiting = x.exchange.nextBatch(1, AbortSignal.timeout(WAIT_MS));
+    // The expectation is attached before the rebalance: the wait may end while y joins.
+    const waiting = expect(
+      x.exchange.nextBatch(1, AbortSignal.timeout(WAIT_MS)),
+    ).rejects.toMatchObject({ name: "AbortError" });
     const y = await exchange(group, input, "y", () => [], 2);
-    await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
+    await waiting;
     await until(
       () => x.owns().length === 1 && y.owns().length === 1,
       WAIT_MS,

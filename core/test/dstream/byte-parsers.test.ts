@@ -131,7 +131,9 @@ describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name,
         const inputs = batches.map((batch) => batch.map((o) => record(JSON.stringify(o))));
         const numbers = await run(inputs, (s) => s.jsonNumberField(name));
         const strings = await run(inputs, (s) => s.jsonStringField(name));
-        const member = (o: Record<string, unknown>) => o[name];
+        // The member as the record's text has it: JSON.stringify writes -0 as 0.
+        const member = (o: Record<string, unknown>) =>
+          (JSON.parse(JSON.stringify(o)) as Record<string, unknown>)[name];
         expect(numbers.map((b) => b.map(exact))).toEqual(
           batches.map((batch) =>
             batch
