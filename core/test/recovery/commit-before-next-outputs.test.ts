@@ -169,42 +169,65 @@ function holdingCheckpoint(time: number, events: string[]) {
   return { fs, release: held.open };
 }
 
+/**
+ * A job over `stream` whose output logs each batch with how many records were acknowledged by
+ * then, optionally through a window of `window` ms every `slide` ms.
+ */
+async function startLoggingJob(
+  stream: MemoryStream,
+  events: string[],
+  clock: ManualClock,
+  options: { fileSystem: DurableFileSystem; interval?: number; window?: [number, number] },
+): Promise<StreamingContext> {
+  const { window, ...checkpoint } = options;
+  const ctx = await startJob(
+    folder.path,
+    clock,
+    (job: StreamingContext) => {
+      const values = job
+        .source(stream.plugin(), {}, { id: "stream" })
+        .map((record) => decoder.decode(record.value));
+      (window === undefined ? values : values.window(window[0], window[1])).foreachBatch(
+        (_, time) => {
+          events.push(`output ${time} (${stream.acknowledged} acknowledged)`);
+        },
+      );
+    },
+    checkpoint,
+  );
+  folder.running.push(ctx);
+  return ctx;
+}
+
+/** Appends `value` to the stream and waits until the job's input has read it. */
+async function appendRead(stream: MemoryStream, value: string): Promise<void> {
+  stream.append("p0", value);
+  await until(() => stream.caughtUp(), `${value} read`);
+}
+
 describe("with checkpointing, a checkpoint's acknowledgements come before the next batch's outputs", () => {
   it("a window emitting every other batch: the next output waits for the checkpoint of a batch without jobs", async () => {
     const stream = new MemoryStream();
     const events: string[] = [];
     const { fs, release } = holdingCheckpoint(3000, events);
     const clock = new ManualClock(0);
-    const ctx: StreamingContext = await startJob(
-      folder.path,
-      clock,
-      (job: StreamingContext) => {
-        // A window of one batch every two: the batches at odd seconds run no job and compute
-        // no window's parent, so they are committed beside the queue.
-        job
-          .source(stream.plugin(), {}, { id: "stream" })
-          .map((record) => decoder.decode(record.value))
-          .window(1000, 2000)
-          .foreachBatch((_, time) => {
-            events.push(`output ${time} (${stream.acknowledged} acknowledged)`);
-          });
-      },
-      { fileSystem: fs },
-    );
-    folder.running.push(ctx);
+    // A window of one batch every two: the batches at odd seconds run no job and compute no
+    // window's parent, so they are committed beside the queue.
+    const ctx = await startLoggingJob(stream, events, clock, {
+      fileSystem: fs,
+      window: [1000, 2000],
+    });
     for (const [time, value] of [
       [1000, "a"],
       [2000, "b"],
       [3000, "c"],
     ] as const) {
-      stream.append("p0", value);
-      await until(() => stream.caughtUp(), `${value} read`);
+      await appendRead(stream, value);
       clock.advance(1000);
       if (time < 3000) await processed(ctx, time);
     }
     await until(() => events.includes("checkpoint 3000 held"), "the checkpoint at 3000 held");
-    stream.append("p0", "d");
-    await until(() => stream.caughtUp(), "d read");
+    await appendRead(stream, "d");
     const submitted = nextEvent(ctx, "onBatchSubmitted", (info) => info.batchTime === 4000);
     clock.advance(1000);
     await submitted;
@@ -233,28 +256,13 @@ describe("with checkpoints every few batches", () => {
     const events: string[] = [];
     const { fs, release } = holdingCheckpoint(2000, events);
     const clock = new ManualClock(0);
-    const ctx: StreamingContext = await startJob(
-      folder.path,
-      clock,
-      (job: StreamingContext) => {
-        job
-          .source(stream.plugin(), {}, { id: "stream" })
-          .map((record) => decoder.decode(record.value))
-          .foreachBatch((_, time) => {
-            events.push(`output ${time} (${stream.acknowledged} acknowledged)`);
-          });
-      },
-      { fileSystem: fs, interval: 2000 },
-    );
-    folder.running.push(ctx);
+    const ctx = await startLoggingJob(stream, events, clock, { fileSystem: fs, interval: 2000 });
     for (const value of ["a", "b"]) {
-      stream.append("p0", value);
-      await until(() => stream.caughtUp(), `${value} read`);
+      await appendRead(stream, value);
       clock.advance(1000);
     }
     await until(() => events.includes("checkpoint 2000 held"), "the checkpoint at 2000 held");
-    stream.append("p0", "c");
-    await until(() => stream.caughtUp(), "c read");
+    await appendRead(stream, "c");
     const submitted = nextEvent(ctx, "onBatchSubmitted", (info) => info.batchTime === 3000);
     clock.advance(1000);
     await submitted;
