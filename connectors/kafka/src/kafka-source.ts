@@ -228,6 +228,21 @@ export class KafkaSource implements Source {
   }
 
   /**
+   * With `transactionalId`, the sink the acknowledgements commit (a paired Kafka sink, or in a
+   * cluster job with a keyed part the keyed exchange): Sluice then refuses overlapping batches.
+   *
+   * @example
+   * source.pairedSink(); // 'the Kafka sink with transactionalId "orders-eos"'
+   */
+  pairedSink(): string | undefined {
+    const id = this.#config.transactionalId;
+    if (id === undefined) return undefined;
+    return this.#keyed === undefined
+      ? `the Kafka sink with transactionalId "${id}"`
+      : `the keyed exchange written in transaction "${id}"`;
+  }
+
+  /**
    * Sets where partitions start when they are next assigned, overriding the group's committed
    * offsets (the hook for a checkpoint layer that restores after `create`). Takes effect for
    * partitions assigned from now on; call it before `connect`.

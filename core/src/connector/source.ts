@@ -121,6 +121,15 @@ export interface Source {
    * as Spark's direct Kafka stream does. Called before every read; keep it cheap.
    */
   backlog?(): ReadonlyMap<string, number>;
+  /**
+   * Sources whose acknowledgement also commits what a sink wrote (a Kafka source paired with its
+   * sink by `transactionalId`: one transaction holds the sink's outputs since the last commit and
+   * the offsets acknowledged): the paired sink as a message names it
+   * (`the Kafka sink with transactionalId "orders-eos"`); `undefined` when not paired. Such an
+   * acknowledgement commits every output written so far, so batches must not overlap: a job
+   * with one refuses `concurrentJobs` above 1 when it starts. Called once, at start.
+   */
+  pairedSink?(): string | undefined;
 }
 
 /**

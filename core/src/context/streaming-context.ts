@@ -57,6 +57,7 @@ import {
   type StreamingContextOptions,
 } from "./context-options.js";
 import type { KeyedPart, StartPlan } from "./keyed-part.js";
+import { refuseOverlappingPairedBatches } from "./paired-sinks.js";
 
 /** Options of `queueStream`. */
 export interface QueueStreamOptions<T> {
@@ -628,6 +629,7 @@ export class StreamingContext {
         `a cluster job with state across batches keeps that state in its keyed exchange (the changelog topic), not in a checkpoint folder: remove ctx.checkpoint("${this.checkpointSettings.directory}") and the checkpoint option from the job (docs/cluster.md)`,
       );
     }
+    refuseOverlappingPairedBatches(this.graph.inputs, this.options.concurrentJobs);
     const interval = this.options.batchInterval;
     let startTime =
       this.startPlan?.startTime ?? (Math.floor(this.clock.now() / interval) + 1) * interval;

@@ -169,6 +169,11 @@ export class MemoryPairedSource implements Source {
     this.#pair.commits++;
   }
 
+  /** Its acknowledgements commit the pair's open transaction. */
+  pairedSink(): string {
+    return "the in-memory paired sink";
+  }
+
   pause(): void {}
   resume(): void {}
   async close(): Promise<void> {}

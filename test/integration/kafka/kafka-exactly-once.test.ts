@@ -2,11 +2,17 @@
 // outputs and its consumed offsets in one transaction. Driven as Sluice's receiver and output
 // do: read, write the batch, then acknowledge every read of the batch together.
 import type { Admin, Kafka, Producer } from "kafkajs";
-import type { SourceRecord } from "sluice";
+import { type SourceRecord, StreamingContext } from "sluice";
 import type { ConnectorRegistry } from "sluice/advanced";
 import type { ReadResult } from "sluice/connector";
+import { ManualClock } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KafkaSink, KafkaSource } from "../../../connectors/kafka/src/index.js";
+import {
+  type KafkaSink,
+  type KafkaSource,
+  kafkaSink,
+  kafkaSource,
+} from "../../../connectors/kafka/src/index.js";
 import {
   BROKERS,
   committedOffsets,
@@ -274,5 +280,70 @@ describe("kafka exactly once (paired source and sink)", () => {
       message: expect.stringContaining(`No Kafka sink with transactionalId "${p.transactionalId}"`),
     });
     expect((await committedOffsets(admin, p.groupId, p.input)).get(0)).toBe("-1");
+  });
+});
+
+describe("a paired source and sink in a job", () => {
+  // The job of `p` (values upper-cased into the paired sink), with `concurrentJobs` batches at once.
+  function pairedJob(p: Pipeline, concurrentJobs: number, clock: ManualClock): StreamingContext {
+    const ctx = new StreamingContext({ batchInterval: 1000, clock, concurrentJobs });
+    ctx.use(kafkaSource, kafkaSink);
+    ctx
+      .source(
+        "kafka",
+        {
+          brokers: BROKERS,
+          topics: [p.input],
+          groupId: p.groupId,
+          transactionalId: p.transactionalId,
+          startFrom: "earliest",
+          pollTimeoutMs: 200,
+        },
+        { id: "orders" },
+      )
+      .map((record) => decoder.decode(record.value).toUpperCase())
+      .sink("kafka", { brokers: BROKERS, topic: p.output, transactionalId: p.transactionalId });
+    return ctx;
+  }
+
+  it("is refused at start with concurrentJobs 2, and runs exactly once with 1", async () => {
+    const p = await pipeline(6);
+    const overlapping = pairedJob(p, 2, new ManualClock(0));
+    expect(() => overlapping.start()).toThrow(
+      expect.objectContaining({
+        code: "SLUICE_INVALID_CONFIG",
+        message: expect.stringMatching(
+          new RegExp(
+            `concurrentJobs: 2.*source "orders".*Kafka sink with transactionalId "${p.transactionalId}".*Use concurrentJobs: 1`,
+          ),
+        ),
+      }),
+    );
+    await overlapping.stop();
+    // Refused before connecting: the group committed nothing, the output topic holds nothing.
+    expect([...(await committedOffsets(admin, p.groupId, p.input)).values()]).toEqual(["-1", "-1"]);
+    expect(await outputValues(p, true)).toEqual([]);
+
+    const clock = new ManualClock(0);
+    const ctx = pairedJob(p, 1, clock);
+    await ctx.start();
+    try {
+      // A batch a second until the group's commits reach the end of the input (at most 60).
+      const ends = await admin.fetchTopicOffsets(p.input);
+      const caughtUp = async () => {
+        const committed = await committedOffsets(admin, p.groupId, p.input);
+        return ends.every(({ partition, high }) => committed.get(partition) === high);
+      };
+      for (let batch = 1; batch <= 60 && !(await caughtUp()); batch++) {
+        clock.advance(1000);
+        await ctx.scope.awaitProcessed(batch * 1000);
+        await new Promise(setImmediate);
+      }
+      expect(ctx.scope.firstError()).toBeUndefined();
+      expect(await caughtUp()).toBe(true);
+      expect(await outputValues(p)).toEqual(p.expected);
+    } finally {
+      await ctx.stop();
+    }
   });
 });
