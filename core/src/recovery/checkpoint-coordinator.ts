@@ -86,6 +86,8 @@ export class CheckpointCoordinator {
   #lastCheckpoint = Number.NEGATIVE_INFINITY;
   #lastCompleted = Number.NEGATIVE_INFINITY;
   #failed = false;
+  /** Why checkpointing failed for good (see `#abandon`). */
+  #failure: unknown;
   #chain: Promise<void> = Promise.resolve();
   #report: RecoveryReport | undefined;
 
@@ -200,8 +202,10 @@ export class CheckpointCoordinator {
    * await coordinator.recordBatch(4000);
    */
   async recordBatch(time: number): Promise<void> {
+    // Once failed, no checkpoint will list the batch as pending: nothing is kept for it.
+    if (this.#failed) return;
     this.#generated.add(time);
-    if (this.#ledgers.length === 0 || this.#failed) return;
+    if (this.#ledgers.length === 0) return;
     const inputs: InputExtent[] = [];
     for (const ledger of this.#ledgers) {
       const extent = ledger.extentOf(time);
@@ -252,13 +256,17 @@ export class CheckpointCoordinator {
   }
 
   async #commit(time: number, failure: unknown, force: boolean): Promise<void> {
-    if (this.#failed) return;
+    if (this.#failed) {
+      this.#release(time);
+      return;
+    }
     if (failure !== undefined) {
-      this.#failed = true;
       this.#logger.error(
         { err: failure, batchTime: time },
         "a batch failed: no checkpoint is written after it and its records are not acknowledged; restart the job to replay from the last checkpoint",
       );
+      this.#abandon(failure);
+      this.#release(time);
       return;
     }
     this.#lastCompleted = Math.max(this.#lastCompleted, time);
@@ -506,9 +514,27 @@ export class CheckpointCoordinator {
   }
 
   #fail(error: SluiceError): void {
-    this.#failed = true;
     this.#logger.error({ err: error }, error.message);
     this.#job.reportError(error);
+    this.#abandon(error);
+  }
+
+  // Checkpointing failed for good: nothing is checkpointed or acknowledged until a restart,
+  // which replays from the last checkpoint. The ledgers stop tracking batches and drop the
+  // acknowledgements they hold, so a job left running keeps bounded memory.
+  #abandon(failure: unknown): void {
+    this.#failed = true;
+    this.#failure = failure;
+    this.#generated.clear();
+    for (const ledger of this.#ledgers) ledger.abandonAcknowledgements();
+  }
+
+  // After the failure, a batch done lets the inputs forget what they handed it: its reads'
+  // acknowledgements were dropped by the ledgers (calling them does nothing), so this only
+  // frees the batch's blocks; the failure keeps an input from settling a read that brought
+  // nothing.
+  #release(time: number): void {
+    for (const input of this.#job.inputs) input.batchCompleted(time, this.#failure);
   }
 }
 

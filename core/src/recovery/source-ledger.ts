@@ -96,6 +96,8 @@ export class SourceLedger {
   #previousCheckpoint = Number.NEGATIVE_INFINITY;
   #walSequence: number | undefined;
   #duplicatesDropped = 0;
+  /** Set once checkpointing failed for good: nothing is acknowledged or tracked any more. */
+  #abandoned = false;
 
   constructor(options: SourceLedgerOptions) {
     this.name = options.name;
@@ -209,7 +211,10 @@ export class SourceLedger {
       return this.receive(records.records(), settle, signal);
     }
     if (wal === undefined) {
-      const kept = this.#dropsCopiesByOffset ? this.#withoutHeldCopies(records) : [...records];
+      const kept =
+        this.#dropsCopiesByOffset && !this.#abandoned
+          ? this.#withoutHeldCopies(records)
+          : [...records];
       // A result of nothing but copies is still held: its acknowledgement (which acknowledges
       // the originals in the external system too) waits for the batch after the originals'.
       this.#held.push({ records: kept, ack: settle, sequence: undefined });
@@ -255,7 +260,40 @@ export class SourceLedger {
       settle();
       return;
     }
-    this.#idleAck ??= settle;
+    if (!this.#abandoned) this.#idleAck ??= settle;
+  }
+
+  /**
+   * Checkpointing failed for good (a batch record could not be written, or a batch failed): no
+   * checkpoint is written and nothing acknowledged any more until the job restarts, which
+   * replays from the last checkpoint — a replayable source from the checkpoint's offsets (it
+   * delivers again what it still holds unacknowledged), a source that cannot replay from its
+   * write-ahead log, which keeps logging (bounded by its size). So the ledger stops tracking:
+   * the acknowledgements it holds or handed out with batches are dropped unsettled (those
+   * handed out become no-ops, so an input may let their batches go), and from now on no batch's
+   * extent and no offset watched for copies is kept. Memory stays bounded however long the job
+   * keeps running. (A copy an after-output source delivers again is then processed again by
+   * this run; the restart outputs it once.)
+   *
+   * @example
+   * ledger.abandonAcknowledgements();
+   */
+  abandonAcknowledgements(): void {
+    this.#abandoned = true;
+    this.#extents.clear();
+    this.#heldOffsets.clear();
+    this.#idleAck = undefined;
+  }
+
+  /**
+   * What the ledger keeps track of now: batches not yet folded into a checkpoint, offsets
+   * watched for copies and reads waiting for a batch (bounded once checkpointing failed).
+   *
+   * @example
+   * ledger.trackedEntries; // 3
+   */
+  get trackedEntries(): number {
+    return this.#extents.size + this.#heldOffsets.size + this.#held.length;
   }
 
   /**
@@ -338,6 +376,13 @@ export class SourceLedger {
         : taken.columns === undefined
           ? taken.records
           : [];
+    if (this.#abandoned) {
+      // Nothing will be acknowledged or checkpointed: the batch goes without bookkeeping.
+      if (records.length === 0 && taken.columns === undefined) return [];
+      return taken.columns === undefined
+        ? [{ records }]
+        : taken.columns.map((columns) => columnsBlock(columns, undefined));
+    }
     if (this.#dropsCopiesByOffset) {
       for (const record of records)
         this.#heldOffsets.set(offsetKey(record.partition, record.offset), time);
@@ -356,8 +401,13 @@ export class SourceLedger {
           : [taken.sequences[0] as number, taken.sequences.at(-1) as number],
     });
     if (records.length === 0 && taken.columns === undefined && taken.acks.length === 0) return [];
-    const acks = taken.acks;
+    let acks = taken.acks;
     const ack = (error?: unknown) => {
+      // Dropped once checkpointing failed for good: only a restart's replay settles them.
+      if (this.#abandoned) {
+        acks = [];
+        return;
+      }
       for (const settle of acks) settle(error);
     };
     if (taken.columns !== undefined) {
@@ -366,14 +416,7 @@ export class SourceLedger {
         columnsBlock(columns, index === 0 ? ack : undefined),
       );
     }
-    return [
-      {
-        records,
-        ack: (error?: unknown) => {
-          for (const ack of acks) ack(error);
-        },
-      },
-    ];
+    return [{ records, ack }];
   }
 
   /** What the batch at `time` took, for the record written before it runs. */

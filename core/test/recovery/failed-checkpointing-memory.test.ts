@@ -1,0 +1,137 @@
+// Once checkpointing has failed for good (a batch record could not be written, or a batch
+// failed), nothing is checkpointed or acknowledged until the job restarts, which replays from
+// the last checkpoint. A job left running meanwhile must not keep bookkeeping per batch or per
+// record: its memory stays bounded however many batches run, and the restart still loses
+// nothing and outputs nothing twice.
+import { batchRecords, type StreamingContext } from "sluice";
+import { FaultInjectingFileSystem } from "sluice/testing";
+import { describe, expect, it } from "vitest";
+import { SourceInputDStream } from "../../src/plugins/source-input-dstream.js";
+import type { SourceLedger } from "../../src/recovery/source-ledger.js";
+import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
+import { until } from "./memory-brokers.js";
+import { MemoryStream } from "./memory-stream.js";
+
+const folder = folderPerTest("sluice-failed-checkpointing-");
+const decoder = new TextDecoder();
+const BATCHES_AFTER_FAILURE = 150;
+
+/** The job: every record's text, written per batch; `fail` makes the output throw at a time. */
+function valuesJob(stream: MemoryStream, outputs: Outputs, fail?: number) {
+  return (ctx: StreamingContext) => {
+    const values = ctx
+      .source(stream.plugin(), {}, { id: "stream" })
+      .map((record) => decoder.decode(record.value));
+    outputs.write("values", values);
+    values.foreachBatch((batch, time) => {
+      if (time === fail) throw new Error(`the output of ${time} failed (${batchRecords(batch)})`);
+    });
+  };
+}
+
+/** The context's connector input and its ledger. */
+function inputOf(ctx: StreamingContext): { input: SourceInputDStream; ledger: SourceLedger } {
+  const input = ctx.scope.graph.inputs.find((candidate) => candidate instanceof SourceInputDStream);
+  if (!(input instanceof SourceInputDStream)) throw new Error("expected a connector input");
+  const ledger = (input as unknown as { ledger: SourceLedger | undefined }).ledger;
+  if (ledger === undefined) throw new Error("expected a ledger (checkpointing)");
+  return { input, ledger };
+}
+
+/** Appends `value`, waits until the source read it, then runs the batch at `time`. */
+async function runBatch(
+  ctx: StreamingContext,
+  clock: ManualClock,
+  stream: MemoryStream,
+  time: number,
+  value: string,
+): Promise<void> {
+  stream.append("p0", value);
+  await until(() => stream.caughtUp(), `${value} read`);
+  clock.advance(1000);
+  // Not `processed`: it throws the job's first error, which is the point here.
+  await ctx.scope.awaitProcessed(time);
+}
+
+/** Every value the outputs hold, over every batch. */
+function allOutput(outputs: Outputs): string[] {
+  return outputs
+    .batches("values")
+    .flatMap(([, values]) => values as string[])
+    .sort();
+}
+
+const failures = [
+  {
+    what: "a batch record cannot be written (the disk is full)",
+    code: "SLUICE_CHECKPOINT_WRITE_FAILED",
+    replayed: [] as number[],
+  },
+  { what: "a batch failed", code: "SLUICE_JOB_FAILED", replayed: [3000] },
+];
+
+describe("after checkpointing failed for good", () => {
+  for (const { what, code, replayed } of failures) {
+    it(`when ${what}: the ledger stays bounded over many batches, and a restart loses nothing`, async () => {
+      const stream = new MemoryStream();
+      const fs = new FaultInjectingFileSystem();
+      const clock = new ManualClock(0);
+      const failsAt = code === "SLUICE_JOB_FAILED" ? 3000 : undefined;
+      const ctx = await startJob(folder.path, clock, valuesJob(stream, new Outputs(), failsAt), {
+        fileSystem: fs,
+      });
+      folder.running.push(ctx);
+      await runBatch(ctx, clock, stream, 1000, "a");
+      await runBatch(ctx, clock, stream, 2000, "b");
+      await until(
+        () => stream.acknowledged === 2,
+        "a and b acknowledged by the checkpoint at 2000",
+      );
+      if (failsAt === undefined) fs.fillDisk();
+
+      const { input, ledger } = inputOf(ctx);
+      let mostTracked = 0;
+      let mostHeld = 0;
+      const values: string[] = [];
+      for (let batch = 0; batch < BATCHES_AFTER_FAILURE; batch++) {
+        const value = `v${batch}`;
+        values.push(value);
+        await runBatch(ctx, clock, stream, 3000 + batch * 1000, value);
+        mostTracked = Math.max(mostTracked, ledger.trackedEntries);
+        mostHeld = Math.max(mostHeld, input.heldAcknowledgements);
+      }
+      expect(ctx.scope.firstError()).toMatchObject({ code });
+      // Without bounds these would grow with every batch (an extent per batch, an offset per
+      // record, a block per batch): at most the read waiting for the next batch is kept.
+      expect(mostTracked).toBeLessThanOrEqual(1);
+      expect(mostHeld).toBeLessThanOrEqual(1);
+      // Nothing acknowledged after the checkpoint at 2000.
+      expect(stream.acknowledged).toBe(2);
+
+      // The process dies; the restart replays from the checkpoint at 2000.
+      stream.crash();
+      fs.freeDisk();
+      const outputs = new Outputs();
+      const again = await startJob(
+        folder.path,
+        new ManualClock(2000),
+        valuesJob(stream, outputs),
+        {},
+      );
+      folder.running.push(again);
+      expect(again.recoveryReport).toMatchObject({
+        checkpointTime: 2000,
+        replayedBatches: replayed,
+      });
+      const end = 3000 + replayed.length * 1000;
+      const clock2 = again.scope.clock as ManualClock;
+      await until(() => stream.caughtUp(), "the restart read everything again");
+      clock2.advance(end - 2000);
+      await processed(again, end);
+      await again.stop({ graceful: true });
+      expect(allOutput(outputs)).toEqual([...values].sort());
+      expect(stream.acknowledged).toBe(2 + BATCHES_AFTER_FAILURE);
+      expect(stream.pendingCount()).toBe(0);
+    });
+  }
+});
