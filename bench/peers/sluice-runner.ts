@@ -49,6 +49,9 @@ async function runBatches(total: number, windowBatches: number, files: string[])
   await ctx.stop();
 }
 
+/** `PEERS_TRACE=1` prints every socket batch (lines, delays, executors' phases) to stderr. */
+const trace = process.env.PEERS_TRACE === "1";
+
 async function runSocket(host: string, port: number, expected: number, interval: number) {
   const args: WordCountArgs = {
     name,
@@ -64,7 +67,17 @@ async function runSocket(host: string, port: number, expected: number, interval:
   const finished = new Promise<void>((resolve) => {
     let counted = 0;
     ctx.addListener({
-      onBatchCompleted: () => {
+      onBatchCompleted: (info) => {
+        if (trace) {
+          const { batchTime, numRecords, schedulingDelay, processingDelay, execution } = info;
+          const phases =
+            execution === undefined
+              ? ""
+              : ` functions ${execution.functionsMs.toFixed(0)} shuffle ${execution.shuffleMs.toFixed(0)} aggregate ${execution.aggregateMs.toFixed(0)} transfer ${execution.transferMs.toFixed(0)} ms`;
+          process.stderr.write(
+            `batch ${batchTime}: ${numRecords} lines, waited ${schedulingDelay} ms, took ${processingDelay} ms${phases}\n`,
+          );
+        }
         const out = digests.get(name) as Digest[];
         if (out.length === counted) return;
         counted = out.length;

@@ -16,11 +16,8 @@ import { DriverExecution } from "../execution/driver-execution.js";
 import type { ExecutorJobSpec } from "../execution/executor-job-spec.js";
 import { warnExecutors } from "../execution/executor-log.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
-import {
-  lineTexts,
-  type TextFileStreamOptions,
-  textFileLines,
-} from "../input/file-input-dstream.js";
+import { type TextFileStreamOptions, textFileLines } from "../input/file-input-dstream.js";
+import { LineTextDStream } from "../input/line-text-dstream.js";
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
 import { receivedValue } from "../input/received-record.js";
 import type { Receiver } from "../input/receiver.js";
@@ -420,8 +417,8 @@ export class StreamingContext {
             }),
       },
     );
-    // Decoded on the driver, partition by partition: the source already cut the lines.
-    return records.transform((batch) => ({ partitions: lineTexts(batch) }));
+    // The source already cut the lines; they become strings where a function first reads them.
+    return new LineTextDStream(records, { by: "source" });
   }
 
   /**

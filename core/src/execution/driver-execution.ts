@@ -193,7 +193,7 @@ export class DriverExecution {
       );
     }
     let mapTasks = 0;
-    for (const { batch } of sources) mapTasks += (batch as Batch<unknown>).partitions.length;
+    for (const { batch } of sources) mapTasks += partitionCount(batch as Batch<unknown>);
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
         Promise.all(
@@ -306,6 +306,11 @@ function taskInputs(batch: Batch<unknown>): TaskInput[] {
     const strings = shippedStrings(records);
     return strings === undefined ? { kind: "records", records } : { kind: "strings", strings };
   });
+}
+
+/** Partitions of `batch`, counted without decoding a columnar batch into JS values. */
+function partitionCount(batch: Batch<unknown>): number {
+  return batch instanceof ColumnarBatch ? batch.columns.length : batch.partitions.length;
 }
 
 /** `stream` as a shuffle, or undefined for any other operator. */

@@ -1,5 +1,6 @@
 import { SourceRecordColumns, type SourceRecordColumnsInit } from "../connector/record-columns.js";
 import type { ColumnarPartition } from "../dstream/columnar-batch.js";
+import type { KeyColumn } from "../kernels/kernels.js";
 
 /**
  * A columnar partition as it crosses to an executor: its typed arrays (copied once by the
@@ -18,8 +19,35 @@ export type ShippedColumns =
  * const input = { kind: "columns", columns: shippable(batch.columns[0]) };
  */
 export function shippable(partition: ColumnarPartition): ShippedColumns {
-  if (partition.kind !== "records") return partition;
-  return { kind: "records", pieces: partition.pieces.map((piece) => piece.fields()) };
+  switch (partition.kind) {
+    case "records":
+      return { kind: "records", pieces: partition.pieces.map((piece) => piece.fields()) };
+    case "text":
+      return { kind: "text", keys: compactColumn(partition.keys) };
+    case "pairs": {
+      const { values } = partition;
+      return {
+        kind: "pairs",
+        keys: compactColumn(partition.keys),
+        values: typeof values === "number" ? values : compact(values),
+      };
+    }
+    case "numbers":
+      return { kind: "numbers", values: compact(partition.values) };
+  }
+}
+
+function compactColumn(column: KeyColumn): KeyColumn {
+  return { keys: compact(column.keys), offsets: compact(column.offsets) };
+}
+
+/**
+ * `array` alone in its buffer: a message clones a typed array's whole buffer, so a view into a
+ * larger one (a source's read buffer, a parser's blob) is copied out first, once, to what it sees.
+ */
+function compact<Array extends Uint8Array | Uint32Array | Float64Array>(array: Array): Array {
+  if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) return array;
+  return array.slice() as Array;
 }
 
 /**

@@ -1,9 +1,6 @@
-import { isAscii } from "node:buffer";
-import type { SourceRecordColumns } from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
-import type { Batch } from "../dstream/batch.js";
-import { columnsOf } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
+import { LineTextDStream } from "./line-text-dstream.js";
 
 type LineStream = DStream<string>;
 
@@ -30,50 +27,6 @@ export interface TextFileStreamOptions {
   readonly pollIntervalMs?: number;
   /** The source's id in logs, errors and the checkpoint (default `source:file#<n>`). */
   readonly id?: string;
-}
-
-// Lines are decoded as they were read: invalid UTF-8 becomes U+FFFD, and a byte order mark stays
-// a character of its line (TextDecoder would drop it from the start of every line).
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/**
- * The text of a line read by a line-oriented source (`socket`, `file` in `lines` mode).
- *
- * @example
- * lineText({ value: new TextEncoder().encode("hello"), headers: {}, timestampMs: 0, partition: "a.txt", offset: "6" }); // "hello"
- */
-export function lineText(record: SourceRecord): string {
-  return decoder.decode(record.value);
-}
-
-/**
- * The text of every line of a batch of a line-oriented source, partition by partition, as
- * `lineText` gives it: a byte batch of ASCII lines is decoded in one pass (no record object per
- * line), anything else line by line.
- *
- * @example
- * const texts = lineTexts(batch); // [["first line", "second line"], []]
- */
-export function lineTexts(batch: Batch<SourceRecord>): string[][] {
-  const columns = columnsOf(batch, "records");
-  if (columns === undefined) return batch.partitions.map((partition) => partition.map(lineText));
-  return columns.map(({ pieces }) => pieces.flatMap(piecesLines));
-}
-
-function piecesLines(piece: SourceRecordColumns): string[] {
-  const { bytes, valueOffsets } = piece;
-  const used = bytes.subarray(valueOffsets[0], valueOffsets[piece.length]);
-  if (!isAscii(used)) return piece.records().map(lineText);
-  const text = Buffer.from(used.buffer, used.byteOffset, used.byteLength).toString("latin1");
-  const start = valueOffsets[0] as number;
-  const lines = new Array<string>(piece.length);
-  for (let row = 0; row < lines.length; row++) {
-    lines[row] = text.slice(
-      (valueOffsets[row] as number) - start,
-      (valueOffsets[row + 1] as number) - start,
-    );
-  }
-  return lines;
 }
 
 /** What `textFileLines` needs of a context: `ctx.source`. */
@@ -109,38 +62,8 @@ export function textFileLines(
     },
     id === undefined ? {} : { id },
   );
-  return records.transform((batch) => ({ partitions: linesByFile(batch, filter) }));
-}
-
-/**
- * A batch of file-source records as lines, one partition per file in name order (so a batch does
- * not depend on the order the source happened to read its files in), keeping only the files
- * `accept` takes.
- *
- * @example
- * linesByFile(batch); // [["a1", "a2"], ["b1"]] for a.txt and b.txt
- */
-export function linesByFile(
-  batch: Batch<SourceRecord>,
-  accept?: (fileName: string) => boolean,
-): string[][] {
-  const byFile = new Map<string, string[]>();
-  const refused = new Set<string>();
-  for (const records of batch.partitions) {
-    for (const record of records) {
-      let lines = byFile.get(record.partition);
-      if (lines === undefined) {
-        if (refused.has(record.partition)) continue;
-        if (accept !== undefined && !accept(record.partition)) {
-          refused.add(record.partition);
-          continue;
-        }
-        lines = [];
-        byFile.set(record.partition, lines);
-      }
-      lines.push(lineText(record));
-    }
-  }
-  const names = [...byFile.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return names.map((name) => byFile.get(name) as string[]);
+  return new LineTextDStream(
+    records,
+    filter === undefined ? { by: "file" } : { by: "file", accept: filter },
+  );
 }

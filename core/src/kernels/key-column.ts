@@ -153,7 +153,8 @@ export function validateKeyColumn(column: KeyColumn): void {
   }
 }
 
-const decoder = new TextDecoder();
+// A byte order mark stays a character of its row: a key that starts with U+FEFF decodes to itself.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Decodes every row of a key column to a JS string (invalid UTF-8 becomes U+FFFD, as
