@@ -243,6 +243,23 @@ export class KafkaSource implements Source {
   }
 
   /**
+   * A checkpoint was written and its acknowledgements made: paired with a sink (outside cluster
+   * mode), the sink's open transaction — outputs of batches the checkpoint covers, those
+   * without input too — commits now with the offsets acknowledged so far, even when the
+   * checkpoint acknowledged no read (none came back before its batch was cut: a poll longer
+   * than the checkpoint interval, a paused source). Coalesces with the commit its
+   * acknowledgements began. In cluster mode every batch commits on its own acknowledgement.
+   *
+   * @example
+   * await source.checkpointed();
+   */
+  async checkpointed(): Promise<void> {
+    if (this.#config.transactionalId === undefined || this.#cluster !== undefined) return;
+    if (this.#closed) return;
+    await this.#linkedCommit();
+  }
+
+  /**
    * Sets where partitions start when they are next assigned, overriding the group's committed
    * offsets (the hook for a checkpoint layer that restores after `create`). Takes effect for
    * partitions assigned from now on; call it before `connect`.

@@ -130,6 +130,16 @@ export interface Source {
    * with one refuses `concurrentJobs` above 1 when it starts. Called once, at start.
    */
   pairedSink?(): string | undefined;
+  /**
+   * A checkpoint was written and its acknowledgements made (their `ack` calls returned): every
+   * output written so far belongs to a batch it covers, and the next batch's outputs wait until
+   * this settles. A source paired with a sink (`pairedSink`) commits the sink's writes now, with
+   * the offsets acknowledged so far, even when the checkpoint acknowledged no read of it (its
+   * batches brought no records, and no read that brought nothing came back before they were
+   * cut): those outputs must not wait for a later acknowledgement, or a crash before it loses
+   * them. Optional; a rejection is logged.
+   */
+  checkpointed?(): void | Promise<void>;
 }
 
 /**

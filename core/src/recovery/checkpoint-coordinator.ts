@@ -279,6 +279,7 @@ export class CheckpointCoordinator {
     if (!due || this.#hooks.hasUnfinishedBefore(time)) return;
     if (!(await this.#writeCheckpoint(time))) return;
     for (const input of this.#job.inputs) input.batchCompleted(time, undefined);
+    await this.#tellCheckpointed();
     await this.#truncateLogs();
   }
 
@@ -338,6 +339,30 @@ export class CheckpointCoordinator {
       fingerprint: named.operator.stateFingerprint(),
       state,
     };
+  }
+
+  // After a checkpoint's acknowledgements: a source paired with a sink commits what the sink
+  // wrote, which the checkpoint covers, even when it acknowledged no read of that source (see
+  // `Source.checkpointed`). Its acknowledgements are settled a turn later (they may commit more
+  // than their read), so the sources hear of the checkpoint once those calls were made.
+  async #tellCheckpointed(): Promise<void> {
+    const sources = this.#job.inputs.flatMap((input) =>
+      input instanceof SourceInputDStream && input.connector.connector.checkpointed !== undefined
+        ? [input.connector]
+        : [],
+    );
+    if (sources.length === 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const { id, connector } of sources) {
+      try {
+        await connector.checkpointed?.();
+      } catch (error) {
+        this.#logger.warn(
+          { err: error, input: id },
+          "the source could not commit what the checkpoint covers; a later acknowledgement commits it",
+        );
+      }
+    }
   }
 
   // Once `keep` checkpoints are known, the oldest kept one bounds what the logs must hold.

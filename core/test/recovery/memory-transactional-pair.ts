@@ -163,6 +163,13 @@ export class MemoryPairedSource implements Source {
     this.#acked = Math.max(this.#acked, from + count);
     // A read that brought nothing commits only when no read with records before it waits.
     if (count === 0 && [...this.#inFlight].some((read) => read < sequence)) return;
+    this.#commitOpen();
+  }
+
+  // The open transaction with the offsets acknowledged so far (a transaction with neither is
+  // not begun).
+  #commitOpen(): void {
+    if (this.#pair.open.length === 0 && this.#pair.committedOffset === this.#acked) return;
     this.#pair.committed.push(...this.#pair.open);
     this.#pair.open = [];
     this.#pair.committedOffset = this.#acked;
@@ -172,6 +179,12 @@ export class MemoryPairedSource implements Source {
   /** Its acknowledgements commit the pair's open transaction. */
   pairedSink(): string {
     return "the in-memory paired sink";
+  }
+
+  /** A checkpoint covers every output written: the open transaction commits now. */
+  checkpointed(): void {
+    if (this.#dead) return;
+    this.#commitOpen();
   }
 
   pause(): void {}

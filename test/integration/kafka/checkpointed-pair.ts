@@ -36,6 +36,8 @@ export interface PairedJobShape {
   readonly windowMs: number;
   readonly slideMs: number;
   readonly checkpointIntervalMs: number;
+  /** How long a read waits for records before returning none (default 100 ms). */
+  readonly pollTimeoutMs?: number;
 }
 
 /** A running job of the pair. */
@@ -138,7 +140,7 @@ export function checkpointedPairSuite(prefix: string): CheckpointedPairSuite {
             groupId: names.groupId,
             transactionalId: names.transactionalId,
             startFrom: "earliest",
-            pollTimeoutMs: 100,
+            pollTimeoutMs: shape.pollTimeoutMs ?? 100,
           });
           input
             .map((record) => decoder.decode(record.value).toUpperCase())

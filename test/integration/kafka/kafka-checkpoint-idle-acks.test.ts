@@ -157,4 +157,51 @@ describe("kafka exactly once with checkpoints, through reads that brought no rec
       await closeConnectorsOf(again.ctx);
     }
   }, 120_000);
+
+  it("a checkpoint with no read to acknowledge (a poll longer than the checkpoint interval) commits the outputs it covers: a crash loses none", async () => {
+    const names = await suite.names("long-poll");
+    const fs = new FaultInjectingFileSystem();
+    const clock = new ManualClock(0);
+    // A read waits up to 10 minutes for records: none that brought nothing comes back meanwhile.
+    const shape = { ...SHAPE, appName: "long-poll", pollTimeoutMs: 600_000 };
+    const job = await suite.startJob(names, shape, clock, fs);
+    const { ctx, records, source } = job;
+    try {
+      await suite.producer.send({ topic: names.input, messages: [{ value: "r1" }] });
+      await until(
+        () => source.metrics.recordsIn === 1 && records.hasPendingData(),
+        30_000,
+        "r1 read",
+      );
+      for (const time of [1000, 2000, 3000, 4000, 5000, 6000]) {
+        clock.advance(1000);
+        await ctx.scope.awaitProcessed(time);
+      }
+      await linkedSource(names.transactionalId)?.pendingCommit;
+      expect(ctx.scope.firstError()).toBeUndefined();
+      // Only r1's read came back: the checkpoint at 6000 had no read to acknowledge.
+      expect(job.reads()).toBe(1);
+    } finally {
+      // The process dies before any later acknowledgement.
+      fs.fillDisk({ only: (path) => path.includes("checkpoint-") });
+      await ctx.stop();
+      await closeConnectorsOf(ctx);
+    }
+    // The checkpoint at 6000 committed R1 of 4000 and 5000 though it acknowledged no read.
+    expect((await committedOffsets(suite.admin, names.groupId, names.input)).get(0)).toBe("1");
+    expect(await suite.outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
+    const again = await suite.startJob(
+      names,
+      shape,
+      new ManualClock(6000),
+      new FaultInjectingFileSystem(),
+    );
+    try {
+      expect(again.ctx.recoveryReport).toMatchObject({ checkpointTime: 6000, replayedBatches: [] });
+    } finally {
+      await again.ctx.stop();
+      await closeConnectorsOf(again.ctx);
+    }
+    expect(await suite.outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
+  }, 120_000);
 });
