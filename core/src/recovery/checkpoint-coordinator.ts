@@ -300,6 +300,7 @@ export class CheckpointCoordinator {
         operators,
       };
       await this.store.write(checkpoint);
+      for (const ledger of this.#ledgers) ledger.checkpointWritten(time);
       this.#lastCheckpoint = time;
       for (const batch of this.#generated) if (batch <= time) this.#generated.delete(batch);
       this.#walHistory.push(walSequences(checkpoint));

@@ -440,9 +440,21 @@ export class SourceLedger {
       if (extent.wal !== undefined) this.#walSequence = extent.wal[1];
       this.#extents.delete(batchTime);
     }
-    // Copies of what the previous checkpoint covered are no longer watched for: its
-    // acknowledgements went out a whole checkpoint ago. The newest offset per partition stays
-    // (a copy of the record at seek's position is one too many after a recovery too).
+    return { name: this.name, offsets: new Map(this.#offsets), walSequence: this.#walSequence };
+  }
+
+  /**
+   * The checkpoint at `time` was written (its acknowledgements go out now). Copies of what the
+   * previous written checkpoint covered are no longer watched for: its acknowledgements went
+   * out a whole checkpoint ago. A checkpoint that could not be written acknowledged nothing, so
+   * what it would have covered stays watched until one that is written acknowledges it.
+   *
+   * @example
+   * ledger.checkpointWritten(5000);
+   */
+  checkpointWritten(time: number): void {
+    // The newest offset per partition stays (a copy of the record at seek's position is one
+    // too many after a recovery too).
     const latest = new Set(
       [...this.#offsets].map(([partition, offset]) => offsetKey(partition, offset)),
     );
@@ -452,7 +464,6 @@ export class SourceLedger {
       }
     }
     this.#previousCheckpoint = time;
-    return { name: this.name, offsets: new Map(this.#offsets), walSequence: this.#walSequence };
   }
 
   /**
