@@ -18,6 +18,14 @@ import { type RecoveryReport, type ReportEntry, reportProblems } from "./recover
 import { SourceLedger } from "./source-ledger.js";
 import { WriteAheadLog } from "./write-ahead-log.js";
 
+/**
+ * Checkpoints that may fail in a row before checkpointing stops for good: one that cannot be
+ * written leaves its acknowledgements to the next, which holds what both cover in memory, so
+ * checkpoints that keep failing (a disk left too full for them, state that cannot be
+ * serialized) would hold the records of every batch until the job restarts.
+ */
+const CHECKPOINTS_FAILING_IN_A_ROW = 3;
+
 /** A checkpoint read back for a job to resume from. */
 export interface RecoveredCheckpoint {
   readonly checkpoint: CheckpointData;
@@ -88,6 +96,8 @@ export class CheckpointCoordinator {
   #failed = false;
   /** Why checkpointing failed for good (see `#abandon`). */
   #failure: unknown;
+  /** Checkpoints that could not be written since the last one that was. */
+  #failedInARow = 0;
   #chain: Promise<void> = Promise.resolve();
   #report: RecoveryReport | undefined;
 
@@ -277,7 +287,11 @@ export class CheckpointCoordinator {
       : this.settings.intervalMs;
     const due = force || interval === undefined || time - this.#lastCheckpoint >= interval;
     if (!due || this.#hooks.hasUnfinishedBefore(time)) return;
-    if (!(await this.#writeCheckpoint(time))) return;
+    if (!(await this.#writeCheckpoint(time))) {
+      // The failure that ended checkpointing: this batch's blocks go like the later ones'.
+      if (this.#failed) this.#release(time);
+      return;
+    }
     for (const input of this.#job.inputs) input.batchCompleted(time, undefined);
     await this.#tellCheckpointed();
     await this.#truncateLogs();
@@ -300,6 +314,7 @@ export class CheckpointCoordinator {
         operators,
       };
       await this.store.write(checkpoint);
+      this.#failedInARow = 0;
       for (const ledger of this.#ledgers) ledger.checkpointWritten(time);
       this.#lastCheckpoint = time;
       for (const batch of this.#generated) if (batch <= time) this.#generated.delete(batch);
@@ -317,6 +332,16 @@ export class CheckpointCoordinator {
             );
       this.#logger.error({ err: failure, batchTime: time }, "checkpoint failed");
       this.#job.reportError(failure);
+      this.#failedInARow++;
+      if (this.#failedInARow >= CHECKPOINTS_FAILING_IN_A_ROW) {
+        this.#fail(
+          new SluiceError(
+            "SLUICE_CHECKPOINT_WRITE_FAILED",
+            `${this.#failedInARow} checkpoints in a row could not be written to ${this.settings.directory} (the last for the batch at ${time} ms: ${failure.message}); no checkpoint is written and nothing is acknowledged from now on: restart the job to resume from the checkpoint at ${this.#lastCheckpoint} ms`,
+            { cause: failure },
+          ),
+        );
+      }
       return false;
     }
   }
