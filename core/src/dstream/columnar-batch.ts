@@ -58,6 +58,17 @@ export class ColumnarBatch<T> implements Batch<T> {
     return size;
   }
 
+  /**
+   * Lets go of the JS values `partitions` decoded (they decode again, to equal values, if read
+   * once more), keeping the columns.
+   *
+   * @example
+   * batch.releaseRecords(); // batch.isMaterialised === false
+   */
+  releaseRecords(): void {
+    this.#records = undefined;
+  }
+
   /** True once `partitions` was read (the columns were decoded into JS values). */
   get isMaterialised(): boolean {
     return this.#records !== undefined;

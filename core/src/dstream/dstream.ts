@@ -5,6 +5,7 @@ import type { Duration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
 import { type Batch, batchRecords, batchSize } from "./batch.js";
 import { type ByteParser, checkByteParser, type TextRecord } from "./byte-parser.js";
+import { ColumnarBatch } from "./columnar-batch.js";
 import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
 import { type NamedWindowOptions, namedWindow } from "./named-window-options.js";
@@ -270,8 +271,16 @@ export abstract class DStream<T> {
    */
   clearMetadata(time: number): void {
     const remembered = this.remembered ?? this.slideDuration;
-    for (const batchTime of this.generated.keys()) {
-      if (batchTime <= time - remembered) this.generated.delete(batchTime);
+    for (const [batchTime, batch] of this.generated) {
+      if (batchTime <= time - remembered) {
+        this.generated.delete(batchTime);
+      } else if (batchTime <= time && remembered <= this.slideDuration) {
+        // No later batch reads this one (nothing asked to remember more than a slide), so the JS
+        // values a columnar batch was decoded into go now instead of a batch later: kept, they
+        // would survive the next batch's young-generation collections and be copied into old
+        // space. Read again (`slice`), the columns decode again, to equal values.
+        batch.then(releaseDecodedRecords, ignoreFailure);
+      }
     }
     for (const parent of this.dependencies) parent.clearMetadata(time);
   }
@@ -1310,3 +1319,10 @@ function textFilesDirectory(prefix: string, time: number, suffix: string | undef
     ? `${prefix}-${time}`
     : `${prefix}-${time}.${suffix}`;
 }
+
+function releaseDecodedRecords(batch: Batch<unknown> | undefined): void {
+  if (batch instanceof ColumnarBatch) batch.releaseRecords();
+}
+
+// A batch that failed was reported by its job; forgetting it has nothing to add.
+function ignoreFailure(): void {}
