@@ -131,6 +131,59 @@ describe("ReceivedLines", () => {
     );
   });
 
+  it("appends the lines of a chunk in one go as line-by-line appends would, \r\n and all", () => {
+    const text = fc.array(fc.constantFrom("a", "é", "\r", " ", "xyz"), { maxLength: 6 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.array(fc.tuple(text, fc.boolean()), { maxLength: 40 }),
+            fc.integer({ min: 1, max: 30 }),
+          ),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 0, max: 5 }),
+        (steps, padding) => {
+          // An array is a chunk of lines (`\r\n` or `\n` ends each), with bytes around them that
+          // are not appended; a number takes that many.
+          const bulk = new ReceivedLines("p");
+          const oneByOne = new ReceivedLines("p");
+          const texts = (taken: ReturnType<ReceivedLines["take"]>) =>
+            taken.records().map((record) => decoder.decode(record.value));
+          for (const step of steps) {
+            if (typeof step === "number") {
+              expect(texts(bulk.take(step))).toEqual(texts(oneByOne.take(step)));
+              continue;
+            }
+            const lines = step.map(([parts, crlf]) => parts.join("") + (crlf ? "\r\n" : "\n"));
+            const body = encoder.encode(lines.join(""));
+            const chunk = new Uint8Array(body.length + 2 * padding).fill(0x0a);
+            chunk.set(body, padding);
+            bulk.appendLines(chunk, padding, padding + body.length, 1);
+            for (const line of lines) {
+              // The line rule: it ends at `\n`, a `\r` just before it dropped.
+              const text = line.slice(0, -1);
+              oneByOne.append(encoder.encode(text.endsWith("\r") ? text.slice(0, -1) : text), 1);
+            }
+            expect(bulk.length).toBe(oneByOne.length);
+          }
+          const all = Number.MAX_SAFE_INTEGER;
+          expect(texts(bulk.take(all))).toEqual(texts(oneByOne.take(all)));
+        },
+      ),
+    );
+  });
+
+  it("grows its rows in the middle of a chunk", () => {
+    const received = new ReceivedLines("p");
+    const chunk = encoder.encode(Array.from({ length: 5000 }, (_, i) => `w${i}\r\n`).join(""));
+    received.appendLines(chunk, 0, chunk.length, 1);
+    const records = received.take(Number.MAX_SAFE_INTEGER).records();
+    expect(records.map((record) => decoder.decode(record.value))).toEqual(
+      Array.from({ length: 5000 }, (_, i) => `w${i}`),
+    );
+  });
+
   it("grows past its first buffer for long lines and many rows", () => {
     const received = new ReceivedLines("p");
     const long = "x".repeat(100_000);

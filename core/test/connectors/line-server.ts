@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from "node:net";
 export class LineServer {
   readonly #server: Server;
   readonly #clients = new Set<Socket>();
-  #backlog: string[] = [];
+  #backlog: Array<string | Uint8Array> = [];
   #port = 0;
 
   private constructor() {
@@ -16,7 +16,7 @@ export class LineServer {
       socket.on("close", () => this.#clients.delete(socket));
       socket.on("error", () => undefined);
       if (this.#backlog.length > 0) {
-        socket.write(this.#backlog.join(""));
+        for (const data of this.#backlog) socket.write(data);
         this.#backlog = [];
       }
     });
@@ -43,9 +43,9 @@ export class LineServer {
   }
 
   /** Sends raw text (the caller adds newlines). */
-  sendRaw(text: string): void {
-    if (this.#clients.size === 0) this.#backlog.push(text);
-    for (const client of this.#clients) client.write(text);
+  sendRaw(data: string | Uint8Array): void {
+    if (this.#clients.size === 0) this.#backlog.push(data);
+    for (const client of this.#clients) client.write(data);
   }
 
   /** Sends each value as one line. */

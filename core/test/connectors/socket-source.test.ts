@@ -63,6 +63,20 @@ describe("socket source", () => {
     );
   });
 
+  it("gives the same lines however the bytes are cut into chunks", async () => {
+    const source = await openSource({ onServerClose: "end" });
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      i % 7 === 0 ? "" : `${"é".repeat(i % 3)}w${i}${i % 5 === 0 ? "\r" : ""}x`,
+    );
+    const bytes = Buffer.from(lines.map((line, i) => `${line}${i % 2 ? "\r\n" : "\n"}`).join(""));
+    // Pieces of 1 to 9 bytes: a line, a \r\n or a character is cut at every place somewhere.
+    for (let at = 0, size = 1; at < bytes.length; at += size, size = (size % 9) + 1) {
+      server.sendRaw(bytes.subarray(at, at + size));
+    }
+    server.endClients();
+    expect(texts(await readRecords(source, lines.length))).toEqual(lines);
+  });
+
   it("loses nothing when it buffers more than maxBufferedRecords and pauses the socket", async () => {
     const source = await openSource({ maxBufferedRecords: 5, maxRecordsPerRead: 3 });
     const lines = Array.from({ length: 60 }, (_, index) => `line-${index}`);

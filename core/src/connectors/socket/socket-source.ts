@@ -157,35 +157,41 @@ export class SocketSource implements Source {
   #onData(chunk: Buffer): void {
     let start = 0;
     const now = Date.now();
-    for (let index = chunk.indexOf(NEWLINE); index !== -1; index = chunk.indexOf(NEWLINE, start)) {
-      if (this.#partialBytes === 0) {
-        // The whole line is in this chunk: straight into the columns.
-        const end = index > start && chunk[index - 1] === CARRIAGE_RETURN ? index - 1 : index;
-        this.#received.append(chunk.subarray(start, end), now);
-      } else {
-        this.#partial.push(chunk.subarray(start, index));
-        this.#partialBytes += index - start;
-        this.#emitLine(now);
-      }
-      start = index + 1;
+    const first = this.#partialBytes > 0 ? chunk.indexOf(NEWLINE) : -1;
+    if (first !== -1) {
+      // The line begun in an earlier chunk ends here.
+      this.#partial.push(chunk.subarray(0, first));
+      this.#partialBytes += first;
+      this.#emitLine(now);
+      start = first + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= start) {
+      // Every line that ends in this chunk, straight into the columns in one copy.
+      this.#received.appendLines(chunk, start, last + 1, now);
+      start = last + 1;
     }
     if (start < chunk.length) {
       // The rest waits for its newline; a copy, so the socket's pooled chunk is not pinned.
       this.#partial.push(Buffer.from(chunk.subarray(start)));
       this.#partialBytes += chunk.length - start;
-      if (this.#partialBytes > this.#config.maxLineBytes) {
-        this.#failure = new SluiceError(
-          "SLUICE_INVALID_RECORD",
-          `socket source: ${this.#partition} sent a line longer than maxLineBytes (${this.#config.maxLineBytes}) after offset ${this.#received.nextOffset}; raise maxLineBytes or fix the sender.`,
-        );
-        this.#socket?.destroy();
-      }
+      this.#checkLineLength();
     }
     if (this.#received.length >= this.#config.maxBufferedRecords && !this.#backpressured) {
       this.#backpressured = true;
       this.#socket?.pause();
     }
     this.#wakeup.notify();
+  }
+
+  /** A line still waiting for its newline may not grow past `maxLineBytes`. */
+  #checkLineLength(): void {
+    if (this.#partialBytes <= this.#config.maxLineBytes || this.#failure !== undefined) return;
+    this.#failure = new SluiceError(
+      "SLUICE_INVALID_RECORD",
+      `socket source: ${this.#partition} sent a line longer than maxLineBytes (${this.#config.maxLineBytes}) after offset ${this.#received.nextOffset}; raise maxLineBytes or fix the sender.`,
+    );
+    this.#socket?.destroy();
   }
 
   /** The line whose parts wait in `#partial` is complete. */
