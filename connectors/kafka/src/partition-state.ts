@@ -17,7 +17,10 @@ export interface HeldRecord {
   value: Uint8Array | null;
   key: Uint8Array | null;
   readonly timestampMs: number;
-  /** kafkajs's headers, made record headers only when a record is asked for; none when empty. */
+  /**
+   * kafkajs's headers with their binary values copied out of the fetch response
+   * (`compactHeaders`), made record headers only when a record is asked for; none when empty.
+   */
   readonly headers: IHeaders | undefined;
   /** The byte batch of the latest read that handed it out, if any. */
   read: SourceRecordColumns | undefined;

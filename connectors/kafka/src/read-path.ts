@@ -7,6 +7,7 @@ import {
   type SourceRecordColumns,
   SourceRecordColumnsBuilder,
 } from "sluice/connector";
+import { compactHeaders } from "./compact-headers.js";
 import type { HeldRecord, PartitionState } from "./partition-state.js";
 import type { KafkaSourceConfig } from "./source-config.js";
 import { parsePartitionKey, partitionKey } from "./topic-partition.js";
@@ -246,7 +247,7 @@ function toHeld(message: KafkaMessage): HeldRecord {
     value: message.value,
     key: message.key,
     timestampMs: Number(message.timestamp),
-    headers: hasHeaders(message.headers) ? message.headers : undefined,
+    headers: hasHeaders(message.headers) ? compactHeaders(message.headers) : undefined,
     read: undefined,
     row: 0,
   };

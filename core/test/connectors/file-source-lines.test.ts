@@ -143,6 +143,30 @@ describe("file source, lines format", () => {
     expect(offsets).toEqual(expected.offsets);
   });
 
+  it("hands out lines that keep alive no more than twice their read's bytes", async () => {
+    // Reads of 10 short lines each: a read takes a sliver of its 64 KiB chunk, and a record held
+    // in a window or in state would otherwise keep the whole chunk alive.
+    const lines = Array.from({ length: 20_000 }, (_, i) => `line ${String(i).padStart(8, "0")}\n`);
+    const { source } = await sourceOver({ "many.txt": lines.join("") }, { maxRecordsPerRead: 10 });
+    // The first read (no estimate of the line length yet), and one sized from the read before.
+    for (let read = 0; read < 2; read++) {
+      const result = await nextRead(source);
+      expect(result.records.map((r) => decoder.decode(r.value))).toEqual(
+        lines.slice(read * 10, read * 10 + 10).map((text) => text.trimEnd()),
+      );
+      const readBytes = result.records.reduce((sum, r) => sum + r.value.byteLength, 0);
+      for (const record of result.records) {
+        expect(record.value.buffer.byteLength).toBeLessThanOrEqual(2 * readBytes);
+      }
+    }
+    // A read that fills its chunk hands the chunk itself over (no copy): the blob is a view
+    // that starts at the chunk's first byte.
+    const whole = await sourceOver({ "one.txt": "alpha\nbeta\n" });
+    const result = await nextRead(whole.source);
+    expect(result.records.map((r) => r.value.byteOffset)).toEqual([0, 5]);
+    expect(result.records[0]?.value.buffer.byteLength).toBe("alpha\nbeta\n".length);
+  });
+
   it("keeps empty lines, CRLF endings and a last line without a newline", async () => {
     const text = "é€\r\n\n\r\nx\ry\nlast";
     const { source } = await sourceOver({ "a.txt": text });

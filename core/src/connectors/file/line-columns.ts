@@ -6,7 +6,9 @@ const INITIAL_ROWS = 1024;
  * The lines of one file gathered in one read as a byte batch. Each chunk read from the file is
  * the source's own buffer, so its lines are moved together in place (dropping the line endings
  * between them) and the chunk becomes the blob of values: the bytes are copied once, within the
- * chunk, with no object per line. A read that takes several chunks joins them when it is built.
+ * chunk, with no object per line. A read that takes several chunks joins them when it is built;
+ * lines that fill less than half of their one chunk are copied out of it, so that the batch's
+ * records (views into the blob) never keep a much larger chunk alive.
  * Each row's offset is the byte position after its line (a number column, no string per row).
  *
  * @example
@@ -75,7 +77,7 @@ export class LineColumns {
     const parts = this.#parts;
     let bytes: Uint8Array;
     if (parts.length === 1) {
-      bytes = parts[0] as Uint8Array;
+      bytes = ownedBytes(parts[0] as Uint8Array);
     } else {
       bytes = new Uint8Array(this.#partBytes);
       let at = 0;
@@ -114,4 +116,14 @@ export class LineColumns {
     positions.set(this.#positions);
     this.#positions = positions;
   }
+}
+
+/**
+ * The chunk's lines as the batch's blob: the chunk itself when they fill most of it, else a
+ * copy of only them. A read that stops after a few short lines (a small `maxRecords`, lines
+ * shorter than the last read's) uses a sliver of its 64 KiB (up to 16 MiB) chunk, and every
+ * record of the batch held in a window or in state would keep the whole chunk alive.
+ */
+function ownedBytes(lines: Uint8Array): Uint8Array {
+  return lines.byteLength * 2 >= lines.buffer.byteLength ? lines : lines.slice();
 }
