@@ -1,7 +1,10 @@
 // Under local[N], socketTextStream's lines cross to the executors as the source's bytes and
 // become strings there: the driver decodes none of them, and the counts equal decoding every
 // line on one thread (UTF-8, a byte order mark, `\r\n`, empty lines).
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createJobContext, type StreamingContext } from "sluice";
 import { ExecutorPool } from "sluice/advanced";
 import { ManualClock } from "sluice/testing";
@@ -63,19 +66,7 @@ describe("socketTextStream under local[2]", () => {
     );
     const port = await serve(wire);
 
-    // Text batches decoded on this thread (the driver) are counted.
-    const descriptor = Object.getOwnPropertyDescriptor(ColumnarBatch.prototype, "partitions");
-    const read = descriptor?.get as (this: ColumnarBatch<unknown>) => unknown;
-    let decodedOnDriver = 0;
-    Object.defineProperty(ColumnarBatch.prototype, "partitions", {
-      configurable: true,
-      get(this: ColumnarBatch<unknown>) {
-        if (!this.isMaterialised && this.columns.some((part) => part.kind === "text")) {
-          decodedOnDriver++;
-        }
-        return read.call(this);
-      },
-    });
+    const spy = spyOnDriverDecoding();
     try {
       const clock = new ManualClock(0);
       ctx = await createJobContext(
@@ -110,11 +101,74 @@ describe("socketTextStream under local[2]", () => {
       expect(total).toBeGreaterThan(0);
       expect(counted).toEqual(expectedCounts(lines));
       expect(pool.completedTasks).toBeGreaterThan(tasks);
-      expect(decodedOnDriver).toBe(0);
+      expect(spy.decoded).toBe(0);
     } finally {
-      if (descriptor !== undefined) {
-        Object.defineProperty(ColumnarBatch.prototype, "partitions", descriptor);
-      }
+      spy.restore();
     }
   });
 });
+
+describe("textFileStream under local[2]", () => {
+  it("groups lines by file on the driver and decodes them on the executors", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "sluice-lines-"));
+    const files = { "b.txt": ["b1", "b2 é", ""], "a.txt": ["a1"], "c.skip": ["dropped"] };
+    for (const [name, lines] of Object.entries(files)) {
+      const staged = join(directory, `.${name}`);
+      await writeFile(staged, lines.map((line) => `${line}\n`).join(""));
+      await rename(staged, join(directory, name));
+    }
+    const spy = spyOnDriverDecoding();
+    try {
+      const clock = new ManualClock(0);
+      ctx = await createJobContext(
+        { module: JOBS, exportName: "fileLines", args: { name: "files", directory } },
+        { batchInterval: 1000, clock, master: "local[2]", executorPool: pool },
+      );
+      await ctx.start();
+      const deadline = Date.now() + 20_000;
+      const seen = () => (counts.get("files") ?? []).flat();
+      for (let time = 1000; seen().length < 4; time += 1000) {
+        if (Date.now() > deadline) throw new Error(`${seen().length} of 4 lines in 20 s`);
+        const done = batchCompleted(ctx, time);
+        clock.advance(1000);
+        await done;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // Files in name order, each file's lines in order; the filter's refusals dropped.
+      expect(seen()).toEqual([
+        ["a1", 2],
+        ["b1", 2],
+        ["b2 é", 4],
+        ["", 0],
+      ]);
+      expect(spy.decoded).toBe(0);
+    } finally {
+      spy.restore();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Counts the text batches decoded on this thread (the driver) until `restore`. */
+function spyOnDriverDecoding(): { readonly decoded: number; restore(): void } {
+  const descriptor = Object.getOwnPropertyDescriptor(ColumnarBatch.prototype, "partitions");
+  const read = descriptor?.get as (this: ColumnarBatch<unknown>) => unknown;
+  const spy = {
+    decoded: 0,
+    restore(): void {
+      if (descriptor !== undefined) {
+        Object.defineProperty(ColumnarBatch.prototype, "partitions", descriptor);
+      }
+    },
+  };
+  Object.defineProperty(ColumnarBatch.prototype, "partitions", {
+    configurable: true,
+    get(this: ColumnarBatch<unknown>) {
+      if (!this.isMaterialised && this.columns.some((part) => part.kind === "text")) {
+        spy.decoded++;
+      }
+      return read.call(this);
+    },
+  });
+  return spy;
+}

@@ -18,3 +18,18 @@ export const socketWordCount = defineJob((ctx, args: { name: string; port: numbe
       received.push(batch.partitions.flat());
     });
 });
+
+/** The lines of the files moved into `directory`, one partition per file, as they arrive. */
+export const fileLines = defineJob((ctx, args: { name: string; directory: string }) => {
+  const received: Array<ReadonlyArray<readonly [string, number]>> = [];
+  counts.set(args.name, received);
+  ctx
+    .textFileStream(args.directory, {
+      newFilesOnly: false,
+      filter: (name) => name.endsWith(".txt"),
+    })
+    .map((line): [string, number] => [line, line.length])
+    .foreachBatch((batch) => {
+      received.push(batch.partitions.flat());
+    });
+});
