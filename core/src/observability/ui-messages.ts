@@ -36,6 +36,8 @@ export type FromUiWorker =
   | { readonly type: "listening"; readonly url: string }
   | { readonly type: "failed"; readonly code: string | undefined; readonly message: string }
   | { readonly type: "metricsText"; readonly id: number; readonly text: string }
+  /** A request the server could not answer: the error's stack, redacted by the main thread. */
+  | { readonly type: "requestFailed"; readonly error: string }
   | { readonly type: "closed" };
 
 /** What the worker starts from (its `workerData`). */

@@ -33,6 +33,11 @@ export interface UiServerParts {
   /** The pages' source of data; absent when only `/metrics` is served. */
   readonly observer: JobObserver | undefined;
   readonly assets: ReadonlyMap<string, UiAsset>;
+  /**
+   * Told of a request the server could not answer (its client gets a 500 without the error's
+   * text: an error may quote what no client should see); absent: the error is dropped.
+   */
+  readonly onRequestError?: (error: unknown) => void;
 }
 
 /**
@@ -58,8 +63,14 @@ export class UiServer {
     this.#tokenDigest = token === undefined ? undefined : digest(token);
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((error: unknown) => {
+        parts.onRequestError?.(error);
         if (!response.headersSent) {
-          send(response, 500, "text/plain; charset=utf-8", `internal error: ${String(error)}\n`);
+          send(
+            response,
+            500,
+            "text/plain; charset=utf-8",
+            "internal error: the UI could not answer this request; the job's log says why\n",
+          );
         } else {
           response.end();
         }

@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
+import { redactText } from "../util/redact-text.js";
 import type { ObservedJob } from "./job-observer.js";
 import type { FromUiWorker, ToUiWorker, UiWorkerData } from "./ui-messages.js";
 import type { ResolvedUiOptions } from "./ui-options.js";
@@ -99,6 +100,11 @@ export class UiThread {
             return;
           case "closed":
             this.#closed?.();
+            return;
+          case "requestFailed":
+            process.emitWarning(`the UI could not answer a request: ${redactText(message.error)}`, {
+              code: "SLUICE_UI_REQUEST_FAILED",
+            });
             return;
         }
       });

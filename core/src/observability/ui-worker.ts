@@ -72,7 +72,18 @@ port.on("message", (message: ToUiWorker) => {
 
 try {
   const assets = data.options.metricsOnly ? new Map() : await loadUiAssets();
-  server = new UiServer({ options: data.options, metrics, observer, assets });
+  server = new UiServer({
+    options: data.options,
+    metrics,
+    observer,
+    assets,
+    // Reported by the main thread, which knows the secret values to redact (this one does not).
+    onRequestError: (error) =>
+      post({
+        type: "requestFailed",
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
+  });
   post({ type: "listening", url: await server.listen() });
 } catch (error) {
   const code =
