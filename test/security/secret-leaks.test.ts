@@ -30,6 +30,9 @@ const SECRETS = {
   vaultUrlPassword: "vault-url-pw-0b6f",
   leakyUrlPassword: "leaky-url-pw-91d2",
   uiToken: "ui-token-of-the-leak-test-5e3a08",
+  executorUrlPassword: "executor-url-pw-6a0e",
+  executorHeader: "executor-header-ref-2d8b",
+  executorSinkPassword: "executor-sink-pw-a41f",
 } as const;
 
 const pem = (body: string): string =>
@@ -40,6 +43,7 @@ const CLOSED = "127.0.0.1:1";
 const ENV = {
   SLUICE_LEAK_TEST_PASSWORD: SECRETS.envPassword,
   SLUICE_LEAK_TEST_USER: SECRETS.envUser,
+  SLUICE_LEAK_TEST_HEADER: SECRETS.executorHeader,
   // Everything down to debug is logged, so every log line is searched.
   SLUICE_LOG_LEVEL: "debug",
 };
@@ -326,6 +330,56 @@ describe("secrets are never printed", () => {
     },
   );
 
+  it(
+    "sluice run under local[2]: the executors' log lines and a function's error there show no secret",
+    PROCESS_TESTS,
+    async () => {
+      // Sends a few lines, one the job's function fails on, then closes.
+      const server = createServer((socket) => socket.end("alpha\nbeta\nleak\ngamma\n"));
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      try {
+        const address = server.address();
+        if (address === null || typeof address === "string") throw new Error("no port");
+        const file = await config("on-executors.yaml", [
+          "job:",
+          `  port: ${address.port}`,
+          "  api:",
+          `    url: "https://app:${SECRETS.executorUrlPassword}@api.example"`,
+          "    header: ${env:SLUICE_LEAK_TEST_HEADER}",
+          `    password: ${SECRETS.executorSinkPassword}`,
+        ]);
+        const { code, output } = await sluice([
+          "run",
+          job("on-executors.ts"),
+          "--config",
+          file,
+          "--master",
+          "local[2]",
+          "--batch",
+          "200ms",
+        ]);
+        expect(code, output).toBe(1);
+        // The executors (threads other than 0) built the job's connectors and logged them; a
+        // reference's value, which only the config said was secret, is hidden there too.
+        const shown = "https://[redacted]@api.example sending [redacted]";
+        expect(output).toMatch(
+          new RegExp(`"api sink for ${escapeRegExp(shown)} \\(thread [1-9]\\d*\\)"`),
+        );
+        expect(output).toMatch(
+          /"header":"\[redacted\]","password":"\[redacted\]"\},"msg":"sink created"/,
+        );
+        // The function failed on an executor, quoting the job's args.
+        expect(output).toMatch(
+          /^sluice: .*on thread [1-9]\d*: cannot call https:\/\/\[redacted\]@api\.example with \[redacted\] and \[redacted\]/m,
+        );
+        expect(leaksIn(output)).toEqual([]);
+      } finally {
+        server.close();
+      }
+    },
+  );
+
   it("sluice connectors: a config with references shows no secret", PROCESS_TESTS, async () => {
     const { code, output } = await sluice(["connectors", "--config", await goodBrokers()]);
     expect(code, output).toBe(0);
@@ -424,6 +478,10 @@ describe("what a run keeps on disk", () => {
     }
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /** The UI's address as `sluice run` prints it (`UI at http://…/`), waiting until it does. */
 function printedUiAddress(child: SluiceProcess): Promise<string> {
