@@ -5,33 +5,20 @@
 // batches without new records) are covered by the checkpoint all the same, so they must commit
 // with it: a crash before some later acknowledgement would otherwise lose them (the restart
 // resumes after the checkpoint and never outputs those batches again).
-import { batchRecords, type StreamingContext } from "sluice";
 import { describe, expect, it } from "vitest";
 import { folderPerTest, ManualClock, processed, startJob } from "./job-harness.js";
-import { MemoryTransactionalPair } from "./memory-transactional-pair.js";
+import { MemoryTransactionalPair, upperCasedWindowJob } from "./memory-transactional-pair.js";
 
 const folder = folderPerTest("sluice-checkpoint-commits-");
-const decoder = new TextDecoder();
 
 /** Lets the acknowledgements and commits Sluice starts asynchronously reach the pair. */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Every value upper-cased, in a window of 5 s sliding by 1 s, to the pair's sink. */
-function windowJob(pair: MemoryTransactionalPair) {
-  return (ctx: StreamingContext) => {
-    ctx
-      .source(pair.plugin(), {}, { id: "paired" })
-      .map((record) => decoder.decode(record.value).toUpperCase())
-      .window(5000, 1000)
-      .foreachBatch((batch, time) => pair.write(time, batchRecords(batch)));
-  };
-}
 
 describe("a checkpoint with no read to acknowledge", () => {
   it("commits the outputs of the batches it covers: a crash after it loses none", async () => {
     const pair = new MemoryTransactionalPair();
     const clock = new ManualClock(0);
-    const ctx = await startJob(folder.path, clock, windowJob(pair), { interval: 3000 });
+    const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), { interval: 3000 });
     folder.running.push(ctx);
     pair.append("r1");
     await pair.poll();
@@ -58,7 +45,7 @@ describe("a checkpoint with no read to acknowledge", () => {
     pair.crash();
 
     // The restart resumes after the checkpoint at 6000: nothing is output again.
-    const again = await startJob(folder.path, new ManualClock(6000), windowJob(pair), {
+    const again = await startJob(folder.path, new ManualClock(6000), upperCasedWindowJob(pair), {
       interval: 3000,
     });
     folder.running.push(again);
@@ -73,7 +60,7 @@ describe("a checkpoint with no read to acknowledge", () => {
   it("commits at a graceful stop the outputs written since the last acknowledgement", async () => {
     const pair = new MemoryTransactionalPair();
     const clock = new ManualClock(0);
-    const ctx = await startJob(folder.path, clock, windowJob(pair), { interval: 2000 });
+    const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), { interval: 2000 });
     folder.running.push(ctx);
     pair.append("r1");
     await pair.poll();

@@ -4,17 +4,16 @@
 // (a window's, state snapshots) too. Until a checkpoint covers those batches, a crash replays
 // them, so such an acknowledgement must wait for the checkpoint; and an idle source must hold
 // one such acknowledgement, not one per read.
-import { batchRecords, StreamingContext } from "sluice";
+import { StreamingContext } from "sluice";
 import { describe, expect, it } from "vitest";
 import { SourceInputDStream } from "../../src/plugins/source-input-dstream.js";
 import { type DurableFileSystem, nodeFileSystem } from "../../src/recovery/durable-fs.js";
 import { folderPerTest, ManualClock, processed, startJob } from "./job-harness.js";
 import { until } from "./memory-brokers.js";
-import { MemoryTransactionalPair } from "./memory-transactional-pair.js";
+import { MemoryTransactionalPair, upperCasedWindowJob } from "./memory-transactional-pair.js";
 
 const folder = folderPerTest("sluice-idle-acks-");
 const { running } = folder;
-const decoder = new TextDecoder();
 
 /** Lets the acknowledgements Sluice settles asynchronously reach the in-memory pair. */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -47,22 +46,11 @@ function holdingCheckpoint(time: number) {
   return { fs, held: () => isHeld, release: open };
 }
 
-/** Every value upper-cased, in a window of 5 s sliding by 1 s, to the pair's sink. */
-function windowJob(pair: MemoryTransactionalPair) {
-  return (ctx: StreamingContext) => {
-    ctx
-      .source(pair.plugin(), {}, { id: "paired" })
-      .map((record) => decoder.decode(record.value).toUpperCase())
-      .window(5000, 1000)
-      .foreachBatch((batch, time) => pair.write(time, batchRecords(batch)));
-  };
-}
-
 describe("with checkpointing, a read that brought nothing", () => {
   it("commits a window's outputs of batches without input only with the checkpoint covering them: a crash outputs nothing twice", async () => {
     const pair = new MemoryTransactionalPair();
     const clock = new ManualClock(0);
-    const ctx = await startJob(folder.path, clock, windowJob(pair), { interval: 3000 });
+    const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), { interval: 3000 });
     running.push(ctx);
     pair.append("r1");
     await pair.poll();
@@ -85,7 +73,7 @@ describe("with checkpointing, a read that brought nothing", () => {
     expect(pair.open.map((written) => written.time)).toEqual([4000]);
     pair.crash();
 
-    const again = await startJob(folder.path, new ManualClock(4000), windowJob(pair), {
+    const again = await startJob(folder.path, new ManualClock(4000), upperCasedWindowJob(pair), {
       interval: 3000,
     });
     running.push(again);
@@ -103,7 +91,7 @@ describe("with checkpointing, a read that brought nothing", () => {
     const pair = new MemoryTransactionalPair();
     const clock = new ManualClock(0);
     const { fs, held, release } = holdingCheckpoint(6000);
-    const ctx = await startJob(folder.path, clock, windowJob(pair), {
+    const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), {
       interval: 3000,
       fileSystem: fs,
     });
@@ -173,7 +161,7 @@ describe("with checkpointing, a read that brought nothing", () => {
     const pair = new MemoryTransactionalPair();
     const clock = new ManualClock(0);
     const ctx = new StreamingContext({ batchInterval: 1000, clock });
-    windowJob(pair)(ctx);
+    upperCasedWindowJob(pair)(ctx);
     await ctx.start();
     running.push(ctx);
     await pair.poll();

@@ -3,7 +3,7 @@
 // with the offsets acknowledged so far; a read that brought nothing does not commit while a read
 // with records handed out before it is unacknowledged (that read's own acknowledgement commits). Reads are answered when the test polls, so it
 // decides when a read brings nothing.
-import type { SourceRecord } from "sluice";
+import { batchRecords, type SourceRecord, type StreamingContext } from "sluice";
 import { defineSource, type ReadResult, readResult, type Source } from "sluice/connector";
 import { z } from "zod";
 import { until } from "./memory-brokers.js";
@@ -190,4 +190,20 @@ export class MemoryPairedSource implements Source {
   pause(): void {}
   resume(): void {}
   async close(): Promise<void> {}
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A job reading `pair`'s source: every value upper-cased, in a window of 5 s sliding by 1 s,
+ * written to the pair's sink (a record read at 1000 is output at 1000 to 5000).
+ */
+export function upperCasedWindowJob(pair: MemoryTransactionalPair) {
+  return (ctx: StreamingContext) => {
+    ctx
+      .source(pair.plugin(), {}, { id: "paired" })
+      .map((record) => decoder.decode(record.value).toUpperCase())
+      .window(5000, 1000)
+      .foreachBatch((batch, time) => pair.write(time, batchRecords(batch)));
+  };
 }

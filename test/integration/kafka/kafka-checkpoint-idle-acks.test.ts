@@ -39,6 +39,30 @@ async function afterIdleReads(job: PairedJob, transactionalId: string): Promise<
   await linkedSource(transactionalId)?.pendingCommit?.catch(() => undefined);
 }
 
+/**
+ * After a crash past the checkpoint at 6000: r1's offset and the five outputs of 1000 to 5000 are
+ * committed, and a restart resumes from that checkpoint with nothing to replay.
+ */
+async function expectCommittedThrough6000(
+  names: Awaited<ReturnType<typeof suite.names>>,
+  shape: PairedJobShape,
+): Promise<void> {
+  expect((await committedOffsets(suite.admin, names.groupId, names.input)).get(0)).toBe("1");
+  expect(await suite.outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
+  const again = await suite.startJob(
+    names,
+    shape,
+    new ManualClock(6000),
+    new FaultInjectingFileSystem(),
+  );
+  try {
+    expect(again.ctx.recoveryReport).toMatchObject({ checkpointTime: 6000, replayedBatches: [] });
+  } finally {
+    await again.ctx.stop();
+    await closeConnectorsOf(again.ctx);
+  }
+}
+
 describe("kafka exactly once with checkpoints, through reads that brought no records", () => {
   it("a window's outputs of batches without input commit only with the checkpoint covering them: after a crash nothing is output twice", async () => {
     const names = await suite.names("idle-acks");
@@ -142,20 +166,7 @@ describe("kafka exactly once with checkpoints, through reads that brought no rec
       await closeConnectorsOf(ctx);
     }
     // The checkpoint at 6000 is where a restart resumes: every output up to it is committed.
-    expect((await committedOffsets(suite.admin, names.groupId, names.input)).get(0)).toBe("1");
-    expect(await suite.outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
-    const again = await suite.startJob(
-      names,
-      SHAPE,
-      new ManualClock(6000),
-      new FaultInjectingFileSystem(),
-    );
-    try {
-      expect(again.ctx.recoveryReport).toMatchObject({ checkpointTime: 6000, replayedBatches: [] });
-    } finally {
-      await again.ctx.stop();
-      await closeConnectorsOf(again.ctx);
-    }
+    await expectCommittedThrough6000(names, SHAPE);
   }, 120_000);
 
   it("a checkpoint with no read to acknowledge (a poll longer than the checkpoint interval) commits the outputs it covers: a crash loses none", async () => {
@@ -188,20 +199,7 @@ describe("kafka exactly once with checkpoints, through reads that brought no rec
       await closeConnectorsOf(ctx);
     }
     // The checkpoint at 6000 committed R1 of 4000 and 5000 though it acknowledged no read.
-    expect((await committedOffsets(suite.admin, names.groupId, names.input)).get(0)).toBe("1");
-    expect(await suite.outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
-    const again = await suite.startJob(
-      names,
-      shape,
-      new ManualClock(6000),
-      new FaultInjectingFileSystem(),
-    );
-    try {
-      expect(again.ctx.recoveryReport).toMatchObject({ checkpointTime: 6000, replayedBatches: [] });
-    } finally {
-      await again.ctx.stop();
-      await closeConnectorsOf(again.ctx);
-    }
+    await expectCommittedThrough6000(names, shape);
     expect(await suite.outputValues(names.output)).toEqual(["R1", "R1", "R1", "R1", "R1"]);
   }, 120_000);
 });
