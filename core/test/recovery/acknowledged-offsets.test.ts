@@ -1,34 +1,16 @@
 // Sources that replay by position and keep acknowledgement state that matters (Redis Streams
 // consumer groups, JetStream, Pulsar): acknowledged only after output and checkpoint, sought to
 // the checkpoint on recovery, and copies the server delivers again dropped.
-import { batchRecords, type StreamingContext } from "sluice";
+import type { StreamingContext } from "sluice";
 import { defineSource } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
 import { until } from "./memory-brokers.js";
-import { MemoryStream } from "./memory-stream.js";
+import { MemoryStream, streamValuesJob } from "./memory-stream.js";
 
 const folder = folderPerTest("sluice-acknowledged-");
 const { running } = folder;
-const decoder = new TextDecoder();
-
-/** The job: every record's text, written per batch (a replay overwrites its batch). */
-function valuesJob(
-  stream: MemoryStream,
-  outputs: Outputs,
-  hooks: { atOutput?: (time: number, values: string[]) => void } = {},
-) {
-  return (ctx: StreamingContext) => {
-    const values = ctx
-      .source(stream.plugin(), {}, { id: "stream" })
-      .map((record) => decoder.decode(record.value));
-    outputs.write("values", values);
-    values.foreachBatch((batch, time) => {
-      hooks.atOutput?.(time, batchRecords(batch));
-    });
-  };
-}
 
 /** Every value output, over every batch. */
 function allOutput(outputs: Outputs): string[] {
@@ -63,7 +45,9 @@ describe("a source whose acknowledgements wait for output (acknowledged offsets)
     const ctx = await startJob(
       folder.path,
       clock,
-      valuesJob(stream, outputs, { atOutput: () => pendingAtOutput.push(stream.pendingCount()) }),
+      streamValuesJob(stream, outputs, {
+        atOutput: () => pendingAtOutput.push(stream.pendingCount()),
+      }),
       { interval: 2000 },
     );
     running.push(ctx);
@@ -82,7 +66,7 @@ describe("a source whose acknowledgements wait for output (acknowledged offsets)
   it("replays exactly once after a crash: batches output but not checkpointed, and records read but in no batch", async () => {
     const stream = new MemoryStream();
     const outputs = new Outputs();
-    const build = valuesJob(stream, outputs);
+    const build = streamValuesJob(stream, outputs);
     const clock1 = new ManualClock(0);
     const first = await startJob(folder.path, clock1, build, { interval: 2000 });
     running.push(first);
@@ -118,7 +102,7 @@ describe("a source whose acknowledgements wait for output (acknowledged offsets)
   it("after a crash between a checkpoint and its acknowledgements, the checkpointed records are acknowledged by seek and never come again", async () => {
     const stream = new MemoryStream();
     const outputs = new Outputs();
-    const build = valuesJob(stream, outputs);
+    const build = streamValuesJob(stream, outputs);
     const clock1 = new ManualClock(0);
     const first = await startJob(folder.path, clock1, build);
     running.push(first);
@@ -152,7 +136,9 @@ describe("a source whose acknowledgements wait for output (acknowledged offsets)
     const stream = new MemoryStream();
     const outputs = new Outputs();
     const clock = new ManualClock(0);
-    const ctx = await startJob(folder.path, clock, valuesJob(stream, outputs), { interval: 2000 });
+    const ctx = await startJob(folder.path, clock, streamValuesJob(stream, outputs), {
+      interval: 2000,
+    });
     running.push(ctx);
     stream.append("p0", "a", "b");
     await until(() => stream.caughtUp(), "a and b read");
@@ -180,7 +166,7 @@ describe("a source whose acknowledgements wait for output (acknowledged offsets)
     const stream = new MemoryStream();
     const outputs = new Outputs();
     let fail = false;
-    const build = valuesJob(stream, outputs, {
+    const build = streamValuesJob(stream, outputs, {
       atOutput: () => {
         if (fail) throw new Error("the sink refused the batch");
       },

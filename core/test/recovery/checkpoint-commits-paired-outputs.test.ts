@@ -14,21 +14,30 @@ const folder = folderPerTest("sluice-checkpoint-commits-");
 /** Lets the acknowledgements and commits Sluice starts asynchronously reach the pair. */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * The window job checkpointing every `interval` ms, with r1 read before the first batch and
+ * nothing after it, run through the batch at 3000.
+ */
+async function r1Through3000(interval: number) {
+  const pair = new MemoryTransactionalPair();
+  const clock = new ManualClock(0);
+  const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), { interval });
+  folder.running.push(ctx);
+  pair.append("r1");
+  await pair.poll();
+  for (const time of [1000, 2000, 3000]) {
+    clock.advance(1000);
+    await processed(ctx, time);
+  }
+  await settled();
+  return { pair, clock, ctx };
+}
+
 describe("a checkpoint with no read to acknowledge", () => {
   it("commits the outputs of the batches it covers: a crash after it loses none", async () => {
-    const pair = new MemoryTransactionalPair();
-    const clock = new ManualClock(0);
-    const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), { interval: 3000 });
-    folder.running.push(ctx);
-    pair.append("r1");
-    await pair.poll();
-    // From here on the source's read never returns (a long poll): no read that brought
-    // nothing is kept for the checkpoints.
-    for (const time of [1000, 2000, 3000]) {
-      clock.advance(1000);
-      await processed(ctx, time);
-    }
-    await settled();
+    // From the first batch on the source's read never returns (a long poll): no read that
+    // brought nothing is kept for the checkpoints.
+    const { pair, clock, ctx } = await r1Through3000(3000);
     // The checkpoint at 3000 acknowledged r1's read, which committed R1 of 1000 to 3000.
     expect(pair.committedTimes()).toEqual([1000, 2000, 3000]);
     for (const time of [4000, 5000, 6000]) {
@@ -58,17 +67,7 @@ describe("a checkpoint with no read to acknowledge", () => {
   });
 
   it("commits at a graceful stop the outputs written since the last acknowledgement", async () => {
-    const pair = new MemoryTransactionalPair();
-    const clock = new ManualClock(0);
-    const ctx = await startJob(folder.path, clock, upperCasedWindowJob(pair), { interval: 2000 });
-    folder.running.push(ctx);
-    pair.append("r1");
-    await pair.poll();
-    for (const time of [1000, 2000, 3000]) {
-      clock.advance(1000);
-      await processed(ctx, time);
-    }
-    await settled();
+    const { pair, ctx } = await r1Through3000(2000);
     // The checkpoint at 2000 acknowledged r1; the window's R1 at 3000 waits in the transaction.
     expect(pair.committedTimes()).toEqual([1000, 2000]);
     expect(pair.open.map((written) => written.time)).toEqual([3000]);

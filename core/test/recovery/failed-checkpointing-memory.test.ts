@@ -3,30 +3,25 @@
 // the last checkpoint. A job left running meanwhile must not keep bookkeeping per batch or per
 // record: its memory stays bounded however many batches run, and the restart still loses
 // nothing and outputs nothing twice.
-import { batchRecords, type StreamingContext } from "sluice";
+import type { StreamingContext } from "sluice";
 import { FaultInjectingFileSystem } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import { SourceInputDStream } from "../../src/plugins/source-input-dstream.js";
 import type { SourceLedger } from "../../src/recovery/source-ledger.js";
 import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
 import { until } from "./memory-brokers.js";
-import { MemoryStream } from "./memory-stream.js";
+import { MemoryStream, streamValuesJob } from "./memory-stream.js";
 
 const folder = folderPerTest("sluice-failed-checkpointing-");
-const decoder = new TextDecoder();
 const BATCHES_AFTER_FAILURE = 150;
 
 /** The job: every record's text, written per batch; `fail` makes the output throw at a time. */
 function valuesJob(stream: MemoryStream, outputs: Outputs, fail?: number) {
-  return (ctx: StreamingContext) => {
-    const values = ctx
-      .source(stream.plugin(), {}, { id: "stream" })
-      .map((record) => decoder.decode(record.value));
-    outputs.write("values", values);
-    values.foreachBatch((batch, time) => {
-      if (time === fail) throw new Error(`the output of ${time} failed (${batchRecords(batch)})`);
-    });
-  };
+  return streamValuesJob(stream, outputs, {
+    atOutput: (time, values) => {
+      if (time === fail) throw new Error(`the output of ${time} failed (${values})`);
+    },
+  });
 }
 
 /** The context's connector input and its ledger. */

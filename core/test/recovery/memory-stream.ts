@@ -1,9 +1,10 @@
 // An in-memory stream with a consumer group (Redis Streams' shape): entries kept by position,
 // a pending list of entries delivered and not yet acknowledged, and the group's last delivered
 // position. Its source declares `acknowledgements: "after-output"`.
-import type { SourceRecord } from "sluice";
+import { batchRecords, type SourceRecord, type StreamingContext } from "sluice";
 import { defineSource, type ReadResult, type Source } from "sluice/connector";
 import { z } from "zod";
+import type { Outputs } from "./job-harness.js";
 
 const encoder = new TextEncoder();
 const NO_HEADERS = Object.freeze({});
@@ -243,4 +244,26 @@ function untilAborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener("abort", () => resolve(), { once: true });
   });
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A job reading `stream`: every record's text, written per batch to `outputs` as "values" (a
+ * replay overwrites its batch); `atOutput` sees each batch's values as its output runs.
+ */
+export function streamValuesJob(
+  stream: MemoryStream,
+  outputs: Outputs,
+  hooks: { atOutput?: (time: number, values: string[]) => void } = {},
+) {
+  return (ctx: StreamingContext) => {
+    const values = ctx
+      .source(stream.plugin(), {}, { id: "stream" })
+      .map((record) => decoder.decode(record.value));
+    outputs.write("values", values);
+    values.foreachBatch((batch, time) => {
+      hooks.atOutput?.(time, batchRecords(batch));
+    });
+  };
 }

@@ -91,16 +91,20 @@ async function pipeline(records = 12): Promise<Pipeline> {
   };
 }
 
-function connectors(p: Pipeline): { source: KafkaSource; sink: KafkaSink } {
-  const source = createKafkaSource(registry, {
+/** The source of `p`, paired with its sink by `transactionalId`, from the earliest offset. */
+function pairedSourceConfig(p: Pipeline) {
+  return {
     brokers: BROKERS,
     topics: [p.input],
     groupId: p.groupId,
     transactionalId: p.transactionalId,
     startFrom: "earliest",
     pollTimeoutMs: 200,
-    maxRecordsPerRead: 3,
-  });
+  } as const;
+}
+
+function connectors(p: Pipeline): { source: KafkaSource; sink: KafkaSink } {
+  const source = createKafkaSource(registry, { ...pairedSourceConfig(p), maxRecordsPerRead: 3 });
   const sink = createKafkaSink(registry, {
     brokers: BROKERS,
     topic: p.output,
@@ -289,18 +293,7 @@ describe("a paired source and sink in a job", () => {
     const ctx = new StreamingContext({ batchInterval: 1000, clock, concurrentJobs });
     ctx.use(kafkaSource, kafkaSink);
     ctx
-      .source(
-        "kafka",
-        {
-          brokers: BROKERS,
-          topics: [p.input],
-          groupId: p.groupId,
-          transactionalId: p.transactionalId,
-          startFrom: "earliest",
-          pollTimeoutMs: 200,
-        },
-        { id: "orders" },
-      )
+      .source("kafka", pairedSourceConfig(p), { id: "orders" })
       .map((record) => decoder.decode(record.value).toUpperCase())
       .sink("kafka", { brokers: BROKERS, topic: p.output, transactionalId: p.transactionalId });
     return ctx;
