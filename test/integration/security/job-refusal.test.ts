@@ -3,6 +3,11 @@
 // connector's SLUICE_CONNECTOR_REFUSED as the cause instead of reconnecting for ever; and a job
 // with the right credentials writes through TLS and a login. Start the servers first:
 // scripts/services/start
+
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Client } from "cassandra-driver";
 import { closeConnectorsOf, hasErrorCode, StreamingContext } from "sluice";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,9 +15,18 @@ import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
 import { kafkaSink, kafkaSource } from "../../../connectors/kafka/src/index.js";
 import { mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { rabbitmqSink } from "../../../connectors/rabbitmq/src/index.js";
+import { SluiceProcess } from "../../samples/sluice-process.js";
 import { lockServers } from "../../support/service-lock.js";
 import { uniqueName } from "../cassandra/cassandra-helpers.js";
-import { messagesOf, pem, SECURITY_TIMEOUT_MS, USERS, WRONG_PASSWORD } from "./security-helpers.js";
+import {
+  ALL_PASSWORDS,
+  messagesOf,
+  pem,
+  renderings,
+  SECURITY_TIMEOUT_MS,
+  USERS,
+  WRONG_PASSWORD,
+} from "./security-helpers.js";
 
 const KEYSPACE = "sluice_secure";
 const table = uniqueName("job");
@@ -54,7 +68,13 @@ async function expectJobRefused(
   const refusal = withCode(ended, "SLUICE_CONNECTOR_REFUSED");
   expect(refusal, messagesOf(ended)).toBeDefined();
   for (const mention of mentions) expect(refusal?.message).toContain(mention);
-  expect(messagesOf(ended)).not.toContain(WRONG_PASSWORD);
+  // Neither the wrong password tried nor the right one of a user refused a resource, however the
+  // job's error is shown (its causes inspected to any depth included).
+  for (const [shown, text] of Object.entries(renderings(ended))) {
+    for (const password of ALL_PASSWORDS) {
+      expect({ shown, leaks: text.includes(password) }).toEqual({ shown, leaks: false });
+    }
+  }
 }
 
 const cassandraConfig = (user: { username: string; password: string }) => ({
@@ -197,6 +217,67 @@ describe("a job that is refused ends with the refusal", () => {
         },
         ["MODIFY", `${KEYSPACE}.${table}`],
       );
+    },
+    SECURITY_TIMEOUT_MS,
+  );
+});
+
+describe("sluice run of a job that is refused", () => {
+  const brokersJob = fileURLToPath(new URL("../../security/jobs/brokers.ts", import.meta.url));
+  const indented = (text: string, spaces: number) =>
+    text
+      .trimEnd()
+      .split("\n")
+      .map((line) => `${" ".repeat(spaces)}${line}`)
+      .join("\n");
+
+  it.each([
+    [
+      "Kafka SASL on 9094, the password in the file",
+      [
+        "job:",
+        "  kafka:",
+        '    brokers: ["127.0.0.1:9094"]',
+        "    topics: [orders]",
+        "    groupId: refused-cli",
+        "    retries: 1",
+        "    sasl: { mechanism: scram-sha-512, username: sluice, password: " +
+          WRONG_PASSWORD +
+          " }",
+        "    tls:",
+        "      ca: |",
+        indented(pem("ca.pem"), 8),
+      ],
+      "refused the SASL login",
+    ],
+    [
+      "RabbitMQ on 5672, the password from a reference",
+      [
+        "job:",
+        "  rabbitmq:",
+        '    hosts: ["127.0.0.1:5672"]',
+        "    username: sluice",
+        "    password: $" + "{env:SLUICE_REFUSED_PASSWORD}",
+        "    queue: { name: refused-cli }",
+      ],
+      'refused the login of user "sluice"',
+    ],
+  ])(
+    "%s: nothing printed, stack traces and debug logs included, holds the password",
+    async (_name, lines, refusal) => {
+      const file = join(tmpdir(), `${uniqueName("refused")}.yaml`);
+      await writeFile(file, `${lines.join("\n")}\n`);
+      const child = new SluiceProcess(
+        ["run", brokersJob, "--config", file, "--verbose", "--log-level", "debug"],
+        { SLUICE_REFUSED_PASSWORD: WRONG_PASSWORD },
+      );
+      const exit = await child.exited;
+      const output = `${exit.stdout}\n${exit.stderr}`;
+      expect(exit.code, output).toBe(1);
+      expect(output).toMatch(new RegExp(`^sluice: the job failed: .*${refusal}`, "m"));
+      // --verbose prints the error's stack and each cause's.
+      expect(output).toContain("caused by:");
+      expect(output.includes(WRONG_PASSWORD), output).toBe(false);
     },
     SECURITY_TIMEOUT_MS,
   );

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
+import { inspect } from "node:util";
 import pino, { type Logger } from "pino";
 import { hasErrorCode } from "sluice";
 import { expect } from "vitest";
@@ -117,7 +118,8 @@ export function messagesOf(error: unknown): string {
 
 /**
  * Awaits `attempt`, which must reject with `SLUICE_CONNECTOR_REFUSED` (never retried) whose
- * message holds each of `mentions` and whose whole error chain holds none of `secrets`.
+ * message holds each of `mentions` and in none of whose renderings (its chain's messages, the
+ * error inspected to any depth, a log line's `err`) any of `secrets` shows.
  * Resolves with the message.
  */
 export async function expectRefused(
@@ -134,7 +136,24 @@ export async function expectRefused(
   const message = error instanceof Error ? error.message : String(error);
   expect(hasErrorCode(error, "SLUICE_CONNECTOR_REFUSED"), message).toBe(true);
   for (const mention of mentions) expect(message).toContain(mention);
-  const chain = `${messagesOf(error)}\n${String(error)}`;
-  for (const secret of secrets) expect(chain).not.toContain(secret);
+  for (const secret of secrets) {
+    for (const [shown, text] of Object.entries(renderings(error))) {
+      expect({ shown, leaks: text.includes(secret) }).toEqual({ shown, leaks: false });
+    }
+  }
   return message;
+}
+
+/**
+ * Every way an error reaches a person: the messages of its chain, `String()`, what
+ * `console.error` prints (to any depth, non-enumerable properties too: whatever the error and
+ * its causes refer to, such as a client or its options) and a pino line's `err`.
+ */
+export function renderings(error: unknown): Record<string, string> {
+  return {
+    messages: messagesOf(error),
+    string: String(error),
+    inspected: inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true }),
+    logged: JSON.stringify(pino.stdSerializers.err(error as Error)),
+  };
 }
