@@ -61,7 +61,9 @@ export function amqpHeaders(headers: RecordHeaders | undefined): Record<string, 
 
 function headerBytes(value: unknown): Uint8Array | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value instanceof Uint8Array) return value;
+  // amqplib decodes a byte-array header as a view into the frame read from the socket: a copy
+  // keeps only the header's bytes alive as long as the record lives (in a window, in state).
+  if (value instanceof Uint8Array) return new Uint8Array(value);
   if (typeof value === "string") return encoder.encode(value);
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
     return encoder.encode(String(value));

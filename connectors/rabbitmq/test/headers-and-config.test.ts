@@ -51,6 +51,18 @@ describe("headers", () => {
     });
   });
 
+  it("copies a byte-array header out of the frame amqplib read it from", () => {
+    const frame = Buffer.alloc(64 * 1024, 7);
+    const message = {
+      content: Buffer.from("x"),
+      fields: { deliveryTag: 1, redelivered: false, exchange: "", routingKey: "q" },
+      properties: { headers: { raw: frame.subarray(100, 104) } },
+    } as unknown as ConsumeMessage;
+    const raw = recordHeaders(message).raw;
+    expect([...(raw ?? [])]).toEqual([7, 7, 7, 7]);
+    expect(raw?.buffer.byteLength).toBe(4);
+  });
+
   it("publishes UTF-8 headers as text, other bytes as bytes, and never the delivery details", () => {
     const headers = amqpHeaders({
       region: encoder.encode("eu"),
