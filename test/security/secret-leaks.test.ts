@@ -33,6 +33,7 @@ const SECRETS = {
   executorUrlPassword: "executor-url-pw-6a0e",
   executorHeader: "executor-header-ref-2d8b",
   executorSinkPassword: "executor-sink-pw-a41f",
+  setPassword: "set-on-the-command-line-pw-77c1",
 } as const;
 
 const pem = (body: string): string =>
@@ -143,6 +144,37 @@ describe("secrets are never printed", () => {
       expect(output).toContain("sasl.pasword: Unknown field.");
       expect(output).toContain("tls.keyy: Unknown field.");
       expect(leaksIn(output)).toEqual([]);
+    },
+  );
+
+  it(
+    "sluice check: a bad ui section beside its token, and --set values beside a secret, are not echoed",
+    PROCESS_TESTS,
+    async () => {
+      const file = await config("bad-ui.yaml", [
+        "ui:",
+        `  token: ${SECRETS.uiToken}`,
+        '  port: "not a port"',
+        "job: {}",
+      ]);
+      const ui = await sluice(["check", job("brokers.ts"), "--config", file]);
+      expect(ui.code, ui.output).toBe(2);
+      expect(ui.output).toMatch(/ui\.port/);
+      expect(leaksIn(ui.output)).toEqual([]);
+
+      const set = await sluice([
+        "check",
+        job("brokers.ts"),
+        "--config",
+        await goodBrokers(),
+        "--set",
+        `job.kafka.sasl.password=${SECRETS.setPassword}`,
+        "--set",
+        "job.kafka.brokerz=1",
+      ]);
+      expect(set.code, set.output).toBe(2);
+      expect(set.output).toContain("brokerz: Unknown field.");
+      expect(leaksIn(set.output)).toEqual([]);
     },
   );
 

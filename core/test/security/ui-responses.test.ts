@@ -32,6 +32,32 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** Reads a server-sent event stream as it comes; `text()` is everything received so far. */
+function eventStream(url: string): {
+  opened: Promise<void>;
+  text: () => string;
+  close: () => void;
+} {
+  let received = "";
+  let opened!: () => void;
+  const client = request(url, (response) => {
+    response.setEncoding("utf8");
+    response.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    opened();
+  });
+  client.on("error", () => undefined);
+  client.end();
+  return {
+    opened: new Promise((resolve) => {
+      opened = resolve;
+    }),
+    text: () => received,
+    close: () => client.destroy(),
+  };
+}
+
 function expectNoSecret(what: string, text: string): void {
   for (const value of SECRETS)
     expect({ what, leaks: text.includes(value) }).toEqual({
@@ -85,6 +111,9 @@ describe("the UI's answers", () => {
     });
     const ui = await startUi(ctx, { port: 0 });
     open.ui = ui;
+    // The live changes the pages receive, from before the first batch.
+    const events = eventStream(`${ui.url}api/events`);
+    await events.opened;
     await ctx.start();
     clock.advance(1000);
     await vi.waitFor(() => expect(outputs).toBe(1), WAIT);
@@ -113,6 +142,12 @@ describe("the UI's answers", () => {
     expect(metrics.body).toContain("sluice_source_errors_total");
     expectNoSecret("/metrics", metrics.body);
     expectNoSecret("/", (await get(ui.url)).body);
+    await vi.waitFor(() => {
+      expect(events.text()).toContain(`login to amqp://${REDACTED}@broker:5672 with ${REDACTED}`);
+      expect(events.text()).toContain(`https://${REDACTED}@api.example with ${REDACTED}`);
+    }, WAIT);
+    events.close();
+    expectNoSecret("/api/events", events.text());
   });
 
   it("answer a request the server fails on with a 500 that quotes nothing of the error", async () => {
