@@ -1,5 +1,5 @@
 // Where a cluster job with state is cut, and what crosses the cut.
-import { deserialize } from "node:v8";
+import { serialize } from "node:v8";
 import { partitionOfKey, SluiceError, StreamingContext } from "sluice";
 import { describe, expect, it } from "vitest";
 import { keyedChunks, pairsOfChunks } from "../../../core/src/job/keyed-chunks.js";
@@ -69,11 +69,85 @@ describe("keyedChunks", () => {
     const back = chunks.flatMap((chunk, partition) =>
       chunk === undefined
         ? []
-        : (deserialize(chunk) as [string, number][]).map((p) => [partition, p] as const),
+        : (pairsOfChunks([chunk]) as [string, number][]).map((p) => [partition, p] as const),
     );
     expect(back.length).toBe(pairs.length);
     for (const [partition, [key]] of back) expect(partition).toBe(partitionOfKey(key, 3));
     expect(pairsOfChunks(chunks.filter((c): c is Uint8Array => c !== undefined))).toHaveLength(4);
+  });
+
+  it("gives back every pair, each key's values in their order, equal keys together", () => {
+    const shared = { nested: [1, 2] };
+    const pairs: [unknown, unknown][] = [
+      ["w", 1],
+      ["v", 1],
+      ["w", 1],
+      ["w", 2],
+      ["w", 1],
+      [0, "x"],
+      [-0, "y"],
+      [0, "x"],
+      [7n, Number.NaN],
+      [7n, Number.NaN],
+      ["v", -0],
+      ["v", 0],
+      ["o", shared],
+      ["o", shared],
+      [["tuple", 1], null],
+      [["tuple", 1], undefined],
+      [true, 1.5],
+    ];
+    const [chunk] = keyedChunks(
+      { time: 1000, partitions: [pairs.slice(0, 9), pairs.slice(9)] },
+      1,
+      "s",
+    );
+    const back = pairsOfChunks([chunk as Uint8Array]) as [unknown, unknown][];
+    expect(back).toHaveLength(pairs.length);
+    // Grouped by key, in the order keys first came; each key's values in their order.
+    const valuesOf = (list: [unknown, unknown][], key: unknown) =>
+      list.filter(([k]) => Object.is(k, key)).map(([, v]) => v);
+    for (const key of ["w", "v", 0, -0, 7n, "o", true]) {
+      expect(valuesOf(back, key)).toEqual(valuesOf(pairs, key));
+    }
+    expect(back.slice(0, 4)).toEqual([
+      ["w", 1],
+      ["w", 1],
+      ["w", 2],
+      ["w", 1],
+    ]);
+    expect(Object.is(valuesOf(back, "v")[1], -0)).toBe(true);
+    expect(back.filter(([k]) => Object.is(k, -0))).toEqual([[-0, "y"]]);
+    // Object keys each stay with their own value; equal object values stay one object.
+    expect(back.filter(([k]) => Array.isArray(k))).toEqual([
+      [["tuple", 1], null],
+      [["tuple", 1], undefined],
+    ]);
+    const objects = valuesOf(back, "o");
+    expect(objects[0]).toEqual(shared);
+    expect(objects[0]).toBe(objects[1]);
+  });
+
+  it("sends a word count's repeated pairs as one run per key", () => {
+    const pairs = Array.from({ length: 30_000 }, (_, i): [string, number] => [`word${i % 10}`, 1]);
+    const chunks = keyedChunks({ time: 1000, partitions: [pairs] }, 2, "s");
+    const bytes = chunks.reduce((sum, chunk) => sum + (chunk?.byteLength ?? 0), 0);
+    // Ten keys, each one run: a few hundred bytes, where one serialized pair each took 400 kB.
+    expect(bytes).toBeLessThan(1_000);
+    const back = pairsOfChunks(chunks.filter((c): c is Uint8Array => c !== undefined));
+    expect(back).toHaveLength(30_000);
+    expect(new Set(back.map((pair) => JSON.stringify(pair))).size).toBe(10);
+  });
+
+  it("reads chunks of the first format (the serialized pairs)", () => {
+    const legacy = serialize([
+      ["a", 1],
+      ["b", 2],
+    ]);
+    expect(pairsOfChunks([legacy])).toEqual([
+      ["a", 1],
+      ["b", 2],
+    ]);
   });
 
   it("refuses a record that is not a pair, naming the stream and the batch", () => {
