@@ -133,7 +133,8 @@ export class ReadPath {
     if (state === undefined || messages.length === 0) return false;
     // Kept even when the partition (or the source) was paused after this batch was fetched:
     // kafkajs delivers a fetched batch regardless, and it is not fetched again.
-    state.accept(messages.map(toHeld));
+    const headers = compactHeaders(messages);
+    state.accept(messages.map((message, index) => toHeld(message, headers[index])));
     state.highWatermark = BigInt(highWatermark);
     this.syncPauses();
     return true;
@@ -241,13 +242,13 @@ function asTopicPartitions(key: string): { topic: string; partitions: number[] }
   return { topic, partitions: [partition] };
 }
 
-function toHeld(message: KafkaMessage): HeldRecord {
+function toHeld(message: KafkaMessage, headers: IHeaders | undefined): HeldRecord {
   return {
     kafkaOffset: BigInt(message.offset),
     value: message.value,
     key: message.key,
     timestampMs: Number(message.timestamp),
-    headers: hasHeaders(message.headers) ? compactHeaders(message.headers) : undefined,
+    headers,
     read: undefined,
     row: 0,
   };
@@ -287,11 +288,6 @@ function pointAtRows(parts: readonly ReadPart[], columns: SourceRecordColumns): 
       held.row = row++;
     }
   }
-}
-
-function hasHeaders(headers: IHeaders | undefined): headers is IHeaders {
-  for (const _ in headers) return true;
-  return false;
 }
 
 const encoder = new TextEncoder();

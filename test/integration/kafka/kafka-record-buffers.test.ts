@@ -1,7 +1,7 @@
 // What the Kafka source hands out keeps only its own bytes alive: kafkajs decodes every value,
 // key and header as a view into the whole fetch response, so a record's small header held in a
 // window or in state would keep that response (up to megabytes) alive. Values and keys are
-// copied into the read's byte batch; header values are copied out per message.
+// copied into the read's byte batch; header values are copied out per fetched batch.
 import type { Admin, Kafka, Producer } from "kafkajs";
 import type { ConnectorRegistry } from "sluice/advanced";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,11 +74,12 @@ describe("the Kafka source's records", () => {
       expect([...(trace ?? [])]).toEqual([1, 2, 3, 4, 5, 6, 7, index % 256]);
       expect(Buffer.from(hops ?? []).toString()).toBe("last");
       expect(kind?.byteLength).toBe("reading".length);
-      // This message's header values (kafkajs reads them all as bytes) and nothing more: not
-      // the fetch response of about MESSAGES * VALUE_BYTES bytes, nor Node's 8 KiB pool slab.
+      // The header values of the messages fetched with this one (kafkajs reads them all as
+      // bytes) and nothing more: not the fetch response of about MESSAGES * VALUE_BYTES bytes.
       const ownHeaderBytes = 8 + 0 + "reading".length + "first".length + "last".length;
       for (const value of [trace, empty, kind, hops]) {
-        expect(value?.buffer.byteLength).toBe(ownHeaderBytes);
+        expect(value?.buffer.byteLength).toBeLessThanOrEqual(ownHeaderBytes * MESSAGES);
+        expect((value?.buffer.byteLength ?? 0) % ownHeaderBytes).toBe(0);
       }
     }
     // Values are views into their read's byte batch, whose blob holds the read's values only.
