@@ -44,7 +44,17 @@ export function hashKey(key: unknown): number {
 
 function hashUtf8(text: string): number {
   // Worst case three bytes per UTF-16 unit; grow the shared buffer instead of allocating per key.
-  if (text.length * 3 > utf8.length) utf8 = new Uint8Array(text.length * 3);
-  const { written } = encoder.encodeInto(text, utf8);
-  return murmur3(utf8, 0, written);
+  const length = text.length;
+  if (length * 3 > utf8.length) utf8 = new Uint8Array(length * 3);
+  // An ASCII key (most are) is its own UTF-8: copied by hand, cheaper than a call to the encoder
+  // for the short strings keys usually are.
+  for (let i = 0; i < length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x80) {
+      const { written } = encoder.encodeInto(text, utf8);
+      return murmur3(utf8, 0, written);
+    }
+    utf8[i] = unit;
+  }
+  return murmur3(utf8, 0, length);
 }
