@@ -1,5 +1,5 @@
 /**
- * Cluster benchmark (`node --import tsx bench/cluster/run.ts [--quick] [--rounds=N] [--only=C0,C1,C2,C3] [--trace]`): the same Kafka job run
+ * Cluster benchmark (`node --import tsx bench/cluster/run.ts [--quick] [--rounds=N] [--only=C0,C1,C2,C3] [--trace] [--cpu-prof=<dir>]`): the same Kafka job run
  * by one process pinned to one core (`taskset -c 0`) and by two processes of one cluster, each
  * pinned to its own core (`taskset -c 0`, `taskset -c 1`). Workloads: C1, a CPU-bound stateless
  * step (sha256 rounds per word) before a per-batch count; C2, the per-batch word count
@@ -7,17 +7,22 @@
  * word count with updateStateByKey, a sliding window and per-batch counts, into Cassandra),
  * whose pairs go through the repartition topic to the keyed tasks; and C0, the machine's
  * ceiling, C1's work per word in a plain Node loop without Sluice or brokers, pinned the same
- * way (what two cores of this machine give at best). The processes join first;
- * then the whole input is produced and the run is timed from its first record until every word
- * is in the committed output (C3: in the running totals in Cassandra). Each input partition's
- * intake is capped above what two processes take (the rate estimator off), so batches stay
- * even instead of one batch taking the whole backlog.
+ * way (what two cores of this machine give at best). The processes join first; then the whole
+ * input is produced in one Kafka transaction, which the processes (reading read_committed) see
+ * only when it commits, and the run is timed from that commit until every word is in the
+ * committed output (C3: in the running totals in Cassandra); the producer thus never shares the
+ * timed run's cores. Each input partition's intake is capped above what two processes take (the
+ * rate estimator off), so batches stay even instead of one batch taking the whole backlog.
  * Reports the median words per second of N rounds (default 3), one and two processes
  * alternating, and the ratio two/one side by side (a ratio, never asserted), with the load
- * average. Needs Kafka on 127.0.0.1:9092 (and Cassandra on 127.0.0.1:9042 for C3).
+ * average, the job processes' CPU seconds per million words (what a second process adds in
+ * work) and how busy the rest of the machine was meanwhile (Linux /proc). Needs Kafka on
+ * 127.0.0.1:9092 (and Cassandra on 127.0.0.1:9042 for C3).
+ * `--cpu-prof=<dir>` has every job process write a V8 CPU profile into `<dir>` when it stops.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
@@ -73,6 +78,49 @@ interface Measurement {
   readonly words: number;
   readonly seconds: number;
   readonly wordsPerSecond: number;
+  /** CPU seconds the job processes used per million words during the timed run (Linux). */
+  readonly cpuPerMillionWords: number | undefined;
+  /** Cores' worth of CPU the rest of the machine (servers, other work) used meanwhile (Linux). */
+  readonly otherCores: number | undefined;
+}
+
+// Linux's clock ticks per second for /proc times (USER_HZ, 100 on every common kernel).
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) process `pid` has used, from /proc; undefined elsewhere. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (in parentheses, which may hold spaces): utime is the 14th
+    // field of the line, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds the whole machine has been busy (every core, not idle nor waiting on I/O). */
+function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return (
+      ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+      CLOCK_TICKS
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function sumDefined(values: readonly (number | undefined)[]): number | undefined {
+  let sum = 0;
+  for (const value of values) {
+    if (value === undefined) return undefined;
+    sum += value;
+  }
+  return sum;
 }
 
 /** One pinned job process, watched for its `partitions` lines. */
@@ -86,10 +134,22 @@ class PinnedProcess {
     settings: ClusterJobSettings | KeyedJobSettings,
     job = JOB,
     variable = SETTINGS_VARIABLE,
+    cpuProfileDir?: string,
   ) {
+    const profile =
+      cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`];
     this.child = spawn(
       "taskset",
-      ["-c", String(core), process.execPath, "--conditions=sluice-source", "--import", "tsx", job],
+      [
+        "-c",
+        String(core),
+        process.execPath,
+        ...profile,
+        "--conditions=sluice-source",
+        "--import",
+        "tsx",
+        job,
+      ],
       {
         cwd: REPO,
         env: {
@@ -151,6 +211,7 @@ async function launch(
   id: string,
   input: string,
   admin: ReturnType<Kafka["admin"]>,
+  cpuProfileDir?: string,
 ): Promise<{ processes: PinnedProcess[]; reader: OutputReader; cleanUp: () => Promise<void> }> {
   if (workload.keyed === true) {
     const cassandra = await connectClient();
@@ -175,7 +236,8 @@ async function launch(
       keyspace,
     };
     const processes = cores.map(
-      (core) => new PinnedProcess(core, settings, KEYED_JOB, KEYED_SETTINGS_VARIABLE),
+      (core) =>
+        new PinnedProcess(core, settings, KEYED_JOB, KEYED_SETTINGS_VARIABLE, cpuProfileDir),
     );
     const reader: OutputReader = {
       words: async () => {
@@ -217,7 +279,9 @@ async function launch(
   const committed = new CommittedCounts(BROKERS, output);
   await committed.start();
   return {
-    processes: cores.map((core) => new PinnedProcess(core, settings)),
+    processes: cores.map(
+      (core) => new PinnedProcess(core, settings, JOB, SETTINGS_VARIABLE, cpuProfileDir),
+    ),
     reader: { words: async () => committed.words, stop: () => committed.stop() },
     cleanUp: () => admin.deleteTopics({ topics: [input, output] }).catch(() => undefined),
   };
@@ -226,7 +290,7 @@ async function launch(
 async function measure(
   workload: Workload,
   cores: readonly number[],
-  options: { log: (line: string) => void; trace?: boolean },
+  options: { log: (line: string) => void; trace?: boolean; cpuProfileDir?: string },
 ): Promise<Measurement> {
   const kafka = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING });
   const id = randomUUID().slice(0, 8);
@@ -237,8 +301,21 @@ async function measure(
     waitForLeaders: true,
     topics: [{ topic: input, numPartitions: PARTITIONS }],
   });
-  const { processes, reader, cleanUp } = await launch(workload, cores, id, input, admin);
-  const producer = kafka.producer();
+  const { processes, reader, cleanUp } = await launch(
+    workload,
+    cores,
+    id,
+    input,
+    admin,
+    options.cpuProfileDir,
+  );
+  const producer = kafka.producer({
+    transactionalId: `${input}.producer`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    // Producing the whole input may take a while on a busy machine.
+    transactionTimeout: 300_000,
+  });
   const inputPartitions = (p: PinnedProcess) => p.partitions.filter((x) => !/^keyed-\d+$/.test(x));
   try {
     await waitUntil(
@@ -258,14 +335,24 @@ async function measure(
         value: Array.from({ length: count }, (_, w) => WORDS[(index + w) % WORDS.length]).join(" "),
       };
     });
-    // Timed from the first record produced (the processes read while the rest is produced)
-    // until every word is in the output. The per-partition rate cap keeps batches even, so the
-    // last batch and its commit, the part of the run that does not depend on the number of
-    // processes, is short beside the run.
-    const started = performance.now();
-    for (let start = 0; start < messages.length; start += 10_000) {
-      await producer.send({ topic: input, messages: messages.slice(start, start + 10_000) });
+    // The whole input goes into one transaction, which the processes (reading read_committed)
+    // see only once it commits: the run is timed from the commit until every word is in the
+    // output. Timed from the first record produced instead, the run measured the producer, which
+    // shares the cores with the processes (and took 12 s or 21 s for the same input, depending
+    // on how busy the cores were), whenever the job is faster than the producer (C3).
+    const transaction = await producer.transaction();
+    try {
+      for (let start = 0; start < messages.length; start += 10_000) {
+        await transaction.send({ topic: input, messages: messages.slice(start, start + 10_000) });
+      }
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
     }
+    await transaction.commit();
+    const started = performance.now();
+    const jobCpuBefore = sumDefined(processes.map((p) => processCpuSeconds(p.child.pid)));
+    const machineBefore = machineBusySeconds();
     let lastReport = performance.now();
     await waitFor(
       async () => {
@@ -283,14 +370,27 @@ async function measure(
       300_000,
     );
     const seconds = (performance.now() - started) / 1000;
+    const jobCpuAfter = sumDefined(processes.map((p) => processCpuSeconds(p.child.pid)));
+    const machineAfter = machineBusySeconds();
     const counted = await reader.words();
     if (counted !== words) throw new Error(`counted ${counted} words, produced ${words}`);
+    const jobCpu =
+      jobCpuBefore === undefined || jobCpuAfter === undefined
+        ? undefined
+        : jobCpuAfter - jobCpuBefore;
+    const machine =
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : machineAfter - machineBefore;
     return {
       workload: workload.name,
       processes: cores.length,
       words,
       seconds,
       wordsPerSecond: words / seconds,
+      cpuPerMillionWords: jobCpu === undefined ? undefined : jobCpu / (words / 1e6),
+      otherCores:
+        jobCpu === undefined || machine === undefined ? undefined : (machine - jobCpu) / seconds,
     };
   } finally {
     for (const p of processes) p.child.kill("SIGTERM");
@@ -353,6 +453,10 @@ async function measureCeiling(words: number, cores: readonly number[]): Promise<
   return words / ((performance.now() - started) / 1000);
 }
 
+function describe(value: number | undefined, digits: number): string {
+  return value === undefined ? "n/a" : value.toFixed(digits);
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -369,6 +473,8 @@ export async function main(options: {
   only?: readonly string[];
   /** Logs each process's output (its partitions and batches) after each run. */
   trace?: boolean;
+  /** Where each job process writes its V8 CPU profile when it stops (`--cpu-prof`). */
+  cpuProfileDir?: string;
   /** Runs of each side per workload, alternating one and two processes (default 3; quick 1). */
   rounds?: number;
 }): Promise<string> {
@@ -389,9 +495,11 @@ export async function main(options: {
     },
     {
       name: "C3 keyed: running totals, window, per-batch counts into Cassandra",
-      lines: 20_000 * scale,
+      // Long enough (3 M words) that the pipeline's fill and drain (a batch interval, the map
+      // side's commit, the keyed batch and its commit) are short beside the run.
+      lines: 250_000 * scale,
       spinPerWord: 0,
-      maxRatePerPartition: 20_000,
+      maxRatePerPartition: 40_000,
       keyed: true,
     },
   ].filter(
@@ -415,12 +523,12 @@ export async function main(options: {
       const one = median(ones);
       const two = median(twos);
       rows.push(
-        `| C0 ceiling: C1's sha256 work in a plain Node loop, no Sluice, no broker | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x |`,
+        `| C0 ceiling: C1's sha256 work in a plain Node loop, no Sluice, no broker | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x | – | – |`,
       );
     }
     for (const workload of workloads) {
-      const ones: number[] = [];
-      const twos: number[] = [];
+      const ones: Measurement[] = [];
+      const twos: Measurement[] = [];
       let words = 0;
       // Alternating, so a change in the machine's load falls on both sides.
       for (let round = 0; round < rounds; round++) {
@@ -428,14 +536,33 @@ export async function main(options: {
         const one = await measure(workload, [0], options);
         options.log(`${workload.name}, round ${round + 1}: 2 processes on cores 0 and 1...`);
         const two = await measure(workload, [0, 1], options);
-        ones.push(one.wordsPerSecond);
-        twos.push(two.wordsPerSecond);
+        ones.push(one);
+        twos.push(two);
         words = one.words;
+        options.log(
+          `  1 process ${one.wordsPerSecond.toFixed(0)} words/s, 2 processes ${two.wordsPerSecond.toFixed(0)} words/s; job CPU s per M words ${describe(one.cpuPerMillionWords, 1)} / ${describe(two.cpuPerMillionWords, 1)}; rest of the machine busy ${describe(one.otherCores, 2)} / ${describe(two.otherCores, 2)} cores`,
+        );
       }
-      const one = median(ones);
-      const two = median(twos);
+      const one = median(ones.map((m) => m.wordsPerSecond));
+      const two = median(twos.map((m) => m.wordsPerSecond));
+      const medianOf = (list: Measurement[], of: (m: Measurement) => number | undefined) => {
+        const values = list.map(of);
+        return values.every((v) => v !== undefined) ? median(values as number[]) : undefined;
+      };
       rows.push(
-        `| ${workload.name} | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x |`,
+        `| ${workload.name} | ${words} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x | ${describe(
+          medianOf(ones, (m) => m.cpuPerMillionWords),
+          1,
+        )} / ${describe(
+          medianOf(twos, (m) => m.cpuPerMillionWords),
+          1,
+        )} | ${describe(
+          medianOf(ones, (m) => m.otherCores),
+          2,
+        )} / ${describe(
+          medianOf(twos, (m) => m.otherCores),
+          2,
+        )} |`,
       );
     }
   } finally {
@@ -445,10 +572,10 @@ export async function main(options: {
   return [
     "## Cluster: 2 processes (one core each) vs 1 process (one core)",
     "",
-    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the first input record produced (the whole input produced in chunks of 10 000) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even. Medians of ${rounds} rounds, one and two processes alternating.`,
+    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the commit of the input (produced in one transaction beforehand, which the processes, reading read_committed, see at once) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even. Medians of ${rounds} rounds, one and two processes alternating. Job CPU: the job processes' CPU seconds per million words during the timed run (equal on both sides when a second process adds no work); rest of the machine: the cores' worth of CPU everything else used meanwhile (the servers, other work), which the two processes have to share the cores with.`,
     "",
-    "| workload | words | 1 process (words/s, median) | 2 processes (words/s, median) | ratio |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    "| workload | words | 1 process (words/s, median) | 2 processes (words/s, median) | ratio | job CPU s per M words (1 / 2 processes) | rest of the machine busy, cores (1 / 2 processes) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
   ].join("\n");
@@ -458,9 +585,13 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const quick = process.argv.includes("--quick");
   const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
   const rounds = process.argv.find((arg) => arg.startsWith("--rounds="))?.slice("--rounds=".length);
+  const cpuProfileDir = process.argv
+    .find((arg) => arg.startsWith("--cpu-prof="))
+    ?.slice("--cpu-prof=".length);
   const section = await main({
     quick,
     trace: process.argv.includes("--trace"),
+    ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
     ...(rounds === undefined ? {} : { rounds: Number(rounds) }),
     log: (line) => process.stderr.write(`${line}\n`),
     ...(only === undefined ? {} : { only: only.split(",") }),
