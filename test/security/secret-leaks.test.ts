@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { CLIENT_CERT, CLIENT_KEY } from "../../core/test/connector/tls-fixtures.js";
 import { SluiceProcess } from "../samples/sluice-process.js";
 
 // Each test starts one or two `sluice` processes (tsx compiles the job first): on a loaded
@@ -26,7 +27,9 @@ const SECRETS = {
   atInUrlPassword: "at-in-url-pw-c55d",
   envPassword: "env-ref-password-e2a7",
   envUser: "env-ref-user-4c0d",
-  fileKey: "MIIEvgIBADANfileReferencedKeyBody19c0",
+  // A line of the real key read through ${file:…}: the TLS settings are checked when the
+  // config is validated, so a good config needs a key that parses and its certificate.
+  fileKey: CLIENT_KEY.split("\n")[1] ?? "",
   vaultUrlPassword: "vault-url-pw-0b6f",
   leakyUrlPassword: "leaky-url-pw-91d2",
   uiToken: "ui-token-of-the-leak-test-5e3a08",
@@ -55,7 +58,8 @@ const printed: { command: string; text: string }[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "sluice-secret-leaks-"));
-  await writeFile(join(root, "client-key.pem"), pem(SECRETS.fileKey));
+  await writeFile(join(root, "client-key.pem"), CLIENT_KEY);
+  await writeFile(join(root, "client-cert.pem"), CLIENT_CERT);
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -125,6 +129,7 @@ const goodBrokers = () =>
     "      username: ${env:SLUICE_LEAK_TEST_USER}",
     "      password: ${env:SLUICE_LEAK_TEST_PASSWORD}",
     "    tls:",
+    "      cert: ${file:client-cert.pem}",
     "      key: ${file:client-key.pem}",
   ]);
 
@@ -451,6 +456,7 @@ describe("what a run keeps on disk", () => {
         "    username: ${env:SLUICE_LEAK_TEST_USER}",
         "    password: ${env:SLUICE_LEAK_TEST_PASSWORD}",
         "    tls:",
+        "      cert: ${file:client-cert.pem}",
         "      key: ${file:client-key.pem}",
       ]);
       const { code, output: printedText } = await sluice([

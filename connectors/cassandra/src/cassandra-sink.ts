@@ -11,7 +11,7 @@ import {
   type SinkRecord,
   SluiceError,
   type WriteBatchContext,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import {
   createCassandraClient,
@@ -113,7 +113,7 @@ export class CassandraSink implements Sink {
     this.#logger = logger;
     this.#delay = options.delay ?? realDelay;
     this.#createClient = options.createClient ?? createCassandraClient;
-    warnIfUnverified(config.tls, logger, "Cassandra sink");
+    warnAboutTls(config.tls, logger, "Cassandra sink");
     const columns =
       config.columns ??
       (config.schema === undefined

@@ -4,7 +4,7 @@ import {
   NotConnectedError,
   SluiceError,
   validateConfig,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import {
   createCassandraClient,
@@ -38,7 +38,7 @@ export async function checkConnection(
   logger?: Logger,
 ): Promise<CassandraConnectionInfo> {
   const parsed = validateConfig(cassandraClientConfig, config, "Cassandra connection");
-  warnIfUnverified(parsed.tls, logger, "Cassandra connection check");
+  warnAboutTls(parsed.tls, logger, "Cassandra connection check");
   const client = createCassandraClient(parsed);
   try {
     await client.connect();

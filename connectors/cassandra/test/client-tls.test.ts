@@ -2,6 +2,7 @@
 // config turns it off by name (cassandra-driver itself checks nothing unless told to).
 import { validateConfig } from "sluice";
 import { describe, expect, it } from "vitest";
+import { TEST_CA } from "../../../core/test/connector/tls-fixtures.js";
 import { createCassandraClient } from "../src/cassandra-client.js";
 import { cassandraClientConfig } from "../src/client-config.js";
 
@@ -21,7 +22,7 @@ describe("createCassandraClient and tls", () => {
   });
 
   it("TLS options without rejectUnauthorized check the certificate against tls.ca", () => {
-    expect(sslOptionsOf({ ca: "PEM" })).toEqual({ ca: "PEM", rejectUnauthorized: true });
+    expect(sslOptionsOf({ ca: TEST_CA })).toEqual({ ca: TEST_CA, rejectUnauthorized: true });
   });
 
   it("only rejectUnauthorized: false turns the check off", () => {

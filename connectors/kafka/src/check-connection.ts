@@ -4,7 +4,7 @@ import {
   NotConnectedError,
   SluiceError,
   validateConfig,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import { type KafkaClientConfigInput, kafkaClientConfig } from "./client-config.js";
 import {
@@ -38,7 +38,7 @@ export async function checkConnection(
   logger?: Logger,
 ): Promise<KafkaConnectionInfo> {
   const parsed = validateConfig(kafkaClientConfig, config, "Kafka connection");
-  warnIfUnverified(parsed.tls, logger, "Kafka connection check");
+  warnAboutTls(parsed.tls, logger, "Kafka connection check");
   const admin = createKafkaClient(parsed, logger, { retries: 1 }).admin();
   try {
     await admin.connect();

@@ -1,8 +1,11 @@
 import { HOST_AND_PORT, secret, timerMs, tlsConfig } from "sluice/connector";
 import { z } from "zod";
 
-/** TLS settings passed through to Node's `tls.connect`: core's, worded for brokers. */
-export const kafkaTlsOptions = tlsConfig.extend({
+/**
+ * TLS settings passed through to Node's `tls.connect`: core's, worded for brokers. `safeExtend`
+ * keeps core's check of the PEM text, which `extend` cannot carry over a key it replaces.
+ */
+export const kafkaTlsOptions = tlsConfig.safeExtend({
   rejectUnauthorized: tlsConfig.shape.rejectUnauthorized.describe(
     "false accepts any broker certificate (tests only)",
   ),

@@ -8,7 +8,7 @@ import {
   type SinkRecord,
   SluiceError,
   type WriteBatchContext,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import type { FenceRecord } from "./cluster-fence.js";
 import {
@@ -102,7 +102,7 @@ export class KafkaSink implements Sink {
     this.#oneBatchPerTransaction = options.oneBatchPerTransaction ?? false;
     this.#config = config;
     this.#logger = logger;
-    warnIfUnverified(config.tls, logger, "Kafka sink");
+    warnAboutTls(config.tls, logger, "Kafka sink");
   }
 
   /** A snapshot of the counters. */

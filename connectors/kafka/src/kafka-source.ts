@@ -10,7 +10,7 @@ import {
   SluiceError,
   type Source,
   Wakeup,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import { ClusterFence } from "./cluster-fence.js";
 import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
@@ -157,7 +157,7 @@ export class KafkaSource implements Source {
         : new ClusterFence(createKafkaClient(config, logger), `${config.groupId}.sluice-fence`);
     this.#config = config;
     this.#logger = logger;
-    warnIfUnverified(config.tls, logger, "Kafka source");
+    warnAboutTls(config.tls, logger, "Kafka source");
     this.#keyed =
       cluster === undefined
         ? undefined

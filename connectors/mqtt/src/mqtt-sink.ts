@@ -11,7 +11,7 @@ import {
   SluiceError,
   templateFunction,
   type WriteBatchContext,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import {
   type BrokerAddress,
@@ -80,7 +80,7 @@ export class MqttSink implements Sink {
   constructor(config: MqttSinkConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
     this.#logger = logger;
-    warnIfUnverified(config.tls, logger, "MQTT sink");
+    warnAboutTls(config.tls, logger, "MQTT sink");
     this.#open = clientOpener(config, connect);
     this.#topic = templateFunction(config.topic);
     this.#clientId = config.clientId ?? `sluice-sink-${randomUUID()}`;

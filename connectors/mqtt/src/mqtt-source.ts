@@ -14,7 +14,7 @@ import {
   type Source,
   type SourceRecordColumns,
   SourceRecordColumnsBuilder,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import {
   type BrokerAddress,
@@ -149,7 +149,7 @@ export class MqttSource implements Source {
   constructor(config: MqttSourceConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
     this.#logger = logger;
-    warnIfUnverified(config.tls, logger, "MQTT source");
+    warnAboutTls(config.tls, logger, "MQTT source");
     this.#open = clientOpener(config, connect);
   }
 

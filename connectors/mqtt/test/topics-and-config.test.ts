@@ -3,6 +3,11 @@ import { ConnectorRegistry } from "sluice/advanced";
 import { CLUSTER_MEMBERSHIP, type ClusterMembership } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
+import {
+  CLIENT_CERT,
+  encryptedClientKey,
+  KEY_PASSPHRASE,
+} from "../../../core/test/connector/tls-fixtures.js";
 import { recordHeaders, userProperties } from "../src/headers.js";
 import { mqttSink, mqttSource, retireSharedMember, subscriptionsOf } from "../src/index.js";
 import { topicFilterProblem, topicNameProblem } from "../src/topics.js";
@@ -138,14 +143,17 @@ describe("config", () => {
   });
 
   it("never prints the password, in the url or in its own field", () => {
+    // The TLS settings are checked when the config is validated: a real key and its certificate.
+    const key = encryptedClientKey("pkcs8");
+    const keyLine = key.split("\n")[1] ?? "";
     const instance = registry().createSink("mqtt", {
       url: "mqtts://ada:in-url-secret@h",
       password: "field-secret",
-      tls: { key: "KEY PEM", passphrase: "key-phrase" },
+      tls: { cert: CLIENT_CERT, key, passphrase: KEY_PASSPHRASE },
       topic: "t",
     });
     const shown = `${String(instance)} ${JSON.stringify(instance)}`;
-    for (const secret of ["in-url-secret", "field-secret", "KEY PEM", "key-phrase"]) {
+    for (const secret of ["in-url-secret", "field-secret", keyLine, KEY_PASSPHRASE]) {
       expect(shown).not.toContain(secret);
     }
   });

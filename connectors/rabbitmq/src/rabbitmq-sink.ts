@@ -10,7 +10,7 @@ import {
   SluiceError,
   templateFunction,
   type WriteBatchContext,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import { explainChannelError } from "./channel-errors.js";
 import {
@@ -89,7 +89,7 @@ export class RabbitMqSink implements Sink {
   ) {
     this.#config = config;
     this.#logger = logger;
-    warnIfUnverified(config.tls, logger, "RabbitMQ sink");
+    warnAboutTls(config.tls, logger, "RabbitMQ sink");
     this.#open = connectionOpener(config, `sluice ${connectorId}`, connect);
     this.#routingKey = templateFunction(config.routingKey);
   }

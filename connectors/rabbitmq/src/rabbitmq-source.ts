@@ -13,7 +13,7 @@ import {
   type Source,
   type SourceRecordColumns,
   SourceRecordColumnsBuilder,
-  warnIfUnverified,
+  warnAboutTls,
 } from "sluice/connector";
 import { explainChannelError } from "./channel-errors.js";
 import {
@@ -132,7 +132,7 @@ export class RabbitMqSource implements Source {
   ) {
     this.#config = config;
     this.#logger = logger;
-    warnIfUnverified(config.tls, logger, "RabbitMQ source");
+    warnAboutTls(config.tls, logger, "RabbitMQ source");
     this.#open = connectionOpener(config, `sluice ${connectorId}`, connect);
   }
 

@@ -3,6 +3,11 @@ import { ConnectorRegistry } from "sluice/advanced";
 import { CLUSTER_MEMBERSHIP, type ClusterMembership } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
+import {
+  CLIENT_CERT,
+  encryptedClientKey,
+  KEY_PASSPHRASE,
+} from "../../../core/test/connector/tls-fixtures.js";
 import { amqpHeaders, recordHeaders } from "../src/headers.js";
 import { rabbitmqSink, rabbitmqSource } from "../src/index.js";
 
@@ -110,15 +115,18 @@ describe("config", () => {
   });
 
   it("takes a routing key function and prints it without secrets", () => {
+    // The TLS settings are checked when the config is validated: a real key and its certificate.
+    const key = encryptedClientKey("pkcs8");
+    const keyLine = key.split("\n")[1] ?? "";
     const instance = registry().createSink("rabbitmq", {
       url: "amqp://ada:topsecret@h",
-      tls: { key: "PRIVATE KEY TEXT", passphrase: "phrase-123" },
+      tls: { cert: CLIENT_CERT, key, passphrase: KEY_PASSPHRASE },
       routingKey: (_record: unknown, index: number) => `n.${index}`,
     });
     const shown = `${String(instance)} ${JSON.stringify(instance)}`;
     expect(shown).not.toContain("topsecret");
-    expect(shown).not.toContain("PRIVATE KEY TEXT");
-    expect(shown).not.toContain("phrase-123");
+    expect(shown).not.toContain(keyLine);
+    expect(shown).not.toContain(KEY_PASSPHRASE);
     expect(shown).toContain("<function>");
   });
 

@@ -123,7 +123,18 @@ export {
 export { type RecordNameFunction, templateFunction } from "./template-function.js";
 export { type TlsConfig, tlsConfig } from "./tls-config.js";
 export { type TlsFailure, tlsFailureOf, tlsRefused } from "./tls-failure.js";
-export { type ClientTlsOptions, clientTlsOptions, warnIfUnverified } from "./tls-options.js";
+export {
+  passphraseUnused,
+  type TlsMaterial,
+  type TlsMaterialProblem,
+  tlsMaterialProblems,
+} from "./tls-material.js";
+export {
+  type ClientTlsOptions,
+  clientTlsOptions,
+  warnAboutTls,
+  warnIfUnverified,
+} from "./tls-options.js";
 export {
   CONNECTOR_LOGGER,
   CONSOLE_STREAMS,

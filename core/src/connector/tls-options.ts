@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { TlsConfig } from "./tls-config.js";
+import { passphraseUnused } from "./tls-material.js";
 
 /** Node TLS options with the server's certificate always checked unless turned off by name. */
 export type ClientTlsOptions = Omit<TlsConfig, "rejectUnauthorized"> & {
@@ -39,5 +40,27 @@ export function warnIfUnverified(
   logger?.warn(
     { option: "tls.rejectUnauthorized" },
     `${what}: tls.rejectUnauthorized is false, so the server's certificate is not checked: anyone on the network path can pose as the server and read the credentials and records. Meant for tests; set tls.ca to the CA that signed the server's certificate instead.`,
+  );
+}
+
+/**
+ * Logs the warnings a `tls` setting deserves, once per source, sink or check: the server's
+ * certificate not checked (see `warnIfUnverified`), and a `tls.passphrase` nothing uses (no
+ * `tls.key`, or a key that is not encrypted), which works but is likely not what was meant.
+ *
+ * @example
+ * warnAboutTls(config.tls, logger, "Kafka source");
+ */
+export function warnAboutTls(
+  tls: boolean | Partial<TlsConfig> | undefined,
+  logger: Pick<Logger, "warn"> | undefined,
+  what: string,
+): void {
+  warnIfUnverified(tls, logger, what);
+  if (typeof tls !== "object" || !passphraseUnused(tls)) return;
+  const why = tls.key === undefined ? "there is no tls.key" : "tls.key is not encrypted";
+  logger?.warn(
+    { option: "tls.passphrase" },
+    `${what}: tls.passphrase is set, but ${why}, so it is not used. Remove tls.passphrase, or give the encrypted key it belongs to in tls.key.`,
   );
 }
