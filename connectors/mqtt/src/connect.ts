@@ -130,7 +130,14 @@ function connectOne(
   connect: MqttConnect,
 ): Promise<{ client: MqttClient; connack: IConnackPacket }> {
   return new Promise((resolve, reject) => {
-    const client = connect({ ...broker.options, ...options });
+    let client: MqttClient;
+    try {
+      client = connect({ ...broker.options, ...options });
+    } catch (error) {
+      // node:tls throws at once for PEM text it cannot load: name the setting, not OpenSSL alone.
+      reject(tlsRefused(error, `MQTT broker at ${broker.label}`) ?? error);
+      return;
+    }
     let failure: unknown;
     const fail = (error: unknown): void => {
       cleanup();

@@ -1,6 +1,7 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import { NotConnectedError } from "./control-flow.js";
 import type { HostPort } from "./host-port.js";
+import { tlsRefused } from "./tls-failure.js";
 
 /** What a connector says about the server it failed to connect to. */
 export interface ConnectTarget extends HostPort {
@@ -31,13 +32,14 @@ export interface ConnectAdvice {
   /** A `SLUICE_CONNECTOR_REFUSED` error: "<at> <what> (<reason>)". */
   refused(what: string): SluiceError;
   /**
-   * The advice for a socket errno (refused, no answer, no such host, reset) or a failed TLS
-   * handshake; undefined for anything else, which the connector explains itself.
+   * The advice for a socket errno (refused, no answer, no such host, reset), a failed TLS
+   * handshake (`tlsRefused`: the setting to fix) or TLS settings Node could not load;
+   * undefined for anything else, which the connector explains itself.
    */
   network(): SluiceError | undefined;
 }
 
-const TLS_CODE = /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/;
+const TLS_CODE = /^(ERR_SSL|ERR_TLS|ERR_OSSL|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/;
 
 /**
  * Starts explaining a failed connect to `target`, so every connector words the same failures
@@ -60,6 +62,8 @@ export function connectAdvice(error: unknown, target: ConnectTarget): ConnectAdv
       cause: error,
     });
   const network = (): SluiceError | undefined => {
+    const tls = tlsRefused(error, target.at);
+    if (tls !== undefined) return tls;
     switch (code) {
       case "ECONNREFUSED":
         return unreachable("connection refused", `${where}, and that no firewall blocks the port`);

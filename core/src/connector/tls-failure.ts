@@ -10,6 +10,11 @@ export interface TlsFailure {
   readonly advice: string;
   /** The error's own message. */
   readonly reason: string;
+  /**
+   * `handshake`: the server and this client did not agree. `settings`: Node could not load the
+   * PEM text of `tls` (a config that did not go through `tlsConfig`'s check), nothing was sent.
+   */
+  readonly stage: "handshake" | "settings";
 }
 
 // The server's certificate does not lead to a trusted CA.
@@ -37,8 +42,57 @@ const CLIENT_CERT = new Set([
 // What a TLS client reads from a port that does not speak TLS.
 const NOT_TLS = new Set(["ERR_SSL_WRONG_VERSION_NUMBER", "ERR_SSL_PACKET_LENGTH_TOO_LONG"]);
 const OTHER_TLS = /^(ERR_SSL_|ERR_TLS_)/;
+// What node:tls throws for PEM text it cannot load, before anything is sent.
+const KEY_MISMATCH = "ERR_OSSL_X509_KEY_VALUES_MISMATCH";
+const PASSPHRASE = new Set([
+  "ERR_OSSL_BAD_DECRYPT",
+  "ERR_MISSING_PASSPHRASE",
+  "ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED",
+]);
+const UNPARSABLE = /^ERR_OSSL_(PEM_|ASN1_|UNSUPPORTED$)/;
 
 function describe(code: string, reason: string): TlsFailure | undefined {
+  const settings = describeSettings(code, reason);
+  if (settings !== undefined) return settings;
+  const handshake = describeHandshake(code, reason);
+  return handshake === undefined ? undefined : { ...handshake, stage: "handshake" };
+}
+
+function describeSettings(code: string, reason: string): TlsFailure | undefined {
+  const stage = "settings";
+  if (code === KEY_MISMATCH) {
+    return {
+      code,
+      reason,
+      stage,
+      option: "tls.key",
+      advice:
+        'the key in "tls.key" is not the key of the certificate in "tls.cert": give the certificate and the key that belong together',
+    };
+  }
+  if (PASSPHRASE.has(code)) {
+    return {
+      code,
+      reason,
+      stage,
+      option: "tls.passphrase",
+      advice:
+        'the key in "tls.key" is encrypted, and "tls.passphrase" is missing or does not decrypt it: give the passphrase the key was encrypted with',
+    };
+  }
+  if (UNPARSABLE.test(code)) {
+    return {
+      code,
+      reason,
+      stage,
+      option: "tls.ca, tls.cert or tls.key",
+      advice: `a PEM setting does not parse: "tls.ca" and "tls.cert" take the PEM text of certificates, "tls.key" that of a private key (or a \${file:…} reference to their files)`,
+    };
+  }
+  return undefined;
+}
+
+function describeHandshake(code: string, reason: string): Omit<TlsFailure, "stage"> | undefined {
   if (UNTRUSTED.has(code)) {
     return {
       code,
@@ -128,8 +182,9 @@ export function tlsFailureOf(error: unknown): TlsFailure | undefined {
 
 /**
  * A `SLUICE_CONNECTOR_REFUSED` error for a failed TLS handshake with `at`, naming the setting to
- * fix; undefined when `error` is not about TLS. A handshake that failed fails again the same
- * way, so it is not retried.
+ * fix, or `SLUICE_INVALID_CONFIG` when Node could not load the PEM text of `tls` at all;
+ * undefined when `error` is not about TLS. Either fails again the same way, so it is not
+ * retried.
  *
  * @example
  * throw tlsRefused(error, "Kafka at 127.0.0.1:9094") ?? unreachable(error);
@@ -137,6 +192,13 @@ export function tlsFailureOf(error: unknown): TlsFailure | undefined {
 export function tlsRefused(error: unknown, at: string): SluiceError | undefined {
   const failure = tlsFailureOf(error);
   if (failure === undefined) return undefined;
+  if (failure.stage === "settings") {
+    return new SluiceError(
+      "SLUICE_INVALID_CONFIG",
+      `The TLS settings for ${at} do not load: ${failure.advice} (fix: ${failure.option}; ${failure.code}: ${failure.reason}).`,
+      { cause: error },
+    );
+  }
   return new SluiceError(
     "SLUICE_CONNECTOR_REFUSED",
     `The TLS handshake with ${at} failed: ${failure.advice} (fix: ${failure.option}; ${failure.code}: ${failure.reason}).`,
