@@ -1,11 +1,12 @@
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import type { Logger } from "pino";
-import { clientTlsOptions, tlsFailureOf } from "sluice/connector";
+import { clientTlsOptions, tlsFailureOf, unloadableTls } from "sluice/connector";
 import type { KafkaClientConfig } from "./client-config.js";
 
 /**
  * Builds the kafkajs client for a parsed config. kafkajs log lines go to `logger` (its errors at
- * warn level: kafkajs logs every failure it is about to retry as an error).
+ * warn level: kafkajs logs every failure it is about to retry as an error). Throws
+ * `SLUICE_INVALID_CONFIG` for TLS settings Node cannot load.
  *
  * @example
  * const kafka = createKafkaClient(config, logger);
@@ -31,7 +32,13 @@ export function createKafkaClient(
       : { logLevel: logLevel.INFO, logCreator: pinoLogCreator(logger) }),
   };
   const tls = clientTlsOptions(config.tls);
-  if (tls !== undefined) options.ssl = { ...tls };
+  if (tls !== undefined) {
+    // kafkajs turns TLS settings Node cannot load into "Failed to connect" without the reason's
+    // code, which reads like a broker that is down: refuse them here, naming the setting.
+    const problem = unloadableTls(tls, `Kafka at ${config.brokers.join(", ")}`);
+    if (problem !== undefined) throw problem;
+    options.ssl = { ...tls };
+  }
   if (config.sasl !== undefined) {
     const { mechanism, username, password } = config.sasl;
     options.sasl =

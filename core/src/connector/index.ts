@@ -122,7 +122,7 @@ export {
 } from "./source.js";
 export { type RecordNameFunction, templateFunction } from "./template-function.js";
 export { type TlsConfig, tlsConfig } from "./tls-config.js";
-export { type TlsFailure, tlsFailureOf, tlsRefused } from "./tls-failure.js";
+export { type TlsFailure, tlsFailureOf, tlsRefused, unloadableTls } from "./tls-failure.js";
 export {
   passphraseUnused,
   type TlsMaterial,

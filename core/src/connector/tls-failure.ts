@@ -1,3 +1,4 @@
+import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { SluiceError } from "../errors/sluice-error.js";
 
 /** What a failed TLS handshake says to fix. */
@@ -204,4 +205,23 @@ export function tlsRefused(error: unknown, at: string): SluiceError | undefined 
     `The TLS handshake with ${at} failed: ${failure.advice} (fix: ${failure.option}; ${failure.code}: ${failure.reason}).`,
     { cause: error },
   );
+}
+
+/**
+ * The `SLUICE_INVALID_CONFIG` error (see `tlsRefused`) when Node cannot load the TLS options
+ * `options` for `at`, or undefined when it can. For client libraries that lose the reason of
+ * such a failure (kafkajs reports it as a connection error without its code): call it before
+ * handing them the options.
+ *
+ * @example
+ * const problem = unloadableTls(clientTlsOptions(config.tls) ?? {}, "Kafka at 127.0.0.1:9094");
+ * if (problem !== undefined) throw problem;
+ */
+export function unloadableTls(options: SecureContextOptions, at: string): SluiceError | undefined {
+  try {
+    createSecureContext(options);
+    return undefined;
+  } catch (error) {
+    return tlsRefused(error, at);
+  }
 }

@@ -12,6 +12,7 @@ import {
   tlsConfig,
   tlsMaterialProblems,
   tlsRefused,
+  unloadableTls,
   validateConfig,
   warnAboutTls,
 } from "sluice/connector";
@@ -286,7 +287,11 @@ describe("TLS settings a client library could not load", () => {
     "%s is a SLUICE_INVALID_CONFIG naming the setting, not a failed handshake",
     (_name, options, fix) => {
       const cause = loadError(options);
-      for (const error of [tlsRefused(cause, target.at), connectAdvice(cause, target).network()]) {
+      for (const error of [
+        tlsRefused(cause, target.at),
+        connectAdvice(cause, target).network(),
+        unloadableTls(options, target.at),
+      ]) {
         expect(error?.code).toBe("SLUICE_INVALID_CONFIG");
         expect(error?.message).toContain(
           "The TLS settings for Kafka at 127.0.0.1:9094 do not load",
@@ -295,4 +300,10 @@ describe("TLS settings a client library could not load", () => {
       }
     },
   );
+
+  it("unloadableTls is undefined for settings Node loads", () => {
+    const settings = { ca: TEST_CA, cert: CLIENT_CERT, key: CLIENT_KEY };
+    expect(unloadableTls(settings, target.at)).toBeUndefined();
+    expect(unloadableTls({}, target.at)).toBeUndefined();
+  });
 });
