@@ -145,6 +145,24 @@ export async function expectRefused(
 }
 
 /**
+ * Awaits `attempt`, which must be refused because the server's certificate is not signed by the
+ * CA in `tls.ca`: the message says so, names `server` (host:port), and never suggests that the
+ * server is down or unreachable. Resolves with the message.
+ */
+export async function expectUntrustedServer(
+  attempt: Promise<unknown>,
+  server: string,
+): Promise<string> {
+  const message = await expectRefused(attempt, [
+    "the server's certificate is not signed by",
+    '"tls.ca"',
+    server,
+  ]);
+  expect(message).not.toMatch(/running|cannot reach|unreachable/i);
+  return message;
+}
+
+/**
  * Every way an error reaches a person: the messages of its chain, `String()`, what
  * `console.error` prints (to any depth, non-enumerable properties too: whatever the error and
  * its causes refer to, such as a client or its options) and a pino line's `err`.
