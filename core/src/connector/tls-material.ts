@@ -25,7 +25,9 @@ const PASSPHRASE_MISSING = new Set([
 const BAD_DECRYPT = "ERR_OSSL_BAD_DECRYPT";
 // The blocks of a PEM bundle. Only to count them and say what a field holds: whether a block is
 // a certificate or a key is decided by node:crypto parsing it.
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+// OpenSSL (so Node's `ca` and `cert`) also reads "TRUSTED CERTIFICATE" and "X509 CERTIFICATE".
+const CERTIFICATE_BLOCK =
+  /-----BEGIN ((?:TRUSTED |X509 )?CERTIFICATE)-----[\s\S]*?-----END \1-----/g;
 const PEM_LABEL = /-----BEGIN ([A-Z0-9 ]{1,64})-----/g;
 const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/;
 const FILE_NAME = /^(?:\/|\.{1,2}\/|~\/|[A-Za-z]:\\)\S*$|^\S+\.(?:pem|crt|cer|key|der|p12|pfx)$/i;

@@ -55,6 +55,13 @@ describe("tlsMaterialProblems: accepted", () => {
     expect(problems({ ca: `# comment before the block\n${TEST_CA}` })).toEqual([]);
   });
 
+  it('the other labels OpenSSL reads certificates under: "TRUSTED CERTIFICATE", "X509 CERTIFICATE"', () => {
+    for (const label of ["TRUSTED CERTIFICATE", "X509 CERTIFICATE"]) {
+      const relabelled = TEST_CA.replace(/(BEGIN|END) CERTIFICATE/g, `$1 ${label}`);
+      expect(problems({ ca: relabelled })).toEqual([]);
+    }
+  });
+
   it("an encrypted key with its passphrase, PKCS#8 or traditional", () => {
     for (const form of ["pkcs8", "sec1"] as const) {
       const key = encryptedClientKey(form);
