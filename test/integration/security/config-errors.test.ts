@@ -20,7 +20,7 @@ import {
   otherKey,
   TEST_CA,
 } from "../../../core/test/connector/tls-fixtures.js";
-import { capturingLogger, loggedSecrets, renderings } from "./security-helpers.js";
+import { capturingLogger, expectNoSecretShown, loggedSecrets } from "./security-helpers.js";
 
 const PLANTED = "s3cr3t-PLANTED";
 const KEY_BODY = "MIIEvQIBADANplantedKeyBody";
@@ -149,15 +149,7 @@ describe("a config refused beside a secret", () => {
       expect(hasErrorCode(error, "SLUICE_INVALID_CONFIG"), message).toBe(true);
       expect(message).toContain(names);
       expect(message).toContain("Config given:");
-      for (const [shown, text] of Object.entries(renderings(error))) {
-        for (const secret of SECRETS) {
-          expect({ shown, secret, leaks: text.includes(secret) }).toEqual({
-            shown,
-            secret,
-            leaks: false,
-          });
-        }
-      }
+      expectNoSecretShown(error, SECRETS);
       expect(loggedSecrets(SECRETS)).toEqual([]);
     },
   );
@@ -266,15 +258,7 @@ describe("bad TLS material, refused before connecting", () => {
       expect(hasErrorCode(error, "SLUICE_INVALID_CONFIG"), message).toBe(true);
       expect(message).toContain(`Invalid config for ${kind} "${name}"`);
       expect(message).toContain(names);
-      for (const [shown, text] of Object.entries(renderings(error))) {
-        for (const secret of TLS_SECRETS) {
-          expect({ shown, secret, leaks: text.includes(secret) }).toEqual({
-            shown,
-            secret,
-            leaks: false,
-          });
-        }
-      }
+      expectNoSecretShown(error, TLS_SECRETS);
       expect(loggedSecrets(TLS_SECRETS)).toEqual([]);
     },
   );

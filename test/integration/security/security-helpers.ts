@@ -136,12 +136,21 @@ export async function expectRefused(
   const message = error instanceof Error ? error.message : String(error);
   expect(hasErrorCode(error, "SLUICE_CONNECTOR_REFUSED"), message).toBe(true);
   for (const mention of mentions) expect(message).toContain(mention);
-  for (const secret of secrets) {
-    for (const [shown, text] of Object.entries(renderings(error))) {
-      expect({ shown, leaks: text.includes(secret) }).toEqual({ shown, leaks: false });
+  expectNoSecretShown(error, secrets);
+  return message;
+}
+
+/** No rendering of `error` (see `renderings`) holds any of `secrets`. */
+export function expectNoSecretShown(error: unknown, secrets: readonly string[]): void {
+  for (const [shown, text] of Object.entries(renderings(error))) {
+    for (const secret of secrets) {
+      expect({ shown, secret, leaks: text.includes(secret) }).toEqual({
+        shown,
+        secret,
+        leaks: false,
+      });
     }
   }
-  return message;
 }
 
 /**
