@@ -48,13 +48,7 @@ export function parseRepartitionRecord(message: KafkaMessage, where: string): Ex
   const time = Number(header(message.headers, TIME));
   if (!Number.isFinite(time)) throw invalid(where, offset, "its sluice-time header is missing");
   if (kind === "chunk") {
-    const value = message.value ?? Buffer.alloc(0);
-    return {
-      kind,
-      offset,
-      time,
-      bytes: new Uint8Array(value.buffer, value.byteOffset, value.length),
-    };
+    return { kind, offset, time, bytes: ownBytes(message.value) };
   }
   if (kind === "marker") {
     const input = header(message.headers, INPUT);
@@ -62,6 +56,19 @@ export function parseRepartitionRecord(message: KafkaMessage, where: string): Ex
     return { kind, offset, time, input };
   }
   throw invalid(where, offset, `its sluice-kind header is ${JSON.stringify(kind)}`);
+}
+
+// A chunk is held from its fetch until its batch's markers have all arrived (the task's
+// buffer, then the assembler's pending chunks: as long as the slowest input takes), and kafkajs
+// decodes a value as a view into the whole fetch response (up to `maxBytes`, megabytes). So the
+// chunk's bytes are copied out once, into memory of their own (not a slice of Node's shared
+// pool, which would keep an 8 KiB slab alive), and keep alive nothing but themselves. The core
+// decodes the chunk's pairs from these bytes when the batch is handed out; no pair copies again.
+function ownBytes(value: Buffer | null): Uint8Array {
+  const length = value?.byteLength ?? 0;
+  const bytes = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+  if (value !== null) bytes.set(value);
+  return bytes;
 }
 
 function header(headers: IHeaders | undefined, name: string): string | undefined {
