@@ -120,6 +120,17 @@ describe("BatchAssembler", () => {
     expect(decoded.assembly.pending.map((p) => [p.time, Buffer.from(p.bytes).toString()])).toEqual([
       [20, "x"],
     ]);
+    // Restored, the pending chunk waits for its markers in bytes of its own, not in a view into
+    // the changelog record (the state and more); it is handed out unchanged.
+    const restored = new BatchAssembler(INPUTS, decoded.assembly);
+    const [held] = restored.snapshot().pending;
+    expect([held?.bytes.byteOffset, held?.bytes.buffer.byteLength]).toEqual([0, 1]);
+    expect(restored.snapshot().pending[0]?.bytes).toBe(held?.bytes);
+    for (const [i, input] of INPUTS.entries()) restored.feed(marker(2 + i, 20, input));
+    expect(labels(restored.takeComplete())).toEqual([10, []]);
+    const batch = restored.takeComplete();
+    expect(labels(batch)).toEqual([20, ["x"]]);
+    expect(batch?.chunks[0]).toBe(held?.bytes);
     expect(() => decodeChangelogEntry(Buffer.from([9, 0]), "changelog 3")).toThrow(/changelog 3/);
   });
 

@@ -81,7 +81,10 @@ export class BatchAssembler {
     this.#inputs = [...new Set(inputs)];
     this.#position = snapshot?.position;
     this.#completed = snapshot?.completed;
-    this.#pending = [...(snapshot?.pending ?? [])];
+    this.#pending = (snapshot?.pending ?? []).map(({ time, bytes }) => ({
+      time,
+      bytes: ownBytes(bytes),
+    }));
     this.#markers = new Map(snapshot?.markers ?? []);
     this.#times = [...(snapshot?.times ?? [])];
     this.#low = this.#lowestMarker();
@@ -164,6 +167,17 @@ export class BatchAssembler {
     }
     return low;
   }
+}
+
+// A restored pending chunk is a view into its changelog record, and that into the fetch
+// response it came in (the state's bytes and more: megabytes); it waits here for its batch's
+// markers, so it is copied out once into memory of its own. A chunk already owning its memory
+// (fetched from the repartition log, or from another assembler's snapshot) is kept as it is.
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength) return bytes;
+  const own = new Uint8Array(Buffer.allocUnsafeSlow(bytes.byteLength).buffer, 0, bytes.byteLength);
+  own.set(bytes);
+  return own;
 }
 
 function insertSorted(times: number[], time: number): void {
