@@ -62,8 +62,8 @@ export function parseRepartitionRecord(message: KafkaMessage, where: string): Ex
 // buffer, then the assembler's pending chunks: as long as the slowest input takes), and kafkajs
 // decodes a value as a view into the whole fetch response (up to `maxBytes`, megabytes). So the
 // chunk's bytes are copied out once, into memory of their own (not a slice of Node's shared
-// pool, which would keep an 8 KiB slab alive), and keep alive nothing but themselves. The core
-// decodes the chunk's pairs from these bytes when the batch is handed out; no pair copies again.
+// pool, which would keep an 8 KiB slab alive), and keep alive nothing but themselves. One copy
+// per chunk, the whole chunk: its pairs are decoded from it only when its batch is handed out.
 function ownBytes(value: Buffer | null): Uint8Array {
   const length = value?.byteLength ?? 0;
   const bytes = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
