@@ -320,6 +320,7 @@ export class KafkaSource implements Source {
         get pendingCommit() {
           return source.#pendingLinkedCommit;
         },
+        commitAcknowledged: () => source.#linkedCommit(),
       });
     }
     this.#logger.info(

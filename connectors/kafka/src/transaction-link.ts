@@ -31,6 +31,12 @@ export interface LinkedSource {
    * yet; a write of the next batch waits for it.
    */
   readonly pendingCommit: Promise<void> | undefined;
+  /**
+   * Commits the sink's open transaction now with the offsets acknowledged so far (none when the
+   * batch it holds read nothing): for a transaction whose batch is done and whose reads were
+   * all acknowledged, or that had none, so no acknowledgement will commit it.
+   */
+  readonly commitAcknowledged?: () => Promise<void>;
 }
 
 interface Pair {

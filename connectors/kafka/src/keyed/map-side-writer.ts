@@ -123,7 +123,18 @@ export class MapSideWriter {
     for (;;) {
       const holder = this.#open?.time ?? this.#claimed;
       if (holder === undefined || holder >= time) break;
-      await new Promise<void>((resolve) => this.#openSettled.push(resolve));
+      const settled = new Promise<void>((resolve) => this.#openSettled.push(resolve));
+      // The previous batch is done and its acknowledgements, if any, already committed (awaited
+      // above): a transaction still open from it holds a batch that handed out no read (cut
+      // before the source's first read, or while it was paused), which no acknowledgement
+      // commits; the reads of this batch are acknowledged only after this write. Committed
+      // now, with no offsets, it frees the write instead of stalling every later batch.
+      if (this.#open !== undefined && this.#open.time < time) {
+        void linkedSource(transactionalId)
+          ?.commitAcknowledged?.()
+          .catch(() => undefined);
+      }
+      await settled;
     }
     this.#claimed = time;
     return this.#serialized(() => this.#write(time, chunks));
