@@ -75,53 +75,63 @@ async function readRecords(source: KafkaSource, count: number): Promise<ReadResu
   return reads;
 }
 
+/**
+ * A two-partition input topic holding the records a to d, and a connected cluster-mode source
+ * over it with a keyed part (one keyed partition), its exchange and the partitions it owns.
+ */
+async function keyedSourceOverFourRecords(prefix: string) {
+  const group = uniqueName(prefix);
+  const input = `${group}-in`;
+  await createTopic(admin, input, 2);
+  await producer.send({
+    topic: input,
+    messages: ["a", "b", "c", "d"].map((value, i) => ({ value, partition: i % 2 })),
+  });
+  const offered: KeyedExchange[] = [];
+  const cluster = membership(group, offered);
+  const config = clusterSourceConfig(
+    validateConfig(
+      kafkaSourceConfig,
+      {
+        brokers: BROKERS,
+        topics: [input],
+        groupId: "replaced",
+        startFrom: "earliest",
+        pollTimeoutMs: 100,
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 300,
+        maxWaitTimeMs: 100,
+      },
+      "kafka",
+    ),
+    cluster,
+  );
+  const source = new KafkaSource(config, logger, new Map(), createKafkaClient, {
+    membership: cluster,
+    connectorId: "kafka-1",
+  });
+  opened.push(source);
+  await source.connect(AbortSignal.timeout(WAIT_MS));
+  expect(offered).toHaveLength(1);
+  const exchange = offered[0] as KeyedExchange;
+  let owned: readonly number[] = [];
+  exchange.onAssignment((partitions) => {
+    owned = partitions;
+  });
+  return { group, input, cluster, config, source, exchange, owned: () => owned };
+}
+
 describe("Kafka source with a keyed part (cluster mode)", () => {
   it("offers the keyed exchange, whose batches commit with the source's offsets", async () => {
-    const group = uniqueName("keyed-src");
-    const input = `${group}-in`;
-    await createTopic(admin, input, 2);
-    await producer.send({
-      topic: input,
-      messages: ["a", "b", "c", "d"].map((value, i) => ({ value, partition: i % 2 })),
-    });
-    const offered: KeyedExchange[] = [];
-    const cluster = membership(group, offered);
-    const config = clusterSourceConfig(
-      validateConfig(
-        kafkaSourceConfig,
-        {
-          brokers: BROKERS,
-          topics: [input],
-          groupId: "replaced",
-          startFrom: "earliest",
-          pollTimeoutMs: 100,
-          sessionTimeoutMs: 6_000,
-          heartbeatIntervalMs: 300,
-          maxWaitTimeMs: 100,
-        },
-        "kafka",
-      ),
-      cluster,
-    );
+    const { group, input, cluster, config, source, exchange, owned } =
+      await keyedSourceOverFourRecords("keyed-src");
     expect(config.transactionalId).toBe(`${group}.sluice-map.p1`);
-    const source = new KafkaSource(config, logger, new Map(), createKafkaClient, {
-      membership: cluster,
-      connectorId: "kafka-1",
-    });
-    opened.push(source);
-    await source.connect(AbortSignal.timeout(WAIT_MS));
-    expect(offered).toHaveLength(1);
-    const exchange = offered[0] as KeyedExchange;
-    let owned: readonly number[] = [];
-    exchange.onAssignment((partitions) => {
-      owned = partitions;
-    });
 
     // Batch 1000: the four records, one chunk.
     const reads = await readRecords(source, 4);
     await exchange.write(1000, [Buffer.from("four records")]);
     for (const read of reads) await read.ack();
-    await until(() => owned.length === 1, WAIT_MS, "keyed partition 0 assigned");
+    await until(() => owned().length === 1, WAIT_MS, "keyed partition 0 assigned");
     expect(await exchange.restore(0)).toBeUndefined();
     const first = await exchange.nextBatch(0, AbortSignal.timeout(WAIT_MS));
     expect(first.time).toBe(1000);
@@ -156,3 +166,44 @@ describe("Kafka source with a keyed part (cluster mode)", () => {
     });
   });
 });
+
+// The keyed exchange's transaction of a batch that handed out no read (cut before the source's
+// first read, or while it was paused) is committed when the next batch writes: no
+// acknowledgement would ever commit it, and the next batch's write (and so its reads'
+// acknowledgements, and a graceful stop draining the batches) would wait for it forever.
+describe("Kafka source with a keyed part: a batch without reads", () => {
+  it("commits the batch's markers when the next batch writes, and that batch commits its offsets", async () => {
+    const { group, input, source, exchange, owned } =
+      await keyedSourceOverFourRecords("keyed-first");
+    // Batch 1000 was cut before the first read: its markers, and no acknowledgement.
+    await exchange.write(1000, [undefined]);
+    // Batch 2000 holds the four records; its reads are acknowledged only after its write.
+    const signal = AbortSignal.timeout(WAIT_MS);
+    const reads = await readRecords(source, 4);
+    const written = exchange.write(2000, [Buffer.from("four records")]);
+    await raceSignal(written, signal, "batch 2000's write waits for batch 1000's transaction");
+    for (const read of reads) await read.ack();
+
+    await until(() => owned().length === 1, WAIT_MS, "keyed partition 0 assigned");
+    expect(await exchange.restore(0)).toBeUndefined();
+    const first = await exchange.nextBatch(0, AbortSignal.timeout(WAIT_MS));
+    expect([first.time, first.chunks.length]).toEqual([1000, 0]);
+    const second = await exchange.nextBatch(0, AbortSignal.timeout(WAIT_MS));
+    expect(second.time).toBe(2000);
+    expect(second.chunks.map((chunk) => Buffer.from(chunk).toString())).toEqual(["four records"]);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(committed?.partitions.map(({ offset }) => offset).sort()).toEqual(["2", "2"]);
+  });
+});
+
+/** `promise`, or a rejection naming `what` once `signal` aborts. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => reject(new Error(`timed out: ${what}`)), {
+        once: true,
+      });
+    }),
+  ]);
+}
