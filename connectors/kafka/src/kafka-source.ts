@@ -35,7 +35,8 @@ export interface KafkaSourceCluster {
 interface WaitingAck {
   readonly sequence: number;
   readonly parts: readonly ReadPart[];
-  readonly generation: number;
+  /** The source's epoch (assignments and rollbacks) when the read was handed out. */
+  readonly epoch: number;
 }
 
 /**
@@ -118,6 +119,11 @@ export class KafkaSource implements Source {
   readonly #cluster: KafkaSourceCluster | undefined;
   /** Counts assignments; a read remembers the one it was taken in (cluster mode). */
   #generation = 0;
+  /**
+   * Bumped by every assignment and every rollback: a read settles with the commit only if no
+   * assignment or rollback came since it was handed out.
+   */
+  #epoch = 0;
   /** True from the moment the consumer learns of a rebalance until the next assignment. */
   #rebalancing = false;
   /** Acknowledgements of the current turn, settled by its commit (cluster mode). */
@@ -359,9 +365,9 @@ export class KafkaSource implements Source {
   // paired source commits the sink's transaction (the batch may have written outputs). It
   // remembers the reads handed out before it: only those can be in a batch writing outputs.
   #empty(): ReadResult {
-    const generation = this.#generation;
+    const epoch = this.#epoch;
     const after = this.#readPath.lastSequence;
-    return readResult([], (error) => this.#settle(0, [], error, generation, after));
+    return readResult([], (error) => this.#settle(0, [], error, epoch, after));
   }
 
   pause(): void {
@@ -389,8 +395,8 @@ export class KafkaSource implements Source {
     const taken = this.#readPath.take(limits);
     if (taken === undefined) return undefined;
     const { sequence, parts, columns } = taken;
-    const generation = this.#generation;
-    return readColumnsResult(columns, (error) => this.#settle(sequence, parts, error, generation));
+    const epoch = this.#epoch;
+    return readColumnsResult(columns, (error) => this.#settle(sequence, parts, error, epoch));
   }
 
   // Cluster mode: a rebalance revoked every partition (kafkajs rebalances eagerly). The paired
@@ -398,6 +404,7 @@ export class KafkaSource implements Source {
   // now, and reads of that assignment never commit (see #linkedCommitNow).
   #newGeneration(cluster: KafkaSourceCluster): void {
     this.#generation++;
+    this.#epoch++;
     this.#rebalancing = false;
     cluster.membership.reportPartitions(cluster.connectorId, this.assignment());
     if (this.#fence !== undefined) {
@@ -461,7 +468,7 @@ export class KafkaSource implements Source {
     sequence: number,
     parts: readonly ReadPart[],
     error: unknown,
-    generation: number,
+    epoch: number,
     emptyAfter = sequence,
   ): void | Promise<void> {
     // A read that brought nothing is settled at once, while a batch's reads may still be on
@@ -488,7 +495,7 @@ export class KafkaSource implements Source {
       this.#config.transactionalId !== undefined
     ) {
       // Settled by the commit of this turn, which knows whether every read of it is current.
-      this.#waitingAcks.push({ sequence, parts, generation });
+      this.#waitingAcks.push({ sequence, parts, epoch });
       return this.#linkedCommit();
     }
     const current = this.#readPath.current(parts);
@@ -577,10 +584,13 @@ export class KafkaSource implements Source {
         await this.#session.heartbeat();
       } catch (error) {
         member = false;
-        // kafkajs joins the group again: until the next assignment nothing commits, so the
-        // outputs of reads still on their way (their batch may have written some into the
-        // transaction aborted now, and writes the rest into a new one) are rolled back too.
-        this.#rebalancing = true;
+        // The reads handed out so far never commit: the outputs of those still on their way
+        // (their batch may have written some into the transaction aborted now, and writes the
+        // rest into a new one) are rolled back with them when they settle. Reads handed out
+        // from now on commit only after a heartbeat of their own passes, so a process that lost
+        // its partitions commits nothing, and one whose heartbeat failed while it kept them
+        // (a late heartbeat event) goes on without waiting for an assignment that never comes.
+        this.#epoch++;
         this.#logger.info(
           { err: error },
           "the group is rebalancing or no longer knows this process: rolling back",
@@ -634,9 +644,7 @@ export class KafkaSource implements Source {
     this.#waitingAcks = [];
     if (this.#cluster === undefined) return true;
     const stale =
-      !member ||
-      this.#rebalancing ||
-      waiting.some(({ generation }) => generation !== this.#generation);
+      !member || this.#rebalancing || waiting.some(({ epoch }) => epoch !== this.#epoch);
     for (const { sequence, parts } of waiting) {
       for (const part of this.#readPath.current(parts)) {
         if (stale) part.state.nacked(sequence, part.records);
