@@ -373,12 +373,19 @@
 
   // ---- live updates ----
 
+  // Resolves once the server has the page subscribed (its "open" comes after the server added
+  // the stream), so a snapshot read after it misses no change.
   function connect(onChange) {
     const connection = element("connection");
     const events = new EventSource("/api/events");
+    let subscribed;
+    const opened = new Promise((resolve) => {
+      subscribed = resolve;
+    });
     events.addEventListener("open", () => {
       connection.dataset.state = "live";
       connection.textContent = "live";
+      subscribed();
     });
     events.addEventListener("error", () => {
       connection.dataset.state = "lost";
@@ -387,6 +394,7 @@
     for (const kind of ["batch", "sources", "checkpoint", "started", "deadLetters"]) {
       events.addEventListener(kind, (event) => onChange(JSON.parse(event.data)));
     }
+    return opened;
   }
 
   // A change may arrive after a newer one of the same batch was read in the snapshot.
@@ -401,11 +409,12 @@
 
   async function showJobPage() {
     element("job-page").hidden = false;
-    // Listen before reading the snapshot, so that no batch completes unseen in between; what
-    // arrives meanwhile is applied once the snapshot is in.
+    // Subscribed before reading the snapshot, no batch completes unseen in between; what
+    // arrives meanwhile is applied once the snapshot is in. Creating the EventSource is not
+    // enough: its request may reach the server after the snapshot's.
     const early = [];
     let apply = (change) => early.push(change);
-    connect((change) => apply(change));
+    await connect((change) => apply(change));
     state.job = await fetchJson("/api/job");
     for (const batch of state.job.batches) keepBatch(batch);
     element("app-name").textContent = state.job.appName;
@@ -462,17 +471,26 @@
 
   async function showBatchPage(batchTime) {
     element("batch-page").hidden = false;
+    // As on the job page: subscribed first, changes that arrive before the snapshot follow it.
+    const early = [];
+    let apply = (batch) => early.push(batch);
+    await connect((change) => {
+      if (change.kind === "batch" && change.batch.batchTime === batchTime) apply(change.batch);
+    });
     const job = await fetchJson("/api/job");
     element("app-name").textContent = job.appName;
+    let shown;
+    apply = (batch) => {
+      if (isDone(shown) && !isDone(batch)) return;
+      shown = batch;
+      renderBatchPage(batch);
+    };
     try {
-      renderBatchPage(await fetchJson(`/api/batches/${batchTime}`));
+      apply(await fetchJson(`/api/batches/${batchTime}`));
     } catch {
       element("batch-title").textContent = `No batch at ${formatTime(batchTime)} is kept any more`;
     }
-    connect((change) => {
-      if (change.kind === "batch" && change.batch.batchTime === batchTime)
-        renderBatchPage(change.batch);
-    });
+    for (const batch of early) apply(batch);
   }
 
   const batchPath = /^\/batches\/(\d+)$/.exec(location.pathname);
