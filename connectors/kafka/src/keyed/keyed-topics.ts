@@ -27,6 +27,10 @@ export function keyedTopicNames(group: string): KeyedTopics {
  */
 export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
+/** How long a topic created by another process may stay unknown to the broker answering. */
+const NEW_TOPIC_WAIT_MS = 30_000;
+const NOT_YET_KNOWN = ["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE"];
+
 /**
  * Creates the job's keyed topics with `partitions` partitions unless they exist, and refuses
  * topics that exist with another partition count (`SLUICE_INVALID_CONFIG`): keys are placed by
@@ -73,13 +77,29 @@ async function ensureTopic(
       if (!isAlreadyThere(error)) throw error;
     }
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-  const found = metadata.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;
+  const found = await partitionCount(admin, topic);
   if (found !== partitions) {
     throw new SluiceError(
       "SLUICE_INVALID_CONFIG",
       `Kafka topic "${topic}" has ${found} partitions, but the job has ${partitions} keyed partitions. A job's keyed partitions cannot change while its topics hold its state: keep ${found} keyed partitions, or delete the topics "${all.repartition}" and "${all.changelog}" to start the job's keyed state over.`,
     );
+  }
+}
+
+// A topic another process of the job has just created may not be known yet to the broker
+// answering (its creator is still waiting for the leaders): asked again until it is, for a
+// while.
+async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  const deadline = Date.now() + NEW_TOPIC_WAIT_MS;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      return metadata.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;
+    } catch (error) {
+      const type = protocolErrorType(error) ?? "";
+      if (!NOT_YET_KNOWN.includes(type) || Date.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
