@@ -2,11 +2,13 @@ import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import type { Logger } from "pino";
 import { clientTlsOptions, tlsFailureOf, unloadableTls } from "sluice/connector";
 import type { KafkaClientConfig } from "./client-config.js";
+import { readAbortedTransactionsCorrectly } from "./read-committed.js";
 
 /**
  * Builds the kafkajs client for a parsed config. kafkajs log lines go to `logger` (its errors at
  * warn level: kafkajs logs every failure it is about to retry as an error). Throws
- * `SLUICE_INVALID_CONFIG` for TLS settings Node cannot load.
+ * `SLUICE_INVALID_CONFIG` for TLS settings Node cannot load. Its consumers skip every record of
+ * an aborted transaction (kafkajs alone lets some through, see read-committed.ts).
  *
  * @example
  * const kafka = createKafkaClient(config, logger);
@@ -17,6 +19,7 @@ export function createKafkaClient(
   logger: Logger | undefined,
   overrides: { readonly retries?: number } = {},
 ): Kafka {
+  readAbortedTransactionsCorrectly();
   const options: KafkaConfig = {
     clientId: config.clientId,
     brokers: [...config.brokers],
