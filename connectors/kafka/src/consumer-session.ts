@@ -5,6 +5,7 @@ import type {
   ConsumerHeartbeatEvent,
   EachBatchPayload,
   Kafka,
+  RequestEvent,
 } from "kafkajs";
 import type { Logger } from "pino";
 import {
@@ -82,8 +83,13 @@ export class ConsumerSession {
   #heartbeat: (() => Promise<void>) | undefined;
   /** The member id of the latest join: the membership the current assignment belongs to. */
   #memberId: string | undefined;
-  /** The latest sign that the coordinator knew a member: a heartbeat answered, or a join. */
+  /**
+   * The latest sign that the coordinator knew a member: a heartbeat answered, or a join, dated
+   * when its request went out (the coordinator knew the member no earlier than that).
+   */
   #lastProof: { readonly memberId: string; readonly atMs: number } | undefined;
+  /** When the latest answered Heartbeat and SyncGroup requests went out, by API name. */
+  readonly #answeredSentAtMs = new Map<string, number>();
   #consumer: Consumer | undefined;
   #failure: Error | undefined;
   #closed = false;
@@ -201,16 +207,28 @@ export class ConsumerSession {
     // A crash may come before connect awaits readiness; the rejection is read there.
     readiness.catch(() => undefined);
     let joined = false;
+    // kafkajs reports a request's answer (REQUEST, with the time it went out) just before the
+    // heartbeat or join that awaited it. A proof is dated by its request, not by its event: an
+    // answer read only after the event loop was blocked (its request went out just before a
+    // long batch) says nothing about the member after the request, while the session may
+    // have expired during the block.
+    consumer.on(consumer.events.REQUEST, (event: RequestEvent) => {
+      if (this.#consumer !== consumer) return;
+      const { apiName, sentAt } = event.payload;
+      if (apiName === "Heartbeat" || apiName === "SyncGroup") {
+        this.#answeredSentAtMs.set(apiName, sentAt);
+      }
+    });
     consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
       if (this.#consumer !== consumer) return;
       joined = true;
       this.#memberId = event.payload.memberId;
-      this.#lastProof = { memberId: event.payload.memberId, atMs: Date.now() };
+      this.#lastProof = { memberId: event.payload.memberId, atMs: this.#sentAt("SyncGroup") };
       this.#assign(consumer, event.payload.memberAssignment);
     });
     consumer.on(consumer.events.HEARTBEAT, (event: ConsumerHeartbeatEvent) => {
       if (this.#consumer !== consumer) return;
-      this.#lastProof = { memberId: event.payload.memberId, atMs: Date.now() };
+      this.#lastProof = { memberId: event.payload.memberId, atMs: this.#sentAt("Heartbeat") };
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (this.#consumer === consumer) this.#events.rebalancing?.();
@@ -335,6 +353,12 @@ export class ConsumerSession {
     } finally {
       await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
     }
+  }
+
+  // When the latest answered request of `apiName` went out: the one the event being handled
+  // awaited. Now when kafkajs reported none.
+  #sentAt(apiName: string): number {
+    return Math.min(this.#answeredSentAtMs.get(apiName) ?? Date.now(), Date.now());
   }
 
   // kafkajs pushes a fetched batch of one partition: the read path keeps what is new.

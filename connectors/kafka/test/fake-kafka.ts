@@ -23,6 +23,9 @@ export class FakeConsumer {
     GROUP_JOIN: "consumer.group_join",
     FETCH: "consumer.fetch",
     CRASH: "consumer.crash",
+    HEARTBEAT: "consumer.heartbeat",
+    REBALANCING: "consumer.rebalancing",
+    REQUEST: "consumer.network.request",
   } as const;
   /** Partitions paused now, as `"<topic>-<partition>"`. */
   readonly paused = new Set<string>();
@@ -47,8 +50,8 @@ export class FakeConsumer {
 
   async run(options: { eachBatch: (payload: EachBatchPayload) => Promise<void> }): Promise<void> {
     this.#eachBatch = options.eachBatch;
-    this.#emit(this.events.GROUP_JOIN, { memberAssignment: this.#assignment });
-    this.#emit(this.events.FETCH, {});
+    this.emit(this.events.GROUP_JOIN, { memberId: "member-1", memberAssignment: this.#assignment });
+    this.emit(this.events.FETCH, {});
   }
 
   pause(topics: TopicPartitions[]): void {
@@ -92,11 +95,14 @@ export class FakeConsumer {
       batch: { topic, partition, highWatermark: String(highWatermark), messages },
       isStale: () => false,
       resolveOffset: () => undefined,
+      // kafkajs sends none when one went out within the heartbeat interval.
+      heartbeat: async () => undefined,
     };
     await eachBatch(payload as unknown as EachBatchPayload);
   }
 
-  #emit(event: string, payload: unknown): void {
+  /** Emits a kafkajs consumer event (`events`) to the listeners. */
+  emit(event: string, payload: unknown): void {
     for (const listener of this.#listeners.get(event) ?? []) listener({ payload });
   }
 }
