@@ -83,6 +83,7 @@ export {
   type KafkaKeyedExchangeMetrics,
   type KafkaKeyedExchangeSettings,
 } from "./keyed/kafka-keyed-exchange.js";
+export { readAbortedTransactionsCorrectly } from "./read-committed.js";
 export { type KafkaSinkConfig, kafkaSinkConfig } from "./sink-config.js";
 export { type KafkaSourceConfig, kafkaSourceConfig } from "./source-config.js";
 export { parsePartitionKey, partitionKey, type TopicPartition } from "./topic-partition.js";
