@@ -696,8 +696,9 @@ export class StreamingContext {
 
   /**
    * Stops the context. With `graceful: true`, inputs stop receiving, every batch of data already
-   * received is processed, then the context stops; otherwise it stops after the batch in
-   * progress. Stopping twice, or before start, is allowed.
+   * received is processed (after a restart, also every batch the earlier run recorded and this
+   * one replays), then the context stops; otherwise it stops after the batch in progress.
+   * Stopping twice, or before start, is allowed.
    *
    * @example
    * process.on("SIGTERM", () => void ctx.stop({ graceful: true }));
@@ -818,6 +819,13 @@ export class StreamingContext {
     const inputs = this.graph.inputs;
     if (graceful) {
       await this.stopInputs();
+      // The batches an earlier run recorded and this one replays are received data too, even
+      // without a record: their outputs may have been cut off by the crash, half written. They
+      // are in the past (unless the clock went back), so the generator reaches them at once.
+      const replayed = this.checkpointing?.report?.replayedBatches.at(-1);
+      if (replayed !== undefined && replayed <= this.clock.now()) {
+        await this.progress.until(() => this.generator.lastGeneratedTime >= replayed);
+      }
       // Received data waits for a batch tick: let the generator tick until none is left.
       while (inputs.some((input) => input.hasPendingData())) {
         const target = this.generator.nextBatchTime;
