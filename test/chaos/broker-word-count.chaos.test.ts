@@ -12,7 +12,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { connectAsync as mqttConnect } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { lockServers, type ServerName as Server } from "../support/service-lock.js";
-import { chaosRun } from "./chaos-run.js";
+import { chaosRun, problemTimes, runHistory } from "./chaos-run.js";
 import {
   consistencyProblems,
   countWords,
@@ -123,14 +123,16 @@ async function verify(expected: ReadonlyMap<string, number>): Promise<void> {
   const fileTotals = await readFileOutput(join(root, "out", "totals"));
   const fileWindows = await readFileOutput(join(root, "out", "windows"));
   expect(sorted(sumOverBatches(fileCounts)), "files: counts").toEqual(sorted(expected));
-  expect(consistencyProblems(fileCounts, fileTotals, fileWindows, BATCH_MS), "files").toEqual([]);
+  const fileProblems = consistencyProblems(fileCounts, fileTotals, fileWindows, BATCH_MS);
+  expect(fileProblems, `files\n${runHistory(jobs, problemTimes(fileProblems))}`).toEqual([]);
 
   const counts = await readCassandraRows(cassandra, keyspace, "counts", "count", true);
   const windows = await readCassandraRows(cassandra, keyspace, "windows", "count", true);
   const totals = await readCassandraRows(cassandra, keyspace, "totals", "total", false);
   expect(sorted(sumOverBatches(counts)), "cassandra: counts").toEqual(sorted(expected));
   expect(sorted(totals.get(0) ?? new Map()), "cassandra: totals").toEqual(sorted(expected));
-  expect(consistencyProblems(counts, new Map(), windows, BATCH_MS), "cassandra").toEqual([]);
+  const storeProblems = consistencyProblems(counts, new Map(), windows, BATCH_MS);
+  expect(storeProblems, `cassandra\n${runHistory(jobs, problemTimes(storeProblems))}`).toEqual([]);
   // The same batches in both stores.
   expect([...counts.keys()].sort()).toEqual([...fileCounts.keys()].sort());
 }

@@ -102,3 +102,37 @@ async function run(
   }
   return { killedWhileRunning, replayedBatches };
 }
+
+/**
+ * What each run of a chaos test did around the batch times a check found wrong: its recovery
+ * (checkpoint and replayed batches), whether it completed each of those batches, and how it ended.
+ * Put into failure messages, so a rare failure can be read without running it again.
+ */
+export function runHistory(jobs: readonly JobProcess[], times: readonly number[]): string {
+  const lines = jobs.map((job, index) => {
+    const recovery = job.recovery;
+    const completed = new Set(job.batches.map((batch) => batch.time));
+    const batches = job.batches.map((batch) => batch.time);
+    const span =
+      batches.length === 0
+        ? "no batch"
+        : `batches ${batches[0]}…${batches.at(-1)} (${batches.length})`;
+    const replayed = recovery?.replayedBatches ?? [];
+    const around = times
+      .map(
+        (time) =>
+          `${time}: ${completed.has(time) ? "completed" : "not completed"}${replayed.includes(time) ? ", replayed" : ""}`,
+      )
+      .join("; ");
+    return `run ${index}: checkpoint ${recovery?.checkpointTime ?? "none"}, ${replayed.length} replayed, ${span}, ended ${JSON.stringify(job.exitStatus ?? "running")}; ${around}`;
+  });
+  return lines.join("\n");
+}
+
+/** The batch times named in the problems `consistencyProblems` returns. */
+export function problemTimes(problems: readonly string[]): number[] {
+  return problems.flatMap((problem) => {
+    const match = /^(?:totals|window) at (\d+)/.exec(problem);
+    return match === null ? [] : [Number(match[1])];
+  });
+}

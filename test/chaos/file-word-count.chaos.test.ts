@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chaosRun } from "./chaos-run.js";
+import { chaosRun, problemTimes, runHistory } from "./chaos-run.js";
 import {
   consistencyProblems,
   countWords,
@@ -105,7 +105,8 @@ async function verify(expected: ReadonlyMap<string, number>): Promise<void> {
   // Every record counted once: the per-batch counts add up to the words produced, exactly.
   expect(sorted(sumOverBatches(counts))).toEqual(sorted(expected));
   // The state survived every crash: totals and windows agree with the counts at every batch.
-  expect(consistencyProblems(counts, totals, windows, BATCH_MS)).toEqual([]);
+  const problems = consistencyProblems(counts, totals, windows, BATCH_MS);
+  expect(problems, runHistory(jobs, problemTimes(problems))).toEqual([]);
   const last = Math.max(...totals.keys());
   expect(sorted(totals.get(last) ?? new Map())).toEqual(sorted(expected));
   expect(windows.size).toBeGreaterThan(0);

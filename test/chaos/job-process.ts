@@ -31,6 +31,7 @@ export class JobProcess {
   readonly #watchers = new Set<() => void>();
   #stdout = "";
   #stderr = "";
+  #exit: JobExit | undefined;
 
   constructor(settings: ChaosJobSettings | object, job: ChaosJobModule = WORD_COUNT_JOB) {
     const env = {
@@ -54,6 +55,7 @@ export class JobProcess {
     this.exited = new Promise((resolve, reject) => {
       this.#child.once("error", reject);
       this.#child.once("close", (code, signal) => {
+        this.#exit = { code, signal };
         this.#notify();
         resolve({ code, signal });
       });
@@ -63,6 +65,11 @@ export class JobProcess {
   /** True once the process has ended. */
   get hasExited(): boolean {
     return this.#child.exitCode !== null || this.#child.signalCode !== null;
+  }
+
+  /** How the process ended, once it has. */
+  get exitStatus(): JobExit | undefined {
+    return this.#exit;
   }
 
   get stdout(): string {
