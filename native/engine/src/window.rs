@@ -22,6 +22,10 @@ use crate::dictionary::{BytesDictionary, I64Dictionary};
 use crate::reduce::{BytesGroups, I64Groups};
 use crate::EngineError;
 
+#[path = "window_sharded.rs"]
+mod sharded;
+pub use sharded::ShardedWindowAggregator;
+
 /// The kind of key a window aggregator holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -163,6 +167,9 @@ impl Acc {
 #[derive(Debug, Clone, Default)]
 struct Pane {
     entries: Vec<Acc>,
+    /// In a shard only: the row sequence number at which each entry's key first reached the
+    /// pane, so that the shards' panes merge back into the one order a single aggregator has.
+    seqs: Vec<u64>,
 }
 
 impl Pane {
@@ -178,6 +185,7 @@ impl Pane {
     /// Bytes held, counting a fixed share for the pane's map entry.
     fn memory_bytes(&self) -> usize {
         64 + self.entries.capacity() * std::mem::size_of::<Acc>()
+            + self.seqs.capacity() * std::mem::size_of::<u64>()
     }
 }
 
@@ -201,6 +209,13 @@ pub struct WindowAggregator {
     pane_ms: u64,
     keys: Keys,
     meta: Vec<KeyMeta>,
+    /// Per key id: the row sequence number at which the key (re)entered the state. Ids are
+    /// handed out in this order, so a single aggregator never reads it; shards merge by it.
+    key_seqs: Vec<u64>,
+    /// Sequence number of the next row added through the public `add_*` methods.
+    next_seq: u64,
+    /// True in a shard of a `ShardedWindowAggregator`: panes record their entries' `seqs`.
+    track_entry_order: bool,
     live: usize,
     panes: BTreeMap<i64, Pane>,
     /// Bytes held by `panes`, kept up to date so reporting memory is O(1) per call.
@@ -242,6 +257,9 @@ impl WindowAggregator {
             pane_ms: gcd(window_ms, slide_ms),
             keys: Keys::new(kind),
             meta: Vec::new(),
+            key_seqs: Vec::new(),
+            next_seq: 0,
+            track_entry_order: false,
             live: 0,
             panes: BTreeMap::new(),
             pane_bytes: 0,
@@ -278,27 +296,9 @@ impl WindowAggregator {
         self.check_kind(KeyKind::Utf8)?;
         check_values(self.op, keys.len(), values.len())?;
         let pane_id = self.open_pane(time_ms)?;
-        if keys.is_empty() {
-            return Ok(());
-        }
-        let reads_values = self.op.reads_values();
-        let existing = self.panes.remove(&pane_id);
-        let bytes_before = existing.as_ref().map_or(0, Pane::memory_bytes);
-        let mut pane = existing.unwrap_or_default();
-        self.activate(pane_id, &pane);
-        let mut keys_dict = std::mem::replace(&mut self.keys, Keys::new(self.kind));
-        let Keys::Bytes(dict) = &mut keys_dict else {
-            unreachable!("kind checked")
-        };
-        let in_run = self.in_run(pane_id);
-        for (row, key) in keys.iter().enumerate() {
-            let (id, is_new) = dict.intern(key);
-            let value = if reads_values { values[row] } else { 0.0 };
-            self.accumulate(&mut pane, id, is_new, value, in_run);
-        }
-        self.keys = keys_dict;
-        self.pane_bytes = self.pane_bytes + pane.memory_bytes() - bytes_before;
-        self.panes.insert(pane_id, pane);
+        let seq = self.next_seq;
+        self.next_seq += keys.len() as u64;
+        self.add_bytes_rows(pane_id, keys, values, seq, 0..keys.len());
         Ok(())
     }
 
@@ -312,28 +312,70 @@ impl WindowAggregator {
         self.check_kind(KeyKind::I64)?;
         check_values(self.op, keys.len(), values.len())?;
         let pane_id = self.open_pane(time_ms)?;
-        if keys.is_empty() {
-            return Ok(());
-        }
+        let seq = self.next_seq;
+        self.next_seq += keys.len() as u64;
+        self.add_i64_rows(pane_id, keys, values, seq, 0..keys.len());
+        Ok(())
+    }
+
+    /// Adds `rows` of a checked byte-key batch to pane `pane_id`; row `r` has sequence number
+    /// `seq + r`.
+    fn add_bytes_rows(
+        &mut self,
+        pane_id: i64,
+        keys: KeyColumn<'_>,
+        values: &[f64],
+        seq: u64,
+        rows: impl Iterator<Item = usize>,
+    ) {
+        self.add_rows(pane_id, values, seq, rows, |dict, row| match dict {
+            Keys::Bytes(dict) => dict.intern(keys.get(row)),
+            Keys::Ints(_) => unreachable!("kind checked"),
+        });
+    }
+
+    /// Adds `rows` of a checked 64-bit key batch to pane `pane_id`.
+    fn add_i64_rows(
+        &mut self,
+        pane_id: i64,
+        keys: &[i64],
+        values: &[f64],
+        seq: u64,
+        rows: impl Iterator<Item = usize>,
+    ) {
+        self.add_rows(pane_id, values, seq, rows, |dict, row| match dict {
+            Keys::Ints(dict) => dict.intern(keys[row]),
+            Keys::Bytes(_) => unreachable!("kind checked"),
+        });
+    }
+
+    #[inline(always)]
+    fn add_rows(
+        &mut self,
+        pane_id: i64,
+        values: &[f64],
+        seq: u64,
+        rows: impl Iterator<Item = usize>,
+        mut intern: impl FnMut(&mut Keys, usize) -> (u32, bool),
+    ) {
         let reads_values = self.op.reads_values();
         let existing = self.panes.remove(&pane_id);
         let bytes_before = existing.as_ref().map_or(0, Pane::memory_bytes);
         let mut pane = existing.unwrap_or_default();
         self.activate(pane_id, &pane);
         let mut keys_dict = std::mem::replace(&mut self.keys, Keys::new(self.kind));
-        let Keys::Ints(dict) = &mut keys_dict else {
-            unreachable!("kind checked")
-        };
         let in_run = self.in_run(pane_id);
-        for (row, &key) in keys.iter().enumerate() {
-            let (id, is_new) = dict.intern(key);
+        for row in rows {
+            let (id, is_new) = intern(&mut keys_dict, row);
             let value = if reads_values { values[row] } else { 0.0 };
-            self.accumulate(&mut pane, id, is_new, value, in_run);
+            self.accumulate(&mut pane, id, is_new, value, in_run, seq + row as u64);
         }
         self.keys = keys_dict;
-        self.pane_bytes = self.pane_bytes + pane.memory_bytes() - bytes_before;
-        self.panes.insert(pane_id, pane);
-        Ok(())
+        // A shard none of whose rows were in the batch keeps no empty pane.
+        if !pane.entries.is_empty() {
+            self.pane_bytes = self.pane_bytes + pane.memory_bytes() - bytes_before;
+            self.panes.insert(pane_id, pane);
+        }
     }
 
     /// Drops every pane whose data lies at or before `time_ms`; keys left in no pane are
@@ -416,6 +458,7 @@ impl WindowAggregator {
         std::mem::size_of::<Self>()
             + self.keys.memory_bytes()
             + self.meta.capacity() * std::mem::size_of::<KeyMeta>()
+            + self.key_seqs.capacity() * std::mem::size_of::<u64>()
             + self.running.capacity() * std::mem::size_of::<Acc>()
             + self.pane_bytes
     }
@@ -475,10 +518,19 @@ impl WindowAggregator {
     }
 
     #[inline(always)]
-    fn accumulate(&mut self, pane: &mut Pane, id: u32, is_new: bool, value: f64, in_run: bool) {
+    fn accumulate(
+        &mut self,
+        pane: &mut Pane,
+        id: u32,
+        is_new: bool,
+        value: f64,
+        in_run: bool,
+        seq: u64,
+    ) {
         let invertible = self.op.is_invertible();
         if is_new {
             self.meta.push(KeyMeta::default());
+            self.key_seqs.push(seq);
             if invertible {
                 self.running.push(Acc::default());
             }
@@ -489,6 +541,9 @@ impl WindowAggregator {
             meta.slot as usize
         } else {
             let slot = pane.push(id, if invertible { 0.0 } else { value });
+            if self.track_entry_order {
+                pane.seqs.push(seq);
+            }
             meta.stamp = self.generation;
             meta.slot = slot as u32;
             meta.refs += 1;
@@ -669,6 +724,10 @@ impl WindowAggregator {
                 ..KeyMeta::default()
             })
             .collect();
+        self.key_seqs = (0..remap.len())
+            .filter(live)
+            .map(|id| self.key_seqs[id])
+            .collect();
         if self.op.is_invertible() {
             self.running = (0..remap.len())
                 .filter(live)
@@ -806,6 +865,7 @@ impl WindowAggregator {
             if !is_new {
                 return Err(corrupt("a key appears twice"));
             }
+            fresh.key_seqs.push(fresh.meta.len() as u64);
             fresh.meta.push(KeyMeta::default());
             if invertible {
                 fresh.running.push(Acc::default());
@@ -862,6 +922,9 @@ impl WindowAggregator {
             return Err(corrupt("a key is held by no pane"));
         }
         fresh.live = key_count;
+        // Rows added later come after every key and pane entry restored.
+        fresh.next_seq =
+            (key_count + fresh.panes.values().map(|p| p.entries.len()).sum::<usize>()) as u64;
         fresh.meta.iter_mut().for_each(|m| m.stamp = 0);
         fresh.generation = 1;
         *self = fresh;
