@@ -33,18 +33,30 @@ export declare class ParsedCounter {
 }
 
 /**
- * Sliding-window state for one keyed stream, living across batches. Its memory is reported
- * to V8 (`adjust_external_memory`) so the garbage collector sees it.
+ * Sliding-window state for one keyed stream, living across batches, its keys optionally split
+ * into shards by hash that each call updates in parallel. Its memory is reported to V8
+ * (`adjust_external_memory`) so the garbage collector sees it.
  */
 export declare class WindowAggregator {
-  /** A window aggregator for `op` over windows of `windowMs` sliding by `slideMs`. */
-  constructor(op: 'sum' | 'count' | 'min' | 'max' | 'mean', windowMs: number, slideMs: number, keyKind: 'utf8' | 'i64')
+  /**
+   * A window aggregator for `op` over windows of `windowMs` sliding by `slideMs`, its keys
+   * in `shards` shards by `murmur3(key) % shards` (default 1).
+   */
+  constructor(op: 'sum' | 'count' | 'min' | 'max' | 'mean', windowMs: number, slideMs: number, keyKind: 'utf8' | 'i64', shards?: number | undefined | null)
   /** The pane length in milliseconds: gcd(windowMs, slideMs). */
   get paneMs(): number
   /** Approximate bytes of memory the aggregator holds. */
   get memoryBytes(): number
   /** Adds a batch of UTF-8 keys (blob + offsets) with one value each (none for count). */
   addUtf8(timeMs: number, keys: Uint8Array, offsets: Uint32Array, values: Float64Array): void
+  /**
+   * Adds the parts of a batch of UTF-8 keys one after the other, as one batch: part `i` is
+   * `keys[i]` + `offsets[i]` with `values[i]`. Parts placed by key hash (a shuffle's output
+   * partitions, as many as the shards) are added side by side.
+   */
+  addUtf8Parts(timeMs: number, keys: Array<Uint8Array>, offsets: Array<Uint32Array>, values: Array<Float64Array>): void
+  /** Adds the parts of a batch of 64-bit integer keys one after the other, as one batch. */
+  addI64Parts(timeMs: number, keys: Array<BigInt64Array>, values: Array<Float64Array>): void
   /** Adds a batch of 64-bit integer keys with one value each (none for count). */
   addI64(timeMs: number, keys: BigInt64Array, values: Float64Array): void
   /** Drops every pane whose data lies at or before `timeMs`. */
@@ -55,6 +67,13 @@ export declare class WindowAggregator {
   emitUtf8(windowEndMs: number): Utf8Groups
   /** The window ending at `windowEndMs` over 64-bit keys. */
   emitI64(windowEndMs: number): I64KeyGroups
+  /**
+   * The window ending at `windowEndMs` over UTF-8 keys, placed into `numPartitions` by
+   * `murmur3(key) % numPartitions`, each partition in emission order.
+   */
+  emitUtf8Partitioned(windowEndMs: number, numPartitions: number): Array<Utf8Groups>
+  /** The window ending at `windowEndMs` over 64-bit keys, placed into `numPartitions`. */
+  emitI64Partitioned(windowEndMs: number, numPartitions: number): Array<I64KeyGroups>
   /** The state as canonical, versioned snapshot bytes. */
   snapshot(): Uint8Array
   /** Replaces the state with snapshot bytes from an aggregator of the same configuration. */

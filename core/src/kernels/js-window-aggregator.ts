@@ -1,6 +1,7 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import { AGGREGATE_OPS, checkValues } from "./aggregate-op.js";
 import { ByteKeyDictionary, grow } from "./byte-key-dictionary.js";
+import { checkNumPartitions } from "./check-num-partitions.js";
 import { I64KeyDictionary } from "./i64-key-dictionary.js";
 import type {
   AggregateOp,
@@ -13,9 +14,11 @@ import type {
   WindowKeys,
   WindowOptions,
 } from "./kernels.js";
-import { validateKeyColumn } from "./key-column.js";
+import { gatherRows, gatherValues, validateKeyColumn } from "./key-column.js";
+import { murmur3 } from "./murmur3.js";
 import { corruptSnapshot, SnapshotReader, SnapshotWriter } from "./snapshot-bytes.js";
 import { ceilDiv, checkTime, checkWindowOptions, floorDiv, gcd } from "./window-options.js";
+import { checkShards } from "./window-shards.js";
 
 // The TypeScript twin of the engine's `window` module: same panes, same running window, same
 // key lifetimes, same float operations in the same order, same snapshot bytes. Read the Rust
@@ -162,6 +165,8 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
 
   constructor(private readonly options: WindowOptions<K>) {
     checkWindowOptions(options);
+    // One thread here: shards would change nothing but the work, so the twin keeps one.
+    checkShards(options.shards);
     this.op = options.op;
     this.invertible = options.op === "sum" || options.op === "count" || options.op === "mean";
     this.paneMs = gcd(options.windowMs, options.slideMs);
@@ -190,6 +195,24 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     timeMs: number,
     batch: { readonly keys: WindowKeys<K>; readonly values: Float64Array },
   ): void {
+    this.addParts(timeMs, [batch]);
+  }
+
+  addParts(
+    timeMs: number,
+    parts: ReadonlyArray<{ readonly keys: WindowKeys<K>; readonly values: Float64Array }>,
+  ): void {
+    // Every part is checked before any is added, as the native engine does.
+    for (const part of parts) this.checkPart(part);
+    const paneId = this.openPane(timeMs);
+    for (const part of parts) this.addPart(paneId, part);
+  }
+
+  /** Checks a part's key kind, key column and value count; returns its rows. */
+  private checkPart(batch: {
+    readonly keys: WindowKeys<K>;
+    readonly values: Float64Array;
+  }): number {
     const { keys, values } = batch;
     const utf8 = this.options.keyKind === "utf8";
     if (utf8 !== !(keys instanceof BigInt64Array)) {
@@ -201,7 +224,17 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     if (utf8) validateKeyColumn(keys as KeyColumn);
     const rows = utf8 ? (keys as KeyColumn).offsets.length - 1 : (keys as BigInt64Array).length;
     checkValues(this.op, rows, values.length);
-    const paneId = this.openPane(timeMs);
+    return rows;
+  }
+
+  /** Adds a checked part to pane `paneId`. */
+  private addPart(
+    paneId: number,
+    batch: { readonly keys: WindowKeys<K>; readonly values: Float64Array },
+  ): void {
+    const { keys, values } = batch;
+    const utf8 = this.options.keyKind === "utf8";
+    const rows = utf8 ? (keys as KeyColumn).offsets.length - 1 : (keys as BigInt64Array).length;
     if (rows === 0) return;
     const pane = this.paneFor(paneId);
     this.activate(pane);
@@ -298,6 +331,13 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     }
     const groups: I64Groups = { keys: (this.intsDict as I64KeyDictionary).keysOf(ids), values };
     return groups as WindowGroups<K>;
+  }
+
+  emitPartitioned(windowEndMs: number, numPartitions: number): WindowGroups<K>[] {
+    checkTime("windowEndMs", windowEndMs);
+    checkNumPartitions(numPartitions);
+    const groups = this.emit(windowEndMs);
+    return numPartitions === 1 ? [groups] : placeGroups(groups, numPartitions);
   }
 
   snapshot(): Uint8Array {
@@ -697,4 +737,55 @@ export class JsWindowAggregator<K extends WindowKeyKind> implements WindowAggreg
     this.generation = 1;
     this.active = null;
   }
+}
+
+/** Groups placed into partitions by `murmur3(key) % numPartitions`, each keeping their order. */
+function placeGroups<K extends WindowKeyKind>(
+  groups: WindowGroups<K>,
+  numPartitions: number,
+): WindowGroups<K>[] {
+  const { keys, values } = groups as { keys: KeyColumn | BigInt64Array; values: Float64Array };
+  const rows = values.length;
+  const partOf = new Uint32Array(rows);
+  if (keys instanceof BigInt64Array) {
+    // Little-endian on every supported platform: the bytes the Rust kernel hashes.
+    const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
+    for (let row = 0; row < rows; row++) {
+      partOf[row] = murmur3(bytes, row * 8, row * 8 + 8) % numPartitions;
+    }
+  } else {
+    const { keys: blob, offsets } = keys;
+    for (let row = 0; row < rows; row++) {
+      partOf[row] =
+        murmur3(blob, offsets[row] as number, offsets[row + 1] as number) % numPartitions;
+    }
+  }
+  // A stable counting sort: each partition's rows in their order.
+  const starts = new Uint32Array(numPartitions + 1);
+  for (let row = 0; row < rows; row++) {
+    const slot = (partOf[row] as number) + 1;
+    starts[slot] = (starts[slot] as number) + 1;
+  }
+  for (let p = 0; p < numPartitions; p++) {
+    starts[p + 1] = (starts[p + 1] as number) + (starts[p] as number);
+  }
+  const order = new Uint32Array(rows);
+  const next = starts.slice(0, numPartitions);
+  for (let row = 0; row < rows; row++) {
+    const part = partOf[row] as number;
+    const at = next[part] as number;
+    order[at] = row;
+    next[part] = at + 1;
+  }
+  return Array.from({ length: numPartitions }, (_, p) => {
+    const from = starts[p] as number;
+    const to = starts[p + 1] as number;
+    const partValues = gatherValues(values, order, from, to);
+    if (keys instanceof BigInt64Array) {
+      const partKeys = new BigInt64Array(to - from);
+      for (let i = from; i < to; i++) partKeys[i - from] = keys[order[i] as number] as bigint;
+      return { keys: partKeys, values: partValues } as WindowGroups<K>;
+    }
+    return { keys: gatherRows(keys, order, from, to), values: partValues } as WindowGroups<K>;
+  });
 }

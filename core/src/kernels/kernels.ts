@@ -95,6 +95,12 @@ export interface WindowOptions<K extends WindowKeyKind = WindowKeyKind> {
   readonly windowMs: number;
   readonly slideMs: number;
   readonly keyKind: K;
+  /**
+   * Keys split into this many shards by `murmur3(key) % shards` (the shuffles' placement;
+   * default 1), which the native engine updates side by side on its threads; `emitPartitioned`
+   * with as many partitions hands the shards out as they are. Results never depend on it.
+   */
+  readonly shards?: number;
 }
 
 /**
@@ -108,6 +114,15 @@ export interface WindowAggregator<K extends WindowKeyKind = WindowKeyKind> {
   readonly memoryBytes: number;
   /** Adds a batch (one value per key; none for `count`) with time `timeMs`. */
   add(timeMs: number, batch: { readonly keys: WindowKeys<K>; readonly values: Float64Array }): void;
+  /**
+   * Adds the parts of one batch one after the other: what `add` of their concatenation does.
+   * The native engine adds parts already placed by key hash (a shuffle's output partitions, as
+   * many as the shards) each on its own thread. Every part is checked before any is added.
+   */
+  addParts(
+    timeMs: number,
+    parts: ReadonlyArray<{ readonly keys: WindowKeys<K>; readonly values: Float64Array }>,
+  ): void;
   /** Drops every pane whose data lies at or before `timeMs`; keys left in no pane are forgotten. */
   evict(timeMs: number): void;
   /**
@@ -117,6 +132,11 @@ export interface WindowAggregator<K extends WindowKeyKind = WindowKeyKind> {
   advance(windowEndMs: number): void;
   /** The window ending at `windowEndMs` (a multiple of `paneMs`), keys in (re)appearance order. */
   emit(windowEndMs: number): WindowGroups<K>;
+  /**
+   * `emit`'s groups placed into `numPartitions` partitions by `murmur3(key) % numPartitions`
+   * (`partitionOfKey`), each in `emit`'s order.
+   */
+  emitPartitioned(windowEndMs: number, numPartitions: number): WindowGroups<K>[];
   /** The state as canonical, versioned bytes; both engines write the same bytes. */
   snapshot(): Uint8Array;
   /** Replaces the state with a snapshot of an aggregator with the same options (either engine). */

@@ -1,5 +1,6 @@
 import type { WindowAggregator as NativeWindowState } from "@sluice/native";
 import { SluiceError } from "../errors/sluice-error.js";
+import { checkNumPartitions } from "./check-num-partitions.js";
 import type {
   KeyColumn,
   WindowAggregator,
@@ -10,6 +11,7 @@ import type {
 } from "./kernels.js";
 import { callNative } from "./native-kernels.js";
 import { checkTime, checkWindowOptions } from "./window-options.js";
+import { checkShards } from "./window-shards.js";
 
 /** The binding's window class, as the generated `.d.ts` types it. */
 export type NativeWindowClass = new (
@@ -32,9 +34,9 @@ export class NativeWindowAggregator<K extends WindowKeyKind> implements WindowAg
     private readonly options: WindowOptions<K>,
   ) {
     checkWindowOptions(options);
-    this.state = callNative(
-      () => new Native(options.op, options.windowMs, options.slideMs, options.keyKind),
-    );
+    checkShards(options.shards);
+    const { op, windowMs, slideMs, keyKind, shards } = options;
+    this.state = callNative(() => new Native(op, windowMs, slideMs, keyKind, shards ?? 1));
     this.paneMs = this.state.paneMs;
   }
 
@@ -58,6 +60,29 @@ export class NativeWindowAggregator<K extends WindowKeyKind> implements WindowAg
     }
   }
 
+  addParts(
+    timeMs: number,
+    parts: ReadonlyArray<{ readonly keys: WindowKeys<K>; readonly values: Float64Array }>,
+  ): void {
+    checkTime("timeMs", timeMs);
+    const values = parts.map((part) => part.values);
+    if (this.options.keyKind === "i64") {
+      const keys = parts.map((part) => {
+        if (!(part.keys instanceof BigInt64Array)) checkKind("i64", "utf8");
+        return part.keys as BigInt64Array;
+      });
+      callNative(() => this.state.addI64Parts(timeMs, keys, values));
+    } else {
+      const columns = parts.map((part) => {
+        if (part.keys instanceof BigInt64Array) checkKind("utf8", "i64");
+        return part.keys as KeyColumn;
+      });
+      const keys = columns.map((column) => column.keys);
+      const offsets = columns.map((column) => column.offsets);
+      callNative(() => this.state.addUtf8Parts(timeMs, keys, offsets, values));
+    }
+  }
+
   evict(timeMs: number): void {
     checkTime("timeMs", timeMs);
     callNative(() => this.state.evict(timeMs));
@@ -78,6 +103,21 @@ export class NativeWindowAggregator<K extends WindowKeyKind> implements WindowAg
       keys: { keys: groups.keys, offsets: groups.offsets },
       values: groups.values,
     } as WindowGroups<K>;
+  }
+
+  emitPartitioned(windowEndMs: number, numPartitions: number): WindowGroups<K>[] {
+    checkTime("windowEndMs", windowEndMs);
+    checkNumPartitions(numPartitions);
+    if (this.options.keyKind === "i64") {
+      return callNative(() =>
+        this.state.emitI64Partitioned(windowEndMs, numPartitions),
+      ) as WindowGroups<K>[];
+    }
+    const parts = callNative(() => this.state.emitUtf8Partitioned(windowEndMs, numPartitions));
+    return parts.map((groups) => ({
+      keys: { keys: groups.keys, offsets: groups.offsets },
+      values: groups.values,
+    })) as WindowGroups<K>[];
   }
 
   snapshot(): Uint8Array {
