@@ -138,6 +138,8 @@ export class StreamingContext {
   private terminationWaiters: TerminationWaiter[] = [];
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  /** What a stop in progress is doing (for `unfinishedWork`). */
+  private stopStep: string | undefined;
   private checkpointSettings: CheckpointSettings | undefined;
   private checkpointing: CheckpointCoordinator | undefined;
   private ui: UiHandle | undefined;
@@ -711,9 +713,25 @@ export class StreamingContext {
     }
     // Connectors close after the last batch; every close is attempted even when one fails.
     this.stopping = this.stopActive(options.graceful ?? false)
-      .then(() => closeConnectorsOf(this))
+      .then(() => {
+        this.stopStep = "closing the connectors";
+        return closeConnectorsOf(this);
+      })
       .finally(() => this.closeUi());
     return this.stopping;
+  }
+
+  /**
+   * What the context is still busy with, one line each: while stopping, the step of the stop;
+   * then every batch not done (running with its unfinished output operations, queued, or
+   * committing). Empty when idle. A stop that takes too long says this.
+   *
+   * @example
+   * for (const line of ctx.unfinishedWork()) console.error(line);
+   */
+  unfinishedWork(): string[] {
+    const step = this.stopStep === undefined ? [] : [`stop: ${this.stopStep}`];
+    return [...step, ...this.scheduler.unfinishedWork()];
   }
 
   /**
@@ -813,12 +831,16 @@ export class StreamingContext {
   }
 
   private async stopActive(graceful: boolean): Promise<void> {
+    this.stopStep = "waiting for the start to finish";
     await this.starting?.catch(() => undefined);
     // The keyed tasks stop first: what they have not committed, the partition's next owner redoes.
+    this.stopStep = "stopping the keyed tasks";
     await this.keyedPart?.stop();
     const inputs = this.graph.inputs;
     if (graceful) {
+      this.stopStep = "stopping the inputs";
       await this.stopInputs();
+      this.stopStep = "running the batches of what was received";
       // The batches an earlier run recorded and this one replays are received data too, even
       // without a record: their outputs may have been cut off by the crash, half written. They
       // are in the past (unless the clock went back), so the generator reaches them at once.
@@ -834,13 +856,17 @@ export class StreamingContext {
       await this.generator.stop();
       await this.progress.until(() => this.scheduler.isIdle());
     } else {
+      this.stopStep = "finishing the batch in progress";
       await this.generator.stop();
       this.scheduler.cancelQueued();
       await this.progress.until(() => this.scheduler.isIdle());
+      this.stopStep = "stopping the inputs";
       await this.stopInputs();
     }
     // The last checkpoint covers every batch completed, and acknowledges what it holds.
+    this.stopStep = "writing the last checkpoint";
     await this.checkpointing?.finish();
+    this.stopStep = "stopping the executors";
     await this.stopExecutors();
     this.markStopped();
   }

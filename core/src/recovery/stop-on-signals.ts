@@ -39,7 +39,11 @@ export interface SignalProcess {
  * await ctx.start();
  */
 export function installStopOnSignals(
-  context: ScopeHolder & { stop(options: { graceful: boolean }): Promise<void> },
+  context: ScopeHolder & {
+    stop(options: { graceful: boolean }): Promise<void>;
+    /** What the stop still waits for, said when it times out. */
+    unfinishedWork?(): readonly string[];
+  },
   options: StopOnSignalsOptions = {},
   host: SignalProcess = process,
 ): () => void {
@@ -71,7 +75,10 @@ export function installStopOnSignals(
             "SLUICE_SHUTDOWN_TIMEOUT",
             `the graceful stop took longer than ${timeoutMs} ms; exiting anyway (the next run replays what was not checkpointed)`,
           );
-          log.write(`${error.message}\n`);
+          const waiting = context.unfinishedWork?.() ?? [];
+          const detail =
+            waiting.length === 0 ? "" : `; still waiting for:\n  ${waiting.join("\n  ")}`;
+          log.write(`${error.message}${detail}\n`);
           if (exit) host.exit(1);
           return;
         }

@@ -145,6 +145,39 @@ export class JobScheduler {
     return false;
   }
 
+  /**
+   * What keeps the scheduler from being idle, one line per batch, oldest first: running batches
+   * with the output operations still running, queued ones, and batches whose commit (checkpoint,
+   * acknowledgements) is not done. Said when a stop takes too long.
+   *
+   * @example
+   * scheduler.unfinishedWork(); // ["batch 3000: running, output 1 (sink:cassandra#0) running for 12000 ms"]
+   */
+  unfinishedWork(): string[] {
+    const now = this.deps.clock.now();
+    const lines: { time: number; text: string }[] = [];
+    for (const jobSet of this.running) {
+      const outputs = [...jobSet.outputInfos.values()]
+        .filter((info) => info.startTime !== undefined && info.endTime === undefined)
+        .map(
+          (info) =>
+            `output ${info.id} (${info.name}) running for ${now - (info.startTime as number)} ms`,
+        );
+      const doing = outputs.length > 0 ? outputs.join(", ") : "computing its inputs and windows";
+      lines.push({ time: jobSet.time, text: `batch ${jobSet.time}: running, ${doing}` });
+    }
+    for (const jobSet of this.queue) {
+      lines.push({ time: jobSet.time, text: `batch ${jobSet.time}: queued` });
+    }
+    for (const time of this.committing.keys()) {
+      lines.push({
+        time,
+        text: `batch ${time}: outputs done, checkpoint or acknowledgements under way`,
+      });
+    }
+    return lines.sort((a, b) => a.time - b.time).map((line) => line.text);
+  }
+
   /** True when nothing is queued or running. */
   isIdle(): boolean {
     return this.queue.length === 0 && this.running.size === 0 && this.committing.size === 0;

@@ -138,6 +138,42 @@ describe("stopOnSignals", () => {
     await host.exited;
     expect(host.exits).toEqual([1]);
     expect(written.at(-1)).toMatch(/graceful stop took longer than 5 ms; exiting anyway/);
+    // It says what it was waiting for.
+    expect(written.at(-1)).toContain("stop: running the batches of what was received");
+  });
+
+  it("names the batch and the output operation a timed-out stop waited for", async () => {
+    const host = new FakeProcess();
+    const written: string[] = [];
+    const clock = new ManualClock(0);
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered: () => void = () => undefined;
+    const outputStarted = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const log = new MemoryLog();
+    const ctx = await startJob(folder.path, clock, (c) => {
+      const words = c.source(log.plugin(), {}, { id: "words" });
+      words.count().foreachBatch(() => undefined);
+      words.foreachBatch(async () => {
+        entered();
+        await blocked;
+      });
+    });
+    running.push({ ctx, clock });
+    installStopOnSignals(ctx, { timeout: 5, log: { write: (text) => written.push(text) } }, host);
+    clock.advance(1000);
+    await outputStarted;
+    host.send("SIGTERM");
+    await host.exited;
+    release();
+    expect(host.exits).toEqual([1]);
+    expect(written.at(-1)).toMatch(
+      /still waiting for:\n {2}stop: running the batches of what was received\n {2}batch 1000: running, output 1 \(foreachBatch\) running for \d+ ms/,
+    );
   });
 
   it("removes its handlers when asked", async () => {
