@@ -91,6 +91,48 @@ export function passphraseUnused(tls: TlsMaterial): boolean {
   }
 }
 
+/**
+ * The certificates of `tls.ca` and `tls.cert` that are not valid at `now`: expired, or not valid
+ * yet. Each would fail the TLS handshake (the server refuses an expired client certificate, the
+ * server's certificate cannot be checked against an expired CA), so connectors warn at start with
+ * the field and the date instead of leaving a bare handshake error. Unparsable text is left to
+ * `tlsMaterialProblems`.
+ *
+ * @example
+ * certificatesOutOfDate({ cert: pem }, new Date()); // [{ path: ["cert"], message: "Expired on …" }]
+ */
+export function certificatesOutOfDate(tls: TlsMaterial, now: Date): TlsMaterialProblem[] {
+  const fields: { path: (string | number)[]; text: string }[] = [];
+  if (typeof tls.ca === "string") fields.push({ path: ["ca"], text: tls.ca });
+  else tls.ca?.forEach((text, index) => fields.push({ path: ["ca", index], text }));
+  if (tls.cert !== undefined) fields.push({ path: ["cert"], text: tls.cert });
+  const problems: TlsMaterialProblem[] = [];
+  for (const { path, text } of fields) {
+    const certificates = certificatesOf(text);
+    if (typeof certificates === "string") continue;
+    for (const [index, certificate] of certificates.entries()) {
+      const which =
+        certificates.length === 1
+          ? `The certificate (${oneLine(certificate.subject)})`
+          : `Certificate ${index + 1} of ${certificates.length} (${oneLine(certificate.subject)})`;
+      const from = new Date(certificate.validFrom);
+      const to = new Date(certificate.validTo);
+      if (to.getTime() < now.getTime()) {
+        problems.push({
+          path,
+          message: `${which} expired on ${to.toISOString()}: TLS handshakes that need it fail; give a renewed certificate`,
+        });
+      } else if (from.getTime() > now.getTime()) {
+        problems.push({
+          path,
+          message: `${which} is not valid before ${from.toISOString()}: TLS handshakes that need it fail until then; check this machine's clock, or give a certificate valid now`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
 /** The certificates in `text`, or what is wrong with it. */
 function certificatesOf(text: string): X509Certificate[] | string {
   const blocks = text.match(CERTIFICATE_BLOCK) ?? [];

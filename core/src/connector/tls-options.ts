@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { TlsConfig } from "./tls-config.js";
-import { passphraseUnused } from "./tls-material.js";
+import { certificatesOutOfDate, passphraseUnused } from "./tls-material.js";
 
 /** Node TLS options with the server's certificate always checked unless turned off by name. */
 export type ClientTlsOptions = Omit<TlsConfig, "rejectUnauthorized"> & {
@@ -45,8 +45,10 @@ export function warnIfUnverified(
 
 /**
  * Logs the warnings a `tls` setting deserves, once per source, sink or check: the server's
- * certificate not checked (see `warnIfUnverified`), and a `tls.passphrase` nothing uses (no
- * `tls.key`, or a key that is not encrypted), which works but is likely not what was meant.
+ * certificate not checked (see `warnIfUnverified`), a certificate of `tls.ca` or `tls.cert`
+ * expired or not yet valid at `now` (see `certificatesOutOfDate`), and a `tls.passphrase`
+ * nothing uses (no `tls.key`, or a key that is not encrypted), which works but is likely not
+ * what was meant.
  *
  * @example
  * warnAboutTls(config.tls, logger, "Kafka source");
@@ -55,9 +57,15 @@ export function warnAboutTls(
   tls: boolean | Partial<TlsConfig> | undefined,
   logger: Pick<Logger, "warn"> | undefined,
   what: string,
+  now: Date = new Date(),
 ): void {
   warnIfUnverified(tls, logger, what);
-  if (typeof tls !== "object" || !passphraseUnused(tls)) return;
+  if (typeof tls !== "object") return;
+  for (const problem of certificatesOutOfDate(tls, now)) {
+    const option = `tls.${problem.path.join(".")}`;
+    logger?.warn({ option }, `${what}: ${option}: ${problem.message}.`);
+  }
+  if (!passphraseUnused(tls)) return;
   const why = tls.key === undefined ? "there is no tls.key" : "tls.key is not encrypted";
   logger?.warn(
     { option: "tls.passphrase" },
