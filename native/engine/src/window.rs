@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use crate::agg::{canonical_bits, check_values, js_max, js_min, AggOp};
 use crate::columns::KeyColumn;
 use crate::dictionary::{BytesDictionary, I64Dictionary};
+use crate::hash::{murmur3_32, murmur3_i64};
 use crate::reduce::{BytesGroups, I64Groups};
 use crate::EngineError;
 
@@ -212,6 +213,9 @@ pub struct WindowAggregator {
     /// Per key id: the row sequence number at which the key (re)entered the state. Ids are
     /// handed out in this order, so a single aggregator never reads it; shards merge by it.
     key_seqs: Vec<u64>,
+    /// Per key id: `murmur3(key)`, the hash partitions place keys by, so that emitting into
+    /// partitions hashes no key (a key is hashed once, when it enters).
+    key_hashes: Vec<u32>,
     /// Sequence number of the next row added through the public `add_*` methods.
     next_seq: u64,
     /// True in a shard of a `ShardedWindowAggregator`: panes record their entries' `seqs`.
@@ -220,6 +224,10 @@ pub struct WindowAggregator {
     panes: BTreeMap<i64, Pane>,
     /// Bytes held by `panes`, kept up to date so reporting memory is O(1) per call.
     pane_bytes: usize,
+    /// An evicted pane's buffers, emptied, for the next new pane: a sliding window opens a
+    /// pane as large as the one it evicts at every slide, and reusing its memory spares the
+    /// allocator's fresh pages (page faults) and the copies of a growing vector.
+    spare: Option<Pane>,
     /// Panes with ids up to this one were evicted (-1: none).
     evicted_through: i64,
     /// The current window's aggregate per key id (invertible ops only).
@@ -258,11 +266,13 @@ impl WindowAggregator {
             keys: Keys::new(kind),
             meta: Vec::new(),
             key_seqs: Vec::new(),
+            key_hashes: Vec::new(),
             next_seq: 0,
             track_entry_order: false,
             live: 0,
             panes: BTreeMap::new(),
             pane_bytes: 0,
+            spare: None,
             evicted_through: -1,
             running: Vec::new(),
             run: None,
@@ -329,7 +339,11 @@ impl WindowAggregator {
         rows: impl Iterator<Item = usize>,
     ) {
         self.add_rows(pane_id, values, seq, rows, |dict, row| match dict {
-            Keys::Bytes(dict) => dict.intern(keys.get(row)),
+            Keys::Bytes(dict) => {
+                let key = keys.get(row);
+                let (id, is_new) = dict.intern(key);
+                (id, is_new.then(|| murmur3_32(key, 0)))
+            }
             Keys::Ints(_) => unreachable!("kind checked"),
         });
     }
@@ -344,7 +358,10 @@ impl WindowAggregator {
         rows: impl Iterator<Item = usize>,
     ) {
         self.add_rows(pane_id, values, seq, rows, |dict, row| match dict {
-            Keys::Ints(dict) => dict.intern(keys[row]),
+            Keys::Ints(dict) => {
+                let (id, is_new) = dict.intern(keys[row]);
+                (id, is_new.then(|| murmur3_i64(keys[row], 0)))
+            }
             Keys::Bytes(_) => unreachable!("kind checked"),
         });
     }
@@ -356,23 +373,36 @@ impl WindowAggregator {
         values: &[f64],
         seq: u64,
         rows: impl Iterator<Item = usize>,
-        mut intern: impl FnMut(&mut Keys, usize) -> (u32, bool),
+        // The key's id, and its hash when it is new.
+        mut intern: impl FnMut(&mut Keys, usize) -> (u32, Option<u32>),
     ) {
         let reads_values = self.op.reads_values();
         let existing = self.panes.remove(&pane_id);
         let bytes_before = existing.as_ref().map_or(0, Pane::memory_bytes);
-        let mut pane = existing.unwrap_or_default();
+        let mut pane = existing.unwrap_or_else(|| self.spare.take().unwrap_or_default());
         self.activate(pane_id, &pane);
         let mut keys_dict = std::mem::replace(&mut self.keys, Keys::new(self.kind));
         let in_run = self.in_run(pane_id);
         for row in rows {
-            let (id, is_new) = intern(&mut keys_dict, row);
+            let (id, new_hash) = intern(&mut keys_dict, row);
+            if let Some(hash) = new_hash {
+                self.key_hashes.push(hash);
+            }
             let value = if reads_values { values[row] } else { 0.0 };
-            self.accumulate(&mut pane, id, is_new, value, in_run, seq + row as u64);
+            self.accumulate(
+                &mut pane,
+                id,
+                new_hash.is_some(),
+                value,
+                in_run,
+                seq + row as u64,
+            );
         }
         self.keys = keys_dict;
         // A shard none of whose rows were in the batch keeps no empty pane.
-        if !pane.entries.is_empty() {
+        if pane.entries.is_empty() {
+            self.spare = Some(pane);
+        } else {
             self.pane_bytes = self.pane_bytes + pane.memory_bytes() - bytes_before;
             self.panes.insert(pane_id, pane);
         }
@@ -405,6 +435,11 @@ impl WindowAggregator {
                     self.live -= 1;
                 }
             }
+        }
+        if let Some(mut pane) = dropped.into_values().last() {
+            pane.entries.clear();
+            pane.seqs.clear();
+            self.spare = Some(pane);
         }
         if let Some((lo, hi)) = self.run {
             if lo <= through {
@@ -459,8 +494,10 @@ impl WindowAggregator {
             + self.keys.memory_bytes()
             + self.meta.capacity() * std::mem::size_of::<KeyMeta>()
             + self.key_seqs.capacity() * std::mem::size_of::<u64>()
+            + self.key_hashes.capacity() * std::mem::size_of::<u32>()
             + self.running.capacity() * std::mem::size_of::<Acc>()
             + self.pane_bytes
+            + self.spare.as_ref().map_or(0, Pane::memory_bytes)
     }
 
     fn check_kind(&self, kind: KeyKind) -> Result<(), EngineError> {
@@ -728,6 +765,10 @@ impl WindowAggregator {
             .filter(live)
             .map(|id| self.key_seqs[id])
             .collect();
+        self.key_hashes = (0..remap.len())
+            .filter(live)
+            .map(|id| self.key_hashes[id])
+            .collect();
         if self.op.is_invertible() {
             self.running = (0..remap.len())
                 .filter(live)
@@ -855,13 +896,18 @@ impl WindowAggregator {
         let key_count = r.u32()? as usize;
         let invertible = op.is_invertible();
         for _ in 0..key_count {
-            let is_new = match &mut fresh.keys {
+            let (is_new, hash) = match &mut fresh.keys {
                 Keys::Bytes(dict) => {
                     let len = r.u32()? as usize;
-                    dict.intern(r.take(len)?).1
+                    let key = r.take(len)?;
+                    (dict.intern(key).1, murmur3_32(key, 0))
                 }
-                Keys::Ints(dict) => dict.intern(r.i64()?).1,
+                Keys::Ints(dict) => {
+                    let key = r.i64()?;
+                    (dict.intern(key).1, murmur3_i64(key, 0))
+                }
             };
+            fresh.key_hashes.push(hash);
             if !is_new {
                 return Err(corrupt("a key appears twice"));
             }

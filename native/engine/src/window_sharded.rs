@@ -276,8 +276,25 @@ impl ShardedWindowAggregator {
                 .into_iter()
                 .collect();
         }
-        let all = self.emit_bytes(window_end_ms)?;
-        Ok(place_bytes(all, num_partitions))
+        let (order, values) = self.emit_order(window_end_ms)?;
+        let mut parts: Vec<BytesGroups> = (0..num_partitions)
+            .map(|_| BytesGroups {
+                keys: Vec::new(),
+                offsets: vec![0],
+                values: Vec::new(),
+            })
+            .collect();
+        for (&(s, id), value) in order.iter().zip(values) {
+            let shard = &self.shards[s];
+            let Keys::Bytes(dict) = &shard.keys else {
+                unreachable!("kind checked")
+            };
+            let part = &mut parts[(shard.key_hashes[id as usize] % num_partitions) as usize];
+            part.keys.extend_from_slice(dict.get(id));
+            part.offsets.push(part.keys.len() as u32);
+            part.values.push(value);
+        }
+        Ok(parts)
     }
 
     /// As [`emit_bytes_partitioned`](Self::emit_bytes_partitioned) for 64-bit keys.
@@ -296,16 +313,20 @@ impl ShardedWindowAggregator {
                 .into_iter()
                 .collect();
         }
-        let all = self.emit_i64(window_end_ms)?;
+        let (order, values) = self.emit_order(window_end_ms)?;
         let mut parts: Vec<I64Groups> = (0..num_partitions)
             .map(|_| I64Groups {
                 keys: Vec::new(),
                 values: Vec::new(),
             })
             .collect();
-        for (key, value) in all.keys.into_iter().zip(all.values) {
-            let part = &mut parts[(murmur3_i64(key, 0) % num_partitions) as usize];
-            part.keys.push(key);
+        for (&(s, id), value) in order.iter().zip(values) {
+            let shard = &self.shards[s];
+            let Keys::Ints(dict) = &shard.keys else {
+                unreachable!("kind checked")
+            };
+            let part = &mut parts[(shard.key_hashes[id as usize] % num_partitions) as usize];
+            part.keys.push(dict.get(id));
             part.values.push(value);
         }
         Ok(parts)
@@ -451,6 +472,19 @@ impl ShardedWindowAggregator {
         })
     }
 
+    /// The window's `(shard, id)`s and values in (re)entry order.
+    #[allow(clippy::type_complexity)]
+    fn emit_order(
+        &mut self,
+        window_end_ms: u64,
+    ) -> Result<(Vec<(usize, u32)>, Vec<f64>), EngineError> {
+        if self.shards.len() > 1 {
+            return self.emit_merged(window_end_ms);
+        }
+        let (ids, values) = self.shards[0].emit_ids(window_end_ms)?;
+        Ok((ids.into_iter().map(|id| (0, id)).collect(), values))
+    }
+
     /// The window's `(shard, id)`s and values, merged from the shards into (re)entry order.
     #[allow(clippy::type_complexity)]
     fn emit_merged(
@@ -525,6 +559,7 @@ impl ShardedWindowAggregator {
                 ..KeyMeta::default()
             });
             whole.key_seqs.push(seq);
+            whole.key_hashes.push(shard.key_hashes[id as usize]);
             if invertible {
                 whole.running.push(shard.running[id as usize]);
             }
@@ -576,10 +611,7 @@ fn split(whole: WindowAggregator, n: usize) -> Vec<WindowAggregator> {
         if meta.refs == 0 {
             continue;
         }
-        let hash = match &whole.keys {
-            Keys::Bytes(dict) => murmur3_32(dict.get(id as u32), 0),
-            Keys::Ints(dict) => murmur3_i64(dict.get(id as u32), 0),
-        };
+        let hash = whole.key_hashes[id];
         let s = (hash % n as u32) as usize;
         let shard = &mut shards[s];
         placed[id] = (s, shard.meta.len() as u32);
@@ -589,6 +621,7 @@ fn split(whole: WindowAggregator, n: usize) -> Vec<WindowAggregator> {
             ..KeyMeta::default()
         });
         shard.key_seqs.push(whole.key_seqs[id]);
+        shard.key_hashes.push(hash);
         if invertible {
             shard.running.push(whole.running[id]);
         }
@@ -626,25 +659,6 @@ fn intern_copy(into: &mut Keys, from: &Keys, id: u32) {
     }
 }
 
-/// Byte-key groups placed into partitions by hash, each keeping the groups' order.
-fn place_bytes(all: BytesGroups, num_partitions: u32) -> Vec<BytesGroups> {
-    let mut parts: Vec<BytesGroups> = (0..num_partitions)
-        .map(|_| BytesGroups {
-            keys: Vec::new(),
-            offsets: vec![0],
-            values: Vec::new(),
-        })
-        .collect();
-    for (row, &value) in all.values.iter().enumerate() {
-        let key = &all.keys[all.offsets[row] as usize..all.offsets[row + 1] as usize];
-        let part = &mut parts[(murmur3_32(key, 0) % num_partitions) as usize];
-        part.keys.extend_from_slice(key);
-        part.offsets.push(part.keys.len() as u32);
-        part.values.push(value);
-    }
-    parts
-}
-
 fn check_partitions(num_partitions: u32) -> Result<(), EngineError> {
     if num_partitions == 0 {
         return Err(EngineError::InvalidArgument {
@@ -679,13 +693,32 @@ mod tests {
         agg
     }
 
+    /// The reference placement: byte-key groups into partitions by hash, each in order.
+    fn place_bytes(all: BytesGroups, num_partitions: u32) -> Vec<BytesGroups> {
+        let mut parts: Vec<BytesGroups> = (0..num_partitions)
+            .map(|_| BytesGroups {
+                keys: Vec::new(),
+                offsets: vec![0],
+                values: Vec::new(),
+            })
+            .collect();
+        for (row, &value) in all.values.iter().enumerate() {
+            let key = &all.keys[all.offsets[row] as usize..all.offsets[row + 1] as usize];
+            let part = &mut parts[(murmur3_32(key, 0) % num_partitions) as usize];
+            part.keys.extend_from_slice(key);
+            part.offsets.push(part.keys.len() as u32);
+            part.values.push(value);
+        }
+        parts
+    }
+
     fn bits(values: &[f64]) -> Vec<u64> {
         values.iter().map(|v| canonical_bits(*v)).collect()
     }
 
     /// Word keys from small numbers: several per shard, some longer than a hash block.
     fn word(k: u16) -> Vec<u8> {
-        if k % 5 == 0 {
+        if k.is_multiple_of(5) {
             format!("long-word-{k}-é").into_bytes()
         } else {
             format!("w{k}").into_bytes()
@@ -809,7 +842,7 @@ mod tests {
                     back.restore(&split.snapshot()).unwrap();
                     single = back;
                 }
-                if t % slide == 0 {
+                if t.is_multiple_of(slide) {
                     if utf8 {
                         let a = single.emit_bytes(t).unwrap();
                         let b = split.emit_bytes(t).unwrap();
