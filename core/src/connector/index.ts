@@ -124,7 +124,7 @@ export { type RecordNameFunction, templateFunction } from "./template-function.j
 export { type TlsConfig, tlsConfig } from "./tls-config.js";
 export { type TlsFailure, tlsFailureOf, tlsRefused, unloadableTls } from "./tls-failure.js";
 export {
-  certificatesOutOfDate,
+  certificateWarnings,
   passphraseUnused,
   type TlsMaterial,
   type TlsMaterialProblem,

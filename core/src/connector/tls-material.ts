@@ -92,16 +92,17 @@ export function passphraseUnused(tls: TlsMaterial): boolean {
 }
 
 /**
- * The certificates of `tls.ca` and `tls.cert` that are not valid at `now`: expired, or not valid
- * yet. Each would fail the TLS handshake (the server refuses an expired client certificate, the
- * server's certificate cannot be checked against an expired CA), so connectors warn at start with
- * the field and the date instead of leaving a bare handshake error. Unparsable text is left to
- * `tlsMaterialProblems`.
+ * What is likely wrong, though not refused, with the certificates of `tls.ca` and `tls.cert`:
+ * one expired or not valid yet at `now` (the handshakes that need it fail: the server refuses an
+ * expired client certificate, a server's certificate cannot be checked against an expired CA),
+ * and a `tls.ca` certificate that is no CA's and not self-signed (a server's own certificate put
+ * there: OpenSSL ends no chain in it). Connectors warn at start with the field instead of leaving
+ * a bare handshake error. Unparsable text is left to `tlsMaterialProblems`.
  *
  * @example
- * certificatesOutOfDate({ cert: pem }, new Date()); // [{ path: ["cert"], message: "Expired on …" }]
+ * certificateWarnings({ cert: pem }, new Date()); // [{ path: ["cert"], message: "The certificate (…) expired on …" }]
  */
-export function certificatesOutOfDate(tls: TlsMaterial, now: Date): TlsMaterialProblem[] {
+export function certificateWarnings(tls: TlsMaterial, now: Date): TlsMaterialProblem[] {
   const fields: { path: (string | number)[]; text: string }[] = [];
   if (typeof tls.ca === "string") fields.push({ path: ["ca"], text: tls.ca });
   else tls.ca?.forEach((text, index) => fields.push({ path: ["ca", index], text }));
@@ -126,6 +127,12 @@ export function certificatesOutOfDate(tls: TlsMaterial, now: Date): TlsMaterialP
         problems.push({
           path,
           message: `${which} is not valid before ${from.toISOString()}: TLS handshakes that need it fail until then; check this machine's clock, or give a certificate valid now`,
+        });
+      }
+      if (path[0] === "ca" && !certificate.ca && certificate.issuer !== certificate.subject) {
+        problems.push({
+          path,
+          message: `${which} is not a CA's certificate (its basic constraints say CA:FALSE) and is not self-signed, so no server's certificate can be checked against it; give the certificate of the CA that issued it (${oneLine(certificate.issuer)})`,
         });
       }
     }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { TlsConfig } from "./tls-config.js";
-import { certificatesOutOfDate, passphraseUnused } from "./tls-material.js";
+import { certificateWarnings, passphraseUnused } from "./tls-material.js";
 
 /** Node TLS options with the server's certificate always checked unless turned off by name. */
 export type ClientTlsOptions = Omit<TlsConfig, "rejectUnauthorized"> & {
@@ -46,7 +46,8 @@ export function warnIfUnverified(
 /**
  * Logs the warnings a `tls` setting deserves, once per source, sink or check: the server's
  * certificate not checked (see `warnIfUnverified`), a certificate of `tls.ca` or `tls.cert`
- * expired or not yet valid at `now` (see `certificatesOutOfDate`), and a `tls.passphrase`
+ * expired or not yet valid at `now`, or a `tls.ca` that is no CA (see `certificateWarnings`),
+ * and a `tls.passphrase`
  * nothing uses (no `tls.key`, or a key that is not encrypted), which works but is likely not
  * what was meant.
  *
@@ -61,7 +62,7 @@ export function warnAboutTls(
 ): void {
   warnIfUnverified(tls, logger, what);
   if (typeof tls !== "object") return;
-  for (const problem of certificatesOutOfDate(tls, now)) {
+  for (const problem of certificateWarnings(tls, now)) {
     const option = `tls.${problem.path.join(".")}`;
     logger?.warn({ option }, `${what}: ${option}: ${problem.message}.`);
   }

@@ -35,7 +35,7 @@ describe("warnIfUnverified", () => {
   });
 });
 
-describe("warnAboutTls: certificates out of date", () => {
+describe("warnAboutTls: certificates out of date or in the wrong place", () => {
   // The fixtures are valid from 2026-12-06 to 2126-11-12.
   const warnings = (tls: Parameters<typeof warnAboutTls>[0], now: string) => {
     const lines: unknown[][] = [];
@@ -50,7 +50,7 @@ describe("warnAboutTls: certificates out of date", () => {
   });
 
   it("names the field, the certificate and the date of an expired one", () => {
-    const lines = warnings({ ...material, ca: [CLIENT_CERT, TEST_CA] }, "2127-01-01T00:00:00Z");
+    const lines = warnings({ ...material, ca: [TEST_CA, TEST_CA] }, "2127-01-01T00:00:00Z");
     expect(lines.map((line) => line.fields)).toEqual([
       { option: "tls.ca.0" },
       { option: "tls.ca.1" },
@@ -68,6 +68,17 @@ describe("warnAboutTls: certificates out of date", () => {
       "tls.ca: The certificate (O=Sluice unit tests, CN=Sluice unit test CA) is not valid before 2026-12-06T16:25:51.000Z",
     );
     expect(lines[0]?.message).toContain("check this machine's clock");
+  });
+
+  it("tells a client's or server's own certificate given as the CA, naming its issuer", () => {
+    const lines = warnings({ ca: [TEST_CA, CLIENT_CERT] }, "2030-01-01T00:00:00Z");
+    expect(lines).toEqual([
+      {
+        fields: { option: "tls.ca.1" },
+        message:
+          "X source: tls.ca.1: The certificate (O=Sluice unit tests, CN=unit-client) is not a CA's certificate (its basic constraints say CA:FALSE) and is not self-signed, so no server's certificate can be checked against it; give the certificate of the CA that issued it (O=Sluice unit tests, CN=Sluice unit test CA).",
+      },
+    ]);
   });
 
   it("leaves unparsable text to the config check", () => {
