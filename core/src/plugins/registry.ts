@@ -223,7 +223,7 @@ export class ConnectorRegistry {
   createSource(name: string, config: unknown, options: CreateSourceOptions = {}): SourceInstance {
     this.#assertOpen();
     const plugin = this.sourcePlugin(name);
-    const parsed = validateConfig(plugin.config, config, `source "${name}"`);
+    const parsed = validateConfig(plugin.config, config, subjectOf("source", name, options.id));
     const id = this.#newId("source", name, options.id);
     const committed = options.committedOffsets;
     const context: SourceContext = {
@@ -254,7 +254,7 @@ export class ConnectorRegistry {
   createSink(name: string, config: unknown, options: CreateConnectorOptions = {}): SinkInstance {
     this.#assertOpen();
     const plugin = this.sinkPlugin(name);
-    const parsed = validateConfig(plugin.config, config, `sink "${name}"`);
+    const parsed = validateConfig(plugin.config, config, subjectOf("sink", name, options.id));
     const id = this.#newId("sink", name, options.id);
     const context: SinkContext = this.#context(id);
     const connector = this.#create(plugin, parsed, context, id, SINK_METHODS) as Sink;
@@ -388,4 +388,9 @@ const SINK_METHODS = ["connect", "writeBatch", "close"] as const;
 
 function defaultLogger(): Logger {
   return sluiceLogger("warn");
+}
+
+// A job with two connectors of one plugin needs the id to tell which config is wrong.
+function subjectOf(kind: "source" | "sink", name: string, id: string | undefined): string {
+  return id === undefined ? `${kind} "${name}"` : `${kind} "${name}" (id "${id}")`;
 }

@@ -101,7 +101,11 @@ describe("ConnectorRegistry", () => {
       (error as SluiceError & { issues: { path: string }[] }).issues.map((i) => i.path),
     ).toEqual(["label", "retries", "extra"]);
     expect(`${error.message}${logs.text()}`).not.toContain("s3cret-value");
+    expect(error.message).toContain('Invalid config for source "fake" (3 problems)');
     expect(journal).toEqual([]);
+    // With two sources of one plugin, the id says which one is wrong.
+    const named = thrown(() => registry.createSource("fake", { label: "" }, { id: "orders" }));
+    expect(named.message).toContain('Invalid config for source "fake" (id "orders")');
 
     const instance = registry.createSource("fake", { label: "a", password: "s3cret-value" });
     const printed = [String(instance), inspect(instance), JSON.stringify(instance), logs.text()];
