@@ -838,16 +838,18 @@ export class StreamingContext {
     await this.keyedPart?.stop();
     const inputs = this.graph.inputs;
     if (graceful) {
+      // The batches an earlier run recorded and this one replays are received data too, even
+      // without a record: their outputs may have been cut off by the crash, half written. They
+      // are in the past (unless the clock went back), so the generator reaches them at once;
+      // the inputs still run meanwhile, since a replayable source delivers their records again.
+      const replayed = this.checkpointing?.report?.replayedBatches.at(-1);
+      if (replayed !== undefined && replayed <= this.clock.now()) {
+        this.stopStep = "replaying the batches the previous run recorded";
+        await this.progress.until(() => this.generator.lastGeneratedTime >= replayed);
+      }
       this.stopStep = "stopping the inputs";
       await this.stopInputs();
       this.stopStep = "running the batches of what was received";
-      // The batches an earlier run recorded and this one replays are received data too, even
-      // without a record: their outputs may have been cut off by the crash, half written. They
-      // are in the past (unless the clock went back), so the generator reaches them at once.
-      const replayed = this.checkpointing?.report?.replayedBatches.at(-1);
-      if (replayed !== undefined && replayed <= this.clock.now()) {
-        await this.progress.until(() => this.generator.lastGeneratedTime >= replayed);
-      }
       // Received data waits for a batch tick: let the generator tick until none is left.
       while (inputs.some((input) => input.hasPendingData())) {
         const target = this.generator.nextBatchTime;

@@ -48,6 +48,7 @@ describe("a graceful stop right after a restart", () => {
     await second.stop({ graceful: true });
 
     expect(second.scope.firstError()).toBeUndefined();
+    expect(second.recoveryReport?.replayProblems).toEqual([]);
     for (const label of ["totals", "recent"]) {
       expect(written.batches(label).at(-1)?.[0], label).toBe(5000);
       expect(replayed.batches(label), label).toEqual(written.batches(label));
