@@ -11,15 +11,22 @@ import {
   EMPTY_VALUES,
   encodeKeys,
   type FamilyKeys,
+  familyPartition,
   type KeyFamily,
   keyFamily,
-  partitionGroups,
 } from "./pair-columns.js";
 
 /** Where a key's window state lives: a kernel family, or `other` (ids given in JavaScript). */
 type StateFamily = KeyFamily | "other";
 
 const FAMILIES: readonly StateFamily[] = ["utf8", "number", "bigint", "other"];
+
+/**
+ * Most output partitions the kernel families' aggregators shard their keys into (one shard
+ * per partition, updated side by side on the native engine's threads); past it a shard per
+ * partition costs more in per-call overhead than it saves, and the aggregators keep one.
+ */
+const MAX_SHARDED_PARTITIONS = 16;
 
 /** What checkpoints hold for a named windowed reduction (plain data for `v8.serialize`). */
 export interface SavedNamedWindow {
@@ -35,12 +42,14 @@ export interface SavedNamedWindow {
  * (strings, safe integers, bigints — created when a family first appears, from the kernels the
  * process uses), and for keys of no family (objects, fractions, ...) an i64 aggregator over ids
  * given here, so every key goes through the same panes and rules. Times are relative to the
- * stream's zero time, so panes line up with the batches.
+ * stream's zero time, so panes line up with the batches. With the output's partition count
+ * known up front (`partitions`, up to 16), the kernel families' aggregators keep one shard per
+ * output partition, which the native engine updates in parallel and emits as the partitions.
  *
  * @example
- * const state = new NamedWindowState("sum", 30_000, 1000);
+ * const state = new NamedWindowState("sum", 30_000, 1000, 4);
  * state.add(1000, batch, kernels);
- * const partitions = state.emit(1000, 4, kernels);
+ * const partitions = state.emit(1000, 4, true);
  */
 export class NamedWindowState {
   private readonly aggregators = new Map<StateFamily, WindowAggregator>();
@@ -52,6 +61,8 @@ export class NamedWindowState {
     private readonly op: NamedReduction,
     private readonly windowMs: number,
     private readonly slideMs: number,
+    /** The partition count `emit` is usually called with (sizes the aggregators' shards). */
+    private readonly partitions = 1,
   ) {}
 
   /** Adds the pairs of a batch with time `timeMs` (columns as they are, JS pairs by family). */
@@ -59,12 +70,15 @@ export class NamedWindowState {
     const op = this.op;
     const columns = columnsOf(batch, "pairs");
     if (columns?.every((partition) => isUtf8Column(partition.keys))) {
-      // Partition after partition is row order: the same panes as one column would give.
-      const aggregator = this.aggregator("utf8", kernels);
-      for (const partition of columns) {
-        const values = op === "count" ? EMPTY_VALUES : pairValues(partition);
-        aggregator.add(timeMs, { keys: partition.keys, values });
-      }
+      // Partition after partition is row order: the same panes as one column would give. In
+      // one call, so that the native shards take a shuffle's partitions side by side.
+      this.aggregator("utf8", kernels).addParts(
+        timeMs,
+        columns.map((partition) => ({
+          keys: partition.keys,
+          values: op === "count" ? EMPTY_VALUES : pairValues(partition),
+        })),
+      );
       return;
     }
     const split = new Map<StateFamily, { keys: unknown[]; values: number[] }>();
@@ -106,7 +120,6 @@ export class NamedWindowState {
   emit(
     windowEndMs: number,
     numPartitions: number,
-    kernels: Kernels,
     holdsOnlyThisWindow: boolean,
   ): ColumnarPartition[] | unknown[][] {
     const parts: (ColumnarPartition | [unknown, number][])[][] = [];
@@ -114,8 +127,8 @@ export class NamedWindowState {
     for (const family of FAMILIES) {
       const aggregator = this.aggregators.get(family);
       if (aggregator === undefined) continue;
-      const groups = aggregator.emit(windowEndMs);
       if (family === "other") {
+        const groups = aggregator.emit(windowEndMs);
         emittedOther = new Set();
         const ids = decodeIntegerKeys(groups.keys as BigInt64Array, "number") as number[];
         const out: [unknown, number][][] = Array.from({ length: numPartitions }, () => []);
@@ -130,11 +143,15 @@ export class NamedWindowState {
         parts.push(out);
         continue;
       }
-      const keys =
-        family === "utf8"
-          ? ({ family, keys: groups.keys as KeyColumn } satisfies FamilyKeys)
-          : ({ family, keys: groups.keys as BigInt64Array } satisfies FamilyKeys);
-      parts.push(partitionGroups(kernels, keys, groups.values, numPartitions));
+      parts.push(
+        aggregator.emitPartitioned(windowEndMs, numPartitions).map((part) => {
+          const keys =
+            family === "utf8"
+              ? ({ family, keys: part.keys as KeyColumn } satisfies FamilyKeys)
+              : ({ family, keys: part.keys as BigInt64Array } satisfies FamilyKeys);
+          return familyPartition({ keys, values: part.values });
+        }),
+      );
     }
     if (emittedOther !== undefined && holdsOnlyThisWindow) this.forgetOtherKeysBut(emittedOther);
     if (parts.length === 0) return Array.from({ length: numPartitions }, () => []);
@@ -194,11 +211,14 @@ export class NamedWindowState {
     let aggregator = this.aggregators.get(family);
     if (aggregator === undefined) {
       const keyKind: WindowKeyKind = family === "utf8" ? "utf8" : "i64";
+      // Other keys are placed by the key, not by the id the aggregator knows: one shard.
+      const sharded = family !== "other" && this.partitions <= MAX_SHARDED_PARTITIONS;
       aggregator = kernels.createWindowAggregator({
         op: this.op,
         windowMs: this.windowMs,
         slideMs: this.slideMs,
         keyKind,
+        shards: sharded ? this.partitions : 1,
       });
       this.aggregators.set(family, aggregator);
     }

@@ -21,7 +21,10 @@ interface SavedNamedWindowedStream extends SavedNamedWindow {
  * incrementally, `min` and `max` folded from the panes) instead of reducing the window's batches
  * again at every slide. Each parent batch is added once; the window at `t` holds the parent's
  * batches in (t − window, t], like `reduceByKey(op).window(window, slide).reduceByKey(op)`.
- * Its checkpoint state is the aggregators' snapshots, which either engine restores.
+ * The aggregators keep one shard of keys per output partition (up to 16), placed as shuffles
+ * place keys: the native engine updates the shards side by side on its threads and hands each
+ * out as its output partition. Its checkpoint state is the aggregators' snapshots, which
+ * either engine restores into any shard count.
  *
  * @example
  * pairs.reduceByKeyAndWindow("sum", "30s", "10s"); // a NamedWindowedDStream
@@ -48,7 +51,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
     const { windowMs, slideMs } = windowTiming(parent.slideDuration, window, slide);
     this.windowDuration = windowMs;
     this.slide = slideMs;
-    this.state = new NamedWindowState(op, windowMs, slideMs);
+    this.state = new NamedWindowState(op, windowMs, slideMs, numPartitions);
   }
 
   override get operatorName(): string {
@@ -116,10 +119,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
     const at = latestValidTime(this, time);
     if (at !== undefined) {
       const zero = this.zeroTime as number;
-      this.seedBatch(
-        at,
-        batchOf(at, this.state.emit(at - zero, this.numPartitions, kernels, false)),
-      );
+      this.seedBatch(at, batchOf(at, this.state.emit(at - zero, this.numPartitions, false)));
     }
   }
 
@@ -136,7 +136,7 @@ export class NamedWindowedDStream<K> extends DStream<[K, number]> implements Sta
       await this.foldThrough(time);
       const end = time - (this.zeroTime as number);
       if (end > this.windowDuration) this.state.evict(end - this.windowDuration);
-      return batchOf(time, this.state.emit(end, this.numPartitions, this.scope.kernels, true));
+      return batchOf(time, this.state.emit(end, this.numPartitions, true));
     });
   }
 
