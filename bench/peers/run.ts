@@ -11,6 +11,8 @@
  * batch's counts the same way (digest.ts) and the digests must agree. Per-batch times are
  * reported as median and p90 over the measured batches (after warm-up) of all rounds.
  * The full run rewrites the peers section of docs/BENCHMARKS.md and its chart.
+ * `PEERS_ONLY=W2` (ids, comma-separated) runs only those workloads, and leaves the docs as
+ * they are.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -287,6 +289,12 @@ async function runSocketOnce(c: Contender, w: SocketWorkload, timeoutMs: number)
   }
 }
 
+/** The workload ids `PEERS_ONLY` names (e.g. `W2,socket`), or undefined to run them all. */
+function onlyWorkloads(): Set<string> | undefined {
+  const only = process.env.PEERS_ONLY;
+  return only === undefined || only === "" ? undefined : new Set(only.split(","));
+}
+
 /** Runs every workload; returns the results and the Markdown section. */
 export async function benchPeers(options: {
   readonly quick: boolean;
@@ -345,6 +353,11 @@ export async function benchPeers(options: {
       file: batchFile(quick ? 100_000 : 1_000_000, 0),
     },
   ];
+  const only = onlyWorkloads();
+  if (only !== undefined) {
+    workloads.splice(0, workloads.length, ...workloads.filter((w) => only.has(w.id)));
+    log(`peers: PEERS_ONLY: running ${workloads.map((w) => w.id).join(", ") || "no workload"}`);
+  }
   const contenders = makeContenders(options.spark);
   const results: PeerWorkloadResult[] = [];
   for (const w of workloads) {
@@ -514,7 +527,7 @@ export async function main(options: {
   );
   writeFileSync(join(dir, `${file}.md`), section);
   const agree = workloads.every((w) => w.results.every((r) => r.agrees && r.failure === undefined));
-  if (!options.quick && options.spark) {
+  if (!options.quick && options.spark && onlyWorkloads() === undefined) {
     const { chartPng } = await import("./chart.js");
     const png = chartPng(
       contenders,
