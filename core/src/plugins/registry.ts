@@ -21,13 +21,17 @@ import {
 import { SluiceError } from "../errors/sluice-error.js";
 import { sluiceLogger } from "../util/logger.js";
 import { redactText } from "../util/redact-text.js";
+import { redactingLogger } from "../util/redacting-logger.js";
 import { ConnectorInstance, type SinkInstance, type SourceInstance } from "./connector-instance.js";
 import { ConnectorTracker } from "./connector-tracker.js";
 import { importPluginPackage } from "./plugin-loader.js";
 
 /** How a `ConnectorRegistry` is set up. */
 export interface ConnectorRegistryOptions {
-  /** The logger connectors log to (children of it); default: pino at `SLUICE_LOG_LEVEL` or "warn". */
+  /**
+   * The logger connectors log to (children of it), its calls redacted like Sluice's own lines;
+   * default: pino at `SLUICE_LOG_LEVEL` or "warn".
+   */
   readonly logger?: Logger;
   /** Plugins registered at once (`createConnectorRegistry` passes the built-in connectors). */
   readonly plugins?: readonly ConnectorPlugin[];
@@ -77,7 +81,8 @@ export class ConnectorRegistry {
 
   constructor(options: ConnectorRegistryOptions = {}) {
     const settings: RegistrySettings = { closeTimeoutMs: options.closeTimeoutMs ?? 30_000 };
-    this.#logger = options.logger ?? defaultLogger();
+    // An application's own logger writes through its own hooks: its calls are redacted here.
+    this.#logger = options.logger === undefined ? defaultLogger() : redactingLogger(options.logger);
     this.#container = rootContainer.createChildContainer();
     this.#container.register(CONNECTOR_CONTAINER, { useValue: this.#container });
     this.#container.register(CONNECTOR_LOGGER, { useValue: this.#logger });
