@@ -104,8 +104,13 @@ export function passphraseUnused(tls: TlsMaterial): boolean {
  */
 export function certificateWarnings(tls: TlsMaterial, now: Date): TlsMaterialProblem[] {
   const fields: { path: (string | number)[]; text: string }[] = [];
-  if (typeof tls.ca === "string") fields.push({ path: ["ca"], text: tls.ca });
-  else tls.ca?.forEach((text, index) => fields.push({ path: ["ca", index], text }));
+  if (typeof tls.ca === "string") {
+    fields.push({ path: ["ca"], text: tls.ca });
+  } else {
+    for (const [index, text] of (tls.ca ?? []).entries()) {
+      fields.push({ path: ["ca", index], text });
+    }
+  }
   if (tls.cert !== undefined) fields.push({ path: ["cert"], text: tls.cert });
   const problems: TlsMaterialProblem[] = [];
   for (const { path, text } of fields) {
