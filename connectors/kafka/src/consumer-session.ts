@@ -87,7 +87,9 @@ export class ConsumerSession {
    * The latest sign that the coordinator knew a member: a heartbeat answered, or a join, dated
    * when its request went out (the coordinator knew the member no earlier than that).
    */
-  #lastProof: { readonly memberId: string; readonly atMs: number } | undefined;
+  #lastProof:
+    | { readonly memberId: string; readonly atMs: number; readonly answeredAtMs: number }
+    | undefined;
   /** When the latest answered Heartbeat and SyncGroup requests went out, by API name. */
   readonly #answeredSentAtMs = new Map<string, number>();
   #consumer: Consumer | undefined;
@@ -139,22 +141,29 @@ export class ConsumerSession {
   async heartbeat(): Promise<void> {
     const heartbeat = this.#heartbeat;
     if (heartbeat === undefined) return;
-    const startedAtMs = Date.now();
-    await heartbeat();
-    // kafkajs resolves without asking the coordinator both when a heartbeat passed within the
-    // interval and when it forgot its member id (the coordinator answered "unknown member" to
-    // its own heartbeat or fetch, and it is joining again, without a REBALANCING event). Only
-    // the first proves membership: a heartbeat or join of the current member within the
-    // interval.
-    const proof = this.#lastProof;
-    if (
-      proof === undefined ||
-      proof.memberId !== this.#memberId ||
-      proof.atMs < startedAtMs - this.#config.heartbeatIntervalMs - PROOF_SLACK_MS
-    ) {
-      throw new Error(
-        "no heartbeat of this member passed within the heartbeat interval: the coordinator no longer knows it, and kafkajs joins the group again",
-      );
+    const interval = this.#config.heartbeatIntervalMs;
+    for (let attempt = 0; ; attempt++) {
+      const startedAtMs = Date.now();
+      await heartbeat();
+      // kafkajs resolves without asking the coordinator both when a heartbeat passed within the
+      // interval and when it forgot its member id (the coordinator answered "unknown member" to
+      // its own heartbeat or fetch, and it is joining again, without a REBALANCING event). Only
+      // the first proves membership: a heartbeat or join of the current member whose request
+      // went out within the interval.
+      const proof = this.#lastProof;
+      const current = proof !== undefined && proof.memberId === this.#memberId;
+      if (current && proof.atMs >= startedAtMs - interval - PROOF_SLACK_MS) return;
+      // kafkajs counts its interval from when it read the last answer, the proof from when its
+      // request went out: an answer read late (the event loop was busy) leaves a proof too old
+      // while kafkajs sends no new heartbeat yet. Once its interval is over it sends one, whose
+      // answer proves membership afresh; a member kafkajs forgot sends none and still fails.
+      const renewAtMs = current ? proof.answeredAtMs + interval + PROOF_SLACK_MS : 0;
+      if (attempt > 0 || renewAtMs <= startedAtMs) {
+        throw new Error(
+          "no heartbeat of this member passed within the heartbeat interval: the coordinator no longer knows it, and kafkajs joins the group again",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, renewAtMs - Date.now()));
     }
   }
 
@@ -223,12 +232,20 @@ export class ConsumerSession {
       if (this.#consumer !== consumer) return;
       joined = true;
       this.#memberId = event.payload.memberId;
-      this.#lastProof = { memberId: event.payload.memberId, atMs: this.#sentAt("SyncGroup") };
+      this.#lastProof = {
+        memberId: event.payload.memberId,
+        atMs: this.#sentAt("SyncGroup"),
+        answeredAtMs: Date.now(),
+      };
       this.#assign(consumer, event.payload.memberAssignment);
     });
     consumer.on(consumer.events.HEARTBEAT, (event: ConsumerHeartbeatEvent) => {
       if (this.#consumer !== consumer) return;
-      this.#lastProof = { memberId: event.payload.memberId, atMs: this.#sentAt("Heartbeat") };
+      this.#lastProof = {
+        memberId: event.payload.memberId,
+        atMs: this.#sentAt("Heartbeat"),
+        answeredAtMs: Date.now(),
+      };
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (this.#consumer === consumer) this.#events.rebalancing?.();

@@ -67,6 +67,42 @@ describe("ConsumerSession.heartbeat (membership proof before a commit)", () => {
     await expect(session.heartbeat()).rejects.toThrow(/no heartbeat of this member passed/);
   });
 
+  it("waits for kafkajs's next heartbeat when the last answer was read late, and accepts its proof", async () => {
+    const { session, consumer } = await connectedSession();
+    // A heartbeat went out 2 s ago, before a busy stretch; its answer is read only now, so
+    // kafkajs sends no other within the next interval, while the proof is 2 s old.
+    const sentAt = Date.now();
+    vi.setSystemTime(sentAt + 2_000);
+    heartbeatAnswered(consumer, sentAt);
+    let sent = 0;
+    consumer.sendHeartbeat = async () => {
+      // kafkajs sends again only once its interval since the answer is over.
+      if (Date.now() < sentAt + 2_000 + HEARTBEAT_INTERVAL_MS) return;
+      sent++;
+      heartbeatAnswered(consumer, Date.now());
+    };
+    const proving = session.heartbeat();
+    // The session waits out kafkajs's interval (on the real timers) and asks again.
+    vi.setSystemTime(sentAt + 2_000 + HEARTBEAT_INTERVAL_MS + 10);
+    await expect(proving).resolves.toBeUndefined();
+    expect(sent).toBe(1);
+  });
+
+  it("still refuses when kafkajs sends no heartbeat after its interval (it forgot the member)", async () => {
+    const { session, consumer } = await connectedSession();
+    const sentAt = Date.now();
+    vi.setSystemTime(sentAt + 2_000);
+    heartbeatAnswered(consumer, sentAt);
+    let asked = 0;
+    consumer.sendHeartbeat = async () => {
+      asked++;
+    };
+    const proving = session.heartbeat();
+    vi.setSystemTime(sentAt + 2_000 + HEARTBEAT_INTERVAL_MS + 10);
+    await expect(proving).rejects.toThrow(/no heartbeat of this member passed/);
+    expect(asked).toBe(2);
+  });
+
   it("accepts a heartbeat whose request went out within the interval", async () => {
     const { session, consumer } = await connectedSession();
     vi.setSystemTime(Date.now() + 12_000);

@@ -95,11 +95,17 @@ export class FakeConsumer {
       batch: { topic, partition, highWatermark: String(highWatermark), messages },
       isStale: () => false,
       resolveOffset: () => undefined,
-      // kafkajs sends none when one went out within the heartbeat interval.
-      heartbeat: async () => undefined,
+      // kafkajs sends none when one went out within the heartbeat interval (by default).
+      heartbeat: () => this.sendHeartbeat(),
     };
     await eachBatch(payload as unknown as EachBatchPayload);
   }
+
+  /**
+   * The heartbeat function of every fetched batch: by default sends none, as kafkajs does
+   * within the heartbeat interval of its last answer; a test replaces it to answer one.
+   */
+  sendHeartbeat: () => Promise<void> = async () => undefined;
 
   /** Emits a kafkajs consumer event (`events`) to the listeners. */
   emit(event: string, payload: unknown): void {
