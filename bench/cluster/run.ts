@@ -18,7 +18,8 @@
  * average, the job processes' CPU seconds per million words (what a second process adds in
  * work) and how busy the rest of the machine was meanwhile (Linux /proc). Needs Kafka on
  * 127.0.0.1:9092 (and Cassandra on 127.0.0.1:9042 for C3).
- * `--cpu-prof=<dir>` has every job process write a V8 CPU profile into `<dir>` when it stops.
+ * `--cpu-prof=<dir>` has every job process write a V8 CPU profile into `<dir>` when it stops;
+ * `BENCH_LOG_LEVEL=info` gives the job processes that log level (default error), on stderr.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -155,7 +156,7 @@ class PinnedProcess {
         env: {
           ...process.env,
           [variable]: JSON.stringify(settings),
-          SLUICE_LOG_LEVEL: "error",
+          SLUICE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
         },
         stdio: ["ignore", "pipe", "inherit"],
       },
