@@ -26,7 +26,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 import { CommittedCounts } from "../../test/cluster/kafka/committed-counts.js";
 import {
   KEYED_SETTINGS_VARIABLE,
@@ -265,7 +265,7 @@ async function launch(
     };
   }
   const output = `bench-cluster-out-${id}`;
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: output, numPartitions: 2 }] });
+  await createTopic(admin, output, 2);
   const settings: ClusterJobSettings = {
     brokers: BROKERS,
     group: `bench-cluster-${id}`,
@@ -298,10 +298,7 @@ async function measure(
   const input = `bench-cluster-in-${id}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic: input, numPartitions: PARTITIONS }],
-  });
+  await createTopic(admin, input, PARTITIONS);
   const { processes, reader, cleanUp } = await launch(
     workload,
     cores,
@@ -403,6 +400,27 @@ async function measure(
     await reader.stop();
     await cleanUp();
     await admin.disconnect();
+  }
+}
+
+/**
+ * Creates `topic` and waits for its leaders. A broker started a moment before may answer the
+ * wait's metadata request with UNKNOWN_TOPIC_OR_PARTITION for a topic it has just created:
+ * waited for again, up to 30 s.
+ */
+async function createTopic(admin: Admin, topic: string, numPartitions: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let first = true; ; first = false) {
+    try {
+      if (first)
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions }] });
+      else await admin.fetchTopicMetadata({ topics: [topic] });
+      return;
+    } catch (error) {
+      const type = (error as { type?: unknown }).type;
+      if (type !== "UNKNOWN_TOPIC_OR_PARTITION" || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 
