@@ -10,6 +10,8 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export interface ChaosJobModule {
   readonly path: string;
   readonly settingsVariable: string;
+  /** The job's `SLUICE_LOG_LEVEL` (default `error`); its log goes to stderr. */
+  readonly logLevel?: string;
 }
 
 /** The word count most chaos tests run (`jobs/word-count.ts`, settings in CHAOS_JOB). */
@@ -37,7 +39,7 @@ export class JobProcess {
     const env = {
       ...process.env,
       [job.settingsVariable]: JSON.stringify(settings),
-      SLUICE_LOG_LEVEL: "error",
+      SLUICE_LOG_LEVEL: job.logLevel ?? "error",
     };
     this.#child = spawn(
       process.execPath,
@@ -74,6 +76,15 @@ export class JobProcess {
 
   get stdout(): string {
     return this.#stdout;
+  }
+
+  /** The process id (undefined if it did not start). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
   }
 
   /** The batches this process completed, from its progress lines. */

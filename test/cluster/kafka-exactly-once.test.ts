@@ -98,15 +98,22 @@ function expectedWords(): number {
 async function allCounted(what: string, running: number): Promise<void> {
   const [first] = processes.running;
   if (first === undefined) throw new Error("no process is running");
-  await first.poll(
-    () =>
-      reader.words >= expectedWords() &&
-      processes.running.length === running &&
-      processes.running.every((process) => partitionsOf(process).length > 0) &&
-      ownsEachPartitionOnce(processes.running, input, PARTITIONS),
-    what,
-    WAIT_MS,
-  );
+  await first
+    .poll(
+      () =>
+        reader.words >= expectedWords() &&
+        processes.running.length === running &&
+        processes.running.every((process) => partitionsOf(process).length > 0) &&
+        ownsEachPartitionOnce(processes.running, input, PARTITIONS),
+      what,
+      WAIT_MS,
+    )
+    .catch((error: unknown) => {
+      throw new Error(
+        `no ${what} within ${WAIT_MS} ms: ${reader.words} of ${expectedWords()} words committed, ${processes.running.length} of ${running} processes running\n${processes.describe()}`,
+        { cause: error },
+      );
+    });
 }
 
 /**

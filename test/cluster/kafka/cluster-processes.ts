@@ -7,6 +7,8 @@ import { type ClusterJobSettings, SETTINGS_VARIABLE } from "./settings.js";
 const WORD_COUNT: ChaosJobModule = {
   path: fileURLToPath(new URL("./word-count-job.ts", import.meta.url)),
   settingsVariable: SETTINGS_VARIABLE,
+  // Rebalances, rollbacks and fenced commits are logged at info: a failure report shows them.
+  logLevel: "info",
 };
 
 /** The processes of one test, started with the same settings. */
@@ -28,6 +30,30 @@ export class ClusterProcesses {
   /** The processes still running. */
   get running(): JobProcess[] {
     return this.all.filter((process) => !process.hasExited);
+  }
+
+  /**
+   * Each process's state for a failure report: pid, exit, partitions, batches and records
+   * completed, and the tail of its log.
+   */
+  describe(): string {
+    return this.all
+      .map((process) => {
+        const batches = process.batches;
+        const records = batches.reduce((sum, batch) => sum + batch.records, 0);
+        const exit = process.exitStatus;
+        return [
+          `=== process ${process.pid ?? "?"}: ${exit === undefined ? "running" : `exited ${exit.code ?? exit.signal}`}, partitions [${partitionsOf(process).join(",")}], ${batches.length} batches, ${records} records`,
+          `--- stdout (partitions and non-empty batches):`,
+          ...process.stdout
+            .split("\n")
+            .filter((line) => line !== "" && !/^batch \d+ 0$/.test(line))
+            .slice(-30),
+          `--- log (tail):`,
+          process.stderr.slice(-3000),
+        ].join("\n");
+      })
+      .join("\n");
   }
 
   /** Kills every process still running (SIGKILL) and waits for them. */
