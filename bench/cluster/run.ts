@@ -7,8 +7,8 @@
  * word count with updateStateByKey, a sliding window and per-batch counts, into Cassandra),
  * whose pairs go through the repartition topic to the keyed tasks; and C0, the machine's
  * ceiling, C1's work per word in a plain Node loop without Sluice or brokers, pinned the same
- * way (what two cores of this machine give at best). The processes join first; then the whole
- * input is produced in one Kafka transaction, which the processes (reading read_committed) see
+ * way (what two cores of this machine give at best). The processes join first and count a
+ * warm-up input (a fifth of the lines); then the whole input is produced in one Kafka transaction, which the processes (reading read_committed) see
  * only when it commits, and the run is timed from that commit until every word is in the
  * committed output (C3: in the running totals in Cassandra); the producer thus never shares the
  * timed run's cores. Each input partition's intake is capped above what two processes take (the
@@ -26,7 +26,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
 import { CommittedCounts } from "../../test/cluster/kafka/committed-counts.js";
 import {
   KEYED_SETTINGS_VARIABLE,
@@ -324,37 +324,24 @@ async function measure(
       120_000,
     );
     await producer.connect();
-    let words = 0;
-    const messages = Array.from({ length: workload.lines }, (_, index) => {
-      const count = 1 + (index % 5);
-      words += count;
-      return {
-        key: `line-${index}`,
-        value: Array.from({ length: count }, (_, w) => WORDS[(index + w) % WORDS.length]).join(" "),
-      };
-    });
-    // The whole input goes into one transaction, which the processes (reading read_committed)
-    // see only once it commits: the run is timed from the commit until every word is in the
-    // output. Timed from the first record produced instead, the run measured the producer, which
-    // shares the cores with the processes (and took 12 s or 21 s for the same input, depending
-    // on how busy the cores were), whenever the job is faster than the producer (C3).
-    const transaction = await producer.transaction();
-    try {
-      for (let start = 0; start < messages.length; start += 10_000) {
-        await transaction.send({ topic: input, messages: messages.slice(start, start + 10_000) });
-      }
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error;
-    }
-    await transaction.commit();
+    // A warm-up input first, counted before the timed one: the processes then measure in their
+    // steady state (code compiled by the JIT, heaps grown, connections and transactions set up).
+    // Without it each process pays its own warm-up inside the timed run, which weighs more the
+    // shorter the run and counts twice with two processes.
+    const warmUp = await produceLines(producer, input, 0, Math.ceil(workload.lines / 5));
+    await waitFor(
+      async () => (await reader.words()) >= warmUp,
+      "the warm-up input counted",
+      300_000,
+    );
+    const words = await produceLines(producer, input, workload.lines, workload.lines);
     const started = performance.now();
     const jobCpuBefore = sumDefined(processes.map((p) => processCpuSeconds(p.child.pid)));
     const machineBefore = machineBusySeconds();
     let lastReport = performance.now();
     await waitFor(
       async () => {
-        const counted = await reader.words();
+        const counted = (await reader.words()) - warmUp;
         const now = performance.now();
         if (now - lastReport > 10_000) {
           lastReport = now;
@@ -370,7 +357,7 @@ async function measure(
     const seconds = (performance.now() - started) / 1000;
     const jobCpuAfter = sumDefined(processes.map((p) => processCpuSeconds(p.child.pid)));
     const machineAfter = machineBusySeconds();
-    const counted = await reader.words();
+    const counted = (await reader.words()) - warmUp;
     if (counted !== words) throw new Error(`counted ${counted} words, produced ${words}`);
     const jobCpu =
       jobCpuBefore === undefined || jobCpuAfter === undefined
@@ -401,6 +388,45 @@ async function measure(
     await cleanUp();
     await admin.disconnect();
   }
+}
+
+/**
+ * Produces `count` lines of 1 to 5 words, numbered from `first`, into `topic` in one Kafka
+ * transaction, which the processes (reading read_committed) see only once it commits: a run is
+ * timed from the commit until every word is in the output. Timed from the first record produced
+ * instead, the run measured the producer, which shares the cores with the processes (and took
+ * 12 s or 21 s for the same input, depending on how busy the cores were), whenever the job is
+ * faster than the producer (C3). Returns the number of words.
+ */
+async function produceLines(
+  producer: Producer,
+  topic: string,
+  first: number,
+  count: number,
+): Promise<number> {
+  let words = 0;
+  const messages = Array.from({ length: count }, (_, offset) => {
+    const index = first + offset;
+    const wordsInLine = 1 + (index % 5);
+    words += wordsInLine;
+    return {
+      key: `line-${index}`,
+      value: Array.from({ length: wordsInLine }, (_, w) => WORDS[(index + w) % WORDS.length]).join(
+        " ",
+      ),
+    };
+  });
+  const transaction = await producer.transaction();
+  try {
+    for (let start = 0; start < messages.length; start += 10_000) {
+      await transaction.send({ topic, messages: messages.slice(start, start + 10_000) });
+    }
+  } catch (error) {
+    await transaction.abort().catch(() => undefined);
+    throw error;
+  }
+  await transaction.commit();
+  return words;
 }
 
 /**
@@ -591,7 +617,7 @@ export async function main(options: {
   return [
     "## Cluster: 2 processes (one core each) vs 1 process (one core)",
     "",
-    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Timed from the commit of the input (produced in one transaction beforehand, which the processes, reading read_committed, see at once) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even. Medians of ${rounds} rounds, one and two processes alternating. Job CPU: the job processes' CPU seconds per million words during the timed run (equal on both sides when a second process adds no work); rest of the machine: the cores' worth of CPU everything else used meanwhile (the servers, other work), which the two processes have to share the cores with.`,
+    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. The processes first count a warm-up input (a fifth of the lines, untimed); then timed from the commit of the input (produced in one transaction beforehand, which the processes, reading read_committed, see at once) to every word in the committed output; intake capped per input partition above what two processes take, so batches stay even. Medians of ${rounds} rounds, one and two processes alternating. Job CPU: the job processes' CPU seconds per million words during the timed run (equal on both sides when a second process adds no work); rest of the machine: the cores' worth of CPU everything else used meanwhile (the servers, other work), which the two processes have to share the cores with.`,
     "",
     "| workload | words | 1 process (words/s, median) | 2 processes (words/s, median) | ratio | job CPU s per M words (1 / 2 processes) | rest of the machine busy, cores (1 / 2 processes) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
