@@ -258,6 +258,7 @@ export class ConsumerSession {
       const { error, restart } = event.payload;
       if (restart) {
         // The restarted consumer rejoins the group: as for a rebalance, an assignment follows.
+        this.#readPath.consumerRestarted();
         this.#events.rebalancing?.();
         this.#counters.restarts++;
         this.#logger.warn(

@@ -101,11 +101,19 @@ export class ReadPath {
   }
 
   /**
-   * Uses `consumer` for pausing from now on (undefined: none), forgetting the pauses applied
-   * to the one before: kafkajs forgets them too when it rejoins.
+   * Uses `consumer` for pausing from now on (undefined: none). A new consumer has no pauses; the
+   * same one again (a rebalance) keeps those applied: kafkajs keeps a consumer's pauses across
+   * rebalances, of partitions it gave up too, and the next sync resumes what is no longer wanted
+   * (a partition paused when it moved away would otherwise never be fetched from when it comes
+   * back).
    */
   attach(consumer: Pick<Consumer, "pause" | "resume"> | undefined): void {
+    if (consumer !== this.#consumer) this.#appliedPauses = new Set();
     this.#consumer = consumer;
+  }
+
+  /** kafkajs restarted its consumer (after lost brokers) and, with its new group, forgot every pause. */
+  consumerRestarted(): void {
     this.#appliedPauses = new Set();
   }
 
@@ -186,7 +194,7 @@ export class ReadPath {
 
   /**
    * Pauses the partitions whose buffers are full (all of them while the source is paused) and
-   * resumes the others; kafkajs forgets pauses when it rejoins, so this runs after a join too.
+   * resumes the others; runs after every join too (see `attach`).
    */
   syncPauses(): void {
     const consumer = this.#consumer;

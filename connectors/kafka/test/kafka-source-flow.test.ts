@@ -4,7 +4,7 @@ import { hasErrorCode, type SourceRecord } from "sluice";
 import type { ReadResult } from "sluice/connector";
 import { afterEach, describe, expect, it } from "vitest";
 import type { KafkaSource } from "../src/kafka-source.js";
-import { fakeKafkaSource } from "./fake-kafka.js";
+import { type FakeConsumer, fakeKafkaSource } from "./fake-kafka.js";
 
 const decoder = new TextDecoder();
 const signal = () => AbortSignal.timeout(5_000);
@@ -205,6 +205,67 @@ describe("KafkaSource pauses", () => {
     ]);
   });
 });
+
+describe("KafkaSource pauses across rebalances", () => {
+  // kafkajs keeps a consumer's pauses across rebalances, for partitions it no longer holds too
+  // (only a restart, with a new consumer group object, forgets them).
+  it("resumes a partition that comes back after it moved away while paused", async () => {
+    const { source, consumer } = await sourceOf({ orders: [0, 1] }, {});
+    source.pause();
+    rebalance(consumer, { orders: [0] });
+    source.resume();
+    expect(consumer.paused.size).toBe(0);
+    rebalance(consumer, { orders: [0, 1] });
+    expect(consumer.paused.size).toBe(0);
+    await consumer.deliver("orders", 1, range(0, 2), 2);
+    expect(await drain(source)).toEqual(["orders-1@0", "orders-1@1"]);
+  });
+
+  it("resumes a partition paused for a full buffer when a rebalance drops what it held", async () => {
+    const { source, consumer } = await sourceOf(
+      { orders: [0] },
+      { maxBufferedRecordsPerPartition: 2 },
+    );
+    await consumer.deliver("orders", 0, range(0, 3), 3);
+    expect([...consumer.paused]).toEqual(["orders-0"]);
+    // It moves away (its held records are dropped) and comes back empty.
+    rebalance(consumer, { orders: [] });
+    rebalance(consumer, { orders: [0] });
+    expect(consumer.paused.size).toBe(0);
+    // It starts again where the group committed: nothing, here.
+    await consumer.deliver("orders", 0, range(0, 2), 2);
+    expect(await drain(source)).toEqual(["orders-0@0", "orders-0@1"]);
+  });
+
+  it("keeps a paused source's partitions paused through a rebalance", async () => {
+    const { source, consumer } = await sourceOf({ orders: [0, 1] }, {});
+    source.pause();
+    rebalance(consumer, { orders: [1, 2] });
+    expect([...consumer.paused].sort()).toEqual(["orders-1", "orders-2"]);
+    source.resume();
+    expect(consumer.paused.size).toBe(0);
+  });
+});
+
+describe("KafkaSource pauses across a consumer restart", () => {
+  it("pauses again after kafkajs restarted its consumer, which forgets every pause", async () => {
+    const { source, consumer } = await sourceOf({ orders: [0, 1] }, {});
+    source.pause();
+    consumer.emit(consumer.events.CRASH, { error: new Error("lost the brokers"), restart: true });
+    // kafkajs's restart makes a new consumer group object, without the pauses.
+    consumer.paused.clear();
+    rebalance(consumer, { orders: [0, 1] });
+    expect([...consumer.paused].sort()).toEqual(["orders-0", "orders-1"]);
+    source.resume();
+    expect(consumer.paused.size).toBe(0);
+  });
+});
+
+/** kafkajs's rebalance as the source sees it: the group rebalances, then the join's assignment. */
+function rebalance(consumer: FakeConsumer, assignment: Record<string, number[]>): void {
+  consumer.emit(consumer.events.REBALANCING, {});
+  consumer.emit(consumer.events.GROUP_JOIN, { memberId: "member-1", memberAssignment: assignment });
+}
 
 function countByPartition(records: readonly SourceRecord[]): Map<string, number> {
   const counts = new Map<string, number>();

@@ -322,6 +322,30 @@ describe("kafka source", () => {
     expect(final.get(1)).toBe("6");
   });
 
+  it("fetches a partition that moved away while the source was paused once it comes back", async () => {
+    // kafkajs keeps a consumer's pauses across rebalances, of partitions it gave up too.
+    const topic = await newTopic(2);
+    const config = sourceConfig(topic, { groupId: uniqueName("paused"), sessionTimeoutMs: 10_000 });
+    const a = createKafkaSource(registry, config);
+    await a.connect(signal());
+    a.pause();
+    const b = createKafkaSource(registry, config);
+    await b.connect(signal());
+    await until(
+      () => a.assignment().length === 1 && b.assignment().length === 1,
+      20_000,
+      "the rebalance between the two members",
+    );
+    a.resume();
+    await b.close();
+    await until(() => a.assignment().length === 2, 20_000, "the partition back with A");
+    await produceTo(topic, 0, ["p0"]);
+    await produceTo(topic, 1, ["p1"]);
+    const { records, results } = await readAtLeast(a, 2);
+    expect(values(records).sort()).toEqual(["p0", "p1"]);
+    await settleAll(results);
+  });
+
   it("names the address and what to check when no broker answers", async () => {
     const closed = "127.0.0.1:19092";
     const source = createKafkaSource(registry, {
