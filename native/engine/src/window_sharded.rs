@@ -105,7 +105,7 @@ impl ShardedWindowAggregator {
         keys: KeyColumn<'_>,
         values: &[f64],
     ) -> Result<(), EngineError> {
-        self.add_bytes_parts(time_ms, &[(keys, values)])
+        self.add_parts(time_ms, &[(keys, values)])
     }
 
     /// Adds the parts of a batch of byte keys (each with one value per key; none for `count`)
@@ -117,37 +117,7 @@ impl ShardedWindowAggregator {
         time_ms: u64,
         parts: &[(KeyColumn<'_>, &[f64])],
     ) -> Result<(), EngineError> {
-        self.first().check_kind(KeyKind::Utf8)?;
-        let mut rows = 0;
-        for (keys, values) in parts {
-            check_values(self.first().op, keys.len(), values.len())?;
-            rows += keys.len();
-        }
-        let pane_id = self.check_add(KeyKind::Utf8, time_ms)?;
-        let n = self.shards.len() as u32;
-        let mut seq = self.take_seqs(rows);
-        if n == 1 {
-            for &(keys, values) in parts {
-                self.shards[0].add_bytes_rows(pane_id, keys, values, seq, 0..keys.len());
-                seq += keys.len() as u64;
-            }
-            return Ok(());
-        }
-        let routes: Vec<_> = parts
-            .iter()
-            .map(|(keys, _)| self.route(keys.len(), |row| murmur3_32(keys.get(row), 0) % n))
-            .collect();
-        self.each_shard(rows, |s, shard| {
-            let mut part_seq = seq;
-            for (&(keys, values), (order, starts)) in parts.iter().zip(&routes) {
-                let own = order[starts[s]..starts[s + 1]]
-                    .iter()
-                    .map(|&row| row as usize);
-                shard.add_bytes_rows(pane_id, keys, values, part_seq, own);
-                part_seq += keys.len() as u64;
-            }
-        });
-        Ok(())
+        self.add_parts(time_ms, parts)
     }
 
     /// Adds a batch of 64-bit integer keys at `time_ms`.
@@ -157,7 +127,7 @@ impl ShardedWindowAggregator {
         keys: &[i64],
         values: &[f64],
     ) -> Result<(), EngineError> {
-        self.add_i64_parts(time_ms, &[(keys, values)])
+        self.add_parts(time_ms, &[(keys, values)])
     }
 
     /// As [`add_bytes_parts`](Self::add_bytes_parts) for 64-bit integer keys.
@@ -166,37 +136,7 @@ impl ShardedWindowAggregator {
         time_ms: u64,
         parts: &[(&[i64], &[f64])],
     ) -> Result<(), EngineError> {
-        self.first().check_kind(KeyKind::I64)?;
-        let mut rows = 0;
-        for (keys, values) in parts {
-            check_values(self.first().op, keys.len(), values.len())?;
-            rows += keys.len();
-        }
-        let pane_id = self.check_add(KeyKind::I64, time_ms)?;
-        let n = self.shards.len() as u32;
-        let mut seq = self.take_seqs(rows);
-        if n == 1 {
-            for &(keys, values) in parts {
-                self.shards[0].add_i64_rows(pane_id, keys, values, seq, 0..keys.len());
-                seq += keys.len() as u64;
-            }
-            return Ok(());
-        }
-        let routes: Vec<_> = parts
-            .iter()
-            .map(|(keys, _)| self.route(keys.len(), |row| murmur3_i64(keys[row], 0) % n))
-            .collect();
-        self.each_shard(rows, |s, shard| {
-            let mut part_seq = seq;
-            for (&(keys, values), (order, starts)) in parts.iter().zip(&routes) {
-                let own = order[starts[s]..starts[s + 1]]
-                    .iter()
-                    .map(|&row| row as usize);
-                shard.add_i64_rows(pane_id, keys, values, part_seq, own);
-                part_seq += keys.len() as u64;
-            }
-        });
-        Ok(())
+        self.add_parts(time_ms, parts)
     }
 
     /// Drops every pane whose data lies at or before `time_ms`; keys left in no pane are
@@ -217,45 +157,12 @@ impl ShardedWindowAggregator {
     /// The window ending at `window_end_ms` as byte keys, in the order keys (re)entered the
     /// state (a single aggregator's order).
     pub fn emit_bytes(&mut self, window_end_ms: u64) -> Result<BytesGroups, EngineError> {
-        self.first().check_kind(KeyKind::Utf8)?;
-        if self.shards.len() == 1 {
-            return self.shards[0].emit_bytes(window_end_ms);
-        }
-        let (order, values) = self.emit_merged(window_end_ms)?;
-        let mut keys = Vec::new();
-        let mut offsets = Vec::with_capacity(order.len() + 1);
-        offsets.push(0);
-        for &(s, id) in &order {
-            let Keys::Bytes(dict) = &self.shards[s].keys else {
-                unreachable!("kind checked")
-            };
-            keys.extend_from_slice(dict.get(id));
-            offsets.push(keys.len() as u32);
-        }
-        Ok(BytesGroups {
-            keys,
-            offsets,
-            values,
-        })
+        self.emit(window_end_ms)
     }
 
     /// The window ending at `window_end_ms` as 64-bit keys, in (re)entry order.
     pub fn emit_i64(&mut self, window_end_ms: u64) -> Result<I64Groups, EngineError> {
-        self.first().check_kind(KeyKind::I64)?;
-        if self.shards.len() == 1 {
-            return self.shards[0].emit_i64(window_end_ms);
-        }
-        let (order, values) = self.emit_merged(window_end_ms)?;
-        let keys = order
-            .iter()
-            .map(|&(s, id)| {
-                let Keys::Ints(dict) = &self.shards[s].keys else {
-                    unreachable!("kind checked")
-                };
-                dict.get(id)
-            })
-            .collect();
-        Ok(I64Groups { keys, values })
+        self.emit(window_end_ms)
     }
 
     /// The window ending at `window_end_ms` placed into `num_partitions` partitions by
@@ -266,35 +173,7 @@ impl ShardedWindowAggregator {
         window_end_ms: u64,
         num_partitions: u32,
     ) -> Result<Vec<BytesGroups>, EngineError> {
-        check_partitions(num_partitions)?;
-        self.first().check_kind(KeyKind::Utf8)?;
-        if num_partitions as usize == self.shards.len() {
-            self.first().window_panes(window_end_ms)?;
-            let work = self.live_keys();
-            return self
-                .each_shard(work, |_, shard| shard.emit_bytes(window_end_ms))
-                .into_iter()
-                .collect();
-        }
-        let (order, values) = self.emit_order(window_end_ms)?;
-        let mut parts: Vec<BytesGroups> = (0..num_partitions)
-            .map(|_| BytesGroups {
-                keys: Vec::new(),
-                offsets: vec![0],
-                values: Vec::new(),
-            })
-            .collect();
-        for (&(s, id), value) in order.iter().zip(values) {
-            let shard = &self.shards[s];
-            let Keys::Bytes(dict) = &shard.keys else {
-                unreachable!("kind checked")
-            };
-            let part = &mut parts[(shard.key_hashes[id as usize] % num_partitions) as usize];
-            part.keys.extend_from_slice(dict.get(id));
-            part.offsets.push(part.keys.len() as u32);
-            part.values.push(value);
-        }
-        Ok(parts)
+        self.emit_partitioned(window_end_ms, num_partitions)
     }
 
     /// As [`emit_bytes_partitioned`](Self::emit_bytes_partitioned) for 64-bit keys.
@@ -303,33 +182,7 @@ impl ShardedWindowAggregator {
         window_end_ms: u64,
         num_partitions: u32,
     ) -> Result<Vec<I64Groups>, EngineError> {
-        check_partitions(num_partitions)?;
-        self.first().check_kind(KeyKind::I64)?;
-        if num_partitions as usize == self.shards.len() {
-            self.first().window_panes(window_end_ms)?;
-            let work = self.live_keys();
-            return self
-                .each_shard(work, |_, shard| shard.emit_i64(window_end_ms))
-                .into_iter()
-                .collect();
-        }
-        let (order, values) = self.emit_order(window_end_ms)?;
-        let mut parts: Vec<I64Groups> = (0..num_partitions)
-            .map(|_| I64Groups {
-                keys: Vec::new(),
-                values: Vec::new(),
-            })
-            .collect();
-        for (&(s, id), value) in order.iter().zip(values) {
-            let shard = &self.shards[s];
-            let Keys::Ints(dict) = &shard.keys else {
-                unreachable!("kind checked")
-            };
-            let part = &mut parts[(shard.key_hashes[id as usize] % num_partitions) as usize];
-            part.keys.push(dict.get(id));
-            part.values.push(value);
-        }
-        Ok(parts)
+        self.emit_partitioned(window_end_ms, num_partitions)
     }
 
     /// The state as canonical snapshot bytes: the bytes a single aggregator holding the same
@@ -359,6 +212,89 @@ impl ShardedWindowAggregator {
 
     fn first(&self) -> &WindowAggregator {
         &self.shards[0]
+    }
+
+    /// Adds the parts of a batch of either key kind; see
+    /// [`add_bytes_parts`](Self::add_bytes_parts).
+    fn add_parts<K: BatchKeys>(
+        &mut self,
+        time_ms: u64,
+        parts: &[(K, &[f64])],
+    ) -> Result<(), EngineError> {
+        self.first().check_kind(K::KIND)?;
+        let mut rows = 0;
+        for &(keys, values) in parts {
+            check_values(self.first().op, keys.rows(), values.len())?;
+            rows += keys.rows();
+        }
+        let pane_id = self.check_add(K::KIND, time_ms)?;
+        let n = self.shards.len() as u32;
+        let mut seq = self.take_seqs(rows);
+        if n == 1 {
+            for &(keys, values) in parts {
+                keys.add_rows(&mut self.shards[0], pane_id, values, seq, 0..keys.rows());
+                seq += keys.rows() as u64;
+            }
+            return Ok(());
+        }
+        let routes: Vec<_> = parts
+            .iter()
+            .map(|&(keys, _)| self.route(keys.rows(), |row| keys.murmur3(row) % n))
+            .collect();
+        self.each_shard(rows, |s, shard| {
+            let mut part_seq = seq;
+            for (&(keys, values), (order, starts)) in parts.iter().zip(&routes) {
+                let own = order[starts[s]..starts[s + 1]]
+                    .iter()
+                    .map(|&row| row as usize);
+                keys.add_rows(shard, pane_id, values, part_seq, own);
+                part_seq += keys.rows() as u64;
+            }
+        });
+        Ok(())
+    }
+
+    /// The window ending at `window_end_ms` in (re)entry order, of either key kind.
+    fn emit<G: WindowGroups>(&mut self, window_end_ms: u64) -> Result<G, EngineError> {
+        self.first().check_kind(G::KIND)?;
+        if self.shards.len() == 1 {
+            return G::emit_shard(&mut self.shards[0], window_end_ms);
+        }
+        let (order, values) = self.emit_merged(window_end_ms)?;
+        let mut out = G::with_capacity(order.len());
+        for &(s, id) in &order {
+            out.push_key(&self.shards[s].keys, id);
+        }
+        *out.values_mut() = values;
+        Ok(out)
+    }
+
+    /// The window ending at `window_end_ms` placed into `num_partitions` partitions, of either
+    /// key kind; see [`emit_bytes_partitioned`](Self::emit_bytes_partitioned).
+    fn emit_partitioned<G: WindowGroups>(
+        &mut self,
+        window_end_ms: u64,
+        num_partitions: u32,
+    ) -> Result<Vec<G>, EngineError> {
+        check_partitions(num_partitions)?;
+        self.first().check_kind(G::KIND)?;
+        if num_partitions as usize == self.shards.len() {
+            self.first().window_panes(window_end_ms)?;
+            let work = self.live_keys();
+            return self
+                .each_shard(work, |_, shard| G::emit_shard(shard, window_end_ms))
+                .into_iter()
+                .collect();
+        }
+        let (order, values) = self.emit_order(window_end_ms)?;
+        let mut parts: Vec<G> = (0..num_partitions).map(|_| G::with_capacity(0)).collect();
+        for (&(s, id), value) in order.iter().zip(values) {
+            let shard = &self.shards[s];
+            let part = &mut parts[(shard.key_hashes[id as usize] % num_partitions) as usize];
+            part.push_key(&shard.keys, id);
+            part.values_mut().push(value);
+        }
+        Ok(parts)
     }
 
     /// Checks an add before any shard changes: every shard would give the same answer.
@@ -589,6 +525,156 @@ impl ShardedWindowAggregator {
         whole.run = first.run;
         whole.next_seq = self.next_seq;
         whole
+    }
+}
+
+/// A batch's key column of one kind: what adding and routing rows needs to know of it, so one
+/// body serves both kinds (monomorphised, no dispatch per row).
+trait BatchKeys: Copy + Sync {
+    const KIND: KeyKind;
+
+    fn rows(self) -> usize;
+
+    /// `murmur3(key)` of `row`: the hash that places the row in a shard.
+    fn murmur3(self, row: usize) -> u32;
+
+    /// Adds `rows` of this (checked) batch to `shard`'s pane `pane_id`; row `r` has sequence
+    /// number `seq + r`.
+    fn add_rows(
+        self,
+        shard: &mut WindowAggregator,
+        pane_id: i64,
+        values: &[f64],
+        seq: u64,
+        rows: impl Iterator<Item = usize>,
+    );
+}
+
+impl BatchKeys for KeyColumn<'_> {
+    const KIND: KeyKind = KeyKind::Utf8;
+
+    #[inline]
+    fn rows(self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn murmur3(self, row: usize) -> u32 {
+        murmur3_32(self.get(row), 0)
+    }
+
+    #[inline]
+    fn add_rows(
+        self,
+        shard: &mut WindowAggregator,
+        pane_id: i64,
+        values: &[f64],
+        seq: u64,
+        rows: impl Iterator<Item = usize>,
+    ) {
+        shard.add_bytes_rows(pane_id, self, values, seq, rows);
+    }
+}
+
+impl BatchKeys for &[i64] {
+    const KIND: KeyKind = KeyKind::I64;
+
+    #[inline]
+    fn rows(self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn murmur3(self, row: usize) -> u32 {
+        murmur3_i64(self[row], 0)
+    }
+
+    #[inline]
+    fn add_rows(
+        self,
+        shard: &mut WindowAggregator,
+        pane_id: i64,
+        values: &[f64],
+        seq: u64,
+        rows: impl Iterator<Item = usize>,
+    ) {
+        shard.add_i64_rows(pane_id, self, values, seq, rows);
+    }
+}
+
+/// A window's result of one key kind, built key by key from the shards' dictionaries.
+trait WindowGroups: Sized + Send {
+    const KIND: KeyKind;
+
+    /// One shard's window, as a single aggregator emits it.
+    fn emit_shard(shard: &mut WindowAggregator, window_end_ms: u64) -> Result<Self, EngineError>;
+
+    /// No groups yet, with room for `keys` keys (and no values: they are moved or pushed in).
+    fn with_capacity(keys: usize) -> Self;
+
+    /// Appends key `id` of a shard's dictionary `keys` (of this kind).
+    fn push_key(&mut self, keys: &Keys, id: u32);
+
+    fn values_mut(&mut self) -> &mut Vec<f64>;
+}
+
+impl WindowGroups for BytesGroups {
+    const KIND: KeyKind = KeyKind::Utf8;
+
+    fn emit_shard(shard: &mut WindowAggregator, window_end_ms: u64) -> Result<Self, EngineError> {
+        shard.emit_bytes(window_end_ms)
+    }
+
+    fn with_capacity(keys: usize) -> Self {
+        let mut offsets = Vec::with_capacity(keys + 1);
+        offsets.push(0);
+        BytesGroups {
+            keys: Vec::new(),
+            offsets,
+            values: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn push_key(&mut self, keys: &Keys, id: u32) {
+        let Keys::Bytes(dict) = keys else {
+            unreachable!("kind checked")
+        };
+        self.keys.extend_from_slice(dict.get(id));
+        self.offsets.push(self.keys.len() as u32);
+    }
+
+    #[inline(always)]
+    fn values_mut(&mut self) -> &mut Vec<f64> {
+        &mut self.values
+    }
+}
+
+impl WindowGroups for I64Groups {
+    const KIND: KeyKind = KeyKind::I64;
+
+    fn emit_shard(shard: &mut WindowAggregator, window_end_ms: u64) -> Result<Self, EngineError> {
+        shard.emit_i64(window_end_ms)
+    }
+
+    fn with_capacity(keys: usize) -> Self {
+        I64Groups {
+            keys: Vec::with_capacity(keys),
+            values: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn push_key(&mut self, keys: &Keys, id: u32) {
+        let Keys::Ints(dict) = keys else {
+            unreachable!("kind checked")
+        };
+        self.keys.push(dict.get(id));
+    }
+
+    #[inline(always)]
+    fn values_mut(&mut self) -> &mut Vec<f64> {
+        &mut self.values
     }
 }
 
