@@ -79,10 +79,16 @@ export class DStreamGraph {
     return [...found].sort((a, b) => a.id - b.id);
   }
 
-  /** Forgets what every stream no longer needs after the batch at `time`. */
+  /**
+   * Forgets what every stream no longer needs after the batch at `time`, visiting each stream
+   * once: a stream below several outputs, or below both sides of a union or join, is one stream
+   * however many paths lead to it (walked path by path, a ladder of unions doubles the work with
+   * every rung).
+   */
   clearMetadata(time: number): void {
-    const streams: DStream<unknown>[] = [...this.outputs, ...this.inputs];
-    for (const stream of streams) stream.clearMetadata(time);
+    for (const stream of new Set<DStream<unknown>>([...this.streams, ...this.inputs])) {
+      stream.clearMetadata(time);
+    }
   }
 }
 

@@ -263,8 +263,8 @@ export abstract class DStream<T> {
   }
 
   /**
-   * Forgets batches older than the remember duration, here and in parents, after the batch at
-   * `time` completed. Internal to the scheduler.
+   * Forgets this stream's batches older than its remember duration after the batch at `time`
+   * completed (not its parents': the graph visits every stream once). Internal to the scheduler.
    *
    * @example
    * stream.clearMetadata(10_000);
@@ -282,7 +282,6 @@ export abstract class DStream<T> {
         batch.then(releaseDecodedRecords, ignoreFailure);
       }
     }
-    for (const parent of this.dependencies) parent.clearMetadata(time);
   }
 
   /**
