@@ -92,6 +92,8 @@ export abstract class DStream<T> {
   private remembered: number | undefined;
   // What `ctx.remember` asked of every stream of the graph (for `slice`): passed to all parents.
   private rememberedEverywhere: number | undefined;
+  // True once `remember` asked the parents (see `remember`).
+  private rememberAsked = false;
   private givenName: string | undefined;
   private feed: ((time: number) => Batch<T> | undefined) | undefined;
 
@@ -189,6 +191,10 @@ export abstract class DStream<T> {
         `${this.operatorName} was initialized with zero time ${this.zero} ms and again with ${zeroTime} ms`,
       );
     }
+    // Reached again by another path (a stream below a union's both sides, or below several
+    // outputs): its parents are initialized already. Walked path by path, a ladder of unions
+    // would double the work with every rung.
+    if (this.zero === zeroTime) return;
     this.zero = zeroTime;
     if (this.remembered === undefined || this.remembered < this.slideDuration) {
       this.remembered = this.slideDuration;
@@ -209,15 +215,23 @@ export abstract class DStream<T> {
    * stream.remember(5000, 5000); // what ctx.remember("5s") does
    */
   remember(duration: number | undefined, everywhere: number | undefined): void {
+    // Parents hear again only when this stream asks for more than it asked them before (what
+    // it asks grows with its own durations): another path to it asking for no more changes
+    // nothing above it, and is not walked again.
+    let changed = !this.rememberAsked;
     if (duration !== undefined && (this.remembered === undefined || duration > this.remembered)) {
       this.remembered = duration;
+      changed = true;
     }
     if (
       everywhere !== undefined &&
       (this.rememberedEverywhere === undefined || everywhere > this.rememberedEverywhere)
     ) {
       this.rememberedEverywhere = everywhere;
+      changed = true;
     }
+    if (!changed) return;
+    this.rememberAsked = true;
     for (const parent of this.dependencies) {
       parent.remember(this.parentRememberDuration(), this.rememberedEverywhere);
     }
