@@ -3,7 +3,7 @@
 import type { Admin, Kafka, Producer } from "kafkajs";
 import type { ConnectorRegistry } from "sluice/advanced";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { checkConnection } from "../../../connectors/kafka/src/index.js";
+import { checkConnection, type KafkaSource } from "../../../connectors/kafka/src/index.js";
 import {
   BROKER,
   BROKERS,
@@ -78,6 +78,18 @@ function sourceConfig(topic: string, extra: Record<string, unknown> = {}) {
 }
 
 const signal = () => AbortSignal.timeout(30_000);
+
+/** Connects a second source of `first`'s group; resolves once each holds one of two partitions. */
+async function secondMember(first: KafkaSource, config: Record<string, unknown>) {
+  const second = createKafkaSource(registry, config);
+  await second.connect(signal());
+  await until(
+    () => first.assignment().length === 1 && second.assignment().length === 1,
+    20_000,
+    "the rebalance between the two members",
+  );
+  return second;
+}
 
 describe("kafka source", () => {
   it("hands over values, keys, headers and timestamps untouched, with topic-partition and the next offset", async () => {
@@ -284,13 +296,7 @@ describe("kafka source", () => {
     await produceTo(topic, 1, r2p1);
     const inFlight = await readAtLeast(a, 4);
 
-    const b = createKafkaSource(registry, config);
-    await b.connect(signal());
-    await until(
-      () => a.assignment().length === 1 && b.assignment().length === 1,
-      20_000,
-      "the rebalance between the two members",
-    );
+    const b = await secondMember(a, config);
     const kept = a.assignment()[0] as string;
     const moved = b.assignment()[0] as string;
     expect([kept, moved].sort()).toEqual([`${topic}-0`, `${topic}-1`]);
@@ -329,13 +335,7 @@ describe("kafka source", () => {
     const a = createKafkaSource(registry, config);
     await a.connect(signal());
     a.pause();
-    const b = createKafkaSource(registry, config);
-    await b.connect(signal());
-    await until(
-      () => a.assignment().length === 1 && b.assignment().length === 1,
-      20_000,
-      "the rebalance between the two members",
-    );
+    const b = await secondMember(a, config);
     a.resume();
     await b.close();
     await until(() => a.assignment().length === 2, 20_000, "the partition back with A");
