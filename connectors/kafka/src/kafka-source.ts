@@ -1,3 +1,4 @@
+import type { Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import {
   type ClusterMembership,
@@ -25,10 +26,15 @@ import { attachSource, type ConsumedOffset, linkedSink } from "./transaction-lin
 
 export type { KafkaClientFactory } from "./consumer-session.js";
 
-/** A source in cluster mode: the membership it reports its partitions to, and its id there. */
+/**
+ * A source in cluster mode: the membership it reports its partitions to, and its id there;
+ * `fenceClient` is the kafkajs client of the group's fence (cluster-fence.ts) when paired with a
+ * sink (default: one connecting to the source's brokers; tests give one without a broker).
+ */
 export interface KafkaSourceCluster {
   readonly membership: ClusterMembership;
   readonly connectorId: string;
+  readonly fenceClient?: Pick<Kafka, "admin" | "producer">;
 }
 
 /** An acknowledgement waiting for the paired sink's commit of its turn (cluster mode). */
@@ -114,7 +120,15 @@ export class KafkaSource implements Source {
   readonly #session: ConsumerSession;
   #closed = false;
   #commitChain: Promise<void> = Promise.resolve();
-  #pendingLinkedCommit: Promise<void> | undefined;
+  /** The paired commit under way: it has taken the acknowledgements it commits. */
+  #runningLinkedCommit: Promise<void> | undefined;
+  /**
+   * The paired commit asked for by acknowledgements made since the running one took its own:
+   * it begins once that one is done, and every acknowledgement until then joins it.
+   */
+  #nextLinkedCommit: Promise<void> | undefined;
+  /** Set once a paired transaction failed: no later commit may commit offsets (see there). */
+  #linkedFailure: Error | undefined;
   #detachLink: (() => void) | undefined;
   readonly #cluster: KafkaSourceCluster | undefined;
   /** Counts assignments; a read remembers the one it was taken in (cluster mode). */
@@ -160,7 +174,10 @@ export class KafkaSource implements Source {
     this.#fence =
       cluster === undefined || config.transactionalId === undefined
         ? undefined
-        : new ClusterFence(createKafkaClient(config, logger), `${config.groupId}.sluice-fence`);
+        : new ClusterFence(
+            cluster.fenceClient ?? createKafkaClient(config, logger),
+            `${config.groupId}.sluice-fence`,
+          );
     this.#config = config;
     this.#logger = logger;
     warnAboutTls(config.tls, logger, "Kafka source");
@@ -253,8 +270,9 @@ export class KafkaSource implements Source {
    * mode), the sink's open transaction — outputs of batches the checkpoint covers, those
    * without input too — commits now with the offsets acknowledged so far, even when the
    * checkpoint acknowledged no read (none came back before its batch was cut: a poll longer
-   * than the checkpoint interval, a paused source). Coalesces with the commit its
-   * acknowledgements began. In cluster mode every batch commits on its own acknowledgement.
+   * than the checkpoint interval, a paused source). Joins the commit its acknowledgements asked
+   * for if that has not begun yet, else the one after it. In cluster mode every batch commits on
+   * its own acknowledgement.
    *
    * @example
    * await source.checkpointed();
@@ -324,7 +342,7 @@ export class KafkaSource implements Source {
       const source = this;
       this.#detachLink = attachSource(config.transactionalId, {
         get pendingCommit() {
-          return source.#pendingLinkedCommit;
+          return source.#pendingLinkedCommit();
         },
         commitAcknowledged: () => source.#linkedCommit(),
       });
@@ -410,7 +428,7 @@ export class KafkaSource implements Source {
     if (this.#fence !== undefined) {
       const fence = this.#fence;
       const generation = this.#generation;
-      const pending = this.#pendingLinkedCommit;
+      const pending = this.#pendingLinkedCommit();
       const handoff = this.#handOver(fence, generation, pending)
         .catch((error: unknown) => {
           if (this.#closed) return;
@@ -557,22 +575,44 @@ export class KafkaSource implements Source {
   }
 
   // Acknowledgements made in one turn of the event loop (Sluice acknowledges every read of a
-  // batch together) commit together, in the paired sink's transaction of that batch.
+  // batch together) commit together, in the paired sink's transaction of that batch. One made
+  // while a commit is under way (during its heartbeat or the sink's commit) comes too late for
+  // it: that commit already took its acknowledgements and offsets. It gets the one commit that
+  // follows, which every acknowledgement until then joins. Commits run one at a time, in order,
+  // and a failed one does not hold up the next.
   #linkedCommit(): Promise<void> {
-    this.#pendingLinkedCommit ??= new Promise<void>((resolve) => setImmediate(resolve)).then(
-      async () => {
+    if (this.#nextLinkedCommit !== undefined) return this.#nextLinkedCommit;
+    const running = this.#runningLinkedCommit;
+    const next: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => running?.catch(() => undefined))
+      .then(async () => {
+        this.#nextLinkedCommit = undefined;
+        this.#runningLinkedCommit = next;
         try {
           await this.#linkedCommitNow();
         } finally {
-          this.#pendingLinkedCommit = undefined;
+          if (this.#runningLinkedCommit === next) this.#runningLinkedCommit = undefined;
         }
-      },
-    );
-    return this.#pendingLinkedCommit;
+      });
+    this.#nextLinkedCommit = next;
+    return next;
+  }
+
+  // The paired commit that acknowledgements made so far wait for: the last one asked for.
+  #pendingLinkedCommit(): Promise<void> | undefined {
+    return this.#nextLinkedCommit ?? this.#runningLinkedCommit;
   }
 
   async #linkedCommitNow(): Promise<void> {
     const id = this.#config.transactionalId as string;
+    const failure = this.#linkedFailure;
+    if (failure !== undefined) {
+      // The failed transaction rolled back outputs of reads acknowledged before it: a later
+      // commit would commit their offsets without those outputs. The source reports the
+      // failure on its next read, and a restart resumes from the last committed transaction.
+      this.#waitingAcks = [];
+      throw failure;
+    }
     const sink = linkedSink(id);
     // A process busy longer than the session timeout may have lost its partitions without
     // knowing yet: asking the coordinator first turns that into a rollback. Once a heartbeat
@@ -625,13 +665,12 @@ export class KafkaSource implements Source {
       this.#markCommitted(targets);
     } catch (error) {
       this.#counters.commitErrors++;
-      this.#fail(
-        new SluiceError(
-          "SLUICE_CONNECTOR_IO",
-          `The Kafka transaction "${id}" committing the offsets of group "${this.#config.groupId}" failed: ${rootMessage(error)}. Its outputs were rolled back; restart the job to resume from the last committed transaction (nothing is lost or duplicated).`,
-          { cause: error },
-        ),
+      this.#linkedFailure = new SluiceError(
+        "SLUICE_CONNECTOR_IO",
+        `The Kafka transaction "${id}" committing the offsets of group "${this.#config.groupId}" failed: ${rootMessage(error)}. Its outputs were rolled back; restart the job to resume from the last committed transaction (nothing is lost or duplicated).`,
+        { cause: error },
       );
+      this.#fail(this.#linkedFailure);
     }
   }
 

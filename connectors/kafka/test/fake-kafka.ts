@@ -4,7 +4,7 @@
 import type { Consumer, EachBatchPayload, Kafka, TopicPartitions } from "kafkajs";
 import pino from "pino";
 import { validateConfig } from "sluice";
-import type { KafkaClientFactory } from "../src/kafka-source.js";
+import type { KafkaClientFactory, KafkaSourceCluster } from "../src/kafka-source.js";
 import { KafkaSource } from "../src/kafka-source.js";
 import { type KafkaSourceConfig, kafkaSourceConfig } from "../src/source-config.js";
 
@@ -118,8 +118,37 @@ function keysOf(topics: readonly TopicPartitions[]): string[] {
 }
 
 /**
+ * The kafkajs client of a cluster-mode source's fence (cluster-fence.ts) without a broker: the
+ * fence topic exists, no transaction is ever open on it (every marker is stable at once), and
+ * the group has no committed offsets.
+ *
+ * @example
+ * const cluster = { membership, connectorId: "kafka-1", fenceClient: fakeFenceClient() };
+ */
+export function fakeFenceClient(): Pick<Kafka, "admin" | "producer"> {
+  let written = 0;
+  const admin = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    listTopics: async () => ["unit.sluice-fence"],
+    createTopics: async () => true,
+    fetchTopicOffsets: async () => [{ partition: 0, offset: String(written) }],
+    fetchOffsets: async () => [],
+  };
+  const producer = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    send: async () => [{ baseOffset: String(written++) }],
+  };
+  return { admin: () => admin, producer: () => producer } as unknown as Pick<
+    Kafka,
+    "admin" | "producer"
+  >;
+}
+
+/**
  * A connected `KafkaSource` over a `FakeConsumer` holding `assignment`; `config` overrides the
- * defaults (brokers, topics and groupId are filled in).
+ * defaults (brokers, topics and groupId "unit" are filled in); `cluster` runs it in cluster mode.
  *
  * @example
  * const { source, consumer } = await fakeKafkaSource({ orders: [0, 1] });
@@ -127,6 +156,7 @@ function keysOf(topics: readonly TopicPartitions[]): string[] {
 export async function fakeKafkaSource(
   assignment: Record<string, number[]>,
   config: Record<string, unknown> = {},
+  cluster?: KafkaSourceCluster,
 ): Promise<{ source: KafkaSource; consumer: FakeConsumer }> {
   const consumer = new FakeConsumer(assignment);
   const parsed: KafkaSourceConfig = validateConfig(
@@ -145,7 +175,7 @@ export async function fakeKafkaSource(
       Kafka,
       "consumer" | "admin"
     >;
-  const source = new KafkaSource(parsed, pino({ level: "silent" }), new Map(), factory);
+  const source = new KafkaSource(parsed, pino({ level: "silent" }), new Map(), factory, cluster);
   await source.connect(AbortSignal.timeout(5_000));
   return { source, consumer };
 }
