@@ -45,15 +45,37 @@ export class IncrementalWindow<K, V> {
     added: ReadonlyArray<Batch<readonly [K, V]>>,
     time: number,
   ): [K, V][][] {
+    return this.leave(previous, old, time).enter(added);
+  }
+
+  /**
+   * The first half of `next`: takes the per-batch reductions that left the window out of the
+   * previous window now (`inverse`), before those that entered it are known, so that this work
+   * runs while they are still being computed (on executors). `enter` on what it returns gives
+   * the same partitions as `next`. Until `enter` returns, there is no window to start from.
+   *
+   * @example
+   * const slide = windows.leave(previous, [left], 5000);
+   * const partitions = slide.enter(await entered);
+   */
+  leave(
+    previous: Batch<readonly [K, V]>,
+    old: ReadonlyArray<Batch<readonly [K, V]>>,
+    time: number,
+  ): WindowSlide<K, V> {
     const { numPartitions, fns } = this;
     const last = this.last;
-    // A failure below leaves no window to start from.
+    // A failure from here on leaves no window to start from.
     this.last = undefined;
-    const placed =
-      (previous.partitions.length === numPartitions || previous.partitions.length === 0) &&
-      [...old, ...added].every((batch) => batch.partitions.length === numPartitions);
-    if (!placed) {
-      return mergeWindows([previous, ...old, ...added], old.length, numPartitions, fns, time);
+    const unplaced = (batches: ReadonlyArray<Batch<readonly [K, V]>>) =>
+      batches.some((batch) => batch.partitions.length !== numPartitions);
+    const merged = (added: ReadonlyArray<Batch<readonly [K, V]>>) =>
+      mergeWindows([previous, ...old, ...added], old.length, numPartitions, fns, time);
+    if (
+      (previous.partitions.length !== numPartitions && previous.partitions.length !== 0) ||
+      unplaced(old)
+    ) {
+      return { enter: merged };
     }
     const states =
       last !== undefined && last.batch === previous
@@ -62,22 +84,50 @@ export class IncrementalWindow<K, V> {
             { length: numPartitions },
             (_, p) => new WindowPartition<K, V>(previous.partitions[p] ?? []),
           );
-    const out = states.map((state, p) =>
-      state.slide(
+    const touched = states.map((state, p) =>
+      state.leave(
         old.map((batch) => batch.partitions[p] ?? []),
-        added.map((batch) => batch.partitions[p] ?? []),
         fns,
-        time,
       ),
     );
-    this.last = { partitions: states, batch: undefined };
-    return out;
+    let entered = false;
+    return {
+      enter: (added) => {
+        if (entered) {
+          throw new SluiceError(
+            "SLUICE_ILLEGAL_STATE",
+            `reduceByKeyAndWindow at ${time} ms: the window was already made from this slide`,
+          );
+        }
+        entered = true;
+        // Sources not placed into the window's partitions: cogrouped from the previous window,
+        // which the slide did not change (its rows are not the state's).
+        if (unplaced(added)) return merged(added);
+        const out = states.map((state, p) =>
+          state.enter(
+            touched[p] as number[],
+            old.length,
+            added.map((batch) => batch.partitions[p] ?? []),
+            fns,
+            time,
+          ),
+        );
+        this.last = { partitions: states, batch: undefined };
+        return out;
+      },
+    };
   }
 
   /** The batch the partitions `next` gave last were made into (the next window starts from it). */
   made(batch: Batch<unknown>): void {
     if (this.last !== undefined && this.last.batch === undefined) this.last.batch = batch;
   }
+}
+
+/** A window taken halfway by `IncrementalWindow.leave`: the batches that left are out of it. */
+export interface WindowSlide<K, V> {
+  /** The partitions of the window with `added` (the per-batch reductions that entered it). */
+  enter(added: ReadonlyArray<Batch<readonly [K, V]>>): [K, V][][];
 }
 
 /** Rows of one partition of one per-batch reduction. */
@@ -98,6 +148,12 @@ class WindowPartition<K, V> {
   private added: Maybe<V>[] = [];
   /** Per slot, during a slide: the last source that gave the key a value (first value counts). */
   private lastSource: number[] = [];
+  /**
+   * The slot of each row of the per-batch reductions that entered the window, by their rows:
+   * when they leave it, their keys need no lookup. Valid while the slots stay where they are
+   * (until `compact` moves them, which starts a new `slotsOfRows`).
+   */
+  private slotsOfRows = new WeakMap<Rows<K, V>, Int32Array>();
 
   /** The partition of a window given as rows (only a key's first row counts). */
   constructor(rows: Rows<K, V>) {
@@ -108,41 +164,40 @@ class WindowPartition<K, V> {
   }
 
   /**
-   * Moves this partition to the next window and gives its rows: the keys of the previous
-   * window in order, then those that entered in first-seen order; `filter` drops pairs (and
-   * their keys).
+   * The first half of a slide: reduces what left (`old`, one source per batch) per key and
+   * takes it out of the key's value (`inverse`); gives the slots it touched, for `enter`.
    */
-  slide(
-    old: ReadonlyArray<Rows<K, V>>,
+  leave(old: ReadonlyArray<Rows<K, V>>, fns: WindowFunctions<K, V>): number[] {
+    const touched: number[] = [];
+    this.reduceSources(old, 0, this.old, touched, fns, false);
+    const { inverse } = fns;
+    for (const slot of touched) {
+      const before = this.values[slot] as Maybe<V>;
+      // A key not in the previous window keeps no value: `enter` checks that it entered.
+      if (before !== ABSENT) this.values[slot] = inverse(before, this.old[slot] as V);
+    }
+    return touched;
+  }
+
+  /**
+   * The second half of a slide: adds what entered (`added`) to the keys' values and gives this
+   * partition's rows: the keys of the previous window in order, then those that entered in
+   * first-seen order; `filter` drops pairs (and their keys). `touched` is what `leave` gave, and
+   * `firstSource` the number of sources it reduced.
+   */
+  enter(
+    touched: number[],
+    firstSource: number,
     added: ReadonlyArray<Rows<K, V>>,
     fns: WindowFunctions<K, V>,
     time: number,
   ): [K, V][] {
-    const { reduce, inverse, filter } = fns;
-    const touched: number[] = [];
-    const sources = [...old, ...added];
-    for (let source = 0; source < sources.length; source++) {
-      const rows = sources[source] as Rows<K, V>;
-      const into = source < old.length ? this.old : this.added;
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i] as readonly [K, V];
-        let slot = this.slotOf(row[0]);
-        if (slot < 0) {
-          slot = this.add(row[0]);
-          this.values[slot] = ABSENT;
-        } else if (this.lastSource[slot] === source) {
-          continue;
-        }
-        if (this.lastSource[slot] === -1) touched.push(slot);
-        this.lastSource[slot] = source;
-        const sofar = into[slot] as Maybe<V>;
-        into[slot] = sofar === ABSENT ? row[1] : reduce(sofar, row[1]);
-      }
-    }
+    const { reduce, filter } = fns;
+    this.reduceSources(added, firstSource, this.added, touched, fns, true);
     try {
-      for (const slot of touched) {
+      for (let i = 0; i < touched.length; i++) {
+        const slot = touched[i] as number;
         const before = this.values[slot] as Maybe<V>;
-        const left = this.old[slot] as Maybe<V>;
         const entered = this.added[slot] as Maybe<V>;
         if (before === ABSENT) {
           if (entered === ABSENT) {
@@ -152,11 +207,9 @@ class WindowPartition<K, V> {
             );
           }
           this.values[slot] = entered;
-        } else {
-          let value = before;
-          if (left !== ABSENT) value = inverse(value, left);
-          if (entered !== ABSENT) value = reduce(value, entered);
-          this.values[slot] = value;
+        } else if (entered !== ABSENT) {
+          // Slots touched only now had nothing taken out: their value is the previous window's.
+          this.values[slot] = reduce(before, entered);
         }
       }
     } finally {
@@ -177,6 +230,49 @@ class WindowPartition<K, V> {
     }
     if (keys.length > 1024 && this.live * 2 < keys.length) this.compact();
     return out;
+  }
+
+  /**
+   * Reduces the rows of `sources` (numbered from `firstSource`; only a key's first row in a
+   * source counts) per key into `into`, giving every key not seen yet a slot and adding each
+   * slot it touches for the first time in this slide to `touched`. With `remember`, notes the
+   * slot of every row (`slotsOfRows`); otherwise uses the slots noted when the rows entered.
+   */
+  private reduceSources(
+    sources: ReadonlyArray<Rows<K, V>>,
+    firstSource: number,
+    into: Maybe<V>[],
+    touched: number[],
+    fns: WindowFunctions<K, V>,
+    remember: boolean,
+  ): void {
+    const { reduce } = fns;
+    for (let index = 0; index < sources.length; index++) {
+      const rows = sources[index] as Rows<K, V>;
+      const source = firstSource + index;
+      const noted = remember ? undefined : this.slotsOfRows.get(rows);
+      const noting = remember ? new Int32Array(rows.length) : undefined;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as readonly [K, V];
+        // A noted slot whose key was dropped since (filtered out: no value) is looked up again,
+        // as a key that left without being in the window is.
+        let slot = noted === undefined ? -1 : (noted[i] as number);
+        if (slot < 0 || this.values[slot] === ABSENT) slot = this.slotOf(row[0]);
+        if (slot < 0) {
+          slot = this.add(row[0]);
+          this.values[slot] = ABSENT;
+        } else if (this.lastSource[slot] === source) {
+          if (noting !== undefined) noting[i] = slot;
+          continue;
+        }
+        if (noting !== undefined) noting[i] = slot;
+        if (this.lastSource[slot] === -1) touched.push(slot);
+        this.lastSource[slot] = source;
+        const sofar = into[slot] as Maybe<V>;
+        into[slot] = sofar === ABSENT ? row[1] : reduce(sofar, row[1]);
+      }
+      if (noting !== undefined) this.slotsOfRows.set(rows, noting);
+    }
   }
 
   private slotOf(key: K): number {
@@ -223,6 +319,7 @@ class WindowPartition<K, V> {
     this.old = [];
     this.added = [];
     this.lastSource = [];
+    this.slotsOfRows = new WeakMap();
     this.live = 0;
     for (let slot = 0; slot < keys.length; slot++) {
       const value = values[slot] as Maybe<V>;

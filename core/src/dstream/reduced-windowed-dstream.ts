@@ -127,20 +127,21 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> implements Sta
     // With a slide longer than the window the two windows do not touch: the old batches are then
     // exactly the previous window and the new ones exactly the current window. (Spark's ranges
     // overlap in that case and count the batches between the windows.)
+    // The batches that entered are asked for first and awaited last: the ones that left are
+    // taken out of the previous window meanwhile (under local[N] the new per-batch reduction is
+    // usually still on the executors; the scheduler starts it before the outputs).
+    const entering = this.reduced.slice(Math.max(previousEnd, currentBegin - step) + step, time);
+    entering.catch(() => undefined);
     const oldBatches = await this.reduced.slice(
       previousBegin,
       Math.min(currentBegin - step, previousEnd),
-    );
-    const newBatches = await this.reduced.slice(
-      Math.max(previousEnd, currentBegin - step) + step,
-      time,
     );
     const previous = (await this.getOrCompute(previousEnd)) ?? {
       time: previousEnd,
       partitions: [],
     };
-
-    const batch = { time, partitions: this.windows.next(previous, oldBatches, newBatches, time) };
+    const slide = this.windows.leave(previous, oldBatches, time);
+    const batch = { time, partitions: slide.enter(await entering) };
     this.windows.made(batch);
     return batch;
   }

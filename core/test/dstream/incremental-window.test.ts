@@ -127,4 +127,82 @@ describe("IncrementalWindow (reduceByKeyAndWindow with an inverse)", () => {
       [["b", 2]],
     ]);
   });
+
+  it("takes out what left before what entered is known, with the same window as a whole slide", () => {
+    const calls: string[] = [];
+    const counted: WindowFunctions<Key, number> = {
+      reduce: (a, b) => {
+        calls.push(`reduce ${a} ${b}`);
+        return a + b;
+      },
+      inverse: (a, b) => {
+        calls.push(`inverse ${a} ${b}`);
+        return a - b;
+      },
+      filter: fns.filter,
+    };
+    const windows = new IncrementalWindow<Key, number>(2, counted);
+    const first = placed(
+      [
+        ["a", 3],
+        ["b", 1],
+      ],
+      2,
+    );
+    const left = placed([["a", 1]], 2);
+    const slide = windows.leave(first, [left], 2000);
+    expect(calls).toEqual(["inverse 3 1"]);
+    const entered = placed(
+      [
+        ["a", 4],
+        ["c", 2],
+      ],
+      2,
+    );
+    expect(slide.enter([entered])).toEqual(mergeWindows([first, left, entered], 1, 2, fns, 2000));
+    expect(calls).toEqual(["inverse 3 1", "reduce 2 4"]);
+    expect(() => slide.enter([entered])).toThrow(/already made from this slide/);
+  });
+
+  it("a slide that never entered (its new batch failed) leaves nothing half-made behind", () => {
+    const windows = new IncrementalWindow<Key, number>(2, fns);
+    const first = {
+      time: 1000,
+      partitions: windows.next(placed([], 2), [], [placed([["a", 2]], 2)], 1000),
+    };
+    windows.made(first);
+    // The batch at 2000 failed after the key's pane was taken out: nothing entered.
+    windows.leave(first, [placed([["a", 2]], 2)], 2000);
+    // Tried again from the same previous window, the slide starts from that window's rows.
+    const left = placed([["a", 1]], 2);
+    const entered = placed([["b", 1]], 2);
+    expect(windows.next(first, [left], [entered], 2000)).toEqual(
+      mergeWindows([first, left, entered], 1, 2, fns, 2000),
+    );
+  });
+
+  it("keys that leave, come back and move when the partition compacts stay as mergeWindows has them", () => {
+    // Thousands of keys, most in one batch only: the window drops them (zero counts), compacts
+    // its slots, and the batches that entered before the compaction leave after it.
+    const batches: Row[][] = Array.from({ length: 24 }, (_, b) =>
+      Array.from({ length: 600 }, (_, i): Row => [`k${(b * 397 + i * 7) % 5000}`, 1 + (i % 3)]),
+    );
+    for (const [got, want] of slideBoth(batches, 4, 1, 2)) expect(got).toEqual(want);
+    for (const [got, want] of slideBoth(batches, 6, 2, 3)) expect(got).toEqual(want);
+  });
+
+  it("a key dropped while its panes are still in the window, then back, is found where it is now", () => {
+    // a: +1, then -1 (the window's value is 0: dropped), then +2 (back, in a new place); when the
+    // +1 leaves it is taken out of the 2.
+    const batches: Row[][] = [[["a", 1]], [["a", -1]], [["a", 2]], [], []];
+    const outputs = slideBoth(batches, 3, 1, 1);
+    for (const [got, want] of outputs) expect(got).toEqual(want);
+    expect(outputs.map(([got]) => got)).toEqual([
+      [[["a", 1]]],
+      [[]],
+      [[["a", 2]]],
+      [[["a", 1]]],
+      [[["a", 2]]],
+    ]);
+  });
 });
