@@ -224,8 +224,11 @@ export class JobScheduler {
     // posts several hundred a second, each a snapshot of the batch.
     if (listenerBus.listens("onBatchStarted"))
       listenerBus.post("onBatchStarted", batchInfo(jobSet));
-    // Windows' parents first: a window reads their batches again at later times.
-    await computeAhead(jobSet.windowParents, jobSet.time);
+    // Windows' parents start first (a window reads their batches again at later times) and run
+    // beside the outputs: an output that reads one waits for the same computation, and what an
+    // output can do without it (a window taking out the batches that left it) runs meanwhile,
+    // on the driver while the executors compute the parent.
+    const parentsComputed = computeAhead(jobSet.windowParents, jobSet.time);
     let firstFailure: unknown;
     for (const output of jobSet.outputs) {
       const startTime = clock.now();
@@ -250,6 +253,7 @@ export class JobScheduler {
         listenerBus.post("onOutputOperationCompleted", info);
       }
     }
+    await parentsComputed;
     try {
       await this.deps.afterOutputs?.(jobSet.time);
     } catch (error) {
@@ -306,11 +310,12 @@ export class JobScheduler {
 }
 
 /**
- * Computes the windows' parents' batches at `time`, one stream after the other. A failure stays
- * the batch's outcome (`DStream.computeAhead`) and is reported by the output that reads it.
+ * Computes the windows' parents' batches at `time`, all started at once (streams they share are
+ * computed once). A failure stays the batch's outcome (`DStream.computeAhead`) and is reported
+ * by the output that reads it; the promise never rejects.
  */
 async function computeAhead(streams: ReadonlyArray<DStream<unknown>>, time: number): Promise<void> {
-  for (const stream of streams) await stream.computeAhead(time);
+  await Promise.all(streams.map((stream) => stream.computeAhead(time)));
 }
 
 /** SluiceErrors keep their code; anything else an output throws becomes `SLUICE_JOB_FAILED`. */
