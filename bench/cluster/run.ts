@@ -528,23 +528,26 @@ export async function main(options: {
   const workloads: Workload[] = [
     {
       name: "C1 CPU-bound stateless (sha256 x20 per word)",
-      lines: 60_000 * scale,
+      // Long enough (1.4 M words, about 10 s for two processes) that the pipeline's fill and
+      // drain (a batch interval, the last batch's commit) are short beside the run.
+      lines: 120_000 * scale,
       spinPerWord: 20,
-      maxRatePerPartition: 6_000,
+      maxRatePerPartition: 12_000,
     },
     {
       name: "C2 per-batch word count",
       lines: 100_000 * scale,
       spinPerWord: 0,
-      maxRatePerPartition: 50_000,
+      maxRatePerPartition: 100_000,
     },
     {
       name: "C3 keyed: running totals, window, per-batch counts into Cassandra",
-      // Long enough (3 M words) that the pipeline's fill and drain (a batch interval, the map
-      // side's commit, the keyed batch and its commit) are short beside the run.
-      lines: 250_000 * scale,
+      // Long enough (12 M words, about 10 s for two processes) that the pipeline's fill and
+      // drain (a batch interval, the map side's commit, the keyed batch and its commit, about a
+      // second in all) are short beside the run.
+      lines: 1_000_000 * scale,
       spinPerWord: 0,
-      maxRatePerPartition: 40_000,
+      maxRatePerPartition: 80_000,
       keyed: true,
     },
   ].filter(
