@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { batchFile, WORDS_PER_LINE } from "./data.js";
 import { buildRust, prepareSpark, RUST_BINARY, sparkCommand } from "./spark.js";
+import { type TwoCoreCeiling, twoCoreCeiling } from "./two-core-ceiling.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -421,10 +422,23 @@ export async function benchPeers(options: {
     if (disagree.length > 0)
       log(`peers: ${w.id}: DIGESTS DIFFER for ${disagree.map((r) => r.contender).join(", ")}`);
   }
+  // What two cores can give this per-word work here, beside the contenders' ratios.
+  const w1 = workloads.find((w) => w.id === "W1-small");
+  let ceiling: TwoCoreCeiling | undefined;
+  if (w1?.kind === "batches") {
+    ceiling = await twoCoreCeiling(w1.files, {
+      rounds,
+      batches: w1.warmup + w1.measured,
+      warmup: w1.warmup,
+    });
+    log(
+      `peers: two-core ceiling: ${ceiling.aloneMs.toFixed(0)} ms per batch alone, ${ceiling.togetherMs.toFixed(0)} ms each with two at once: ${ceiling.ratio.toFixed(2)}x`,
+    );
+  }
   return {
     workloads: results,
     contenders: contenders.map((c) => c.name),
-    markdown: toMarkdown(results, contenders, { quick, rounds, spark: options.spark }),
+    markdown: toMarkdown(results, contenders, { quick, rounds, spark: options.spark, ceiling }),
   };
 }
 
@@ -450,7 +464,7 @@ export function ratioVsSpark(w: PeerWorkloadResult, r: PeerResult): number | und
 function toMarkdown(
   workloads: PeerWorkloadResult[],
   contenders: Contender[],
-  settings: { quick: boolean; rounds: number; spark: boolean },
+  settings: { quick: boolean; rounds: number; spark: boolean; ceiling?: TwoCoreCeiling },
 ): string {
   const out: string[] = [];
   const header = contenders.map((c) => c.short);
@@ -489,7 +503,24 @@ function toMarkdown(
     `Digests: ${agree ? "every contender's digest agreed on every batch of every round ✅" : "DIFFER ❌ (see ❌ cells)"}${failed.length > 0 ? `; ${failed.length} run(s) failed` : ""}. Last digest of each workload: ${workloads.map((w) => `${w.id} \`${w.referenceDigest}\``).join(", ")}.`,
     `Settings: ${settings.rounds} round(s) per workload${settings.quick ? " (--quick: small batches, not for comparison)" : ""}${settings.spark ? "" : "; Spark skipped"}.`,
   );
+  const { ceiling } = settings;
+  const w1 = workloads.find((w) => w.id === "W1-small");
+  if (ceiling !== undefined && w1 !== undefined) {
+    out.push(
+      "",
+      `Two cores' ceiling on W1 (\`two-core-ceiling.ts\`): the plain loop's counting takes ${fmtMs(ceiling.aloneMs)} ms per batch in one thread alone and ${fmtMs(ceiling.togetherMs)} ms in each of two threads at once, so two threads do ${ceiling.ratio.toFixed(2)}x one thread's work; \`local[2]\` over \`local[1]\` in this run: ${["lambda", "columnar"].map((form) => `${form} ${speedup(w1, form)}`).join(", ")}.`,
+    );
+  }
   return out.join("\n");
+}
+
+/** `local[2]`'s speed over `local[1]` for one form on one workload, as text ("–" if either failed). */
+function speedup(w: PeerWorkloadResult, form: string): string {
+  const at = (master: string) =>
+    w.results.find((r) => r.contender === `Sluice ${form} ${master}` && r.failure === undefined);
+  const one = at("local[1]");
+  const two = at("local[2]");
+  return one === undefined || two === undefined ? "–" : `${(one.median / two.median).toFixed(2)}x`;
 }
 
 /** Replaces the text between the peers markers of docs/BENCHMARKS.md. */

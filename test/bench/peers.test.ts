@@ -22,6 +22,8 @@ it(
     expect(run.stdout).not.toContain("❌");
     // Spark takes part: quick mode does not skip it.
     expect(run.stdout).toContain("Spark local[2]");
+    // The two-core ceiling is measured beside the contenders, with a finite ratio.
+    expect(run.stdout).toMatch(/two threads do \d+\.\d\dx one thread's work/);
   },
   30 * 60_000,
 );
