@@ -7,38 +7,21 @@
 import type { StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { describe, expect, it } from "vitest";
-import type { DStreamGraph } from "../../src/dstream/dstream-graph.js";
 import type { ForEachDStream } from "../../src/dstream/for-each-dstream.js";
 import { type DurableFileSystem, nodeFileSystem } from "../../src/recovery/durable-fs.js";
-import { InputInfoTracker } from "../../src/scheduler/input-info-tracker.js";
-import { JobScheduler } from "../../src/scheduler/job-scheduler.js";
-import { ListenerBus } from "../../src/scheduler/listener-bus.js";
 import { gate, nextEvent, turn } from "../streaming/events.js";
+import { fakeScheduler } from "../streaming/fake-scheduler.js";
 import { folderPerTest, processed, startJob } from "./job-harness.js";
 import { until } from "./memory-brokers.js";
 import { MemoryStream } from "./memory-stream.js";
 
 /** A scheduler over in-memory fakes: every step it takes is logged to `events`. */
-function fakeScheduler(commit: (time: number) => Promise<void>, concurrentJobs = 1) {
+function fakeSchedulerWith(commit: (time: number) => Promise<void>, concurrentJobs = 1) {
   const events: string[] = [];
   const errors: unknown[] = [];
-  const graph = {
-    inputs: [
-      {
-        batchCompleted: (time: number, failure: unknown) =>
-          events.push(`inputs told ${time}${failure === undefined ? "" : " failed"}`),
-      },
-    ],
-    clearMetadata: () => undefined,
-  } as unknown as DStreamGraph;
-  const scheduler = new JobScheduler({
-    clock: new ManualClock(0),
-    graph,
-    listenerBus: new ListenerBus(),
-    inputInfoTracker: new InputInfoTracker(),
+  const scheduler = fakeScheduler(events, {
     concurrentJobs,
     reportError: (error) => errors.push(error),
-    onProgress: () => undefined,
     commitBatch: (time, failure) => {
       events.push(`commit ${time}${failure === undefined ? "" : " failed"}`);
       return commit(time).then(() => {
@@ -62,7 +45,7 @@ function fakeScheduler(commit: (time: number) => Promise<void>, concurrentJobs =
 describe("the scheduler holds a batch's outputs until earlier commits are done", () => {
   it("a held commit of a batch without jobs keeps the next batch's outputs from starting", async () => {
     const held = gate();
-    const { scheduler, events, errors, output } = fakeScheduler((time) =>
+    const { scheduler, events, errors, output } = fakeSchedulerWith((time) =>
       time === 1000 ? held.promise : Promise.resolve(),
     );
     scheduler.submit(1000, [], new Map());
@@ -86,7 +69,7 @@ describe("the scheduler holds a batch's outputs until earlier commits are done",
   it("a commit that fails still lets the next batch run, and its failure is reported", async () => {
     const held = gate();
     const failure = new Error("the checkpoint could not be written");
-    const { scheduler, events, errors, output } = fakeScheduler((time) =>
+    const { scheduler, events, errors, output } = fakeSchedulerWith((time) =>
       time === 1000 ? held.promise.then(() => Promise.reject(failure)) : Promise.resolve(),
     );
     scheduler.submit(1000, [], new Map());
@@ -102,7 +85,7 @@ describe("the scheduler holds a batch's outputs until earlier commits are done",
   it("an earlier batch still queued never waits for a later batch's commit", async () => {
     const outputHeld = gate();
     const commitHeld = gate();
-    const { scheduler, events, output } = fakeScheduler((time) =>
+    const { scheduler, events, output } = fakeSchedulerWith((time) =>
       time === 3000 ? commitHeld.promise : Promise.resolve(),
     );
     scheduler.submit(1000, [output(() => outputHeld.promise)], new Map());
@@ -131,7 +114,7 @@ describe("the scheduler holds a batch's outputs until earlier commits are done",
   it("with two jobs at a time, a batch started while an earlier one commits waits for that commit", async () => {
     const commitHeld = gate();
     const outputHeld = gate();
-    const { scheduler, events, output } = fakeScheduler(
+    const { scheduler, events, output } = fakeSchedulerWith(
       (time) => (time === 1000 ? commitHeld.promise : Promise.resolve()),
       2,
     );

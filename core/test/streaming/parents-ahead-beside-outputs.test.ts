@@ -2,31 +2,17 @@
 // its outputs and run beside them: an output that does not need a parent's batch (or a window
 // taking out the panes that left it) goes on meanwhile, and the batch completes only once both
 // are done. A failed parent stays the batch's failure for the output that reads it.
-import { ManualClock } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import type { DStream } from "../../src/dstream/dstream.js";
-import type { DStreamGraph } from "../../src/dstream/dstream-graph.js";
 import type { ForEachDStream } from "../../src/dstream/for-each-dstream.js";
-import { InputInfoTracker } from "../../src/scheduler/input-info-tracker.js";
-import { JobScheduler } from "../../src/scheduler/job-scheduler.js";
-import { ListenerBus } from "../../src/scheduler/listener-bus.js";
 import { until } from "../recovery/memory-brokers.js";
 import { gate, turn } from "./events.js";
+import { fakeScheduler } from "./fake-scheduler.js";
 
 function harness() {
   const events: string[] = [];
-  const graph = {
-    inputs: [{ batchCompleted: (time: number) => events.push(`completed ${time}`) }],
-    clearMetadata: () => undefined,
-  } as unknown as DStreamGraph;
-  const scheduler = new JobScheduler({
-    clock: new ManualClock(0),
-    graph,
-    listenerBus: new ListenerBus(),
-    inputInfoTracker: new InputInfoTracker(),
-    concurrentJobs: 1,
+  const scheduler = fakeScheduler(events, {
     reportError: (error) => events.push(`error ${(error as Error).message}`),
-    onProgress: () => undefined,
   });
   const parent = (name: string, done: Promise<void>) =>
     ({
@@ -69,10 +55,10 @@ describe("windows' parents computed ahead run beside the batch's outputs", () =>
     ]);
     second.open();
     await turn();
-    expect(events).not.toContain("completed 1000");
+    expect(events).not.toContain("inputs told 1000");
     first.open();
     await until(() => scheduler.isIdle(), "the batch completed");
-    expect(events.slice(4)).toEqual(["counted 1000 done", "reduced 1000 done", "completed 1000"]);
+    expect(events.slice(4)).toEqual(["counted 1000 done", "reduced 1000 done", "inputs told 1000"]);
   });
 
   it("the next batch starts only once this batch's parents are done", async () => {
@@ -89,7 +75,7 @@ describe("windows' parents computed ahead run beside the batch's outputs", () =>
     held.open();
     await until(() => scheduler.isIdle(), "both batches completed");
     expect(events.indexOf("reduced 2000 started")).toBeGreaterThan(
-      events.indexOf("completed 1000"),
+      events.indexOf("inputs told 1000"),
     );
   });
 });
