@@ -80,6 +80,13 @@ export class SourceLedger {
   /** Ids of the records in the log, with their entry (see `SourceStreamOptions.recordId`). */
   readonly #loggedIds = new Map<string, number>();
   /**
+   * Ids of the records read back from the log at start. The run that logged them may have died
+   * before their acknowledgement reached the broker, which then sends them again, at any time
+   * (when this run's consumer connects, say): they stay known after the log lets their entries
+   * go, for as long as this run lasts, so a late copy is still dropped.
+   */
+  readonly #recoveredIds = new Set<string>();
+  /**
    * Acknowledged offsets: per `partition\0offset`, the batch that took the record (or
    * `undefined` while it waits for one), for the records a copy of which must be dropped — those
    * not yet acknowledged, and those acknowledged after the latest checkpoint (the acknowledgement
@@ -175,7 +182,9 @@ export class SourceLedger {
     }
     for (const entry of entries) {
       const logged = loggedBlock(entry.payload, entry.sequence);
-      if (logged.columns === undefined) this.#rememberIds(logged.records, entry.sequence);
+      if (logged.columns === undefined) {
+        this.#rememberIds(logged.records, entry.sequence, this.#recoveredIds);
+      }
       if (entry.sequence <= after) continue;
       this.#held.push(logged);
     }
@@ -476,7 +485,7 @@ export class SourceLedger {
     if (this.#wal === undefined || sequence === undefined) return;
     await this.#wal.truncateThrough(sequence);
     for (const [id, logged] of this.#loggedIds) {
-      if (logged <= sequence) this.#loggedIds.delete(id);
+      if (logged <= sequence && !this.#recoveredIds.has(id)) this.#loggedIds.delete(id);
     }
   }
 
@@ -485,12 +494,14 @@ export class SourceLedger {
     await this.#wal?.close();
   }
 
-  #rememberIds(records: readonly SourceRecord[], sequence: number): void {
+  #rememberIds(records: readonly SourceRecord[], sequence: number, also?: Set<string>): void {
     const recordId = this.#options.recordId;
     if (recordId === undefined) return;
     for (const record of records) {
       const id = recordId(record);
-      if (id !== undefined) this.#loggedIds.set(id, sequence);
+      if (id === undefined) continue;
+      this.#loggedIds.set(id, sequence);
+      also?.add(id);
     }
   }
 

@@ -373,6 +373,64 @@ describe("write-ahead log for sources that cannot replay", () => {
     ]);
   });
 
+  it("drops copies the broker sends late, after the log let go of the records it replayed", async () => {
+    const queue = new MemoryQueue();
+    const outputs = new Outputs();
+    const build = (ctx: StreamingContext) => {
+      const words = ctx
+        .source(
+          queue.plugin(),
+          {},
+          { id: "queue", recordId: (record) => new TextDecoder().decode(record.value) },
+        )
+        .map((record): [string, number] => [
+          new TextDecoder().decode(record.value).split("#")[0] ?? "",
+          1,
+        ]);
+      outputs.write(
+        "totals",
+        words.updateStateByKey((values: number[], total: number | undefined) =>
+          values.reduce((a, b) => a + b, total ?? 0),
+        ),
+      );
+    };
+    const first = await startJob(folder.path, new ManualClock(0), build);
+    running.push(first);
+    // The log takes the records, but the acknowledgements die with the process.
+    queue.loseAcks = true;
+    queue.publish("a#1", "b#2", "a#3");
+    const input = first.scope.graph.inputs[0];
+    await until(() => input?.hasPendingData() === true, "logged");
+    queue.crash();
+    queue.loseAcks = false;
+    // The broker holds the copies back (its consumer connects late, say) ...
+    const late = queue.take();
+    expect(late?.values).toEqual(["a#1", "b#2", "a#3"]);
+
+    const clock2 = new ManualClock(0);
+    const second = await startJob(folder.path, clock2, build);
+    running.push(second);
+    const firstSegment = "segment-0000000000000001.wal";
+    expect(await readdir(join(folder.path, "wal", "queue"))).toContain(firstSegment);
+    // ... while the run replays them from the log, checkpoints them, and the log lets them go.
+    for (let time = 1000; time <= 5000; time += 1000) {
+      clock2.advance(1000);
+      await processed(second, time);
+    }
+    expect(await readdir(join(folder.path, "wal", "queue"))).not.toContain(firstSegment);
+    queue.publish(...(late?.values ?? []));
+    await until(() => queue.acked === 3, "the late copies acknowledged");
+    clock2.advance(1000);
+    await processed(second, 6000);
+    expect(outputs.batches("totals").at(-1)).toEqual([
+      6000,
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+    ]);
+  });
+
   it("reports a full disk as SLUICE_DISK_FULL and leaves the records with the broker", async () => {
     const queue = new MemoryQueue();
     const fs = new FaultInjectingFileSystem();
