@@ -105,8 +105,9 @@ export class JobGenerator {
     }
     const outputs = graph.outputs.filter((output) => output.isTimeValid(time));
     await this.deps.recordBatch?.(time);
-    // Windows' parents are computed at every tick, before the outputs, so the streams above
-    // them keep a batch only until its tick is over (Spark generates every RDD at its time).
+    // Windows' parents are computed at every tick (started before the outputs, and run beside
+    // them), so the streams above them keep a batch only until its tick is over (Spark
+    // generates every RDD at its time).
     scheduler.submit(
       time,
       outputs,
