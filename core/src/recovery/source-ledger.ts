@@ -80,10 +80,10 @@ export class SourceLedger {
   /** Ids of the records in the log, with their entry (see `SourceStreamOptions.recordId`). */
   readonly #loggedIds = new Map<string, number>();
   /**
-   * Ids of the records read back from the log at start. The run that logged them may have died
-   * before their acknowledgement reached the broker, which then sends them again, at any time
-   * (when this run's consumer connects, say): they stay known after the log lets their entries
-   * go, for as long as this run lasts, so a late copy is still dropped.
+   * Ids of the records read back from the log at start that no checkpoint covered. The run that
+   * logged them may have died before their acknowledgement reached the broker, which then sends
+   * them again, at any time (when this run's consumer connects, say): they stay known after the
+   * log lets their entries go, for as long as this run lasts, so a late copy is still dropped.
    */
   readonly #recoveredIds = new Set<string>();
   /**
@@ -183,7 +183,9 @@ export class SourceLedger {
     for (const entry of entries) {
       const logged = loggedBlock(entry.payload, entry.sequence);
       if (logged.columns === undefined) {
-        this.#rememberIds(logged.records, entry.sequence, this.#recoveredIds);
+        // Entries the checkpoint covers were acknowledged a batch or more before the crash.
+        const recovered = entry.sequence > after ? this.#recoveredIds : undefined;
+        this.#rememberIds(logged.records, entry.sequence, recovered);
       }
       if (entry.sequence <= after) continue;
       this.#held.push(logged);
