@@ -318,37 +318,11 @@ describe("write-ahead log for sources that cannot replay", () => {
   it("drops redelivered copies of records already in the log when the source names records", async () => {
     const queue = new MemoryQueue();
     const outputs = new Outputs();
-    const build = (ctx: StreamingContext) => {
-      const words = ctx
-        .source(
-          queue.plugin(),
-          {},
-          {
-            id: "queue",
-            recordId: (record) => new TextDecoder().decode(record.value),
-          },
-        )
-        .map((record): [string, number] => [
-          new TextDecoder().decode(record.value).split("#")[0] ?? "",
-          1,
-        ]);
-      outputs.write(
-        "totals",
-        words.updateStateByKey((values: number[], total: number | undefined) =>
-          values.reduce((a, b) => a + b, total ?? 0),
-        ),
-      );
-    };
+    const build = wordTotalsById(queue, outputs);
     const clock1 = new ManualClock(0);
     const first = await startJob(folder.path, clock1, build);
     running.push(first);
-    // The log takes the records, but the acknowledgements die with the process.
-    queue.loseAcks = true;
-    queue.publish("a#1", "b#2", "a#3");
-    const input = first.scope.graph.inputs[0];
-    await until(() => input?.hasPendingData() === true, "logged");
-    queue.crash();
-    queue.loseAcks = false;
+    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
     expect(queue.readyCount).toBe(3); // the broker sends them again
 
     const clock2 = new ManualClock(0);
@@ -376,33 +350,10 @@ describe("write-ahead log for sources that cannot replay", () => {
   it("drops copies the broker sends late, after the log let go of the records it replayed", async () => {
     const queue = new MemoryQueue();
     const outputs = new Outputs();
-    const build = (ctx: StreamingContext) => {
-      const words = ctx
-        .source(
-          queue.plugin(),
-          {},
-          { id: "queue", recordId: (record) => new TextDecoder().decode(record.value) },
-        )
-        .map((record): [string, number] => [
-          new TextDecoder().decode(record.value).split("#")[0] ?? "",
-          1,
-        ]);
-      outputs.write(
-        "totals",
-        words.updateStateByKey((values: number[], total: number | undefined) =>
-          values.reduce((a, b) => a + b, total ?? 0),
-        ),
-      );
-    };
+    const build = wordTotalsById(queue, outputs);
     const first = await startJob(folder.path, new ManualClock(0), build);
     running.push(first);
-    // The log takes the records, but the acknowledgements die with the process.
-    queue.loseAcks = true;
-    queue.publish("a#1", "b#2", "a#3");
-    const input = first.scope.graph.inputs[0];
-    await until(() => input?.hasPendingData() === true, "logged");
-    queue.crash();
-    queue.loseAcks = false;
+    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
     // The broker holds the copies back (its consumer connects late, say) ...
     const late = queue.take();
     expect(late?.values).toEqual(["a#1", "b#2", "a#3"]);
@@ -454,3 +405,32 @@ describe("write-ahead log for sources that cannot replay", () => {
     expect(queue.readyCount).toBe(3);
   });
 });
+
+/**
+ * The job of the copy tests: running totals of the words of `queue`'s messages ("word#n"), the
+ * source naming each record by its whole text, so that a redelivered copy is known.
+ */
+function wordTotalsById(queue: MemoryQueue, outputs: Outputs): (ctx: StreamingContext) => void {
+  return (ctx) => {
+    const text = (record: { value: Uint8Array }) => new TextDecoder().decode(record.value);
+    const words = ctx
+      .source(queue.plugin(), {}, { id: "queue", recordId: text })
+      .map((record): [string, number] => [text(record).split("#")[0] ?? "", 1]);
+    outputs.write(
+      "totals",
+      words.updateStateByKey((values: number[], total: number | undefined) =>
+        values.reduce((a, b) => a + b, total ?? 0),
+      ),
+    );
+  };
+}
+
+/** Publishes `values`, which `job` logs; the acknowledgements die with the process (a crash). */
+async function logThenLoseAcks(job: StreamingContext, queue: MemoryQueue, ...values: string[]) {
+  queue.loseAcks = true;
+  queue.publish(...values);
+  const input = job.scope.graph.inputs[0];
+  await until(() => input?.hasPendingData() === true, "logged");
+  queue.crash();
+  queue.loseAcks = false;
+}
