@@ -8,6 +8,13 @@ export interface InputCheckpoint {
   readonly offsets: ReadonlyMap<string, string>;
   /** Sources behind the write-ahead log: the last log entry used (entries after it are replayed). */
   readonly walSequence: number | undefined;
+  /**
+   * Sources behind the write-ahead log, with `recordId`: the ids of records logged before a
+   * crash whose copies the broker may still send (their acknowledgement may have died with the
+   * run), each with the running time in ms it has been awaited so far. Absent in checkpoints
+   * of older Sluice versions and when no id is awaited.
+   */
+  readonly awaitedIds?: ReadonlyMap<string, number> | undefined;
 }
 
 /** The saved state of one stateful operator. */
@@ -124,7 +131,7 @@ export function asBatchIntent(value: unknown, file: string): BatchIntent {
 
 function inputCheckpointProblem(input: unknown): string | undefined {
   if (!isObject(input)) return "is not an object";
-  const { name, offsets, walSequence } = input as Record<string, unknown>;
+  const { name, offsets, walSequence, awaitedIds } = input as Record<string, unknown>;
   if (typeof name !== "string") return "has no name";
   if (
     !(offsets instanceof Map) ||
@@ -134,6 +141,17 @@ function inputCheckpointProblem(input: unknown): string | undefined {
   }
   if (walSequence !== undefined && !isSequence(walSequence)) {
     return `(${name}) has a write-ahead log position that is not a sequence number`;
+  }
+  if (
+    awaitedIds !== undefined &&
+    !(
+      awaitedIds instanceof Map &&
+      [...awaitedIds].every(
+        ([id, ms]) => typeof id === "string" && typeof ms === "number" && ms >= 0,
+      )
+    )
+  ) {
+    return `(${name}) has awaited record ids that are not a map of ids to running times`;
   }
   return undefined;
 }

@@ -28,6 +28,39 @@ interface HeldBlock {
   readonly sequence: number | undefined;
 }
 
+/**
+ * How long, in running time, the id of a record logged before a crash waits for the broker's
+ * copy (see `SourceLedgerOptions.awaitCopiesMs`). A broker sends an unacknowledged message again
+ * once it sees its consumer's connection gone — at once for a killed process, within the
+ * heartbeat timeout (RabbitMQ's 60 s, MQTT's keep-alive) for a lost host — to the next consumer,
+ * mostly ahead of newer messages (RabbitMQ puts a requeued message back in its place where it
+ * can, an MQTT session resends on reconnect); RabbitMQ's `consumer_timeout` (30 min) bounds how
+ * long even a live consumer keeps deliveries unacknowledged. An hour of runs reading from the
+ * broker is well past all of them; only a run's time up to its last checkpoint counts, not the
+ * time the job was down.
+ */
+export const AWAIT_COPIES_MS = 60 * 60_000;
+
+/**
+ * The most ids of records logged before a crash that a source keeps awaiting copies of: each
+ * crash adds those it logged after its last checkpoint (about one checkpoint interval of
+ * records), so only crash after crash of a busy source nears it; a checkpoint then carries a few
+ * MB of ids.
+ */
+export const MAX_AWAITED_IDS = 100_000;
+
+/** The id of a record logged before a crash, whose copy the broker may still send. */
+interface AwaitedId {
+  /** The running time it was awaited in earlier runs (from the checkpoint). */
+  readonly earlierMs: number;
+  /**
+   * The last checkpoint written when a copy was last dropped: the id goes once a checkpoint
+   * after that one is written (the copy's acknowledgement went out a whole checkpoint ago).
+   * `undefined` while no copy came.
+   */
+  seenAfter: number | undefined;
+}
+
 /** How a `SourceLedger` is set up. */
 export interface SourceLedgerOptions {
   /** The input's stable name (the connector's id). */
@@ -54,6 +87,16 @@ export interface SourceLedgerOptions {
   readonly onReplayProblem: (problem: string) => void;
   /** Identifies a record across redeliveries, to drop copies of records already logged. */
   readonly recordId: ((record: SourceRecord) => string | undefined) | undefined;
+  /**
+   * How long, in running time summed over the runs that checkpointed, the id of a record logged
+   * before a crash is kept for its copy when none comes (most never do: their acknowledgement
+   * reached the broker). Default `AWAIT_COPIES_MS`.
+   */
+  readonly awaitCopiesMs?: number;
+  /** The most such ids kept; beyond it the oldest go, with a warning. Default `MAX_AWAITED_IDS`. */
+  readonly maxAwaitedIds?: number;
+  /** The wall clock measuring that running time. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
@@ -80,12 +123,17 @@ export class SourceLedger {
   /** Ids of the records in the log, with their entry (see `SourceStreamOptions.recordId`). */
   readonly #loggedIds = new Map<string, number>();
   /**
-   * Ids of the records read back from the log at start that no checkpoint covered. The run that
-   * logged them may have died before their acknowledgement reached the broker, which then sends
-   * them again, at any time (when this run's consumer connects, say): they stay known after the
-   * log lets their entries go, for as long as this run lasts, so a late copy is still dropped.
+   * Ids of records logged before a crash whose copies the broker may still send: those read
+   * back from the log at start that no checkpoint covered, and those the checkpoint recovered
+   * from still awaited. The run that logged them may have died before their acknowledgement
+   * reached the broker, which then sends them again at any time (when a consumer connects,
+   * say), possibly after this run's checkpoints let their entries go and this run died too:
+   * they stay known, and go into every checkpoint, until a copy came or `awaitCopiesMs` of
+   * running time passed, so a late copy is still dropped by a later run.
    */
-  readonly #recoveredIds = new Set<string>();
+  readonly #awaitedIds = new Map<string, AwaitedId>();
+  /** When this run opened the log: its running time so far is measured from here. */
+  #startedAt: number;
   /**
    * Acknowledged offsets: per `partition\0offset`, the batch that took the record (or
    * `undefined` while it waits for one), for the records a copy of which must be dropped — those
@@ -112,6 +160,12 @@ export class SourceLedger {
     this.#wal = options.wal;
     this.#offsets = new Map(options.recovered?.offsets ?? []);
     this.#walSequence = options.recovered?.walSequence;
+    this.#startedAt = this.#now();
+    if (options.wal !== undefined && options.recordId !== undefined) {
+      for (const [id, earlierMs] of options.recovered?.awaitedIds ?? []) {
+        this.#awaitedIds.set(id, { earlierMs, seenAfter: undefined });
+      }
+    }
     // A record at the checkpointed offset is in the checkpoint: a copy of it is one too many.
     if (this.#dropsCopiesByOffset) {
       for (const [partition, offset] of this.#offsets) {
@@ -184,12 +238,13 @@ export class SourceLedger {
       const logged = loggedBlock(entry.payload, entry.sequence);
       if (logged.columns === undefined) {
         // Entries the checkpoint covers were acknowledged a batch or more before the crash.
-        const recovered = entry.sequence > after ? this.#recoveredIds : undefined;
-        this.#rememberIds(logged.records, entry.sequence, recovered);
+        this.#rememberIds(logged.records, entry.sequence, entry.sequence > after);
       }
       if (entry.sequence <= after) continue;
       this.#held.push(logged);
     }
+    this.#capAwaitedIds();
+    this.#startedAt = this.#now();
   }
 
   /**
@@ -451,7 +506,13 @@ export class SourceLedger {
       if (extent.wal !== undefined) this.#walSequence = extent.wal[1];
       this.#extents.delete(batchTime);
     }
-    return { name: this.name, offsets: new Map(this.#offsets), walSequence: this.#walSequence };
+    const awaitedIds = this.#stillAwaited();
+    return {
+      name: this.name,
+      offsets: new Map(this.#offsets),
+      walSequence: this.#walSequence,
+      ...(awaitedIds.size === 0 ? {} : { awaitedIds }),
+    };
   }
 
   /**
@@ -487,7 +548,7 @@ export class SourceLedger {
     if (this.#wal === undefined || sequence === undefined) return;
     await this.#wal.truncateThrough(sequence);
     for (const [id, logged] of this.#loggedIds) {
-      if (logged <= sequence && !this.#recoveredIds.has(id)) this.#loggedIds.delete(id);
+      if (logged <= sequence) this.#loggedIds.delete(id);
     }
   }
 
@@ -496,31 +557,92 @@ export class SourceLedger {
     await this.#wal?.close();
   }
 
-  #rememberIds(records: readonly SourceRecord[], sequence: number, also?: Set<string>): void {
+  #rememberIds(records: readonly SourceRecord[], sequence: number, awaited = false): void {
     const recordId = this.#options.recordId;
     if (recordId === undefined) return;
     for (const record of records) {
       const id = recordId(record);
       if (id === undefined) continue;
       this.#loggedIds.set(id, sequence);
-      also?.add(id);
+      if (awaited && !this.#awaitedIds.has(id)) {
+        this.#awaitedIds.set(id, { earlierMs: 0, seenAfter: undefined });
+      }
     }
   }
 
-  // A copy of a record already in the log: its acknowledgement was lost (a crash between the log
-  // write and the broker receiving the ack, or a lost connection), so the broker sent it again.
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  // The ids the checkpoint being written keeps awaiting, with the running time each has been
+  // awaited; those whose copy was dropped a whole checkpoint ago, or awaited `awaitCopiesMs`,
+  // are forgotten.
+  #stillAwaited(): Map<string, number> {
+    const kept = new Map<string, number>();
+    if (this.#awaitedIds.size === 0) return kept;
+    const limit = this.#options.awaitCopiesMs ?? AWAIT_COPIES_MS;
+    const ran = Math.max(0, this.#now() - this.#startedAt);
+    let expired = 0;
+    for (const [id, awaited] of this.#awaitedIds) {
+      if (awaited.seenAfter !== undefined && awaited.seenAfter < this.#previousCheckpoint) {
+        this.#awaitedIds.delete(id);
+        continue;
+      }
+      const awaitedMs = awaited.earlierMs + ran;
+      if (awaitedMs >= limit) {
+        this.#awaitedIds.delete(id);
+        if (awaited.seenAfter === undefined) expired++;
+        continue;
+      }
+      kept.set(id, awaitedMs);
+    }
+    if (expired > 0) {
+      this.#options.logger.info(
+        { input: this.name, forgotten: expired, afterMs: limit },
+        "no copy came of records logged before a crash within the time a broker takes to send them again (their acknowledgement reached it): their ids are forgotten",
+      );
+    }
+    return kept;
+  }
+
+  // Crash after crash, each adds the ids of what it logged after its last checkpoint: the oldest
+  // beyond the cap go, so the state a checkpoint carries stays bounded.
+  #capAwaitedIds(): void {
+    const max = this.#options.maxAwaitedIds ?? MAX_AWAITED_IDS;
+    const excess = this.#awaitedIds.size - max;
+    if (excess <= 0) return;
+    let forgotten = 0;
+    for (const id of this.#awaitedIds.keys()) {
+      if (forgotten === excess) break;
+      this.#awaitedIds.delete(id);
+      forgotten++;
+    }
+    this.#options.logger.warn(
+      { input: this.name, forgotten, kept: max },
+      `forgot the ids of ${forgotten} records logged before a crash whose copies had not come yet, to keep at most ${max}: a copy of one of them that the broker still sends is counted twice`,
+    );
+  }
+
+  // A copy of a record already in the log, or logged before a crash (awaited): its
+  // acknowledgement was lost (a crash between the log write and the broker receiving the ack, or
+  // a lost connection), so the broker sent it again.
   #withoutLoggedCopies(records: readonly SourceRecord[]): SourceRecord[] {
     const recordId = this.#options.recordId;
-    if (recordId === undefined || this.#loggedIds.size === 0) return [...records];
+    if (recordId === undefined || (this.#loggedIds.size === 0 && this.#awaitedIds.size === 0)) {
+      return [...records];
+    }
     const fresh = records.filter((record) => {
       const id = recordId(record);
-      return id === undefined || !this.#loggedIds.has(id);
+      if (id === undefined) return true;
+      const awaited = this.#awaitedIds.get(id);
+      if (awaited !== undefined) awaited.seenAfter = this.#previousCheckpoint;
+      return awaited === undefined && !this.#loggedIds.has(id);
     });
     if (fresh.length < records.length) {
       this.#duplicatesDropped += records.length - fresh.length;
       this.#options.logger.info(
         { input: this.name, dropped: records.length - fresh.length },
-        "dropped redelivered records that the write-ahead log already holds",
+        "dropped redelivered records that were already written to the write-ahead log",
       );
     }
     return fresh;

@@ -84,6 +84,13 @@ const TAMPERINGS: readonly [string, (checkpoint: CheckpointData) => void, string
     "offsets",
   ],
   [
+    "an input's awaited record ids as a list",
+    (checkpoint) => {
+      (checkpoint.inputs[0] as { awaitedIds: unknown }).awaitedIds = ["a#1"];
+    },
+    "awaited record ids",
+  ],
+  [
     "a batch time a timer cannot reach",
     (checkpoint) => {
       (checkpoint as { time: number }).time = 4000 + 2 ** 40;

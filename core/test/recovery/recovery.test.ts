@@ -4,6 +4,7 @@ import { StreamingContext } from "sluice";
 import type { SourceInputDStream } from "sluice/advanced";
 import { FaultInjectingFileSystem } from "sluice/testing";
 import { describe, expect, it } from "vitest";
+import { logThenLoseAcks, wordTotalsById } from "./copies-job.js";
 import {
   buildWordCount,
   folderPerTest,
@@ -405,32 +406,3 @@ describe("write-ahead log for sources that cannot replay", () => {
     expect(queue.readyCount).toBe(3);
   });
 });
-
-/**
- * The job of the copy tests: running totals of the words of `queue`'s messages ("word#n"), the
- * source naming each record by its whole text, so that a redelivered copy is known.
- */
-function wordTotalsById(queue: MemoryQueue, outputs: Outputs): (ctx: StreamingContext) => void {
-  return (ctx) => {
-    const text = (record: { value: Uint8Array }) => new TextDecoder().decode(record.value);
-    const words = ctx
-      .source(queue.plugin(), {}, { id: "queue", recordId: text })
-      .map((record): [string, number] => [text(record).split("#")[0] ?? "", 1]);
-    outputs.write(
-      "totals",
-      words.updateStateByKey((values: number[], total: number | undefined) =>
-        values.reduce((a, b) => a + b, total ?? 0),
-      ),
-    );
-  };
-}
-
-/** Publishes `values`, which `job` logs; the acknowledgements die with the process (a crash). */
-async function logThenLoseAcks(job: StreamingContext, queue: MemoryQueue, ...values: string[]) {
-  queue.loseAcks = true;
-  queue.publish(...values);
-  const input = job.scope.graph.inputs[0];
-  await until(() => input?.hasPendingData() === true, "logged");
-  queue.crash();
-  queue.loseAcks = false;
-}
