@@ -145,8 +145,10 @@ export class DriverExecution {
     time: number,
   ): Promise<Batch<unknown> | undefined> {
     const { root, chain } = chainOf(stream, this.shared, true);
-    // A chain right after a shuffle that nothing else reads runs in the shuffle's reduce tasks.
-    const shuffle = this.shared.has(root) ? undefined : shuffleOf(root);
+    // A chain right after a shuffle that nothing else reads runs in the shuffle's reduce tasks;
+    // a columnar stage's shuffle (a named reduction after a parser) stays on the driver, and
+    // the chain reads its columns.
+    const shuffle = this.shared.has(root) || isColumnarStage(root) ? undefined : shuffleOf(root);
     if (shuffle !== undefined) return this.computeShuffle(shuffle, time, stream.id, chain);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;

@@ -287,6 +287,20 @@ describe("byte parsers under local[2]", () => {
     expect(local.flat()).toContainEqual(["É", 2]);
     expect(pool.completedTasks).toBeGreaterThan(before);
   });
+
+  it("run a lambda after a columnar count as one task per count partition, the count on the driver", async () => {
+    const local = await runBatches({ inputs: [inputs] }, jobs.upperCounts);
+    const before = pool.completedTasks;
+    const executors = await runBatches(
+      { inputs: [inputs], master: "local[2]", executorPool: pool },
+      jobs.upperCounts,
+    );
+    expect(executors).toEqual(local);
+    expect(local.flat()).toContainEqual(["É", 2]);
+    // The count's 2 output partitions each feed one task, every batch; a count run as a
+    // shuffle on the executors would add a map task per input partition.
+    expect(pool.completedTasks - before).toBe(2 * local.length);
+  });
 });
 
 describe("countByValue after a text parser", () => {

@@ -20,6 +20,14 @@ export const upperWordCount = streamsJob(url, "upperWordCount", (records: DStrea
     .countByValue(),
 );
 
+/** A lambda after a columnar count: the count on the driver, the lambda as tasks over its columns. */
+export const upperCounts = streamsJob(url, "upperCounts", (records: DStream<SourceRecord>) =>
+  records
+    .words()
+    .countByValue(2)
+    .map(([word, count]): [string, number] => [word.toUpperCase(), count]),
+);
+
 /** Lines held as strings, counted from their bytes. */
 export const stringWordCount = streamsJob(url, "stringWordCount", (lines: DStream<string>) =>
   lines.words().countByValue(2),
