@@ -51,6 +51,19 @@ export class Digest {
     this.distinct++;
   }
 
+  /** The digest as plain numbers (hi, lo, words, distinct), to move between threads. */
+  halves(): [number, number, number, number] {
+    return [this.hi, this.lo, this.words, this.distinct];
+  }
+
+  /** Adds a digest given by `halves()` (the digest of other words) to this one. */
+  merge([hi, lo, words, distinct]: readonly [number, number, number, number]): void {
+    this.hi = (this.hi + hi) >>> 0;
+    this.lo = (this.lo + lo) >>> 0;
+    this.words += words;
+    this.distinct += distinct;
+  }
+
   /** The text every contender prints; the socket run leaves the distinct count out ("-"). */
   text(withDistinct = true): string {
     const hex = (n: number) => n.toString(16).padStart(8, "0");

@@ -4,7 +4,7 @@
  * driver, into `digests`.
  */
 import { type DStream, defineJob } from "sluice";
-import { Digest } from "./digest.js";
+import { Digest, digestOf } from "./digest.js";
 
 /** Batches each run's queue input serves, by run name. */
 export const queues = new Map<string, string[][]>();
@@ -62,11 +62,26 @@ export const wordCount = defineJob((ctx, args: WordCountArgs) => {
   }
   const out: Digest[] = [];
   digests.set(args.name, out);
-  counts.foreachBatch((batch) => {
-    const digest = new Digest();
-    for (const partition of batch.partitions) {
-      for (const [word, count] of partition) digest.add(word, count);
-    }
-    out.push(digest);
-  });
+  const add = (digest: Digest, halves: readonly [number, number, number, number]) => {
+    digest.merge(halves);
+    return digest;
+  };
+  // Each partition is digested where its words become JS values, as Spark's contender digests
+  // its partitions on the executors (`mapPartitions(digest).collect()`): columns and the
+  // executors' reduce outputs are digested in a task (under local[N], decoded on the executor
+  // that digests them); the lambda window's pairs, which Sluice keeps on the driver as JS values,
+  // in the output (shipping them to a task would cost more than the digest).
+  if (args.form === "columnar" || window === 0) {
+    counts
+      .mapPartitions((partition) => [digestOf(partition).halves()])
+      .foreachBatch((batch) => {
+        out.push(batch.partitions.flat().reduce(add, new Digest()));
+      });
+  } else {
+    counts.foreachBatch((batch) => {
+      out.push(
+        batch.partitions.map((partition) => digestOf(partition).halves()).reduce(add, new Digest()),
+      );
+    });
+  }
 });
