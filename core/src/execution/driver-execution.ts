@@ -1,5 +1,5 @@
 import type { Batch } from "../dstream/batch.js";
-import { ColumnarBatch } from "../dstream/columnar-batch.js";
+import { ColumnarBatch, type ColumnarPartition } from "../dstream/columnar-batch.js";
 import { isColumnarStage } from "../dstream/columnar-stage.js";
 import type { DStream } from "../dstream/dstream.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
@@ -153,7 +153,7 @@ export class DriverExecution {
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
     const partitions = await Promise.all(
-      taskInputs(batch).map((input, partition) =>
+      withTaskInputs(batch, (input, partition) =>
         this.run({
           jobKey: this.jobKey,
           time,
@@ -199,7 +199,7 @@ export class DriverExecution {
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
         Promise.all(
-          taskInputs(batch as Batch<unknown>).map((input, partition) =>
+          withTaskInputs(batch as Batch<unknown>, (input, partition) =>
             this.run({
               jobKey: this.jobKey,
               time,
@@ -296,18 +296,33 @@ export class DriverExecution {
 }
 
 /**
- * What each partition's task reads: a columnar batch not yet decoded travels as its columns (the
+ * Calls `run` with each partition's task input, made one partition at a time, so that the first
+ * task is on its way to an executor while the next partition is encoded.
+ */
+function withTaskInputs<R>(
+  batch: Batch<unknown>,
+  run: (input: TaskInput, partition: number) => R,
+): R[] {
+  const out: R[] = [];
+  const count = partitionCount(batch);
+  for (let partition = 0; partition < count; partition++) {
+    out.push(run(taskInput(batch, partition), partition));
+  }
+  return out;
+}
+
+/**
+ * What a partition's task reads: a columnar batch not yet decoded travels as its columns (the
  * executor decodes them), a partition of strings as one string (`shippedStrings`), anything
  * else as its records.
  */
-function taskInputs(batch: Batch<unknown>): TaskInput[] {
+function taskInput(batch: Batch<unknown>, partition: number): TaskInput {
   if (batch instanceof ColumnarBatch && !batch.isMaterialised) {
-    return batch.columns.map((partition) => ({ kind: "columns", columns: shippable(partition) }));
+    return { kind: "columns", columns: shippable(batch.columns[partition] as ColumnarPartition) };
   }
-  return batch.partitions.map((records): TaskInput => {
-    const strings = shippedStrings(records);
-    return strings === undefined ? { kind: "records", records } : { kind: "strings", strings };
-  });
+  const records = batch.partitions[partition] as ReadonlyArray<unknown>;
+  const strings = shippedStrings(records);
+  return strings === undefined ? { kind: "records", records } : { kind: "strings", strings };
 }
 
 /** Partitions of `batch`, counted without decoding a columnar batch into JS values. */
