@@ -158,11 +158,15 @@ const encoder = new TextEncoder();
 export type CountPieces = ReadonlyArray<KeyColumn | (() => KeyColumn)>;
 
 /**
- * Strings encoded per piece: large enough that a kernel call's fixed cost (the hop to the libuv
- * pool and back, 15–20 µs) is under 1% of counting the piece, small enough that the first piece
- * is ready at once.
+ * Strings encoded per piece. Every piece costs a hop to the libuv pool and back, and the next
+ * piece's count starts only once the main thread has taken that hop's result, which on two cores
+ * shared by the main thread and two pool threads waits for the main thread to get a core: with
+ * 8192 rows per piece (7 pieces per 50k-line partition) the waits added 2–3 ms to a 25 ms batch
+ * (W1 columnar at local[2], better in 7 of 7 alternating rounds with 65536; 500k-line batches
+ * and the window run within their noise). Encoding a piece costs a tenth of counting it, so the
+ * first count still starts early.
  */
-const STRING_PIECE_ROWS = 8192;
+const STRING_PIECE_ROWS = 65536;
 
 /** Bytes of a source's byte batches gathered into one piece (read in place when one batch). */
 const RECORD_RUN_BYTES = 1 << 20;

@@ -260,9 +260,10 @@ describe("byte parsers under local[2]", () => {
   });
 
   it("count strings a piece at a time, at local[1] and local[2], as the lambda counts them", async () => {
-    // 2 partitions of 10 000 lines: two pieces each, a non-ASCII line in the second.
-    const lines = Array.from({ length: 20_000 }, (_, i) =>
-      i === 15_000 ? "é w1 \u00a0 日本" : `w${i % 13} x${i % 1000} w${i % 5}`,
+    // 2 partitions of 70 000 lines: two pieces each (65 536 rows, then the rest), a non-ASCII
+    // line in the second piece of the second partition.
+    const lines = Array.from({ length: 140_000 }, (_, i) =>
+      i === 136_000 ? "é w1 \u00a0 日本" : `w${i % 13} x${i % 1000} w${i % 5}`,
     );
     const inputs: [string[][]] = [[lines, lines.slice(0, 9000)]];
     const reference = await runBatches({ inputs, numPartitions: 2 }, jobs.stringWordCountLambda);
@@ -273,7 +274,7 @@ describe("byte parsers under local[2]", () => {
       );
       expect(counted).toEqual(reference);
     }
-    expect(reference[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(3 * 20_000 + 1);
+    expect(reference[0]?.reduce((sum, [, n]) => sum + n, 0)).toBe(3 * 140_000 + 1);
   });
 
   it("run a lambda after a parser as tasks, with the same results", async () => {
