@@ -8,7 +8,11 @@ export {
   type CreateConnectorRegistryOptions,
   createConnectorRegistry,
 } from "./connectors/default-registry.js";
-export { ExecutorPool, type ExecutorPoolOptions } from "./execution/executor-pool.js";
+export {
+  EXECUTOR_YOUNG_GENERATION_MB,
+  ExecutorPool,
+  type ExecutorPoolOptions,
+} from "./execution/executor-pool.js";
 export * from "./flow/index.js";
 export * from "./kernels/index.js";
 export * from "./plugins/index.js";

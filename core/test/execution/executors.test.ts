@@ -9,12 +9,13 @@ import {
   type StreamingContext,
   type StreamingContextOptions,
 } from "sluice";
-import { ExecutorPool } from "sluice/advanced";
+import { EXECUTOR_YOUNG_GENERATION_MB, ExecutorPool } from "sluice/advanced";
 import { executorThreadIds, ManualClock, runBatches } from "sluice/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { DriverExecution } from "../../src/execution/driver-execution.js";
 import { batchCompleted } from "../streaming/events.js";
 import { functionsAsRecords, outputs, queues } from "./jobs/faults.js";
+import { youngGeneration } from "./jobs/limits.js";
 
 const JOBS = new URL("./jobs/faults.ts", import.meta.url);
 
@@ -230,5 +231,42 @@ describe("executors", () => {
       code: "SLUICE_INVALID_RECORD",
       message: expect.stringMatching(/after 1 attempt: .*structured-cloneable/),
     });
+  });
+});
+
+describe("executor threads' young generation", () => {
+  const inputs: [number[][]] = [[[1, 2, 3, 4]]];
+
+  it("is EXECUTOR_YOUNG_GENERATION_MB unless the pool says otherwise", async () => {
+    const out = await runBatches(
+      { inputs, numPartitions: 2, master: "local[2]", executorPool: shared },
+      youngGeneration,
+    );
+    expect(out.flat()).toEqual([128, 128, 128, 128]);
+    expect(EXECUTOR_YOUNG_GENERATION_MB).toBe(128);
+  });
+
+  it("is what the pool's youngGenerationMb asks for", async () => {
+    const pool = new ExecutorPool({ threads: 2, youngGenerationMb: 64 });
+    try {
+      const out = await runBatches(
+        { inputs, numPartitions: 2, master: "local[2]", executorPool: pool },
+        youngGeneration,
+      );
+      expect(out.flat()).toEqual([64, 64, 64, 64]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("refuses a youngGenerationMb that is not a whole number of MiB", () => {
+    for (const youngGenerationMb of [0, 1.5, -8]) {
+      expect(() => new ExecutorPool({ threads: 1, youngGenerationMb })).toThrow(
+        expect.objectContaining({
+          code: "SLUICE_INVALID_ARGUMENT",
+          message: expect.stringContaining("youngGenerationMb must be an integer"),
+        }),
+      );
+    }
   });
 });
