@@ -10,9 +10,9 @@ import type { CheckpointData, InputCheckpoint } from "../../src/recovery/checkpo
 import { decodeEnvelope, encodeEnvelope } from "../../src/recovery/envelope.js";
 import { AWAIT_COPIES_MS, SourceLedger } from "../../src/recovery/source-ledger.js";
 import { WriteAheadLog } from "../../src/recovery/write-ahead-log.js";
-import { logThenLoseAcks, wordTotalsById } from "./copies-job.js";
-import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
-import { MemoryQueue, until } from "./memory-brokers.js";
+import { secondRunAfterLostAcks } from "./copies-job.js";
+import { folderPerTest, ManualClock, processed, startJob } from "./job-harness.js";
+import { until } from "./memory-brokers.js";
 
 const folder = folderPerTest("sluice-copies-across-restarts-");
 const { running } = folder;
@@ -36,19 +36,10 @@ async function queueInputAt(time: number): Promise<InputCheckpoint> {
 
 describe("copies of logged records that come only after a later restart", () => {
   it("drops copies arriving in a third run, after the second checkpointed the records, let the log go and died", async () => {
-    const queue = new MemoryQueue();
-    const outputs = new Outputs();
-    const build = wordTotalsById(queue, outputs);
-    const first = await startJob(folder.path, new ManualClock(0), build);
-    running.push(first);
-    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
     // The broker holds the copies back while the second run lives (its consumer connects late).
-    const held = queue.take();
-    expect(held?.values).toEqual(["a#1", "b#2", "a#3"]);
-
-    const clock2 = new ManualClock(0);
-    const second = await startJob(folder.path, clock2, build);
-    running.push(second);
+    const run = await secondRunAfterLostAcks(folder.path, running, true);
+    const { queue, outputs, build, second, clock: clock2 } = run;
+    expect(run.held?.values).toEqual(["a#1", "b#2", "a#3"]);
     for (let time = 1000; time <= 5000; time += 1000) {
       clock2.advance(1000);
       await processed(second, time);
@@ -82,18 +73,9 @@ describe("copies of logged records that come only after a later restart", () => 
   });
 
   it("forgets an id once its copy was dropped and a checkpoint after that was written", async () => {
-    const queue = new MemoryQueue();
-    const outputs = new Outputs();
-    const build = wordTotalsById(queue, outputs);
-    const first = await startJob(folder.path, new ManualClock(0), build);
-    running.push(first);
-    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
-    const held = queue.take();
-    expect(held?.values).toEqual(["a#1", "b#2", "a#3"]);
-
-    const clock2 = new ManualClock(0);
-    const second = await startJob(folder.path, clock2, build);
-    running.push(second);
+    const run = await secondRunAfterLostAcks(folder.path, running, true);
+    const { queue, outputs, second, clock: clock2 } = run;
+    expect(run.held?.values).toEqual(["a#1", "b#2", "a#3"]);
     // Two of the three copies come at once.
     queue.publish("a#1", "b#2");
     await until(() => queue.acked === 2, "two copies acknowledged");
@@ -128,17 +110,9 @@ describe("copies of logged records that come only after a later restart", () => 
   });
 
   it("restores a checkpoint written before awaited ids were kept in it, the log answering for copies as before", async () => {
-    const queue = new MemoryQueue();
-    const outputs = new Outputs();
-    const build = wordTotalsById(queue, outputs);
-    const first = await startJob(folder.path, new ManualClock(0), build);
-    running.push(first);
-    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
-    queue.take(); // held back while the second run lives
-
-    const clock2 = new ManualClock(0);
-    const second = await startJob(folder.path, clock2, build);
-    running.push(second);
+    // The copies are held back while the second run lives.
+    const run = await secondRunAfterLostAcks(folder.path, running, true);
+    const { queue, outputs, build, second, clock: clock2 } = run;
     clock2.advance(1000);
     await processed(second, 1000);
     queue.crash();

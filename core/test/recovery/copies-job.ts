@@ -1,8 +1,8 @@
 // The job of the tests of copies a broker sends again after a lost acknowledgement, and the
 // step that loses the acknowledgements.
 import type { StreamingContext } from "sluice";
-import type { Outputs } from "./job-harness.js";
-import { type MemoryQueue, until } from "./memory-brokers.js";
+import { ManualClock, Outputs, startJob } from "./job-harness.js";
+import { MemoryQueue, until } from "./memory-brokers.js";
 
 /**
  * The job of the copy tests: running totals of the words of `queue`'s messages ("word#n"), the
@@ -38,4 +38,38 @@ export async function logThenLoseAcks(
   await until(() => input?.hasPendingData() === true, "logged");
   queue.crash();
   queue.loseAcks = false;
+}
+
+/** What `secondRunAfterLostAcks` leaves a test: the broker, the outputs, and the second run. */
+export interface SecondRun {
+  readonly queue: MemoryQueue;
+  readonly outputs: Outputs;
+  readonly build: (ctx: StreamingContext) => void;
+  /** The copies the broker held back (`holdCopies`), for the test to deliver when it says. */
+  readonly held: ReturnType<MemoryQueue["take"]>;
+  readonly clock: ManualClock;
+  readonly second: StreamingContext;
+}
+
+/**
+ * The start the copy tests share: a first run logs "a#1", "b#2", "a#3" and dies before their
+ * acknowledgements reach the broker; the broker queues the copies again, or holds them back
+ * with `holdCopies`; then a second run starts in `directory` on a clock at 0.
+ */
+export async function secondRunAfterLostAcks(
+  directory: string,
+  running: StreamingContext[],
+  holdCopies: boolean,
+): Promise<SecondRun> {
+  const queue = new MemoryQueue();
+  const outputs = new Outputs();
+  const build = wordTotalsById(queue, outputs);
+  const first = await startJob(directory, new ManualClock(0), build);
+  running.push(first);
+  await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
+  const held = holdCopies ? queue.take() : undefined;
+  const clock = new ManualClock(0);
+  const second = await startJob(directory, clock, build);
+  running.push(second);
+  return { queue, outputs, build, held, clock, second };
 }

@@ -4,7 +4,7 @@ import { StreamingContext } from "sluice";
 import type { SourceInputDStream } from "sluice/advanced";
 import { FaultInjectingFileSystem } from "sluice/testing";
 import { describe, expect, it } from "vitest";
-import { logThenLoseAcks, wordTotalsById } from "./copies-job.js";
+import { secondRunAfterLostAcks } from "./copies-job.js";
 import {
   buildWordCount,
   folderPerTest,
@@ -317,18 +317,13 @@ describe("write-ahead log for sources that cannot replay", () => {
   });
 
   it("drops redelivered copies of records already in the log when the source names records", async () => {
-    const queue = new MemoryQueue();
-    const outputs = new Outputs();
-    const build = wordTotalsById(queue, outputs);
-    const clock1 = new ManualClock(0);
-    const first = await startJob(folder.path, clock1, build);
-    running.push(first);
-    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
-    expect(queue.readyCount).toBe(3); // the broker sends them again
-
-    const clock2 = new ManualClock(0);
-    const second = await startJob(folder.path, clock2, build);
-    running.push(second);
+    // The broker sends the copies again.
+    const {
+      queue,
+      outputs,
+      second,
+      clock: clock2,
+    } = await secondRunAfterLostAcks(folder.path, running, false);
     await until(() => queue.acked === 3, "the copies acknowledged");
     queue.publish("b#4");
     await until(() => queue.acked === 4, "logged and acknowledged");
@@ -349,19 +344,10 @@ describe("write-ahead log for sources that cannot replay", () => {
   });
 
   it("drops copies the broker sends late, after the log let go of the records it replayed", async () => {
-    const queue = new MemoryQueue();
-    const outputs = new Outputs();
-    const build = wordTotalsById(queue, outputs);
-    const first = await startJob(folder.path, new ManualClock(0), build);
-    running.push(first);
-    await logThenLoseAcks(first, queue, "a#1", "b#2", "a#3");
     // The broker holds the copies back (its consumer connects late, say) ...
-    const late = queue.take();
+    const run = await secondRunAfterLostAcks(folder.path, running, true);
+    const { queue, outputs, second, clock: clock2, held: late } = run;
     expect(late?.values).toEqual(["a#1", "b#2", "a#3"]);
-
-    const clock2 = new ManualClock(0);
-    const second = await startJob(folder.path, clock2, build);
-    running.push(second);
     const firstSegment = "segment-0000000000000001.wal";
     expect(await readdir(join(folder.path, "wal", "queue"))).toContain(firstSegment);
     // ... while the run replays them from the log, checkpoints them, and the log lets them go.
