@@ -152,18 +152,16 @@ export class DriverExecution {
     if (shuffle !== undefined) return this.computeShuffle(shuffle, time, stream.id, chain);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const partitions = await Promise.all(
-      withTaskInputs(batch, (input, partition) =>
-        this.run({
-          jobKey: this.jobKey,
-          time,
-          partition,
-          streamId: stream.id,
-          input,
-          chain,
-          output: { kind: "records" },
-        }).then((result) => this.recordsOf(result, time)),
-      ),
+    const partitions = await runWithTaskInputs(batch, (input, partition) =>
+      this.run({
+        jobKey: this.jobKey,
+        time,
+        partition,
+        streamId: stream.id,
+        input,
+        chain,
+        output: { kind: "records" },
+      }).then((result) => this.recordsOf(result, time)),
     );
     return { time, partitions };
   }
@@ -198,18 +196,16 @@ export class DriverExecution {
     for (const { batch } of sources) mapTasks += partitionCount(batch as Batch<unknown>);
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
-        Promise.all(
-          withTaskInputs(batch as Batch<unknown>, (input, partition) =>
-            this.run({
-              jobKey: this.jobKey,
-              time,
-              partition,
-              streamId: stream.id,
-              input,
-              chain,
-              output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
-            }).then((result) => bucketsOf(result)),
-          ),
+        runWithTaskInputs(batch as Batch<unknown>, (input, partition) =>
+          this.run({
+            jobKey: this.jobKey,
+            time,
+            partition,
+            streamId: stream.id,
+            input,
+            chain,
+            output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
+          }).then((result) => bucketsOf(result)),
         ),
       ),
     );
@@ -297,18 +293,25 @@ export class DriverExecution {
 
 /**
  * Calls `run` with each partition's task input, made one partition at a time, so that the first
- * task is on its way to an executor while the next partition is encoded.
+ * task is on its way to an executor while the next partition is encoded; resolves to their
+ * results in partition order.
  */
-function withTaskInputs<R>(
+async function runWithTaskInputs<R>(
   batch: Batch<unknown>,
-  run: (input: TaskInput, partition: number) => R,
-): R[] {
-  const out: R[] = [];
+  run: (input: TaskInput, partition: number) => Promise<R>,
+): Promise<R[]> {
+  const started: Promise<R>[] = [];
   const count = partitionCount(batch);
-  for (let partition = 0; partition < count; partition++) {
-    out.push(run(taskInput(batch, partition), partition));
+  try {
+    for (let partition = 0; partition < count; partition++) {
+      started.push(run(taskInput(batch, partition), partition));
+    }
+  } catch (error) {
+    // The tasks already on their way settle before the error goes up: none is left unawaited.
+    await Promise.allSettled(started);
+    throw error;
   }
-  return out;
+  return Promise.all(started);
 }
 
 /**
