@@ -1,6 +1,6 @@
 import type { SourceRecordColumns } from "../connector/record-columns.js";
 import type { KeyColumn } from "../kernels/kernels.js";
-import { decodeKeyColumn } from "../kernels/key-column.js";
+import { decodeKeyColumn, decodeKeyColumnWith } from "../kernels/key-column.js";
 import type { Batch } from "./batch.js";
 
 /**
@@ -117,13 +117,14 @@ export function materialise(partition: ColumnarPartition): unknown[] {
     case "numbers":
       return Array.from(partition.values);
     case "pairs": {
-      const keys = decodeKeyColumn(partition.keys);
-      const values = pairValues(partition);
-      const out = new Array<[string, number]>(keys.length);
-      for (let row = 0; row < keys.length; row++) {
-        out[row] = [keys[row] as string, values[row] as number];
+      const { values } = partition;
+      if (typeof values === "number") {
+        return decodeKeyColumnWith(partition.keys, (key): [string, number] => [key, values]);
       }
-      return out;
+      return decodeKeyColumnWith(partition.keys, (key, row): [string, number] => [
+        key,
+        values[row] as number,
+      ]);
     }
   }
 }

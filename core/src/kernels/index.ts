@@ -20,6 +20,7 @@ export type {
 } from "./kernels.js";
 export {
   decodeKeyColumn,
+  decodeKeyColumnWith,
   keyColumnFromBuffers,
   keyColumnFromStrings,
   validateKeyColumn,

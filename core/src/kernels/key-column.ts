@@ -185,6 +185,36 @@ export function decodeKeyColumn(column: KeyColumn): string[] {
 }
 
 /**
+ * `decodeKeyColumn`, each row's string handed with its row to `make` as it is decoded: one pass
+ * and no array of strings in between (a column of results becomes its records this way).
+ *
+ * @example
+ * decodeKeyColumnWith(column, (key, row) => [key, counts[row]]); // [["a", 2], ["é", 1]]
+ */
+export function decodeKeyColumnWith<T>(
+  column: KeyColumn,
+  make: (key: string, row: number) => T,
+): T[] {
+  validateKeyColumn(column);
+  const { keys, offsets } = column;
+  const rows = offsets.length - 1;
+  const out = new Array<T>(rows);
+  const used = keys.subarray(0, offsets[rows] as number);
+  if (isAscii(used)) {
+    const text = Buffer.from(used.buffer, used.byteOffset, used.byteLength).toString("latin1");
+    for (let row = 0; row < rows; row++) {
+      out[row] = make(text.slice(offsets[row] as number, offsets[row + 1] as number), row);
+    }
+    return out;
+  }
+  for (let row = 0; row < rows; row++) {
+    const key = decoder.decode(keys.subarray(offsets[row] as number, offsets[row + 1] as number));
+    out[row] = make(key, row);
+  }
+  return out;
+}
+
+/**
  * True when every row of the column is well-formed UTF-8, so that two rows are the same string
  * exactly when they are the same bytes (invalid bytes would all decode to U+FFFD).
  *

@@ -1,7 +1,11 @@
 import fc from "fast-check";
 import { keyColumnFromStrings } from "sluice/advanced";
 import { describe, expect, it } from "vitest";
-import { keyColumnFromStringsOneByOne } from "../../src/kernels/key-column.js";
+import {
+  decodeKeyColumn,
+  decodeKeyColumnWith,
+  keyColumnFromStringsOneByOne,
+} from "../../src/kernels/key-column.js";
 
 const encoder = new TextEncoder();
 
@@ -78,5 +82,31 @@ describe("keyColumnFromStrings", () => {
     const column = keyColumnFromStrings(["ab", "c"]);
     expect(column.keys.byteOffset).toBe(0);
     expect(column.keys.buffer.byteLength).toBe(3);
+  });
+});
+
+describe("decodeKeyColumnWith", () => {
+  it("hands each row's string, as decodeKeyColumn decodes it, with its row to the maker", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), {
+          maxLength: 40,
+        }),
+        (values) => {
+          const column = keyColumnFromStrings(values);
+          const made = decodeKeyColumnWith(column, (key, row) => [key, row] as const);
+          expect(made).toEqual(decodeKeyColumn(column).map((key, row) => [key, row]));
+        },
+      ),
+    );
+  });
+
+  it("decodes invalid UTF-8 as decodeKeyColumn does, and refuses bad offsets alike", () => {
+    const column = { keys: Uint8Array.of(0x61, 0xff, 0x62), offsets: Uint32Array.of(0, 1, 3) };
+    expect(decodeKeyColumnWith(column, (key) => key)).toEqual(["a", "\ufffdb"]);
+    const bad = { keys: Uint8Array.of(0x61), offsets: Uint32Array.of(0, 2) };
+    expect(() => decodeKeyColumnWith(bad, (key) => key)).toThrow(
+      expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_OFFSETS" }),
+    );
   });
 });
