@@ -186,7 +186,9 @@ export function decodeKeyColumn(column: KeyColumn): string[] {
 
 /**
  * `decodeKeyColumn`, each row's string handed with its row to `make` as it is decoded: one pass
- * and no array of strings in between (a column of results becomes its records this way).
+ * and no array of strings in between (a column of results becomes its records this way). The
+ * loops are `decodeKeyColumn`'s written again, not shared: with `decodeKeyColumn` calling this
+ * with an identity maker, the makers' call site saw one more function and both took 10% longer.
  *
  * @example
  * decodeKeyColumnWith(column, (key, row) => [key, counts[row]]); // [["a", 2], ["é", 1]]
