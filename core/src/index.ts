@@ -27,6 +27,7 @@ export {
   StreamingContext,
 } from "./context/streaming-context.js";
 export { type Batch, batchRecords, batchSize } from "./dstream/batch.js";
+export type { ColumnsFunction } from "./dstream/column-mapped-dstream.js";
 export {
   DStream,
   type NamedWindowOptions,
@@ -38,6 +39,12 @@ export {
 } from "./dstream/dstream.js";
 export { MapWithStateDStream } from "./dstream/map-with-state-dstream.js";
 export type { NamedReduction } from "./dstream/named-reductions.js";
+export type {
+  NumberColumns,
+  PairColumns,
+  TextColumns,
+  Utf8Rows,
+} from "./dstream/partition-columns.js";
 export type { State, StateSpec } from "./dstream/state.js";
 export type { ScopeHolder, StreamOwner, StreamScope } from "./dstream/stream-scope.js";
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";

@@ -5,6 +5,7 @@ import type { Duration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
 import { type Batch, batchRecords, batchSize } from "./batch.js";
 import { type ByteParser, checkByteParser, type TextRecord } from "./byte-parser.js";
+import type { ColumnsFunction } from "./column-mapped-dstream.js";
 import { ColumnarBatch } from "./columnar-batch.js";
 import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
@@ -467,6 +468,46 @@ export abstract class DStream<T> {
     fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
   ): DStream<U> {
     return new this.scope.operators.MapPartitionedDStream(this, fn);
+  }
+
+  /**
+   * A stream of what `fn` returns for each partition of strings read as UTF-8 rows
+   * (`text.bytes.subarray(text.offsets[i], text.offsets[i + 1])` is row `i`), like PySpark's
+   * `mapInArrow`. After a byte parser the rows are the parser's own bytes and no string is made
+   * per record; any other partition is encoded first.
+   *
+   * @example
+   * const bytes = ctx.source("socket", options).lines().mapTextColumns(({ text }) => [text.bytes.length]);
+   */
+  mapTextColumns<U>(this: DStream<string>, fn: ColumnsFunction<"text", U>): DStream<U> {
+    return new this.scope.operators.ColumnMappedDStream(this, "text", fn);
+  }
+
+  /**
+   * A stream of what `fn` returns for each partition of `[string, number]` pairs read as
+   * columns: the keys as UTF-8 rows and the values as a `Float64Array`. After a named reduction
+   * of parsed bytes (`words().countByValue()`) they are its own columns, and no key string is
+   * made per record; any other partition is encoded first.
+   *
+   * @example
+   * counts.mapPairColumns(({ keys, values }) => [keys.bytes.length, values.length]);
+   */
+  mapPairColumns<U>(
+    this: DStream<readonly [string, number]>,
+    fn: ColumnsFunction<"pairs", U>,
+  ): DStream<U> {
+    return new this.scope.operators.ColumnMappedDStream(this, "pairs", fn);
+  }
+
+  /**
+   * A stream of what `fn` returns for each partition of numbers read as one `Float64Array`
+   * (a numeric parser's own column, or the records copied into one).
+   *
+   * @example
+   * const sums = ctx.source("file", options).lines().jsonNumberField("t").mapNumberColumns(({ values }) => [values.reduce((a, b) => a + b, 0)]);
+   */
+  mapNumberColumns<U>(this: DStream<number>, fn: ColumnsFunction<"numbers", U>): DStream<U> {
+    return new this.scope.operators.ColumnMappedDStream(this, "numbers", fn);
   }
 
   /**

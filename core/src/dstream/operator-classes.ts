@@ -1,6 +1,7 @@
 import type { BatchMappedDStream } from "./batch-mapped-dstream.js";
 import type { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import type { CoGroupedDStream } from "./co-grouped-dstream.js";
+import type { ColumnMappedDStream } from "./column-mapped-dstream.js";
 import type { FilteredDStream } from "./filtered-dstream.js";
 import type { FlatMappedDStream } from "./flat-mapped-dstream.js";
 import type { FlatMappedValuesDStream } from "./flat-mapped-values-dstream.js";
@@ -30,6 +31,7 @@ export interface OperatorClasses {
   BatchMappedDStream: typeof BatchMappedDStream;
   ByteParsedDStream: typeof ByteParsedDStream;
   CoGroupedDStream: typeof CoGroupedDStream;
+  ColumnMappedDStream: typeof ColumnMappedDStream;
   FilteredDStream: typeof FilteredDStream;
   FlatMappedDStream: typeof FlatMappedDStream;
   FlatMappedValuesDStream: typeof FlatMappedValuesDStream;

@@ -1,6 +1,7 @@
 import { BatchMappedDStream } from "./batch-mapped-dstream.js";
 import { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import { CoGroupedDStream } from "./co-grouped-dstream.js";
+import { ColumnMappedDStream } from "./column-mapped-dstream.js";
 import { FilteredDStream } from "./filtered-dstream.js";
 import { FlatMappedDStream } from "./flat-mapped-dstream.js";
 import { FlatMappedValuesDStream } from "./flat-mapped-values-dstream.js";
@@ -31,6 +32,7 @@ export const OPERATORS: OperatorClasses = Object.freeze({
   BatchMappedDStream,
   ByteParsedDStream,
   CoGroupedDStream,
+  ColumnMappedDStream,
   FilteredDStream,
   FlatMappedDStream,
   FlatMappedValuesDStream,

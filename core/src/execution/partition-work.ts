@@ -1,3 +1,4 @@
+import { readsColumns } from "../dstream/column-mapped-dstream.js";
 import { type ColumnarPartition, materialise } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
 import { applyChain, pairColumnsFromRows } from "../dstream/fused-chain.js";
@@ -55,24 +56,24 @@ export function runTask(
     }
     return stream;
   };
-  let records: ReadonlyArray<unknown>;
+  let records: ReadonlyArray<unknown> | undefined;
+  let columns: ColumnarPartition | undefined;
   const { input } = task;
   if (input.kind === "records") {
     records = input.records;
   } else if (input.kind === "strings") {
     records = recordsOfStrings(input.strings);
   } else if (input.kind === "columns") {
-    records = materialise(revived(input.columns));
+    columns = revived(input.columns);
   } else {
     const read = annotate(input.shuffleId, () =>
       readShuffle(shuffleOf(find(input.shuffleId)), input.buckets, kernels, phases),
     );
     if (!Array.isArray(read)) {
-      const columns = read as ColumnarPartition;
+      columns = read as ColumnarPartition;
       if (columns.kind === "pairs" && task.chain.length === 0 && task.output.kind === "records") {
         return utf8Groups(columns, phases);
       }
-      records = materialise(columns);
     } else if (task.chain.length === 0 && task.output.kind === "records") {
       // A reduce side's own `[string, number]` rows travel as one string and two arrays.
       const started = performance.now();
@@ -84,7 +85,7 @@ export function runTask(
       records = read;
     }
   }
-  const operators = task.chain.map((id) => {
+  const chained = task.chain.map((id) => {
     const stream = find(id);
     if (!isPartitionOperator(stream)) {
       throw new SluiceError(
@@ -94,11 +95,25 @@ export function runTask(
     }
     return stream;
   });
-  // Consecutive per-record operators run as one loop; feeding a named reduction, their pairs go
-  // straight into its columns.
   const { output } = task;
   const shuffle = output.kind === "records" ? undefined : find(output.shuffleId);
   const started = performance.now();
+  // Columns go to an operator that reads them as they are, or are decoded for the chain.
+  let operators = chained;
+  if (columns !== undefined) {
+    const first = chained[0];
+    if (first !== undefined && readsColumns(first)) {
+      records = first.applyToColumns(columns, task.partition);
+      operators = chained.slice(1);
+    } else {
+      records = materialise(columns);
+    }
+  }
+  if (records === undefined) {
+    throw new SluiceError("SLUICE_INTERNAL", "a task's input gave neither records nor columns");
+  }
+  // Consecutive per-record operators run as one loop; feeding a named reduction, their pairs go
+  // straight into its columns.
   // A chain of per-record operators into reduceByKey/combineByKey: one loop into the combiners.
   const through = shuffle === undefined ? undefined : mapSideThroughOf(shuffle);
   if (

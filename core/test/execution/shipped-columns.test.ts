@@ -87,3 +87,40 @@ describe("columns shipped to an executor", () => {
     expect(materialise(revived(clone(shippable(text))))).toEqual(["x", "yz"]);
   });
 });
+
+describe("columns shipped to a column-mapped operator", () => {
+  it("are handed to it as they arrived, and the rest of the chain gets its records", () => {
+    const ctx = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
+    const input = new TestInputDStream<[string, number]>(ctx, [], 1);
+    const given: Uint8Array[] = [];
+    const sizes = input.mapPairColumns(({ rows, keys, values }, partition) => {
+      given.push(keys.bytes);
+      return Array.from({ length: rows }, (_, row) => [
+        partition,
+        (keys.offsets[row + 1] as number) - (keys.offsets[row] as number),
+        values[row] as number,
+      ]);
+    });
+    const out = sizes.map(([partition, bytes, count]) => `${partition}:${bytes}:${count}`);
+    const arrived = clone(
+      shippable({ kind: "pairs", keys: keyColumnFromStrings(["ab", "é"]), values: 3 }),
+    );
+    const result = runTask(
+      ctx.scope.streams,
+      {
+        jobKey: 1,
+        time: 1000,
+        partition: 1,
+        streamId: out.id,
+        chain: [sizes.id, out.id],
+        input: { kind: "columns", columns: arrived },
+        output: { kind: "records" },
+      },
+      kernels,
+    );
+    expect(result).toMatchObject({ kind: "records", records: ["1:2:3", "1:2:3"] });
+    // Not decoded into strings and encoded again: the very bytes that arrived.
+    expect(given).toHaveLength(1);
+    expect(given[0]).toBe((arrived as { keys: { keys: Uint8Array } }).keys.keys);
+  });
+});
