@@ -54,7 +54,7 @@ describe("an operation over a partition's columns", () => {
     const { count, mapped } = jobs.seenBuffers;
     expect(mapped.length).toBeGreaterThan(0);
     expect(mapped.length).toBe(count.length);
-    mapped.forEach((buffer, i) => expect(buffer).toBe(count[i]));
+    for (const [i, buffer] of mapped.entries()) expect(buffer).toBe(count[i]);
   });
 
   it("runs on the executors as one task per count partition, with the driver's results", async () => {
