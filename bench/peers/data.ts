@@ -51,3 +51,28 @@ export function readLines(path: string): string[] {
   if (lines.at(-1) === "") lines.pop();
   return lines;
 }
+
+/** Bytes a socket or file source hands over per record: 64 KiB, as a socket's reads. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Reads a batch file into the byte records a socket or file source would deliver: chunks of
+ * about `chunkBytes`, each cut after a line's `\n` (untimed, as `readLines`).
+ */
+export function readChunks(path: string, chunkBytes = CHUNK_BYTES): Uint8Array[] {
+  const bytes = new Uint8Array(readFileSync(path));
+  const chunks: Uint8Array[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = Math.min(bytes.length, start + chunkBytes);
+    if (end < bytes.length) {
+      // A line longer than a chunk is kept whole: a record never ends inside a word.
+      const before = bytes.lastIndexOf(0x0a, end - 1);
+      const after = bytes.indexOf(0x0a, end);
+      end = before >= start ? before + 1 : after === -1 ? bytes.length : after + 1;
+    }
+    chunks.push(bytes.subarray(start, end));
+    start = end;
+  }
+  return chunks;
+}

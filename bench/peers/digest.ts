@@ -1,3 +1,5 @@
+import type { PairColumns } from "sluice";
+
 /**
  * The digest every peer contender computes over its word counts, in TypeScript, Rust and Java
  * alike: FNV-1a 64 of each word's UTF-8 bytes, then the sums (mod 2^32) of its high and low
@@ -33,10 +35,16 @@ export class Digest {
   }
 
   private addBytes(bytes: Uint8Array, count: number): void {
+    this.addUtf8(bytes, 0, bytes.length, count);
+  }
+
+  /** Adds one word given as its UTF-8 bytes, `bytes[start..end)`, with its count. */
+  addUtf8(bytes: Uint8Array, start: number, end: number, count: number): void {
+    if (count === 0) return;
     let hi = 0xcbf29ce4;
     let lo = 0x84222325;
-    for (const byte of bytes) {
-      lo = (lo ^ byte) >>> 0;
+    for (let i = start; i < end; i++) {
+      lo = (lo ^ (bytes[i] as number)) >>> 0;
       const low = lo * 0x1b3;
       hi = (Math.imul(hi, 0x1b3) + Math.floor(low / 4294967296) + (lo << 8)) >>> 0;
       lo = low >>> 0;
@@ -69,6 +77,21 @@ export class Digest {
     const hex = (n: number) => n.toString(16).padStart(8, "0");
     return `${withDistinct ? this.distinct : "-"} distinct, ${this.words} words, ${hex(this.hi)}${hex(this.lo)}`;
   }
+}
+
+/** The digest of word counts given as columns: the words' UTF-8 rows and their counts. */
+export function digestOfColumns({ rows, keys, values }: PairColumns): Digest {
+  const digest = new Digest();
+  const { bytes, offsets } = keys;
+  for (let row = 0; row < rows; row++) {
+    digest.addUtf8(
+      bytes,
+      offsets[row] as number,
+      offsets[row + 1] as number,
+      values[row] as number,
+    );
+  }
+  return digest;
 }
 
 /** The digest of word counts given as pairs. */

@@ -4,10 +4,13 @@
  * driver, into `digests`.
  */
 import { type DStream, defineJob } from "sluice";
-import { Digest, digestOf } from "./digest.js";
+import { Digest, digestOf, digestOfColumns } from "./digest.js";
 
-/** Batches each run's queue input serves, by run name. */
-export const queues = new Map<string, string[][]>();
+/**
+ * Batches each run's queue input serves, by run name: lines as strings for the lambda form,
+ * byte chunks (as a socket or file source delivers them) for the columnar form.
+ */
+export const queues = new Map<string, string[][] | Uint8Array[][]>();
 /** Each run's digests, one per batch, by run name. */
 export const digests = new Map<string, Digest[]>();
 
@@ -41,9 +44,8 @@ export const wordCount = defineJob((ctx, args: WordCountArgs) => {
           ctx.source("socket", { host, port, onServerClose: "end" }).words().countByValue();
   } else {
     const queue = queues.get(args.name) ?? [];
-    const lines = ctx.queueStream(queue);
     if (args.form === "lambda") {
-      const pairs = lambdaPairs(lines);
+      const pairs = lambdaPairs(ctx.queueStream(queue as string[][]));
       counts =
         window === 0
           ? pairs.reduceByKey((a, b) => a + b)
@@ -54,10 +56,8 @@ export const wordCount = defineJob((ctx, args: WordCountArgs) => {
               filter: ([, count]) => count !== 0,
             });
     } else {
-      counts =
-        window === 0
-          ? lines.words().countByValue()
-          : lines.words().countByValueAndWindow(window, slide);
+      const words = ctx.queueStream(queue as Uint8Array[][]).words();
+      counts = window === 0 ? words.countByValue() : words.countByValueAndWindow(window, slide);
     }
   }
   const out: Digest[] = [];
@@ -66,12 +66,19 @@ export const wordCount = defineJob((ctx, args: WordCountArgs) => {
     digest.merge(halves);
     return digest;
   };
-  // Each partition is digested where its words become JS values, as Spark's contender digests
-  // its partitions on the executors (`mapPartitions(digest).collect()`): columns and the
-  // executors' reduce outputs are digested in a task (under local[N], decoded on the executor
-  // that digests them); the lambda window's pairs, which Sluice keeps on the driver as JS values,
-  // in the output (shipping them to a task would cost more than the digest).
-  if (args.form === "columnar" || window === 0) {
+  // Each partition is digested in a task, as Spark's contender digests its partitions on the
+  // executors (`mapPartitions(digest).collect()`): the columnar form's counts from their
+  // columns (the words' UTF-8 bytes, as the Rust limit hashes them; Spark's digest encodes its
+  // strings to UTF-8), the lambda form's from its pairs. The lambda window's pairs, which Sluice
+  // keeps on the driver as JS values, are digested in the output (shipping them to a task would
+  // cost more than the digest).
+  if (args.form === "columnar") {
+    counts
+      .mapPairColumns((columns) => [digestOfColumns(columns).halves()])
+      .foreachBatch((batch) => {
+        out.push(batch.partitions.flat().reduce(add, new Digest()));
+      });
+  } else if (window === 0) {
     counts
       .mapPartitions((partition) => [digestOf(partition).halves()])
       .foreachBatch((batch) => {

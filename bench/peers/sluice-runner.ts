@@ -4,11 +4,13 @@
  *   sluice-runner.ts <lambda|columnar> <master> batches <total> <window_batches> <file>...
  *   sluice-runner.ts <lambda|columnar> <master> socket <host> <port> <expected_words> <interval_ms>
  * Batches run on a manual clock, one after the other; a batch's time runs from moving the clock
- * to the end of its output (the digest). The socket run uses the real clock.
+ * to the end of its output (the digest); the lambda form's queue holds lines as strings, the
+ * columnar form's byte records as a socket or file source delivers them. The socket run uses
+ * the real clock.
  */
 import { createJobContext } from "sluice";
 import { ManualClock } from "sluice/testing";
-import { readLines } from "./data.js";
+import { readChunks, readLines } from "./data.js";
 import { Digest } from "./digest.js";
 import { digests, queues, type WordCountArgs } from "./sluice-jobs.js";
 
@@ -22,10 +24,14 @@ const formName: WordCountArgs["form"] = form;
 const name = `${form}-${master}`;
 
 async function runBatches(total: number, windowBatches: number, files: string[]): Promise<void> {
-  const inputs = files.map(readLines);
+  // Each form's input as it would arrive: lines as strings, or a source's byte records.
+  const batchesOf = <T>(inputs: T[][]) =>
+    Array.from({ length: total }, (_, i) => inputs[i % inputs.length] as T[]);
   queues.set(
     name,
-    Array.from({ length: total }, (_, i) => inputs[i % inputs.length] as string[]),
+    formName === "lambda"
+      ? batchesOf(files.map(readLines))
+      : batchesOf(files.map((file) => readChunks(file))),
   );
   const clock = new ManualClock(0);
   const args: WordCountArgs = { name, form: formName, windowBatches, batchIntervalMs: 1000 };
