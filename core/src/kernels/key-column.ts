@@ -347,7 +347,8 @@ export function validRowNumbers(valid: Uint8Array): Uint32Array | undefined {
 
 /**
  * Packs byte values (such as message values, already `Uint8Array`s) into one key column with a
- * single copy of each value and no strings.
+ * single copy of each value and no strings. Values that lie back to back in one buffer (slices
+ * of one read) become a view of it instead, with no copy.
  *
  * @example
  * keyColumnFromBuffers([Buffer.from("a b"), Buffer.from("c")]); // keys "a bc", offsets [0, 3, 4]
@@ -355,11 +356,25 @@ export function validRowNumbers(valid: Uint8Array): Uint32Array | undefined {
 export function keyColumnFromBuffers(values: readonly Uint8Array[]): KeyColumn {
   const offsets = new Uint32Array(values.length + 1);
   let total = 0;
+  let adjacent = values.length > 0;
+  const first = values[0];
   for (let row = 0; row < values.length; row++) {
-    total += (values[row] as Uint8Array).length;
+    const value = values[row] as Uint8Array;
+    if (
+      adjacent &&
+      (value.buffer !== first?.buffer || value.byteOffset !== first.byteOffset + total)
+    ) {
+      adjacent = false;
+    }
+    total += value.length;
     offsets[row + 1] = total;
   }
-  const keys = new Uint8Array(total);
+  if (adjacent && first !== undefined) {
+    return { keys: new Uint8Array(first.buffer, first.byteOffset, total), offsets };
+  }
+  // Not zero-filled first: every byte is written below.
+  const bytes = Buffer.allocUnsafeSlow(total);
+  const keys = new Uint8Array(bytes.buffer, bytes.byteOffset, total);
   for (let row = 0; row < values.length; row++)
     keys.set(values[row] as Uint8Array, offsets[row] as number);
   return { keys, offsets };

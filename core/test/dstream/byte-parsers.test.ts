@@ -106,6 +106,36 @@ describe.each(ENGINES)("byte parsers as stream operations (%s kernels)", (_name,
     );
   });
 
+  it("read records sliced back to back from one buffer as records each copied alone", async () => {
+    await fc.assert(
+      fc.asyncProperty(batchesOf(text), async (batches) => {
+        // Each batch's values slices of one buffer, in order (as a source's one read), and the
+        // same values each in its own buffer.
+        const sliced = batches.map((batch) => {
+          const bytes = batch.map((value) => encoder.encode(value));
+          const read = Buffer.concat(bytes);
+          let at = 0;
+          return bytes.map((value) => {
+            at += value.length;
+            return read.subarray(at - value.length, at);
+          });
+        });
+        const copied = sliced.map((batch) => batch.map((value) => value.slice()));
+        const values = (inputs: Uint8Array[][]) =>
+          runBatches({ inputs: [inputs], kernels }, (s: DStream<Uint8Array>) =>
+            s.lines().countByValue(),
+          );
+        expect(await values(sliced)).toEqual(await values(copied));
+        expect(await values(sliced)).toEqual(
+          await runBatches({ inputs: [batches], kernels }, (s: DStream<string>) =>
+            s.flatMap(linesOf).countByValue(),
+          ),
+        );
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("csvColumn(i) gives field i of every record that has it", async () => {
     await fc.assert(
       fc.asyncProperty(

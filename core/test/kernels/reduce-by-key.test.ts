@@ -123,4 +123,29 @@ describe("key column helpers", () => {
     expect(Array.from(column.offsets)).toEqual([0, 6, 6, 10]);
     expect(decodeKeyColumn(column)).toEqual(["héllo", "", "🙂"]);
   });
+
+  it("packs values that lie back to back in one buffer as a view of it, and copies any other", () => {
+    const read = new TextEncoder().encode("xxa b\nc\ndé\n");
+    const slices = [
+      read.subarray(2, 6),
+      read.subarray(6, 8),
+      read.subarray(8, 8),
+      read.subarray(8),
+    ];
+    const view = keyColumnFromBuffers(slices);
+    expect(view.keys.buffer).toBe(read.buffer);
+    expect(view.keys.byteOffset).toBe(2);
+    expect(decodeKeyColumn(view)).toEqual(["a b\n", "c\n", "", "dé\n"]);
+    // A gap, an order that is not the buffer's, or a second buffer: copied.
+    for (const values of [
+      [read.subarray(2, 5), read.subarray(6, 8)],
+      [read.subarray(6, 8), read.subarray(2, 6)],
+      [read.subarray(2, 6), read.slice(6, 8)],
+    ]) {
+      const copied = keyColumnFromBuffers(values);
+      expect(copied.keys.buffer).not.toBe(read.buffer);
+      expect(Buffer.from(copied.keys)).toEqual(Buffer.concat(values));
+    }
+    expect(Array.from(keyColumnFromBuffers([]).offsets)).toEqual([0]);
+  });
 });
