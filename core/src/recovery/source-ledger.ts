@@ -49,6 +49,13 @@ export const AWAIT_COPIES_MS = 60 * 60_000;
  */
 export const MAX_AWAITED_IDS = 100_000;
 
+/**
+ * The most ids of records the log let go that a source keeps, to drop copies a broker sends
+ * after a lost connection: no record is read while the connection is down, so those read just
+ * before it are the newest here however long it stays down. About 7 MB of ids at most.
+ */
+export const MAX_ACKNOWLEDGED_IDS = 100_000;
+
 /** The id of a record logged before a crash, whose copy the broker may still send. */
 interface AwaitedId {
   /** The running time it was awaited in earlier runs (from the checkpoint). */
@@ -95,6 +102,11 @@ export interface SourceLedgerOptions {
   readonly awaitCopiesMs?: number;
   /** The most such ids kept; beyond it the oldest go, with a warning. Default `MAX_AWAITED_IDS`. */
   readonly maxAwaitedIds?: number;
+  /**
+   * The most ids of records the log let go that are still known, the newest; a copy of one of
+   * them is dropped. Default `MAX_ACKNOWLEDGED_IDS`.
+   */
+  readonly maxAcknowledgedIds?: number;
   /** The wall clock measuring that running time. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -132,6 +144,14 @@ export class SourceLedger {
    * running time passed, so a late copy is still dropped by a later run.
    */
   readonly #awaitedIds = new Map<string, AwaitedId>();
+  /**
+   * Ids of records whose log entries checkpoints let go, oldest first, at most
+   * `maxAcknowledgedIds`. Their acknowledgement went out when they were logged, but one sent just
+   * before a lost connection may never have reached the broker, which sends the record again
+   * once the source reconnects — after checkpoints let its entry go, when the connection stayed
+   * down longer than a checkpoint interval.
+   */
+  readonly #acknowledgedIds = new Set<string>();
   /** When this run opened the log: its running time so far is measured from here. */
   #startedAt: number;
   /**
@@ -547,8 +567,15 @@ export class SourceLedger {
   async truncateThrough(sequence: number | undefined): Promise<void> {
     if (this.#wal === undefined || sequence === undefined) return;
     await this.#wal.truncateThrough(sequence);
+    const max = this.#options.maxAcknowledgedIds ?? MAX_ACKNOWLEDGED_IDS;
     for (const [id, logged] of this.#loggedIds) {
-      if (logged <= sequence) this.#loggedIds.delete(id);
+      if (logged > sequence) continue;
+      this.#loggedIds.delete(id);
+      if (max > 0) this.#acknowledgedIds.add(id);
+    }
+    for (const id of this.#acknowledgedIds) {
+      if (this.#acknowledgedIds.size <= max) break;
+      this.#acknowledgedIds.delete(id);
     }
   }
 
@@ -623,12 +650,17 @@ export class SourceLedger {
     );
   }
 
-  // A copy of a record already in the log, or logged before a crash (awaited): its
-  // acknowledgement was lost (a crash between the log write and the broker receiving the ack, or
-  // a lost connection), so the broker sent it again.
+  // A copy of a record already in the log, logged before a crash (awaited), or let go from the
+  // log lately: its acknowledgement was lost (a crash between the log write and the broker
+  // receiving the ack, or a lost connection), so the broker sent it again.
   #withoutLoggedCopies(records: readonly SourceRecord[]): SourceRecord[] {
     const recordId = this.#options.recordId;
-    if (recordId === undefined || (this.#loggedIds.size === 0 && this.#awaitedIds.size === 0)) {
+    if (
+      recordId === undefined ||
+      (this.#loggedIds.size === 0 &&
+        this.#awaitedIds.size === 0 &&
+        this.#acknowledgedIds.size === 0)
+    ) {
       return [...records];
     }
     const fresh = records.filter((record) => {
@@ -636,7 +668,7 @@ export class SourceLedger {
       if (id === undefined) return true;
       const awaited = this.#awaitedIds.get(id);
       if (awaited !== undefined) awaited.seenAfter = this.#previousCheckpoint;
-      return awaited === undefined && !this.#loggedIds.has(id);
+      return awaited === undefined && !this.#loggedIds.has(id) && !this.#acknowledgedIds.has(id);
     });
     if (fresh.length < records.length) {
       this.#duplicatesDropped += records.length - fresh.length;

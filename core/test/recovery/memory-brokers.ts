@@ -1,6 +1,7 @@
 import type { SourceRecord } from "sluice";
 import {
   defineSource,
+  NotConnectedError,
   type ReadResult,
   readColumnsResult,
   type Source,
@@ -163,6 +164,22 @@ export class MemoryQueue {
     return this.#ready.length;
   }
 
+  /** Connections lost so far: a source that sees a new one reconnects. */
+  connectionsLost = 0;
+
+  /**
+   * The consumer's connection dropped: what it had not acknowledged (acknowledgements sent but
+   * lost with the connection too) goes back to the queue, and its next read fails with
+   * `NotConnectedError`, so it reconnects.
+   */
+  loseConnection(): void {
+    this.connectionsLost++;
+    const requeued = [...this.#unacked.values()].flat();
+    this.#unacked.clear();
+    this.#ready.unshift(...requeued);
+    for (const wake of [...this.#waiters]) wake();
+  }
+
   /** The consumer died: what it had not acknowledged goes back to the queue. */
   crash(): void {
     this.generation++;
@@ -220,18 +237,25 @@ class MemoryQueueSource implements Source {
   readonly #generation: number;
   #closed = false;
   #counter = 0;
+  #connection: number;
 
   constructor(queue: MemoryQueue) {
     this.#queue = queue;
     this.#generation = queue.generation;
+    this.#connection = queue.connectionsLost;
   }
 
-  async connect(): Promise<void> {}
+  async connect(): Promise<void> {
+    this.#connection = this.#queue.connectionsLost;
+  }
 
   async read(signal: AbortSignal): Promise<ReadResult> {
     for (;;) {
       if (this.#dead) await untilAborted(signal);
       if (signal.aborted) return { records: [], ack: () => undefined };
+      if (this.#connection !== this.#queue.connectionsLost) {
+        throw new NotConnectedError("the memory queue dropped the connection");
+      }
       const delivery = this.#queue.take();
       if (delivery !== undefined) {
         const settle = (error?: unknown): void => {
