@@ -4,12 +4,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import type { Source } from "sluice/connector";
 import { SourceRecordColumns, SourceRecordColumnsBuilder } from "sluice/connector";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SourceLedger } from "../../src/recovery/source-ledger.js";
+import type { SourceLedger } from "../../src/recovery/source-ledger.js";
 import { WriteAheadLog } from "../../src/recovery/write-ahead-log.js";
+import { testLedger } from "./ledger-harness.js";
 
 const encoder = new TextEncoder();
 let root: string;
@@ -22,19 +22,7 @@ afterEach(async () => {
 });
 
 function ledger(wal: WriteAheadLog | undefined): SourceLedger {
-  return new SourceLedger({
-    name: "source:broker#1",
-    wal,
-    recovered: undefined,
-    replays: new Map(),
-    firstStartedAt: 0,
-    replayTimeoutMs: 1_000,
-    logger: pino({ level: "silent" }),
-    onReplayProblem: (problem) => {
-      throw new Error(problem);
-    },
-    recordId: undefined,
-  });
+  return testLedger({ name: "source:broker#1", wal });
 }
 
 function brokerBatch(): SourceRecordColumns {

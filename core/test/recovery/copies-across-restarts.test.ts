@@ -8,10 +8,11 @@ import type { Source, SourceRecord } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import type { CheckpointData, InputCheckpoint } from "../../src/recovery/checkpoint-data.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/recovery/envelope.js";
-import { AWAIT_COPIES_MS, SourceLedger } from "../../src/recovery/source-ledger.js";
+import { AWAIT_COPIES_MS, type SourceLedger } from "../../src/recovery/source-ledger.js";
 import { WriteAheadLog } from "../../src/recovery/write-ahead-log.js";
 import { secondRunAfterLostAcks } from "./copies-job.js";
 import { folderPerTest, ManualClock, processed, startJob } from "./job-harness.js";
+import { testLedger } from "./ledger-harness.js";
 import { until } from "./memory-brokers.js";
 
 const folder = folderPerTest("sluice-copies-across-restarts-");
@@ -168,17 +169,11 @@ async function restartedLedger(
 }> {
   const clock = { now: 1_000_000 };
   const lines: string[] = [];
-  const ledger = new SourceLedger({
+  const ledger = testLedger({
     name: "queue",
     wal: new WriteAheadLog(join(folder.path, "wal")),
     recovered: { name: "queue", offsets: new Map(), walSequence: 0, awaitedIds: new Map(awaited) },
-    replays: new Map(),
-    firstStartedAt: 0,
-    replayTimeoutMs: 1_000,
     logger: pino({ level: "info" }, { write: (line: string) => lines.push(line) }),
-    onReplayProblem: (problem) => {
-      throw new Error(problem);
-    },
     recordId: (record) => decoder.decode(record.value),
     now: () => clock.now,
     ...options,

@@ -3,13 +3,12 @@
 // log entries go: the ledger still knows their ids, so the copies are dropped.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { pino } from "pino";
 import type { Source, SourceRecord } from "sluice/connector";
 import { describe, expect, it } from "vitest";
-import { SourceLedger } from "../../src/recovery/source-ledger.js";
 import { WriteAheadLog } from "../../src/recovery/write-ahead-log.js";
 import { wordTotalsById } from "./copies-job.js";
 import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
+import { testLedger } from "./ledger-harness.js";
 import { MemoryQueue, until } from "./memory-brokers.js";
 
 const folder = folderPerTest("sluice-copies-lost-connection-");
@@ -72,17 +71,9 @@ const message = (text: string): SourceRecord => ({
 
 describe("the ids of records the log let go", () => {
   it("keeps the newest maxAcknowledgedIds of them and drops copies of those only", async () => {
-    const ledger = new SourceLedger({
+    const ledger = testLedger({
       name: "queue",
       wal: new WriteAheadLog(join(folder.path, "wal")),
-      recovered: undefined,
-      replays: new Map(),
-      firstStartedAt: 0,
-      replayTimeoutMs: 1_000,
-      logger: pino({ level: "silent" }),
-      onReplayProblem: (problem) => {
-        throw new Error(problem);
-      },
       recordId: (record) => decoder.decode(record.value),
       maxAcknowledgedIds: 2,
     });
