@@ -141,6 +141,9 @@ export function columnsOfRecords<K extends ColumnsKind>(
 
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (Array.isArray(value)) {
+    const types = value.map((item: unknown) => (item === null ? "null" : typeof item));
+    return value.length <= 3 ? `a [${types.join(", ")}] array` : `an array of ${value.length}`;
+  }
   return `a ${typeof value}`;
 }

@@ -116,7 +116,7 @@ describe("an operation over a partition's columns", () => {
       ).rejects.toMatchObject({
         code: "SLUICE_INVALID_RECORD",
         message: expect.stringMatching(
-          /mapPairColumns: record 1 of partition 0 is an array of 2, not a \[string, number\] pair/,
+          /mapPairColumns: record 1 of partition 0 is a \[string, string\] array, not a \[string, number\] pair/,
         ),
       });
     }
