@@ -224,15 +224,24 @@ function runChild(
   });
 }
 
-/** Nearest-rank percentile. */
 /**
  * Rounds of the socket run at least (not with `--quick`). A streaming contender's time there
- * depends on where the connection falls between two batch boundaries (up to one 500 ms
- * interval of waiting), and each round gives one time, so two rounds would leave its median to
- * chance.
+ * depends on where the data falls between two batch boundaries (up to one 500 ms interval of
+ * waiting), and each round gives one time: the rounds start sending at phases spread evenly
+ * over the interval (`socketPhaseMs`), the same for every contender.
  */
 const SOCKET_ROUNDS = 5;
 
+/**
+ * Where round `round` of `rounds` starts sending, in ms past a multiple of the socket run's
+ * batch interval (the streaming contenders cut batches at those multiples of the wall clock):
+ * the middles of `rounds` equal slices of the interval.
+ */
+function socketPhaseMs(round: number, rounds: number): number {
+  return Math.round(((round + 0.5) / rounds) * SOCKET_INTERVAL_MS);
+}
+
+/** Nearest-rank percentile. */
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
@@ -253,14 +262,26 @@ async function runBatchesOnce(c: Contender, w: BatchWorkload, timeoutMs: number)
   };
 }
 
-/** Runs one contender once on the socket run: elapsed ms from connection to last word counted. */
-async function runSocketOnce(c: Contender, w: SocketWorkload, timeoutMs: number) {
+/**
+ * Runs one contender once on the socket run: elapsed ms from the first byte sent (at `phaseMs`
+ * past a batch boundary) to the last word counted.
+ */
+async function runSocketOnce(c: Contender, w: SocketWorkload, timeoutMs: number, phaseMs: number) {
   let startMs: number | undefined;
   let port: number | undefined;
   const generator = track(
-    spawn(process.execPath, ["--import", "tsx", join(HERE, "socket-generator.ts"), w.file], {
-      stdio: ["ignore", "pipe", "inherit"],
-    }),
+    spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(HERE, "socket-generator.ts"),
+        w.file,
+        String(SOCKET_INTERVAL_MS),
+        String(phaseMs),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    ),
   );
   const listening = new Promise<void>((resolve) => {
     let buffered = "";
@@ -383,7 +404,7 @@ export async function benchPeers(options: {
         const run =
           w.kind === "batches"
             ? await runBatchesOnce(c, w, timeoutMs)
-            : await runSocketOnce(c, w, timeoutMs);
+            : await runSocketOnce(c, w, timeoutMs, socketPhaseMs(round, workloadRounds));
         if (run.failure !== undefined) {
           failures[i] = run.failure;
           log(`peers: ${w.id} ${c.short}: FAILED (${run.failure})`);

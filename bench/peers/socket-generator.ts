@@ -3,13 +3,19 @@
  * client as fast as it reads them, then closes the connection (later connections, such as a
  * receiver reconnecting, are closed at once). Its own process, so that it takes no time from a
  * contender running inside the benchmark. Prints `{"port"}` when listening and `{"startMs"}`
- * (wall clock, ms) when the first client connects; the benchmark ends it.
- *   socket-generator.ts <file>
+ * (wall clock, ms) when it starts sending; the benchmark ends it.
+ *   socket-generator.ts <file> [<interval_ms> <phase_ms>]
+ * With an interval and a phase, it starts sending once the wall clock is `phase_ms` past a
+ * multiple of `interval_ms`: the streaming contenders cut batches at those multiples, so the
+ * phase sets where the data falls between two batch boundaries, instead of each contender's
+ * start-up time.
  */
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 
 const data = readFileSync(process.argv[2] as string);
+const interval = Number(process.argv[3] ?? 0);
+const phase = Number(process.argv[4] ?? 0);
 const CHUNK = 64 * 1024;
 let served = false;
 const server = createServer((socket) => {
@@ -18,10 +24,16 @@ const server = createServer((socket) => {
     return;
   }
   served = true;
+  socket.on("error", () => {});
+  const now = Date.now();
+  const wait = interval > 0 ? (((phase - (now % interval)) % interval) + interval) % interval : 0;
+  setTimeout(() => send(socket), wait);
+});
+
+function send(socket: Socket): void {
   process.stdout.write(
     `${JSON.stringify({ startMs: performance.timeOrigin + performance.now() })}\n`,
   );
-  socket.on("error", () => {});
   let offset = 0;
   const pump = (): void => {
     while (offset < data.length) {
@@ -35,7 +47,7 @@ const server = createServer((socket) => {
     socket.end();
   };
   pump();
-});
+}
 server.listen(0, "127.0.0.1", () => {
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
