@@ -20,7 +20,8 @@ export type ColumnsFunction<K extends ColumnsKind, U> = (
  * that reads it as columns (PySpark's `mapInArrow` for a DStream). A partition that is already
  * columns (after a byte parser or a named reduction, not yet decoded) is handed over as it is,
  * on the driver or shipped to an executor, and no JS value is made per record; any other
- * partition is encoded from its records first.
+ * partition is encoded from its records first. The function reads the columns and must not
+ * change them: other operations may read the same batch.
  *
  * @example
  * counts.mapPairColumns(({ rows }) => [rows]); // a ColumnMappedDStream
