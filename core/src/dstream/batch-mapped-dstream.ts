@@ -1,5 +1,6 @@
 import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 
 /**
  * A whole batch through a function giving the new partitions; no batch stays no batch. Backs
@@ -9,30 +10,21 @@ import { DStream } from "./dstream.js";
  * @example
  * numbers.count(); // a BatchMappedDStream
  */
-export class BatchMappedDStream<T, U> extends DStream<U> {
+export class BatchMappedDStream<T, U> extends OneParentDStream<T, U> {
   constructor(
-    private readonly parent: DStream<T>,
+    parent: DStream<T>,
     private readonly fn: (batch: Batch<T>) => ReadonlyArray<ReadonlyArray<U>>,
     private readonly operation: string,
   ) {
-    super(parent.scope);
+    super(parent);
   }
 
   override get operatorName(): string {
     return `BatchMappedDStream(${this.operation})`;
   }
 
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
   protected async compute(time: number): Promise<Batch<U> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
-    if (batch === undefined) return undefined;
-    return { time, partitions: this.fn(batch) };
+    const batch = await this.parentBatch(time);
+    return batch && { time, partitions: this.fn(batch) };
   }
 }

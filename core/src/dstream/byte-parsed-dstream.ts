@@ -11,8 +11,9 @@ import {
 import type { Batch } from "./batch.js";
 import type { ByteParser, TextRecord } from "./byte-parser.js";
 import { ColumnarBatch, type ColumnarPartition, columnsOf, materialise } from "./columnar-batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
 import { kernelCalls, SYNC_CALL_BELOW_BYTES } from "./kernel-calls.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 
 /**
  * `lines()`, `words()`, `csvColumn(i)`, `jsonStringField(name)`, `jsonNumberField(name)`: the
@@ -25,28 +26,20 @@ import { kernelCalls, SYNC_CALL_BELOW_BYTES } from "./kernel-calls.js";
  * @example
  * ctx.source("kafka", config).words().countByValue(); // a ByteParsedDStream, then the count
  */
-export class ByteParsedDStream<T extends string | number> extends DStream<T> {
+export class ByteParsedDStream<T extends string | number> extends OneParentDStream<TextRecord, T> {
   constructor(
-    readonly parent: DStream<TextRecord>,
+    parent: DStream<TextRecord>,
     readonly parser: ByteParser,
   ) {
-    super(parent.scope);
+    super(parent);
   }
 
   override get operatorName(): string {
     return `ByteParsedDStream(${this.parser.kind})`;
   }
 
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
   protected async compute(time: number): Promise<Batch<T> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
+    const batch = await this.parentBatch(time);
     if (batch === undefined) return undefined;
     const kernels = this.scope.kernels;
     // The partitions on the native module's threads, as many at once as the job has cores.

@@ -1,6 +1,7 @@
 import type { Batch } from "./batch.js";
 import { ColumnarBatch, type ColumnarPartition, materialise } from "./columnar-batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 import {
   type ColumnsKind,
   type ColumnsOfKind,
@@ -26,29 +27,21 @@ export type ColumnsFunction<K extends ColumnsKind, U> = (
  * @example
  * counts.mapPairColumns(({ rows }) => [rows]); // a ColumnMappedDStream
  */
-export class ColumnMappedDStream<T, K extends ColumnsKind, U> extends DStream<U> {
+export class ColumnMappedDStream<T, K extends ColumnsKind, U> extends OneParentDStream<T, U> {
   constructor(
-    readonly parent: DStream<T>,
+    parent: DStream<T>,
     readonly kind: K,
     private readonly fn: ColumnsFunction<K, U>,
   ) {
-    super(parent.scope);
+    super(parent);
   }
 
   override get operatorName(): string {
     return NAMES[this.kind];
   }
 
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
   protected async compute(time: number): Promise<Batch<U> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
+    const batch = await this.parentBatch(time);
     if (batch === undefined) return undefined;
     if (batch instanceof ColumnarBatch && !batch.isMaterialised) {
       const columns = batch.columns as ReadonlyArray<ColumnarPartition>;

@@ -1,5 +1,5 @@
 import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 
 /**
  * `glom`: each partition becomes one record, an array (Spark's `GlommedDStream`).
@@ -7,23 +7,10 @@ import { DStream } from "./dstream.js";
  * @example
  * numbers.glom(); // a GlommedDStream
  */
-export class GlommedDStream<T> extends DStream<T[]> {
-  constructor(private readonly parent: DStream<T>) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
+export class GlommedDStream<T> extends OneParentDStream<T, T[]> {
   protected async compute(time: number): Promise<Batch<T[]> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
-    if (batch === undefined) return undefined;
-    return { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
+    const batch = await this.parentBatch(time);
+    return batch && { time, partitions: batch.partitions.map((p) => this.applyToPartition(p)) };
   }
 
   applyToPartition(records: ReadonlyArray<T>): T[][] {

@@ -1,5 +1,6 @@
 import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 
 /**
  * `mapPartitions`: each partition through a function (Spark's `MapPartitionedDStream`).
@@ -7,26 +8,19 @@ import { DStream } from "./dstream.js";
  * @example
  * numbers.mapPartitions((records) => [records.length]); // a MapPartitionedDStream
  */
-export class MapPartitionedDStream<T, U> extends DStream<U> {
+export class MapPartitionedDStream<T, U> extends OneParentDStream<T, U> {
   constructor(
-    readonly parent: DStream<T>,
+    parent: DStream<T>,
     private readonly fn: (records: ReadonlyArray<T>, partitionIndex: number) => Iterable<U>,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
+    super(parent);
   }
 
   protected async compute(time: number): Promise<Batch<U> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
-    if (batch === undefined) return undefined;
-    return { time, partitions: batch.partitions.map((p, i) => this.applyToPartition(p, i)) };
+    const batch = await this.parentBatch(time);
+    return (
+      batch && { time, partitions: batch.partitions.map((p, i) => this.applyToPartition(p, i)) }
+    );
   }
 
   applyToPartition(records: ReadonlyArray<T>, partitionIndex: number): U[] {

@@ -1,6 +1,7 @@
 import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
 import { computeFused } from "./fused-chain.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 import type { RecordSink, RecordStep } from "./record-step.js";
 
 /**
@@ -15,20 +16,11 @@ import type { RecordSink, RecordStep } from "./record-step.js";
  *   recordStep(next: RecordSink<number>): RecordSink<number> { return (n) => next(n * 2); }
  * }
  */
-export abstract class RecordStepDStream<T, U> extends DStream<U> implements RecordStep<T, U> {
+export abstract class RecordStepDStream<T, U>
+  extends OneParentDStream<T, U>
+  implements RecordStep<T, U>
+{
   keepsOwnBatch = false;
-
-  constructor(readonly parent: DStream<T>) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
 
   override cache(): this {
     this.keepsOwnBatch = true;

@@ -2,7 +2,8 @@ import type { SourceRecordColumns } from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { Batch } from "../dstream/batch.js";
 import { ColumnarBatch, columnsOf } from "../dstream/columnar-batch.js";
-import { DStream } from "../dstream/dstream.js";
+import type { DStream } from "../dstream/dstream.js";
+import { OneParentDStream } from "../dstream/one-parent-dstream.js";
 import type { KeyColumn } from "../kernels/kernels.js";
 import { lineText } from "./line-text.js";
 
@@ -26,28 +27,20 @@ export type LineGrouping =
  * @example
  * new LineTextDStream(ctx.source("socket", { host, port }), { by: "source" }); // DStream<string>
  */
-export class LineTextDStream extends DStream<string> {
+export class LineTextDStream extends OneParentDStream<SourceRecord, string> {
   constructor(
-    readonly parent: DStream<SourceRecord>,
+    parent: DStream<SourceRecord>,
     private readonly grouping: LineGrouping,
   ) {
-    super(parent.scope);
+    super(parent);
   }
 
   override get operatorName(): string {
     return `LineTextDStream(${this.grouping.by})`;
   }
 
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
-  }
-
   protected async compute(time: number): Promise<Batch<string> | undefined> {
-    const batch = await this.parent.getOrCompute(time);
+    const batch = await this.parentBatch(time);
     if (batch === undefined) return undefined;
     return linesOf(batch, this.grouping);
   }

@@ -174,15 +174,16 @@ export class MemoryQueue {
    */
   loseConnection(): void {
     this.connectionsLost++;
-    const requeued = [...this.#unacked.values()].flat();
-    this.#unacked.clear();
-    this.#ready.unshift(...requeued);
-    for (const wake of [...this.#waiters]) wake();
+    this.#requeueUnacknowledged();
   }
 
   /** The consumer died: what it had not acknowledged goes back to the queue. */
   crash(): void {
     this.generation++;
+    this.#requeueUnacknowledged();
+  }
+
+  #requeueUnacknowledged(): void {
     const requeued = [...this.#unacked.values()].flat();
     this.#unacked.clear();
     this.#ready.unshift(...requeued);
