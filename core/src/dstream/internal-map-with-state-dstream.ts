@@ -1,7 +1,8 @@
 import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 import { checkSavedTimedStates } from "./saved-state-checks.js";
 import { partitionByKey } from "./shuffle.js";
 import { StateImpl, type StateSpec } from "./state.js";
@@ -29,26 +30,18 @@ export interface MapWithStateRecord<K, S, E> {
  * pairs.mapWithState({ fn }); // keeps its state in an InternalMapWithStateDStream
  */
 export class InternalMapWithStateDStream<K, V, S, E>
-  extends DStream<MapWithStateRecord<K, S, E>>
+  extends OneParentDStream<readonly [K, V], MapWithStateRecord<K, S, E>>
   implements StatefulOperator
 {
   readonly stateKind = "mapWithState";
 
   constructor(
-    private readonly parent: DStream<readonly [K, V]>,
+    parent: DStream<readonly [K, V]>,
     private readonly spec: StateSpec<K, V, S, E>,
     private readonly numPartitions: number,
     private readonly timeoutMs: number | undefined,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
+    super(parent);
   }
 
   stateFingerprint(): string {

@@ -2,8 +2,9 @@ import type { Kernels, TextParser } from "../kernels/kernels.js";
 import type { Batch } from "./batch.js";
 import type { ByteParsedDStream } from "./byte-parsed-dstream.js";
 import { ColumnarBatch, type ColumnarPartition } from "./columnar-batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
 import { mapNamed, type NamedReduction, reduceNamed, wholeBatch } from "./named-reductions.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 import { countParsedPartitions, fusableParsedCount } from "./parsed-count.js";
 import {
   type MapInput,
@@ -22,23 +23,18 @@ import {
  * @example
  * pairs.reduceByKey("sum"); // a NamedReducedDStream
  */
-export class NamedReducedDStream<K> extends DStream<[K, number]> implements ShuffleOperator {
+export class NamedReducedDStream<K>
+  extends OneParentDStream<readonly [K, unknown], [K, number]>
+  implements ShuffleOperator
+{
   readonly requiresEveryParent = false;
 
   constructor(
-    readonly parent: DStream<readonly [K, unknown]>,
+    parent: DStream<readonly [K, unknown]>,
     readonly op: NamedReduction,
     readonly numPartitions: number,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
+    super(parent);
   }
 
   get shuffleParents(): ReadonlyArray<DStream<unknown>> {

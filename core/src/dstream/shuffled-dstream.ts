@@ -1,8 +1,9 @@
 import type { Batch } from "./batch.js";
 import { batchOf } from "./columnar-batch.js";
 import { CombinerTable } from "./combiner-table.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
 import { canFuseThrough, fusedChain } from "./fused-chain.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 import { applySteps, fuseSteps, type RecordStep } from "./record-step.js";
 import { type Aggregator, combineMapSide, combineReduceSide } from "./shuffle.js";
 import {
@@ -24,24 +25,19 @@ import {
  * @example
  * pairs.reduceByKey((a, b) => a + b); // a ShuffledDStream
  */
-export class ShuffledDStream<K, V, C> extends DStream<[K, C]> implements ShuffleOperator {
+export class ShuffledDStream<K, V, C>
+  extends OneParentDStream<readonly [K, V], [K, C]>
+  implements ShuffleOperator
+{
   readonly requiresEveryParent = false;
 
   constructor(
-    readonly parent: DStream<readonly [K, V]>,
+    parent: DStream<readonly [K, V]>,
     readonly aggregator: Aggregator<V, C>,
     readonly numPartitions: number,
     readonly mapSideCombine: boolean,
   ) {
-    super(parent.scope);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
+    super(parent);
   }
 
   get shuffleParents(): ReadonlyArray<DStream<unknown>> {

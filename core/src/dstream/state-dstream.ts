@@ -1,5 +1,6 @@
 import type { Batch } from "./batch.js";
-import { DStream, type UpdateStateInfo } from "./dstream.js";
+import type { DStream, UpdateStateInfo } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 import { checkSavedPairs } from "./saved-state-checks.js";
 import { cogroup, combineByKey } from "./shuffle.js";
 import {
@@ -25,26 +26,21 @@ type Update<K, V, S> = (
  * @example
  * pairs.updateStateByKey((values, total: number | undefined) => (total ?? 0) + values.length);
  */
-export class StateDStream<K, V, S> extends DStream<[K, S]> implements StatefulOperator {
+export class StateDStream<K, V, S>
+  extends OneParentDStream<readonly [K, V], [K, S]>
+  implements StatefulOperator
+{
   readonly stateKind = "updateStateByKey";
   private readonly initial: ReadonlyArray<readonly [K, S]> | undefined;
 
   constructor(
-    private readonly parent: DStream<readonly [K, V]>,
+    parent: DStream<readonly [K, V]>,
     private readonly update: Update<K, V, S>,
     private readonly numPartitions: number,
     initialState: Iterable<readonly [K, S]> | undefined,
   ) {
-    super(parent.scope);
+    super(parent);
     this.initial = initialState === undefined ? undefined : [...initialState];
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
   }
 
   stateFingerprint(): string {
