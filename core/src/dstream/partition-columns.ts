@@ -4,7 +4,8 @@ import { type ColumnarPartition, pairValues } from "./columnar-batch.js";
 
 /**
  * Strings as UTF-8 rows back to back: row `i` is `bytes.subarray(offsets[i], offsets[i + 1])`
- * (`offsets` holds `rows + 1` positions). A string is encoded as `TextEncoder` would encode it.
+ * (`offsets` holds `rows + 1` positions, from 0 to `bytes.length`). A string is encoded as
+ * `TextEncoder` would encode it.
  */
 export interface Utf8Rows {
   readonly bytes: Uint8Array;
@@ -74,8 +75,10 @@ export function columnsView<K extends ColumnsKind>(
   }
 }
 
+// `bytes` ends where the last row does (a parser's buffer may hold more after it).
 function utf8Rows(bytes: Uint8Array, offsets: Uint32Array): Utf8Rows {
-  return { bytes, offsets };
+  const end = offsets[offsets.length - 1] ?? 0;
+  return { bytes: bytes.length === end ? bytes : bytes.subarray(0, end), offsets };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { SourceRecord } from "sluice";
 import { ExecutorPool } from "sluice/advanced";
 import { runBatches } from "sluice/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { columnsView } from "../../src/dstream/partition-columns.js";
 import * as jobs from "./jobs/columns.js";
 
 const encoder = new TextEncoder();
@@ -120,5 +121,17 @@ describe("an operation over a partition's columns", () => {
         ),
       });
     }
+  });
+});
+
+describe("a partition's column views", () => {
+  it("end the bytes where the last row ends, whatever the buffer holds after it", () => {
+    const keys = { keys: new TextEncoder().encode("abcdXYZ"), offsets: Uint32Array.of(0, 1, 4) };
+    const view = columnsView({ kind: "pairs", keys, values: 2 }, "pairs");
+    expect(view?.rows).toBe(2);
+    expect(new TextDecoder().decode(view?.keys.bytes)).toBe("abcd");
+    expect(view?.keys.bytes.buffer).toBe(keys.keys.buffer);
+    expect(Array.from(view?.values ?? [])).toEqual([2, 2]);
+    expect(columnsView({ kind: "pairs", keys, values: 2 }, "text")).toBeUndefined();
   });
 });
