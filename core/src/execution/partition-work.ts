@@ -112,8 +112,6 @@ export function runTask(
   if (records === undefined) {
     throw new SluiceError("SLUICE_INTERNAL", "a task's input gave neither records nor columns");
   }
-  // Consecutive per-record operators run as one loop; feeding a named reduction, their pairs go
-  // straight into its columns.
   // A chain of per-record operators into reduceByKey/combineByKey: one loop into the combiners.
   const through = shuffle === undefined ? undefined : mapSideThroughOf(shuffle);
   if (
@@ -137,6 +135,8 @@ export function runTask(
     for (const bucket of buckets) bytes += bucketBytes(bucket);
     return { kind: "buckets", buckets, bytes, phases };
   }
+  // Consecutive per-record operators run as one loop; feeding a named reduction, their pairs go
+  // straight into its columns.
   const applied: MapInput =
     operators.length === 0
       ? records
