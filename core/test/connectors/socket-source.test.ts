@@ -84,6 +84,21 @@ describe("socket source", () => {
     expect(texts(await readRecords(source, 60))).toEqual(lines);
   });
 
+  it("keeps every line intact over many reads into its one read buffer, paused and resumed", async () => {
+    // Megabytes of lines from 0 to 5000 bytes (many longer than a read, some ending in \r\n),
+    // sent at once: reads overwrite the same buffer while lines span them and flow control
+    // pauses the socket, so a line kept as a view of that buffer would come out wrong.
+    const source = await openSource({ onServerClose: "end", maxBufferedRecords: 50 });
+    const lines = Array.from({ length: 2000 }, (_, i) =>
+      `${i}:`.padEnd((i * 7919) % 5000, String.fromCharCode(97 + (i % 26))),
+    );
+    server.sendRaw(lines.map((line, i) => `${line}${i % 3 === 0 ? "\r\n" : "\n"}`).join(""));
+    server.endClients();
+    const received = texts(await readRecords(source, lines.length));
+    expect(received.length).toBe(lines.length);
+    expect(received.findIndex((line, i) => line !== lines[i])).toBe(-1);
+  });
+
   it("reports a line longer than maxLineBytes", async () => {
     const source = await openSource({ maxLineBytes: 10 });
     server.sendRaw("short\nthis line is far too long");
