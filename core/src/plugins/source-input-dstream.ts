@@ -252,6 +252,8 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           `cannot connect (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`,
           error,
         ),
+      // What was logged or let go from the log shortly before stays known across a crash.
+      onConnectionLost: () => this.ledger?.connectionLost(),
     });
     try {
       await session.connect(signal);

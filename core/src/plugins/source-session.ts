@@ -22,6 +22,11 @@ export interface SourceSessionOptions {
   readonly connected?: boolean;
   /** Told of every failed connect before the retry (to report it as a receiver error). */
   readonly onConnectFailure?: (error: unknown, attempt: number) => void;
+  /**
+   * Told when a read finds the connection lost, before reconnecting (acknowledgements sent on
+   * it lately may have died with it).
+   */
+  readonly onConnectionLost?: () => void;
 }
 
 /**
@@ -44,6 +49,7 @@ export class SourceSession {
   readonly #logger: Logger | undefined;
   readonly #maxConnectAttempts: number;
   readonly #onConnectFailure: ((error: unknown, attempt: number) => void) | undefined;
+  readonly #onConnectionLost: (() => void) | undefined;
   #connected: boolean;
   #ended = false;
   #failedAttempts = 0;
@@ -58,6 +64,7 @@ export class SourceSession {
     this.#maxConnectAttempts = options.maxConnectAttempts ?? Number.POSITIVE_INFINITY;
     this.#connected = options.connected ?? false;
     this.#onConnectFailure = options.onConnectFailure;
+    this.#onConnectionLost = options.onConnectionLost;
   }
 
   /** True once the source reported end of input. */
@@ -126,6 +133,7 @@ export class SourceSession {
           this.#connected = false;
           this.#reconnects++;
           this.#logger?.warn({ err: error }, "source lost its connection; reconnecting");
+          this.#onConnectionLost?.();
           continue;
         }
         const requested = backoffRequest(error);

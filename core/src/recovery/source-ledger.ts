@@ -44,8 +44,9 @@ export const AWAIT_COPIES_MS = 60 * 60_000;
 /**
  * The most ids of records logged before a crash that a source keeps awaiting copies of: each
  * crash adds those it logged after its last checkpoint (about one checkpoint interval of
- * records), so only crash after crash of a busy source nears it; a checkpoint then carries a few
- * MB of ids.
+ * records), and each lost connection those of the few minutes before it, so only a busy source
+ * losing crash after crash or connection after connection nears it; a checkpoint then carries
+ * a few MB of ids.
  */
 export const MAX_AWAITED_IDS = 100_000;
 
@@ -56,10 +57,20 @@ export const MAX_AWAITED_IDS = 100_000;
  */
 export const MAX_ACKNOWLEDGED_IDS = 100_000;
 
+/**
+ * How long a dead connection can go unnoticed, so how far back before a lost connection the
+ * acknowledgements sent on it may have died: a peer that vanishes is noticed within RabbitMQ's
+ * heartbeat timeout (60 s by default, a missed heartbeat or two) or 1.5 MQTT keep-alives (90 s
+ * at the default 60 s), so three minutes covers both with room.
+ */
+export const UNCONFIRMED_ACKNOWLEDGEMENTS_MS = 3 * 60_000;
+
 /** The id of a record logged before a crash, whose copy the broker may still send. */
 interface AwaitedId {
   /** The running time it was awaited in earlier runs (from the checkpoint). */
   readonly earlierMs: number;
+  /** When this run began awaiting it (the ledger's clock): at start, or at a lost connection. */
+  readonly sinceMs: number;
   /**
    * The last checkpoint written when a copy was last dropped: the id goes once a checkpoint
    * after that one is written (the copy's acknowledgement went out a whole checkpoint ago).
@@ -107,6 +118,12 @@ export interface SourceLedgerOptions {
    * them is dropped. Default `MAX_ACKNOWLEDGED_IDS`.
    */
   readonly maxAcknowledgedIds?: number;
+  /**
+   * How long before a lost connection its acknowledgements may already have been dying: the ids
+   * of records logged or let go from the log within that time are awaited from then on (see
+   * `connectionLost`). Default `UNCONFIRMED_ACKNOWLEDGEMENTS_MS`.
+   */
+  readonly unconfirmedAcknowledgementsMs?: number;
   /** The wall clock measuring that running time. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -136,8 +153,9 @@ export class SourceLedger {
   readonly #loggedIds = new Map<string, number>();
   /**
    * Ids of records logged before a crash whose copies the broker may still send: those read
-   * back from the log at start that no checkpoint covered, and those the checkpoint recovered
-   * from still awaited. The run that logged them may have died before their acknowledgement
+   * back from the log at start that no checkpoint covered, those the checkpoint recovered from
+   * still awaited, and those logged or let go from the log shortly before a lost connection
+   * (`connectionLost`). The run that logged them may have died before their acknowledgement
    * reached the broker, which then sends them again at any time (when a consumer connects,
    * say), possibly after this run's checkpoints let their entries go and this run died too:
    * they stay known, and go into every checkpoint, until a copy came or `awaitCopiesMs` of
@@ -146,12 +164,13 @@ export class SourceLedger {
   readonly #awaitedIds = new Map<string, AwaitedId>();
   /**
    * Ids of records whose log entries checkpoints let go, oldest first, at most
-   * `maxAcknowledgedIds`. Their acknowledgement went out when they were logged, but one sent just
-   * before a lost connection may never have reached the broker, which sends the record again
-   * once the source reconnects — after checkpoints let its entry go, when the connection stayed
-   * down longer than a checkpoint interval.
+   * `maxAcknowledgedIds`, with when they were let go (the ledger's clock). Their
+   * acknowledgement went out when they were logged, but one sent just before a lost connection
+   * may never have reached the broker, which sends the record again once the source reconnects
+   * — after checkpoints let its entry go, when the connection stayed down longer than a
+   * checkpoint interval.
    */
-  readonly #acknowledgedIds = new Set<string>();
+  readonly #acknowledgedIds = new Map<string, number>();
   /** When this run opened the log: its running time so far is measured from here. */
   #startedAt: number;
   /**
@@ -183,7 +202,7 @@ export class SourceLedger {
     this.#startedAt = this.#now();
     if (options.wal !== undefined && options.recordId !== undefined) {
       for (const [id, earlierMs] of options.recovered?.awaitedIds ?? []) {
-        this.#awaitedIds.set(id, { earlierMs, seenAfter: undefined });
+        this.#awaitedIds.set(id, { earlierMs, sinceMs: this.#startedAt, seenAfter: undefined });
       }
     }
     // A record at the checkpointed offset is in the checkpoint: a copy of it is one too many.
@@ -568,15 +587,42 @@ export class SourceLedger {
     if (this.#wal === undefined || sequence === undefined) return;
     await this.#wal.truncateThrough(sequence);
     const max = this.#options.maxAcknowledgedIds ?? MAX_ACKNOWLEDGED_IDS;
+    const now = this.#now();
     for (const [id, logged] of this.#loggedIds) {
       if (logged > sequence) continue;
       this.#loggedIds.delete(id);
-      if (max > 0) this.#acknowledgedIds.add(id);
+      if (max > 0) this.#acknowledgedIds.set(id, now);
     }
-    for (const id of this.#acknowledgedIds) {
+    for (const id of this.#acknowledgedIds.keys()) {
       if (this.#acknowledgedIds.size <= max) break;
       this.#acknowledgedIds.delete(id);
     }
+  }
+
+  /**
+   * The source lost its connection: acknowledgements sent on it lately may have died with it,
+   * and the broker then sends those records again — once the source reconnects, or to the next
+   * run if this one dies first, after checkpoints let their entries go. The ids of the records
+   * in the log and of those it let go within `unconfirmedAcknowledgementsMs` are awaited from
+   * now on, so they go into every checkpoint until a copy came or the awaited time passed (as
+   * those read back from the log after a crash).
+   *
+   * @example
+   * new SourceSession(source, { onConnectionLost: () => ledger.connectionLost() });
+   */
+  connectionLost(): void {
+    if (this.#wal === undefined || this.#options.recordId === undefined || this.#abandoned) return;
+    const now = this.#now();
+    const since =
+      now - (this.#options.unconfirmedAcknowledgementsMs ?? UNCONFIRMED_ACKNOWLEDGEMENTS_MS);
+    const awaitCopy = (id: string): void => {
+      if (!this.#awaitedIds.has(id)) {
+        this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: now, seenAfter: undefined });
+      }
+    };
+    for (const [id, letGoAt] of this.#acknowledgedIds) if (letGoAt >= since) awaitCopy(id);
+    for (const id of this.#loggedIds.keys()) awaitCopy(id);
+    this.#capAwaitedIds();
   }
 
   /** Closes the log. */
@@ -592,7 +638,7 @@ export class SourceLedger {
       if (id === undefined) continue;
       this.#loggedIds.set(id, sequence);
       if (awaited && !this.#awaitedIds.has(id)) {
-        this.#awaitedIds.set(id, { earlierMs: 0, seenAfter: undefined });
+        this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: this.#startedAt, seenAfter: undefined });
       }
     }
   }
@@ -608,14 +654,14 @@ export class SourceLedger {
     const kept = new Map<string, number>();
     if (this.#awaitedIds.size === 0) return kept;
     const limit = this.#options.awaitCopiesMs ?? AWAIT_COPIES_MS;
-    const ran = Math.max(0, this.#now() - this.#startedAt);
+    const now = this.#now();
     let expired = 0;
     for (const [id, awaited] of this.#awaitedIds) {
       if (awaited.seenAfter !== undefined && awaited.seenAfter < this.#previousCheckpoint) {
         this.#awaitedIds.delete(id);
         continue;
       }
-      const awaitedMs = awaited.earlierMs + ran;
+      const awaitedMs = awaited.earlierMs + Math.max(0, now - awaited.sinceMs);
       if (awaitedMs >= limit) {
         this.#awaitedIds.delete(id);
         if (awaited.seenAfter === undefined) expired++;
@@ -646,7 +692,7 @@ export class SourceLedger {
     }
     this.#options.logger.warn(
       { input: this.name, forgotten, kept: max },
-      `forgot the ids of ${forgotten} records logged before a crash whose copies had not come yet, to keep at most ${max}: a copy of one of them that the broker still sends is counted twice`,
+      `forgot the ids of ${forgotten} records logged before a crash or a lost connection whose copies had not come yet, to keep at most ${max}: a copy of one of them that the broker still sends is counted twice`,
     );
   }
 

@@ -75,6 +75,17 @@ describe("SourceSession", () => {
     expect(session.reconnects).toBe(1);
   });
 
+  it("tells of a connection a read found lost, once, before reconnecting", async () => {
+    const source = new ScriptedSource(["ok", lost(), "ok"], [lost(), "ok"]);
+    const session = new SourceSession(source, {
+      delay: recordingDelay([]),
+      onConnectionLost: () => source.calls.push("lost"),
+    });
+    expect(await session.next(signal)).toBeDefined();
+    // A failed connect is no lost connection: told once, for the read.
+    expect(source.calls).toEqual(["connect", "read", "lost", "connect", "connect", "read"]);
+  });
+
   it("waits as long as a BackoffError asks, then reads again", async () => {
     const waits: number[] = [];
     const source = new ScriptedSource(

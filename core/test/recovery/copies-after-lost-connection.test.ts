@@ -1,6 +1,7 @@
-// Copies a broker sends again after a lost connection took their acknowledgements with it, in
-// the same run, when the connection stayed down long enough for checkpoints to let the records'
-// log entries go: the ledger still knows their ids, so the copies are dropped.
+// Copies a broker sends again after a lost connection took their acknowledgements with it, when
+// the connection stayed down long enough for checkpoints to let the records' log entries go: the
+// ledger still knows their ids, so the copies are dropped, in the same run or, when the run died
+// before the source reconnected, in the next.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Source, SourceRecord } from "sluice/connector";
@@ -61,12 +62,99 @@ describe("copies after a lost connection, in the same run", () => {
   });
 });
 
+describe("copies after a lost connection, in the next run", () => {
+  it("drops copies that come after the run died before its source reconnected", async () => {
+    const queue = new MemoryQueue();
+    const outputs = new Outputs();
+    const build = wordTotalsById(queue, outputs);
+    const clock = new ManualClock(0);
+    const job = await startJob(folder.path, clock, build);
+    running.push(job);
+    const reconnectFailed = new Promise<void>((resolve) =>
+      job.addListener({ onReceiverError: () => resolve() }),
+    );
+    // Logged, and acknowledged in vain on a connection already dying unnoticed.
+    queue.loseAcks = true;
+    queue.publish("a#1", "b#2", "a#3");
+    const input = job.scope.graph.inputs[0];
+    await until(() => input?.hasPendingData() === true, "logged");
+    queue.loseAcks = false;
+    // Checkpoints let the log go before the loss is noticed.
+    let time = 0;
+    do {
+      time += 1000;
+      clock.advance(1000);
+      await processed(job, time);
+    } while ((await segments()).length > 0);
+    // The loss is noticed and the broker stays out of reach; one more checkpoint, then the run
+    // dies before its source could reconnect.
+    queue.down = true;
+    queue.loseConnection();
+    await reconnectFailed;
+    time += 1000;
+    clock.advance(1000);
+    await processed(job, time);
+    queue.crash();
+    queue.down = false;
+    expect(queue.readyCount).toBe(3);
+
+    const next = new ManualClock(time);
+    const second = await startJob(folder.path, next, build);
+    running.push(second);
+    expect(second.recoveryReport?.checkpointTime).toBe(time);
+    await until(() => queue.acked === 3, "the copies read and acknowledged");
+    next.advance(1000);
+    await processed(second, time + 1000);
+    expect(outputs.batches("totals").at(-1)).toEqual([
+      time + 1000,
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+    ]);
+  });
+});
+
 const message = (text: string): SourceRecord => ({
   value: new TextEncoder().encode(text),
   headers: {},
   timestampMs: 0,
   partition: "queue",
   offset: text,
+});
+
+describe("the ids awaited at a lost connection", () => {
+  it("are those logged or let go within unconfirmedAcknowledgementsMs, awaited from the loss on", async () => {
+    let now = 0;
+    const ledger = testLedger({
+      name: "queue",
+      wal: new WriteAheadLog(join(folder.path, "wal")),
+      recordId: (record) => decoder.decode(record.value),
+      unconfirmedAcknowledgementsMs: 60_000,
+      awaitCopiesMs: 3_600_000,
+      now: () => now,
+    });
+    await ledger.beforeStart({} as Source);
+    const signal = AbortSignal.timeout(5_000);
+    await ledger.receive([message("old")], () => undefined, signal);
+    await ledger.truncateThrough(Number.MAX_SAFE_INTEGER);
+    now = 2 * 3_600_000;
+    await ledger.receive([message("recent")], () => undefined, signal);
+    await ledger.truncateThrough(Number.MAX_SAFE_INTEGER);
+    now += 59_000;
+    await ledger.receive([message("logged")], () => undefined, signal);
+    ledger.connectionLost();
+    // "old" was let go two hours before the loss: its acknowledgement reached the broker.
+    // Awaited from the loss, two hours into the run, not from the run's start.
+    now += 1_000;
+    expect(ledger.checkpointAt(0).awaitedIds).toEqual(
+      new Map([
+        ["recent", 1_000],
+        ["logged", 1_000],
+      ]),
+    );
+    await ledger.close();
+  });
 });
 
 describe("the ids of records the log let go", () => {

@@ -150,6 +150,8 @@ export class MemoryQueue {
   nacked = 0;
   /** While true, acknowledgements never reach the broker (lost with a dying connection). */
   loseAcks = false;
+  /** While true, the broker cannot be reached: a source's connect fails with `NotConnectedError`. */
+  down = false;
   #deliveries = 0;
 
   /** With `byteBatches`, a read hands its messages over as one byte batch (`readColumnsResult`). */
@@ -247,6 +249,7 @@ class MemoryQueueSource implements Source {
   }
 
   async connect(): Promise<void> {
+    if (this.#queue.down) throw new NotConnectedError("the memory queue cannot be reached");
     this.#connection = this.#queue.connectionsLost;
   }
 
