@@ -252,8 +252,10 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
           `cannot connect (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`,
           error,
         ),
-      // What was logged or let go from the log shortly before stays known across a crash.
+      // What was logged or let go from the log shortly before stays known across a crash, and
+      // the time the connection is down does not count toward how long copies are awaited.
       onConnectionLost: () => this.ledger?.connectionLost(),
+      onConnected: () => this.ledger?.connected(),
     });
     try {
       await session.connect(signal);

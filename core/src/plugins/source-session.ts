@@ -27,6 +27,8 @@ export interface SourceSessionOptions {
    * it lately may have died with it).
    */
   readonly onConnectionLost?: () => void;
+  /** Told after every connect that succeeded, the first one included. */
+  readonly onConnected?: () => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export class SourceSession {
   readonly #maxConnectAttempts: number;
   readonly #onConnectFailure: ((error: unknown, attempt: number) => void) | undefined;
   readonly #onConnectionLost: (() => void) | undefined;
+  readonly #onConnected: (() => void) | undefined;
   #connected: boolean;
   #ended = false;
   #failedAttempts = 0;
@@ -65,6 +68,7 @@ export class SourceSession {
     this.#connected = options.connected ?? false;
     this.#onConnectFailure = options.onConnectFailure;
     this.#onConnectionLost = options.onConnectionLost;
+    this.#onConnected = options.onConnected;
   }
 
   /** True once the source reported end of input. */
@@ -90,6 +94,7 @@ export class SourceSession {
         await this.#source.connect(signal);
         this.#connected = true;
         this.#failedAttempts = 0;
+        this.#onConnected?.();
       } catch (error) {
         if (signal.aborted || !isNotConnected(error)) throw error;
         this.#failedAttempts++;

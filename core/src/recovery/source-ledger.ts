@@ -37,7 +37,8 @@ interface HeldBlock {
  * can, an MQTT session resends on reconnect); RabbitMQ's `consumer_timeout` (30 min) bounds how
  * long even a live consumer keeps deliveries unacknowledged. An hour of runs reading from the
  * broker is well past all of them; only a run's time up to its last checkpoint counts, not the
- * time the job was down.
+ * time the job was down nor the time its source's connection was (the copies come once it is
+ * back).
  */
 export const AWAIT_COPIES_MS = 60 * 60_000;
 
@@ -69,8 +70,11 @@ export const UNCONFIRMED_ACKNOWLEDGEMENTS_MS = 3 * 60_000;
 interface AwaitedId {
   /** The running time it was awaited in earlier runs (from the checkpoint). */
   readonly earlierMs: number;
-  /** When this run began awaiting it (the ledger's clock): at start, or at a lost connection. */
-  readonly sinceMs: number;
+  /**
+   * When this run began awaiting it, in reading time (`#readingTime`): at a lost connection;
+   * `undefined` for the ids awaited from the run's start.
+   */
+  readonly sinceMs: number | undefined;
   /**
    * The last checkpoint written when a copy was last dropped: the id goes once a checkpoint
    * after that one is written (the copy's acknowledgement went out a whole checkpoint ago).
@@ -174,6 +178,13 @@ export class SourceLedger {
   /** When this run opened the log: its running time so far is measured from here. */
   #startedAt: number;
   /**
+   * Since when the source's connection is down (the ledger's clock), and how long it was down
+   * before: that time does not count toward `awaitCopiesMs` (the broker sends the copies once
+   * the source reconnects, however long that takes).
+   */
+  #downSince: number | undefined;
+  #downMs = 0;
+  /**
    * Acknowledged offsets: per `partition\0offset`, the batch that took the record (or
    * `undefined` while it waits for one), for the records a copy of which must be dropped — those
    * not yet acknowledged, and those acknowledged after the latest checkpoint (the acknowledgement
@@ -202,7 +213,7 @@ export class SourceLedger {
     this.#startedAt = this.#now();
     if (options.wal !== undefined && options.recordId !== undefined) {
       for (const [id, earlierMs] of options.recovered?.awaitedIds ?? []) {
-        this.#awaitedIds.set(id, { earlierMs, sinceMs: this.#startedAt, seenAfter: undefined });
+        this.#awaitedIds.set(id, { earlierMs, sinceMs: undefined, seenAfter: undefined });
       }
     }
     // A record at the checkpointed offset is in the checkpoint: a copy of it is one too many.
@@ -283,7 +294,7 @@ export class SourceLedger {
       this.#held.push(logged);
     }
     this.#capAwaitedIds();
-    this.#startedAt = this.#now();
+    this.#startedAt = this.#readingTime();
   }
 
   /**
@@ -611,13 +622,15 @@ export class SourceLedger {
    * new SourceSession(source, { onConnectionLost: () => ledger.connectionLost() });
    */
   connectionLost(): void {
-    if (this.#wal === undefined || this.#options.recordId === undefined || this.#abandoned) return;
     const now = this.#now();
+    this.#downSince ??= now;
+    if (this.#wal === undefined || this.#options.recordId === undefined || this.#abandoned) return;
     const since =
       now - (this.#options.unconfirmedAcknowledgementsMs ?? UNCONFIRMED_ACKNOWLEDGEMENTS_MS);
+    const reading = this.#readingTime();
     const awaitCopy = (id: string): void => {
       if (!this.#awaitedIds.has(id)) {
-        this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: now, seenAfter: undefined });
+        this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: reading, seenAfter: undefined });
       }
     };
     for (const [id, letGoAt] of this.#acknowledgedIds) if (letGoAt >= since) awaitCopy(id);
@@ -638,13 +651,32 @@ export class SourceLedger {
       if (id === undefined) continue;
       this.#loggedIds.set(id, sequence);
       if (awaited && !this.#awaitedIds.has(id)) {
-        this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: this.#startedAt, seenAfter: undefined });
+        this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: undefined, seenAfter: undefined });
       }
     }
   }
 
+  /**
+   * The source (re)connected: the time its connection was down stops counting toward
+   * `awaitCopiesMs` there.
+   *
+   * @example
+   * new SourceSession(source, { onConnected: () => ledger.connected() });
+   */
+  connected(): void {
+    if (this.#downSince === undefined) return;
+    this.#downMs += this.#now() - this.#downSince;
+    this.#downSince = undefined;
+  }
+
   #now(): number {
     return (this.#options.now ?? Date.now)();
+  }
+
+  /** The ledger's clock less the time the source's connection was down. */
+  #readingTime(): number {
+    const now = this.#now();
+    return now - this.#downMs - (this.#downSince === undefined ? 0 : now - this.#downSince);
   }
 
   // The ids the checkpoint being written keeps awaiting, with the running time each has been
@@ -654,14 +686,15 @@ export class SourceLedger {
     const kept = new Map<string, number>();
     if (this.#awaitedIds.size === 0) return kept;
     const limit = this.#options.awaitCopiesMs ?? AWAIT_COPIES_MS;
-    const now = this.#now();
+    const reading = this.#readingTime();
     let expired = 0;
     for (const [id, awaited] of this.#awaitedIds) {
       if (awaited.seenAfter !== undefined && awaited.seenAfter < this.#previousCheckpoint) {
         this.#awaitedIds.delete(id);
         continue;
       }
-      const awaitedMs = awaited.earlierMs + Math.max(0, now - awaited.sinceMs);
+      const awaitedMs =
+        awaited.earlierMs + Math.max(0, reading - (awaited.sinceMs ?? this.#startedAt));
       if (awaitedMs >= limit) {
         this.#awaitedIds.delete(id);
         if (awaited.seenAfter === undefined) expired++;

@@ -86,6 +86,24 @@ describe("SourceSession", () => {
     expect(source.calls).toEqual(["connect", "read", "lost", "connect", "connect", "read"]);
   });
 
+  it("tells of every connect that succeeded, the first one included", async () => {
+    const source = new ScriptedSource(["ok", lost(), "ok"], [lost(), "ok"]);
+    const session = new SourceSession(source, {
+      delay: recordingDelay([]),
+      onConnected: () => source.calls.push("connected"),
+    });
+    expect(await session.next(signal)).toBeDefined();
+    expect(source.calls).toEqual([
+      "connect",
+      "connected",
+      "read",
+      "connect",
+      "connect",
+      "connected",
+      "read",
+    ]);
+  });
+
   it("waits as long as a BackoffError asks, then reads again", async () => {
     const waits: number[] = [];
     const source = new ScriptedSource(

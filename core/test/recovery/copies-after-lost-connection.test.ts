@@ -146,6 +146,7 @@ describe("the ids awaited at a lost connection", () => {
     ledger.connectionLost();
     // "old" was let go two hours before the loss: its acknowledgement reached the broker.
     // Awaited from the loss, two hours into the run, not from the run's start.
+    ledger.connected();
     now += 1_000;
     expect(ledger.checkpointAt(0).awaitedIds).toEqual(
       new Map([
@@ -153,6 +154,34 @@ describe("the ids awaited at a lost connection", () => {
         ["logged", 1_000],
       ]),
     );
+    await ledger.close();
+  });
+
+  it("are awaited for awaitCopiesMs of time connected: the time the connection is down does not count", async () => {
+    let now = 0;
+    const ledger = testLedger({
+      name: "queue",
+      wal: new WriteAheadLog(join(folder.path, "wal")),
+      recordId: (record) => decoder.decode(record.value),
+      awaitCopiesMs: 3_600_000,
+      now: () => now,
+    });
+    await ledger.beforeStart({} as Source);
+    await ledger.receive([message("x")], () => undefined, AbortSignal.timeout(5_000));
+    now = 10_000;
+    ledger.connectionLost();
+    // Two hours down: the broker sends the copy once the source is back, so "x" still waits.
+    now += 2 * 3_600_000;
+    expect(ledger.checkpointAt(0).awaitedIds).toEqual(new Map([["x", 0]]));
+    ledger.connected();
+    now += 1_800_000;
+    expect(ledger.checkpointAt(0).awaitedIds).toEqual(new Map([["x", 1_800_000]]));
+    // A second loss pauses it again; an hour connected in all, and it is forgotten.
+    ledger.connectionLost();
+    now += 5 * 3_600_000;
+    ledger.connected();
+    now += 1_800_000;
+    expect(ledger.checkpointAt(0).awaitedIds).toBeUndefined();
     await ledger.close();
   });
 });
