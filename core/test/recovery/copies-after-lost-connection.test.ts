@@ -6,6 +6,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Source, SourceRecord } from "sluice/connector";
 import { describe, expect, it } from "vitest";
+import type { SourceLedgerOptions } from "../../src/recovery/source-ledger.js";
 import { WriteAheadLog } from "../../src/recovery/write-ahead-log.js";
 import { wordTotalsById } from "./copies-job.js";
 import { folderPerTest, ManualClock, Outputs, processed, startJob } from "./job-harness.js";
@@ -21,26 +22,36 @@ const segments = async () =>
     name.endsWith(".wal"),
   );
 
+/**
+ * A job of word totals whose first three messages are logged and acknowledged in vain (the
+ * acknowledgements die with a connection that is dying unnoticed), then batches and
+ * checkpoints until the log let their entries go; gives the time of the last batch.
+ */
+async function logThenLetGoWithDeadAcks(queue: MemoryQueue, outputs: Outputs) {
+  const build = wordTotalsById(queue, outputs);
+  const clock = new ManualClock(0);
+  const job = await startJob(folder.path, clock, build);
+  running.push(job);
+  queue.loseAcks = true;
+  queue.publish("a#1", "b#2", "a#3");
+  const input = job.scope.graph.inputs[0];
+  await until(() => input?.hasPendingData() === true, "logged");
+  queue.loseAcks = false;
+  let time = 0;
+  do {
+    time += 1000;
+    clock.advance(1000);
+    await processed(job, time);
+  } while ((await segments()).length > 0);
+  return { build, clock, job, time };
+}
+
 describe("copies after a lost connection, in the same run", () => {
   it("drops copies that come after checkpoints let their log entries go", async () => {
     const queue = new MemoryQueue();
     const outputs = new Outputs();
-    const clock = new ManualClock(0);
-    const job = await startJob(folder.path, clock, wordTotalsById(queue, outputs));
-    running.push(job);
-    // Logged, and acknowledged in vain: the acknowledgements die with the connection.
-    queue.loseAcks = true;
-    queue.publish("a#1", "b#2", "a#3");
-    const input = job.scope.graph.inputs[0];
-    await until(() => input?.hasPendingData() === true, "logged");
-    queue.loseAcks = false;
-    // The connection stays down while batches and checkpoints go on and the log empties.
-    let time = 0;
-    do {
-      time += 1000;
-      clock.advance(1000);
-      await processed(job, time);
-    } while ((await segments()).length > 0);
+    const { clock, job, time: logEmpty } = await logThenLetGoWithDeadAcks(queue, outputs);
+    let time = logEmpty;
     expect(outputs.batches("totals").at(-1)?.[1]).toEqual([
       ["a", 2],
       ["b", 1],
@@ -66,26 +77,13 @@ describe("copies after a lost connection, in the next run", () => {
   it("drops copies that come after the run died before its source reconnected", async () => {
     const queue = new MemoryQueue();
     const outputs = new Outputs();
-    const build = wordTotalsById(queue, outputs);
-    const clock = new ManualClock(0);
-    const job = await startJob(folder.path, clock, build);
-    running.push(job);
+    // Checkpoints let the log go before the loss is noticed.
+    const run = await logThenLetGoWithDeadAcks(queue, outputs);
+    const { build, clock, job } = run;
+    let time = run.time;
     const reconnectFailed = new Promise<void>((resolve) =>
       job.addListener({ onReceiverError: () => resolve() }),
     );
-    // Logged, and acknowledged in vain on a connection already dying unnoticed.
-    queue.loseAcks = true;
-    queue.publish("a#1", "b#2", "a#3");
-    const input = job.scope.graph.inputs[0];
-    await until(() => input?.hasPendingData() === true, "logged");
-    queue.loseAcks = false;
-    // Checkpoints let the log go before the loss is noticed.
-    let time = 0;
-    do {
-      time += 1000;
-      clock.advance(1000);
-      await processed(job, time);
-    } while ((await segments()).length > 0);
     // The loss is noticed and the broker stays out of reach; one more checkpoint, then the run
     // dies before its source could reconnect.
     queue.down = true;
@@ -123,31 +121,37 @@ const message = (text: string): SourceRecord => ({
   offset: text,
 });
 
+/** A started ledger that names records by their text, on a clock the test moves (`clock.now`). */
+async function ledgerOnClock(options: Partial<SourceLedgerOptions> = {}) {
+  const clock = { now: 0 };
+  const ledger = testLedger({
+    name: "queue",
+    wal: new WriteAheadLog(join(folder.path, "wal")),
+    recordId: (record) => decoder.decode(record.value),
+    awaitCopiesMs: 3_600_000,
+    now: () => clock.now,
+    ...options,
+  });
+  await ledger.beforeStart({} as Source);
+  return { clock, ledger };
+}
+
 describe("the ids awaited at a lost connection", () => {
   it("are those logged or let go within unconfirmedAcknowledgementsMs, awaited from the loss on", async () => {
-    let now = 0;
-    const ledger = testLedger({
-      name: "queue",
-      wal: new WriteAheadLog(join(folder.path, "wal")),
-      recordId: (record) => decoder.decode(record.value),
-      unconfirmedAcknowledgementsMs: 60_000,
-      awaitCopiesMs: 3_600_000,
-      now: () => now,
-    });
-    await ledger.beforeStart({} as Source);
+    const { clock, ledger } = await ledgerOnClock({ unconfirmedAcknowledgementsMs: 60_000 });
     const signal = AbortSignal.timeout(5_000);
     await ledger.receive([message("old")], () => undefined, signal);
     await ledger.truncateThrough(Number.MAX_SAFE_INTEGER);
-    now = 2 * 3_600_000;
+    clock.now = 2 * 3_600_000;
     await ledger.receive([message("recent")], () => undefined, signal);
     await ledger.truncateThrough(Number.MAX_SAFE_INTEGER);
-    now += 59_000;
+    clock.now += 59_000;
     await ledger.receive([message("logged")], () => undefined, signal);
     ledger.connectionLost();
     // "old" was let go two hours before the loss: its acknowledgement reached the broker.
     // Awaited from the loss, two hours into the run, not from the run's start.
     ledger.connected();
-    now += 1_000;
+    clock.now += 1_000;
     expect(ledger.checkpointAt(0).awaitedIds).toEqual(
       new Map([
         ["recent", 1_000],
@@ -158,29 +162,21 @@ describe("the ids awaited at a lost connection", () => {
   });
 
   it("are awaited for awaitCopiesMs of time connected: the time the connection is down does not count", async () => {
-    let now = 0;
-    const ledger = testLedger({
-      name: "queue",
-      wal: new WriteAheadLog(join(folder.path, "wal")),
-      recordId: (record) => decoder.decode(record.value),
-      awaitCopiesMs: 3_600_000,
-      now: () => now,
-    });
-    await ledger.beforeStart({} as Source);
+    const { clock, ledger } = await ledgerOnClock();
     await ledger.receive([message("x")], () => undefined, AbortSignal.timeout(5_000));
-    now = 10_000;
+    clock.now = 10_000;
     ledger.connectionLost();
     // Two hours down: the broker sends the copy once the source is back, so "x" still waits.
-    now += 2 * 3_600_000;
+    clock.now += 2 * 3_600_000;
     expect(ledger.checkpointAt(0).awaitedIds).toEqual(new Map([["x", 0]]));
     ledger.connected();
-    now += 1_800_000;
+    clock.now += 1_800_000;
     expect(ledger.checkpointAt(0).awaitedIds).toEqual(new Map([["x", 1_800_000]]));
     // A second loss pauses it again; an hour connected in all, and it is forgotten.
     ledger.connectionLost();
-    now += 5 * 3_600_000;
+    clock.now += 5 * 3_600_000;
     ledger.connected();
-    now += 1_800_000;
+    clock.now += 1_800_000;
     expect(ledger.checkpointAt(0).awaitedIds).toBeUndefined();
     await ledger.close();
   });
