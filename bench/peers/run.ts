@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { batchFile, WORDS_PER_LINE } from "./data.js";
 import { buildRust, prepareSpark, RUST_BINARY, sparkCommand } from "./spark.js";
+import { targetsMarkdown } from "./targets.js";
 import { type TwoCoreCeiling, twoCoreCeiling } from "./two-core-ceiling.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -611,6 +612,12 @@ function toMarkdown(
       "",
       `${w.id}: each streaming contender ran at batch intervals of ${SOCKET_INTERVALS_MS.join(" and ")} ms and its faster median counts (median ms): ${each.join("; ")}.`,
     );
+  }
+  out.push("");
+  if (settings.quick) out.push("Targets: not judged on --quick (its batches are too small).");
+  else {
+    const shorts = contenders.map((c) => c.short);
+    out.push(...targetsMarkdown(workloads, (w, short) => w.results[shorts.indexOf(short)]));
   }
   const agree = workloads.every((w) => w.results.every((r) => r.agrees || r.failure !== undefined));
   const failed = workloads.flatMap((w) => w.results.filter((r) => r.failure !== undefined));
