@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import {
   type ConnectionMetrics,
   ConnectionSlot,
+  deadConnectionTimeoutMs,
   NotConnectedError,
   PushedReads,
   type ReadOptions,
@@ -227,6 +228,14 @@ export class MqttSource implements Source {
    */
   read(signal: AbortSignal, options?: ReadOptions): Promise<ReadResult> {
     return this.#reads.read(signal, () => this.#take(options?.maxRecords));
+  }
+
+  /**
+   * How long a dead connection can go unnoticed: two missed MQTT keep-alives (`keepaliveSeconds`), or TCP's
+   * timeout when they are off.
+   */
+  deadConnectionTimeoutMs(): number {
+    return deadConnectionTimeoutMs(this.#config.keepaliveSeconds);
   }
 
   /**

@@ -96,6 +96,19 @@ describe("config", () => {
     expect(mqttSink.capabilities.idempotent).toBe(false);
   });
 
+  it("says how long a dead connection goes unnoticed: two missed keep-alives, or TCP's timeout without them", () => {
+    const source = (keepaliveSeconds?: number) =>
+      registry().createSource("mqtt", {
+        hosts: ["h"],
+        clientId: "job",
+        topics: ["a/#"],
+        ...(keepaliveSeconds === undefined ? {} : { keepaliveSeconds }),
+      }).connector;
+    expect(source().deadConnectionTimeoutMs?.()).toBe(90_000);
+    expect(source(60).deadConnectionTimeoutMs?.()).toBe(150_000);
+    expect(source(0).deadConnectionTimeoutMs?.()).toBe(16 * 60_000);
+  });
+
   it("applies the defaults: QoS 1, a kept session of a day, receive maximum 1000", () => {
     const source = registry().createSource("mqtt", {
       hosts: ["h"],

@@ -130,6 +130,18 @@ describe("config", () => {
     expect(shown).toContain("<function>");
   });
 
+  it("says how long a dead connection goes unnoticed: two missed heartbeats, or TCP's timeout without them", () => {
+    const source = (heartbeatSeconds?: number) =>
+      registry().createSource("rabbitmq", {
+        hosts: ["h"],
+        queue: { name: "q" },
+        ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
+      }).connector;
+    expect(source().deadConnectionTimeoutMs?.()).toBe(90_000);
+    expect(source(5).deadConnectionTimeoutMs?.()).toBe(40_000);
+    expect(source(0).deadConnectionTimeoutMs?.()).toBe(16 * 60_000);
+  });
+
   it("applies the defaults: declared durable queue, prefetch 1000, persistent mandatory messages", () => {
     const source = registry().createSource("rabbitmq", { hosts: ["h"], queue: { name: "q" } });
     expect(source.config).toMatchObject({

@@ -58,6 +58,7 @@ export {
   isNotConnected,
   NotConnectedError,
 } from "./control-flow.js";
+export { deadConnectionTimeoutMs, TCP_DEAD_CONNECTION_MS } from "./dead-connection.js";
 export type { DeadLetter } from "./dead-letter.js";
 export {
   defineSink,

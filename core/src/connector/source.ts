@@ -122,6 +122,14 @@ export interface Source {
    */
   backlog?(): ReadonlyMap<string, number>;
   /**
+   * How long a dead connection can go unnoticed by this source, in ms: its heartbeat or
+   * keep-alive timeout (`deadConnectionTimeoutMs(heartbeatSeconds)`). Acknowledgements sent
+   * within that time before a lost connection may have died with it; with a write-ahead log and
+   * a `recordId`, Sluice keeps the ids of what it acknowledged that long before the loss to drop
+   * the copies the broker sends again. Absent: three minutes.
+   */
+  deadConnectionTimeoutMs?(): number;
+  /**
    * Sources whose acknowledgement also commits what a sink wrote (a Kafka source paired with its
    * sink by `transactionalId`: one transaction holds the sink's outputs since the last commit and
    * the offsets acknowledged): the paired sink as a message names it

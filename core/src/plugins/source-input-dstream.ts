@@ -254,7 +254,7 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
         ),
       // What was logged or let go from the log shortly before stays known across a crash, and
       // the time the connection is down does not count toward how long copies are awaited.
-      onConnectionLost: () => this.ledger?.connectionLost(),
+      onConnectionLost: () => this.ledger?.connectionLost(source.deadConnectionTimeoutMs?.()),
       onConnected: () => this.ledger?.connected(),
     });
     try {

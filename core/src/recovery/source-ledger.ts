@@ -60,9 +60,8 @@ export const MAX_ACKNOWLEDGED_IDS = 100_000;
 
 /**
  * How long a dead connection can go unnoticed, so how far back before a lost connection the
- * acknowledgements sent on it may have died: a peer that vanishes is noticed within RabbitMQ's
- * heartbeat timeout (60 s by default, a missed heartbeat or two) or 1.5 MQTT keep-alives (90 s
- * at the default 60 s), so three minutes covers both with room.
+ * acknowledgements sent on it may have died, for a source that does not say
+ * (`Source.deadConnectionTimeoutMs`): two missed heartbeats at a minute each, with room.
  */
 export const UNCONFIRMED_ACKNOWLEDGEMENTS_MS = 3 * 60_000;
 
@@ -614,26 +613,32 @@ export class SourceLedger {
    * The source lost its connection: acknowledgements sent on it lately may have died with it,
    * and the broker then sends those records again — once the source reconnects, or to the next
    * run if this one dies first, after checkpoints let their entries go. The ids of the records
-   * in the log and of those it let go within `unconfirmedAcknowledgementsMs` are awaited from
-   * now on, so they go into every checkpoint until a copy came or the awaited time passed (as
-   * those read back from the log after a crash).
+   * in the log and of those it let go within `unnoticedMs` (how long the source's dead
+   * connection can go unnoticed, `Source.deadConnectionTimeoutMs`; default
+   * `unconfirmedAcknowledgementsMs`) are awaited from now on, so they go into every checkpoint
+   * until a copy came or the awaited time passed (as those read back from the log after a
+   * crash).
    *
    * @example
-   * new SourceSession(source, { onConnectionLost: () => ledger.connectionLost() });
+   * new SourceSession(source, { onConnectionLost: () => ledger.connectionLost(90_000) });
    */
-  connectionLost(): void {
+  connectionLost(unnoticedMs?: number): void {
     const now = this.#now();
     this.#downSince ??= now;
     if (this.#wal === undefined || this.#options.recordId === undefined || this.#abandoned) return;
-    const since =
-      now - (this.#options.unconfirmedAcknowledgementsMs ?? UNCONFIRMED_ACKNOWLEDGEMENTS_MS);
+    const window =
+      unnoticedMs !== undefined && Number.isFinite(unnoticedMs) && unnoticedMs >= 0
+        ? unnoticedMs
+        : (this.#options.unconfirmedAcknowledgementsMs ?? UNCONFIRMED_ACKNOWLEDGEMENTS_MS);
+    const since = now - window;
     const reading = this.#readingTime();
     const awaitCopy = (id: string): void => {
       if (!this.#awaitedIds.has(id)) {
         this.#awaitedIds.set(id, { earlierMs: 0, sinceMs: reading, seenAfter: undefined });
       }
     };
-    for (const [id, letGoAt] of this.#acknowledgedIds) if (letGoAt >= since) awaitCopy(id);
+    // Strictly within: with a window of 0 (a loss noticed at once) nothing let go is awaited.
+    for (const [id, letGoAt] of this.#acknowledgedIds) if (letGoAt > since) awaitCopy(id);
     for (const id of this.#loggedIds.keys()) awaitCopy(id);
     this.#capAwaitedIds();
   }

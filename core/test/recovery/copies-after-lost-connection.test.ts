@@ -73,42 +73,58 @@ describe("copies after a lost connection, in the same run", () => {
   });
 });
 
+/**
+ * Loses the connection after checkpoints let the log go, keeps the broker out of reach for one
+ * more checkpoint, kills the run and starts the next, which reads the broker's copies: gives the
+ * next run's first totals.
+ */
+async function diesBeforeReconnecting(queue: MemoryQueue) {
+  const outputs = new Outputs();
+  // Checkpoints let the log go before the loss is noticed.
+  const run = await logThenLetGoWithDeadAcks(queue, outputs);
+  const { build, clock, job } = run;
+  let time = run.time;
+  const reconnectFailed = new Promise<void>((resolve) =>
+    job.addListener({ onReceiverError: () => resolve() }),
+  );
+  // The loss is noticed and the broker stays out of reach; one more checkpoint, then the run
+  // dies before its source could reconnect.
+  queue.down = true;
+  queue.loseConnection();
+  await reconnectFailed;
+  time += 1000;
+  clock.advance(1000);
+  await processed(job, time);
+  queue.crash();
+  queue.down = false;
+  expect(queue.readyCount).toBe(3);
+
+  const next = new ManualClock(time);
+  const second = await startJob(folder.path, next, build);
+  running.push(second);
+  expect(second.recoveryReport?.checkpointTime).toBe(time);
+  await until(() => queue.acked === 3, "the copies read and acknowledged");
+  next.advance(1000);
+  await processed(second, time + 1000);
+  return outputs.batches("totals").at(-1);
+}
+
 describe("copies after a lost connection, in the next run", () => {
   it("drops copies that come after the run died before its source reconnected", async () => {
-    const queue = new MemoryQueue();
-    const outputs = new Outputs();
-    // Checkpoints let the log go before the loss is noticed.
-    const run = await logThenLetGoWithDeadAcks(queue, outputs);
-    const { build, clock, job } = run;
-    let time = run.time;
-    const reconnectFailed = new Promise<void>((resolve) =>
-      job.addListener({ onReceiverError: () => resolve() }),
-    );
-    // The loss is noticed and the broker stays out of reach; one more checkpoint, then the run
-    // dies before its source could reconnect.
-    queue.down = true;
-    queue.loseConnection();
-    await reconnectFailed;
-    time += 1000;
-    clock.advance(1000);
-    await processed(job, time);
-    queue.crash();
-    queue.down = false;
-    expect(queue.readyCount).toBe(3);
+    const totals = await diesBeforeReconnecting(new MemoryQueue());
+    expect(totals?.[1]).toEqual([
+      ["a", 2],
+      ["b", 1],
+    ]);
+  });
 
-    const next = new ManualClock(time);
-    const second = await startJob(folder.path, next, build);
-    running.push(second);
-    expect(second.recoveryReport?.checkpointTime).toBe(time);
-    await until(() => queue.acked === 3, "the copies read and acknowledged");
-    next.advance(1000);
-    await processed(second, time + 1000);
-    expect(outputs.batches("totals").at(-1)).toEqual([
-      time + 1000,
-      [
-        ["a", 2],
-        ["b", 1],
-      ],
+  it("reaches back only as long as the source says a dead connection goes unnoticed", async () => {
+    // A source that notices a dead connection at once: what the log let go before the loss
+    // counts as delivered, so its copies count again.
+    const totals = await diesBeforeReconnecting(new MemoryQueue({ deadConnectionTimeoutMs: 0 }));
+    expect(totals?.[1]).toEqual([
+      ["a", 4],
+      ["b", 2],
     ]);
   });
 });
@@ -158,6 +174,21 @@ describe("the ids awaited at a lost connection", () => {
         ["logged", 1_000],
       ]),
     );
+    await ledger.close();
+  });
+
+  it("reach back as long as the source says a dead connection goes unnoticed", async () => {
+    const { clock, ledger } = await ledgerOnClock({ unconfirmedAcknowledgementsMs: 600_000 });
+    const signal = AbortSignal.timeout(5_000);
+    await ledger.receive([message("early")], () => undefined, signal);
+    await ledger.truncateThrough(Number.MAX_SAFE_INTEGER);
+    clock.now = 60_000;
+    await ledger.receive([message("late")], () => undefined, signal);
+    await ledger.truncateThrough(Number.MAX_SAFE_INTEGER);
+    clock.now = 100_000;
+    // The source's 90 s, not the ledger's 10 minutes: "early" was let go 100 s before the loss.
+    ledger.connectionLost(90_000);
+    expect([...(ledger.checkpointAt(0).awaitedIds?.keys() ?? [])]).toEqual(["late"]);
     await ledger.close();
   });
 

@@ -154,8 +154,17 @@ export class MemoryQueue {
   down = false;
   #deliveries = 0;
 
-  /** With `byteBatches`, a read hands its messages over as one byte batch (`readColumnsResult`). */
-  constructor(readonly options: { readonly byteBatches?: boolean } = {}) {}
+  /**
+   * With `byteBatches`, a read hands its messages over as one byte batch (`readColumnsResult`);
+   * with `deadConnectionTimeoutMs`, its sources say that a dead connection goes unnoticed that
+   * long (`Source.deadConnectionTimeoutMs`).
+   */
+  constructor(
+    readonly options: {
+      readonly byteBatches?: boolean;
+      readonly deadConnectionTimeoutMs?: number;
+    } = {},
+  ) {}
 
   publish(...values: string[]): void {
     this.#ready.push(...values);
@@ -236,6 +245,7 @@ export class MemoryQueue {
 }
 
 class MemoryQueueSource implements Source {
+  readonly deadConnectionTimeoutMs?: () => number;
   readonly #queue: MemoryQueue;
   readonly #generation: number;
   #closed = false;
@@ -244,6 +254,8 @@ class MemoryQueueSource implements Source {
 
   constructor(queue: MemoryQueue) {
     this.#queue = queue;
+    const unnoticed = queue.options.deadConnectionTimeoutMs;
+    if (unnoticed !== undefined) this.deadConnectionTimeoutMs = () => unnoticed;
     this.#generation = queue.generation;
     this.#connection = queue.connectionsLost;
   }
