@@ -13,6 +13,7 @@ const CARRIAGE_RETURN = 0x0d;
  * @example
  * const lines = new ReceivedLines("127.0.0.1:9999");
  * lines.append(Buffer.from("hello"), Date.now());
+ * lines.byteLength; // 5
  * lines.take(1000); // one row, offset "0"
  */
 export class ReceivedLines {
@@ -36,6 +37,14 @@ export class ReceivedLines {
   /** Lines held. */
   get length(): number {
     return this.#rows - this.#first;
+  }
+
+  /**
+   * Bytes of the lines held (without their newlines): the written region after the first row not
+   * taken, so keeping it costs nothing per line.
+   */
+  get byteLength(): number {
+    return this.#byteLength - this.#firstByte;
   }
 
   /** The offset the next line appended will get (lines are numbered from 0 per source). */

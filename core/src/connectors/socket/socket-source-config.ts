@@ -15,6 +15,11 @@ export const socketSourceConfig = z.strictObject({
     .min(1)
     .default(10_000)
     .describe("received lines held before the socket is paused (backpressure)"),
+  maxBufferedBytes: z
+    .int()
+    .min(1)
+    .default(64 * 1024 * 1024)
+    .describe("bytes of received lines held before the socket is paused (backpressure)"),
   maxRecordsPerRead: z.int().min(1).default(1_000).describe("at most this many records per read"),
   connectTimeoutMs: timerMs(1)
     .default(10_000)

@@ -196,7 +196,7 @@ export class SocketSource implements Source {
       this.#partialBytes += chunk.length - start;
       this.#checkLineLength();
     }
-    if (this.#received.length >= this.#config.maxBufferedRecords && !this.#backpressured) {
+    if (!this.#backpressured && this.#bufferFull()) {
       this.#backpressured = true;
       this.#socket?.pause();
     }
@@ -239,8 +239,24 @@ export class SocketSource implements Source {
     this.#wakeup.notify();
   }
 
+  /**
+   * The received lines reach `maxBufferedRecords` or `maxBufferedBytes`: lines alone would let
+   * `maxBufferedRecords` lines of up to `maxLineBytes` each (gigabytes) pile up before a pause.
+   */
+  #bufferFull(): boolean {
+    return (
+      this.#received.length >= this.#config.maxBufferedRecords ||
+      this.#received.byteLength >= this.#config.maxBufferedBytes
+    );
+  }
+
+  /** Resumes a socket paused by `#bufferFull` once both lines and bytes are below half again. */
   #relieveBackpressure(): void {
-    if (this.#backpressured && this.#received.length < this.#config.maxBufferedRecords / 2) {
+    if (
+      this.#backpressured &&
+      this.#received.length < this.#config.maxBufferedRecords / 2 &&
+      this.#received.byteLength < this.#config.maxBufferedBytes / 2
+    ) {
       this.#backpressured = false;
       if (!this.#paused) this.#socket?.resume();
     }

@@ -1,0 +1,187 @@
+import { Socket } from "node:net";
+import type { SourceRecord } from "sluice";
+import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
+import { ConfigValidationError } from "sluice/connector";
+import { LogCapture } from "sluice/testing";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ReceivedLines } from "../../src/connectors/socket/received-lines.js";
+import { LineServer } from "./line-server.js";
+
+// Only stops a wait that hangs: connecting to and reading from the test's TCP server can take
+// seconds on a loaded machine.
+const DEADLINE_MS = 20_000;
+/** The most one read from the socket hands the source (its read buffer). */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+let server: LineServer;
+let registry: ConnectorRegistry;
+
+beforeEach(async () => {
+  server = await LineServer.start();
+  registry = createConnectorRegistry({ logger: new LogCapture().logger });
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await registry.dispose();
+  await server.close();
+});
+
+async function openSource(config: object = {}) {
+  const source = registry.createSource("socket", {
+    host: "127.0.0.1",
+    port: server.port,
+    ...config,
+  }).connector;
+  await source.connect(AbortSignal.timeout(DEADLINE_MS));
+  return source;
+}
+
+type OpenSource = Awaited<ReturnType<typeof openSource>>;
+
+const texts = (records: readonly SourceRecord[]) =>
+  records.map((record) => new TextDecoder().decode(record.value));
+
+/** `promise`, or a failure naming `what` did not happen once the deadline passes. */
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  const signal = AbortSignal.timeout(DEADLINE_MS);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      signal.addEventListener("abort", () => reject(new Error(`${what} within ${DEADLINE_MS} ms`))),
+    ),
+  ]);
+}
+
+/**
+ * Watches `pause()` and `resume()` of every TCP socket: the source pauses its socket to apply
+ * backpressure, and no other code in the test pauses one. `paused` is the first socket paused.
+ */
+function watchSockets() {
+  const pause = Socket.prototype.pause;
+  let onPause: (socket: Socket) => void = () => undefined;
+  const paused = new Promise<Socket>((resolve) => {
+    onPause = resolve;
+  });
+  vi.spyOn(Socket.prototype, "pause").mockImplementation(function (this: Socket) {
+    onPause(this);
+    return pause.call(this);
+  });
+  const resumes = vi.spyOn(Socket.prototype, "resume");
+  return {
+    paused,
+    resumesOf: (socket: Socket) => resumes.mock.contexts.filter((on) => on === socket).length,
+  };
+}
+
+async function readAll(source: OpenSource, count: number, into: SourceRecord[]): Promise<void> {
+  const signal = AbortSignal.timeout(DEADLINE_MS);
+  while (into.length < count) {
+    const result = await source.read(signal);
+    into.push(...result.records);
+    await result.ack();
+  }
+}
+
+describe("socket source maxBufferedBytes", () => {
+  it("pauses the socket at maxBufferedBytes with few lines held, resumes under half, loses nothing", async () => {
+    const maxBufferedBytes = 100_000;
+    const lineBytes = 10_000; // with its newline
+    const lines = Array.from({ length: 200 }, (_, i) =>
+      `${i}:`.padEnd(lineBytes - 1, String.fromCharCode(97 + (i % 26))),
+    );
+    const sockets = watchSockets();
+    // maxBufferedRecords stays at 10 000: only the byte bound can pause the socket here.
+    const source = await openSource({ maxBufferedBytes });
+    server.sendRaw(lines.map((line) => `${line}\n`).join(""));
+    const client = await within(sockets.paused, "the socket was not paused");
+
+    // Paused: nothing arrives any more. Take one line at a time until a read resumes the socket,
+    // then at once (no I/O can run in between) take the lines it still holds.
+    const signal = AbortSignal.timeout(DEADLINE_MS);
+    const received: SourceRecord[] = [];
+    let stillHeld: readonly SourceRecord[] | undefined;
+    while (stillHeld === undefined) {
+      const result = await source.read(signal, { maxRecords: 1 });
+      const rest =
+        sockets.resumesOf(client) > 0 ? source.read(signal, { maxRecords: 10_000 }) : undefined;
+      expect(result.records).toHaveLength(1);
+      received.push(...result.records);
+      await result.ack();
+      if (rest !== undefined) {
+        const taken = await rest;
+        stillHeld = taken.records;
+        received.push(...stillHeld);
+        await taken.ack();
+      }
+    }
+    const heldAtPause = received.length * (lineBytes - 1);
+    // Paused once the held bytes reached the bound, within one read from the socket past it.
+    expect(heldAtPause).toBeGreaterThanOrEqual(maxBufferedBytes);
+    expect(heldAtPause).toBeLessThan(maxBufferedBytes + READ_BUFFER_BYTES + lineBytes);
+    // Resumed by the first read that left fewer than half the bytes, not before.
+    expect(stillHeld.length * (lineBytes - 1)).toBeLessThan(maxBufferedBytes / 2);
+    expect((stillHeld.length + 1) * (lineBytes - 1)).toBeGreaterThanOrEqual(maxBufferedBytes / 2);
+
+    await readAll(source, lines.length, received);
+    expect(received.length).toBe(lines.length);
+    expect(texts(received).findIndex((line, i) => line !== lines[i])).toBe(-1);
+    // 2 MB through a 100 kB bound: paused and resumed again and again.
+    expect(sockets.resumesOf(client)).toBeGreaterThan(5);
+  });
+
+  it("defaults to 64 MiB", () => {
+    const instance = registry.createSource("socket", { host: "127.0.0.1", port: server.port });
+    expect(instance.config).toMatchObject({ maxBufferedBytes: 64 * 1024 * 1024 });
+  });
+
+  it.each([0, -1, 1.5, "64MiB"])("refuses maxBufferedBytes %j with a typed config error", (bad) => {
+    let error: unknown;
+    try {
+      registry.createSource("socket", {
+        host: "127.0.0.1",
+        port: server.port,
+        maxBufferedBytes: bad,
+      });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const invalid = error as ConfigValidationError;
+    expect(invalid.code).toBe("SLUICE_INVALID_CONFIG");
+    expect(invalid.issues.map((issue) => issue.path)).toEqual(["maxBufferedBytes"]);
+    expect(invalid.issues[0]?.hint).toBe(
+      "Bytes of received lines held before the socket is paused (backpressure).",
+    );
+    expect(invalid.message).toContain('Invalid config for source "socket" (1 problem)');
+  });
+});
+
+describe("ReceivedLines byteLength", () => {
+  it("counts the bytes of the lines held, without newlines, through takes and compaction", () => {
+    const encoder = new TextEncoder();
+    const received = new ReceivedLines("p");
+    const held: number[] = [];
+    const sum = () => held.reduce((total, bytes) => total + bytes, 0);
+    expect(received.byteLength).toBe(0);
+    for (let round = 0; round < 200; round++) {
+      // A chunk of lines ending in \n or \r\n, some empty, and one line appended in parts.
+      const chunkLines = Array.from({ length: round % 9 }, (_, i) => "x".repeat((round * i) % 700));
+      const chunk = encoder.encode(
+        chunkLines.map((line, i) => `${line}${i % 2 ? "\r\n" : "\n"}`).join(""),
+      );
+      received.appendLines(chunk, 0, chunk.length, 1);
+      held.push(...chunkLines.map((line) => line.length));
+      const parts = [encoder.encode("ab"), encoder.encode("y".repeat(round * 37))];
+      received.append(parts, 1);
+      held.push(2 + round * 37);
+      expect(received.byteLength).toBe(sum());
+      // Take some lines now and then, so later appends compact or grow the buffer.
+      const take = round % 3 === 0 ? held.length : round % 4;
+      const taken = received.take(take);
+      expect(taken.bytes.length).toBe(held.splice(0, take).reduce((a, b) => a + b, 0));
+      expect(received.byteLength).toBe(sum());
+      expect(received.length).toBe(held.length);
+    }
+  });
+});
