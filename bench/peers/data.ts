@@ -76,3 +76,12 @@ export function readChunks(path: string, chunkBytes = CHUNK_BYTES): Uint8Array[]
   }
   return chunks;
 }
+
+/**
+ * CPU time the whole process (every thread, user and system) spent since `before` (a
+ * `process.cpuUsage()`), in ms: beside a batch's wall time it says how many cores it kept busy.
+ */
+export function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+}

@@ -5,7 +5,7 @@
  *   node-loop.ts socket <host> <port> <expected_words>
  */
 import { connect } from "node:net";
-import { readLines } from "./data.js";
+import { cpuMsSince, readLines } from "./data.js";
 import { type Digest, digestOf } from "./digest.js";
 
 function countLines(lines: readonly string[]): Map<string, number> {
@@ -22,6 +22,7 @@ function runBatches(total: number, window: number, files: readonly string[]): vo
   const inWindow: Map<string, number>[] = [];
   for (let i = 0; i < total; i++) {
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const counts = countLines(inputs[i % inputs.length] as string[]);
     let digest: Digest;
     if (window === 0) {
@@ -40,7 +41,8 @@ function runBatches(total: number, window: number, files: readonly string[]): vo
       digest = digestOf(windowCounts);
     }
     const ms = performance.now() - started;
-    process.stdout.write(`${JSON.stringify({ batch: i, ms, digest: digest.text() })}\n`);
+    const cpuMs = cpuMsSince(cpuBefore);
+    process.stdout.write(`${JSON.stringify({ batch: i, ms, cpuMs, digest: digest.text() })}\n`);
   }
 }
 

@@ -114,6 +114,11 @@ export interface PeerResult {
   readonly intervals?: IntervalResult[];
   /** The interval of `median` and `p90` (the socket run of a streaming contender). */
   readonly intervalMs?: number;
+  /**
+   * Batch workloads, Node contenders: the process's CPU time per measured batch (every thread),
+   * median ms, and the median of CPU time over wall time per batch (the cores it kept busy).
+   */
+  readonly cpu?: { readonly medianMs: number; readonly coresBusy: number };
 }
 
 export interface PeerWorkloadResult {
@@ -289,6 +294,10 @@ async function runBatchesOnce(c: Contender, w: BatchWorkload, timeoutMs: number)
     return { ms: [], digests: [], failure: `printed ${batches.length} of ${total} batches` };
   return {
     ms: batches.map((l) => l.ms as number),
+    // Only the Node contenders measure their CPU time.
+    cpuMs: batches.every((l) => typeof l.cpuMs === "number")
+      ? batches.map((l) => l.cpuMs as number)
+      : undefined,
     digests: batches.map((l) => String(l.digest)),
     failure: out.failure,
   };
@@ -437,6 +446,8 @@ export async function benchPeers(options: {
       (c) => new Map(intervalsOf(c).map((ms) => [ms, [] as number[]])),
     );
     const digests = contenders.map(() => [] as string[][]);
+    // Per contender, measured batches' CPU time and CPU over wall time (batch workloads).
+    const cpu = contenders.map(() => ({ ms: [] as number[], busy: [] as number[] }));
     const failures = contenders.map(() => undefined as string | undefined);
     const workloadRounds = w.kind === "socket" && !quick ? Math.max(rounds, SOCKET_ROUNDS) : rounds;
     for (let round = 0; round < workloadRounds; round++) {
@@ -466,6 +477,11 @@ export async function benchPeers(options: {
           }
           const measured = w.kind === "batches" ? run.ms.slice(w.warmup) : run.ms;
           samples[i]?.get(intervalMs)?.push(...measured);
+          if (w.kind === "batches" && "cpuMs" in run && run.cpuMs !== undefined) {
+            const cpuMs = run.cpuMs.slice(w.warmup);
+            cpu[i]?.ms.push(...cpuMs);
+            cpu[i]?.busy.push(...cpuMs.map((ms, b) => ms / (measured[b] as number)));
+          }
           (digests[i] as string[][]).push(run.digests);
           log(
             `peers: ${w.id} round ${round + 1}/${workloadRounds} ${what}: median ${percentile(measured, 50).toFixed(0)} ms (${((Date.now() - started) / 1000).toFixed(0)} s)`,
@@ -507,6 +523,14 @@ export async function benchPeers(options: {
           linesPerSecond: lines / (best.median / 1000),
           agrees,
           ...(failures[i] === undefined ? {} : { failure: failures[i] }),
+          ...((cpu[i]?.ms.length ?? 0) === 0
+            ? {}
+            : {
+                cpu: {
+                  medianMs: percentile(cpu[i]?.ms ?? [], 50),
+                  coresBusy: percentile(cpu[i]?.busy ?? [], 50),
+                },
+              }),
           ...(best.intervalMs === 0
             ? {}
             : {
@@ -611,6 +635,23 @@ function toMarkdown(
     out.push(
       "",
       `${w.id}: each streaming contender ran at batch intervals of ${SOCKET_INTERVALS_MS.join(" and ")} ms and its faster median counts (median ms): ${each.join("; ")}.`,
+    );
+  }
+  const cpuLines = workloads.flatMap((w) => {
+    const measured = w.results.filter((r) => r.cpu !== undefined && r.failure === undefined);
+    if (measured.length === 0) return [];
+    const each = measured.map(
+      (r) =>
+        `${contenders[w.results.indexOf(r)]?.short ?? r.contender} ${fmtMs(r.cpu?.medianMs ?? Number.NaN)} ms (${(r.cpu?.coresBusy ?? Number.NaN).toFixed(2)})`,
+    );
+    return [`- ${w.id}: ${each.join("; ")}`];
+  });
+  if (cpuLines.length > 0) {
+    out.push(
+      "",
+      "CPU time per batch of the Node contenders' whole process (every thread; median ms), and in brackets the cores it kept busy (CPU time over wall time, median):",
+      "",
+      ...cpuLines,
     );
   }
   out.push("");

@@ -4,13 +4,13 @@
  *   sluice-runner.ts <lambda|columnar> <master> batches <total> <window_batches> <file>...
  *   sluice-runner.ts <lambda|columnar> <master> socket <host> <port> <expected_words> <interval_ms>
  * Batches run on a manual clock, one after the other; a batch's time runs from moving the clock
- * to the end of its output (the digest); the lambda form's queue holds lines as strings, the
+ * to the end of its output (the digest), and its CPU time is the whole process's (every thread); the lambda form's queue holds lines as strings, the
  * columnar form's byte records as a socket or file source delivers them. The socket run uses
  * the real clock.
  */
 import { createJobContext } from "sluice";
 import { ManualClock } from "sluice/testing";
-import { readChunks, readLines } from "./data.js";
+import { cpuMsSince, readChunks, readLines } from "./data.js";
 import { Digest } from "./digest.js";
 import { digests, queues, type WordCountArgs } from "./sluice-jobs.js";
 
@@ -47,10 +47,12 @@ async function runBatches(total: number, windowBatches: number, files: string[])
     const time = (i + 1) * 1000;
     const done = new Promise<void>((resolve) => waiters.set(time, resolve));
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     clock.advance(1000);
     await done;
     const ms = performance.now() - started;
-    process.stdout.write(`${JSON.stringify({ batch: i, ms, digest: out[i]?.text() })}\n`);
+    const cpuMs = cpuMsSince(cpuBefore);
+    process.stdout.write(`${JSON.stringify({ batch: i, ms, cpuMs, digest: out[i]?.text() })}\n`);
   }
   await ctx.stop();
 }
