@@ -1,5 +1,6 @@
 import { type Batch, batchSize } from "./batch.js";
-import { DStream } from "./dstream.js";
+import type { DStream } from "./dstream.js";
+import { OneParentDStream } from "./one-parent-dstream.js";
 
 /**
  * An output operation (Spark's `ForEachDStream`): registered with the context at creation, it
@@ -8,19 +9,19 @@ import { DStream } from "./dstream.js";
  * @example
  * counts.foreachBatch((batch) => save(batch)); // registers a ForEachDStream
  */
-export class ForEachDStream<T> extends DStream<never> {
+export class ForEachDStream<T> extends OneParentDStream<T, never> {
   /** The output operation's id (order of registration). */
   readonly outputId: number;
   // Kept as a closure over `T` so an output of any type is a `ForEachDStream<unknown>`.
   private readonly runAt: (time: number) => Promise<number>;
 
   constructor(
-    private readonly parent: DStream<T>,
+    parent: DStream<T>,
     fn: (batch: Batch<T>, time: number) => void | Promise<void>,
     /** The operation's name for listeners, such as `"foreachBatch"`. */
     readonly operation: string,
   ) {
-    super(parent.scope);
+    super(parent);
     this.runAt = async (time) => {
       const batch = await parent.getOrCompute(time);
       if (batch === undefined) return 0;
@@ -28,14 +29,6 @@ export class ForEachDStream<T> extends DStream<never> {
       return batchSize(batch);
     };
     this.outputId = parent.scope.graph.addOutput(this);
-  }
-
-  get slideDuration(): number {
-    return this.parent.slideDuration;
-  }
-
-  get dependencies(): ReadonlyArray<DStream<unknown>> {
-    return [this.parent];
   }
 
   protected async compute(): Promise<undefined> {

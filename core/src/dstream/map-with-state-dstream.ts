@@ -18,10 +18,7 @@ import type { StateSpec } from "./state.js";
 export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
   private readonly internal: InternalMapWithStateDStream<K, V, S, E>;
 
-  constructor(
-    private readonly parent: DStream<readonly [K, V]>,
-    spec: StateSpec<K, V, S, E>,
-  ) {
+  constructor(parent: DStream<readonly [K, V]>, spec: StateSpec<K, V, S, E>) {
     super(parent.scope);
     const timeout =
       spec.timeout === undefined ? undefined : parseDuration(spec.timeout, "mapWithState: timeout");
@@ -37,7 +34,7 @@ export class MapWithStateDStream<K, V, S, E> extends DStream<E> {
   }
 
   get slideDuration(): number {
-    return this.parent.slideDuration;
+    return this.internal.slideDuration;
   }
 
   get dependencies(): ReadonlyArray<DStream<unknown>> {
