@@ -1,6 +1,7 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import { KeyedMap } from "../util/keyed-map.js";
 import type { Batch } from "./batch.js";
+import { partitionCountOf, type TextPairs, TextPairsBatch } from "./text-pairs-batch.js";
 import { mergeWindows, type WindowFunctions } from "./window-merge.js";
 
 /** No value from that source for that key (or no key in that slot any more). */
@@ -68,7 +69,7 @@ export class IncrementalWindow<K, V> {
     // A failure from here on leaves no window to start from.
     this.last = undefined;
     const unplaced = (batches: ReadonlyArray<Batch<readonly [K, V]>>) =>
-      batches.some((batch) => batch.partitions.length !== numPartitions);
+      batches.some((batch) => partitionCountOf(batch) !== numPartitions);
     const merged = (added: ReadonlyArray<Batch<readonly [K, V]>>) =>
       mergeWindows([previous, ...old, ...added], old.length, numPartitions, fns, time);
     if (
@@ -86,7 +87,7 @@ export class IncrementalWindow<K, V> {
           );
     const touched = states.map((state, p) =>
       state.leave(
-        old.map((batch) => batch.partitions[p] ?? []),
+        old.map((batch) => sourceOf(batch, p)),
         fns,
       ),
     );
@@ -107,7 +108,7 @@ export class IncrementalWindow<K, V> {
           state.enter(
             touched[p] as number[],
             old.length,
-            added.map((batch) => batch.partitions[p] ?? []),
+            added.map((batch) => sourceOf(batch, p)),
             fns,
             time,
           ),
@@ -134,6 +135,20 @@ export interface WindowSlide<K, V> {
 type Rows<K, V> = ReadonlyArray<readonly [K, V]>;
 
 /**
+ * One partition of one per-batch reduction as the window reads it: rows, or the text pairs an
+ * executor sent (`[string, number]` rows never made).
+ */
+type Source<K, V> = Rows<K, V> | TextPairs;
+
+/** Partition `p` of `batch`, as text pairs when it holds them. */
+function sourceOf<K, V>(batch: Batch<readonly [K, V]>, p: number): Source<K, V> {
+  if (batch instanceof TextPairsBatch) return batch.columns[p] ?? EMPTY;
+  return batch.partitions[p] ?? [];
+}
+
+const EMPTY: Rows<never, never> = [];
+
+/**
  * One partition of the last window: its keys in output order (slots; a key that left has an
  * empty slot and no index entry, and comes back in a new slot at the end) and their values.
  */
@@ -153,7 +168,7 @@ class WindowPartition<K, V> {
    * when they leave it, their keys need no lookup. Valid while the slots stay where they are
    * (until `compact` moves them, which starts a new `slotsOfRows`).
    */
-  private slotsOfRows = new WeakMap<Rows<K, V>, Int32Array>();
+  private slotsOfRows = new WeakMap<Source<K, V>, Int32Array>();
 
   /** The partition of a window given as rows (only a key's first row counts). */
   constructor(rows: Rows<K, V>) {
@@ -167,7 +182,7 @@ class WindowPartition<K, V> {
    * The first half of a slide: reduces what left (`old`, one source per batch) per key and
    * takes it out of the key's value (`inverse`); gives the slots it touched, for `enter`.
    */
-  leave(old: ReadonlyArray<Rows<K, V>>, fns: WindowFunctions<K, V>): number[] {
+  leave(old: ReadonlyArray<Source<K, V>>, fns: WindowFunctions<K, V>): number[] {
     const touched: number[] = [];
     this.reduceSources(old, 0, this.old, touched, fns, false);
     const { inverse } = fns;
@@ -188,7 +203,7 @@ class WindowPartition<K, V> {
   enter(
     touched: number[],
     firstSource: number,
-    added: ReadonlyArray<Rows<K, V>>,
+    added: ReadonlyArray<Source<K, V>>,
     fns: WindowFunctions<K, V>,
     time: number,
   ): [K, V][] {
@@ -239,7 +254,7 @@ class WindowPartition<K, V> {
    * slot of every row (`slotsOfRows`); otherwise uses the slots noted when the rows entered.
    */
   private reduceSources(
-    sources: ReadonlyArray<Rows<K, V>>,
+    sources: ReadonlyArray<Source<K, V>>,
     firstSource: number,
     into: Maybe<V>[],
     touched: number[],
@@ -248,8 +263,13 @@ class WindowPartition<K, V> {
   ): void {
     const { reduce } = fns;
     for (let index = 0; index < sources.length; index++) {
-      const rows = sources[index] as Rows<K, V>;
+      const given = sources[index] as Source<K, V>;
       const source = firstSource + index;
+      if (!Array.isArray(given)) {
+        this.reduceTextPairs(given as TextPairs, source, into, touched, fns, remember);
+        continue;
+      }
+      const rows = given as Rows<K, V>;
       const noted = remember ? undefined : this.slotsOfRows.get(rows);
       const noting = remember ? new Int32Array(rows.length) : undefined;
       for (let i = 0; i < rows.length; i++) {
@@ -273,6 +293,48 @@ class WindowPartition<K, V> {
       }
       if (noting !== undefined) this.slotsOfRows.set(rows, noting);
     }
+  }
+
+  /**
+   * `reduceSources` for one source of text pairs: the same steps, with each key sliced from the
+   * text only when it is looked up (a noted slot needs no key) and each value read from its
+   * column.
+   */
+  private reduceTextPairs(
+    pairs: TextPairs,
+    source: number,
+    into: Maybe<V>[],
+    touched: number[],
+    fns: WindowFunctions<K, V>,
+    remember: boolean,
+  ): void {
+    const { reduce } = fns;
+    const { text, ends } = pairs;
+    const values = pairs.values as unknown as ArrayLike<V>;
+    const noted = remember ? undefined : this.slotsOfRows.get(pairs);
+    const noting = remember ? new Int32Array(ends.length) : undefined;
+    let start = 0;
+    for (let i = 0; i < ends.length; i++) {
+      const end = ends[i] as number;
+      let slot = noted === undefined ? -1 : (noted[i] as number);
+      if (slot < 0 || this.values[slot] === ABSENT) {
+        const key = text.slice(start, end) as K;
+        slot = this.slotOf(key);
+        if (slot < 0) {
+          slot = this.add(key);
+          this.values[slot] = ABSENT;
+        }
+      }
+      start = end;
+      if (noting !== undefined) noting[i] = slot;
+      if (this.lastSource[slot] === source) continue;
+      if (this.lastSource[slot] === -1) touched.push(slot);
+      this.lastSource[slot] = source;
+      const sofar = into[slot] as Maybe<V>;
+      const value = values[i] as V;
+      into[slot] = sofar === ABSENT ? value : reduce(sofar, value);
+    }
+    if (noting !== undefined) this.slotsOfRows.set(pairs, noting);
   }
 
   private slotOf(key: K): number {

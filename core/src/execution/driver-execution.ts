@@ -5,6 +5,7 @@ import type { DStream } from "../dstream/dstream.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import { isShuffleOperator, type ShuffleOperator } from "../dstream/shuffle-operator.js";
 import type { StreamScope } from "../dstream/stream-scope.js";
+import { TextPairsBatch } from "../dstream/text-pairs-batch.js";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 import { graphFingerprint } from "../job/graph-fingerprint.js";
 import { type BatchExecutionInfo, ExecutionMetrics } from "./batch-execution-info.js";
@@ -13,7 +14,7 @@ import { ExecutorPool, TaskAttemptError } from "./executor-pool.js";
 import type { JobSettings, ShuffleBucket, TaskInput, TaskResult, TaskSpec } from "./messages.js";
 import { decodeGroups } from "./partition-work.js";
 import { shippable } from "./shipped-columns.js";
-import { pairsOfShipped } from "./shipped-pairs.js";
+import { pairsOfShipped, type ShippedPairs } from "./shipped-pairs.js";
 import { shippedStrings } from "./shipped-strings.js";
 
 /** How a context starts its executors. */
@@ -225,10 +226,22 @@ export class DriverExecution {
           },
           chain,
           output: { kind: "records" },
-        }).then((result) => this.recordsOf(result, time)),
+        }).then((result) =>
+          result.kind === "string-pairs" ? result.pairs : this.recordsOf(result, time),
+        ),
       ),
     );
-    return { time, partitions };
+    // A reduce side's own `[string, number]` rows stay text pairs until something reads them
+    // as rows (an inverse window keeps them as they are).
+    if (partitions.every((partition) => !Array.isArray(partition))) {
+      return new TextPairsBatch(time, partitions as ShippedPairs[]);
+    }
+    return {
+      time,
+      partitions: partitions.map((partition) =>
+        Array.isArray(partition) ? partition : pairsOfShipped(partition),
+      ),
+    };
   }
 
   /** One task, retried up to `taskMaxFailures` attempts. */

@@ -1,3 +1,5 @@
+import { rowsOfTextPairs, type TextPairs } from "../dstream/text-pairs-batch.js";
+
 /**
  * `[string, number]` rows as they cross between threads: the keys as one string back to back
  * with where each ends, the numbers as one array. The message copies one string and two typed
@@ -6,12 +8,7 @@
  * shuffle's combined rows, a reduce side's output): a user's row could carry more than its two
  * elements (a property of its own), which cloning would keep.
  */
-export interface ShippedPairs {
-  readonly text: string;
-  /** Where each key ends in `text` (UTF-16 units); key `i` starts where key `i - 1` ends. */
-  readonly ends: Uint32Array;
-  readonly values: Float64Array;
-}
+export type ShippedPairs = TextPairs;
 
 /** The longest string joined (UTF-16 units), well under V8's limit of 2^29 - 24. */
 const MAX_TEXT = 2 ** 28;
@@ -50,14 +47,4 @@ export function shippedPairs(
  * @example
  * pairsOfShipped({ text: "abc", ends: Uint32Array.of(1, 3), values: Float64Array.of(1, 2) }); // [["a", 1], ["bc", 2]]
  */
-export function pairsOfShipped(shipped: ShippedPairs): [string, number][] {
-  const { text, ends, values } = shipped;
-  const out = new Array<[string, number]>(ends.length);
-  let start = 0;
-  for (let i = 0; i < ends.length; i++) {
-    const end = ends[i] as number;
-    out[i] = [text.slice(start, end), values[i] as number];
-    start = end;
-  }
-  return out;
-}
+export const pairsOfShipped: (shipped: ShippedPairs) => [string, number][] = rowsOfTextPairs;

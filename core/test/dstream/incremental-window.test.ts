@@ -3,7 +3,9 @@ import type { Batch } from "sluice";
 import { describe, expect, it } from "vitest";
 import { IncrementalWindow } from "../../src/dstream/incremental-window.js";
 import { placeRows } from "../../src/dstream/shuffle.js";
+import { TextPairsBatch } from "../../src/dstream/text-pairs-batch.js";
 import { mergeWindows, type WindowFunctions } from "../../src/dstream/window-merge.js";
+import { shippedPairs } from "../../src/execution/shipped-pairs.js";
 
 type Key = string | number | [string];
 type Row = [Key, number];
@@ -204,5 +206,60 @@ describe("IncrementalWindow (reduceByKeyAndWindow with an inverse)", () => {
       [[["a", 1]]],
       [[["a", 2]]],
     ]);
+  });
+});
+
+describe("IncrementalWindow over per-batch reductions that came back as text pairs", () => {
+  const wordArb = fc.constantFrom("a", "bb", "é", "🙂", "", "dd", "e e");
+  const wordRowsArb = fc.array(fc.tuple(wordArb, fc.integer({ min: 1, max: 9 })), {
+    maxLength: 12,
+  });
+  const stringFns: WindowFunctions<string, number> = {
+    reduce: (a, b) => a + b,
+    inverse: (a, b) => a - b,
+    filter: ([, value]) => value !== 0,
+  };
+
+  it("makes the same windows as from rows, and never makes their rows", () => {
+    fc.assert(
+      fc.property(
+        fc.array(wordRowsArb, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        (batches, width, numPartitions) => {
+          // One row per key per batch, placed as a reduce side places them.
+          const reducedRows = batches.map((rows) => {
+            const sums = new Map<string, number>();
+            for (const [key, value] of rows) sums.set(key, (sums.get(key) ?? 0) + value);
+            return placeRows([...sums], numPartitions) as [string, number][][];
+          });
+          const asPairs = reducedRows.map(
+            (partitions) =>
+              new TextPairsBatch(
+                0,
+                partitions.map(
+                  (rows) => shippedPairs(rows) as NonNullable<ReturnType<typeof shippedPairs>>,
+                ),
+              ),
+          );
+          const slide = (panes: ReadonlyArray<Batch<[string, number]>>) => {
+            const windows = new IncrementalWindow<string, number>(numPartitions, stringFns);
+            let previous: Batch<[string, number]> = { time: 0, partitions: [] };
+            const out: [string, number][][][] = [];
+            for (let end = 1; end <= panes.length; end++) {
+              const old = panes.slice(Math.max(0, end - 1 - width), Math.max(0, end - width));
+              const added = panes.slice(end - 1, end);
+              previous = { time: end, partitions: windows.next(previous, old, added, end) };
+              windows.made(previous);
+              out.push(previous.partitions as [string, number][][]);
+            }
+            return out;
+          };
+          const rowBatches = reducedRows.map((partitions) => ({ time: 0, partitions }));
+          expect(slide(asPairs)).toEqual(slide(rowBatches));
+          expect(asPairs.some((batch) => batch.isMaterialised)).toBe(false);
+        },
+      ),
+    );
   });
 });
