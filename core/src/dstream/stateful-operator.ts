@@ -1,6 +1,7 @@
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
 import type { DStream } from "./dstream.js";
+import { TextPairsBatch } from "./text-pairs-batch.js";
 
 /** The kinds of operator whose batches depend on earlier batches. */
 export type StateKind = "updateStateByKey" | "mapWithState" | "window" | "reduceByKeyAndWindow";
@@ -80,7 +81,13 @@ export async function saveBatches<T>(
     const batch = await stream.getOrCompute(time);
     saved.unshift({
       time,
-      partitions: batch === undefined ? null : batch.partitions.map((partition) => [...partition]),
+      partitions:
+        batch === undefined
+          ? null
+          : // Text pairs are made into rows for the copy only, not kept as rows with the batch.
+            (batch instanceof TextPairsBatch ? batch.rowsOnce() : batch.partitions).map(
+              (partition) => [...partition] as T[],
+            ),
     });
   }
   return saved;

@@ -54,6 +54,14 @@ export class TextPairsBatch implements Batch<[string, number]> {
     return this.#rows;
   }
 
+  /**
+   * The rows, made again (and not kept) when `partitions` was not read yet: for a reader that
+   * reads the batch once and copies it (a checkpoint), so the rows do not stay with the batch.
+   */
+  rowsOnce(): ReadonlyArray<ReadonlyArray<[string, number]>> {
+    return this.#rows ?? this.columns.map(rowsOfTextPairs);
+  }
+
   /** True once `partitions` was read. */
   get isMaterialised(): boolean {
     return this.#rows !== undefined;
