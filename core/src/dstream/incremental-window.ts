@@ -277,19 +277,9 @@ class WindowPartition<K, V> {
         // A noted slot whose key was dropped since (filtered out: no value) is looked up again,
         // as a key that left without being in the window is.
         let slot = noted === undefined ? -1 : (noted[i] as number);
-        if (slot < 0 || this.values[slot] === ABSENT) slot = this.slotOf(row[0]);
-        if (slot < 0) {
-          slot = this.add(row[0]);
-          this.values[slot] = ABSENT;
-        } else if (this.lastSource[slot] === source) {
-          if (noting !== undefined) noting[i] = slot;
-          continue;
-        }
+        if (slot < 0 || this.values[slot] === ABSENT) slot = this.slotOrNew(row[0]);
         if (noting !== undefined) noting[i] = slot;
-        if (this.lastSource[slot] === -1) touched.push(slot);
-        this.lastSource[slot] = source;
-        const sofar = into[slot] as Maybe<V>;
-        into[slot] = sofar === ABSENT ? row[1] : reduce(sofar, row[1]);
+        this.reduceInto(slot, row[1], source, into, touched, reduce);
       }
       if (noting !== undefined) this.slotsOfRows.set(rows, noting);
     }
@@ -317,24 +307,41 @@ class WindowPartition<K, V> {
     for (let i = 0; i < ends.length; i++) {
       const end = ends[i] as number;
       let slot = noted === undefined ? -1 : (noted[i] as number);
-      if (slot < 0 || this.values[slot] === ABSENT) {
-        const key = text.slice(start, end) as K;
-        slot = this.slotOf(key);
-        if (slot < 0) {
-          slot = this.add(key);
-          this.values[slot] = ABSENT;
-        }
-      }
+      if (slot < 0 || this.values[slot] === ABSENT)
+        slot = this.slotOrNew(text.slice(start, end) as K);
       start = end;
       if (noting !== undefined) noting[i] = slot;
-      if (this.lastSource[slot] === source) continue;
-      if (this.lastSource[slot] === -1) touched.push(slot);
-      this.lastSource[slot] = source;
-      const sofar = into[slot] as Maybe<V>;
-      const value = values[i] as V;
-      into[slot] = sofar === ABSENT ? value : reduce(sofar, value);
+      this.reduceInto(slot, values[i] as V, source, into, touched, reduce);
     }
     if (noting !== undefined) this.slotsOfRows.set(pairs, noting);
+  }
+
+  /**
+   * Reduces `value` of source `source` into `into[slot]`, when it is the source's first value for
+   * the slot's key, noting the slot in `touched` the first time the slide touches it.
+   */
+  private reduceInto(
+    slot: number,
+    value: V,
+    source: number,
+    into: Maybe<V>[],
+    touched: number[],
+    reduce: (a: V, b: V) => V,
+  ): void {
+    if (this.lastSource[slot] === source) return;
+    if (this.lastSource[slot] === -1) touched.push(slot);
+    this.lastSource[slot] = source;
+    const sofar = into[slot] as Maybe<V>;
+    into[slot] = sofar === ABSENT ? value : reduce(sofar, value);
+  }
+
+  /** The slot of `key`, or a new one (with no value) when the key has none. */
+  private slotOrNew(key: K): number {
+    const slot = this.slotOf(key);
+    if (slot >= 0) return slot;
+    const added = this.add(key);
+    this.values[added] = ABSENT;
+    return added;
   }
 
   private slotOf(key: K): number {
