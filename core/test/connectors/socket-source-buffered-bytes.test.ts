@@ -1,41 +1,18 @@
 import { Socket } from "node:net";
 import type { SourceRecord } from "sluice";
-import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
 import { ConfigValidationError } from "sluice/connector";
-import { LogCapture } from "sluice/testing";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReceivedLines } from "../../src/connectors/socket/received-lines.js";
-import { LineServer } from "./line-server.js";
+import { DEADLINE_MS, socketSourceHarness } from "./socket-source-harness.js";
 
-// Only stops a wait that hangs: connecting to and reading from the test's TCP server can take
-// seconds on a loaded machine.
-const DEADLINE_MS = 20_000;
 /** The most one read from the socket hands the source (its read buffer). */
 const READ_BUFFER_BYTES = 256 * 1024;
 
-let server: LineServer;
-let registry: ConnectorRegistry;
-
-beforeEach(async () => {
-  server = await LineServer.start();
-  registry = createConnectorRegistry({ logger: new LogCapture().logger });
-});
-
-afterEach(async () => {
+const socket = socketSourceHarness();
+const openSource = socket.openSource;
+afterEach(() => {
   vi.restoreAllMocks();
-  await registry.dispose();
-  await server.close();
 });
-
-async function openSource(config: object = {}) {
-  const source = registry.createSource("socket", {
-    host: "127.0.0.1",
-    port: server.port,
-    ...config,
-  }).connector;
-  await source.connect(AbortSignal.timeout(DEADLINE_MS));
-  return source;
-}
 
 type OpenSource = Awaited<ReturnType<typeof openSource>>;
 
@@ -93,7 +70,7 @@ describe("socket source maxBufferedBytes", () => {
     const sockets = watchSockets();
     // maxBufferedRecords stays at 10 000: only the byte bound can pause the socket here.
     const source = await openSource({ maxBufferedBytes });
-    server.sendRaw(lines.map((line) => `${line}\n`).join(""));
+    socket.server.sendRaw(lines.map((line) => `${line}\n`).join(""));
     const client = await within(sockets.paused, "the socket was not paused");
 
     // Paused: nothing arrives any more. Take one line at a time until a read resumes the socket,
@@ -131,16 +108,19 @@ describe("socket source maxBufferedBytes", () => {
   });
 
   it("defaults to 64 MiB", () => {
-    const instance = registry.createSource("socket", { host: "127.0.0.1", port: server.port });
+    const instance = socket.registry.createSource("socket", {
+      host: "127.0.0.1",
+      port: socket.server.port,
+    });
     expect(instance.config).toMatchObject({ maxBufferedBytes: 64 * 1024 * 1024 });
   });
 
   it.each([0, -1, 1.5, "64MiB"])("refuses maxBufferedBytes %j with a typed config error", (bad) => {
     let error: unknown;
     try {
-      registry.createSource("socket", {
+      socket.registry.createSource("socket", {
         host: "127.0.0.1",
-        port: server.port,
+        port: socket.server.port,
         maxBufferedBytes: bad,
       });
     } catch (thrown) {

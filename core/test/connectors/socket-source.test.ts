@@ -1,36 +1,10 @@
 import { createServer } from "node:net";
 import type { SourceRecord } from "sluice";
-import { type ConnectorRegistry, createConnectorRegistry } from "sluice/advanced";
-import { LogCapture } from "sluice/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LineServer } from "./line-server.js";
+import { describe, expect, it } from "vitest";
+import { DEADLINE_MS, socketSourceHarness } from "./socket-source-harness.js";
 
-// Only stops a wait that hangs: connecting to and reading from the test's TCP server can take
-// seconds on a loaded machine.
-const DEADLINE_MS = 20_000;
-
-let server: LineServer;
-let registry: ConnectorRegistry;
-
-beforeEach(async () => {
-  server = await LineServer.start();
-  registry = createConnectorRegistry({ logger: new LogCapture().logger });
-});
-
-afterEach(async () => {
-  await registry.dispose();
-  await server.close();
-});
-
-async function openSource(config: object = {}) {
-  const source = registry.createSource("socket", {
-    host: "127.0.0.1",
-    port: server.port,
-    ...config,
-  }).connector;
-  await source.connect(AbortSignal.timeout(DEADLINE_MS));
-  return source;
-}
+const socket = socketSourceHarness();
+const openSource = socket.openSource;
 
 type OpenSource = Awaited<ReturnType<typeof openSource>>;
 
@@ -51,15 +25,15 @@ const texts = (records: readonly SourceRecord[]) =>
 describe("socket source", () => {
   it("splits lines across chunks, drops \\r, and numbers records per connection peer", async () => {
     const source = await openSource({ onServerClose: "end" });
-    server.sendRaw("al");
-    server.sendRaw("pha\r\nbeta\n\ngam");
-    server.sendRaw("ma");
-    server.endClients();
+    socket.server.sendRaw("al");
+    socket.server.sendRaw("pha\r\nbeta\n\ngam");
+    socket.server.sendRaw("ma");
+    socket.server.endClients();
     const records = await readRecords(source, 4);
     expect(texts(records)).toEqual(["alpha", "beta", "", "gamma"]);
     expect(records.map((record) => record.offset)).toEqual(["0", "1", "2", "3"]);
     expect(new Set(records.map((record) => record.partition))).toEqual(
-      new Set([`127.0.0.1:${server.port}`]),
+      new Set([`127.0.0.1:${socket.server.port}`]),
     );
   });
 
@@ -71,16 +45,16 @@ describe("socket source", () => {
     const bytes = Buffer.from(lines.map((line, i) => `${line}${i % 2 ? "\r\n" : "\n"}`).join(""));
     // Pieces of 1 to 9 bytes: a line, a \r\n or a character is cut at every place somewhere.
     for (let at = 0, size = 1; at < bytes.length; at += size, size = (size % 9) + 1) {
-      server.sendRaw(bytes.subarray(at, at + size));
+      socket.server.sendRaw(bytes.subarray(at, at + size));
     }
-    server.endClients();
+    socket.server.endClients();
     expect(texts(await readRecords(source, lines.length))).toEqual(lines);
   });
 
   it("loses nothing when it buffers more than maxBufferedRecords and pauses the socket", async () => {
     const source = await openSource({ maxBufferedRecords: 5, maxRecordsPerRead: 3 });
     const lines = Array.from({ length: 60 }, (_, index) => `line-${index}`);
-    server.sendRaw(lines.map((line) => `${line}\n`).join(""));
+    socket.server.sendRaw(lines.map((line) => `${line}\n`).join(""));
     expect(texts(await readRecords(source, 60))).toEqual(lines);
   });
 
@@ -92,8 +66,8 @@ describe("socket source", () => {
     const lines = Array.from({ length: 2000 }, (_, i) =>
       `${i}:`.padEnd((i * 7919) % 5000, String.fromCharCode(97 + (i % 26))),
     );
-    server.sendRaw(lines.map((line, i) => `${line}${i % 3 === 0 ? "\r\n" : "\n"}`).join(""));
-    server.endClients();
+    socket.server.sendRaw(lines.map((line, i) => `${line}${i % 3 === 0 ? "\r\n" : "\n"}`).join(""));
+    socket.server.endClients();
     const received = texts(await readRecords(source, lines.length));
     expect(received.length).toBe(lines.length);
     expect(received.findIndex((line, i) => line !== lines[i])).toBe(-1);
@@ -101,7 +75,7 @@ describe("socket source", () => {
 
   it("reports a line longer than maxLineBytes", async () => {
     const source = await openSource({ maxLineBytes: 10 });
-    server.sendRaw("short\nthis line is far too long");
+    socket.server.sendRaw("short\nthis line is far too long");
     expect(texts(await readRecords(source, 1))).toEqual(["short"]);
     await expect(source.read(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
       code: "SLUICE_INVALID_RECORD",
@@ -115,7 +89,7 @@ describe("socket source", () => {
     const address = probe.address();
     const port = typeof address === "object" && address !== null ? address.port : 0;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const source = registry.createSource("socket", { host: "127.0.0.1", port }).connector;
+    const source = socket.registry.createSource("socket", { host: "127.0.0.1", port }).connector;
     await expect(source.connect(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
       code: "SLUICE_NOT_CONNECTED",
       message: expect.stringContaining(`cannot connect to 127.0.0.1:${port}`),
