@@ -40,13 +40,15 @@ function watchSockets() {
   const paused = new Promise<Socket>((resolve) => {
     onPause = resolve;
   });
-  vi.spyOn(Socket.prototype, "pause").mockImplementation(function (this: Socket) {
+  const pauses = vi.spyOn(Socket.prototype, "pause").mockImplementation(function (this: Socket) {
     onPause(this);
     return pause.call(this);
   });
   const resumes = vi.spyOn(Socket.prototype, "resume");
   return {
     paused,
+    /** Every socket paused so far, in order (a socket paused twice is there twice). */
+    pausedSockets: () => pauses.mock.contexts as Socket[],
     resumesOf: (socket: Socket) => resumes.mock.contexts.filter((on) => on === socket).length,
   };
 }
@@ -105,6 +107,34 @@ describe("socket source maxBufferedBytes", () => {
     expect(texts(received).findIndex((line, i) => line !== lines[i])).toBe(-1);
     // 2 MB through a 100 kB bound: paused and resumed again and again.
     expect(sockets.resumesOf(client)).toBeGreaterThan(5);
+  });
+
+  it("starts a new connection paused while the lines held are still over the bound", async () => {
+    const maxBufferedBytes = 100_000;
+    const lines = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(9_999, "x"));
+    const sockets = watchSockets();
+    const source = await openSource({ maxBufferedBytes });
+    socket.server.sendRaw(lines.map((line) => `${line}\n`).join(""));
+    const first = await within(sockets.paused, "the socket was not paused");
+    // The connection is lost with the held lines over the bound, and made again.
+    const closed = new Promise((resolve) => first.once("close", resolve));
+    first.destroy();
+    await within(closed, "the connection was not closed");
+    await source.connect(AbortSignal.timeout(DEADLINE_MS));
+    const second = sockets.pausedSockets().find((paused) => paused !== first);
+    // Paused at once, before the server sends anything on it.
+    expect(second).toBeDefined();
+    expect(sockets.resumesOf(second as Socket)).toBe(0);
+    // The held lines are read; once under half, the new connection is resumed.
+    const received: SourceRecord[] = [];
+    const signal = AbortSignal.timeout(DEADLINE_MS);
+    while (sockets.resumesOf(second as Socket) === 0) {
+      const result = await source.read(signal, { maxRecords: 1 });
+      received.push(...result.records);
+      await result.ack();
+    }
+    expect(received.length).toBeGreaterThan(0);
+    expect(texts(received).every((line, i) => line === lines[i])).toBe(true);
   });
 
   it("defaults to 64 MiB", () => {

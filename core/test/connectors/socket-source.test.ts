@@ -83,6 +83,24 @@ describe("socket source", () => {
     });
   });
 
+  it("passes on the last line of a connection the server ends, not of one that is lost", async () => {
+    const ended = await openSource({ onServerClose: "end" });
+    socket.server.sendRaw("whole\nlast, with no newline");
+    expect(texts(await readRecords(ended, 1))).toEqual(["whole"]);
+    socket.server.endClients();
+    expect(texts(await readRecords(ended, 1))).toEqual(["last, with no newline"]);
+
+    const lost = await openSource();
+    socket.server.sendRaw("whole again\nhalf a li");
+    expect(texts(await readRecords(lost, 1))).toEqual(["whole again"]);
+    // A reset, as a crashing server sends: what came of the last line is only its start.
+    socket.server.dropClients();
+    await expect(lost.read(AbortSignal.timeout(DEADLINE_MS))).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+      message: expect.stringContaining("was lost"),
+    });
+  });
+
   it("is not connected while nothing listens on the port", async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));

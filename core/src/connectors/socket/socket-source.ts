@@ -226,15 +226,27 @@ export class SocketSource implements Source {
   #onClose(socket: Socket, graceful: boolean): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
-    // A last line without a newline is complete once the server has closed the stream.
-    if (this.#partialBytes > 0 && this.#failure === undefined) this.#emitLine(Date.now());
+    // A last line without a newline is complete once the server has closed the stream; on a
+    // connection lost mid-line it is only the start of one, and is dropped rather than passed on.
+    if (this.#partialBytes > 0 && this.#failure === undefined) {
+      if (graceful) this.#emitLine(Date.now());
+      else {
+        this.#logger.warn(
+          { server: this.#partition, bytes: this.#partialBytes },
+          "socket source dropped the unfinished line of a lost connection",
+        );
+        this.#partial = [];
+        this.#partialBytes = 0;
+      }
+    }
     if (graceful && this.#config.onServerClose === "end") this.#ended = true;
     else {
       this.#lost = new NotConnectedError(
         `the connection to ${this.#partition} was ${graceful ? "closed by the server" : "lost"}`,
       );
     }
-    this.#backpressured = false;
+    // Still backpressured while the lines held are over a bound: the next connection starts
+    // paused (`connect`), and reads resume it once they are under half.
     this.#logger.info({ server: this.#partition, graceful }, "socket source disconnected");
     this.#wakeup.notify();
   }
