@@ -398,7 +398,7 @@ export async function benchPeers(options: {
       linesPerBatch: small,
       files: files(small, 4),
       warmup: quick ? 1 : 4,
-      measured: quick ? 2 : 8,
+      measured: quick ? 2 : 10,
       windowBatches: 0,
     },
     {
@@ -408,7 +408,7 @@ export async function benchPeers(options: {
       linesPerBatch: large,
       files: files(large, quick ? 2 : 4),
       warmup: quick ? 1 : 3,
-      measured: quick ? 2 : 5,
+      measured: quick ? 2 : 10,
       windowBatches: 0,
     },
     {
@@ -419,7 +419,7 @@ export async function benchPeers(options: {
       files: files(small, 4),
       // The window is full from its last warm-up batch on.
       warmup: quick ? 5 : 30,
-      measured: quick ? 2 : 6,
+      measured: quick ? 2 : 10,
       windowBatches: quick ? 5 : 30,
     },
     {
