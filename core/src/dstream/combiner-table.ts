@@ -1,5 +1,7 @@
+import type { AllocateBuffer } from "../kernels/key-column.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import { KeySlots } from "./key-slots.js";
+import { MAX_TEXT_PAIRS_TEXT, type TextPairs } from "./text-pairs-batch.js";
 
 /**
  * The combiners of one side of a shuffle, one per key in first-seen order (`KeySlots`): a value
@@ -72,6 +74,40 @@ export class CombinerTable<K, C> extends KeySlots<K> {
     for (let slot = 0; slot < keys.length; slot++) {
       const key = keys[slot] as K;
       (out[partitionOfKey(key, numPartitions)] as [K, C][]).push([key, combiners[slot] as C]);
+    }
+    return out;
+  }
+
+  /**
+   * What `placedRows` gives, as text pairs per partition (their arrays allocated by
+   * `allocate`), or `undefined` when a key is not a string, a combiner not a number, or a
+   * partition's keys too long for one string: the rows as they cross threads, with no row made.
+   */
+  placedTextPairs(numPartitions: number, allocate: AllocateBuffer): TextPairs[] | undefined {
+    const { keys, combiners } = this;
+    const keysOf: string[][] = Array.from({ length: numPartitions }, () => []);
+    const slotsOf: number[][] = Array.from({ length: numPartitions }, () => []);
+    for (let slot = 0; slot < keys.length; slot++) {
+      const key = keys[slot];
+      if (typeof key !== "string" || typeof combiners[slot] !== "number") return undefined;
+      const partition = partitionOfKey(key, numPartitions);
+      (keysOf[partition] as string[]).push(key);
+      (slotsOf[partition] as number[]).push(slot);
+    }
+    const out: TextPairs[] = [];
+    for (let partition = 0; partition < numPartitions; partition++) {
+      const partitionKeys = keysOf[partition] as string[];
+      const slots = slotsOf[partition] as number[];
+      const ends = new Uint32Array(allocate(slots.length * Uint32Array.BYTES_PER_ELEMENT));
+      const values = new Float64Array(allocate(slots.length * Float64Array.BYTES_PER_ELEMENT));
+      let end = 0;
+      for (let row = 0; row < slots.length; row++) {
+        end += (partitionKeys[row] as string).length;
+        ends[row] = end;
+        values[row] = combiners[slots[row] as number] as number;
+      }
+      if (end > MAX_TEXT_PAIRS_TEXT) return undefined;
+      out.push({ text: partitionKeys.join(""), ends, values });
     }
     return out;
   }

@@ -4,18 +4,22 @@ import type { Batch } from "./batch.js";
 import { batchOf, type ColumnarPartition, materialise } from "./columnar-batch.js";
 import type { DStream } from "./dstream.js";
 import type { FamilyKeys } from "./pair-columns.js";
+import type { TextPairs } from "./text-pairs-batch.js";
 
 /**
  * One map task's rows for one output partition of a shuffle: JS rows (`[key, value]` or
  * `[key, combiner]`), or columns (keys of one family and one number per row) for the named
  * reductions. A `partial` block of a named reduction holds one partial aggregate per key, else
- * raw rows.
+ * raw rows. Rows that are `[string, number]` may come as text pairs (`pairs`, see
+ * `textPairsBlock`), made into `rows` only when those are read.
  */
 export type ShuffleBlock =
   | {
       readonly kind: "rows";
       readonly rows: ReadonlyArray<readonly [unknown, unknown]>;
       readonly partial: boolean;
+      /** The same rows as text pairs, for a reader that takes them without making rows. */
+      readonly pairs?: TextPairs;
     }
   | {
       readonly kind: "columns";
@@ -66,6 +70,15 @@ export interface ShuffleOperator {
    * One output partition from its blocks: per side, the block of every map task in map order.
    */
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>, kernels: Kernels): ReduceOutput;
+  /**
+   * The output partition as text pairs, when the operator can make them without rows (blocks of
+   * text pairs in, `[string, number]` rows out) and the result leaves the thread as it is; else
+   * `undefined`, and `reduceSide` gives it.
+   */
+  reduceSideAsTextPairs?(
+    blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>,
+    allocate: AllocateBuffer,
+  ): TextPairs | undefined;
 }
 
 /**

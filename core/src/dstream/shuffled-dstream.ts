@@ -1,3 +1,4 @@
+import type { AllocateBuffer } from "../kernels/key-column.js";
 import type { Batch } from "./batch.js";
 import { batchOf } from "./columnar-batch.js";
 import { CombinerTable } from "./combiner-table.js";
@@ -5,10 +6,11 @@ import type { DStream } from "./dstream.js";
 import { canFuseThrough, fusedChain } from "./fused-chain.js";
 import { OneParentDStream } from "./one-parent-dstream.js";
 import { applySteps, fuseSteps, type RecordStep } from "./record-step.js";
-import { type Aggregator, combineMapSide, combineReduceSide } from "./shuffle.js";
+import { type Aggregator, combineReduceSide, placeRows } from "./shuffle.js";
 import {
   blockRows,
   type MapInput,
+  type MapSideOptions,
   mapInputRecords,
   type ReduceOutput,
   rowsBlocks,
@@ -16,6 +18,9 @@ import {
   type ShuffleOperator,
   shuffleInMemory,
 } from "./shuffle-operator.js";
+import type { TextPairs } from "./text-pairs-batch.js";
+import { textPairsBlock, textPairsOfBlocks } from "./text-pairs-block.js";
+import { type MergedTextPairs, mergeTextPairs } from "./text-pairs-merge.js";
 
 /**
  * `combineByKey` and what is built on it (`reduceByKey`, `groupByKey`): Spark's `ShuffledDStream`.
@@ -44,19 +49,25 @@ export class ShuffledDStream<K, V, C>
     return [this.parent];
   }
 
-  mapSide(input: MapInput): ShuffleBlock[] {
+  mapSide(input: MapInput, _side = 0, options?: MapSideOptions): ShuffleBlock[] {
     const records = mapInputRecords(input) as ReadonlyArray<readonly [K, V]>;
-    // Combined rows are one `[key, combiner]` per key (partial), built here.
-    return rowsBlocks(
-      combineMapSide(records, this.aggregator, this.numPartitions, this.mapSideCombine),
-      this.mapSideCombine,
-    );
+    if (this.mapSideCombine) {
+      const combiners = new CombinerTable<K, C>();
+      const { createCombiner, mergeValue } = this.aggregator;
+      for (let i = 0; i < records.length; i++) {
+        const pair = records[i] as readonly [K, V];
+        combiners.merge(pair[0], pair[1], createCombiner, mergeValue);
+      }
+      return this.combinedBlocks(combiners, options?.allocate);
+    }
+    return rowsBlocks(placeRows(records, this.numPartitions), false);
   }
 
   /**
    * The map side over what `steps` (per-record operators, parent first) make of `records`, in
    * one loop that ends in each key's combiner: no array of pairs in between. With `tagErrors`
-   * (on executors) an error is marked with the id of the step that threw.
+   * (on executors) an error is marked with the id of the step that threw; with `allocate` (the
+   * blocks cross threads) `[string, number]` combiners come as text pairs in that memory.
    *
    * @example
    * shuffled.mapSideThrough(lines, [flatMapped, mapped]);
@@ -65,6 +76,7 @@ export class ShuffledDStream<K, V, C>
     records: ReadonlyArray<unknown>,
     steps: ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
     tagErrors = false,
+    allocate?: AllocateBuffer,
   ): ShuffleBlock[] {
     if (!this.mapSideCombine) {
       return this.mapSide(applySteps(records, steps, tagErrors) as MapInput);
@@ -80,12 +92,46 @@ export class ShuffledDStream<K, V, C>
       tagErrors,
     );
     for (let i = 0; i < records.length; i++) push(records[i]);
-    return rowsBlocks(combiners.placedRows(this.numPartitions), true);
+    return this.combinedBlocks(combiners, allocate);
   }
 
   reduceSide(blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>): ReduceOutput {
+    const merged = this.mergedTextPairs(blocks);
+    if (merged !== undefined) return merged.rows();
     const mapOutputs = (blocks[0] ?? []).map((block) => blockRows(block));
     return combineReduceSide(mapOutputs, this.aggregator, this.mapSideCombine);
+  }
+
+  reduceSideAsTextPairs(
+    blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>,
+    allocate: AllocateBuffer,
+  ): TextPairs | undefined {
+    return this.mergedTextPairs(blocks)?.textPairs(allocate);
+  }
+
+  /** Combined blocks that all came as text pairs, merged without making their rows. */
+  private mergedTextPairs(
+    blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>,
+  ): MergedTextPairs | undefined {
+    if (!this.mapSideCombine) return undefined;
+    const pairs = textPairsOfBlocks(blocks[0] ?? []);
+    if (pairs === undefined) return undefined;
+    const { mergeCombiners } = this.aggregator as unknown as Aggregator<unknown, unknown>;
+    return mergeTextPairs(pairs, mergeCombiners);
+  }
+
+  /**
+   * A map side's combiners placed into blocks: text pairs in `allocate`'s memory when given
+   * (the blocks cross threads) and every row is `[string, number]`, else rows.
+   */
+  private combinedBlocks(
+    combiners: CombinerTable<K, C>,
+    allocate: AllocateBuffer | undefined,
+  ): ShuffleBlock[] {
+    const pairs =
+      allocate === undefined ? undefined : combiners.placedTextPairs(this.numPartitions, allocate);
+    if (pairs !== undefined) return pairs.map((partition) => textPairsBlock(partition, true));
+    return rowsBlocks(combiners.placedRows(this.numPartitions), true);
   }
 
   protected async compute(time: number): Promise<Batch<[K, C]> | undefined> {

@@ -11,6 +11,9 @@ export interface TextPairs {
   readonly values: Float64Array;
 }
 
+/** The longest `text` of text pairs (UTF-16 units), well under V8's string limit of 2^29 - 24. */
+export const MAX_TEXT_PAIRS_TEXT = 2 ** 28;
+
 /**
  * The rows of text pairs, in order.
  *

@@ -11,8 +11,10 @@ import {
   type ShuffleBlock,
   type ShuffleOperator,
 } from "../dstream/shuffle-operator.js";
+import type { TextPairs } from "../dstream/text-pairs-batch.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels } from "../kernels/kernels.js";
+import type { AllocateBuffer } from "../kernels/key-column.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
 import { revived } from "./shipped-columns.js";
 import { shippedPairs } from "./shipped-pairs.js";
@@ -66,9 +68,15 @@ export function runTask(
   } else if (input.kind === "columns") {
     columns = revived(input.columns);
   } else {
-    const read = annotate(input.shuffleId, () =>
-      readShuffle(shuffleOf(find(input.shuffleId)), input.buckets, kernels, phases),
-    );
+    const operator = shuffleOf(find(input.shuffleId));
+    const blocks = annotate(input.shuffleId, () => decodeBuckets(input.buckets, phases));
+    // A reduce side that gives its `[string, number]` rows as text pairs sends them as they are.
+    const returnsRows = task.chain.length === 0 && task.output.kind === "records";
+    const pairs = returnsRows
+      ? annotate(input.shuffleId, () => reduceAsTextPairs(operator, blocks, phases))
+      : undefined;
+    if (pairs !== undefined) return { kind: "string-pairs", pairs, phases };
+    const read = annotate(input.shuffleId, () => reduce(operator, blocks, kernels, phases));
     if (!Array.isArray(read)) {
       columns = read as ColumnarPartition;
       if (columns.kind === "pairs" && task.chain.length === 0 && task.output.kind === "records") {
@@ -125,6 +133,7 @@ export function runTask(
         records,
         operators as ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
         true,
+        sharedMemory,
       ),
     );
     const mapped = performance.now();
@@ -171,6 +180,7 @@ type MapSideThrough = (
   records: ReadonlyArray<unknown>,
   steps: ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
   tagErrors: boolean,
+  allocate: AllocateBuffer,
 ) => ShuffleBlock[];
 
 function mapSideThroughOf(shuffle: DStream<unknown>): MapSideThrough | undefined {
@@ -221,20 +231,44 @@ function writeShuffle(
   return buckets;
 }
 
-/** A reduce task: the buckets of every map task decoded, then the operator's reduce side. */
-function readShuffle(
-  operator: ShuffleOperator,
+/** The buckets of every map task of a reduce task, decoded. */
+function decodeBuckets(
   buckets: ReadonlyArray<ReadonlyArray<ShuffleBucket>>,
+  phases: MutablePhases,
+): ShuffleBlock[][] {
+  const started = performance.now();
+  const blocks = buckets.map((side) => side.map(decodeBucket));
+  phases.shuffleMs += performance.now() - started;
+  return blocks;
+}
+
+/** A reduce task: the operator's reduce side over the blocks of every map task. */
+function reduce(
+  operator: ShuffleOperator,
+  blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>,
   kernels: Kernels,
   phases: MutablePhases,
 ): ReduceOutput {
   const started = performance.now();
-  const blocks = buckets.map((side) => side.map(decodeBucket));
-  const decoded = performance.now();
-  phases.shuffleMs += decoded - started;
   const out = operator.reduceSide(blocks, kernels);
-  phases.aggregateMs += performance.now() - decoded;
+  phases.aggregateMs += performance.now() - started;
   return out;
+}
+
+/**
+ * A reduce task whose operator merges text pairs into text pairs (`reduceSideAsTextPairs`):
+ * its result in shared memory, or `undefined` when the operator gives rows instead.
+ */
+function reduceAsTextPairs(
+  operator: ShuffleOperator,
+  blocks: ReadonlyArray<ReadonlyArray<ShuffleBlock>>,
+  phases: MutablePhases,
+): TextPairs | undefined {
+  if (operator.reduceSideAsTextPairs === undefined) return undefined;
+  const started = performance.now();
+  const pairs = operator.reduceSideAsTextPairs(blocks, sharedMemory);
+  phases.aggregateMs += performance.now() - started;
+  return pairs;
 }
 
 /** A reduce side's string columns as they travel to the driver (decoded there). */

@@ -1,4 +1,8 @@
-import { rowsOfTextPairs, type TextPairs } from "../dstream/text-pairs-batch.js";
+import {
+  MAX_TEXT_PAIRS_TEXT,
+  rowsOfTextPairs,
+  type TextPairs,
+} from "../dstream/text-pairs-batch.js";
 
 /**
  * `[string, number]` rows as they cross between threads: the keys as one string back to back
@@ -9,9 +13,6 @@ import { rowsOfTextPairs, type TextPairs } from "../dstream/text-pairs-batch.js"
  * elements (a property of its own), which cloning would keep.
  */
 export type ShippedPairs = TextPairs;
-
-/** The longest string joined (UTF-16 units), well under V8's limit of 2^29 - 24. */
-const MAX_TEXT = 2 ** 28;
 
 /**
  * `rows` as shipped pairs when every row is a string key and a number, else `undefined`.
@@ -33,7 +34,7 @@ export function shippedPairs(
     const value = row[1];
     if (typeof key !== "string" || typeof value !== "number") return undefined;
     end += key.length;
-    if (end > MAX_TEXT) return undefined;
+    if (end > MAX_TEXT_PAIRS_TEXT) return undefined;
     keys[i] = key;
     ends[i] = end;
     values[i] = value;

@@ -1,7 +1,8 @@
 import { deserialize, serialize } from "node:v8";
 import type { ShuffleBlock } from "../dstream/shuffle-operator.js";
+import { textPairsBlock } from "../dstream/text-pairs-block.js";
 import type { ShuffleBucket } from "./messages.js";
-import { pairsOfShipped, shippedPairs } from "./shipped-pairs.js";
+import { shippedPairs } from "./shipped-pairs.js";
 
 /**
  * A shuffle block as a bucket in shared memory, which the driver hands on to the reduce task
@@ -14,20 +15,22 @@ import { pairsOfShipped, shippedPairs } from "./shipped-pairs.js";
  */
 export function encodeBucket(block: ShuffleBlock): ShuffleBucket {
   if (block.kind === "rows") {
-    const { rows, partial } = block;
+    const { partial } = block;
     // Combined rows are the map side's own `[key, combiner]` arrays: nothing of them but the
-    // key and the number is lost by shipping just those.
-    const pairs = partial ? shippedPairs(rows) : undefined;
+    // key and the number is lost by shipping just those (a map side may have made them text
+    // pairs already).
+    const pairs = block.pairs ?? (partial ? shippedPairs(block.rows) : undefined);
     if (pairs !== undefined) {
       return {
         format: "string-number",
         text: pairs.text,
         ends: shared(pairs.ends),
         values: shared(pairs.values),
-        rows: rows.length,
+        rows: pairs.ends.length,
         partial,
       };
     }
+    const { rows } = block;
     return { format: "v8", bytes: shared(serialize(rows)), rows: rows.length, partial };
   }
   const { keys, values, partial } = block;
@@ -67,15 +70,15 @@ export function decodeBucket(bucket: ShuffleBucket): ShuffleBlock {
         partial: bucket.partial,
       };
     case "string-number":
-      return {
-        kind: "rows",
-        rows: pairsOfShipped({
+      // Rows are made only if the reduce side reads them (it may merge the pairs as they are).
+      return textPairsBlock(
+        {
           text: bucket.text,
-          ends: new Uint32Array(bucket.ends),
-          values: new Float64Array(bucket.values),
-        }),
-        partial: bucket.partial,
-      };
+          ends: new Uint32Array(bucket.ends).slice(),
+          values: new Float64Array(bucket.values).slice(),
+        },
+        bucket.partial,
+      );
     case "utf8-f64":
       return {
         kind: "columns",

@@ -124,6 +124,51 @@ describe("a shuffle in map and reduce tasks", () => {
     }
   });
 
+  it("reduceByKey with a function moves string-number rows as text pairs, merged as rows would be", () => {
+    const add = (a: number, b: number) => a + b;
+    const { streams, shuffleId } = graphOf((input) => input.reduceByKey(add, 3));
+    const aggregator = { createCombiner: (v: number) => v, mergeValue: add, mergeCombiners: add };
+    fc.assert(
+      fc.property(batchOf(stringKey), (partitions) => {
+        const expected = combineByKey({ time: 1000, partitions }, aggregator, 3, true);
+        const kinds = new Set<string>();
+        const task = (partition: number, rest: Pick<TaskSpec, "input" | "output">) => {
+          const result = runTask(
+            streams,
+            { jobKey: 1, time: 1000, partition, streamId: shuffleId, chain: [], ...rest },
+            kernels,
+          );
+          kinds.add(result.kind === "buckets" ? (result.buckets[0]?.format ?? "") : result.kind);
+          return result;
+        };
+        const mapOutputs = partitions.map((records, partition) => {
+          const result = task(partition, {
+            input: { kind: "records", records },
+            output: { kind: "shuffle-write", shuffleId, side: 0 },
+          });
+          return result.kind === "buckets" ? result.buckets : [];
+        });
+        const actual = Array.from({ length: 3 }, (_, partition) => {
+          const result = task(partition, {
+            input: {
+              kind: "shuffle-read",
+              shuffleId,
+              buckets: [mapOutputs.map((buckets) => buckets[partition] as ShuffleBucket)],
+            },
+            output: { kind: "records" },
+          });
+          return result.kind === "string-pairs" ? pairsOfShipped(result.pairs) : [];
+        });
+        expect(kinds).toEqual(new Set(["string-number", "string-pairs"]));
+        expect(actual).toEqual(expected);
+        const bits = (parts: unknown[][]) =>
+          parts.map((part) => part.map((pair) => Object.is((pair as Pair)[1], -0)));
+        expect(bits(actual)).toEqual(bits(expected));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("a numeric reduction of a non-number fails in the map task as it does on one thread", () => {
     const { streams, shuffleId } = graphOf((input) => input.reduceByKey("sum", 2));
     expect(() =>

@@ -49,7 +49,11 @@ describe("[string, number] rows shipped as one string and two arrays", () => {
     const combined: ShuffleBlock = { kind: "rows", rows, partial: true };
     const bucket = encodeBucket(combined);
     expect(bucket.format).toBe("string-number");
-    expect(decodeBucket(bucket)).toEqual(combined);
+    const back = decodeBucket(bucket);
+    expect(back.kind === "rows" && { rows: back.rows, partial: back.partial }).toEqual({
+      rows,
+      partial: true,
+    });
     // A row of the user's own, with a property of its own, as groupByKey moves it.
     const own = Object.assign(["a", 1], { tag: "kept" }) as unknown as [string, number];
     const raw: ShuffleBlock = { kind: "rows", rows: [own, ...rows], partial: false };
