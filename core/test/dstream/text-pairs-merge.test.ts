@@ -8,9 +8,12 @@ import { textPairsBlock } from "../../src/dstream/text-pairs-block.js";
 import { mergeTextPairs } from "../../src/dstream/text-pairs-merge.js";
 import { shippedPairs } from "../../src/execution/shipped-pairs.js";
 import { StreamingContext } from "../../src/index.js";
+import { JsKernels } from "../../src/kernels/js-kernels.js";
 import { ManualClock } from "../../src/testing/index.js";
 
 const ordinary = (byteLength: number) => new ArrayBuffer(byteLength);
+/** Where a map side on an executor runs: blocks cross threads. */
+const crossing = { kernels: new JsKernels(), soleMapTask: false, allocate: ordinary };
 const add = (a: unknown, b: unknown) => (a as number) + (b as number);
 
 // Keys that share prefixes, lengths and units beyond ASCII, so probes meet keys of the same
@@ -122,7 +125,7 @@ describe("text pairs through reduceByKey's shuffle", () => {
       fc.property(fc.array(rowsArb, { minLength: 1, maxLength: 3 }), (partitions) => {
         const stream = shuffled();
         const asRows = partitions.map((rows) => stream.mapSide(rows));
-        const asPairs = partitions.map((rows) => stream.mapSide(rows, 0, { allocate: ordinary }));
+        const asPairs = partitions.map((rows) => stream.mapSide(rows, 0, crossing));
         for (const blocks of asPairs) {
           for (const block of blocks) expect(block.kind === "rows" && block.pairs).toBeTruthy();
         }
@@ -143,9 +146,7 @@ describe("text pairs through reduceByKey's shuffle", () => {
 
   it("keeps rows for keys that are not strings or combiners that are not numbers", () => {
     const stream = shuffled();
-    const numberKeys = stream.mapSide([[1, 2] as unknown as [string, number]], 0, {
-      allocate: ordinary,
-    });
+    const numberKeys = stream.mapSide([[1, 2] as unknown as [string, number]], 0, crossing);
     expect(numberKeys.every((block) => block.kind === "rows" && block.pairs === undefined)).toBe(
       true,
     );
