@@ -26,6 +26,28 @@ export interface RecordStep<T, U> extends PartitionOperator<T, U> {
 }
 
 /**
+ * The records of one partition handed one by one to `push`, in order: how a fused loop reads its
+ * input, from an array or made as they are read (cut from a partition shipped as one string,
+ * decoded from a text column), so that no array of them lives through the loop.
+ *
+ * @example
+ * const feed: RecordFeed = (push) => ["a", "b"].forEach((record) => push(record));
+ */
+export type RecordFeed = (push: RecordSink<unknown>) => void;
+
+/**
+ * The records of an array as a feed.
+ *
+ * @example
+ * feedOf(["a b", "c"])((line) => console.log(line));
+ */
+export function feedOf(records: ReadonlyArray<unknown>): RecordFeed {
+  return (push) => {
+    for (let i = 0; i < records.length; i++) push(records[i]);
+  };
+}
+
+/**
  * True when `stream` can be a step of a fused loop.
  *
  * @example

@@ -5,7 +5,7 @@ import { CombinerTable } from "./combiner-table.js";
 import type { DStream } from "./dstream.js";
 import { canFuseThrough, fusedChain } from "./fused-chain.js";
 import { OneParentDStream } from "./one-parent-dstream.js";
-import { applySteps, fuseSteps, type RecordStep } from "./record-step.js";
+import { feedOf, fuseSteps, type RecordFeed, type RecordStep } from "./record-step.js";
 import { type Aggregator, combineReduceSide, placeRows } from "./shuffle.js";
 import {
   blockRows,
@@ -64,22 +64,33 @@ export class ShuffledDStream<K, V, C>
   }
 
   /**
-   * The map side over what `steps` (per-record operators, parent first) make of `records`, in
-   * one loop that ends in each key's combiner: no array of pairs in between. With `tagErrors`
+   * The map side over what `steps` (per-record operators, parent first) make of the records
+   * `feed` hands over, in one loop that ends in each key's combiner: no array of pairs in
+   * between. With `tagErrors`
    * (on executors) an error is marked with the id of the step that threw; with `allocate` (the
    * blocks cross threads) `[string, number]` combiners come as text pairs in that memory.
    *
    * @example
-   * shuffled.mapSideThrough(lines, [flatMapped, mapped]);
+   * shuffled.mapSideThrough(feedOf(lines), [flatMapped, mapped]);
    */
   mapSideThrough(
-    records: ReadonlyArray<unknown>,
+    feed: RecordFeed,
     steps: ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
     tagErrors = false,
     allocate?: AllocateBuffer,
   ): ShuffleBlock[] {
     if (!this.mapSideCombine) {
-      return this.mapSide(applySteps(records, steps, tagErrors) as MapInput);
+      const pairs: unknown[] = [];
+      feed(
+        fuseSteps(
+          steps,
+          (pair) => {
+            pairs.push(pair);
+          },
+          tagErrors,
+        ),
+      );
+      return this.mapSide(pairs as MapInput);
     }
     const combiners = new CombinerTable<K, C>();
     const { createCombiner, mergeValue } = this.aggregator;
@@ -91,7 +102,7 @@ export class ShuffledDStream<K, V, C>
       },
       tagErrors,
     );
-    for (let i = 0; i < records.length; i++) push(records[i]);
+    feed(push);
     return this.combinedBlocks(combiners, allocate);
   }
 
@@ -154,7 +165,9 @@ export class ShuffledDStream<K, V, C>
     const { root, steps } = fusedChain(parent as DStream<unknown> & RecordStep<unknown, unknown>);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const mapOutputs = batch.partitions.map((records) => this.mapSideThrough(records, steps));
+    const mapOutputs = batch.partitions.map((records) =>
+      this.mapSideThrough(feedOf(records), steps),
+    );
     const partitions = Array.from({ length: this.numPartitions }, (_, partition) =>
       this.reduceSide([mapOutputs.map((blocks) => blocks[partition] as ShuffleBlock)]),
     );

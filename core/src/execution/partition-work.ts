@@ -3,7 +3,7 @@ import { type ColumnarPartition, materialise } from "../dstream/columnar-batch.j
 import type { DStream } from "../dstream/dstream.js";
 import { applyChain, pairColumnsFromRows } from "../dstream/fused-chain.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
-import { isRecordStep, type RecordStep } from "../dstream/record-step.js";
+import { feedOf, isRecordStep, type RecordFeed, type RecordStep } from "../dstream/record-step.js";
 import {
   isShuffleOperator,
   type MapInput,
@@ -13,12 +13,12 @@ import {
 } from "../dstream/shuffle-operator.js";
 import type { TextPairs } from "../dstream/text-pairs-batch.js";
 import { SluiceError } from "../errors/sluice-error.js";
-import type { Kernels } from "../kernels/kernels.js";
-import type { AllocateBuffer } from "../kernels/key-column.js";
+import type { Kernels, KeyColumn } from "../kernels/kernels.js";
+import { type AllocateBuffer, decodeKeyColumn, forEachDecodedKey } from "../kernels/key-column.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
 import { revived } from "./shipped-columns.js";
 import { shippedPairs } from "./shipped-pairs.js";
-import { recordsOfStrings } from "./shipped-strings.js";
+import { forEachShippedString, recordsOfStrings, type ShippedStrings } from "./shipped-strings.js";
 import {
   bucketBytes,
   decodeBucket,
@@ -59,12 +59,15 @@ export function runTask(
     return stream;
   };
   let records: ReadonlyArray<unknown> | undefined;
+  // A partition of strings, or of lines in a text column, is made into an array of records only
+  // when something reads it as one: a loop into a shuffle reads them one at a time.
+  let lazy: LazyRecords | undefined;
   let columns: ColumnarPartition | undefined;
   const { input } = task;
   if (input.kind === "records") {
     records = input.records;
   } else if (input.kind === "strings") {
-    records = recordsOfStrings(input.strings);
+    lazy = { kind: "strings", strings: input.strings };
   } else if (input.kind === "columns") {
     columns = revived(input.columns);
   } else {
@@ -113,12 +116,11 @@ export function runTask(
     if (first !== undefined && readsColumns(first)) {
       records = first.applyToColumns(columns, task.partition);
       operators = chained.slice(1);
+    } else if (columns.kind === "text") {
+      lazy = { kind: "text", keys: columns.keys };
     } else {
       records = materialise(columns);
     }
-  }
-  if (records === undefined) {
-    throw new SluiceError("SLUICE_INTERNAL", "a task's input gave neither records nor columns");
   }
   // A chain of per-record operators into reduceByKey/combineByKey: one loop into the combiners.
   const through = shuffle === undefined ? undefined : mapSideThroughOf(shuffle);
@@ -128,9 +130,11 @@ export function runTask(
     operators.length > 0 &&
     operators.every((operator) => isRecordStep(operator))
   ) {
+    const feed = lazy === undefined ? records && feedOf(records) : feedOfLazy(lazy);
+    if (feed === undefined) throw noRecords();
     const blocks = annotate(output.shuffleId, () =>
       through(
-        records,
+        feed,
         operators as ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
         true,
         sharedMemory,
@@ -144,6 +148,8 @@ export function runTask(
     for (const bucket of buckets) bytes += bucketBytes(bucket);
     return { kind: "buckets", buckets, bytes, phases };
   }
+  if (lazy !== undefined) records = recordsOfLazy(lazy);
+  if (records === undefined) throw noRecords();
   // Consecutive per-record operators run as one loop; feeding a named reduction, their pairs go
   // straight into its columns.
   const applied: MapInput =
@@ -175,9 +181,30 @@ export function runTask(
   return { kind: "buckets", buckets, bytes, phases };
 }
 
+/** A task's input records not made yet: shipped strings, or the lines of a text column. */
+type LazyRecords =
+  | { readonly kind: "strings"; readonly strings: ShippedStrings }
+  | { readonly kind: "text"; readonly keys: KeyColumn };
+
+/** The records of `lazy` one by one, each made as it is handed over. */
+function feedOfLazy(lazy: LazyRecords): RecordFeed {
+  return lazy.kind === "strings"
+    ? (push) => forEachShippedString(lazy.strings, push)
+    : (push) => forEachDecodedKey(lazy.keys, push);
+}
+
+/** The records of `lazy` as an array. */
+function recordsOfLazy(lazy: LazyRecords): ReadonlyArray<unknown> {
+  return lazy.kind === "strings" ? recordsOfStrings(lazy.strings) : decodeKeyColumn(lazy.keys);
+}
+
+function noRecords(): SluiceError {
+  return new SluiceError("SLUICE_INTERNAL", "a task's input gave neither records nor columns");
+}
+
 /** A shuffle's map side that takes per-record operators into one loop, if it has one. */
 type MapSideThrough = (
-  records: ReadonlyArray<unknown>,
+  feed: RecordFeed,
   steps: ReadonlyArray<DStream<unknown> & RecordStep<unknown, unknown>>,
   tagErrors: boolean,
   allocate: AllocateBuffer,

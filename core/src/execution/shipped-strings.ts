@@ -59,3 +59,23 @@ export function recordsOfStrings(shipped: ShippedStrings): string[] {
   }
   return out;
 }
+
+/**
+ * Each record of shipped strings handed to `visit` in order, cut from the text as it is read and
+ * kept nowhere.
+ *
+ * @example
+ * forEachShippedString({ text: "ab c", ends: Uint32Array.of(2, 4) }, (record) => out.push(record));
+ */
+export function forEachShippedString(
+  shipped: ShippedStrings,
+  visit: (record: string) => void,
+): void {
+  const { text, ends } = shipped;
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i] as number;
+    visit(text.slice(start, end));
+    start = end;
+  }
+}

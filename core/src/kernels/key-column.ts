@@ -217,6 +217,34 @@ export function decodeKeyColumnWith<T>(
 }
 
 /**
+ * Every row of the column decoded as `decodeKeyColumn` decodes it, handed with its row to
+ * `visit` and kept nowhere: for a loop that reads each row once, so no array of the column's
+ * strings lives through it.
+ *
+ * @example
+ * forEachDecodedKey(column, (key) => counts.set(key, (counts.get(key) ?? 0) + 1));
+ */
+export function forEachDecodedKey(
+  column: KeyColumn,
+  visit: (key: string, row: number) => void,
+): void {
+  validateKeyColumn(column);
+  const { keys, offsets } = column;
+  const rows = offsets.length - 1;
+  const used = keys.subarray(0, offsets[rows] as number);
+  if (isAscii(used)) {
+    const text = Buffer.from(used.buffer, used.byteOffset, used.byteLength).toString("latin1");
+    for (let row = 0; row < rows; row++) {
+      visit(text.slice(offsets[row] as number, offsets[row + 1] as number), row);
+    }
+    return;
+  }
+  for (let row = 0; row < rows; row++) {
+    visit(decoder.decode(keys.subarray(offsets[row] as number, offsets[row + 1] as number)), row);
+  }
+}
+
+/**
  * True when every row of the column is well-formed UTF-8, so that two rows are the same string
  * exactly when they are the same bytes (invalid bytes would all decode to U+FFFD).
  *

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { type DStream, StreamingContext } from "sluice";
-import { JsKernels } from "sluice/advanced";
+import { JsKernels, keyColumnFromStrings } from "sluice/advanced";
 import { ManualClock, TestInputDStream } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
@@ -8,7 +8,10 @@ import { PAIRS_JS_BELOW_ROWS, reduceByKeyNamed } from "../../src/dstream/named-r
 import { combineByKey } from "../../src/dstream/shuffle.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "../../src/execution/messages.js";
 import { decodeGroups, runTask } from "../../src/execution/partition-work.js";
+import { shippable } from "../../src/execution/shipped-columns.js";
 import { pairsOfShipped } from "../../src/execution/shipped-pairs.js";
+import { type ShippedStrings, shippedStrings } from "../../src/execution/shipped-strings.js";
+import { decodeBucket } from "../../src/execution/shuffle-buckets.js";
 import { ENGINES } from "../dstream/engines.js";
 
 // A shuffle split into map and reduce tasks (as executors run it) must give what the one-thread
@@ -166,6 +169,53 @@ describe("a shuffle in map and reduce tasks", () => {
         expect(bits(actual)).toEqual(bits(expected));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it("a map task reads shipped strings and text columns into its loop as it reads records", () => {
+    const ctx = new StreamingContext({ batchInterval: 1000, clock: new ManualClock(0) });
+    const lines = new TestInputDStream<string>(ctx, [], 1);
+    const words = lines.flatMap((line) => line.split(" "));
+    const pairs = words.map((word): [string, number] => [word, 1]);
+    const counts = pairs.reduceByKey((a, b) => a + b, 2);
+    const lineArb = fc.array(fc.constantFrom("a", "b", "é", "日本", "", "🙂"), { maxLength: 4 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          lineArb.map((words) => words.join(" ")),
+          { minLength: 64, maxLength: 90 },
+        ),
+        (records) => {
+          const rowsOf = (input: TaskSpec["input"]) => {
+            const result = runTask(
+              ctx.scope.streams,
+              {
+                jobKey: 1,
+                time: 1000,
+                partition: 0,
+                streamId: counts.id,
+                chain: [words.id, pairs.id],
+                input,
+                output: { kind: "shuffle-write", shuffleId: counts.id, side: 0 },
+              },
+              kernels,
+            );
+            if (result.kind !== "buckets") throw new Error("expected buckets");
+            return result.buckets.map((bucket) => {
+              const block = decodeBucket(bucket);
+              return block.kind === "rows" ? block.rows : [];
+            });
+          };
+          const strings = shippedStrings(records);
+          expect(strings).toBeDefined();
+          const want = rowsOf({ kind: "records", records });
+          expect(want.flat().length).toBeGreaterThan(0);
+          expect(rowsOf({ kind: "strings", strings: strings as ShippedStrings })).toEqual(want);
+          const text = shippable({ kind: "text", keys: keyColumnFromStrings(records) });
+          expect(rowsOf({ kind: "columns", columns: text })).toEqual(want);
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { ShuffleBlock } from "../../src/dstream/shuffle-operator.js";
 import { pairsOfShipped, shippedPairs } from "../../src/execution/shipped-pairs.js";
-import { recordsOfStrings, shippedStrings } from "../../src/execution/shipped-strings.js";
+import {
+  forEachShippedString,
+  recordsOfStrings,
+  shippedStrings,
+} from "../../src/execution/shipped-strings.js";
 import { decodeBucket, encodeBucket } from "../../src/execution/shuffle-buckets.js";
 
 // Strings of every kind a record may hold: empty, long (sliced, not copied, when read back),
@@ -16,6 +20,11 @@ describe("strings shipped as one string", () => {
     const shipped = shippedStrings(strings);
     expect(shipped).toBeDefined();
     expect(recordsOfStrings(shipped as NonNullable<typeof shipped>)).toEqual(strings);
+    const visited: string[] = [];
+    forEachShippedString(shipped as NonNullable<typeof shipped>, (record) => {
+      visited.push(record);
+    });
+    expect(visited).toEqual(strings);
   });
 
   it("leaves partitions with a record that is not a string, or too few records, as they are", () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   decodeKeyColumn,
   decodeKeyColumnWith,
+  forEachDecodedKey,
   keyColumnFromStringsOneByOne,
 } from "../../src/kernels/key-column.js";
 
@@ -106,6 +107,42 @@ describe("decodeKeyColumnWith", () => {
     expect(decodeKeyColumnWith(column, (key) => key)).toEqual(["a", "\ufffdb"]);
     const bad = { keys: Uint8Array.of(0x61), offsets: Uint32Array.of(0, 2) };
     expect(() => decodeKeyColumnWith(bad, (key) => key)).toThrow(
+      expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_OFFSETS" }),
+    );
+  });
+});
+
+describe("forEachDecodedKey", () => {
+  const visited = (column: { keys: Uint8Array; offsets: Uint32Array }) => {
+    const out: [string, number][] = [];
+    forEachDecodedKey(column, (key, row) => {
+      out.push([key, row]);
+    });
+    return out;
+  };
+
+  it("hands over each row's string, as decodeKeyColumn decodes it, with its row, in order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), {
+          maxLength: 40,
+        }),
+        (values) => {
+          const column = keyColumnFromStrings(values);
+          expect(visited(column)).toEqual(decodeKeyColumn(column).map((key, row) => [key, row]));
+        },
+      ),
+    );
+  });
+
+  it("decodes invalid UTF-8 as decodeKeyColumn does, and refuses bad offsets alike", () => {
+    const column = { keys: Uint8Array.of(0x61, 0xff, 0x62), offsets: Uint32Array.of(0, 1, 3) };
+    expect(visited(column)).toEqual([
+      ["a", 0],
+      ["\ufffdb", 1],
+    ]);
+    const bad = { keys: Uint8Array.of(0x61), offsets: Uint32Array.of(0, 2) };
+    expect(() => visited(bad)).toThrow(
       expect.objectContaining({ code: "SLUICE_NATIVE_INVALID_OFFSETS" }),
     );
   });
