@@ -336,10 +336,11 @@ export class SourceInputDStream extends InputDStream<SourceRecord> {
   // A batch was processed: its records leave the queue, the estimator learns its rate, and
   // listeners see the new rate and queue.
   private batchProcessed(info: BatchInfo): void {
+    const records = info.streamIdToInputInfo.get(this.inputId)?.numRecords ?? 0;
     this.flow.processed({
       time: info.batchTime,
-      records: info.streamIdToInputInfo.get(this.inputId)?.numRecords ?? 0,
-      processingDelayMs: info.processingDelay ?? 0,
+      records,
+      processingDelayMs: observedProcessingMs(records, info.processingDelay),
       schedulingDelayMs: info.schedulingDelay ?? 0,
     });
     this.wakeup.notify();
@@ -416,4 +417,16 @@ export function createSourceStream(
 
 function connectorLogger(context: ScopeHolder, id: string): Logger {
   return context.scope.connectors.registry.logger.child({ connector: id });
+}
+
+/**
+ * The processing time the rate estimator learns from. The clock counts whole milliseconds, so a
+ * batch of records processed within one reads as 0 ms, from which the estimator (as Spark's)
+ * learns nothing; after a slow start had driven the rate to its floor, such batches (a few
+ * records each, at that floor) would keep it there for good. They count as the clock's one
+ * millisecond: a processing rate no higher than the real one.
+ */
+function observedProcessingMs(records: number, processingDelay: number | undefined): number {
+  const delay = processingDelay ?? 0;
+  return records > 0 && delay === 0 && processingDelay !== undefined ? 1 : delay;
 }

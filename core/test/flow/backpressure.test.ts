@@ -69,4 +69,26 @@ describe("backpressure on a simulated overload", () => {
     expect(run.maxQueuedBytes).toBeGreaterThan(maxBufferedBytes * 0.8);
     expect(run.maxQueuedBytes).toBeLessThanOrEqual(maxBufferedBytes + 11);
   });
+
+  it("recovers from its floor once batches process faster than the clock can tell", async () => {
+    // A slow start (5 ms a record for the first 20 s of clock) drives the estimate to its floor
+    // (minRate, 100 records a second); then processing takes under a millisecond of clock, which
+    // a whole-millisecond clock reads as 0 ms. Those batches must still raise the rate: the
+    // 20 000 records are all produced by 10 s and must not trickle in at 100 a second.
+    const records = 20_000;
+    const run = await runSimulatedOverload({
+      ...overload,
+      records,
+      costMsPerRecordAt: (clockMs) => (clockMs < 20_000 ? 5 : 0),
+      backpressure: {},
+    });
+    expect(run.processed.size).toBe(records);
+    expect([...run.processed.values()].every((times) => times === 1)).toBe(true);
+    const floor = run.rates.filter((info) => info.rateLimit !== undefined && info.rateLimit <= 100);
+    expect(floor.length).toBeGreaterThan(0);
+    // Back to thousands of records a batch within a few batches of the fast phase.
+    const fast = run.rates.filter((info) => info.batchTime > 20_000);
+    expect(fast.slice(0, 8).some((info) => (info.rateLimit ?? Infinity) >= 2000)).toBe(true);
+    expect(run.finishedAtMs).toBeLessThan(60_000);
+  });
 });

@@ -97,6 +97,8 @@ export interface OverloadSetup {
   readonly producerRatePerSecond: number;
   readonly records: number;
   readonly costMsPerRecord: number;
+  /** The cost per record when the batch starts at `clockMs`, instead of `costMsPerRecord`. */
+  readonly costMsPerRecordAt?: (clockMs: number) => number;
   readonly backpressure: RateControlOptions;
   readonly maxBufferedRecords: number;
   readonly maxBufferedBytes?: number;
@@ -141,7 +143,8 @@ export async function runSimulatedOverload(setup: OverloadSetup): Promise<Overlo
       processed.set(key, (processed.get(key) ?? 0) + 1);
     }
     processedCount += records.length;
-    await clock.waitUntil(clock.now() + records.length * setup.costMsPerRecord);
+    const cost = setup.costMsPerRecordAt?.(clock.now()) ?? setup.costMsPerRecord;
+    if (cost > 0) await clock.waitUntil(clock.now() + records.length * cost);
   });
   const rates: InputRateInfo[] = [];
   ctx.addListener({ onInputRate: (info) => rates.push(info) });
