@@ -3,6 +3,7 @@ import { type ColumnarPartition, materialise } from "../dstream/columnar-batch.j
 import type { DStream } from "../dstream/dstream.js";
 import { applyChain, pairColumnsFromRows } from "../dstream/fused-chain.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
+import { PiecewiseText } from "../dstream/piecewise-text.js";
 import { feedOf, isRecordStep, type RecordFeed, type RecordStep } from "../dstream/record-step.js";
 import {
   isShuffleOperator,
@@ -117,7 +118,11 @@ export function runTask(
       records = first.applyToColumns(columns, task.partition);
       operators = chained.slice(1);
     } else if (columns.kind === "text") {
-      lazy = { kind: "text", keys: columns.keys };
+      // Lines that came in pieces are read piece by piece, never joined here.
+      lazy =
+        columns instanceof PiecewiseText && !columns.isJoined
+          ? { kind: "text", columns: columns.pieces }
+          : { kind: "text", columns: [columns.keys] };
     } else {
       records = materialise(columns);
     }
@@ -184,18 +189,24 @@ export function runTask(
 /** A task's input records not made yet: shipped strings, or the lines of a text column. */
 type LazyRecords =
   | { readonly kind: "strings"; readonly strings: ShippedStrings }
-  | { readonly kind: "text"; readonly keys: KeyColumn };
+  | { readonly kind: "text"; readonly columns: readonly KeyColumn[] };
 
 /** The records of `lazy` one by one, each made as it is handed over. */
 function feedOfLazy(lazy: LazyRecords): RecordFeed {
   return lazy.kind === "strings"
     ? (push) => forEachShippedString(lazy.strings, push)
-    : (push) => forEachDecodedKey(lazy.keys, push);
+    : (push) => {
+        for (const column of lazy.columns) forEachDecodedKey(column, push);
+      };
 }
 
 /** The records of `lazy` as an array. */
 function recordsOfLazy(lazy: LazyRecords): ReadonlyArray<unknown> {
-  return lazy.kind === "strings" ? recordsOfStrings(lazy.strings) : decodeKeyColumn(lazy.keys);
+  if (lazy.kind === "strings") return recordsOfStrings(lazy.strings);
+  const [only, ...more] = lazy.columns;
+  return only !== undefined && more.length === 0
+    ? decodeKeyColumn(only)
+    : lazy.columns.flatMap((column) => decodeKeyColumn(column));
 }
 
 function noRecords(): SluiceError {

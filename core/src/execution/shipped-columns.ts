@@ -1,5 +1,6 @@
 import { SourceRecordColumns, type SourceRecordColumnsInit } from "../connector/record-columns.js";
 import type { ColumnarPartition } from "../dstream/columnar-batch.js";
+import { PiecewiseText } from "../dstream/piecewise-text.js";
 import type { KeyColumn } from "../kernels/kernels.js";
 
 /**
@@ -10,7 +11,9 @@ import type { KeyColumn } from "../kernels/kernels.js";
  */
 export type ShippedColumns =
   | Exclude<ColumnarPartition, { kind: "records" }>
-  | { readonly kind: "records"; readonly pieces: readonly SourceRecordColumnsInit[] };
+  | { readonly kind: "records"; readonly pieces: readonly SourceRecordColumnsInit[] }
+  /** Lines in pieces never joined on the driver (`PiecewiseText`): the executor reads them so. */
+  | { readonly kind: "text-pieces"; readonly pieces: readonly KeyColumn[] };
 
 /**
  * `partition` ready to be posted to an executor.
@@ -23,6 +26,9 @@ export function shippable(partition: ColumnarPartition): ShippedColumns {
     case "records":
       return { kind: "records", pieces: partition.pieces.map((piece) => piece.fields()) };
     case "text":
+      if (partition instanceof PiecewiseText && !partition.isJoined) {
+        return { kind: "text-pieces", pieces: partition.pieces.map(compactColumn) };
+      }
       return { kind: "text", keys: compactColumn(partition.keys) };
     case "pairs": {
       const { values } = partition;
@@ -57,6 +63,7 @@ function compact<Array extends Uint8Array | Uint32Array | Float64Array>(array: A
  * const records = materialise(revived(input.columns));
  */
 export function revived(shipped: ShippedColumns): ColumnarPartition {
+  if (shipped.kind === "text-pieces") return new PiecewiseText(shipped.pieces);
   if (shipped.kind !== "records") return shipped;
   return { kind: "records", pieces: shipped.pieces.map((init) => new SourceRecordColumns(init)) };
 }

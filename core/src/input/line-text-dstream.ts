@@ -1,10 +1,10 @@
 import type { SourceRecordColumns } from "../connector/record-columns.js";
 import type { SourceRecord } from "../connector/records.js";
 import type { Batch } from "../dstream/batch.js";
-import { ColumnarBatch, columnsOf } from "../dstream/columnar-batch.js";
+import { ColumnarBatch, type ColumnarPartition, columnsOf } from "../dstream/columnar-batch.js";
 import type { DStream } from "../dstream/dstream.js";
 import { OneParentDStream } from "../dstream/one-parent-dstream.js";
-import type { KeyColumn } from "../kernels/kernels.js";
+import { joinKeyColumns, PiecewiseText } from "../dstream/piecewise-text.js";
 import { lineText } from "./line-text.js";
 
 /** How a line stream groups its lines into partitions. */
@@ -72,10 +72,23 @@ export function linesOf(batch: Batch<SourceRecord>, grouping: LineGrouping): Bat
           (piece) => piece.partition,
           grouping.accept,
         );
-  return new ColumnarBatch<string>(
-    time,
-    pieces.map((ofPartition) => ({ kind: "text", keys: textColumn(ofPartition) })),
-  );
+  return new ColumnarBatch<string>(time, pieces.map(textPartition));
+}
+
+/**
+ * The lines of `pieces` as one text partition: one piece's own column (no copy), or the pieces
+ * joined only when something reads them as one column (`PiecewiseText`). A piece whose values
+ * do not start its blob (a column starts at offset 0) is copied into one column at once.
+ */
+function textPartition(pieces: readonly SourceRecordColumns[]): ColumnarPartition {
+  const columns = pieces.map((piece) => piece.values);
+  if (columns.some((column) => column.offsets[0] !== 0)) {
+    return { kind: "text", keys: joinKeyColumns(columns) };
+  }
+  const only = columns.length === 1 ? columns[0] : undefined;
+  if (only !== undefined) return { kind: "text", keys: only };
+  if (columns.length === 0) return { kind: "text", keys: joinKeyColumns(columns) };
+  return new PiecewiseText(columns);
 }
 
 /**
@@ -107,37 +120,4 @@ function groupedByFile<Item>(
   }
   const names = [...byFile.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return names.map((name) => byFile.get(name) as Item[]);
-}
-
-/**
- * The values of `pieces` as one key column: the piece's own bytes when there is one piece whose
- * values start its blob (no copy), else the values copied back to back.
- */
-function textColumn(pieces: readonly SourceRecordColumns[]): KeyColumn {
-  const only = pieces.length === 1 ? pieces[0] : undefined;
-  if (only !== undefined && only.valueOffsets[0] === 0) {
-    return { keys: only.bytes, offsets: only.valueOffsets };
-  }
-  let rows = 0;
-  let bytes = 0;
-  for (const piece of pieces) {
-    rows += piece.length;
-    bytes += (piece.valueOffsets[piece.length] as number) - (piece.valueOffsets[0] as number);
-  }
-  const keys = new Uint8Array(bytes);
-  const offsets = new Uint32Array(rows + 1);
-  let row = 0;
-  let at = 0;
-  for (const piece of pieces) {
-    const { valueOffsets } = piece;
-    const start = valueOffsets[0] as number;
-    const end = valueOffsets[piece.length] as number;
-    keys.set(piece.bytes.subarray(start, end), at);
-    for (let i = 1; i <= piece.length; i++) {
-      offsets[row + i] = at + (valueOffsets[i] as number) - start;
-    }
-    row += piece.length;
-    at += end - start;
-  }
-  return { keys, offsets };
 }

@@ -5,6 +5,7 @@ import { ManualClock, TestInputDStream } from "sluice/testing";
 import { describe, expect, it } from "vitest";
 import type { NamedReduction } from "../../src/dstream/named-reductions.js";
 import { PAIRS_JS_BELOW_ROWS, reduceByKeyNamed } from "../../src/dstream/named-reductions.js";
+import { PiecewiseText } from "../../src/dstream/piecewise-text.js";
 import { combineByKey } from "../../src/dstream/shuffle.js";
 import type { ShuffleBucket, TaskResult, TaskSpec } from "../../src/execution/messages.js";
 import { decodeGroups, runTask } from "../../src/execution/partition-work.js";
@@ -213,6 +214,16 @@ describe("a shuffle in map and reduce tasks", () => {
           expect(rowsOf({ kind: "strings", strings: strings as ShippedStrings })).toEqual(want);
           const text = shippable({ kind: "text", keys: keyColumnFromStrings(records) });
           expect(rowsOf({ kind: "columns", columns: text })).toEqual(want);
+          // Lines in pieces (a source's reads) are read piece by piece, in order.
+          const cut = Math.floor(records.length / 3);
+          const pieces = new PiecewiseText(
+            [records.slice(0, cut), records.slice(cut, 2 * cut), records.slice(2 * cut)].map(
+              (part) => keyColumnFromStrings(part),
+            ),
+          );
+          const shipped = shippable(pieces);
+          expect(shipped.kind).toBe("text-pieces");
+          expect(rowsOf({ kind: "columns", columns: shipped })).toEqual(want);
         },
       ),
       { numRuns: 40 },
