@@ -32,19 +32,26 @@ function graphOf(build: (input: DStream<Pair>) => DStream<unknown>): {
   return { streams: ctx.scope.streams, shuffleId: shuffle.id };
 }
 
-/** Map tasks over every input partition, then reduce tasks, as `DriverExecution` runs them. */
+/**
+ * Map tasks over every input partition, then reduce tasks, as `DriverExecution` runs them;
+ * `seen` gets every task's result.
+ */
 function shuffleInTasks(
   streams: ReadonlyMap<number, DStream<unknown>>,
   shuffleId: number,
   partitions: Pair[][],
   numPartitions: number,
+  seen: (result: TaskResult) => void = () => {},
 ): unknown[][] {
-  const task = (partition: number, rest: Pick<TaskSpec, "input" | "output">): TaskResult =>
-    runTask(
+  const task = (partition: number, rest: Pick<TaskSpec, "input" | "output">): TaskResult => {
+    const result = runTask(
       streams,
       { jobKey: 1, time: 1000, partition, streamId: shuffleId, chain: [], ...rest },
       kernels,
     );
+    seen(result);
+    return result;
+  };
   const mapOutputs = partitions.map((records, partition) => {
     const result = task(partition, {
       input: { kind: "records", records },
@@ -69,6 +76,14 @@ function shuffleInTasks(
   });
 }
 
+/** The same rows in the same order; toEqual treats -0 and +0 alike, so the signs of zeros too. */
+function expectSameRows(actual: unknown[][], expected: unknown[][]): void {
+  expect(actual).toEqual(expected);
+  const bits = (parts: unknown[][]) =>
+    parts.map((part) => part.map((pair) => Object.is((pair as Pair)[1], -0)));
+  expect(bits(actual)).toEqual(bits(expected));
+}
+
 const key = fc.oneof(
   fc.constantFrom("a", "b", "é", "日本", "", "\uD800", "\uDC00"),
   fc.integer({ min: -3, max: 3 }),
@@ -90,11 +105,7 @@ describe("a shuffle in map and reduce tasks", () => {
           fc.property(batchOf(keys), (partitions) => {
             const expected = reduceByKeyNamed({ time: 1000, partitions }, op, 3);
             const actual = shuffleInTasks(streams, shuffleId, partitions, 3);
-            expect(actual).toEqual(expected);
-            // toEqual treats -0 and +0 alike: compare the bits of every value too.
-            const bits = (parts: unknown[][]) =>
-              parts.map((part) => part.map((pair) => Object.is((pair as Pair)[1], -0)));
-            expect(bits(actual)).toEqual(bits(expected));
+            expectSameRows(actual, expected);
           }),
           { numRuns: 60 },
         );
@@ -136,38 +147,11 @@ describe("a shuffle in map and reduce tasks", () => {
       fc.property(batchOf(stringKey), (partitions) => {
         const expected = combineByKey({ time: 1000, partitions }, aggregator, 3, true);
         const kinds = new Set<string>();
-        const task = (partition: number, rest: Pick<TaskSpec, "input" | "output">) => {
-          const result = runTask(
-            streams,
-            { jobKey: 1, time: 1000, partition, streamId: shuffleId, chain: [], ...rest },
-            kernels,
-          );
+        const actual = shuffleInTasks(streams, shuffleId, partitions, 3, (result) => {
           kinds.add(result.kind === "buckets" ? (result.buckets[0]?.format ?? "") : result.kind);
-          return result;
-        };
-        const mapOutputs = partitions.map((records, partition) => {
-          const result = task(partition, {
-            input: { kind: "records", records },
-            output: { kind: "shuffle-write", shuffleId, side: 0 },
-          });
-          return result.kind === "buckets" ? result.buckets : [];
-        });
-        const actual = Array.from({ length: 3 }, (_, partition) => {
-          const result = task(partition, {
-            input: {
-              kind: "shuffle-read",
-              shuffleId,
-              buckets: [mapOutputs.map((buckets) => buckets[partition] as ShuffleBucket)],
-            },
-            output: { kind: "records" },
-          });
-          return result.kind === "string-pairs" ? pairsOfShipped(result.pairs) : [];
         });
         expect(kinds).toEqual(new Set(["string-number", "string-pairs"]));
-        expect(actual).toEqual(expected);
-        const bits = (parts: unknown[][]) =>
-          parts.map((part) => part.map((pair) => Object.is((pair as Pair)[1], -0)));
-        expect(bits(actual)).toEqual(bits(expected));
+        expectSameRows(actual, expected);
       }),
       { numRuns: 60 },
     );

@@ -28,6 +28,9 @@ function plain(column: { keys: Uint8Array; offsets: Uint32Array }) {
 /** Any UTF-16 code unit, lone surrogates included. */
 const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
 const awkwardUnit = fc.constantFrom("a", "", "é", "\ud800", "\udc00", "🙂", "\u0000", " ");
+/** Up to `maxLength` strings of any code units, lone surrogates and awkward ones included. */
+const stringsArb = (maxLength: number) =>
+  fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), { maxLength });
 
 describe("keyColumnFromStrings", () => {
   it("encodes ASCII, non-ASCII and empty strings as TextEncoder does", () => {
@@ -46,16 +49,11 @@ describe("keyColumnFromStrings", () => {
 
   it("gives TextEncoder's bytes for any code units", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), {
-          maxLength: 20,
-        }),
-        (values) => {
-          const expected = encodedOneByOne(values);
-          expect(plain(keyColumnFromStrings(values))).toEqual(expected);
-          expect(plain(keyColumnFromStringsOneByOne(values))).toEqual(expected);
-        },
-      ),
+      fc.property(stringsArb(20), (values) => {
+        const expected = encodedOneByOne(values);
+        expect(plain(keyColumnFromStrings(values))).toEqual(expected);
+        expect(plain(keyColumnFromStringsOneByOne(values))).toEqual(expected);
+      }),
       { numRuns: 500 },
     );
   });
@@ -89,16 +87,11 @@ describe("keyColumnFromStrings", () => {
 describe("decodeKeyColumnWith", () => {
   it("hands each row's string, as decodeKeyColumn decodes it, with its row to the maker", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), {
-          maxLength: 40,
-        }),
-        (values) => {
-          const column = keyColumnFromStrings(values);
-          const made = decodeKeyColumnWith(column, (key, row) => [key, row] as const);
-          expect(made).toEqual(decodeKeyColumn(column).map((key, row) => [key, row]));
-        },
-      ),
+      fc.property(stringsArb(40), (values) => {
+        const column = keyColumnFromStrings(values);
+        const made = decodeKeyColumnWith(column, (key, row) => [key, row] as const);
+        expect(made).toEqual(decodeKeyColumn(column).map((key, row) => [key, row]));
+      }),
     );
   });
 
@@ -123,15 +116,10 @@ describe("forEachDecodedKey", () => {
 
   it("hands over each row's string, as decodeKeyColumn decodes it, with its row, in order", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.string({ unit: fc.oneof(anyUnit, awkwardUnit), maxLength: 6 }), {
-          maxLength: 40,
-        }),
-        (values) => {
-          const column = keyColumnFromStrings(values);
-          expect(visited(column)).toEqual(decodeKeyColumn(column).map((key, row) => [key, row]));
-        },
-      ),
+      fc.property(stringsArb(40), (values) => {
+        const column = keyColumnFromStrings(values);
+        expect(visited(column)).toEqual(decodeKeyColumn(column).map((key, row) => [key, row]));
+      }),
     );
   });
 
