@@ -16,7 +16,7 @@ import type { TextPairs } from "../dstream/text-pairs-batch.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { Kernels, KeyColumn } from "../kernels/kernels.js";
 import { type AllocateBuffer, decodeKeyColumn, forEachDecodedKey } from "../kernels/key-column.js";
-import type { ShuffleBucket, TaskResult, TaskSpec } from "./messages.js";
+import type { ShuffleBucket, TaskInput, TaskResult, TaskSpec } from "./messages.js";
 import { revived } from "./shipped-columns.js";
 import { shippedPairs } from "./shipped-pairs.js";
 import { forEachShippedString, recordsOfStrings, type ShippedStrings } from "./shipped-strings.js";
@@ -72,30 +72,9 @@ export function runTask(
   } else if (input.kind === "columns") {
     columns = revived(input.columns);
   } else {
-    const operator = shuffleOf(find(input.shuffleId));
-    const blocks = annotate(input.shuffleId, () => decodeBuckets(input.buckets, phases));
-    // A reduce side that gives its `[string, number]` rows as text pairs sends them as they are.
-    const returnsRows = task.chain.length === 0 && task.output.kind === "records";
-    const pairs = returnsRows
-      ? annotate(input.shuffleId, () => reduceAsTextPairs(operator, blocks, phases))
-      : undefined;
-    if (pairs !== undefined) return { kind: "string-pairs", pairs, phases };
-    const read = annotate(input.shuffleId, () => reduce(operator, blocks, kernels, phases));
-    if (!Array.isArray(read)) {
-      columns = read as ColumnarPartition;
-      if (columns.kind === "pairs" && task.chain.length === 0 && task.output.kind === "records") {
-        return utf8Groups(columns, phases);
-      }
-    } else if (task.chain.length === 0 && task.output.kind === "records") {
-      // A reduce side's own `[string, number]` rows travel as one string and two arrays.
-      const started = performance.now();
-      const pairs = shippedPairs(read as ReadonlyArray<readonly [unknown, unknown]>);
-      phases.shuffleMs += performance.now() - started;
-      if (pairs !== undefined) return { kind: "string-pairs", pairs, phases };
-      records = read;
-    } else {
-      records = read;
-    }
+    const read = readShuffle(shuffleOf(find(input.shuffleId)), input, task, kernels, phases);
+    if ("kind" in read) return read;
+    ({ records, columns } = read);
   }
   const chained = task.chain.map((id) => {
     const stream = find(id);
@@ -267,6 +246,40 @@ function writeShuffle(
   const buckets = blocks.map(encodeBucket);
   phases.shuffleMs += performance.now() - mapped;
   return buckets;
+}
+
+/**
+ * A reduce task's input: the operator's reduce side over every map task's bucket, as records or
+ * columns for the chain after it; or, with no chain and records due, the task's result itself
+ * (text pairs or string columns, as they cross to the driver).
+ */
+function readShuffle(
+  operator: ShuffleOperator,
+  input: Extract<TaskInput, { kind: "shuffle-read" }>,
+  task: TaskSpec,
+  kernels: Kernels,
+  phases: MutablePhases,
+): TaskResult | { records?: ReadonlyArray<unknown>; columns?: ColumnarPartition } {
+  const blocks = annotate(input.shuffleId, () => decodeBuckets(input.buckets, phases));
+  const returnsRows = task.chain.length === 0 && task.output.kind === "records";
+  // A reduce side that gives its `[string, number]` rows as text pairs sends them as they are.
+  const pairs = returnsRows
+    ? annotate(input.shuffleId, () => reduceAsTextPairs(operator, blocks, phases))
+    : undefined;
+  if (pairs !== undefined) return { kind: "string-pairs", pairs, phases };
+  const read = annotate(input.shuffleId, () => reduce(operator, blocks, kernels, phases));
+  if (!Array.isArray(read)) {
+    const columns = read as ColumnarPartition;
+    return returnsRows && columns.kind === "pairs" ? utf8Groups(columns, phases) : { columns };
+  }
+  if (!returnsRows) return { records: read };
+  // A reduce side's own `[string, number]` rows travel as one string and two arrays.
+  const started = performance.now();
+  const shipped = shippedPairs(read as ReadonlyArray<readonly [unknown, unknown]>);
+  phases.shuffleMs += performance.now() - started;
+  return shipped === undefined
+    ? { records: read }
+    : { kind: "string-pairs", pairs: shipped, phases };
 }
 
 /** The buckets of every map task of a reduce task, decoded. */
