@@ -32,6 +32,18 @@ die() {
   exit 1
 }
 
+# Prints the Kafka cluster id kept in the file $1, first writing a new one there when the file is
+# empty, missing, or holds an id that starts with "-": such an id reads as an option to the
+# storage tool's argument parser, so it is drawn again (Kafka's own Uuid.randomUuid does the
+# same). The id is 16 random bytes in base64url without padding (22 characters).
+kafka_cluster_id() {
+  local id_file=$1
+  while [[ ! -s $id_file || $(head -c 1 "$id_file") == "-" ]]; do
+    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$id_file"
+  done
+  cat "$id_file"
+}
+
 # Sets the array NAMES from the arguments, checking each name. No names means all of them.
 parse_names() {
   NAMES=()
