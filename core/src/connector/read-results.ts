@@ -70,12 +70,24 @@ export function emptyReadResult(): ReadResult {
  * const redelivery = new RedeliveryQueue();
  * // in ack(error): redelivery.add(resultNumber, records);
  * // in read(): if (redelivery.size > 0) return readResult(redelivery.take(max), settle);
+ * redelivery.byteLength; // bytes of the records waiting, toward a bound on memory held
  */
 export class RedeliveryQueue {
   readonly #parts: { sequence: number; records: SourceRecord[] }[] = [];
+  #size = 0;
+  #byteLength = 0;
 
+  /** Records waiting. */
   get size(): number {
-    return this.#parts.reduce((total, part) => total + part.records.length, 0);
+    return this.#size;
+  }
+
+  /**
+   * Bytes of the records waiting (values and keys), for a source that bounds what it holds in
+   * memory by bytes as well as by records.
+   */
+  get byteLength(): number {
+    return this.#byteLength;
   }
 
   /** Queues the records of the read result numbered `sequence`. */
@@ -85,6 +97,8 @@ export class RedeliveryQueue {
     const part = { sequence, records: [...records] };
     if (index === -1) this.#parts.push(part);
     else this.#parts.splice(index, 0, part);
+    this.#size += records.length;
+    this.#byteLength += bytesOf(records);
   }
 
   /** Takes up to `max` records, oldest first. */
@@ -95,6 +109,14 @@ export class RedeliveryQueue {
       taken.push(...part.records.splice(0, max - taken.length));
       if (part.records.length === 0) this.#parts.shift();
     }
+    this.#size -= taken.length;
+    this.#byteLength -= bytesOf(taken);
     return taken;
   }
+}
+
+function bytesOf(records: readonly SourceRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += record.value.byteLength + (record.key?.byteLength ?? 0);
+  return bytes;
 }

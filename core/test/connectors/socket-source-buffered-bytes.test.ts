@@ -1,9 +1,9 @@
-import { Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { SourceRecord } from "sluice";
 import { ConfigValidationError } from "sluice/connector";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReceivedLines } from "../../src/connectors/socket/received-lines.js";
-import { DEADLINE_MS, socketSourceHarness } from "./socket-source-harness.js";
+import { DEADLINE_MS, socketSourceHarness, watchSockets, within } from "./socket-source-harness.js";
 
 /** The most one read from the socket hands the source (its read buffer). */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -18,40 +18,6 @@ type OpenSource = Awaited<ReturnType<typeof openSource>>;
 
 const texts = (records: readonly SourceRecord[]) =>
   records.map((record) => new TextDecoder().decode(record.value));
-
-/** `promise`, or a failure naming `what` did not happen once the deadline passes. */
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  const signal = AbortSignal.timeout(DEADLINE_MS);
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      signal.addEventListener("abort", () => reject(new Error(`${what} within ${DEADLINE_MS} ms`))),
-    ),
-  ]);
-}
-
-/**
- * Watches `pause()` and `resume()` of every TCP socket: the source pauses its socket to apply
- * backpressure, and no other code in the test pauses one. `paused` is the first socket paused.
- */
-function watchSockets() {
-  const pause = Socket.prototype.pause;
-  let onPause: (socket: Socket) => void = () => undefined;
-  const paused = new Promise<Socket>((resolve) => {
-    onPause = resolve;
-  });
-  const pauses = vi.spyOn(Socket.prototype, "pause").mockImplementation(function (this: Socket) {
-    onPause(this);
-    return pause.call(this);
-  });
-  const resumes = vi.spyOn(Socket.prototype, "resume");
-  return {
-    paused,
-    /** Every socket paused so far, in order (a socket paused twice is there twice). */
-    pausedSockets: () => pauses.mock.contexts as Socket[],
-    resumesOf: (socket: Socket) => resumes.mock.contexts.filter((on) => on === socket).length,
-  };
-}
 
 async function readAll(source: OpenSource, count: number, into: SourceRecord[]): Promise<void> {
   const signal = AbortSignal.timeout(DEADLINE_MS);

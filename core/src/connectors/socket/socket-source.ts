@@ -87,7 +87,11 @@ export class SocketSource implements Source {
     // Flow control's hint; what stays in #received fills it, and a full #received pauses the socket.
     const max = Math.min(this.#config.maxRecordsPerRead, options?.maxRecords ?? Infinity);
     for (;;) {
-      if (this.#redelivery.size > 0) return this.#result(this.#redelivery.take(max));
+      if (this.#redelivery.size > 0) {
+        const records = this.#redelivery.take(max);
+        this.#relieveBackpressure();
+        return this.#result(records);
+      }
       if (this.#received.length > 0) {
         const columns = this.#received.take(max);
         this.#relieveBackpressure();
@@ -196,11 +200,16 @@ export class SocketSource implements Source {
       this.#partialBytes += chunk.length - start;
       this.#checkLineLength();
     }
+    this.#applyBackpressure();
+    this.#wakeup.notify();
+  }
+
+  /** Pauses the socket once the lines held reach a bound (`#bufferFull`). */
+  #applyBackpressure(): void {
     if (!this.#backpressured && this.#bufferFull()) {
       this.#backpressured = true;
       this.#socket?.pause();
     }
-    this.#wakeup.notify();
   }
 
   /** A line still waiting for its newline may not grow past `maxLineBytes`. */
@@ -252,22 +261,33 @@ export class SocketSource implements Source {
   }
 
   /**
-   * The received lines reach `maxBufferedRecords` or `maxBufferedBytes`: lines alone would let
+   * The lines held reach `maxBufferedRecords` or `maxBufferedBytes`: lines alone would let
    * `maxBufferedRecords` lines of up to `maxLineBytes` each (gigabytes) pile up before a pause.
+   * Lines held are those received and not yet read, and those a failed batch handed back: while
+   * batches keep failing, each would otherwise take new lines in beside the ones it hands back,
+   * and what waits for redelivery would grow without end.
    */
   #bufferFull(): boolean {
     return (
-      this.#received.length >= this.#config.maxBufferedRecords ||
-      this.#received.byteLength >= this.#config.maxBufferedBytes
+      this.#heldLines() >= this.#config.maxBufferedRecords ||
+      this.#heldBytes() >= this.#config.maxBufferedBytes
     );
+  }
+
+  #heldLines(): number {
+    return this.#received.length + this.#redelivery.size;
+  }
+
+  #heldBytes(): number {
+    return this.#received.byteLength + this.#redelivery.byteLength;
   }
 
   /** Resumes a socket paused by `#bufferFull` once both lines and bytes are below half again. */
   #relieveBackpressure(): void {
     if (
       this.#backpressured &&
-      this.#received.length < this.#config.maxBufferedRecords / 2 &&
-      this.#received.byteLength < this.#config.maxBufferedBytes / 2
+      this.#heldLines() < this.#config.maxBufferedRecords / 2 &&
+      this.#heldBytes() < this.#config.maxBufferedBytes / 2
     ) {
       this.#backpressured = false;
       if (!this.#paused) this.#socket?.resume();
@@ -279,6 +299,7 @@ export class SocketSource implements Source {
     return readColumnsResult(columns, (error) => {
       if (error !== undefined) {
         this.#redelivery.add(sequence, columns.records());
+        this.#applyBackpressure();
         this.#wakeup.notify();
       }
     });
@@ -289,6 +310,7 @@ export class SocketSource implements Source {
     return readResult(records, (error) => {
       if (error !== undefined) {
         this.#redelivery.add(sequence, records);
+        this.#applyBackpressure();
         this.#wakeup.notify();
       }
     });
