@@ -18,6 +18,7 @@ import {
   KafkaKeyedExchange,
   type KafkaKeyedExchangeSettings,
 } from "../src/keyed/kafka-keyed-exchange.js";
+import { MAX_VALUE_BYTES } from "../src/keyed/keyed-topics.js";
 import { MapSideWriter } from "../src/keyed/map-side-writer.js";
 import { linkedSink } from "../src/transaction-link.js";
 
@@ -268,6 +269,40 @@ describe("KafkaKeyedExchange", () => {
     expect(Buffer.from(restored?.state ?? []).equals(big)).toBe(true);
     expect(await next(x.exchange, 0)).toEqual([2000, ["x2", "w2"]]);
     expect(await next(x.exchange, 0)).toEqual([3000, ["late", "x3", "w3"]]);
+  });
+
+  it("refuses a commit or a chunk too large for one record of the keyed topics, and goes on", async () => {
+    const { group, input, keys } = await job(1);
+    const x = await exchange(group, input, "x", () => keys);
+    const id = `${group}.sluice-map.x`;
+    await until(() => x.owns().length === 1, WAIT_MS, "keyed partition 0 assigned");
+    // A map side's chunk over the limit is refused before anything is sent.
+    const hugeChunk = Buffer.alloc(MAX_VALUE_BYTES + 1, "c");
+    await expect(x.exchange.write(1000, [hugeChunk])).rejects.toMatchObject({
+      code: "SLUICE_INVALID_CONFIG",
+      message: expect.stringMatching(
+        /^The chunk of batch 1000's pairs for keyed partition 0 takes \d+ bytes in one record.*cluster\.keyedPartitions/,
+      ),
+    });
+    await writeBatch(x.exchange, id, 1000, ["c1"]);
+    await writeBatch(x.exchange, id, 2000, ["c2"]);
+    expect(await x.exchange.restore(0)).toBeUndefined();
+    expect(await next(x.exchange, 0)).toEqual([1000, ["c1"]]);
+    // A state over the limit is refused, and nothing of it is committed.
+    await expect(
+      x.exchange.commit(0, 1000, Buffer.alloc(MAX_VALUE_BYTES + 1, "s")),
+    ).rejects.toMatchObject({
+      code: "SLUICE_INVALID_CONFIG",
+      message: expect.stringMatching(
+        /^Keyed partition 0's commit after batch 1000 \(its state \d+ bytes.*Nothing was committed\.$/,
+      ),
+    });
+    await x.exchange.commit(0, 1000, Buffer.from("s1"));
+    expect(await next(x.exchange, 0)).toEqual([2000, ["c2"]]);
+    expect(await x.exchange.restore(0)).toEqual({
+      time: 1000,
+      state: new Uint8Array(Buffer.from("s1")),
+    });
   });
 
   it("continues after a killed owner's last commit, and fences the old owner's later commit", async () => {

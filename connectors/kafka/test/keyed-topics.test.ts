@@ -1,6 +1,11 @@
 import type { Admin } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { ensureKeyedTopics } from "../src/keyed/keyed-topics.js";
+import {
+  checkKeyedValueSize,
+  ensureKeyedTopics,
+  MAX_RECORD_BYTES,
+  MAX_VALUE_BYTES,
+} from "../src/keyed/keyed-topics.js";
 
 function protocolError(type: string): Error {
   return Object.assign(new Error(type), { type });
@@ -45,5 +50,26 @@ describe("ensureKeyedTopics", () => {
     await expect(ensureKeyedTopics(admin, "wc", 4)).rejects.toMatchObject({
       code: "SLUICE_INVALID_CONFIG",
     });
+  });
+});
+
+describe("checkKeyedValueSize", () => {
+  it("lets a value of up to MAX_VALUE_BYTES through, within the topics' max.message.bytes", () => {
+    expect(MAX_VALUE_BYTES).toBeLessThan(MAX_RECORD_BYTES);
+    expect(() => checkKeyedValueSize(MAX_VALUE_BYTES, "the state", "Do less.")).not.toThrow();
+  });
+
+  it("refuses a larger one with a typed error saying what, how large, and what to do", () => {
+    let error: unknown;
+    try {
+      checkKeyedValueSize(MAX_VALUE_BYTES + 1, "Keyed partition 3's state", "Use more partitions.");
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toMatchObject({ code: "SLUICE_INVALID_CONFIG" });
+    const message = (error as Error).message;
+    expect(message).toContain(`Keyed partition 3's state takes ${MAX_VALUE_BYTES + 1} bytes`);
+    expect(message).toContain(`max.message.bytes is ${MAX_RECORD_BYTES}`);
+    expect(message).toMatch(/Use more partitions\.$/);
   });
 });

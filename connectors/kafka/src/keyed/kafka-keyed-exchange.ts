@@ -20,7 +20,7 @@ import {
 import { ChangelogReader } from "./changelog-reader.js";
 import { KeyedConsumer } from "./keyed-consumer.js";
 import { KeyedPartitionTask } from "./keyed-partition-task.js";
-import { ensureKeyedTopics, type KeyedTopics } from "./keyed-topics.js";
+import { checkKeyedValueSize, ensureKeyedTopics, type KeyedTopics } from "./keyed-topics.js";
 import { MapSideWriter } from "./map-side-writer.js";
 import { parseRepartitionRecord } from "./repartition-records.js";
 
@@ -265,6 +265,12 @@ export class KafkaKeyedExchange implements KeyedExchange {
       );
     }
     const entry: ChangelogEntry = { time, state, assembly };
+    const value = encodeChangelogEntry(entry);
+    checkKeyedValueSize(
+      value.byteLength,
+      `Keyed partition ${partition}'s commit after batch ${time} (its state ${state.byteLength} bytes, the chunks read ahead for later batches ${value.byteLength - state.byteLength} bytes with the bookkeeping)`,
+      "Spread the state over more keyed partitions (cluster.keyedPartitions; the job's keyed topics are then made again, see docs/cluster.md), or keep less state per key. Nothing was committed.",
+    );
     const run = task.commits.then(async () => {
       let transaction = task.transaction;
       task.transaction = undefined;
@@ -273,7 +279,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
         await transaction.send({
           topic: topics.changelog,
           acks: -1,
-          messages: [{ partition, key: String(partition), value: encodeChangelogEntry(entry) }],
+          messages: [{ partition, key: String(partition), value }],
         });
         await transaction.commit();
       } catch (error) {

@@ -27,6 +27,28 @@ export function keyedTopicNames(group: string): KeyedTopics {
  */
 export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
+/**
+ * The most a keyed topic's record value may take: `MAX_RECORD_BYTES` less room for the record's
+ * key and headers and the framing of the batch it travels in (`max.message.bytes` counts those).
+ */
+export const MAX_VALUE_BYTES = MAX_RECORD_BYTES - 64 * 1024;
+
+/**
+ * Refuses a record value of the keyed topics larger than `MAX_VALUE_BYTES` before the broker
+ * does (its answer, MESSAGE_TOO_LARGE, says neither which record nor what to do), with an
+ * error that says what is too large (`what`) and what to do about it (`remedy`).
+ *
+ * @example
+ * checkKeyedValueSize(value.byteLength, "Keyed partition 3's state after batch 1000", "Use more keyed partitions.");
+ */
+export function checkKeyedValueSize(bytes: number, what: string, remedy: string): void {
+  if (bytes <= MAX_VALUE_BYTES) return;
+  throw new SluiceError(
+    "SLUICE_INVALID_CONFIG",
+    `${what} takes ${bytes} bytes in one record, more than the ${MAX_VALUE_BYTES} a record of the keyed topics may take (their max.message.bytes is ${MAX_RECORD_BYTES}). ${remedy}`,
+  );
+}
+
 /** How long a topic created by another process may stay unknown to the broker answering. */
 const NEW_TOPIC_WAIT_MS = 30_000;
 const NOT_YET_KNOWN = ["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE"];

@@ -11,6 +11,7 @@ import {
   linkedSink,
   linkedSource,
 } from "../transaction-link.js";
+import { checkKeyedValueSize } from "./keyed-topics.js";
 import { chunkMessage, markerMessage } from "./repartition-records.js";
 
 /** How the map side writes. */
@@ -114,6 +115,13 @@ export class MapSideWriter {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
         `KeyedExchange.write(${time}): got ${chunks.length} chunks, but the exchange has ${partitions} keyed partitions (one chunk or undefined per partition).`,
+      );
+    }
+    for (const [partition, chunk] of chunks.entries()) {
+      checkKeyedValueSize(
+        chunk?.byteLength ?? 0,
+        `The chunk of batch ${time}'s pairs for keyed partition ${partition}`,
+        "Use more keyed partitions (cluster.keyedPartitions), a shorter batch interval, or a lower maxRate or maxRatePerPartition on the source, so that a batch carries fewer pairs for each keyed partition.",
       );
     }
     // The previous batch's acknowledgement may still be committing its transaction.
