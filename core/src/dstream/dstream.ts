@@ -1009,7 +1009,12 @@ export abstract class DStream<T> {
         `reduceByKey: expected a function or one of "sum", "count", "min", "max", got ${String(reduce)}`,
       );
     }
-    return this.combineByKey((value) => value, reduce, reduce, partitions);
+    return new this.scope.operators.ShuffledDStream(
+      this,
+      { createCombiner: (value: V) => value, mergeValue: reduce, mergeCombiners: reduce, reduce },
+      partitions,
+      true,
+    );
   }
 
   /**

@@ -11,6 +11,12 @@ export interface Aggregator<V, C> {
   mergeValue(combiner: C, value: V): C;
   /** Merges two combiners of the same key. */
   mergeCombiners(left: C, right: C): C;
+  /**
+   * Set by `reduceByKey`: the combiner is the value itself and both merges are this function,
+   * so partial results can be reduced again with it wherever they were made (a cluster job's
+   * map side combines with it before its pairs cross between processes).
+   */
+  readonly reduce?: (left: C, right: C) => C;
 }
 
 type Pair<K, V> = readonly [K, V];

@@ -5,6 +5,7 @@ import type { ManualClock } from "../scheduler/manual-clock.js";
 import { keyedChunks } from "./keyed-chunks.js";
 import { findKeyedCut } from "./keyed-cut.js";
 import { KeyedTaskRunner } from "./keyed-task-runner.js";
+import { mapSideCombineOf } from "./map-side-combine.js";
 
 // How long the keyed part waits for a source to offer the exchange before failing the job.
 const EXCHANGE_WAIT_MS = 120_000;
@@ -40,9 +41,11 @@ export function setUpKeyedPart(
   const boundaryId = cut.boundary.id;
   const boundaryName = `${cut.boundary.operatorName} (stream ${boundaryId})`;
   graph.outputs.splice(0, graph.outputs.length, ...cut.ingestOutputs);
+  // Only reductions read the pairs at the keyed side: each key's values are reduced here first.
+  const combine = mapSideCombineOf(cut);
   cut.boundary.foreachBatch(async (batch, time) => {
     const exchange = member.offeredExchange ?? (await member.keyedExchange());
-    await exchange.write(time, keyedChunks(batch, partitions, boundaryName));
+    await exchange.write(time, keyedChunks(batch, partitions, boundaryName, combine));
   });
   const batchInterval = ctx.scope.batchInterval;
   const runner = new KeyedTaskRunner({

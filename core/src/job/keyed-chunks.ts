@@ -2,6 +2,7 @@ import { deserialize, serialize } from "node:v8";
 import type { Batch } from "../dstream/batch.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
+import type { CombineValues } from "./map-side-combine.js";
 
 /**
  * One keyed partition's pairs of one batch as they travel: the pairs grouped by key (keys in the
@@ -33,7 +34,9 @@ interface KeyGroup {
  * A chunk holds its pairs grouped by key, each key's values in their order, consecutive equal
  * values (numbers, strings, booleans, bigints, null, undefined; by `Object.is`) as one run;
  * `pairsOfChunks` gives the pairs back. Keys and values must be structured-cloneable; a record
- * that is not a `[key, value]` pair is refused with the stream named.
+ * that is not a `[key, value]` pair is refused with the stream named. With `combine`, each key's
+ * values are what it makes of them (`mapSideCombineOf`: one value, when the keyed part only
+ * reduces them).
  *
  * @example
  * const chunks = keyedChunks(batch, 8, "MappedDStream (stream 2)");
@@ -42,6 +45,7 @@ export function keyedChunks(
   batch: Batch<unknown>,
   partitions: number,
   streamName: string,
+  combine?: CombineValues,
 ): Array<Uint8Array | undefined> {
   const groups: KeyGroup[][] = Array.from({ length: partitions }, () => []);
   // Primitive keys group by value (`-0` aside, which a Map would merge with 0); any other key
@@ -65,6 +69,14 @@ export function keyedChunks(
         if (groupable) byKey.set(key, group);
       }
       group.values.push(value);
+    }
+  }
+  if (combine !== undefined) {
+    for (const of of groups) {
+      for (let i = 0; i < of.length; i++) {
+        const group = of[i] as KeyGroup;
+        of[i] = { key: group.key, values: [...combine(group.values)] };
+      }
     }
   }
   return groups.map((of) => (of.length === 0 ? undefined : serialize(chunkOf(of))));

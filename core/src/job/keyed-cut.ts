@@ -15,6 +15,11 @@ export interface KeyedCut {
   readonly ingestOutputs: readonly ForEachDStream<unknown>[];
   /** The stateful operators of the keyed part, for messages. */
   readonly operators: readonly string[];
+  /**
+   * The streams of the keyed part that read the boundary directly: what the pairs sent across
+   * are for (`mapSideCombineOf` decides from them whether they may be combined first).
+   */
+  readonly boundaryReaders: readonly DStream<unknown>[];
 }
 
 /**
@@ -54,7 +59,19 @@ export function findKeyedCut(outputs: readonly ForEachDStream<unknown>[]): Keyed
       `in cluster mode a job's keyed operators must all read one stream of [key, value] pairs, which is shared between the processes by key; here they read ${[...boundaries].map((stream) => `${stream.operatorName} (stream ${stream.id})`).join(" and ")}. Join or union the inputs into one stream of pairs before the first shuffle or stateful operator`,
     );
   }
-  return { boundary, keyedOutputs, ingestOutputs, operators: [...operators] };
+  const boundaryReaders = new Set<DStream<unknown>>();
+  for (const output of keyedOutputs) {
+    for (const stream of ancestorsOf(output)) {
+      if (stream.dependencies.includes(boundary)) boundaryReaders.add(stream);
+    }
+  }
+  return {
+    boundary,
+    keyedOutputs,
+    ingestOutputs,
+    operators: [...operators],
+    boundaryReaders: [...boundaryReaders],
+  };
 }
 
 function isKeyed(stream: DStream<unknown>): boolean {

@@ -6,6 +6,7 @@
 import { createJobContext, type StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { pairsOfChunks } from "../../../core/src/job/keyed-chunks.js";
 import { InMemoryKeyedExchange, InMemoryKeyedLog } from "./in-memory-keyed-exchange.js";
 import { tables } from "./keyed-job.js";
 
@@ -36,11 +37,12 @@ async function processOf(
   log: InMemoryKeyedLog,
   master?: string,
   checkpoint?: string,
+  reduceOnly = false,
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
     // The queue input takes its batches out of the array it is given: a copy keeps the test's.
-    { module: JOB, args: { batches: batches.map((lines) => [...lines]) } },
+    { module: JOB, args: { batches: batches.map((lines) => [...lines]), reduceOnly } },
     {
       batchInterval: 1000,
       clock,
@@ -118,6 +120,71 @@ describe("keyed tasks of a cluster job", () => {
     expect(tables.get("mapped")).toEqual(truth.totals);
     expect(tables.get("batches")).toEqual(truth.perBatch);
     expect(tables.get("windows")).toEqual(truth.windows);
+  });
+
+  it("combines each word's ones on the map side when the keyed part only reduces them, and agrees with one process", async () => {
+    const batches = 6;
+    const inputs = [linesFor(3, batches), linesFor(4, batches)];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    const a = await processOf("a", inputs[0] as string[][], log, "local[2]", undefined, true);
+    const b = await processOf("b", inputs[1] as string[][], log, undefined, undefined, true);
+    a.exchange.assign([0, 1]);
+    b.exchange.assign([2, 3]);
+    for (const p of [a, b]) {
+      started.push(p.ctx);
+      await p.ctx.start();
+    }
+    for (let i = 0; i < batches; i++) {
+      a.clock.advance(1000);
+      b.clock.advance(1000);
+    }
+    await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+    expect(tables.has("totals")).toBe(false);
+    // Every chunk holds one pair per word: the count of that word in the process's batch.
+    let chunks = 0;
+    for (const records of log.logs) {
+      for (const record of records) {
+        if (record.kind !== "chunk") continue;
+        chunks++;
+        const pairs = pairsOfChunks([record.chunk]) as [string, number][];
+        const words = pairs.map(([word]) => word);
+        expect(new Set(words).size).toBe(words.length);
+        for (const [, count] of pairs) expect(count).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect(chunks).toBeGreaterThan(0);
+    // 12 words per process batch, 10 distinct: some counts are over one.
+    const counts = log.logs.flatMap((records) =>
+      records.flatMap((record) =>
+        record.kind === "chunk"
+          ? (pairsOfChunks([record.chunk]) as [string, number][]).map(([, count]) => count)
+          : [],
+      ),
+    );
+    expect(counts.reduce((sum, count) => sum + count, 0)).toBe(2 * batches * 12);
+    expect(counts.some((count) => count > 1)).toBe(true);
+  });
+
+  it("sends every pair when the keyed part keeps state from the values", async () => {
+    const log = new InMemoryKeyedLog(4, ["in-a"]);
+    const a = await processOf("a", linesFor(3, 2), log);
+    a.exchange.assign([0, 1, 2, 3]);
+    started.push(a.ctx);
+    await a.ctx.start();
+    a.clock.advance(1000);
+    a.clock.advance(1000);
+    await vi.waitFor(() => expect(log.commits).toBe(4 * 2), { timeout: 20_000 });
+    const ones = log.logs.flatMap((records) =>
+      records.flatMap((record) =>
+        record.kind === "chunk"
+          ? (pairsOfChunks([record.chunk]) as [string, number][]).map(([, one]) => one)
+          : [],
+      ),
+    );
+    expect(ones).toEqual(Array(2 * 12).fill(1));
   });
 
   it("refuses to start with a checkpoint folder, naming it: the state lives in the exchange", async () => {
