@@ -31,13 +31,18 @@ function linesFor(seed: number, batches: number): string[][] {
   return out;
 }
 
+/** How a test's process runs: on executors, with a checkpoint folder, the reductions alone. */
+interface ProcessOptions {
+  readonly master?: string;
+  readonly checkpoint?: string;
+  readonly reduceOnly?: boolean;
+}
+
 async function processOf(
   name: string,
   batches: string[][],
   log: InMemoryKeyedLog,
-  master?: string,
-  checkpoint?: string,
-  reduceOnly = false,
+  { master, checkpoint, reduceOnly = false }: ProcessOptions = {},
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
@@ -88,6 +93,42 @@ function groundTruth(inputs: string[][][], batches: number) {
   return { perBatch, totals, windows };
 }
 
+/**
+ * Two processes, `a` on executor threads (local[2]) owning keyed partitions 0 and 1 and `b`
+ * owning 2 and 3, each running its input for `batches` batches until every keyed partition
+ * committed each of them.
+ */
+async function runTwoProcesses(
+  inputs: string[][][],
+  log: InMemoryKeyedLog,
+  batches: number,
+  options: ProcessOptions,
+) {
+  const a = await processOf("a", inputs[0] as string[][], log, { ...options, master: "local[2]" });
+  const b = await processOf("b", inputs[1] as string[][], log, options);
+  a.exchange.assign([0, 1]);
+  b.exchange.assign([2, 3]);
+  for (const p of [a, b]) {
+    started.push(p.ctx);
+    await p.ctx.start();
+  }
+  for (let i = 0; i < batches; i++) {
+    a.clock.advance(1000);
+    b.clock.advance(1000);
+  }
+  await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+  return { a, b };
+}
+
+/** The pairs of every chunk the map sides wrote, chunk by chunk. */
+function chunkPairs(log: InMemoryKeyedLog): [string, number][][] {
+  return log.logs.flatMap((records) =>
+    records.flatMap((record) =>
+      record.kind === "chunk" ? [pairsOfChunks([record.chunk]) as [string, number][]] : [],
+    ),
+  );
+}
+
 const started: StreamingContext[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((ctx) => ctx.stop()));
@@ -100,19 +141,7 @@ describe("keyed tasks of a cluster job", () => {
     const inputs = [linesFor(1, batches), linesFor(2, batches)];
     const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
     // One process reads its input on executor threads (local[2]).
-    const a = await processOf("a", inputs[0] as string[][], log, "local[2]");
-    const b = await processOf("b", inputs[1] as string[][], log);
-    a.exchange.assign([0, 1]);
-    b.exchange.assign([2, 3]);
-    for (const p of [a, b]) {
-      started.push(p.ctx);
-      await p.ctx.start();
-    }
-    for (let i = 0; i < batches; i++) {
-      a.clock.advance(1000);
-      b.clock.advance(1000);
-    }
-    await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+    const { a, b } = await runTwoProcesses(inputs, log, batches, {});
     const truth = groundTruth(inputs, batches);
     expect(a.ctx.cluster?.partitions()).toEqual(["keyed-0", "keyed-1"]);
     expect(b.ctx.cluster?.partitions()).toEqual(["keyed-2", "keyed-3"]);
@@ -126,44 +155,21 @@ describe("keyed tasks of a cluster job", () => {
     const batches = 6;
     const inputs = [linesFor(3, batches), linesFor(4, batches)];
     const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
-    const a = await processOf("a", inputs[0] as string[][], log, "local[2]", undefined, true);
-    const b = await processOf("b", inputs[1] as string[][], log, undefined, undefined, true);
-    a.exchange.assign([0, 1]);
-    b.exchange.assign([2, 3]);
-    for (const p of [a, b]) {
-      started.push(p.ctx);
-      await p.ctx.start();
-    }
-    for (let i = 0; i < batches; i++) {
-      a.clock.advance(1000);
-      b.clock.advance(1000);
-    }
-    await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
+    await runTwoProcesses(inputs, log, batches, { reduceOnly: true });
     const truth = groundTruth(inputs, batches);
     expect(tables.get("batches")).toEqual(truth.perBatch);
     expect(tables.get("windows")).toEqual(truth.windows);
     expect(tables.has("totals")).toBe(false);
     // Every chunk holds one pair per word: the count of that word in the process's batch.
-    let chunks = 0;
-    for (const records of log.logs) {
-      for (const record of records) {
-        if (record.kind !== "chunk") continue;
-        chunks++;
-        const pairs = pairsOfChunks([record.chunk]) as [string, number][];
-        const words = pairs.map(([word]) => word);
-        expect(new Set(words).size).toBe(words.length);
-        for (const [, count] of pairs) expect(count).toBeGreaterThanOrEqual(1);
-      }
+    const chunks = chunkPairs(log);
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const pairs of chunks) {
+      const words = pairs.map(([word]) => word);
+      expect(new Set(words).size).toBe(words.length);
     }
-    expect(chunks).toBeGreaterThan(0);
     // 12 words per process batch, 10 distinct: some counts are over one.
-    const counts = log.logs.flatMap((records) =>
-      records.flatMap((record) =>
-        record.kind === "chunk"
-          ? (pairsOfChunks([record.chunk]) as [string, number][]).map(([, count]) => count)
-          : [],
-      ),
-    );
+    const counts = chunks.flat().map(([, count]) => count);
+    expect(counts.every((count) => count >= 1)).toBe(true);
     expect(counts.reduce((sum, count) => sum + count, 0)).toBe(2 * batches * 12);
     expect(counts.some((count) => count > 1)).toBe(true);
   });
@@ -177,19 +183,15 @@ describe("keyed tasks of a cluster job", () => {
     a.clock.advance(1000);
     a.clock.advance(1000);
     await vi.waitFor(() => expect(log.commits).toBe(4 * 2), { timeout: 20_000 });
-    const ones = log.logs.flatMap((records) =>
-      records.flatMap((record) =>
-        record.kind === "chunk"
-          ? (pairsOfChunks([record.chunk]) as [string, number][]).map(([, one]) => one)
-          : [],
-      ),
-    );
+    const ones = chunkPairs(log)
+      .flat()
+      .map(([, one]) => one);
     expect(ones).toEqual(Array(2 * 12).fill(1));
   });
 
   it("refuses to start with a checkpoint folder, naming it: the state lives in the exchange", async () => {
     const log = new InMemoryKeyedLog(4, ["in-a"]);
-    const a = await processOf("a", linesFor(5, 2), log, undefined, "/tmp/keyed-checkpoint");
+    const a = await processOf("a", linesFor(5, 2), log, { checkpoint: "/tmp/keyed-checkpoint" });
     started.push(a.ctx);
     await expect(Promise.resolve().then(() => a.ctx.start())).rejects.toMatchObject({
       code: "SLUICE_INVALID_CONFIG",
