@@ -14,6 +14,28 @@ export interface WriteBatchContext {
   /** The index of the partition of the batch these records belong to. */
   readonly partition: number;
   readonly idempotencyKey: string;
+  /**
+   * Which copy of the job wrote the batch, when several write the same batch times and
+   * partitions (cluster mode): `keyed-<n>` for the outputs of keyed partition n (the same in
+   * whichever process computes it, so a batch computed again lands where it did), and
+   * `process-<processId>` for the outputs that run where the input is read. Absent when one
+   * process runs the job. A sink that names what it writes by batch time and partition (as the
+   * file sink names its files) includes it, or two copies' writes replace each other.
+   */
+  readonly writer?: string;
+}
+
+/**
+ * `context` with `writer` added when there is one (cluster mode), as sinks are told it.
+ *
+ * @example
+ * withWriter({ batchTime: 1000, partition: 0, idempotencyKey: "job/1000/0/0" }, "keyed-3").writer; // "keyed-3"
+ */
+export function withWriter(
+  context: WriteBatchContext,
+  writer: string | undefined,
+): WriteBatchContext {
+  return writer === undefined ? context : { ...context, writer };
 }
 
 /**

@@ -114,6 +114,8 @@ interface TerminationWaiter {
 export class StreamingContext {
   private readonly options: ResolvedContextOptions;
   private readonly clusterMember: ClusterMember | undefined;
+  /** Which copy of the job the outputs write as (`scope.outputWriter()`). */
+  private writer: string | undefined;
   /**
    * What every stream of this context shares (batch interval, clock, listeners, kernels, graph,
    * connectors, ...), handed to each stream it creates. For custom inputs and operators; jobs
@@ -215,9 +217,11 @@ export class StreamingContext {
     const member =
       this.options.cluster === undefined ? undefined : new ClusterMember(this.options.cluster);
     this.clusterMember = member;
+    this.writer = member === undefined ? undefined : `process-${member.processId}`;
     this.scope = {
       context: this,
       appName: this.options.appName,
+      outputWriter: () => this.writer,
       batchInterval: this.options.batchInterval,
       backpressure: this.options.backpressure,
       defaultParallelism: this.options.defaultParallelism,
@@ -681,6 +685,19 @@ export class StreamingContext {
   planStart(plan: StartPlan): void {
     this.assertCanAddOperations();
     this.startPlan = plan;
+  }
+
+  /**
+   * Names the copy of the job this context's outputs write as (a cluster's keyed task:
+   * `keyed-<n>`), which sinks include where they name what they write by batch time and
+   * partition (`WriteBatchContext.writer`); call before `start()`.
+   *
+   * @example
+   * ctx.writeAs("keyed-3");
+   */
+  writeAs(writer: string): void {
+    this.assertCanAddOperations();
+    this.writer = writer;
   }
 
   // Stateful operators an output reads (a stream nothing outputs never runs).

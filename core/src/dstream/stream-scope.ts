@@ -51,6 +51,12 @@ export interface StreamScope {
   readonly context: StreamOwner;
   /** The job's name: in idempotency keys, checkpoints and logs. */
   readonly appName: string;
+  /**
+   * Which copy of the job this context's outputs write as, when several copies write the same
+   * batch times (cluster mode: `process-<processId>`, or `keyed-<n>` in a keyed task); undefined
+   * when one process runs the job. Sinks are told it (`WriteBatchContext.writer`).
+   */
+  outputWriter(): string | undefined;
   /** The batch interval in milliseconds. */
   readonly batchInterval: number;
   /** Flow control of connector sources unless a source says otherwise. */

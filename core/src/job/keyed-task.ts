@@ -68,6 +68,8 @@ export class KeyedTask {
     }
     const clock = new ManualClock(startTime - batchInterval);
     const ctx = await this.#spec.buildContext(clock, partition);
+    // Every keyed partition writes the same batch times: its sinks keep its writes apart.
+    ctx.writeAs(`keyed-${partition}`);
     const received = new Map<number, unknown[]>();
     const operators = this.#cut(ctx, startTime, received);
     ctx.planStart({

@@ -1,6 +1,7 @@
 import { invalidRecordIndex } from "../connector/control-flow.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
+import { withWriter } from "../connector/sink.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { RecordFailures } from "../dstream/record-failures.js";
 import type { SinkInput, SinkOutputOptions } from "../dstream/sink-options.js";
@@ -47,11 +48,14 @@ export function addSinkOutput<T extends SinkInput>(
         const write = (sinkRecords: readonly SinkRecord[]): Promise<void> =>
           session.write(
             sinkRecords,
-            {
-              batchTime: time,
-              partition,
-              idempotencyKey: `${scope.appName}/${time}/${outputId}/${partition}`,
-            },
+            withWriter(
+              {
+                batchTime: time,
+                partition,
+                idempotencyKey: `${scope.appName}/${time}/${outputId}/${partition}`,
+              },
+              scope.outputWriter(),
+            ),
             signal,
           );
         await writeOrDivert(

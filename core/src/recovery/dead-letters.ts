@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { DeadLetter } from "../connector/dead-letter.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
+import { withWriter } from "../connector/sink.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { ContextConnectors } from "../plugins/context-connectors.js";
 import { pluginName } from "../plugins/context-connectors.js";
@@ -33,6 +34,7 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  */
 export class DeadLetterOutput {
   readonly #appName: string;
+  readonly #writer: () => string | undefined;
   readonly #session: SinkSession;
   readonly #signal: AbortSignal;
   readonly #logger: Logger;
@@ -43,6 +45,7 @@ export class DeadLetterOutput {
   constructor(
     scope: {
       readonly appName: string;
+      outputWriter(): string | undefined;
       readonly connectors: ContextConnectors;
       readonly listenerBus: ListenerBus;
     },
@@ -59,6 +62,7 @@ export class DeadLetterOutput {
     );
     this.id = instance.id;
     this.#appName = scope.appName;
+    this.#writer = () => scope.outputWriter();
     this.#listenerBus = scope.listenerBus;
     this.#signal = signal;
     this.#logger = registry.logger.child({ connector: instance.id });
@@ -106,11 +110,14 @@ export class DeadLetterOutput {
     }));
     await this.#session.write(
       records,
-      {
-        batchTime: time,
-        partition: 0,
-        idempotencyKey: `${this.#appName}/${time}/dead-letters/0`,
-      },
+      withWriter(
+        {
+          batchTime: time,
+          partition: 0,
+          idempotencyKey: `${this.#appName}/${time}/dead-letters/0`,
+        },
+        this.#writer(),
+      ),
       this.#signal,
     );
     this.#listenerBus.post("onDeadLetters", { batchTime: time, records: records.length });

@@ -111,6 +111,39 @@ describe("file sink: temporary files left by a kill", () => {
     ]);
   });
 
+  it("copies of a cluster job (writers) each remove only their own leftovers, at their first write", async () => {
+    const plain = leftover("counts-0001700000002000-00000.txt");
+    const keyed0 = leftover("counts-0001700000002000-keyed-0-00000.txt");
+    const keyed1 = leftover("counts-0001700000002000-keyed-1-00000.txt");
+    const process = leftover("counts-0001700000002000-process-a.1-00000.txt");
+    await createFiles([plain, keyed0, keyed1, process]);
+    const sink = await connectSink({ prefix: "counts" });
+    // On connect: the leftovers written as no writer (one process running the job).
+    expect((await readdir(directory)).sort()).toEqual([keyed0, keyed1, process].sort());
+    await sink.writeBatch(records("a"), {
+      batchTime: 1_700_000_003_000,
+      partition: 0,
+      idempotencyKey: "k",
+      writer: "keyed-1",
+    });
+    expect((await readdir(directory)).sort()).toEqual(
+      ["counts-0001700000003000-keyed-1-00000.txt", keyed0, process].sort(),
+    );
+    await sink.writeBatch(records("b"), {
+      batchTime: 1_700_000_003_000,
+      partition: 0,
+      idempotencyKey: "k2",
+      writer: "process-a.1",
+    });
+    expect((await readdir(directory)).sort()).toEqual(
+      [
+        "counts-0001700000003000-keyed-1-00000.txt",
+        "counts-0001700000003000-process-a.1-00000.txt",
+        keyed0,
+      ].sort(),
+    );
+  });
+
   it("cleans exactly the names its writes use (observed while writing)", async () => {
     const sink = await connectSink({ prefix: "events", format: "jsonl" });
     const target = "events-0001700000004000-00002.jsonl";

@@ -43,6 +43,28 @@ describe("file sink", () => {
     ).toBe("c\n");
   });
 
+  it("keeps the same batch and partition of two writers (copies of a cluster job) apart", async () => {
+    const directory = join(root, "out");
+    const sink = await openSink({ directory, prefix: "counts" });
+    const context = { batchTime: 1_700_000_002_000, partition: 1, idempotencyKey: "k" };
+    await sink.writeBatch(records("a"), { ...context, writer: "keyed-0" });
+    await sink.writeBatch(records("b"), { ...context, writer: "keyed-1" });
+    await sink.writeBatch(records("c"), context);
+    // A batch written again by the same writer replaces its own file only.
+    await sink.writeBatch(records("a2"), { ...context, writer: "keyed-0" });
+    expect((await readdir(directory)).sort()).toEqual([
+      "counts-0001700000002000-00001.txt",
+      "counts-0001700000002000-keyed-0-00001.txt",
+      "counts-0001700000002000-keyed-1-00001.txt",
+    ]);
+    const read = (name: string) => readFile(join(directory, name), "utf8");
+    expect(await read(batchFileName("counts", 1_700_000_002_000, 1, "txt", "keyed-0"))).toBe(
+      "a2\n",
+    );
+    expect(await read(batchFileName("counts", 1_700_000_002_000, 1, "txt", "keyed-1"))).toBe("b\n");
+    expect(await read(batchFileName("counts", 1_700_000_002_000, 1, "txt"))).toBe("c\n");
+  });
+
   it("replaces a replayed batch's file with the new content", async () => {
     const directory = join(root, "out");
     const sink = await openSink({ directory });

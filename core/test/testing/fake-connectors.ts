@@ -569,6 +569,11 @@ export interface SinkBugs {
   readonly falselyIdempotent?: boolean;
   /** Resolves a write the store refused (the connection was gone) as if it succeeded. */
   readonly swallowWriteErrors?: boolean;
+  /**
+   * Keys a batch by its time and partition alone, as a file named by them would be: a second
+   * copy of the job (another `writer`) writing the same batch replaces the first's.
+   */
+  readonly ignoresWriter?: boolean;
 }
 
 /** A sink over `FakeStore`. */
@@ -586,7 +591,7 @@ export class FakeSink implements Sink {
   }
   async writeBatch(
     records: readonly SinkRecord[],
-    context: { batchTime: number; idempotencyKey: string },
+    context: { batchTime: number; partition: number; idempotencyKey: string },
   ): Promise<void> {
     if (this.#closed) throw closedError();
     try {
@@ -598,9 +603,12 @@ export class FakeSink implements Sink {
     }
     if (records.length === 0) return;
     const values = records.map((item) => item.value);
-    const existing = this.store.batches.findIndex((batch) => batch.key === context.idempotencyKey);
+    const key = this.bugs.ignoresWriter
+      ? `${context.batchTime}/${context.partition}`
+      : context.idempotencyKey;
+    const existing = this.store.batches.findIndex((batch) => batch.key === key);
     if (existing >= 0 && !this.bugs.falselyIdempotent) this.store.batches.splice(existing, 1);
-    this.store.batches.push({ key: context.idempotencyKey, time: context.batchTime, values });
+    this.store.batches.push({ key, time: context.batchTime, values });
   }
   async close(): Promise<void> {
     this.#closed = true;

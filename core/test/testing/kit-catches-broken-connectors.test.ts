@@ -328,6 +328,11 @@ describe("the conformance kit against broken connectors", () => {
     expect(failed).toEqual(["replay"]);
   }, 30_000);
 
+  it("catches a sink whose copies of a job replace each other's batches (no writer in its key)", async () => {
+    const failed = await failures(sinkPlan({ ignoresWriter: true }));
+    expect(failed).toEqual(["writers"]);
+  }, 30_000);
+
   it("catches a sink that swallows a failed write", async () => {
     await expect(check(sinkPlan({ swallowWriteErrors: true }), "reconnect").run()).rejects.toThrow(
       /a write that resolved must have landed/,

@@ -13,6 +13,11 @@ export interface KeyedJobArgs {
    * map side combines each word's ones before they cross.
    */
   readonly reduceOnly?: boolean;
+  /**
+   * Also write, with the file sink into this folder, each batch's counts as `word count` lines
+   * (from the keyed tasks) and its words (where the input is read).
+   */
+  readonly fileOutput?: string;
 }
 
 /** table name → row key → value; a row written again is replaced (an upsert). */
@@ -61,6 +66,15 @@ export default defineJob<KeyedJobArgs>({
       .map((word): [string, number] => [word, 1]);
     const add = (a: number, b: number) => a + b;
     windowsAndBatches(pairs, add);
+    if (args.fileOutput !== undefined) {
+      pairs
+        .reduceByKey(add)
+        .map(([word, count]) => `${word} ${count}`)
+        .sink("file", { directory: args.fileOutput, prefix: "counts", format: "lines" });
+      pairs
+        .map(([word]) => word)
+        .sink("file", { directory: args.fileOutput, prefix: "words", format: "lines" });
+    }
     if (args.reduceOnly === true) return;
     pairs
       .updateStateByKey((values: number[], total: number | undefined) =>

@@ -3,6 +3,9 @@
 // counts equal what one process computes from all the input, including after a process stops
 // and the other takes over its keyed partitions from their last commits.
 
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createJobContext, type StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -36,18 +39,26 @@ interface ProcessOptions {
   readonly master?: string;
   readonly checkpoint?: string;
   readonly reduceOnly?: boolean;
+  readonly fileOutput?: string;
 }
 
 async function processOf(
   name: string,
   batches: string[][],
   log: InMemoryKeyedLog,
-  { master, checkpoint, reduceOnly = false }: ProcessOptions = {},
+  { master, checkpoint, reduceOnly = false, fileOutput }: ProcessOptions = {},
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
     // The queue input takes its batches out of the array it is given: a copy keeps the test's.
-    { module: JOB, args: { batches: batches.map((lines) => [...lines]), reduceOnly } },
+    {
+      module: JOB,
+      args: {
+        batches: batches.map((lines) => [...lines]),
+        reduceOnly,
+        ...(fileOutput === undefined ? {} : { fileOutput }),
+      },
+    },
     {
       batchInterval: 1000,
       clock,
@@ -187,6 +198,53 @@ describe("keyed tasks of a cluster job", () => {
       .flat()
       .map(([, one]) => one);
     expect(ones).toEqual(Array(2 * 12).fill(1));
+  });
+
+  it("writes every keyed partition's files into one folder, none over another's", async () => {
+    const batches = 4;
+    const inputs = [linesFor(7, batches), linesFor(8, batches)];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    const folder = mkdtempSync(join(tmpdir(), "sluice-keyed-files-"));
+    try {
+      await runTwoProcesses(inputs, log, batches, { reduceOnly: true, fileOutput: folder });
+      const written = new Map<string, number>();
+      const names = readdirSync(folder);
+      const counts = names.filter((name) => name.startsWith("counts-"));
+      for (const name of counts) {
+        const time = Number(/^counts-(\d+)-/.exec(name)?.[1]);
+        for (const line of readFileSync(join(folder, name), "utf8").split("\n")) {
+          if (line === "") continue;
+          const [word, count] = line.split(" ");
+          const key = `${time}|${word}`;
+          expect(written.has(key)).toBe(false);
+          written.set(key, Number(count));
+        }
+      }
+      expect(written).toEqual(groundTruth(inputs, batches).perBatch);
+      expect(counts.every((name) => /^counts-\d{16}-keyed-[0-3]-\d{5}\.txt$/.test(name))).toBe(
+        true,
+      );
+      // Where the input is read, each process writes as itself: both processes' words are there.
+      const words = names.filter((name) => name.startsWith("words-"));
+      for (const process of ["a", "b"]) {
+        const own = words.filter((name) => name.includes(`-process-${process}-`));
+        const lines = own.flatMap((name) =>
+          readFileSync(join(folder, name), "utf8")
+            .split("\n")
+            .filter((line) => line !== ""),
+        );
+        const input = inputs[process === "a" ? 0 : 1] as string[][];
+        expect(lines.sort()).toEqual(
+          input
+            .flat()
+            .flatMap((line) => line.split(" "))
+            .sort(),
+        );
+      }
+      expect(words.length).toBe(words.filter((name) => /-process-[ab]-/.test(name)).length);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("refuses to start with a checkpoint folder, naming it: the state lives in the exchange", async () => {

@@ -30,6 +30,8 @@ export class FileSink implements Sink {
   #writing: Promise<void> = Promise.resolve();
   /** The leftover cleanup, run once: later (re)connects of this sink must not race its writes. */
   #cleanup: Promise<void> | undefined;
+  /** Per copy of a cluster job writing through this sink, the removal of its leftovers. */
+  readonly #writerCleanups = new Map<string, Promise<void>>();
 
   constructor(config: FileSinkConfig) {
     this.#config = config;
@@ -94,11 +96,14 @@ export class FileSink implements Sink {
     if (records.length === 0) return;
     if (this.#config.format === "jsonl") checkJson(records, context);
     const extension = this.#config.format === "jsonl" ? "jsonl" : "txt";
+    const { writer } = context;
+    if (writer !== undefined) await this.#removeLeftoversOf(writer);
     const name = batchFileName(
       this.#config.prefix,
       context.batchTime,
       context.partition,
       extension,
+      writer,
     );
     const target = join(this.#config.directory, name);
     const temporary = join(this.#config.directory, batchTemporaryFileName(name, randomUUID()));
@@ -136,13 +141,28 @@ export class FileSink implements Sink {
   }
 
   /**
-   * Removes the temporary files of this folder and prefix that a killed writer left; only names
-   * `isBatchTemporaryFileName` matches, so other sinks' and other programs' files stay.
+   * Before the first write as `writer` (a copy of a cluster job, `WriteBatchContext.writer`),
+   * removes the temporary files that copy left when it was killed: only its own, since other
+   * copies may be writing into the folder at the same time.
    */
-  async #removeLeftovers(): Promise<void> {
+  #removeLeftoversOf(writer: string): Promise<void> {
+    let cleanup = this.#writerCleanups.get(writer);
+    if (cleanup === undefined) {
+      cleanup = this.#removeLeftovers(writer).catch(() => undefined);
+      this.#writerCleanups.set(writer, cleanup);
+    }
+    return cleanup;
+  }
+
+  /**
+   * Removes the temporary files of this folder and prefix that a killed writer left (of one
+   * copy of a cluster job when `writer` is given); only names `isBatchTemporaryFileName`
+   * matches, so other sinks', other copies' and other programs' files stay.
+   */
+  async #removeLeftovers(writer?: string): Promise<void> {
     const directory = this.#config.directory;
     const leftovers = (await readdir(directory)).filter((name) =>
-      isBatchTemporaryFileName(name, this.#config.prefix),
+      isBatchTemporaryFileName(name, this.#config.prefix, writer),
     );
     // Best effort: a leftover that cannot be removed is hidden from readers and harms no write.
     await Promise.all(

@@ -28,6 +28,7 @@ export type SinkConformanceCase =
   | "many-batches"
   | "empty-batch"
   | "replay"
+  | "writers"
   | "reconnect"
   | "close-while-writing"
   | "invalid-config";
@@ -217,6 +218,26 @@ export function sinkConformanceCases(
     },
   );
 
+  add(
+    "writers",
+    "keeps two copies of a job writing one batch and partition apart (cluster mode's writer)",
+    async ({ sink, fixture }) => {
+      await connect(sink);
+      const context = batchContext(0);
+      const first = makeValues("writers", 0, n);
+      const second = makeValues("writers", 1, n);
+      // Two keyed partitions of a cluster job write the same batch time and partition.
+      for (const [index, values] of [first, second].entries()) {
+        await write(sink, values, {
+          ...context,
+          idempotencyKey: `conformance.keyed-${index}/${context.batchTime}/0/${context.partition}`,
+          writer: `keyed-${index}`,
+        });
+      }
+      expect((await readBack(fixture)).sort()).toEqual([...texts(first), ...texts(second)].sort());
+    },
+  );
+
   const reconnectReason = options.notApplicable?.reconnect;
   if (reconnectReason === undefined) {
     add(
@@ -298,7 +319,8 @@ export function sinkConformanceCases(
 
 /**
  * Registers the conformance suite for a sink connector with vitest: open/close, a batch of N,
- * many batches in order, an empty batch, replay overwrites (for idempotent sinks), reconnect
+ * many batches in order, an empty batch, replay overwrites (for idempotent sinks), two writers
+ * of one batch and partition both kept (cluster mode), reconnect
  * after the server drops connections (which must really drop one), close while writing, and
  * invalid config. Cases that cannot apply are not registered; the describe block's title lists
  * them with the reason.
