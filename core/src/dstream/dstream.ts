@@ -881,7 +881,10 @@ export abstract class DStream<T> {
 
   /**
    * Writes every batch as text files into the directory `prefix-<time>[.suffix]` (one
-   * `part-NNNNN` file per partition, one record per line, then `_SUCCESS`), as Spark does.
+   * `part-NNNNN` file per partition, one record per line, then `_SUCCESS`), as Spark does. In a
+   * cluster job, where several copies of the job write the same batch times, the copy comes
+   * after the time (`prefix-<time>-keyed-3[.suffix]`, `…-process-<id>`), so none replaces
+   * another's directory.
    *
    * @example
    * counts.saveAsTextFiles("/data/counts", "txt"); // /data/counts-1000.txt/part-00000, ...
@@ -889,7 +892,8 @@ export abstract class DStream<T> {
   saveAsTextFiles(prefix: string, suffix?: string): void {
     new this.scope.operators.ForEachDStream(
       this,
-      (batch, time) => saveBatchAsText(batch, textFilesDirectory(prefix, time, suffix)),
+      (batch, time) =>
+        saveBatchAsText(batch, textFilesDirectory(prefix, time, suffix, this.scope.outputWriter())),
       "saveAsTextFiles",
     );
   }
@@ -1373,10 +1377,14 @@ function printBatch<T>(batch: Batch<T>, time: number, num: number): void {
 }
 
 /** Spark's `rddToFileName`: `prefix-time`, plus `.suffix` when given. */
-function textFilesDirectory(prefix: string, time: number, suffix: string | undefined): string {
-  return suffix === undefined || suffix === ""
-    ? `${prefix}-${time}`
-    : `${prefix}-${time}.${suffix}`;
+function textFilesDirectory(
+  prefix: string,
+  time: number,
+  suffix: string | undefined,
+  writer: string | undefined,
+): string {
+  const name = writer === undefined ? `${prefix}-${time}` : `${prefix}-${time}-${writer}`;
+  return suffix === undefined || suffix === "" ? name : `${name}.${suffix}`;
 }
 
 function releaseDecodedRecords(batch: Batch<unknown> | undefined): void {

@@ -15,7 +15,8 @@ export interface KeyedJobArgs {
   readonly reduceOnly?: boolean;
   /**
    * Also write, with the file sink into this folder, each batch's counts as `word count` lines
-   * (from the keyed tasks) and its words (where the input is read).
+   * (from the keyed tasks) and its words (where the input is read); and the counts again with
+   * `saveAsTextFiles`.
    */
   readonly fileOutput?: string;
 }
@@ -74,6 +75,7 @@ export default defineJob<KeyedJobArgs>({
       pairs
         .map(([word]) => word)
         .sink("file", { directory: args.fileOutput, prefix: "words", format: "lines" });
+      pairs.reduceByKey(add).saveAsTextFiles(`${args.fileOutput}/texts`);
     }
     if (args.reduceOnly === true) return;
     pairs

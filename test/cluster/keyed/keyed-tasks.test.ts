@@ -241,6 +241,21 @@ describe("keyed tasks of a cluster job", () => {
             .sort(),
         );
       }
+      // saveAsTextFiles: one directory per batch and keyed partition, every count once.
+      const texts = new Map<string, number>();
+      for (const name of names.filter((entry) => entry.startsWith("texts-"))) {
+        const [, time] = /^texts-(\d+)-keyed-[0-3]$/.exec(name) ?? [];
+        expect(time).toBeDefined();
+        for (const part of readdirSync(join(folder, name)).filter((f) => f.startsWith("part-"))) {
+          for (const line of readFileSync(join(folder, name, part), "utf8").split("\n")) {
+            if (line === "") continue;
+            const [word, count] = JSON.parse(line) as [string, number];
+            expect(texts.has(`${time}|${word}`)).toBe(false);
+            texts.set(`${time}|${word}`, count);
+          }
+        }
+      }
+      expect(texts).toEqual(groundTruth(inputs, batches).perBatch);
       expect(words.length).toBe(words.filter((name) => /-process-[ab]-/.test(name)).length);
     } finally {
       rmSync(folder, { recursive: true, force: true });
