@@ -41,8 +41,9 @@ export function setUpKeyedPart(
   const boundaryId = cut.boundary.id;
   const boundaryName = `${cut.boundary.operatorName} (stream ${boundaryId})`;
   graph.outputs.splice(0, graph.outputs.length, ...cut.ingestOutputs);
-  // Only reductions read the pairs at the keyed side: each key's values are reduced here first.
-  const combine = mapSideCombineOf(cut);
+  // Only reductions or one combineByKey read the pairs at the keyed side: each key's values are
+  // combined here first (the keyed tasks read them as such: `readPartials`).
+  const combine = mapSideCombineOf(cut)?.combine;
   cut.boundary.foreachBatch(async (batch, time) => {
     const exchange = member.offeredExchange ?? (await member.keyedExchange());
     await exchange.write(time, keyedChunks(batch, partitions, boundaryName, combine));

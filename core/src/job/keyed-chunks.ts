@@ -35,8 +35,8 @@ interface KeyGroup {
  * values (numbers, strings, booleans, bigints, null, undefined; by `Object.is`) as one run;
  * `pairsOfChunks` gives the pairs back. Keys and values must be structured-cloneable; a record
  * that is not a `[key, value]` pair is refused with the stream named. With `combine`, each key's
- * values are what it makes of them (`mapSideCombineOf`: one value, when the keyed part only
- * reduces them).
+ * values are what it makes of them (`mapSideCombineOf`: one partial result, a combiner or a
+ * count, when that is all the keyed part needs).
  *
  * @example
  * const chunks = keyedChunks(batch, 8, "MappedDStream (stream 2)");

@@ -7,6 +7,9 @@ import type { OperatorCheckpoint } from "../recovery/checkpoint-data.js";
 import { type NamedOperator, nameStatefulOperators } from "../recovery/operator-names.js";
 import { ManualClock } from "../scheduler/manual-clock.js";
 import { pairsOfChunks } from "./keyed-chunks.js";
+import { findKeyedCut } from "./keyed-cut.js";
+import { readPartials } from "./keyed-partials.js";
+import { mapSideCombineOf } from "./map-side-combine.js";
 
 /** What a keyed task needs: how to build the job's graph again, and where it was cut. */
 export interface KeyedTaskSpec {
@@ -70,7 +73,8 @@ export class KeyedTask {
     const ctx = await this.#spec.buildContext(clock, partition);
     // Every keyed partition writes the same batch times: its sinks keep its writes apart.
     ctx.writeAs(`keyed-${partition}`);
-    const received = new Map<number, unknown[]>();
+    // The chunks of each batch still to compute: decoded when read, so each reader gets its own.
+    const received = new Map<number, readonly Uint8Array[]>();
     const operators = this.#cut(ctx, startTime, received);
     ctx.planStart({
       zeroTime: 0,
@@ -88,7 +92,7 @@ export class KeyedTask {
         const batch = first ?? (await abortable(exchange.nextBatch(partition, signal), signal));
         first = undefined;
         if (batch === undefined) return;
-        received.set(batch.time, pairsOfChunks(batch.chunks));
+        received.set(batch.time, batch.chunks);
         clock.setTime(batch.time);
         await ctx.scope.awaitProcessed(batch.time);
         const failure = ctx.scope.firstError();
@@ -108,7 +112,7 @@ export class KeyedTask {
   #cut(
     ctx: StreamingContext,
     startTime: number,
-    received: Map<number, unknown[]>,
+    received: ReadonlyMap<number, readonly Uint8Array[]>,
   ): NamedOperator[] {
     const { graph, streams } = ctx.scope;
     const boundary = streams.get(this.#spec.boundaryId) as DStream<unknown> | undefined;
@@ -118,14 +122,28 @@ export class KeyedTask {
         `keyed partition ${this.#spec.partition}: the job built a different graph (no stream ${this.#spec.boundaryId}); the job's build function must create the same streams every time it runs`,
       );
     }
+    // The map sides combined (or not) from the same cut of the same job.
+    const cut = findKeyedCut(graph.outputs);
+    if (cut?.boundary !== boundary) {
+      throw new SluiceError(
+        "SLUICE_ILLEGAL_STATE",
+        `keyed partition ${this.#spec.partition}: the job built a different graph (not cut at stream ${this.#spec.boundaryId}); the job's build function must create the same streams every time it runs`,
+      );
+    }
     const kept = graph.outputs.filter((output) => this.#spec.keyedOutputIds.has(output.outputId));
     graph.outputs.splice(0, graph.outputs.length, ...kept);
     graph.inputs.splice(0, graph.inputs.length);
     // Keeping its own batch stops per-record operators below from fusing through it.
     boundary.cache();
-    boundary.feedFrom((time) =>
-      time < startTime ? undefined : { time, partitions: [received.get(time) ?? []] },
-    );
+    const pairsAt = (time: number) =>
+      time < startTime
+        ? undefined
+        : { time, partitions: [pairsOfChunks(received.get(time) ?? [])] };
+    boundary.feedFrom(pairsAt);
+    const combine = mapSideCombineOf(cut);
+    if (combine !== undefined) {
+      readPartials(cut.boundaryReaders, combine.partials, pairsAt, ctx.scope.kernels);
+    }
     return nameStatefulOperators(kept);
   }
 }

@@ -21,6 +21,21 @@ function cutOf(build: (pairs: Pairs) => void): KeyedCut {
 }
 
 const add = (a: number, b: number) => a + b;
+
+/** A combiner of each key's values: their sum and how many there are. */
+interface Average {
+  sum: number;
+  n: number;
+}
+const average = {
+  createCombiner: (v: number): Average => ({ sum: v, n: 1 }),
+  mergeValue: (c: Average, v: number): Average => ({ sum: c.sum + v, n: c.n + 1 }),
+  mergeCombiners: (a: Average, b: Average): Average => ({ sum: a.sum + b.sum, n: a.n + b.n }),
+};
+
+function averages(pairs: Pairs) {
+  return pairs.combineByKey(average.createCombiner, average.mergeValue, average.mergeCombiners);
+}
 const windowed = { window: "3s", slide: "1s", inverse: (a: number, b: number) => a - b } as const;
 
 describe("mapSideCombineOf", () => {
@@ -31,8 +46,10 @@ describe("mapSideCombineOf", () => {
         pairs.reduceByKey(add).window("2s").print();
       }),
     );
-    expect(combine?.([1, 1, 5])).toEqual([7]);
-    expect(combine?.([3])).toEqual([3]);
+    // The keyed side reduces the partial results again, as values.
+    expect(combine?.partials).toBe("values");
+    expect(combine?.combine([1, 1, 5])).toEqual([7]);
+    expect(combine?.combine([3])).toEqual([3]);
   });
 
   it("reduces with the job's function, left to right", () => {
@@ -40,7 +57,7 @@ describe("mapSideCombineOf", () => {
     const combine = mapSideCombineOf(
       cutOf((pairs) => pairs.reduceByKey(concat).window("2s").print()),
     );
-    expect(combine?.([1, 2, 3])).toEqual([123]);
+    expect(combine?.combine([1, 2, 3])).toEqual([123]);
   });
 
   it.each([
@@ -49,14 +66,45 @@ describe("mapSideCombineOf", () => {
     ["max", [3, 0, -0, 7, Number.NaN], [Number.NaN]],
   ] as const)("combines for the named %s as the kernels reduce", (op, values, combined) => {
     const combine = mapSideCombineOf(cutOf((pairs) => pairs.reduceByKey(op).window("2s").print()));
-    expect(combine?.(values)).toEqual(combined);
+    expect(combine?.partials).toBe("values");
+    expect(combine?.combine(values)).toEqual(combined);
+  });
+
+  it("combines into one combiner for combineByKey, which the keyed side merges as combiners", () => {
+    const combine = mapSideCombineOf(
+      cutOf((pairs) => {
+        averages(pairs).window("2s").print();
+        // The same three functions again: the same combiners serve both.
+        averages(pairs).window("3s").print();
+      }),
+    );
+    expect(combine?.partials).toBe("combiners");
+    expect(combine?.combine([2, 3, 7])).toEqual([{ sum: 12, n: 3 }]);
+    // One value still crosses as a combiner: the keyed side merges only combiners.
+    expect(combine?.combine([5])).toEqual([{ sum: 5, n: 1 }]);
+  });
+
+  it("counts each key's values for the named count, whatever they are", () => {
+    for (const build of [
+      (pairs: Pairs) => pairs.reduceByKey("count").window("2s").print(),
+      (pairs: Pairs) =>
+        pairs
+          .map(([word]) => word)
+          .countByValueAndWindow("3s", "1s")
+          .print(),
+    ]) {
+      const combine = mapSideCombineOf(cutOf(build));
+      expect(combine?.partials).toBe("counts");
+      expect(combine?.combine([1, "x", { a: 1 }, null])).toEqual([4]);
+      expect(combine?.combine(["x"])).toEqual([1]);
+    }
   });
 
   it("lets values that are not numbers through a named reduction as they are", () => {
     const combine = mapSideCombineOf(
       cutOf((pairs) => pairs.reduceByKey("sum").window("2s").print()),
     );
-    expect(combine?.([1, "2", 3])).toEqual([1, "2", 3]);
+    expect(combine?.combine([1, "2", 3])).toEqual([1, "2", 3]);
   });
 
   it.each([
@@ -84,18 +132,52 @@ describe("mapSideCombineOf", () => {
         pairs.reduceByKey("sum").window("2s").print();
       },
     ],
-    ["count", (pairs: Pairs) => pairs.reduceByKey("count").window("2s").print()],
     [
-      "combineByKey",
+      "two combineByKey by different functions",
+      (pairs: Pairs) => {
+        averages(pairs).window("2s").print();
+        pairs
+          .combineByKey(
+            (v: number) => ({ sum: v, n: 1 }),
+            average.mergeValue,
+            average.mergeCombiners,
+          )
+          .window("2s")
+          .print();
+      },
+    ],
+    [
+      "combineByKey without map-side combine",
       (pairs: Pairs) =>
         pairs
           .combineByKey(
-            (v: number) => v,
-            (c: number, v: number) => c + v,
-            (a: number, b: number) => a + b,
+            average.createCombiner,
+            average.mergeValue,
+            average.mergeCombiners,
+            undefined,
+            false,
           )
           .window("2s")
           .print(),
+    ],
+    ["groupByKey", (pairs: Pairs) => pairs.groupByKey().window("2s").print()],
+    [
+      "combineByKey beside a reduction",
+      (pairs: Pairs) => {
+        averages(pairs).window("2s").print();
+        pairs.reduceByKeyAndWindow(add, windowed).print();
+      },
+    ],
+    [
+      "count beside a sum",
+      (pairs: Pairs) => {
+        pairs.reduceByKey("count").window("2s").print();
+        pairs.reduceByKey("sum").window("2s").print();
+      },
+    ],
+    [
+      "a windowed count (kept in the kernels' window, from every value)",
+      (pairs: Pairs) => pairs.reduceByKeyAndWindow("count", "2s").print(),
     ],
     ["a window of the raw pairs", (pairs: Pairs) => pairs.window("2s").count().print()],
     [
@@ -111,7 +193,7 @@ describe("keyedChunks with a combine", () => {
   it("sends one value per key of the batch, keys in the order they first came", () => {
     const combine = mapSideCombineOf(
       cutOf((pairs) => pairs.reduceByKeyAndWindow(add, windowed).print()),
-    );
+    )?.combine;
     const pairs: [string, number][] = [
       ["b", 1],
       ["a", 2],
@@ -140,5 +222,52 @@ describe("keyedChunks with a combine", () => {
           : (pairsOfChunks([chunk]) as [string, number][]).map(([key]) => key);
       expect(keys).toEqual(["b", "a", "c"].filter((key) => partitionOfKey(key, 2) === partition));
     }
+  });
+});
+
+describe("keyedChunks with a combine for combineByKey and count", () => {
+  // One process's batch in two partitions: "a" comes many times in each.
+  const pairs: [string, number][] = [
+    ...Array.from({ length: 40 }, (_, i): [string, number] => ["a", i]),
+    ["b", 7],
+    ["c", 1],
+    ["c", 2],
+  ];
+  const batch = { time: 1000, partitions: [pairs.slice(0, 21), pairs.slice(21)] };
+
+  /** The pairs of every chunk, chunk by chunk. */
+  function chunkPairs(chunks: ReadonlyArray<Uint8Array | undefined>): unknown[][] {
+    return chunks.flatMap((chunk) => (chunk === undefined ? [] : [pairsOfChunks([chunk])]));
+  }
+
+  it("sends one combiner per key of the batch for combineByKey", () => {
+    const combine = mapSideCombineOf(cutOf((p) => averages(p).window("2s").print()))?.combine;
+    const sent = chunkPairs(keyedChunks(batch, 2, "s", combine));
+    expect(new Map(sent.flat() as [string, Average][])).toEqual(
+      new Map([
+        ["a", { sum: (39 * 40) / 2, n: 40 }],
+        ["b", { sum: 7, n: 1 }],
+        ["c", { sum: 3, n: 2 }],
+      ]),
+    );
+    for (const chunk of sent) {
+      const keys = chunk.map((pair) => (pair as [string, Average])[0]);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+  });
+
+  it("sends each key's count of the batch for count", () => {
+    const combine = mapSideCombineOf(
+      cutOf((p) => p.reduceByKey("count").window("2s").print()),
+    )?.combine;
+    const sent = chunkPairs(keyedChunks(batch, 2, "s", combine));
+    expect(new Map(sent.flat() as [string, number][])).toEqual(
+      new Map([
+        ["a", 40],
+        ["b", 1],
+        ["c", 2],
+      ]),
+    );
+    expect(sent.flat()).toHaveLength(3);
   });
 });
