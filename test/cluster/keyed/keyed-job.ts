@@ -1,9 +1,10 @@
 // A cluster job with state across batches, for the keyed tasks' tests: a running word count
-// (updateStateByKey, and again with mapWithState), a sliding window of 3 batches with an inverse (reduceByKeyAndWindow) and
-// the per-batch counts (reduceByKey), written into an in-memory table that upserts like
-// Cassandra does. Every process of a test (and every keyed task it runs) imports this module,
-// so they share `tables`.
-import { type DStream, defineJob } from "sluice";
+// (updateStateByKey, and again with mapWithState), a sliding window of 3 batches with an
+// inverse (reduceByKeyAndWindow) and the per-batch counts (reduceByKey), or instead the counts
+// and windows by one combineByKey or by the named "count" (the map side then combines),
+// written into an in-memory table that upserts like Cassandra does. Every process of a test
+// (and every keyed task it runs) imports this module, so they share `tables`.
+import { type Batch, type DStream, defineJob } from "sluice";
 
 /** Each process's input: the lines of each of its batches. */
 export interface KeyedJobArgs {
@@ -13,6 +14,12 @@ export interface KeyedJobArgs {
    * map side combines each word's ones before they cross.
    */
   readonly reduceOnly?: boolean;
+  /**
+   * Instead, only the per-batch counts and windows of 3 batches by one `combineByKey` (each
+   * word's ones as a sum and a number of values) or by the named `"count"`, for which the map
+   * side sends each word's combiner or count.
+   */
+  readonly combinedBy?: "combineByKey" | "count";
   /**
    * Also write, with the file sink into this folder, each batch's counts as `word count` lines
    * (from the keyed tasks) and its words (where the input is read); and the counts again with
@@ -59,12 +66,58 @@ function windowsAndBatches(
   );
 }
 
+/** A combiner of a word's values: their sum and how many there are. */
+interface Tally {
+  readonly sum: number;
+  readonly n: number;
+}
+
+/**
+ * The per-batch counts ("batches"; for combineByKey also the sums, "sums") and the windows of
+ * 3 batches ("windows"), by one `combineByKey` or by the named `"count"`.
+ */
+/** Writes each batch's `[word, value]` pairs as `time|word` rows of `of(value)`. */
+function upsertBatch<V>(table: string, of: (value: V) => number) {
+  return (batch: Batch<[string, V]>, time: number) =>
+    upsert(
+      table,
+      batch.partitions.flat().map(([word, value]) => [`${time}|${word}`, of(value)] as const),
+    );
+}
+
+function combinedBy(pairs: DStream<[string, number]>, by: "combineByKey" | "count"): void {
+  if (by === "count") {
+    const counts = pairs.reduceByKey("count");
+    counts.foreachBatch(upsertBatch("batches", (count: number) => count));
+    counts
+      .reduceByKeyAndWindow("sum", "3s", "1s")
+      .foreachBatch(upsertBatch("windows", (count: number) => count));
+    return;
+  }
+  const mergeCombiners = (a: Tally, b: Tally): Tally => ({ sum: a.sum + b.sum, n: a.n + b.n });
+  const tallies = pairs.combineByKey(
+    (one): Tally => ({ sum: one, n: 1 }),
+    (tally, one) => ({ sum: tally.sum + one, n: tally.n + 1 }),
+    mergeCombiners,
+  );
+  tallies.foreachBatch(upsertBatch("batches", (tally: Tally) => tally.n));
+  tallies.foreachBatch(upsertBatch("sums", (tally: Tally) => tally.sum));
+  tallies
+    .window("3s", "1s")
+    .reduceByKey(mergeCombiners)
+    .foreachBatch(upsertBatch("windows", (tally: Tally) => tally.n));
+}
+
 export default defineJob<KeyedJobArgs>({
   build(ctx, args) {
     const pairs = ctx
       .queueStream(args.batches)
       .flatMap((line) => line.split(" "))
       .map((word): [string, number] => [word, 1]);
+    if (args.combinedBy !== undefined) {
+      combinedBy(pairs, args.combinedBy);
+      return;
+    }
     const add = (a: number, b: number) => a + b;
     windowsAndBatches(pairs, add);
     if (args.fileOutput !== undefined) {

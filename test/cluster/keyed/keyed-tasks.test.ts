@@ -40,13 +40,14 @@ interface ProcessOptions {
   readonly checkpoint?: string;
   readonly reduceOnly?: boolean;
   readonly fileOutput?: string;
+  readonly combinedBy?: "combineByKey" | "count";
 }
 
 async function processOf(
   name: string,
   batches: string[][],
   log: InMemoryKeyedLog,
-  { master, checkpoint, reduceOnly = false, fileOutput }: ProcessOptions = {},
+  { master, checkpoint, reduceOnly = false, fileOutput, combinedBy }: ProcessOptions = {},
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
@@ -57,6 +58,7 @@ async function processOf(
         batches: batches.map((lines) => [...lines]),
         reduceOnly,
         ...(fileOutput === undefined ? {} : { fileOutput }),
+        ...(combinedBy === undefined ? {} : { combinedBy }),
       },
     },
     {
@@ -132,12 +134,17 @@ async function runTwoProcesses(
 }
 
 /** The pairs of every chunk the map sides wrote, chunk by chunk. */
-function chunkPairs(log: InMemoryKeyedLog): [string, number][][] {
+function chunkPairs<V = number>(log: InMemoryKeyedLog): [string, V][][] {
   return log.logs.flatMap((records) =>
     records.flatMap((record) =>
-      record.kind === "chunk" ? [pairsOfChunks([record.chunk]) as [string, number][]] : [],
+      record.kind === "chunk" ? [pairsOfChunks([record.chunk]) as [string, V][]] : [],
     ),
   );
+}
+
+/** Each batch's lines with one more: "ant" `times` times, so a chunk combines many values. */
+function withAnts(batches: string[][], times = 20): string[][] {
+  return batches.map((lines) => [...lines, Array(times).fill("ant").join(" ")]);
 }
 
 const started: StreamingContext[] = [];
@@ -183,6 +190,52 @@ describe("keyed tasks of a cluster job", () => {
     expect(counts.every((count) => count >= 1)).toBe(true);
     expect(counts.reduce((sum, count) => sum + count, 0)).toBe(2 * batches * 12);
     expect(counts.some((count) => count > 1)).toBe(true);
+  });
+
+  it("sends one combiner per word for one combineByKey, merges the combiners, and agrees with one process", async () => {
+    const batches = 6;
+    const inputs = [withAnts(linesFor(9, batches)), withAnts(linesFor(10, batches))];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    await runTwoProcesses(inputs, log, batches, { combinedBy: "combineByKey" });
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("sums")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+    // Every chunk holds one combiner per word: the word's ones of the process's batch.
+    const chunks = chunkPairs<{ sum: number; n: number }>(log);
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const pairs of chunks) {
+      const words = pairs.map(([word]) => word);
+      expect(new Set(words).size).toBe(words.length);
+    }
+    const tallies = chunks.flat().map(([, tally]) => tally);
+    expect(tallies.every(({ sum, n }) => n >= 1 && sum === n)).toBe(true);
+    expect(tallies.reduce((total, { n }) => total + n, 0)).toBe(2 * batches * (12 + 20));
+    const ants = chunks.flat().filter(([word]) => word === "ant");
+    expect(ants).toHaveLength(2 * batches);
+    expect(ants.every(([, { n }]) => n >= 20)).toBe(true);
+  });
+
+  it("sends each word's count for the named count, adds the counts up, and agrees with one process", async () => {
+    const batches = 6;
+    const inputs = [withAnts(linesFor(11, batches)), withAnts(linesFor(12, batches))];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    await runTwoProcesses(inputs, log, batches, { combinedBy: "count" });
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+    // Every chunk holds one count per word: how often it came in the process's batch.
+    const chunks = chunkPairs(log);
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const pairs of chunks) {
+      const words = pairs.map(([word]) => word);
+      expect(new Set(words).size).toBe(words.length);
+    }
+    const counts = chunks.flat().map(([, count]) => count);
+    expect(counts.reduce((total, count) => total + count, 0)).toBe(2 * batches * (12 + 20));
+    const ants = chunks.flat().filter(([word]) => word === "ant");
+    expect(ants).toHaveLength(2 * batches);
+    expect(ants.every(([, count]) => count >= 20)).toBe(true);
   });
 
   it("sends every pair when the keyed part keeps state from the values", async () => {
