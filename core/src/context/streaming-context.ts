@@ -833,6 +833,7 @@ export class StreamingContext {
       );
       this.reportError(failure);
       await this.stopInputs();
+      await this.checkpointing?.releaseFolder();
       await this.stopExecutors();
       this.markStopped();
       throw failure;

@@ -11,6 +11,7 @@ import type {
   InputExtent,
   OperatorCheckpoint,
 } from "./checkpoint-data.js";
+import { CheckpointFolderLock } from "./checkpoint-folder-lock.js";
 import type { CheckpointSettings } from "./checkpoint-options.js";
 import { CheckpointStore, type SkippedCheckpoint } from "./checkpoint-store.js";
 import { type NamedOperator, nameStatefulOperators } from "./operator-names.js";
@@ -100,6 +101,8 @@ export class CheckpointCoordinator {
   #failedInARow = 0;
   #chain: Promise<void> = Promise.resolve();
   #report: RecoveryReport | undefined;
+  /** The folder's lock, from `prepare` to `finish`: one run writes to a folder at a time. */
+  #lock: CheckpointFolderLock | undefined;
 
   constructor(
     job: CheckpointedJob,
@@ -148,8 +151,10 @@ export class CheckpointCoordinator {
   }
 
   /**
-   * Before the inputs start: restores operator state, hands every connector source its ledger
-   * (seek or write-ahead log), and on a first run writes the initial checkpoint.
+   * Before the inputs start: takes the folder's lock (`SLUICE_CHECKPOINT_IN_USE` while another
+   * run of the job holds it; see `CheckpointFolderLock`), restores operator state, hands every
+   * connector source its ledger (seek or write-ahead log), and on a first run writes the initial
+   * checkpoint.
    *
    * @example
    * await coordinator.prepare();
@@ -158,6 +163,20 @@ export class CheckpointCoordinator {
     const recovered = this.#recovered;
     const { fs, directory } = this.settings;
     await fs.mkdir(directory);
+    this.#lock = await CheckpointFolderLock.acquire(directory, {
+      appName: this.#job.appName,
+      onLost: (error) => this.#takenOver(error),
+    });
+    try {
+      await this.#prepareHeld(recovered);
+    } catch (error) {
+      await this.releaseFolder();
+      throw error;
+    }
+  }
+
+  async #prepareHeld(recovered: RecoveredCheckpoint | undefined): Promise<void> {
+    const { fs, directory } = this.settings;
     await this.store.removeTemporaryFiles();
     if (recovered === undefined) {
       // A first run: batch records and logs of an earlier run in this folder cannot apply.
@@ -222,8 +241,13 @@ export class CheckpointCoordinator {
       if (extent !== undefined) inputs.push(extent);
     }
     try {
+      await this.#lock?.check();
       await this.store.writeBatch({ time, inputs });
     } catch (error) {
+      if (isTakeover(error)) {
+        this.#takenOver(error);
+        return;
+      }
       // Without its record the batch could not be replayed exactly: stop committing.
       this.#fail(
         new SluiceError(
@@ -258,11 +282,28 @@ export class CheckpointCoordinator {
    * await coordinator.finish();
    */
   async finish(): Promise<void> {
-    await this.#chain;
-    if (!this.#failed && this.#lastCompleted > this.#lastCheckpoint) {
-      await this.#commit(this.#lastCompleted, undefined, true);
+    try {
+      await this.#chain;
+      if (!this.#failed && this.#lastCompleted > this.#lastCheckpoint) {
+        await this.#commit(this.#lastCompleted, undefined, true);
+      }
+      for (const ledger of this.#ledgers) await ledger.close();
+    } finally {
+      await this.releaseFolder();
     }
-    for (const ledger of this.#ledgers) await ledger.close();
+  }
+
+  /**
+   * Lets the checkpoint folder go for another run (`finish` does; a start that failed after
+   * `prepare` calls it).
+   *
+   * @example
+   * await coordinator.releaseFolder();
+   */
+  async releaseFolder(): Promise<void> {
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await lock?.release();
   }
 
   async #commit(time: number, failure: unknown, force: boolean): Promise<void> {
@@ -313,6 +354,7 @@ export class CheckpointCoordinator {
         inputs: this.#ledgers.map((ledger) => ledger.checkpointAt(time)),
         operators,
       };
+      await this.#lock?.check();
       await this.store.write(checkpoint);
       this.#failedInARow = 0;
       for (const ledger of this.#ledgers) ledger.checkpointWritten(time);
@@ -321,6 +363,10 @@ export class CheckpointCoordinator {
       this.#walHistory.push(walSequences(checkpoint));
       return true;
     } catch (error) {
+      if (isTakeover(error)) {
+        this.#takenOver(error);
+        return false;
+      }
       // Nothing is acknowledged without a checkpoint; the next one covers this batch too.
       const failure =
         error instanceof SluiceError
@@ -536,6 +582,10 @@ export class CheckpointCoordinator {
           ? undefined
           : new WriteAheadLog(join(this.settings.directory, "wal", fileNameOf(name)), {
               fs: this.settings.fs,
+              assertWritable: () => {
+                const lost = this.#lock?.lost;
+                if (lost !== undefined) throw lost;
+              },
               ...(this.settings.walMaxBytes === undefined
                 ? {}
                 : { maxBytes: this.settings.walMaxBytes }),
@@ -562,6 +612,12 @@ export class CheckpointCoordinator {
       if (saved !== undefined) resumedInputs.push(name);
     }
     return { resumedInputs, droppedInputs: [...savedInputs.keys()], unrecoverableInputs };
+  }
+
+  // Another run holds the folder now: this one must write nothing more to it, for good.
+  #takenOver(error: SluiceError): void {
+    if (this.#failed && this.#failure === error) return;
+    this.#fail(error);
   }
 
   #fail(error: SluiceError): void {
@@ -596,6 +652,10 @@ function walSequences(checkpoint: CheckpointData): Map<string, number | undefine
 /** A connector id as a folder name (`source:socket#1` → `source_socket_1`). */
 function fileNameOf(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+function isTakeover(error: unknown): error is SluiceError {
+  return error instanceof SluiceError && error.code === "SLUICE_CHECKPOINT_TAKEN_OVER";
 }
 
 function messageOf(error: unknown): string {

@@ -19,6 +19,11 @@ export interface WriteAheadLogOptions {
    * let older entries go.
    */
   readonly maxBytes?: number;
+  /**
+   * Throws when the log may no longer be written: its checkpoint folder was taken over by
+   * another run (checked before every append and truncation).
+   */
+  readonly assertWritable?: () => void;
 }
 
 /** One entry of the log. */
@@ -81,6 +86,7 @@ export class WriteAheadLog {
   readonly #fs: DurableFileSystem;
   readonly #segmentBytes: number;
   readonly #maxBytes: number;
+  readonly #assertWritable: () => void;
   readonly #segments: Segment[] = [];
   #active: { segment: Segment; file: DurableFile } | undefined;
   #next = 1;
@@ -93,6 +99,7 @@ export class WriteAheadLog {
     this.#fs = options.fs ?? nodeFileSystem;
     this.#segmentBytes = options.segmentBytes ?? 16 * 1024 * 1024;
     this.#maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
+    this.#assertWritable = options.assertWritable ?? (() => undefined);
     for (const [field, value] of [
       ["segmentBytes", this.#segmentBytes],
       ["maxBytes", this.#maxBytes],
@@ -259,6 +266,7 @@ export class WriteAheadLog {
         `write-ahead log ${this.directory}: open() it first`,
       );
     }
+    this.#assertWritable();
     const sequence = this.#next++;
     const frame = encodeFrame(sequence, payload);
     let segment: Segment | undefined;
@@ -297,6 +305,7 @@ export class WriteAheadLog {
   }
 
   async #truncate(sequence: number): Promise<void> {
+    this.#assertWritable();
     for (const segment of [...this.#segments]) {
       if (segment.last > sequence) continue;
       if (segment === this.#active?.segment) {
