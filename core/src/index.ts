@@ -45,6 +45,7 @@ export type {
   TextColumns,
   Utf8Rows,
 } from "./dstream/partition-columns.js";
+export { readObjectFiles } from "./dstream/read-object-files.js";
 export type { State, StateSpec } from "./dstream/state.js";
 export type { ScopeHolder, StreamOwner, StreamScope } from "./dstream/stream-scope.js";
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";

@@ -11,6 +11,7 @@ import type { MapWithStateDStream } from "./map-with-state-dstream.js";
 import { isNamedReduction, type NamedReduction } from "./named-reductions.js";
 import { type NamedWindowOptions, namedWindow } from "./named-window-options.js";
 import { guardRecords, SKIPPED_RECORD } from "./record-guard.js";
+import { saveBatchAsObjects } from "./save-as-objects.js";
 import { saveBatchAsText } from "./save-as-text.js";
 import type { SinkInput, SinkOutputOptions } from "./sink-options.js";
 import type { StateSpec } from "./state.js";
@@ -895,6 +896,29 @@ export abstract class DStream<T> {
       (batch, time) =>
         saveBatchAsText(batch, textFilesDirectory(prefix, time, suffix, this.scope.outputWriter())),
       "saveAsTextFiles",
+    );
+  }
+
+  /**
+   * Writes every batch as object files into the directory `prefix-<time>[.suffix]` (one
+   * `part-NNNNN` file per partition, each record serialized with `v8.serialize`, then
+   * `_SUCCESS`), as Spark's `saveAsObjectFiles` does; read one back with `readObjectFiles`. In a
+   * cluster job the copy comes after the time, as with `saveAsTextFiles`. A record that
+   * `v8.serialize` would not give back as it was (a function, a symbol, a class instance) fails
+   * the batch with `SLUICE_INVALID_RECORD` and nothing is written.
+   *
+   * @example
+   * counts.saveAsObjectFiles("/data/counts"); // await readObjectFiles("/data/counts-1000")
+   */
+  saveAsObjectFiles(prefix: string, suffix?: string): void {
+    new this.scope.operators.ForEachDStream(
+      this,
+      (batch, time) =>
+        saveBatchAsObjects(
+          batch,
+          textFilesDirectory(prefix, time, suffix, this.scope.outputWriter()),
+        ),
+      "saveAsObjectFiles",
     );
   }
 
