@@ -209,12 +209,15 @@ describe("saveAsObjectFiles and readObjectFiles", () => {
       return join(dir, "out-1000");
     };
 
-    it("a directory without _SUCCESS", async () => {
+    it.each([
+      ["_SUCCESS", "without _SUCCESS (not completely written)"],
+      ["part-00001", "missing a part"],
+    ])("a directory once %s is removed: %s", async (removed) => {
       const directory = await saved();
-      await rm(join(directory, "_SUCCESS"));
+      await rm(join(directory, removed));
       await expect(readObjectFiles(directory)).rejects.toMatchObject({
         code: "SLUICE_INVALID_ARGUMENT",
-        message: expect.stringContaining(`${join(directory, "_SUCCESS")} is missing`),
+        message: expect.stringContaining(`${join(directory, removed)} is missing`),
       });
     });
 
@@ -222,15 +225,6 @@ describe("saveAsObjectFiles and readObjectFiles", () => {
       await expect(readObjectFiles(join(dir, "nowhere"))).rejects.toMatchObject({
         code: "SLUICE_INVALID_ARGUMENT",
         message: expect.stringContaining(join(dir, "nowhere")),
-      });
-    });
-
-    it("a directory missing a part", async () => {
-      const directory = await saved();
-      await rm(join(directory, "part-00001"));
-      await expect(readObjectFiles(directory)).rejects.toMatchObject({
-        code: "SLUICE_INVALID_ARGUMENT",
-        message: expect.stringContaining(`${join(directory, "part-00001")} is missing`),
       });
     });
 
