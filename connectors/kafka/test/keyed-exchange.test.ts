@@ -271,7 +271,7 @@ describe("KafkaKeyedExchange", () => {
     expect(await next(x.exchange, 0)).toEqual([3000, ["late", "x3", "w3"]]);
   });
 
-  it("refuses a commit or a chunk too large for one record of the keyed topics, and goes on", async () => {
+  it("refuses a chunk too large for one record of the keyed topics, and goes on", async () => {
     const { group, input, keys } = await job(1);
     const x = await exchange(group, input, "x", () => keys);
     const id = `${group}.sluice-map.x`;
@@ -288,15 +288,6 @@ describe("KafkaKeyedExchange", () => {
     await writeBatch(x.exchange, id, 2000, ["c2"]);
     expect(await x.exchange.restore(0)).toBeUndefined();
     expect(await next(x.exchange, 0)).toEqual([1000, ["c1"]]);
-    // A state over the limit is refused, and nothing of it is committed.
-    await expect(
-      x.exchange.commit(0, 1000, Buffer.alloc(MAX_VALUE_BYTES + 1, "s")),
-    ).rejects.toMatchObject({
-      code: "SLUICE_INVALID_CONFIG",
-      message: expect.stringMatching(
-        /^Keyed partition 0's commit after batch 1000 \(its state \d+ bytes.*Nothing was committed\.$/,
-      ),
-    });
     await x.exchange.commit(0, 1000, Buffer.from("s1"));
     expect(await next(x.exchange, 0)).toEqual([2000, ["c2"]]);
     expect(await x.exchange.restore(0)).toEqual({
@@ -304,6 +295,31 @@ describe("KafkaKeyedExchange", () => {
       state: new Uint8Array(Buffer.from("s1")),
     });
   });
+
+  it("commits a state larger than one record in parts, restores it whole, and a smaller commit after it", async () => {
+    const { group, input, keys } = await job(1);
+    const x = await exchange(group, input, "x", () => keys);
+    const id = `${group}.sluice-map.x`;
+    await until(() => x.owns().length === 1, WAIT_MS, "keyed partition 0 assigned");
+    for (const time of [1000, 2000, 3000]) await writeBatch(x.exchange, id, time, [`c${time}`]);
+    expect(await x.exchange.restore(0)).toBeUndefined();
+    // Two records' worth and more: three parts, each under the topics' max.message.bytes.
+    const large = Buffer.alloc(2 * MAX_VALUE_BYTES + 4096);
+    for (let i = 0; i < large.byteLength; i += 1021) large[i] = (i / 1021) % 256;
+    expect(await next(x.exchange, 0)).toEqual([1000, ["c1000"]]);
+    await x.exchange.commit(0, 1000, large);
+    const restored = await x.exchange.restore(0);
+    expect(restored?.time).toBe(1000);
+    expect(Buffer.from(restored?.state ?? new Uint8Array()).equals(large)).toBe(true);
+    // The batches after the commit come again, from the position the parts held.
+    expect(await next(x.exchange, 0)).toEqual([2000, ["c2000"]]);
+    await x.exchange.commit(0, 2000, Buffer.from("small"));
+    expect(await x.exchange.restore(0)).toEqual({
+      time: 2000,
+      state: new Uint8Array(Buffer.from("small")),
+    });
+    expect(await next(x.exchange, 0)).toEqual([3000, ["c3000"]]);
+  }, 120_000);
 
   it("continues after a killed owner's last commit, and fences the old owner's later commit", async () => {
     const { group, input, keys } = await job(1);

@@ -5,7 +5,9 @@ import type { KeyedConsumer } from "./keyed-consumer.js";
 interface RangeRead {
   readonly from: bigint;
   readonly end: bigint;
-  last: { readonly offset: bigint; readonly value: Buffer | null } | undefined;
+  last: ChangelogValue | undefined;
+  /** Every committed record of the range, by offset, when the whole range is wanted. */
+  readonly all: Map<bigint, Buffer | null> | undefined;
   /** Settles when the read passed `end` (or was dropped by a rebalance). */
   readonly finished: Promise<void>;
   readonly finish: () => void;
@@ -13,8 +15,16 @@ interface RangeRead {
   waiter: { resolve: (found: RangeResult) => void; reject: (error: unknown) => void } | undefined;
 }
 
-/** What a range held: its last committed record's value (null: a tombstone), or nothing. */
-type RangeResult = { readonly value: Buffer | null } | undefined;
+/** A committed record of the changelog: its offset and value (null: a tombstone). */
+export interface ChangelogValue {
+  readonly offset: bigint;
+  readonly value: Buffer | null;
+}
+
+/** What a range held: its last committed record and (when asked for) every one, or nothing. */
+type RangeResult =
+  | { readonly last: ChangelogValue; readonly all: ReadonlyMap<bigint, Buffer | null> | undefined }
+  | undefined;
 
 /** The first range read ends at the last stable offset and starts this many offsets before it. */
 const FIRST_RANGE = 16n;
@@ -23,7 +33,8 @@ const FIRST_RANGE = 16n;
  * Reads the last committed record of a changelog partition through the keyed consumer: from a
  * little before the partition's last stable offset (a commit is one record and its transaction
  * marker), going further back only when that range holds no committed record (aborted commits),
- * so a restore does not read the whole partition. A partition is read by one restore at a
+ * so a restore does not read the whole partition; a commit written in parts has its parts read
+ * as a range before its manifest (`range`). A partition is read by one restore at a
  * time: a newer restore waits until the older one's read passed its end, so no fetch of the
  * older read is taken for the newer one.
  *
@@ -44,10 +55,13 @@ export class ChangelogReader {
   }
 
   /**
-   * The value of the last committed record of `partition` (undefined: none, or a tombstone).
+   * The last committed record of `partition` (undefined: none, or a tombstone).
    * `superseded` is the error an older restore of the same partition fails with.
    */
-  async last(partition: number, superseded: () => Error): Promise<Buffer | undefined> {
+  async last(
+    partition: number,
+    superseded: () => Error,
+  ): Promise<{ offset: bigint; value: Buffer } | undefined> {
     const previous = this.#reads.get(partition);
     if (previous !== undefined) {
       previous.waiter?.reject(superseded());
@@ -62,11 +76,29 @@ export class ChangelogReader {
     let from = max(low, end - FIRST_RANGE);
     for (;;) {
       if (end <= from) return undefined;
-      const result = await this.#readRange(partition, from, end);
-      if (result !== undefined) return result.value ?? undefined;
+      const result = await this.#readRange(partition, from, end, false);
+      if (result !== undefined) {
+        const { offset, value } = result.last;
+        return value === null ? undefined : { offset, value };
+      }
       if (from === low) return undefined;
       from = max(low, end - (end - from) * 8n);
     }
+  }
+
+  /**
+   * The committed records of `partition` from `from` up to `end` (exclusive), in offset order:
+   * the parts of a commit written in parts, right before its manifest. Offsets without a
+   * committed record (an aborted write, a transaction's marker) are left out.
+   *
+   * @example
+   * const parts = await reader.range(3, manifestOffset - 4n, manifestOffset);
+   */
+  async range(partition: number, from: bigint, end: bigint): Promise<(Buffer | null)[]> {
+    if (end <= from) return [];
+    const result = await this.#readRange(partition, from, end, true);
+    if (result?.all === undefined) return [];
+    return [...result.all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   }
 
   /** Takes fetched records of a partition being read. */
@@ -79,6 +111,7 @@ export class ChangelogReader {
       if (read.last === undefined || offset > read.last.offset) {
         read.last = { offset, value: message.value };
       }
+      read.all?.set(offset, message.value);
     }
   }
 
@@ -89,7 +122,7 @@ export class ChangelogReader {
     this.#reads.delete(partition);
     this.#consumer.stop(this.topic, partition);
     read.finish();
-    read.waiter?.resolve(read.last === undefined ? undefined : { value: read.last.value });
+    read.waiter?.resolve(read.last === undefined ? undefined : { last: read.last, all: read.all });
   }
 
   /** Drops every read (a rebalance paused the partitions, or the exchange closes). */
@@ -101,7 +134,7 @@ export class ChangelogReader {
     this.#reads.clear();
   }
 
-  #readRange(partition: number, from: bigint, end: bigint): Promise<RangeResult> {
+  #readRange(partition: number, from: bigint, end: bigint, all: boolean): Promise<RangeResult> {
     return new Promise<RangeResult>((resolve, reject) => {
       let finish: () => void = () => undefined;
       const finished = new Promise<void>((done) => {
@@ -111,6 +144,7 @@ export class ChangelogReader {
         from,
         end,
         last: undefined,
+        all: all ? new Map() : undefined,
         finished,
         finish,
         waiter: { resolve, reject },

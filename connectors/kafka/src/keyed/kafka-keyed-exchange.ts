@@ -17,10 +17,11 @@ import {
   decodeChangelogEntry,
   encodeChangelogEntry,
 } from "./changelog-entry.js";
+import { changelogCommit, joinParts, partsOf } from "./changelog-parts.js";
 import { ChangelogReader } from "./changelog-reader.js";
 import { KeyedConsumer } from "./keyed-consumer.js";
 import { KeyedPartitionTask } from "./keyed-partition-task.js";
-import { checkKeyedValueSize, ensureKeyedTopics, type KeyedTopics } from "./keyed-topics.js";
+import { ensureKeyedTopics, type KeyedTopics } from "./keyed-topics.js";
 import { MapSideWriter } from "./map-side-writer.js";
 import { parseRepartitionRecord } from "./repartition-records.js";
 
@@ -200,6 +201,7 @@ export class KafkaKeyedExchange implements KeyedExchange {
         transaction,
         this.#settings.maxBufferedRecords ?? 10_000,
       );
+      task.changelogParts = entry?.parts ?? 0;
       this.#tasks.set(partition, task);
       const start =
         task.assembler.position ?? (await this.#lowWatermark(topics.repartition, partition));
@@ -266,22 +268,24 @@ export class KafkaKeyedExchange implements KeyedExchange {
     }
     const entry: ChangelogEntry = { time, state, assembly };
     const value = encodeChangelogEntry(entry);
-    checkKeyedValueSize(
-      value.byteLength,
-      `Keyed partition ${partition}'s commit after batch ${time} (its state ${state.byteLength} bytes, the chunks read ahead for later batches ${value.byteLength - state.byteLength} bytes with the bookkeeping)`,
-      "Spread the state over more keyed partitions (cluster.keyedPartitions; the job's keyed topics are then made again, see docs/cluster.md), or keep less state per key. Nothing was committed.",
-    );
     const run = task.commits.then(async () => {
+      // Computed in turn: the parts an earlier commit left are known once it is done.
+      const commit = changelogCommit(partition, value, task.changelogParts);
       let transaction = task.transaction;
       task.transaction = undefined;
       try {
         transaction ??= await task.producer.transaction();
-        await transaction.send({
-          topic: topics.changelog,
-          acks: -1,
-          messages: [{ partition, key: String(partition), value }],
-        });
+        // One send per record: a send's records travel in one batch, which must stay under
+        // the topic's max.message.bytes.
+        for (const { key, value: recordValue } of commit.records) {
+          await transaction.send({
+            topic: topics.changelog,
+            acks: -1,
+            messages: [{ partition, key, value: recordValue }],
+          });
+        }
         await transaction.commit();
+        task.changelogParts = commit.parts;
       } catch (error) {
         await transaction?.abort().catch(() => undefined);
         const fenced = ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"].includes(
@@ -444,8 +448,11 @@ export class KafkaKeyedExchange implements KeyedExchange {
     if (topic === this.#topics?.changelog) this.#changelog?.progressed(partition, lastOffset);
   }
 
-  // The last committed changelog entry of `partition`.
-  async #readChangelog(partition: number, generation: number): Promise<ChangelogEntry | undefined> {
+  // The last committed changelog entry of `partition`, and the parts it was written in.
+  async #readChangelog(
+    partition: number,
+    generation: number,
+  ): Promise<(ChangelogEntry & { parts: number }) | undefined> {
     const changelog = this.#changelog as ChangelogReader;
     const value = await changelog.last(partition, () =>
       this.#revoked(partition, "was restored again while it was restored"),
@@ -453,9 +460,21 @@ export class KafkaKeyedExchange implements KeyedExchange {
     if (generation !== this.#generation) {
       throw this.#revoked(partition, "was revoked while it was restored");
     }
-    return value === undefined
-      ? undefined
-      : decodeChangelogEntry(value, `"${changelog.topic}" partition ${partition}`);
+    if (value === undefined) return undefined;
+    const where = `"${changelog.topic}" partition ${partition}`;
+    const parts = partsOf(value.value);
+    const whole =
+      parts === 0
+        ? value.value
+        : joinParts(
+            value.value,
+            await changelog.range(partition, value.offset - BigInt(parts), value.offset),
+            where,
+          );
+    if (generation !== this.#generation) {
+      throw this.#revoked(partition, "was revoked while it was restored");
+    }
+    return { ...decodeChangelogEntry(whole, where), parts };
   }
 
   async #lowWatermark(topic: string, partition: number): Promise<bigint> {

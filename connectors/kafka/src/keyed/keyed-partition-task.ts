@@ -30,6 +30,8 @@ export class KeyedPartitionTask {
   transaction: Transaction | undefined;
   /** Set when the task can go on no more (dropped by a rebalance or a new restore, or failed). */
   ended: Error | undefined;
+  /** How many parts the last commit was written in (0: one record); the next clears any beyond its own. */
+  changelogParts = 0;
   /** Commits run one at a time. */
   commits: Promise<unknown> = Promise.resolve();
   readonly #buffer: ExchangeRecord[] = [];
