@@ -171,4 +171,38 @@ describe("chaos: files in, files out", () => {
     await verify(producer.expected);
     expect(countedAfterStop).toBeLessThanOrEqual(total(producer.expected));
   }, 120_000);
+
+  it("one job per checkpoint folder: a second is refused while the first runs, a restart right after a SIGKILL takes the folder over", async () => {
+    const random = new SeededRandom(11);
+    await mkdir(join(root, "in"), { recursive: true });
+    const producer = new Producer(join(root, "in"), random);
+    for (let i = 0; i < 10; i++) await producer.writeFile();
+    const first = new JobProcess(settings());
+    jobs.push(first);
+    await first.waitFor(
+      () => first.batches.some((batch) => batch.records > 0),
+      "a batch with records",
+    );
+
+    // The same job started again on the folder: refused before it touches anything.
+    const second = new JobProcess(settings());
+    jobs.push(second);
+    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(second.stderr).toContain("is in use by another run of the job");
+    expect(second.stderr).toContain(`process ${first.pid} on host`);
+    // The first goes on counting what arrives.
+    for (let i = 0; i < 5; i++) await producer.writeFile();
+    await untilCounted(first, total(producer.expected), 60_000);
+
+    // Killed, and started again at once, before the killed process was reaped.
+    first.signal("SIGKILL");
+    const third = new JobProcess(settings());
+    jobs.push(third);
+    await third.waitFor((out) => out.startsWith("started"), "the restart");
+    for (let i = 0; i < 5; i++) await producer.writeFile();
+    await untilCounted(third, total(producer.expected), 60_000);
+    third.signal("SIGTERM");
+    expect(await third.exited).toEqual({ code: 0, signal: null });
+    await verify(producer.expected);
+  }, 120_000);
 });

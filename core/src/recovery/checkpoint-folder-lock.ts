@@ -37,6 +37,7 @@ export interface LockHolder extends ProcessIdentity {
   readonly acquiredAt: string;
 }
 
+const DEFAULT_STALE_AFTER_MS = 10_000;
 const LOCK = /^owner-(\d{10})\.lock$/;
 const PENDING = /^owner-[0-9a-f-]+\.pending$/;
 
@@ -104,7 +105,10 @@ export class CheckpointFolderLock {
       if (newest !== undefined) {
         const verdict = await judge(directory, newest, self, options, wait);
         if (verdict === "changed") continue;
-        if (verdict === "held") throw inUse(directory, newest);
+        if (verdict === "held") throw inUse(directory, newest, undefined);
+        if (verdict === "heldElsewhere") {
+          throw inUse(directory, newest, options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
+        }
       }
       const generation = (newest?.generation ?? 0) + 1;
       const holder: LockHolder = {
@@ -231,7 +235,8 @@ async function readHolder(file: string): Promise<LockHolder | undefined> {
   return undefined;
 }
 
-type Verdict = "gone" | "held" | "changed";
+/** What a start makes of the folder's holder (`held`: by the process it names, looked up here, or `heldElsewhere`). */
+type Verdict = "gone" | "held" | "heldElsewhere" | "changed";
 
 async function judge(
   directory: string,
@@ -257,11 +262,11 @@ async function judge(
   // Elsewhere: the holder touches its file every heartbeat; untouched for long, it is gone.
   const before = await modifiedAt(found.file);
   if (before === undefined) return "changed";
-  await wait(options.staleAfterMs ?? 10_000);
+  await wait(options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
   if (!(await stillNewest(directory, found))) return "changed";
   const after = await modifiedAt(found.file);
   if (after === undefined) return "changed";
-  return after === before ? "gone" : "held";
+  return after === before ? "gone" : "heldElsewhere";
 }
 
 function sameProcess(holder: ProcessIdentity, self: ProcessIdentity): boolean {
@@ -308,10 +313,15 @@ async function removeEarlier(directory: string, generation: number): Promise<voi
   }
 }
 
-function inUse(directory: string, found: FoundLock): SluiceError {
+function inUse(directory: string, found: FoundLock, staleAfterMs: number | undefined): SluiceError {
+  // A holder elsewhere was judged by its heartbeat: say how its lock goes stale.
+  const elsewhere =
+    staleAfterMs === undefined
+      ? ""
+      : ` It runs where this process cannot look, and touches its lock file ${found.file}; once that goes untouched for ${staleAfterMs} ms, a start takes the folder over.`;
   return new SluiceError(
     "SLUICE_CHECKPOINT_IN_USE",
-    `the checkpoint folder ${directory} is in use by another run of the job (${describe(found.holder)}): a folder holds one run's checkpoints at a time. Stop that run first, or give this one a folder of its own. If that process is gone and its host cannot tell (a shared folder), it is taken over once its lock file ${found.file} goes untouched for the stale time`,
+    `the checkpoint folder ${directory} is in use by another run of the job (${describe(found.holder)}): a folder holds one run's checkpoints at a time. Stop that run first, or give this one a folder of its own.${elsewhere}`,
   );
 }
 

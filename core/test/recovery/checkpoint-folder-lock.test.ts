@@ -104,7 +104,7 @@ describe("CheckpointFolderLock", () => {
   it("takes the folder over from a holder that exited but was not reaped (a zombie)", async () => {
     const { pid, parent } = await startZombie();
     children.push(parent);
-    await vi.waitFor(() => expect(processStateOf(pid)).toBe("Z"));
+    expect(processStateOf(pid)).toBe("Z");
     // A zombie still answers kill(pid, 0): that alone would keep the folder locked.
     expect(() => process.kill(pid, 0)).not.toThrow();
     await writeLock(1, { ...currentProcessIdentity(), pid, startTicks: startTicksOf(pid) });
@@ -140,6 +140,7 @@ describe("CheckpointFolderLock", () => {
     });
     expect(error.code).toBe("SLUICE_CHECKPOINT_IN_USE");
     expect(error.message).toContain("host another-host");
+    expect(error.message).toContain(`once that goes untouched for 7000 ms`);
     expect(waits).toEqual([7000]);
     const lock = await acquire({ staleAfterMs: 7000 });
     expect(lock.generation).toBe(2);
@@ -159,7 +160,7 @@ describe("CheckpointFolderLock", () => {
     const second = await acquire();
     expect(second.generation).toBe(2);
     await expect(first.check()).rejects.toMatchObject({ code: "SLUICE_CHECKPOINT_TAKEN_OVER" });
-    await vi.waitFor(() => expect(lost).toHaveLength(1));
+    await vi.waitFor(() => expect(lost).toHaveLength(1), { timeout: 30_000 });
     expect(first.lost?.message).toContain(`process ${process.pid} `);
     await first.release();
     expect(await lockFiles()).toEqual(["owner-0000000002.lock"]);

@@ -3,6 +3,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { expect, vi } from "vitest";
+
+/** How long the waits for a process to change state may take on a loaded machine. */
+const PATIENCE = { timeout: 30_000, interval: 20 };
 
 const HOLDER = fileURLToPath(new URL("./folder-lock-holder.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -45,15 +49,27 @@ export async function killHard(child: ChildProcess): Promise<void> {
 }
 
 /**
- * A zombie: `sh` starts `sleep 0` in the background and replaces itself with a long `sleep`,
- * which never reaps it. Returns the zombie's id and the process whose end lets it go.
+ * A zombie: `sh` starts a `sleep` in the background and replaces itself with another, which
+ * never reaps it; once the replacement runs, the background one is killed. Returns the zombie's
+ * id and the process whose end lets it go.
  */
 export async function startZombie(): Promise<{ pid: number; parent: ChildProcess }> {
-  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 120"], {
+  const parent = spawn("sh", ["-c", "sleep 300 & echo $!; exec sleep 301"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const pid = Number(await lineFrom(parent, (line) => /^\d+$/.test(line)));
+  await vi.waitFor(() => expect(commandOf(parent.pid as number)).toBe("sleep"), PATIENCE);
+  process.kill(pid, "SIGKILL");
+  await vi.waitFor(() => expect(processStateOf(pid)).toBe("Z"), PATIENCE);
   return { pid, parent };
+}
+
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** The state letter of `/proc/<pid>/stat` (`R`, `S`, `Z`, …), or `undefined` when it has none. */
