@@ -43,7 +43,7 @@ export function setUpKeyedPart(
   graph.outputs.splice(0, graph.outputs.length, ...cut.ingestOutputs);
   // Only reductions or one combineByKey read the pairs at the keyed side: each key's values are
   // combined here first (the keyed tasks read them as such: `readPartials`).
-  const combine = mapSideCombineOf(cut)?.combine;
+  const combine = mapSideCombineOf(cut);
   cut.boundary.foreachBatch(async (batch, time) => {
     const exchange = member.offeredExchange ?? (await member.keyedExchange());
     await exchange.write(time, keyedChunks(batch, partitions, boundaryName, combine));

@@ -2,7 +2,7 @@ import { deserialize, serialize } from "node:v8";
 import type { Batch } from "../dstream/batch.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
-import type { CombineValues } from "./map-side-combine.js";
+import type { KeyedPartials, MapSideCombine } from "./map-side-combine.js";
 
 /**
  * One keyed partition's pairs of one batch as they travel: the pairs grouped by key (keys in the
@@ -13,6 +13,11 @@ import type { CombineValues } from "./map-side-combine.js";
  * hashed once per batch, not once per pair.
  */
 interface GroupedChunk {
+  /**
+   * What each key's values are when the map side combined them into combiners or counts
+   * (`MapSideCombine.partials`); absent: values (also partial results reduced like values).
+   */
+  readonly holds?: "combiners" | "counts";
   readonly keys: unknown[];
   readonly runsPerKey: Counts | null;
   readonly runValues: unknown[];
@@ -36,7 +41,7 @@ interface KeyGroup {
  * `pairsOfChunks` gives the pairs back. Keys and values must be structured-cloneable; a record
  * that is not a `[key, value]` pair is refused with the stream named. With `combine`, each key's
  * values are what it makes of them (`mapSideCombineOf`: one partial result, a combiner or a
- * count, when that is all the keyed part needs).
+ * count, when that is all the keyed part needs), and a chunk of combiners or counts says so.
  *
  * @example
  * const chunks = keyedChunks(batch, 8, "MappedDStream (stream 2)");
@@ -45,7 +50,7 @@ export function keyedChunks(
   batch: Batch<unknown>,
   partitions: number,
   streamName: string,
-  combine?: CombineValues,
+  combine?: MapSideCombine,
 ): Array<Uint8Array | undefined> {
   const groups: KeyGroup[][] = Array.from({ length: partitions }, () => []);
   // Primitive keys group by value (`-0` aside, which a Map would merge with 0); any other key
@@ -75,24 +80,36 @@ export function keyedChunks(
     for (const of of groups) {
       for (let i = 0; i < of.length; i++) {
         const group = of[i] as KeyGroup;
-        of[i] = { key: group.key, values: [...combine(group.values)] };
+        of[i] = { key: group.key, values: [...combine.combine(group.values)] };
       }
     }
   }
-  return groups.map((of) => (of.length === 0 ? undefined : serialize(chunkOf(of))));
+  const holds =
+    combine === undefined || combine.partials === "values" ? undefined : combine.partials;
+  return groups.map((of) => (of.length === 0 ? undefined : serialize(chunkOf(of, holds))));
 }
 
 /**
  * The pairs of a keyed partition's batch, from the chunks every process sent for it, in the
- * order the chunks came (within a chunk, grouped by key as `keyedChunks` wrote them).
+ * order the chunks came (within a chunk, grouped by key as `keyedChunks` wrote them). With
+ * `expected` (what this process's job reads at the cut), a chunk that holds something else —
+ * a process running another version of the job, or of Sluice, that combines differently — is
+ * refused (`SLUICE_INVALID_CONFIG`) rather than read as the wrong thing.
  *
  * @example
- * const pairs = pairsOfChunks(batch.chunks);
+ * const pairs = pairsOfChunks(batch.chunks, "counts");
  */
-export function pairsOfChunks(chunks: readonly Uint8Array[]): unknown[] {
+export function pairsOfChunks(chunks: readonly Uint8Array[], expected?: KeyedPartials): unknown[] {
   const pairs: unknown[] = [];
   for (const bytes of chunks) {
     const chunk = deserialize(bytes) as GroupedChunk | unknown[];
+    const holds = Array.isArray(chunk) ? "values" : (chunk.holds ?? "values");
+    if (expected !== undefined && holds !== expected) {
+      throw new SluiceError(
+        "SLUICE_INVALID_CONFIG",
+        `a process of the cluster group sent the keyed part ${holds} where this process's job reads ${expected}: the processes run different versions of the job or of Sluice, whose map sides combine each key's values differently. Run the same job module and Sluice version in every process of the group: stop them all, then start them again`,
+      );
+    }
     // A chunk of the first format: the pairs themselves.
     if (Array.isArray(chunk)) {
       for (let i = 0; i < chunk.length; i++) pairs.push(chunk[i]);
@@ -113,7 +130,7 @@ export function pairsOfChunks(chunks: readonly Uint8Array[]): unknown[] {
   return pairs;
 }
 
-function chunkOf(groups: readonly KeyGroup[]): GroupedChunk {
+function chunkOf(groups: readonly KeyGroup[], holds: GroupedChunk["holds"]): GroupedChunk {
   const keys: unknown[] = new Array(groups.length);
   const runsPerKey: number[] = new Array(groups.length);
   const runValues: unknown[] = [];
@@ -133,6 +150,7 @@ function chunkOf(groups: readonly KeyGroup[]): GroupedChunk {
     runsPerKey[index] = runValues.length - first;
   }
   return {
+    ...(holds === undefined ? {} : { holds }),
     keys,
     runsPerKey: countsOf(runsPerKey),
     runValues,

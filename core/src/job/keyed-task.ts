@@ -135,12 +135,13 @@ export class KeyedTask {
     graph.inputs.splice(0, graph.inputs.length);
     // Keeping its own batch stops per-record operators below from fusing through it.
     boundary.cache();
+    const combine = mapSideCombineOf(cut);
+    const expected = combine?.partials ?? "values";
     const pairsAt = (time: number) =>
       time < startTime
         ? undefined
-        : { time, partitions: [pairsOfChunks(received.get(time) ?? [])] };
+        : { time, partitions: [pairsOfChunks(received.get(time) ?? [], expected)] };
     boundary.feedFrom(pairsAt);
-    const combine = mapSideCombineOf(cut);
     if (combine !== undefined) {
       readPartials(cut.boundaryReaders, combine.partials, pairsAt, ctx.scope.kernels);
     }

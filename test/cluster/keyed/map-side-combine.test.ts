@@ -193,7 +193,7 @@ describe("keyedChunks with a combine", () => {
   it("sends one value per key of the batch, keys in the order they first came", () => {
     const combine = mapSideCombineOf(
       cutOf((pairs) => pairs.reduceByKeyAndWindow(add, windowed).print()),
-    )?.combine;
+    );
     const pairs: [string, number][] = [
       ["b", 1],
       ["a", 2],
@@ -241,7 +241,7 @@ describe("keyedChunks with a combine for combineByKey and count", () => {
   }
 
   it("sends one combiner per key of the batch for combineByKey", () => {
-    const combine = mapSideCombineOf(cutOf((p) => averages(p).window("2s").print()))?.combine;
+    const combine = mapSideCombineOf(cutOf((p) => averages(p).window("2s").print()));
     const sent = chunkPairs(keyedChunks(batch, 2, "s", combine));
     expect(new Map(sent.flat() as [string, Average][])).toEqual(
       new Map([
@@ -257,9 +257,7 @@ describe("keyedChunks with a combine for combineByKey and count", () => {
   });
 
   it("sends each key's count of the batch for count", () => {
-    const combine = mapSideCombineOf(
-      cutOf((p) => p.reduceByKey("count").window("2s").print()),
-    )?.combine;
+    const combine = mapSideCombineOf(cutOf((p) => p.reduceByKey("count").window("2s").print()));
     const sent = chunkPairs(keyedChunks(batch, 2, "s", combine));
     expect(new Map(sent.flat() as [string, number][])).toEqual(
       new Map([
@@ -269,5 +267,33 @@ describe("keyedChunks with a combine for combineByKey and count", () => {
       ]),
     );
     expect(sent.flat()).toHaveLength(3);
+  });
+
+  it("refuses, on the keyed side, chunks a process that combines otherwise sent (another version of the job)", () => {
+    const counts = mapSideCombineOf(cutOf((p) => p.reduceByKey("count").window("2s").print()));
+    const combiners = mapSideCombineOf(cutOf((p) => averages(p).window("2s").print()));
+    const sent = {
+      counts: keyedChunks(batch, 1, "s", counts),
+      combiners: keyedChunks(batch, 1, "s", combiners),
+      values: keyedChunks(batch, 1, "s"),
+    };
+    for (const [holds, chunks] of Object.entries(sent)) {
+      const chunk = chunks[0] as Uint8Array;
+      for (const expected of ["values", "combiners", "counts"] as const) {
+        const read = () => pairsOfChunks([chunk], expected);
+        if (expected === holds) {
+          expect(read()).not.toHaveLength(0);
+        } else {
+          expect(read, `${holds} read as ${expected}`).toThrow(
+            expect.objectContaining({
+              code: "SLUICE_INVALID_CONFIG",
+              message: expect.stringContaining(
+                `sent the keyed part ${holds} where this process's job reads ${expected}`,
+              ),
+            }),
+          );
+        }
+      }
+    }
   });
 });
