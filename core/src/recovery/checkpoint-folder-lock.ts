@@ -95,36 +95,19 @@ export class CheckpointFolderLock {
     directory: string,
     options: CheckpointFolderLockOptions = {},
   ): Promise<CheckpointFolderLock> {
-    await mkdir(directory, { recursive: true, mode: PRIVATE_FOLDER_MODE });
-    const self = options.identity ?? currentProcessIdentity();
-    const wait = options.wait ?? ((ms: number) => delay(ms));
-    // Every round either takes a generation or finds the holder changed under it: a bounded
-    // number of rounds covers takers racing each other.
-    for (let round = 0; round < 16; round++) {
-      const newest = await newestLock(directory);
-      if (newest !== undefined) {
-        const verdict = await judge(directory, newest, self, options, wait);
-        if (verdict === "changed") continue;
-        if (verdict === "held") throw inUse(directory, newest, undefined);
-        if (verdict === "heldElsewhere") {
-          throw inUse(directory, newest, options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
-        }
-      }
-      const generation = (newest?.generation ?? 0) + 1;
-      const holder: LockHolder = {
-        ...self,
-        token: randomUUID(),
-        ...(options.appName === undefined ? {} : { appName: options.appName }),
-        acquiredAt: new Date().toISOString(),
-      };
-      if (!(await create(directory, generation, holder))) continue;
-      await removeEarlier(directory, generation);
-      return new CheckpointFolderLock(directory, generation, options);
+    let generation: number;
+    try {
+      generation = await take(directory, options);
+    } catch (error) {
+      if (error instanceof SluiceError) throw error;
+      // The folder cannot be read or written (permissions, a read-only or full disk).
+      throw new SluiceError(
+        "SLUICE_CHECKPOINT_WRITE_FAILED",
+        `could not take the checkpoint folder ${directory} for this run: ${error instanceof Error ? error.message : String(error)}. The job's user must be able to create, read and write files there`,
+        { cause: error },
+      );
     }
-    throw new SluiceError(
-      "SLUICE_CHECKPOINT_IN_USE",
-      `could not take the checkpoint folder ${directory}: other runs kept taking it at the same time; start one run of the job per folder`,
-    );
+    return new CheckpointFolderLock(directory, generation, options);
   }
 
   /** The takeover that ended this lock, if a check found one. */
@@ -195,6 +178,40 @@ export class CheckpointFolderLock {
     }
     return undefined;
   }
+}
+
+// Takes the folder's next generation, or throws: the generation taken.
+async function take(directory: string, options: CheckpointFolderLockOptions): Promise<number> {
+  await mkdir(directory, { recursive: true, mode: PRIVATE_FOLDER_MODE });
+  const self = options.identity ?? currentProcessIdentity();
+  const wait = options.wait ?? ((ms: number) => delay(ms));
+  // Every round either takes a generation or finds the holder changed under it: a bounded
+  // number of rounds covers takers racing each other.
+  for (let round = 0; round < 16; round++) {
+    const newest = await newestLock(directory);
+    if (newest !== undefined) {
+      const verdict = await judge(directory, newest, self, options, wait);
+      if (verdict === "changed") continue;
+      if (verdict === "held") throw inUse(directory, newest, undefined);
+      if (verdict === "heldElsewhere") {
+        throw inUse(directory, newest, options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
+      }
+    }
+    const generation = (newest?.generation ?? 0) + 1;
+    const holder: LockHolder = {
+      ...self,
+      token: randomUUID(),
+      ...(options.appName === undefined ? {} : { appName: options.appName }),
+      acquiredAt: new Date().toISOString(),
+    };
+    if (!(await create(directory, generation, holder))) continue;
+    await removeEarlier(directory, generation);
+    return generation;
+  }
+  throw new SluiceError(
+    "SLUICE_CHECKPOINT_IN_USE",
+    `could not take the checkpoint folder ${directory}: other runs kept taking it at the same time; start one run of the job per folder`,
+  );
 }
 
 interface FoundLock {

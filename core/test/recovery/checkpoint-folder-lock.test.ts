@@ -183,6 +183,18 @@ describe("CheckpointFolderLock", () => {
     expect(await lockFiles()).toEqual(["owner-0000000004.lock"]);
   });
 
+  it("says what is wrong, as a typed error, when the folder cannot be made or written", async () => {
+    const notAFolder = join(folder.path, "a-file");
+    await writeFile(notAFolder, "");
+    const directory = join(notAFolder, "checkpoint");
+    const error = await CheckpointFolderLock.acquire(directory).then(
+      () => undefined,
+      (reason: unknown) => reason as SluiceError,
+    );
+    expect(error).toMatchObject({ code: "SLUICE_CHECKPOINT_WRITE_FAILED" });
+    expect(error?.message).toContain(`could not take the checkpoint folder ${directory}`);
+  });
+
   it("lets exactly one of two runs starting at once take the folder", async () => {
     const identities: ProcessIdentity[] = [
       { pid: 11, host: "host-a" },
