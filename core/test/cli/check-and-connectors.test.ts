@@ -47,7 +47,7 @@ describe("sluice connectors", () => {
     const io = captureIo();
     expect(await main(["connectors"], io)).toBe(0);
     expect(io.out()).toMatch(
-      /^ {2}format: "lines" \| "jsonl" \| "csv" \(optional, default "lines"\)/m,
+      /^ {2}format: "lines" \| "jsonl" \| "csv" \| "binary" \(optional, default "lines"\)/m,
     );
     expect(io.out()).toMatch(/^ {2}maxRecords: integer \(optional, default 10\)/m);
     expect(io.out()).toMatch(/^ {2}directory: string \(required\) —/m);

@@ -5,7 +5,7 @@ import { fileSourceConfig } from "./file-source-config.js";
 
 /**
  * The built-in `file` source: a folder of files moved in when complete, read as lines, JSON
- * lines or CSV; replayable (offset = byte position in the file).
+ * lines, CSV or fixed-length binary records; replayable (offset = byte position in the file).
  *
  * @example
  * const lines = ctx.source("file", { directory: "incoming", format: "jsonl" });
@@ -13,7 +13,8 @@ import { fileSourceConfig } from "./file-source-config.js";
 export const fileSource = defineSource({
   name: "file",
   version: "0.1.0",
-  description: "New files in a folder (atomic-move rule), as lines, JSON lines or CSV rows.",
+  description:
+    "New files in a folder (atomic-move rule), as lines, JSON lines, CSV rows or fixed-length binary records.",
   config: fileSourceConfig,
   capabilities: { replayable: true },
   create: (config, context) =>

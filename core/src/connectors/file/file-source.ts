@@ -63,7 +63,8 @@ export interface FileSourceOptions {
  * file name as partition and the byte position after each record as offset (replayable). In
  * `lines` format a read hands over the lines of one file as a byte batch (`SourceRecordColumns`)
  * and stops at the end of that file; `jsonl` and `csv` check or convert each record and hand
- * over records, possibly of several files.
+ * over records, possibly of several files. In `binary` format a read hands over one file's
+ * records of `recordLength` bytes as a byte batch too.
  */
 export class FileSource implements Source {
   readonly #config: FileSourceConfig;
@@ -261,6 +262,17 @@ export class FileSource implements Source {
           `The checkpointed offset of "${name}" is "${committed}", not a byte position; the checkpoint belongs to another source.`,
         );
       }
+      // A binary record's offset is the byte after it: always a whole number of records. Any
+      // other offset would cut every later record in the wrong place.
+      const recordLength = this.#config.recordLength;
+      if (this.#config.format === "binary" && recordLength !== undefined) {
+        if (position % recordLength !== 0) {
+          throw new SluiceError(
+            "SLUICE_INVALID_ARGUMENT",
+            `The checkpointed offset of "${name}" is byte ${position}, not a whole number of ${recordLength}-byte records; the checkpoint was written with another recordLength or format.`,
+          );
+        }
+      }
       const file: TrackedFile = { name, mtimeMs: info.mtimeMs, position };
       this.#known.set(name, file);
       if (position < info.size) fresh.push(file);
@@ -295,6 +307,10 @@ export class FileSource implements Source {
           state = await this.#readLines(handle, file, lines, max);
           columns = lines.build();
           if (columns !== undefined) this.#bytesPerLine = (file.position - start) / columns.length;
+        } else if (this.#config.format === "binary") {
+          const binary = new LineColumns(file.name, file.mtimeMs, max);
+          state = await this.#readBinary(handle, file, binary, max);
+          columns = binary.build();
         } else {
           state = await this.#readFile(handle, file, records, max);
         }
@@ -375,6 +391,64 @@ export class FileSource implements Source {
         return "more"; // hand over the lines before it; the next read reports it
       }
       chunkBytes = FIRST_CHUNK_BYTES;
+    }
+    return file.position >= size ? "done" : "more";
+  }
+
+  // Adds the fixed-length records of `file` to `out` up to `max`, reading only whole records (at
+  // most MAX_CHUNK_BYTES, or one record, at a time); "done" when the file is read to its end.
+  // As with a last line without a newline, trailing bytes short of a record count only at the
+  // end of the file (its size now): before that the record may still be completed. There they
+  // are an invalid record, never dropped unreported.
+  async #readBinary(
+    handle: FileHandle,
+    file: TrackedFile,
+    out: LineColumns,
+    max: number,
+  ): Promise<"done" | "more"> {
+    let { size } = await handle.stat();
+    const recordLength = this.#config.recordLength ?? 1;
+    const recordsPerChunk = Math.max(1, Math.floor(MAX_CHUNK_BYTES / recordLength));
+    while (out.length < max && out.byteLength < MAX_READ_BYTES) {
+      const whole = Math.floor((size - file.position) / recordLength);
+      if (whole <= 0) break;
+      const count = Math.min(whole, max - out.length, recordsPerChunk);
+      const chunk = new Uint8Array(count * recordLength);
+      const chunkStart = file.position;
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, chunkStart);
+      // A file cut shorter since its size was read: what is there now is all there is.
+      if (bytesRead < chunk.length) size = chunkStart + bytesRead;
+      const records = Math.floor(bytesRead / recordLength);
+      if (records === 0) break;
+      // The records lie back to back from the chunk's start: each is added where it already is.
+      out.beginChunk(chunk);
+      for (let record = 0; record < records; record++) {
+        const end = (record + 1) * recordLength;
+        out.add(end - recordLength, end, chunkStart + end);
+      }
+      file.position = chunkStart + records * recordLength;
+    }
+    // A read that stopped at `max` has not reached the end of the file: the next one looks.
+    const rest = size - file.position;
+    if (out.length < max && rest > 0 && rest < recordLength) {
+      const bytes = new Uint8Array(rest);
+      const { bytesRead } = await handle.read(bytes, 0, rest, file.position);
+      size = file.position + bytesRead;
+      if (bytesRead > 0) {
+        const error = this.#invalid.report({
+          file: file.name,
+          start: file.position,
+          problem: `is ${bytesRead} bytes, short of recordLength (${recordLength}): the file's ${size} bytes are not a whole number of records`,
+          bytes: bytes.subarray(0, bytesRead),
+          truncated: false,
+          encoding: "base64",
+        });
+        if (error !== undefined) {
+          if (out.length === 0) throw error;
+          return "more"; // hand over the records before it; the next read reports it
+        }
+        file.position = size;
+      }
     }
     return file.position >= size ? "done" : "more";
   }

@@ -16,6 +16,11 @@ export interface InvalidRecord {
   readonly bytes: Uint8Array;
   /** True for a record longer than maxRecordBytes: a dead letter keeps only its first KiB. */
   readonly truncated: boolean;
+  /**
+   * How a dead letter's `record` holds the bytes: UTF-8 text (default), or base64 for binary
+   * records, which text would garble.
+   */
+  readonly encoding?: "text" | "base64";
 }
 
 /** How much of a record a dead letter keeps when the whole record is too long to hold. */
@@ -101,9 +106,7 @@ export class InvalidRecords {
         error: message,
         errorCode: "SLUICE_INVALID_RECORD",
         source: { partition: record.file, offset: String(record.start) },
-        record: record.truncated
-          ? `${decoder.decode(record.bytes.subarray(0, TRUNCATED_RECORD_BYTES))}…`
-          : decoder.decode(record.bytes),
+        record: recordText(record),
       });
       return undefined;
     }
@@ -120,4 +123,14 @@ export class InvalidRecords {
     );
     return undefined;
   }
+}
+
+/** The record as a dead letter holds it: text (its first KiB when truncated) or base64. */
+function recordText(record: InvalidRecord): string {
+  const bytes = record.truncated ? record.bytes.subarray(0, TRUNCATED_RECORD_BYTES) : record.bytes;
+  const text =
+    record.encoding === "base64"
+      ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+      : decoder.decode(bytes);
+  return record.truncated ? `${text}…` : text;
 }
