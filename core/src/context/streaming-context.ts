@@ -16,6 +16,10 @@ import { DriverExecution } from "../execution/driver-execution.js";
 import type { ExecutorJobSpec } from "../execution/executor-job-spec.js";
 import { warnExecutors } from "../execution/executor-log.js";
 import type { RateControlOptions } from "../flow/rate-controller.js";
+import {
+  type BinaryRecordsStreamOptions,
+  binaryFileRecords,
+} from "../input/binary-records-dstream.js";
 import { type TextFileStreamOptions, textFileLines } from "../input/file-input-dstream.js";
 import { LineTextDStream } from "../input/line-text-dstream.js";
 import { QueueInputDStream } from "../input/queue-input-dstream.js";
@@ -441,6 +445,23 @@ export class StreamingContext {
   }
 
   /**
+   * A stream of the fixed-length records of the files moved into `directory` (Spark's
+   * `binaryRecordsStream`): the built-in `file` source in `binary` mode, each record a
+   * `Uint8Array` of `recordLength` bytes, one partition per file; recoverable by byte offsets.
+   * Trailing bytes short of a record are an invalid record (`SLUICE_INVALID_RECORD`).
+   *
+   * @example
+   * const readings = ctx.binaryRecordsStream("/data/readings", 16);
+   */
+  binaryRecordsStream(
+    directory: string,
+    recordLength: number,
+    options: BinaryRecordsStreamOptions = {},
+  ): DStream<Uint8Array> {
+    return binaryFileRecords(this, directory, recordLength, options);
+  }
+
+  /**
    * A stream fed by a custom `Receiver`: what it stores between two batch ticks forms the next
    * batch.
    *
@@ -633,11 +654,12 @@ export class StreamingContext {
       );
     }
     refuseOverlappingPairedBatches(this.graph.inputs, this.options.concurrentJobs);
+    const checkpointSettings = this.settingsWithStreamIntervals();
     const interval = this.options.batchInterval;
     let startTime =
       this.startPlan?.startTime ?? (Math.floor(this.clock.now() / interval) + 1) * interval;
     let zeroTime = this.startPlan?.zeroTime ?? startTime - interval;
-    if (this.checkpointSettings !== undefined) {
+    if (checkpointSettings !== undefined) {
       this.checkpointing = new CheckpointCoordinator(
         {
           appName: this.appName,
@@ -647,7 +669,7 @@ export class StreamingContext {
           logger: connectorsOf(this).logger,
           reportError: (error) => this.reportError(error),
         },
-        this.checkpointSettings,
+        checkpointSettings,
         this.recovered,
         {
           hasUnfinishedBefore: (time) => this.scheduler.hasUnfinishedUpTo(time - 1),
@@ -698,6 +720,34 @@ export class StreamingContext {
   writeAs(writer: string): void {
     this.assertCanAddOperations();
     this.writer = writer;
+  }
+
+  // The checkpoint settings with the intervals streams asked for (`DStream.checkpoint`): the
+  // job checkpoints at the shortest of those and its own. A keyed task or a cluster process
+  // keeps its state elsewhere (the keyed exchange, the group's offsets) and needs no folder.
+  private settingsWithStreamIntervals(): CheckpointSettings | undefined {
+    const settings = this.checkpointSettings;
+    const asking = [...this.streams.values()].filter(
+      (stream) => stream.checkpointInterval !== undefined,
+    );
+    if (asking.length === 0) return settings;
+    if (settings === undefined) {
+      if (this.clusterMember !== undefined || this.startPlan !== undefined) return undefined;
+      const first = asking[0] as DStream<unknown>;
+      throw new SluiceError(
+        "SLUICE_INVALID_CONFIG",
+        `${first.operatorName} (stream ${first.id}) asks for its state to be checkpointed every ${first.checkpointInterval} ms (checkpoint(interval)), but the job has no checkpoint folder: call ctx.checkpoint(directory) before start(), or build the job with StreamingContext.getOrCreate(directory, create)`,
+      );
+    }
+    const shortest = Math.min(
+      ...asking.map((stream) => stream.checkpointInterval as number),
+      settings.intervalMs ?? Number.POSITIVE_INFINITY,
+    );
+    return {
+      ...settings,
+      intervalMs: shortest,
+      catchUpIntervalMs: Math.max(settings.catchUpIntervalMs, shortest),
+    };
   }
 
   // Stateful operators an output reads (a stream nothing outputs never runs).

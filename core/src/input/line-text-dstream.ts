@@ -94,8 +94,11 @@ function textPartition(pieces: readonly SourceRecordColumns[]): ColumnarPartitio
 /**
  * The items of every partition regrouped by file (`fileOf`), files in name order, keeping the
  * order of each file's items and only the files `accept` takes.
+ *
+ * @example
+ * groupedByFile([[{ f: "b" }, { f: "a" }]], (item) => item.f, undefined); // [[{ f: "a" }], [{ f: "b" }]]
  */
-function groupedByFile<Item>(
+export function groupedByFile<Item>(
   partitions: ReadonlyArray<ReadonlyArray<Item>>,
   fileOf: (item: Item) => string,
   accept: ((fileName: string) => boolean) | undefined,
