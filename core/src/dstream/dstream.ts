@@ -1,7 +1,7 @@
 import type { SinkPlugin } from "../connector/plugin.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { checkPartitionCount } from "../util/check-partitions.js";
-import type { Duration } from "../util/duration.js";
+import { type Duration, parseDuration } from "../util/duration.js";
 import { formatRecord } from "../util/format-record.js";
 import { type Batch, batchRecords, batchSize } from "./batch.js";
 import { type ByteParser, checkByteParser, type TextRecord } from "./byte-parser.js";
@@ -97,6 +97,7 @@ export abstract class DStream<T> {
   // True once `remember` asked the parents (see `remember`).
   private rememberAsked = false;
   private givenName: string | undefined;
+  private checkpointEvery: number | undefined;
   private feed: ((time: number) => Batch<T> | undefined) | undefined;
 
   protected constructor(scope: StreamScope) {
@@ -389,6 +390,35 @@ export abstract class DStream<T> {
       if (batch !== undefined) batches.push(batch);
     }
     return batches;
+  }
+
+  /**
+   * Spark's `DStream.checkpoint(interval)`: saves this stream's state at least every `interval`
+   * of batch time, a multiple of its slide duration. Sluice saves the state of every stateful
+   * stream in one checkpoint of the job, so the job checkpoints at the shortest interval its
+   * streams or `ctx.checkpoint(directory, { interval })` ask for (instead of after every batch).
+   * The job must have a checkpoint folder, as in Spark. Call before `start()`.
+   *
+   * @example
+   * pairs.updateStateByKey(addUp).checkpoint("10s"); // a checkpoint every 10 s of batch time
+   */
+  checkpoint(interval: Duration): this {
+    this.scope.assertCanAddOperations();
+    const what = `${this.operatorName} (stream ${this.id})`;
+    const ms = parseDuration(interval, `checkpoint interval of ${what}`);
+    if (ms % this.slideDuration !== 0) {
+      throw new SluiceError(
+        "SLUICE_INVALID_DURATION",
+        `checkpoint: the interval of ${what} must be a multiple of its slide duration, ${this.slideDuration} ms (as in Spark); got ${ms} ms`,
+      );
+    }
+    this.checkpointEvery = ms;
+    return this;
+  }
+
+  /** The interval `checkpoint(interval)` set, in ms (`undefined`: none). */
+  get checkpointInterval(): number | undefined {
+    return this.checkpointEvery;
   }
 
   /**
