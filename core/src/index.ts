@@ -51,6 +51,7 @@ export type { ScopeHolder, StreamOwner, StreamScope } from "./dstream/stream-sco
 export { hasErrorCode, SluiceError, type SluiceErrorCode } from "./errors/sluice-error.js";
 export type { BatchExecutionInfo } from "./execution/batch-execution-info.js";
 export type { RateControlOptions } from "./flow/rate-controller.js";
+export type { BinaryRecordsStreamOptions } from "./input/binary-records-dstream.js";
 export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
 export { InputDStream } from "./input/input-dstream.js";
 export { Receiver } from "./input/receiver.js";
