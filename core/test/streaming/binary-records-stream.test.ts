@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { batchRecords, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { batchCompleted, turn } from "./events.js";
+import { batchesUntil, nextBatch } from "./events.js";
 
 let root: string;
 let input: string;
@@ -44,27 +44,6 @@ const expected = (tag: number, count: number, recordLength: number) =>
   Array.from({ length: count }, (_, n) =>
     hex(records(tag, count, recordLength).subarray(n * recordLength, (n + 1) * recordLength)),
   );
-
-async function nextBatch(ctx: StreamingContext, clock: ManualClock): Promise<void> {
-  const done = batchCompleted(ctx, clock.now() + 1000);
-  clock.advance(1000);
-  await done;
-}
-
-/** Advances one interval at a time until `done()` holds (the source reads on its own). */
-async function batchesUntil(
-  ctx: StreamingContext,
-  clock: ManualClock,
-  done: () => boolean,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within 20 s`);
-    await nextBatch(ctx, clock);
-    await turn(); // lets the source's file callbacks run before the next batch is cut
-  }
-}
 
 describe("binaryRecordsStream", () => {
   it("reads records of recordLength bytes, one partition per file in name order, over batches", async () => {

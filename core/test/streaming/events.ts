@@ -1,4 +1,5 @@
 import type { StreamingContext, StreamingListener } from "sluice";
+import type { ManualClock } from "sluice/testing";
 
 type EventName = keyof StreamingListener;
 type EventOf<N extends EventName> = Parameters<NonNullable<StreamingListener[N]>>[0];
@@ -38,4 +39,32 @@ export function gate(): { promise: Promise<void>; open: () => void } {
     open = resolve;
   });
   return { promise, open };
+}
+
+/** Advances `clock` one interval (1 s) and waits for that batch to complete. */
+export async function nextBatch(ctx: StreamingContext, clock: ManualClock): Promise<void> {
+  const done = batchCompleted(ctx, clock.now() + 1000);
+  clock.advance(1000);
+  await done;
+}
+
+/**
+ * Advances one interval at a time until `done()` holds: the connector sources behind
+ * socketTextStream, textFileStream and binaryRecordsStream read on their own (a TCP stream, a
+ * folder), so a test cannot know in which batch a record lands, only that it lands. Fails after
+ * a generous deadline.
+ */
+export async function batchesUntil(
+  ctx: StreamingContext,
+  clock: ManualClock,
+  done: () => boolean,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within 20 s`);
+    await nextBatch(ctx, clock);
+    // Lets the sources' socket and file callbacks run before the next batch is cut.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

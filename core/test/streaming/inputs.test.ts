@@ -5,38 +5,11 @@ import { join } from "node:path";
 import { batchRecords, Receiver, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { batchCompleted, nextEvent } from "./events.js";
+import { batchesUntil, nextBatch, nextEvent } from "./events.js";
 
 function manualContext(): { ctx: StreamingContext; clock: ManualClock } {
   const clock = new ManualClock();
   return { ctx: new StreamingContext({ batchInterval: 1000, clock }), clock };
-}
-
-/** Advances one interval and waits for that batch to complete. */
-async function nextBatch(ctx: StreamingContext, clock: ManualClock): Promise<void> {
-  const done = batchCompleted(ctx, clock.now() + 1000);
-  clock.advance(1000);
-  await done;
-}
-
-/**
- * Advances one interval at a time until `done()` holds: the connector sources behind
- * socketTextStream and textFileStream read on their own (a TCP stream, a folder), so a test
- * cannot know in which batch a line lands, only that it lands. Fails after a generous deadline.
- */
-async function batchesUntil(
-  ctx: StreamingContext,
-  clock: ManualClock,
-  done: () => boolean,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within 20 s`);
-    await nextBatch(ctx, clock);
-    // Lets the source's socket and file callbacks run before the next batch is cut.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe("socketTextStream against a real TCP server", () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { batchRecords, type SourceRecord, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { batchCompleted } from "./events.js";
+import { batchesUntil } from "./events.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -30,28 +30,6 @@ const FILES: ReadonlyArray<{ name: string; text: string; lines: string[] }> = [
     lines: [LONG_LINE, "😀 après", "naïve €"],
   },
 ];
-
-async function nextBatch(ctx: StreamingContext, clock: ManualClock): Promise<void> {
-  const done = batchCompleted(ctx, clock.now() + 1000);
-  clock.advance(1000);
-  await done;
-}
-
-/** Advances one interval at a time until `done()` holds (the sources read on their own). */
-async function batchesUntil(
-  ctx: StreamingContext,
-  clock: ManualClock,
-  done: () => boolean,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within 20 s`);
-    await nextBatch(ctx, clock);
-    // Lets the sources' socket and file callbacks run before the next batch is cut.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const byJson = (lists: string[][]): string[][] =>
   [...lists].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));

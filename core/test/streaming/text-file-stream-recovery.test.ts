@@ -6,29 +6,7 @@ import { join } from "node:path";
 import { batchRecords, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { batchCompleted } from "./events.js";
-
-async function nextBatch(ctx: StreamingContext, clock: ManualClock): Promise<void> {
-  const done = batchCompleted(ctx, clock.now() + 1000);
-  clock.advance(1000);
-  await done;
-}
-
-/** Advances one interval at a time until `done()` holds (the source reads on its own). */
-async function batchesUntil(
-  ctx: StreamingContext,
-  clock: ManualClock,
-  done: () => boolean,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within 20 s`);
-    await nextBatch(ctx, clock);
-    // Lets the source's file callbacks run before the next batch is cut.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { batchesUntil, nextBatch } from "./events.js";
 
 describe("textFileStream with a checkpoint", () => {
   let root: string | undefined;
