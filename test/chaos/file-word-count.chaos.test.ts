@@ -112,6 +112,20 @@ async function verify(expected: ReadonlyMap<string, number>): Promise<void> {
   expect(windows.size).toBeGreaterThan(0);
 }
 
+/** Ten input files, then the job started on them, once it has run a batch with records. */
+async function tenFilesAndAJob(seed: number): Promise<{ producer: Producer; first: JobProcess }> {
+  await mkdir(join(root, "in"), { recursive: true });
+  const producer = new Producer(join(root, "in"), new SeededRandom(seed));
+  for (let i = 0; i < 10; i++) await producer.writeFile();
+  const first = new JobProcess(settings());
+  jobs.push(first);
+  await first.waitFor(
+    () => first.batches.some((batch) => batch.records > 0),
+    "a batch with records",
+  );
+  return { producer, first };
+}
+
 describe("chaos: files in, files out", () => {
   it(`loses nothing and counts nothing twice across ${KILLS} SIGKILLs at random moments`, async () => {
     const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
@@ -137,17 +151,7 @@ describe("chaos: files in, files out", () => {
   }, 240_000);
 
   it("SIGTERM: exits 0 with every record received output, and a restart counts none twice", async () => {
-    const random = new SeededRandom(7);
-    await mkdir(join(root, "in"), { recursive: true });
-    const producer = new Producer(join(root, "in"), random);
-    for (let i = 0; i < 10; i++) await producer.writeFile();
-
-    const first = new JobProcess(settings());
-    jobs.push(first);
-    await first.waitFor(
-      () => first.batches.some((batch) => batch.records > 0),
-      "a batch with records",
-    );
+    const { producer, first } = await tenFilesAndAJob(7);
     const producing = producer.run(20); // files keep arriving while the job stops
     await new Promise((resolve) => setTimeout(resolve, 300));
     first.signal("SIGTERM");
@@ -173,16 +177,7 @@ describe("chaos: files in, files out", () => {
   }, 120_000);
 
   it("one job per checkpoint folder: a second is refused while the first runs, a restart right after a SIGKILL takes the folder over", async () => {
-    const random = new SeededRandom(11);
-    await mkdir(join(root, "in"), { recursive: true });
-    const producer = new Producer(join(root, "in"), random);
-    for (let i = 0; i < 10; i++) await producer.writeFile();
-    const first = new JobProcess(settings());
-    jobs.push(first);
-    await first.waitFor(
-      () => first.batches.some((batch) => batch.records > 0),
-      "a batch with records",
-    );
+    const { producer, first } = await tenFilesAndAJob(11);
 
     // The same job started again on the folder: refused before it touches anything.
     const second = new JobProcess(settings());
