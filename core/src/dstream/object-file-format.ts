@@ -101,7 +101,9 @@ export function decodeObjectPart(bytes: Uint8Array, file: string): unknown[] {
       throw damaged(`record ${index}'s checksum does not match: the file was damaged`);
     }
     try {
-      records.push(deserialize(payload));
+      // A copy per record: a typed array in it may come back as a view of the bytes it was read
+      // from, which must then hold this record only, not keep the whole part file alive.
+      records.push(deserialize(new Uint8Array(payload)));
     } catch (error) {
       throw damaged(`record ${index} cannot be read (${messageOf(error)})`);
     }

@@ -3,6 +3,7 @@
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { serialize } from "node:v8";
 import { batchRecords, readObjectFiles, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -121,6 +122,10 @@ describe("saveAsObjectFiles and readObjectFiles", () => {
     expect(dated?.b[0]).toEqual(new Date(86_400_000));
     expect(one[11]).toBeInstanceOf(Set);
     expect(two[0]).toBeInstanceOf(Uint8Array);
+    // Its own bytes, not a view keeping the whole part file alive.
+    expect((two[0] as Uint8Array).buffer.byteLength).toBeLessThanOrEqual(
+      serialize(two[0]).byteLength,
+    );
     expect(two[1]).toEqual([undefined, undefined]);
     expect((two[1] as unknown[]).length).toBe(2);
     expect(two[2]).toBeInstanceOf(Date);
