@@ -99,6 +99,8 @@ export abstract class DStream<T> {
   private givenName: string | undefined;
   private checkpointEvery: number | undefined;
   private feed: ((time: number) => Batch<T> | undefined) | undefined;
+  /** `countByValue`'s `[record, 1]` pairs, made once so that every count reads one stream. */
+  private pairedWithOne: DStream<[T, number]> | undefined;
 
   protected constructor(scope: StreamScope) {
     scope.assertCanAddOperations();
@@ -679,9 +681,11 @@ export abstract class DStream<T> {
    * words.countByValue(); // batch ["a", "b", "a"] gives [["a", 2], ["b", 1]]
    */
   countByValue(numPartitions?: number): DStream<[T, number]> {
-    // Counting the rows gives the sum of the ones, without reading them.
-    const Paired = this.scope.operators.PairedWithOneDStream;
-    return new Paired<T>(this).reduceByKey("count", numPartitions);
+    // Counting the rows gives the sum of the ones, without reading them. Every count of this
+    // stream (countByValue, countByValueAndWindow) reads the same pairs: a batch pairs its
+    // records once, and a cluster job finds one stream of pairs to cut at.
+    this.pairedWithOne ??= new this.scope.operators.PairedWithOneDStream<T>(this);
+    return this.pairedWithOne.reduceByKey("count", numPartitions);
   }
 
   /**

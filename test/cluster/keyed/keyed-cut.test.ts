@@ -4,6 +4,7 @@ import { partitionOfKey, SluiceError, StreamingContext } from "sluice";
 import { describe, expect, it } from "vitest";
 import { keyedChunks, pairsOfChunks } from "../../../core/src/job/keyed-chunks.js";
 import { findKeyedCut } from "../../../core/src/job/keyed-cut.js";
+import { mapSideCombineOf } from "../../../core/src/job/map-side-combine.js";
 
 function context(): StreamingContext {
   return new StreamingContext({ batchInterval: 1000 });
@@ -24,6 +25,19 @@ describe("findKeyedCut", () => {
     expect(cut?.boundary).toBe(pairs);
     expect(cut?.ingestOutputs.map((o) => o.outputId)).toEqual([0]);
     expect(cut?.keyedOutputs.map((o) => o.outputId)).toEqual([1, 2]);
+  });
+
+  it("cuts every count of one stream at one stream of pairs", () => {
+    const ctx = context();
+    const words = ctx.queueStream<string>([]);
+    words.countByValue().print();
+    words.countByValue(4).print();
+    words.countByValueAndWindow("2s", "1s").print();
+    const cut = findKeyedCut(ctx.scope.graph.outputs);
+    expect(cut?.boundary.dependencies).toEqual([words]);
+    expect(cut?.keyedOutputs).toHaveLength(3);
+    // Every reader counts, so the map side may still send counts.
+    expect(cut === undefined ? undefined : mapSideCombineOf(cut)?.partials).toBe("counts");
   });
 
   it("is undefined for a job with per-batch operations only", () => {

@@ -17,9 +17,10 @@ export interface KeyedJobArgs {
   /**
    * Instead, only the per-batch counts and windows of 3 batches by one `combineByKey` (each
    * word's ones as a sum and a number of values) or by the named `"count"`, for which the map
-   * side sends each word's combiner or count.
+   * side sends each word's combiner or count; `"countByValue"` counts the words with
+   * `countByValue()` and `countByValueAndWindow`, two counts of one stream.
    */
-  readonly combinedBy?: "combineByKey" | "count";
+  readonly combinedBy?: "combineByKey" | "count" | "countByValue";
   /**
    * Also write, with the file sink into this folder, each batch's counts as `word count` lines
    * (from the keyed tasks) and its words (where the input is read); and the counts again with
@@ -110,10 +111,15 @@ function combinedBy(pairs: DStream<[string, number]>, by: "combineByKey" | "coun
 
 export default defineJob<KeyedJobArgs>({
   build(ctx, args) {
-    const pairs = ctx
-      .queueStream(args.batches)
-      .flatMap((line) => line.split(" "))
-      .map((word): [string, number] => [word, 1]);
+    const words = ctx.queueStream(args.batches).flatMap((line) => line.split(" "));
+    if (args.combinedBy === "countByValue") {
+      words.countByValue().foreachBatch(upsertBatch("batches", (count: number) => count));
+      words
+        .countByValueAndWindow("3s", "1s")
+        .foreachBatch(upsertBatch("windows", (count: number) => count));
+      return;
+    }
+    const pairs = words.map((word): [string, number] => [word, 1]);
     if (args.combinedBy !== undefined) {
       combinedBy(pairs, args.combinedBy);
       return;

@@ -40,7 +40,7 @@ interface ProcessOptions {
   readonly checkpoint?: string;
   readonly reduceOnly?: boolean;
   readonly fileOutput?: string;
-  readonly combinedBy?: "combineByKey" | "count";
+  readonly combinedBy?: "combineByKey" | "count" | "countByValue";
 }
 
 async function processOf(
@@ -236,6 +236,20 @@ describe("keyed tasks of a cluster job", () => {
     const ants = chunks.flat().filter(([word]) => word === "ant");
     expect(ants).toHaveLength(2 * batches);
     expect(ants.every(([, count]) => count >= 20)).toBe(true);
+  });
+
+  it("cuts countByValue and countByValueAndWindow of one stream at one stream of counts", async () => {
+    const batches = 6;
+    const inputs = [withAnts(linesFor(13, batches)), withAnts(linesFor(14, batches))];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    await runTwoProcesses(inputs, log, batches, { combinedBy: "countByValue" });
+    const truth = groundTruth(inputs, batches);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+    const counts = chunkPairs(log)
+      .flat()
+      .map(([, count]) => count);
+    expect(counts.reduce((total, count) => total + count, 0)).toBe(2 * batches * (12 + 20));
   });
 
   it("sends every pair when the keyed part keeps state from the values", async () => {
