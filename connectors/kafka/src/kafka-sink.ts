@@ -20,6 +20,7 @@ import {
 } from "./kafka-client.js";
 import { kafkaRefusal } from "./kafka-refusal.js";
 import { isKeyedMapWriter } from "./keyed/map-side-writer.js";
+import { recordBatchGroups, type SizedMessage } from "./record-batch-groups.js";
 import type { KafkaSinkConfig } from "./sink-config.js";
 import { attachSink, type ConsumedOffset, linkedSink, linkedSource } from "./transaction-link.js";
 
@@ -195,16 +196,16 @@ export class KafkaSink implements Sink {
     if (producer === undefined || !this.#healthy) {
       throw new NotConnectedError("the Kafka sink is not connected; call connect() first");
     }
-    const messages = this.#messages(records, context);
+    const groups = this.#messageGroups(records, context);
     const { topic, transactionalId } = this.#config;
     if (transactionalId !== undefined && linkedSource(transactionalId) !== undefined) {
-      await this.#writePaired(producer, messages, context);
+      await this.#writePaired(producer, groups, context);
     } else if (transactionalId !== undefined) {
-      if (messages.length === 0) return;
+      if (groups.length === 0) return;
       let transaction: Transaction | undefined;
       try {
         transaction = await producer.transaction();
-        await transaction.send({ topic, messages });
+        for (const messages of groups) await transaction.send({ topic, messages });
         await transaction.commit();
       } catch (error) {
         await transaction?.abort().catch(() => undefined);
@@ -213,9 +214,9 @@ export class KafkaSink implements Sink {
       }
       this.#counters.transactions++;
     } else {
-      if (messages.length === 0) return;
+      if (groups.length === 0) return;
       try {
-        await producer.send({ topic, messages, acks: -1 });
+        for (const messages of groups) await producer.send({ topic, messages, acks: -1 });
       } catch (error) {
         this.#counters.errors++;
         throw this.#failure(error, `writing the batch at ${context.batchTime}`);
@@ -230,14 +231,14 @@ export class KafkaSink implements Sink {
   // batch starts, so the transaction holds exactly the outputs those reads produced.
   async #writePaired(
     producer: Producer,
-    messages: Message[],
+    groups: readonly Message[][],
     context: WriteBatchContext,
   ): Promise<void> {
     const { topic, transactionalId } = this.#config;
-    if (messages.length === 0) return;
+    if (groups.length === 0) return;
     try {
       this.#open ??= { transaction: await producer.transaction(), batchTime: context.batchTime };
-      await this.#open.transaction.send({ topic, messages });
+      for (const messages of groups) await this.#open.transaction.send({ topic, messages });
     } catch (error) {
       await this.#abortOpen();
       this.#counters.errors++;
@@ -314,9 +315,11 @@ export class KafkaSink implements Sink {
     if (producer !== undefined) await closeQuietly(() => producer.disconnect(), CLOSE_TIMEOUT_MS);
   }
 
-  #messages(records: readonly SinkRecord[], context: WriteBatchContext): Message[] {
+  // The batch's messages in groups of at most maxRecordBytes, sent one after the other: the
+  // broker's size limit applies to each partition's records of one send (record-batch-groups.ts).
+  #messageGroups(records: readonly SinkRecord[], context: WriteBatchContext): Message[][] {
     const { maxRecordBytes } = this.#config;
-    return records.map((record, index) => {
+    const sized = records.map((record, index): SizedMessage => {
       let size = record.value.byteLength + (record.key?.byteLength ?? 0);
       const headers: Record<string, Buffer> = {};
       for (const [name, value] of Object.entries(record.headers ?? {})) {
@@ -329,7 +332,7 @@ export class KafkaSink implements Sink {
           `Record ${index} of the batch at ${context.batchTime} (partition ${context.partition}) takes ${size} bytes (value, key and headers), more than maxRecordBytes (${maxRecordBytes}). Split it, or raise maxRecordBytes together with the topic's max.message.bytes.`,
         );
       }
-      return {
+      const message: Message = {
         value: asBuffer(record.value),
         key: record.key === undefined ? null : asBuffer(record.key),
         headers,
@@ -337,7 +340,9 @@ export class KafkaSink implements Sink {
           ? {}
           : { timestamp: String(Math.trunc(record.timestampMs)) }),
       };
+      return { message, bytes: size, headers: Object.keys(headers).length };
     });
+    return recordBatchGroups(sized, maxRecordBytes);
   }
 
   #counted(records: readonly SinkRecord[]): void {

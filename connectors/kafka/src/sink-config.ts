@@ -26,7 +26,7 @@ export const kafkaSinkConfig = z.strictObject({
     .min(1)
     .default(1_000_000)
     .describe(
-      "a record whose value, key and headers take more bytes is refused before sending (the broker's message.max.bytes is 1 MB by default)",
+      "a record whose value, key and headers take more bytes is refused before sending (the broker's message.max.bytes is 1 MB by default); a batch's records are sent in requests of at most this many bytes, as the broker's limit applies to a partition's records of one request",
     ),
   allowAutoTopicCreation: z
     .boolean()

@@ -177,6 +177,34 @@ describe("kafka exactly once (paired source and sink)", () => {
     expect(source.metrics.commits).toBe(batches);
   });
 
+  it("commits a batch whose outputs to one partition exceed the broker's record-batch limit", async () => {
+    // 1200 outputs of about 1 KiB under one key: 1.2 MiB for one partition of the output, over
+    // the broker's message.max.bytes (1 MiB), each record far under it.
+    const p = await pipeline(1_200);
+    const source = createKafkaSource(registry, pairedSourceConfig(p));
+    const sink = createKafkaSink(registry, {
+      brokers: BROKERS,
+      topic: p.output,
+      transactionalId: p.transactionalId,
+    });
+    await source.connect(signal());
+    await sink.connect(signal());
+    const { records, results } = await readAtLeast(source, p.expected.length);
+    const padding = `-${"x".repeat(1_000)}`;
+    await sink.writeBatch(
+      records.map((record) => ({
+        key: encoder.encode("one-key"),
+        value: encoder.encode(`${decoder.decode(record.value).toUpperCase()}${padding}`),
+      })),
+      { batchTime: 1_700_000_001_000, partition: 0, idempotencyKey: "t/1/0/0" },
+    );
+    await settleBatch(results);
+    const written = await outputValues(p);
+    expect(written.map((value) => value.replace(padding, "")).sort()).toEqual(p.expected);
+    await expectAllCommitted(p);
+    expect(sink.metrics).toMatchObject({ transactions: 1, errors: 0 });
+  });
+
   it("keeps one transaction open across batches until their reads are acknowledged together", async () => {
     // As with ctx.checkpoint(dir, { interval }): batches run, then one checkpoint acknowledges
     // all their reads.

@@ -101,6 +101,34 @@ describe("kafka sink", () => {
     expect(await readTopic(kafka, admin, topic)).toEqual([]);
   });
 
+  it("writes a batch larger than the broker's record-batch limit in every mode, records under maxRecordBytes each", async () => {
+    // The broker refuses a record batch over message.max.bytes (1 MiB by default), and one send
+    // puts a partition's records into one batch: 1500 records of 1 KiB to one partition is
+    // 1.5 MiB of ordinary records that must still arrive whole and in order.
+    const topic = await newTopic();
+    const records = (mode: string) =>
+      Array.from({ length: 1500 }, (_, index) => ({
+        key: bytes("one-key"),
+        value: bytes(`${mode}-${String(index).padStart(4, "0")}-${"x".repeat(1_000)}`),
+      }));
+    const modes: [string, Record<string, unknown>][] = [
+      ["plain", {}],
+      ["transactional", { transactionalId: uniqueName("big-batch") }],
+    ];
+    for (const [mode, extra] of modes) {
+      const sink = createKafkaSink(registry, { brokers: BROKERS, topic, ...extra });
+      await sink.connect(signal());
+      await sink.writeBatch(records(mode), batch(0));
+      expect(sink.metrics).toMatchObject({ recordsOut: 1500, writes: 1, errors: 0 });
+    }
+    const written = await readTopic(kafka, admin, topic);
+    expect(written.map((message) => message.value)).toEqual(
+      modes.flatMap(([mode]) =>
+        records(mode).map((record) => new TextDecoder().decode(record.value)),
+      ),
+    );
+  });
+
   it("writes each batch in its own transaction when given a transactionalId", async () => {
     const topic = await newTopic();
     const sink = createKafkaSink(registry, {
