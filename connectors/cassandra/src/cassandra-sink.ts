@@ -1,4 +1,4 @@
-import { type Client, errors, types } from "cassandra-driver";
+import { type Client, errors, type metadata, types } from "cassandra-driver";
 import type { Logger } from "pino";
 import {
   abortable,
@@ -22,6 +22,7 @@ import {
   serverReply,
   unreachableMessage,
 } from "./cassandra-client.js";
+import { columnRefusal } from "./column-refusal.js";
 import { connectRefusal } from "./connect-refusal.js";
 import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
 import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
@@ -53,6 +54,8 @@ interface Statement {
   readonly position: RecordPosition;
   readonly cql: string;
   readonly params: unknown[];
+  /** Where each bound value came from, to name the column Cassandra or the driver refuses. */
+  readonly columns: readonly ColumnSource[];
 }
 
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -98,6 +101,8 @@ export class CassandraSink implements Sink {
   readonly #closeController = new AbortController();
   #writing: Promise<unknown> = Promise.resolve();
   #keyColumns: readonly string[] = [];
+  /** The table's column types, to find the value the driver could not encode. */
+  #columnTypes = new Map<string, metadata.DataTypeInfo>();
   readonly #configured: readonly ColumnSource[] | undefined;
 
   /**
@@ -219,7 +224,7 @@ export class CassandraSink implements Sink {
     const params = batchTimestamp
       ? [...values, types.Long.fromNumber(position.batchTime * 1_000 + position.index)]
       : values;
-    return { position, cql, params };
+    return { position, cql, params, columns };
   }
 
   // Runs the statements with at most `concurrency` in flight; after the first failure no new
@@ -233,7 +238,7 @@ export class CassandraSink implements Sink {
         try {
           await this.#execute(client, statement);
         } catch (error) {
-          failure ??= this.#writeFailure(error, statement.position);
+          failure ??= this.#writeFailure(error, statement);
         }
       }
     };
@@ -265,11 +270,20 @@ export class CassandraSink implements Sink {
     }
   }
 
-  #writeFailure(error: unknown, position: RecordPosition): Error {
+  #writeFailure(error: unknown, { position, params, columns }: Statement): Error {
     const { contactPoints, keyspace, table, maxAttempts } = this.#config;
     if (error instanceof SluiceError) return error;
     if (isInvalidData(error)) {
-      return invalidRecord(position, `was refused by Cassandra: ${reasonOf(error)}`, error);
+      // The driver's own message does not say which value it could not encode.
+      const refusal =
+        serverReply(error) instanceof TypeError
+          ? columnRefusal(columns, params, this.#columnTypes)
+          : undefined;
+      return invalidRecord(
+        position,
+        `was refused by Cassandra: ${refusal ?? reasonOf(error)}. Fix the field in the record, or convert it before the sink (map, or the sink's mapRecord).`,
+        error,
+      );
     }
     if (isUnreachable(error)) {
       this.#healthy = false;
@@ -324,6 +338,7 @@ export class CassandraSink implements Sink {
         `The table "${keyspace}"."${table}" has no column ${unknown.map(({ column }) => `"${column}"`).join(", ")}; its columns are ${[...known].join(", ")}. Fix \`columns\` (or the schema).`,
       );
     }
+    this.#columnTypes = new Map(metadata.columns.map((column) => [column.name, column.type]));
     this.#keyColumns = [...metadata.partitionKeys, ...metadata.clusteringKeys].map(
       (column) => column.name,
     );
