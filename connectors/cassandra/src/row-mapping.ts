@@ -1,4 +1,4 @@
-import { type SinkRecord, SluiceError } from "sluice/connector";
+import { InvalidRecordError, type SinkRecord } from "sluice/connector";
 import { COLUMN_PATTERN } from "./identifiers.js";
 import type { MapRecord, RecordPosition, Row } from "./sink-config.js";
 
@@ -12,7 +12,8 @@ export interface ColumnSource {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * A `SLUICE_INVALID_RECORD` error naming the record's index, batch and partition.
+ * A `SLUICE_INVALID_RECORD` error naming the record's index, batch and partition, and carrying
+ * the index so that a job with a dead-letter sink sends that record there and writes the rest.
  *
  * @example
  * throw invalidRecord(position, "has no value for the key column \"id\"");
@@ -21,11 +22,10 @@ export function invalidRecord(
   position: RecordPosition,
   problem: string,
   cause?: unknown,
-): SluiceError {
-  return new SluiceError(
-    "SLUICE_INVALID_RECORD",
+): InvalidRecordError {
+  return new InvalidRecordError(
     `Record ${position.index} of the batch at ${position.batchTime} (partition ${position.partition}) ${problem}`,
-    cause === undefined ? undefined : { cause },
+    cause === undefined ? { recordIndex: position.index } : { recordIndex: position.index, cause },
   );
 }
 
