@@ -26,7 +26,8 @@ import { columnRefusal } from "./column-refusal.js";
 import { connectRefusal } from "./connect-refusal.js";
 import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
 import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
-import type { CassandraSinkConfig, RecordPosition } from "./sink-config.js";
+import { type ExistingColumn, schemaDifferences } from "./schema-check.js";
+import type { CassandraSinkConfig, RecordPosition, TableSchema } from "./sink-config.js";
 
 /**
  * The Cassandra sink's counters, read with `sink.metrics` (a snapshot).
@@ -330,6 +331,7 @@ export class CassandraSink implements Sink {
         `Cassandra at ${contactPoints.join(", ")} has no table "${keyspace}"."${table}" (names are matched exactly, case included). Create it, or declare \`schema\` so the sink creates it.`,
       );
     }
+    if (schema !== undefined) await this.#checkDeclaredSchema(client, schema);
     const known = new Set(metadata.columns.map((column) => column.name));
     const unknown = (this.#configured ?? []).filter(({ column }) => !known.has(column));
     if (unknown.length > 0) {
@@ -341,6 +343,29 @@ export class CassandraSink implements Sink {
     this.#columnTypes = new Map(metadata.columns.map((column) => [column.name, column.type]));
     this.#keyColumns = [...metadata.partitionKeys, ...metadata.clusteringKeys].map(
       (column) => column.name,
+    );
+  }
+
+  // An existing table is left as it is by CREATE TABLE IF NOT EXISTS: one that differs from the
+  // declared schema would otherwise make every record look invalid.
+  async #checkDeclaredSchema(client: Client, schema: TableSchema): Promise<void> {
+    const { keyspace, table } = this.#config;
+    const result = await client.execute(
+      "SELECT column_name, kind, position, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+      [keyspace, table],
+      { prepare: true },
+    );
+    const existing: ExistingColumn[] = result.rows.map((row) => ({
+      name: String(row.get("column_name")),
+      kind: String(row.get("kind")),
+      position: Number(row.get("position")),
+      type: String(row.get("type")),
+    }));
+    const differences = schemaDifferences(schema, existing);
+    if (differences.length === 0) return;
+    throw new SluiceError(
+      "SLUICE_CONNECTOR_REFUSED",
+      `The table "${keyspace}"."${table}" already exists and differs from the declared \`schema\`: ${differences.join("; ")}. The sink creates a table only when it is missing and never alters one: make \`schema\` match the table, or change the table (ALTER TABLE) or write to a new one.`,
     );
   }
 

@@ -257,9 +257,61 @@ describe("cassandra sink", () => {
       expect(table?.clusteringKeys.map((column) => column.name)).toEqual(["at", "kind"]);
       const result = await client.execute(`SELECT payload FROM ${ownKeyspace}.events`);
       expect(result.first()?.get("payload")).toEqual({ x: [1, 2] });
+      // The next start finds the table it created, and finds it as declared.
+      const again = createCassandraSink(registry, {
+        contactPoints: CONTACT_POINTS,
+        keyspace: ownKeyspace,
+        table: "events",
+        schema: {
+          columns: {
+            tenant: "varchar",
+            at: "timestamp",
+            kind: "text",
+            payload: "Map<TEXT,frozen<list<int>>>",
+          },
+          partitionKey: ["tenant"],
+          clusteringKey: ["at", "kind"],
+        },
+      });
+      await again.connect(signal());
     } finally {
       await client.execute(`DROP KEYSPACE IF EXISTS ${ownKeyspace}`);
     }
+  });
+
+  it("refuses a declared schema that an existing table does not match, naming each difference", async () => {
+    const table = await newTable(
+      "sensor text, window_end timestamp, readings text, PRIMARY KEY (sensor, window_end)",
+    );
+    const sink = createCassandraSink(
+      registry,
+      sinkConfig(table, {
+        schema: {
+          columns: { sensor: "text", window_end: "timestamp", readings: "int", avg: "double" },
+          partitionKey: ["sensor", "window_end"],
+        },
+      }),
+    );
+    const failure = await sink.connect(signal()).then(
+      () => undefined,
+      (error: unknown) => error as Error & { code?: string },
+    );
+    expect(failure?.code).toBe("SLUICE_CONNECTOR_REFUSED");
+    expect(failure?.message).toContain(
+      `The table "${keyspace}"."${table}" already exists and differs from the declared \`schema\`: ` +
+        'column "readings" is text, declared int; column "avg" (declared double) is missing; ' +
+        "the partition key is (sensor), declared (sensor, window_end); " +
+        "the clustering key is (window_end), declared ()",
+    );
+    expect(failure?.message).toContain("make `schema` match the table");
+    // Nothing was changed: the table is as it was.
+    const columns = await client.execute(
+      "SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+      [keyspace, table],
+    );
+    expect(
+      Object.fromEntries(columns.rows.map((row) => [row.get("column_name"), row.get("type")])),
+    ).toEqual({ sensor: "text", window_end: "timestamp", readings: "text" });
   });
 
   it("names the record, batch and partition of a bad record", async () => {
