@@ -1,0 +1,133 @@
+// A TCP proxy on loopback in front of a server, which a test can cut and restore: cut, it
+// resets every connection through it and refuses new ones (a node gone away, as the client
+// sees it); restored, it forwards again. It can also cut itself after a number of chunks from
+// the clients, so that a test cuts the connections in the middle of a write it started.
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+
+/** Counts the proxy keeps, for tests to wait on events rather than on time. */
+export interface ProxyCounts {
+  /** Connections forwarded to the server. */
+  forwarded: number;
+  /** Connections refused (reset at once) while cut. */
+  refused: number;
+  /** Connections reset by a cut. */
+  reset: number;
+}
+
+export class CuttableProxy {
+  readonly counts: ProxyCounts = { forwarded: 0, refused: 0, reset: 0 };
+  readonly #server: Server;
+  readonly #targetPort: number;
+  readonly #sockets = new Set<Socket>();
+  #cut = false;
+  /** Client chunks still forwarded before an armed cut; undefined when not armed. */
+  #chunksBeforeCut: number | undefined;
+  readonly #waiters = new Set<() => void>();
+
+  private constructor(server: Server, targetPort: number) {
+    this.#server = server;
+    this.#targetPort = targetPort;
+  }
+
+  /** Starts a proxy on a free loopback port in front of 127.0.0.1:`targetPort`. */
+  static async start(targetPort: number): Promise<CuttableProxy> {
+    // Nothing connects before listen(), by when the proxy exists.
+    let accept: (client: Socket) => void = (client) => client.destroy();
+    const server = createServer((client) => accept(client));
+    const proxy = new CuttableProxy(server, targetPort);
+    accept = (client) => proxy.#accept(client);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    return proxy;
+  }
+
+  /** The `host:port` clients connect to. */
+  get address(): string {
+    const address = this.#server.address();
+    if (address === null || typeof address === "string")
+      throw new Error("the proxy is not listening");
+    return `127.0.0.1:${address.port}`;
+  }
+
+  /** Resets every connection and refuses new ones until `restore()`. */
+  cut(): void {
+    this.#cut = true;
+    this.#chunksBeforeCut = undefined;
+    for (const socket of this.#sockets) {
+      socket.resetAndDestroy();
+      this.counts.reset++;
+    }
+    this.#sockets.clear();
+    this.#wake();
+  }
+
+  /**
+   * Cuts when bytes from a client arrive after `chunks` more chunks from clients were forwarded:
+   * with 0, before anything more reaches the server; with more, in the middle of the requests a
+   * client is sending.
+   */
+  cutAfterClientChunks(chunks: number): void {
+    this.#chunksBeforeCut = chunks;
+  }
+
+  /** Forwards again. */
+  restore(): void {
+    this.#cut = false;
+  }
+
+  /** Resolves once `condition` over the counts holds (checked on every change). */
+  until(condition: (counts: ProxyCounts) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!condition(this.counts)) return;
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(client: Socket): void {
+    if (this.#cut) {
+      this.counts.refused++;
+      client.resetAndDestroy();
+      this.#wake();
+      return;
+    }
+    const server = tcpConnect(this.#targetPort, "127.0.0.1");
+    this.#sockets.add(client);
+    this.#sockets.add(server);
+    this.counts.forwarded++;
+    const drop = (): void => {
+      this.#sockets.delete(client);
+      this.#sockets.delete(server);
+      client.destroy();
+      server.destroy();
+    };
+    client.on("data", (chunk: Buffer) => {
+      if (this.#chunksBeforeCut !== undefined && this.#chunksBeforeCut-- <= 0) {
+        this.cut();
+        return;
+      }
+      server.write(chunk);
+    });
+    server.on("data", (chunk: Buffer) => client.write(chunk));
+    client.on("error", drop);
+    server.on("error", drop);
+    client.on("close", drop);
+    server.on("close", drop);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+}
