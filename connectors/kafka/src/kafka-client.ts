@@ -2,6 +2,7 @@ import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import type { Logger } from "pino";
 import { clientTlsOptions, tlsFailureOf, unloadableTls } from "sluice/connector";
 import type { KafkaClientConfig } from "./client-config.js";
+import { guardedSocketFactory, NOT_KAFKA_CODE } from "./kafka-socket.js";
 import { readAbortedTransactionsCorrectly } from "./read-committed.js";
 
 /**
@@ -24,6 +25,7 @@ export function createKafkaClient(
     clientId: config.clientId,
     brokers: [...config.brokers],
     connectionTimeout: config.connectionTimeoutMs,
+    socketFactory: guardedSocketFactory(),
     requestTimeout: config.requestTimeoutMs,
     retry: {
       retries: overrides.retries ?? config.retries,
@@ -111,6 +113,8 @@ export function isConnectionProblem(error: unknown): boolean {
   // kafkajs reports a failed TLS handshake as a connection error, but it fails the same way
   // every time: a refusal, not something to retry.
   if (tlsFailureOf(error) !== undefined) return false;
+  // Another server's port answers the same way every time too.
+  if (answeredNotKafka(error)) return false;
   for (let current = error, depth = 0; current !== undefined && depth < 10; depth++) {
     if (typeof current !== "object" || current === null) return false;
     const { name, code, message, type } = current as {
@@ -174,4 +178,20 @@ export function rootMessage(error: unknown): string {
 export function unreachableMessage(brokers: readonly string[], error: unknown): string {
   const first = brokers[0] ?? "(no broker)";
   return `Cannot reach Kafka at ${brokers.join(", ")}: ${rootMessage(error)}. Is Kafka running at ${first}? Check the \`brokers\` setting, that the broker is up and reachable from this machine, and the tls/sasl settings.`;
+}
+
+/**
+ * True when `error` (or an error it wraps) says a broker address answered bytes that are not
+ * Kafka's protocol (kafka-socket.ts): the `brokers` setting names another server's port.
+ *
+ * @example
+ * if (answeredNotKafka(error)) throw refusedAsNotKafka(error);
+ */
+export function answeredNotKafka(error: unknown): boolean {
+  for (let current = error, depth = 0; depth < 10; depth++) {
+    if (typeof current !== "object" || current === null) return false;
+    if ((current as { code?: unknown }).code === NOT_KAFKA_CODE) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -1,5 +1,5 @@
 import { SluiceError, tlsRefused } from "sluice/connector";
-import { protocolErrorType, rootMessage } from "./kafka-client.js";
+import { answeredNotKafka, protocolErrorType, rootMessage } from "./kafka-client.js";
 
 /** What a Kafka client was doing, for the words of a refusal. */
 export interface KafkaResources {
@@ -24,7 +24,8 @@ function hasName(error: unknown, name: string): boolean {
 
 /**
  * The refusal behind a kafkajs failure as a `SLUICE_CONNECTOR_REFUSED` error naming what to
- * fix, or undefined when the failure is something else: a failed TLS handshake (`tls.ca`,
+ * fix, or undefined when the failure is something else: a broker address where another kind
+ * of server answers (`brokers`), a failed TLS handshake (`tls.ca`,
  * `tls.servername`, ...), a failed SASL login (`sasl.password`), or an ACL the principal lacks
  * (the resource and the operation to grant). kafkajs never puts the password in its messages.
  *
@@ -41,6 +42,11 @@ export function kafkaRefusal(
   if (tls !== undefined) return tls;
   const refused = (what: string) =>
     new SluiceError("SLUICE_CONNECTOR_REFUSED", `${at} ${what}`, { cause: error });
+  if (answeredNotKafka(error)) {
+    return refused(
+      `did not answer ${resources.who} in Kafka's protocol: another kind of server listens there (${rootMessage(error)}). Check "brokers": each must be the host:port of a Kafka listener (9092 by default), and "tls" when that listener expects TLS.`,
+    );
+  }
   if (hasName(error, "KafkaJSSASLAuthenticationError")) {
     return refused(
       `refused the SASL login of ${resources.who} (${rootMessage(error)}). Check "sasl.username", "sasl.password" and "sasl.mechanism".`,
@@ -64,8 +70,12 @@ export function kafkaRefusal(
       return refused(
         `denied ${who} a cluster operation (${rootMessage(error)}); the idempotent producer needs IdempotentWrite on the cluster or Write on the topic ${topics}. Grant it to the principal.`,
       );
-    case "SASL_AUTHENTICATION_FAILED":
     case "ILLEGAL_SASL_STATE":
+      // What a listener without SASL answers a SASL handshake with.
+      return refused(
+        `did not take the SASL login of ${who} (${rootMessage(error)}): the listener at that port takes no SASL. Check "brokers" (the port of a SASL listener) or remove "sasl".`,
+      );
+    case "SASL_AUTHENTICATION_FAILED":
     case "UNSUPPORTED_SASL_MECHANISM":
       return refused(
         `refused the SASL login of ${who} (${rootMessage(error)}). Check "sasl.username", "sasl.password" and "sasl.mechanism".`,

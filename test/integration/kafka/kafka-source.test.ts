@@ -366,6 +366,14 @@ describe("kafka source", () => {
     });
   });
 
+  it("says that the listener takes no SASL when given a login for the plain port", async () => {
+    const sasl = { mechanism: "scram-sha-512", username: "sluice", password: "sluice-secret" };
+    await expect(checkConnection({ brokers: BROKERS, sasl, retries: 0 })).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining('the listener at that port takes no SASL. Check "brokers"'),
+    });
+  });
+
   it("checkConnection describes the cluster", async () => {
     const info = await checkConnection({ brokers: BROKERS });
     expect(info.clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
