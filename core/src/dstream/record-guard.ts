@@ -8,10 +8,11 @@ export const SKIPPED_RECORD: unique symbol = Symbol("sluice.skippedRecord");
 export const RECORD_ATTEMPTS = 3;
 
 /**
- * Wraps a per-record function of `operation` (`map`, `filter`, ...): on the driver, a record it
- * throws on is tried again, then goes to the dead-letter sink (the function then returns
- * `skipped`) or fails the batch with `SLUICE_RECORD_FAILED`, naming the operation, the batch and
- * the source offset. On executor threads the error is left to the task retries.
+ * Wraps a per-record function of `operation` (`map`, `filter`, ...): a record it throws on is
+ * tried again, then goes to the dead-letter sink (the function then returns `skipped`) or fails
+ * the batch with `SLUICE_RECORD_FAILED`, naming the operation, the batch and the source offset.
+ * On an executor thread the dead letter goes back to the driver with the task's result, and
+ * without a dead-letter sink the task fails (and is retried as a whole, `taskMaxFailures`).
  *
  * @example
  * const parse = guardRecords(scope.recordFailures, "map", (text: string) => JSON.parse(text), SKIPPED_RECORD);
@@ -26,9 +27,6 @@ export function guardRecords<A, R, S>(
     try {
       return fn(record);
     } catch (first) {
-      // Executor threads never start their context: there the task fails and is retried as a
-      // whole (taskMaxFailures), and the driver reports it.
-      if (!failures.active) throw first;
       let error: unknown = first;
       for (let attempt = 2; attempt <= RECORD_ATTEMPTS; attempt++) {
         try {
@@ -39,11 +37,13 @@ export function guardRecords<A, R, S>(
       }
       const time = failures.batchTime;
       const deadLetters = failures.activeDeadLetters();
-      if (deadLetters === undefined) {
-        throw recordFailure(record, error, operation, time, RECORD_ATTEMPTS);
+      if (deadLetters !== undefined) {
+        deadLetters.capture(deadLetterOf(record, error, operation, time));
+        return skipped;
       }
-      deadLetters.capture(deadLetterOf(record, error, operation, time));
-      return skipped;
+      // Executor threads never start their context: the driver writes the task's dead letters.
+      if (failures.captureInTask(deadLetterOf(record, error, operation, time))) return skipped;
+      throw recordFailure(record, error, operation, time, RECORD_ATTEMPTS);
     }
   };
 }

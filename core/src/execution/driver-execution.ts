@@ -1,3 +1,4 @@
+import type { DeadLetter } from "../connector/dead-letter.js";
 import type { Batch } from "../dstream/batch.js";
 import { ColumnarBatch, type ColumnarPartition } from "../dstream/columnar-batch.js";
 import { isColumnarStage } from "../dstream/columnar-stage.js";
@@ -10,7 +11,7 @@ import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 import { graphFingerprint } from "../job/graph-fingerprint.js";
 import { type BatchExecutionInfo, ExecutionMetrics } from "./batch-execution-info.js";
 import type { ExecutorJobSpec } from "./executor-job-spec.js";
-import { ExecutorPool, TaskAttemptError } from "./executor-pool.js";
+import { ExecutorPool, type TaskAttempt, TaskAttemptError } from "./executor-pool.js";
 import type { JobSettings, ShuffleBucket, TaskInput, TaskResult, TaskSpec } from "./messages.js";
 import { decodeGroups } from "./partition-work.js";
 import { shippable } from "./shipped-columns.js";
@@ -250,17 +251,34 @@ export class DriverExecution {
     let last: unknown;
     while (attempts < this.taskMaxFailures) {
       attempts++;
+      let attempt: TaskAttempt;
       try {
-        const attempt = await this.pool.runTask(task);
-        this.metrics.recordAttempt(task.time, attempt);
-        return attempt.result;
+        attempt = await this.pool.runTask(task);
       } catch (error) {
         this.metrics.recordFailure(task.time);
         last = error;
         if (!retryable(error)) break;
+        continue;
       }
+      this.metrics.recordAttempt(task.time, attempt);
+      this.keepDeadLetters(attempt.deadLetters);
+      return attempt.result;
     }
     throw this.taskFailed(task, attempts, last);
+  }
+
+  /** A task's dead letters join its batch's, written once the batch's outputs ran. */
+  private keepDeadLetters(letters: readonly DeadLetter[]): void {
+    if (letters.length === 0) return;
+    const output = this.scope.recordFailures.activeDeadLetters();
+    if (output === undefined) {
+      // Only a job with a dead-letter sink makes them, and the driver's context runs its tasks.
+      throw new SluiceError(
+        "SLUICE_INTERNAL",
+        `a task sent ${letters.length} dead letter(s) but the context has no dead-letter output running`,
+      );
+    }
+    for (const letter of letters) output.capture(letter);
   }
 
   private recordsOf(result: TaskResult, time: number): unknown[] {

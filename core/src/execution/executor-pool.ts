@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import type { DeadLetter } from "../connector/dead-letter.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import type { FromExecutor, TaskResult, TaskSpec, ToExecutor } from "./messages.js";
 import { deserializeError } from "./serialized-error.js";
@@ -31,6 +32,8 @@ export const EXECUTOR_YOUNG_GENERATION_MB = 128;
 /** One attempt of a task that succeeded, and where and how long it ran. */
 export interface TaskAttempt {
   readonly result: TaskResult;
+  /** Records the task's functions failed on, for the job's dead-letter sink. */
+  readonly deadLetters: readonly DeadLetter[];
   /** The executor thread that ran it. */
   readonly threadId: number;
   /** From sending the task to receiving its result, in milliseconds. */
@@ -317,6 +320,7 @@ export class ExecutorPool {
           this.completed++;
           running.resolve({
             result: message.result,
+            deadLetters: message.deadLetters ?? [],
             threadId: slot.threadId,
             ms: performance.now() - running.sentAt,
           });

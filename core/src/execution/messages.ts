@@ -1,3 +1,4 @@
+import type { DeadLetter } from "../connector/dead-letter.js";
 import type { ExecutorJobSpec } from "./executor-job-spec.js";
 import type { ShippedColumns } from "./shipped-columns.js";
 import type { ShippedPairs } from "./shipped-pairs.js";
@@ -161,5 +162,11 @@ export type FromExecutor =
   | { readonly type: "boot-failed"; readonly error: SerializedError }
   | { readonly type: "loaded"; readonly jobKey: number }
   | { readonly type: "load-failed"; readonly jobKey: number; readonly error: SerializedError }
-  | { readonly type: "task-done"; readonly taskId: number; readonly result: TaskResult }
+  | {
+      readonly type: "task-done";
+      readonly taskId: number;
+      readonly result: TaskResult;
+      /** Records the task's functions failed on, for the job's dead-letter sink. */
+      readonly deadLetters?: readonly DeadLetter[];
+    }
   | { readonly type: "task-failed"; readonly taskId: number; readonly error: SerializedError };

@@ -3,6 +3,7 @@
  * tasks the driver sends, one at a time. Started through the bootstrap in `worker-bootstrap.ts`.
  */
 import { parentPort } from "node:worker_threads";
+import type { DeadLetter } from "../connector/dead-letter.js";
 import type { DStream } from "../dstream/dstream.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { rebuildJobGraph } from "../job/rebuild-job-graph.js";
@@ -20,8 +21,13 @@ const kernels = chooseKernels().kernels;
 const reply = (message: FromExecutor): void => port.postMessage(message);
 
 /** Shared memory is shared, not moved: nothing to transfer; everything else is copied. */
-function send(taskId: number, result: TaskResult): void {
-  reply({ type: "task-done", taskId, result });
+function send(taskId: number, result: TaskResult, deadLetters: readonly DeadLetter[]): void {
+  reply({
+    type: "task-done",
+    taskId,
+    result,
+    ...(deadLetters.length === 0 ? {} : { deadLetters }),
+  });
 }
 
 let work: Promise<void> = Promise.resolve();
@@ -46,11 +52,17 @@ async function handle(message: ToExecutor): Promise<void> {
       return;
     case "task": {
       const { taskId, task } = message;
+      const streams = graphs.get(task.jobKey);
+      // Every stream of a job shares its scope, and so the job's record failures.
+      const failures = streams?.values().next().value?.scope.recordFailures;
+      failures?.beginTask(task.time);
       try {
-        const streams = graphs.get(task.jobKey);
         if (streams === undefined) throw new Error(`job ${task.jobKey} is not loaded here`);
-        send(taskId, runTask(streams, task, kernels));
+        const result = runTask(streams, task, kernels);
+        send(taskId, result, failures?.endTask() ?? []);
       } catch (error) {
+        // A failed attempt's dead letters are dropped: the retry makes them again.
+        failures?.endTask();
         reply({ type: "task-failed", taskId, error: serializeError(notCloneable(error)) });
       }
       return;

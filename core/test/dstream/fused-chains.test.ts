@@ -324,7 +324,11 @@ describe("a task's chain (applyChain)", () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toMatchObject({ message: "refused", sluiceStreamId: failing.id });
+    expect(thrown).toMatchObject({
+      code: "SLUICE_RECORD_FAILED",
+      message: expect.stringMatching(/^mapValues failed on a record \(3 attempts\): refused\./),
+      sluiceStreamId: failing.id,
+    });
   });
 });
 

@@ -103,14 +103,14 @@ describe("executors", () => {
     for (const thread of executorsUsed) expect(threadIds).toContain(thread);
   });
 
-  it("retry a task that throws, then fail the batch naming the operation, time, partition and cause", async () => {
+  it("retry a task that throws, then fail the batch naming the operation, time, partition, record and cause", async () => {
     const job = await startJob("throwsOnThree", "throws", "throws", [[1, 2, 3, 4]]);
     const failure = expect(job.ctx.awaitTermination()).rejects.toMatchObject({
-      code: "SLUICE_TASK_FAILED",
+      code: "SLUICE_RECORD_FAILED",
       message: expect.stringMatching(
-        /^MappedDStream \(stream 1\) failed for the batch at 1000 ms, partition 1, after 4 attempts: bad record 3$/,
+        /^MappedDStream \(stream 1\) failed for the batch at 1000 ms, partition 1, after 4 attempts: map failed on a record in the batch at 1000 ms \(3 attempts\): bad record 3\. The record: 3\. .*ctx\.deadLetters/,
       ),
-      cause: expect.objectContaining({ message: "bad record 3" }),
+      cause: expect.objectContaining({ code: "SLUICE_RECORD_FAILED" }),
     });
     const info = await runBatch(job, 1000);
     await failure;
@@ -121,7 +121,9 @@ describe("executors", () => {
   it("take taskMaxFailures attempts", async () => {
     const job = await startJob("throwsOnThree", "twice", "twice", [[3]], { taskMaxFailures: 2 });
     const failure = expect(job.ctx.awaitTermination()).rejects.toMatchObject({
-      message: expect.stringMatching(/partition \d, after 2 attempts: bad record 3$/),
+      message: expect.stringMatching(
+        /partition \d, after 2 attempts: map failed .*: bad record 3\./,
+      ),
     });
     const info = await runBatch(job, 1000);
     await failure;
