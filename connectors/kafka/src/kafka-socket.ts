@@ -10,6 +10,8 @@ export const NOT_KAFKA_CODE = "ERR_SLUICE_NOT_KAFKA_PROTOCOL";
 
 const KEEP_ALIVE_DELAY_MS = 60_000;
 
+type Listener = (...args: unknown[]) => void;
+
 /**
  * kafkajs's socket factory, with one change: kafkajs decodes a connection's bytes inside the
  * socket's `data` listener, where an answer that is not Kafka's protocol (a Cassandra or HTTP
@@ -29,8 +31,8 @@ export function guardedSocketFactory(): ISocketFactory {
         )
       : netConnect({ host, port }, onConnect);
     socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
-    const on = socket.on.bind(socket);
-    socket.on = (event: string | symbol, listener: (...args: unknown[]) => void) => {
+    const on = socket.on.bind(socket) as (event: string | symbol, listener: Listener) => Socket;
+    const guardedOn = (event: string | symbol, listener: Listener): Socket => {
       if (event !== "data") return on(event, listener);
       return on(event, (...args: unknown[]) => {
         try {
@@ -40,6 +42,7 @@ export function guardedSocketFactory(): ISocketFactory {
         }
       });
     };
+    Object.defineProperty(socket, "on", { value: guardedOn });
     return socket;
   };
 }

@@ -367,7 +367,11 @@ describe("kafka source", () => {
   });
 
   it("says that the listener takes no SASL when given a login for the plain port", async () => {
-    const sasl = { mechanism: "scram-sha-512", username: "sluice", password: "sluice-secret" };
+    const sasl = {
+      mechanism: "scram-sha-512",
+      username: "sluice",
+      password: "sluice-secret",
+    } as const;
     await expect(checkConnection({ brokers: BROKERS, sasl, retries: 0 })).rejects.toMatchObject({
       code: "SLUICE_CONNECTOR_REFUSED",
       message: expect.stringContaining('the listener at that port takes no SASL. Check "brokers"'),
