@@ -5,6 +5,7 @@ import {
   BackoffError,
   type ConnectionMetrics,
   ConnectionSlot,
+  InvalidRecordError,
   NotConnectedError,
   type Sink,
   type SinkRecord,
@@ -181,10 +182,10 @@ export class MqttSink implements Sink {
           : { messageExpiryInterval: messageExpirySeconds }),
       };
     } catch (error) {
-      throw new SluiceError(
-        "SLUICE_INVALID_RECORD",
+      // With its index, a job with a dead-letter sink sends the record there and publishes the rest.
+      throw new InvalidRecordError(
         `record ${index} of batch ${context.batchTime} (partition ${context.partition}) cannot be published: ${error instanceof Error ? error.message : String(error)}. Fix the record or the "topic" setting; nothing of the batch was published.`,
-        { cause: error },
+        { recordIndex: index, cause: error },
       );
     }
     return {

@@ -2,11 +2,14 @@
 // QoS 1/2 message acknowledged before ack(), the persistent session across a restart of the
 // connector, redeliveries after a reconnect not handed over twice, acks given while
 // disconnected sent after reconnecting, QoS 0 and headers, topic templates and retain.
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { MqttClient } from "mqtt";
-import type { SinkRecord, SourceRecord } from "sluice";
+import { closeConnectorsOf, type SinkRecord, type SourceRecord, StreamingContext } from "sluice";
 import { ConnectorRegistry, SourceSession } from "sluice/advanced";
 import type { ReadResult } from "sluice/connector";
-import { LogCapture } from "sluice/testing";
+import { LogCapture, ManualClock } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
 import { BROKER_URL, client, collect, publish, takeOver, text, uniqueName } from "./broker.js";
@@ -305,6 +308,53 @@ describe("mqtt behaviour", () => {
       await publish(publisher, `${base}/marker`, ["marker"], 1);
       await collector.until(`${base}/marker`, "marker");
       expect(collector.messages.map((message) => message.text)).toEqual(["marker"]);
+    });
+
+    it("in a job with dead letters, sends a record its topic cannot be built for there and publishes the others", async () => {
+      const base = `sluice/test/${uniqueName("divert")}`;
+      const collector = await collect(`${base}/#`, 1);
+      cleanups.push(() => collector.close());
+      const dead = await mkdtemp(join(tmpdir(), "sluice-mqtt-dead-letters-"));
+      cleanups.push(() => rm(dead, { recursive: true, force: true }));
+      const clock = new ManualClock(0);
+      const ctx = new StreamingContext({ batchInterval: 1000, clock, defaultParallelism: 1 });
+      ctx.use(mqttSink);
+      ctx.deadLetters("file", { directory: dead, format: "jsonl" });
+      const readings = [
+        { sensor: "s1", value: 1 },
+        { value: 2 },
+        { sensor: "s2/+", value: 3 },
+        { sensor: "s3", value: 4 },
+      ].map((reading) => JSON.stringify(reading));
+      ctx.queueStream([readings]).sink("mqtt", { url: BROKER_URL, topic: `${base}/{json.sensor}` });
+      await ctx.start();
+      try {
+        clock.advance(1000);
+        await ctx.scope.awaitProcessed(1000);
+        expect(ctx.scope.firstError()).toBeUndefined();
+      } finally {
+        await ctx.stop();
+        await closeConnectorsOf(ctx);
+      }
+      await collector.until(`${base}/s3`, readings[3] ?? "");
+      expect(collector.messages.map((message) => message.topic).sort()).toEqual([
+        `${base}/s1`,
+        `${base}/s3`,
+      ]);
+      const letters = (await readdir(dead))
+        .filter((name) => !name.startsWith("."))
+        .map((name) => join(dead, name));
+      const lines: { record: string; error: string }[] = [];
+      for (const file of letters.sort()) {
+        for (const line of (await readFile(file, "utf8")).split("\n")) {
+          if (line !== "") lines.push(JSON.parse(line) as { record: string; error: string });
+        }
+      }
+      expect(lines.map((letter) => letter.record)).toEqual([readings[1], readings[2]]);
+      expect(lines.map((letter) => letter.error)).toEqual([
+        expect.stringContaining("record 1 of batch 1000"),
+        expect.stringContaining("record 1 of batch 1000"),
+      ]);
     });
   });
 });
