@@ -13,4 +13,5 @@ await import("./conformance.suite.js");
 await import("./behaviour.suite.js");
 await import("./errors.suite.js");
 await import("./end-to-end.suite.js");
+await import("./iot-ingest.suite.js");
 await import("./server-loss.suite.js");
