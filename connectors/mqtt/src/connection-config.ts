@@ -11,7 +11,14 @@ export const tlsOptions = tlsConfig;
 export const connectionFields = {
   url: z
     .string()
-    .regex(/^(mqtts?|wss?):\/\//, "must start with mqtt://, mqtts://, ws:// or wss://")
+    .regex(/^(mqtts?|wss?):\/\//, {
+      message: "must start with mqtt://, mqtts://, ws:// or wss://",
+      abort: true,
+    })
+    .refine(
+      hasBrokerAddress,
+      "must name the broker's host, and a port from 1 to 65535 if any, as in mqtt://broker.example:1883 (no spaces; an empty environment reference leaves the host out)",
+    )
     .optional()
     .describe("mqtt://user:password@host:1883 (mqtts:// for TLS, ws:// or wss:// for WebSocket)"),
   hosts: z
@@ -35,6 +42,15 @@ export const connectionFields = {
     .default(10_000)
     .describe("how long connecting may take, until the broker's CONNACK"),
 };
+
+// mqtt.js would take "mqtt://" for localhost and fail with a bare "Invalid URL" on the rest.
+function hasBrokerAddress(url: string): boolean {
+  try {
+    return new URL(url).hostname !== "";
+  } catch {
+    return false;
+  }
+}
 
 /** The connection part of a config, as parsed. */
 export interface ConnectionConfig {

@@ -141,6 +141,26 @@ describe("config", () => {
     expect(message).toContain('topics[0]: "#" must be the last level');
   });
 
+  it("refuses a url that names no usable broker address, naming the url field and what it needs", () => {
+    // An empty ${env:...} host, a port out of range, a space: mqtt.js would connect to
+    // localhost for the first and fail with a bare "Invalid URL" on the others.
+    for (const url of ["mqtt://", "mqtt://:1883", "mqtt://127.0.0.1:99999", "mqtts://a b:8883"]) {
+      let error: unknown;
+      try {
+        registry().createSource("mqtt", { url, clientId: "c", topics: ["a"] });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, url).toMatchObject({
+        code: "SLUICE_INVALID_CONFIG",
+        message: expect.stringContaining("url: Must name the broker's host"),
+      });
+    }
+    expect(() =>
+      registry().createSink("mqtt", { url: "ws://broker.example:8080/mqtt", topic: "t" }),
+    ).not.toThrow();
+  });
+
   it("refuses a sink topic with wildcards or an unknown placeholder", () => {
     expect(() => registry().createSink("mqtt", { url: "mqtt://h", topic: "a/+/b" })).toThrow(
       /topic: A topic to publish to cannot contain \+ or #/,
