@@ -97,7 +97,8 @@ export function columnsOfRow(row: Row, position: RecordPosition): ColumnSource[]
 
 /**
  * The value at `path` in a row, or undefined where a field is missing (written as "unset":
- * the column keeps what it had).
+ * the column keeps what it had). Only the row's own fields count: a path such as
+ * `"constructor"` or `"meta.toString"` must not read what every object inherits.
  *
  * @example
  * valueAt({ user: { id: 7 } }, ["user", "id"]); // 7
@@ -105,7 +106,9 @@ export function columnsOfRow(row: Row, position: RecordPosition): ColumnSource[]
 export function valueAt(row: Row, path: readonly string[]): unknown {
   let current: unknown = row;
   for (const field of path) {
-    if (current === null || typeof current !== "object") return undefined;
+    if (current === null || typeof current !== "object" || !Object.hasOwn(current, field)) {
+      return undefined;
+    }
     current = (current as Record<string, unknown>)[field];
   }
   return current;

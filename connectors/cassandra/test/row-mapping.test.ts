@@ -48,4 +48,14 @@ describe("rows from records", () => {
     expect(valueAt(row, ["n", "deeper"])).toBeUndefined();
     expect(valueAt(row, ["absent"])).toBeUndefined();
   });
+
+  it("reads only a row's own fields: a field named like an Object method is missing when absent", () => {
+    const row = { id: 1, meta: { source: "s1" } };
+    for (const name of ["constructor", "toString", "valueOf", "__proto__", "hasOwnProperty"]) {
+      expect(valueAt(row, [name]), name).toBeUndefined();
+      expect(valueAt(row, ["meta", name]), name).toBeUndefined();
+    }
+    expect(valueAt(row, ["meta", "source", "length"])).toBeUndefined();
+    expect(valueAt({ constructor: "given" }, ["constructor"])).toBe("given");
+  });
 });
