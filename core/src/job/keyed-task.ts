@@ -76,6 +76,7 @@ export class KeyedTask {
     // The chunks of each batch still to compute: decoded when read, so each reader gets its own.
     const received = new Map<number, readonly Uint8Array[]>();
     const operators = this.#cut(ctx, startTime, received);
+    const commitEvery = commitIntervalOf(ctx);
     ctx.planStart({
       zeroTime: 0,
       startTime,
@@ -97,8 +98,11 @@ export class KeyedTask {
         await ctx.scope.awaitProcessed(batch.time);
         const failure = ctx.scope.firstError();
         if (failure !== undefined) throw failure;
-        const state = serialize(await saveOperators(operators, batch.time));
         for (const time of received.keys()) if (time <= batch.time) received.delete(time);
+        // Between commits (checkpoint(interval)), the next owner computes the batches since
+        // the last commit again from the same chunks, which stay until a commit passes them.
+        if (commitEvery !== undefined && batch.time % commitEvery !== 0) continue;
+        const state = serialize(await saveOperators(operators, batch.time));
         // A partition taken away keeps its last commit: the next owner redoes the batch.
         if (signal.aborted) return;
         await exchange.commit(partition, batch.time, state);
@@ -147,6 +151,19 @@ export class KeyedTask {
     }
     return nameStatefulOperators(kept);
   }
+}
+
+/**
+ * How often a keyed task commits, in ms of batch time: the shortest interval the job's streams
+ * ask for with `checkpoint(interval)` (as a job with a checkpoint folder checkpoints), commits at
+ * batch times that are multiples of it, from zero time 0 as every task counts; `undefined`
+ * commits after every batch.
+ */
+function commitIntervalOf(ctx: StreamingContext): number | undefined {
+  const intervals = [...ctx.scope.streams.values()]
+    .map((stream) => stream.checkpointInterval)
+    .filter((interval): interval is number => interval !== undefined);
+  return intervals.length === 0 ? undefined : Math.min(...intervals);
 }
 
 async function saveOperators(

@@ -27,6 +27,8 @@ export interface KeyedJobArgs {
    * `saveAsTextFiles`.
    */
   readonly fileOutput?: string;
+  /** The running totals ask for this checkpoint interval (`checkpoint(interval)`). */
+  readonly checkpointEvery?: string;
 }
 
 /** table name → row key → value; a row written again is replaced (an upsert). */
@@ -137,11 +139,11 @@ export default defineJob<KeyedJobArgs>({
       pairs.reduceByKey(add).saveAsTextFiles(`${args.fileOutput}/texts`);
     }
     if (args.reduceOnly === true) return;
-    pairs
-      .updateStateByKey((values: number[], total: number | undefined) =>
-        values.length === 0 ? total : (total ?? 0) + values.reduce((a, b) => a + b, 0),
-      )
-      .foreachBatch((batch) => upsert("totals", batch.partitions.flat()));
+    const totals = pairs.updateStateByKey((values: number[], total: number | undefined) =>
+      values.length === 0 ? total : (total ?? 0) + values.reduce((a, b) => a + b, 0),
+    );
+    if (args.checkpointEvery !== undefined) totals.checkpoint(args.checkpointEvery);
+    totals.foreachBatch((batch) => upsert("totals", batch.partitions.flat()));
     pairs
       .mapWithState<string, number, number, [string, number]>({
         fn: (word, one, state) => {

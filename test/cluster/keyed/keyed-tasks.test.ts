@@ -10,6 +10,7 @@ import { createJobContext, type StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { pairsOfChunks } from "../../../core/src/job/keyed-chunks.js";
+import { batchCompleted } from "../../../core/test/streaming/events.js";
 import { InMemoryKeyedExchange, InMemoryKeyedLog } from "./in-memory-keyed-exchange.js";
 import { tables } from "./keyed-job.js";
 
@@ -41,13 +42,21 @@ interface ProcessOptions {
   readonly reduceOnly?: boolean;
   readonly fileOutput?: string;
   readonly combinedBy?: "combineByKey" | "count" | "countByValue";
+  readonly checkpointEvery?: string;
 }
 
 async function processOf(
   name: string,
   batches: string[][],
   log: InMemoryKeyedLog,
-  { master, checkpoint, reduceOnly = false, fileOutput, combinedBy }: ProcessOptions = {},
+  {
+    master,
+    checkpoint,
+    reduceOnly = false,
+    fileOutput,
+    combinedBy,
+    checkpointEvery,
+  }: ProcessOptions = {},
 ): Promise<{ ctx: StreamingContext; clock: ManualClock; exchange: InMemoryKeyedExchange }> {
   const clock = new ManualClock(0);
   const ctx = await createJobContext(
@@ -59,6 +68,7 @@ async function processOf(
         reduceOnly,
         ...(fileOutput === undefined ? {} : { fileOutput }),
         ...(combinedBy === undefined ? {} : { combinedBy }),
+        ...(checkpointEvery === undefined ? {} : { checkpointEvery }),
       },
     },
     {
@@ -365,6 +375,47 @@ describe("keyed tasks of a cluster job", () => {
     await vi.waitFor(() => expect(log.commits).toBe(4 * batches), { timeout: 20_000 });
     const truth = groundTruth(
       [inputs[0] as string[][], (inputs[1] as string[][]).slice(0, 4)],
+      batches,
+    );
+    expect(tables.get("totals")).toEqual(truth.totals);
+    expect(tables.get("mapped")).toEqual(truth.totals);
+    expect(tables.get("batches")).toEqual(truth.perBatch);
+    expect(tables.get("windows")).toEqual(truth.windows);
+  });
+
+  it("commits at the checkpoint interval the job asks for, and a moved partition computes the batches since again", async () => {
+    const batches = 8;
+    const inputs = [linesFor(7, batches), linesFor(8, batches)];
+    const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
+    const options = { checkpointEvery: "2s" };
+    const a = await processOf("a", inputs[0] as string[][], log, options);
+    const b = await processOf("b", (inputs[1] as string[][]).slice(0, 5), log, options);
+    a.exchange.assign([0, 1]);
+    b.exchange.assign([2, 3]);
+    for (const p of [a, b]) {
+      started.push(p.ctx);
+      await p.ctx.start();
+    }
+    const bWroteBatch5 = batchCompleted(b.ctx, 5000);
+    for (let i = 0; i < 5; i++) {
+      a.clock.advance(1000);
+      b.clock.advance(1000);
+    }
+    await bWroteBatch5;
+    // Commits at 2000 and 4000 only, in every keyed partition.
+    await vi.waitFor(() => expect(log.commits).toBe(8), { timeout: 20_000 });
+    // b stops after batch 5, past its partitions' last commit (4000): a takes them over from
+    // that commit and computes batch 5 again, from the chunks b's map side wrote.
+    await b.ctx.stop();
+    a.exchange.readInputs(["in-a", "in-b"]);
+    a.exchange.assign([0, 1, 2, 3]);
+    for (let i = 5; i < batches; i++) a.clock.advance(1000);
+    await vi.waitFor(() => expect(log.commits).toBe(16), { timeout: 20_000 });
+    expect([...log.changelog.values()].map((entry) => entry.time)).toEqual([
+      8000, 8000, 8000, 8000,
+    ]);
+    const truth = groundTruth(
+      [inputs[0] as string[][], (inputs[1] as string[][]).slice(0, 5)],
       batches,
     );
     expect(tables.get("totals")).toEqual(truth.totals);
