@@ -4,7 +4,7 @@
 // and windows by one combineByKey or by the named "count" (the map side then combines),
 // written into an in-memory table that upserts like Cassandra does. Every process of a test
 // (and every keyed task it runs) imports this module, so they share `tables`.
-import { type Batch, type DStream, defineJob } from "sluice";
+import { type Batch, type DStream, type Duration, defineJob } from "sluice";
 
 /** Each process's input: the lines of each of its batches. */
 export interface KeyedJobArgs {
@@ -28,7 +28,7 @@ export interface KeyedJobArgs {
    */
   readonly fileOutput?: string;
   /** The running totals ask for this checkpoint interval (`checkpoint(interval)`). */
-  readonly checkpointEvery?: string;
+  readonly checkpointEvery?: Duration;
 }
 
 /** table name → row key → value; a row written again is replaced (an upsert). */

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createJobContext, type StreamingContext } from "sluice";
+import { createJobContext, type Duration, type StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { pairsOfChunks } from "../../../core/src/job/keyed-chunks.js";
@@ -42,7 +42,7 @@ interface ProcessOptions {
   readonly reduceOnly?: boolean;
   readonly fileOutput?: string;
   readonly combinedBy?: "combineByKey" | "count" | "countByValue";
-  readonly checkpointEvery?: string;
+  readonly checkpointEvery?: Duration;
 }
 
 async function processOf(
