@@ -290,13 +290,26 @@ export class CassandraSink implements Sink {
       this.#healthy = false;
       return new NotConnectedError(unreachableMessage(contactPoints, error), { cause: error });
     }
+    const reply = serverReply(error);
+    if (
+      reply instanceof errors.ResponseError &&
+      reply.code === types.responseErrorCodes.unprepared
+    ) {
+      // Cassandra drops the prepared statements of a table whose columns were dropped or that
+      // was dropped, and the driver could not prepare the INSERT again. Connecting again checks
+      // the table: it refuses naming what is missing, or prepares afresh if nothing is.
+      this.#healthy = false;
+      return new NotConnectedError(
+        `Cassandra no longer has the sink's statement for ${keyspace}.${table} (${reasonOf(error)}); the table, or a column the sink writes, was probably dropped or changed since the sink connected. The sink connects again and checks the table.`,
+        { cause: error },
+      );
+    }
     if (isRetriable(error)) {
       return new BackoffError(
         `Cassandra at ${contactPoints.join(", ")} could not take record ${position.index} of the batch at ${position.batchTime} after ${maxAttempts} attempts (${reasonOf(error)}); the batch is written again later (upserts are idempotent).`,
         { cause: error },
       );
     }
-    const reply = serverReply(error);
     if (
       reply instanceof errors.ResponseError &&
       reply.code === types.responseErrorCodes.unauthorized

@@ -2,7 +2,7 @@
 // names that cannot inject CQL, schema creation, bad records, consistency and retries,
 // missing tables, unreachable nodes, and loading a table for joins.
 import type { Client } from "cassandra-driver";
-import type { ConnectorRegistry } from "sluice/advanced";
+import { type ConnectorRegistry, SinkSession } from "sluice/advanced";
 import type { WriteBatchContext } from "sluice/connector";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -373,6 +373,29 @@ describe("cassandra sink", () => {
       code: "SLUICE_CONNECTOR_REFUSED",
       message: expect.stringContaining('has no column "extra"'),
     });
+  });
+
+  it("when a column it writes is dropped while it runs, fails naming the column once Sluice connects again", async () => {
+    const table = await newTable("sensor text PRIMARY KEY, readings int, avg double");
+    const sink = createCassandraSink(
+      registry,
+      sinkConfig(table, { columns: { sensor: "sensor", readings: "readings", avg: "avg" } }),
+    );
+    const session = new SinkSession(sink, {
+      backoff: { initialDelayMs: 10, maxDelayMs: 10, multiplier: 1, jitter: 0 },
+    });
+    await session.write([json({ sensor: "s1", readings: 1, avg: 1.5 })], batch(0), signal());
+    // A column added meanwhile changes nothing for the sink.
+    await client.execute(`ALTER TABLE ${keyspace}.${table} ADD note text`);
+    await session.write([json({ sensor: "s2", readings: 2, avg: 2.5 })], batch(1), signal());
+    await client.execute(`ALTER TABLE ${keyspace}.${table} DROP avg`);
+    await expect(
+      session.write([json({ sensor: "s3", readings: 3, avg: 3.5 })], batch(2), signal()),
+    ).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining(`The table "${keyspace}"."${table}" has no column "avg"`),
+    });
+    expect((await rows(table, "sensor")).map((row) => row.sensor).sort()).toEqual(["s1", "s2"]);
   });
 
   it("names the address and what to check when no node answers", async () => {
