@@ -387,7 +387,7 @@ describe("keyed tasks of a cluster job", () => {
     const batches = 8;
     const inputs = [linesFor(7, batches), linesFor(8, batches)];
     const log = new InMemoryKeyedLog(4, ["in-a", "in-b"]);
-    const options = { checkpointEvery: "2s" };
+    const options: ProcessOptions = { checkpointEvery: "2s" };
     const a = await processOf("a", inputs[0] as string[][], log, options);
     const b = await processOf("b", (inputs[1] as string[][]).slice(0, 5), log, options);
     a.exchange.assign([0, 1]);
