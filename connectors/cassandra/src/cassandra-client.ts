@@ -114,6 +114,22 @@ export function isInvalidData(failure: unknown): boolean {
 }
 
 /**
+ * True when Cassandra refused a statement because its table or keyspace does not exist (any
+ * more): a problem of the table, not of the record being written.
+ *
+ * @example
+ * if (tableGone(error)) throw new NotConnectedError("the table is gone; connecting again checks it");
+ */
+export function tableGone(failure: unknown): boolean {
+  const error = serverReply(failure);
+  return (
+    error instanceof errors.ResponseError &&
+    error.code === types.responseErrorCodes.invalid &&
+    /\b(table|keyspace) \S+ does not exist|unconfigured table/i.test(error.message)
+  );
+}
+
+/**
  * The reason behind a driver error: for "no host available", each node's own failure.
  *
  * @example

@@ -20,6 +20,7 @@ import {
   isUnreachable,
   reasonOf,
   serverReply,
+  tableGone,
   unreachableMessage,
 } from "./cassandra-client.js";
 import { columnRefusal } from "./column-refusal.js";
@@ -274,6 +275,14 @@ export class CassandraSink implements Sink {
   #writeFailure(error: unknown, { position, params, columns }: Statement): Error {
     const { contactPoints, keyspace, table, maxAttempts } = this.#config;
     if (error instanceof SluiceError) return error;
+    if (tableGone(error)) {
+      // Not the record's fault: connecting again checks the table and names what is missing.
+      this.#healthy = false;
+      return new NotConnectedError(
+        `Cassandra refused writing to ${keyspace}.${table}: ${reasonOf(error)}. The table or keyspace was probably dropped since the sink connected; the sink connects again and checks it.`,
+        { cause: error },
+      );
+    }
     if (isInvalidData(error)) {
       // The driver's own message does not say which value it could not encode.
       const refusal =

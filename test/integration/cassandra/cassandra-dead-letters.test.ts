@@ -99,4 +99,41 @@ describe("cassandra sink in a job with dead letters", () => {
       expect.stringContaining('no value for the primary key column "sensor"'),
     ]);
   }, 120_000);
+
+  it("fails the batch naming the table when the table is dropped, and sends no record to the dead letters", async () => {
+    await client.execute(
+      `CREATE TABLE ${keyspace}.dropped (sensor text PRIMARY KEY, readings int)`,
+    );
+    const clock = new ManualClock(0);
+    const ctx = new StreamingContext({ batchInterval: 1000, clock, appName: "dropped-table" });
+    ctx.use(cassandraSink);
+    const dead = join(folder, "dead-dropped");
+    ctx.deadLetters("file", { directory: dead, format: "jsonl" });
+    // The second batch writes other columns: a statement the sink has not prepared yet.
+    const first = [1, 2, 3].map((n) => JSON.stringify({ sensor: `s${n}`, readings: n }));
+    const second = [4, 5, 6].map((n) => JSON.stringify({ sensor: `s${n}` }));
+    ctx
+      .queueStream([first, second])
+      .sink(
+        "cassandra",
+        { contactPoints: CONTACT_POINTS, keyspace, table: "dropped" },
+        { backoff: { initialDelayMs: 10, maxDelayMs: 50, multiplier: 2, jitter: 0 } },
+      );
+    await ctx.start();
+    try {
+      clock.advance(1000);
+      await ctx.scope.awaitProcessed(1000);
+      expect(ctx.scope.firstError()).toBeUndefined();
+      await client.execute(`DROP TABLE ${keyspace}.dropped`);
+      clock.advance(1000);
+      await ctx.scope.awaitProcessed(2000).catch(() => undefined);
+      expect(ctx.scope.firstError()).toMatchObject({
+        message: expect.stringContaining(`has no table "${keyspace}"."dropped"`),
+      });
+    } finally {
+      await ctx.stop().catch(() => undefined);
+      await closeConnectorsOf(ctx);
+    }
+    expect(await deadLetters(dead).catch(() => [])).toEqual([]);
+  }, 120_000);
 });
