@@ -62,6 +62,7 @@ export function processIo(): CliIo {
         process.off("SIGTERM", handler);
       };
     },
+    exit: (code) => process.exit(code),
   };
 }
 

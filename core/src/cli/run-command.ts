@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { StreamingContext } from "../context/streaming-context.js";
 import { startUi, type UiHandle } from "../observability/start-ui.js";
 import { parseUiAddress, type UiOptions } from "../observability/ui-options.js";
@@ -18,6 +19,11 @@ export interface CliIo {
   readonly onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
   /** The environment (`SLUICE_UI_TOKEN`); the process's own when absent. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Ends the process at once with `code` (a second signal does); without it a second signal
+   * only stops the job without waiting for its batches, which a hung output can still hold up.
+   */
+  readonly exit?: (code: number) => void;
 }
 
 /**
@@ -83,8 +89,12 @@ export async function runCommand(jobFile: string, flags: JobFlags, io: CliIo): P
       io.stderr.write(`\n${signal}: stopping after the data already received; again to stop now\n`);
       void ctx.stop({ graceful: true });
     } else {
-      io.stderr.write(`\n${signal}: stopping now\n`);
-      void ctx.stop({ graceful: false });
+      // At once, as promised: the graceful stop may wait on a batch whose output never answers,
+      // and a stop without it would wait for that batch too. Nothing is lost by leaving: the
+      // checkpoint, the batch records and the write-ahead log cover what was not committed.
+      io.stderr.write(`\n${signal}: stopping now; ${afterImmediateStop(ctx)}\n`);
+      if (io.exit !== undefined) io.exit(128 + (constants.signals[signal] ?? 0));
+      else void ctx.stop({ graceful: false });
     }
   });
   try {
@@ -204,6 +214,13 @@ function watchSourceConnections(
       ctx.removeListener(listener);
     },
   };
+}
+
+/** What a stop that does not wait for the batches in progress leaves to the next run. */
+function afterImmediateStop(ctx: StreamingContext): string {
+  return ctx.checkpointDirectory === undefined
+    ? "records received but not yet output are not kept without --checkpoint"
+    : "the next run replays what was not checkpointed";
 }
 
 function durationFlag(value: string, flag: string): number {
