@@ -93,6 +93,14 @@ export class ConsumerSession {
   /** When the latest answered Heartbeat and SyncGroup requests went out, by API name. */
   readonly #answeredSentAtMs = new Map<string, number>();
   #consumer: Consumer | undefined;
+  /** The client of the current consumer, for the look-ups its assignments need. */
+  #kafka: Pick<Kafka, "admin"> | undefined;
+  /**
+   * With `startFrom: "latest"`, the subscribed partitions that existed when the source first
+   * connected, and those added since whose start was looked up: any other partition was added
+   * to its topic while the source ran (see `#startAdded`).
+   */
+  #knownPartitions: Set<string> | undefined;
   #failure: Error | undefined;
   #closed = false;
   /**
@@ -193,6 +201,16 @@ export class ConsumerSession {
     this.#failure = undefined;
     const config = this.#config;
     const kafka = this.#createClient(config, this.#logger);
+    this.#kafka = kafka;
+    if (this.#knownPartitions === undefined && config.startFrom === "latest") {
+      try {
+        this.#knownPartitions = await abortable(this.#subscribedPartitions(kafka), signal);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        this.#counters.errors++;
+        throw this.#describeFailure(error, "listing the topics' partitions");
+      }
+    }
     if (this.firstRunStartedAtMs !== undefined && config.startFrom === "latest") {
       try {
         await abortable(this.#startAtTime(kafka, this.firstRunStartedAtMs), signal);
@@ -310,6 +328,7 @@ export class ConsumerSession {
       heartbeatInterval: config.heartbeatIntervalMs,
       maxBytesPerPartition: config.maxBytesPerPartition,
       maxWaitTimeInMs: config.maxWaitTimeMs,
+      metadataMaxAge: config.metadataMaxAgeMs,
       allowAutoTopicCreation: false,
       readUncommitted: false,
       retry: {
@@ -373,6 +392,83 @@ export class ConsumerSession {
     }
   }
 
+  // Every partition of the subscribed topics now, as "<topic>-<partition>".
+  async #subscribedPartitions(kafka: Pick<Kafka, "admin">): Promise<Set<string>> {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const { topics, topicPattern } = this.#config;
+      const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
+      const names = topics ?? (await admin.listTopics()).filter((name) => pattern?.test(name));
+      const known = new Set<string>();
+      if (names.length === 0) return known;
+      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics: names }))
+        .topics) {
+        for (const { partitionId } of partitions) known.add(partitionKey(name, partitionId));
+      }
+      return known;
+    } finally {
+      await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
+    }
+  }
+
+  // Partitions added to a topic while the source ran, assigned without a committed offset: with
+  // startFrom "latest" kafkajs would start them at their end when it first fetches them, which
+  // may be well after their first records arrived (it learns of them at its next metadata
+  // refresh). Everything in them came after the source started, so they start at their first
+  // record; held from fetching until then. A partition the group committed (another member had
+  // it first) starts there, as kafkajs does anyway. A failed look-up fails the session: the
+  // partitions stay unknown, so the reconnect looks them up again.
+  async #startAdded(
+    consumer: Consumer,
+    added: readonly { key: string; state: PartitionState }[],
+  ): Promise<void> {
+    const kafka = this.#kafka;
+    const keys = added.map(({ key }) => key);
+    if (kafka === undefined) return;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const topics = [...new Set(added.map(({ state }) => state.topic))];
+      const committed = new Map<string, string>();
+      for (const { topic, partitions } of await admin.fetchOffsets({
+        groupId: this.#config.groupId,
+        topics,
+      })) {
+        for (const { partition, offset } of partitions) {
+          committed.set(partitionKey(topic, partition), offset);
+        }
+      }
+      const firstOffsets = new Map<string, string>();
+      for (const topic of topics) {
+        for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
+          firstOffsets.set(partitionKey(topic, partition), low);
+        }
+      }
+      if (this.#consumer !== consumer) return;
+      for (const { key, state } of added) {
+        this.#knownPartitions?.add(key);
+        const first = firstOffsets.get(key);
+        const offset = committed.get(key);
+        if (this.#readPath.partitions.get(key) !== state || first === undefined) continue;
+        if (offset !== undefined && BigInt(offset) >= 0n) continue;
+        state.nextFetch = BigInt(first);
+        consumer.seek({ topic: state.topic, partition: state.partition, offset: first });
+        this.#logger.info(
+          { partition: key, offset: first },
+          "a partition added while the source ran starts at its first record",
+        );
+      }
+    } catch (error) {
+      if (this.#consumer === consumer && !this.#closed) {
+        this.fail(this.#describeFailure(error, "looking up where added partitions start"));
+      }
+    } finally {
+      await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
+      if (this.#consumer === consumer) this.#readPath.release(keys);
+    }
+  }
+
   // When the latest answered request of `apiName` went out: the one the event being handled
   // awaited. Now when kafkajs reported none.
   #sentAt(apiName: string): number {
@@ -411,6 +507,7 @@ export class ConsumerSession {
         "partition revoked; its unacknowledged records are dropped",
       );
     }
+    const added: { key: string; state: PartitionState }[] = [];
     for (const [key, { topic, partition }] of assigned) {
       let state = partitions.get(key);
       if (state === undefined) {
@@ -420,6 +517,8 @@ export class ConsumerSession {
         if (start !== undefined) {
           this.#startOffsets.delete(key);
           state.nextFetch = start;
+        } else if (this.#knownPartitions !== undefined && !this.#knownPartitions.has(key)) {
+          added.push({ key, state });
         }
       }
       // Resume exactly after what this source already holds, wherever the group's committed
@@ -433,6 +532,10 @@ export class ConsumerSession {
     this.#startOffsets.clear();
     this.#readPath.attach(consumer);
     this.#readPath.syncPauses();
+    if (added.length > 0) {
+      this.#readPath.hold(added.map(({ key }) => key));
+      void this.#startAdded(consumer, added);
+    }
     this.#logger.info({ partitions: [...assigned.keys()] }, "partitions assigned");
     this.#events.assigned();
     this.#events.wake();

@@ -64,6 +64,8 @@ export class ReadPath {
   readonly #counters: { recordsIn: number; bytesIn: number };
   #consumer: Pick<Consumer, "pause" | "resume"> | undefined;
   #appliedPauses = new Set<string>();
+  /** Partitions kept paused until their start position is known (see `hold`). */
+  readonly #held = new Set<string>();
   #paused = false;
   #sequence = 0;
   #cursor = 0;
@@ -115,6 +117,21 @@ export class ReadPath {
   /** kafkajs restarted its consumer (after lost brokers) and, with its new group, forgot every pause. */
   consumerRestarted(): void {
     this.#appliedPauses = new Set();
+  }
+
+  /**
+   * Keeps the partitions `keys` from being fetched until `release`: their start position is
+   * still being looked up, and a fetch meanwhile would start them wherever kafkajs chose.
+   */
+  hold(keys: readonly string[]): void {
+    for (const key of keys) this.#held.add(key);
+    this.syncPauses();
+  }
+
+  /** Lets the partitions `keys` be fetched again (see `hold`). */
+  release(keys: readonly string[]): void {
+    for (const key of keys) this.#held.delete(key);
+    this.syncPauses();
   }
 
   /** Pauses or resumes every partition's fetching (flow control); false when nothing changed. */
@@ -201,7 +218,11 @@ export class ReadPath {
     if (consumer === undefined) return;
     const wanted = new Set<string>();
     for (const [key, state] of this.partitions) {
-      if (this.#paused || state.fresh >= this.#config.maxBufferedRecordsPerPartition) {
+      if (
+        this.#paused ||
+        this.#held.has(key) ||
+        state.fresh >= this.#config.maxBufferedRecordsPerPartition
+      ) {
         wanted.add(key);
       }
     }

@@ -86,6 +86,11 @@ export const kafkaSourceConfig = z
       .min(1)
       .default(1_048_576)
       .describe("the most bytes one fetch returns per partition"),
+    metadataMaxAgeMs: timerMs(100)
+      .default(300_000)
+      .describe(
+        "how often the consumer refreshes the cluster's metadata: partitions added to a topic are read from this long after they appear at most",
+      ),
     maxWaitTimeMs: timerMs(0)
       .default(500)
       .describe("how long the broker holds a fetch open waiting for data"),

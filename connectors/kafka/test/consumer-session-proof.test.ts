@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConsumerSession, type KafkaClientFactory } from "../src/consumer-session.js";
 import { ReadPath } from "../src/read-path.js";
 import { kafkaSourceConfig } from "../src/source-config.js";
-import { FakeConsumer } from "./fake-kafka.js";
+import { FakeConsumer, fakeAdmin } from "./fake-kafka.js";
 
 const HEARTBEAT_INTERVAL_MS = 500;
 
@@ -23,7 +23,10 @@ async function connectedSession(): Promise<{ session: ConsumerSession; consumer:
   const logger = pino({ level: "silent" });
   const consumer = new FakeConsumer({ orders: [0] });
   const factory: KafkaClientFactory = () =>
-    ({ consumer: () => consumer }) as unknown as Pick<Kafka, "consumer" | "admin">;
+    ({ consumer: () => consumer, admin: fakeAdmin }) as unknown as Pick<
+      Kafka,
+      "consumer" | "admin"
+    >;
   const readPath = new ReadPath(config, logger, { recordsIn: 0, bytesIn: 0 });
   const session = new ConsumerSession(
     config,

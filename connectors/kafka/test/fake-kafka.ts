@@ -146,6 +146,30 @@ export function fakeFenceClient(): Pick<Kafka, "admin" | "producer"> {
   >;
 }
 
+/** Partitions of every topic of the fake cluster (partitions above were added while it ran). */
+export const FAKE_TOPIC_PARTITIONS = 16;
+
+/**
+ * The admin of a fake cluster whose every topic has `FAKE_TOPIC_PARTITIONS` partitions: what a
+ * source with startFrom "latest" looks up at connect.
+ *
+ * @example
+ * const factory = () => ({ consumer: () => consumer, admin: () => fakeAdmin() });
+ */
+export function fakeAdmin() {
+  const partitions = Array.from({ length: FAKE_TOPIC_PARTITIONS }, (_, partitionId) => ({
+    partitionId,
+  }));
+  return {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    listTopics: async () => [] as string[],
+    fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+      topics: topics.map((name) => ({ name, partitions })),
+    }),
+  };
+}
+
 /**
  * A connected `KafkaSource` over a `FakeConsumer` holding `assignment`; `config` overrides the
  * defaults (brokers, topics and groupId "unit" are filled in); `cluster` runs it in cluster mode.
@@ -170,8 +194,9 @@ export async function fakeKafkaSource(
     },
     "source",
   );
+  const admin = fakeAdmin();
   const factory: KafkaClientFactory = () =>
-    ({ consumer: () => consumer as unknown as Consumer }) as unknown as Pick<
+    ({ consumer: () => consumer as unknown as Consumer, admin: () => admin }) as unknown as Pick<
       Kafka,
       "consumer" | "admin"
     >;

@@ -328,6 +328,45 @@ describe("kafka source", () => {
     expect(final.get(1)).toBe("6");
   });
 
+  it("reads a partition added while it runs from its first record, though it starts new partitions at the latest", async () => {
+    const topic = await newTopic(1);
+    const config = sourceConfig(topic, { startFrom: "latest", metadataMaxAgeMs: 2_000 });
+    const source = createKafkaSource(registry, config);
+    await source.connect(signal());
+    await produceTo(topic, 0, ["p0-a"]);
+    await settleAll((await readAtLeast(source, 1)).results);
+    // Records reach the new partition before the source learns of it at its next metadata
+    // refresh: they came after the job started, and none may be skipped.
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] });
+    // A new producer: kafkajs's producer drops records for a partition its metadata lacks.
+    const late = await connectProducer(kafka);
+    try {
+      await late.send({
+        topic,
+        messages: ["p1-a", "p1-b"].map((value) => ({ value, partition: 1 })),
+      });
+      await until(
+        () => source.assignment().includes(`${topic}-1`),
+        20_000,
+        "the assignment of the added partition",
+      );
+      await late.send({
+        topic,
+        messages: [
+          { value: "p1-c", partition: 1 },
+          { value: "p0-b", partition: 0 },
+        ],
+      });
+    } finally {
+      await late.disconnect();
+    }
+    const { records, results } = await readAtLeast(source, 4);
+    expect(values(records).sort()).toEqual(["p0-b", "p1-a", "p1-b", "p1-c"]);
+    await settleAll(results);
+    const committed = await committedOffsets(admin, config.groupId, topic);
+    expect(committed.get(1)).toBe("3");
+  });
+
   it("fetches a partition that moved away while the source was paused once it comes back", async () => {
     // kafkajs keeps a consumer's pauses across rebalances, of partitions it gave up too.
     const topic = await newTopic(2);
