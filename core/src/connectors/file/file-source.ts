@@ -28,6 +28,7 @@ import {
   splitLines,
   uniqueColumnNames,
 } from "./record-splitting.js";
+import { firstInvalidUtf8Byte } from "./utf8-validity.js";
 
 const FIRST_CHUNK_BYTES = 64 * 1024;
 /** The largest chunk read at once when lines are short and a read asks for many of them. */
@@ -540,10 +541,14 @@ export class FileSource implements Source {
     let problem: string | undefined;
     let value: Uint8Array | undefined;
     const tooLong = bytes.byteLength > this.#config.maxRecordBytes;
+    // JSON and CSV are text: decoding would silently put U+FFFD where invalid bytes are.
+    const invalidByte = tooLong || format === "lines" ? undefined : firstInvalidUtf8Byte(bytes);
     if (tooLong) {
       problem = `is longer than maxRecordBytes (${this.#config.maxRecordBytes}): ${bytes.byteLength} bytes; raise maxRecordBytes if such records are expected`;
     } else if (format === "lines") {
       return bytes;
+    } else if (invalidByte !== undefined) {
+      problem = `is not valid UTF-8: its byte ${invalidByte} (byte ${start + invalidByte} of the file) cannot be read as text; write the file as UTF-8`;
     } else if (decoder.decode(bytes).trim().length === 0) {
       return "skip";
     } else if (format === "jsonl") {
@@ -614,6 +619,13 @@ export class FileSource implements Source {
       const delimiter = this.#config.csv.delimiter;
       const first = splitCsvRecords(chunk.subarray(0, bytesRead), bytesRead >= size, delimiter)[0];
       if (first !== undefined) {
+        const invalidByte = firstInvalidUtf8Byte(first.bytes);
+        if (invalidByte !== undefined) {
+          throw new SluiceError(
+            "SLUICE_INVALID_RECORD",
+            `file source: the header row of "${file.name}" is not valid UTF-8 (byte ${invalidByte} of the file); write the file as UTF-8, or set csv.header: false.`,
+          );
+        }
         const names = first.malformed
           ? undefined
           : parseCsvFields(decoder.decode(first.bytes), delimiter);
