@@ -84,4 +84,46 @@ describe("samples/network-word-count", () => {
     );
     socket.destroy();
   });
+
+  it("prints the README's batch: the words in hash-partition order, then first appearance", async () => {
+    const listening = createServer();
+    server = listening;
+    const connected = once(listening, "connection") as Promise<[Socket]>;
+    listening.listen(0, "127.0.0.1");
+    await once(listening, "listening");
+    const address = listening.address();
+    if (address === null || typeof address === "string") throw new Error("no TCP port");
+
+    sluice = new SluiceProcess([
+      "run",
+      samplePath("network-word-count", "job.ts"),
+      "--set",
+      "job.host=127.0.0.1",
+      "--set",
+      `job.port=${address.port}`,
+    ]);
+    const [socket] = await connected;
+    // One write, so both lines are read at once and land in the same batch.
+    socket.write("to be or not to be\nthat is the question\n");
+    await sluice.waitForStdout((stdout) => stdout.includes('["question",1]'), "the counts");
+    const exit = await sluice.stop();
+    expect(exit.code, sluice.describe()).toBe(0);
+    const block = exit.stdout
+      .split(/^-+\nTime: \d+ ms\n-+\n/m)
+      .find((batch) => batch.includes('["question",1]'));
+    expect(block?.trim().split("\n")).toEqual([
+      '["be",2]',
+      '["not",1]',
+      '["the",1]',
+      '["to",2]',
+      '["or",1]',
+      '["that",1]',
+      '["is",1]',
+      '["question",1]',
+    ]);
+    expect(exit.stderr).toMatch(
+      /^network-word-count: stopped after \d+ batches, 2 records in, 8 out$/m,
+    );
+    socket.destroy();
+  });
 });
