@@ -43,7 +43,10 @@ export function compactHeaders(messages: readonly KafkaMessage[]): (IHeaders | u
     for (const name in headers) {
       const raw = headers[name];
       if (Array.isArray(raw)) {
-        compact[name] = raw.map((value) => (typeof value === "string" ? value : copy(value)));
+        // A header without a value (null) in a name given more than once stays null.
+        compact[name] = raw.map((value) =>
+          typeof value === "string" || isNull(value) ? value : copy(value),
+        );
       } else if (raw !== undefined && raw !== null && typeof raw !== "string") {
         compact[name] = copy(raw);
       } else {
@@ -57,4 +60,10 @@ export function compactHeaders(messages: readonly KafkaMessage[]): (IHeaders | u
 function hasHeaders(headers: IHeaders | undefined): headers is IHeaders {
   for (const _ in headers) return true;
   return false;
+}
+
+// kafkajs decodes a header without a value (Kafka allows it; Java clients write it) as null,
+// which its types leave out.
+function isNull(value: unknown): value is null {
+  return value === null;
 }

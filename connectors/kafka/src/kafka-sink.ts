@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import {
   abortable,
   closeQuietly,
+  InvalidRecordError,
   NotConnectedError,
   type Sink,
   type SinkRecord,
@@ -22,6 +23,7 @@ import { kafkaRefusal } from "./kafka-refusal.js";
 import { isKeyedMapWriter } from "./keyed/map-side-writer.js";
 import { recordBatchGroups, type SizedMessage } from "./record-batch-groups.js";
 import type { KafkaSinkConfig } from "./sink-config.js";
+import { sinkRecordProblem } from "./sink-record-check.js";
 import { attachSink, type ConsumedOffset, linkedSink, linkedSource } from "./transaction-link.js";
 
 /**
@@ -320,6 +322,13 @@ export class KafkaSink implements Sink {
   #messageGroups(records: readonly SinkRecord[], context: WriteBatchContext): Message[][] {
     const { maxRecordBytes } = this.#config;
     const sized = records.map((record, index): SizedMessage => {
+      const problem = sinkRecordProblem(record);
+      if (problem !== undefined) {
+        throw new InvalidRecordError(
+          `Record ${index} of the batch at ${context.batchTime} (partition ${context.partition}) for Kafka topic "${this.#config.topic}" ${problem}.`,
+          { recordIndex: index },
+        );
+      }
       let size = record.value.byteLength + (record.key?.byteLength ?? 0);
       const headers: Record<string, Buffer> = {};
       for (const [name, value] of Object.entries(record.headers ?? {})) {
@@ -327,9 +336,9 @@ export class KafkaSink implements Sink {
         size += Buffer.byteLength(name) + value.byteLength;
       }
       if (size > maxRecordBytes) {
-        throw new SluiceError(
-          "SLUICE_INVALID_RECORD",
+        throw new InvalidRecordError(
           `Record ${index} of the batch at ${context.batchTime} (partition ${context.partition}) takes ${size} bytes (value, key and headers), more than maxRecordBytes (${maxRecordBytes}). Split it, or raise maxRecordBytes together with the topic's max.message.bytes.`,
+          { recordIndex: index },
         );
       }
       const message: Message = {

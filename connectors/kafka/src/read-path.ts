@@ -321,13 +321,18 @@ function pointAtRows(parts: readonly ReadPart[], columns: SourceRecordColumns): 
 
 const encoder = new TextEncoder();
 
-// Kafka allows a header name more than once; like Kafka's lastHeader(), the last value wins.
+// Kafka allows a header name more than once; like Kafka's lastHeader(), the last value wins. A
+// header without a value (null, which kafkajs's types leave out) gives empty bytes, as a
+// tombstone's value does: the header stays, and record headers are always bytes.
 function toHeaders(headers: IHeaders): RecordHeaders {
   const result: Record<string, Uint8Array> = {};
   for (const [name, raw] of Object.entries(headers)) {
-    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    const value: Buffer | string | null | undefined = Array.isArray(raw)
+      ? raw[raw.length - 1]
+      : raw;
     if (value === undefined) continue;
-    result[name] = typeof value === "string" ? encoder.encode(value) : value;
+    result[name] =
+      value === null ? EMPTY : typeof value === "string" ? encoder.encode(value) : value;
   }
   return result;
 }
