@@ -10,12 +10,25 @@ function authenticationFailure(error: unknown): errors.AuthenticationError | und
   );
 }
 
+// The driver refuses a localDataCenter none of the nodes is in with an ArgumentError, inside
+// "no host available" like an unreachable node: retrying never helps.
+function dataCentreMismatch(error: unknown): errors.ArgumentError | undefined {
+  const causes =
+    error instanceof errors.NoHostAvailableError
+      ? Object.values((error.innerErrors ?? {}) as Record<string, unknown>)
+      : [error];
+  return causes.find(
+    (cause): cause is errors.ArgumentError =>
+      cause instanceof errors.ArgumentError && /localDataCenter/.test(cause.message),
+  );
+}
+
 /**
  * Why Cassandra refused a client while connecting or setting up, as a `SLUICE_CONNECTOR_REFUSED`
  * error naming the setting to fix: a failed TLS handshake (`tls.ca`, `tls.servername`, ...), a
- * refused login (`credentials`), or a missing permission (the role, the permission and the
- * resource, as Cassandra names them). Undefined for anything else. Never holds the password:
- * the driver's messages name only the role.
+ * refused login (`credentials`), a data centre no node is in (`localDataCenter`), or a missing
+ * permission (the role, the permission and the resource, as Cassandra names them). Undefined for
+ * anything else. Never holds the password: the driver's messages name only the role.
  *
  * @example
  * throw connectRefusal(error, ["127.0.0.1:9242"], "the sink") ?? unreachable(error);
@@ -33,6 +46,15 @@ export function connectRefusal(
     return new SluiceError(
       "SLUICE_CONNECTOR_REFUSED",
       `${at} refused the login of ${what} (${login.message}). Check "credentials.username" and "credentials.password" ("credentials" is required when the node uses PasswordAuthenticator).`,
+      { cause: error },
+    );
+  }
+  const dataCentre = dataCentreMismatch(error);
+  if (dataCentre !== undefined) {
+    const found = /data centers: \[([^\]]*)\]/.exec(dataCentre.message)?.[1];
+    return new SluiceError(
+      "SLUICE_CONNECTOR_REFUSED",
+      `${at} refused ${what}: no node is in the data centre set as "localDataCenter" (${dataCentre.message}). Set "localDataCenter" to ${found === undefined ? "the data centre of the nodes" : `one of: ${found}`} (as \`nodetool status\` names it).`,
       { cause: error },
     );
   }

@@ -398,6 +398,27 @@ describe("cassandra sink", () => {
     expect((await rows(table, "sensor")).map((row) => row.sensor).sort()).toEqual(["s1", "s2"]);
   });
 
+  it("refuses, without retrying, a localDataCenter no node is in, naming the ones there are", async () => {
+    const table = await newTable("id int PRIMARY KEY");
+    const sink = createCassandraSink(registry, sinkConfig(table, { localDataCenter: "dc9" }));
+    const session = new SinkSession(sink, {
+      backoff: { initialDelayMs: 10, maxDelayMs: 10, multiplier: 1, jitter: 0 },
+      maxAttempts: 3,
+    });
+    const failure = await session.write([json({ id: 1 })], batch(0), signal()).then(
+      () => undefined,
+      (error: unknown) => error as Error & { code?: string },
+    );
+    expect(failure?.code).toBe("SLUICE_CONNECTOR_REFUSED");
+    expect(failure?.message).toContain('Set "localDataCenter" to one of: datacenter1');
+    await expect(
+      checkConnection({ contactPoints: CONTACT_POINTS, localDataCenter: "dc9" }),
+    ).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining('"localDataCenter"'),
+    });
+  });
+
   it("names the address and what to check when no node answers", async () => {
     const closed = "127.0.0.1:19042";
     const sink = createCassandraSink(registry, { ...sinkConfig("t"), contactPoints: [closed] });
