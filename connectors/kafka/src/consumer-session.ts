@@ -98,9 +98,11 @@ export class ConsumerSession {
   /**
    * With `startFrom: "latest"`, the subscribed partitions that existed when the source first
    * connected, and those added since whose start was looked up: any other partition was added
-   * to its topic while the source ran (see `#startAdded`).
+   * to its topic while the source ran (see `#resolveStarts`).
    */
   #knownPartitions: Set<string> | undefined;
+  /** The latest look-up of where newly assigned partitions start (`#resolveStarts`). */
+  #positioning: Promise<void> | undefined;
   #failure: Error | undefined;
   #closed = false;
   /**
@@ -199,6 +201,7 @@ export class ConsumerSession {
   async connect(signal: AbortSignal): Promise<void> {
     if (this.#consumer !== undefined) await this.teardown();
     this.#failure = undefined;
+    this.#positioning = undefined;
     const config = this.#config;
     const kafka = this.#createClient(config, this.#logger);
     this.#kafka = kafka;
@@ -293,6 +296,9 @@ export class ConsumerSession {
     this.#readPath.attach(consumer);
     try {
       await this.#join(consumer, readiness, signal);
+      // Positioned includes partitions whose start had to be looked up.
+      if (this.#positioning !== undefined) await abortable(this.#positioning, signal);
+      if (this.#failure !== undefined) throw this.#failure;
     } catch (error) {
       if (this.#consumer === consumer) {
         this.#consumer = undefined;
@@ -412,24 +418,29 @@ export class ConsumerSession {
     }
   }
 
-  // Partitions added to a topic while the source ran, assigned without a committed offset: with
-  // startFrom "latest" kafkajs would start them at their end when it first fetches them, which
-  // may be well after their first records arrived (it learns of them at its next metadata
-  // refresh). Everything in them came after the source started, so they start at their first
-  // record; held from fetching until then. A partition the group committed (another member had
-  // it first) starts there, as kafkajs does anyway. A failed look-up fails the session: the
-  // partitions stay unknown, so the reconnect looks them up again.
-  async #startAdded(
+  // Partitions assigned without a start offset, where the group has no committed offset either.
+  // kafkajs would start them at their end (startFrom "latest") when it first fetches them:
+  // - a partition added to its topic while the source ran (`added`) is assigned at kafkajs's
+  //   next metadata refresh, possibly well after its first records arrived; everything in it
+  //   came after the source started, so it starts at its first record;
+  // - any other starts at its end, and that start is committed at once: with several members,
+  //   a partition that moves to another one before this source committed anything would
+  //   otherwise start there at its end again, and the records this source fetched and dropped
+  //   with it would be read by nobody.
+  // A partition the group has committed starts there, as kafkajs does anyway. The partitions
+  // are held from fetching until then; a failed look-up fails the session (the partitions stay
+  // unknown, so the reconnect looks them up again).
+  async #resolveStarts(
     consumer: Consumer,
-    added: readonly { key: string; state: PartitionState }[],
+    unresolved: readonly { key: string; state: PartitionState; added: boolean }[],
   ): Promise<void> {
     const kafka = this.#kafka;
-    const keys = added.map(({ key }) => key);
+    const keys = unresolved.map(({ key }) => key);
     if (kafka === undefined) return;
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const topics = [...new Set(added.map(({ state }) => state.topic))];
+      const topics = [...new Set(unresolved.map(({ state }) => state.topic))];
       const committed = new Map<string, string>();
       for (const { topic, partitions } of await admin.fetchOffsets({
         groupId: this.#config.groupId,
@@ -439,29 +450,42 @@ export class ConsumerSession {
           committed.set(partitionKey(topic, partition), offset);
         }
       }
-      const firstOffsets = new Map<string, string>();
+      const ends = new Map<string, { low: string; high: string }>();
       for (const topic of topics) {
-        for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
-          firstOffsets.set(partitionKey(topic, partition), low);
+        for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+          ends.set(partitionKey(topic, partition), { low, high });
         }
       }
       if (this.#consumer !== consumer) return;
-      for (const { key, state } of added) {
+      const starts: { topic: string; partition: number; offset: string }[] = [];
+      for (const { key, state, added } of unresolved) {
         this.#knownPartitions?.add(key);
-        const first = firstOffsets.get(key);
+        const end = ends.get(key);
         const offset = committed.get(key);
-        if (this.#readPath.partitions.get(key) !== state || first === undefined) continue;
+        if (this.#readPath.partitions.get(key) !== state || end === undefined) continue;
         if (offset !== undefined && BigInt(offset) >= 0n) continue;
-        state.nextFetch = BigInt(first);
-        consumer.seek({ topic: state.topic, partition: state.partition, offset: first });
-        this.#logger.info(
-          { partition: key, offset: first },
-          "a partition added while the source ran starts at its first record",
-        );
+        const start = added ? end.low : end.high;
+        state.nextFetch = BigInt(start);
+        consumer.seek({ topic: state.topic, partition: state.partition, offset: start });
+        starts.push({ topic: state.topic, partition: state.partition, offset: start });
+        if (added) {
+          this.#logger.info(
+            { partition: key, offset: start },
+            "a partition added while the source ran starts at its first record",
+          );
+        }
+      }
+      if (starts.length > 0) {
+        await consumer.commitOffsets(starts).catch((error: unknown) => {
+          this.#logger.warn(
+            { err: error, starts },
+            "committing where partitions start failed; a member that takes one over before this source commits it starts at its end",
+          );
+        });
       }
     } catch (error) {
       if (this.#consumer === consumer && !this.#closed) {
-        this.fail(this.#describeFailure(error, "looking up where added partitions start"));
+        this.fail(this.#describeFailure(error, "looking up where partitions start"));
       }
     } finally {
       await closeQuietly(() => admin.disconnect(), CLOSE_TIMEOUT_MS);
@@ -507,7 +531,7 @@ export class ConsumerSession {
         "partition revoked; its unacknowledged records are dropped",
       );
     }
-    const added: { key: string; state: PartitionState }[] = [];
+    const unresolved: { key: string; state: PartitionState; added: boolean }[] = [];
     for (const [key, { topic, partition }] of assigned) {
       let state = partitions.get(key);
       if (state === undefined) {
@@ -517,8 +541,11 @@ export class ConsumerSession {
         if (start !== undefined) {
           this.#startOffsets.delete(key);
           state.nextFetch = start;
+        } else if (this.#knownPartitions !== undefined && !this.#revokeAll) {
+          unresolved.push({ key, state, added: !this.#knownPartitions.has(key) });
         } else if (this.#knownPartitions !== undefined && !this.#knownPartitions.has(key)) {
-          added.push({ key, state });
+          // Cluster mode: only added partitions (its handoff seeks the committed offsets).
+          unresolved.push({ key, state, added: true });
         }
       }
       // Resume exactly after what this source already holds, wherever the group's committed
@@ -532,9 +559,9 @@ export class ConsumerSession {
     this.#startOffsets.clear();
     this.#readPath.attach(consumer);
     this.#readPath.syncPauses();
-    if (added.length > 0) {
-      this.#readPath.hold(added.map(({ key }) => key));
-      void this.#startAdded(consumer, added);
+    if (unresolved.length > 0) {
+      this.#readPath.hold(unresolved.map(({ key }) => key));
+      this.#positioning = this.#resolveStarts(consumer, unresolved);
     }
     this.#logger.info({ partitions: [...assigned.keys()] }, "partitions assigned");
     this.#events.assigned();

@@ -167,6 +167,14 @@ export function fakeAdmin() {
     fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
       topics: topics.map((name) => ({ name, partitions })),
     }),
+    // Nothing committed, every partition empty: partitions start at 0.
+    fetchOffsets: async ({ topics }: { topics: string[] }) =>
+      topics.map((topic) => ({
+        topic,
+        partitions: partitions.map(({ partitionId }) => ({ partition: partitionId, offset: "-1" })),
+      })),
+    fetchTopicOffsets: async () =>
+      partitions.map(({ partitionId }) => ({ partition: partitionId, low: "0", high: "0" })),
   };
 }
 
@@ -190,6 +198,9 @@ export async function fakeKafkaSource(
       topics: Object.keys(assignment),
       groupId: "unit",
       pollTimeoutMs: 10,
+      // Partitions start as the fake delivers them; with "latest" the source would look up and
+      // commit where new partitions start, holding them meanwhile (tested on the broker).
+      startFrom: "earliest",
       ...config,
     },
     "source",

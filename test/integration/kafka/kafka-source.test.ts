@@ -328,6 +328,22 @@ describe("kafka source", () => {
     expect(final.get(1)).toBe("6");
   });
 
+  it("a partition that moves to a new member before any commit starts where the first member started, not at its end", async () => {
+    const topic = await newTopic(2);
+    const config = sourceConfig(topic, { startFrom: "latest" });
+    const first = createKafkaSource(registry, config);
+    await first.connect(signal());
+    await produceTo(topic, 0, ["p0-a"]);
+    await produceTo(topic, 1, ["p1-a"]);
+    // Fetched by the first member, handed out by none, when a second one joins the group.
+    await until(() => first.metrics.bufferedRecords === 2, 20_000, "both records fetched");
+    const second = await secondMember(first, config);
+    const [kept, moved] = await Promise.all([readAtLeast(first, 1), readAtLeast(second, 1)]);
+    expect([...values(kept.records), ...values(moved.records)].sort()).toEqual(["p0-a", "p1-a"]);
+    await settleAll(kept.results);
+    await settleAll(moved.results);
+  });
+
   it("reads a partition added while it runs from its first record, though it starts new partitions at the latest", async () => {
     const topic = await newTopic(1);
     const config = sourceConfig(topic, { startFrom: "latest", metadataMaxAgeMs: 2_000 });
