@@ -92,6 +92,7 @@ describe("mqtt behaviour", () => {
     while (records.length < count) {
       const result = await session.next(signal);
       if (result === undefined) throw new Error("the source ended its input");
+      signal.throwIfAborted(); // a read that keeps coming back empty must not spin forever
       results.push(result);
       records.push(...result.records);
     }
@@ -187,6 +188,32 @@ describe("mqtt behaviour", () => {
       await ackAll(held.results);
       await ackAll(next.results);
       expect(source.metrics.acked).toBe(4);
+      await source.close();
+      expect(await firstAfterRestart(clientId, topic, "probe", 1)).toEqual(["probe"]);
+    });
+
+    it("with cleanStart, drops the earlier run's session on start but keeps its own across a reconnect", async () => {
+      const topic = `sluice/test/${uniqueName("clean")}`;
+      const clientId = sessionId("sluice-clean");
+      const earlier = sourceOf({ clientId, topics: [topic] });
+      await earlier.connect(AbortSignal.timeout(DEADLINE_MS));
+      await earlier.close();
+      await publish(publisher, topic, ["old0", "old1"], 1); // kept for the earlier run's session
+      const source = sourceOf({ clientId, topics: [topic], cleanStart: true });
+      const session = new SourceSession(source, { backoff: FAST_BACKOFF });
+      await session.connect(AbortSignal.timeout(DEADLINE_MS));
+      await publish(publisher, topic, ["c0", "c1"], 1);
+      const held = await readAtLeast(session, 2);
+      expect(values(held.records)).toEqual(["c0", "c1"]);
+      // The connection drops with c0 and c1 unacknowledged; the reconnect resumes the session.
+      await takeOver(clientId);
+      await publish(publisher, topic, ["c2"], 1);
+      const next = await readAtLeast(session, 1);
+      expect(values(next.records)).toEqual(["c2"]);
+      expect(source.metrics).toMatchObject({ connects: 2, sessionsLost: 0, duplicatesDropped: 2 });
+      await ackAll(held.results);
+      await ackAll(next.results);
+      expect(source.metrics.acked).toBe(3);
       await source.close();
       expect(await firstAfterRestart(clientId, topic, "probe", 1)).toEqual(["probe"]);
     });
