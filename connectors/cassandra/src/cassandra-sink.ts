@@ -348,6 +348,15 @@ export class CassandraSink implements Sink {
     await client.metadata.refreshKeyspace(keyspace).catch(() => undefined);
     const metadata = await client.metadata.getTable(keyspace, table);
     if (metadata === null || metadata === undefined) {
+      const keyspaces = Object.keys(client.metadata.keyspaces ?? {});
+      if (!keyspaces.includes(keyspace)) {
+        // Unquoted CQL folds names to lower case: "IoT" created without quotes is "iot".
+        const other = keyspaces.find((name) => name.toLowerCase() === keyspace.toLowerCase());
+        throw new SluiceError(
+          "SLUICE_CONNECTOR_REFUSED",
+          `Cassandra at ${contactPoints.join(", ")} has no keyspace "${keyspace}"${other === undefined ? "" : ` (there is "${other}": names are matched exactly, case included)`}. Set "keyspace" to an existing one, create it, or declare \`schema\` so the sink creates both keyspace and table.`,
+        );
+      }
       throw new SluiceError(
         "SLUICE_CONNECTOR_REFUSED",
         `Cassandra at ${contactPoints.join(", ")} has no table "${keyspace}"."${table}" (names are matched exactly, case included). Create it, or declare \`schema\` so the sink creates it.`,

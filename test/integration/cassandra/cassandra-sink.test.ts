@@ -358,11 +358,21 @@ describe("cassandra sink", () => {
     expect((await rows(table)).map((row) => row.id)).toEqual([2]);
   });
 
-  it("refuses a missing table or an unknown column, naming them", async () => {
+  it("refuses a missing keyspace, a missing table or an unknown column, naming them", async () => {
     const missing = createCassandraSink(registry, sinkConfig("nowhere"));
     await expect(missing.connect(signal())).rejects.toMatchObject({
       code: "SLUICE_CONNECTOR_REFUSED",
       message: expect.stringContaining(`has no table "${keyspace}"."nowhere"`),
+    });
+    const noKeyspace = createCassandraSink(registry, {
+      ...sinkConfig("t"),
+      keyspace: keyspace.toUpperCase(),
+    });
+    await expect(noKeyspace.connect(signal())).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining(
+        `has no keyspace "${keyspace.toUpperCase()}" (there is "${keyspace}": names are matched exactly`,
+      ),
     });
     const table = await newTable("id int PRIMARY KEY");
     const unknown = createCassandraSink(
