@@ -23,7 +23,16 @@ export const kafkaSaslOptions = z.strictObject({
 /** The connection fields the Kafka source and sink share. */
 export const kafkaClientFields = {
   brokers: z
-    .array(z.string().regex(HOST_AND_PORT, 'must be "host:port", e.g. "127.0.0.1:9092"'))
+    .array(
+      z
+        .string()
+        .regex(HOST_AND_PORT, 'must be "host:port", e.g. "127.0.0.1:9092"')
+        // Node refuses any other port deep in kafkajs, which then reads as a broker that is down.
+        .refine(
+          hasValidPort,
+          "must have a port from 1 to 65535 (Kafka listens on 9092 by default)",
+        ),
+    )
     .min(1)
     .describe('bootstrap brokers as "host:port"; the others are found from the cluster metadata'),
   clientId: z
@@ -46,6 +55,11 @@ export const kafkaClientFields = {
     .default(5)
     .describe("how often kafkajs retries a failed request (with backoff) before giving up"),
 };
+
+function hasValidPort(entry: string): boolean {
+  const port = Number(entry.slice(entry.lastIndexOf(":") + 1));
+  return Number.isInteger(port) && port >= 1 && port <= 65_535;
+}
 
 /** The connection part of a parsed config. */
 export interface KafkaClientConfig {

@@ -18,6 +18,21 @@ describe("Kafka source config", () => {
     });
   });
 
+  it("refuses a broker port outside 1 to 65535, naming the entry", () => {
+    for (const broker of ["127.0.0.1:0", "127.0.0.1:99999"]) {
+      expect(() =>
+        validateConfig(kafkaSourceConfig, { ...base, brokers: [broker], topics: ["a"] }, "source"),
+      ).toThrow(/brokers\[0\]: Must have a port from 1 to 65535/);
+    }
+    expect(
+      validateConfig(
+        kafkaSourceConfig,
+        { ...base, brokers: ["[::1]:65535"], topics: ["a"] },
+        "source",
+      ).brokers,
+    ).toEqual(["[::1]:65535"]);
+  });
+
   it("wants exactly one of topics and topicPattern", () => {
     expect(() => validateConfig(kafkaSourceConfig, base, "source")).toThrow(/topics/);
     expect(() =>
