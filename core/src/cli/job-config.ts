@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { describeIssues } from "../connector/config-validation.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
 import {
@@ -169,14 +170,22 @@ export function validateJobConfig(raw: unknown): {
 } {
   const result = jobConfigSchema.safeParse(raw);
   if (result.success) return { config: result.data, problems: [] };
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.flatMap((issue) => {
+    // A misspelt setting is named by itself, with the one meant (or the ones there are).
+    if (issue.code === "unrecognized_keys") {
+      return describeIssues(jobConfigSchema, raw, [issue]).map(
+        ({ path, hint }) =>
+          `${path}: unknown setting. ${hint ?? ""}${issue.path.length === 0 ? " A job's own settings go under job." : ""}`,
+      );
+    }
     const path = issue.path.length === 0 ? "(config)" : issue.path.map(String).join(".");
     const field = issue.path[0];
+    // A custom check's message already says what to write (a duration's, for one).
     const hint =
-      typeof field === "string" && field in jobConfigSchema.shape
+      issue.code !== "custom" && typeof field === "string" && field in jobConfigSchema.shape
         ? jobConfigSchema.shape[field as keyof typeof jobConfigSchema.shape].description
         : undefined;
-    return `${path}: ${issue.message}${hint === undefined ? "" : ` (${hint})`}`;
+    return [`${path}: ${issue.message}${hint === undefined ? "" : ` (${hint})`}`];
   });
   return { config: undefined, problems };
 }

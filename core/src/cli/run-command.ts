@@ -39,9 +39,9 @@ export async function loadValidConfig(flags: {
   const raw = await readJobConfig(flags.config, flags.set);
   const { config, problems } = validateJobConfig(raw);
   if (config === undefined) {
-    const where = flags.config === undefined ? "the settings" : flags.config;
+    const where = flags.config === undefined ? "the --set settings have" : `${flags.config} has`;
     throw new CliError(
-      `${where} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n  ${problems.join("\n  ")}`,
+      `${where} ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n  ${problems.join("\n  ")}`,
       2,
     );
   }
