@@ -61,7 +61,7 @@ export function parseDuration(value: Duration, field: string): number {
     if (match === null) {
       throw new SluiceError(
         "SLUICE_INVALID_DURATION",
-        `${field}: cannot read duration "${value}"; write milliseconds as a number or a string such as "500ms", "2s", "1m" or "1h"`,
+        `${field}: cannot read duration "${value}"${suggestion(value)}: write a number and a unit with no space, such as "500ms", "2s", "1m" or "1h" (in code or a config file, a number of milliseconds works too)`,
       );
     }
     ms = Number(match[1]) * UNIT_MS[match[2] as DurationUnit];
@@ -75,6 +75,17 @@ export function parseDuration(value: Duration, field: string): number {
   // timer limit applies to all of them rather than to whichever callers remember it.
   requireTimerMs(ms, field, value);
   return ms;
+}
+
+/**
+ * The likely meant duration of a string that is not one, as ` (did you mean "500ms"?)`: a whole
+ * number without a unit (as a command line gives `--batch 500`) is milliseconds, and a space
+ * before the unit is dropped; otherwise nothing.
+ */
+function suggestion(value: string): string {
+  const compact = value.replace(/\s+/g, "");
+  const meant = /^\d+$/.test(compact) && Number(compact) > 0 ? `${compact}ms` : compact;
+  return meant !== value && DURATION_PATTERN.test(meant) ? ` (did you mean "${meant}"?)` : "";
 }
 
 /**
