@@ -11,6 +11,7 @@ import type {
   InputExtent,
   OperatorCheckpoint,
 } from "./checkpoint-data.js";
+import { checkpointFolderError } from "./checkpoint-folder-error.js";
 import { CheckpointFolderLock } from "./checkpoint-folder-lock.js";
 import type { CheckpointSettings } from "./checkpoint-options.js";
 import { CheckpointStore, type SkippedCheckpoint } from "./checkpoint-store.js";
@@ -162,7 +163,9 @@ export class CheckpointCoordinator {
   async prepare(): Promise<void> {
     const recovered = this.#recovered;
     const { fs, directory } = this.settings;
-    await fs.mkdir(directory);
+    await fs.mkdir(directory).catch((error: unknown) => {
+      throw checkpointFolderError(directory, error);
+    });
     this.#lock = await CheckpointFolderLock.acquire(directory, {
       appName: this.#job.appName,
       onLost: (error) => this.#takenOver(error),

@@ -1,5 +1,6 @@
 import { SluiceError } from "../errors/sluice-error.js";
 import type { RecoveryCandidates } from "./checkpoint-coordinator.js";
+import { checkpointFolderError } from "./checkpoint-folder-error.js";
 import type { CheckpointOptions } from "./checkpoint-options.js";
 import { resolveCheckpointOptions } from "./checkpoint-options.js";
 import { CheckpointStore } from "./checkpoint-store.js";
@@ -35,7 +36,9 @@ export async function prepareContext<C extends RecoverableContext>(
 ): Promise<PreparedContext<C>> {
   const settings = resolveCheckpointOptions(directory, options);
   const store = new CheckpointStore(directory, { fs: settings.fs, keep: settings.keep });
-  const { intact, skipped } = await store.readIntact();
+  const { intact, skipped } = await store.readIntact().catch((error: unknown) => {
+    throw checkpointFolderError(directory, error);
+  });
   if (intact.length === 0 && skipped.length > 0) {
     throw new SluiceError(
       "SLUICE_CHECKPOINT_CORRUPT",
