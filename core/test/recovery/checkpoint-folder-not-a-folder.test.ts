@@ -30,9 +30,7 @@ const notAFolder = (path: string) => ({
 
 describe("a checkpoint folder that is a file", () => {
   it("is refused by getOrCreate, naming it", async () => {
-    await expect(StreamingContext.getOrCreate(file, build)).rejects.toMatchObject(
-      notAFolder(file),
-    );
+    await expect(StreamingContext.getOrCreate(file, build)).rejects.toMatchObject(notAFolder(file));
   });
 
   it("is refused by getOrCreate when a folder on its path is a file", async () => {
