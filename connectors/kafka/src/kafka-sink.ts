@@ -21,6 +21,7 @@ import {
 } from "./kafka-client.js";
 import { kafkaRefusal } from "./kafka-refusal.js";
 import { isKeyedMapWriter } from "./keyed/map-side-writer.js";
+import { fencedAdvice } from "./producer-fencing.js";
 import { recordBatchGroups, type SizedMessage } from "./record-batch-groups.js";
 import type { KafkaSinkConfig } from "./sink-config.js";
 import { sinkRecordProblem } from "./sink-record-check.js";
@@ -247,7 +248,7 @@ export class KafkaSink implements Sink {
       if (isConnectionProblem(error)) this.#healthy = false;
       throw new SluiceError(
         "SLUICE_CONNECTOR_IO",
-        `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted and the batch fails; its input is processed again (redelivered after the nack, or from the last committed transaction after a restart).`,
+        `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted and the batch fails; its input is processed again (redelivered after the nack, or from the last committed transaction after a restart).${withAdvice(fencedAdvice(error, transactionalId ?? ""))}`,
         { cause: error },
       );
     }
@@ -384,9 +385,10 @@ export class KafkaSink implements Sink {
         { cause: error },
       );
     }
+    const fenced = transactionalId === undefined ? undefined : fencedAdvice(error, transactionalId);
     return new SluiceError(
       doing === "connecting" ? "SLUICE_CONNECTOR_REFUSED" : "SLUICE_CONNECTOR_IO",
-      `Kafka at ${brokers.join(", ")} failed while ${doing} to topic "${topic}": ${rootMessage(error)}. Check the topic, its permissions and the sasl/tls settings.`,
+      `Kafka at ${brokers.join(", ")} failed while ${doing} to topic "${topic}": ${rootMessage(error)}. ${fenced ?? "Check the topic, its permissions and the sasl/tls settings."}`,
       { cause: error },
     );
   }
@@ -435,4 +437,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function withAdvice(advice: string | undefined): string {
+  return advice === undefined ? "" : ` ${advice}`;
 }

@@ -19,6 +19,7 @@ import { createKafkaClient, rootMessage } from "./kafka-client.js";
 import type { KafkaKeyedExchange } from "./keyed/kafka-keyed-exchange.js";
 import { keyedExchangeFor } from "./keyed/source-exchange.js";
 import { PartitionState } from "./partition-state.js";
+import { fencedAdvice } from "./producer-fencing.js";
 import { type ReadLimits, type ReadPart, ReadPath, readLimits } from "./read-path.js";
 import type { KafkaSourceConfig } from "./source-config.js";
 import { parseOffset, parsePartitionKey, partitionKey } from "./topic-partition.js";
@@ -665,9 +666,11 @@ export class KafkaSource implements Source {
       this.#markCommitted(targets);
     } catch (error) {
       this.#counters.commitErrors++;
+      const fenced = fencedAdvice(error, id);
+      const restart = fenced === undefined ? "restart the job" : `${fenced} Then restart the job`;
       this.#linkedFailure = new SluiceError(
         "SLUICE_CONNECTOR_IO",
-        `The Kafka transaction "${id}" committing the offsets of group "${this.#config.groupId}" failed: ${rootMessage(error)}. Its outputs were rolled back; restart the job to resume from the last committed transaction (nothing is lost or duplicated).`,
+        `The Kafka transaction "${id}" committing the offsets of group "${this.#config.groupId}" failed: ${rootMessage(error)}. Its outputs were rolled back; ${restart} to resume from the last committed transaction (nothing is lost or duplicated).`,
         { cause: error },
       );
       this.#fail(this.#linkedFailure);

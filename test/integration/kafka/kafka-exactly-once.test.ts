@@ -301,6 +301,38 @@ describe("kafka exactly once (paired source and sink)", () => {
     await expectAllCommitted(p);
   });
 
+  it("says what to do when another producer with the same transactionalId fenced the pair", async () => {
+    const p = await pipeline(4);
+    const { source, sink } = connectors(p);
+    await source.connect(signal());
+    await sink.connect(signal());
+    const { records, results } = await readAtLeast(source, 2);
+    await writeBatch(sink, records, 1_700_000_001_000);
+    // A second copy of the job starting with the same id fences this one.
+    const other = kafka.producer({
+      transactionalId: p.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await other.connect();
+    try {
+      await (await other.transaction()).abort();
+      await settleBatch(results);
+      await expect(source.read(signal())).rejects.toMatchObject({
+        code: "SLUICE_CONNECTOR_IO",
+        message: expect.stringMatching(
+          new RegExp(
+            `Another producer with transactionalId "${p.transactionalId}" started since this one.*Only one running job may use a transactionalId.*cluster mode`,
+          ),
+        ),
+      });
+    } finally {
+      await other.disconnect();
+    }
+    // Nothing of the fenced transaction is visible.
+    expect(await outputValues(p)).toEqual([]);
+  });
+
   it("fails the source, naming the transactionalId, when no sink of that id is connected", async () => {
     const p = await pipeline(2);
     const { source } = connectors(p);
