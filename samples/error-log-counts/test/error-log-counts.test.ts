@@ -125,6 +125,15 @@ describe("samples/error-log-counts", () => {
     expect(printed).toEqual(expected);
   });
 
+  it("refuses a window that is not a multiple of the batch interval, naming valid values", async () => {
+    const args: ErrorLogArgs = { directory: folder.path, window: "2500ms", slide: "1s" };
+    await expect(
+      createJobContext({ module: JOB, args }, { batchInterval: "1s", clock: new ManualClock(0) }),
+    ).rejects.toThrowError(
+      "the window duration 2500 ms must be a multiple of the parent's slide duration 1000 ms; valid values are 1000 ms, 2000 ms, 3000 ms, ...",
+    );
+  });
+
   it("runs under the CLI in real time: a file's ERROR lines show up in a window, then leave it", async () => {
     const directory = join(folder.path, "logs");
     await mkdir(directory);

@@ -103,4 +103,12 @@ describe("samples/temperature-conversion", () => {
     expect(run.stderr).toContain('celsius "warm", which is not a number');
     expect(run.stderr).toContain("byte 36 of bad.csv");
   });
+
+  it("refuses a misspelt setting before reading anything, naming the field and the one meant", async () => {
+    const run = await runSluice(["run", JOB, "--set", `job.inptu=${folder.path}`]);
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain('inptu: Unknown field. Hint: Did you mean "input"?');
+  });
 });
