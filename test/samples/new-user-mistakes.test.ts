@@ -116,6 +116,22 @@ describe('a TypeScript job in a project that npm init made (no "type": "module")
   });
 });
 
+describe("a connector of Sluice's own that is not installed", () => {
+  it.each([
+    ["kafka", "@sluice/kafka"],
+    ["mqtt", "@sluice/mqtt"],
+    ["rabbitmq", "@sluice/rabbitmq"],
+  ])("ctx.source(%j) names the package to install, %s", (name, packageName) => {
+    const ctx = new StreamingContext({ batchInterval: "1s", clock: new ManualClock(0) });
+    expect(() => ctx.source(name, {})).toThrowError(
+      expect.objectContaining({
+        code: "SLUICE_UNKNOWN_CONNECTOR",
+        message: expect.stringContaining(packageName),
+      }),
+    );
+  });
+});
+
 describe("operations given what they cannot work on", () => {
   it("reduceByKey on records that are not [key, value] pairs fails naming the record", async () => {
     // TypeScript refuses this; a JavaScript job (or a map that returns an object) does not.
