@@ -265,7 +265,8 @@ describe("file source invalid records and the dead letters", () => {
   it('with onInvalidRecord: "deadLetter", refuses to connect when the job has no dead letters', async () => {
     await expect(open({ onInvalidRecord: "deadLetter" })).rejects.toMatchObject({
       code: "SLUICE_INVALID_CONFIG",
-      message: expect.stringContaining("add ctx.deadLetters(...)"),
+      // In the module: a job config file has no dead-letter setting to point at.
+      message: expect.stringContaining("add ctx.deadLetters(...) in the job module"),
     });
   });
 

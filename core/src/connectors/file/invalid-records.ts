@@ -77,7 +77,7 @@ export class InvalidRecords {
     if (this.#policy !== "deadLetter" || this.#deadLetters() !== undefined) return;
     throw new SluiceError(
       "SLUICE_INVALID_CONFIG",
-      'file source: onInvalidRecord is "deadLetter" but the job has no dead-letter sink; add ctx.deadLetters(...) (deadLetters in a job config), or set onInvalidRecord to "skip" or "fail".',
+      'file source: onInvalidRecord is "deadLetter" but the job has no dead-letter sink; add ctx.deadLetters(...) in the job module (a job config file has no dead-letter setting), or set onInvalidRecord to "skip" or "fail".',
     );
   }
 
