@@ -86,6 +86,24 @@ describe("durations written the way a command line or a Spark user writes them",
   });
 });
 
+describe("options and inputs that cannot be what was meant", () => {
+  it("a misspelt StreamingContext option is refused, not ignored (no checkpoint would be written)", () => {
+    // Options often come from a config object, where TypeScript's excess-property check is gone.
+    const options: Record<string, unknown> = { batchInterval: "1s", chekpoint: "/data/job" };
+    expect(() => new StreamingContext(options as never)).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/chekpoint.*checkpoint/) }),
+    );
+  });
+
+  it("queueStream of records instead of batches of records is refused, not cut into letters", () => {
+    // Spark's queueStream takes a queue of RDDs; a flat array of records is the first guess.
+    const ctx = new StreamingContext({ batchInterval: "1s", clock: new ManualClock(0) });
+    expect(() => ctx.queueStream(["hello", "world"] as never)).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/queueStream.*array/) }),
+    );
+  });
+});
+
 describe("job modules that are not jobs", () => {
   it("a module without a default export: sluice check names defineJob", async () => {
     const job = await jobFile("no-job.ts", "export const batch = 1;\n");
