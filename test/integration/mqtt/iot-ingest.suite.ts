@@ -5,8 +5,8 @@
 // payloads that are not readings (not JSON, wrong types, missing fields, empty, huge), the
 // broker restarted mid-run with readings published while the job reconnects, an idle stretch
 // (empty windows write nothing), a burst, then the job stopped while readings come and resumed
-// from its checkpoint. Every reading is counted in exactly one window,
-// every malformed one is a dead letter naming its field, and nothing else is.
+// from its checkpoint. Every reading is counted in exactly one window, every malformed one is a
+// dead letter naming its field, and nothing else is.
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
