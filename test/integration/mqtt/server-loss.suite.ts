@@ -1,8 +1,8 @@
 // The broker is stopped in the middle of a stream and started again. Mosquitto here runs with
-// `persistence false`, so a restart loses every session and message it held: what this shows
-// is that the source reconnects by itself, subscribes again, loses nothing it had received,
-// outputs what is published once the broker is back, and still acknowledges nothing before
-// ack() (checked across a restart of the connector afterwards, which the session survives).
+// `persistence true`, so the session survives the restart: what this shows is that the source
+// reconnects by itself, subscribes again, loses nothing it had received, recognises the
+// in-flight read the broker sends again, outputs what is published once the broker is back, and
+// still acknowledges nothing before ack() (checked across a restart of the connector afterwards).
 import type { MqttClient } from "mqtt";
 import type { SourceRecord } from "sluice";
 import { ConnectorRegistry, SourceSession } from "sluice/advanced";
