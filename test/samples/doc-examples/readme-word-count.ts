@@ -2,7 +2,7 @@
 // `npm run typecheck` compiles it as a user's job would be.
 import { defineJob } from "sluice";
 
-// jobs/word-count.ts — run with: npx sluice run jobs/word-count.ts --batch 1s --master local[2]
+// jobs/word-count.ts — run with: npx sluice run jobs/word-count.ts --batch 1s --master 'local[2]'
 export default defineJob((ctx) => {
   ctx
     .socketTextStream("localhost", 9999) // an input DStream: one batch of lines per interval
