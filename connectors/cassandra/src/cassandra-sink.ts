@@ -103,6 +103,7 @@ export class CassandraSink implements Sink {
   readonly #closeController = new AbortController();
   #writing: Promise<unknown> = Promise.resolve();
   #keyColumns: readonly string[] = [];
+  #partitionKey: readonly string[] = [];
   /** The table's column types, to find the value the driver could not encode. */
   #columnTypes = new Map<string, metadata.DataTypeInfo>();
   readonly #configured: readonly ColumnSource[] | undefined;
@@ -212,6 +213,19 @@ export class CassandraSink implements Sink {
         throw invalidRecord(
           position,
           `has no value for the primary key column "${key}"${source === undefined ? "" : ` (field "${source.path.join(".")}")`}; every row needs its whole primary key.`,
+        );
+      }
+    }
+    // Cassandra refuses an empty partition key of one column ("Key may not be empty") only once
+    // it is sent, and without naming it.
+    const [onlyPartitionKey, ...more] = this.#partitionKey;
+    if (onlyPartitionKey !== undefined && more.length === 0) {
+      const index = columns.findIndex(({ column }) => column === onlyPartitionKey);
+      const value = values[index];
+      if (value === "" || (value instanceof Uint8Array && value.byteLength === 0)) {
+        throw invalidRecord(
+          position,
+          `has an empty value for the partition key column "${onlyPartitionKey}" (field "${columns[index]?.path.join(".") ?? onlyPartitionKey}"); Cassandra refuses an empty partition key: give the field a value.`,
         );
       }
     }
@@ -372,6 +386,7 @@ export class CassandraSink implements Sink {
       );
     }
     this.#columnTypes = new Map(metadata.columns.map((column) => [column.name, column.type]));
+    this.#partitionKey = metadata.partitionKeys.map((column) => column.name);
     this.#keyColumns = [...metadata.partitionKeys, ...metadata.clusteringKeys].map(
       (column) => column.name,
     );

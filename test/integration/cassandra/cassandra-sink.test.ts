@@ -328,6 +328,20 @@ describe("cassandra sink", () => {
       },
       { records: [json({ id: 1, missing: 2 })], says: "was refused by Cassandra" },
     ];
+    const textKeyed = await newTable("sensor text PRIMARY KEY, n int");
+    const textSink = createCassandraSink(registry, sinkConfig(textKeyed));
+    await textSink.connect(signal());
+    await expect(
+      textSink.writeBatch([json({ sensor: "s1", n: 1 }), json({ sensor: "", n: 2 })], batch(7, 3)),
+    ).rejects.toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      recordIndex: 1,
+      message: expect.stringContaining(
+        'Record 1 of the batch at 1700000007000 (partition 3) has an empty value for the partition key column "sensor" (field "sensor")',
+      ),
+    });
+    // Refused before anything of the batch was sent.
+    expect(await rows(textKeyed)).toEqual([]);
     for (const { records, says } of cases) {
       await expect(sink.writeBatch(records, batch(7, 3))).rejects.toMatchObject({
         code: "SLUICE_INVALID_RECORD",
