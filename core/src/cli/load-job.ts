@@ -4,10 +4,12 @@ import { pathToFileURL } from "node:url";
 import { clusterOfRun } from "../cluster/cluster-flag.js";
 import type { StreamingContextOptions } from "../context/context-options.js";
 import { StreamingContext } from "../context/streaming-context.js";
+import { SluiceError } from "../errors/sluice-error.js";
 import { type CreateJobContextHooks, createJobContext } from "../job/create-job-context.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
 import type { JobConfig } from "./job-config.js";
+import { commonJsJobHint } from "./job-module-format.js";
 import type { JobFlags } from "./parse-args.js";
 
 let typeScriptRegistered = false;
@@ -64,9 +66,12 @@ export async function buildJobContext(
       ? await create()
       : await StreamingContext.getOrCreate(options.checkpoint, create);
   } catch (error) {
-    throw new CliError(`the job ${jobFile} failed to build: ${message(error)}`, 1, {
-      cause: error,
-    });
+    const hint = await commonJsJobHint(path, error);
+    const cause =
+      hint === undefined
+        ? error
+        : new SluiceError("SLUICE_JOB_LOAD_FAILED", `${message(error)}\n${hint}`, { cause: error });
+    throw new CliError(`the job ${jobFile} failed to build: ${message(cause)}`, 1, { cause });
   }
 }
 

@@ -3,7 +3,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** The repository root: the CLI runs from here in a checkout. */
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** How the process ended and everything it printed. */
 export interface CliExit {
