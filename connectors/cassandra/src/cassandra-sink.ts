@@ -25,6 +25,7 @@ import {
 } from "./cassandra-client.js";
 import { columnRefusal } from "./column-refusal.js";
 import { connectRefusal } from "./connect-refusal.js";
+import { FirstPositions } from "./first-positions.js";
 import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
 import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
 import { type ExistingColumn, schemaDifferences } from "./schema-check.js";
@@ -103,6 +104,7 @@ export class CassandraSink implements Sink {
   readonly #closeController = new AbortController();
   #writing: Promise<unknown> = Promise.resolve();
   #keyColumns: readonly string[] = [];
+  readonly #firstPositions = new FirstPositions();
   #partitionKey: readonly string[] = [];
   /** The table's column types, to find the value the driver could not encode. */
   #columnTypes = new Map<string, metadata.DataTypeInfo>();
@@ -184,12 +186,13 @@ export class CassandraSink implements Sink {
       throw new NotConnectedError("the Cassandra sink is not connected; call connect() first");
     }
     try {
+      const first = this.#firstPositions.of(records, context);
       const statements = records.map((record, index) =>
-        this.#statement(record, {
-          batchTime: context.batchTime,
-          partition: context.partition,
-          index,
-        }),
+        this.#statement(
+          record,
+          { batchTime: context.batchTime, partition: context.partition, index },
+          first[index] ?? index,
+        ),
       );
       await this.#executeAll(client, statements);
     } catch (error) {
@@ -201,7 +204,8 @@ export class CassandraSink implements Sink {
     for (const record of records) this.#counters.bytesOut += record.value.byteLength;
   }
 
-  #statement(record: SinkRecord, position: RecordPosition): Statement {
+  // `firstIndex`: the record's index in the first write of its batch, for its write timestamp.
+  #statement(record: SinkRecord, position: RecordPosition, firstIndex: number): Statement {
     const row = rowOf(record, position, this.#config.mapRecord);
     const columns = this.#configured ?? columnsOfRow(row, position);
     const values = columns.map(({ path }) => valueAt(row, path));
@@ -238,7 +242,7 @@ export class CassandraSink implements Sink {
       this.#statements.set(signature, cql);
     }
     const params = batchTimestamp
-      ? [...values, types.Long.fromNumber(position.batchTime * 1_000 + position.index)]
+      ? [...values, types.Long.fromNumber(position.batchTime * 1_000 + firstIndex)]
       : values;
     return { position, cql, params, columns };
   }

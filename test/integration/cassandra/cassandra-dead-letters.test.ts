@@ -136,4 +136,49 @@ describe("cassandra sink in a job with dead letters", () => {
     }
     expect(await deadLetters(dead).catch(() => [])).toEqual([]);
   }, 120_000);
+
+  it("keeps the last record of a key when records before it went to the dead letters", async () => {
+    await client.execute(
+      `CREATE TABLE ${keyspace}.latest (sensor text PRIMARY KEY, reading text, n int)`,
+    );
+    const clock = new ManualClock(0);
+    const ctx = new StreamingContext({
+      batchInterval: 1000,
+      clock,
+      appName: "latest",
+      defaultParallelism: 1,
+    });
+    ctx.use(cassandraSink);
+    ctx.deadLetters("file", { directory: join(folder, "dead-latest"), format: "jsonl" });
+    // Three writes start at once: the two bad ones fail while the first record of "k" is
+    // written; the batch is then written again without each bad record in turn.
+    const records = [
+      { sensor: "x0", n: "bad" },
+      { sensor: "x1", n: "bad" },
+      { sensor: "k", reading: "zzz", n: 1 },
+      { sensor: "k", reading: "aaa", n: 2 },
+    ].map((record) => JSON.stringify(record));
+    ctx.queueStream([records]).sink("cassandra", {
+      contactPoints: CONTACT_POINTS,
+      keyspace,
+      table: "latest",
+      concurrency: 3,
+    });
+    await ctx.start();
+    try {
+      clock.advance(1000);
+      await ctx.scope.awaitProcessed(1000);
+      expect(ctx.scope.firstError()).toBeUndefined();
+    } finally {
+      await ctx.stop();
+      await closeConnectorsOf(ctx);
+    }
+    const result = await client.execute(`SELECT sensor, reading, n FROM ${keyspace}.latest`);
+    expect(result.rows.map((row) => [row.get("sensor"), row.get("reading"), row.get("n")])).toEqual(
+      [["k", "aaa", 2]],
+    );
+    // In the order the writes failed, which concurrent writes do not fix.
+    const letters = await deadLetters(join(folder, "dead-latest"));
+    expect(letters.map((letter) => letter.record).sort()).toEqual(records.slice(0, 2));
+  }, 120_000);
 });
