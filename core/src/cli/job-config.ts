@@ -22,7 +22,7 @@ export const jobConfigSchema = z.strictObject({
   appName: z.string().min(1).optional().describe("the job's name in logs and idempotency keys"),
   master: z
     .string()
-    .regex(/^local(\[(\d+|\*)\])?$/)
+    .regex(/^local(\[([1-9]\d*|\*)\])?$/)
     .optional()
     .describe('"local", "local[N]" or "local[*]"'),
   batchInterval: z

@@ -8,7 +8,7 @@ import { SluiceError } from "../errors/sluice-error.js";
 import { type CreateJobContextHooks, createJobContext } from "../job/create-job-context.js";
 import { type Duration, parseDuration } from "../util/duration.js";
 import { CliError } from "./cli-error.js";
-import type { JobConfig } from "./job-config.js";
+import { type JobConfig, jobConfigSchema } from "./job-config.js";
 import { commonJsJobHint } from "./job-module-format.js";
 import type { JobFlags } from "./parse-args.js";
 
@@ -29,6 +29,8 @@ export async function buildJobContext(
   config: JobConfig,
   hooks: CreateJobContextHooks = {},
 ): Promise<StreamingContext> {
+  // Flags first: a typo in one is reported before anything is loaded.
+  const master = masterFlag(flags.master) ?? config.master;
   const path = resolve(jobFile);
   try {
     await access(path);
@@ -46,7 +48,7 @@ export async function buildJobContext(
   const options: StreamingContextOptions = {
     batchInterval: batchIntervalMs(flags.batch ?? config.batchInterval ?? "1s"),
     appName: config.appName ?? defaultAppName(path),
-    ...optional("master", flags.master ?? config.master),
+    ...optional("master", master),
     ...optional("checkpoint", flags.checkpoint ?? config.checkpoint),
     ...optional("cluster", clusterFlag(flags.cluster, config.cluster)),
   };
@@ -90,6 +92,15 @@ function clusterFlag(
   } catch (error) {
     throw new CliError(message(error), 2, { cause: error });
   }
+}
+
+/** `--master`, checked as the config's `master` is: a typo is a usage error naming the flag. */
+function masterFlag(flag: string | undefined): string | undefined {
+  if (flag === undefined || jobConfigSchema.shape.master.safeParse(flag).success) return flag;
+  throw new CliError(
+    `--master takes "local", "local[N]" (N threads, at least 1) or "local[*]" (one per core), got "${flag}"`,
+    2,
+  );
 }
 
 function batchIntervalMs(value: string | number): number {

@@ -2,6 +2,8 @@
 // that is wrong: a misspelt name gets the one meant, a bad duration says once what to write.
 import { describe, expect, it } from "vitest";
 import { validateJobConfig } from "../../src/cli/job-config.js";
+import { main } from "../../src/cli/main.js";
+import { captureIo } from "./capture-io.js";
 
 describe("job config problems", () => {
   it("names a misspelt top-level setting with the one meant", () => {
@@ -30,4 +32,22 @@ describe("job config problems", () => {
     expect(problems[0]).toMatch(/^batchInterval: cannot read duration "2 seconds"/);
     expect(problems[0]?.match(/"500ms"/g)).toHaveLength(1);
   });
+
+  it("refuses local[0] as master: no thread would run the job", () => {
+    expect(validateJobConfig({ master: "local[0]" }).problems).toHaveLength(1);
+    expect(validateJobConfig({ master: "local[12]" }).problems).toEqual([]);
+  });
+});
+
+describe("--master", () => {
+  it.each(["locl[2]", "local[0]", "local[two]"])(
+    "refuses %s as a usage error naming the flag, before loading the job",
+    async (master) => {
+      const io = captureIo();
+      const code = await main(["run", "no-such-job.ts", "--master", master], io);
+      expect(io.err()).toContain(`--master takes "local", "local[N]"`);
+      expect(io.err()).toContain(`got "${master}"`);
+      expect(code).toBe(2);
+    },
+  );
 });
