@@ -4,6 +4,7 @@ import {
   type ResolvedClusterOptions,
   resolveClusterOptions,
 } from "../cluster/cluster-options.js";
+import { isCloseName } from "../connector/edit-distance.js";
 import { hasErrorCode, SluiceError } from "../errors/sluice-error.js";
 import type { ExecutorPool } from "../execution/executor-pool.js";
 import { RateController, type RateControlOptions } from "../flow/rate-controller.js";
@@ -81,6 +82,36 @@ export interface StreamingContextOptions {
   readonly cluster?: ClusterOptions;
 }
 
+/** Every option a context takes, so that a misspelt one is refused instead of ignored. */
+const OPTION_NAMES: Record<keyof StreamingContextOptions, true> = {
+  batchInterval: true,
+  master: true,
+  appName: true,
+  checkpoint: true,
+  checkpointInterval: true,
+  clock: true,
+  kernels: true,
+  defaultParallelism: true,
+  concurrentJobs: true,
+  taskMaxFailures: true,
+  executorPool: true,
+  backpressure: true,
+  ui: true,
+  cluster: true,
+};
+
+// Options often come from a config object or plain JavaScript, where TypeScript's check of
+// excess properties does not reach: `chekpoint` would silently mean no checkpoint at all.
+function unknownOptions(options: object): string[] {
+  const known = Object.keys(OPTION_NAMES);
+  return Object.keys(options)
+    .filter((name) => !Object.hasOwn(OPTION_NAMES, name))
+    .map((name) => {
+      const close = known.find((candidate) => isCloseName(name, candidate));
+      return `unknown option "${name}"${close === undefined ? "" : ` (did you mean "${close}"?)`}; the options are ${known.join(", ")}`;
+    });
+}
+
 /** Options checked and with defaults applied. */
 export interface ResolvedContextOptions {
   readonly batchInterval: number;
@@ -122,6 +153,7 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
       "StreamingContext: expected options such as { batchInterval: '1s' }",
     );
   }
+  problems.push(...unknownOptions(options));
   const batchInterval = attempt(() => parseDuration(options.batchInterval, "batchInterval"), 1);
   // Checked here too (the checkpoint settings read it only with a checkpoint folder) so a bad
   // interval is listed with the other problems, whether or not the job checkpoints.
