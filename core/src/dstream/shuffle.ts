@@ -2,6 +2,7 @@ import { KeyedMap } from "../util/keyed-map.js";
 import { partitionOfKey } from "../util/partition-of-key.js";
 import type { Batch } from "./batch.js";
 import { CombinerTable } from "./combiner-table.js";
+import { notAPair } from "./not-a-pair.js";
 
 /** Spark's `Aggregator`: how values of one key are combined. */
 export interface Aggregator<V, C> {
@@ -32,9 +33,15 @@ export function placeRows<K, V>(
   rows: ReadonlyArray<Pair<K, V>>,
   numPartitions: number,
 ): Pair<K, V>[][] {
-  if (numPartitions === 1) return [rows.slice()];
+  if (numPartitions === 1) {
+    for (const pair of rows) if (!Array.isArray(pair)) throw notAPair(pair, "a shuffle");
+    return [rows.slice()];
+  }
   const out: Pair<K, V>[][] = Array.from({ length: numPartitions }, () => []);
-  for (const pair of rows) (out[partitionOfKey(pair[0], numPartitions)] as Pair<K, V>[]).push(pair);
+  for (const pair of rows) {
+    if (!Array.isArray(pair)) throw notAPair(pair, "a shuffle");
+    (out[partitionOfKey(pair[0], numPartitions)] as Pair<K, V>[]).push(pair);
+  }
   return out;
 }
 
@@ -57,6 +64,7 @@ export function combineMapSide<K, V, C>(
   const { createCombiner, mergeValue } = aggregator;
   for (let i = 0; i < records.length; i++) {
     const pair = records[i] as Pair<K, V>;
+    if (!Array.isArray(pair)) throw notAPair(pair, "combineByKey's map side");
     local.merge(pair[0], pair[1], createCombiner, mergeValue);
   }
   return local.placedRows(numPartitions);

@@ -4,6 +4,7 @@ import { batchOf } from "./columnar-batch.js";
 import { CombinerTable } from "./combiner-table.js";
 import type { DStream } from "./dstream.js";
 import { canFuseThrough, fusedChain } from "./fused-chain.js";
+import { notAPair } from "./not-a-pair.js";
 import { OneParentDStream } from "./one-parent-dstream.js";
 import { feedOf, fuseSteps, type RecordFeed, type RecordStep } from "./record-step.js";
 import { type Aggregator, combineReduceSide, placeRows } from "./shuffle.js";
@@ -56,11 +57,17 @@ export class ShuffledDStream<K, V, C>
       const { createCombiner, mergeValue } = this.aggregator;
       for (let i = 0; i < records.length; i++) {
         const pair = records[i] as readonly [K, V];
+        if (!Array.isArray(pair)) throw notAPair(pair, this.describe());
         combiners.merge(pair[0], pair[1], createCombiner, mergeValue);
       }
       return this.combinedBlocks(combiners, options?.allocate);
     }
     return rowsBlocks(placeRows(records, this.numPartitions), false);
+  }
+
+  // How the errors of a record name this stream.
+  private describe(): string {
+    return `${this.operatorName} (stream ${this.id})`;
   }
 
   /**
@@ -97,7 +104,8 @@ export class ShuffledDStream<K, V, C>
     const push = fuseSteps(
       steps,
       (pair) => {
-        const row = pair as readonly [K, V];
+        if (!Array.isArray(pair)) throw notAPair(pair, this.describe());
+        const row = pair as unknown as readonly [K, V];
         combiners.merge(row[0], row[1], createCombiner, mergeValue);
       },
       tagErrors,
