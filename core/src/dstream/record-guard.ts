@@ -1,4 +1,5 @@
 import { deadLetterOf, recordFailure } from "../recovery/dead-letters.js";
+import { isThenable, promiseResult } from "./promise-result.js";
 import type { RecordFailures } from "./record-failures.js";
 
 /** What a guarded `map` returns for a record that went to the dead-letter sink. */
@@ -13,6 +14,7 @@ export const RECORD_ATTEMPTS = 3;
  * the batch with `SLUICE_RECORD_FAILED`, naming the operation, the batch and the source offset.
  * On an executor thread the dead letter goes back to the driver with the task's result, and
  * without a dead-letter sink the task fails (and is retried as a whole, `taskMaxFailures`).
+ * A Promise as the result (an `async` function) fails the batch with `SLUICE_INVALID_ARGUMENT`.
  *
  * @example
  * const parse = guardRecords(scope.recordFailures, "map", (text: string) => JSON.parse(text), SKIPPED_RECORD);
@@ -23,9 +25,12 @@ export function guardRecords<A, R, S>(
   fn: (record: A) => R,
   skipped: S,
 ): (record: A) => R | S {
+  // The first result that is not a Promise ends the check: one branch per record after it.
+  let checked = false;
   return (record: A): R | S => {
+    let result: R;
     try {
-      return fn(record);
+      result = fn(record);
     } catch (first) {
       let error: unknown = first;
       for (let attempt = 2; attempt <= RECORD_ATTEMPTS; attempt++) {
@@ -45,5 +50,10 @@ export function guardRecords<A, R, S>(
       if (failures.captureInTask(deadLetterOf(record, error, operation, time))) return skipped;
       throw recordFailure(record, error, operation, time, RECORD_ATTEMPTS);
     }
+    if (!checked) {
+      if (isThenable(result)) throw promiseResult(operation);
+      checked = true;
+    }
+    return result;
   };
 }
