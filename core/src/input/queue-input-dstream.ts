@@ -27,7 +27,7 @@ export class QueueInputDStream<T> extends InputDStream<T> {
         `queueStream: the queue must be an array of batches, each an array of records (such as [[1, 2], [3]]); got ${describeValue(queue)}`,
       );
     }
-    queue.forEach((batch, index) => assertBatch(batch, index));
+    for (const [index, batch] of queue.entries()) assertBatch(batch, index);
     if (defaultBatch !== undefined && !Array.isArray(defaultBatch)) {
       throw new SluiceError(
         "SLUICE_INVALID_ARGUMENT",
@@ -39,7 +39,7 @@ export class QueueInputDStream<T> extends InputDStream<T> {
   protected async computeInput(time: number): Promise<Batch<T>> {
     const taken = this.oneAtATime ? this.queue.splice(0, 1) : this.queue.splice(0);
     // Batches pushed while the context runs are checked as they are taken.
-    taken.forEach((batch, index) => assertBatch(batch, index));
+    for (const [index, batch] of taken.entries()) assertBatch(batch, index);
     const numPartitions = this.scope.defaultParallelism;
     if (taken.length === 0) {
       const fallback = this.defaultBatch;
