@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { validateConfig } from "../connector/config-validation.js";
 import type { SinkContext, SourceContext } from "../connector/connector-context.js";
 import { type DependencyContainer, Lifecycle, rootContainer } from "../connector/di.js";
+import { isCloseName } from "../connector/edit-distance.js";
 import type { ConnectorPlugin, SinkPlugin, SourcePlugin } from "../connector/plugin.js";
 import { pluginProblems } from "../connector/plugin.js";
 import { formatConfig } from "../connector/redact.js";
@@ -58,6 +59,14 @@ export interface LoadPluginsOptions {
   /** The folder whose node_modules (and its parents') hold the packages; default process.cwd(). */
   readonly resolveFrom?: string;
 }
+
+/** Connectors of Sluice's own that ship as packages of their own, by connector name. */
+const OWN_CONNECTOR_PACKAGES: Readonly<Record<string, string>> = {
+  kafka: "@sluice/kafka",
+  mqtt: "@sluice/mqtt",
+  rabbitmq: "@sluice/rabbitmq",
+  cassandra: "@sluice/cassandra",
+};
 
 /**
  * The connector plugins and connectors of one StreamingContext, in a tsyringe child container
@@ -308,9 +317,17 @@ export class ConnectorRegistry {
     const plugin = plugins.find((candidate) => candidate.name === name);
     if (plugin !== undefined) return plugin;
     const known = plugins.map((candidate) => `"${candidate.name}"`).join(", ") || "none";
+    const own = OWN_CONNECTOR_PACKAGES[name];
+    const close = plugins.find((candidate) => isCloseName(name, candidate.name));
+    const advice =
+      own !== undefined
+        ? `The ${name} connectors come in their own package: \`npm install ${own}\`, then list "${own}" in the job's \`plugins\` (or pass its plugins to use()).`
+        : close !== undefined
+          ? `Did you mean "${close.name}"?`
+          : "A third-party connector must be installed and listed in `plugins` (or registered with use()).";
     throw new SluiceError(
       "SLUICE_UNKNOWN_CONNECTOR",
-      `No ${kind} connector named "${name}". Registered ${kind}s: ${known}. A third-party connector must be installed and listed in \`plugins\` (or registered with use()).`,
+      `No ${kind} connector named "${name}". Registered ${kind}s: ${known}. ${advice}`,
     );
   }
 
