@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SluiceError } from "../errors/sluice-error.js";
 
 /**
@@ -39,7 +39,10 @@ export interface BootstrapData {
   readonly entry: string;
   /** tsx's ESM API to register, when TypeScript is imported. */
   readonly tsx: string | undefined;
-  /** The tsconfig tsx should resolve paths with (the nearest one above the job module). */
+  /**
+   * The tsconfig tsx should resolve paths with: the nearest one above the job module, or
+   * Sluice's own when it runs from its sources.
+   */
   readonly tsconfig: string | undefined;
 }
 
@@ -62,7 +65,12 @@ export function bootstrapData(jobModules: ReadonlyArray<string>): BootstrapData 
   return {
     entry,
     tsx: tsxEsmApi(),
-    tsconfig: nearestTsconfig(new URL(firstTs ?? import.meta.url)),
+    // Sluice run from its sources (a checkout) compiles them with its own settings
+    // (decorators), as its command line does on the main thread, whatever the job's own say.
+    tsconfig:
+      ownExtension === "ts"
+        ? fileURLToPath(new URL("../../../tsconfig.json", import.meta.url))
+        : nearestTsconfig(new URL(firstTs ?? import.meta.url)),
   };
 }
 
