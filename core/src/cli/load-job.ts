@@ -69,10 +69,16 @@ export async function buildJobContext(
       : await StreamingContext.getOrCreate(options.checkpoint, create);
   } catch (error) {
     const hint = await commonJsJobHint(path, error);
+    // Node's own message then speaks of a require cycle the user never wrote: the hint replaces
+    // it (the original stays the cause).
     const cause =
       hint === undefined
         ? error
-        : new SluiceError("SLUICE_JOB_LOAD_FAILED", `${message(error)}\n${hint}`, { cause: error });
+        : new SluiceError(
+            "SLUICE_JOB_LOAD_FAILED",
+            `could not import the job module ${pathToFileURL(path).href}: ${hint}`,
+            { cause: error },
+          );
     throw new CliError(`the job ${jobFile} failed to build: ${message(cause)}`, 1, { cause });
   }
 }
