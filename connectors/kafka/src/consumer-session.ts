@@ -353,7 +353,15 @@ export class ConsumerSession {
     await abortable(consumer.connect(), signal);
     const topics = config.topics ?? [new RegExp(config.topicPattern ?? "")];
     await abortable(
-      consumer.subscribe({ topics, fromBeginning: config.startFrom === "earliest" }),
+      // kafkajs starts a partition without an offset, and one whose offset is out of range
+      // (records deleted by retention while the job was down or behind), at its beginning or
+      // its end. Outside cluster mode the source positions new partitions itself (startFrom
+      // "latest": `#resolveStarts`), so kafkajs's choice only applies out of range: there the
+      // beginning is where the records not deleted yet start; the end would skip every one.
+      consumer.subscribe({
+        topics,
+        fromBeginning: config.startFrom === "earliest" || !this.#revokeAll,
+      }),
       signal,
     );
     await abortable(

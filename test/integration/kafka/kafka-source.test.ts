@@ -344,6 +344,26 @@ describe("kafka source", () => {
     await settleAll(moved.results);
   });
 
+  it("starts at the first record left when its start offset was deleted by retention, though startFrom is latest", async () => {
+    const topic = await newTopic(1);
+    await produceTo(
+      topic,
+      0,
+      Array.from({ length: 10 }, (_, index) => `r${index}`),
+    );
+    // Retention deleted offsets 0 to 4 while the job was down; it resumes at offset 2.
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "5" }] });
+    const source = createKafkaSource(registry, sourceConfig(topic, { startFrom: "latest" }), {
+      [`${topic}-0`]: "2",
+    });
+    await source.connect(signal());
+    await produceTo(topic, 0, ["after-connect"]);
+    const { records, results } = await readAtLeast(source, 6);
+    expect(values(records)).toEqual(["r5", "r6", "r7", "r8", "r9", "after-connect"]);
+    await settleAll(results);
+  });
+
   it("reads a partition added while it runs from its first record, though it starts new partitions at the latest", async () => {
     const topic = await newTopic(1);
     const config = sourceConfig(topic, { startFrom: "latest", metadataMaxAgeMs: 2_000 });
