@@ -328,6 +328,24 @@ describe("kafka source", () => {
     expect(final.get(1)).toBe("6");
   });
 
+  it("a run stopped before its first commit is resumed from where it started, not at the end", async () => {
+    const topic = await newTopic(2);
+    const config = sourceConfig(topic, { startFrom: "latest" });
+    const first = createKafkaSource(registry, config);
+    await first.connect(signal());
+    await produceTo(topic, 0, ["p0-a"]);
+    await produceTo(topic, 1, ["p1-a"]);
+    // Read but never acknowledged: the run dies (close commits nothing, as a kill does).
+    await readAtLeast(first, 2);
+    await first.close();
+    await produceTo(topic, 1, ["p1-b"]);
+    const next = createKafkaSource(registry, config);
+    await next.connect(signal());
+    const { records, results } = await readAtLeast(next, 3);
+    expect(values(records).sort()).toEqual(["p0-a", "p1-a", "p1-b"]);
+    await settleAll(results);
+  });
+
   it("a partition that moves to a new member before any commit starts where the first member started, not at its end", async () => {
     const topic = await newTopic(2);
     const config = sourceConfig(topic, { startFrom: "latest" });
