@@ -52,7 +52,7 @@ export function reportProblems(report: RecoveryReport): string[] {
   }
   for (const name of report.unrecoverableInputs) {
     lines.push(
-      `input "${name}" cannot replay: records it held in batches after the checkpoint are lost (use a connector source: ctx.source(...))`,
+      `input "${name}" cannot replay: it starts from what the job's create function gives it again, so records it held in batches after the checkpoint are lost, and records of batches the checkpoint covers that the create function queues again are read again (use a connector source: ctx.source(...))`,
     );
   }
   lines.push(...report.replayProblems);
