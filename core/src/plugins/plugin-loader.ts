@@ -40,6 +40,13 @@ export async function importPluginPackage(
       `Plugin package "${name}" is not installed (no node_modules/${name} from ${resolve(resolveFrom)} upward). Install it with \`npm install ${name}\`, or remove it from \`plugins\`.`,
     );
   }
+  if (!existsSync(found.entry)) {
+    // A package of a workspace or a checkout that was never built points at output not there.
+    throw new SluiceError(
+      "SLUICE_PLUGIN_LOAD_FAILED",
+      `Plugin package "${name}" is installed but the file its package.json names to import, ${found.entry}, does not exist: the package is not built. Build it (in an npm workspace: \`npm run build --workspace ${name}\`), or install a published version.`,
+    );
+  }
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(found.entry).href)) as Record<string, unknown>;

@@ -104,6 +104,11 @@ export const plugins = [sourcePlugin, sinkPlugin];`,
     { "index.js": 'throw new Error("REDIS_URL is not set");' },
   );
   await writePackage(
+    "sluice-not-built",
+    { type: "module", exports: { ".": { import: "./dist/index.js" } } },
+    { "src/index.ts": "export {};" },
+  );
+  await writePackage(
     "sluice-no-root-export",
     { exports: { "./extra": "./extra.js" } },
     { "extra.js": "" },
@@ -161,6 +166,15 @@ describe("loading plugins by package name", () => {
     expect(error.code).toBe("SLUICE_PLUGIN_LOAD_FAILED");
     expect(error.message).toContain("REDIS_URL is not set");
     expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it("says a package whose import file does not exist is not built, and how to build it", async () => {
+    const error = await loadError(["sluice-not-built"]);
+    expect(error.code).toBe("SLUICE_PLUGIN_LOAD_FAILED");
+    expect(error.message).toMatch(
+      /sluice-not-built.*dist\/index\.js, does not exist: the package is not built/,
+    );
+    expect(error.message).toContain("npm run build");
   });
 
   it("reports a package without an importable root export", async () => {
