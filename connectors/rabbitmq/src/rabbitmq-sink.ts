@@ -4,10 +4,11 @@ import {
   BackoffError,
   type ConnectionMetrics,
   ConnectionSlot,
+  InvalidRecordError,
   NotConnectedError,
   type Sink,
   type SinkRecord,
-  SluiceError,
+  type SluiceError,
   templateFunction,
   type WriteBatchContext,
   warnAboutTls,
@@ -50,6 +51,19 @@ interface Link {
   readonly lost: Promise<NotConnectedError | SluiceError>;
   /** Called for each message the broker returns as unroutable. */
   onReturn: ((message: Message) => void) | undefined;
+  /** The broker's max message size, when it closed the channel over a message larger. */
+  maxMessageBytes: number | undefined;
+}
+
+/**
+ * The records of one batch (by idempotency key) the broker confirmed. When a record of the
+ * batch was refused, Sluice writes the batch again without it: the records already confirmed
+ * are not published a second time.
+ */
+interface ConfirmedRecords {
+  readonly idempotencyKey: string;
+  /** How many times each record object was confirmed (a batch may hold one object twice). */
+  readonly counts: Map<SinkRecord, number>;
 }
 
 /**
@@ -80,6 +94,9 @@ export class RabbitMqSink implements Sink {
     errors: 0,
   };
   readonly #slot = new ConnectionSlot<Link>("the RabbitMQ sink", this.#counters);
+  #confirmed: ConfirmedRecords | undefined;
+  /** The broker's max message size once a message over it was refused: larger ones are refused here. */
+  #maxMessageBytes: number | undefined;
 
   constructor(
     config: RabbitMqSinkConfig,
@@ -148,6 +165,7 @@ export class RabbitMqSink implements Sink {
         markLost = resolve;
       }),
       onReturn: undefined,
+      maxMessageBytes: undefined,
     };
     const onLost = (error?: Error, refusal?: SluiceError) => {
       if (!link.alive) return;
@@ -168,6 +186,12 @@ export class RabbitMqSink implements Sink {
     let refusal: SluiceError | undefined;
     channel.on("error", (error: Error) => {
       this.#logger.warn({ err: error }, "channel error");
+      // A message over the broker's max_message_size: the record is at fault, not the exchange.
+      const limit = /larger than configured max size (\d+)/.exec(error.message);
+      if (limit !== null) {
+        link.maxMessageBytes = Number(limit[1]);
+        return;
+      }
       const explained = explainChannelError(
         error,
         at,
@@ -205,6 +229,13 @@ export class RabbitMqSink implements Sink {
   ): Promise<void> {
     const { exchange, persistent, mandatory, contentType } = this.#config;
     const keys = records.map((record, index) => this.#keyOf(record, index, context));
+    this.#refuseTooLarge(records, context, this.#maxMessageBytes);
+    if (this.#confirmed?.idempotencyKey !== context.idempotencyKey) {
+      this.#confirmed = { idempotencyKey: context.idempotencyKey, counts: new Map() };
+    }
+    const confirmed = this.#confirmed.counts;
+    // What the broker confirmed in an earlier write of this batch is left out of this one.
+    const skip = new Map(confirmed);
     const returned = new Map<string, string>();
     link.onReturn = (message) => {
       const id = message.properties.messageId;
@@ -218,6 +249,11 @@ export class RabbitMqSink implements Sink {
     let nacked = 0;
     try {
       for (const [index, record] of records.entries()) {
+        const skipped = skip.get(record) ?? 0;
+        if (skipped > 0) {
+          skip.set(record, skipped - 1);
+          continue;
+        }
         const content = Buffer.from(
           record.value.buffer,
           record.value.byteOffset,
@@ -245,6 +281,10 @@ export class RabbitMqSink implements Sink {
           flowing = link.channel.publish(exchange, keys[index] ?? "", content, options, (error) => {
             // amqplib reports a negative confirm as "message nacked", a closed channel otherwise.
             if (error instanceof Error && error.message === "message nacked") nacked++;
+            // A returned message is confirmed too, after its return: it reached no queue.
+            if ((error === null || error === undefined) && !returned.has(options.messageId)) {
+              confirmed.set(record, (confirmed.get(record) ?? 0) + 1);
+            }
             confirm(error);
           });
         } catch (error) {
@@ -265,6 +305,10 @@ export class RabbitMqSink implements Sink {
     } catch (error) {
       // Confirms still pending when the batch failed are of no interest any more.
       for (const pending of confirms) pending.catch(() => undefined);
+      if (link.maxMessageBytes !== undefined) {
+        this.#maxMessageBytes = link.maxMessageBytes;
+        this.#refuseTooLarge(records, context, link.maxMessageBytes);
+      }
       if (!link.alive) throw await link.lost;
       if (nacked > 0) {
         this.#counters.nacked += nacked;
@@ -285,18 +329,37 @@ export class RabbitMqSink implements Sink {
     }
     if (returned.size > 0) {
       this.#counters.returned += returned.size;
-      const first = [...returned.entries()][0];
-      const index = Number(first?.[0].split("/").at(-1));
-      throw new SluiceError(
-        "SLUICE_INVALID_RECORD",
-        `record ${index} of batch ${context.batchTime} (partition ${context.partition}) and ${returned.size - 1} more were returned by RabbitMQ at ${link.broker.label} as unroutable (${first?.[1]}): no queue is bound to exchange "${exchange || "(default)"}" with routing key "${keys[index] ?? ""}". Bind a queue for it, or set mandatory: false to let the broker drop such messages.`,
+      // The lowest index first, so that Sluice diverts the returned records in batch order.
+      const [index, reason] = [...returned.entries()]
+        .map(([id, why]) => [Number(id.split("/").at(-1)), why] as const)
+        .sort((a, b) => a[0] - b[0])[0] ?? [0, "unroutable"];
+      throw new InvalidRecordError(
+        `record ${index} of batch ${context.batchTime} (partition ${context.partition})${returned.size > 1 ? ` and ${returned.size - 1} more were` : " was"} returned by RabbitMQ at ${link.broker.label} as unroutable (${reason}): no queue is bound to exchange "${exchange || "(default)"}" with routing key "${keys[index] ?? ""}". Bind a queue for it, or set mandatory: false to let the broker drop such messages. The other records of the batch were published.`,
+        { recordIndex: index },
       );
     }
+    this.#confirmed = undefined;
     this.#counters.batches++;
     for (const record of records) {
       this.#counters.recordsOut++;
       this.#counters.bytesOut += record.value.byteLength;
     }
+  }
+
+  /** Refuses the first record larger than the broker's max message size, when it is known. */
+  #refuseTooLarge(
+    records: readonly SinkRecord[],
+    context: WriteBatchContext,
+    maxBytes: number | undefined,
+  ): void {
+    if (maxBytes === undefined) return;
+    const index = records.findIndex((record) => record.value.byteLength > maxBytes);
+    const record = records[index];
+    if (record === undefined) return;
+    throw new InvalidRecordError(
+      `record ${index} of batch ${context.batchTime} (partition ${context.partition}) is ${record.value.byteLength} bytes, over the max message size of RabbitMQ at ${this.#slot.link?.broker.label ?? "the broker"} (${maxBytes} bytes, its max_message_size setting): make the record smaller or raise max_message_size.`,
+      { recordIndex: index },
+    );
   }
 
   #keyOf(record: SinkRecord, index: number, context: WriteBatchContext): string {
@@ -334,11 +397,10 @@ function invalidRecord(
   context: WriteBatchContext,
   reason: string,
   cause?: unknown,
-): SluiceError {
-  return new SluiceError(
-    "SLUICE_INVALID_RECORD",
+): InvalidRecordError {
+  return new InvalidRecordError(
     `record ${index} of batch ${context.batchTime} (partition ${context.partition}) has no routing key: ${reason}. Fix the record or the "routingKey" setting; nothing of the batch was published.`,
-    { cause },
+    { recordIndex: index, cause },
   );
 }
 
