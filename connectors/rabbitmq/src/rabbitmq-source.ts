@@ -51,6 +51,11 @@ export interface RabbitMqSourceMetrics extends ConnectionMetrics {
   readonly discardedOnLoss: number;
   /** Consumers cancelled because flow control paused the source (the broker keeps the rest queued). */
   readonly consumerCancels: number;
+  /**
+   * Reads that failed (their messages requeued) since the last acknowledged one: a message that
+   * fails every time is delivered again and again, and this keeps growing.
+   */
+  readonly failedReadsInARow: number;
 }
 
 type Counters = { -readonly [K in keyof RabbitMqSourceMetrics]: number };
@@ -116,6 +121,7 @@ export class RabbitMqSource implements Source {
     staleSettles: 0,
     discardedOnLoss: 0,
     consumerCancels: 0,
+    failedReadsInARow: 0,
     connects: 0,
     connectionLosses: 0,
     errors: 0,
@@ -382,6 +388,7 @@ export class RabbitMqSource implements Source {
   }
 
   #acknowledge(deliveries: readonly Delivery[]): void {
+    if (deliveries.length > 0) this.#counters.failedReadsInARow = 0;
     for (const delivery of deliveries) {
       if (!this.#current(delivery.link)) {
         this.#counters.staleSettles++;
@@ -400,6 +407,7 @@ export class RabbitMqSource implements Source {
   // Requeues the failed messages and, so that they are delivered again before anything newer,
   // the messages received on the same channel and not read yet.
   #requeue(deliveries: readonly Delivery[]): void {
+    if (deliveries.length > 0) this.#warnOfFailures(deliveries.length);
     const link = this.#slot.link;
     const live = deliveries.filter((delivery) => this.#current(delivery.link));
     this.#counters.staleSettles += deliveries.length - live.length;
@@ -418,6 +426,20 @@ export class RabbitMqSource implements Source {
         this.#counters.staleSettles++;
       }
     }
+  }
+
+  /**
+   * A requeued message comes straight back: one the job fails on every time (a poison message)
+   * would loop for ever without a word. Says so on the first failure and at each doubling of
+   * the run (1, 2, 4, 8, ...), so the log stays short however long it lasts.
+   */
+  #warnOfFailures(messages: number): void {
+    const inARow = ++this.#counters.failedReadsInARow;
+    if ((inARow & (inARow - 1)) !== 0) return;
+    this.#logger.warn(
+      { queue: this.#config.queue.name, failedReadsInARow: inARow, requeued: messages },
+      `a batch failed: ${messages} message(s) go back to queue "${this.#config.queue.name}" and are delivered again (${inARow} failed read(s) in a row, none acknowledged since). A message the job fails on every time comes back for ever: send such records to a dead-letter sink (ctx.deadLetters), or use a quorum queue with "x-delivery-limit" in queue.arguments.`,
+    );
   }
 
   #current(link: Link): boolean {
