@@ -15,5 +15,6 @@ await import("./behaviour.suite.js");
 await import("./errors.suite.js");
 await import("./refused-records.suite.js");
 await import("./poison.suite.js");
+await import("./queue-deleted.suite.js");
 await import("./end-to-end.suite.js");
 await import("./server-loss.suite.js");
