@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { closeConnectorsOf, StreamingContext } from "sluice";
-import { ManualClock } from "sluice/testing";
+import { ConnectorRegistry, SinkSession } from "sluice/advanced";
+import { LogCapture, ManualClock } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { rabbitmqSink } from "../../../connectors/rabbitmq/src/index.js";
+import { RabbitMqSink, rabbitmqSink } from "../../../connectors/rabbitmq/src/index.js";
 import { adminConnection, drain, GUEST_URL, rabbitmqctl, uniqueName } from "./broker.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -126,5 +127,41 @@ describe("rabbitmq records the broker refuses", () => {
     expect(new Set(await drain(channel, queue))).toEqual(new Set(small));
     expect(result.letters.map((letter) => letter.record)).toEqual([large]);
     expect(result.letters[0]?.error).toContain("4096");
+  });
+
+  it("fails a write to an exchange deleted under the sink, naming it, without retrying for ever", async () => {
+    const exchange = uniqueName("sluice-gone");
+    const queue = uniqueName("sluice-gone-queue");
+    await channel.assertExchange(exchange, "fanout", { durable: false });
+    await channel.assertQueue(queue, { durable: false });
+    await channel.bindQueue(queue, exchange, "");
+    cleanups.push(() => channel.deleteQueue(queue));
+    const registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(rabbitmqSink);
+    cleanups.push(() => registry.dispose());
+    const sink = registry.createSink("rabbitmq", { url: GUEST_URL, exchange }).connector;
+    if (!(sink instanceof RabbitMqSink)) throw new Error("expected the RabbitMQ sink");
+    const session = new SinkSession(sink, {
+      backoff: { initialDelayMs: 1, maxDelayMs: 5, multiplier: 1, jitter: 0 },
+    });
+    const signal = AbortSignal.timeout(30_000);
+    const batch = (value: string) => [{ value: new TextEncoder().encode(value) }];
+    await session.write(
+      batch("before"),
+      { batchTime: 1000, partition: 0, idempotencyKey: "t/1000/0/0" },
+      signal,
+    );
+    expect(await drain(channel, queue)).toEqual(["before"]);
+
+    await channel.deleteExchange(exchange);
+    const failure = await session
+      .write(
+        batch("after"),
+        { batchTime: 2000, partition: 0, idempotencyKey: "t/2000/0/0" },
+        signal,
+      )
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: "SLUICE_CONNECTOR_REFUSED" });
+    expect((failure as Error).message).toContain(`exchange "${exchange}"`);
+    expect((failure as Error).message).toContain("does not exist");
   });
 });
