@@ -12,6 +12,10 @@ export const connectionFields = {
   url: z
     .string()
     .regex(/^amqps?:\/\//, "must start with amqp:// or amqps://")
+    .superRefine((value, ctx) => {
+      const problem = urlProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    })
     .optional()
     .describe("amqp://user:password@host:5672/vhost (amqps:// for TLS)"),
   hosts: z
@@ -66,3 +70,37 @@ export const requireOneAddress = requireUrlOrHosts({
  * whole source or sink config) allowed and ignored.
  */
 export const connectionConfig = z.object(connectionFields).superRefine(requireOneAddress);
+
+/**
+ * What is wrong with an amqp(s):// url that Node's URL parser or the percent-decoding of its
+ * user, password and vhost would refuse only when connecting; `undefined` when nothing is.
+ * Never quotes the url: it may hold a password.
+ *
+ * @example
+ * urlProblem("amqp://127.0.0.1:99999"); // "is not a valid URL: ..."
+ */
+export function urlProblem(value: string): string | undefined {
+  if (!/^amqps?:\/\//.test(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a valid URL: check the host and that the port is a number from 1 to 65535 (amqp://user:password@host:5672/vhost)";
+  }
+  if (url.port === "0")
+    return "has port 0: give the broker's port, 1 to 65535 (5672, 5671 with TLS)";
+  if (url.hostname === "") return "has no host: amqp://user:password@host:5672/vhost";
+  const parts = [
+    ["user name", url.username],
+    ["password", url.password],
+    ["vhost (the path)", url.pathname.slice(1)],
+  ] as const;
+  for (const [part, text] of parts) {
+    try {
+      decodeURIComponent(text);
+    } catch {
+      return `has a malformed percent-escape in its ${part}: write % as %25, / in a vhost as %2F`;
+    }
+  }
+  return undefined;
+}

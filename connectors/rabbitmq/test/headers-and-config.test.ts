@@ -101,6 +101,30 @@ describe("config", () => {
     );
   });
 
+  it("refuses a url it could not connect with, naming the url field and never the password", () => {
+    const problems = [
+      ["amqp://127.0.0.1:99999", /url: Is not a valid URL: check the host and that the port/],
+      ["amqp://127.0.0.1:0", /url: Has port 0/],
+      [
+        "amqp://app:hunter2@127.0.0.1/orders%zz",
+        /url: Has a malformed percent-escape in its vhost/,
+      ],
+      ["amqp://app:hun%zzter2@127.0.0.1/", /url: Has a malformed percent-escape in its password/],
+    ] as const;
+    for (const [url, expected] of problems) {
+      let error: unknown;
+      try {
+        registry().createSource("rabbitmq", { url, queue: { name: "q" } });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, url).toMatchObject({ code: "SLUICE_INVALID_CONFIG" });
+      expect(String((error as Error).message), url).toMatch(expected);
+      expect(String((error as Error).message), url).not.toContain("hunter2");
+      expect(String((error as Error).message), url).not.toContain("hun%zzter2");
+    }
+  });
+
   it("reports a bad routing key template with the placeholders it knows", () => {
     let error: unknown;
     try {
