@@ -16,5 +16,6 @@ await import("./errors.suite.js");
 await import("./refused-records.suite.js");
 await import("./poison.suite.js");
 await import("./queue-deleted.suite.js");
+await import("./small-prefetch.suite.js");
 await import("./end-to-end.suite.js");
 await import("./server-loss.suite.js");
