@@ -6,6 +6,8 @@
 // progress goes to stdout as lines.
 import { existsSync } from "node:fs";
 import { StreamingContext } from "sluice";
+import { FaultInjectingFileSystem } from "sluice/testing";
+import type { CrashSettings } from "./word-count-settings.js";
 
 /** What the test tells the job. */
 export interface SocketLinesJobSettings {
@@ -17,6 +19,8 @@ export interface SocketLinesJobSettings {
   readonly output: string;
   /** While this file exists, every batch's outputs wait (forever). */
   readonly holdFile: string;
+  /** Kill the job inside a step of its checkpoint or log writes (default: no such crash). */
+  readonly crash?: CrashSettings;
 }
 
 const settings = JSON.parse(process.env.SOCKET_LINES_JOB ?? "{}") as SocketLinesJobSettings;
@@ -39,7 +43,19 @@ function build(): StreamingContext {
   return ctx;
 }
 
-const ctx = await StreamingContext.getOrCreate(settings.checkpoint, build);
+/** The real file system, or one that kills this process right after the step `crash` names. */
+function checkpointFileSystem(): { fileSystem?: FaultInjectingFileSystem } {
+  const crash = settings.crash;
+  if (crash === undefined) return {};
+  const fileSystem = new FaultInjectingFileSystem();
+  fileSystem.crashAfter(crash, () => {
+    process.stdout.write(`crashing after ${crash.step} ${crash.path ?? ""}\n`);
+    process.kill(process.pid, "SIGKILL");
+  });
+  return { fileSystem };
+}
+
+const ctx = await StreamingContext.getOrCreate(settings.checkpoint, build, checkpointFileSystem());
 ctx.stopOnSignals({ timeout: "20s" });
 ctx.addListener({
   // A submitted batch holds lines the job received: they are its batch record's (or log's).
