@@ -164,4 +164,34 @@ describe("rabbitmq records the broker refuses", () => {
     expect((failure as Error).message).toContain(`exchange "${exchange}"`);
     expect((failure as Error).message).toContain("does not exist");
   });
+
+  it("after a negative confirm (a full queue), writes the batch again without the records the broker took", async () => {
+    const queue = uniqueName("sluice-full");
+    await channel.assertQueue(queue, {
+      durable: false,
+      arguments: { "x-max-length": 3, "x-overflow": "reject-publish" },
+    });
+    cleanups.push(() => channel.deleteQueue(queue));
+    const registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(rabbitmqSink);
+    cleanups.push(() => registry.dispose());
+    const sink = registry.createSink("rabbitmq", { url: GUEST_URL, routingKey: queue }).connector;
+    if (!(sink instanceof RabbitMqSink)) throw new Error("expected the RabbitMQ sink");
+    const taken: string[] = [];
+    // Each wait before a retry makes room: a consumer takes what the queue holds.
+    const session = new SinkSession(sink, {
+      delay: async () => {
+        taken.push(...(await drain(channel, queue)));
+      },
+    });
+    const values = ["a", "b", "c", "d", "e"];
+    await session.write(
+      values.map((value) => ({ value: new TextEncoder().encode(value) })),
+      { batchTime: 1000, partition: 0, idempotencyKey: "t/1000/0/0" },
+      AbortSignal.timeout(30_000),
+    );
+    taken.push(...(await drain(channel, queue)));
+    expect(sink.metrics.nacked).toBeGreaterThan(0);
+    // Each exactly once: the three the queue took at first were not published again.
+    expect(taken).toEqual(values);
+  });
 });
