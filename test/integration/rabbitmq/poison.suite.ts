@@ -169,4 +169,57 @@ describe("rabbitmq poison messages", () => {
     await source.close();
     expect(await depth(channel, input)).toBe(0);
   }, 60_000);
+
+  it("with a quorum queue's x-delivery-limit, the broker dead-letters the poison message together with the messages of its batch", async () => {
+    const input = uniqueName("sluice-poison-quorum");
+    const parked = uniqueName("sluice-poison-parked");
+    const output = uniqueName("sluice-poison-quorum-out");
+    await channel.assertQueue(parked, { durable: false });
+    await channel.assertQueue(output, { durable: false });
+    const queueArguments = {
+      "x-queue-type": "quorum",
+      "x-delivery-limit": 2,
+      "x-dead-letter-exchange": "",
+      "x-dead-letter-routing-key": parked,
+    };
+    await channel.assertQueue(input, { durable: true, arguments: queueArguments });
+    cleanups.push(
+      () => channel.deleteQueue(input),
+      () => channel.deleteQueue(parked),
+      () => channel.deleteQueue(output),
+    );
+    const values = ["a", "b", "poison", "c", "d"];
+    await produce(channel, input, values);
+    const ctx = new StreamingContext({ batchInterval: 200 });
+    ctx.use(rabbitmqSource, rabbitmqSink);
+    ctx
+      .source("rabbitmq", {
+        url: GUEST_URL,
+        queue: { name: input, durable: true, arguments: queueArguments },
+      })
+      .map(parse)
+      .sink("rabbitmq", { url: GUEST_URL, routingKey: output });
+    await ctx.start();
+    const dead: string[] = [];
+    const outputs: string[] = [];
+    try {
+      await until(async () => {
+        dead.push(...(await drain(channel, parked)));
+        outputs.push(...(await drain(channel, output)));
+        return dead.length + outputs.length >= values.length;
+      }, "every message to be output or dead-lettered");
+    } finally {
+      await ctx.stop();
+      await closeConnectorsOf(ctx);
+    }
+    // Nothing lost, and the poison message was dead-lettered by the broker; but so were the
+    // messages that shared its failed batches: every nack counted against each of them. (How
+    // many shared it depends on how the deliveries fell into reads: at least one here, as the
+    // five were queued before the job started.)
+    expect(dead).toContain("poison");
+    expect([...dead, ...outputs.map((value) => value.toLowerCase())].sort()).toEqual(
+      [...values].sort(),
+    );
+    expect(dead.length).toBeGreaterThan(1);
+  }, 90_000);
 });
