@@ -64,6 +64,12 @@ interface ConfirmedRecords {
   readonly idempotencyKey: string;
   /** How many times each record object was confirmed (a batch may hold one object twice). */
   readonly counts: Map<SinkRecord, number>;
+  /**
+   * Each record object's positions in the first write of the batch: a record keeps the message
+   * id of its first position when the batch is written again without a record before it, so
+   * that no two messages of the batch ever share an id.
+   */
+  readonly positions: Map<SinkRecord, number[]>;
 }
 
 /**
@@ -231,18 +237,35 @@ export class RabbitMqSink implements Sink {
     const keys = records.map((record, index) => this.#keyOf(record, index, context));
     this.#refuseTooLarge(records, context, this.#maxMessageBytes);
     if (this.#confirmed?.idempotencyKey !== context.idempotencyKey) {
-      this.#confirmed = { idempotencyKey: context.idempotencyKey, counts: new Map() };
+      const positions = new Map<SinkRecord, number[]>();
+      for (const [index, record] of records.entries()) {
+        positions.set(record, [...(positions.get(record) ?? []), index]);
+      }
+      this.#confirmed = { idempotencyKey: context.idempotencyKey, counts: new Map(), positions };
     }
     const confirmed = this.#confirmed.counts;
     // What the broker confirmed in an earlier write of this batch is left out of this one.
     const skip = new Map(confirmed);
-    const returned = new Map<string, string>();
+    const unused = new Map(
+      [...this.#confirmed.positions].map(([record, at]): [SinkRecord, number[]] => [
+        record,
+        [...at],
+      ]),
+    );
+    // Message ids by index in this write, and back: a return names the message by its id.
+    const messageIds = records.map((record, index) => {
+      const position = unused.get(record)?.shift();
+      // A record not in the first write (none is, in practice) gets an id no position takes.
+      return `${context.idempotencyKey}/${position ?? `extra-${index}`}`;
+    });
+    const indexOf = new Map(messageIds.map((id, index) => [id, index]));
+    const returned = new Map<number, string>();
     link.onReturn = (message) => {
-      const id = message.properties.messageId;
-      if (typeof id === "string") {
+      const index = indexOf.get(String(message.properties.messageId));
+      if (index !== undefined) {
         // A returned message's fields carry the broker's reason, which amqplib's types omit.
         const fields = message.fields as { replyCode?: number; replyText?: string };
-        returned.set(id, `${fields.replyCode ?? "?"} ${fields.replyText ?? "unroutable"}`);
+        returned.set(index, `${fields.replyCode ?? "?"} ${fields.replyText ?? "unroutable"}`);
       }
     };
     const confirms: Promise<void>[] = [];
@@ -262,7 +285,7 @@ export class RabbitMqSink implements Sink {
         const options = {
           persistent,
           mandatory,
-          messageId: `${context.idempotencyKey}/${index}`,
+          messageId: messageIds[index] ?? `${context.idempotencyKey}/${index}`,
           headers: amqpHeaders(record.headers),
           ...(record.timestampMs === undefined
             ? {}
@@ -282,7 +305,7 @@ export class RabbitMqSink implements Sink {
             // amqplib reports a negative confirm as "message nacked", a closed channel otherwise.
             if (error instanceof Error && error.message === "message nacked") nacked++;
             // A returned message is confirmed too, after its return: it reached no queue.
-            if ((error === null || error === undefined) && !returned.has(options.messageId)) {
+            if ((error === null || error === undefined) && !returned.has(index)) {
               confirmed.set(record, (confirmed.get(record) ?? 0) + 1);
             }
             confirm(error);
@@ -330,9 +353,10 @@ export class RabbitMqSink implements Sink {
     if (returned.size > 0) {
       this.#counters.returned += returned.size;
       // The lowest index first, so that Sluice diverts the returned records in batch order.
-      const [index, reason] = [...returned.entries()]
-        .map(([id, why]) => [Number(id.split("/").at(-1)), why] as const)
-        .sort((a, b) => a[0] - b[0])[0] ?? [0, "unroutable"];
+      const [index, reason] = [...returned.entries()].sort((a, b) => a[0] - b[0])[0] ?? [
+        0,
+        "unroutable",
+      ];
       throw new InvalidRecordError(
         `record ${index} of batch ${context.batchTime} (partition ${context.partition})${returned.size > 1 ? ` and ${returned.size - 1} more were` : " was"} returned by RabbitMQ at ${link.broker.label} as unroutable (${reason}): no queue is bound to exchange "${exchange || "(default)"}" with routing key "${keys[index] ?? ""}". Bind a queue for it, or set mandatory: false to let the broker drop such messages. The other records of the batch were published.`,
         { recordIndex: index },

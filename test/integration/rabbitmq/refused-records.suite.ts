@@ -194,4 +194,51 @@ describe("rabbitmq records the broker refuses", () => {
     // Each exactly once: the three the queue took at first were not published again.
     expect(taken).toEqual(values);
   });
+
+  it("keeps each record's message id when the batch is written again without a record before it", async () => {
+    const exchange = uniqueName("sluice-ids");
+    const queue = uniqueName("sluice-ids-queue");
+    await channel.assertExchange(exchange, "direct", { durable: false });
+    await channel.assertQueue(queue, { durable: false });
+    await channel.bindQueue(queue, exchange, "good");
+    cleanups.push(
+      () => channel.deleteExchange(exchange),
+      () => channel.deleteQueue(queue),
+    );
+    const registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(rabbitmqSink);
+    cleanups.push(() => registry.dispose());
+    const sink = registry.createSink("rabbitmq", {
+      url: GUEST_URL,
+      exchange,
+      routingKey: "{key}",
+    }).connector;
+    if (!(sink instanceof RabbitMqSink)) throw new Error("expected the RabbitMQ sink");
+    await sink.connect(AbortSignal.timeout(30_000));
+    const encoder = new TextEncoder();
+    const record = (value: string, key: string) => ({
+      value: encoder.encode(value),
+      key: encoder.encode(key),
+    });
+    const records = [record("r0", "good"), record("r1", "later"), record("r2", "later")];
+    const context = { batchTime: 1000, partition: 0, idempotencyKey: "ids/1000/0/0" };
+    // r1 and r2 are unroutable; r1 is named, as Sluice's dead-letter handling would divert it.
+    const refused = await sink.writeBatch(records, context).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "SLUICE_INVALID_RECORD", recordIndex: 1 });
+    // Meanwhile a queue for "later" appears: the batch is written again without r1.
+    await channel.bindQueue(queue, exchange, "later");
+    await sink.writeBatch(
+      [records[0], records[2]].filter((r) => r !== undefined),
+      context,
+    );
+    const ids: Record<string, unknown> = {};
+    for (;;) {
+      const message = await channel.get(queue, { noAck: true });
+      if (message === false) break;
+      ids[message.content.toString()] = message.properties.messageId;
+    }
+    // r0 once (confirmed the first time), r2 with the id of its place in the batch, which no
+    // other record of the batch has.
+    expect(ids).toEqual({ r0: "ids/1000/0/0/0", r2: "ids/1000/0/0/2" });
+    await sink.close();
+  });
 });
