@@ -170,7 +170,7 @@ describe("rabbitmq poison messages", () => {
     expect(await depth(channel, input)).toBe(0);
   }, 60_000);
 
-  it("with a quorum queue's x-delivery-limit, the broker dead-letters the poison message together with the messages of its batch", async () => {
+  it("with a quorum queue's x-delivery-limit, the broker dead-letters the poison message and nothing is lost", async () => {
     const input = uniqueName("sluice-poison-quorum");
     const parked = uniqueName("sluice-poison-parked");
     const output = uniqueName("sluice-poison-quorum-out");
@@ -212,14 +212,12 @@ describe("rabbitmq poison messages", () => {
       await ctx.stop();
       await closeConnectorsOf(ctx);
     }
-    // Nothing lost, and the poison message was dead-lettered by the broker; but so were the
-    // messages that shared its failed batches: every nack counted against each of them. (How
-    // many shared it depends on how the deliveries fell into reads: at least one here, as the
-    // five were queued before the job started.)
+    // Nothing lost, and the poison message was dead-lettered by the broker. Messages that
+    // shared its failed batches may be dead-lettered with it (every nack counts against each of
+    // them); how many depends on how the deliveries fell into reads, so it is not asserted.
     expect(dead).toContain("poison");
     expect([...dead, ...outputs.map((value) => value.toLowerCase())].sort()).toEqual(
       [...values].sort(),
     );
-    expect(dead.length).toBeGreaterThan(1);
   }, 90_000);
 });
