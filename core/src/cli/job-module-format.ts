@@ -22,12 +22,14 @@ export async function commonJsJobHint(
   jobPath: string,
   error: unknown,
 ): Promise<string | undefined> {
-  if (!causedByCommonJsImport(error)) return undefined;
   const extension = extname(jobPath);
   const esmName = `${basename(jobPath, extension)}${extension.includes("t") ? ".mts" : ".mjs"}`;
+  // Whatever Node reports for one (a require cycle, or a module "not in cache"), a .cts or
+  // .cjs job is CommonJS by its name and cannot load as a job.
   if (extension === ".cts" || extension === ".cjs") {
     return `jobs are ES modules, but ${jobPath} is CommonJS by its extension: name it ${esmName}`;
   }
+  if (!causedByCommonJsImport(error)) return undefined;
   const manifest = await nearestPackageJson(dirname(jobPath));
   if (manifest?.type === "module") return undefined;
   const where =

@@ -39,6 +39,20 @@ describe("a job file read as CommonJS", () => {
     expect(exit.code).toBe(command === "check" ? 2 : 1);
   });
 
+  it("names a .cts job as CommonJS by its extension, whatever Node reports", async () => {
+    await writeFile(
+      manifest,
+      `${JSON.stringify({ name: "app", version: "1.0.0", type: "module" })}\n`,
+    );
+    const cts = join(project, "jobs", "lines.cts");
+    await writeFile(cts, JOB);
+    const exit = await new CliProcess(["check", cts]).exited;
+    expect(exit.stderr).toContain(
+      `jobs are ES modules, but ${cts} is CommonJS by its extension: name it lines.mts`,
+    );
+    expect(exit.code).toBe(2);
+  });
+
   it("checks once the package.json says type module, as the hint says", async () => {
     const app = { name: "app", version: "1.0.0", type: "module" };
     await writeFile(manifest, `${JSON.stringify(app)}\n`);
