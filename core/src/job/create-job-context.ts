@@ -7,6 +7,7 @@ import { setUpKeyedPart } from "./cluster-keyed-part.js";
 import { isJobDefinition, type JobDefinition } from "./define-job.js";
 import { findKeyedCut } from "./keyed-cut.js";
 import { registerJobPlugins } from "./register-job-plugins.js";
+import { runJobBuild } from "./run-job-build.js";
 
 /** Where a job is: a module and the export holding its `defineJob` definition. */
 export interface JobReference<Args = unknown> {
@@ -85,7 +86,7 @@ export async function createJobContext<Args>(
   });
   await registerJobPlugins(ctx, exported, module, job.plugins ?? []);
   hooks.beforeBuild?.(ctx);
-  exported.build(ctx, job.args);
+  runJobBuild(exported, ctx, job.args);
   setUpKeyedPart(ctx, options, (taskOptions) => createJobContext(job, taskOptions, hooks));
   return ctx;
 }
@@ -111,7 +112,7 @@ async function hasKeyedPart<Args>(
   try {
     await registerJobPlugins(probe, exported, moduleUrl(job.module), job.plugins ?? []);
     hooks.beforeBuild?.(probe);
-    exported.build(probe, job.args);
+    runJobBuild(exported, probe, job.args);
     return findKeyedCut(probe.scope.graph.outputs) !== undefined;
   } finally {
     await probe.stop();

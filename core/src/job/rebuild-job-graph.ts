@@ -8,6 +8,7 @@ import { ManualClock } from "../scheduler/manual-clock.js";
 import { isJobDefinition } from "./define-job.js";
 import { graphFingerprint } from "./graph-fingerprint.js";
 import { registerJobPlugins } from "./register-job-plugins.js";
+import { runJobBuild } from "./run-job-build.js";
 import { streamsBuildOf } from "./streams-job.js";
 
 type LoadMessage = Extract<ToExecutor, { type: "load" }>;
@@ -53,7 +54,7 @@ export async function rebuildJobGraph(
   if (job.kind === "context") {
     if (!isJobDefinition(exported)) throw notAJob(job.module, job.exportName, "defineJob");
     await registerJobPlugins(ctx, exported, job.module, job.plugins ?? []);
-    exported.build(ctx, job.args);
+    runJobBuild(exported, ctx, job.args);
   } else {
     const build = streamsBuildOf(exported, job.args);
     if (build === undefined) throw notAJob(job.module, job.exportName, "streamsJob");
