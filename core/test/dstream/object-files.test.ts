@@ -1,6 +1,6 @@
 // saveAsObjectFiles writes each batch as prefix-<time>[-writer][.suffix]/part-NNNNN + _SUCCESS
 // (v8-serialized records, framed with lengths and CRC-32s), and readObjectFiles reads one back.
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serialize } from "node:v8";
@@ -10,7 +10,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { batchCompleted } from "../streaming/events.js";
 
 // A write that fails part-way (a full disk), switched on per test.
-const failingWrites = vi.hoisted(() => ({ matching: undefined as RegExp | undefined }));
+// A rename into a given path that fails (a target on another device), likewise.
+const failingWrites = vi.hoisted(() => ({
+  matching: undefined as RegExp | undefined,
+  renamesTo: undefined as RegExp | undefined,
+}));
 vi.mock("node:fs/promises", async (importOriginal) => {
   const actual = await importOriginal<typeof import("node:fs/promises")>();
   const writeFile: typeof actual.writeFile = (file, data, options) =>
@@ -21,7 +25,18 @@ vi.mock("node:fs/promises", async (importOriginal) => {
           }),
         )
       : actual.writeFile(file, data, options);
-  return { ...actual, writeFile };
+  const rename: typeof actual.rename = (from, to) =>
+    failingWrites.renamesTo?.test(String(to)) && String(from).endsWith(".tmp")
+      ? Promise.reject(
+          Object.assign(
+            new Error(`EXDEV: cross-device link not permitted, rename '${String(to)}'`),
+            {
+              code: "EXDEV",
+            },
+          ),
+        )
+      : actual.rename(from, to);
+  return { ...actual, writeFile, rename };
 });
 
 // Each queued record is one partition of its batch, so tests choose the partitions exactly.
@@ -77,6 +92,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   failingWrites.matching = undefined;
+  failingWrites.renamesTo = undefined;
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -153,6 +169,31 @@ describe("saveAsObjectFiles and readObjectFiles", () => {
       ),
     });
     expect(await readdir(dir)).toEqual(["out-1000"]);
+    expect(await readObjectFiles(join(dir, "out-1000"))).toEqual(first.flat());
+  });
+
+  it("a rename into place that fails puts the batch's previous directory back", async () => {
+    const prefix = join(dir, "out");
+    await save({ batches: [first], prefix });
+    failingWrites.renamesTo = /out-1000$/;
+    const error = await saveFailing({ batches: [[["new"]]], prefix });
+    expect(error).toMatchObject({
+      code: "SLUICE_JOB_FAILED",
+      message: expect.stringMatching(/EXDEV/),
+    });
+    expect(await readdir(dir)).toEqual(["out-1000"]);
+    expect(await readObjectFiles(join(dir, "out-1000"))).toEqual(first.flat());
+  });
+
+  it("removes the staging and moved-aside directories a killed writer left for the same batch", async () => {
+    const prefix = join(dir, "out");
+    // What a writer of another process, killed mid-write, leaves beside the target.
+    for (const leftover of [".out-1000.4242.tmp", ".out-1000.4243.old"]) {
+      await mkdir(join(dir, leftover, "nested"), { recursive: true });
+    }
+    await writeFile(join(dir, ".out-2000.4242.tmp"), "another batch's: not touched");
+    await save({ batches: [first], prefix });
+    expect((await readdir(dir)).sort()).toEqual([".out-2000.4242.tmp", "out-1000"]);
     expect(await readObjectFiles(join(dir, "out-1000"))).toEqual(first.flat());
   });
 
