@@ -1,4 +1,5 @@
 import type {
+  Admin,
   Consumer,
   ConsumerCrashEvent,
   ConsumerGroupJoinEvent,
@@ -389,10 +390,7 @@ export class ConsumerSession {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const { topics, topicPattern } = this.#config;
-      const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
-      const names = topics ?? (await admin.listTopics()).filter((name) => pattern?.test(name));
-      for (const topic of names) {
+      for (const topic of await this.#topicNames(admin)) {
         for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(
           topic,
           timeMs,
@@ -406,17 +404,23 @@ export class ConsumerSession {
     }
   }
 
+  // The subscribed topics: `topics`, or those `topicPattern` matches now.
+  async #topicNames(admin: Admin): Promise<readonly string[]> {
+    const { topics, topicPattern } = this.#config;
+    if (topics !== undefined) return topics;
+    const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
+    return (await admin.listTopics()).filter((name) => pattern?.test(name));
+  }
+
   // Every partition of the subscribed topics now, as "<topic>-<partition>".
   async #subscribedPartitions(kafka: Pick<Kafka, "admin">): Promise<Set<string>> {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const { topics, topicPattern } = this.#config;
-      const pattern = topicPattern === undefined ? undefined : new RegExp(topicPattern);
-      const names = topics ?? (await admin.listTopics()).filter((name) => pattern?.test(name));
+      const names = await this.#topicNames(admin);
       const known = new Set<string>();
       if (names.length === 0) return known;
-      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics: names }))
+      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics: [...names] }))
         .topics) {
         for (const { partitionId } of partitions) known.add(partitionKey(name, partitionId));
       }
