@@ -9,6 +9,12 @@ export interface DeadLetter {
   readonly errorCode: string | undefined;
   /** Where the record came from, when the failing operation had the source record itself. */
   readonly source: { readonly partition: string; readonly offset: string } | undefined;
+  /**
+   * Where a sink refused the record: the batch's partition it was written from and its index
+   * among that partition's records, counted in the whole partition even when records refused
+   * before it were left out of the write that refused it.
+   */
+  readonly batchPosition?: { readonly partition: number; readonly index: number };
   /** The record as text (JSON for objects; UTF-8 for a source record's value). */
   readonly record: string;
 }

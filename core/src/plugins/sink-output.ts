@@ -1,4 +1,4 @@
-import { invalidRecordIndex } from "../connector/control-flow.js";
+import { InvalidRecordError, invalidRecordIndex } from "../connector/control-flow.js";
 import type { SinkPlugin } from "../connector/plugin.js";
 import type { SinkRecord } from "../connector/records.js";
 import { withWriter } from "../connector/sink.js";
@@ -61,7 +61,7 @@ export function addSinkOutput<T extends SinkInput>(
         await writeOrDivert(
           scope.recordFailures,
           `sink(${instance.id})`,
-          time,
+          { time, partition },
           records.map(toSinkRecord),
           write,
         );
@@ -75,26 +75,45 @@ export function addSinkOutput<T extends SinkInput>(
 /**
  * Writes the records; when the sink refuses one it names (`InvalidRecordError` with
  * `recordIndex`) and the job has a dead-letter sink, that record goes there and the others are
- * written again.
+ * written again. The sink counts `recordIndex` in the write it refused, which after a diversion
+ * lacks the records refused before; each dead letter gets the record's index in the whole
+ * partition (`batchPosition`), and its error says so when the two differ.
+ *
+ * @example
+ * await writeOrDivert(failures, "sink(sink:file#1)", { time: 3000, partition: 0 }, records, write);
  */
 async function writeOrDivert(
   failures: RecordFailures,
   operation: string,
-  time: number,
-  records: SinkRecord[],
+  batch: { readonly time: number; readonly partition: number },
+  records: readonly SinkRecord[],
   write: (records: readonly SinkRecord[]) => Promise<void>,
 ): Promise<void> {
-  let pending = records;
+  let pending = records.map((record, index) => ({ record, index }));
   for (;;) {
     try {
-      await write(pending);
+      await write(pending.map((entry) => entry.record));
       return;
     } catch (error) {
-      const index = invalidRecordIndex(error);
+      const refusedAt = invalidRecordIndex(error);
+      const refused = refusedAt === undefined ? undefined : pending[refusedAt];
       const deadLetters = failures.activeDeadLetters();
-      if (index === undefined || deadLetters === undefined || index >= pending.length) throw error;
-      deadLetters.capture(deadLetterOf(pending[index], error, operation, time));
-      pending = pending.filter((_, position) => position !== index);
+      if (refusedAt === undefined || refused === undefined || deadLetters === undefined) {
+        throw error;
+      }
+      const left = records.length - pending.length;
+      const cause =
+        refusedAt === refused.index
+          ? error
+          : new InvalidRecordError(
+              `${error instanceof Error ? error.message : String(error)} (the sink counted in a write that left out the ${left} record${left === 1 ? "" : "s"} it refused before; in the batch it is record ${refused.index} of partition ${batch.partition})`,
+              { recordIndex: refused.index, cause: error },
+            );
+      deadLetters.capture({
+        ...deadLetterOf(refused.record, cause, operation, batch.time),
+        batchPosition: { partition: batch.partition, index: refused.index },
+      });
+      pending = pending.filter((entry) => entry !== refused);
     }
   }
 }

@@ -162,6 +162,7 @@ describe("a record a sink refuses", () => {
         operation: "sink(sink:file#2)", // the dead-letter sink is file#1
         error: expect.stringContaining("is not JSON"),
         errorCode: "SLUICE_INVALID_RECORD",
+        batchPosition: { partition: 0, index: 1 },
         record: "not json",
       },
     ]);
