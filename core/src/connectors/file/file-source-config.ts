@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Duration, parseDuration } from "../../util/duration.js";
 
 /** The longest fixed-length binary record (`recordLength`): one record is one read of the file. */
 export const MAX_RECORD_LENGTH = 16 * 1024 * 1024;
@@ -58,12 +59,13 @@ export const fileSourceConfig = z
       .describe(
         "a file name (such as _DONE) whose arrival ends the input once every other file is read",
       ),
-    pollIntervalMs: z
-      .int()
-      .min(10)
-      .max(600_000)
-      .default(1_000)
-      .describe("how often the folder is listed when no change notification arrives"),
+    // prefault, not default: the default goes through the parsing as given values do, and stays
+    // visible in the input schema `sluice connectors` lists.
+    pollIntervalMs: durationMs("pollIntervalMs", { min: 10, max: 600_000 })
+      .prefault(1_000)
+      .describe(
+        'how often the folder is listed when no change notification arrives: milliseconds or a duration such as "1s" (10 ms to 10 minutes)',
+      ),
     maxRecordsPerRead: z.int().min(1).default(1_000).describe("at most this many records per read"),
     maxRecordBytes: z
       .int()
@@ -97,3 +99,44 @@ export const fileSourceConfig = z
 
 /** The parsed config of the `file` source. */
 export type FileSourceConfig = z.output<typeof fileSourceConfig>;
+
+/**
+ * A config field of milliseconds that also takes a duration string, as `batchInterval` and
+ * windows do (`"1s"`, `"500ms"`, `"2m"`): a string is read by `parseDuration`; the result must
+ * be whole milliseconds from `min` to `max`, or the issue names the range and an example.
+ *
+ * @example
+ * z.strictObject({ pollIntervalMs: durationMs("pollIntervalMs", { min: 10, max: 600_000 }) });
+ */
+function durationMs(field: string, range: { readonly min: number; readonly max: number }) {
+  const allowed = `whole milliseconds from ${range.min} to ${range.max}, or a duration such as "1s" or "500ms"`;
+  return z
+    .union([z.number(), z.string()], { error: `expected ${allowed}` })
+    .transform((value, context) => {
+      let ms = value;
+      if (typeof value === "string") {
+        try {
+          ms = parseDuration(value as Duration, field);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          // An unreadable string gets parseDuration's advice ("did you mean ..."), without the
+          // field name the config error shows already; a readable one out of range the range.
+          context.addIssue({
+            code: "custom",
+            message: message.includes("cannot read duration")
+              ? message.slice(message.indexOf("cannot read duration"))
+              : `must be ${allowed}`,
+          });
+          return z.NEVER;
+        }
+      }
+      if (!Number.isInteger(ms) || (ms as number) < range.min || (ms as number) > range.max) {
+        context.addIssue({
+          code: "custom",
+          message: `must be ${allowed}${typeof value === "string" ? ` (it is ${ms} ms)` : ""}`,
+        });
+        return z.NEVER;
+      }
+      return ms as number;
+    });
+}
