@@ -15,6 +15,7 @@ import {
 } from "sluice/connector";
 import { ClusterFence } from "./cluster-fence.js";
 import { ConsumerSession, type KafkaClientFactory } from "./consumer-session.js";
+import { checkpointAhead, groupCommits, topicsOf } from "./group-commits.js";
 import { createKafkaClient, rootMessage } from "./kafka-client.js";
 import type { KafkaKeyedExchange } from "./keyed/kafka-keyed-exchange.js";
 import { keyedExchangeFor } from "./keyed/source-exchange.js";
@@ -103,6 +104,7 @@ type Counters = {
  */
 export class KafkaSource implements Source {
   readonly #config: KafkaSourceConfig;
+  readonly #createClient: KafkaClientFactory;
   readonly #logger: Logger;
   readonly #startOffsets = new Map<string, bigint>();
   readonly #wakeup = new Wakeup();
@@ -180,6 +182,7 @@ export class KafkaSource implements Source {
             `${config.groupId}.sluice-fence`,
           );
     this.#config = config;
+    this.#createClient = createClient;
     this.#logger = logger;
     warnAboutTls(config.tls, logger, "Kafka source");
     this.#keyed =
@@ -264,6 +267,24 @@ export class KafkaSource implements Source {
     return this.#keyed === undefined
       ? `the Kafka sink with transactionalId "${id}"`
       : `the keyed exchange written in transaction "${id}"`;
+  }
+
+  /**
+   * Paired with a sink by `transactionalId` (outside cluster mode), this source resumes from the
+   * group's last committed transaction: says why a checkpoint that saved `offsets` must not be
+   * restored — it used records that transaction does not cover (the run stopped between the
+   * checkpoint and the commit), which would be read and counted again.
+   *
+   * @example
+   * await source.checkpointAheadOfCommit(new Map([["orders-0", "1200"]]));
+   * // 'partition orders-0: the checkpoint used records up to offset 1200, group "job" committed up to 1100'
+   */
+  async checkpointAheadOfCommit(offsets: ReadonlyMap<string, string>): Promise<string | undefined> {
+    const { transactionalId, groupId } = this.#config;
+    if (transactionalId === undefined || this.#cluster !== undefined) return undefined;
+    const kafka = this.#createClient(this.#config, this.#logger);
+    const committed = await groupCommits(kafka, groupId, topicsOf(offsets.keys()));
+    return checkpointAhead(offsets, committed, groupId);
   }
 
   /**

@@ -148,6 +148,15 @@ export interface Source {
    * them. Optional; a rejection is logged.
    */
   checkpointed?(): void | Promise<void>;
+  /**
+   * Sources whose own commit decides where they resume (a Kafka source paired with its sink,
+   * which ignores `seek`): why a checkpoint that saved `offsets` for this source must not be
+   * restored — it holds records past the source's last commit (the run stopped between writing
+   * the checkpoint and committing), which the source will read again — or `undefined` when it
+   * may. A job recovering restores the newest kept checkpoint every such source accepts and
+   * runs the batches after it again. Called before `connect`, newest checkpoint first.
+   */
+  checkpointAheadOfCommit?(offsets: ReadonlyMap<string, string>): Promise<string | undefined>;
 }
 
 /**

@@ -39,6 +39,7 @@ import {
   type CheckpointSettings,
   resolveCheckpointOptions,
 } from "../recovery/checkpoint-options.js";
+import { dropCheckpointsAheadOfCommits } from "../recovery/commit-screen.js";
 import { type DeadLetterOptions, DeadLetterOutput } from "../recovery/dead-letters.js";
 import { prepareContext } from "../recovery/get-or-create.js";
 import type { RecoveryReport } from "../recovery/recovery-report.js";
@@ -176,8 +177,15 @@ export class StreamingContext {
     create: () => StreamingContext | Promise<StreamingContext>,
     options?: CheckpointOptions,
   ): Promise<StreamingContext> {
-    return prepareContext(directory, create, options).then(({ context, recovered }) => {
-      context.recovered = recovered;
+    return prepareContext(directory, create, options).then(async ({ context, recovered }) => {
+      context.recovered =
+        recovered === undefined
+          ? undefined
+          : await dropCheckpointsAheadOfCommits(
+              recovered,
+              context.graph.inputs,
+              connectorsOf(context).logger,
+            );
       return context;
     });
   }
@@ -927,6 +935,9 @@ export class StreamingContext {
       await this.progress.until(() => this.scheduler.isIdle());
     } else {
       this.stopStep = "finishing the batch in progress";
+      // A sink reconnecting or retrying in the batch in progress gives up instead of waiting for
+      // its server: the batch fails, and nothing of it is acknowledged or checkpointed.
+      this.scope.connectors.endRetries();
       await this.generator.stop();
       this.scheduler.cancelQueued();
       await this.progress.until(() => this.scheduler.isIdle());

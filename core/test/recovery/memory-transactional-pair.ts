@@ -181,6 +181,13 @@ export class MemoryPairedSource implements Source {
     return "the in-memory paired sink";
   }
 
+  /** Like Kafka's paired source: a checkpoint past the committed offset must not be restored. */
+  async checkpointAheadOfCommit(offsets: ReadonlyMap<string, string>): Promise<string | undefined> {
+    const offset = Number(offsets.get("p0") ?? 0);
+    const committed = this.#pair.committedOffset;
+    return offset > committed ? `p0 at ${offset}, committed ${committed}` : undefined;
+  }
+
   /** A checkpoint covers every output written: the open transaction commits now. */
   checkpointed(): void {
     if (this.#dead) return;
