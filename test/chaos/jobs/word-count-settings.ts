@@ -9,6 +9,8 @@ export type SourceSettings =
       readonly brokers: readonly string[];
       readonly topic: string;
       readonly groupId: string;
+      /** Pairs the source with the Kafka output of the same id (exactly once). */
+      readonly transactionalId?: string;
     }
   | { readonly kind: "rabbitmq"; readonly url: string; readonly queue: string }
   | {
@@ -18,9 +20,15 @@ export type SourceSettings =
       readonly topic: string;
     };
 
-/** Where one output goes: a file folder, or a Cassandra table. */
+/** Where one output goes: a file folder, a Cassandra table, or a Kafka topic. */
 export type OutputTarget =
   | { readonly kind: "file"; readonly directory: string }
+  | {
+      readonly kind: "kafka";
+      readonly brokers: readonly string[];
+      readonly topic: string;
+      readonly transactionalId?: string;
+    }
   | {
       readonly kind: "cassandra";
       readonly contactPoints: readonly string[];
@@ -37,6 +45,11 @@ export interface CrashSettings {
   readonly path?: string;
   readonly occurrence?: number;
   readonly after?: { readonly step: FileStep; readonly path?: string };
+  /**
+   * Counting starts only once a batch with records has started (its checkpoint then covers
+   * records: with a source paired with its sink, a crash after it is ahead of the commit).
+   */
+  readonly onceRecordsFlow?: boolean;
 }
 
 /** What the chaos test tells the job (as JSON in CHAOS_JOB). */

@@ -87,6 +87,9 @@ async function lines(ctx: StreamingContext): Promise<DStream<SourceRecord>> {
           brokers: source.brokers,
           topics: [source.topic],
           groupId: source.groupId,
+          ...(source.transactionalId === undefined
+            ? {}
+            : { transactionalId: source.transactionalId }),
           startFrom: "earliest",
           pollTimeoutMs: 100,
           maxWaitTimeMs: 100,
@@ -135,6 +138,21 @@ async function write(
       rows.sink("file", { directory: target.directory, prefix: name, format: "jsonl" }, { id });
       continue;
     }
+    if (target.kind === "kafka") {
+      ctx.use(plugin(await connector("kafka"), "kafkaSink"));
+      rows.sink(
+        "kafka",
+        {
+          brokers: target.brokers,
+          topic: target.topic,
+          ...(target.transactionalId === undefined
+            ? {}
+            : { transactionalId: target.transactionalId }),
+        },
+        { id },
+      );
+      continue;
+    }
     ctx.use(plugin(await connector("cassandra"), "cassandraSink"));
     // Counts and windows are keyed by batch time and word (a replay overwrites its own rows);
     // totals by word (each batch upserts every word's running total).
@@ -179,19 +197,34 @@ function plugin(module: Record<string, ConnectorPlugin>, name: string): Connecto
   return found;
 }
 
-/** The real file system, or one that kills this process right after the step `crash` names. */
-function checkpointFileSystem(): { fileSystem?: FaultInjectingFileSystem } {
+/**
+ * The real file system, or one that kills this process right after the step `crash` names;
+ * with `onceRecordsFlow`, `arm` starts the counting.
+ */
+function checkpointFileSystem(): { fileSystem?: FaultInjectingFileSystem; arm: () => void } {
   const crash = settings.crash;
-  if (crash === undefined) return {};
+  if (crash === undefined) return { arm: () => undefined };
   const fileSystem = new FaultInjectingFileSystem();
-  fileSystem.crashAfter(crash, () => {
-    process.stdout.write(`crashing after ${crash.step} ${crash.path ?? ""}\n`);
-    process.kill(process.pid, "SIGKILL");
-  });
-  return { fileSystem };
+  let armed = false;
+  const arm = () => {
+    if (armed) return;
+    armed = true;
+    fileSystem.crashAfter(crash, () => {
+      process.stdout.write(`crashing after ${crash.step} ${crash.path ?? ""}\n`);
+      process.kill(process.pid, "SIGKILL");
+    });
+  };
+  if (crash.onceRecordsFlow !== true) arm();
+  return { fileSystem, arm };
 }
 
-const ctx = await StreamingContext.getOrCreate(settings.checkpoint, build, checkpointFileSystem());
+const { arm, ...checkpointOptions } = checkpointFileSystem();
+const ctx = await StreamingContext.getOrCreate(settings.checkpoint, build, checkpointOptions);
+ctx.addListener({
+  onBatchStarted: (info) => {
+    if (info.numRecords > 0) arm();
+  },
+});
 ctx.stopOnSignals({ timeout: "20s" });
 ctx.addListener({
   onBatchCompleted: (info) => process.stdout.write(`batch ${info.batchTime} ${info.numRecords}\n`),
