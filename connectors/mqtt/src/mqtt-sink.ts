@@ -23,7 +23,7 @@ import {
 } from "./connect.js";
 import { userProperties } from "./headers.js";
 import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
-import { topicNameProblem } from "./topics.js";
+import { isFixedTopic, topicNameProblem } from "./topics.js";
 
 /** The sink's counters; read them with `sink.metrics`. */
 export interface MqttSinkMetrics extends ConnectionMetrics {
@@ -52,10 +52,38 @@ interface Outgoing {
 }
 
 /**
+ * The records of a batch the broker confirmed, by object (a batch may hold one object twice),
+ * while the batch is not yet written: when a record was refused, Sluice writes the batch again
+ * without it, and what the broker already took is not published a second time.
+ */
+interface ConfirmedRecords {
+  readonly idempotencyKey: string;
+  readonly counts: Map<SinkRecord, number>;
+}
+
+/**
+ * PUBACK/PUBREC reason codes that refuse one message for what it is: its topic name (0x90), its
+ * size (0x95) or its payload against its format indicator (0x99). Not authorized (0x87) is one
+ * too when the topic comes from the record (see `#refusesRecord`).
+ */
+const RECORD_REFUSALS: ReadonlyMap<number, string> = new Map([
+  [0x90, "the broker does not accept the topic name"],
+  [
+    0x95,
+    "the message is larger than the broker takes (Mosquitto: message_size_limit or max_packet_size); make the record smaller or raise the limit",
+  ],
+  [0x99, "the payload does not match its payload format indicator"],
+]);
+const NOT_AUTHORIZED = 0x87;
+
+/**
  * Publishes records to MQTT topics built from each record (a template such as
  * `"sensors/{key}/out"`, or a function), at a configured QoS, optionally retained. At QoS 1/2 a
  * batch resolves only once the broker acknowledged every message; a lost connection rejects it
- * with `NotConnectedError` and Sluice reconnects and publishes the batch again.
+ * with `NotConnectedError` and Sluice reconnects and writes the batch again, of which the sink
+ * publishes what the broker has not confirmed. A message the broker refuses for what it is
+ * (reason 0x90, 0x95, 0x99, or 0x87 for a topic built from the record) is an `InvalidRecordError`
+ * with the record's index.
  *
  * @example
  * const sink = new MqttSink(config, logger);
@@ -77,6 +105,8 @@ export class MqttSink implements Sink {
     errors: 0,
   };
   readonly #slot = new ConnectionSlot<Link>("the MQTT sink", this.#counters);
+  readonly #fixedTopic: boolean;
+  #confirmed: ConfirmedRecords | undefined;
 
   constructor(config: MqttSinkConfig, logger: Logger, connect?: MqttConnect) {
     this.#config = config;
@@ -84,6 +114,7 @@ export class MqttSink implements Sink {
     warnAboutTls(config.tls, logger, "MQTT sink");
     this.#open = clientOpener(config, connect);
     this.#topic = templateFunction(config.topic);
+    this.#fixedTopic = isFixedTopic(config.topic);
     this.#clientId = config.clientId ?? `sluice-sink-${randomUUID()}`;
   }
 
@@ -118,7 +149,8 @@ export class MqttSink implements Sink {
     this.#slot.assertOpen();
     const link = this.#slot.require();
     const outgoing = records.map((record, index) => this.#message(record, index, context));
-    await this.#slot.write(this.#publish(outgoing, context, link));
+    await this.#slot.write(this.#publish(records, outgoing, context, link));
+    this.#confirmed = undefined;
     this.#counters.batches++;
     for (const record of records) {
       this.#counters.recordsOut++;
@@ -196,24 +228,102 @@ export class MqttSink implements Sink {
   }
 
   async #publish(
+    records: readonly SinkRecord[],
     outgoing: readonly Outgoing[],
     context: WriteBatchContext,
     link: Link,
   ): Promise<void> {
-    const publishes = outgoing.map((message) =>
-      link.client.publishAsync(message.topic, message.payload, message.options),
-    );
-    try {
-      await Promise.race([
-        Promise.all(publishes),
-        link.lost.then((failure) => Promise.reject(failure)),
-      ]);
-    } catch (error) {
-      // Publishes still pending when the batch failed are of no interest any more.
-      for (const pending of publishes) pending.catch(() => undefined);
-      if (!link.alive) throw await link.lost;
-      throw this.#explainPublishError(error, outgoing, context, link);
+    if (this.#confirmed?.idempotencyKey !== context.idempotencyKey) {
+      this.#confirmed = { idempotencyKey: context.idempotencyKey, counts: new Map() };
     }
+    const confirmed = this.#confirmed.counts;
+    // What the broker confirmed in an earlier write of this batch is left out of this one.
+    const skip = new Map(confirmed);
+    const refusals: { readonly index: number; readonly error: unknown }[] = [];
+    const publishes: Promise<void>[] = [];
+    for (const [index, message] of outgoing.entries()) {
+      const record = records[index];
+      if (record === undefined) continue;
+      const skipped = skip.get(record) ?? 0;
+      if (skipped > 0) {
+        skip.set(record, skipped - 1);
+        continue;
+      }
+      publishes.push(
+        link.client.publishAsync(message.topic, message.payload, message.options).then(
+          () => {
+            confirmed.set(record, (confirmed.get(record) ?? 0) + 1);
+          },
+          (error: unknown) => {
+            refusals.push({ index, error });
+          },
+        ),
+      );
+    }
+    // Every answer is awaited, not just the first refusal: what the broker took is then known.
+    let lost: unknown;
+    await Promise.race([
+      Promise.all(publishes),
+      link.lost.then((failure) => Promise.reject(failure)),
+    ]).catch((failure: unknown) => {
+      lost = failure;
+    });
+    if (lost === undefined && !link.alive) lost = await link.lost;
+    refusals.sort((a, b) => a.index - b.index);
+    // A broker may close the connection after refusing a message (Mosquitto 2.0 does after a
+    // denied publish): then the refusal, not the lost link, is what writing again would meet,
+    // and the publishes mqtt.js failed for the closed connection say nothing.
+    const answered = refusals.filter(
+      (refusal) => lost === undefined || typeof reasonCodeOf(refusal.error) === "number",
+    );
+    const ofBatch = answered.find((refusal) => !this.#refusesRecord(refusal.error));
+    if (ofBatch !== undefined) {
+      throw this.#explainPublishError(ofBatch.error, outgoing, context, link);
+    }
+    const ofRecords = answered.filter((refusal) => this.#refusesRecord(refusal.error));
+    const [first] = ofRecords;
+    // With its index, a job with a dead-letter sink sends the record there and writes the batch
+    // again: what the broker confirmed is not published twice.
+    if (first !== undefined) {
+      throw this.#refusedRecord(
+        first,
+        ofRecords.length,
+        lost !== undefined,
+        outgoing,
+        context,
+        link,
+      );
+    }
+    if (lost !== undefined) throw lost;
+  }
+
+  /** True for a broker's refusal of one message for what it is rather than of the batch. */
+  #refusesRecord(error: unknown): boolean {
+    const code = reasonCodeOf(error);
+    if (code === undefined) return false;
+    return RECORD_REFUSALS.has(code) || (code === NOT_AUTHORIZED && !this.#fixedTopic);
+  }
+
+  #refusedRecord(
+    refusal: { readonly index: number; readonly error: unknown },
+    count: number,
+    closed: boolean,
+    outgoing: readonly Outgoing[],
+    context: WriteBatchContext,
+    link: Link,
+  ): InvalidRecordError {
+    const { index, error } = refusal;
+    const code = reasonCodeOf(error);
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = outgoing[index];
+    const advice =
+      (typeof code === "number" ? RECORD_REFUSALS.get(code) : undefined) ??
+      "the broker's access rules do not let this client publish to that topic; fix the record's topic or the rules";
+    const others = count > 1 ? ` (and ${count - 1} more record${count > 2 ? "s" : ""})` : "";
+    return new InvalidRecordError(
+      `record ${index} of batch ${context.batchTime} (partition ${context.partition})${others} was refused by MQTT broker at ${link.broker.label} (${reason}, reason code 0x${typeof code === "number" ? code.toString(16) : "?"}) for topic "${message?.topic ?? "?"}" with ${message?.payload.byteLength ?? 0} bytes of payload: ${advice}.${closed ? " The broker closed the connection after refusing it." : ""} Writing the batch again publishes only what the broker has not confirmed.`,
+      { recordIndex: index, cause: error },
+    );
   }
 
   #explainPublishError(
@@ -233,13 +343,6 @@ export class MqttSink implements Sink {
         { cause: error },
       );
     }
-    if (code === 144 || code === 149 || code === 153) {
-      return new SluiceError(
-        "SLUICE_INVALID_RECORD",
-        `${at} refused a message of ${batch} (${reason}); check its topic and size`,
-        { cause: error },
-      );
-    }
     if (code === 151 || code === 150 || code === 137) {
       return new BackoffError(`${at} asked to slow down while publishing ${batch} (${reason})`, {
         cause: error,
@@ -247,4 +350,10 @@ export class MqttSink implements Sink {
     }
     return new NotConnectedError(`${at}: publishing ${batch} failed (${reason})`, { cause: error });
   }
+}
+
+/** The MQTT reason code mqtt.js gives a refused publish's error, if it has one. */
+function reasonCodeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "number" ? code : undefined;
 }

@@ -41,3 +41,16 @@ export function topicNameProblem(topic: string): string | undefined {
   if (Buffer.byteLength(topic) > 65_535) return "the topic is longer than 65535 bytes";
   return undefined;
 }
+
+/**
+ * True when the sink's `topic` setting gives every record the same topic: a template without a
+ * placeholder (`{{` and `}}` are literal braces). A refusal of such a topic is the sink's, not a
+ * record's.
+ *
+ * @example
+ * isFixedTopic("alerts/out"); // true
+ * isFixedTopic("sensors/{key}/out"); // false
+ */
+export function isFixedTopic(setting: string | ((...args: never[]) => unknown)): boolean {
+  return typeof setting === "string" && !setting.replace(/\{\{|\}\}/g, "").includes("{");
+}

@@ -10,7 +10,7 @@ import {
 } from "../../../core/test/connector/tls-fixtures.js";
 import { recordHeaders, userProperties } from "../src/headers.js";
 import { mqttSink, mqttSource, retireSharedMember, subscriptionsOf } from "../src/index.js";
-import { topicFilterProblem, topicNameProblem } from "../src/topics.js";
+import { isFixedTopic, topicFilterProblem, topicNameProblem } from "../src/topics.js";
 
 const registry = () =>
   new ConnectorRegistry({ logger: new LogCapture().logger }).use(mqttSource).use(mqttSink);
@@ -18,6 +18,14 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 describe("topics", () => {
+  it("tells a topic every record has from one built from each record", () => {
+    expect(isFixedTopic("alerts/out")).toBe(true);
+    expect(isFixedTopic("alerts/{{literal}}")).toBe(true);
+    expect(isFixedTopic("sensors/{key}/out")).toBe(false);
+    expect(isFixedTopic("a/{{x}}/{json.id}")).toBe(false);
+    expect(isFixedTopic(() => "alerts/out")).toBe(false);
+  });
+
   it("accepts valid filters, shared subscriptions included", () => {
     for (const filter of ["a", "a/b", "a/+/c", "+", "#", "a/#", "+/+/#", "$share/g/a/#", "/a"]) {
       expect(topicFilterProblem(filter), filter).toBeUndefined();

@@ -14,4 +14,5 @@ await import("./behaviour.suite.js");
 await import("./errors.suite.js");
 await import("./end-to-end.suite.js");
 await import("./iot-ingest.suite.js");
+await import("./refused-publishes.suite.js");
 await import("./server-loss.suite.js");
