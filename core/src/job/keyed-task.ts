@@ -6,6 +6,7 @@ import { SluiceError } from "../errors/sluice-error.js";
 import type { OperatorCheckpoint } from "../recovery/checkpoint-data.js";
 import { type NamedOperator, nameStatefulOperators } from "../recovery/operator-names.js";
 import { ManualClock } from "../scheduler/manual-clock.js";
+import { deserializeOwned } from "../util/owned-deserialize.js";
 import { pairsOfChunks } from "./keyed-chunks.js";
 import { findKeyedCut } from "./keyed-cut.js";
 import { readPartials } from "./keyed-partials.js";
@@ -197,7 +198,7 @@ function restoreOperators(operators: readonly NamedOperator[], saved: unknown, t
       entry.kind === operator.stateKind &&
       entry.fingerprint === operator.stateFingerprint()
     ) {
-      operator.restoreState(deserialize(entry.state), time);
+      operator.restoreState(deserializeOwned(entry.state), time);
     } else {
       operator.startFresh(time);
     }

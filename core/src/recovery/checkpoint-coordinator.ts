@@ -5,6 +5,7 @@ import type { GraphInput } from "../dstream/dstream-graph.js";
 import { SluiceError } from "../errors/sluice-error.js";
 import { SourceInputDStream } from "../plugins/source-input-dstream.js";
 import { formatMs, MAX_DURATION_MS } from "../util/duration.js";
+import { deserializeOwned } from "../util/owned-deserialize.js";
 import type {
   BatchIntent,
   CheckpointData,
@@ -533,7 +534,7 @@ export class CheckpointCoordinator {
         droppedState.push({ name: entry.name, reason });
       } else {
         try {
-          operator.restoreState(deserialize(entry.state), time);
+          operator.restoreState(deserializeOwned(entry.state), time);
           restoredOperators.push(named.name);
           continue;
         } catch (error) {
