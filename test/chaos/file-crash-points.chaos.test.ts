@@ -7,15 +7,10 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  consistencyProblems,
-  countWords,
-  readFileOutput,
-  sorted,
-  sumOverBatches,
-} from "./ground-truth.js";
-import { JobProcess, SeededRandom } from "./job-process.js";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { dieAt, expectFileOutputs, lastRunCountingTo } from "./crash-point-runs.js";
+import { countWords } from "./ground-truth.js";
+import { type JobProcess, SeededRandom } from "./job-process.js";
 import type { ChaosJobSettings, CrashSettings } from "./jobs/word-count-settings.js";
 
 const BATCH_MS = 200;
@@ -94,47 +89,19 @@ describe("chaos: the file source killed inside each step of the commit protocol'
       await rename(hidden, join(input, name));
       countWords(lines, expected);
     };
-    /** A run that dies right after `crash`; it must die there, by its own SIGKILL. */
-    const dieAt = async (crash: CrashSettings, where: string): Promise<void> => {
-      const job = new JobProcess({ ...base, crash });
-      jobs.push(job);
-      const exit = await job.exited;
-      expect(exit.signal, `${where} (seed ${seed}): the job killed itself\n${job.describe()}`).toBe(
-        "SIGKILL",
-      );
-      expect(job.stdout, where).toContain(`crashing after ${crash.step}`);
-    };
-
     // The first run: files already there, and the job dies inside its first checkpoint.
     await moveIn();
-    await dieAt({ step: "rename", path: "checkpoint-" }, "the first run's first checkpoint");
+    const first = { step: "rename", path: "checkpoint-" } as const;
+    await dieAt(base, first, "the first run's first checkpoint", jobs, seed);
     for (const point of CRASH_POINTS) {
       await moveIn();
       await moveIn();
-      await dieAt(point.crash, point.name);
+      await dieAt(base, point.crash, point.name, jobs, seed);
     }
 
-    const last = new JobProcess(base);
-    jobs.push(last);
-    await last.waitFor((out) => out.startsWith("started"), "the last start", 120_000);
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
-    const counted = async () =>
-      [...sumOverBatches(await readFileOutput(join(root, "out", "counts"))).values()].reduce(
-        (a, b) => a + b,
-        0,
-      );
-    const deadline = Date.now() + 120_000;
-    while ((await counted()) < total && !last.hasExited && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    last.signal("SIGTERM");
-    expect((await last.exited).code, last.describe()).toBe(0);
-
-    const counts = await readFileOutput(join(root, "out", "counts"));
-    const totals = await readFileOutput(join(root, "out", "totals"));
-    const windows = await readFileOutput(join(root, "out", "windows"));
-    expect(sorted(sumOverBatches(counts)), `counts (seed ${seed})`).toEqual(sorted(expected));
-    expect(consistencyProblems(counts, totals, windows, BATCH_MS), `seed ${seed}`).toEqual([]);
+    await lastRunCountingTo(base, join(root, "out"), total, jobs);
+    await expectFileOutputs(join(root, "out"), expected, BATCH_MS, seed);
     console.info(
       `chaos (file crash points): seed ${seed}, ${CRASH_POINTS.length + 1} crashes, ${files} files, ${total} words`,
     );

@@ -13,14 +13,9 @@ import { Kafka, logLevel, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTopic } from "../integration/kafka/kafka-helpers.js";
 import { lockServers } from "../support/service-lock.js";
-import {
-  consistencyProblems,
-  countWords,
-  readFileOutput,
-  sorted,
-  sumOverBatches,
-} from "./ground-truth.js";
-import { JobProcess, SeededRandom } from "./job-process.js";
+import { dieAt, expectFileOutputs, lastRunCountingTo } from "./crash-point-runs.js";
+import { countWords, sorted } from "./ground-truth.js";
+import { type JobProcess, SeededRandom } from "./job-process.js";
 import type { ChaosJobSettings, CrashSettings } from "./jobs/word-count-settings.js";
 
 const BATCH_MS = 250;
@@ -154,47 +149,19 @@ describe("chaos: a Kafka source paired with its sink, killed inside each step of
       });
       countWords(lines, expected);
     };
-    /** A run that dies right after `crash`; it must die there, by its own SIGKILL. */
-    const dieAt = async (crash: CrashSettings, where: string): Promise<void> => {
-      const job = new JobProcess({ ...base, crash });
-      jobs.push(job);
-      const exit = await job.exited;
-      expect(exit.signal, `${where} (seed ${seed}): the job killed itself\n${job.describe()}`).toBe(
-        "SIGKILL",
-      );
-      expect(job.stdout, where).toContain(`crashing after ${crash.step}`);
-    };
-
     // The first run dies inside its first checkpoint, before any record.
     await produce();
-    await dieAt({ step: "rename", path: "checkpoint-" }, "the first run's first checkpoint");
+    const first = { step: "rename", path: "checkpoint-" } as const;
+    await dieAt(base, first, "the first run's first checkpoint", jobs, seed);
     for (const point of CRASH_POINTS) {
       await produce();
       await produce();
-      await dieAt(point.crash, point.name);
+      await dieAt(base, point.crash, point.name, jobs, seed);
     }
 
-    const last = new JobProcess(base);
-    jobs.push(last);
-    await last.waitFor((out) => out.includes("started"), "the last start", 120_000);
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
-    const counted = async () =>
-      [...sumOverBatches(await readFileOutput(join(root, "out", "counts"))).values()].reduce(
-        (a, b) => a + b,
-        0,
-      );
-    const deadline = Date.now() + 120_000;
-    while ((await counted()) < total && !last.hasExited && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    last.signal("SIGTERM");
-    expect((await last.exited).code, last.describe()).toBe(0);
-
-    const counts = await readFileOutput(join(root, "out", "counts"));
-    const totals = await readFileOutput(join(root, "out", "totals"));
-    const windows = await readFileOutput(join(root, "out", "windows"));
-    expect(sorted(sumOverBatches(counts)), `counts (seed ${seed})`).toEqual(sorted(expected));
-    expect(consistencyProblems(counts, totals, windows, BATCH_MS), `seed ${seed}`).toEqual([]);
+    await lastRunCountingTo(base, join(root, "out"), total, jobs);
+    await expectFileOutputs(join(root, "out"), expected, BATCH_MS, seed);
     // The committed totals on Kafka: the last of every word is its count.
     const admin2 = kafka.admin();
     await admin2.connect();

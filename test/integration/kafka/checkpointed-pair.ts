@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Admin, Kafka, Producer } from "kafkajs";
-import { StreamingContext } from "sluice";
+import { type DStream, type SourceRecord, StreamingContext } from "sluice";
 import { FaultInjectingFileSystem, type ManualClock } from "sluice/testing";
 import { afterAll, beforeAll } from "vitest";
 import { KafkaSource, kafkaSink, kafkaSource } from "../../../connectors/kafka/src/index.js";
@@ -35,9 +35,12 @@ export interface PairedJobShape {
   readonly appName: string;
   readonly windowMs: number;
   readonly slideMs: number;
-  readonly checkpointIntervalMs: number;
+  /** Default: every batch. */
+  readonly checkpointIntervalMs?: number;
   /** How long a read waits for records before returning none (default 100 ms). */
   readonly pollTimeoutMs?: number;
+  /** What the job writes to the paired sink (default: the values upper-cased, windowed). */
+  readonly pipeline?: (records: DStream<SourceRecord>) => DStream<string>;
 }
 
 /** A running job of the pair. */
@@ -142,18 +145,26 @@ export function checkpointedPairSuite(prefix: string): CheckpointedPairSuite {
             startFrom: "earliest",
             pollTimeoutMs: shape.pollTimeoutMs ?? 100,
           });
-          input
-            .map((record) => decoder.decode(record.value).toUpperCase())
-            .window(shape.windowMs, shape.slideMs)
-            .sink("kafka", {
-              brokers: BROKERS,
-              topic: names.output,
-              transactionalId: names.transactionalId,
-            });
+          const pipeline =
+            shape.pipeline ??
+            ((records: DStream<SourceRecord>) =>
+              records
+                .map((record) => decoder.decode(record.value).toUpperCase())
+                .window(shape.windowMs, shape.slideMs));
+          pipeline(input).sink("kafka", {
+            brokers: BROKERS,
+            topic: names.output,
+            transactionalId: names.transactionalId,
+          });
           records = input;
           return created;
         },
-        { interval: shape.checkpointIntervalMs, fileSystem },
+        {
+          ...(shape.checkpointIntervalMs === undefined
+            ? {}
+            : { interval: shape.checkpointIntervalMs }),
+          fileSystem,
+        },
       );
       if (!(records instanceof SourceInputDStream)) throw new Error("expected a connector input");
       const source = records.connector.connector;
