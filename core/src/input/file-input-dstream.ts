@@ -1,5 +1,6 @@
 import type { SourceRecord } from "../connector/records.js";
 import type { DStream } from "../dstream/dstream.js";
+import type { Duration } from "../util/duration.js";
 import { LineTextDStream } from "./line-text-dstream.js";
 
 type LineStream = DStream<string>;
@@ -23,8 +24,11 @@ export interface TextFileStreamOptions {
    * refuses are still read, and their lines dropped.
    */
   readonly filter?: (fileName: string) => boolean;
-  /** How often the directory is listed when no change notification arrives (default 1000 ms). */
-  readonly pollIntervalMs?: number;
+  /**
+   * How often the directory is listed when no change notification arrives: ms or a duration
+   * such as `"1s"` (default 1000 ms).
+   */
+  readonly pollIntervalMs?: Duration;
   /** The source's id in logs, errors and the checkpoint (default `source:file#<n>`). */
   readonly id?: string;
 }

@@ -156,6 +156,27 @@ describe("textFileStream on a real directory", () => {
     expect(seen.flat()).toEqual(["x"]);
   });
 
+  it("takes pollIntervalMs as a duration string, and names it when it is not one", async () => {
+    root = await mkdtemp(join(tmpdir(), "sluice-files-"));
+    await writeFile(join(root, "old.txt"), "x\n");
+    const { ctx, clock } = manualContext();
+    const seen: string[][] = [];
+    ctx
+      .textFileStream(root, { newFilesOnly: false, pollIntervalMs: "50ms" })
+      .foreachBatch((batch) => {
+        seen.push(batchRecords(batch));
+      });
+    await ctx.start();
+    await batchesUntil(ctx, clock, () => seen.flat().length > 0, "the line of old.txt");
+    await ctx.stop();
+    expect(seen.flat()).toEqual(["x"]);
+
+    const { ctx: refused } = manualContext();
+    expect(() => refused.textFileStream(root, { pollIntervalMs: "1 s" as "1s" })).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/pollIntervalMs.*"1s"/) }),
+    );
+  });
+
   it("survives a missing directory, reporting it through the listener", async () => {
     root = await mkdtemp(join(tmpdir(), "sluice-files-"));
     const { ctx, clock } = manualContext();
