@@ -157,12 +157,13 @@ describe("textFileStream on a real directory", () => {
   });
 
   it("takes pollIntervalMs as a duration string, and names it when it is not one", async () => {
-    root = await mkdtemp(join(tmpdir(), "sluice-files-"));
-    await writeFile(join(root, "old.txt"), "x\n");
+    const folder = await mkdtemp(join(tmpdir(), "sluice-files-"));
+    root = folder;
+    await writeFile(join(folder, "old.txt"), "x\n");
     const { ctx, clock } = manualContext();
     const seen: string[][] = [];
     ctx
-      .textFileStream(root, { newFilesOnly: false, pollIntervalMs: "50ms" })
+      .textFileStream(folder, { newFilesOnly: false, pollIntervalMs: "50ms" })
       .foreachBatch((batch) => {
         seen.push(batchRecords(batch));
       });
@@ -172,7 +173,7 @@ describe("textFileStream on a real directory", () => {
     expect(seen.flat()).toEqual(["x"]);
 
     const { ctx: refused } = manualContext();
-    expect(() => refused.textFileStream(root, { pollIntervalMs: "1 s" as "1s" })).toThrow(
+    expect(() => refused.textFileStream(folder, { pollIntervalMs: "1 s" as "1s" })).toThrow(
       expect.objectContaining({ message: expect.stringMatching(/pollIntervalMs.*"1s"/) }),
     );
   });
