@@ -12,6 +12,7 @@ import type { ConnectorRegistry } from "./registry.js";
 export class ContextConnectors {
   readonly #createRegistry: () => ConnectorRegistry;
   readonly #stopping = new AbortController();
+  readonly #retriesEnd = new AbortController();
   #registry: ConnectorRegistry | undefined;
   #disposal: Promise<void> | undefined;
 
@@ -31,10 +32,32 @@ export class ContextConnectors {
   }
 
   /**
+   * Aborted once the context stops without draining (and when it stops): a write already failed
+   * is not tried again, a reconnect ends, so the stop does not wait for a server that is away.
+   * A first attempt still runs.
+   */
+  get retriesEnd(): AbortSignal {
+    return this.#retriesEnd.signal;
+  }
+
+  /**
+   * Aborts `retriesEnd`. Idempotent.
+   *
+   * @example
+   * connectors.endRetries(); // a sink reconnecting in the batch in progress gives up
+   */
+  endRetries(): void {
+    if (!this.#retriesEnd.signal.aborted) {
+      this.#retriesEnd.abort(new Error("the StreamingContext is stopping without draining"));
+    }
+  }
+
+  /**
    * Ends retries and closes every connector; resolves when all are closed, rejects with
    * `SLUICE_CONNECTOR_CLOSE_FAILED` when some failed. Idempotent.
    */
   close(): Promise<void> {
+    this.endRetries();
     if (!this.#stopping.signal.aborted) {
       this.#stopping.abort(new Error("the StreamingContext stopped"));
     }

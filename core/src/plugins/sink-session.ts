@@ -19,6 +19,11 @@ export interface SinkSessionOptions {
   readonly logger?: Logger;
   /** Give up after this many failed attempts in a row (default: never). */
   readonly maxAttempts?: number;
+  /**
+   * Once aborted, a failed attempt is not followed by another (a stop that does not drain): the
+   * write fails with the attempt's error instead of waiting for the server. A first attempt still runs.
+   */
+  readonly retriesEnd?: AbortSignal;
 }
 
 /**
@@ -37,6 +42,7 @@ export class SinkSession {
   readonly #random: () => number;
   readonly #logger: Logger | undefined;
   readonly #maxAttempts: number;
+  readonly #retriesEnd: AbortSignal | undefined;
   #connected = false;
 
   constructor(sink: Sink, options: SinkSessionOptions = {}) {
@@ -46,6 +52,7 @@ export class SinkSession {
     this.#random = options.random ?? Math.random;
     this.#logger = options.logger;
     this.#maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
+    this.#retriesEnd = options.retriesEnd;
   }
 
   /**
@@ -59,17 +66,22 @@ export class SinkSession {
     context: WriteBatchContext,
     signal: AbortSignal,
   ): Promise<void> {
+    // Made at the first failure only, so a write that succeeds at once costs no signal.
+    let retrying: AbortSignal | undefined;
+    const retrySignal = (): AbortSignal =>
+      (retrying ??=
+        this.#retriesEnd === undefined ? signal : AbortSignal.any([signal, this.#retriesEnd]));
     for (let failures = 0; ; ) {
       signal.throwIfAborted();
       try {
         if (!this.#connected) {
-          await this.#sink.connect(signal);
+          await this.#sink.connect(failures === 0 ? signal : retrySignal());
           this.#connected = true;
         }
         await this.#sink.writeBatch(records, context);
         return;
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (signal.aborted || this.#retriesEnd?.aborted) throw error;
         const requested = backoffRequest(error);
         if (!isNotConnected(error) && requested === null) throw error;
         failures++;
@@ -80,7 +92,7 @@ export class SinkSession {
           { err: error, batchTime: context.batchTime, attempt: failures, retryInMs: wait },
           "sink write failed; retrying",
         );
-        await this.#delay(wait, signal);
+        await this.#delay(wait, retrySignal());
       }
     }
   }

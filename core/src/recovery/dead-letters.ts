@@ -66,7 +66,10 @@ export class DeadLetterOutput {
     this.#listenerBus = scope.listenerBus;
     this.#signal = signal;
     this.#logger = registry.logger.child({ connector: instance.id });
-    this.#session = new SinkSession(instance.connector, { logger: this.#logger });
+    this.#session = new SinkSession(instance.connector, {
+      logger: this.#logger,
+      retriesEnd: scope.connectors.retriesEnd,
+    });
   }
 
   /**

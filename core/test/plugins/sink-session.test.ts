@@ -72,4 +72,37 @@ describe("SinkSession", () => {
     });
     expect(down.calls).toEqual(["connect", "connect"]);
   });
+
+  it("once retriesEnd is aborted, still makes a first attempt but never another", async () => {
+    const stopping = new AbortController();
+    stopping.abort(new Error("stopping"));
+    const healthy = new ScriptedSink([], []);
+    await new SinkSession(healthy, { retriesEnd: stopping.signal }).write(records, context, signal);
+    expect(healthy.calls).toEqual(["connect", "write 1000 x1"]);
+
+    const waits: number[] = [];
+    const down = new ScriptedSink([lost(), "ok"], []);
+    const session = new SinkSession(down, {
+      delay: async (ms) => void waits.push(ms),
+      retriesEnd: stopping.signal,
+    });
+    await expect(session.write(records, context, signal)).rejects.toThrow("broken pipe");
+    expect(down.calls).toEqual(["connect"]);
+    expect(waits).toEqual([]);
+  });
+
+  it("ends the wait before a retry when retriesEnd is aborted during it", async () => {
+    const stopping = new AbortController();
+    const down = new ScriptedSink([lost(), "ok"], []);
+    const session = new SinkSession(down, {
+      delay: (_, waitSignal) =>
+        new Promise<void>((_resolve, reject) => {
+          waitSignal.addEventListener("abort", () => reject(waitSignal.reason), { once: true });
+          stopping.abort(new Error("stopping"));
+        }),
+      retriesEnd: stopping.signal,
+    });
+    await expect(session.write(records, context, signal)).rejects.toThrow("stopping");
+    expect(down.calls).toEqual(["connect"]);
+  });
 });
