@@ -57,7 +57,7 @@ export function serverReply(error: unknown): unknown {
  * as opposed to a refusal such as bad credentials or a failed TLS handshake.
  *
  * @example
- * if (isUnreachable(error)) throw new NotConnectedError(unreachableMessage(points, error));
+ * if (isUnreachable(error)) throw new NotConnectedError(unreachableMessage(config, error));
  */
 export function isUnreachable(failure: unknown): boolean {
   if (tlsFailureOf(failure) !== undefined) return false;
@@ -150,13 +150,38 @@ export function reasonOf(error: unknown): string {
 }
 
 /**
- * What to tell a user whose Cassandra nodes do not answer: the addresses, the reason, what to
- * check.
+ * True when the client gave up waiting for an answer (`requestTimeoutMs`): the node took the
+ * connection but did not reply in time, on every node tried.
  *
  * @example
- * throw new NotConnectedError(unreachableMessage(["127.0.0.1:9042"], error), { cause: error });
+ * if (isClientTimeout(error)) throw new NotConnectedError(unreachableMessage(config, error));
  */
-export function unreachableMessage(contactPoints: readonly string[], error: unknown): string {
+export function isClientTimeout(failure: unknown): boolean {
+  if (failure instanceof errors.OperationTimedOutError) return true;
+  if (!(failure instanceof errors.NoHostAvailableError)) return false;
+  const inner = Object.values((failure.innerErrors ?? {}) as Record<string, unknown>);
+  return inner.length > 0 && inner.every((cause) => cause instanceof errors.OperationTimedOutError);
+}
+
+/**
+ * What to tell a user whose Cassandra nodes do not answer: the addresses, the reason, what to
+ * check; for a node that took the connection and then said nothing within `requestTimeoutMs`,
+ * that setting.
+ *
+ * @example
+ * throw new NotConnectedError(unreachableMessage(config, error), { cause: error });
+ */
+export function unreachableMessage(
+  {
+    contactPoints,
+    requestTimeoutMs,
+  }: Pick<CassandraClientConfig, "contactPoints" | "requestTimeoutMs">,
+  error: unknown,
+): string {
+  const at = contactPoints.join(", ");
+  if (isClientTimeout(error)) {
+    return `Cassandra at ${at} took the connection but did not answer within ${requestTimeoutMs} ms ("requestTimeoutMs"): ${reasonOf(error)}. The node may be overloaded, paused or stuck, or another kind of server that never replies listens on that port; the connection counts as lost and Sluice connects again. Check that ${at} is a Cassandra node's native transport port (9042 by default) and that the node is healthy (nodetool status); if it is only slow, raise "requestTimeoutMs".`;
+  }
   const first = contactPoints[0] ?? "(no contact point)";
-  return `Cannot reach Cassandra at ${contactPoints.join(", ")}: ${reasonOf(error)}. Is Cassandra running at ${first}? Check the \`contactPoints\` and \`localDataCenter\` settings, that the node is up and reachable from this machine, and the credentials/tls settings.`;
+  return `Cannot reach Cassandra at ${at}: ${reasonOf(error)}. Is Cassandra running at ${first}? Check the \`contactPoints\` and \`localDataCenter\` settings, that the node is up and reachable from this machine, and the credentials/tls settings.`;
 }

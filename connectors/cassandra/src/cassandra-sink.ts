@@ -15,6 +15,7 @@ import {
 } from "sluice/connector";
 import {
   createCassandraClient,
+  isClientTimeout,
   isInvalidData,
   isRetriable,
   isUnreachable,
@@ -26,6 +27,8 @@ import {
 import { columnRefusal } from "./column-refusal.js";
 import { connectRefusal } from "./connect-refusal.js";
 import { FirstPositions } from "./first-positions.js";
+import { type ContactPointProbe, probeNativeProtocol } from "./native-protocol-probe.js";
+import { openClient } from "./open-client.js";
 import { type ColumnSource, columnsOfRow, invalidRecord, rowOf, valueAt } from "./row-mapping.js";
 import { createKeyspaceCql, createTableCql, upsertCql } from "./schema.js";
 import { type ExistingColumn, schemaDifferences } from "./schema-check.js";
@@ -94,6 +97,7 @@ export class CassandraSink implements Sink {
   readonly #logger: Logger;
   readonly #delay: Delay;
   readonly #createClient: (config: CassandraSinkConfig) => Client;
+  readonly #probe: ContactPointProbe;
   readonly #counters: Counters = { recordsOut: 0, bytesOut: 0, writes: 0, retries: 0, errors: 0 };
   readonly #statements = new Map<string, string>();
   #client: Client | undefined;
@@ -113,16 +117,22 @@ export class CassandraSink implements Sink {
   /**
    * @param options.delay the wait between retries (tests pass one that records the delays).
    * @param options.createClient builds the driver client (tests pass a fake).
+   * @param options.probe asks each contact point what it speaks before connecting (tests pass a fake).
    */
   constructor(
     config: CassandraSinkConfig,
     logger: Logger,
-    options: { delay?: Delay; createClient?: (config: CassandraSinkConfig) => Client } = {},
+    options: {
+      delay?: Delay;
+      createClient?: (config: CassandraSinkConfig) => Client;
+      probe?: ContactPointProbe;
+    } = {},
   ) {
     this.#config = config;
     this.#logger = logger;
     this.#delay = options.delay ?? realDelay;
     this.#createClient = options.createClient ?? createCassandraClient;
+    this.#probe = options.probe ?? probeNativeProtocol;
     warnAboutTls(config.tls, logger, "Cassandra sink");
     const columns =
       config.columns ??
@@ -147,7 +157,15 @@ export class CassandraSink implements Sink {
     await this.#dropClient();
     const client = this.#createClient(this.#config);
     try {
-      await abortable(client.connect(), signal);
+      await abortable(
+        openClient(
+          client,
+          this.#config,
+          `the sink of ${this.#config.keyspace}.${this.#config.table}`,
+          { signal, probe: this.#probe },
+        ),
+        signal,
+      );
       await abortable(this.#prepareTable(client), signal);
     } catch (error) {
       await closeQuietly(() => client.shutdown(), CLOSE_TIMEOUT_MS);
@@ -278,7 +296,9 @@ export class CassandraSink implements Sink {
         });
         return;
       } catch (error) {
-        if (!isRetriable(error) || attempt >= maxAttempts) throw error;
+        // No answer within requestTimeoutMs: the connection counts as lost at once, so a node
+        // that took the connection and went silent costs one timeout, not maxAttempts of them.
+        if (isClientTimeout(error) || !isRetriable(error) || attempt >= maxAttempts) throw error;
         this.#counters.retries++;
         const wait = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1));
         this.#logger.debug(
@@ -315,7 +335,13 @@ export class CassandraSink implements Sink {
     }
     if (isUnreachable(error)) {
       this.#healthy = false;
-      return new NotConnectedError(unreachableMessage(contactPoints, error), { cause: error });
+      const message = unreachableMessage(this.#config, error);
+      return new NotConnectedError(
+        isClientTimeout(error)
+          ? `Writing record ${position.index} of the batch at ${position.batchTime} to ${keyspace}.${table}: ${message}`
+          : message,
+        { cause: error },
+      );
     }
     const reply = serverReply(error);
     if (
@@ -425,7 +451,7 @@ export class CassandraSink implements Sink {
     const refusal = connectRefusal(error, contactPoints, `the sink of ${keyspace}.${table}`);
     if (refusal !== undefined) return refusal;
     if (isUnreachable(error)) {
-      return new NotConnectedError(unreachableMessage(contactPoints, error), { cause: error });
+      return new NotConnectedError(unreachableMessage(this.#config, error), { cause: error });
     }
     return new SluiceError(
       "SLUICE_CONNECTOR_REFUSED",

@@ -8,6 +8,7 @@ import {
 } from "./cassandra-client.js";
 import { type CassandraClientConfigInput, cassandraClientConfig } from "./client-config.js";
 import { connectRefusal } from "./connect-refusal.js";
+import { openClient } from "./open-client.js";
 
 /** A row of a loaded table: column names to plain JavaScript values. */
 export type TableRow = Readonly<Record<string, unknown>>;
@@ -85,13 +86,13 @@ export async function cassandraTable(
   const config = validateConfig(cassandraClientConfig, source, "Cassandra connection");
   const client = createCassandraClient(config);
   try {
-    await client.connect();
+    await openClient(client, config, "the table load");
     return new CassandraTable(await load(client, query, options), key);
   } catch (error) {
     const refusal = connectRefusal(error, config.contactPoints, "the table load");
     if (refusal !== undefined) throw refusal;
     if (isUnreachable(error)) {
-      throw new NotConnectedError(unreachableMessage(config.contactPoints, error), {
+      throw new NotConnectedError(unreachableMessage(config, error), {
         cause: error,
       });
     }

@@ -14,6 +14,7 @@ import {
 } from "./cassandra-client.js";
 import { type CassandraClientConfigInput, cassandraClientConfig } from "./client-config.js";
 import { connectRefusal } from "./connect-refusal.js";
+import { openClient } from "./open-client.js";
 
 /** What `checkConnection` found. */
 export interface CassandraConnectionInfo {
@@ -41,7 +42,7 @@ export async function checkConnection(
   warnAboutTls(parsed.tls, logger, "Cassandra connection check");
   const client = createCassandraClient(parsed);
   try {
-    await client.connect();
+    await openClient(client, parsed, "the connection check");
     const local = (
       await client.execute("SELECT cluster_name, release_version FROM system.local")
     ).first();
@@ -52,10 +53,11 @@ export async function checkConnection(
     };
   } catch (error) {
     logger?.debug({ err: error }, "Cassandra connection check failed");
+    if (error instanceof SluiceError) throw error;
     const refusal = connectRefusal(error, parsed.contactPoints, "the connection check");
     if (refusal !== undefined) throw refusal;
     if (isUnreachable(error)) {
-      throw new NotConnectedError(unreachableMessage(parsed.contactPoints, error), {
+      throw new NotConnectedError(unreachableMessage(parsed, error), {
         cause: error,
       });
     }

@@ -50,6 +50,7 @@ function sinkWith(fake: FakeClient, extra: Record<string, unknown> = {}) {
   );
   const sink = new CassandraSink(config, pino({ level: "silent" }), {
     createClient: () => fake as unknown as Client,
+    probe: async () => ({ kind: "cassandra" }),
     delay: async (ms) => {
       delays.push(ms);
     },
@@ -57,7 +58,18 @@ function sinkWith(fake: FakeClient, extra: Record<string, unknown> = {}) {
   return { sink, delays };
 }
 
-const timeout = () => new errors.OperationTimedOutError("timed out", "10.0.0.1:9042");
+const clientTimeout = () =>
+  new errors.NoHostAvailableError({
+    "10.0.0.1:9042": new errors.OperationTimedOutError(
+      "The host 10.0.0.1:9042 did not reply before timeout 12000 ms",
+      "10.0.0.1:9042",
+    ),
+  });
+const writeTimeout = () =>
+  new errors.ResponseError(
+    types.responseErrorCodes.writeTimeout,
+    "Operation timed out - received only 0 responses.",
+  );
 const unavailable = () =>
   new errors.ResponseError(
     types.responseErrorCodes.unavailableException,
@@ -69,9 +81,9 @@ const noHost = () =>
   });
 
 describe("CassandraSink", () => {
-  it("retries timeouts with doubling waits, capped, then succeeds", async () => {
+  it("retries the coordinator's write timeouts with doubling waits, capped, then succeeds", async () => {
     const fake = new FakeClient(async (call) => {
-      if (call <= 4) throw timeout();
+      if (call <= 4) throw writeTimeout();
     });
     const { sink, delays } = sinkWith(fake, {
       maxAttempts: 6,
@@ -86,6 +98,51 @@ describe("CassandraSink", () => {
       'INSERT INTO "ks"."t" ("id", "n") VALUES (?, ?) USING TIMESTAMP ?',
     );
     expect(String(fake.calls[0]?.params[2])).toBe("1700000000000000");
+  });
+
+  it("does not retry a request the node did not answer within requestTimeoutMs: the connection is lost", async () => {
+    const fake = new FakeClient(async () => {
+      throw clientTimeout();
+    });
+    const { sink, delays } = sinkWith(fake, { maxAttempts: 5, requestTimeoutMs: 12_000 });
+    await sink.connect(AbortSignal.timeout(1_000));
+    await expect(sink.writeBatch([json({ id: 1 })], context)).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+      message: expect.stringContaining(
+        'Cassandra at 10.0.0.1:9042 took the connection but did not answer within 12000 ms ("requestTimeoutMs")',
+      ),
+    });
+    expect(fake.calls).toHaveLength(1);
+    expect(delays).toEqual([]);
+    expect(sink.metrics).toMatchObject({ retries: 0, errors: 1 });
+  });
+
+  it("refuses a contact point where another kind of server answers before the driver connects", async () => {
+    const fake = new FakeClient(async () => undefined);
+    let connects = 0;
+    fake.connect = async () => {
+      connects++;
+    };
+    const config = validateConfig(
+      cassandraSinkConfig,
+      { contactPoints: ["10.0.0.1:9042", "10.0.0.2:8080"], keyspace: "ks", table: "t" },
+      "sink",
+    );
+    const sink = new CassandraSink(config, pino({ level: "silent" }), {
+      createClient: () => fake as unknown as Client,
+      probe: async (point) =>
+        point === "10.0.0.2:8080"
+          ? { kind: "foreign", answer: '"HTTP/1.1 400 Bad Request"', tls: false }
+          : { kind: "cassandra" },
+    });
+    await expect(sink.connect(AbortSignal.timeout(1_000))).rejects.toMatchObject({
+      code: "SLUICE_CONNECTOR_REFUSED",
+      message: expect.stringContaining(
+        '10.0.0.2:8080 (it answered "HTTP/1.1 400 Bad Request") is not a Cassandra native-protocol port',
+      ),
+    });
+    expect(connects).toBe(0);
+    expect(fake.shutdowns).toBe(1);
   });
 
   it("gives up on an unavailable replica after maxAttempts with a BackoffError", async () => {

@@ -1,7 +1,9 @@
 // A TCP proxy on loopback in front of a server, which a test can cut and restore: cut, it
 // resets every connection through it and refuses new ones (a node gone away, as the client
 // sees it); restored, it forwards again. It can also cut itself after a number of chunks from
-// the clients, so that a test cuts the connections in the middle of a write it started.
+// the clients, so that a test cuts the connections in the middle of a write it started. Silenced,
+// it keeps every connection open and accepts new ones but forwards nothing either way: a node that
+// took the connection and never answers.
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
 /** Counts the proxy keeps, for tests to wait on events rather than on time. */
@@ -12,14 +14,19 @@ export interface ProxyCounts {
   refused: number;
   /** Connections reset by a cut. */
   reset: number;
+  /** Connections accepted while silenced (never forwarded). */
+  silenced: number;
+  /** Chunks from clients swallowed while silenced. */
+  swallowed: number;
 }
 
 export class CuttableProxy {
-  readonly counts: ProxyCounts = { forwarded: 0, refused: 0, reset: 0 };
+  readonly counts: ProxyCounts = { forwarded: 0, refused: 0, reset: 0, silenced: 0, swallowed: 0 };
   readonly #server: Server;
   readonly #targetPort: number;
   readonly #sockets = new Set<Socket>();
   #cut = false;
+  #silent = false;
   /** Client chunks still forwarded before an armed cut; undefined when not armed. */
   #chunksBeforeCut: number | undefined;
   readonly #waiters = new Set<() => void>();
@@ -72,9 +79,18 @@ export class CuttableProxy {
     this.#chunksBeforeCut = chunks;
   }
 
-  /** Forwards again. */
+  /** Keeps connections open and accepts new ones, but forwards nothing, until `restore()`. */
+  silence(): void {
+    this.#silent = true;
+  }
+
+  /** Forwards again; connections a silence broke (bytes were dropped) are closed. */
   restore(): void {
     this.#cut = false;
+    if (!this.#silent) return;
+    this.#silent = false;
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
   }
 
   /** Resolves once `condition` over the counts holds (checked on every change). */
@@ -102,6 +118,15 @@ export class CuttableProxy {
       this.#wake();
       return;
     }
+    if (this.#silent) {
+      this.counts.silenced++;
+      this.#sockets.add(client);
+      client.on("data", () => this.#swallow());
+      client.on("error", () => this.#sockets.delete(client));
+      client.on("close", () => this.#sockets.delete(client));
+      this.#wake();
+      return;
+    }
     const server = tcpConnect(this.#targetPort, "127.0.0.1");
     this.#sockets.add(client);
     this.#sockets.add(server);
@@ -113,17 +138,25 @@ export class CuttableProxy {
       server.destroy();
     };
     client.on("data", (chunk: Buffer) => {
+      if (this.#silent) return this.#swallow();
       if (this.#chunksBeforeCut !== undefined && this.#chunksBeforeCut-- <= 0) {
         this.cut();
         return;
       }
       server.write(chunk);
     });
-    server.on("data", (chunk: Buffer) => client.write(chunk));
+    server.on("data", (chunk: Buffer) => {
+      if (!this.#silent) client.write(chunk);
+    });
     client.on("error", drop);
     server.on("error", drop);
     client.on("close", drop);
     server.on("close", drop);
+    this.#wake();
+  }
+
+  #swallow(): void {
+    this.counts.swallowed++;
     this.#wake();
   }
 
