@@ -343,7 +343,7 @@ export class KafkaSink implements Sink {
         );
       }
       const message: Message = {
-        value: asBuffer(record.value),
+        value: record.tombstone === true ? null : asBuffer(record.value),
         key: record.key === undefined ? null : asBuffer(record.key),
         headers,
         ...(record.timestampMs === undefined

@@ -292,10 +292,13 @@ function addRow(
 ): void {
   const next = held.kafkaOffset + 1n;
   const { read, row } = held;
+  // A null value (a tombstone) stays one: the row is marked, not given empty bytes.
   const value =
     read === undefined
-      ? (held.value ?? EMPTY)
-      : read.bytes.subarray(read.valueOffsets[row], read.valueOffsets[row + 1]);
+      ? held.value
+      : read.isTombstone(row)
+        ? null
+        : read.bytes.subarray(read.valueOffsets[row], read.valueOffsets[row + 1]);
   builder.add(
     partition,
     value,
@@ -322,8 +325,8 @@ function pointAtRows(parts: readonly ReadPart[], columns: SourceRecordColumns): 
 const encoder = new TextEncoder();
 
 // Kafka allows a header name more than once; like Kafka's lastHeader(), the last value wins. A
-// header without a value (null, which kafkajs's types leave out) gives empty bytes, as a
-// tombstone's value does: the header stays, and record headers are always bytes.
+// header without a value (null, which kafkajs's types leave out) gives empty bytes: the header
+// stays, and record headers are always bytes.
 function toHeaders(headers: IHeaders): RecordHeaders {
   const result: Record<string, Uint8Array> = {};
   for (const [name, raw] of Object.entries(headers)) {

@@ -11,7 +11,7 @@ import type { SinkRecord } from "sluice/connector";
  */
 export function sinkRecordProblem(record: SinkRecord): string | undefined {
   if (typeof record !== "object" || record === null) {
-    return `is ${kindOf(record)}, not a record ({ value, key?, headers?, timestampMs? })`;
+    return `is ${kindOf(record)}, not a record ({ value, key?, headers?, timestampMs?, tombstone? })`;
   }
   if (!(record.value instanceof Uint8Array)) {
     return `has a value that is ${kindOf(record.value)}, not bytes: give a Uint8Array (text through TextEncoder)`;
@@ -19,7 +19,13 @@ export function sinkRecordProblem(record: SinkRecord): string | undefined {
   if (record.key !== undefined && !(record.key instanceof Uint8Array)) {
     return `has a key that is ${kindOf(record.key)}, not bytes: give a Uint8Array, or no key`;
   }
-  const { headers, timestampMs } = record;
+  const { headers, timestampMs, tombstone } = record;
+  if (tombstone !== undefined && typeof tombstone !== "boolean") {
+    return `has a tombstone that is ${kindOf(tombstone)}, not true or false`;
+  }
+  if (tombstone === true && record.value.byteLength > 0) {
+    return `is a tombstone with a value of ${record.value.byteLength} bytes: a tombstone has none; give an empty value, or drop tombstone`;
+  }
   if (headers !== undefined) {
     if (typeof headers !== "object" || headers === null) {
       return `has headers that are ${kindOf(headers)}, not an object of byte values`;

@@ -21,9 +21,11 @@ function recordOf(partition: string, message: KafkaMessage): SourceRecord {
     headers[name] = typeof value === "string" ? encoder.encode(value) : value;
   }
   return {
-    // Values and keys are Buffers, as kafkajs gives them (a missing value an empty one).
+    // Values and keys are Buffers, as kafkajs gives them (a missing value an empty one, marked
+    // as a tombstone).
     value: message.value ?? Buffer.alloc(0),
     ...(message.key ? { key: message.key } : {}),
+    ...(message.value === null ? { tombstone: true as const } : {}),
     headers,
     timestampMs: Number(message.timestamp),
     partition,

@@ -38,6 +38,7 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
   #anyKeyMissing = false;
   #anyHeaders = false;
   #allNumbers = true;
+  readonly #tombstoneRows: number[] = [];
 
   /**
    * @param toHeaders makes a row's record headers from what `add` was given, when a record is
@@ -53,12 +54,13 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
   }
 
   /**
-   * Adds one row. `key` `undefined` or `null`: the row has no key; `offset` a number when it is
-   * one (a safe integer), else its string; `headers` `undefined`: none.
+   * Adds one row. `value` `null`: the row has no value at all (a tombstone); `key` `undefined`
+   * or `null`: the row has no key; `offset` a number when it is one (a safe integer), else its
+   * string; `headers` `undefined`: none.
    */
   add(
     partition: string,
-    value: Uint8Array,
+    value: Uint8Array | null,
     key: Uint8Array | null | undefined,
     timestampMs: number,
     offset: number | string,
@@ -78,8 +80,13 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
       this.#lastIndex = index;
     }
     this.#ofRow.push(index);
-    this.#values.push(value);
-    this.#valueBytes += value.byteLength;
+    if (value === null) {
+      this.#tombstoneRows.push(this.#values.length);
+      this.#values.push(NO_VALUE);
+    } else {
+      this.#values.push(value);
+      this.#valueBytes += value.byteLength;
+    }
     if (key === undefined || key === null) {
       this.#keys.push(undefined);
       this.#anyKeyMissing = true;
@@ -112,6 +119,8 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
         : {};
     const keys = this.#anyKey ? { keys: this.#keyColumn() } : {};
     const headers = this.#anyHeaders ? { headers: this.#headerColumn() } : {};
+    const tombstones =
+      this.#tombstoneRows.length === 0 ? {} : { tombstones: bitmapOf(this.#tombstoneRows, rows) };
     return new SourceRecordColumns({
       partition: this.#names[0] as string,
       bytes,
@@ -121,6 +130,7 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
       ...keys,
       ...headers,
       ...partitions,
+      ...tombstones,
     });
   }
 
@@ -171,6 +181,15 @@ export class SourceRecordColumnsBuilder<H = RecordHeaders> {
       },
     };
   }
+}
+
+const NO_VALUE = new Uint8Array(0);
+
+// A bitmap of `rows` bits with those of `set` on.
+function bitmapOf(set: readonly number[], rows: number): Uint8Array {
+  const bits = new Uint8Array((rows + 7) >> 3);
+  for (const row of set) bits[row >> 3] = (bits[row >> 3] as number) | (1 << (row & 7));
+  return bits;
 }
 
 // Below this many bytes a copy byte by byte is quicker than a call into the engine's memcpy.

@@ -63,6 +63,11 @@ export interface SourceRecordColumnsInit {
   readonly headers?: ColumnHeaders;
   /** Each row's partition when the rows come from several; all are `partition`'s when absent. */
   readonly partitions?: ColumnPartitions;
+  /**
+   * A bitmap (bit `row & 7` of byte `row >> 3`) of the rows that have no value at all (a Kafka
+   * tombstone), their `bytes` range empty; none when every row has one.
+   */
+  readonly tombstones?: Uint8Array;
 }
 
 /**
@@ -93,6 +98,7 @@ export class SourceRecordColumns {
   readonly keys: ColumnKeys | undefined;
   readonly headers: ColumnHeaders | undefined;
   readonly partitions: ColumnPartitions | undefined;
+  readonly tombstones: Uint8Array | undefined;
   #records: SourceRecord[] | undefined;
 
   constructor(init: SourceRecordColumnsInit) {
@@ -104,6 +110,7 @@ export class SourceRecordColumns {
     this.keys = init.keys;
     this.headers = init.headers;
     this.partitions = init.partitions;
+    this.tombstones = init.tombstones;
   }
 
   /** Rows held. */
@@ -159,10 +166,14 @@ export class SourceRecordColumns {
     const { keys } = this;
     if (keys === undefined) return undefined;
     const { present } = keys;
-    if (present !== undefined && ((present[row >> 3] as number) & (1 << (row & 7))) === 0) {
-      return undefined;
-    }
+    if (present !== undefined && !bitAt(present, row)) return undefined;
     return keys.bytes.subarray(keys.offsets[row], keys.offsets[row + 1]);
+  }
+
+  /** True when row `row` has no value at all (a tombstone). */
+  isTombstone(row: number): boolean {
+    const { tombstones } = this;
+    return tombstones !== undefined && bitAt(tombstones, row);
   }
 
   /** The headers of row `row` (an empty object when it has none). */
@@ -230,9 +241,11 @@ export class SourceRecordColumns {
     const partition = this.partitionAt(row);
     const offset = this.offsetAt(row);
     const key = this.keyAt(row);
-    return key === undefined
-      ? { value, headers, timestampMs, partition, offset }
-      : { value, key, headers, timestampMs, partition, offset };
+    const record: SourceRecord =
+      key === undefined
+        ? { value, headers, timestampMs, partition, offset }
+        : { value, key, headers, timestampMs, partition, offset };
+    return this.isTombstone(row) ? { ...record, tombstone: true } : record;
   }
 
   /** Every row as a record, made on the first call and kept. */
@@ -254,7 +267,7 @@ export class SourceRecordColumns {
    * worker.postMessage(columns.fields());
    */
   fields(): SourceRecordColumnsInit {
-    const { headers, keys, partitions } = this;
+    const { headers, keys, partitions, tombstones } = this;
     return {
       partition: this.partition,
       bytes: this.bytes,
@@ -273,6 +286,7 @@ export class SourceRecordColumns {
             },
           }),
       ...(partitions === undefined ? {} : { partitions }),
+      ...(tombstones === undefined ? {} : { tombstones }),
     };
   }
 
@@ -284,7 +298,7 @@ export class SourceRecordColumns {
    * columns.slice(0, 100); // the first 100 rows
    */
   slice(start: number, end: number): SourceRecordColumns {
-    const { offsets, timestampMs, keys, headers, partitions } = this;
+    const { offsets, timestampMs, keys, headers, partitions, tombstones } = this;
     const partition = end > start ? this.partitionAt(start) : this.partition;
     return new SourceRecordColumns({
       partition,
@@ -308,8 +322,25 @@ export class SourceRecordColumns {
       ...(partitions === undefined
         ? {}
         : { partitions: { names: partitions.names, ofRow: partitions.ofRow.slice(start, end) } }),
+      ...(tombstones === undefined ? {} : { tombstones: sliceBits(tombstones, start, end) }),
     });
   }
+}
+
+function bitAt(bits: Uint8Array, row: number): boolean {
+  return ((bits[row >> 3] as number) & (1 << (row & 7))) !== 0;
+}
+
+// Bits `start` (included) to `end` (excluded) of a bitmap, as a bitmap of their own.
+function sliceBits(bits: Uint8Array, start: number, end: number): Uint8Array {
+  const sliced = new Uint8Array((end - start + 7) >> 3);
+  for (let row = start; row < end; row++) {
+    if (bitAt(bits, row)) {
+      const at = row - start;
+      sliced[at >> 3] = (sliced[at >> 3] as number) | (1 << (at & 7));
+    }
+  }
+  return sliced;
 }
 
 function sliceBinary<B extends string, O extends string>(
@@ -333,14 +364,7 @@ function sliceKeys(keys: ColumnKeys, start: number, end: number): ColumnKeys {
   const binary = sliceBinary(keys.bytes, keys.offsets, start, end, "bytes", "offsets");
   const { present } = keys;
   if (present === undefined) return binary;
-  const bits = new Uint8Array((end - start + 7) >> 3);
-  for (let row = start; row < end; row++) {
-    if (((present[row >> 3] as number) & (1 << (row & 7))) !== 0) {
-      const at = row - start;
-      bits[at >> 3] = (bits[at >> 3] as number) | (1 << (at & 7));
-    }
-  }
-  return { ...binary, present: bits };
+  return { ...binary, present: sliceBits(present, start, end) };
 }
 
 function ownHeaders(headers: RecordHeaders | undefined): RecordHeaders | undefined {

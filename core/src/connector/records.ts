@@ -22,6 +22,11 @@ export interface SourceRecord {
   readonly value: Uint8Array;
   /** The record key where the external system has one (Kafka key, MQTT topic, ...). */
   readonly key?: Uint8Array;
+  /**
+   * Set when the external system's record has no value at all, as opposed to an empty one (a
+   * Kafka tombstone: a delete of its key in a compacted topic); `value` is then empty.
+   */
+  readonly tombstone?: true;
   readonly headers: RecordHeaders;
   /** When the external system stamped the record, else when the source received it. */
   readonly timestampMs: number;
@@ -45,6 +50,12 @@ export interface SourceRecord {
 export interface SinkRecord {
   readonly value: Uint8Array;
   readonly key?: Uint8Array;
+  /**
+   * Write the record with no value at all (`value` must then be empty): the Kafka sink writes
+   * a tombstone (a null value), which deletes its key from a compacted topic. Sinks without
+   * such a record write the empty value. A source's tombstone passes through unchanged.
+   */
+  readonly tombstone?: boolean;
   readonly headers?: RecordHeaders;
   readonly timestampMs?: number;
 }

@@ -994,7 +994,7 @@ interface ColumnsPayload {
 
 function columnsPayload(columns: SourceRecordColumns): ColumnsPayload {
   const fields = columns.fields();
-  const { timestampMs, keys, partitions } = fields;
+  const { timestampMs, keys, partitions, tombstones } = fields;
   return {
     columns: {
       ...fields,
@@ -1015,6 +1015,7 @@ function columnsPayload(columns: SourceRecordColumns): ColumnsPayload {
       ...(partitions === undefined
         ? {}
         : { partitions: { names: [...partitions.names], ofRow: ownBytes(partitions.ofRow) } }),
+      ...(tombstones === undefined ? {} : { tombstones: ownBytes(tombstones) }),
     },
   };
 }

@@ -40,6 +40,40 @@ describe("SourceRecordColumns", () => {
     expect(columns.records()).toBe(records);
   });
 
+  it("keeps a row without a value (a tombstone) apart from an empty value, sliced and shipped too", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(line, { nil: null }), { maxLength: 40 }),
+        fc.nat(),
+        fc.nat(),
+        (values, a, b) => {
+          const builder = new SourceRecordColumnsBuilder();
+          values.forEach((value, row) => {
+            builder.add("t-0", value === null ? null : encoder.encode(value), null, 1, row + 1);
+          });
+          const columns = builder.build();
+          if (columns === undefined) return values.length === 0;
+          const expected = values.map((value) => (value === null ? "<none>" : value));
+          const seen = (records: readonly SourceRecord[]) =>
+            records.map((record) =>
+              record.tombstone === true ? "<none>" : decoder.decode(record.value),
+            );
+          expect(seen(columns.records())).toEqual(expected);
+          expect(columns.records().every((r) => r.tombstone !== true || r.value.length === 0)).toBe(
+            true,
+          );
+          const start = a % (values.length + 1);
+          const end = start + (b % (values.length - start + 1));
+          expect(seen(columns.slice(start, end).records())).toEqual(expected.slice(start, end));
+          // What a message or the write-ahead log carries.
+          const shipped = new SourceRecordColumns(deserialize(serialize(columns.fields())));
+          expect(seen(shipped.records())).toEqual(expected);
+          return true;
+        },
+      ),
+    );
+  });
+
   it("slices keep values, offsets and times of their rows, in a blob of their own", () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 40 }), fc.nat(), fc.nat(), (lines, a, b) => {

@@ -82,6 +82,8 @@ export interface ReadMessage {
   readonly offset: string;
   readonly key: string | undefined;
   readonly value: string;
+  /** True for a record without a value (a tombstone; `value` is then ""). */
+  readonly tombstone: boolean;
   readonly headers: Record<string, string>;
 }
 
@@ -172,6 +174,7 @@ function asRead(partition: number, message: KafkaMessage): ReadMessage {
     offset: message.offset,
     key: message.key?.toString(),
     value: message.value?.toString() ?? "",
+    tombstone: message.value === null,
     headers,
   };
 }

@@ -101,6 +101,41 @@ describe("kafka sink", () => {
     expect(await readTopic(kafka, admin, topic)).toEqual([]);
   });
 
+  it("writes a tombstone (a null value) for a record marked so, and refuses one that has a value", async () => {
+    const topic = await newTopic();
+    const sink = createKafkaSink(registry, { brokers: BROKERS, topic });
+    await sink.connect(signal());
+    await sink.writeBatch(
+      [
+        { key: bytes("deleted"), value: new Uint8Array(0), tombstone: true },
+        { key: bytes("empty"), value: new Uint8Array(0) },
+        { key: bytes("kept"), value: bytes("v"), tombstone: false },
+      ],
+      batch(4),
+    );
+    expect(
+      (await readTopic(kafka, admin, topic)).map(({ key, value, tombstone }) => [
+        key,
+        value,
+        tombstone,
+      ]),
+    ).toEqual([
+      ["deleted", "", true],
+      ["empty", "", false],
+      ["kept", "v", false],
+    ]);
+    await expect(
+      sink.writeBatch(
+        [{ value: bytes("ok") }, { key: bytes("k"), value: bytes("x"), tombstone: true }],
+        batch(5),
+      ),
+    ).rejects.toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      recordIndex: 1,
+      message: expect.stringContaining("Record 1 of the batch at 1700000005000 (partition 0)"),
+    });
+  });
+
   it("writes a batch larger than the broker's record-batch limit in every mode, records under maxRecordBytes each", async () => {
     // The broker refuses a record batch over message.max.bytes (1 MiB by default), and one send
     // puts a partition's records into one batch: 1500 records of 1 KiB to one partition is

@@ -1,6 +1,7 @@
 // The Kafka source against the local broker: record contents, offsets owned by Sluice, start
 // positions, per-partition limits, bounded buffering, patterns, rebalances, unreachable brokers.
 import type { Admin, Kafka, Producer } from "kafkajs";
+import type { SourceRecord } from "sluice";
 import type { ConnectorRegistry } from "sluice/advanced";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { checkConnection, type KafkaSource } from "../../../connectors/kafka/src/index.js";
@@ -119,10 +120,39 @@ describe("kafka source", () => {
     expect(first?.partition).toBe(`${topic}-0`);
     expect(first?.offset).toBe("1");
     expect(tombstone?.value.byteLength).toBe(0);
+    expect(tombstone?.tombstone).toBe(true);
+    expect(first?.tombstone).toBeUndefined();
     expect(tombstone?.key).toBeUndefined();
     expect(tombstone?.offset).toBe("2");
     await settleAll(results);
     expect(source.metrics).toMatchObject({ recordsIn: 2, bytesIn: 4, acks: results.length });
+  });
+
+  it("tells a tombstone (no value) from an empty value, also when a nacked read comes again", async () => {
+    const topic = await newTopic();
+    await producer.send({
+      topic,
+      messages: [
+        { key: "deleted", value: null },
+        { key: "empty", value: "" },
+        { key: "kept", value: "v" },
+      ],
+    });
+    const source = createKafkaSource(registry, sourceConfig(topic));
+    await source.connect(signal());
+    const shape = (records: readonly SourceRecord[]) =>
+      records.map((record) => [text(record.key), text(record.value), record.tombstone === true]);
+    const expected = [
+      ["deleted", "", true],
+      ["empty", "", false],
+      ["kept", "v", false],
+    ];
+    const first = await readAtLeast(source, 3);
+    expect(shape(first.records)).toEqual(expected);
+    await settleAll(first.results, new Error("the batch failed"));
+    const again = await readAtLeast(source, 3);
+    expect(shape(again.records)).toEqual(expected);
+    await settleAll(again.results);
   });
 
   it("commits offsets to Kafka only when a read is acknowledged, never on nack or close", async () => {
