@@ -212,7 +212,7 @@ export class CassandraSink implements Sink {
           first[index] ?? index,
         ),
       );
-      await this.#executeAll(client, statements);
+      await this.#executeAll(client, statements, context.retriesEnd);
     } catch (error) {
       this.#counters.errors++;
       throw error;
@@ -267,14 +267,18 @@ export class CassandraSink implements Sink {
 
   // Runs the statements with at most `concurrency` in flight; after the first failure no new
   // one starts, the ones in flight finish, and that failure is thrown.
-  async #executeAll(client: Client, statements: readonly Statement[]): Promise<void> {
+  async #executeAll(
+    client: Client,
+    statements: readonly Statement[],
+    retriesEnd: AbortSignal | undefined,
+  ): Promise<void> {
     let next = 0;
     let failure: unknown;
     const worker = async (): Promise<void> => {
       while (failure === undefined && next < statements.length) {
         const statement = statements[next++] as Statement;
         try {
-          await this.#execute(client, statement);
+          await this.#execute(client, statement, retriesEnd);
         } catch (error) {
           failure ??= this.#writeFailure(error, statement);
         }
@@ -285,7 +289,11 @@ export class CassandraSink implements Sink {
     if (failure !== undefined) throw failure;
   }
 
-  async #execute(client: Client, { cql, params }: Statement): Promise<void> {
+  async #execute(
+    client: Client,
+    { cql, params }: Statement,
+    retriesEnd: AbortSignal | undefined,
+  ): Promise<void> {
     const { maxAttempts, retryDelayMs, maxRetryDelayMs, consistency } = this.#config;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -299,13 +307,19 @@ export class CassandraSink implements Sink {
         // No answer within requestTimeoutMs: the connection counts as lost at once, so a node
         // that took the connection and went silent costs one timeout, not maxAttempts of them.
         if (isClientTimeout(error) || !isRetriable(error) || attempt >= maxAttempts) throw error;
+        // A stop without draining: no more attempts, and no wait for one.
+        if (retriesEnd?.aborted === true) throw error;
         this.#counters.retries++;
         const wait = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1));
         this.#logger.debug(
           { err: error, attempt, retryInMs: wait },
           "Cassandra write failed; retrying",
         );
-        await this.#delay(wait, this.#closeController.signal);
+        const closed = this.#closeController.signal;
+        await this.#delay(
+          wait,
+          retriesEnd === undefined ? closed : AbortSignal.any([closed, retriesEnd]),
+        );
       }
     }
   }

@@ -41,7 +41,11 @@ class FakeClient {
   }
 }
 
-function sinkWith(fake: FakeClient, extra: Record<string, unknown> = {}) {
+function sinkWith(
+  fake: FakeClient,
+  extra: Record<string, unknown> = {},
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>,
+) {
   const delays: number[] = [];
   const config = validateConfig(
     cassandraSinkConfig,
@@ -51,8 +55,9 @@ function sinkWith(fake: FakeClient, extra: Record<string, unknown> = {}) {
   const sink = new CassandraSink(config, pino({ level: "silent" }), {
     createClient: () => fake as unknown as Client,
     probe: async () => ({ kind: "cassandra" }),
-    delay: async (ms) => {
+    delay: async (ms, signal) => {
       delays.push(ms);
+      await wait?.(ms, signal);
     },
   });
   return { sink, delays };
@@ -98,6 +103,42 @@ describe("CassandraSink", () => {
       'INSERT INTO "ks"."t" ("id", "n") VALUES (?, ?) USING TIMESTAMP ?',
     );
     expect(String(fake.calls[0]?.params[2])).toBe("1700000000000000");
+  });
+
+  it("makes no further attempt, and ends the wait for one, once the job stops without draining", async () => {
+    const fake = new FakeClient(async () => {
+      throw writeTimeout();
+    });
+    const stopping = new AbortController();
+    stopping.abort(new Error("stopping"));
+    const { sink, delays } = sinkWith(fake, { maxAttempts: 6, retryDelayMs: 100 });
+    await sink.connect(AbortSignal.timeout(1_000));
+    await expect(
+      sink.writeBatch([json({ id: 1 })], { ...context, retriesEnd: stopping.signal }),
+    ).rejects.toThrow();
+    expect(fake.calls).toHaveLength(1);
+    expect(delays).toEqual([]);
+
+    // Stopped while waiting before the second attempt: the wait ends, nothing more is sent.
+    const later = new AbortController();
+    const waiting = new FakeClient(async () => {
+      throw writeTimeout();
+    });
+    const { sink: stopped, delays: waited } = sinkWith(
+      waiting,
+      { maxAttempts: 6, retryDelayMs: 100 },
+      (_ms, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          later.abort(new Error("stopping"));
+        }),
+    );
+    await stopped.connect(AbortSignal.timeout(1_000));
+    await expect(
+      stopped.writeBatch([json({ id: 1 })], { ...context, retriesEnd: later.signal }),
+    ).rejects.toThrow("stopping");
+    expect(waiting.calls).toHaveLength(1);
+    expect(waited).toEqual([100]);
   });
 
   it("does not retry a request the node did not answer within requestTimeoutMs: the connection is lost", async () => {

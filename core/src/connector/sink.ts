@@ -23,6 +23,13 @@ export interface WriteBatchContext {
    * file sink names its files) includes it, or two copies' writes replace each other.
    */
   readonly writer?: string;
+  /**
+   * Aborted once the job stops without draining (`ctx.stop()`): a sink that retries inside
+   * `writeBatch` (a request the server asked to repeat, a write timeout) makes no further
+   * attempt and ends the wait before one, rejecting with its last error; the batch is not
+   * acknowledged, and a restart writes it again. Absent where nothing ends retries early.
+   */
+  readonly retriesEnd?: AbortSignal;
 }
 
 /**

@@ -78,7 +78,11 @@ export class SinkSession {
           await this.#sink.connect(failures === 0 ? signal : retrySignal());
           this.#connected = true;
         }
-        await this.#sink.writeBatch(records, context);
+        const retriesEnd = this.#retriesEnd;
+        await this.#sink.writeBatch(
+          records,
+          retriesEnd === undefined ? context : { ...context, retriesEnd },
+        );
         return;
       } catch (error) {
         if (signal.aborted || this.#retriesEnd?.aborted) throw error;

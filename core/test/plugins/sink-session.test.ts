@@ -13,6 +13,7 @@ type Step = "ok" | Error;
 /** A sink that answers connect/writeBatch from scripts, recording every call. */
 class ScriptedSink implements Sink {
   readonly calls: string[] = [];
+  readonly contexts: WriteBatchContext[] = [];
   constructor(
     private readonly connects: Step[],
     private readonly writes: Step[],
@@ -24,6 +25,7 @@ class ScriptedSink implements Sink {
   }
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.calls.push(`write ${context.batchTime} x${records.length}`);
+    this.contexts.push(context);
     const step = this.writes.shift() ?? "ok";
     if (step !== "ok") throw step;
   }
@@ -79,6 +81,8 @@ describe("SinkSession", () => {
     const healthy = new ScriptedSink([], []);
     await new SinkSession(healthy, { retriesEnd: stopping.signal }).write(records, context, signal);
     expect(healthy.calls).toEqual(["connect", "write 1000 x1"]);
+    // The sink hears it too, for the retries it makes inside writeBatch.
+    expect(healthy.contexts[0]?.retriesEnd).toBe(stopping.signal);
 
     const waits: number[] = [];
     const down = new ScriptedSink([lost(), "ok"], []);
