@@ -9,6 +9,7 @@ import { closeConnectorsOf, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
+import { runFirstBatch } from "../../support/first-batch.js";
 import { lockService } from "../kafka/services.js";
 import { CONTACT_POINTS, connectClient, createKeyspace, uniqueName } from "./cassandra-helpers.js";
 
@@ -66,15 +67,7 @@ describe("cassandra sink in a job with dead letters", () => {
       table: "readings",
       concurrency: 1,
     });
-    await ctx.start();
-    try {
-      clock.advance(1000);
-      await ctx.scope.awaitProcessed(1000);
-      expect(ctx.scope.firstError()).toBeUndefined();
-    } finally {
-      await ctx.stop();
-      await closeConnectorsOf(ctx);
-    }
+    await runFirstBatch(ctx, clock);
 
     const rows = await client.execute(`SELECT sensor, readings, avg FROM ${keyspace}.readings`);
     expect(
@@ -164,15 +157,7 @@ describe("cassandra sink in a job with dead letters", () => {
       table: "latest",
       concurrency: 3,
     });
-    await ctx.start();
-    try {
-      clock.advance(1000);
-      await ctx.scope.awaitProcessed(1000);
-      expect(ctx.scope.firstError()).toBeUndefined();
-    } finally {
-      await ctx.stop();
-      await closeConnectorsOf(ctx);
-    }
+    await runFirstBatch(ctx, clock);
     const result = await client.execute(`SELECT sensor, reading, n FROM ${keyspace}.latest`);
     expect(result.rows.map((row) => [row.get("sensor"), row.get("reading"), row.get("n")])).toEqual(
       [["k", "aaa", 2]],

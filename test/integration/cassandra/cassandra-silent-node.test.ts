@@ -3,26 +3,17 @@
 // a lost connection naming the address and the setting, without the sink retrying the timed-out
 // statements; connecting meanwhile fails the same way; once the node answers again the batch is
 // written. The config schema refuses a bad `requestTimeoutMs` naming the field.
-import type { Client } from "cassandra-driver";
 import type { ConnectorRegistry } from "sluice/advanced";
 import type { WriteBatchContext } from "sluice/connector";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { lockService } from "../kafka/services.js";
-import {
-  CASSANDRA_PORT,
-  cassandraRegistry,
-  connectClient,
-  createCassandraSink,
-  createKeyspace,
-  uniqueName,
-} from "./cassandra-helpers.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CASSANDRA_PORT, cassandraRegistry, createCassandraSink } from "./cassandra-helpers.js";
 import { CuttableProxy } from "./cuttable-proxy.js";
+import { keyspaceSuite } from "./keyspace-suite.js";
 
-let client: Client;
-let unlock: () => Promise<void>;
 let registry: ConnectorRegistry;
 let proxy: CuttableProxy;
-const keyspace = uniqueName("silent");
+const suite = keyspaceSuite("silent", ["readings (id int PRIMARY KEY, n int)"]);
+const { keyspace } = suite;
 const encoder = new TextEncoder();
 const json = (value: unknown) => ({ value: encoder.encode(JSON.stringify(value)) });
 const signal = () => AbortSignal.timeout(60_000);
@@ -33,19 +24,6 @@ const batch = (n: number): WriteBatchContext => ({
 });
 // Small, so the test is short; nothing asserts on how long anything took.
 const REQUEST_TIMEOUT_MS = 1_500;
-
-beforeAll(async () => {
-  unlock = await lockService("cassandra");
-  client = await connectClient();
-  await createKeyspace(client, keyspace);
-  await client.execute(`CREATE TABLE ${keyspace}.readings (id int PRIMARY KEY, n int)`);
-}, 120_000);
-
-afterAll(async () => {
-  await client?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-  await client?.shutdown();
-  await unlock?.();
-});
 
 beforeEach(async () => {
   registry = cassandraRegistry();
@@ -58,7 +36,7 @@ afterEach(async () => {
 });
 
 async function ids(): Promise<number[]> {
-  const result = await client.execute(`SELECT id FROM ${keyspace}.readings`);
+  const result = await suite.client.execute(`SELECT id FROM ${keyspace}.readings`);
   return result.rows.map((row) => Number(row.get("id"))).sort((a, b) => a - b);
 }
 

@@ -4,38 +4,26 @@
 // batch the job completed is in the table; the batch the stop cut off fails (nothing of it is
 // acknowledged).
 // And the other way round: a stop while the node answers still finishes the batch in progress.
-import type { Client } from "cassandra-driver";
 import { type Batch, batchRecords, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
-import { lockService } from "../kafka/services.js";
-import { CASSANDRA_PORT, connectClient, createKeyspace, uniqueName } from "./cassandra-helpers.js";
+import { CASSANDRA_PORT } from "./cassandra-helpers.js";
 import { CuttableProxy } from "./cuttable-proxy.js";
+import { keyspaceSuite } from "./keyspace-suite.js";
 
-let client: Client;
-let unlock: () => Promise<void>;
 let proxy: CuttableProxy;
-const keyspace = uniqueName("stopaway");
+const suite = keyspaceSuite("stopaway");
+const { keyspace } = suite;
 const ROWS = 60;
 let tables = 0;
 let table: string;
 
-beforeAll(async () => {
-  unlock = await lockService("cassandra");
-  client = await connectClient();
-  await createKeyspace(client, keyspace);
-}, 120_000);
-
-afterAll(async () => {
-  await client?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-  await client?.shutdown();
-  await unlock?.();
-});
-
 beforeEach(async () => {
   table = `readings${++tables}`;
-  await client.execute(`CREATE TABLE ${keyspace}.${table} (id int PRIMARY KEY, part int, n int)`);
+  await suite.client.execute(
+    `CREATE TABLE ${keyspace}.${table} (id int PRIMARY KEY, part int, n int)`,
+  );
 });
 
 function readingsOf(batch: number): string[] {
@@ -85,7 +73,7 @@ const sinkConfig = () => ({
 const backoff = { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2, jitter: 0 };
 
 async function rowsOf(part: number): Promise<{ id: number; at: string }[]> {
-  const result = await client.execute(
+  const result = await suite.client.execute(
     `SELECT id, WRITETIME(n) AS at FROM ${keyspace}.${table} WHERE part = ? ALLOW FILTERING`,
     [part],
     { prepare: true },

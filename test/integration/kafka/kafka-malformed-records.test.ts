@@ -10,11 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Admin, Kafka } from "kafkajs";
-import { closeConnectorsOf, type SinkRecord, StreamingContext } from "sluice";
+import { type SinkRecord, StreamingContext } from "sluice";
 import type { ConnectorRegistry } from "sluice/advanced";
 import { ManualClock } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { kafkaSink } from "../../../connectors/kafka/src/index.js";
+import { runFirstBatch } from "../../support/first-batch.js";
 import {
   BROKER,
   BROKERS,
@@ -203,15 +204,7 @@ describe("records a Kafka sink cannot produce, in a job with dead letters", () =
     ctx
       .queueStream([batch], { oneAtATime: true })
       .sink("kafka", { brokers: BROKERS, topic: output, maxRecordBytes: 100 });
-    await ctx.start();
-    try {
-      clock.advance(1000);
-      await ctx.scope.awaitProcessed(1000);
-      expect(ctx.scope.firstError()).toBeUndefined();
-    } finally {
-      await ctx.stop();
-      await closeConnectorsOf(ctx);
-    }
+    await runFirstBatch(ctx, clock);
     expect((await readTopic(kafka, admin, output)).map(({ value }) => value)).toEqual([
       "ok-1",
       "ok-2",

@@ -6,12 +6,13 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
-import { closeConnectorsOf, type SinkRecord, type SourceRecord, StreamingContext } from "sluice";
+import { type SinkRecord, type SourceRecord, StreamingContext } from "sluice";
 import { ConnectorRegistry, SourceSession } from "sluice/advanced";
 import type { ReadResult } from "sluice/connector";
 import { LogCapture, ManualClock } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, MqttSource, mqttSink, mqttSource } from "../../../connectors/mqtt/src/index.js";
+import { runFirstBatch } from "../../support/first-batch.js";
 import { BROKER_URL, client, collect, publish, takeOver, text, uniqueName } from "./broker.js";
 
 // Only stops a wait that hangs: connecting to and reading from the broker can take seconds on a
@@ -354,15 +355,7 @@ describe("mqtt behaviour", () => {
         { sensor: "s3", value: 4 },
       ].map((reading) => JSON.stringify(reading));
       ctx.queueStream([readings]).sink("mqtt", { url: BROKER_URL, topic: `${base}/{json.sensor}` });
-      await ctx.start();
-      try {
-        clock.advance(1000);
-        await ctx.scope.awaitProcessed(1000);
-        expect(ctx.scope.firstError()).toBeUndefined();
-      } finally {
-        await ctx.stop();
-        await closeConnectorsOf(ctx);
-      }
+      await runFirstBatch(ctx, clock);
       await collector.until(`${base}/s3`, readings[3] ?? "");
       expect(collector.messages.map((message) => message.topic).sort()).toEqual([
         `${base}/s1`,

@@ -7,11 +7,12 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeConnectorsOf, StreamingContext } from "sluice";
+import { StreamingContext } from "sluice";
 import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture, ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { MqttSink, mqttSink } from "../../../connectors/mqtt/src/index.js";
+import { runFirstBatch } from "../../support/first-batch.js";
 import { BROKER_URL, client, collect, publish, uniqueName } from "./broker.js";
 
 // Only stops a wait that hangs: connecting to the broker can take seconds on a loaded machine.
@@ -61,15 +62,7 @@ describe("mqtt refused publishes", () => {
     ctx.use(mqttSink);
     ctx.deadLetters("file", { directory: dead, format: "jsonl" });
     ctx.queueStream([readings]).sink("mqtt", { url: BROKER_URL, topic: "{json.topic}", qos: 1 });
-    await ctx.start();
-    try {
-      clock.advance(1000);
-      await ctx.scope.awaitProcessed(1000);
-      expect(ctx.scope.firstError()).toBeUndefined();
-    } finally {
-      await ctx.stop();
-      await closeConnectorsOf(ctx);
-    }
+    await runFirstBatch(ctx, clock);
     // A marker published after the job: once it arrived, so did everything published before it.
     const publisher = await client();
     cleanups.push(() => publisher.endAsync());
