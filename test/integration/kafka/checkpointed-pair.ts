@@ -5,22 +5,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Admin, Kafka, Producer } from "kafkajs";
+import type { Admin, Producer } from "kafkajs";
 import { type DStream, type SourceRecord, StreamingContext } from "sluice";
 import { FaultInjectingFileSystem, type ManualClock } from "sluice/testing";
 import { afterAll, beforeAll } from "vitest";
 import { KafkaSource, kafkaSink, kafkaSource } from "../../../connectors/kafka/src/index.js";
 import { SourceInputDStream } from "../../../core/src/plugins/source-input-dstream.js";
-import { lockServers } from "../../support/service-lock.js";
-import {
-  BROKERS,
-  connectAdmin,
-  connectProducer,
-  createTopic,
-  readTopic,
-  testKafka,
-  uniqueName,
-} from "./kafka-helpers.js";
+import { BROKERS, readTopic, uniqueName } from "./kafka-helpers.js";
+import { kafkaSuite } from "./kafka-suite.js";
 
 /** The topics, group and transactional id of one test's pair. */
 export interface PairNames {
@@ -77,54 +69,32 @@ export interface CheckpointedPairSuite {
  * const suite = checkpointedPairSuite("ckpt-ack");
  */
 export function checkpointedPairSuite(prefix: string): CheckpointedPairSuite {
-  let kafka: Kafka | undefined;
-  let admin: Admin | undefined;
-  let producer: Producer | undefined;
-  let unlock: (() => Promise<void>) | undefined;
+  const clients = kafkaSuite();
   let directory = "";
-  const topics: string[] = [];
   const decoder = new TextDecoder();
 
   beforeAll(async () => {
-    unlock = await lockServers(["kafka"]);
-    kafka = testKafka();
-    admin = await connectAdmin(kafka);
-    producer = await connectProducer(kafka);
     directory = await mkdtemp(join(tmpdir(), `sluice-${prefix}-`));
-    // The lock may be held by another suite for a while (lockServers waits up to 300 s).
-  }, 320_000);
-
-  afterAll(async () => {
-    await producer?.disconnect();
-    if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
-    await admin?.disconnect();
-    if (directory !== "") await rm(directory, { recursive: true, force: true });
-    await unlock?.();
   });
 
-  const connected = <T>(client: T | undefined): T => {
-    if (client === undefined) throw new Error("the suite's Kafka clients are not connected yet");
-    return client;
-  };
+  afterAll(async () => {
+    if (directory !== "") await rm(directory, { recursive: true, force: true });
+  });
 
   return {
     get admin() {
-      return connected(admin);
+      return clients.admin;
     },
     get producer() {
-      return connected(producer);
+      return clients.producer;
     },
     async names(test: string): Promise<PairNames> {
-      const names = {
-        input: uniqueName(`${test}-in`),
-        output: uniqueName(`${test}-out`),
+      return {
+        input: await clients.newTopic(`${test}-in`),
+        output: await clients.newTopic(`${test}-out`),
         groupId: uniqueName(`${test}-group`),
         transactionalId: uniqueName(`${test}-tx`),
       };
-      topics.push(names.input, names.output);
-      await createTopic(connected(admin), names.input, 1);
-      await createTopic(connected(admin), names.output, 1);
-      return names;
     },
     async startJob(names, shape, clock, fileSystem): Promise<PairedJob> {
       let records: unknown;
@@ -180,9 +150,7 @@ export function checkpointedPairSuite(prefix: string): CheckpointedPairSuite {
       return { ctx, records, source, reads: () => reads };
     },
     async outputValues(topic: string): Promise<string[]> {
-      return (await readTopic(connected(kafka), connected(admin), topic)).map(
-        (message) => message.value,
-      );
+      return (await readTopic(clients.kafka, clients.admin, topic)).map((message) => message.value);
     },
   };
 }

@@ -1,25 +1,14 @@
 // The Kafka sink against the local broker: keys, headers and timestamps kept, keyed
 // partitioning, oversized records refused by index, missing topics and unreachable brokers.
-import type { Admin, Kafka } from "kafkajs";
 import type { ConnectorRegistry } from "sluice/advanced";
 import type { WriteBatchContext } from "sluice/connector";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  BROKERS,
-  connectAdmin,
-  createTopic,
-  readTopic,
-  testKafka,
-  uniqueName,
-} from "./kafka-helpers.js";
-import { lockService } from "./services.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BROKERS, readTopic, uniqueName } from "./kafka-helpers.js";
+import { kafkaSuite } from "./kafka-suite.js";
 import { createKafkaSink, kafkaRegistry } from "./source-harness.js";
 
-let kafka: Kafka;
-let admin: Admin;
-let unlock: () => Promise<void>;
+const suite = kafkaSuite();
 let registry: ConnectorRegistry;
-const topics: string[] = [];
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
 const signal = () => AbortSignal.timeout(30_000);
@@ -27,18 +16,6 @@ const batch = (n: number, partition = 0): WriteBatchContext => ({
   batchTime: 1_700_000_000_000 + n * 1_000,
   partition,
   idempotencyKey: `test/${n}/0/${partition}`,
-});
-
-beforeAll(async () => {
-  unlock = await lockService("kafka");
-  kafka = testKafka();
-  admin = await connectAdmin(kafka);
-});
-
-afterAll(async () => {
-  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
-  await admin?.disconnect();
-  await unlock?.();
 });
 
 beforeEach(() => {
@@ -49,16 +26,9 @@ afterEach(async () => {
   await registry.dispose();
 });
 
-async function newTopic(partitions = 1): Promise<string> {
-  const topic = uniqueName("sink");
-  topics.push(topic);
-  await createTopic(admin, topic, partitions);
-  return topic;
-}
-
 describe("kafka sink", () => {
   it("keeps keys, headers and timestamps, and sends one key to one partition", async () => {
-    const topic = await newTopic(4);
+    const topic = await suite.newTopic("sink", 4);
     const sink = createKafkaSink(registry, { brokers: BROKERS, topic });
     await sink.connect(signal());
     const keys = ["alpha", "beta", "gamma", "delta", "epsilon"];
@@ -75,7 +45,7 @@ describe("kafka sink", () => {
       keys.map((key) => ({ key: bytes(key), value: bytes(`${key}-2`) })),
       batch(1),
     );
-    const messages = await readTopic(kafka, admin, topic);
+    const messages = await readTopic(suite.kafka, suite.admin, topic);
     expect(messages).toHaveLength(10);
     for (const key of keys) {
       const ofKey = messages.filter((message) => message.key === key);
@@ -88,7 +58,7 @@ describe("kafka sink", () => {
   });
 
   it("refuses an oversized record by its index, before sending anything of the batch", async () => {
-    const topic = await newTopic();
+    const topic = await suite.newTopic("sink");
     const sink = createKafkaSink(registry, { brokers: BROKERS, topic, maxRecordBytes: 100 });
     await sink.connect(signal());
     const records = [{ value: bytes("small") }, { value: new Uint8Array(101) }];
@@ -98,11 +68,11 @@ describe("kafka sink", () => {
         "Record 1 of the batch at 1700000003000 (partition 2) takes 101 bytes",
       ),
     });
-    expect(await readTopic(kafka, admin, topic)).toEqual([]);
+    expect(await readTopic(suite.kafka, suite.admin, topic)).toEqual([]);
   });
 
   it("writes a tombstone (a null value) for a record marked so, and refuses one that has a value", async () => {
-    const topic = await newTopic();
+    const topic = await suite.newTopic("sink");
     const sink = createKafkaSink(registry, { brokers: BROKERS, topic });
     await sink.connect(signal());
     await sink.writeBatch(
@@ -114,7 +84,7 @@ describe("kafka sink", () => {
       batch(4),
     );
     expect(
-      (await readTopic(kafka, admin, topic)).map(({ key, value, tombstone }) => [
+      (await readTopic(suite.kafka, suite.admin, topic)).map(({ key, value, tombstone }) => [
         key,
         value,
         tombstone,
@@ -140,7 +110,7 @@ describe("kafka sink", () => {
     // The broker refuses a record batch over message.max.bytes (1 MiB by default), and one send
     // puts a partition's records into one batch: 1500 records of 1 KiB to one partition is
     // 1.5 MiB of ordinary records that must still arrive whole and in order.
-    const topic = await newTopic();
+    const topic = await suite.newTopic("sink");
     const records = (mode: string) =>
       Array.from({ length: 1500 }, (_, index) => ({
         key: bytes("one-key"),
@@ -156,7 +126,7 @@ describe("kafka sink", () => {
       await sink.writeBatch(records(mode), batch(0));
       expect(sink.metrics).toMatchObject({ recordsOut: 1500, writes: 1, errors: 0 });
     }
-    const written = await readTopic(kafka, admin, topic);
+    const written = await readTopic(suite.kafka, suite.admin, topic);
     expect(written.map((message) => message.value)).toEqual(
       modes.flatMap(([mode]) =>
         records(mode).map((record) => new TextDecoder().decode(record.value)),
@@ -165,7 +135,7 @@ describe("kafka sink", () => {
   });
 
   it("writes each batch in its own transaction when given a transactionalId", async () => {
-    const topic = await newTopic();
+    const topic = await suite.newTopic("sink");
     const sink = createKafkaSink(registry, {
       brokers: BROKERS,
       topic,
@@ -174,11 +144,9 @@ describe("kafka sink", () => {
     await sink.connect(signal());
     await sink.writeBatch([{ value: bytes("a") }, { value: bytes("b") }], batch(0));
     await sink.writeBatch([{ value: bytes("c") }], batch(1));
-    expect((await readTopic(kafka, admin, topic)).map((message) => message.value)).toEqual([
-      "a",
-      "b",
-      "c",
-    ]);
+    expect(
+      (await readTopic(suite.kafka, suite.admin, topic)).map((message) => message.value),
+    ).toEqual(["a", "b", "c"]);
     expect(sink.metrics).toMatchObject({ transactions: 2, aborts: 0 });
   });
 

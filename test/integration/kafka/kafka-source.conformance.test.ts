@@ -1,47 +1,19 @@
 // The SDK's source conformance kit against the local Kafka broker (scripts/services/start kafka).
-import type { Admin, Kafka, Producer } from "kafkajs";
 import { describeSourceConformance } from "sluice/testing/conformance";
-import { afterAll, beforeAll } from "vitest";
 import { kafkaSource } from "../../../connectors/kafka/src/index.js";
-import {
-  BROKERS,
-  connectAdmin,
-  connectProducer,
-  createTopic,
-  KAFKA_PORT,
-  testKafka,
-  uniqueName,
-} from "./kafka-helpers.js";
-import { dropConnections, lockService } from "./services.js";
+import { BROKERS, KAFKA_PORT, uniqueName } from "./kafka-helpers.js";
+import { kafkaSuite } from "./kafka-suite.js";
+import { dropConnections } from "./services.js";
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let unlock: () => Promise<void>;
-const topics: string[] = [];
-
-beforeAll(async () => {
-  unlock = await lockService("kafka");
-  kafka = testKafka();
-  admin = await connectAdmin(kafka);
-  producer = await connectProducer(kafka);
-});
-
-afterAll(async () => {
-  await producer?.disconnect();
-  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
-  await admin?.disconnect();
-  await unlock?.();
-});
+const suite = kafkaSuite();
 
 describeSourceConformance(
   "kafka source",
   async (testCase) => {
-    const topic = uniqueName("conformance-source");
-    const groupId = uniqueName("conformance-group");
-    topics.push(topic);
     // Restart and seek over several partitions: offsets are checked per partition.
-    await createTopic(admin, topic, testCase === "restart" || testCase === "seek" ? 3 : 1);
+    const partitions = testCase === "restart" || testCase === "seek" ? 3 : 1;
+    const topic = await suite.newTopic("conformance-source", partitions);
+    const groupId = uniqueName("conformance-group");
     return {
       plugin: kafkaSource,
       config: {
@@ -53,7 +25,7 @@ describeSourceConformance(
         heartbeatIntervalMs: 500,
       },
       produce: async (values) => {
-        await producer.send({
+        await suite.producer.send({
           topic,
           messages: values.map((value) => ({ value: Buffer.from(value) })),
         });
@@ -63,8 +35,8 @@ describeSourceConformance(
       dropConnections: async () => dropConnections(KAFKA_PORT),
       // Records after the group's committed offset (the low watermark when none is committed).
       pending: async () => {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const ends = await suite.admin.fetchTopicOffsets(topic);
+        const [committed] = await suite.admin.fetchOffsets({ groupId, topics: [topic] });
         let pending = 0;
         for (const end of ends) {
           const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset;

@@ -1,22 +1,18 @@
 // The Kafka source against the local broker: record contents, offsets owned by Sluice, start
 // positions, per-partition limits, bounded buffering, patterns, rebalances, unreachable brokers.
-import type { Admin, Kafka, Producer } from "kafkajs";
 import type { SourceRecord } from "sluice";
 import type { ConnectorRegistry } from "sluice/advanced";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkConnection, type KafkaSource } from "../../../connectors/kafka/src/index.js";
 import {
   BROKER,
   BROKERS,
   committedOffsets,
-  connectAdmin,
   connectProducer,
-  createTopic,
-  testKafka,
   uniqueName,
   until,
 } from "./kafka-helpers.js";
-import { lockService } from "./services.js";
+import { kafkaSuite } from "./kafka-suite.js";
 import {
   createKafkaSource,
   kafkaRegistry,
@@ -26,26 +22,8 @@ import {
   values,
 } from "./source-harness.js";
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let unlock: () => Promise<void>;
+const suite = kafkaSuite();
 let registry: ConnectorRegistry;
-const topics: string[] = [];
-
-beforeAll(async () => {
-  unlock = await lockService("kafka");
-  kafka = testKafka();
-  admin = await connectAdmin(kafka);
-  producer = await connectProducer(kafka);
-});
-
-afterAll(async () => {
-  await producer?.disconnect();
-  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => undefined);
-  await admin?.disconnect();
-  await unlock?.();
-});
 
 beforeEach(() => {
   registry = kafkaRegistry();
@@ -55,15 +33,8 @@ afterEach(async () => {
   await registry.dispose();
 });
 
-async function newTopic(partitions = 1): Promise<string> {
-  const topic = uniqueName("source");
-  topics.push(topic);
-  await createTopic(admin, topic, partitions);
-  return topic;
-}
-
 async function produceTo(topic: string, partition: number, texts: readonly string[]) {
-  await producer.send({ topic, messages: texts.map((value) => ({ value, partition })) });
+  await suite.producer.send({ topic, messages: texts.map((value) => ({ value, partition })) });
 }
 
 function sourceConfig(topic: string, extra: Record<string, unknown> = {}) {
@@ -94,8 +65,8 @@ async function secondMember(first: KafkaSource, config: Record<string, unknown>)
 
 describe("kafka source", () => {
   it("hands over values, keys, headers and timestamps untouched, with topic-partition and the next offset", async () => {
-    const topic = await newTopic();
-    await producer.send({
+    const topic = await suite.newTopic("source");
+    await suite.producer.send({
       topic,
       messages: [
         {
@@ -129,8 +100,8 @@ describe("kafka source", () => {
   });
 
   it("tells a tombstone (no value) from an empty value, also when a nacked read comes again", async () => {
-    const topic = await newTopic();
-    await producer.send({
+    const topic = await suite.newTopic("source");
+    await suite.producer.send({
       topic,
       messages: [
         { key: "deleted", value: null },
@@ -156,25 +127,25 @@ describe("kafka source", () => {
   });
 
   it("commits offsets to Kafka only when a read is acknowledged, never on nack or close", async () => {
-    const topic = await newTopic();
+    const topic = await suite.newTopic("source");
     const config = sourceConfig(topic);
     await produceTo(topic, 0, ["a", "b", "c", "d", "e"]);
     const source = createKafkaSource(registry, config);
     await source.connect(signal());
     const first = await readAtLeast(source, 5);
-    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("-1");
+    expect((await committedOffsets(suite.admin, config.groupId, topic)).get(0)).toBe("-1");
     await settleAll(first.results, new Error("the batch failed"));
-    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("-1");
+    expect((await committedOffsets(suite.admin, config.groupId, topic)).get(0)).toBe("-1");
     const again = await readAtLeast(source, 5);
     expect(values(again.records)).toEqual(["a", "b", "c", "d", "e"]);
     await settleAll(again.results);
-    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("5");
+    expect((await committedOffsets(suite.admin, config.groupId, topic)).get(0)).toBe("5");
 
     await produceTo(topic, 0, ["f", "g", "h"]);
     const unacked = await readAtLeast(source, 3);
     expect(values(unacked.records)).toEqual(["f", "g", "h"]);
     await source.close();
-    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("5");
+    expect((await committedOffsets(suite.admin, config.groupId, topic)).get(0)).toBe("5");
 
     // The next run of the group resumes after the acknowledged records, not after the read ones.
     const next = createKafkaSource(registry, config);
@@ -182,11 +153,11 @@ describe("kafka source", () => {
     const resumed = await readAtLeast(next, 3);
     expect(values(resumed.records)).toEqual(["f", "g", "h"]);
     await settleAll(resumed.results);
-    expect((await committedOffsets(admin, config.groupId, topic)).get(0)).toBe("8");
+    expect((await committedOffsets(suite.admin, config.groupId, topic)).get(0)).toBe("8");
   });
 
   it("starts a new group at the latest offset, or the earliest when asked", async () => {
-    const topic = await newTopic();
+    const topic = await suite.newTopic("source");
     await produceTo(topic, 0, ["old-1", "old-2"]);
     const latest = createKafkaSource(registry, sourceConfig(topic, { startFrom: "latest" }));
     await latest.connect(signal());
@@ -201,7 +172,7 @@ describe("kafka source", () => {
   });
 
   it("starts at explicit offsets, and at Sluice's checkpointed offsets before those", async () => {
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     await produceTo(topic, 0, ["p0-0", "p0-1", "p0-2", "p0-3", "p0-4"]);
     await produceTo(topic, 1, ["p1-0", "p1-1", "p1-2", "p1-3", "p1-4"]);
     const config = sourceConfig(topic, {
@@ -216,10 +187,10 @@ describe("kafka source", () => {
   });
 
   it("resumes with seek(): listed partitions at their offsets, the others from the first run's start", async () => {
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     const firstRun = Date.now() - 60_000;
     const at = (offsetMs: number) => String(firstRun + offsetMs);
-    await producer.send({
+    await suite.producer.send({
       topic,
       messages: [
         { partition: 0, value: "p0-0", timestamp: at(-1_000) },
@@ -240,7 +211,7 @@ describe("kafka source", () => {
   });
 
   it("returns at most maxRecordsPerPartition of a partition and maxRecordsPerRead in all per read", async () => {
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     const expected0 = Array.from({ length: 10 }, (_, index) => `p0-${index}`);
     const expected1 = Array.from({ length: 10 }, (_, index) => `p1-${index}`);
     await produceTo(topic, 0, expected0);
@@ -263,7 +234,7 @@ describe("kafka source", () => {
   });
 
   it("pauses fetching a partition whose buffer is full, and resumes once reads drain it", async () => {
-    const topic = await newTopic();
+    const topic = await suite.newTopic("source");
     const expected = Array.from({ length: 60 }, (_, index) => `record-${index}`);
     // One send per record: the broker returns at least one whole record batch per fetch.
     for (const value of expected) await produceTo(topic, 0, [value]);
@@ -286,11 +257,8 @@ describe("kafka source", () => {
 
   it("subscribes to every topic matching topicPattern", async () => {
     const prefix = uniqueName("pattern");
-    const first = `${prefix}-a`;
-    const second = `${prefix}-b`;
-    topics.push(first, second);
-    await createTopic(admin, first);
-    await createTopic(admin, second);
+    const first = await suite.newTopicNamed(`${prefix}-a`);
+    const second = await suite.newTopicNamed(`${prefix}-b`);
     await produceTo(first, 0, ["from-a"]);
     await produceTo(second, 0, ["from-b"]);
     const source = createKafkaSource(registry, {
@@ -308,7 +276,7 @@ describe("kafka source", () => {
   });
 
   it("rebalances: a kept partition continues exactly, a moved one restarts at its committed offset", async () => {
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     const groupId = uniqueName("rebalance");
     const config = sourceConfig(topic, { groupId, sessionTimeoutMs: 10_000 });
     const batch = (round: string) => [0, 1].map((p) => [0, 1].map((i) => `${round}-p${p}-${i}`));
@@ -334,7 +302,7 @@ describe("kafka source", () => {
     const movedIndex = Number(moved.slice(-1));
     // A's late acknowledgement commits its kept partition only.
     await settleAll(inFlight.results);
-    const committed = await committedOffsets(admin, groupId, topic);
+    const committed = await committedOffsets(suite.admin, groupId, topic);
     expect(committed.get(keptIndex)).toBe("4");
     expect(committed.get(movedIndex)).toBe("2");
 
@@ -353,13 +321,13 @@ describe("kafka source", () => {
     ]);
     await settleAll(fromA.results);
     await settleAll(fromB.results);
-    const final = await committedOffsets(admin, groupId, topic);
+    const final = await committedOffsets(suite.admin, groupId, topic);
     expect(final.get(0)).toBe("6");
     expect(final.get(1)).toBe("6");
   });
 
   it("a run stopped before its first commit is resumed from where it started, not at the end", async () => {
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     const config = sourceConfig(topic, { startFrom: "latest" });
     const first = createKafkaSource(registry, config);
     await first.connect(signal());
@@ -377,7 +345,7 @@ describe("kafka source", () => {
   });
 
   it("a partition that moves to a new member before any commit starts where the first member started, not at its end", async () => {
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     const config = sourceConfig(topic, { startFrom: "latest" });
     const first = createKafkaSource(registry, config);
     await first.connect(signal());
@@ -393,15 +361,15 @@ describe("kafka source", () => {
   });
 
   it("starts at the first record left when its start offset was deleted by retention, though startFrom is latest", async () => {
-    const topic = await newTopic(1);
+    const topic = await suite.newTopic("source", 1);
     await produceTo(
       topic,
       0,
       Array.from({ length: 10 }, (_, index) => `r${index}`),
     );
     // Retention deleted offsets 0 to 4 while the job was down; it resumes at offset 2.
-    await admin.fetchTopicMetadata({ topics: [topic] });
-    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "5" }] });
+    await suite.admin.fetchTopicMetadata({ topics: [topic] });
+    await suite.admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "5" }] });
     const source = createKafkaSource(registry, sourceConfig(topic, { startFrom: "latest" }), {
       [`${topic}-0`]: "2",
     });
@@ -413,7 +381,7 @@ describe("kafka source", () => {
   });
 
   it("reads a partition added while it runs from its first record, though it starts new partitions at the latest", async () => {
-    const topic = await newTopic(1);
+    const topic = await suite.newTopic("source", 1);
     const config = sourceConfig(topic, { startFrom: "latest", metadataMaxAgeMs: 2_000 });
     const source = createKafkaSource(registry, config);
     await source.connect(signal());
@@ -421,9 +389,9 @@ describe("kafka source", () => {
     await settleAll((await readAtLeast(source, 1)).results);
     // Records reach the new partition before the source learns of it at its next metadata
     // refresh: they came after the job started, and none may be skipped.
-    await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] });
-    // A new producer: kafkajs's producer drops records for a partition its metadata lacks.
-    const late = await connectProducer(kafka);
+    await suite.admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] });
+    // A new producer: kafkajs's suite.producer drops records for a partition its metadata lacks.
+    const late = await connectProducer(suite.kafka);
     try {
       await late.send({
         topic,
@@ -447,13 +415,13 @@ describe("kafka source", () => {
     const { records, results } = await readAtLeast(source, 4);
     expect(values(records).sort()).toEqual(["p0-b", "p1-a", "p1-b", "p1-c"]);
     await settleAll(results);
-    const committed = await committedOffsets(admin, config.groupId, topic);
+    const committed = await committedOffsets(suite.admin, config.groupId, topic);
     expect(committed.get(1)).toBe("3");
   });
 
   it("fetches a partition that moved away while the source was paused once it comes back", async () => {
     // kafkajs keeps a consumer's pauses across rebalances, of partitions it gave up too.
-    const topic = await newTopic(2);
+    const topic = await suite.newTopic("source", 2);
     const config = sourceConfig(topic, { groupId: uniqueName("paused"), sessionTimeoutMs: 10_000 });
     const a = createKafkaSource(registry, config);
     await a.connect(signal());

@@ -18,6 +18,8 @@ export interface KafkaSuite {
   readonly producer: Producer;
   /** A new topic named after `prefix`, deleted after the file's tests. */
   newTopic(prefix: string, partitions?: number): Promise<string>;
+  /** A new topic of exactly this name (a pattern's test chooses them), deleted afterwards too. */
+  newTopicNamed(name: string, partitions?: number): Promise<string>;
 }
 
 /**
@@ -65,11 +67,13 @@ export function kafkaSuite(): KafkaSuite {
     get producer() {
       return connected(producer);
     },
-    async newTopic(prefix: string, partitions = 1): Promise<string> {
-      const topic = uniqueName(prefix);
-      topics.push(topic);
-      await createTopic(connected(admin), topic, partitions);
-      return topic;
+    newTopic(prefix: string, partitions = 1): Promise<string> {
+      return this.newTopicNamed(uniqueName(prefix), partitions);
+    },
+    async newTopicNamed(name: string, partitions = 1): Promise<string> {
+      topics.push(name);
+      await createTopic(connected(admin), name, partitions);
+      return name;
     },
   };
 }
