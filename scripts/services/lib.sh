@@ -16,7 +16,7 @@ JAVA17="${SLUICE_JAVA17:-/usr/lib/jvm/java-17-openjdk-amd64/bin/java}"
 # cassandra-auth is a second, small Cassandra node that requires TLS and a login on every
 # client connection (PasswordAuthenticator, CassandraAuthorizer, roles made by
 # cassandra-security); the shared node stays without authentication for the plain tests.
-ALL_SERVICES=(kafka cassandra cassandra-auth rabbitmq mosquitto)
+ALL_SERVICES=(kafka cassandra cassandra-auth rabbitmq mosquitto mosquitto-limits)
 
 # Versions fetched by `install`; the pom files in scripts/services/poms/ carry the same numbers.
 KAFKA_VERSION=3.9.1
@@ -67,6 +67,7 @@ service_port() {
     cassandra-auth) echo 9242 ;;
     rabbitmq) echo 5672 ;;
     mosquitto) echo 1883 ;;
+    mosquitto-limits) echo 1886 ;;
   esac
 }
 
@@ -78,6 +79,7 @@ service_probes() {
     cassandra-auth) echo "cassandra-auth" ;;
     rabbitmq) echo "rabbitmq rabbitmq-tls" ;;
     mosquitto) echo "mosquitto mosquitto-tls mosquitto-mtls mosquitto-dynsec" ;;
+    mosquitto-limits) echo "mosquitto-limits" ;;
   esac
 }
 
@@ -105,7 +107,7 @@ service_timeout() {
     kafka) echo 120 ;;
     cassandra | cassandra-auth) echo 240 ;;
     rabbitmq) echo 120 ;;
-    mosquitto) echo 30 ;;
+    mosquitto | mosquitto-limits) echo 30 ;;
   esac
 }
 
@@ -118,7 +120,9 @@ service_cmd_marker() {
     cassandra) echo "conf/cassandra/cassandra.yaml" ;;
     cassandra-auth) echo "conf/cassandra-auth/cassandra.yaml" ;;
     rabbitmq) echo "beam" ;;
-    mosquitto) echo "mosquitto" ;;
+    # The config file tells the two brokers apart.
+    mosquitto) echo "conf/mosquitto/mosquitto.conf" ;;
+    mosquitto-limits) echo "conf/mosquitto-limits/mosquitto.conf" ;;
   esac
 }
 

@@ -15,6 +15,7 @@
 //                          system.local` answered with one row.
 // - rabbitmq (5672):       the AMQP 0-9-1 protocol header answered by a Connection.Start frame.
 // - mosquitto (1883):      MQTT 3.1.1 CONNECT answered by CONNACK with return code 0.
+// - mosquitto-limits (1886): the same, on the broker whose packets are limited to 4096 bytes.
 // TLS listeners (the server's certificate must verify against the test CA, .services/tls/ca.pem,
 // for 127.0.0.1; --ca takes another CA file):
 // - kafka-sasl (9094):     SaslHandshake v1 for SCRAM-SHA-512, a full SCRAM exchange through
@@ -541,8 +542,8 @@ async function mqttConnect(conn, login) {
 }
 
 // Mosquitto: MQTT 3.1.1 CONNECT with a clean session; CONNACK is 0x20 0x02 <flags> <code>.
-async function mosquitto() {
-  const conn = await connect(1883);
+async function mosquitto(port = 1883) {
+  const conn = await connect(port);
   try {
     return await mqttConnect(conn, false);
   } finally {
@@ -577,7 +578,8 @@ const probes = {
   "cassandra-auth": cassandraAuth,
   rabbitmq,
   "rabbitmq-tls": rabbitmqTls,
-  mosquitto,
+  mosquitto: () => mosquitto(1883),
+  "mosquitto-limits": () => mosquitto(1886),
   "mosquitto-tls": () => mosquittoTls(8883),
   "mosquitto-dynsec": () => mosquittoTls(8885),
   "mosquitto-mtls": mosquittoMtls,

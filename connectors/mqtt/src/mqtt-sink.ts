@@ -22,6 +22,7 @@ import {
   type MqttOpener,
 } from "./connect.js";
 import { userProperties } from "./headers.js";
+import { publishPacketBytes } from "./publish-packet-size.js";
 import type { MqttSinkConfig, TopicFunction } from "./sink-config.js";
 import { isFixedTopic, topicNameProblem } from "./topics.js";
 
@@ -40,6 +41,8 @@ type Counters = { -readonly [K in keyof MqttSinkMetrics]: number };
 interface Link {
   readonly client: MqttClient;
   readonly broker: BrokerAddress;
+  /** The largest packet the broker takes (its CONNACK's maximum packet size), when it says. */
+  maximumPacketSize: number | undefined;
   alive: boolean;
   /** Settles when the connection is lost, with the reason. */
   readonly lost: Promise<NotConnectedError>;
@@ -134,6 +137,7 @@ export class MqttSink implements Sink {
         if (prepared === undefined || prepared.client !== opened.client) {
           throw new SluiceError("SLUICE_INTERNAL", "the MQTT client was not prepared");
         }
+        prepared.maximumPacketSize = opened.connack.properties?.maximumPacketSize;
         return prepared;
       },
       discard: (opened) => opened.client.end(true),
@@ -149,6 +153,7 @@ export class MqttSink implements Sink {
     this.#slot.assertOpen();
     const link = this.#slot.require();
     const outgoing = records.map((record, index) => this.#message(record, index, context));
+    refuseOversized(outgoing, link, context);
     await this.#slot.write(this.#publish(records, outgoing, context, link));
     this.#confirmed = undefined;
     this.#counters.batches++;
@@ -168,6 +173,7 @@ export class MqttSink implements Sink {
     const link: Link = {
       client,
       broker,
+      maximumPacketSize: undefined,
       alive: true,
       lost: new Promise((resolve) => {
         markLost = resolve;
@@ -350,6 +356,47 @@ export class MqttSink implements Sink {
     }
     return new NotConnectedError(`${at}: publishing ${batch} failed (${reason})`, { cause: error });
   }
+}
+
+// MQTT's largest packet: a remaining length of four variable-length bytes.
+const MQTT_MAX_PACKET_BYTES = 268_435_460;
+
+// A message larger than the broker takes would make it close the connection (Mosquitto does,
+// without answering the publish), and the batch would be published again for ever: refused by
+// index before anything of the batch goes out, so a dead-letter sink can take it.
+function refuseOversized(
+  outgoing: readonly Outgoing[],
+  link: Link,
+  context: WriteBatchContext,
+): void {
+  const limit = Math.min(link.maximumPacketSize ?? MQTT_MAX_PACKET_BYTES, MQTT_MAX_PACKET_BYTES);
+  for (const [index, message] of outgoing.entries()) {
+    if (packetBytesAtMost(message) <= limit) continue;
+    const bytes = publishPacketBytes(message.topic, message.payload.byteLength, message.options);
+    if (bytes <= limit) continue;
+    throw new InvalidRecordError(
+      `record ${index} of batch ${context.batchTime} (partition ${context.partition}) makes an MQTT packet of ${bytes} bytes for topic "${message.topic}" (${message.payload.byteLength} bytes of payload), more than the ${link.maximumPacketSize === undefined ? "protocol's" : `broker at ${link.broker.label}'s`} maximum packet size of ${limit} bytes: split the record or raise the broker's max_packet_size; nothing of the batch was published.`,
+      { recordIndex: index },
+    );
+  }
+}
+
+// A bound on a message's packet size without encoding anything (a UTF-16 unit is at most three
+// UTF-8 bytes): most messages are far below the limit, and their exact size is not needed.
+function packetBytesAtMost({ topic, payload, options }: Outgoing): number {
+  const properties = options.properties;
+  if (properties?.userProperties !== undefined) return Number.POSITIVE_INFINITY;
+  const contentType = properties?.contentType;
+  return (
+    payload.byteLength +
+    3 * topic.length +
+    (contentType === undefined ? 0 : 3 + 3 * contentType.length) +
+    5 + // message expiry
+    2 + // packet id
+    2 + // topic length
+    4 + // properties length
+    5 // fixed header
+  );
 }
 
 /** The MQTT reason code mqtt.js gives a refused publish's error, if it has one. */
