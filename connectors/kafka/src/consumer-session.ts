@@ -356,13 +356,10 @@ export class ConsumerSession {
     await abortable(
       // kafkajs starts a partition without an offset, and one whose offset is out of range
       // (records deleted by retention while the job was down or behind), at its beginning or
-      // its end. Outside cluster mode the source positions new partitions itself (startFrom
+      // its end. The source positions partitions without a committed offset itself (startFrom
       // "latest": `#resolveStarts`), so kafkajs's choice only applies out of range: there the
       // beginning is where the records not deleted yet start; the end would skip every one.
-      consumer.subscribe({
-        topics,
-        fromBeginning: config.startFrom === "earliest" || !this.#revokeAll,
-      }),
+      consumer.subscribe({ topics, fromBeginning: true }),
       signal,
     );
     await abortable(
@@ -553,11 +550,9 @@ export class ConsumerSession {
         if (start !== undefined) {
           this.#startOffsets.delete(key);
           state.nextFetch = start;
-        } else if (this.#knownPartitions !== undefined && !this.#revokeAll) {
+        } else if (this.#knownPartitions !== undefined) {
+          // (In cluster mode the handoff then seeks the partitions that have committed offsets.)
           unresolved.push({ key, state, added: !this.#knownPartitions.has(key) });
-        } else if (this.#knownPartitions !== undefined && !this.#knownPartitions.has(key)) {
-          // Cluster mode: only added partitions (its handoff seeks the committed offsets).
-          unresolved.push({ key, state, added: true });
         }
       }
       // Resume exactly after what this source already holds, wherever the group's committed

@@ -1,9 +1,15 @@
 // The Kafka source against the local broker: record contents, offsets owned by Sluice, start
 // positions, per-partition limits, bounded buffering, patterns, rebalances, unreachable brokers.
+
+import pino from "pino";
 import type { SourceRecord } from "sluice";
 import type { ConnectorRegistry } from "sluice/advanced";
+import { type ClusterMembership, validateConfig } from "sluice/connector";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkConnection, type KafkaSource } from "../../../connectors/kafka/src/index.js";
+import { clusterSourceConfig } from "../../../connectors/kafka/src/cluster-mode.js";
+import { checkConnection, KafkaSource } from "../../../connectors/kafka/src/index.js";
+import { createKafkaClient } from "../../../connectors/kafka/src/kafka-client.js";
+import { kafkaSourceConfig } from "../../../connectors/kafka/src/source-config.js";
 import {
   BROKER,
   BROKERS,
@@ -378,6 +384,60 @@ describe("kafka source", () => {
     const { records, results } = await readAtLeast(source, 6);
     expect(values(records)).toEqual(["r5", "r6", "r7", "r8", "r9", "after-connect"]);
     await settleAll(results);
+  });
+
+  it("in cluster mode too, resumes at the first record left when retention deleted the committed offset, and starts an uncommitted partition at its end", async () => {
+    const topic = await suite.newTopic("source", 2);
+    const group = uniqueName("cluster");
+    await produceTo(
+      topic,
+      0,
+      Array.from({ length: 10 }, (_, index) => `p0-${index}`),
+    );
+    await produceTo(topic, 1, ["p1-old"]);
+    // The job's group committed offset 2 of partition 0, then retention deleted offsets 0 to 4
+    // while it was down; partition 1 was never committed.
+    await suite.admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [{ partition: 0, offset: "2" }],
+    });
+    await suite.admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "5" }] });
+    const membership: ClusterMembership = {
+      group,
+      processId: "p1",
+      kafka: { brokers: BROKERS },
+      keyedPartitions: undefined,
+      reportPartitions: () => undefined,
+      offerKeyedExchange: () => undefined,
+    };
+    const config = clusterSourceConfig(
+      validateConfig(
+        kafkaSourceConfig,
+        sourceConfig(topic, { startFrom: "latest", sessionTimeoutMs: 6_000 }),
+        "kafka",
+      ),
+      membership,
+    );
+    const source = new KafkaSource(
+      config,
+      pino({ level: "silent" }),
+      new Map(),
+      createKafkaClient,
+      {
+        membership,
+        connectorId: "kafka-1",
+      },
+    );
+    try {
+      await source.connect(signal());
+      await produceTo(topic, 1, ["p1-new"]);
+      const { records, results } = await readAtLeast(source, 6);
+      expect(values(records).sort()).toEqual(["p0-5", "p0-6", "p0-7", "p0-8", "p0-9", "p1-new"]);
+      await settleAll(results);
+    } finally {
+      await source.close();
+    }
   });
 
   it("reads a partition added while it runs from its first record, though it starts new partitions at the latest", async () => {
