@@ -13,6 +13,9 @@ export function sinkRecordProblem(record: SinkRecord): string | undefined {
   if (typeof record !== "object" || record === null) {
     return `is ${kindOf(record)}, not a record ({ value, key?, headers?, timestampMs?, tombstone? })`;
   }
+  if ((record.value as unknown) === null) {
+    return "has a null value: give a Uint8Array, or for a tombstone (a delete in a compacted topic) an empty value and tombstone: true";
+  }
   if (!(record.value instanceof Uint8Array)) {
     return `has a value that is ${kindOf(record.value)}, not bytes: give a Uint8Array (text through TextEncoder)`;
   }

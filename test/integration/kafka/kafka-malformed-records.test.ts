@@ -199,6 +199,7 @@ describe("records a Kafka sink cannot produce, in a job with dead letters", () =
       { value: bytes("null-header"), headers: { trace: null } },
       { value: "text, not bytes" },
       { value: bytes("string-key"), key: "k" },
+      { value: null, key: bytes("deleted") },
       { value: bytes("ok-2"), key: bytes("k") },
     ] as unknown as SinkRecord[];
     ctx
@@ -214,6 +215,7 @@ describe("records a Kafka sink cannot produce, in a job with dead letters", () =
       expect.stringContaining('has a header "trace" that is null, not bytes'),
       expect.stringContaining("has a value that is a string, not bytes"),
       expect.stringContaining("has a key that is a string, not bytes"),
+      expect.stringContaining("has a null value: give a Uint8Array, or for a tombstone"),
     ]);
   }, 60_000);
 });
