@@ -28,6 +28,7 @@ import {
   RECORD_ID_HEADERS,
   type SourceSettings,
 } from "./jobs/word-count-settings.js";
+import { prepareMqttSession } from "./mqtt-session.js";
 
 const BATCH_MS = 250;
 const KILLS = 10;
@@ -235,15 +236,7 @@ describe("chaos: brokers in, Cassandra and files out", () => {
     await setUp(["cassandra", "mosquitto"]);
     const topic = `sluice/chaos/${unique("lines")}`;
     const clientId = unique("sluice-chaos-job");
-    // The job's session exists before it first runs: what is published meanwhile waits in it.
-    const session = await mqttConnect(MQTT, {
-      clientId,
-      clean: false,
-      protocolVersion: 5,
-      properties: { sessionExpiryInterval: 600 },
-    });
-    await session.subscribeAsync(topic, { qos: 1 });
-    await session.endAsync();
+    await prepareMqttSession(MQTT, clientId, topic);
     const publisher = await mqttConnect(MQTT, { protocolVersion: 5 });
     try {
       await runVariant(

@@ -27,6 +27,7 @@ import {
   RECORD_ID_HEADERS,
   type SourceSettings,
 } from "./jobs/word-count-settings.js";
+import { prepareMqttSession } from "./mqtt-session.js";
 
 const BATCH_MS = 200;
 const RABBITMQ = "amqp://guest:guest@127.0.0.1:5672";
@@ -116,15 +117,7 @@ function mqtt(): BrokerUnderTest {
     server: "mosquitto",
     async setUp() {
       try {
-        // The job's session exists before it first runs: what is published meanwhile waits in it.
-        const session = await mqttConnect(MQTT, {
-          clientId,
-          clean: false,
-          protocolVersion: 5,
-          properties: { sessionExpiryInterval: 600 },
-        });
-        await session.subscribeAsync(topic, { qos: 1 });
-        await session.endAsync();
+        await prepareMqttSession(MQTT, clientId, topic);
         publisher = await mqttConnect(MQTT, { protocolVersion: 5 });
       } catch (error) {
         throw new Error(

@@ -2,51 +2,32 @@
 // key and header as a view into the whole fetch response, so a record's small header held in a
 // window or in state would keep that response (up to megabytes) alive. Values and keys are
 // copied into the read's byte batch; header values are copied out per fetched batch.
-import type { Admin, Kafka, Producer } from "kafkajs";
 import type { ConnectorRegistry } from "sluice/advanced";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BROKERS,
-  connectAdmin,
-  connectProducer,
-  createTopic,
-  testKafka,
-  uniqueName,
-} from "./kafka-helpers.js";
-import { lockService } from "./services.js";
+import { BROKERS, uniqueName } from "./kafka-helpers.js";
+import { kafkaSuite } from "./kafka-suite.js";
 import { createKafkaSource, kafkaRegistry, readAtLeast, settleAll } from "./source-harness.js";
 
 const MESSAGES = 200;
 const VALUE_BYTES = 1000;
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
+const suite = kafkaSuite();
 let registry: ConnectorRegistry;
-let unlock: () => Promise<void>;
-const topic = uniqueName("record-buffers");
+let topic: string;
 
 beforeAll(async () => {
-  unlock = await lockService("kafka");
-  kafka = testKafka();
-  admin = await connectAdmin(kafka);
-  producer = await connectProducer(kafka);
   registry = kafkaRegistry();
-  await createTopic(admin, topic);
-}, 360_000); // the lock waits up to 300 s for a suite that holds the broker
+  topic = await suite.newTopic("record-buffers");
+});
 
 afterAll(async () => {
   await registry?.dispose();
-  await producer?.disconnect();
-  await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin?.disconnect();
-  await unlock?.();
 });
 
 describe("the Kafka source's records", () => {
   it("hold header values in buffers of their own, and values in the read's byte batch", async () => {
     // One request, so the messages share a record batch and come back in one fetch response.
-    await producer.send({
+    await suite.producer.send({
       topic,
       messages: Array.from({ length: MESSAGES }, (_, index) => ({
         key: `key-${index}`,
