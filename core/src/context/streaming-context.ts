@@ -209,6 +209,7 @@ export class StreamingContext {
       inputInfoTracker: this.inputInfoTracker,
       concurrentJobs: this.options.concurrentJobs,
       reportError,
+      reportCutOff: (time, failure) => this.reportCutOff(time, failure),
       onProgress,
       executionInfo: (time) => this.execution?.takeMetrics(time),
       commitBatch: (time, failure) => this.checkpointing?.commitBatch(time, failure),
@@ -774,8 +775,9 @@ export class StreamingContext {
   /**
    * Stops the context. With `graceful: true`, inputs stop receiving, every batch of data already
    * received is processed (after a restart, also every batch the earlier run recorded and this
-   * one replays), then the context stops; otherwise it stops after the batch in progress.
-   * Stopping twice, or before start, is allowed.
+   * one replays), then the context stops; otherwise it stops after the batch in progress, whose
+   * sinks stop retrying (a batch cut off that way fails and is processed again, without being
+   * reported as the job's error). Stopping twice, or before start, is allowed.
    *
    * @example
    * process.on("SIGTERM", () => void ctx.stop({ graceful: true }));
@@ -936,7 +938,9 @@ export class StreamingContext {
     } else {
       this.stopStep = "finishing the batch in progress";
       // A sink reconnecting or retrying in the batch in progress gives up instead of waiting for
-      // its server: the batch fails, and nothing of it is acknowledged or checkpointed.
+      // its server: the batch fails, and nothing of it is acknowledged or checkpointed. That
+      // failure is the stop's doing, not the job's: it is logged, not reported.
+      this.scheduler.cutOffRunning();
       this.scope.connectors.endRetries();
       await this.generator.stop();
       this.scheduler.cancelQueued();
@@ -1020,6 +1024,15 @@ export class StreamingContext {
   private closeUi(): Promise<void> {
     this.uiClosed ??= this.ui?.close().catch(() => undefined) ?? Promise.resolve();
     return this.uiClosed;
+  }
+
+  // A batch the stop cut off is processed again (from the checkpoint, or as its source delivers
+  // the unacknowledged records again); awaitTermination still resolves.
+  private reportCutOff(time: number, failure: unknown): void {
+    connectorsOf(this).logger.warn(
+      { err: failure, batchTime: time },
+      "the stop without draining cut off this batch: it failed, nothing of it was acknowledged, and its input is processed again",
+    );
   }
 
   private reportError(error: unknown): void {

@@ -33,6 +33,11 @@ export interface JobSchedulerDeps {
   /** How many batches may run at once (1: batches never overlap). */
   readonly concurrentJobs: number;
   readonly reportError: (error: unknown) => void;
+  /**
+   * Told instead of `reportError` of an output's failure in a batch a stop without draining cut
+   * off (`cutOffRunning`): the stop ended the output's retries, so the failure is not the job's.
+   */
+  readonly reportCutOff?: (time: number, failure: unknown) => void;
   /** Called after every change of progress. */
   readonly onProgress: () => void;
   /** The executors' metrics of a completed batch (none without executors). */
@@ -64,6 +69,8 @@ export class JobScheduler {
   // when done: a later batch's outputs wait for these (runJobSet). Batches without jobs are
   // committed beside the queue and are only here meanwhile.
   private readonly committing = new Map<number, Promise<void>>();
+  /** A stop without draining has cut off the batches running (`cutOffRunning`). */
+  private cutOff = false;
 
   constructor(private readonly deps: JobSchedulerDeps) {}
 
@@ -189,6 +196,20 @@ export class JobScheduler {
     this.deps.onProgress();
   }
 
+  /**
+   * A stop that does not drain ends the retries of the batches running: from now on, an output
+   * of theirs that fails is reported to `reportCutOff`, not as the job's error (as Spark's
+   * `stop(stopGracefully = false)` ends quietly). The batch still counts as failed, so nothing
+   * of it is acknowledged and its input is processed again.
+   *
+   * @example
+   * scheduler.cutOffRunning();
+   * connectors.endRetries();
+   */
+  cutOffRunning(): void {
+    this.cutOff = true;
+  }
+
   private pump(): void {
     while (this.running.size < this.deps.concurrentJobs && this.queue.length > 0) {
       const jobSet = this.queue.shift() as JobSet;
@@ -245,7 +266,11 @@ export class JobScheduler {
       } catch (error) {
         failure = jobError(error, output, jobSet.time);
         firstFailure ??= failure;
-        this.deps.reportError(failure);
+        if (this.cutOff && this.deps.reportCutOff !== undefined) {
+          this.deps.reportCutOff(jobSet.time, failure);
+        } else {
+          this.deps.reportError(failure);
+        }
       }
       const info = outputInfo(jobSet.time, output, startTime, clock.now(), failure, numRecords);
       jobSet.outputInfos.set(output.outputId, info);

@@ -113,6 +113,9 @@ describe("ctx.stop() without draining while the Cassandra sink reconnects", () =
       // Reached only if the stop ended while every connection to the node is still refused.
       expect(restored).toBe(false);
       expect(ctx.state).toBe("STOPPED");
+      // The cut-off batch is the stop's doing, not the job's error.
+      await expect(ctx.awaitTermination()).resolves.toBeUndefined();
+      expect(ctx.scope.firstError()).toBeUndefined();
     } finally {
       restored = true;
       proxy.restore();

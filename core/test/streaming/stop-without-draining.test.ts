@@ -1,0 +1,186 @@
+// A stop without draining (`ctx.stop()`) while a sink retries in the batch in progress: the
+// stop ends the retries, the batch fails and its reads are handed back (nacked), and
+// awaitTermination resolves, as Spark's `stop(stopGracefully = false)` ends quietly. A batch
+// that failed on its own before the stop is still the job's error.
+import {
+  type BatchInfo,
+  batchRecords,
+  type SinkRecord,
+  type SourceRecord,
+  StreamingContext,
+} from "sluice";
+import type { SourceInputDStream } from "sluice/advanced";
+import {
+  defineSink,
+  defineSource,
+  NotConnectedError,
+  type ReadResult,
+  type Sink,
+  type Source,
+} from "sluice/connector";
+import { ManualClock } from "sluice/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const text = (record: SourceRecord | SinkRecord) => decoder.decode(record.value);
+
+/** An in-memory source the test feeds; it records acks and nacks. */
+class FedSource implements Source {
+  readonly acks: string[] = [];
+  private pending: SourceRecord[] = [];
+  private wake: (() => void) | undefined;
+  private offset = 0;
+
+  feed(...values: string[]): void {
+    for (const value of values) {
+      this.pending.push({
+        value: encoder.encode(value),
+        headers: {},
+        timestampMs: 0,
+        partition: "fed",
+        offset: String(this.offset++),
+      });
+    }
+    this.wake?.();
+  }
+
+  async connect(): Promise<void> {}
+
+  async read(signal: AbortSignal): Promise<ReadResult> {
+    while (this.pending.length === 0 && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
+    const records = this.pending.splice(0);
+    return {
+      records,
+      ack: (error?: unknown) => {
+        if (records.length === 0) return; // the read the stop ended
+        this.acks.push(`${error === undefined ? "ack" : "nack"} ${records.map(text).join(",")}`);
+      },
+    };
+  }
+
+  pause(): void {}
+  resume(): void {}
+  async close(): Promise<void> {
+    this.wake?.();
+  }
+}
+
+/** A sink whose server is away once `away` is set: every write and reconnect is refused. */
+class AwaySink implements Sink {
+  away = false;
+  connects = 0;
+  readonly written: string[] = [];
+
+  async connect(): Promise<void> {
+    this.connects++;
+    if (this.away && this.connects > 1) throw new NotConnectedError("the server is away");
+  }
+
+  async writeBatch(records: readonly SinkRecord[]): Promise<void> {
+    if (this.away) throw new NotConnectedError("the server went away");
+    this.written.push(...records.map(text));
+  }
+
+  async close(): Promise<void> {}
+}
+
+const running: StreamingContext[] = [];
+afterEach(async () => {
+  for (const ctx of running.splice(0)) await ctx.stop();
+});
+
+function job() {
+  const clock = new ManualClock(0);
+  const ctx = new StreamingContext({ batchInterval: 1000, clock, defaultParallelism: 1 });
+  running.push(ctx);
+  const source = new FedSource();
+  const sink = new AwaySink();
+  const stream = ctx.source(
+    defineSource({
+      name: "fed",
+      version: "1.0.0",
+      config: z.strictObject({}),
+      capabilities: { replayable: false },
+      create: () => source,
+    }),
+    {},
+  ) as SourceInputDStream;
+  const batches: BatchInfo[] = [];
+  ctx.addListener({ onBatchCompleted: (info) => batches.push(info) });
+  return { ctx, clock, source, sink, stream, batches };
+}
+
+const failed = (info: BatchInfo) =>
+  [...info.outputOperationInfos.values()].some((output) => output.failureReason !== undefined);
+
+describe("ctx.stop() without draining", () => {
+  it("ends a sink's retries: the batch fails, its reads are nacked, awaitTermination resolves", async () => {
+    const { ctx, clock, source, sink, stream, batches } = job();
+    stream.sink(
+      defineSink({
+        name: "away",
+        version: "1.0.0",
+        config: z.strictObject({}),
+        capabilities: { idempotent: true },
+        create: () => sink,
+      }),
+      {},
+      { id: "away", backoff: { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2, jitter: 0 } },
+    );
+    const terminated = ctx.awaitTermination();
+    await ctx.start();
+
+    source.feed("a", "b");
+    await vi.waitFor(() => expect(stream.hasPendingData()).toBe(true));
+    clock.advance(1000);
+    await ctx.scope.awaitProcessed(1000);
+    expect(sink.written).toEqual(["a", "b"]);
+
+    sink.away = true;
+    source.feed("c");
+    await vi.waitFor(() => expect(stream.hasPendingData()).toBe(true));
+    clock.advance(1000);
+    // The sink is reconnecting: the batch at 2000 waits for its server.
+    await vi.waitFor(() => expect(sink.connects).toBeGreaterThanOrEqual(3));
+    expect(batches.map((info) => info.batchTime)).toEqual([1000]);
+
+    await ctx.stop();
+    expect(sink.away).toBe(true); // ended while the server was still away
+    await expect(terminated).resolves.toBeUndefined();
+    await expect(ctx.awaitTermination()).resolves.toBeUndefined();
+    expect(ctx.scope.firstError()).toBeUndefined();
+    expect(batches.map((info) => [info.batchTime, failed(info)])).toEqual([
+      [1000, false],
+      [2000, true],
+    ]);
+    expect(source.acks).toEqual(["ack a,b", "nack c"]);
+    expect(sink.written).toEqual(["a", "b"]);
+  });
+
+  it("still reports a batch that failed before the stop", async () => {
+    const { ctx, clock, source, stream, batches } = job();
+    stream.map(text).foreachBatch((batch) => {
+      if (batchRecords(batch).includes("bad")) throw new Error("the output failed");
+    });
+    const terminated = ctx.awaitTermination();
+    terminated.catch(() => undefined);
+    await ctx.start();
+
+    source.feed("bad");
+    await vi.waitFor(() => expect(stream.hasPendingData()).toBe(true));
+    clock.advance(1000);
+    await ctx.scope.awaitProcessed(1000);
+    await ctx.stop();
+
+    await expect(terminated).rejects.toThrow("the output failed");
+    expect(batches.map((info) => [info.batchTime, failed(info)])).toEqual([[1000, true]]);
+    expect(source.acks).toEqual(["nack bad"]);
+  });
+});
