@@ -6,79 +6,12 @@ import {
   closeConnectorsOf,
   connectorsOf,
   SluiceError,
-  type SourceRecord,
   StreamingContext,
 } from "sluice";
 import type { SourceInputDStream } from "sluice/advanced";
-import { defineSource, type ReadResult, type Source } from "sluice/connector";
 import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const text = (record: SourceRecord) => decoder.decode(record.value);
-
-/** An in-memory source the test feeds; it records acks and requeues nacked records. */
-class FedSource implements Source {
-  readonly acks: string[] = [];
-  closed = false;
-  private pending: SourceRecord[] = [];
-  private wake: (() => void) | undefined;
-  private offset = 0;
-
-  feed(...values: string[]): void {
-    for (const value of values) {
-      this.pending.push({
-        value: encoder.encode(value),
-        headers: {},
-        timestampMs: 0,
-        partition: "fed",
-        offset: String(this.offset++),
-      });
-    }
-    this.wake?.();
-  }
-
-  async connect(): Promise<void> {}
-
-  async read(signal: AbortSignal): Promise<ReadResult> {
-    while (this.pending.length === 0 && !signal.aborted && !this.closed) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        signal.addEventListener("abort", () => resolve(), { once: true });
-      });
-    }
-    const records = this.pending.splice(0);
-    return {
-      records,
-      ack: (error?: unknown) => {
-        this.acks.push(`${error === undefined ? "ack" : "nack"} ${records.map(text).join(",")}`);
-        if (error !== undefined) {
-          this.pending.unshift(...records);
-          this.wake?.();
-        }
-      },
-    };
-  }
-
-  pause(): void {}
-  resume(): void {}
-  async close(): Promise<void> {
-    this.closed = true;
-    this.wake?.();
-  }
-}
-
-function fedPlugin(source: FedSource) {
-  return defineSource({
-    name: "fed",
-    version: "1.0.0",
-    config: z.strictObject({}),
-    capabilities: { replayable: false },
-    create: () => source,
-  });
-}
+import { FedSource, fedPlugin, text } from "./fed-source.js";
 
 let root: string;
 beforeEach(async () => {

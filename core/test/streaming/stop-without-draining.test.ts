@@ -2,75 +2,13 @@
 // stop ends the retries, the batch fails and its reads are handed back (nacked), and
 // awaitTermination resolves, as Spark's `stop(stopGracefully = false)` ends quietly. A batch
 // that failed on its own before the stop is still the job's error.
-import {
-  type BatchInfo,
-  batchRecords,
-  type SinkRecord,
-  type SourceRecord,
-  StreamingContext,
-} from "sluice";
+import { type BatchInfo, batchRecords, type SinkRecord, StreamingContext } from "sluice";
 import type { SourceInputDStream } from "sluice/advanced";
-import {
-  defineSink,
-  defineSource,
-  NotConnectedError,
-  type ReadResult,
-  type Sink,
-  type Source,
-} from "sluice/connector";
+import { defineSink, NotConnectedError, type Sink } from "sluice/connector";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const text = (record: SourceRecord | SinkRecord) => decoder.decode(record.value);
-
-/** An in-memory source the test feeds; it records acks and nacks. */
-class FedSource implements Source {
-  readonly acks: string[] = [];
-  private pending: SourceRecord[] = [];
-  private wake: (() => void) | undefined;
-  private offset = 0;
-
-  feed(...values: string[]): void {
-    for (const value of values) {
-      this.pending.push({
-        value: encoder.encode(value),
-        headers: {},
-        timestampMs: 0,
-        partition: "fed",
-        offset: String(this.offset++),
-      });
-    }
-    this.wake?.();
-  }
-
-  async connect(): Promise<void> {}
-
-  async read(signal: AbortSignal): Promise<ReadResult> {
-    while (this.pending.length === 0 && !signal.aborted) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        signal.addEventListener("abort", () => resolve(), { once: true });
-      });
-    }
-    const records = this.pending.splice(0);
-    return {
-      records,
-      ack: (error?: unknown) => {
-        if (records.length === 0) return; // the read the stop ended
-        this.acks.push(`${error === undefined ? "ack" : "nack"} ${records.map(text).join(",")}`);
-      },
-    };
-  }
-
-  pause(): void {}
-  resume(): void {}
-  async close(): Promise<void> {
-    this.wake?.();
-  }
-}
+import { FedSource, fedPlugin, text } from "../plugins/fed-source.js";
 
 /** A sink whose server is away once `away` is set: every write and reconnect is refused. */
 class AwaySink implements Sink {
@@ -102,16 +40,7 @@ function job() {
   running.push(ctx);
   const source = new FedSource();
   const sink = new AwaySink();
-  const stream = ctx.source(
-    defineSource({
-      name: "fed",
-      version: "1.0.0",
-      config: z.strictObject({}),
-      capabilities: { replayable: false },
-      create: () => source,
-    }),
-    {},
-  ) as SourceInputDStream;
+  const stream = ctx.source(fedPlugin(source), {}) as SourceInputDStream;
   const batches: BatchInfo[] = [];
   ctx.addListener({ onBatchCompleted: (info) => batches.push(info) });
   return { ctx, clock, source, sink, stream, batches };
