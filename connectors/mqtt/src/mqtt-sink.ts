@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import {
+  abortable,
   BackoffError,
   type ConnectionMetrics,
   ConnectionSlot,
@@ -86,7 +87,8 @@ const NOT_AUTHORIZED = 0x87;
  * with `NotConnectedError` and Sluice reconnects and writes the batch again, of which the sink
  * publishes what the broker has not confirmed. A message the broker refuses for what it is
  * (reason 0x90, 0x95, 0x99, or 0x87 for a topic built from the record) is an `InvalidRecordError`
- * with the record's index.
+ * with the record's index. A write still waiting for answers when the job stops without draining
+ * (`retriesEnd` aborts) gives up with `SLUICE_CONNECTOR_IO` and drops the connection.
  *
  * @example
  * const sink = new MqttSink(config, logger);
@@ -152,9 +154,12 @@ export class MqttSink implements Sink {
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.#slot.assertOpen();
     const link = this.#slot.require();
+    // A write begun after the stop still gets its answers (a first attempt still runs); one
+    // waiting when the stop comes gives up (`#publish`).
+    const stopping = context.retriesEnd?.aborted === false ? context.retriesEnd : undefined;
     const outgoing = records.map((record, index) => this.#message(record, index, context));
     refuseOversized(outgoing, link, context);
-    await this.#slot.write(this.#publish(records, outgoing, context, link));
+    await this.#slot.write(this.#publish(records, outgoing, context, link, stopping));
     this.#confirmed = undefined;
     this.#counters.batches++;
     for (const record of records) {
@@ -238,6 +243,7 @@ export class MqttSink implements Sink {
     outgoing: readonly Outgoing[],
     context: WriteBatchContext,
     link: Link,
+    stopping: AbortSignal | undefined,
   ): Promise<void> {
     if (this.#confirmed?.idempotencyKey !== context.idempotencyKey) {
       this.#confirmed = { idempotencyKey: context.idempotencyKey, counts: new Map() };
@@ -247,6 +253,7 @@ export class MqttSink implements Sink {
     const skip = new Map(confirmed);
     const refusals: { readonly index: number; readonly error: unknown }[] = [];
     const publishes: Promise<void>[] = [];
+    let confirmedNow = 0;
     for (const [index, message] of outgoing.entries()) {
       const record = records[index];
       if (record === undefined) continue;
@@ -259,6 +266,7 @@ export class MqttSink implements Sink {
         link.client.publishAsync(message.topic, message.payload, message.options).then(
           () => {
             confirmed.set(record, (confirmed.get(record) ?? 0) + 1);
+            confirmedNow++;
           },
           (error: unknown) => {
             refusals.push({ index, error });
@@ -267,13 +275,22 @@ export class MqttSink implements Sink {
       );
     }
     // Every answer is awaited, not just the first refusal: what the broker took is then known.
+    // A connection the broker keeps open without answering (it is overloaded, or a network
+    // device holds it) is noticed only by the keep-alive, never with keepaliveSeconds: 0; a stop
+    // without draining does not wait for it.
     let lost: unknown;
-    await Promise.race([
+    const answers = Promise.race([
       Promise.all(publishes),
       link.lost.then((failure) => Promise.reject(failure)),
-    ]).catch((failure: unknown) => {
-      lost = failure;
-    });
+    ]);
+    await (stopping === undefined ? answers : abortable(answers, stopping)).catch(
+      (failure: unknown) => {
+        lost = failure;
+      },
+    );
+    if (stopping?.aborted === true && lost === stopping.reason) {
+      throw this.#stoppedWaiting(link, context, publishes.length - confirmedNow);
+    }
     if (lost === undefined && !link.alive) lost = await link.lost;
     refusals.sort((a, b) => a.index - b.index);
     // A broker may close the connection after refusing a message (Mosquitto 2.0 does after a
@@ -301,6 +318,21 @@ export class MqttSink implements Sink {
       );
     }
     if (lost !== undefined) throw lost;
+  }
+
+  /**
+   * Gives up the connection a write stopped waiting on: what the broker will still answer there
+   * is unknown, so the next write (of a later run, usually) connects afresh.
+   */
+  #stoppedWaiting(link: Link, context: WriteBatchContext, unconfirmed: number): SluiceError {
+    const reason = `the write of batch ${context.batchTime} (partition ${context.partition}) stopped waiting for its acknowledgements because the StreamingContext is stopping without draining`;
+    link.alive = false;
+    this.#slot.drop(link, new NotConnectedError(`${reason}; the sink connects again`));
+    link.client.end(true);
+    return new SluiceError(
+      "SLUICE_CONNECTOR_IO",
+      `MQTT broker at ${link.broker.label}: ${reason}, with ${unconfirmed} message(s) unconfirmed. The batch is not acknowledged; its input is published again on the next run (at least once: the broker may have taken some of its messages).`,
+    );
   }
 
   /** True for a broker's refusal of one message for what it is rather than of the batch. */

@@ -1,0 +1,166 @@
+// The MQTT sink against the local Mosquitto when the job stops without draining while a write
+// waits for the broker's acknowledgements on a connection that stays open but carries nothing
+// (a loopback proxy the test silences; the shared broker keeps running). With keepaliveSeconds:
+// 0 nothing but the stop ends that wait: the write gives up while the connection is still
+// silent, with an I/O error, nothing of its batch is acknowledged, and the sink publishes the
+// next batch over a new connection. A job stopped with ctx.stop() likewise ends while the
+// broker is still silent, every batch it completed published and the cut-off one failed.
+import { connectAsync, type MqttClient } from "mqtt";
+import { StreamingContext } from "sluice";
+import { ConnectorRegistry } from "sluice/advanced";
+import { LogCapture, ManualClock } from "sluice/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MqttSink, mqttSink } from "../../../connectors/mqtt/src/index.js";
+import { CuttableProxy } from "../../support/cuttable-proxy.js";
+import { lockServer } from "../../support/service-lock.js";
+import { collect, HOST, PORT, uniqueName } from "./broker.js";
+
+const encoder = new TextEncoder();
+const backoff = { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2, jitter: 0 };
+const cleanups: (() => Promise<unknown>)[] = [];
+/** Restores the proxies first, so that nothing waits on them while the rest is cleaned up. */
+const restores: (() => void)[] = [];
+let unlock: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  // The server-loss suite stops this broker; it waits while this file runs.
+  unlock = await lockServer("mosquitto");
+  // Fails loudly, naming the start command, when the broker is not running.
+  const probe: MqttClient = await connectAsync(`mqtt://${HOST}:${PORT}`, {
+    protocolVersion: 5,
+    connectTimeout: 5_000,
+    reconnectPeriod: 0,
+  }).catch((error: unknown) => {
+    throw new Error(
+      `Mosquitto is not answering on ${HOST}:${PORT} (${String(error)}); start it with: scripts/services/start mosquitto`,
+      { cause: error },
+    );
+  });
+  await probe.endAsync();
+}, 320_000);
+
+afterAll(async () => {
+  await unlock?.();
+});
+
+afterEach(async () => {
+  for (const restore of restores.splice(0)) restore();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function silenceableProxy(): Promise<{ proxy: CuttableProxy; restored: () => boolean }> {
+  const proxy = await CuttableProxy.start(PORT, HOST);
+  let restored = false;
+  restores.push(() => {
+    restored = true;
+    proxy.restore();
+  });
+  cleanups.push(() => proxy.close());
+  return { proxy, restored: () => restored };
+}
+
+const sinkConfig = (proxy: CuttableProxy, topic: string) => ({
+  url: `mqtt://${proxy.address}`,
+  topic,
+  qos: 1,
+  // Only the keep-alive would notice a silent connection: off, only the stop ends the wait.
+  keepaliveSeconds: 0,
+});
+
+describe("the MQTT sink when the job stops without draining while the broker is silent", () => {
+  it("ends a write waiting for acknowledgements while the connection is still silent, and publishes the next batch over a new one", async () => {
+    const topic = `sluice/test/${uniqueName("stop-silent")}`;
+    const subscriber = await collect(topic);
+    cleanups.push(() => subscriber.close());
+    const { proxy, restored } = await silenceableProxy();
+    const registry = new ConnectorRegistry({ logger: new LogCapture().logger }).use(mqttSink);
+    cleanups.push(() => registry.dispose());
+    const sink = registry.createSink("mqtt", sinkConfig(proxy, topic)).connector;
+    if (!(sink instanceof MqttSink)) throw new Error("expected the MQTT sink");
+    await sink.connect(AbortSignal.timeout(20_000));
+
+    proxy.silence();
+    const stop = new AbortController();
+    const context = { batchTime: 1_000, partition: 0, idempotencyKey: "stop-silent/1000/0/0" };
+    const writing = sink.writeBatch(
+      ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
+      { ...context, retriesEnd: stop.signal },
+    );
+    const outcome = writing.then(
+      () => "written",
+      (error: unknown) => error,
+    );
+    // The publishes reached the proxy, which holds them: the write waits for its PUBACKs.
+    await proxy.until((counts) => counts.swallowed >= 1);
+    stop.abort(new Error("the StreamingContext is stopping without draining"));
+    const failure = await outcome;
+    // Reached only if the write ended while the connection is still silent.
+    expect(restored()).toBe(false);
+    expect(failure).toMatchObject({
+      code: "SLUICE_CONNECTOR_IO",
+      message: expect.stringContaining("stopping without draining"),
+    });
+    expect(sink.metrics).toMatchObject({ recordsOut: 0, batches: 0 });
+
+    // Restored, the sink connects again and publishes the next batch; nothing of the batch cut
+    // off reached the broker (the proxy held it), so the next batch is all that arrives.
+    proxy.restore();
+    await expect(sink.writeBatch([{ value: encoder.encode("c") }], context)).rejects.toMatchObject({
+      code: "SLUICE_NOT_CONNECTED",
+    });
+    await sink.connect(AbortSignal.timeout(20_000));
+    await sink.writeBatch([{ value: encoder.encode("c") }], { ...context, batchTime: 2_000 });
+    await subscriber.until(topic, "c");
+    expect(subscriber.messages.map((message) => message.text)).toEqual(["c"]);
+    expect(sink.metrics).toMatchObject({ recordsOut: 1, batches: 1 });
+  }, 60_000);
+
+  it("ctx.stop() resolves while the broker is still silent; the completed batch is published and the cut-off one failed", async () => {
+    const topic = `sluice/test/${uniqueName("stop-silent-job")}`;
+    const subscriber = await collect(topic);
+    cleanups.push(() => subscriber.close());
+    const { proxy, restored } = await silenceableProxy();
+    const clock = new ManualClock(0);
+    const ctx = new StreamingContext({
+      batchInterval: 1000,
+      clock,
+      appName: "mqtt-stop-while-silent",
+      defaultParallelism: 1,
+    });
+    cleanups.push(() => ctx.stop());
+    ctx.use(mqttSink);
+    const readings = ctx.queueStream([
+      ["1-a", "1-b"],
+      ["2-a", "2-b"],
+    ]);
+    readings.sink("mqtt", sinkConfig(proxy, topic), { id: "readings", backoff });
+    const outcomes: string[] = [];
+    ctx.addListener({
+      onBatchCompleted: ({ batchTime, numRecords, outputOperationInfos }) => {
+        if (numRecords === 0) return;
+        const failed = [...outputOperationInfos.values()].some(
+          (info) => info.failureReason !== undefined,
+        );
+        outcomes.push(`${batchTime} ${failed ? "failed" : "written"}`);
+      },
+    });
+
+    await ctx.start();
+    clock.advance(1000);
+    await ctx.scope.awaitProcessed(1000);
+    expect(outcomes).toEqual(["1000 written"]);
+    await subscriber.until(topic, "1-b");
+
+    proxy.silence();
+    clock.advance(1000);
+    // The second batch's publishes reached the proxy, which holds them.
+    await proxy.until((counts) => counts.swallowed >= 1);
+    expect(outcomes).toEqual(["1000 written"]);
+    await ctx.stop();
+    // Reached only if the stop ended while the connection is still silent.
+    expect(restored()).toBe(false);
+    expect(ctx.state).toBe("STOPPED");
+    expect(outcomes).toEqual(["1000 written", "2000 failed"]);
+    expect(subscriber.messages.map((message) => message.text)).toEqual(["1-a", "1-b"]);
+  }, 60_000);
+});
