@@ -239,13 +239,27 @@ export class KafkaSink implements Sink {
   ): Promise<void> {
     const { topic, transactionalId } = this.#config;
     if (groups.length === 0) return;
+    // A transaction this write begins holds nothing but this write's messages until it returns.
+    const begins = this.#open === undefined;
     try {
       this.#open ??= { transaction: await producer.transaction(), batchTime: context.batchTime };
       for (const messages of groups) await this.#open.transaction.send({ topic, messages });
     } catch (error) {
       await this.#abortOpen();
       this.#counters.errors++;
-      if (isConnectionProblem(error)) this.#healthy = false;
+      if (isConnectionProblem(error)) {
+        this.#healthy = false;
+        // Rolling back lost nothing but this write, so it can be made again in a new transaction
+        // once the broker is back: a lost connection, which the framework retries (a new
+        // producer with the same transactional id aborts what is left open). Written into a
+        // transaction that held earlier writes, the rollback took those with it: the batch fails.
+        if (begins) {
+          throw new NotConnectedError(
+            `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in a new transaction "${transactionalId}" lost the connection: ${rootMessage(error)}. The transaction was rolled back; the write is made again once the broker answers.`,
+            { cause: error },
+          );
+        }
+      }
       throw new SluiceError(
         "SLUICE_CONNECTOR_IO",
         `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted and the batch fails; its input is processed again (redelivered after the nack, or from the last committed transaction after a restart).${withAdvice(fencedAdvice(error, transactionalId ?? ""))}`,
