@@ -1,6 +1,7 @@
 import type { ChannelModel, ConfirmChannel, Message } from "amqplib";
 import type { Logger } from "pino";
 import {
+  abortable,
   BackoffError,
   type ConnectionMetrics,
   ConnectionSlot,
@@ -8,7 +9,7 @@ import {
   NotConnectedError,
   type Sink,
   type SinkRecord,
-  type SluiceError,
+  SluiceError,
   templateFunction,
   type WriteBatchContext,
   warnAboutTls,
@@ -77,7 +78,9 @@ interface ConfirmedRecords {
  * key from a template or a function. A batch resolves only once the broker confirmed every
  * message (publisher confirms); a lost connection rejects it with `NotConnectedError`, and
  * Sluice reconnects and publishes the batch again. Each message carries the message id
- * `<idempotencyKey>/<index>`, the same on a replay, so consumers can drop duplicates.
+ * `<idempotencyKey>/<index>`, the same on a replay, so consumers can drop duplicates. A write
+ * still waiting for confirms (or for `drain`) when the job stops without draining (`retriesEnd`
+ * aborts) gives up with `SLUICE_CONNECTOR_IO` and drops the connection.
  *
  * @example
  * const sink = new RabbitMqSink(config, logger, "sink:rabbitmq#1");
@@ -137,7 +140,10 @@ export class RabbitMqSink implements Sink {
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.#slot.assertOpen();
     const link = this.#slot.require();
-    await this.#slot.write(this.#publish(records, context, link));
+    // A write begun after the stop still gets its confirms (a first attempt still runs); one
+    // waiting when the stop comes gives up (`#publish`).
+    const stopping = context.retriesEnd?.aborted === false ? context.retriesEnd : undefined;
+    await this.#slot.write(this.#publish(records, context, link, stopping));
   }
 
   /** Waits for a write in progress, then closes the connection. */
@@ -232,6 +238,7 @@ export class RabbitMqSink implements Sink {
     records: readonly SinkRecord[],
     context: WriteBatchContext,
     link: Link,
+    stopping: AbortSignal | undefined,
   ): Promise<void> {
     const { exchange, persistent, mandatory, contentType } = this.#config;
     const keys = records.map((record, index) => this.#keyOf(record, index, context));
@@ -270,11 +277,20 @@ export class RabbitMqSink implements Sink {
     };
     const confirms: Promise<void>[] = [];
     let nacked = 0;
+    /** Records of the batch the broker confirmed, in this write or an earlier one. */
+    let confirmedNow = 0;
+    // The broker's answers can take as long as it likes: a connection it blocked (a memory or
+    // disk alarm) neither drains nor confirms until the alarm clears, and one it keeps open
+    // without answering is noticed only by the heartbeat (never with heartbeatSeconds: 0). A
+    // stop without draining does not wait for them.
+    const waitFor = <T>(answer: Promise<T>): Promise<T> =>
+      stopping === undefined ? answer : abortable(answer, stopping);
     try {
       for (const [index, record] of records.entries()) {
         const skipped = skip.get(record) ?? 0;
         if (skipped > 0) {
           skip.set(record, skipped - 1);
+          confirmedNow++;
           continue;
         }
         const content = Buffer.from(
@@ -308,6 +324,7 @@ export class RabbitMqSink implements Sink {
             if ((error === null || error === undefined) && !returned.has(index)) {
               confirmed.set(record, (confirmed.get(record) ?? 0) + 1);
             }
+            if (error === null || error === undefined) confirmedNow++;
             confirm(error);
           });
         } catch (error) {
@@ -318,16 +335,18 @@ export class RabbitMqSink implements Sink {
           throw error;
         }
         // The channel's buffer is full: wait until it drains (or the link dies) before going on.
-        if (!flowing) await Promise.race([onceDrained(link.channel), link.lost]);
+        if (!flowing) await waitFor(Promise.race([onceDrained(link.channel), link.lost]));
         if (!link.alive) break;
       }
-      await Promise.race([
-        Promise.all(confirms),
-        link.lost.then((failure) => Promise.reject(failure)),
-      ]);
+      await waitFor(
+        Promise.race([Promise.all(confirms), link.lost.then((failure) => Promise.reject(failure))]),
+      );
     } catch (error) {
       // Confirms still pending when the batch failed are of no interest any more.
       for (const pending of confirms) pending.catch(() => undefined);
+      if (stopping?.aborted === true && error === stopping.reason) {
+        throw this.#stoppedWaiting(link, context, records.length - confirmedNow);
+      }
       if (link.maxMessageBytes !== undefined) {
         this.#maxMessageBytes = link.maxMessageBytes;
         this.#refuseTooLarge(records, context, link.maxMessageBytes);
@@ -368,6 +387,21 @@ export class RabbitMqSink implements Sink {
       this.#counters.recordsOut++;
       this.#counters.bytesOut += record.value.byteLength;
     }
+  }
+
+  /**
+   * Gives up the connection a write stopped waiting on: what the broker will still confirm
+   * there is unknown, so the next write (of a later run, usually) connects afresh.
+   */
+  #stoppedWaiting(link: Link, context: WriteBatchContext, unconfirmed: number): SluiceError {
+    const reason = `the write of batch ${context.batchTime} (partition ${context.partition}) stopped waiting for the broker because the StreamingContext is stopping without draining`;
+    link.alive = false;
+    this.#slot.drop(link, new NotConnectedError(`${reason}; the sink connects again`));
+    void closeConnection(link.connection, link.channel);
+    return new SluiceError(
+      "SLUICE_CONNECTOR_IO",
+      `RabbitMQ at ${link.broker.label}: ${reason}, with ${unconfirmed} message(s) unconfirmed. The batch is not acknowledged; its input is published again on the next run (at least once: the broker may have taken some of its messages, with the same message ids).`,
+    );
   }
 
   /** Refuses the first record larger than the broker's max message size, when it is known. */
