@@ -159,24 +159,34 @@ export class KafkaSink implements Sink {
 
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.#assertOpen();
+    // A write begun after the stop still makes its first attempt; every wait of one in progress
+    // when the stop comes ends then (see `untilStopping`).
+    const stopping = context.retriesEnd?.aborted === false ? context.retriesEnd : undefined;
+    const waitFor = <T>(promise: Promise<T>): Promise<T> => untilStopping(promise, stopping);
     const id = this.#config.transactionalId;
-    // The previous batch's acknowledgement may still be committing its transaction.
-    const pending = id === undefined ? undefined : linkedSource(id)?.pendingCommit;
-    if (pending !== undefined) await pending.catch(() => undefined);
-    // In cluster mode the acknowledgement of an earlier batch may not have come yet: its
-    // transaction must not take this batch's outputs, or committing it would commit them with
-    // the earlier offsets (and rolling this batch back after a rebalance would leave them
-    // committed).
-    while (
-      this.#oneBatchPerTransaction &&
-      id !== undefined &&
-      linkedSource(id) !== undefined &&
-      this.#open !== undefined &&
-      this.#open.batchTime < context.batchTime
-    ) {
-      await new Promise<void>((resolve) => this.#openSettled.push(resolve));
+    try {
+      // The previous batch's acknowledgement may still be committing its transaction.
+      const pending = id === undefined ? undefined : linkedSource(id)?.pendingCommit;
+      if (pending !== undefined) await waitFor(pending.catch(() => undefined));
+      // In cluster mode the acknowledgement of an earlier batch may not have come yet: its
+      // transaction must not take this batch's outputs, or committing it would commit them with
+      // the earlier offsets (and rolling this batch back after a rebalance would leave them
+      // committed).
+      while (
+        this.#oneBatchPerTransaction &&
+        id !== undefined &&
+        linkedSource(id) !== undefined &&
+        this.#open !== undefined &&
+        this.#open.batchTime < context.batchTime
+      ) {
+        await waitFor(new Promise<void>((resolve) => this.#openSettled.push(resolve)));
+      }
+      return await waitFor(this.#serialized(() => this.#write(records, context, stopping)));
+    } catch (error) {
+      if (!stoppedBy(error, stopping)) throw error;
+      this.#counters.errors++;
+      throw this.#stoppedWaiting(context, error);
     }
-    return this.#serialized(() => this.#write(records, context));
   }
 
   async close(): Promise<void> {
@@ -193,24 +203,38 @@ export class KafkaSink implements Sink {
     await this.#serialized(() => this.#dropProducer());
   }
 
-  async #write(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+  async #write(
+    records: readonly SinkRecord[],
+    context: WriteBatchContext,
+    stopping: AbortSignal | undefined,
+  ): Promise<void> {
     this.#assertOpen();
+    // The caller gave up while an earlier task held the queue: nothing is sent.
+    if (stopping?.aborted === true) throw stopping.reason;
     const producer = this.#producer;
     if (producer === undefined || !this.#healthy) {
       throw new NotConnectedError("the Kafka sink is not connected; call connect() first");
     }
     const groups = this.#messageGroups(records, context);
     const { topic, transactionalId } = this.#config;
+    const waitFor = <T>(promise: Promise<T>): Promise<T> => untilStopping(promise, stopping);
     if (transactionalId !== undefined && linkedSource(transactionalId) !== undefined) {
-      await this.#writePaired(producer, groups, context);
+      await this.#writePaired(producer, groups, context, stopping);
     } else if (transactionalId !== undefined) {
       if (groups.length === 0) return;
       let transaction: Transaction | undefined;
       try {
-        transaction = await producer.transaction();
-        for (const messages of groups) await transaction.send({ topic, messages });
-        await transaction.commit();
+        transaction = await waitFor(producer.transaction());
+        for (const messages of groups) await waitFor(transaction.send({ topic, messages }));
+        await waitFor(transaction.commit());
       } catch (error) {
+        if (stoppedBy(error, stopping)) {
+          this.#leaveBehind(groups);
+          // Not waited for: Kafka may be away. Should the abort not get there, the broker aborts
+          // the transaction on its timeout, or the next producer with this id does.
+          void transaction?.abort().catch(() => undefined);
+          throw error;
+        }
         await transaction?.abort().catch(() => undefined);
         this.#counters.errors++;
         throw this.#failure(error, `writing the batch at ${context.batchTime}`);
@@ -219,13 +243,38 @@ export class KafkaSink implements Sink {
     } else {
       if (groups.length === 0) return;
       try {
-        for (const messages of groups) await producer.send({ topic, messages, acks: -1 });
+        for (const messages of groups) {
+          await waitFor(producer.send({ topic, messages, acks: -1 }));
+        }
       } catch (error) {
+        if (stoppedBy(error, stopping)) {
+          this.#leaveBehind(groups);
+          throw error;
+        }
         this.#counters.errors++;
         throw this.#failure(error, `writing the batch at ${context.batchTime}`);
       }
     }
     this.#counted(records);
+  }
+
+  // kafkajs cannot be told to give up a send it began: it retries on its own (up to `retries`
+  // times, reconnecting if need be) after the write stopped waiting for it. It holds the very
+  // arrays of messages it was given, so emptied they leave it nothing to send should the topic
+  // or the broker come back meanwhile (records already on the wire may still land). The
+  // producer is replaced before the next write.
+  #leaveBehind(groups: readonly Message[][]): void {
+    for (const messages of groups) messages.length = 0;
+    this.#healthy = false;
+  }
+
+  #stoppedWaiting(context: WriteBatchContext, reason: unknown): SluiceError {
+    const { brokers, topic, transactionalId } = this.#config;
+    return new SluiceError(
+      "SLUICE_CONNECTOR_IO",
+      `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" stopped waiting for Kafka at ${brokers.join(", ")} because the StreamingContext is stopping without draining. The batch is not acknowledged; its input is processed again on the next run${transactionalId === undefined ? " (at least once: Kafka may have taken some of its records)" : ` (its transaction in "${transactionalId}" was aborted)`}.`,
+      { cause: reason },
+    );
   }
 
   // One transaction, open from the first write after a commit until the paired source's
@@ -236,15 +285,29 @@ export class KafkaSink implements Sink {
     producer: Producer,
     groups: readonly Message[][],
     context: WriteBatchContext,
+    stopping: AbortSignal | undefined,
   ): Promise<void> {
     const { topic, transactionalId } = this.#config;
     if (groups.length === 0) return;
     // A transaction this write begins holds nothing but this write's messages until it returns.
     const begins = this.#open === undefined;
+    const waitFor = <T>(promise: Promise<T>): Promise<T> => untilStopping(promise, stopping);
     try {
-      this.#open ??= { transaction: await producer.transaction(), batchTime: context.batchTime };
-      for (const messages of groups) await this.#open.transaction.send({ topic, messages });
+      this.#open ??= {
+        transaction: await waitFor(producer.transaction()),
+        batchTime: context.batchTime,
+      };
+      for (const messages of groups) {
+        await waitFor(this.#open.transaction.send({ topic, messages }));
+      }
     } catch (error) {
+      if (stoppedBy(error, stopping)) {
+        this.#leaveBehind(groups);
+        // Everything the transaction holds is rolled back (the paired source commits nothing and
+        // delivers it again); not waited for, as Kafka may be away.
+        void this.#abortOpen();
+        throw error;
+      }
       await this.#abortOpen();
       this.#counters.errors++;
       if (isConnectionProblem(error)) {
@@ -445,6 +508,18 @@ export function byTopic(
     topics.set(topic, partitions);
   }
   return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+// Resolves like `promise`, or rejects with `stopping`'s reason once the job stops without
+// draining: kafkajs retries a request that failed (a topic it cannot find, a broker away) for as
+// long as `retries` allows, and a stop does not wait for that.
+function untilStopping<T>(promise: Promise<T>, stopping: AbortSignal | undefined): Promise<T> {
+  return stopping === undefined ? promise : abortable(promise, stopping);
+}
+
+/** True when `error` is the reason `untilStopping` gave up a wait with. */
+function stoppedBy(error: unknown, stopping: AbortSignal | undefined): boolean {
+  return stopping?.aborted === true && error === stopping.reason;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
