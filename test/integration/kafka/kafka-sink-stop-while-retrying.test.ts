@@ -2,9 +2,10 @@
 // retries a send inside the write: the topic does not exist and may not be created on first use
 // (allowAutoTopicCreation off), so kafkajs asks for its metadata again and again, up to
 // `retries` times (here 1000: minutes). The write gives up while the topic is still missing,
-// with an I/O error, and nothing of its batch counts as written: a plain write, a transaction
-// paired with a Kafka source (aborted, no offsets committed, the input delivered again), and a
-// whole job stopped with ctx.stop(). Once the topic exists, the sink connects again and writes.
+// with an I/O error, and nothing of its batch counts as written: a plain write, a transaction of
+// the sink's own (aborted), a transaction paired with a Kafka source (aborted, no offsets
+// committed, the input delivered again), and a whole job stopped with ctx.stop(). Once the
+// topic exists, the sink connects again and writes.
 import { Writable } from "node:stream";
 import pino from "pino";
 import { StreamingContext } from "sluice";
@@ -117,6 +118,51 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
       const written = await readTopic(suite.kafka, suite.admin, topic);
       expect(written.map((message) => message.value)).toEqual(["c"]);
       expect(sink.metrics).toMatchObject({ writes: 1, recordsOut: 1 });
+    } finally {
+      await registry.dispose();
+    }
+  }, 120_000);
+
+  it("aborts a transaction of its own whose topic is missing, and commits the next write once the topic exists", async () => {
+    const log = new WatchedLog();
+    const registry = new ConnectorRegistry({ logger: log.logger }).use(kafkaSink);
+    const topic = uniqueName("stop-missing-tx");
+    const transactionalId = uniqueName("stop-missing-tx-id");
+    try {
+      const sink = createKafkaSink(registry, {
+        brokers: BROKERS,
+        topic,
+        transactionalId,
+        retries: 1_000,
+      });
+      await sink.connect(signal());
+      const stop = new AbortController();
+      const outcome = sink
+        .writeBatch(
+          ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
+          { ...context(1), retriesEnd: stop.signal },
+        )
+        .then(
+          () => "written",
+          (error: unknown) => error,
+        );
+      await log.saidAtLeast(NO_TOPIC, 2);
+      stop.abort(stopReason());
+      expect(await outcome).toMatchObject({
+        code: "SLUICE_CONNECTOR_IO",
+        message: expect.stringContaining(
+          `stopping without draining. The batch is not acknowledged; its input is processed again on the next run (its transaction in "${transactionalId}" was aborted)`,
+        ),
+      });
+      expect(await topicExists(topic)).toBe(false);
+      expect(sink.metrics).toMatchObject({ writes: 0, transactions: 0, errors: 1 });
+
+      await suite.newTopicNamed(topic);
+      await sink.connect(signal());
+      await sink.writeBatch([{ value: encoder.encode("c") }], context(2));
+      const written = await readTopic(suite.kafka, suite.admin, topic);
+      expect(written.map((message) => message.value)).toEqual(["c"]);
+      expect(sink.metrics).toMatchObject({ writes: 1, transactions: 1 });
     } finally {
       await registry.dispose();
     }
