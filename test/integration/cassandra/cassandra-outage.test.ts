@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
 import { lockService } from "../kafka/services.js";
 import { CASSANDRA_PORT, connectClient, createKeyspace, uniqueName } from "./cassandra-helpers.js";
-import { CuttableProxy } from "./cuttable-proxy.js";
+import { CuttableProxy } from "../../support/cuttable-proxy.js";
 
 let client: Client;
 let unlock: () => Promise<void>;
