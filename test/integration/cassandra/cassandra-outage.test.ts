@@ -8,9 +8,9 @@ import { type Batch, batchRecords, closeConnectorsOf, StreamingContext } from "s
 import { ManualClock } from "sluice/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
+import { CuttableProxy } from "../../support/cuttable-proxy.js";
 import { lockService } from "../kafka/services.js";
 import { CASSANDRA_PORT, connectClient, createKeyspace, uniqueName } from "./cassandra-helpers.js";
-import { CuttableProxy } from "../../support/cuttable-proxy.js";
 
 let client: Client;
 let unlock: () => Promise<void>;

@@ -6,8 +6,8 @@
 import type { ConnectorRegistry } from "sluice/advanced";
 import type { WriteBatchContext } from "sluice/connector";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CASSANDRA_PORT, cassandraRegistry, createCassandraSink } from "./cassandra-helpers.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
+import { CASSANDRA_PORT, cassandraRegistry, createCassandraSink } from "./cassandra-helpers.js";
 import { keyspaceSuite } from "./keyspace-suite.js";
 
 let registry: ConnectorRegistry;

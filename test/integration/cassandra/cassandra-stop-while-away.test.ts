@@ -8,8 +8,8 @@ import { type Batch, batchRecords, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
-import { CASSANDRA_PORT } from "./cassandra-helpers.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
+import { CASSANDRA_PORT } from "./cassandra-helpers.js";
 import { keyspaceSuite } from "./keyspace-suite.js";
 
 let proxy: CuttableProxy;
