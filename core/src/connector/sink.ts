@@ -26,8 +26,11 @@ export interface WriteBatchContext {
   /**
    * Aborted once the job stops without draining (`ctx.stop()`): a sink that retries inside
    * `writeBatch` (a request the server asked to repeat, a write timeout) makes no further
-   * attempt and ends the wait before one, rejecting with its last error; the batch is not
-   * acknowledged, and a restart writes it again. Absent where nothing ends retries early.
+   * attempt and ends the wait before one, rejecting with its last error; a write waiting for
+   * the server when it aborts (acknowledgements, confirms, a client library's own retries)
+   * stops waiting and rejects with an I/O error. A write begun after it aborted still makes its
+   * first attempt. The batch is not acknowledged, and a restart writes it again. Absent where
+   * nothing ends retries early.
    */
   readonly retriesEnd?: AbortSignal;
 }
