@@ -2,9 +2,11 @@ import { type Message, Partitioners, type Producer, type Transaction } from "kaf
 import type { Logger } from "pino";
 import {
   abortable,
+  backoffDelay,
   closeQuietly,
   InvalidRecordError,
   NotConnectedError,
+  realDelay,
   type Sink,
   type SinkRecord,
   SluiceError,
@@ -20,6 +22,7 @@ import {
   unreachableMessage,
 } from "./kafka-client.js";
 import { kafkaRefusal } from "./kafka-refusal.js";
+import { KeptWrites, type LostWrites, NO_WRITES } from "./kept-writes.js";
 import { isKeyedMapWriter } from "./keyed/map-side-writer.js";
 import { fencedAdvice } from "./producer-fencing.js";
 import { recordBatchGroups, type SizedMessage } from "./record-batch-groups.js";
@@ -52,9 +55,20 @@ interface OpenTransaction {
   readonly transaction: Transaction;
   /** The first batch whose outputs it holds; NaN when it was begun to carry offsets alone. */
   readonly batchTime: number;
+  /** What was written into it, to make it again should its connection be lost. */
+  readonly kept: KeptWrites;
 }
 
 const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * The most bytes of values and keys a paired transaction keeps to be made again after a lost
+ * connection; a transaction holding more fails its batch when its connection is lost.
+ */
+const MAX_KEPT_BYTES = 64 * 2 ** 20;
+
+/** Waits between attempts to make a lost paired transaction again before its commit. */
+const RECOMMIT_BACKOFF = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2, jitter: 0.2 };
 
 /**
  * Produces records to one Kafka topic with the idempotent producer (acks from all in-sync
@@ -84,8 +98,16 @@ export class KafkaSink implements Sink {
   #producer: Producer | undefined;
   #healthy = false;
   #open: OpenTransaction | undefined;
+  /**
+   * The writes of a paired transaction lost with its connection before its commit, made again
+   * first in the next transaction (the paired source, which has not committed them, does not
+   * hand their input out again).
+   */
+  #redo: LostWrites | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Aborted by `close()`: ends the waits of a commit being made again. */
+  readonly #closeRequested = new AbortController();
   #closing: Promise<void> | undefined;
   #detachLink: (() => void) | undefined;
   readonly #oneBatchPerTransaction: boolean;
@@ -122,6 +144,31 @@ export class KafkaSink implements Sink {
       refuseKeyedPairing(this.#config.transactionalId);
     }
     await this.#serialized(() => this.#dropProducer());
+    try {
+      await this.#startProducer(signal);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      this.#counters.errors++;
+      throw this.#failure(error, "connecting");
+    }
+    const config = this.#config;
+    if (config.transactionalId !== undefined && this.#detachLink === undefined) {
+      this.#detachLink = attachSink(config.transactionalId, {
+        commitWithOffsets: (groupId, offsets, fence) =>
+          this.#serialized(() => this.#commitOpen(groupId, offsets, fence)),
+        // The source rolls back what its reads produced: nothing of it is made again.
+        abortOpen: () =>
+          this.#serialized(() => {
+            this.#redo = undefined;
+            return this.#abortOpen();
+          }),
+      });
+    }
+    this.#logger.info({ topic: config.topic }, "Kafka sink connected");
+  }
+
+  // A new producer, connected; the one before (if any) was dropped.
+  async #startProducer(signal: AbortSignal): Promise<void> {
     const config = this.#config;
     const producer = createKafkaClient(config, this.#logger).producer({
       idempotent: true,
@@ -141,20 +188,10 @@ export class KafkaSink implements Sink {
       await abortable(producer.connect(), signal);
     } catch (error) {
       await closeQuietly(() => producer.disconnect(), CLOSE_TIMEOUT_MS);
-      if (signal.aborted) throw signal.reason;
-      this.#counters.errors++;
-      throw this.#failure(error, "connecting");
+      throw error;
     }
     this.#producer = producer;
     this.#healthy = true;
-    if (config.transactionalId !== undefined && this.#detachLink === undefined) {
-      this.#detachLink = attachSink(config.transactionalId, {
-        commitWithOffsets: (groupId, offsets, fence) =>
-          this.#serialized(() => this.#commitOpen(groupId, offsets, fence)),
-        abortOpen: () => this.#serialized(() => this.#abortOpen()),
-      });
-    }
-    this.#logger.info({ topic: config.topic }, "Kafka sink connected");
   }
 
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
@@ -196,6 +233,10 @@ export class KafkaSink implements Sink {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#closeRequested.abort(
+      new SluiceError("SLUICE_CONNECTOR_CLOSED", "the Kafka sink was closed"),
+    );
+    this.#redo = undefined;
     this.#detachLink?.();
     this.#detachLink = undefined;
     // Waits for a write in progress; what a paired transaction holds is rolled back, and the
@@ -289,40 +330,39 @@ export class KafkaSink implements Sink {
   ): Promise<void> {
     const { topic, transactionalId } = this.#config;
     if (groups.length === 0) return;
-    // A transaction this write begins holds nothing but this write's messages until it returns.
-    const begins = this.#open === undefined;
     const waitFor = <T>(promise: Promise<T>): Promise<T> => untilStopping(promise, stopping);
     try {
-      this.#open ??= {
-        transaction: await waitFor(producer.transaction()),
-        batchTime: context.batchTime,
-      };
-      for (const messages of groups) {
-        await waitFor(this.#open.transaction.send({ topic, messages }));
-      }
+      const open = this.#open ?? (await this.#begin(producer, context.batchTime, waitFor));
+      for (const messages of groups) await waitFor(open.transaction.send({ topic, messages }));
+      open.kept.add(groups);
     } catch (error) {
       if (stoppedBy(error, stopping)) {
         this.#leaveBehind(groups);
+        this.#redo = undefined;
         // Everything the transaction holds is rolled back (the paired source commits nothing and
         // delivers it again); not waited for, as Kafka may be away.
         void this.#abortOpen();
         throw error;
       }
+      // What earlier writes put into the transaction; this write's own messages come again
+      // with its retry.
+      const earlier = this.#lostWrites();
       await this.#abortOpen();
       this.#counters.errors++;
       if (isConnectionProblem(error)) {
         this.#healthy = false;
-        // Rolling back lost nothing but this write, so it can be made again in a new transaction
-        // once the broker is back: a lost connection, which the framework retries (a new
-        // producer with the same transactional id aborts what is left open). Written into a
-        // transaction that held earlier writes, the rollback took those with it: the batch fails.
-        if (begins) {
+        // A lost connection, which the framework retries once the broker answers: a new
+        // producer with the same transactional id aborts what is left open, and the next
+        // transaction holds the earlier writes again before this one.
+        if (earlier !== undefined) {
+          this.#redo = earlier.groups.length > 0 ? earlier : undefined;
           throw new NotConnectedError(
-            `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in a new transaction "${transactionalId}" lost the connection: ${rootMessage(error)}. The transaction was rolled back; the write is made again once the broker answers.`,
+            `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" lost the connection: ${rootMessage(error)}. The transaction was rolled back; it is made again with this write once the broker answers.`,
             { cause: error },
           );
         }
       }
+      this.#redo = undefined;
       throw new SluiceError(
         "SLUICE_CONNECTOR_IO",
         `Writing the batch at ${context.batchTime} (partition ${context.partition}) to Kafka topic "${topic}" in transaction "${transactionalId}" failed: ${rootMessage(error)}. The transaction was aborted and the batch fails; its input is processed again (redelivered after the nack, or from the last committed transaction after a restart).${withAdvice(fencedAdvice(error, transactionalId ?? ""))}`,
@@ -331,36 +371,105 @@ export class KafkaSink implements Sink {
     }
   }
 
+  // Begins the paired transaction; the writes of one lost before go into it first.
+  async #begin(
+    producer: Producer,
+    batchTime: number,
+    waitFor: <T>(promise: Promise<T>) => Promise<T> = (promise) => promise,
+  ): Promise<OpenTransaction> {
+    const redo = this.#redo;
+    const first = redo === undefined ? batchTime : redo.batchTime;
+    const open: OpenTransaction = {
+      transaction: await waitFor(producer.transaction()),
+      batchTime: first,
+      kept: new KeptWrites(MAX_KEPT_BYTES, first),
+    };
+    this.#open = open;
+    if (redo !== undefined) {
+      const { topic } = this.#config;
+      for (const messages of redo.groups) {
+        await waitFor(open.transaction.send({ topic, messages }));
+      }
+      open.kept.add(redo.groups);
+      this.#redo = undefined;
+      this.#logger.info(
+        { batchTime: redo.batchTime, sends: redo.groups.length },
+        "made a paired Kafka transaction lost with its connection again",
+      );
+    }
+    return open;
+  }
+
+  // The writes a failure now would lose: those of the transaction open (or of one lost before
+  // that was not made again yet); undefined when the transaction held too much to keep.
+  #lostWrites(): LostWrites | undefined {
+    if (this.#redo !== undefined) return this.#redo;
+    return this.#open === undefined ? NO_WRITES : this.#open.kept.lost();
+  }
+
+  // Commits the paired transaction with the consumed offsets. Lost with its connection before
+  // the commit was asked for, it is made again on a new producer (its writes kept) until it
+  // commits, the sink closes, or `transactionTimeoutMs` has passed. A commit asked for but not
+  // answered may have taken effect or not: that fails, and the job resumes from whichever it was.
+  // Cluster mode does not make one again: the partitions may have moved meanwhile.
   async #commitOpen(
     groupId: string,
     offsets: readonly ConsumedOffset[],
     fence?: FenceRecord,
   ): Promise<void> {
-    const producer = this.#producer;
-    if (producer === undefined) {
+    if (this.#producer === undefined) {
       throw new NotConnectedError("the Kafka sink is not connected, so it cannot commit");
     }
-    if (this.#open === undefined) {
-      if (offsets.length === 0) return;
-      this.#open = { transaction: await producer.transaction(), batchTime: Number.NaN };
-    }
+    if (this.#open === undefined && offsets.length === 0 && this.#redo === undefined) return;
     // In cluster mode an acknowledgement that consumed nothing comes from a batch without
     // records, which wrote nothing: the open transaction holds a later batch's first writes,
     // which must wait for that batch's own acknowledgement (with its offsets).
     if (offsets.length === 0 && this.#oneBatchPerTransaction) return;
-    const { transaction } = this.#open;
-    try {
-      if (fence !== undefined && offsets.length > 0) {
-        await transaction.send({ topic: fence.topic, messages: [{ value: fence.value }] });
+    const giveUpAt = Date.now() + this.#config.transactionTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      let asked = false;
+      try {
+        if (attempt > 1) {
+          // The lost transaction was aborted, or the new producer's start aborts it.
+          await this.#dropProducer();
+          await this.#startProducer(this.#closeRequested.signal);
+        }
+        const producer = this.#producer;
+        if (producer === undefined) throw new NotConnectedError("the Kafka sink is not connected");
+        const { transaction } = this.#open ?? (await this.#begin(producer, Number.NaN));
+        if (fence !== undefined && offsets.length > 0) {
+          await transaction.send({ topic: fence.topic, messages: [{ value: fence.value }] });
+        }
+        if (offsets.length > 0) {
+          await transaction.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
+        }
+        asked = true;
+        await transaction.commit();
+        break;
+      } catch (error) {
+        this.#counters.errors++;
+        const earlier = this.#lostWrites();
+        await this.#abortOpen();
+        const again =
+          !asked &&
+          isConnectionProblem(error) &&
+          earlier !== undefined &&
+          !this.#oneBatchPerTransaction &&
+          !this.#closed &&
+          Date.now() < giveUpAt;
+        if (!again) {
+          this.#redo = undefined;
+          throw error;
+        }
+        this.#healthy = false;
+        this.#redo = earlier.groups.length > 0 ? earlier : undefined;
+        const wait = backoffDelay(RECOMMIT_BACKOFF, attempt);
+        this.#logger.warn(
+          { err: error, attempt, retryInMs: wait },
+          "the paired Kafka transaction lost its connection before its commit; making it again",
+        );
+        await realDelay(wait, this.#closeRequested.signal).catch(() => undefined);
       }
-      if (offsets.length > 0) {
-        await transaction.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
-      }
-      await transaction.commit();
-    } catch (error) {
-      this.#counters.errors++;
-      await this.#abortOpen();
-      throw error;
     }
     this.#settleOpen();
     this.#counters.transactions++;
