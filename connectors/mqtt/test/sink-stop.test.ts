@@ -8,6 +8,7 @@ import type { IClientOptions, MqttClient } from "mqtt";
 import type { SinkRecord } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
+import { writeOverNewConnection } from "../../../test/support/write-over-new-connection.js";
 import { MqttSink } from "../src/mqtt-sink.js";
 import { mqttSinkConfig } from "../src/sink-config.js";
 
@@ -84,11 +85,7 @@ describe("the MQTT sink when retriesEnd aborts", () => {
     expect(clients[0]?.ended).toBe(true);
 
     // The next write needs a new connection, where the whole batch is published again.
-    await expect(sink.writeBatch(records, context)).rejects.toMatchObject({
-      code: "SLUICE_NOT_CONNECTED",
-    });
-    await sink.connect(AbortSignal.timeout(5_000));
-    await sink.writeBatch(records, context);
+    await writeOverNewConnection(sink, records, context, AbortSignal.timeout(5_000));
     expect(clients[1]?.published).toEqual(["a", "b", "c"]);
     expect(sink.metrics).toMatchObject({ recordsOut: 3, batches: 1 });
     await sink.close();

@@ -9,6 +9,7 @@ import type { ChannelModel, ConfirmChannel } from "amqplib";
 import type { SinkRecord } from "sluice/connector";
 import { LogCapture } from "sluice/testing";
 import { describe, expect, it } from "vitest";
+import { writeOverNewConnection } from "../../../test/support/write-over-new-connection.js";
 import { RabbitMqSink } from "../src/rabbitmq-sink.js";
 import { rabbitmqSinkConfig } from "../src/sink-config.js";
 
@@ -96,11 +97,7 @@ describe("the RabbitMQ sink when retriesEnd aborts", () => {
     expect(sink.metrics).toMatchObject({ recordsOut: 0, batches: 0 });
     expect(connections[0]?.closed).toBe(true);
 
-    await expect(sink.writeBatch(records, context)).rejects.toMatchObject({
-      code: "SLUICE_NOT_CONNECTED",
-    });
-    await sink.connect(AbortSignal.timeout(5_000));
-    await sink.writeBatch(records, context);
+    await writeOverNewConnection(sink, records, context, AbortSignal.timeout(5_000));
     expect(connections[1]?.published).toEqual(["a", "b", "c"]);
     expect(sink.metrics).toMatchObject({ recordsOut: 3, batches: 1 });
     await sink.close();

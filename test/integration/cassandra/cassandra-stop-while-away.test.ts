@@ -4,11 +4,11 @@
 // batch the job completed is in the table; the batch the stop cut off fails (nothing of it is
 // acknowledged).
 // And the other way round: a stop while the node answers still finishes the batch in progress.
-import { type Batch, batchRecords, StreamingContext } from "sluice";
-import { ManualClock } from "sluice/testing";
+import { type Batch, batchRecords } from "sluice";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cassandraSink } from "../../../connectors/cassandra/src/index.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
+import { queuedJob } from "../../support/queued-job.js";
 import { CASSANDRA_PORT } from "./cassandra-helpers.js";
 import { keyspaceSuite } from "./keyspace-suite.js";
 
@@ -32,32 +32,9 @@ function readingsOf(batch: number): string[] {
   );
 }
 
-/**
- * A one-partition job writing each queued batch through the proxy, and the outcome of every
- * batch with records: "1000 written", or "2000 failed" when an output failed.
- */
-function job(batches: readonly number[]) {
-  const clock = new ManualClock(0);
-  const ctx = new StreamingContext({
-    batchInterval: 1000,
-    clock,
-    appName: "stop-while-away",
-    defaultParallelism: 1,
-  });
-  ctx.use(cassandraSink);
-  const readings = ctx.queueStream(batches.map(readingsOf));
-  const outcomes: string[] = [];
-  ctx.addListener({
-    onBatchCompleted: ({ batchTime, numRecords, outputOperationInfos }) => {
-      if (numRecords === 0) return;
-      const failed = [...outputOperationInfos.values()].some(
-        (info) => info.failureReason !== undefined,
-      );
-      outcomes.push(`${batchTime} ${failed ? "failed" : "written"}`);
-    },
-  });
-  return { ctx, clock, readings, outcomes };
-}
+/** A one-partition job writing the readings of each of `batches`, queued, through the proxy. */
+const job = (batches: readonly number[]) =>
+  queuedJob("stop-while-away", batches.map(readingsOf), cassandraSink);
 
 const sinkConfig = () => ({
   contactPoints: [proxy.address],
@@ -92,7 +69,7 @@ const expectedRows = (batch: number) =>
 describe("ctx.stop() without draining while the Cassandra sink reconnects", () => {
   it("resolves while the node is still away, and every batch the job completed is in the table", async () => {
     proxy = await CuttableProxy.start(CASSANDRA_PORT);
-    const { ctx, clock, readings, outcomes } = job([1, 2, 3]);
+    const { ctx, clock, input: readings, outcomes } = job([1, 2, 3]);
     readings.sink("cassandra", sinkConfig(), { id: "readings", backoff });
     let restored = false;
     try {
@@ -133,7 +110,7 @@ describe("ctx.stop() without draining while the Cassandra sink reconnects", () =
 
   it("still finishes the batch in progress when the node answers", async () => {
     proxy = await CuttableProxy.start(CASSANDRA_PORT);
-    const { ctx, clock, readings, outcomes } = job([1]);
+    const { ctx, clock, input: readings, outcomes } = job([1]);
     let enter: () => void = () => undefined;
     const entered = new Promise<void>((resolve) => {
       enter = resolve;

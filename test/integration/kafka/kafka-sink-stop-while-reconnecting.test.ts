@@ -4,11 +4,11 @@
 // and kafkajs retries with a new connection, up to `retries` times (here 1000: minutes). The
 // write, and a job's ctx.stop(), end while requests still fail; nothing of the batch is in the
 // topic, and once requests go through the sink connects again and writes.
-import { StreamingContext } from "sluice";
 import type { WriteBatchContext } from "sluice/connector";
-import { ManualClock } from "sluice/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { kafkaSink } from "../../../connectors/kafka/src/index.js";
+import { queuedJob } from "../../support/queued-job.js";
+import { stoppableWrite } from "../../support/stoppable-write.js";
 import { BROKERS, readTopic, until } from "./kafka-helpers.js";
 import { kafkaSuite } from "./kafka-suite.js";
 import { API_KEYS, armFault, disarmFaults, faultsFired } from "./request-faults.js";
@@ -62,16 +62,11 @@ describe("the Kafka sink when the job stops without draining while kafkajs recon
       await sink.connect(signal());
       armFault(API_KEYS.Produce, "request lost", EVERY_REQUEST);
       const fired = faultsFired();
-      const stop = new AbortController();
-      const outcome = sink
-        .writeBatch(
-          ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
-          { ...context(1), retriesEnd: stop.signal },
-        )
-        .then(
-          () => "written",
-          (error: unknown) => error,
-        );
+      const { stop, outcome } = stoppableWrite(
+        sink,
+        ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
+        context(1),
+      );
       // Two produce requests were cut off: kafkajs is retrying with new connections.
       await until(() => faultsFired() >= fired + 2, 60_000, "two produce requests cut off");
       stop.abort(new Error("the StreamingContext is stopping without draining"));
@@ -96,30 +91,15 @@ describe("the Kafka sink when the job stops without draining while kafkajs recon
 
   it("ctx.stop() resolves while produce requests still fail, and the batch in progress failed", async () => {
     const topic = await suite.newTopic("stop-reconnecting-job");
-    const clock = new ManualClock(0);
-    const ctx = new StreamingContext({
-      batchInterval: 1000,
-      clock,
-      appName: "kafka-stop-while-reconnecting",
-      defaultParallelism: 1,
-    });
-    ctx.use(kafkaSink);
-    ctx
-      .queueStream([
+    const { ctx, clock, input, outcomes } = queuedJob(
+      "kafka-stop-while-reconnecting",
+      [
         ["1-a", "1-b"],
         ["2-a", "2-b"],
-      ])
-      .sink("kafka", { brokers: BROKERS, topic, retries: 1_000 }, { id: "out", backoff });
-    const outcomes: string[] = [];
-    ctx.addListener({
-      onBatchCompleted: ({ batchTime, numRecords, outputOperationInfos }) => {
-        if (numRecords === 0) return;
-        const failed = [...outputOperationInfos.values()].some(
-          (info) => info.failureReason !== undefined,
-        );
-        outcomes.push(`${batchTime} ${failed ? "failed" : "written"}`);
-      },
-    });
+      ],
+      kafkaSink,
+    );
+    input.sink("kafka", { brokers: BROKERS, topic, retries: 1_000 }, { id: "out", backoff });
     try {
       await ctx.start();
       clock.advance(1000);

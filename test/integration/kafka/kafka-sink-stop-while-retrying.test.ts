@@ -8,10 +8,8 @@
 // topic exists, the sink connects again and writes.
 import { Writable } from "node:stream";
 import pino from "pino";
-import { StreamingContext } from "sluice";
 import { ConnectorRegistry } from "sluice/advanced";
-import { defineSink, type WriteBatchContext } from "sluice/connector";
-import { ManualClock } from "sluice/testing";
+import { defineSink, type Sink, type SinkRecord, type WriteBatchContext } from "sluice/connector";
 import { describe, expect, it } from "vitest";
 import {
   KafkaSink,
@@ -19,6 +17,9 @@ import {
   kafkaSinkConfig,
   kafkaSource,
 } from "../../../connectors/kafka/src/index.js";
+import { queuedJob } from "../../support/queued-job.js";
+import { stoppableWrite } from "../../support/stoppable-write.js";
+import { writeOverNewConnection } from "../../support/write-over-new-connection.js";
 import { BROKERS, committedOffsets, readTopic, uniqueName } from "./kafka-helpers.js";
 import { kafkaSuite } from "./kafka-suite.js";
 import { createKafkaSink, createKafkaSource, readAtLeast, settleAll } from "./source-harness.js";
@@ -77,6 +78,27 @@ async function topicExists(topic: string): Promise<boolean> {
   return (await suite.admin.listTopics()).includes(topic);
 }
 
+/** The values of the messages in `topic`, as text. */
+async function valuesIn(topic: string): Promise<string[]> {
+  return (await readTopic(suite.kafka, suite.admin, topic)).map((message) => message.value);
+}
+
+/**
+ * Writes `records` as the first batch through `sink`, whose topic is missing, and ends the write
+ * as a stop without draining would once kafkajs is retrying; resolves with how the write ended.
+ */
+async function writeStoppedWhileRetrying(
+  sink: Sink,
+  log: WatchedLog,
+  records: readonly SinkRecord[] = ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
+): Promise<unknown> {
+  const { stop, outcome } = stoppableWrite(sink, records, context(1));
+  // kafkajs has asked for the topic's metadata at least twice: it is retrying.
+  await log.saidAtLeast(NO_TOPIC, 2);
+  stop.abort(stopReason());
+  return outcome;
+}
+
 describe("the Kafka sink when the job stops without draining while kafkajs retries", () => {
   it("ends a write whose topic is missing while it is still missing, and writes once the topic exists", async () => {
     const log = new WatchedLog();
@@ -85,20 +107,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
     try {
       const sink = createKafkaSink(registry, { brokers: BROKERS, topic, retries: 1_000 });
       await sink.connect(signal());
-      const stop = new AbortController();
-      const outcome = sink
-        .writeBatch(
-          ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
-          { ...context(1), retriesEnd: stop.signal },
-        )
-        .then(
-          () => "written",
-          (error: unknown) => error,
-        );
-      // kafkajs has asked for the topic's metadata at least twice: it is retrying.
-      await log.saidAtLeast(NO_TOPIC, 2);
-      stop.abort(stopReason());
-      expect(await outcome).toMatchObject({
+      expect(await writeStoppedWhileRetrying(sink, log)).toMatchObject({
         code: "SLUICE_CONNECTOR_IO",
         message: expect.stringContaining(
           `Writing the batch at 1700000001000 (partition 0) to Kafka topic "${topic}" stopped waiting for Kafka at ${BROKERS[0]} because the StreamingContext is stopping without draining`,
@@ -110,13 +119,8 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
 
       await suite.newTopicNamed(topic);
       // The producer that kafkajs may still be retrying with is replaced first.
-      await expect(
-        sink.writeBatch([{ value: encoder.encode("c") }], context(2)),
-      ).rejects.toMatchObject({ code: "SLUICE_NOT_CONNECTED" });
-      await sink.connect(signal());
-      await sink.writeBatch([{ value: encoder.encode("c") }], context(2));
-      const written = await readTopic(suite.kafka, suite.admin, topic);
-      expect(written.map((message) => message.value)).toEqual(["c"]);
+      await writeOverNewConnection(sink, [{ value: encoder.encode("c") }], context(2), signal());
+      expect(await valuesIn(topic)).toEqual(["c"]);
       expect(sink.metrics).toMatchObject({ writes: 1, recordsOut: 1 });
     } finally {
       await registry.dispose();
@@ -136,19 +140,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
         retries: 1_000,
       });
       await sink.connect(signal());
-      const stop = new AbortController();
-      const outcome = sink
-        .writeBatch(
-          ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
-          { ...context(1), retriesEnd: stop.signal },
-        )
-        .then(
-          () => "written",
-          (error: unknown) => error,
-        );
-      await log.saidAtLeast(NO_TOPIC, 2);
-      stop.abort(stopReason());
-      expect(await outcome).toMatchObject({
+      expect(await writeStoppedWhileRetrying(sink, log)).toMatchObject({
         code: "SLUICE_CONNECTOR_IO",
         message: expect.stringContaining(
           `stopping without draining. The batch is not acknowledged; its input is processed again on the next run (its transaction in "${transactionalId}" was aborted)`,
@@ -160,8 +152,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
       await suite.newTopicNamed(topic);
       await sink.connect(signal());
       await sink.writeBatch([{ value: encoder.encode("c") }], context(2));
-      const written = await readTopic(suite.kafka, suite.admin, topic);
-      expect(written.map((message) => message.value)).toEqual(["c"]);
+      expect(await valuesIn(topic)).toEqual(["c"]);
       expect(sink.metrics).toMatchObject({ writes: 1, transactions: 1 });
     } finally {
       await registry.dispose();
@@ -202,16 +193,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
         }));
 
       const first = await readAtLeast(source, 3);
-      const stop = new AbortController();
-      const outcome = sink
-        .writeBatch(upperCased(first.records), { ...context(1), retriesEnd: stop.signal })
-        .then(
-          () => "written",
-          (error: unknown) => error,
-        );
-      await log.saidAtLeast(NO_TOPIC, 2);
-      stop.abort(stopReason());
-      const failure = await outcome;
+      const failure = await writeStoppedWhileRetrying(sink, log, upperCased(first.records));
       expect(failure).toMatchObject({
         code: "SLUICE_CONNECTOR_IO",
         message: expect.stringContaining(
@@ -235,8 +217,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
       const again = await readAtLeast(source, 3);
       await sink.writeBatch(upperCased(again.records), context(2));
       await settleAll(again.results);
-      const written = await readTopic(suite.kafka, suite.admin, output);
-      expect(written.map((message) => message.value).sort()).toEqual(["R0", "R1", "R2"]);
+      expect((await valuesIn(output)).sort()).toEqual(["R0", "R1", "R2"]);
       expect(sink.metrics).toMatchObject({ transactions: 1 });
     } finally {
       await registry.dispose();
@@ -255,27 +236,16 @@ describe("the Kafka sink when the job stops without draining while kafkajs retri
       create: (config) => new KafkaSink(config, log.logger),
     });
     const topic = uniqueName("stop-missing-job");
-    const clock = new ManualClock(0);
-    const ctx = new StreamingContext({
-      batchInterval: 1000,
-      clock,
-      appName: "kafka-stop-while-retrying",
-      defaultParallelism: 1,
-    });
-    ctx.use(watchedKafkaSink);
-    ctx
-      .queueStream([["a", "b"]])
-      .sink("kafka-watched", { brokers: BROKERS, topic, retries: 1_000 }, { id: "out", backoff });
-    const outcomes: string[] = [];
-    ctx.addListener({
-      onBatchCompleted: ({ batchTime, numRecords, outputOperationInfos }) => {
-        if (numRecords === 0) return;
-        const failed = [...outputOperationInfos.values()].some(
-          (info) => info.failureReason !== undefined,
-        );
-        outcomes.push(`${batchTime} ${failed ? "failed" : "written"}`);
-      },
-    });
+    const { ctx, clock, input, outcomes } = queuedJob(
+      "kafka-stop-while-retrying",
+      [["a", "b"]],
+      watchedKafkaSink,
+    );
+    input.sink(
+      "kafka-watched",
+      { brokers: BROKERS, topic, retries: 1_000 },
+      { id: "out", backoff },
+    );
     try {
       await ctx.start();
       clock.advance(1000);

@@ -6,13 +6,15 @@
 // next batch over a new connection. A job stopped with ctx.stop() likewise ends while the
 // broker is still silent, every batch it completed published and the cut-off one failed.
 import { connectAsync, type MqttClient } from "mqtt";
-import { StreamingContext } from "sluice";
 import { ConnectorRegistry } from "sluice/advanced";
-import { LogCapture, ManualClock } from "sluice/testing";
+import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, mqttSink } from "../../../connectors/mqtt/src/index.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
+import { queuedJob } from "../../support/queued-job.js";
 import { lockServer } from "../../support/service-lock.js";
+import { writeOverNewConnection } from "../../support/write-over-new-connection.js";
+import { writeStoppedWhileSilenced } from "../../support/write-stopped-while-silenced.js";
 import { collect, HOST, PORT, uniqueName } from "./broker.js";
 
 const encoder = new TextEncoder();
@@ -79,21 +81,14 @@ describe("the MQTT sink when the job stops without draining while the broker is 
     if (!(sink instanceof MqttSink)) throw new Error("expected the MQTT sink");
     await sink.connect(AbortSignal.timeout(20_000));
 
-    proxy.silence();
-    const stop = new AbortController();
     const context = { batchTime: 1_000, partition: 0, idempotencyKey: "stop-silent/1000/0/0" };
-    const writing = sink.writeBatch(
+    // The publishes reach the proxy, which holds them: the write waits for its PUBACKs.
+    const failure = await writeStoppedWhileSilenced(
+      sink,
+      proxy,
       ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
-      { ...context, retriesEnd: stop.signal },
+      context,
     );
-    const outcome = writing.then(
-      () => "written",
-      (error: unknown) => error,
-    );
-    // The publishes reached the proxy, which holds them: the write waits for its PUBACKs.
-    await proxy.until((counts) => counts.swallowed >= 1);
-    stop.abort(new Error("the StreamingContext is stopping without draining"));
-    const failure = await outcome;
     // Reached only if the write ended while the connection is still silent.
     expect(restored()).toBe(false);
     expect(failure).toMatchObject({
@@ -105,11 +100,12 @@ describe("the MQTT sink when the job stops without draining while the broker is 
     // Restored, the sink connects again and publishes the next batch; nothing of the batch cut
     // off reached the broker (the proxy held it), so the next batch is all that arrives.
     proxy.restore();
-    await expect(sink.writeBatch([{ value: encoder.encode("c") }], context)).rejects.toMatchObject({
-      code: "SLUICE_NOT_CONNECTED",
-    });
-    await sink.connect(AbortSignal.timeout(20_000));
-    await sink.writeBatch([{ value: encoder.encode("c") }], { ...context, batchTime: 2_000 });
+    await writeOverNewConnection(
+      sink,
+      [{ value: encoder.encode("c") }],
+      { ...context, batchTime: 2_000 },
+      AbortSignal.timeout(20_000),
+    );
     await subscriber.until(topic, "c");
     expect(subscriber.messages.map((message) => message.text)).toEqual(["c"]);
     expect(sink.metrics).toMatchObject({ recordsOut: 1, batches: 1 });
@@ -120,30 +116,16 @@ describe("the MQTT sink when the job stops without draining while the broker is 
     const subscriber = await collect(topic);
     cleanups.push(() => subscriber.close());
     const { proxy, restored } = await silenceableProxy();
-    const clock = new ManualClock(0);
-    const ctx = new StreamingContext({
-      batchInterval: 1000,
-      clock,
-      appName: "mqtt-stop-while-silent",
-      defaultParallelism: 1,
-    });
+    const { ctx, clock, input, outcomes } = queuedJob(
+      "mqtt-stop-while-silent",
+      [
+        ["1-a", "1-b"],
+        ["2-a", "2-b"],
+      ],
+      mqttSink,
+    );
     cleanups.push(() => ctx.stop());
-    ctx.use(mqttSink);
-    const readings = ctx.queueStream([
-      ["1-a", "1-b"],
-      ["2-a", "2-b"],
-    ]);
-    readings.sink("mqtt", sinkConfig(proxy, topic), { id: "readings", backoff });
-    const outcomes: string[] = [];
-    ctx.addListener({
-      onBatchCompleted: ({ batchTime, numRecords, outputOperationInfos }) => {
-        if (numRecords === 0) return;
-        const failed = [...outputOperationInfos.values()].some(
-          (info) => info.failureReason !== undefined,
-        );
-        outcomes.push(`${batchTime} ${failed ? "failed" : "written"}`);
-      },
-    });
+    input.sink("mqtt", sinkConfig(proxy, topic), { id: "readings", backoff });
 
     await ctx.start();
     clock.advance(1000);

@@ -6,13 +6,15 @@
 // new connection. A job stopped with ctx.stop() likewise ends while the broker is still silent,
 // every batch it completed in the queue and the cut-off one failed.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { StreamingContext } from "sluice";
 import { ConnectorRegistry } from "sluice/advanced";
-import { LogCapture, ManualClock } from "sluice/testing";
+import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RabbitMqSink, rabbitmqSink } from "../../../connectors/rabbitmq/src/index.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
+import { queuedJob } from "../../support/queued-job.js";
 import { lockServer } from "../../support/service-lock.js";
+import { writeOverNewConnection } from "../../support/write-over-new-connection.js";
+import { writeStoppedWhileSilenced } from "../../support/write-stopped-while-silenced.js";
 import { adminConnection, drain, HOST, PORT, uniqueName } from "./broker.js";
 
 const encoder = new TextEncoder();
@@ -78,22 +80,14 @@ describe("the RabbitMQ sink when the job stops without draining while the broker
     if (!(sink instanceof RabbitMqSink)) throw new Error("expected the RabbitMQ sink");
     await sink.connect(AbortSignal.timeout(20_000));
 
-    proxy.silence();
-    const stop = new AbortController();
     const context = { batchTime: 1_000, partition: 0, idempotencyKey: "stop-silent/1000/0/0" };
-    const outcome = sink
-      .writeBatch(
-        ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
-        { ...context, retriesEnd: stop.signal },
-      )
-      .then(
-        () => "written",
-        (error: unknown) => error,
-      );
-    // The publishes reached the proxy, which holds them: the write waits for its confirms.
-    await proxy.until((counts) => counts.swallowed >= 1);
-    stop.abort(new Error("the StreamingContext is stopping without draining"));
-    const failure = await outcome;
+    // The publishes reach the proxy, which holds them: the write waits for its confirms.
+    const failure = await writeStoppedWhileSilenced(
+      sink,
+      proxy,
+      ["a", "b"].map((value) => ({ value: encoder.encode(value) })),
+      context,
+    );
     // Reached only if the write ended while the connection is still silent.
     expect(restored()).toBe(false);
     expect(failure).toMatchObject({
@@ -105,11 +99,12 @@ describe("the RabbitMQ sink when the job stops without draining while the broker
     // Restored, the sink connects again and publishes the next batch; nothing of the batch cut
     // off reached the broker (the proxy held it), so the next batch is all the queue holds.
     proxy.restore();
-    await expect(sink.writeBatch([{ value: encoder.encode("c") }], context)).rejects.toMatchObject({
-      code: "SLUICE_NOT_CONNECTED",
-    });
-    await sink.connect(AbortSignal.timeout(20_000));
-    await sink.writeBatch([{ value: encoder.encode("c") }], { ...context, batchTime: 2_000 });
+    await writeOverNewConnection(
+      sink,
+      [{ value: encoder.encode("c") }],
+      { ...context, batchTime: 2_000 },
+      AbortSignal.timeout(20_000),
+    );
     expect(await drain(channel, queue)).toEqual(["c"]);
     expect(sink.metrics).toMatchObject({ recordsOut: 1, batches: 1 });
   }, 60_000);
@@ -117,30 +112,16 @@ describe("the RabbitMQ sink when the job stops without draining while the broker
   it("ctx.stop() resolves while the broker is still silent; the completed batch is in the queue and the cut-off one failed", async () => {
     const queue = await newQueue();
     const { proxy, restored } = await silenceableProxy();
-    const clock = new ManualClock(0);
-    const ctx = new StreamingContext({
-      batchInterval: 1000,
-      clock,
-      appName: "rabbitmq-stop-while-silent",
-      defaultParallelism: 1,
-    });
+    const { ctx, clock, input, outcomes } = queuedJob(
+      "rabbitmq-stop-while-silent",
+      [
+        ["1-a", "1-b"],
+        ["2-a", "2-b"],
+      ],
+      rabbitmqSink,
+    );
     cleanups.push(() => ctx.stop());
-    ctx.use(rabbitmqSink);
-    const readings = ctx.queueStream([
-      ["1-a", "1-b"],
-      ["2-a", "2-b"],
-    ]);
-    readings.sink("rabbitmq", sinkConfig(proxy, queue), { id: "readings", backoff });
-    const outcomes: string[] = [];
-    ctx.addListener({
-      onBatchCompleted: ({ batchTime, numRecords, outputOperationInfos }) => {
-        if (numRecords === 0) return;
-        const failed = [...outputOperationInfos.values()].some(
-          (info) => info.failureReason !== undefined,
-        );
-        outcomes.push(`${batchTime} ${failed ? "failed" : "written"}`);
-      },
-    });
+    input.sink("rabbitmq", sinkConfig(proxy, queue), { id: "readings", backoff });
 
     await ctx.start();
     clock.advance(1000);
