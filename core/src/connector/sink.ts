@@ -27,12 +27,19 @@ export interface WriteBatchContext {
    * Aborted once the job stops without draining (`ctx.stop()`): a sink that retries inside
    * `writeBatch` (a request the server asked to repeat, a write timeout) makes no further
    * attempt and ends the wait before one, rejecting with its last error; a write waiting for
-   * the server when it aborts (acknowledgements, confirms, a client library's own retries)
-   * stops waiting and rejects with an I/O error. A write begun after it aborted still makes its
-   * first attempt. The batch is not acknowledged, and a restart writes it again. Absent where
-   * nothing ends retries early.
+   * the server's answer (acknowledgements, confirms, a client library's own retries) stops
+   * waiting once `waitsEnd` aborts. A write begun after it aborted still makes its first
+   * attempt. The batch is not acknowledged, and a restart writes it again. Absent where nothing
+   * ends retries early.
    */
   readonly retriesEnd?: AbortSignal;
+  /**
+   * Aborted a grace period after `retriesEnd` (the stop's `interruptAfter`, 2 s by default, as
+   * Spark waits for the jobs running before it interrupts them): a write still waiting for its
+   * server's answer then stops waiting and rejects with an I/O error. Absent where it is not
+   * told apart from `retriesEnd`: then wait on `retriesEnd`.
+   */
+  readonly waitsEnd?: AbortSignal;
 }
 
 /**

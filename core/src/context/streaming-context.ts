@@ -91,7 +91,16 @@ export interface StopOptions {
    * false: stop after the batch in progress, dropping queued batches).
    */
   readonly graceful?: boolean;
+  /**
+   * Without `graceful`: how long a sink write of the batch in progress may still wait for its
+   * server's answer before it gives up (default 2 s, as Spark waits for the jobs running before
+   * it interrupts them; 0: at once). Retries and reconnects end at once.
+   */
+  readonly interruptAfter?: Duration;
 }
+
+/** How long a stop without draining lets a write wait for its server's answer, by default. */
+const DEFAULT_INTERRUPT_AFTER_MS = 2_000;
 
 /** The longest delay a timer can wait (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -789,7 +798,14 @@ export class StreamingContext {
       return closeConnectorsOf(this).finally(() => this.closeUi());
     }
     // Connectors close after the last batch; every close is attempted even when one fails.
-    this.stopping = this.stopActive(options.graceful ?? false)
+    const { interruptAfter } = options;
+    const interruptAfterMs =
+      interruptAfter === undefined
+        ? DEFAULT_INTERRUPT_AFTER_MS
+        : interruptAfter === 0
+          ? 0
+          : parseDuration(interruptAfter, "stop: interruptAfter");
+    this.stopping = this.stopActive(options.graceful ?? false, interruptAfterMs)
       .then(() => {
         this.stopStep = "closing the connectors";
         return closeConnectorsOf(this);
@@ -908,7 +924,7 @@ export class StreamingContext {
     }
   }
 
-  private async stopActive(graceful: boolean): Promise<void> {
+  private async stopActive(graceful: boolean, interruptAfterMs: number): Promise<void> {
     this.stopStep = "waiting for the start to finish";
     await this.starting?.catch(() => undefined);
     // The keyed tasks stop first: what they have not committed, the partition's next owner redoes.
@@ -941,7 +957,7 @@ export class StreamingContext {
       // its server: the batch fails, and nothing of it is acknowledged or checkpointed. That
       // failure is the stop's doing, not the job's: it is logged, not reported.
       this.scheduler.cutOffRunning();
-      this.scope.connectors.endRetries();
+      this.scope.connectors.endRetries(interruptAfterMs);
       await this.generator.stop();
       this.scheduler.cancelQueued();
       await this.progress.until(() => this.scheduler.isIdle());

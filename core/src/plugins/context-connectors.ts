@@ -13,6 +13,8 @@ export class ContextConnectors {
   readonly #createRegistry: () => ConnectorRegistry;
   readonly #stopping = new AbortController();
   readonly #retriesEnd = new AbortController();
+  readonly #waitsEnd = new AbortController();
+  #interrupting: NodeJS.Timeout | undefined;
   #registry: ConnectorRegistry | undefined;
   #disposal: Promise<void> | undefined;
 
@@ -41,14 +43,36 @@ export class ContextConnectors {
   }
 
   /**
-   * Aborts `retriesEnd`. Idempotent.
+   * Aborted `interruptAfterMs` after `retriesEnd` (and when the context stops): a write still
+   * waiting for its server's answer then gives up, so a server that never answers does not hold
+   * the stop, while one that answers in time gets the batch in progress written.
+   */
+  get waitsEnd(): AbortSignal {
+    return this.#waitsEnd.signal;
+  }
+
+  /**
+   * Aborts `retriesEnd` now and `waitsEnd` once `interruptAfterMs` has passed. Idempotent: the
+   * first call's grace counts.
    *
    * @example
-   * connectors.endRetries(); // a sink reconnecting in the batch in progress gives up
+   * connectors.endRetries(2_000); // a sink reconnecting in the batch in progress gives up
    */
-  endRetries(): void {
-    if (!this.#retriesEnd.signal.aborted) {
-      this.#retriesEnd.abort(new Error("the StreamingContext is stopping without draining"));
+  endRetries(interruptAfterMs = 0): void {
+    if (this.#retriesEnd.signal.aborted) return;
+    this.#retriesEnd.abort(new Error("the StreamingContext is stopping without draining"));
+    if (interruptAfterMs <= 0) {
+      this.#endWaits();
+      return;
+    }
+    this.#interrupting = setTimeout(() => this.#endWaits(), interruptAfterMs);
+    this.#interrupting.unref();
+  }
+
+  #endWaits(): void {
+    clearTimeout(this.#interrupting);
+    if (!this.#waitsEnd.signal.aborted) {
+      this.#waitsEnd.abort(new Error("the StreamingContext is stopping without draining"));
     }
   }
 
@@ -58,6 +82,7 @@ export class ContextConnectors {
    */
   close(): Promise<void> {
     this.endRetries();
+    this.#endWaits();
     if (!this.#stopping.signal.aborted) {
       this.#stopping.abort(new Error("the StreamingContext stopped"));
     }

@@ -39,6 +39,7 @@ export function addSinkOutput<T extends SinkInput>(
   const session = new SinkSession(instance.connector, {
     logger: registry.logger.child({ connector: instance.id }),
     retriesEnd: scope.connectors.retriesEnd,
+    waitsEnd: scope.connectors.waitsEnd,
     ...(options.backoff ? { backoff: options.backoff } : {}),
   });
   let outputId = -1;

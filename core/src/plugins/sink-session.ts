@@ -24,6 +24,8 @@ export interface SinkSessionOptions {
    * write fails with the attempt's error instead of waiting for the server. A first attempt still runs.
    */
   readonly retriesEnd?: AbortSignal;
+  /** Handed to `writeBatch` as `WriteBatchContext.waitsEnd`: when to stop waiting for answers. */
+  readonly waitsEnd?: AbortSignal;
 }
 
 /**
@@ -43,6 +45,7 @@ export class SinkSession {
   readonly #logger: Logger | undefined;
   readonly #maxAttempts: number;
   readonly #retriesEnd: AbortSignal | undefined;
+  readonly #waitsEnd: AbortSignal | undefined;
   #connected = false;
 
   constructor(sink: Sink, options: SinkSessionOptions = {}) {
@@ -53,6 +56,7 @@ export class SinkSession {
     this.#logger = options.logger;
     this.#maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
     this.#retriesEnd = options.retriesEnd;
+    this.#waitsEnd = options.waitsEnd;
   }
 
   /**
@@ -78,11 +82,7 @@ export class SinkSession {
           await this.#sink.connect(failures === 0 ? signal : retrySignal());
           this.#connected = true;
         }
-        const retriesEnd = this.#retriesEnd;
-        await this.#sink.writeBatch(
-          records,
-          retriesEnd === undefined ? context : { ...context, retriesEnd },
-        );
+        await this.#sink.writeBatch(records, this.#contextFor(context));
         return;
       } catch (error) {
         if (signal.aborted || this.#retriesEnd?.aborted) throw error;
@@ -99,6 +99,18 @@ export class SinkSession {
         await this.#delay(wait, retrySignal());
       }
     }
+  }
+
+  // The signals that end a write's retries and waits, when there are any.
+  #contextFor(context: WriteBatchContext): WriteBatchContext {
+    const retriesEnd = this.#retriesEnd;
+    const waitsEnd = this.#waitsEnd;
+    if (retriesEnd === undefined && waitsEnd === undefined) return context;
+    return {
+      ...context,
+      ...(retriesEnd === undefined ? {} : { retriesEnd }),
+      ...(waitsEnd === undefined ? {} : { waitsEnd }),
+    };
   }
 
   /** True when the caller already connected the sink. */

@@ -69,6 +69,7 @@ export class DeadLetterOutput {
     this.#session = new SinkSession(instance.connector, {
       logger: this.#logger,
       retriesEnd: scope.connectors.retriesEnd,
+      waitsEnd: scope.connectors.waitsEnd,
     });
   }
 

@@ -1,10 +1,12 @@
 // A stop without draining (`ctx.stop()`) while a sink retries in the batch in progress: the
 // stop ends the retries, the batch fails and its reads are handed back (nacked), and
-// awaitTermination resolves, as Spark's `stop(stopGracefully = false)` ends quietly. A batch
-// that failed on its own before the stop is still the job's error.
+// awaitTermination resolves, as Spark's `stop(stopGracefully = false)` ends quietly. A write
+// waiting for its server's answer gets the stop's grace (`interruptAfter`): answered within it,
+// the batch is written; not, it fails. A batch that failed on its own before the stop is still
+// the job's error.
 import { type BatchInfo, batchRecords, type SinkRecord, StreamingContext } from "sluice";
 import type { SourceInputDStream } from "sluice/advanced";
-import { defineSink, NotConnectedError, type Sink } from "sluice/connector";
+import { defineSink, NotConnectedError, type Sink, type WriteBatchContext } from "sluice/connector";
 import { ManualClock } from "sluice/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
@@ -23,6 +25,31 @@ class AwaySink implements Sink {
 
   async writeBatch(records: readonly SinkRecord[]): Promise<void> {
     if (this.away) throw new NotConnectedError("the server went away");
+    this.written.push(...records.map(text));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A sink whose write waits for the test to answer it, or for the stop's grace to end. */
+class AnsweredSink implements Sink {
+  readonly written: string[] = [];
+  readonly waiting: (() => void)[] = [];
+
+  async connect(): Promise<void> {}
+
+  async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
+    const answered = new Promise<void>((resolve) => this.waiting.push(resolve));
+    const { waitsEnd } = context;
+    if (waitsEnd === undefined) throw new Error("the framework gives every write waitsEnd");
+    await Promise.race([
+      answered,
+      new Promise<never>((_resolve, reject) =>
+        waitsEnd.addEventListener("abort", () => reject(new Error("stopped waiting")), {
+          once: true,
+        }),
+      ),
+    ]);
     this.written.push(...records.map(text));
   }
 
@@ -91,6 +118,52 @@ describe("ctx.stop() without draining", () => {
     ]);
     expect(source.acks).toEqual(["ack a,b", "nack c"]);
     expect(sink.written).toEqual(["a", "b"]);
+  });
+
+  for (const answered of [true, false]) {
+    it(`lets a write wait for its answer for the stop's grace: ${answered ? "answered, the batch is written" : "not answered, it fails"}`, async () => {
+      const { ctx, clock, source, stream, batches } = job();
+      const sink = new AnsweredSink();
+      stream.sink(
+        defineSink({
+          name: "answered",
+          version: "1.0.0",
+          config: z.strictObject({}),
+          capabilities: { idempotent: true },
+          create: () => sink,
+        }),
+        {},
+        { id: "answered" },
+      );
+      await ctx.start();
+      source.feed("a", "b");
+      await vi.waitFor(() => expect(stream.hasPendingData()).toBe(true));
+      clock.advance(1000);
+      await vi.waitFor(() => expect(sink.waiting).toHaveLength(1));
+
+      const stopped = ctx.stop({ interruptAfter: answered ? "1h" : 1 });
+      // The answer comes once the stop has ended retries.
+      await vi.waitFor(() => expect(ctx.scope.connectors.retriesEnd.aborted).toBe(true));
+      if (answered) for (const answer of sink.waiting) answer();
+      await stopped;
+      await expect(ctx.awaitTermination()).resolves.toBeUndefined();
+      expect(batches.map((info) => [info.batchTime, failed(info)])).toEqual([[1000, !answered]]);
+      expect(sink.written).toEqual(answered ? ["a", "b"] : []);
+      expect(source.acks).toEqual([answered ? "ack a,b" : "nack a,b"]);
+    });
+  }
+
+  it("refuses an interruptAfter that is not a duration, naming it", async () => {
+    const { ctx, stream } = job();
+    stream.foreachBatch(() => undefined);
+    await ctx.start();
+    expect(() => ctx.stop({ interruptAfter: "soon" as "1s" })).toThrow(
+      expect.objectContaining({
+        code: "SLUICE_INVALID_DURATION",
+        message: expect.stringContaining("interruptAfter"),
+      }),
+    );
+    await ctx.stop({ interruptAfter: 0 });
   });
 
   it("still reports a batch that failed before the stop", async () => {
