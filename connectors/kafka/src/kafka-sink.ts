@@ -196,9 +196,11 @@ export class KafkaSink implements Sink {
 
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.#assertOpen();
-    // A write begun after the stop still makes its first attempt; every wait of one in progress
-    // when the stop comes ends then (see `untilStopping`).
-    const stopping = context.retriesEnd?.aborted === false ? context.retriesEnd : undefined;
+    // A write in progress when the stop comes stops waiting once the stop's grace for answers
+    // is over (`waitsEnd`, else `retriesEnd`; see `untilStopping`); one begun after that still
+    // makes its first attempt.
+    const waitsEnd = context.waitsEnd ?? context.retriesEnd;
+    const stopping = waitsEnd?.aborted === false ? waitsEnd : undefined;
     const waitFor = <T>(promise: Promise<T>): Promise<T> => untilStopping(promise, stopping);
     const id = this.#config.transactionalId;
     try {

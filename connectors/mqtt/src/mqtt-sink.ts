@@ -154,9 +154,11 @@ export class MqttSink implements Sink {
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.#slot.assertOpen();
     const link = this.#slot.require();
-    // A write begun after the stop still gets its answers (a first attempt still runs); one
-    // waiting when the stop comes gives up (`#publish`).
-    const stopping = context.retriesEnd?.aborted === false ? context.retriesEnd : undefined;
+    // A write waiting for its answers when the stop comes gives up once the stop's grace is
+    // over (`waitsEnd`, else `retriesEnd`; `#publish`); one begun after that still gets its
+    // answers (a first attempt still runs).
+    const waitsEnd = context.waitsEnd ?? context.retriesEnd;
+    const stopping = waitsEnd?.aborted === false ? waitsEnd : undefined;
     const outgoing = records.map((record, index) => this.#message(record, index, context));
     refuseOversized(outgoing, link, context);
     await this.#slot.write(this.#publish(records, outgoing, context, link, stopping));
