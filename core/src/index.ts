@@ -39,6 +39,7 @@ export {
 } from "./dstream/dstream.js";
 export { MapWithStateDStream } from "./dstream/map-with-state-dstream.js";
 export type { NamedReduction } from "./dstream/named-reductions.js";
+export { ParallelCollection } from "./dstream/parallel-collection.js";
 export type {
   NumberColumns,
   PairColumns,
@@ -54,6 +55,7 @@ export type { RateControlOptions } from "./flow/rate-controller.js";
 export type { BinaryRecordsStreamOptions } from "./input/binary-records-dstream.js";
 export type { TextFileStreamOptions } from "./input/file-input-dstream.js";
 export { InputDStream } from "./input/input-dstream.js";
+export type { QueueElement } from "./input/queue-input-dstream.js";
 export { Receiver } from "./input/receiver.js";
 export {
   type CreateJobContextHooks,

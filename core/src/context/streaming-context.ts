@@ -7,6 +7,7 @@ import { createConnectorRegistry } from "../connectors/default-registry.js";
 import type { DStream } from "../dstream/dstream.js";
 import { DStreamGraph } from "../dstream/dstream-graph.js";
 import { OPERATORS, UnionDStream } from "../dstream/operators.js";
+import { ParallelCollection, type PartitionKeeper } from "../dstream/parallel-collection.js";
 import { RecordFailures } from "../dstream/record-failures.js";
 import { isStatefulOperator } from "../dstream/stateful-operator.js";
 import { countReaders } from "../dstream/stream-readers.js";
@@ -22,7 +23,7 @@ import {
 } from "../input/binary-records-dstream.js";
 import { type TextFileStreamOptions, textFileLines } from "../input/file-input-dstream.js";
 import { LineTextDStream } from "../input/line-text-dstream.js";
-import { QueueInputDStream } from "../input/queue-input-dstream.js";
+import { type QueueElement, QueueInputDStream } from "../input/queue-input-dstream.js";
 import { receivedValue } from "../input/received-record.js";
 import type { Receiver } from "../input/receiver.js";
 import { ReceiverInputDStream } from "../input/receiver-input-dstream.js";
@@ -53,6 +54,7 @@ import type { StreamingListener } from "../scheduler/listener.js";
 import { ListenerBus } from "../scheduler/listener-bus.js";
 import { Progress } from "../scheduler/progress.js";
 import { type Duration, parseDuration } from "../util/duration.js";
+import { sliceIntoPartitions } from "../util/slice-into-partitions.js";
 import {
   type ResolvedContextOptions,
   resolveContextOptions,
@@ -164,6 +166,19 @@ export class StreamingContext {
   private recovered: RecoveryCandidates | undefined;
   private keyedPart: KeyedPart | undefined;
   private startPlan: StartPlan | undefined;
+  /** Collections from `parallelize` whose partitions the executors keep. */
+  private readonly persisted = new Set<ParallelCollection<unknown>>();
+  private lastCollectionId = 0;
+  private readonly partitionKeeper: PartitionKeeper = {
+    keep: (collection) => {
+      this.persisted.add(collection);
+      this.execution?.keep(collection);
+    },
+    release: (collection) => {
+      this.persisted.delete(collection);
+      this.execution?.release(collection);
+    },
+  };
 
   /**
    * Spark's `StreamingContext.getOrCreate`: when `directory` holds a checkpoint, the job resumes
@@ -392,8 +407,43 @@ export class StreamingContext {
    * const queue: number[][] = [[1, 2, 3], [4, 5]];
    * ctx.queueStream(queue).count().print(); // 3, then 2, then 0 ...
    */
-  queueStream<T>(queue: ReadonlyArray<T>[], options: QueueStreamOptions<T> = {}): DStream<T> {
+  queueStream<T>(queue: QueueElement<T>[], options: QueueStreamOptions<T> = {}): DStream<T> {
     return new QueueInputDStream(this, queue, options.oneAtATime ?? true, options.defaultBatch);
+  }
+
+  /**
+   * `records` cut into `numSlices` partitions (default: the context's default parallelism), to
+   * push into a `queueStream` (Spark's `sc.parallelize`). Call `persist()` on it to keep its
+   * partitions on the executors under `local[N]`, as Spark's cached RDD blocks are, so the
+   * batches that take it do not ship its records from the driver each time.
+   *
+   * @example
+   * const lines = ctx.parallelize(fileLines, 2).persist();
+   * ctx.queueStream([lines, lines, lines]).flatMap((line) => line.split(" ")).countByValue().print();
+   */
+  parallelize<T>(
+    records: ReadonlyArray<T>,
+    numSlices: number = this.options.defaultParallelism,
+  ): ParallelCollection<T> {
+    if (!Array.isArray(records)) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `parallelize: records must be an array; got ${records === null ? "null" : typeof records}`,
+      );
+    }
+    if (!Number.isInteger(numSlices) || numSlices < 1) {
+      throw new SluiceError(
+        "SLUICE_INVALID_ARGUMENT",
+        `parallelize: numSlices must be an integer of at least 1, got ${String(numSlices)}`,
+      );
+    }
+    this.lastCollectionId += 1;
+    return new ParallelCollection(
+      this.scope,
+      this.lastCollectionId,
+      sliceIntoPartitions(records, numSlices),
+      this.partitionKeeper,
+    );
   }
 
   /**
@@ -996,6 +1046,7 @@ export class StreamingContext {
       pool: this.options.executorPool,
       taskMaxFailures,
     });
+    for (const collection of this.persisted) this.execution.keep(collection);
     this.listenerBus.post("onExecutorsStarted", {
       executors: this.execution.executors,
       threadIds: this.execution.threadIds(),

@@ -3,6 +3,11 @@ import type { Batch } from "../dstream/batch.js";
 import { ColumnarBatch, type ColumnarPartition } from "../dstream/columnar-batch.js";
 import { isColumnarStage } from "../dstream/columnar-stage.js";
 import type { DStream } from "../dstream/dstream.js";
+import {
+  CollectionBatch,
+  type CollectionPartition,
+  type ParallelCollection,
+} from "../dstream/parallel-collection.js";
 import { isPartitionOperator } from "../dstream/partition-operator.js";
 import { isShuffleOperator, type ShuffleOperator } from "../dstream/shuffle-operator.js";
 import type { StreamScope } from "../dstream/stream-scope.js";
@@ -10,6 +15,7 @@ import { TextPairsBatch } from "../dstream/text-pairs-batch.js";
 import { SluiceError, type SluiceErrorCode } from "../errors/sluice-error.js";
 import { graphFingerprint } from "../job/graph-fingerprint.js";
 import { type BatchExecutionInfo, ExecutionMetrics } from "./batch-execution-info.js";
+import { ExecutorBlocks } from "./executor-blocks.js";
 import type { ExecutorJobSpec } from "./executor-job-spec.js";
 import { ExecutorPool, type TaskAttempt, TaskAttemptError } from "./executor-pool.js";
 import type { JobSettings, ShuffleBucket, TaskInput, TaskResult, TaskSpec } from "./messages.js";
@@ -56,6 +62,8 @@ export class DriverExecution {
   private readonly metrics: ExecutionMetrics;
   /** Streams two or more streams read: computed once (and kept) rather than in each chain. */
   private readonly shared: ReadonlySet<DStream<unknown>>;
+  /** Which executor keeps which partition of the persisted collections. */
+  private readonly blocks: ExecutorBlocks;
 
   private constructor(
     private readonly scope: StreamScope,
@@ -66,6 +74,7 @@ export class DriverExecution {
   ) {
     this.metrics = new ExecutionMetrics(pool.threads);
     this.shared = new Set([...scope.streams.values()].filter((s) => scope.readersOf(s) > 1));
+    this.blocks = new ExecutorBlocks(pool, jobKey);
   }
 
   /** Starts the executors (or joins a given pool) and loads the job on each of them. */
@@ -133,7 +142,28 @@ export class DriverExecution {
     return this.metrics.take(time);
   }
 
-  /** Unloads the job; closes the pool when it is the context's own. */
+  /**
+   * Keeps a persisted collection's partitions on the executors, so tasks reading them run where
+   * they are (`ParallelCollection.persist`).
+   *
+   * @example
+   * execution.keep(collection);
+   */
+  keep(collection: ParallelCollection<unknown>): void {
+    this.blocks.keep(collection);
+  }
+
+  /**
+   * Drops what `keep` placed.
+   *
+   * @example
+   * execution.release(collection);
+   */
+  release(collection: ParallelCollection<unknown>): void {
+    this.blocks.release(collection);
+  }
+
+  /** Unloads the job (the executors forget its kept partitions); closes the pool when it is the context's own. */
   async close(): Promise<void> {
     if (this.ownsPool) {
       await this.pool.close();
@@ -155,15 +185,17 @@ export class DriverExecution {
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
     const partitions = await runWithTaskInputs(batch, (input, partition) =>
-      this.run({
-        jobKey: this.jobKey,
-        time,
-        partition,
-        streamId: stream.id,
+      this.run(
+        {
+          jobKey: this.jobKey,
+          time,
+          partition,
+          streamId: stream.id,
+          chain,
+          output: { kind: "records" },
+        },
         input,
-        chain,
-        output: { kind: "records" },
-      }).then((result) => this.recordsOf(result, time)),
+      ).then((result) => this.recordsOf(result, time)),
     );
     return { time, partitions };
   }
@@ -199,35 +231,32 @@ export class DriverExecution {
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
         runWithTaskInputs(batch as Batch<unknown>, (input, partition) =>
-          this.run({
-            jobKey: this.jobKey,
-            time,
-            partition,
-            streamId: stream.id,
+          this.run(
+            {
+              jobKey: this.jobKey,
+              time,
+              partition,
+              streamId: stream.id,
+              chain,
+              output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
+            },
             input,
-            chain,
-            output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
-          }).then((result) => bucketsOf(result)),
+          ).then((result) => bucketsOf(result)),
         ),
       ),
     );
     const partitions = await Promise.all(
       Array.from({ length: numPartitions }, (_, partition) =>
-        this.run({
-          jobKey: this.jobKey,
-          time,
-          partition,
-          streamId,
-          input: {
+        this.run(
+          { jobKey: this.jobKey, time, partition, streamId, chain, output: { kind: "records" } },
+          {
             kind: "shuffle-read",
             shuffleId: stream.id,
             buckets: mapOutputs.map((side) =>
               side.map((buckets) => buckets[partition] as ShuffleBucket),
             ),
           },
-          chain,
-          output: { kind: "records" },
-        }).then((result) =>
+        ).then((result) =>
           result.kind === "string-pairs" ? result.pairs : this.recordsOf(result, time),
         ),
       ),
@@ -245,26 +274,46 @@ export class DriverExecution {
     };
   }
 
-  /** One task, retried up to `taskMaxFailures` attempts. */
-  private async run(task: TaskSpec): Promise<TaskResult> {
+  /**
+   * One task, retried up to `taskMaxFailures` attempts. A kept partition is read on the executor
+   * keeping it; when that executor is gone, from where the executors keep it now, or shipped.
+   */
+  private async run(spec: Omit<TaskSpec, "input">, input: PartitionInput): Promise<TaskResult> {
     let attempts = 0;
     let last: unknown;
     while (attempts < this.taskMaxFailures) {
       attempts++;
       let attempt: TaskAttempt;
       try {
-        attempt = await this.pool.runTask(task);
+        const { task, threadId } = this.placed(spec, input);
+        attempt = await this.pool.runTask(task, threadId);
       } catch (error) {
-        this.metrics.recordFailure(task.time);
+        this.metrics.recordFailure(spec.time);
         last = error;
         if (!retryable(error)) break;
         continue;
       }
-      this.metrics.recordAttempt(task.time, attempt);
+      this.metrics.recordAttempt(spec.time, attempt);
       this.keepDeadLetters(attempt.deadLetters);
       return attempt.result;
     }
-    throw this.taskFailed(task, attempts, last);
+    throw this.taskFailed(spec, attempts, last);
+  }
+
+  /** The task to send for `input`, and the executor it must run on when one keeps its input. */
+  private placed(
+    spec: Omit<TaskSpec, "input">,
+    input: PartitionInput,
+  ): { task: TaskSpec; threadId: number | undefined } {
+    if (input.kind !== "kept") return { task: { ...spec, input }, threadId: undefined };
+    const kept = this.blocks.holderOf(input.origin);
+    if (kept === undefined) {
+      return { task: { ...spec, input: shippedInput(input.records) }, threadId: undefined };
+    }
+    return {
+      task: { ...spec, input: { kind: "block", blockId: kept.blockId } },
+      threadId: kept.threadId,
+    };
   }
 
   /** A task's dead letters join its batch's, written once the batch's outputs ran. */
@@ -301,7 +350,7 @@ export class DriverExecution {
     );
   }
 
-  private taskFailed(task: TaskSpec, attempts: number, error: unknown): SluiceError {
+  private taskFailed(task: Omit<TaskSpec, "input">, attempts: number, error: unknown): SluiceError {
     const lost = error instanceof TaskAttemptError && error.executorLost;
     const cause = error instanceof TaskAttemptError && !lost ? (error.cause ?? error) : error;
     const streamId = (error as { streamId?: unknown }).streamId;
@@ -329,7 +378,7 @@ export class DriverExecution {
  */
 async function runWithTaskInputs<R>(
   batch: Batch<unknown>,
-  run: (input: TaskInput, partition: number) => Promise<R>,
+  run: (input: PartitionInput, partition: number) => Promise<R>,
 ): Promise<R[]> {
   const started: Promise<R>[] = [];
   const count = partitionCount(batch);
@@ -346,15 +395,34 @@ async function runWithTaskInputs<R>(
 }
 
 /**
- * What a partition's task reads: a columnar batch not yet decoded travels as its columns (the
- * executor decodes them), a partition of strings as one string (`shippedStrings`), anything
- * else as its records.
+ * A task's input as the driver holds it: sent as it is, or a collection's partition, which the
+ * executors may keep (read there), else shipped.
  */
-function taskInput(batch: Batch<unknown>, partition: number): TaskInput {
+type PartitionInput =
+  | TaskInput
+  | {
+      readonly kind: "kept";
+      readonly origin: CollectionPartition;
+      readonly records: ReadonlyArray<unknown>;
+    };
+
+/**
+ * What a partition's task reads: a columnar batch not yet decoded travels as its columns (the
+ * executor decodes them), a persisted collection's partition stays where an executor keeps it,
+ * a partition of strings travels as one string (`shippedStrings`), anything else as its records.
+ */
+function taskInput(batch: Batch<unknown>, partition: number): PartitionInput {
   if (batch instanceof ColumnarBatch && !batch.isMaterialised) {
     return { kind: "columns", columns: shippable(batch.columns[partition] as ColumnarPartition) };
   }
   const records = batch.partitions[partition] as ReadonlyArray<unknown>;
+  const origin = batch instanceof CollectionBatch ? batch.origins[partition] : undefined;
+  if (origin?.collection.isPersisted) return { kind: "kept", origin, records };
+  return shippedInput(records);
+}
+
+/** Records as they cross to a task: strings as one string, anything else as they are. */
+function shippedInput(records: ReadonlyArray<unknown>): TaskInput {
   const strings = shippedStrings(records);
   return strings === undefined ? { kind: "records", records } : { kind: "strings", strings };
 }

@@ -7,6 +7,7 @@ import { deserializeError } from "./serialized-error.js";
 import { BOOTSTRAP_SOURCE, type BootstrapData, bootstrapData } from "./worker-bootstrap.js";
 
 type LoadMessage = Extract<ToExecutor, { type: "load" }>;
+type PutBlockMessage = Extract<ToExecutor, { type: "put-block" }>;
 
 /** Options of an `ExecutorPool`. */
 export interface ExecutorPoolOptions {
@@ -65,6 +66,8 @@ interface Deferred {
 
 interface Pending {
   readonly task: TaskSpec;
+  /** The executor thread it must run on (the one keeping its input), if any. */
+  readonly threadId: number | undefined;
   readonly resolve: (attempt: TaskAttempt) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -209,21 +212,56 @@ export class ExecutorPool {
   }
 
   /**
-   * Runs one attempt of a task on the next free executor that has its job; rejects with a
-   * `TaskAttemptError` when the task throws or its thread dies.
+   * Runs one attempt of a task on the next free executor that has its job (or on `threadId`
+   * only, the executor keeping its input); rejects with a `TaskAttemptError` when the task
+   * throws or its thread dies.
    *
    * @example
    * const { result, threadId } = await pool.runTask(task);
    */
-  runTask(task: TaskSpec): Promise<TaskAttempt> {
+  runTask(task: TaskSpec, threadId?: number): Promise<TaskAttempt> {
     return new Promise((resolve, reject) => {
       if (this.closed || this.broken !== undefined) {
         reject(this.broken ?? this.closedError());
         return;
       }
-      this.queue.push({ task, resolve, reject });
+      if (threadId !== undefined && !this.threadIds().includes(threadId)) {
+        reject(this.lostBeforeStart(threadId));
+        return;
+      }
+      this.queue.push({ task, threadId, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * Gives a partition to executor `threadId` to keep (tasks then read it as a `block` input on
+   * that thread); false when the thread is gone or the records cannot cross threads.
+   *
+   * @example
+   * pool.putBlock(7, { type: "put-block", jobKey, blockId: "1:0", input: { kind: "records", records } });
+   */
+  putBlock(threadId: number, message: PutBlockMessage): boolean {
+    const slot = this.slots.find((candidate) => candidate.threadId === threadId);
+    if (slot === undefined || slot.exited || this.closed) return false;
+    try {
+      this.send(slot, message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Tells executor `threadId` to forget a partition given with `putBlock`.
+   *
+   * @example
+   * pool.dropBlock(7, jobKey, "1:0");
+   */
+  dropBlock(threadId: number, jobKey: number, blockId: string): void {
+    const slot = this.slots.find((candidate) => candidate.threadId === threadId);
+    if (slot === undefined || slot.exited || this.closed) return;
+    this.send(slot, { type: "drop-block", jobKey, blockId });
   }
 
   /**
@@ -358,6 +396,13 @@ export class ExecutorPool {
         ),
       );
     }
+    // Tasks bound to the thread lose their input with it: the driver reads it elsewhere.
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const pending = this.queue[i] as Pending;
+      if (pending.threadId !== slot.threadId) continue;
+      this.queue.splice(i, 1);
+      pending.reject(this.lostBeforeStart(slot.threadId));
+    }
     if (this.closed) return;
     if (!slot.ready) {
       this.bootFailures++;
@@ -382,7 +427,11 @@ export class ExecutorPool {
 
   /** Sends the first queued task of a job `slot` has loaded; false when there is none. */
   private dispatchTo(slot: Slot): boolean {
-    const index = this.queue.findIndex((pending) => slot.loadedJobs.has(pending.task.jobKey));
+    const index = this.queue.findIndex(
+      (pending) =>
+        slot.loadedJobs.has(pending.task.jobKey) &&
+        (pending.threadId === undefined || pending.threadId === slot.threadId),
+    );
     if (index < 0) return false;
     const [pending] = this.queue.splice(index, 1) as [Pending];
     const running: Running = { ...pending, taskId: ++this.lastTaskId, sentAt: performance.now() };
@@ -410,6 +459,14 @@ export class ExecutorPool {
   private assertOpen(): void {
     if (this.closed) throw this.closedError();
     if (this.broken !== undefined) throw this.broken;
+  }
+
+  private lostBeforeStart(threadId: number): TaskAttemptError {
+    return new TaskAttemptError(
+      `executor thread ${threadId}, which kept the task's input, exited before the task started`,
+      threadId,
+      true,
+    );
   }
 
   private closedError(): SluiceError {

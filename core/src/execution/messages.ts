@@ -59,6 +59,8 @@ export type TaskInput =
   | { readonly kind: "strings"; readonly strings: ShippedStrings }
   /** A columnar partition (decoded into records on the executor, not on the driver). */
   | { readonly kind: "columns"; readonly columns: ShippedColumns }
+  /** A partition the executor keeps (`put-block`): a persisted collection's. */
+  | { readonly kind: "block"; readonly blockId: string }
   | {
       readonly kind: "shuffle-read";
       /** The shuffle operator's stream id. */
@@ -154,6 +156,17 @@ export type ToExecutor =
       readonly streams: ReadonlyArray<string>;
     }
   | { readonly type: "unload"; readonly jobKey: number }
+  /**
+   * Keep a partition's records under `blockId` until dropped or the job unloads (a persisted
+   * collection's partition; tasks then read it as `{ kind: "block" }`).
+   */
+  | {
+      readonly type: "put-block";
+      readonly jobKey: number;
+      readonly blockId: string;
+      readonly input: Extract<TaskInput, { kind: "records" | "strings" }>;
+    }
+  | { readonly type: "drop-block"; readonly jobKey: number; readonly blockId: string }
   | { readonly type: "task"; readonly taskId: number; readonly task: TaskSpec };
 
 /** Executor → driver. */

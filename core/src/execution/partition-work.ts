@@ -41,12 +41,13 @@ interface MutablePhases {
  * writes shuffle buckets. Errors carry the id of the operator that threw (`sluiceStreamId`).
  *
  * @example
- * const result = runTask(streams, task, chooseKernels().kernels);
+ * const result = runTask(streams, task, chooseKernels().kernels, (blockId) => kept.get(blockId));
  */
 export function runTask(
   streams: ReadonlyMap<number, DStream<unknown>>,
   task: TaskSpec,
   kernels: Kernels,
+  keptBlock: (blockId: string) => ReadonlyArray<unknown> | undefined = () => undefined,
 ): TaskResult {
   const phases: MutablePhases = { functionsMs: 0, shuffleMs: 0, aggregateMs: 0 };
   const find = (id: number): DStream<unknown> => {
@@ -71,6 +72,15 @@ export function runTask(
     lazy = { kind: "strings", strings: input.strings };
   } else if (input.kind === "columns") {
     columns = revived(input.columns);
+  } else if (input.kind === "block") {
+    records = keptBlock(input.blockId);
+    if (records === undefined) {
+      // The driver sends a block's tasks only to the executor it gave the block to, after it.
+      throw new SluiceError(
+        "SLUICE_INTERNAL",
+        `the task's partition (block ${input.blockId}) is not kept on this executor`,
+      );
+    }
   } else {
     const read = readShuffle(shuffleOf(find(input.shuffleId)), input, task, kernels, phases);
     if ("kind" in read) return read;

@@ -11,11 +11,14 @@ import { chooseKernels } from "../kernels/load-kernels.js";
 import type { FromExecutor, TaskResult, ToExecutor } from "./messages.js";
 import { runTask } from "./partition-work.js";
 import { serializeError } from "./serialized-error.js";
+import { recordsOfStrings } from "./shipped-strings.js";
 
 const port = parentPort;
 if (port === null) throw new Error("worker-main runs as an executor thread only");
 
 const graphs = new Map<number, ReadonlyMap<number, DStream<unknown>>>();
+/** Partitions kept for tasks to read (`put-block`), per job, by block id. */
+const blocks = new Map<number, Map<string, ReadonlyArray<unknown>>>();
 const kernels = chooseKernels().kernels;
 
 const reply = (message: FromExecutor): void => port.postMessage(message);
@@ -49,6 +52,23 @@ async function handle(message: ToExecutor): Promise<void> {
       return;
     case "unload":
       graphs.delete(message.jobKey);
+      blocks.delete(message.jobKey);
+      return;
+    case "put-block": {
+      // Kept as records, made once (Spark keeps a cached partition deserialized), so each task
+      // reading it loops over the same strings instead of cutting new ones.
+      const { input } = message;
+      const records = input.kind === "strings" ? recordsOfStrings(input.strings) : input.records;
+      let kept = blocks.get(message.jobKey);
+      if (kept === undefined) {
+        kept = new Map();
+        blocks.set(message.jobKey, kept);
+      }
+      kept.set(message.blockId, records);
+      return;
+    }
+    case "drop-block":
+      blocks.get(message.jobKey)?.delete(message.blockId);
       return;
     case "task": {
       const { taskId, task } = message;
@@ -58,7 +78,8 @@ async function handle(message: ToExecutor): Promise<void> {
       failures?.beginTask(task.time);
       try {
         if (streams === undefined) throw new Error(`job ${task.jobKey} is not loaded here`);
-        const result = runTask(streams, task, kernels);
+        const kept = blocks.get(task.jobKey);
+        const result = runTask(streams, task, kernels, (blockId) => kept?.get(blockId));
         send(taskId, result, failures?.endTask() ?? []);
       } catch (error) {
         // A failed attempt's dead letters are dropped: the retry makes them again.
