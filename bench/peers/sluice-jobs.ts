@@ -3,7 +3,7 @@
  * from `queues`, filled on the driver; every batch's counts are folded into a digest on the
  * driver, into `digests`.
  */
-import { type DStream, defineJob } from "sluice";
+import { type DStream, defineJob, type ParallelCollection } from "sluice";
 import { Digest, digestOf, digestOfColumns } from "./digest.js";
 
 /**
@@ -45,7 +45,22 @@ export const wordCount = defineJob((ctx, args: WordCountArgs) => {
   } else {
     const queue = queues.get(args.name) ?? [];
     if (args.form === "lambda") {
-      const pairs = lambdaPairs(ctx.queueStream(queue as string[][]));
+      // Each file's lines are one collection, persisted: under local[2] the executors keep its
+      // partitions, as Spark's contender caches each file's RDD before its context starts.
+      // `PEERS_SHIP_LINES=1` queues the arrays instead, shipped from the driver every batch.
+      const collections = new Map<string[], ParallelCollection<string>>();
+      const lines = queue as string[][];
+      const persisted = (batch: string[]) => {
+        let collection = collections.get(batch);
+        if (collection === undefined) {
+          collection = ctx.parallelize(batch, 2).persist();
+          collections.set(batch, collection);
+        }
+        return collection;
+      };
+      const pairs = lambdaPairs(
+        ctx.queueStream(process.env.PEERS_SHIP_LINES === "1" ? lines : lines.map(persisted)),
+      );
       counts =
         window === 0
           ? pairs.reduceByKey((a, b) => a + b)

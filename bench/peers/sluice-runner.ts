@@ -4,9 +4,11 @@
  *   sluice-runner.ts <lambda|columnar> <master> batches <total> <window_batches> <file>...
  *   sluice-runner.ts <lambda|columnar> <master> socket <host> <port> <expected_words> <interval_ms>
  * Batches run on a manual clock, one after the other; a batch's time runs from moving the clock
- * to the end of its output (the digest), and its CPU time is the whole process's (every thread); the lambda form's queue holds lines as strings, the
- * columnar form's byte records as a socket or file source delivers them. The socket run uses
- * the real clock.
+ * to the end of its output (the digest), and its CPU time is the whole process's (every thread).
+ * The lambda form's queue holds each file's lines as a persisted collection (kept on the
+ * executors under local[2], as Spark's contender caches its RDDs; `PEERS_SHIP_LINES=1`: arrays
+ * of lines, shipped every batch), the columnar form's byte records as a socket or file source
+ * delivers them. The socket run uses the real clock.
  */
 import { createJobContext } from "sluice";
 import { ManualClock } from "sluice/testing";
