@@ -19,10 +19,19 @@ export interface ProxyCounts {
   silenced: number;
   /** Chunks from clients swallowed while silenced. */
   swallowed: number;
+  /** Client connections open now (forwarded or silenced): 0 once every client closed its own. */
+  open: number;
 }
 
 export class CuttableProxy {
-  readonly counts: ProxyCounts = { forwarded: 0, refused: 0, reset: 0, silenced: 0, swallowed: 0 };
+  readonly counts: ProxyCounts = {
+    forwarded: 0,
+    refused: 0,
+    reset: 0,
+    silenced: 0,
+    swallowed: 0,
+    open: 0,
+  };
   readonly #server: Server;
   readonly #targetPort: number;
   readonly #targetHost: string;
@@ -127,6 +136,11 @@ export class CuttableProxy {
       this.#wake();
       return;
     }
+    this.counts.open++;
+    client.once("close", () => {
+      this.counts.open--;
+      this.#wake();
+    });
     if (this.#silent) {
       this.counts.silenced++;
       this.#sockets.add(client);

@@ -191,9 +191,10 @@ function vhostOf(url: URL | undefined): string {
 
 /**
  * Closes a connection (its `channel` first, when given), giving up after a few seconds on a
- * broker that does not answer. Closing the channel first matters: the broker handles a
- * channel's frames in order, so its close-ok proves the acks sent before it were processed,
- * whereas closing only the connection may drop acks still queued in the broker.
+ * broker that does not answer, and then destroying its socket. Closing the channel first
+ * matters: the broker handles a channel's frames in order, so its close-ok proves the acks sent
+ * before it were processed, whereas closing only the connection may drop acks still queued in
+ * the broker.
  *
  * @example
  * await closeConnection(connection, channel);
@@ -202,8 +203,20 @@ export async function closeConnection(
   connection: ChannelModel,
   channel?: { close(): Promise<void> },
 ): Promise<void> {
+  let ended = false;
   await closeQuietly(async () => {
     await channel?.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
+    ended = true;
   }, CLOSE_TIMEOUT_MS);
+  // amqplib waits for the broker's close-ok without a limit, its socket open meanwhile: a broker
+  // that never answers (gone silent, heartbeats off) would keep it, and the process, alive.
+  if (!ended) socketOf(connection)?.destroy();
+}
+
+/** The socket under an amqplib connection (not in its types: `connection.stream`). */
+function socketOf(connection: ChannelModel): { destroy(): void } | undefined {
+  const stream = (connection.connection as unknown as { stream?: unknown }).stream;
+  const destroy = (stream as { destroy?: unknown } | undefined)?.destroy;
+  return typeof destroy === "function" ? (stream as { destroy(): void }) : undefined;
 }

@@ -4,7 +4,8 @@
 // but the stop ends that wait: the write gives up while the connection is still silent, with an
 // I/O error, nothing of its batch is in the queue, and the sink publishes the next batch over a
 // new connection. A job stopped with ctx.stop() likewise ends while the broker is still silent,
-// every batch it completed in the queue and the cut-off one failed.
+// every batch it completed in the queue and the cut-off one failed, and the sink's connection,
+// whose close the silent broker never answers, is destroyed rather than left open.
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { ConnectorRegistry } from "sluice/advanced";
 import { LogCapture } from "sluice/testing";
@@ -139,5 +140,9 @@ describe("the RabbitMQ sink when the job stops without draining while the broker
     expect(ctx.state).toBe("STOPPED");
     expect(outcomes).toEqual(["1000 written", "2000 failed"]);
     expect(await drain(channel, queue)).toEqual(["1-a", "1-b"]);
+    // The connection the sink gave up on is closed from its side too (its close-ok never came),
+    // not left open to keep the process alive.
+    await proxy.until((counts) => counts.open === 0);
+    expect(restored()).toBe(false);
   }, 60_000);
 });
