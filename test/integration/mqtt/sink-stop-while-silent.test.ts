@@ -144,5 +144,8 @@ describe("the MQTT sink when the job stops without draining while the broker is 
     expect(ctx.state).toBe("STOPPED");
     expect(outcomes).toEqual(["1000 written", "2000 failed"]);
     expect(subscriber.messages.map((message) => message.text)).toEqual(["1-a", "1-b"]);
+    // The connection the sink gave up on is closed from its side too, not left open.
+    await proxy.until((counts) => counts.open === 0);
+    expect(restored()).toBe(false);
   }, 60_000);
 });
