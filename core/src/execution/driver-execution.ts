@@ -184,20 +184,26 @@ export class DriverExecution {
     if (shuffle !== undefined) return this.computeShuffle(shuffle, time, stream.id, chain);
     const batch = await root.getOrCompute(time);
     if (batch === undefined) return undefined;
-    const partitions = await runWithTaskInputs(batch, (input, partition) =>
-      this.run(
-        {
-          jobKey: this.jobKey,
-          time,
-          partition,
-          streamId: stream.id,
-          chain,
-          output: { kind: "records" },
-        },
-        input,
-      ).then((result) => this.recordsOf(result, time)),
+    const partitions = await this.runOverPartitions(
+      batch,
+      { time, streamId: stream.id, chain, output: { kind: "records" } },
+      (result) => this.recordsOf(result, time),
     );
     return { time, partitions };
+  }
+
+  /**
+   * One task per partition of `batch` (each partition's input made as its task leaves), with
+   * `read` applied to each result as it comes; resolves in partition order.
+   */
+  private runOverPartitions<R>(
+    batch: Batch<unknown>,
+    spec: Omit<TaskSpec, "input" | "jobKey" | "partition">,
+    read: (result: TaskResult) => R,
+  ): Promise<R[]> {
+    return runWithTaskInputs(batch, (input, partition) =>
+      this.run({ ...spec, jobKey: this.jobKey, partition }, input).then(read),
+    );
   }
 
   /**
@@ -230,18 +236,15 @@ export class DriverExecution {
     for (const { batch } of sources) mapTasks += partitionCount(batch as Batch<unknown>);
     const mapOutputs = await Promise.all(
       sources.map(({ chain, batch }, side) =>
-        runWithTaskInputs(batch as Batch<unknown>, (input, partition) =>
-          this.run(
-            {
-              jobKey: this.jobKey,
-              time,
-              partition,
-              streamId: stream.id,
-              chain,
-              output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
-            },
-            input,
-          ).then((result) => bucketsOf(result)),
+        this.runOverPartitions(
+          batch as Batch<unknown>,
+          {
+            time,
+            streamId: stream.id,
+            chain,
+            output: { kind: "shuffle-write", shuffleId: stream.id, side, mapTasks },
+          },
+          bucketsOf,
         ),
       ),
     );

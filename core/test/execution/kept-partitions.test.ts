@@ -29,6 +29,11 @@ function countsOf(batch: readonly string[]): [string, number][] {
   return [...counts].sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
+/** What keptWordCount outputs over `batches`: each collection's counts, once per batch taking it. */
+function takenTwice(batches: readonly string[][]): [string, number][][] {
+  return batches.flatMap((batch) => [countsOf(batch), countsOf(batch)]);
+}
+
 interface Job {
   readonly ctx: StreamingContext;
   readonly clock: ManualClock;
@@ -94,12 +99,7 @@ describe("a persisted collection under local[2]", () => {
     expect(puts).toHaveBeenCalledTimes(4);
     const threads = executorThreadIds(job.ctx);
     for (const time of [1000, 2000, 3000, 4000]) await runBatch(job, time);
-    expect(outputs.get("kept")).toEqual([
-      countsOf(batches[0] as string[]),
-      countsOf(batches[0] as string[]),
-      countsOf(batches[1] as string[]),
-      countsOf(batches[1] as string[]),
-    ]);
+    expect(outputs.get("kept")).toEqual(takenTwice(batches));
     expect(puts).toHaveBeenCalledTimes(4);
     for (const time of [1000, 2000, 3000, 4000]) {
       expect(mapTasksAt(job, time)).toEqual([
@@ -115,12 +115,7 @@ describe("a persisted collection under local[2]", () => {
     const job = await startJob({ name: "one-slice", slices: 1 }, batches);
     const threads = executorThreadIds(job.ctx);
     for (const time of [1000, 2000, 3000, 4000]) await runBatch(job, time);
-    expect(outputs.get("one-slice")).toEqual([
-      countsOf(batches[0] as string[]),
-      countsOf(batches[0] as string[]),
-      countsOf(batches[1] as string[]),
-      countsOf(batches[1] as string[]),
-    ]);
+    expect(outputs.get("one-slice")).toEqual(takenTwice(batches));
     // The second collection's only partition went to the second executor.
     expect(mapTasksAt(job, 3000)).toEqual([{ partition: 0, input: "block", threadId: threads[1] }]);
     const ranOn = await Promise.all(
@@ -162,12 +157,7 @@ describe("a persisted collection under local[2]", () => {
       const job = await startJob({ name: "lost", exitMarker: join(dir, "exited") }, batches);
       const before = executorThreadIds(job.ctx);
       for (const time of [1000, 2000, 3000, 4000]) await runBatch(job, time);
-      expect(outputs.get("lost")).toEqual([
-        countsOf(batches[0] as string[]),
-        countsOf(batches[0] as string[]),
-        countsOf(batches[1] as string[]),
-        countsOf(batches[1] as string[]),
-      ]);
+      expect(outputs.get("lost")).toEqual(takenTwice(batches));
       expect(job.completed[0]?.execution?.failedTaskAttempts).toBeGreaterThanOrEqual(1);
       const after = executorThreadIds(job.ctx);
       expect(after.filter((id) => !before.includes(id))).toHaveLength(1);
