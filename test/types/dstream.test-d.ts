@@ -138,3 +138,15 @@ describe("runBatches", () => {
     expectTypeOf(output).toEqualTypeOf<[string, [number, number]][][]>();
   });
 });
+
+describe("queueStream", () => {
+  it("takes arrays and collections from parallelize, of the same record type", () => {
+    const words = ctx.parallelize(["a", "b"], 2).cache();
+    expectTypeOf(ctx.queueStream([words, ["c"]])).toEqualTypeOf<DStream<string>>();
+    expectTypeOf(ctx.queueStream([ctx.parallelize([1, 2]).persist()])).toEqualTypeOf<
+      DStream<number>
+    >();
+    // @ts-expect-error a collection of numbers is not a batch of strings
+    ctx.queueStream<string>([ctx.parallelize([1, 2])]);
+  });
+});

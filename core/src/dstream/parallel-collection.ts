@@ -57,6 +57,16 @@ export class ParallelCollection<T> {
   }
 
   /**
+   * `persist()` (Spark's `cache()`: memory only is the one level there is).
+   *
+   * @example
+   * const lines = ctx.parallelize(fileLines).cache();
+   */
+  cache(): this {
+    return this.persist();
+  }
+
+  /**
    * Drops the partitions the executors keep; batches that take the collection later ship its
    * partitions from the driver.
    *

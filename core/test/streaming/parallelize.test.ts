@@ -75,6 +75,7 @@ describe("parallelize", () => {
     expect(collection).toBeInstanceOf(ParallelCollection);
     expect(collection.isPersisted).toBe(false);
     expect(collection.persist().persist().isPersisted).toBe(true);
+    expect(ctx.parallelize([3]).cache().isPersisted).toBe(true);
     expect(collection.unpersist().unpersist().isPersisted).toBe(false);
   });
 });
