@@ -197,10 +197,12 @@ export class KafkaSink implements Sink {
   async writeBatch(records: readonly SinkRecord[], context: WriteBatchContext): Promise<void> {
     this.#assertOpen();
     // A write in progress when the stop comes stops waiting once the stop's grace for answers
-    // is over (`waitsEnd`, else `retriesEnd`; see `untilStopping`); one begun after that still
-    // makes its first attempt.
+    // is over (`waitsEnd`, else `retriesEnd`; see `untilStopping`). One begun after that still
+    // makes its first attempt, and gets one request's time for it (`requestTimeoutMs`, what one
+    // attempt against a broker that does not answer takes), not kafkajs's retries after it.
     const waitsEnd = context.waitsEnd ?? context.retriesEnd;
-    const stopping = waitsEnd?.aborted === false ? waitsEnd : undefined;
+    const stopping =
+      waitsEnd?.aborted === true ? AbortSignal.timeout(this.#config.requestTimeoutMs) : waitsEnd;
     const waitFor = <T>(promise: Promise<T>): Promise<T> => untilStopping(promise, stopping);
     const id = this.#config.transactionalId;
     try {

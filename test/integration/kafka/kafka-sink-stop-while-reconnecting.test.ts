@@ -3,7 +3,8 @@
 // leaves (request-faults.ts, through the connectors' socket factory; the broker keeps running),
 // and kafkajs retries with a new connection, up to `retries` times (here 1000: minutes). The
 // write, and a job's ctx.stop(), end while requests still fail; nothing of the batch is in the
-// topic, and once requests go through the sink connects again and writes.
+// topic, and once requests go through the sink connects again and writes. A write begun after
+// the stop makes its first attempt and gets one request's time, not kafkajs's retries.
 import type { WriteBatchContext } from "sluice/connector";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { kafkaSink } from "../../../connectors/kafka/src/index.js";
@@ -83,6 +84,52 @@ describe("the Kafka sink when the job stops without draining while kafkajs recon
       await sink.writeBatch([{ value: encoder.encode("c") }], context(2));
       const written = await readTopic(suite.kafka, suite.admin, topic);
       expect(written.map((message) => message.value)).toEqual(["c"]);
+    } finally {
+      clearFaults();
+      await registry.dispose();
+    }
+  }, 120_000);
+
+  it("gives a write begun after the stop one request's time (requestTimeoutMs), not kafkajs's retries", async () => {
+    const registry = kafkaRegistry();
+    const topic = await suite.newTopic("stop-then-write");
+    try {
+      const sink = createKafkaSink(registry, {
+        brokers: BROKERS,
+        topic,
+        retries: 1_000,
+        requestTimeoutMs: 1_000,
+      });
+      await sink.connect(signal());
+      armFault(API_KEYS.Produce, "request lost", EVERY_REQUEST);
+      const fired = faultsFired();
+      const stopped = AbortSignal.abort(
+        new Error("the StreamingContext is stopping without draining"),
+      );
+      const outcome = await sink
+        .writeBatch([{ value: encoder.encode("late") }], {
+          ...context(3),
+          retriesEnd: stopped,
+          waitsEnd: stopped,
+        })
+        .then(
+          () => "written",
+          (error: unknown) => error,
+        );
+      expect(outcome).toMatchObject({
+        code: "SLUICE_CONNECTOR_IO",
+        message: expect.stringContaining("stopping without draining"),
+      });
+      // It made its first attempt, and ended while produce requests still fail (kafkajs's 1000
+      // retries would take far longer than the test's time).
+      expect(faultsFired()).toBeGreaterThan(fired);
+      expect(faultsCleared).toBe(false);
+
+      clearFaults();
+      await sink.connect(signal());
+      await sink.writeBatch([{ value: encoder.encode("d") }], context(4));
+      const written = await readTopic(suite.kafka, suite.admin, topic);
+      expect(written.map((message) => message.value)).toEqual(["d"]);
     } finally {
       clearFaults();
       await registry.dispose();
