@@ -3,7 +3,8 @@
 // sees it); restored, it forwards again. It can also cut itself after a number of chunks from
 // the clients, so that a test cuts the connections in the middle of a write it started. Silenced,
 // it keeps every connection open and accepts new ones but forwards nothing either way: a node that
-// took the connection and never answers. It knows no protocol: the MQTT and RabbitMQ suites
+// took the connection and never answers. Holding answers, it forwards the clients' bytes but keeps
+// the server's until released: answers on their way, late. It knows no protocol: the MQTT and RabbitMQ suites
 // put it between a client and the shared broker, which keeps running for the other suites.
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
@@ -21,6 +22,8 @@ export interface ProxyCounts {
   swallowed: number;
   /** Client connections open now (forwarded or silenced): 0 once every client closed its own. */
   open: number;
+  /** Chunks from the server held (not yet passed on) since `holdAnswers()`. */
+  held: number;
 }
 
 export class CuttableProxy {
@@ -31,6 +34,7 @@ export class CuttableProxy {
     silenced: 0,
     swallowed: 0,
     open: 0,
+    held: 0,
   };
   readonly #server: Server;
   readonly #targetPort: number;
@@ -38,6 +42,8 @@ export class CuttableProxy {
   readonly #sockets = new Set<Socket>();
   #cut = false;
   #silent = false;
+  /** The server's chunks held for their clients while answers are held; undefined otherwise. */
+  #heldAnswers: [Socket, Buffer][] | undefined;
   /** Client chunks still forwarded before an armed cut; undefined when not armed. */
   #chunksBeforeCut: number | undefined;
   readonly #waiters = new Set<() => void>();
@@ -100,6 +106,18 @@ export class CuttableProxy {
   /** Keeps connections open and accepts new ones, but forwards nothing, until `restore()`. */
   silence(): void {
     this.#silent = true;
+  }
+
+  /** Forwards the clients' bytes as before but keeps what the server sends until `releaseAnswers()`. */
+  holdAnswers(): void {
+    this.#heldAnswers ??= [];
+  }
+
+  /** Passes the held answers on, in order, and forwards the server's bytes again. */
+  releaseAnswers(): void {
+    const held = this.#heldAnswers ?? [];
+    this.#heldAnswers = undefined;
+    for (const [client, chunk] of held) if (!client.destroyed) client.write(chunk);
   }
 
   /** Forwards again; connections a silence broke (bytes were dropped) are closed. */
@@ -169,7 +187,14 @@ export class CuttableProxy {
       server.write(chunk);
     });
     server.on("data", (chunk: Buffer) => {
-      if (!this.#silent) client.write(chunk);
+      if (this.#silent) return;
+      if (this.#heldAnswers !== undefined) {
+        this.#heldAnswers.push([client, chunk]);
+        this.counts.held++;
+        this.#wake();
+        return;
+      }
+      client.write(chunk);
     });
     client.on("error", drop);
     server.on("error", drop);

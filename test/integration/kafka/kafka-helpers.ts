@@ -189,11 +189,4 @@ export async function committedOffsets(
   return new Map((entry?.partitions ?? []).map(({ partition, offset }) => [partition, offset]));
 }
 
-/** Waits until `condition()` holds, checking every 50 ms; fails naming `what` after `ms`. */
-export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { until } from "../../support/until.js";
