@@ -2,6 +2,7 @@
 // of the sink, on a manual clock, so the test decides when each batch runs.
 import { type ConnectorPlugin, type DStream, StreamingContext } from "sluice";
 import { ManualClock } from "sluice/testing";
+import { expect } from "vitest";
 import { batchOutcomes } from "./batch-outcomes.js";
 
 /** A queued job, its clock, its input stream and the outcomes of its batches. */
@@ -33,4 +34,43 @@ export function queuedJob<T>(
   ctx.use(...connectors);
   const input = ctx.queueStream(batches);
   return { ctx, clock, input, outcomes: batchOutcomes(ctx) };
+}
+
+/** The batches of `firstBatchWritten`: two of two records each. */
+export const TWO_BATCHES: ReadonlyArray<readonly string[]> = [
+  ["1-a", "1-b"],
+  ["2-a", "2-b"],
+];
+
+/**
+ * The stop tests' job: `TWO_BATCHES` queued, written to the sink `sink` with `config` (output
+ * id "readings", a fast backoff), started and its first batch written. `onStop` is called with
+ * the context before it starts, for the test's cleanup.
+ *
+ * @example
+ * const { ctx, clock, outcomes } = await firstBatchWritten("stop-grace", rabbitmqSink, "rabbitmq", config, cleanup);
+ * clock.advance(1000); // the second batch
+ */
+export async function firstBatchWritten(
+  appName: string,
+  plugin: ConnectorPlugin,
+  sink: string,
+  config: unknown,
+  onStop: (stop: () => Promise<void>) => void,
+): Promise<QueuedJob<string>> {
+  const job = queuedJob(
+    appName,
+    TWO_BATCHES.map((batch) => [...batch]),
+    plugin,
+  );
+  onStop(() => job.ctx.stop());
+  job.input.sink(sink, config, {
+    id: "readings",
+    backoff: { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2, jitter: 0 },
+  });
+  await job.ctx.start();
+  job.clock.advance(1000);
+  await job.ctx.scope.awaitProcessed(1000);
+  expect(job.outcomes).toEqual(["1000 written"]);
+  return job;
 }

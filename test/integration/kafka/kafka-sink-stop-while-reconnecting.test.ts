@@ -5,7 +5,7 @@
 // write, and a job's ctx.stop(), end while requests still fail; nothing of the batch is in the
 // topic, and once requests go through the sink connects again and writes. A write begun after
 // the stop makes its first attempt and gets one request's time, not kafkajs's retries.
-import type { WriteBatchContext } from "sluice/connector";
+import type { Sink, WriteBatchContext } from "sluice/connector";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { kafkaSink } from "../../../connectors/kafka/src/index.js";
 import { queuedJob } from "../../support/queued-job.js";
@@ -54,6 +54,23 @@ function clearFaults(): void {
   disarmFaults();
 }
 
+/**
+ * Clears the faults, connects `sink` again and writes `value`: the topic then holds `value`
+ * alone (nothing of the writes the stop ended).
+ */
+async function writesOnceRequestsGoThrough(
+  sink: Sink,
+  topic: string,
+  value: string,
+  batch: WriteBatchContext,
+): Promise<void> {
+  clearFaults();
+  await sink.connect(signal());
+  await sink.writeBatch([{ value: encoder.encode(value) }], batch);
+  const written = await readTopic(suite.kafka, suite.admin, topic);
+  expect(written.map((message) => message.value)).toEqual([value]);
+}
+
 describe("the Kafka sink when the job stops without draining while kafkajs reconnects", () => {
   it("ends a write whose produce requests keep losing their connection while they still do, and writes once they go through", async () => {
     const registry = kafkaRegistry();
@@ -79,11 +96,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs recon
       expect(faultsCleared).toBe(false);
       expect(sink.metrics).toMatchObject({ writes: 0, recordsOut: 0, errors: 1 });
 
-      clearFaults();
-      await sink.connect(signal());
-      await sink.writeBatch([{ value: encoder.encode("c") }], context(2));
-      const written = await readTopic(suite.kafka, suite.admin, topic);
-      expect(written.map((message) => message.value)).toEqual(["c"]);
+      await writesOnceRequestsGoThrough(sink, topic, "c", context(2));
     } finally {
       clearFaults();
       await registry.dispose();
@@ -125,11 +138,7 @@ describe("the Kafka sink when the job stops without draining while kafkajs recon
       expect(faultsFired()).toBeGreaterThan(fired);
       expect(faultsCleared).toBe(false);
 
-      clearFaults();
-      await sink.connect(signal());
-      await sink.writeBatch([{ value: encoder.encode("d") }], context(4));
-      const written = await readTopic(suite.kafka, suite.admin, topic);
-      expect(written.map((message) => message.value)).toEqual(["d"]);
+      await writesOnceRequestsGoThrough(sink, topic, "d", context(4));
     } finally {
       clearFaults();
       await registry.dispose();

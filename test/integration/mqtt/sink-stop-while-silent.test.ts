@@ -11,14 +11,13 @@ import { LogCapture } from "sluice/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttSink, mqttSink } from "../../../connectors/mqtt/src/index.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
-import { queuedJob } from "../../support/queued-job.js";
+import { firstBatchWritten } from "../../support/queued-job.js";
 import { lockServer } from "../../support/service-lock.js";
 import { writeOverNewConnection } from "../../support/write-over-new-connection.js";
 import { writeStoppedWhileSilenced } from "../../support/write-stopped-while-silenced.js";
 import { collect, HOST, PORT, uniqueName } from "./broker.js";
 
 const encoder = new TextEncoder();
-const backoff = { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2, jitter: 0 };
 const cleanups: (() => Promise<unknown>)[] = [];
 /** Restores the proxies first, so that nothing waits on them while the rest is cleaned up. */
 const restores: (() => void)[] = [];
@@ -116,21 +115,13 @@ describe("the MQTT sink when the job stops without draining while the broker is 
     const subscriber = await collect(topic);
     cleanups.push(() => subscriber.close());
     const { proxy, restored } = await silenceableProxy();
-    const { ctx, clock, input, outcomes } = queuedJob(
+    const { ctx, clock, outcomes } = await firstBatchWritten(
       "mqtt-stop-while-silent",
-      [
-        ["1-a", "1-b"],
-        ["2-a", "2-b"],
-      ],
       mqttSink,
+      "mqtt",
+      sinkConfig(proxy, topic),
+      (stop) => cleanups.push(stop),
     );
-    cleanups.push(() => ctx.stop());
-    input.sink("mqtt", sinkConfig(proxy, topic), { id: "readings", backoff });
-
-    await ctx.start();
-    clock.advance(1000);
-    await ctx.scope.awaitProcessed(1000);
-    expect(outcomes).toEqual(["1000 written"]);
     await subscriber.until(topic, "1-b");
 
     proxy.silence();

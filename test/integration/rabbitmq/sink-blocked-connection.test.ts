@@ -4,40 +4,18 @@
 // for its confirms, without failing and without publishing again: once the alarm clears it
 // completes, and the queue holds each record once. A stop without draining ends the wait while
 // the alarm is still on. The alarm is the whole broker's: the file holds the broker's lock.
-import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { pino } from "pino";
 import { ConnectorRegistry } from "sluice/advanced";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RabbitMqSink, rabbitmqSink } from "../../../connectors/rabbitmq/src/index.js";
-import { lockServer } from "../../support/service-lock.js";
 import { stoppableWrite } from "../../support/stoppable-write.js";
-import { adminConnection, drain, GUEST_URL, rabbitmqctl, uniqueName } from "./broker.js";
+import { drain, GUEST_URL, rabbitmqctl } from "./broker.js";
+import { useLockedBroker } from "./locked-broker.js";
 
 /** The broker's own watermark (scripts/services leaves RabbitMQ's default). */
 const NORMAL_WATERMARK = "0.4";
 const encoder = new TextEncoder();
-const cleanups: (() => Promise<unknown>)[] = [];
-let unlock: (() => Promise<void>) | undefined;
-let admin: ChannelModel;
-let channel: ConfirmChannel;
-
-beforeAll(async () => {
-  unlock = await lockServer("rabbitmq");
-  // Fails loudly, naming the start command, when the broker is not running.
-  admin = await adminConnection();
-  channel = await admin.createConfirmChannel();
-}, 320_000);
-
-afterAll(async () => {
-  await clearAlarm();
-  await admin?.close();
-  await unlock?.();
-});
-
-afterEach(async () => {
-  await clearAlarm();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const broker = useLockedBroker(() => clearAlarm());
 
 async function raiseAlarm(): Promise<void> {
   await rabbitmqctl("set_vm_memory_high_watermark", "0");
@@ -64,7 +42,7 @@ async function blockableSink(
     },
   );
   const registry = new ConnectorRegistry({ logger }).use(rabbitmqSink);
-  cleanups.push(() => registry.dispose());
+  broker.afterTest(() => registry.dispose());
   const sink = registry.createSink("rabbitmq", {
     url: GUEST_URL,
     exchange: "",
@@ -77,18 +55,11 @@ async function blockableSink(
   return { sink, blocked };
 }
 
-async function newQueue(): Promise<string> {
-  const queue = uniqueName("sluice-blocked");
-  await channel.assertQueue(queue, { durable: false });
-  cleanups.push(() => channel.deleteQueue(queue));
-  return queue;
-}
-
 const records = (...values: string[]) => values.map((value) => ({ value: encoder.encode(value) }));
 
 describe("the RabbitMQ sink when the broker blocks its connection (a memory alarm)", () => {
   it("waits through the block and completes once the alarm clears, each record in the queue once", async () => {
-    const queue = await newQueue();
+    const queue = await broker.newQueue("sluice-blocked");
     const { sink, blocked } = await blockableSink(queue);
     const context = { batchTime: 1_000, partition: 0, idempotencyKey: "blocked/1000/0/0" };
     await sink.writeBatch(records("before"), context);
@@ -112,11 +83,11 @@ describe("the RabbitMQ sink when the broker blocks its connection (a memory alar
     await clearAlarm();
     await write;
     expect(sink.metrics).toMatchObject({ recordsOut: 4, batches: 2, errors: 0 });
-    expect(await drain(channel, queue)).toEqual(["before", "a", "b", "c"]);
+    expect(await drain(broker.channel(), queue)).toEqual(["before", "a", "b", "c"]);
   }, 60_000);
 
   it("gives up the wait at a stop without draining while the alarm is still on", async () => {
-    const queue = await newQueue();
+    const queue = await broker.newQueue("sluice-blocked");
     const { sink, blocked } = await blockableSink(queue);
     const context = { batchTime: 1_000, partition: 0, idempotencyKey: "blocked-stop/1000/0/0" };
 

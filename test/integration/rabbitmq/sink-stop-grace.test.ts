@@ -2,55 +2,24 @@
 // sink waits for publisher confirms that are on their way (a loopback proxy holds the broker's
 // answers, then lets them through once the stop has begun) finishes the batch in progress
 // within `interruptAfter`, every record in the queue once, instead of failing it.
-import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { rabbitmqSink } from "../../../connectors/rabbitmq/src/index.js";
 import { CuttableProxy } from "../../support/cuttable-proxy.js";
-import { queuedJob } from "../../support/queued-job.js";
-import { lockServer } from "../../support/service-lock.js";
+import { firstBatchWritten } from "../../support/queued-job.js";
 import { until } from "../../support/until.js";
-import { adminConnection, drain, HOST, PORT, uniqueName } from "./broker.js";
+import { drain, HOST, PORT } from "./broker.js";
+import { useLockedBroker } from "./locked-broker.js";
 
-const backoff = { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2, jitter: 0 };
-const cleanups: (() => Promise<unknown>)[] = [];
-let unlock: (() => Promise<void>) | undefined;
-let admin: ChannelModel;
-let channel: ConfirmChannel;
-
-beforeAll(async () => {
-  // The server-loss suite stops this broker; it waits while this file runs.
-  unlock = await lockServer("rabbitmq");
-  // Fails loudly, naming the start command, when the broker is not running.
-  admin = await adminConnection();
-  channel = await admin.createConfirmChannel();
-}, 320_000);
-
-afterAll(async () => {
-  await admin?.close();
-  await unlock?.();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const broker = useLockedBroker();
 
 describe("a stop without draining while the RabbitMQ sink's confirms are on their way", () => {
   it("finishes the batch in progress when they arrive within interruptAfter", async () => {
-    const queue = uniqueName("sluice-stop-grace");
-    await channel.assertQueue(queue, { durable: false });
-    cleanups.push(() => channel.deleteQueue(queue));
+    const queue = await broker.newQueue("sluice-stop-grace");
     const proxy = await CuttableProxy.start(PORT, HOST);
-    cleanups.push(() => proxy.close());
-    const { ctx, clock, input, outcomes } = queuedJob(
+    broker.afterTest(() => proxy.close());
+    const { ctx, clock, outcomes } = await firstBatchWritten(
       "rabbitmq-stop-grace",
-      [
-        ["1-a", "1-b"],
-        ["2-a", "2-b"],
-      ],
       rabbitmqSink,
-    );
-    cleanups.push(() => ctx.stop());
-    input.sink(
       "rabbitmq",
       {
         url: `amqp://guest:guest@${proxy.address}`,
@@ -58,12 +27,8 @@ describe("a stop without draining while the RabbitMQ sink's confirms are on thei
         routingKey: queue,
         heartbeatSeconds: 0,
       },
-      { id: "readings", backoff },
+      (stop) => broker.afterTest(stop),
     );
-    await ctx.start();
-    clock.advance(1000);
-    await ctx.scope.awaitProcessed(1000);
-    expect(outcomes).toEqual(["1000 written"]);
 
     proxy.holdAnswers();
     clock.advance(1000);
@@ -83,6 +48,6 @@ describe("a stop without draining while the RabbitMQ sink's confirms are on thei
     await stopped;
     expect(ctx.state).toBe("STOPPED");
     expect(outcomes).toEqual(["1000 written", "2000 written"]);
-    expect(await drain(channel, queue)).toEqual(["1-a", "1-b", "2-a", "2-b"]);
+    expect(await drain(broker.channel(), queue)).toEqual(["1-a", "1-b", "2-a", "2-b"]);
   }, 120_000);
 });
