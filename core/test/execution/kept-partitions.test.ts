@@ -174,6 +174,25 @@ describe("a persisted collection under local[2]", () => {
   });
 });
 
+describe("a persisted collection whose records cannot cross threads", () => {
+  it("fails its batch with SLUICE_INVALID_RECORD, saying records must be structured-cloneable", async () => {
+    const clock = new ManualClock(0);
+    const ctx = await createJobContext(
+      { module: JOBS, exportName: "keptFunctions", args: "functions" },
+      { batchInterval: 1000, clock, master: "local[2]", executorPool: pool },
+    );
+    running.push(ctx);
+    const failed = ctx.awaitTermination().catch((error: unknown) => error);
+    await ctx.start();
+    clock.advance(1000);
+    expect(await failed).toMatchObject({
+      code: "SLUICE_INVALID_RECORD",
+      message: expect.stringMatching(/must be structured-cloneable/),
+    });
+    expect(outputs.get("functions")).toBeUndefined();
+  });
+});
+
 describe("ExecutorPool.runTask on a given executor", () => {
   it("fails as an executor lost when that executor is gone, so the driver reads the input elsewhere", async () => {
     const task: TaskSpec = {

@@ -51,3 +51,14 @@ export const keptWordCount = defineJob((ctx, args: KeptArgs) => {
       received.push(batch.partitions.flat().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     });
 });
+
+/** A persisted collection of functions, which cannot cross to an executor. */
+export const keptFunctions = defineJob((ctx, name: string) => {
+  const functions = ctx.parallelize([() => 1, () => 2], 2).persist();
+  ctx
+    .queueStream([functions])
+    .map((f) => typeof f)
+    .foreachBatch((batch) => {
+      outputs.set(name, [batch.partitions.flat().map((kind): [string, number] => [kind, 1])]);
+    });
+});
