@@ -70,6 +70,7 @@ async function runWorkload(
   const phases = {
     tasks: 0,
     failedTaskAttempts: 0,
+    tasksOnKeptPartitions: 0,
     shuffleBytes: 0,
     functionsMs: 0,
     shuffleMs: 0,

@@ -11,6 +11,11 @@ export interface BatchExecutionInfo {
   readonly tasks: number;
   /** Task attempts that failed (each retried until `taskMaxFailures`). */
   readonly failedTaskAttempts: number;
+  /**
+   * Tasks that read a persisted collection's partition on the executor keeping it (Spark's
+   * process-local tasks), of `tasks`.
+   */
+  readonly tasksOnKeptPartitions: number;
   /** Task time per executor thread id: from handing a task over to receiving its result. */
   readonly taskTimeByExecutor: ReadonlyMap<number, number>;
   /** Bytes map tasks wrote into shuffle buckets. */
@@ -28,6 +33,7 @@ export interface BatchExecutionInfo {
 interface Accumulator {
   tasks: number;
   failedTaskAttempts: number;
+  tasksOnKeptPartitions: number;
   taskTimeByExecutor: Map<number, number>;
   shuffleBytes: number;
   functionsMs: number;
@@ -48,11 +54,12 @@ export class ExecutionMetrics {
 
   constructor(private readonly executors: number) {}
 
-  /** A task of the batch at `time` completed. */
-  recordAttempt(time: number, attempt: TaskAttempt): void {
+  /** A task of the batch at `time` completed (`onKeptPartition`: it read a kept partition). */
+  recordAttempt(time: number, attempt: TaskAttempt, onKeptPartition = false): void {
     const entry = this.entry(time);
     const { phases } = attempt.result;
     entry.tasks++;
+    if (onKeptPartition) entry.tasksOnKeptPartitions++;
     entry.taskTimeByExecutor.set(
       attempt.threadId,
       (entry.taskTimeByExecutor.get(attempt.threadId) ?? 0) + attempt.ms,
@@ -88,6 +95,7 @@ export class ExecutionMetrics {
       this.byTime.delete(at);
       total.tasks += entry.tasks;
       total.failedTaskAttempts += entry.failedTaskAttempts;
+      total.tasksOnKeptPartitions += entry.tasksOnKeptPartitions;
       for (const [thread, ms] of entry.taskTimeByExecutor) {
         total.taskTimeByExecutor.set(thread, (total.taskTimeByExecutor.get(thread) ?? 0) + ms);
       }
@@ -114,6 +122,7 @@ function emptyAccumulator(): Accumulator {
   return {
     tasks: 0,
     failedTaskAttempts: 0,
+    tasksOnKeptPartitions: 0,
     taskTimeByExecutor: new Map(),
     shuffleBytes: 0,
     functionsMs: 0,

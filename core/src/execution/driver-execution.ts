@@ -287,8 +287,10 @@ export class DriverExecution {
     while (attempts < this.taskMaxFailures) {
       attempts++;
       let attempt: TaskAttempt;
+      let onKeptPartition: boolean;
       try {
         const { task, threadId } = this.placed(spec, input);
+        onKeptPartition = threadId !== undefined;
         attempt = await this.pool.runTask(task, threadId);
       } catch (error) {
         this.metrics.recordFailure(spec.time);
@@ -296,7 +298,7 @@ export class DriverExecution {
         if (!retryable(error)) break;
         continue;
       }
-      this.metrics.recordAttempt(spec.time, attempt);
+      this.metrics.recordAttempt(spec.time, attempt, onKeptPartition);
       this.keepDeadLetters(attempt.deadLetters);
       return attempt.result;
     }

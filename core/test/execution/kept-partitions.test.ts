@@ -107,7 +107,9 @@ describe("a persisted collection under local[2]", () => {
         { partition: 1, input: "block", threadId: threads[1] },
       ]);
     }
-    for (const info of job.completed) expect(info.execution?.failedTaskAttempts).toBe(0);
+    for (const info of job.completed) {
+      expect(info.execution).toMatchObject({ failedTaskAttempts: 0, tasksOnKeptPartitions: 2 });
+    }
   });
 
   it("runs a one-partition batch on the executor keeping it, not on the first one free", async () => {
@@ -148,6 +150,7 @@ describe("a persisted collection under local[2]", () => {
       { partition: 0, input: "strings", threadId: undefined },
       { partition: 1, input: "strings", threadId: undefined },
     ]);
+    expect(job.completed.map((info) => info.execution?.tasksOnKeptPartitions)).toEqual([2, 0]);
   });
 
   it("is placed again on the executors alive when the executor keeping a partition exits", async () => {
