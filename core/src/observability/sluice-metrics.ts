@@ -31,8 +31,8 @@ export interface SluiceMetricsOptions {
 
 /**
  * A job's Prometheus metrics, fed by its listener events: batch delays as histograms, records in
- * per source and out per output operation, flow control's state per source, the checkpoint's
- * age, and Node's process metrics. Each instance has its own registry (never prom-client's
+ * per source and out per output operation, flow control's state per source, the executors'
+ * tasks, the checkpoint's age, and Node's process metrics. Each instance has its own registry (never prom-client's
  * global one), so two jobs in one process keep their numbers apart.
  *
  * @example
@@ -57,6 +57,10 @@ export class SluiceMetrics implements StreamingListener {
   readonly #rateLimit: Gauge<"source">;
   readonly #sourceErrors: Counter<"source">;
   readonly #lastBatchTime: Gauge<string>;
+  readonly #executorTasks: Counter<string>;
+  readonly #tasksOnKeptPartitions: Counter<string>;
+  readonly #taskFailures: Counter<string>;
+  readonly #shuffleBytes: Counter<string>;
 
   constructor(subject: MetricsSubject, options: SluiceMetricsOptions = {}) {
     const registers = [this.registry];
@@ -138,6 +142,27 @@ export class SluiceMetrics implements StreamingListener {
       help: "Batch time of the last completed batch, seconds since the epoch.",
       registers,
     });
+    // Under local[N], N > 1, from BatchInfo.execution; absent otherwise (no executors).
+    this.#executorTasks = new Counter({
+      name: "sluice_executor_tasks_total",
+      help: "Tasks the executors completed (local[N], N > 1).",
+      registers,
+    });
+    this.#tasksOnKeptPartitions = new Counter({
+      name: "sluice_executor_tasks_on_kept_partitions_total",
+      help: "Tasks that read a persisted collection's partition on the executor keeping it.",
+      registers,
+    });
+    this.#taskFailures = new Counter({
+      name: "sluice_executor_task_failures_total",
+      help: "Task attempts that failed on the executors (each retried up to taskMaxFailures).",
+      registers,
+    });
+    this.#shuffleBytes = new Counter({
+      name: "sluice_executor_shuffle_bytes_total",
+      help: "Bytes map tasks wrote into shuffle buckets.",
+      registers,
+    });
     // Read at every scrape: the job may be given its checkpoint folder after this was built.
     // Labelled by the folder so that, before the first checkpoint, no series is shown at all
     // (an unlabelled gauge would show 0, which reads as "just written").
@@ -195,6 +220,13 @@ export class SluiceMetrics implements StreamingListener {
       this.#inputRecords.inc({ source: this.#nameOf(inputId) }, input.numRecords);
     }
     this.#lastBatchTime.set(info.batchTime / 1000);
+    const { execution } = info;
+    if (execution !== undefined) {
+      this.#executorTasks.inc(execution.tasks);
+      this.#tasksOnKeptPartitions.inc(execution.tasksOnKeptPartitions);
+      this.#taskFailures.inc(execution.failedTaskAttempts);
+      this.#shuffleBytes.inc(execution.shuffleBytes);
+    }
   }
 
   onOutputOperationCompleted(info: OutputOperationInfo): void {

@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type InputRateInfo, SluiceMetrics } from "sluice";
+import { type BatchInfo, type InputRateInfo, SluiceMetrics } from "sluice";
 import { describe, expect, it } from "vitest";
 import { parsePrometheusText, sampleValue } from "./prometheus-text.js";
 
@@ -72,6 +72,48 @@ describe("SluiceMetrics", () => {
     } finally {
       await rm(checkpoints, { recursive: true, force: true });
     }
+  });
+
+  it("counts the executors' tasks, those on kept partitions, failed attempts and shuffle bytes", async () => {
+    const metrics = new SluiceMetrics({
+      appName: "kept",
+      batchInterval: 1000,
+      checkpointDirectory: undefined,
+    });
+    const batch = (batchTime: number, execution: BatchInfo["execution"]): BatchInfo => ({
+      batchTime,
+      streamIdToInputInfo: new Map(),
+      numRecords: 10,
+      submissionTime: batchTime,
+      processingStartTime: batchTime,
+      processingEndTime: batchTime + 5,
+      schedulingDelay: 0,
+      processingDelay: 5,
+      totalDelay: 5,
+      outputOperationInfos: new Map(),
+      ...(execution === undefined ? {} : { execution }),
+    });
+    const execution = (tasks: number, kept: number, failed: number, bytes: number) => ({
+      executors: 2,
+      tasks,
+      failedTaskAttempts: failed,
+      tasksOnKeptPartitions: kept,
+      taskTimeByExecutor: new Map([[1, 3]]),
+      shuffleBytes: bytes,
+      functionsMs: 1,
+      shuffleMs: 1,
+      aggregateMs: 1,
+      transferMs: 0,
+    });
+    metrics.onBatchCompleted(batch(1000, execution(4, 2, 1, 100)));
+    metrics.onBatchCompleted(batch(2000, execution(4, 0, 0, 50)));
+    // Under local[1] a batch has no execution: nothing more is counted.
+    metrics.onBatchCompleted(batch(3000, undefined));
+    const families = parsePrometheusText(await metrics.text());
+    expect(sampleValue(families, "sluice_executor_tasks_total")).toBe(8);
+    expect(sampleValue(families, "sluice_executor_tasks_on_kept_partitions_total")).toBe(2);
+    expect(sampleValue(families, "sluice_executor_task_failures_total")).toBe(1);
+    expect(sampleValue(families, "sluice_executor_shuffle_bytes_total")).toBe(150);
   });
 
   it("keeps each job's numbers apart (no shared global registry)", async () => {
